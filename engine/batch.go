@@ -1,0 +1,265 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Batches walk the key in ranges (key > lo AND key <= hi): the upper bound
+// comes from the key's index (ORDER BY key LIMIT 1 OFFSET n-1), so each
+// batch touches about n rows through the index and the whole table is never
+// scanned per batch. Each batch is its own short transaction that also
+// moves the checkpoint, so an interrupted run resumes with no row skipped
+// and none updated twice. Only the current range's two bounds are held in
+// memory, whatever the table's size.
+
+const (
+	minBatch     = 10
+	maxBatch     = 100_000
+	initialBatch = 500
+)
+
+// sizer sizes batches to a target duration: it starts small, grows at most
+// 1.5x a batch while batches run under the target, and shrinks at once to
+// fit when one runs far over it.
+type sizer struct {
+	n      int
+	fixed  bool
+	target time.Duration
+}
+
+func newSizer(opts Options) *sizer {
+	if opts.BatchSize > 0 {
+		return &sizer{n: opts.BatchSize, fixed: true}
+	}
+	return &sizer{n: initialBatch, target: opts.BatchTime}
+}
+
+func (z *sizer) observe(took time.Duration) {
+	if z.fixed || took <= 0 {
+		return
+	}
+	fit := float64(z.n) * float64(z.target) / float64(took)
+	switch {
+	case took > 2*z.target:
+		z.n = int(fit)
+	case took < z.target*9/10:
+		z.n = int(min(fit, float64(z.n)*1.5))
+	}
+	z.n = max(minBatch, min(maxBatch, z.n))
+}
+
+// batchJob is one keyset walk over the table that runs an update per range.
+type batchJob struct {
+	phase  string
+	update string // template: fill-batch, copy-batch, clean-batch
+	data   sqlData
+}
+
+// keyArg turns a checkpoint back into a value of the key's type.
+func (s *Session) keyArg(text string) any {
+	if c, ok := s.table.Column(s.key); ok && strings.Contains(strings.ToLower(c.Type), "int") {
+		if n, err := strconv.ParseInt(text, 10, 64); err == nil {
+			return n
+		}
+	}
+	return text
+}
+
+// keyText is how a key value is kept as a checkpoint and shown.
+func keyText(v any) string {
+	switch t := v.(type) {
+	case []byte:
+		return string(t)
+	case nil:
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
+// runBatches walks the table from the phase's checkpoint to the end. It
+// returns how many rows the updates changed.
+func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, err error) {
+	st := s.st(job.phase)
+	z := newSizer(s.opts)
+	total, err := s.estimateRows(ctx)
+	if err != nil {
+		return 0, err
+	}
+	started := time.Now()
+	startRows := st.RowsDone
+	var limiter time.Time // when the rate cap lets the next batch start
+	for {
+		if err := ctx.Err(); err != nil {
+			return changed, s.interrupted(job.phase)
+		}
+		var lo any
+		if st.Checkpoint != nil {
+			lo = s.keyArg(*st.Checkpoint)
+		}
+		hi, rows, more, err := s.upperBound(ctx, job, lo, z.n)
+		if err != nil {
+			if ctx.Err() != nil {
+				return changed, s.interrupted(job.phase)
+			}
+			return changed, fmt.Errorf("%s: find the next batch of %s: %w", job.phase, s.plan.Table, s.dsn.scrub(err))
+		}
+		if !more {
+			break
+		}
+		took, n, err := s.runBatch(ctx, job, lo, hi, rows)
+		if err != nil {
+			return changed, err
+		}
+		changed += n
+		z.observe(took)
+		if st.RowsDone > total {
+			total = st.RowsDone // the estimate was low: correct it as we go
+		}
+		elapsed := time.Since(started)
+		rate := 0.0
+		if elapsed > 0 {
+			rate = float64(st.RowsDone-startRows) / elapsed.Seconds()
+		}
+		s.emit(Event{Event: EventProgress, Phase: job.phase, RowsDone: int64p(st.RowsDone), RowsTotal: int64p(total),
+			RowsPerSec: rate, BatchSize: z.n, Checkpoint: keyText(hi)})
+		if s.opts.MaxRate > 0 {
+			limiter = limiter.Add(time.Duration(float64(rows) / s.opts.MaxRate * float64(time.Second)))
+			if now := time.Now(); limiter.Before(now) {
+				limiter = now
+			} else {
+				select {
+				case <-ctx.Done():
+				case <-time.After(limiter.Sub(now)):
+				}
+			}
+		}
+	}
+	return changed, nil
+}
+
+func (s *Session) interrupted(phase string) error {
+	cp := ""
+	if st := s.st(phase); st.Checkpoint != nil {
+		cp = s.key + " " + *st.Checkpoint
+	}
+	return &InterruptedError{Phase: phase, Checkpoint: cp}
+}
+
+// upperBound finds the key that ends the next batch of n rows after lo, and
+// how many rows the batch covers. more is false when no row is left.
+func (s *Session) upperBound(ctx context.Context, job batchJob, lo any, n int) (hi any, rows int64, more bool, err error) {
+	data := job.data
+	data.HasLo = lo != nil
+	vals := map[string]any{"lo": lo, "offset": n - 1}
+	err = s.queryRow(ctx, s.db, "upper-bound", data, vals, &hi)
+	if err == nil {
+		return hi, int64(n), true, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return nil, 0, false, err
+	}
+	// Fewer than n rows are left: the last batch ends at the largest key.
+	var count int64
+	if err := s.queryRow(ctx, s.db, "last-key", data, vals, &hi, &count); err != nil {
+		return nil, 0, false, err
+	}
+	return hi, count, count > 0, nil
+}
+
+// runBatch updates one range and moves the checkpoint in one transaction.
+// A lock timeout rolls the batch back and retries it; any other error
+// stops with the range named and the checkpoint where it was.
+func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows int64) (time.Duration, int64, error) {
+	data := job.data
+	data.HasLo = lo != nil
+	script, err := s.sql.Script(job.update, data)
+	if err != nil {
+		return 0, 0, err
+	}
+	step := script[0]
+	args, err := step.Args(map[string]any{"lo": lo, "hi": hi})
+	if err != nil {
+		return 0, 0, err
+	}
+	st := s.st(job.phase)
+	rangeText := fmt.Sprintf("%s <= %s", s.key, keyText(hi))
+	if lo != nil {
+		rangeText = fmt.Sprintf("%s > %s AND %s", s.key, keyText(lo), rangeText)
+	}
+	backoff := 50 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		start := time.Now()
+		var changed int64
+		prevCP, prevRows := st.Checkpoint, st.RowsDone
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, step.SQL, args...)
+			if err != nil {
+				return err
+			}
+			changed, _ = res.RowsAffected()
+			st.Checkpoint, st.RowsDone = ptr(keyText(hi)), st.RowsDone+rows
+			return s.save(ctx, tx, st)
+		})
+		if err == nil {
+			return time.Since(start), changed, nil
+		}
+		st.Checkpoint, st.RowsDone = prevCP, prevRows
+		if ctx.Err() != nil {
+			return 0, 0, s.interrupted(job.phase)
+		}
+		if s.d.classify(err).kind == failLockTimeout && attempt < maxLockRetries {
+			wait := backoff/2 + rand.N(backoff)
+			s.notice(job.phase, "batch %s waited too long for a lock; retry %d in %s", rangeText, attempt, wait.Round(time.Millisecond))
+			time.Sleep(wait)
+			backoff = min(backoff*2, 2*time.Second)
+			continue
+		}
+		cp := ""
+		if prevCP != nil {
+			cp = s.key + " " + *prevCP
+		}
+		return 0, 0, &BatchError{Phase: job.phase, Range: rangeText, Checkpoint: cp, Err: s.dsn.scrub(err)}
+	}
+}
+
+// estimateRows is a cheap row count for progress and ETA.
+func (s *Session) estimateRows(ctx context.Context) (int64, error) {
+	var n sql.NullInt64
+	if err := s.queryRow(ctx, s.db, "estimate-rows", sqlData{Schema: s.plan.Schema, Table: s.plan.Table}, nil, &n); err != nil {
+		return 0, fmt.Errorf("estimate the rows of %s: %w", s.plan.Table, s.dsn.scrub(err))
+	}
+	return n.Int64, nil
+}
+
+// countWhere counts the rows matching a condition (null, diff, violates)
+// and returns up to five of their keys.
+func (s *Session) countWhere(ctx context.Context, q querier, data sqlData, vals map[string]any) (int64, []string, error) {
+	var n int64
+	if err := s.queryRow(ctx, q, "count-where", data, vals, &n); err != nil {
+		return 0, nil, s.dsn.scrub(err)
+	}
+	if n == 0 {
+		return 0, nil, nil
+	}
+	rows, err := s.query(ctx, q, "sample-where", data, vals)
+	if err != nil {
+		return n, nil, s.dsn.scrub(err)
+	}
+	defer rows.Close()
+	var sample []string
+	for rows.Next() {
+		var k any
+		if err := rows.Scan(&k); err != nil {
+			return n, nil, err
+		}
+		sample = append(sample, keyText(k))
+	}
+	return n, sample, rows.Err()
+}

@@ -1,0 +1,99 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/shepherd-db/shepherd/templates"
+)
+
+// dialect is everything that differs between databases, apart from SQL
+// text, which lives in templates/. Each dialect is one file: sqlite.go,
+// postgres.go, mysql.go.
+type dialect interface {
+	name() string
+	// open returns a pool for the DSN; it need not connect yet.
+	open(ctx context.Context, dsn DSN) (*sql.DB, error)
+	// quote quotes one identifier.
+	quote(ident string) string
+	// transactionalDDL says whether DDL and the state row that records it
+	// can commit in one transaction. Where they cannot, every step carries
+	// an applied probe so that a rerun after a crash skips what took effect.
+	transactionalDDL() bool
+	supportsSchema() bool
+	// introspect reads one table's columns, keys, indexes and constraints;
+	// errNoTable when it does not exist.
+	introspect(ctx context.Context, q querier, sql *templates.Set, schema, table string) (*Table, error)
+	// lock takes the runner lock for the session's table, or returns a
+	// *LockHeldError naming the holder.
+	lock(ctx context.Context, s *Session) (unlock func(), err error)
+	// connSetup is what a connection that runs DDL sets first (lock
+	// timeouts).
+	connSetup(opts Options) []string
+	// classify says what kind of failure a database error is.
+	classify(err error) failure
+	// prepare fills in dialect data a script needs from the live table
+	// (SQLite: the rebuilt table's definition). live is nil when previewing
+	// without a database.
+	prepare(op string, d *sqlData, live *Table) error
+	// timeValue converts a time for a state column.
+	timeValue(t *time.Time) any
+}
+
+// failure classifies database errors.
+type failure struct {
+	kind       failureKind
+	constraint string // the constraint a violation names, where the database says
+}
+
+type failureKind int
+
+const (
+	failOther failureKind = iota
+	failLockTimeout
+	failNotNull
+	failCheck
+	failUnique
+	failConnection
+)
+
+func (k failureKind) violation() bool { return k == failNotNull || k == failCheck || k == failUnique }
+
+func dialectFor(name string) (dialect, error) {
+	switch name {
+	case "sqlite":
+		return sqliteDialect{}, nil
+	}
+	return nil, &UsageError{Msg: fmt.Sprintf("the %s dialect is not supported yet", name)}
+}
+
+// sqlData is what templates are rendered with. Fields a template does not use
+// stay empty.
+type sqlData struct {
+	Schema string
+	Table  string
+	Key    string
+	HasLo  bool // the batch has a lower bound (every batch but the first)
+
+	Column string
+	To     string
+	Type   string
+	Expr   string
+
+	Kind    string // constraint kind: check, not_null, unique
+	Name    string // constraint name
+	Check   string
+	Columns []string
+	Set     []setExpr
+	Cond    string // null, unfilled, null-expr, diff, violates: which rows count-where counts
+	Bounded bool   // count-where counts only up to the key {{param "hi"}}
+
+	// CheckName is PostgreSQL's temporary NOT NULL check.
+	CheckName string
+	// Rebuild is SQLite's table rebuild.
+	Rebuild *rebuild
+}
+
+type setExpr struct{ Column, Expr string }

@@ -1,0 +1,149 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+)
+
+// DSN is a parsed connection string. Its password never leaves this struct:
+// String shows the DSN with the password masked, and Scrub masks it (and the
+// raw DSN) in any text, such as an error a driver returns.
+type DSN struct {
+	Dialect string
+	// Path is the SQLite database file.
+	Path string
+	url  *url.URL
+	raw  string
+}
+
+// ParseDSN reads postgres://…, postgresql://…, mysql://user:pass@host:port/db
+// and sqlite:path/to/file.db.
+func ParseDSN(s string) (DSN, error) {
+	d := DSN{raw: s}
+	switch {
+	case s == "":
+		return d, &UsageError{Msg: "no database given: pass --db DSN or set SHEPHERD_DB (postgres://…, mysql://user:pass@host:port/db or sqlite:path/to/file.db)"}
+	case strings.HasPrefix(s, "sqlite:"):
+		d.Dialect = "sqlite"
+		d.Path = strings.TrimPrefix(strings.TrimPrefix(s, "sqlite:"), "//")
+		if d.Path == "" {
+			return d, &UsageError{Msg: "sqlite DSN has no file: write sqlite:path/to/file.db"}
+		}
+		return d, nil
+	case strings.HasPrefix(s, "postgres://"), strings.HasPrefix(s, "postgresql://"):
+		d.Dialect = "postgres"
+	case strings.HasPrefix(s, "mysql://"), strings.HasPrefix(s, "mariadb://"):
+		d.Dialect = "mysql"
+	default:
+		return d, &UsageError{Msg: fmt.Sprintf("DSN %q is not one shepherd reads: use postgres://…, mysql://user:pass@host:port/db or sqlite:path/to/file.db", d.String())}
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		// url's message quotes the input: say where it went wrong without it.
+		return d, &UsageError{Msg: fmt.Sprintf("%s DSN is not a valid URL (%s); write it as %s://user:password@host:port/database", d.Dialect, urlProblem(err), d.Dialect)}
+	}
+	d.url = u
+	if u.Host == "" {
+		return d, &UsageError{Msg: fmt.Sprintf("%s DSN has no host: write it as %s://user:password@host:port/database", d.Dialect, d.Dialect)}
+	}
+	return d, nil
+}
+
+func urlProblem(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return "unparseable"
+}
+
+// password returns the DSN's password, if it has one.
+func (d DSN) password() string {
+	if d.url == nil || d.url.User == nil {
+		return ""
+	}
+	p, _ := d.url.User.Password()
+	return p
+}
+
+// String is the DSN with its password masked: safe to print and log.
+func (d DSN) String() string {
+	if d.Dialect == "sqlite" {
+		return "sqlite:" + d.Path
+	}
+	if d.url == nil {
+		return maskUserinfo(d.raw)
+	}
+	u := *d.url
+	if u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+	}
+	return strings.Replace(u.String(), "xxxxx", "***", 1)
+}
+
+// maskUserinfo masks anything between "//" and "@" of a DSN that did not
+// parse, so that even a malformed DSN is not echoed with its password.
+func maskUserinfo(s string) string {
+	i := strings.Index(s, "//")
+	j := strings.LastIndex(s, "@")
+	if i < 0 || j < i {
+		return s
+	}
+	return s[:i+2] + "***" + s[j:]
+}
+
+// Scrub masks the password and the raw DSN in text.
+func (d DSN) Scrub(text string) string {
+	if d.raw != "" && d.Dialect != "sqlite" {
+		text = strings.ReplaceAll(text, d.raw, d.String())
+	}
+	if p := d.password(); p != "" {
+		text = strings.ReplaceAll(text, p, "***")
+		if esc := url.QueryEscape(p); esc != p {
+			text = strings.ReplaceAll(text, esc, "***")
+		}
+		if esc := url.PathEscape(p); esc != p {
+			text = strings.ReplaceAll(text, esc, "***")
+		}
+	}
+	return text
+}
+
+// hostPort returns host:port with the dialect's default port.
+func (d DSN) hostPort(defaultPort string) string {
+	host, port := d.url.Hostname(), d.url.Port()
+	if port == "" {
+		port = defaultPort
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// database is the path's database name.
+func (d DSN) database() string { return strings.TrimPrefix(d.url.Path, "/") }
+
+// scrubbedError wraps an error whose text must not carry the password.
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+func (e *scrubbedError) Unwrap() error { return e.err }
+
+// scrub returns err with the password masked in its text, keeping it
+// unwrappable so that callers can still classify it.
+func (d DSN) scrub(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := d.Scrub(err.Error())
+	if msg == err.Error() {
+		return err
+	}
+	return &scrubbedError{msg: msg, err: err}
+}

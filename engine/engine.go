@@ -1,0 +1,264 @@
+// Package engine runs plan phases against a live database: it applies DDL,
+// backfills in batches, verifies on the real data, keeps state and the log in
+// the database, and holds the runner lock. It reports what it does as Events
+// and never prints.
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"time"
+
+	"github.com/shepherd-db/shepherd/phases"
+	"github.com/shepherd-db/shepherd/templates"
+)
+
+// Options tune a session. The zero value is the defaults.
+type Options struct {
+	// Operator is who runs the plan, for the log; default user@host.
+	Operator string
+	// LockTimeout bounds how long one DDL statement waits for its lock
+	// before it gives up and is retried (default 500ms).
+	LockTimeout time.Duration
+	// BatchSize pins the backfill batch size; 0 sizes batches to BatchTime.
+	BatchSize int
+	// BatchTime is the target duration of one backfill batch (default 50ms).
+	BatchTime time.Duration
+	// MaxRate caps the backfill's rows per second; 0 means no cap.
+	MaxRate float64
+	// Emit receives every event. It is called from the goroutine that runs
+	// the session and must not block for long.
+	Emit func(Event)
+}
+
+func (o Options) withDefaults() Options {
+	if o.LockTimeout <= 0 {
+		o.LockTimeout = 500 * time.Millisecond
+	}
+	if o.BatchTime <= 0 {
+		o.BatchTime = 50 * time.Millisecond
+	}
+	if o.Operator == "" {
+		o.Operator = defaultOperator()
+	}
+	if o.Emit == nil {
+		o.Emit = func(Event) {}
+	}
+	return o
+}
+
+func defaultOperator() string {
+	name := "unknown"
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	host, _ := os.Hostname()
+	return name + "@" + host
+}
+
+// Engine is an open connection to one database.
+type Engine struct {
+	dsn DSN
+	d   dialect
+	db  *sql.DB
+	sql *templates.Set
+}
+
+// Open connects to the database the DSN names and checks that it answers.
+// Errors never carry the DSN's password.
+func Open(ctx context.Context, dsn string) (*Engine, error) {
+	parsed, err := ParseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	d, err := dialectFor(parsed.Dialect)
+	if err != nil {
+		return nil, err
+	}
+	set, err := templates.Load(d.name(), d.quote)
+	if err != nil {
+		return nil, err
+	}
+	db, err := d.open(ctx, parsed)
+	if err != nil {
+		return nil, &ConnectError{DSN: parsed.String(), Err: parsed.scrub(err)}
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		db.Close()
+		return nil, &ConnectError{DSN: parsed.String(), Err: parsed.scrub(err)}
+	}
+	return &Engine{dsn: parsed, d: d, db: db, sql: set}, nil
+}
+
+// Close closes the connection pool.
+func (e *Engine) Close() error { return e.db.Close() }
+
+// Dialect names the database kind: postgres, mysql or sqlite.
+func (e *Engine) Dialect() string { return e.d.name() }
+
+// DSN is the connection string with its password masked.
+func (e *Engine) DSN() string { return e.dsn.String() }
+
+// Session is one plan, checked against the live schema and holding the
+// runner lock for its table. Close releases the lock.
+type Session struct {
+	*Engine
+	plan   *phases.Plan
+	pb     *phases.Playbook
+	opts   Options
+	table  *Table
+	key    string
+	state  map[string]*phaseState
+	unlock func()
+	// runStarted marks phases confirmed or run in this session, for the
+	// "too soon" warning before the point of no return.
+	touched map[string]time.Time
+}
+
+// Start checks the plan against the live schema and the recorded state,
+// takes the runner lock for the plan's table and registers the plan. It
+// changes nothing when the plan does not fit, and returns a *SchemaError,
+// *PlanChangedError or *LockHeldError saying why.
+func (e *Engine) Start(ctx context.Context, plan *phases.Plan, opts Options) (*Session, error) {
+	s := &Session{Engine: e, plan: plan, pb: plan.PlaybookDef(), opts: opts.withDefaults(), touched: map[string]time.Time{}}
+	if plan.Schema != "" && !e.d.supportsSchema() {
+		return nil, &SchemaError{File: plan.File, Problems: []string{fmt.Sprintf("schema: %s has no schemas; remove schema: from the plan", e.d.name())}}
+	}
+	// Read-only checks first: nothing is written before the plan is known
+	// to fit.
+	if err := s.loadState(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.checkHash(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.refreshTable(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.checkSchema(ctx, s.table, s.progress()); err != nil {
+		return nil, err
+	}
+	if err := s.ensureStateTables(ctx); err != nil {
+		return nil, err
+	}
+	unlock, err := e.d.lock(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	s.unlock = unlock
+	// Another runner may have moved on between the first read and the
+	// lock: read again under the lock.
+	if err := s.loadState(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.checkHash(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.register(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close releases the runner lock.
+func (s *Session) Close() {
+	if s.unlock != nil {
+		s.unlock()
+		s.unlock = nil
+	}
+}
+
+// Plan is the session's plan.
+func (s *Session) Plan() *phases.Plan { return s.plan }
+
+// Key is the batch key column.
+func (s *Session) Key() string { return s.key }
+
+// Progress is every phase's status.
+func (s *Session) Progress() phases.Progress { return s.progress() }
+
+// PhaseInfo is one phase's recorded state, for screens.
+type PhaseInfo struct {
+	ID         string
+	Status     phases.Status
+	StartedAt  time.Time
+	FinishedAt time.Time
+	RunBy      string
+	RowsDone   int64
+	Checkpoint string
+	Detail     string
+}
+
+// Phases lists the recorded state of every phase, in playbook order.
+func (s *Session) Phases() []PhaseInfo {
+	out := make([]PhaseInfo, 0, len(s.pb.Phases))
+	for _, ph := range s.pb.Phases {
+		st := s.st(ph.ID)
+		info := PhaseInfo{ID: ph.ID, Status: st.Status, RunBy: st.RunBy, RowsDone: st.RowsDone, Detail: st.Detail}
+		if st.StartedAt != nil {
+			info.StartedAt = *st.StartedAt
+		}
+		if st.FinishedAt != nil {
+			info.FinishedAt = *st.FinishedAt
+		}
+		if st.Checkpoint != nil {
+			info.Checkpoint = *st.Checkpoint
+		}
+		out = append(out, info)
+	}
+	return out
+}
+
+func (s *Session) refreshTable(ctx context.Context) error {
+	t, err := s.d.introspect(ctx, s.db, s.sql, s.plan.Schema, s.plan.Table)
+	if errors.Is(err, errNoTable) {
+		tables, _ := s.listTables(ctx)
+		return &SchemaError{File: s.plan.File, Problems: []string{fmt.Sprintf("table: %s has no table %q (tables: %s)", s.where(), s.plan.Table, listOrNone(tables))}}
+	}
+	if err != nil {
+		return fmt.Errorf("read the schema of %s: %w", s.plan.Table, s.dsn.scrub(err))
+	}
+	s.table = t
+	return nil
+}
+
+func (s *Session) where() string {
+	if s.plan.Schema != "" {
+		return "schema " + s.plan.Schema
+	}
+	return "the database"
+}
+
+func (s *Session) listTables(ctx context.Context) ([]string, error) {
+	q, err := s.sql.Query("list-tables", sqlData{Schema: s.plan.Schema})
+	if err != nil {
+		return nil, err
+	}
+	args, _ := q.Args(nil)
+	rows, err := s.db.QueryContext(ctx, q.SQL, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		names = append(names, n)
+	}
+	return names, rows.Err()
+}
+
+// errNoTable is what introspect returns for a table that does not exist.
+var errNoTable = errors.New("no such table")

@@ -1,0 +1,190 @@
+package engine
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// EventKind names an event. The first six are part of the contract
+// (`--output json`).
+type EventKind string
+
+const (
+	EventPhaseStart  EventKind = "phase-start"
+	EventProgress    EventKind = "progress"
+	EventPhaseDone   EventKind = "phase-done"
+	EventPhaseFailed EventKind = "phase-failed"
+	EventGate        EventKind = "gate"
+	EventDone        EventKind = "done"
+	// EventStep is one statement about to run, with its SQL.
+	EventStep EventKind = "step"
+	// EventNotice is something the operator should read: a warning, a
+	// retry, a step skipped because it already took effect.
+	EventNotice EventKind = "notice"
+	// EventRollback is a phase reverted by `rollback`.
+	EventRollback EventKind = "rollback"
+)
+
+// Event is one thing the engine did. Fields that do not apply are empty.
+type Event struct {
+	Event   EventKind `json:"event"`
+	Plan    string    `json:"plan"`
+	Phase   string    `json:"phase,omitempty"`
+	Message string    `json:"message,omitempty"`
+	SQL     string    `json:"sql,omitempty"`
+	Lock    string    `json:"lock,omitempty"`
+	// progress
+	RowsDone   *int64  `json:"rows_done,omitempty"`
+	RowsTotal  *int64  `json:"rows_total,omitempty"`
+	RowsPerSec float64 `json:"rows_per_sec,omitempty"`
+	BatchSize  int     `json:"batch_size,omitempty"`
+	Checkpoint string  `json:"checkpoint,omitempty"`
+	// phase-failed
+	Error  string   `json:"error,omitempty"`
+	Count  *int64   `json:"count,omitempty"`
+	Sample []string `json:"sample,omitempty"`
+	// phase-done
+	ElapsedMS int64 `json:"elapsed_ms,omitempty"`
+}
+
+func int64p(v int64) *int64 { return &v }
+
+func (s *Session) emit(e Event) {
+	e.Plan = s.plan.Name
+	s.opts.Emit(e)
+}
+
+func (s *Session) notice(phase, format string, args ...any) {
+	s.emit(Event{Event: EventNotice, Phase: phase, Message: fmt.Sprintf(format, args...)})
+}
+
+// ---------- errors: one type per way a run can stop ----------
+
+// UsageError is a mistake on the command line. Nothing was touched.
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+// ConnectError is a database that could not be reached. The DSN in it is
+// masked.
+type ConnectError struct {
+	DSN string
+	Err error
+}
+
+func (e *ConnectError) Error() string {
+	return fmt.Sprintf("cannot connect to %s: %v", e.DSN, e.Err)
+}
+func (e *ConnectError) Unwrap() error { return e.Err }
+
+// PlanChangedError is a plan file edited after it started. Nothing was
+// touched.
+type PlanChangedError struct {
+	File    string
+	Plan    string
+	Changes []string
+}
+
+func (e *PlanChangedError) Error() string {
+	return fmt.Sprintf("%s: plan %q changed since it started in this database, so its recorded progress no longer describes it:\n  %s\nrestore the file as it was (shepherd status %s --log shows it), or roll the plan back with the old file before changing it",
+		e.File, e.Plan, strings.Join(e.Changes, "\n  "), e.File)
+}
+
+// LockHeldError is another runner holding the plan's table. Nothing was
+// touched.
+type LockHeldError struct {
+	Scope  string
+	Plan   string
+	Holder string
+	Host   string
+	PID    int64
+	Since  time.Time
+}
+
+func (e *LockHeldError) Error() string {
+	since := "an unknown time"
+	if !e.Since.IsZero() {
+		since = e.Since.UTC().Format(time.RFC3339) + fmt.Sprintf(" (%s ago)", time.Since(e.Since).Round(time.Second))
+	}
+	return fmt.Sprintf("another runner holds %s: %s on host %s, pid %d, running plan %q since %s; wait for it to finish, or stop it",
+		e.Scope, e.Holder, e.Host, e.PID, e.Plan, since)
+}
+
+// VerifyError is a check on the real data that failed. The phase is
+// recorded as failed and can be retried.
+type VerifyError struct {
+	Phase  string
+	What   string // what was expected
+	Count  int64
+	Sample []string
+	Hint   string
+}
+
+func (e *VerifyError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: verification failed: %s", e.Phase, e.What)
+	if e.Count > 0 {
+		fmt.Fprintf(&b, " (%d rows", e.Count)
+		if len(e.Sample) > 0 {
+			fmt.Fprintf(&b, "; keys %s", strings.Join(e.Sample, ", "))
+			if int64(len(e.Sample)) < e.Count {
+				b.WriteString(", …")
+			}
+		}
+		b.WriteString(")")
+	}
+	if e.Hint != "" {
+		b.WriteString("; " + e.Hint)
+	}
+	return b.String()
+}
+
+// StepError is a statement the database refused.
+type StepError struct {
+	Phase string
+	SQL   string
+	Err   error
+}
+
+func (e *StepError) Error() string {
+	return fmt.Sprintf("%s: %v\n  while running: %s", e.Phase, e.Err, oneLine(e.SQL))
+}
+func (e *StepError) Unwrap() error { return e.Err }
+
+// BatchError is a backfill batch the database refused. The checkpoint before
+// it is kept.
+type BatchError struct {
+	Phase      string
+	Range      string
+	Checkpoint string
+	Err        error
+}
+
+func (e *BatchError) Error() string {
+	cp := "the start (no batch finished yet)"
+	if e.Checkpoint != "" {
+		cp = e.Checkpoint
+	}
+	return fmt.Sprintf("%s: the batch %s failed: %v; the checkpoint stays at %s: fix the expression or the rows in that range, then rerun to resume",
+		e.Phase, e.Range, e.Err, cp)
+}
+func (e *BatchError) Unwrap() error { return e.Err }
+
+// InterruptedError is a run stopped by the operator (Ctrl-C) or a deadline.
+// State is recorded; a rerun resumes.
+type InterruptedError struct {
+	Phase      string
+	Checkpoint string
+}
+
+func (e *InterruptedError) Error() string {
+	if e.Checkpoint != "" {
+		return fmt.Sprintf("%s: interrupted; the checkpoint is at %s and a rerun resumes from it", e.Phase, e.Checkpoint)
+	}
+	return fmt.Sprintf("%s: interrupted; nothing of this phase was committed, a rerun starts it again", e.Phase)
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}

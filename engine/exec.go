@@ -1,0 +1,163 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/shepherd-db/shepherd/templates"
+)
+
+// maxLockRetries bounds how often a statement that timed out waiting for its
+// lock is retried before the phase fails (and can be rerun).
+const maxLockRetries = 10
+
+// runScript executes a phase's script on one connection:
+//
+//   - own/notx steps run alone, each skipped when its applied probe says it
+//     already took effect (so a rerun after a crash goes on where it was);
+//   - in-transaction steps run in one transaction, and finish (the phase's
+//     verification and its state write) runs in the last such transaction, so
+//     the DDL and the record of it commit together or not at all;
+//   - where the script has no transaction (MySQL), finish runs after it.
+//
+// A statement that times out waiting for a lock is not left queued in front
+// of the application's queries: the attempt is rolled back and the script is
+// retried from the top after a jittered, growing pause.
+func (s *Session) runScript(ctx context.Context, phase string, script templates.Script, finish func(context.Context, querier) error) error {
+	backoff := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := s.runScriptOnce(ctx, phase, script, finish)
+		if err == nil {
+			return nil
+		}
+		var se *StepError
+		if !errors.As(err, &se) || s.d.classify(se.Err).kind != failLockTimeout {
+			return err
+		}
+		if attempt >= maxLockRetries {
+			return fmt.Errorf("%w (gave up after %d attempts: the table stayed locked by other sessions; rerun when it is quieter, or raise --lock-timeout)", err, attempt)
+		}
+		wait := backoff/2 + rand.N(backoff)
+		s.notice(phase, "lock wait over %s; retry %d of %d in %s", s.opts.LockTimeout, attempt, maxLockRetries-1, wait.Round(time.Millisecond))
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+func (s *Session) runScriptOnce(ctx context.Context, phase string, script templates.Script, finish func(context.Context, querier) error) (err error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return s.dsn.scrub(err)
+	}
+	defer conn.Close()
+	for _, setup := range s.d.connSetup(s.opts) {
+		if _, err := conn.ExecContext(ctx, setup); err != nil {
+			return &StepError{Phase: phase, SQL: setup, Err: s.dsn.scrub(err)}
+		}
+	}
+	lastTx := -1
+	for i, step := range script {
+		if step.Mode == templates.InTx {
+			lastTx = i
+		}
+	}
+	var tx *sql.Tx
+	defer func() {
+		if tx != nil {
+			tx.Rollback()
+		}
+	}()
+	baselines := map[string]int64{}
+	for i, step := range script {
+		args, aerr := step.Args(nil)
+		if aerr != nil {
+			return aerr
+		}
+		// Anything but an in-transaction or check step ends the open
+		// transaction.
+		if tx != nil && step.Mode != templates.InTx && step.Mode != templates.Check {
+			if err := tx.Commit(); err != nil {
+				tx = nil
+				return &StepError{Phase: phase, SQL: "COMMIT", Err: s.dsn.scrub(err)}
+			}
+			tx = nil
+		}
+		var q querier = conn
+		if step.Mode == templates.InTx && tx == nil {
+			if tx, err = conn.BeginTx(ctx, nil); err != nil {
+				return &StepError{Phase: phase, SQL: "BEGIN", Err: s.dsn.scrub(err)}
+			}
+		}
+		if tx != nil {
+			q = tx
+		}
+		if step.Applied != nil {
+			applied, perr := s.probe(ctx, q, *step.Applied)
+			if perr != nil {
+				return &StepError{Phase: phase, SQL: step.Applied.SQL, Err: perr}
+			}
+			if applied {
+				s.notice(phase, "already done, skipped: %s", oneLine(step.SQL))
+				continue
+			}
+		}
+		if step.Mode == templates.Check {
+			var n int64
+			if err := q.QueryRowContext(ctx, step.SQL, args...).Scan(&n); err != nil {
+				return &StepError{Phase: phase, SQL: step.SQL, Err: s.dsn.scrub(err)}
+			}
+			if base, seen := baselines[step.SQL]; !seen {
+				baselines[step.SQL] = n
+			} else if n > base {
+				return &VerifyError{Phase: phase, What: step.Lock + fmt.Sprintf(": %d problems after, %d before", n, base)}
+			}
+			continue
+		}
+		if step.Mode != templates.ConnOp {
+			s.emit(Event{Event: EventStep, Phase: phase, SQL: step.SQL, Lock: step.Lock})
+		}
+		if _, err := q.ExecContext(ctx, step.SQL, args...); err != nil {
+			return &StepError{Phase: phase, SQL: step.SQL, Err: s.dsn.scrub(err)}
+		}
+		if step.Mode != templates.ConnOp {
+			if err := s.log(ctx, q, phase, "sql", step.SQL, ""); err != nil {
+				return err
+			}
+		}
+		if i == lastTx {
+			if err := finish(ctx, tx); err != nil {
+				return err
+			}
+			if err := tx.Commit(); err != nil {
+				tx = nil
+				return &StepError{Phase: phase, SQL: "COMMIT", Err: s.dsn.scrub(err)}
+			}
+			tx = nil
+		}
+	}
+	if lastTx < 0 {
+		return finish(ctx, conn)
+	}
+	return nil
+}
+
+// probe runs an applied probe: true when its first column is non-zero.
+func (s *Session) probe(ctx context.Context, q querier, st templates.Statement) (bool, error) {
+	args, err := st.Args(nil)
+	if err != nil {
+		return false, err
+	}
+	var n int64
+	if err := q.QueryRowContext(ctx, st.SQL, args...).Scan(&n); err != nil {
+		return false, s.dsn.scrub(err)
+	}
+	return n != 0, nil
+}

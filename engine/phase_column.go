@@ -1,0 +1,126 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/shepherd-db/shepherd/phases"
+)
+
+// add-column, enforce and drop-old-column: the DDL phases on one column.
+
+func (s *Session) phaseAddColumn(ctx context.Context, b builder) error {
+	script, err := b.addColumn()
+	if err != nil {
+		return err
+	}
+	col, _, _ := b.newColumn()
+	return s.runScript(ctx, "add-column", script, s.finishIn("add-column", func(ctx context.Context, q querier) (string, error) {
+		if !s.columnIs(ctx, q, col, "column-nullable") {
+			return "", &VerifyError{Phase: "add-column", What: fmt.Sprintf("%s.%s should exist and be nullable, and does not", s.plan.Table, col)}
+		}
+		return fmt.Sprintf("%s.%s exists and is nullable", s.plan.Table, col), nil
+	}))
+}
+
+// revertAddColumn drops the column add-column added.
+func (s *Session) revertAddColumn(ctx context.Context, b builder) error {
+	col, _, _ := b.newColumn()
+	if !s.columnIs(ctx, s.db, col, "column-exists") {
+		return s.moveNow(ctx, "add-column", phases.Revert, fmt.Sprintf("%s.%s was not there: nothing to drop", s.plan.Table, col))
+	}
+	script, err := b.dropColumn(col)
+	if err != nil {
+		return err
+	}
+	return s.runScript(ctx, "add-column", script, func(ctx context.Context, q querier) error {
+		if s.columnIs(ctx, q, col, "column-exists") {
+			return &VerifyError{Phase: "add-column", What: fmt.Sprintf("%s.%s should be gone after the drop", s.plan.Table, col)}
+		}
+		return s.move(ctx, q, "add-column", phases.Revert, fmt.Sprintf("dropped %s.%s", s.plan.Table, col))
+	})
+}
+
+// columnIs runs a column probe (column-exists, column-nullable,
+// column-not-null) and reports whether it found the column so.
+func (s *Session) columnIs(ctx context.Context, q querier, col, probe string) bool {
+	d := sqlData{Schema: s.plan.Schema, Table: s.plan.Table, Column: col}
+	var n int64
+	if err := s.queryRow(ctx, q, probe, d, nil, &n); err != nil {
+		return false
+	}
+	return n > 0
+}
+
+func (s *Session) phaseEnforce(ctx context.Context, b builder) error {
+	p := s.plan
+	if !p.NotNull {
+		return s.finishNow(ctx, "enforce", func(context.Context, querier) (string, error) {
+			return "not_null is false in the plan: nothing to enforce", nil
+		})
+	}
+	if err := s.requireNoNulls(ctx, "enforce", p.Column); err != nil {
+		return err
+	}
+	script, err := b.setNotNull(p.Column, true)
+	if err != nil {
+		return err
+	}
+	return s.runScript(ctx, "enforce", script, s.finishIn("enforce", s.verifyNotNull("enforce", p.Column)))
+}
+
+// requireNoNulls refuses to add NOT NULL while rows would break it: the DDL
+// would fail anyway, but later and with less to say.
+func (s *Session) requireNoNulls(ctx context.Context, phase, col string) error {
+	d := sqlData{Schema: s.plan.Schema, Table: s.plan.Table, Key: s.key, Column: col, Cond: "null"}
+	n, sample, err := s.countWhere(ctx, s.db, d, nil)
+	if err != nil {
+		return fmt.Errorf("%s: count NULLs in %s.%s: %w", phase, s.plan.Table, col, err)
+	}
+	if n > 0 {
+		return &VerifyError{Phase: phase, What: fmt.Sprintf("%s.%s still has NULLs, so NOT NULL cannot be added", s.plan.Table, col),
+			Count: n, Sample: sample,
+			Hint: "code that does not write " + col + " may still be running; give these rows a value, then rerun"}
+	}
+	return nil
+}
+
+func (s *Session) verifyNotNull(phase, col string) func(context.Context, querier) (string, error) {
+	return func(ctx context.Context, q querier) (string, error) {
+		if !s.columnIs(ctx, q, col, "column-not-null") {
+			return "", &VerifyError{Phase: phase, What: fmt.Sprintf("NOT NULL should be in force on %s.%s, and is not", s.plan.Table, col)}
+		}
+		return fmt.Sprintf("NOT NULL is in force on %s.%s", s.plan.Table, col), nil
+	}
+}
+
+// revertNotNull drops the NOT NULL that enforce (or add-constraint) added.
+func (s *Session) revertNotNull(ctx context.Context, b builder, phase, col string) error {
+	if !s.columnIs(ctx, s.db, col, "column-not-null") {
+		return s.moveNow(ctx, phase, phases.Revert, fmt.Sprintf("%s.%s was already nullable", s.plan.Table, col))
+	}
+	script, err := b.setNotNull(col, false)
+	if err != nil {
+		return err
+	}
+	return s.runScript(ctx, phase, script, func(ctx context.Context, q querier) error {
+		if !s.columnIs(ctx, q, col, "column-nullable") {
+			return &VerifyError{Phase: phase, What: fmt.Sprintf("%s.%s should be nullable after the rollback", s.plan.Table, col)}
+		}
+		return s.move(ctx, q, phase, phases.Revert, fmt.Sprintf("NOT NULL dropped from %s.%s", s.plan.Table, col))
+	})
+}
+
+func (s *Session) phaseDropOld(ctx context.Context, b builder) error {
+	p := s.plan
+	script, err := b.dropColumn(p.Column)
+	if err != nil {
+		return err
+	}
+	return s.runScript(ctx, "drop-old-column", script, s.finishIn("drop-old-column", func(ctx context.Context, q querier) (string, error) {
+		if s.columnIs(ctx, q, p.Column, "column-exists") || !s.columnIs(ctx, q, p.To, "column-exists") {
+			return "", &VerifyError{Phase: "drop-old-column", What: fmt.Sprintf("%s.%s should be gone and %s.%s present", p.Table, p.Column, p.Table, p.To)}
+		}
+		return fmt.Sprintf("%s.%s dropped; %s.%s holds the data", p.Table, p.Column, p.Table, p.To), nil
+	}))
+}

@@ -1,0 +1,201 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/shepherd-db/shepherd/phases"
+)
+
+// backfill, switch-writes' catch-up, rename's copy and clean: the phases
+// that change rows, in keyset batches.
+
+// startPass resets a phase's checkpoint for a fresh pass over the table,
+// unless the phase is resuming one (it was interrupted, or a batch failed
+// and keepFailed says to resume after it).
+func (s *Session) startPass(ctx context.Context, id string, prev phases.Status, keepFailed bool) error {
+	if prev == phases.Running || prev == phases.Failed && keepFailed {
+		if cp := s.st(id).Checkpoint; cp != nil {
+			s.notice(id, "resuming from the checkpoint %s %s (%d rows done)", s.key, *cp, s.st(id).RowsDone)
+		}
+		return nil
+	}
+	st := s.st(id)
+	if st.Checkpoint == nil && st.RowsDone == 0 {
+		return nil
+	}
+	st.Checkpoint, st.RowsDone = nil, 0
+	return s.save(ctx, s.db, st)
+}
+
+// phaseFill fills NULLs of the new column with the plan's expression: the
+// backfill, and switch-writes' catch-up of rows that old code wrote after it.
+func (s *Session) phaseFill(ctx context.Context, b builder, id string, prev phases.Status) error {
+	if err := s.startPass(ctx, id, prev, id == "backfill"); err != nil {
+		return err
+	}
+	changed, err := s.runBatches(ctx, b.fillJob(id))
+	if err != nil {
+		return err
+	}
+	if id == "switch-writes" {
+		return s.finishNow(ctx, id, s.verifyFilled(b, changed))
+	}
+	return s.finishNow(ctx, id, s.verifyBackfill(b, changed))
+}
+
+// verifyBackfill: no row the walk covered is left NULL where the expression
+// has a value. Rows past the last checkpoint were written after the walk by
+// code that does not know the column yet; switch-writes catches them up.
+func (s *Session) verifyBackfill(b builder, changed int64) func(context.Context, querier) (string, error) {
+	return func(ctx context.Context, q querier) (string, error) {
+		cp := s.st("backfill").Checkpoint
+		if cp == nil {
+			return "the table is empty: nothing to backfill", nil
+		}
+		vals := map[string]any{"hi": s.keyArg(*cp)}
+		d := b.cond("unfilled")
+		d.Bounded = true
+		n, sample, err := s.countWhere(ctx, q, d, vals)
+		if err != nil {
+			return "", fmt.Errorf("backfill: verify: %w", err)
+		}
+		if n > 0 {
+			return "", &VerifyError{Phase: "backfill", What: fmt.Sprintf("rows up to %s %s should have %s filled", s.key, *cp, s.plan.Column),
+				Count: n, Sample: sample, Hint: "rerun to backfill them"}
+		}
+		d = b.cond("null-expr")
+		d.Bounded = true
+		nulls, sample, err := s.countWhere(ctx, q, d, vals)
+		if err != nil {
+			return "", fmt.Errorf("backfill: verify: %w", err)
+		}
+		if nulls > 0 {
+			s.notice("backfill", "warning: the backfill expression gives NULL for %d rows (keys %s), so %s stays NULL there and enforce will refuse until they have a value", nulls, strings.Join(sample, ", "), s.plan.Column)
+		}
+		return fmt.Sprintf("%d rows walked up to %s %s, %d filled", s.st("backfill").RowsDone, s.key, *cp, changed), nil
+	}
+}
+
+// verifyFilled is switch-writes' check after the catch-up: with writes
+// switched, no row may be NULL any more.
+func (s *Session) verifyFilled(b builder, changed int64) func(context.Context, querier) (string, error) {
+	return func(ctx context.Context, q querier) (string, error) {
+		caught := fmt.Sprintf("caught up %d rows written by old code after the backfill", changed)
+		if !s.plan.NotNull {
+			return caught + "; not_null is false, so NULLs may remain", nil
+		}
+		n, sample, err := s.countWhere(ctx, q, b.cond("null"), nil)
+		if err != nil {
+			return "", fmt.Errorf("switch-writes: verify: %w", err)
+		}
+		if n > 0 {
+			hint := "code that does not write " + s.plan.Column + " is still running somewhere (is the deploy out everywhere?)"
+			if m, _, err := s.countWhere(ctx, q, b.cond("null-expr"), nil); err == nil && m > 0 {
+				hint += fmt.Sprintf(", or the backfill expression gives NULL for these rows (%d of them)", m)
+			}
+			return "", &VerifyError{Phase: "switch-writes", What: fmt.Sprintf("%s has no NULLs once writes are switched; %s", s.plan.Column, caught),
+				Count: n, Sample: sample, Hint: hint + "; confirm again to catch up and check again"}
+		}
+		return caught + "; no row is NULL", nil
+	}
+}
+
+// phaseCopy is rename-column's backfill: the old column copied into the new.
+func (s *Session) phaseCopy(ctx context.Context, b builder, prev phases.Status) error {
+	if err := s.startPass(ctx, "backfill", prev, true); err != nil {
+		return err
+	}
+	changed, err := s.runBatches(ctx, b.copyJob("backfill"))
+	if err != nil {
+		return err
+	}
+	cp := s.st("backfill").Checkpoint
+	bound := ""
+	if cp != nil {
+		bound = *cp
+	}
+	return s.finishNow(ctx, "backfill", func(ctx context.Context, q querier) (string, error) {
+		if cp == nil {
+			return "the table is empty: nothing to copy", nil
+		}
+		if _, err := s.verifyNoDiff(b, "backfill", bound)(ctx, q); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%d rows walked up to %s %s, %d copied; %s equals %s in each", s.st("backfill").RowsDone, s.key, bound, changed, s.plan.To, s.plan.Column), nil
+	})
+}
+
+// verifyNoDiff checks that every row's new column equals its old one (up to
+// the key bound, when one is given). switch-reads refuses while they differ.
+func (s *Session) verifyNoDiff(b builder, phase, bound string) func(context.Context, querier) (string, error) {
+	return func(ctx context.Context, q querier) (string, error) {
+		d := b.cond("diff")
+		var vals map[string]any
+		if bound != "" {
+			d.Bounded = true
+			vals = map[string]any{"hi": s.keyArg(bound)}
+		}
+		n, sample, err := s.countWhere(ctx, q, d, vals)
+		if err != nil {
+			return "", fmt.Errorf("%s: compare %s and %s: %w", phase, s.plan.Column, s.plan.To, err)
+		}
+		if n > 0 {
+			hint := "rows written by code that does not dual-write yet; roll back to the backfill and run it again once dual-write is deployed everywhere"
+			if phase == "backfill" {
+				hint = "rerun to copy them"
+			}
+			return "", &VerifyError{Phase: phase, What: fmt.Sprintf("%s should equal %s in every row", s.plan.To, s.plan.Column),
+				Count: n, Sample: sample, Hint: hint}
+		}
+		return fmt.Sprintf("%s equals %s in every row", s.plan.To, s.plan.Column), nil
+	}
+}
+
+// countViolations is validate-in-app's look at the data: how many rows
+// break the constraint now. It never fails: clean comes next.
+func (s *Session) countViolations(b builder) func(context.Context, querier) (string, error) {
+	return func(ctx context.Context, q querier) (string, error) {
+		n, sample, err := s.countWhere(ctx, q, b.cond("violates"), nil)
+		if err != nil {
+			return "", fmt.Errorf("validate-in-app: count violating rows: %w", err)
+		}
+		if n == 0 {
+			return "confirmed by " + s.opts.Operator + "; no row violates " + s.plan.ConstraintLabel(), nil
+		}
+		return fmt.Sprintf("confirmed by %s; %d rows violate %s now (keys %s): clean comes next", s.opts.Operator, n, s.plan.ConstraintLabel(), strings.Join(sample, ", ")), nil
+	}
+}
+
+// phaseClean fixes violating rows with the plan's clean: expressions.
+func (s *Session) phaseClean(ctx context.Context, b builder, prev phases.Status) error {
+	label := s.plan.ConstraintLabel()
+	var changed int64
+	if len(s.plan.Clean) > 0 {
+		if err := s.startPass(ctx, "clean", prev, true); err != nil {
+			return err
+		}
+		var err error
+		if changed, err = s.runBatches(ctx, b.cleanJob("clean")); err != nil {
+			return err
+		}
+	}
+	return s.finishNow(ctx, "clean", func(ctx context.Context, q querier) (string, error) {
+		n, sample, err := s.countWhere(ctx, q, b.cond("violates"), nil)
+		if err != nil {
+			return "", fmt.Errorf("clean: count violating rows: %w", err)
+		}
+		if n > 0 {
+			hint := "add clean: {set: {column: expression}} to the plan to fix them, or fix them by hand, then rerun"
+			if len(s.plan.Clean) > 0 {
+				hint = "the clean: expressions leave these rows violating, or new ones arrive (is validate-in-app deployed everywhere?); fix the expressions or the rows, then rerun"
+			}
+			return "", &VerifyError{Phase: "clean", What: "no row should violate " + label, Count: n, Sample: sample, Hint: hint}
+		}
+		if len(s.plan.Clean) == 0 {
+			return "no row violates " + label + ": nothing to clean", nil
+		}
+		return fmt.Sprintf("%d rows cleaned; no row violates %s", changed, label), nil
+	})
+}

@@ -1,0 +1,173 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/shepherd-db/shepherd/phases"
+	"github.com/shepherd-db/shepherd/templates"
+)
+
+// PhasePreview is what one phase will run, check and undo on one dialect.
+type PhasePreview struct {
+	Phase phases.Phase
+	// Steps run in order. For batched phases they are the statements of
+	// one batch: the upper bound from the key's index, then the update.
+	Steps templates.Script
+	// Checks are the verification queries on the real data.
+	Checks []templates.Statement
+	Revert templates.Script
+	Notes  []string
+}
+
+// Preview renders every phase of a plan for a dialect without a database.
+// Where a statement depends on the live schema (SQLite's rebuild), it says
+// so in a comment.
+func Preview(plan *phases.Plan, dialectName string) ([]PhasePreview, error) {
+	d, err := dialectFor(dialectName)
+	if err != nil {
+		return nil, err
+	}
+	set, err := templates.Load(d.name(), d.quote)
+	if err != nil {
+		return nil, err
+	}
+	key := plan.Key
+	if key == "" {
+		key = "id"
+	}
+	return builder{plan: plan, d: d, sql: set, key: key}.preview()
+}
+
+// Preview renders every phase with the live table: exactly what runs.
+func (s *Session) Preview() ([]PhasePreview, error) { return s.builder().preview() }
+
+func (b builder) preview() ([]PhasePreview, error) {
+	var out []PhasePreview
+	for _, ph := range b.plan.PlaybookDef().Phases {
+		pv, err := b.previewPhase(ph)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", ph.ID, err)
+		}
+		if b.live == nil && b.plan.Key == "" && (len(pv.Steps) > 0 || len(pv.Checks) > 0) {
+			pv.Notes = append(pv.Notes, `"id" stands for the table's primary key, which the live schema gives`)
+		}
+		out = append(out, pv)
+	}
+	return out, nil
+}
+
+func (b builder) query(name string, d sqlData) (templates.Statement, error) {
+	return b.sql.Query(name, d)
+}
+
+func (b builder) previewPhase(ph phases.Phase) (PhasePreview, error) {
+	p := b.plan
+	pv := PhasePreview{Phase: ph}
+	var err error
+	check := func(name string, d sqlData) {
+		if err != nil {
+			return
+		}
+		var st templates.Statement
+		st, err = b.query(name, d)
+		pv.Checks = append(pv.Checks, st)
+	}
+	count := func(cond string, bounded bool) {
+		d := b.cond(cond)
+		d.Bounded = bounded
+		check("count-where", d)
+	}
+	column := func(probe, col string) {
+		d := b.base()
+		d.Column = col
+		check(probe, d)
+	}
+	switch {
+	case ph.ID == "add-column":
+		col, _, cerr := b.newColumn()
+		if cerr != nil {
+			return pv, cerr
+		}
+		if pv.Steps, err = b.addColumn(); err == nil {
+			pv.Revert, err = b.dropColumn(col)
+		}
+		column("column-nullable", col)
+	case ph.ID == "backfill" && p.Playbook == phases.AddColumn:
+		pv.Steps, err = b.batchPreview(b.fillJob(ph.ID))
+		count("unfilled", true)
+	case ph.ID == "backfill":
+		pv.Steps, err = b.batchPreview(b.copyJob(ph.ID))
+		count("diff", true)
+	case ph.ID == "switch-writes":
+		pv.Steps, err = b.batchPreview(b.fillJob(ph.ID))
+		pv.Notes = append(pv.Notes, "after the confirmation, a catch-up pass fills rows that old code wrote after the backfill")
+		if p.NotNull {
+			count("null", false)
+		}
+	case ph.ID == "switch-reads":
+		count("diff", false)
+		pv.Notes = append(pv.Notes, "the gate refuses while the check counts any row")
+	case ph.ID == "enforce":
+		if !p.NotNull {
+			pv.Notes = append(pv.Notes, "not_null is false: nothing runs")
+			break
+		}
+		count("null", false)
+		if pv.Steps, err = b.setNotNull(p.Column, true); err == nil {
+			pv.Revert, err = b.setNotNull(p.Column, false)
+		}
+		column("column-not-null", p.Column)
+	case ph.ID == "drop-old-column":
+		pv.Steps, err = b.dropColumn(p.Column)
+		column("column-exists", p.Column)
+		pv.Notes = append(pv.Notes, "point of no return: confirm it with --confirm drop-old-column, one release after stop-old-writes")
+	case ph.ID == "validate-in-app":
+		count("violates", false)
+	case ph.ID == "clean":
+		if len(p.Clean) > 0 {
+			pv.Steps, err = b.batchPreview(b.cleanJob(ph.ID))
+		} else {
+			pv.Notes = append(pv.Notes, "the plan has no clean: section: the phase only checks that no row violates")
+		}
+		count("violates", false)
+	case ph.ID == "add-constraint":
+		if pv.Steps, err = b.addConstraint(); err == nil {
+			pv.Revert, err = b.dropConstraint()
+		}
+	case ph.ID == "verify-failure-path":
+		pv.Steps, err = b.failurePreview()
+	}
+	if ph.Gate && len(pv.Steps) == 0 && len(pv.Checks) == 0 {
+		pv.Notes = append(pv.Notes, "a deploy the database cannot see: confirm it with --confirm "+ph.ID)
+	}
+	return pv, err
+}
+
+func (b builder) failurePreview() (templates.Script, error) {
+	c := b.plan.Constraint
+	d := b.constraintData()
+	name := "violating-update"
+	switch c.Kind() {
+	case "not_null":
+		d.Set = []setExpr{{Column: c.NotNull, Expr: "NULL"}}
+	case "unique":
+		name = "duplicate-update"
+	default:
+		for _, a := range c.Violating {
+			e, _ := a.Expr.For(b.d.name())
+			d.Set = append(d.Set, setExpr{Column: a.Column, Expr: e})
+		}
+		if len(d.Set) == 0 {
+			d.Set = []setExpr{{Column: "<column>", Expr: "<a value shepherd guesses breaks the check>"}}
+		}
+	}
+	var script templates.Script
+	for _, n := range []string{"savepoint", name, "rollback-to-savepoint"} {
+		st, err := b.sql.Query(n, d)
+		if err != nil {
+			return nil, err
+		}
+		script = append(script, templates.Step{Statement: st, Lock: "one row, inside a transaction that is rolled back"})
+	}
+	return script, nil
+}

@@ -1,0 +1,214 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/shepherd-db/shepherd/phases"
+)
+
+// Outcome is where a run stopped when it did not fail.
+type Outcome int
+
+const (
+	// Reached: the target phase (or the last) is done.
+	Reached Outcome = iota
+	// AtGate: the next phase is a gate (or the point of no return) that
+	// was not confirmed.
+	AtGate
+)
+
+// Run drives the plan forward, phase by phase, until the phase until (every
+// phase when empty) is done, a gate that confirmed does not hold is reached,
+// or a phase fails. A failure is recorded and returned; rerunning resumes.
+func (s *Session) Run(ctx context.Context, until string, confirmed map[string]bool) (Outcome, error) {
+	if until != "" && s.pb.Index(until) < 0 {
+		return Reached, &UsageError{Msg: fmt.Sprintf("--until %s: %s has no phase %q (phases: %v)", until, s.plan.Playbook, until, s.pb.IDs())}
+	}
+	for id := range confirmed {
+		ph, ok := s.pb.Phase(id)
+		if !ok || !(ph.Gate || ph.Confirm) {
+			return Reached, &UsageError{Msg: fmt.Sprintf("--confirm %s: %s has no gate %q (gates: %v)", id, s.plan.Playbook, id, s.Gates())}
+		}
+	}
+	for {
+		ph, more := s.pb.Next(s.progress())
+		if !more {
+			s.emit(Event{Event: EventDone, Message: fmt.Sprintf("every phase of %s is done", s.plan.Name)})
+			return Reached, nil
+		}
+		if until != "" && s.pb.Index(ph.ID) > s.pb.Index(until) {
+			s.emit(Event{Event: EventDone, Phase: until, Message: fmt.Sprintf("%s is done; stopping as --until asks", until)})
+			return Reached, nil
+		}
+		if (ph.Gate || ph.Confirm) && !confirmed[ph.ID] {
+			if err := s.Arrive(ctx, ph.ID); err != nil {
+				return Reached, err
+			}
+			return AtGate, nil
+		}
+		if err := s.RunPhase(ctx, ph.ID); err != nil {
+			return Reached, err
+		}
+	}
+}
+
+// Gates lists the phases that need confirmation.
+func (s *Session) Gates() []string {
+	var ids []string
+	for _, ph := range s.pb.Phases {
+		if ph.Gate || ph.Confirm {
+			ids = append(ids, ph.ID)
+		}
+	}
+	return ids
+}
+
+// Arrive records that a gate is waiting for its confirmation and says what
+// it waits for.
+func (s *Session) Arrive(ctx context.Context, id string) error {
+	ph, _ := s.pb.Phase(id)
+	if s.st(id).Status != phases.Waiting {
+		if err := s.moveNow(ctx, id, phases.Arrive, ""); err != nil {
+			return err
+		}
+	}
+	msg := s.plan.Expand(ph.Does)
+	if ph.Confirm {
+		msg += " Confirm it with --confirm " + id + " when the previous release is out everywhere."
+	} else {
+		msg += " When the deploy is out everywhere, rerun with --confirm " + id + "."
+	}
+	s.emit(Event{Event: EventGate, Phase: id, Message: msg})
+	return nil
+}
+
+// RunPhase runs one phase now: the next one, which must not be done. For a
+// gate, calling it is the confirmation: the gate's database check runs, and
+// the gate is done when it holds.
+func (s *Session) RunPhase(ctx context.Context, id string) error {
+	next, more := s.pb.Next(s.progress())
+	if !more || next.ID != id {
+		return &UsageError{Msg: fmt.Sprintf("%s is not the next phase of %s (next: %s)", id, s.plan.Name, next.ID)}
+	}
+	ph := next
+	if ph.Gate || ph.Confirm {
+		s.touched[id] = time.Now()
+		if err := s.log(ctx, s.db, id, "confirm", "", "confirmed by "+s.opts.Operator); err != nil {
+			return err
+		}
+	}
+	if ph.ID == "drop-old-column" {
+		s.warnTooSoon(ctx)
+	}
+	// Every phase re-reads the table first: the application may have
+	// changed it, and the rebuild on SQLite needs its exact definition.
+	if err := s.refreshTable(ctx); err != nil {
+		return err
+	}
+	start := time.Now()
+	s.emit(Event{Event: EventPhaseStart, Phase: id, Message: s.plan.Expand(ph.Does)})
+	prev := s.st(id).Status
+	if err := s.moveNow(ctx, id, phases.Start, ""); err != nil {
+		return err
+	}
+	err := s.runPhase(ctx, ph, prev)
+	if err != nil {
+		return s.failed(ctx, id, err)
+	}
+	s.emit(Event{Event: EventPhaseDone, Phase: id, Message: s.st(id).Detail, ElapsedMS: time.Since(start).Milliseconds()})
+	return nil
+}
+
+// failed records a phase's failure and reports it. An interrupted phase
+// keeps its checkpoint; so does a failed batch.
+func (s *Session) failed(ctx context.Context, id string, err error) error {
+	// The phase's transaction may have moved the in-memory state before
+	// it rolled back: re-read what the database holds.
+	_ = s.loadState(context.WithoutCancel(ctx))
+	ev := Event{Event: EventPhaseFailed, Phase: id, Error: err.Error()}
+	var ve *VerifyError
+	if errors.As(err, &ve) {
+		ev.Count, ev.Sample = int64p(ve.Count), ve.Sample
+	}
+	s.emit(ev)
+	if rerr := s.moveNow(context.WithoutCancel(ctx), id, phases.Fail, err.Error()); rerr != nil {
+		return fmt.Errorf("%w (and recording the failure failed too: %v)", err, rerr)
+	}
+	return err
+}
+
+// finishIn returns the finish step of a script: verify, then record the
+// phase done in the same transaction.
+func (s *Session) finishIn(id string, verify func(context.Context, querier) (string, error)) func(context.Context, querier) error {
+	return func(ctx context.Context, q querier) error {
+		detail, err := verify(ctx, q)
+		if err != nil {
+			return err
+		}
+		return s.move(ctx, q, id, phases.Finish, detail)
+	}
+}
+
+// finishNow verifies and records a phase done in its own transaction.
+func (s *Session) finishNow(ctx context.Context, id string, verify func(context.Context, querier) (string, error)) error {
+	detail, err := verify(ctx, s.db)
+	if err != nil {
+		return err
+	}
+	return s.moveNow(ctx, id, phases.Finish, detail)
+}
+
+// runPhase does a phase's work; prev is its status before this start.
+func (s *Session) runPhase(ctx context.Context, ph phases.Phase, prev phases.Status) error {
+	p := s.plan
+	b := s.builder()
+	switch {
+	case ph.ID == "add-column":
+		return s.phaseAddColumn(ctx, b)
+	case ph.ID == "backfill" && p.Playbook == phases.AddColumn:
+		return s.phaseFill(ctx, b, "backfill", prev)
+	case ph.ID == "backfill":
+		return s.phaseCopy(ctx, b, prev)
+	case ph.ID == "switch-writes":
+		return s.phaseFill(ctx, b, "switch-writes", prev)
+	case ph.ID == "switch-reads":
+		return s.finishNow(ctx, ph.ID, s.verifyNoDiff(b, ph.ID, ""))
+	case ph.ID == "enforce":
+		return s.phaseEnforce(ctx, b)
+	case ph.ID == "drop-old-column":
+		return s.phaseDropOld(ctx, b)
+	case ph.ID == "validate-in-app":
+		return s.finishNow(ctx, ph.ID, s.countViolations(b))
+	case ph.ID == "clean":
+		return s.phaseClean(ctx, b, prev)
+	case ph.ID == "add-constraint":
+		return s.phaseAddConstraint(ctx, b)
+	case ph.ID == "verify-failure-path":
+		return s.phaseFailurePath(ctx, b)
+	case ph.Gate:
+		// deploy-readers, dual-write, stop-old-writes: deploys the database
+		// cannot see. The confirmation is the check.
+		return s.finishNow(ctx, ph.ID, func(context.Context, querier) (string, error) {
+			return "confirmed by " + s.opts.Operator, nil
+		})
+	}
+	return fmt.Errorf("%s: no implementation for phase %s", p.Playbook, ph.ID)
+}
+
+// warnTooSoon warns when the point of no return follows stop-old-writes
+// within the same release: the seed drops the old column one release later.
+func (s *Session) warnTooSoon(ctx context.Context) {
+	st := s.st("stop-old-writes")
+	_, sameRun := s.touched["stop-old-writes"]
+	recent := st.FinishedAt != nil && time.Since(*st.FinishedAt) < time.Hour
+	if sameRun || recent {
+		ago := "moments"
+		if st.FinishedAt != nil {
+			ago = time.Since(*st.FinishedAt).Round(time.Second).String()
+		}
+		s.notice("drop-old-column", "warning: stop-old-writes was confirmed %s ago. Drop the old column one release later: a replica still running the previous release may read or write %s", ago, s.plan.Column)
+	}
+}

@@ -1,0 +1,315 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/shepherd-db/shepherd/phases"
+)
+
+// Table is what introspection found about one table, the same shape on
+// every dialect.
+type Table struct {
+	Schema      string
+	Name        string
+	Columns     []Column
+	PrimaryKey  []string
+	Indexes     []Index
+	Constraints []Constraint // named CHECK, UNIQUE and FOREIGN KEY constraints
+	// SQLite only: the CREATE TABLE text and the other schema objects that
+	// belong to the table, which a rebuild must recreate.
+	CreateSQL     string
+	Objects       []SchemaObject
+	WithoutRowid  bool
+	Sequence      *int64 // the AUTOINCREMENT counter, when the table has one
+	ForeignKeysOn bool   // PRAGMA foreign_keys of shepherd's connections
+}
+
+// Column is one column of a table.
+type Column struct {
+	Name      string
+	Type      string
+	NotNull   bool
+	Default   *string
+	Generated bool
+}
+
+// Index is one index of a table.
+type Index struct {
+	Name    string
+	Unique  bool
+	Columns []string
+	Partial bool
+	Valid   bool // PostgreSQL: an index left invalid by a failed concurrent build is not
+}
+
+// Constraint is one named table constraint.
+type Constraint struct {
+	Name      string
+	Kind      string // check, unique, foreign-key
+	Columns   []string
+	Validated bool
+}
+
+// SchemaObject is an index, trigger or view stored with its SQL (SQLite).
+type SchemaObject struct {
+	Type, Name, SQL string
+}
+
+// Column returns the named column.
+func (t *Table) Column(name string) (Column, bool) {
+	for _, c := range t.Columns {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Column{}, false
+}
+
+// ColumnNames lists the table's columns.
+func (t *Table) ColumnNames() []string {
+	names := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		names[i] = c.Name
+	}
+	return names
+}
+
+// Constraint returns the named constraint.
+func (t *Table) Constraint(name string) (Constraint, bool) {
+	for _, c := range t.Constraints {
+		if strings.EqualFold(c.Name, name) {
+			return c, true
+		}
+	}
+	return Constraint{}, false
+}
+
+// Index returns the named index.
+func (t *Table) Index(name string) (Index, bool) {
+	for _, ix := range t.Indexes {
+		if strings.EqualFold(ix.Name, name) {
+			return ix, true
+		}
+	}
+	return Index{}, false
+}
+
+// uniqueKeys lists the single columns whose values are unique and never
+// NULL: the primary key, and NOT NULL columns with a full unique index.
+// Those are the columns a keyset batch can walk without skipping or
+// repeating a row.
+func (t *Table) uniqueKeys() []string {
+	var keys []string
+	seen := map[string]bool{}
+	if len(t.PrimaryKey) == 1 {
+		keys = append(keys, t.PrimaryKey[0])
+		seen[t.PrimaryKey[0]] = true
+	}
+	for _, ix := range t.Indexes {
+		if !ix.Unique || ix.Partial || !ix.Valid || len(ix.Columns) != 1 || seen[ix.Columns[0]] {
+			continue
+		}
+		if c, ok := t.Column(ix.Columns[0]); ok && c.NotNull {
+			seen[c.Name] = true
+			keys = append(keys, c.Name)
+		}
+	}
+	return keys
+}
+
+// resolveKey returns the plan's batch key, checked against the table.
+func (t *Table) resolveKey(p *phases.Plan) (string, error) {
+	keys := t.uniqueKeys()
+	candidates := ""
+	if len(keys) > 0 {
+		candidates = fmt.Sprintf(" (candidates: %s)", strings.Join(keys, ", "))
+	}
+	if p.Key == "" {
+		if len(t.PrimaryKey) == 1 {
+			return t.PrimaryKey[0], nil
+		}
+		return "", fmt.Errorf("key: %s has no single-column primary key (primary key: %s); set key: to a unique NOT NULL column%s, or add one", t.Name, listOrNone(t.PrimaryKey), candidates)
+	}
+	if _, ok := t.Column(p.Key); !ok {
+		return "", fmt.Errorf("key: %s has no column %q (columns: %s)", t.Name, p.Key, strings.Join(t.ColumnNames(), ", "))
+	}
+	for _, k := range keys {
+		if k == p.Key {
+			return k, nil
+		}
+	}
+	return "", fmt.Errorf("key: %q is not a unique NOT NULL single column of %s, so batches on it could skip or repeat rows; use one that is%s", p.Key, t.Name, candidates)
+}
+
+func listOrNone(xs []string) string {
+	if len(xs) == 0 {
+		return "none"
+	}
+	return strings.Join(xs, ", ")
+}
+
+// SchemaError is a plan that does not fit the live schema. Nothing was changed.
+type SchemaError struct {
+	File     string
+	Problems []string
+}
+
+func (e *SchemaError) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = e.File + ": " + p
+	}
+	return strings.Join(lines, "\n")
+}
+
+// checkSchema checks the plan against the live table, given how far the plan
+// has got: a column the plan adds must not exist before add-column ran, and
+// must exist after. It also tries every expression of the plan against the
+// table, so that a typo fails here and not half-way through a phase.
+func (s *Session) checkSchema(ctx context.Context, t *Table, progress phases.Progress) error {
+	p := s.plan
+	var problems []string
+	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	cols := strings.Join(t.ColumnNames(), ", ")
+	has := func(c string) bool { _, ok := t.Column(c); return ok }
+	ran := func(id string) bool { st := progress.Of(id); return st != phases.Pending && st != phases.RolledBack }
+	done := func(id string) bool { return progress.Of(id) == phases.Done }
+
+	key, err := t.resolveKey(p)
+	if err != nil {
+		add("%v", err)
+	}
+	s.key = key
+
+	switch p.Playbook {
+	case phases.AddColumn:
+		switch {
+		case !ran("add-column") && has(p.Column):
+			add("column: %s already has a column %q; choose another name, or drop it first if it is left over (columns: %s)", t.Name, p.Column, cols)
+		case done("add-column") && !has(p.Column):
+			add("column: %q was added by this plan but is gone from %s; it was dropped outside shepherd (columns: %s)", p.Column, t.Name, cols)
+		}
+		if _, ok := p.Type.For(s.d.name()); !ok {
+			add("type: no type given for %s (given for: %s)", s.d.name(), strings.Join(keysOf(p.Type.By), ", "))
+		}
+		if _, ok := p.Backfill.For(s.d.name()); !ok {
+			add("backfill: no expression given for %s (given for: %s)", s.d.name(), strings.Join(keysOf(p.Backfill.By), ", "))
+		}
+	case phases.RenameColumn:
+		switch {
+		case !done("drop-old-column") && !has(p.Column):
+			add("column: %s has no column %q (columns: %s)", t.Name, p.Column, cols)
+		case !ran("add-column") && has(p.To):
+			add("to: %s already has a column %q; a rename target must be new (columns: %s)", t.Name, p.To, cols)
+		case done("add-column") && !has(p.To):
+			add("to: %q was added by this plan but is gone from %s (columns: %s)", p.To, t.Name, cols)
+		}
+		if p.Column == key {
+			add("column: %q is the batch key; renaming a key column is not supported, set key: to another unique column", p.Column)
+		}
+		if c, ok := t.Column(p.Column); ok && c.Generated {
+			add("column: %q is a generated column; rename it with its expression by hand", p.Column)
+		}
+	case phases.TightenConstraint:
+		c := p.Constraint
+		for _, col := range c.Columns() {
+			if !has(col) {
+				add("constraint: %s has no column %q (columns: %s)", t.Name, col, cols)
+			}
+		}
+		for _, a := range p.Clean {
+			if !has(a.Column) {
+				add("clean.set: %s has no column %q (columns: %s)", t.Name, a.Column, cols)
+			}
+		}
+		for _, a := range c.Violating {
+			if !has(a.Column) {
+				add("constraint.violating: %s has no column %q (columns: %s)", t.Name, a.Column, cols)
+			}
+		}
+		if c.Kind() == "not_null" && !ran("add-constraint") {
+			if col, ok := t.Column(c.NotNull); ok && col.NotNull {
+				add("constraint: %s.%s is already NOT NULL; there is nothing to tighten", t.Name, c.NotNull)
+			}
+		}
+		if c.Name != "" && !ran("add-constraint") {
+			if _, ok := t.Constraint(c.Name); ok {
+				add("constraint.name: %s already has a constraint %q (constraints: %s)", t.Name, c.Name, constraintNames(t))
+			} else if _, ok := t.Index(c.Name); ok {
+				add("constraint.name: %s already has an index %q; choose another name", t.Name, c.Name)
+			}
+		}
+	}
+	if len(problems) == 0 {
+		problems = append(problems, s.tryExpressions(ctx, t)...)
+	}
+	if len(problems) > 0 {
+		return &SchemaError{File: p.File, Problems: problems}
+	}
+	return nil
+}
+
+// tryExpressions asks the database to compile every expression of the plan
+// against the table, without reading a row.
+func (s *Session) tryExpressions(ctx context.Context, t *Table) []string {
+	p := s.plan
+	type expr struct{ field, sql string }
+	var exprs []expr
+	if v, ok := p.Backfill.For(s.d.name()); ok && p.Playbook == phases.AddColumn {
+		exprs = append(exprs, expr{"backfill", v})
+	}
+	if c := p.Constraint; c != nil {
+		if v, ok := c.Check.For(s.d.name()); ok {
+			exprs = append(exprs, expr{"constraint.check", "CASE WHEN " + v + " THEN 1 ELSE 0 END"})
+		} else if c.Kind() == "check" {
+			return []string{fmt.Sprintf("constraint.check: no condition given for %s (given for: %s)", s.d.name(), strings.Join(keysOf(c.Check.By), ", "))}
+		}
+		for _, a := range c.Violating {
+			if v, ok := a.Expr.For(s.d.name()); ok {
+				exprs = append(exprs, expr{"constraint.violating." + a.Column, v})
+			}
+		}
+	}
+	for _, a := range p.Clean {
+		v, ok := a.Expr.For(s.d.name())
+		if !ok {
+			return []string{fmt.Sprintf("clean.set.%s: no expression given for %s", a.Column, s.d.name())}
+		}
+		exprs = append(exprs, expr{"clean.set." + a.Column, v})
+	}
+	var problems []string
+	for _, e := range exprs {
+		q, err := s.sql.Query("try-expr", sqlData{Schema: p.Schema, Table: t.Name, Expr: e.sql})
+		if err == nil {
+			var rows interface{ Close() error }
+			rows, err = s.db.QueryContext(ctx, q.SQL)
+			if err == nil {
+				rows.Close()
+			}
+		}
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: the database rejects %q on %s: %v (columns: %s)", e.field, e.sql, t.Name, s.dsn.scrub(err), strings.Join(t.ColumnNames(), ", ")))
+		}
+	}
+	return problems
+}
+
+func constraintNames(t *Table) string {
+	var names []string
+	for _, c := range t.Constraints {
+		names = append(names, c.Name)
+	}
+	return listOrNone(names)
+}
+
+func keysOf(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

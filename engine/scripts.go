@@ -1,0 +1,189 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/shepherd-db/shepherd/phases"
+	"github.com/shepherd-db/shepherd/templates"
+)
+
+// builder renders the scripts of a plan's phases. The same builder serves
+// `run` (with the live table) and `plan` (live is nil): what is previewed is
+// what runs.
+type builder struct {
+	plan *phases.Plan
+	d    dialect
+	sql  *templates.Set
+	live *Table // nil when previewing without a database
+	key  string
+}
+
+func (s *Session) builder() builder {
+	return builder{plan: s.plan, d: s.d, sql: s.sql, live: s.table, key: s.key}
+}
+
+// base is the data every template gets.
+func (b builder) base() sqlData {
+	return sqlData{Schema: b.plan.Schema, Table: b.plan.Table, Key: b.key}
+}
+
+func (b builder) script(op string, data sqlData) (templates.Script, error) {
+	if err := b.d.prepare(op, &data, b.live); err != nil {
+		return nil, err
+	}
+	return b.sql.Script(op, data)
+}
+
+// newColumn is the column add-column adds, and its type on this dialect.
+func (b builder) newColumn() (name, typ string, err error) {
+	p := b.plan
+	if p.Playbook == phases.RenameColumn {
+		if t, ok := p.Type.For(b.d.name()); ok {
+			return p.To, t, nil
+		}
+		if b.live == nil {
+			return p.To, "/* the type of " + p.Column + " */", nil
+		}
+		c, ok := b.live.Column(p.Column)
+		if !ok {
+			return "", "", fmt.Errorf("rename %s: no column %q", p.Table, p.Column)
+		}
+		return p.To, c.Type, nil
+	}
+	t, ok := p.Type.For(b.d.name())
+	if !ok {
+		return "", "", fmt.Errorf("type: no type given for %s", b.d.name())
+	}
+	return p.Column, t, nil
+}
+
+func (b builder) addColumn() (templates.Script, error) {
+	col, typ, err := b.newColumn()
+	if err != nil {
+		return nil, err
+	}
+	d := b.base()
+	d.Column, d.Type = col, typ
+	return b.script("add-column", d)
+}
+
+func (b builder) dropColumn(col string) (templates.Script, error) {
+	d := b.base()
+	d.Column = col
+	return b.script("drop-column", d)
+}
+
+func (b builder) setNotNull(col string, set bool) (templates.Script, error) {
+	d := b.base()
+	d.Column = col
+	d.CheckName = notNullCheckName(b.plan.Table, col)
+	op := "set-not-null"
+	if !set {
+		op = "drop-not-null"
+	}
+	return b.script(op, d)
+}
+
+// notNullCheckName names PostgreSQL's temporary check, kept within 63 bytes.
+func notNullCheckName(table, col string) string {
+	name := "shepherd_nn_" + table + "_" + col
+	if len(name) > 63 {
+		name = name[:63]
+	}
+	return name
+}
+
+// constraintData is the data of the plan's constraint.
+func (b builder) constraintData() sqlData {
+	d := b.base()
+	c := b.plan.Constraint
+	d.Kind, d.Name, d.Columns = c.Kind(), c.Name, c.Unique
+	d.Check, _ = c.Check.For(b.d.name())
+	if c.Kind() == "not_null" {
+		d.Column = c.NotNull
+	}
+	return d
+}
+
+func (b builder) addConstraint() (templates.Script, error) {
+	c := b.plan.Constraint
+	switch c.Kind() {
+	case "not_null":
+		return b.setNotNull(c.NotNull, true)
+	case "unique":
+		return b.script("add-unique", b.constraintData())
+	}
+	return b.script("add-check", b.constraintData())
+}
+
+func (b builder) dropConstraint() (templates.Script, error) {
+	c := b.plan.Constraint
+	switch c.Kind() {
+	case "not_null":
+		return b.setNotNull(c.NotNull, false)
+	case "unique":
+		return b.script("drop-unique", b.constraintData())
+	}
+	return b.script("drop-check", b.constraintData())
+}
+
+// fillJob is add-column's backfill (and switch-writes' catch-up): rows where
+// the new column is NULL get the plan's expression.
+func (b builder) fillJob(phase string) batchJob {
+	d := b.base()
+	d.Column = b.plan.Column
+	d.Expr, _ = b.plan.Backfill.For(b.d.name())
+	return batchJob{phase: phase, update: "fill-batch", data: d}
+}
+
+// copyJob is rename-column's backfill: the old column copied into the new
+// one where they differ.
+func (b builder) copyJob(phase string) batchJob {
+	d := b.base()
+	d.Column, d.To = b.plan.Column, b.plan.To
+	return batchJob{phase: phase, update: "copy-batch", data: d}
+}
+
+// cleanJob applies the plan's clean: expressions to violating rows.
+func (b builder) cleanJob(phase string) batchJob {
+	d := b.constraintData()
+	for _, a := range b.plan.Clean {
+		e, _ := a.Expr.For(b.d.name())
+		d.Set = append(d.Set, setExpr{Column: a.Column, Expr: e})
+	}
+	return batchJob{phase: phase, update: "clean-batch", data: d}
+}
+
+// cond returns the data for count-where: which rows to count.
+func (b builder) cond(kind string) sqlData {
+	var d sqlData
+	switch kind {
+	case "null", "unfilled", "null-expr":
+		d = b.base()
+		d.Column = b.plan.Column
+		d.Expr, _ = b.plan.Backfill.For(b.d.name())
+	case "diff":
+		d = b.base()
+		d.Column, d.To = b.plan.Column, b.plan.To
+	default:
+		d = b.constraintData()
+	}
+	d.Cond = kind
+	return d
+}
+
+// batchPreview renders a batch job's statements for display: the bound
+// query and the update of one range.
+func (b builder) batchPreview(job batchJob) (templates.Script, error) {
+	d := job.data
+	d.HasLo = true
+	ub, err := b.sql.Query("upper-bound", d)
+	if err != nil {
+		return nil, err
+	}
+	upd, err := b.sql.Script(job.update, d)
+	if err != nil {
+		return nil, err
+	}
+	return append(templates.Script{{Statement: ub, Lock: "reads the key index only", Mode: templates.Own}}, upd...), nil
+}

@@ -1,0 +1,337 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/shepherd-db/shepherd/templates"
+)
+
+// sqliteDialect runs on SQLite through modernc.org/sqlite (pure Go). SQLite
+// has one writer at a time, transactional DDL, and no ALTER TABLE for
+// constraints: NOT NULL and CHECK go through a table rebuild.
+type sqliteDialect struct{}
+
+func (sqliteDialect) name() string           { return "sqlite" }
+func (sqliteDialect) transactionalDDL() bool { return true }
+func (sqliteDialect) supportsSchema() bool   { return false }
+
+func (sqliteDialect) quote(ident string) string {
+	return `"` + strings.ReplaceAll(ident, `"`, `""`) + `"`
+}
+
+func (sqliteDialect) open(ctx context.Context, dsn DSN) (*sql.DB, error) {
+	if _, err := os.Stat(dsn.Path); err != nil {
+		return nil, fmt.Errorf("sqlite database file %s: %w (shepherd changes existing databases; it does not create them)", dsn.Path, errors.Unwrap(err))
+	}
+	return openSQLiteFile(dsn.Path)
+}
+
+// OpenSQLite opens (creating it if needed) an SQLite file the way shepherd
+// does: for the demo and training sandboxes, which make their own databases.
+func openSQLiteFile(path string) (*sql.DB, error) {
+	q := url.Values{}
+	// A writer waits this long for another before it reports SQLITE_BUSY;
+	// DDL connections lower it to --lock-timeout and retry.
+	q.Add("_pragma", "busy_timeout(5000)")
+	// Write transactions take the write lock at BEGIN, so two writers
+	// queue on busy_timeout instead of deadlocking on a lock upgrade.
+	q.Set("_txlock", "immediate")
+	return sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+}
+
+func (sqliteDialect) connSetup(opts Options) []string {
+	return []string{fmt.Sprintf("PRAGMA busy_timeout = %d", opts.LockTimeout.Milliseconds())}
+}
+
+func (sqliteDialect) timeValue(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func (sqliteDialect) classify(err error) failure {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return failure{kind: failOther}
+	}
+	msg := se.Error()
+	code := se.Code()
+	switch {
+	case code&0xff == sqlite3.SQLITE_BUSY || code&0xff == sqlite3.SQLITE_LOCKED:
+		return failure{kind: failLockTimeout}
+	case code&0xff != sqlite3.SQLITE_CONSTRAINT:
+		return failure{kind: failOther}
+	// modernc reports the primary code unless extended codes are on: the
+	// message says which constraint.
+	case code == sqlite3.SQLITE_CONSTRAINT_NOTNULL || strings.Contains(msg, "NOT NULL constraint failed"):
+		return failure{kind: failNotNull, constraint: after(msg, "NOT NULL constraint failed: ")}
+	case code == sqlite3.SQLITE_CONSTRAINT_CHECK || strings.Contains(msg, "CHECK constraint failed"):
+		return failure{kind: failCheck, constraint: after(msg, "CHECK constraint failed: ")}
+	case code == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY || strings.Contains(msg, "UNIQUE constraint failed"):
+		return failure{kind: failUnique, constraint: after(msg, "UNIQUE constraint failed: ")}
+	}
+	return failure{kind: failOther}
+}
+
+// after returns what follows marker in msg, without the " (275)" code
+// modernc appends, or "".
+func after(msg, marker string) string {
+	i := strings.Index(msg, marker)
+	if i < 0 {
+		return ""
+	}
+	rest := msg[i+len(marker):]
+	if j := strings.Index(rest, " ("); j >= 0 {
+		rest = rest[:j]
+	}
+	return strings.TrimSpace(rest)
+}
+
+func (d sqliteDialect) introspect(ctx context.Context, q querier, set *templates.Set, schema, table string) (*Table, error) {
+	data := sqlData{Table: table}
+	t := &Table{Name: table}
+	run := func(name string, scan func(*sql.Rows) error) error {
+		st, err := set.Query(name, data)
+		if err != nil {
+			return err
+		}
+		args, _ := st.Args(nil)
+		rows, err := q.QueryContext(ctx, st.SQL, args...)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+		}
+		return rows.Err()
+	}
+	// The table's own row first: a view or a missing name stops here.
+	err := run("table-objects", func(r *sql.Rows) error {
+		var o SchemaObject
+		var sqlText sql.NullString
+		if err := r.Scan(&o.Type, &o.Name, &sqlText); err != nil {
+			return err
+		}
+		o.SQL = sqlText.String
+		switch {
+		case o.Type == "table" && o.Name == table:
+			t.CreateSQL = o.SQL
+		case o.SQL != "" && (o.Type == "index" || o.Type == "trigger"):
+			t.Objects = append(t.Objects, o)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if t.CreateSQL == "" {
+		return nil, errNoTable
+	}
+	ct, err := parseCreateTable(t.CreateSQL)
+	if err != nil {
+		return nil, fmt.Errorf("read the definition of %s: %w", table, err)
+	}
+	t.Constraints = ct.constraints()
+	t.WithoutRowid = strings.Contains(strings.ToUpper(ct.tail), "WITHOUT")
+
+	var pk []struct {
+		pos  int
+		name string
+	}
+	err = run("table-columns", func(r *sql.Rows) error {
+		var c Column
+		var notNull, pkPos, hidden int
+		var dflt sql.NullString
+		if err := r.Scan(&c.Name, &c.Type, &notNull, &dflt, &pkPos, &hidden); err != nil {
+			return err
+		}
+		c.NotNull = notNull == 1
+		if dflt.Valid {
+			c.Default = &dflt.String
+		}
+		c.Generated = hidden == 2 || hidden == 3
+		if hidden == 1 {
+			return nil
+		}
+		if pkPos > 0 {
+			pk = append(pk, struct {
+				pos  int
+				name string
+			}{pkPos, c.Name})
+		}
+		t.Columns = append(t.Columns, c)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	t.PrimaryKey = make([]string, len(pk))
+	for _, p := range pk {
+		t.PrimaryKey[p.pos-1] = p.name
+	}
+	// An INTEGER PRIMARY KEY is the rowid: never NULL, whatever table_info says.
+	if len(t.PrimaryKey) == 1 {
+		for i, c := range t.Columns {
+			if c.Name == t.PrimaryKey[0] && strings.EqualFold(c.Type, "INTEGER") && !t.WithoutRowid {
+				t.Columns[i].NotNull = true
+			}
+		}
+	}
+	err = run("table-indexes", func(r *sql.Rows) error {
+		var name, origin string
+		var unique, partial int
+		var col sql.NullString
+		if err := r.Scan(&name, &unique, &origin, &partial, &col); err != nil {
+			return err
+		}
+		if n := len(t.Indexes); n == 0 || t.Indexes[n-1].Name != name {
+			t.Indexes = append(t.Indexes, Index{Name: name, Unique: unique == 1, Partial: partial == 1, Valid: true})
+		}
+		ix := &t.Indexes[len(t.Indexes)-1]
+		if col.Valid {
+			ix.Columns = append(ix.Columns, col.String)
+		} else {
+			ix.Partial = true // an expression index cannot serve as a plain column key
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var fk int
+	if err := q.QueryRowContext(ctx, mustSQL(set, "foreign-keys-on")).Scan(&fk); err != nil {
+		return nil, fmt.Errorf("foreign-keys-on: %w", err)
+	}
+	t.ForeignKeysOn = fk == 1
+	var hasSeq int
+	if err := q.QueryRowContext(ctx, mustSQL(set, "has-sequence")).Scan(&hasSeq); err != nil {
+		return nil, fmt.Errorf("has-sequence: %w", err)
+	}
+	if hasSeq > 0 {
+		var n, seq int64
+		if err := run("table-sequence", func(r *sql.Rows) error { return r.Scan(&n, &seq) }); err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			t.Sequence = &seq
+		}
+	}
+	return t, nil
+}
+
+// mustSQL renders a template without parameters.
+func mustSQL(set *templates.Set, name string) string {
+	st, err := set.Query(name, sqlData{})
+	if err != nil {
+		return "-- " + err.Error()
+	}
+	return st.SQL
+}
+
+// sqliteExtras is what a rebuild needs beyond the table's definition, read
+// on the connection that runs it.
+func (d sqliteDialect) prepare(op string, data *sqlData, live *Table) error {
+	switch op {
+	case "set-not-null", "drop-not-null", "add-check", "drop-check":
+	default:
+		return nil
+	}
+	rb := &rebuild{New: "_shepherd_new_" + data.Table, ForeignKeys: "OFF"}
+	data.Rebuild = rb
+	if live == nil {
+		// Previewing without a database: say what the live text will be.
+		var change string
+		switch op {
+		case "set-not-null":
+			change = "with NOT NULL added to " + data.Column
+		case "drop-not-null":
+			change = "with NOT NULL removed from " + data.Column
+		case "add-check":
+			change = fmt.Sprintf("with CONSTRAINT %s CHECK (%s) added", d.quote(data.Name), data.Check)
+		case "drop-check":
+			change = "without CONSTRAINT " + d.quote(data.Name)
+		}
+		rb.Definition = fmt.Sprintf("(/* the columns and constraints of %s as sqlite_schema holds them, %s */)", data.Table, change)
+		rb.ColumnList = "/* every stored column */"
+		rb.Objects = []string{fmt.Sprintf("/* each CREATE INDEX and CREATE TRIGGER of %s, as sqlite_schema holds it */", data.Table)}
+		return nil
+	}
+	ct, err := parseCreateTable(live.CreateSQL)
+	if err != nil {
+		return fmt.Errorf("rebuild %s: %w", data.Table, err)
+	}
+	switch op {
+	case "set-not-null":
+		err = ct.setNotNull(data.Column)
+	case "drop-not-null":
+		err = ct.dropNotNull(data.Column)
+	case "add-check":
+		ct.addCheck(data.Name, data.Check, d.quote(data.Name))
+	case "drop-check":
+		if !ct.dropConstraint(data.Name) {
+			err = fmt.Errorf("constraint %q not found in the definition of %s", data.Name, data.Table)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("rebuild %s: %w", data.Table, err)
+	}
+	rb.Definition = ct.definition()
+	var cols []string
+	hasRowidAlias := false
+	for _, c := range live.Columns {
+		if c.Generated {
+			continue
+		}
+		cols = append(cols, d.quote(c.Name))
+		if len(live.PrimaryKey) == 1 && c.Name == live.PrimaryKey[0] && strings.EqualFold(c.Type, "INTEGER") {
+			hasRowidAlias = true
+		}
+	}
+	rb.ColumnList = strings.Join(cols, ", ")
+	rb.Rowid = !live.WithoutRowid && !hasRowidAlias
+	for _, o := range live.Objects {
+		rb.Objects = append(rb.Objects, o.SQL)
+	}
+	rb.Sequence, rb.SequenceValue = live.Sequence != nil, derefInt(live.Sequence)
+	if live.ForeignKeysOn {
+		rb.ForeignKeys = "ON"
+	}
+	return nil
+}
+
+func derefInt(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+// rebuild is what the SQLite rebuild template needs.
+type rebuild struct {
+	New           string   // the new table's name while it is built
+	Definition    string   // column list and table options of the new table
+	ColumnList    string   // quoted columns copied (generated columns are not)
+	Rowid         bool     // copy rowids too: the table has no INTEGER PRIMARY KEY
+	Objects       []string // CREATE INDEX and CREATE TRIGGER statements to recreate
+	Sequence      bool     // the table uses AUTOINCREMENT
+	SequenceValue int64
+	ForeignKeys   string // what PRAGMA foreign_keys was: restored at the end
+}
+
+func (d sqliteDialect) lock(ctx context.Context, s *Session) (func(), error) {
+	return s.acquireLease(ctx)
+}

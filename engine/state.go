@@ -1,0 +1,406 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/shepherd-db/shepherd/phases"
+)
+
+// querier is what *sql.DB, *sql.Conn and *sql.Tx have in common, so that
+// state writes can join the transaction of the phase they record.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// phaseState is one row of shepherd_state.
+type phaseState struct {
+	ID         string
+	Status     phases.Status
+	Hash       string
+	StartedAt  *time.Time
+	FinishedAt *time.Time
+	RunBy      string
+	Checkpoint *string
+	RowsDone   int64
+	Detail     string
+	stored     bool // a row exists in shepherd_state
+}
+
+// exec renders a one-statement template and runs it with named values.
+func (e *Engine) exec(ctx context.Context, q querier, name string, data sqlData, vals map[string]any) (sql.Result, error) {
+	st, err := e.sql.Query(name, data)
+	if err != nil {
+		return nil, err
+	}
+	args, err := st.Args(vals)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return q.ExecContext(ctx, st.SQL, args...)
+}
+
+// query renders a one-statement template and runs it.
+func (e *Engine) query(ctx context.Context, q querier, name string, data sqlData, vals map[string]any) (*sql.Rows, error) {
+	st, err := e.sql.Query(name, data)
+	if err != nil {
+		return nil, err
+	}
+	args, err := st.Args(vals)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return q.QueryContext(ctx, st.SQL, args...)
+}
+
+// queryRow renders a one-statement template and scans its one row.
+func (e *Engine) queryRow(ctx context.Context, q querier, name string, data sqlData, vals map[string]any, dest ...any) error {
+	st, err := e.sql.Query(name, data)
+	if err != nil {
+		return err
+	}
+	args, err := st.Args(vals)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return q.QueryRowContext(ctx, st.SQL, args...).Scan(dest...)
+}
+
+// stateExists reports whether shepherd's tables exist in this database.
+func (e *Engine) stateExists(ctx context.Context) (bool, error) {
+	var n int64
+	if err := e.queryRow(ctx, e.db, "state-exists", sqlData{}, nil, &n); err != nil {
+		return false, fmt.Errorf("look for shepherd's state table: %w", e.dsn.scrub(err))
+	}
+	return n > 0, nil
+}
+
+func (s *Session) loadState(ctx context.Context) error {
+	s.state = map[string]*phaseState{}
+	exists, err := s.stateExists(ctx)
+	if err != nil || !exists {
+		return err
+	}
+	rows, err := s.query(ctx, s.db, "state-load", sqlData{}, map[string]any{"plan": s.plan.Name})
+	if err != nil {
+		return fmt.Errorf("read the state of %s: %w", s.plan.Name, s.dsn.scrub(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var st phaseState
+		var started, finished any
+		var runBy, detail sql.NullString
+		var cp sql.NullString
+		if err := rows.Scan(&st.ID, &st.Status, &st.Hash, &started, &finished, &runBy, &cp, &st.RowsDone, &detail); err != nil {
+			return fmt.Errorf("read the state of %s: %w", s.plan.Name, err)
+		}
+		st.StartedAt, st.FinishedAt = parseTime(started), parseTime(finished)
+		st.RunBy, st.Detail = runBy.String, detail.String
+		if cp.Valid {
+			st.Checkpoint = &cp.String
+		}
+		st.stored = true
+		s.state[st.ID] = &st
+	}
+	return rows.Err()
+}
+
+// st returns a phase's state, pending if it never ran.
+func (s *Session) st(id string) *phaseState {
+	if st, ok := s.state[id]; ok {
+		return st
+	}
+	st := &phaseState{ID: id, Status: phases.Pending}
+	s.state[id] = st
+	return st
+}
+
+func (s *Session) progress() phases.Progress {
+	p := phases.Progress{}
+	for id, st := range s.state {
+		p[id] = st.Status
+	}
+	return p
+}
+
+// checkHash refuses a plan whose file changed since it started here, and
+// says what changed.
+func (s *Session) checkHash(ctx context.Context) error {
+	hash := s.plan.Hash()
+	for _, st := range s.state {
+		if st.stored && st.Hash != hash {
+			var old sql.NullString
+			err := s.queryRow(ctx, s.db, "log-last-plan", sqlData{}, map[string]any{"plan": s.plan.Name}, &old)
+			changes := []string{"(the earlier plan text is not in shepherd_log)"}
+			if err == nil && old.Valid {
+				changes = phases.Diff([]byte(old.String), s.plan.Canonical())
+			}
+			return &PlanChangedError{File: s.plan.File, Plan: s.plan.Name, Changes: changes}
+		}
+	}
+	return nil
+}
+
+func (s *Session) ensureStateTables(ctx context.Context) error {
+	script, err := s.sql.Script("state-ddl", sqlData{})
+	if err != nil {
+		return err
+	}
+	for _, step := range script {
+		args, _ := step.Args(nil)
+		if _, err := s.db.ExecContext(ctx, step.SQL, args...); err != nil {
+			return fmt.Errorf("create shepherd's state tables: %w", s.dsn.scrub(err))
+		}
+	}
+	return nil
+}
+
+// register records a plan the first time it runs here: a pending row per
+// phase, and the plan text in the log so that a later edit can be explained.
+func (s *Session) register(ctx context.Context) error {
+	if len(s.state) > 0 {
+		for _, st := range s.state {
+			if st.stored {
+				return nil
+			}
+		}
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		for i, ph := range s.pb.Phases {
+			if _, err := s.exec(ctx, tx, "state-insert", sqlData{}, map[string]any{
+				"plan": s.plan.Name, "phase": ph.ID, "position": i, "playbook": s.plan.Playbook,
+				"table": s.plan.Table, "hash": s.plan.Hash(),
+			}); err != nil {
+				return fmt.Errorf("register plan %s: %w", s.plan.Name, s.dsn.scrub(err))
+			}
+			st := s.st(ph.ID)
+			st.Hash, st.stored = s.plan.Hash(), true
+		}
+		return s.log(ctx, tx, "", "plan", "", string(s.plan.Canonical()))
+	})
+}
+
+// inTx runs fn in a transaction on the pool.
+func (s *Session) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return s.dsn.scrub(err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return s.dsn.scrub(tx.Commit())
+}
+
+// save writes a phase's state row.
+func (s *Session) save(ctx context.Context, q querier, st *phaseState) error {
+	var cp any
+	if st.Checkpoint != nil {
+		cp = *st.Checkpoint
+	}
+	_, err := s.exec(ctx, q, "state-update", sqlData{}, map[string]any{
+		"status": string(st.Status), "started_at": s.d.timeValue(st.StartedAt), "finished_at": s.d.timeValue(st.FinishedAt),
+		"run_by": nullable(st.RunBy), "checkpoint": cp, "rows_done": st.RowsDone, "detail": nullable(st.Detail),
+		"plan": s.plan.Name, "phase": st.ID,
+	})
+	if err != nil {
+		return fmt.Errorf("record the state of %s: %w", st.ID, s.dsn.scrub(err))
+	}
+	return nil
+}
+
+// log appends to shepherd_log. sqlText is statement text only, never row
+// values: values are bound parameters and are not logged.
+func (s *Session) log(ctx context.Context, q querier, phase, event, sqlText, detail string) error {
+	_, err := s.exec(ctx, q, "log-append", sqlData{}, map[string]any{
+		"at": s.d.timeValue(ptr(time.Now())), "plan": s.plan.Name, "phase": phase, "event": event,
+		"actor": s.opts.Operator, "sql": nullable(sqlText), "detail": nullable(s.dsn.Scrub(detail)),
+	})
+	if err != nil {
+		return fmt.Errorf("append to shepherd_log: %w", s.dsn.scrub(err))
+	}
+	return nil
+}
+
+// move applies a state-machine action to a phase and records it, with a log
+// entry, through q (the phase's own transaction when it has one).
+func (s *Session) move(ctx context.Context, q querier, id string, a phases.Action, detail string) error {
+	st := s.st(id)
+	to, err := phases.Transition(st.Status, a)
+	if err != nil {
+		return fmt.Errorf("%s: %w", id, err)
+	}
+	prev := *st
+	now := time.Now()
+	switch a {
+	case phases.Start:
+		if st.Status != phases.Running {
+			st.StartedAt = &now
+		}
+		st.FinishedAt = nil
+		st.RunBy = s.opts.Operator
+	case phases.Finish, phases.Fail, phases.Revert:
+		st.FinishedAt = &now
+	case phases.Arrive:
+		st.FinishedAt = nil
+	case phases.Reset:
+		st.StartedAt, st.FinishedAt = nil, nil
+	}
+	st.Status, st.Detail = to, detail
+	if err := s.save(ctx, q, st); err != nil {
+		*st = prev
+		return err
+	}
+	if err := s.log(ctx, q, id, string(a), "", detail); err != nil {
+		*st = prev
+		return err
+	}
+	return nil
+}
+
+// moveNow applies an action in its own transaction.
+func (s *Session) moveNow(ctx context.Context, id string, a phases.Action, detail string) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error { return s.move(ctx, tx, id, a, detail) })
+}
+
+// PlanStatus is one plan's state, as `status` shows it.
+type PlanStatus struct {
+	Name     string        `json:"name"`
+	Playbook string        `json:"playbook"`
+	Table    string        `json:"table"`
+	Phases   []PhaseStatus `json:"phases"`
+}
+
+// PhaseStatus is one phase's state.
+type PhaseStatus struct {
+	ID         string        `json:"id"`
+	Status     phases.Status `json:"status"`
+	StartedAt  *time.Time    `json:"started_at,omitempty"`
+	FinishedAt *time.Time    `json:"finished_at,omitempty"`
+	RowsDone   int64         `json:"rows_done,omitempty"`
+	Detail     string        `json:"detail,omitempty"`
+}
+
+// Status lists every plan recorded in this database.
+func (e *Engine) Status(ctx context.Context) ([]PlanStatus, error) {
+	exists, err := e.stateExists(ctx)
+	if err != nil || !exists {
+		return nil, err
+	}
+	rows, err := e.query(ctx, e.db, "state-list", sqlData{}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("read shepherd_state: %w", e.dsn.scrub(err))
+	}
+	defer rows.Close()
+	var out []PlanStatus
+	for rows.Next() {
+		var plan, playbook, table string
+		var ph PhaseStatus
+		var started, finished any
+		var detail sql.NullString
+		if err := rows.Scan(&plan, &playbook, &table, &ph.ID, &ph.Status, &started, &finished, &ph.RowsDone, &detail); err != nil {
+			return nil, fmt.Errorf("read shepherd_state: %w", err)
+		}
+		ph.StartedAt, ph.FinishedAt, ph.Detail = parseTime(started), parseTime(finished), detail.String
+		if len(out) == 0 || out[len(out)-1].Name != plan {
+			out = append(out, PlanStatus{Name: plan, Playbook: playbook, Table: table})
+		}
+		out[len(out)-1].Phases = append(out[len(out)-1].Phases, ph)
+	}
+	return out, rows.Err()
+}
+
+// LogEntry is one row of shepherd_log.
+type LogEntry struct {
+	At     time.Time `json:"at"`
+	Phase  string    `json:"phase,omitempty"`
+	Event  string    `json:"event"`
+	Actor  string    `json:"actor"`
+	SQL    string    `json:"sql,omitempty"`
+	Detail string    `json:"detail,omitempty"`
+}
+
+// Log returns a plan's audit log, oldest first.
+func (e *Engine) Log(ctx context.Context, plan string) ([]LogEntry, error) {
+	exists, err := e.stateExists(ctx)
+	if err != nil || !exists {
+		return nil, err
+	}
+	rows, err := e.query(ctx, e.db, "log-list", sqlData{}, map[string]any{"plan": plan})
+	if err != nil {
+		return nil, fmt.Errorf("read shepherd_log: %w", e.dsn.scrub(err))
+	}
+	defer rows.Close()
+	var out []LogEntry
+	for rows.Next() {
+		var le LogEntry
+		var at any
+		var sqlText, detail sql.NullString
+		if err := rows.Scan(&at, &le.Phase, &le.Event, &le.Actor, &sqlText, &detail); err != nil {
+			return nil, fmt.Errorf("read shepherd_log: %w", err)
+		}
+		if t := parseTime(at); t != nil {
+			le.At = *t
+		}
+		le.SQL, le.Detail = sqlText.String, detail.String
+		out = append(out, le)
+	}
+	return out, rows.Err()
+}
+
+// NotReadyError says why `ready` answers no.
+type NotReadyError struct{ Reason string }
+
+func (e *NotReadyError) Error() string { return e.Reason }
+
+// Ready answers the readiness probe with one indexed read: nil when the
+// phase is done, else a *NotReadyError saying why.
+func (e *Engine) Ready(ctx context.Context, plan, phase string) error {
+	var status string
+	err := e.queryRow(ctx, e.db, "state-phase", sqlData{}, map[string]any{"plan": plan, "phase": phase}, &status)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return &NotReadyError{Reason: fmt.Sprintf("not ready: plan %q has not started in this database", plan)}
+	case err != nil:
+		if ok, _ := e.stateExists(ctx); !ok {
+			return &NotReadyError{Reason: "not ready: this database has no shepherd state table (no plan has run here)"}
+		}
+		return &NotReadyError{Reason: "not ready: " + e.dsn.Scrub(err.Error())}
+	case status != string(phases.Done):
+		return &NotReadyError{Reason: fmt.Sprintf("not ready: phase %s of %s is %s", phase, plan, status)}
+	}
+	return nil
+}
+
+// parseTime reads a time the way each driver returns it.
+func parseTime(v any) *time.Time {
+	switch t := v.(type) {
+	case time.Time:
+		return &t
+	case []byte:
+		return parseTime(string(t))
+	case string:
+		for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999-07:00", "2006-01-02 15:04:05.999999", "2006-01-02 15:04:05"} {
+			if p, err := time.Parse(layout, strings.TrimSpace(t)); err == nil {
+				return &p
+			}
+		}
+	}
+	return nil
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,446 @@
+// Command shepherd walks database operators through expand/contract schema
+// changes, one deploy-safe phase at a time. main wires commands and flags to
+// the packages that do the work; it does nothing else.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/shepherd-db/shepherd/demo"
+	"github.com/shepherd-db/shepherd/engine"
+	"github.com/shepherd-db/shepherd/phases"
+	"github.com/shepherd-db/shepherd/printer"
+)
+
+// Exit codes: the contract of non-interactive runs.
+const (
+	exitOK       = 0
+	exitFailed   = 1 // a step failed; state recorded, safe to rerun
+	exitUsage    = 2 // usage error or invalid plan; nothing touched
+	exitGate     = 3 // stopped at a gate that was not confirmed
+	exitLockHeld = 4 // another runner holds the lock; nothing touched
+)
+
+// errAtGate is a run that stopped at an unconfirmed gate.
+var errAtGate = errors.New("stopped at a gate")
+
+// exitCode maps an error to the exit code the contract gives it. This is
+// the only place that knows exit codes.
+func exitCode(err error) int {
+	var (
+		planErr    *phases.PlanError
+		planErrs   phases.PlanErrors
+		schemaErr  *engine.SchemaError
+		changedErr *engine.PlanChangedError
+		usageErr   *engine.UsageError
+		refused    *phases.RefusedError
+		lockHeld   *engine.LockHeldError
+		flagErr    *flagError
+	)
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, errAtGate):
+		return exitGate
+	case errors.As(err, &lockHeld):
+		return exitLockHeld
+	case errors.As(err, &planErr), errors.As(err, &planErrs), errors.As(err, &schemaErr),
+		errors.As(err, &changedErr), errors.As(err, &usageErr), errors.As(err, &refused), errors.As(err, &flagErr):
+		return exitUsage
+	}
+	return exitFailed
+}
+
+// flagError is a command-line mistake cobra found.
+type flagError struct{ err error }
+
+func (e *flagError) Error() string { return e.err.Error() }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is main without the process: tests call it.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root, g := newRoot(stdout, stderr)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err != nil && !g.started {
+		// cobra refused the command line before any command ran: an
+		// unknown command or flag, a missing required flag.
+		err = &flagError{err}
+	}
+	if err != nil && !errors.Is(err, errAtGate) {
+		fmt.Fprintln(stderr, "shepherd: "+err.Error())
+	}
+	return exitCode(err)
+}
+
+type globals struct {
+	db      string
+	started bool // a command's RunE began: errors after this are its own
+}
+
+func (g *globals) dsn() string {
+	if g.db != "" {
+		return g.db
+	}
+	return os.Getenv("SHEPHERD_DB")
+}
+
+func newRoot(stdout, stderr io.Writer) (*cobra.Command, *globals) {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:   "shepherd",
+		Short: "Walk expand/contract schema changes one deploy-safe phase at a time",
+		Long: `shepherd walks database operators through expand/contract schema changes
+(add a column, rename a column, tighten a constraint), one deploy-safe phase at a
+time, against live PostgreSQL, MySQL/MariaDB and SQLite databases.`,
+		SilenceUsage:     true,
+		SilenceErrors:    true,
+		PersistentPreRun: func(*cobra.Command, []string) { g.started = true },
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &flagError{err} })
+	root.PersistentFlags().StringVar(&g.db, "db", "", "database DSN: postgres://…, mysql://user:pass@host:port/db or sqlite:path/to/file.db (default $SHEPHERD_DB)")
+	root.AddCommand(newRunCmd(g), newStatusCmd(g), newPlanCmd(g), newRollbackCmd(g), newReadyCmd(g), newDemoCmd())
+	return root, g
+}
+
+// exactArgs checks the positional arguments; a mistake exits 2.
+func exactArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return &flagError{fmt.Errorf("%s takes %s (usage: %s)", cmd.Name(), what, cmd.UseLine())}
+		}
+		return nil
+	}
+}
+
+// open connects to the database and starts a session on the plan.
+func openSession(ctx context.Context, g *globals, plan *phases.Plan, opts engine.Options) (*engine.Engine, *engine.Session, error) {
+	eng, err := engine.Open(ctx, g.dsn())
+	if err != nil {
+		return nil, nil, err
+	}
+	sess, err := eng.Start(ctx, plan, opts)
+	if err != nil {
+		eng.Close()
+		return nil, nil, err
+	}
+	return eng, sess, nil
+}
+
+type runFlags struct {
+	nonInteractive bool
+	until          string
+	confirm        []string
+	output         string
+	lockTimeout    time.Duration
+	batchSize      int
+	batchTime      time.Duration
+	maxRate        float64
+	operator       string
+}
+
+func (f *runFlags) options(emit func(engine.Event)) engine.Options {
+	return engine.Options{Operator: f.operator, LockTimeout: f.lockTimeout, BatchSize: f.batchSize,
+		BatchTime: f.batchTime, MaxRate: f.maxRate, Emit: emit}
+}
+
+func (f *runFlags) check() error {
+	if f.output != "text" && f.output != "json" {
+		return &flagError{fmt.Errorf("--output %q: use text or json", f.output)}
+	}
+	if f.batchSize < 0 || f.batchTime < 0 || f.lockTimeout < 0 || f.maxRate < 0 {
+		return &flagError{errors.New("--batch-size, --batch-time, --lock-timeout and --max-rate must not be negative")}
+	}
+	return nil
+}
+
+func newRunCmd(g *globals) *cobra.Command {
+	f := &runFlags{}
+	cmd := &cobra.Command{
+		Use:   "run PLAN",
+		Short: "walk a plan: phase by phase, stopping at each gate until it is confirmed",
+		Args:  exactArgs(1, "one plan file"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := f.check(); err != nil {
+				return err
+			}
+			plan, err := phases.Load(args[0])
+			if err != nil {
+				return err
+			}
+			if !f.nonInteractive {
+				return &engine.UsageError{Msg: "the interactive TUI is not built yet: add --non-interactive"}
+			}
+			out := printer.NewEvents(cmd.OutOrStdout(), f.output)
+			eng, sess, err := openSession(cmd.Context(), g, plan, f.options(out.Event))
+			if err != nil {
+				return err
+			}
+			defer eng.Close()
+			defer sess.Close()
+			confirmed := map[string]bool{}
+			for _, c := range f.confirm {
+				confirmed[c] = true
+			}
+			outcome, err := sess.Run(cmd.Context(), f.until, confirmed)
+			if err != nil {
+				return err
+			}
+			if outcome == engine.AtGate {
+				return errAtGate
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVar(&f.nonInteractive, "non-interactive", false, "run without the TUI, for scripts and release jobs")
+	fl.StringVar(&f.until, "until", "", "stop after this phase")
+	fl.StringSliceVar(&f.confirm, "confirm", nil, "confirm this gate (repeatable)")
+	fl.StringVar(&f.output, "output", "text", "text or json (one event a line)")
+	fl.DurationVar(&f.lockTimeout, "lock-timeout", 500*time.Millisecond, "how long one DDL statement waits for its lock before it is retried")
+	fl.IntVar(&f.batchSize, "batch-size", 0, "fixed backfill batch size (default: sized to --batch-time)")
+	fl.DurationVar(&f.batchTime, "batch-time", 50*time.Millisecond, "target duration of one backfill batch")
+	fl.Float64Var(&f.maxRate, "max-rate", 0, "cap the backfill at this many rows per second")
+	fl.StringVar(&f.operator, "operator", "", "who runs this, for the log (default: OS user@host)")
+	return cmd
+}
+
+func newRollbackCmd(g *globals) *cobra.Command {
+	f := &runFlags{}
+	cmd := &cobra.Command{
+		Use:   "rollback PLAN",
+		Short: "revert the last reversible phase (refuses past the point of no return)",
+		Args:  exactArgs(1, "one plan file"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := f.check(); err != nil {
+				return err
+			}
+			plan, err := phases.Load(args[0])
+			if err != nil {
+				return err
+			}
+			if !f.nonInteractive {
+				return &engine.UsageError{Msg: "the interactive TUI is not built yet: add --non-interactive"}
+			}
+			out := printer.NewEvents(cmd.OutOrStdout(), f.output)
+			eng, sess, err := openSession(cmd.Context(), g, plan, f.options(out.Event))
+			if err != nil {
+				return err
+			}
+			defer eng.Close()
+			defer sess.Close()
+			_, err = sess.Rollback(cmd.Context())
+			return err
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVar(&f.nonInteractive, "non-interactive", false, "roll back without the TUI")
+	fl.StringVar(&f.output, "output", "text", "text or json")
+	fl.DurationVar(&f.lockTimeout, "lock-timeout", 500*time.Millisecond, "how long one DDL statement waits for its lock before it is retried")
+	fl.StringVar(&f.operator, "operator", "", "who runs this, for the log (default: OS user@host)")
+	return cmd
+}
+
+func newStatusCmd(g *globals) *cobra.Command {
+	var asJSON, withLog bool
+	cmd := &cobra.Command{
+		Use:   "status [PLAN...]",
+		Short: "every plan's state in this database",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var plans []*phases.Plan
+			for _, a := range args {
+				p, err := phases.Load(a)
+				if err != nil {
+					return err
+				}
+				plans = append(plans, p)
+			}
+			eng, err := engine.Open(cmd.Context(), g.dsn())
+			if err != nil {
+				return err
+			}
+			defer eng.Close()
+			all, err := eng.Status(cmd.Context())
+			if err != nil {
+				return err
+			}
+			shown := all
+			if len(plans) > 0 {
+				shown = selectPlans(all, plans)
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				if shown == nil {
+					shown = []engine.PlanStatus{}
+				}
+				return json.NewEncoder(out).Encode(map[string]any{"plans": shown})
+			}
+			printer.Status(out, shown)
+			if withLog {
+				for _, p := range shown {
+					entries, err := eng.Log(cmd.Context(), p.Name)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(out, "\nlog of %s:\n", p.Name)
+					printer.Log(out, entries)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&withLog, "log", false, "also print each plan's audit log")
+	return cmd
+}
+
+// selectPlans keeps the named plans, in the order given; a plan that has not
+// started here shows every phase pending.
+func selectPlans(all []engine.PlanStatus, plans []*phases.Plan) []engine.PlanStatus {
+	var out []engine.PlanStatus
+	for _, p := range plans {
+		found := false
+		for _, s := range all {
+			if s.Name == p.Name {
+				out = append(out, s)
+				found = true
+			}
+		}
+		if !found {
+			ps := engine.PlanStatus{Name: p.Name, Playbook: p.Playbook, Table: p.Table}
+			for _, id := range p.PlaybookDef().IDs() {
+				ps.Phases = append(ps.Phases, engine.PhaseStatus{ID: id, Status: phases.Pending})
+			}
+			out = append(out, ps)
+		}
+	}
+	return out
+}
+
+func newPlanCmd(g *globals) *cobra.Command {
+	var dialect string
+	cmd := &cobra.Command{
+		Use:   "plan PLAN",
+		Short: "review a plan without a database: phases, SQL per dialect, locks, rollback",
+		Args:  exactArgs(1, "one plan file"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			plan, err := phases.Load(args[0])
+			if err != nil {
+				return err
+			}
+			dialects := phases.Dialects()
+			if dialect != "" {
+				if !phases.KnownDialect(dialect) {
+					return &flagError{fmt.Errorf("--dialect %q: use postgres, mysql or sqlite", dialect)}
+				}
+				dialects = []string{dialect}
+			}
+			out := cmd.OutOrStdout()
+			for i, d := range dialects {
+				if i > 0 {
+					fmt.Fprintln(out, "\n"+"────────────────────────────────────────────────────────────")
+				}
+				previews, err := engine.Preview(plan, d)
+				if err != nil {
+					return err
+				}
+				printer.Plan(out, plan, d, previews)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dialect, "dialect", "", "postgres, mysql or sqlite (default: all three)")
+	return cmd
+}
+
+func newReadyCmd(g *globals) *cobra.Command {
+	var phase string
+	cmd := &cobra.Command{
+		Use:   "ready PLAN --phase ID",
+		Short: "readiness probe: exit 0 when that phase is done, else 1",
+		Args:  exactArgs(1, "one plan file"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			plan, err := phases.Load(args[0])
+			if err != nil {
+				return err
+			}
+			if phase == "" {
+				return &flagError{fmt.Errorf("ready needs --phase ID (phases of %s: %v)", plan.Playbook, plan.PlaybookDef().IDs())}
+			}
+			if _, ok := plan.PlaybookDef().Phase(phase); !ok {
+				return &flagError{fmt.Errorf("--phase %q: %s has phases %v", phase, plan.Playbook, plan.PlaybookDef().IDs())}
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Second)
+			defer cancel()
+			eng, err := engine.Open(ctx, g.dsn())
+			if err != nil {
+				return &engine.NotReadyError{Reason: "not ready: " + err.Error()}
+			}
+			defer eng.Close()
+			if err := eng.Ready(ctx, plan.Name, phase); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "ready: phase %s of %s is done\n", phase, plan.Name)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&phase, "phase", "", "the phase that must be done")
+	return cmd
+}
+
+func newDemoCmd() *cobra.Command {
+	var dir string
+	var setup bool
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "a local SQLite demo database with the bundled example plans",
+		Args:  exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dbPath := filepath.Join(dir, "demo.db")
+			created, err := demo.Create(cmd.Context(), dbPath, demo.Users)
+			if err != nil {
+				return err
+			}
+			plans, err := demo.WritePlans(filepath.Join(dir, "plans"))
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if created {
+				fmt.Fprintf(out, "created %s: users (%d rows) and orders\n", dbPath, demo.Users)
+			} else {
+				fmt.Fprintf(out, "reusing %s\n", dbPath)
+			}
+			fmt.Fprintln(out, "example plans:")
+			for _, p := range plans {
+				fmt.Fprintln(out, "  "+p)
+			}
+			if !setup {
+				return &engine.UsageError{Msg: "the interactive TUI is not built yet: add --setup, then run the plans with shepherd run PLAN --db sqlite:" + dbPath + " --non-interactive"}
+			}
+			fmt.Fprintf(out, "try:\n  shepherd plan %s --dialect sqlite\n  shepherd run %s --db sqlite:%s --non-interactive\n", plans[len(plans)-1], plans[len(plans)-1], dbPath)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", ".shepherd-demo", "where the demo database and plans live")
+	cmd.Flags().BoolVar(&setup, "setup", false, "only create the database and plans, and print how to use them")
+	return cmd
+}

@@ -1,0 +1,159 @@
+package phases
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// MaxIdentLen is the longest identifier every supported dialect accepts
+// (PostgreSQL truncates at 63 bytes, MySQL refuses past 64 characters).
+const MaxIdentLen = 63
+
+// CheckIdent reports why s cannot be used as a table, column or constraint
+// name. Identifiers are always quoted when they reach SQL, so the rule is not
+// there to make quoting safe: it is there so that a plan that says
+// `table: users; drop table users` is caught as a mistake, with a message,
+// instead of being quoted into a table name that does not exist.
+//
+// Allowed: letters and digits of any script, '_', '$', and single spaces
+// inside the name (mixed case and reserved words are fine: they are quoted).
+func CheckIdent(s string) error {
+	if s == "" {
+		return fmt.Errorf("is empty")
+	}
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("is not valid UTF-8")
+	}
+	if len(s) > MaxIdentLen {
+		return fmt.Errorf("is %d bytes long; the limit is %d", len(s), MaxIdentLen)
+	}
+	if strings.TrimSpace(s) != s {
+		return fmt.Errorf("has leading or trailing spaces")
+	}
+	if strings.Contains(s, "  ") {
+		return fmt.Errorf("has two spaces in a row")
+	}
+	for _, r := range s {
+		switch {
+		case unicode.IsLetter(r), unicode.IsDigit(r), unicode.IsMark(r):
+		case r == '_', r == '$', r == ' ':
+		default:
+			if strings.ContainsRune(exprRunes, r) {
+				return fmt.Errorf("contains %q, so it looks like an SQL expression, not a name", r)
+			}
+			return fmt.Errorf("contains %q, which is not allowed in a name (letters, digits, _, $ and single spaces are)", r)
+		}
+	}
+	return nil
+}
+
+// exprRunes are characters that make a "name" look like an expression.
+const exprRunes = "()'\"`;|=<>+-*/,%!:.[]{}\\"
+
+// looksLikeIdent reports whether an expression is nothing but a bare name,
+// such as `amount` (as opposed to `amount > 0`).
+func looksLikeIdent(expr string) bool {
+	s := strings.TrimSpace(expr)
+	if s == "" {
+		return false
+	}
+	if len(s) >= 2 && (s[0] == '"' && s[len(s)-1] == '"' || s[0] == '`' && s[len(s)-1] == '`') {
+		s = s[1 : len(s)-1]
+	}
+	for _, r := range s {
+		if !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_' || r == '$') {
+			return false
+		}
+	}
+	return !unicode.IsDigit([]rune(s)[0])
+}
+
+// CheckExpr reports why expr cannot be spliced into a statement as one SQL
+// expression. Expressions come only from reviewed plan files, but a stray
+// semicolon or comment would turn one statement into two, or swallow the rest
+// of it, so both are refused outside string literals; quotes and brackets must
+// balance.
+func CheckExpr(expr string) error {
+	s := strings.TrimSpace(expr)
+	if s == "" {
+		return fmt.Errorf("is empty")
+	}
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("is not valid UTF-8")
+	}
+	depth := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch c {
+		case '\'', '"', '`':
+			j := closingQuote(s, i)
+			if j < 0 {
+				return fmt.Errorf("has an unterminated %c quote", c)
+			}
+			i = j
+		case '(':
+			depth++
+		case ')':
+			depth--
+			if depth < 0 {
+				return fmt.Errorf("has a ')' without a matching '('")
+			}
+		case ';':
+			return fmt.Errorf("contains ';': an expression is one SQL expression, not a statement")
+		case '-':
+			if i+1 < len(s) && s[i+1] == '-' {
+				return fmt.Errorf("contains a '--' comment")
+			}
+		case '/':
+			if i+1 < len(s) && s[i+1] == '*' {
+				return fmt.Errorf("contains a '/*' comment")
+			}
+		case 0:
+			return fmt.Errorf("contains a NUL byte")
+		}
+	}
+	if depth != 0 {
+		return fmt.Errorf("has a '(' without a matching ')'")
+	}
+	return nil
+}
+
+// closingQuote returns the index of the quote that closes the one at s[i], or
+// -1. A doubled quote inside is an escaped quote, as in SQL.
+func closingQuote(s string, i int) int {
+	q := s[i]
+	for j := i + 1; j < len(s); j++ {
+		if s[j] == q {
+			if j+1 < len(s) && s[j+1] == q {
+				j++
+				continue
+			}
+			return j
+		}
+	}
+	return -1
+}
+
+// CheckType reports why t cannot be used as a column type. Types are spliced
+// into DDL, so they are held to the shape of a type name: words, digits,
+// spaces, and one parenthesised list of numbers or quoted values.
+func CheckType(t string) error {
+	s := strings.TrimSpace(t)
+	if s == "" {
+		return fmt.Errorf("is empty")
+	}
+	if err := CheckExpr(s); err != nil {
+		return err
+	}
+	for _, r := range s {
+		switch {
+		case unicode.IsLetter(r), unicode.IsDigit(r):
+		case strings.ContainsRune(" _(),'[]", r):
+		default:
+			return fmt.Errorf("contains %q; a type looks like text, varchar(255) or numeric(10, 2)", r)
+		}
+	}
+	return nil
+}

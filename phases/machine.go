@@ -1,0 +1,148 @@
+package phases
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Status is where one phase of one plan stands. The values are part of the
+// contract (`status --json`).
+type Status string
+
+const (
+	Pending    Status = "pending"
+	Running    Status = "running"
+	Waiting    Status = "waiting" // a gate waiting for its deploy to be confirmed
+	Done       Status = "done"
+	Failed     Status = "failed"
+	RolledBack Status = "rolled-back"
+)
+
+// Action is something that happens to a phase.
+type Action string
+
+const (
+	Start  Action = "start"  // the engine begins (or resumes, or retries) the phase
+	Finish Action = "finish" // its work and its verification succeeded
+	Fail   Action = "fail"   // its work or its verification failed
+	Arrive Action = "arrive" // a gate is reached and waits for confirmation
+	Revert Action = "revert" // rollback undid it
+	Reset  Action = "reset"  // a waiting gate goes back to pending (rollback went past it)
+)
+
+// transitions is the whole state machine of one phase: from → action → to.
+// Running → Start is a resume after a crash; Failed → Start a retry.
+var transitions = map[Status]map[Action]Status{
+	Pending:    {Start: Running, Arrive: Waiting},
+	Running:    {Start: Running, Finish: Done, Fail: Failed, Revert: RolledBack},
+	Waiting:    {Start: Running, Arrive: Waiting, Reset: Pending},
+	Done:       {Revert: RolledBack},
+	Failed:     {Start: Running, Arrive: Waiting, Revert: RolledBack},
+	RolledBack: {Start: Running, Arrive: Waiting},
+}
+
+// Transition returns the status after action, or an error if the action is
+// not allowed from status.
+func Transition(from Status, a Action) (Status, error) {
+	if to, ok := transitions[from][a]; ok {
+		return to, nil
+	}
+	return from, fmt.Errorf("cannot %s a phase that is %s", a, from)
+}
+
+// Progress is every phase's status for one plan, by phase id.
+type Progress map[string]Status
+
+// Of returns a phase's status; phases never run are pending.
+func (p Progress) Of(id string) Status {
+	if s, ok := p[id]; ok && s != "" {
+		return s
+	}
+	return Pending
+}
+
+// Next returns the first phase that is not done: what a run does next. ok is
+// false when every phase is done.
+func (pb *Playbook) Next(p Progress) (ph Phase, ok bool) {
+	for _, ph := range pb.Phases {
+		if p.Of(ph.ID) != Done {
+			return ph, true
+		}
+	}
+	return Phase{}, false
+}
+
+// Complete reports whether every phase is done.
+func (pb *Playbook) Complete(p Progress) bool {
+	_, more := pb.Next(p)
+	return !more
+}
+
+// RollbackTarget returns the phase `rollback` reverts: the last one that did
+// something (done, failed mid-way, or interrupted). Waiting gates after it are
+// returned too, to be reset to pending.
+func (pb *Playbook) RollbackTarget(p Progress) (target Phase, resets []Phase, err error) {
+	for i := len(pb.Phases) - 1; i >= 0; i-- {
+		ph := pb.Phases[i]
+		switch p.Of(ph.ID) {
+		case Waiting:
+			resets = append(resets, ph)
+		case Done, Failed, Running:
+			if ph.Undo == UndoNever && p.Of(ph.ID) == Done {
+				return ph, nil, &RefusedError{Phase: ph.ID, Reason: fmt.Sprintf(
+					"%s is the point of no return: it is done and cannot be undone", ph.ID)}
+			}
+			if ph.Undo == UndoDDLIfLast {
+				var ran []string
+				for _, later := range pb.Phases[i+1:] {
+					if p.Of(later.ID) != Pending {
+						ran = append(ran, later.ID)
+					}
+				}
+				if len(ran) > 0 {
+					return ph, nil, &RefusedError{Phase: ph.ID, Reason: fmt.Sprintf(
+						"%s cannot be undone after later phases ran (%s): the column may hold data written since, and dropping it would lose that data",
+						ph.ID, strings.Join(ran, ", "))}
+				}
+			}
+			return ph, resets, nil
+		}
+	}
+	return Phase{}, nil, &RefusedError{Reason: "nothing to roll back: no phase of this plan has run"}
+}
+
+// Index returns the position of phase id in the playbook, or -1.
+func (pb *Playbook) Index(id string) int {
+	for i, ph := range pb.Phases {
+		if ph.ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// Phase returns the phase with that id.
+func (pb *Playbook) Phase(id string) (Phase, bool) {
+	if i := pb.Index(id); i >= 0 {
+		return pb.Phases[i], true
+	}
+	return Phase{}, false
+}
+
+// IDs lists the phase ids in order.
+func (pb *Playbook) IDs() []string {
+	ids := make([]string, len(pb.Phases))
+	for i, ph := range pb.Phases {
+		ids[i] = ph.ID
+	}
+	return ids
+}
+
+// RefusedError is a rollback (or other request) that shepherd will not carry
+// out, and why. Nothing was touched.
+type RefusedError struct {
+	Phase  string
+	Reason string
+}
+
+func (e *RefusedError) Error() string { return e.Reason }

@@ -1,0 +1,655 @@
+// Package phases reads plan files, knows the three playbooks and decides what
+// happens next. It is pure Go: nothing here touches a database.
+package phases
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Dialect names, as used in plan files (`type: {postgres: …}`), in --dialect
+// and in DSNs.
+const (
+	Postgres = "postgres"
+	MySQL    = "mysql"
+	SQLite   = "sqlite"
+)
+
+// Dialects lists the dialect names in the order shepherd documents them.
+func Dialects() []string { return []string{Postgres, MySQL, SQLite} }
+
+// KnownDialect reports whether d names a supported dialect.
+func KnownDialect(d string) bool { return d == Postgres || d == MySQL || d == SQLite }
+
+// Playbook names.
+const (
+	AddColumn         = "add-column"
+	RenameColumn      = "rename-column"
+	TightenConstraint = "tighten-constraint"
+)
+
+// Plan is one validated plan file.
+type Plan struct {
+	// File is the path the plan was read from, for messages.
+	File string `json:"-"`
+
+	Name     string `json:"name"`
+	Playbook string `json:"playbook"`
+	// Schema is the table's schema (PostgreSQL) or database (MySQL); empty
+	// means the connection's default.
+	Schema string `json:"schema,omitempty"`
+	Table  string `json:"table"`
+	// Key is the column batches are keyed on; empty means the table's
+	// single-column primary key, found from the live schema.
+	Key string `json:"key,omitempty"`
+
+	// add-column; rename-column uses Column and To, and Type optionally.
+	Column   string     `json:"column,omitempty"`
+	Type     PerDialect `json:"type,omitzero"`
+	Backfill PerDialect `json:"backfill,omitzero"`
+	NotNull  bool       `json:"not_null"`
+	To       string     `json:"to,omitempty"`
+
+	// tighten-constraint
+	Constraint *Constraint `json:"constraint,omitempty"`
+	Clean      []Assign    `json:"clean,omitempty"`
+
+	lines map[string]int // field path → line in File, for messages
+}
+
+// Constraint is what tighten-constraint adds: exactly one of Check, NotNull
+// and Unique is set.
+type Constraint struct {
+	Name    string     `json:"name,omitempty"`
+	Check   PerDialect `json:"check,omitzero"`
+	NotNull string     `json:"not_null,omitempty"`
+	Unique  []string   `json:"unique,omitempty"`
+	// Violating optionally gives values that break the constraint, which
+	// verify-failure-path writes to prove the database rejects them. Without
+	// it shepherd derives a violating write itself.
+	Violating []Assign `json:"violating,omitempty"`
+}
+
+// ConstraintKind names which kind of constraint it is.
+func (c *Constraint) Kind() string {
+	switch {
+	case c.NotNull != "":
+		return "not_null"
+	case len(c.Unique) > 0:
+		return "unique"
+	default:
+		return "check"
+	}
+}
+
+// Columns returns the columns the constraint is about, where it names them.
+func (c *Constraint) Columns() []string {
+	switch c.Kind() {
+	case "not_null":
+		return []string{c.NotNull}
+	case "unique":
+		return c.Unique
+	}
+	return nil
+}
+
+// Assign is one `column: expression` pair, in the order the plan gives them.
+type Assign struct {
+	Column string     `json:"column"`
+	Expr   PerDialect `json:"expr"`
+}
+
+// PerDialect is an SQL fragment (a type or an expression) that is either the
+// same on every dialect or given per dialect.
+type PerDialect struct {
+	All string            `json:"all,omitempty"`
+	By  map[string]string `json:"by,omitempty"`
+}
+
+// IsZero reports whether nothing was given.
+func (p PerDialect) IsZero() bool { return p.All == "" && len(p.By) == 0 }
+
+// For returns the fragment for dialect d.
+func (p PerDialect) For(d string) (string, bool) {
+	if p.All != "" {
+		return p.All, true
+	}
+	v, ok := p.By[d]
+	return v, ok
+}
+
+// Values returns every fragment given, in dialect order.
+func (p PerDialect) Values() []string {
+	if p.All != "" {
+		return []string{p.All}
+	}
+	var out []string
+	for _, d := range Dialects() {
+		if v, ok := p.By[d]; ok {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// String shows the fragment for humans.
+func (p PerDialect) String() string {
+	if p.All != "" || len(p.By) == 0 {
+		return p.All
+	}
+	var parts []string
+	for _, d := range Dialects() {
+		if v, ok := p.By[d]; ok {
+			parts = append(parts, d+": "+v)
+		}
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+// Line returns the line of a field in the plan file, or 0.
+func (p *Plan) Line(field string) int { return p.lines[field] }
+
+// Hash identifies the plan's meaning: comments, spacing and key order do not
+// change it; any field that changes what runs does.
+func (p *Plan) Hash() string {
+	sum := sha256.Sum256(p.Canonical())
+	return hex.EncodeToString(sum[:])
+}
+
+// Canonical is the plan as JSON with a fixed field order: what Hash hashes,
+// and what the state log keeps so that a changed plan can be explained.
+func (p *Plan) Canonical() []byte {
+	b, err := json.Marshal(p)
+	if err != nil {
+		panic(fmt.Sprintf("marshal plan: %v", err)) // only plain fields: cannot fail
+	}
+	return b
+}
+
+// ColumnsTouched lists the columns the plan names, for the live schema check.
+func (p *Plan) ColumnsTouched() []string {
+	var cols []string
+	if p.Column != "" {
+		cols = append(cols, p.Column)
+	}
+	if p.Constraint != nil {
+		cols = append(cols, p.Constraint.Columns()...)
+	}
+	for _, a := range p.Clean {
+		cols = append(cols, a.Column)
+	}
+	return cols
+}
+
+// Diff lists what differs between two canonical plans, one line a field, as
+// `backfill: was "x", now "y"`.
+func Diff(oldCanonical, newCanonical []byte) []string {
+	var a, b map[string]any
+	_ = json.Unmarshal(oldCanonical, &a)
+	_ = json.Unmarshal(newCanonical, &b)
+	fa, fb := map[string]string{}, map[string]string{}
+	flatten("", a, fa)
+	flatten("", b, fb)
+	keys := map[string]bool{}
+	for k := range fa {
+		keys[k] = true
+	}
+	for k := range fb {
+		keys[k] = true
+	}
+	var out []string
+	for k := range keys {
+		va, oka := fa[k]
+		vb, okb := fb[k]
+		switch {
+		case !oka:
+			out = append(out, fmt.Sprintf("%s: added %s", k, vb))
+		case !okb:
+			out = append(out, fmt.Sprintf("%s: removed (was %s)", k, va))
+		case va != vb:
+			out = append(out, fmt.Sprintf("%s: was %s, now %s", k, va, vb))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func flatten(prefix string, v any, out map[string]string) {
+	switch t := v.(type) {
+	case map[string]any:
+		// A PerDialect prints as its value, not as {all: …}.
+		if len(t) == 1 {
+			if all, ok := t["all"]; ok {
+				flatten(prefix, all, out)
+				return
+			}
+		}
+		for k, vv := range t {
+			key := k
+			if k == "by" {
+				key = ""
+			}
+			flatten(join(prefix, key), vv, out)
+		}
+	case []any:
+		for i, vv := range t {
+			flatten(fmt.Sprintf("%s[%d]", prefix, i), vv, out)
+		}
+	default:
+		b, _ := json.Marshal(t)
+		out[prefix] = string(b)
+	}
+}
+
+func join(prefix, key string) string {
+	switch {
+	case key == "":
+		return prefix
+	case prefix == "":
+		return key
+	}
+	return prefix + "." + key
+}
+
+// Load reads and validates a plan file.
+func Load(path string) (*Plan, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &PlanError{File: path, Problem: fmt.Sprintf("cannot read the plan: %v", errors.Unwrap(err)), Fix: "check the path"}
+	}
+	return Parse(path, data)
+}
+
+// raw mirrors the YAML file; KnownFields(true) turns a typo into an error.
+type raw struct {
+	Name       string     `yaml:"name"`
+	Playbook   string     `yaml:"playbook"`
+	Schema     string     `yaml:"schema"`
+	Table      string     `yaml:"table"`
+	Key        string     `yaml:"key"`
+	Column     string     `yaml:"column"`
+	Type       PerDialect `yaml:"type"`
+	Backfill   PerDialect `yaml:"backfill"`
+	NotNull    *bool      `yaml:"not_null"`
+	To         string     `yaml:"to"`
+	Constraint *struct {
+		Name      string     `yaml:"name"`
+		Check     PerDialect `yaml:"check"`
+		NotNull   string     `yaml:"not_null"`
+		Unique    []string   `yaml:"unique"`
+		Violating assigns    `yaml:"violating"`
+	} `yaml:"constraint"`
+	Clean *struct {
+		Set assigns `yaml:"set"`
+	} `yaml:"clean"`
+}
+
+type assigns []Assign
+
+func (a *assigns) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("line %d: expected a mapping of column: expression", n.Line)
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		var e PerDialect
+		if err := n.Content[i+1].Decode(&e); err != nil {
+			return err
+		}
+		*a = append(*a, Assign{Column: n.Content[i].Value, Expr: e})
+	}
+	return nil
+}
+
+// UnmarshalYAML accepts a plain string or a {dialect: string} mapping.
+func (p *PerDialect) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if n.Tag != "!!str" && n.Tag != "!!int" && n.Tag != "!!float" {
+			return fmt.Errorf("line %d: expected text, got %s", n.Line, strings.TrimPrefix(n.Tag, "!!"))
+		}
+		p.All = n.Value
+		return nil
+	case yaml.MappingNode:
+		p.By = map[string]string{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if !KnownDialect(k.Value) {
+				return fmt.Errorf("line %d: %q is not a dialect; use postgres, mysql or sqlite", k.Line, k.Value)
+			}
+			if v.Kind != yaml.ScalarNode {
+				return fmt.Errorf("line %d: the %s value must be text", v.Line, k.Value)
+			}
+			p.By[k.Value] = v.Value
+		}
+		return nil
+	}
+	return fmt.Errorf("line %d: expected text or a {postgres: …, mysql: …, sqlite: …} mapping", n.Line)
+}
+
+var planNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+
+// yamlLineRE finds "line N:" in the YAML library's messages.
+var yamlLineRE = regexp.MustCompile(`line (\d+): `)
+
+// Parse validates a plan read from file.
+func Parse(file string, data []byte) (*Plan, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, yamlError(file, err)
+	}
+	if len(root.Content) == 0 {
+		return nil, &PlanError{File: file, Problem: "the plan is empty", Fix: "see examples/ for a plan of each playbook"}
+	}
+	if root.Content[0].Kind != yaml.MappingNode {
+		return nil, &PlanError{File: file, Line: root.Content[0].Line, Problem: "a plan is a mapping of fields (name:, playbook:, table: …)", Fix: "see examples/ for a plan of each playbook"}
+	}
+	var r raw
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&r); err != nil {
+		return nil, yamlError(file, err)
+	}
+	p := &Plan{
+		File: file, Name: r.Name, Playbook: r.Playbook, Schema: r.Schema, Table: r.Table, Key: r.Key,
+		Column: r.Column, Type: r.Type, Backfill: r.Backfill, NotNull: r.NotNull == nil || *r.NotNull, To: r.To,
+		lines: map[string]int{},
+	}
+	if r.Constraint != nil {
+		p.Constraint = &Constraint{Name: r.Constraint.Name, Check: r.Constraint.Check, NotNull: r.Constraint.NotNull,
+			Unique: r.Constraint.Unique, Violating: r.Constraint.Violating}
+	}
+	if r.Clean != nil {
+		p.Clean = r.Clean.Set
+	}
+	if r.Playbook != AddColumn {
+		p.NotNull = false // only add-column enforces NOT NULL on its own column
+	}
+	recordLines(root.Content[0], "", p.lines)
+	v := &validator{p: p}
+	v.validate(r)
+	if len(v.errs) > 0 {
+		return nil, v.errs
+	}
+	return p, nil
+}
+
+func recordLines(n *yaml.Node, prefix string, lines map[string]int) {
+	if n.Kind != yaml.MappingNode {
+		return
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		path := join(prefix, k.Value)
+		lines[path] = k.Line
+		recordLines(v, path, lines)
+	}
+}
+
+// yamlError rewords the YAML library's errors into a PlanError with a line.
+func yamlError(file string, err error) error {
+	msg := err.Error()
+	msg = strings.TrimPrefix(msg, "yaml: unmarshal errors:\n")
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	var errs PlanErrors
+	for _, line := range strings.Split(msg, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		pe := &PlanError{File: file}
+		if m := yamlLineRE.FindStringSubmatchIndex(line); m != nil {
+			fmt.Sscanf(line[m[2]:m[3]], "%d", &pe.Line)
+			line = line[:m[0]] + line[m[1]:]
+		}
+		switch {
+		case strings.Contains(line, "not found in type"):
+			field := strings.TrimPrefix(line, "field ")
+			field = field[:strings.Index(field, " not found")]
+			pe.Field = field
+			pe.Problem = fmt.Sprintf("unknown field %q", field)
+			pe.Fix = "remove it or fix its spelling; plan fields are name, playbook, schema, table, key, column, type, backfill, not_null, to, constraint (name, check, not_null, unique, violating) and clean (set)"
+		case strings.Contains(line, "cannot unmarshal"):
+			pe.Problem = "wrong type: " + line
+			pe.Fix = "see the plan format in the README"
+		default:
+			pe.Problem = "not valid YAML: " + line
+			pe.Fix = "fix the YAML syntax"
+		}
+		errs = append(errs, pe)
+	}
+	if len(errs) == 0 {
+		return &PlanError{File: file, Problem: msg}
+	}
+	return errs
+}
+
+type validator struct {
+	p    *Plan
+	errs PlanErrors
+}
+
+func (v *validator) add(field, problem, fix string) {
+	v.errs = append(v.errs, &PlanError{File: v.p.File, Line: v.p.lines[field], Field: field, Problem: problem, Fix: fix})
+}
+
+func (v *validator) required(field, val, fix string) bool {
+	if strings.TrimSpace(val) == "" {
+		v.add(field, "is missing", fix)
+		return false
+	}
+	return true
+}
+
+func (v *validator) ident(field, val, what string) {
+	if val == "" {
+		return
+	}
+	if err := CheckIdent(val); err != nil {
+		v.add(field, fmt.Sprintf("%q %v", val, err), "give the "+what+"'s name as the database knows it, such as "+exampleFor(what))
+	}
+}
+
+func exampleFor(what string) string {
+	switch what {
+	case "table":
+		return "users"
+	case "constraint":
+		return "orders_amount_positive"
+	case "schema":
+		return "public"
+	}
+	return "email"
+}
+
+func (v *validator) expr(field string, e PerDialect, example string) {
+	for _, s := range e.Values() {
+		if err := CheckExpr(s); err != nil {
+			v.add(field, fmt.Sprintf("%q %v", s, err), "give one SQL expression, such as "+example)
+		}
+	}
+}
+
+// forbid reports fields that the playbook does not use: a plan that carries
+// them was probably written for another playbook.
+func (v *validator) forbid(field string, set bool) {
+	if set {
+		v.add(field, fmt.Sprintf("is not used by the %s playbook", v.p.Playbook), "remove it, or choose the playbook that uses it")
+	}
+}
+
+func (v *validator) validate(r raw) {
+	p := v.p
+	if v.required("name", p.Name, "give the plan a name such as users-email") && !planNameRE.MatchString(p.Name) {
+		v.add("name", fmt.Sprintf("%q is not a valid plan name", p.Name), "use lower-case letters, digits, '-' and '_', starting with a letter or digit, such as users-email")
+	}
+	if v.required("playbook", p.Playbook, "set playbook: to add-column, rename-column or tighten-constraint") {
+		if _, ok := Playbooks()[p.Playbook]; !ok {
+			v.add("playbook", fmt.Sprintf("%q is not a playbook", p.Playbook), "use add-column, rename-column or tighten-constraint")
+		}
+	}
+	v.ident("schema", p.Schema, "schema")
+	if v.required("table", p.Table, "set table: to the table to change") {
+		v.ident("table", p.Table, "table")
+	}
+	v.ident("key", p.Key, "column")
+	for _, d := range []struct {
+		field string
+		val   PerDialect
+	}{{"type", p.Type}, {"backfill", p.Backfill}} {
+		for k := range d.val.By {
+			if !KnownDialect(k) {
+				v.add(d.field, fmt.Sprintf("%q is not a dialect", k), "use postgres, mysql or sqlite")
+			}
+		}
+	}
+	for _, t := range p.Type.Values() {
+		if err := CheckType(t); err != nil {
+			v.add("type", fmt.Sprintf("%q %v", t, err), "give a column type such as text or varchar(255)")
+		}
+	}
+
+	switch p.Playbook {
+	case AddColumn:
+		if v.required("column", p.Column, "set column: to the name of the column to add") {
+			v.ident("column", p.Column, "column")
+		}
+		if p.Type.IsZero() {
+			v.add("type", "is missing", "set type: to the new column's type, such as text, or per dialect: {postgres: text, mysql: varchar(255), sqlite: text}")
+		}
+		if p.Backfill.IsZero() {
+			v.add("backfill", "is missing", "set backfill: to an SQL expression over the row that gives the new column's value, such as lower(username) || '@example.com'")
+		}
+		v.expr("backfill", p.Backfill, "lower(username) || '@example.com'")
+		for _, e := range p.Backfill.Values() {
+			if looksLikeIdent(e) && strings.EqualFold(strings.Trim(e, "\"`"), p.Column) {
+				v.add("backfill", fmt.Sprintf("%q is the column being added, so every row would stay NULL", e), "give an expression over the existing columns, such as lower(username) || '@example.com'")
+			}
+		}
+		v.forbid("to", p.To != "")
+		v.forbid("constraint", r.Constraint != nil)
+		v.forbid("clean", r.Clean != nil)
+	case RenameColumn:
+		if v.required("column", p.Column, "set column: to the column to rename") {
+			v.ident("column", p.Column, "column")
+		}
+		if v.required("to", p.To, "set to: to the column's new name") {
+			v.ident("to", p.To, "column")
+		}
+		if p.Column != "" && p.Column == p.To {
+			v.add("to", fmt.Sprintf("is the same as column (%q)", p.To), "give the new name")
+		}
+		v.forbid("backfill", !p.Backfill.IsZero())
+		v.forbid("not_null", r.NotNull != nil)
+		v.forbid("constraint", r.Constraint != nil)
+		v.forbid("clean", r.Clean != nil)
+	case TightenConstraint:
+		v.forbid("column", p.Column != "")
+		v.forbid("type", !p.Type.IsZero())
+		v.forbid("backfill", !p.Backfill.IsZero())
+		v.forbid("not_null", r.NotNull != nil)
+		v.forbid("to", p.To != "")
+		v.validateConstraint()
+	}
+}
+
+func (v *validator) validateConstraint() {
+	p := v.p
+	c := p.Constraint
+	if c == nil {
+		v.add("constraint", "is missing", `set constraint: to {name: orders_amount_positive, check: "amount > 0"}, {not_null: COLUMN} or {name: users_email_key, unique: [email]}`)
+		return
+	}
+	kinds := 0
+	if !c.Check.IsZero() {
+		kinds++
+	}
+	if c.NotNull != "" {
+		kinds++
+	}
+	if len(c.Unique) > 0 {
+		kinds++
+	}
+	if kinds != 1 {
+		v.add("constraint", "must give exactly one of check, not_null and unique", "split it into one plan per constraint")
+		return
+	}
+	v.ident("constraint.name", c.Name, "constraint")
+	switch c.Kind() {
+	case "check":
+		v.required("constraint.name", c.Name, "name the constraint, such as orders_amount_positive")
+		v.expr("constraint.check", c.Check, `"amount > 0"`)
+		for _, e := range c.Check.Values() {
+			if looksLikeIdent(e) {
+				v.add("constraint.check", fmt.Sprintf("%q is a column name, not a condition", e), fmt.Sprintf("give a condition such as \"amount > 0\"; to forbid NULLs use not_null: %s", strings.Trim(e, "\"`")))
+			}
+		}
+	case "not_null":
+		v.ident("constraint.not_null", c.NotNull, "column")
+	case "unique":
+		v.required("constraint.name", c.Name, "name the constraint, such as users_email_key")
+		seen := map[string]bool{}
+		for _, col := range c.Unique {
+			v.ident("constraint.unique", col, "column")
+			if seen[col] {
+				v.add("constraint.unique", fmt.Sprintf("names %q twice", col), "list each column once")
+			}
+			seen[col] = true
+		}
+	}
+	for _, a := range c.Violating {
+		v.ident("constraint.violating", a.Column, "column")
+		v.expr("constraint.violating."+a.Column, a.Expr, "-1")
+	}
+	for _, a := range p.Clean {
+		v.ident("clean.set", a.Column, "column")
+		v.expr("clean.set."+a.Column, a.Expr, "abs(amount)")
+	}
+}
+
+// PlanError is a problem with a plan file: where, what, and what to do.
+type PlanError struct {
+	File    string
+	Line    int
+	Field   string
+	Problem string
+	Fix     string
+}
+
+func (e *PlanError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	b.WriteString(": ")
+	if e.Field != "" && !strings.HasPrefix(e.Problem, "unknown field") {
+		b.WriteString(e.Field + ": ")
+	}
+	b.WriteString(e.Problem)
+	if e.Fix != "" {
+		b.WriteString("; " + e.Fix)
+	}
+	return b.String()
+}
+
+// PlanErrors is every problem found in one plan, so that all can be fixed at
+// once.
+type PlanErrors []*PlanError
+
+func (es PlanErrors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,172 @@
+package phases
+
+import "strings"
+
+// Undo says how `rollback` reverts a phase.
+type Undo int
+
+const (
+	// UndoDDL runs the phase's reverse DDL (enforce drops NOT NULL,
+	// add-constraint drops the constraint).
+	UndoDDL Undo = iota
+	// UndoDDLIfLast runs the reverse DDL only while no later phase ever ran
+	// (add-column drops the column only while it cannot hold data yet).
+	UndoDDLIfLast
+	// UndoGate un-confirms a gate: the deploy it stood for was rolled back.
+	UndoGate
+	// UndoKeepData marks the phase rolled back and leaves the rows as they
+	// are: backfilled values in a nullable column harm nothing, and cleaned
+	// rows cannot be un-cleaned because shepherd never keeps row values.
+	UndoKeepData
+	// UndoNever is the point of no return.
+	UndoNever
+)
+
+// Phase is one step of a playbook. Its texts may name {table}, {column},
+// {to} and {constraint}, which Plan.Expand fills in.
+type Phase struct {
+	ID   string
+	Gate bool // a deploy the database cannot see: the operator confirms it
+	// Confirm asks for explicit confirmation although the phase is not a
+	// deploy: the point of no return.
+	Confirm bool
+	Undo    Undo
+
+	Does   string // what the phase does
+	Why    string // why it comes here, from the seed's reasoning
+	Verify string // what shepherd checks on the real data afterwards
+	Revert string // what rollback does
+}
+
+// Playbook is an ordered list of phases.
+type Playbook struct {
+	Name   string
+	Seed   string // the seed's heading this playbook encodes
+	Phases []Phase
+}
+
+// Playbooks returns the three playbooks by name. They are built fresh on each
+// call so that no caller can change another's.
+func Playbooks() map[string]*Playbook {
+	return map[string]*Playbook{
+		AddColumn: {
+			Name: AddColumn, Seed: "Add Nullable Column",
+			Phases: []Phase{
+				{ID: "add-column", Undo: UndoDDLIfLast,
+					Does:   "Adds {column} to {table} as a nullable column.",
+					Why:    "Add the column as nullable or with a safe default: the code running now does not know the column, and its inserts must keep working.",
+					Verify: "{column} exists and is nullable.",
+					Revert: "Drops {column}, only while no later phase has run (after that it may hold data)."},
+				{ID: "deploy-readers", Gate: true, Undo: UndoGate,
+					Does:   "Gate: deploy code that can read rows with and without {column}.",
+					Why:    "Deploy code that can read old and new rows: until the backfill is done, most rows have NULL in {column}.",
+					Verify: "You confirm the deploy; the database cannot see it.",
+					Revert: "Un-confirms the gate (the readers' deploy was rolled back)."},
+				{ID: "backfill",
+					Undo:   UndoKeepData,
+					Does:   "Fills {column} for existing rows, in short keyset batches on the key, with a checkpoint after each batch.",
+					Why:    "Backfill existing rows, in batches small enough that no lock is held long and the application's writes go on.",
+					Verify: "No row that existed when the backfill started is left NULL.",
+					Revert: "Marks the backfill rolled back; the values stay (they harm nothing in a nullable column)."},
+				{ID: "switch-writes", Gate: true, Undo: UndoGate,
+					Does:   "Gate: deploy code that writes {column} on every insert and update. Then shepherd fills rows the old code wrote after the backfill.",
+					Why:    "Switch writes to populate the column: until every writer fills it, new rows arrive with NULL.",
+					Verify: "After the catch-up, no row has NULL in {column}.",
+					Revert: "Un-confirms the gate (the writers' deploy was rolled back)."},
+				{ID: "enforce", Undo: UndoDDL,
+					Does:   "Makes {column} NOT NULL, in the dialect's least-locking way.",
+					Why:    "Enforce NOT NULL in a later migration, once every writer fills the column: earlier, inserts from old code would fail.",
+					Verify: "NOT NULL is in force on {column}.",
+					Revert: "Drops NOT NULL from {column}."},
+			},
+		},
+		RenameColumn: {
+			Name: RenameColumn, Seed: "Rename Column",
+			Phases: []Phase{
+				{ID: "add-column", Undo: UndoDDLIfLast,
+					Does:   "Adds {to} to {table} as a nullable column of {column}'s type.",
+					Why:    "Add the new column: a rename in place would break every running replica that still uses {column}.",
+					Verify: "{to} exists and is nullable.",
+					Revert: "Drops {to}, only while no later phase has run."},
+				{ID: "dual-write", Gate: true, Undo: UndoGate,
+					Does:   "Gate: deploy code that writes both {column} and {to}.",
+					Why:    "Write to both old and new columns, so that rows written from now on are right in both.",
+					Verify: "You confirm the deploy; the database cannot see it.",
+					Revert: "Un-confirms the gate."},
+				{ID: "backfill", Undo: UndoKeepData,
+					Does:   "Copies {column} into {to} for rows where they differ, in short keyset batches.",
+					Why:    "Backfill old rows into the new column: rows written before dual-write have only {column}.",
+					Verify: "No row's {to} differs from its {column}.",
+					Revert: "Marks the backfill rolled back; the copied values stay."},
+				{ID: "switch-reads", Gate: true, Undo: UndoGate,
+					Does:   "Gate: deploy code that reads {to}. shepherd refuses while any row's {column} and {to} differ.",
+					Why:    "Switch reads to the new column only once it holds the same data as the old one.",
+					Verify: "Every row's {to} equals its {column}.",
+					Revert: "Un-confirms the gate."},
+				{ID: "stop-old-writes", Gate: true, Undo: UndoGate,
+					Does:   "Gate: deploy code that no longer writes {column}.",
+					Why:    "Stop writing the old column; it is dropped one release later, once no running code reads or writes it.",
+					Verify: "You confirm the deploy; the database cannot see it.",
+					Revert: "Un-confirms the gate."},
+				{ID: "drop-old-column", Confirm: true, Undo: UndoNever,
+					Does:   "Drops {column}. This is the point of no return.",
+					Why:    "Drop the old column in a later release: a replica still running the previous release may use it.",
+					Verify: "{column} is gone and {to} holds the data.",
+					Revert: "None: a dropped column cannot be brought back."},
+			},
+		},
+		TightenConstraint: {
+			Name: TightenConstraint, Seed: "Tighten Constraint",
+			Phases: []Phase{
+				{ID: "validate-in-app", Gate: true, Undo: UndoGate,
+					Does:   "Gate: deploy code that validates {constraint} at the application boundary.",
+					Why:    "Add validation at the application boundary first, so no new violating rows arrive while the old ones are cleaned.",
+					Verify: "You confirm the deploy; shepherd shows how many rows violate {constraint} now.",
+					Revert: "Un-confirms the gate."},
+				{ID: "clean", Undo: UndoKeepData,
+					Does:   "Fixes the rows that violate {constraint}, with the plan's clean: expressions, in short keyset batches.",
+					Why:    "Backfill or clean existing rows: the constraint cannot be added while any row breaks it.",
+					Verify: "No row violates {constraint}.",
+					Revert: "Marks clean rolled back; cleaned rows stay cleaned (shepherd never keeps row values)."},
+				{ID: "add-constraint", Undo: UndoDDL,
+					Does:   "Adds {constraint} in the dialect's least-locking way.",
+					Why:    "Add the database constraint once no row breaks it.",
+					Verify: "{constraint} is in force on {table}.",
+					Revert: "Drops {constraint}."},
+				{ID: "verify-failure-path", Undo: UndoKeepData,
+					Does:   "Writes a violating value inside a transaction and rolls it back: the database must reject it.",
+					Why:    "Keep a real database test for the failure path: only the real database proves the constraint holds.",
+					Verify: "The violating write was rejected by {constraint}.",
+					Revert: "Marks it rolled back; it changed nothing."},
+			},
+		},
+	}
+}
+
+// Playbook returns the plan's playbook.
+func (p *Plan) PlaybookDef() *Playbook { return Playbooks()[p.Playbook] }
+
+// ConstraintLabel names what tighten-constraint adds, for messages.
+func (p *Plan) ConstraintLabel() string {
+	c := p.Constraint
+	if c == nil {
+		return ""
+	}
+	switch c.Kind() {
+	case "not_null":
+		return "NOT NULL on " + c.NotNull
+	case "unique":
+		return c.Name + " (UNIQUE " + strings.Join(c.Unique, ", ") + ")"
+	}
+	return c.Name + " (CHECK " + c.Check.String() + ")"
+}
+
+// Expand fills a phase text's placeholders from the plan.
+func (p *Plan) Expand(text string) string {
+	return strings.NewReplacer(
+		"{table}", p.Table,
+		"{column}", p.Column,
+		"{to}", p.To,
+		"{constraint}", p.ConstraintLabel(),
+	).Replace(text)
+}

@@ -1,0 +1,233 @@
+// Package printer renders shepherd's non-interactive output: engine events as
+// text lines or JSON lines, plan previews, status tables and the audit log.
+// It only renders; it never talks to the database.
+package printer
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/shepherd-db/shepherd/engine"
+	"github.com/shepherd-db/shepherd/phases"
+	"github.com/shepherd-db/shepherd/templates"
+)
+
+// Events prints engine events as they come.
+type Events struct {
+	w        io.Writer
+	json     bool
+	verbose  bool
+	lastProg time.Time
+}
+
+// NewEvents prints events to w, as JSON lines when format is "json".
+func NewEvents(w io.Writer, format string) *Events {
+	return &Events{w: w, json: format == "json"}
+}
+
+// Event prints one event. Text progress lines are throttled to one a
+// second; JSON gets every event.
+func (p *Events) Event(e engine.Event) {
+	if p.json {
+		b, _ := json.Marshal(e)
+		fmt.Fprintln(p.w, string(b))
+		return
+	}
+	tag := "[" + e.Phase + "]"
+	if e.Phase == "" {
+		tag = "[" + e.Plan + "]"
+	}
+	switch e.Event {
+	case engine.EventPhaseStart:
+		fmt.Fprintf(p.w, "%s start: %s\n", tag, e.Message)
+	case engine.EventStep:
+		fmt.Fprintf(p.w, "%s sql: %s\n", tag, indent(e.SQL, "    "))
+		if e.Lock != "" {
+			fmt.Fprintf(p.w, "%s   locks: %s\n", tag, e.Lock)
+		}
+	case engine.EventProgress:
+		if time.Since(p.lastProg) < time.Second && (e.RowsTotal == nil || e.RowsDone == nil || *e.RowsDone < *e.RowsTotal) {
+			return
+		}
+		p.lastProg = time.Now()
+		fmt.Fprintf(p.w, "%s %s\n", tag, Progress(e))
+	case engine.EventPhaseDone:
+		fmt.Fprintf(p.w, "%s done in %s: %s\n", tag, time.Duration(e.ElapsedMS)*time.Millisecond, e.Message)
+	case engine.EventPhaseFailed:
+		fmt.Fprintf(p.w, "%s FAILED: %s\n", tag, e.Error)
+	case engine.EventGate:
+		fmt.Fprintf(p.w, "%s waiting at the gate: %s\n", tag, e.Message)
+	case engine.EventRollback:
+		fmt.Fprintf(p.w, "%s rolled back: %s\n", tag, e.Message)
+	case engine.EventNotice:
+		fmt.Fprintf(p.w, "%s %s\n", tag, e.Message)
+	case engine.EventDone:
+		fmt.Fprintf(p.w, "%s %s\n", tag, e.Message)
+	}
+}
+
+// Progress describes a progress event in one line.
+func Progress(e engine.Event) string {
+	var done, total int64
+	if e.RowsDone != nil {
+		done = *e.RowsDone
+	}
+	if e.RowsTotal != nil {
+		total = *e.RowsTotal
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s / %s rows", Count(done), Count(total))
+	if total > 0 {
+		fmt.Fprintf(&b, " (%d%%)", done*100/total)
+	}
+	if e.RowsPerSec > 0 {
+		fmt.Fprintf(&b, ", %s rows/s", Count(int64(e.RowsPerSec)))
+		if total > done {
+			eta := time.Duration(float64(total-done) / e.RowsPerSec * float64(time.Second))
+			fmt.Fprintf(&b, ", ETA %s", eta.Round(time.Second))
+		}
+	}
+	if e.BatchSize > 0 {
+		fmt.Fprintf(&b, ", batch %s", Count(int64(e.BatchSize)))
+	}
+	return b.String()
+}
+
+// Count formats a number with thousands separators.
+func Count(n int64) string {
+	s := fmt.Sprint(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var out []string
+	for len(s) > 3 {
+		out = append([]string{s[len(s)-3:]}, out...)
+		s = s[:len(s)-3]
+	}
+	out = append([]string{s}, out...)
+	r := strings.Join(out, ",")
+	if neg {
+		r = "-" + r
+	}
+	return r
+}
+
+func indent(s, pad string) string {
+	return strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n"+pad)
+}
+
+// Plan prints a plan's phases with the exact SQL each runs on one dialect.
+func Plan(w io.Writer, p *phases.Plan, dialect string, previews []engine.PhasePreview) {
+	pb := p.PlaybookDef()
+	fmt.Fprintf(w, "plan %s: %s on %s (%s)\n", p.Name, p.Playbook, p.Table, dialect)
+	fmt.Fprintf(w, "from the seed's \"%s\"\n", pb.Seed)
+	for i, pv := range previews {
+		ph := pv.Phase
+		kind := ""
+		switch {
+		case ph.Gate:
+			kind = "  [gate]"
+		case ph.Confirm:
+			kind = "  [point of no return]"
+		}
+		fmt.Fprintf(w, "\n%d. %s%s\n", i+1, ph.ID, kind)
+		fmt.Fprintf(w, "   does:   %s\n", p.Expand(ph.Does))
+		fmt.Fprintf(w, "   why:    %s\n", p.Expand(ph.Why))
+		for j, st := range pv.Steps {
+			label := "   sql:"
+			if j > 0 {
+				label = "       "
+			}
+			fmt.Fprintf(w, "%s    %s\n", label, indent(st.SQL, "           "))
+			if st.Lock != "" {
+				fmt.Fprintf(w, "           -- locks: %s\n", st.Lock)
+			}
+			if st.Applied != nil {
+				fmt.Fprintf(w, "           -- skipped on a rerun when: %s\n", indent(st.Applied.SQL, "           "))
+			}
+			if params := describeParams(st.Params); params != "" {
+				fmt.Fprintf(w, "           -- %s\n", params)
+			}
+		}
+		fmt.Fprintf(w, "   verify: %s\n", p.Expand(ph.Verify))
+		for _, c := range pv.Checks {
+			fmt.Fprintf(w, "           %s\n", indent(c.SQL, "           "))
+		}
+		fmt.Fprintf(w, "   undo:   %s\n", p.Expand(ph.Revert))
+		for _, st := range pv.Revert {
+			fmt.Fprintf(w, "           %s\n", indent(st.SQL, "           "))
+		}
+		for _, n := range pv.Notes {
+			fmt.Fprintf(w, "   note:   %s\n", n)
+		}
+	}
+}
+
+func describeParams(ps []templates.Param) string {
+	var parts []string
+	for i, p := range ps {
+		if p.Fixed {
+			continue
+		}
+		what := map[string]string{
+			"lo":     "the previous batch's last key (the checkpoint)",
+			"hi":     "this batch's last key",
+			"offset": "the batch size minus one",
+			"key":    "the key of the row written",
+			"other":  "the key of another row",
+		}[p.Name]
+		if what == "" {
+			what = p.Name
+		}
+		parts = append(parts, fmt.Sprintf("parameter %d: %s", i+1, what))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Status prints every plan's phases as a table.
+func Status(w io.Writer, plans []engine.PlanStatus) {
+	if len(plans) == 0 {
+		fmt.Fprintln(w, "no plan has run in this database")
+		return
+	}
+	for i, p := range plans {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintf(w, "%s  (%s on %s)\n", p.Name, p.Playbook, p.Table)
+		for _, ph := range p.Phases {
+			when := ""
+			if ph.FinishedAt != nil {
+				when = ph.FinishedAt.Local().Format("2006-01-02 15:04:05")
+			} else if ph.StartedAt != nil {
+				when = "since " + ph.StartedAt.Local().Format("2006-01-02 15:04:05")
+			}
+			fmt.Fprintf(w, "  %-20s %-12s %-25s %s\n", ph.ID, ph.Status, when, firstLine(ph.Detail))
+		}
+	}
+}
+
+// Log prints a plan's audit log.
+func Log(w io.Writer, entries []engine.LogEntry) {
+	if len(entries) == 0 {
+		fmt.Fprintln(w, "no log entries")
+		return
+	}
+	for _, e := range entries {
+		line := fmt.Sprintf("%s  %-18s %-8s %s", e.At.Local().Format("2006-01-02 15:04:05"), e.Phase, e.Event, e.Actor)
+		if e.SQL != "" {
+			line += "\n    " + indent(e.SQL, "    ")
+		}
+		if e.Detail != "" && e.Event != "plan" {
+			line += "\n    " + firstLine(e.Detail)
+		}
+		fmt.Fprintln(w, line)
+	}
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}

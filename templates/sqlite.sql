@@ -1,0 +1,276 @@
+{{/* SQLite: every statement shepherd runs on SQLite. See templates.go for the format. */}}
+
+{{/* ---------- state: shepherd's own tables ---------- */}}
+
+{{define "state-ddl"}}
+-- step: creates shepherd's own tables if they are missing
+CREATE TABLE IF NOT EXISTS shepherd_state (
+  plan        TEXT    NOT NULL,
+  phase       TEXT    NOT NULL,
+  position    INTEGER NOT NULL,
+  playbook    TEXT    NOT NULL,
+  table_name  TEXT    NOT NULL,
+  plan_hash   TEXT    NOT NULL,
+  status      TEXT    NOT NULL DEFAULT 'pending',
+  started_at  TEXT,
+  finished_at TEXT,
+  run_by      TEXT,
+  checkpoint  TEXT,
+  rows_done   INTEGER NOT NULL DEFAULT 0,
+  detail      TEXT,
+  PRIMARY KEY (plan, phase)
+)
+-- step:
+CREATE TABLE IF NOT EXISTS shepherd_log (
+  id       INTEGER PRIMARY KEY AUTOINCREMENT,
+  at       TEXT NOT NULL,
+  plan     TEXT NOT NULL,
+  phase    TEXT NOT NULL,
+  event    TEXT NOT NULL,
+  actor    TEXT NOT NULL,
+  sql_text TEXT,
+  detail   TEXT
+)
+-- step:
+CREATE INDEX IF NOT EXISTS shepherd_log_plan ON shepherd_log (plan, id)
+-- step:
+CREATE TABLE IF NOT EXISTS shepherd_lock (
+  scope      TEXT PRIMARY KEY,
+  plan       TEXT NOT NULL,
+  token      TEXT NOT NULL,
+  holder     TEXT NOT NULL,
+  host       TEXT NOT NULL,
+  pid        INTEGER NOT NULL,
+  since      TEXT NOT NULL,
+  expires_at TEXT NOT NULL
+)
+{{end}}
+
+{{define "state-exists"}}SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'shepherd_state'{{end}}
+
+{{define "state-load"}}
+SELECT phase, status, plan_hash, started_at, finished_at, run_by, checkpoint, rows_done, detail
+FROM shepherd_state WHERE plan = {{param "plan"}}
+{{end}}
+
+{{define "state-phase"}}SELECT status FROM shepherd_state WHERE plan = {{param "plan"}} AND phase = {{param "phase"}}{{end}}
+
+{{define "state-list"}}
+SELECT plan, playbook, table_name, phase, status, started_at, finished_at, rows_done, detail
+FROM shepherd_state ORDER BY plan, position
+{{end}}
+
+{{define "state-insert"}}
+INSERT INTO shepherd_state (plan, phase, position, playbook, table_name, plan_hash, status)
+VALUES ({{param "plan"}}, {{param "phase"}}, {{param "position"}}, {{param "playbook"}}, {{param "table"}}, {{param "hash"}}, 'pending')
+ON CONFLICT (plan, phase) DO NOTHING
+{{end}}
+
+{{define "state-update"}}
+UPDATE shepherd_state
+SET status = {{param "status"}}, started_at = {{param "started_at"}}, finished_at = {{param "finished_at"}},
+    run_by = {{param "run_by"}}, checkpoint = {{param "checkpoint"}}, rows_done = {{param "rows_done"}}, detail = {{param "detail"}}
+WHERE plan = {{param "plan"}} AND phase = {{param "phase"}}
+{{end}}
+
+{{define "log-append"}}
+INSERT INTO shepherd_log (at, plan, phase, event, actor, sql_text, detail)
+VALUES ({{param "at"}}, {{param "plan"}}, {{param "phase"}}, {{param "event"}}, {{param "actor"}}, {{param "sql"}}, {{param "detail"}})
+{{end}}
+
+{{define "log-list"}}
+SELECT at, phase, event, actor, sql_text, detail FROM shepherd_log WHERE plan = {{param "plan"}} ORDER BY id
+{{end}}
+
+{{define "log-last-plan"}}
+SELECT detail FROM shepherd_log WHERE plan = {{param "plan"}} AND event = 'plan' ORDER BY id DESC LIMIT 1
+{{end}}
+
+{{/* ---------- runner lock: a lease row that expires unless renewed ---------- */}}
+
+{{define "lease-get"}}
+SELECT plan, token, holder, host, pid, since, expires_at FROM shepherd_lock WHERE scope = {{param "scope"}}
+{{end}}
+
+{{define "lease-put"}}
+INSERT INTO shepherd_lock (scope, plan, token, holder, host, pid, since, expires_at)
+VALUES ({{param "scope"}}, {{param "plan"}}, {{param "token"}}, {{param "holder"}}, {{param "host"}}, {{param "pid"}}, {{param "since"}}, {{param "expires"}})
+ON CONFLICT (scope) DO UPDATE SET plan = excluded.plan, token = excluded.token, holder = excluded.holder,
+  host = excluded.host, pid = excluded.pid, since = excluded.since, expires_at = excluded.expires_at
+{{end}}
+
+{{define "lease-renew"}}
+UPDATE shepherd_lock SET expires_at = {{param "expires"}} WHERE scope = {{param "scope"}} AND token = {{param "token"}}
+{{end}}
+
+{{define "lease-release"}}DELETE FROM shepherd_lock WHERE scope = {{param "scope"}} AND token = {{param "token"}}{{end}}
+
+{{/* ---------- introspection ---------- */}}
+
+{{define "list-tables"}}
+SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' AND name NOT LIKE 'shepherd\_%' ESCAPE '\' ORDER BY name
+{{end}}
+
+{{define "table-columns"}}
+SELECT name, type, "notnull", dflt_value, pk, hidden FROM pragma_table_xinfo({{bind .Table}}) ORDER BY cid
+{{end}}
+
+{{define "table-indexes"}}
+SELECT il.name, il."unique", il.origin, il.partial, ii.name
+FROM pragma_index_list({{bind .Table}}) AS il JOIN pragma_index_info(il.name) AS ii
+ORDER BY il.name, ii.seqno
+{{end}}
+
+{{define "table-objects"}}
+SELECT type, name, sql FROM sqlite_schema WHERE tbl_name = {{bind .Table}} ORDER BY type = 'table' DESC, rowid
+{{end}}
+
+{{define "table-sequence"}}
+SELECT count(*), coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = {{bind .Table}}
+{{end}}
+
+{{define "has-sequence"}}SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'sqlite_sequence'{{end}}
+
+{{define "foreign-keys-on"}}PRAGMA foreign_keys{{end}}
+
+{{define "try-expr"}}SELECT {{.Expr}} FROM {{qt .Schema .Table}} WHERE 1 = 0{{end}}
+
+{{/* ---------- phase DDL ---------- */}}
+
+{{define "add-column"}}
+-- step: the database is write-locked for an instant: only the schema changes, no row is rewritten
+ALTER TABLE {{qt .Schema .Table}} ADD COLUMN {{q .Column}} {{.Type}}
+{{end}}
+
+{{define "drop-column"}}
+-- step: the database is write-locked while SQLite rewrites the table without the column
+ALTER TABLE {{qt .Schema .Table}} DROP COLUMN {{q .Column}}
+{{end}}
+
+{{/* NOT NULL, CHECK and dropping them all rebuild the table: SQLite's ALTER
+     TABLE cannot change a column's constraints. The rebuild is one
+     transaction that keeps every row (and rowid), index, trigger, foreign key
+     and other constraint; see https://www.sqlite.org/lang_altertable.html. */}}
+{{define "set-not-null"}}{{template "rebuild" .}}{{end}}
+{{define "drop-not-null"}}{{template "rebuild" .}}{{end}}
+{{define "add-check"}}{{template "rebuild" .}}{{end}}
+{{define "drop-check"}}{{template "rebuild" .}}{{end}}
+
+{{define "rebuild"}}
+-- step conn: a setting of this connection: foreign keys are not enforced while the table is swapped; they are checked before commit
+PRAGMA foreign_keys = OFF
+-- step conn: a setting of this connection: renaming the new table must not rewrite other tables' references
+PRAGMA legacy_alter_table = ON
+-- step check: foreign keys of {{.Table}} hold no worse than before
+SELECT count(*) FROM pragma_foreign_key_check({{bind .Table}})
+-- step: the database is write-locked until commit, while every row is copied (readers go on in WAL mode)
+CREATE TABLE {{q .Rebuild.New}} {{.Rebuild.Definition}}
+-- step:
+INSERT INTO {{q .Rebuild.New}} ({{if .Rebuild.Rowid}}rowid, {{end}}{{.Rebuild.ColumnList}})
+SELECT {{if .Rebuild.Rowid}}rowid, {{end}}{{.Rebuild.ColumnList}} FROM {{q .Table}}
+-- step:
+DROP TABLE {{q .Table}}
+-- step:
+ALTER TABLE {{q .Rebuild.New}} RENAME TO {{q .Table}}
+{{- range .Rebuild.Objects}}
+-- step:
+{{.}}
+{{- end}}
+{{- if .Rebuild.Sequence}}
+-- step: keeps AUTOINCREMENT from reusing the ids of deleted rows
+DELETE FROM sqlite_sequence WHERE name = {{bind .Table}}
+-- step:
+INSERT INTO sqlite_sequence (name, seq) VALUES ({{bind .Table}}, {{bind .Rebuild.SequenceValue}})
+{{- end}}
+-- step check: foreign keys of {{.Table}} hold no worse than before
+SELECT count(*) FROM pragma_foreign_key_check({{bind .Table}})
+-- step conn:
+PRAGMA legacy_alter_table = OFF
+-- step conn:
+PRAGMA foreign_keys = {{.Rebuild.ForeignKeys}}
+{{end}}
+
+{{define "add-unique"}}
+-- step: the database is write-locked while the index is built
+CREATE UNIQUE INDEX {{q .Name}} ON {{q .Table}} ({{qlist .Columns}})
+{{end}}
+
+{{define "drop-unique"}}
+-- step: the database is write-locked for an instant
+DROP INDEX IF EXISTS {{q .Name}}
+{{end}}
+
+{{/* ---------- batches: keyset ranges on the key column ---------- */}}
+
+{{define "range"}}{{if .HasLo}}{{q .Key}} > {{param "lo"}} AND {{end}}{{q .Key}} <= {{param "hi"}}{{end}}
+
+{{define "upper-bound"}}
+SELECT {{q .Key}} FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{q .Key}} > {{param "lo"}}{{end}} ORDER BY {{q .Key}} LIMIT 1 OFFSET {{param "offset"}}
+{{end}}
+
+{{define "last-key"}}
+SELECT max({{q .Key}}), count(*) FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{q .Key}} > {{param "lo"}}{{end}}
+{{end}}
+
+{{define "estimate-rows"}}SELECT count(*) FROM {{qt .Schema .Table}}{{end}}
+
+{{define "fill-batch"}}
+-- step: the database is write-locked for one short batch
+UPDATE {{qt .Schema .Table}} SET {{q .Column}} = ({{.Expr}})
+WHERE {{template "range" .}} AND {{q .Column}} IS NULL
+{{end}}
+
+{{define "copy-batch"}}
+-- step: the database is write-locked for one short batch
+UPDATE {{qt .Schema .Table}} SET {{q .To}} = {{q .Column}}
+WHERE {{template "range" .}} AND {{q .To}} IS NOT {{q .Column}}
+{{end}}
+
+{{define "clean-batch"}}
+-- step: the database is write-locked for one short batch
+UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}} = ({{$s.Expr}}){{end}}
+WHERE {{template "range" .}} AND {{template "violates" .}}
+{{end}}
+
+{{/* ---------- checks on the real data ---------- */}}
+
+{{define "null-rows"}}{{q .Column}} IS NULL{{end}}
+{{define "diff-rows"}}{{q .To}} IS NOT {{q .Column}}{{end}}
+
+{{define "violates"}}
+{{- if eq .Kind "not_null"}}{{q .Column}} IS NULL
+{{- else if eq .Kind "unique"}}EXISTS (SELECT 1 FROM {{qt .Schema .Table}} AS shepherd_dup WHERE {{range $i, $c := .Columns}}{{if $i}} AND {{end}}shepherd_dup.{{q $c}} = {{q $.Table}}.{{q $c}}{{end}} AND shepherd_dup.{{q .Key}} < {{q .Table}}.{{q .Key}})
+{{- else}}NOT ({{.Check}}){{end}}
+{{- end}}
+
+{{define "count-where"}}SELECT count(*) FROM {{qt .Schema .Table}} WHERE {{template "cond" .}}{{end}}
+{{define "sample-where"}}SELECT {{q .Key}} FROM {{qt .Schema .Table}} WHERE {{template "cond" .}} ORDER BY {{q .Key}} LIMIT 5{{end}}
+{{define "cond"}}
+{{- if eq .Cond "null"}}{{template "null-rows" .}}
+{{- else if eq .Cond "unfilled"}}{{template "null-rows" .}} AND ({{.Expr}}) IS NOT NULL
+{{- else if eq .Cond "null-expr"}}{{template "null-rows" .}} AND ({{.Expr}}) IS NULL
+{{- else if eq .Cond "diff"}}{{template "diff-rows" .}}
+{{- else}}{{template "violates" .}}{{end}}
+{{- if .Bounded}} AND {{q .Key}} <= {{param "hi"}}{{end}}
+{{- end}}
+
+{{define "expr-null-for"}}SELECT count(*) FROM {{qt .Schema .Table}} WHERE {{q .Key}} = {{param "key"}} AND ({{.Expr}}) IS NULL{{end}}
+
+{{define "column-exists"}}SELECT count(*) FROM pragma_table_info({{bind .Table}}) WHERE name = {{bind .Column}}{{end}}
+{{define "column-nullable"}}SELECT count(*) FROM pragma_table_info({{bind .Table}}) WHERE name = {{bind .Column}} AND "notnull" = 0{{end}}
+{{define "column-not-null"}}SELECT count(*) FROM pragma_table_info({{bind .Table}}) WHERE name = {{bind .Column}} AND "notnull" = 1{{end}}
+
+{{/* verify-failure-path: a violating write, inside a transaction that is rolled back */}}
+{{define "violating-update"}}
+UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}} = ({{$s.Expr}}){{end}} WHERE {{q .Key}} = {{param "key"}}
+{{end}}
+
+{{define "first-keys"}}SELECT {{q .Key}} FROM {{qt .Schema .Table}} ORDER BY {{q .Key}} LIMIT 2{{end}}
+
+{{define "duplicate-update"}}
+UPDATE {{qt .Schema .Table}} SET {{range $i, $c := .Columns}}{{if $i}}, {{end}}{{q $c}} = (SELECT shepherd_src.{{q $c}} FROM {{qt $.Schema $.Table}} AS shepherd_src WHERE shepherd_src.{{q $.Key}} = {{param "other"}}){{end}}
+WHERE {{q .Key}} = {{param "key"}}
+{{end}}
+
+{{define "savepoint"}}SAVEPOINT shepherd_probe{{end}}
+{{define "rollback-to-savepoint"}}ROLLBACK TO SAVEPOINT shepherd_probe{{end}}

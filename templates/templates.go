@@ -1,0 +1,234 @@
+// Package templates holds every SQL statement shepherd runs, one file per
+// dialect, as Go text/templates. What `shepherd plan` and `shepherd export`
+// show is rendered from here, and it is exactly what `shepherd run` executes.
+//
+// A script template is a list of steps. Each step starts with a directive line:
+//
+//	-- step: what it locks and for how long
+//	-- step own: …   runs alone in its own transaction, before the phase's
+//	                 transaction (it must be idempotent: give it an applied probe)
+//	-- step notx: …  runs outside any transaction (CREATE INDEX CONCURRENTLY)
+//	-- step conn: …  a setting of the connection (PRAGMA, SET), outside any transaction
+//	-- step check: … a query counting problems; a later run of the same query
+//	                 in the script must not count more than the first
+//	-- applied: SELECT …   optional: a query whose first column is non-zero when
+//	                       the step already took effect, so a rerun skips it
+//
+// followed by one statement. Inside statements, {{q "name"}} quotes an
+// identifier, {{qt .Schema .Table}} a table, {{param "lo"}} is a value bound
+// when the statement runs, and {{bind .Table}} a value bound now. Values are
+// never spliced into SQL; expressions from the plan file are, by design.
+package templates
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"strconv"
+	"strings"
+	"text/template"
+)
+
+//go:embed *.sql
+var files embed.FS
+
+// Mode says how a step runs.
+type Mode string
+
+const (
+	InTx   Mode = ""     // inside the phase's transaction, with its state write
+	Own    Mode = "own"  // alone, in its own transaction, before the phase's transaction
+	NoTx   Mode = "notx" // alone, outside any transaction
+	ConnOp Mode = "conn" // a connection setting, outside any transaction
+	// Check is a query that counts problems (foreign key violations): the
+	// first occurrence in a script is the baseline, later ones must not
+	// count more.
+	Check Mode = "check"
+)
+
+// Param is one placeholder of a statement: either a value bound at render
+// time (Fixed) or one the engine supplies by Name when it runs the statement.
+type Param struct {
+	Name  string
+	Value any
+	Fixed bool
+}
+
+// Statement is one SQL statement with its placeholders in order.
+type Statement struct {
+	SQL    string
+	Params []Param
+}
+
+// Args returns the statement's arguments, taking named ones from runtime.
+func (s Statement) Args(runtime map[string]any) ([]any, error) {
+	args := make([]any, len(s.Params))
+	for i, p := range s.Params {
+		if p.Fixed {
+			args[i] = p.Value
+			continue
+		}
+		v, ok := runtime[p.Name]
+		if !ok {
+			return nil, fmt.Errorf("statement needs a value for %q", p.Name)
+		}
+		args[i] = v
+	}
+	return args, nil
+}
+
+// Step is one statement of a script, with what it locks and how it runs.
+type Step struct {
+	Statement
+	Lock    string
+	Mode    Mode
+	Applied *Statement // probe: non-zero when the step already took effect
+}
+
+// Script is the steps of one operation, in order.
+type Script []Step
+
+// Set is one dialect's templates.
+type Set struct {
+	Dialect string
+	tmpl    *template.Template
+	quote   func(string) string
+	ph      func(n int) string
+}
+
+// Load parses a dialect's template file. quote quotes one identifier.
+func Load(dialect string, quote func(string) string) (*Set, error) {
+	s := &Set{Dialect: dialect, quote: quote, ph: func(int) string { return "?" }}
+	if dialect == "postgres" {
+		s.ph = func(n int) string { return "$" + strconv.Itoa(n) }
+	}
+	funcs := template.FuncMap{
+		"q": quote,
+		"qt": func(schema, table string) string {
+			if schema == "" {
+				return quote(table)
+			}
+			return quote(schema) + "." + quote(table)
+		},
+		"qlist": func(names []string) string {
+			out := make([]string, len(names))
+			for i, n := range names {
+				out[i] = quote(n)
+			}
+			return strings.Join(out, ", ")
+		},
+		"param": func(name string) string { return "\x00p" + name + "\x00" },
+		// bind and the args slice are per render; see render.
+		"bind": func(any) string { return "" },
+		"join": strings.Join,
+	}
+	t, err := template.New(dialect).Funcs(funcs).Option("missingkey=error").ParseFS(files, dialect+".sql")
+	if err != nil {
+		return nil, fmt.Errorf("templates for %s: %w", dialect, err)
+	}
+	s.tmpl = t
+	return s, nil
+}
+
+// Has reports whether the dialect defines template name.
+func (s *Set) Has(name string) bool { return s.tmpl.Lookup(name) != nil }
+
+func (s *Set) render(name string, data any) (string, []any, error) {
+	var bound []any
+	t, err := s.tmpl.Clone()
+	if err != nil {
+		return "", nil, err
+	}
+	t.Funcs(template.FuncMap{"bind": func(v any) string {
+		bound = append(bound, v)
+		return fmt.Sprintf("\x00b%d\x00", len(bound)-1)
+	}})
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, name, data); err != nil {
+		return "", nil, fmt.Errorf("render %s/%s: %w", s.Dialect, name, err)
+	}
+	return buf.String(), bound, nil
+}
+
+// statement turns markers into the dialect's placeholders, numbered from 1.
+func (s *Set) statement(text string, bound []any) Statement {
+	var st Statement
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(text, 0)
+		if i < 0 {
+			b.WriteString(text)
+			break
+		}
+		j := strings.IndexByte(text[i+1:], 0) + i + 1
+		b.WriteString(text[:i])
+		marker := text[i+1 : j]
+		if marker[0] == 'b' {
+			n, _ := strconv.Atoi(marker[1:])
+			st.Params = append(st.Params, Param{Value: bound[n], Fixed: true})
+		} else {
+			st.Params = append(st.Params, Param{Name: marker[1:]})
+		}
+		b.WriteString(s.ph(len(st.Params)))
+		text = text[j+1:]
+	}
+	st.SQL = strings.TrimSpace(b.String())
+	return st
+}
+
+// Query renders a template that holds one statement.
+func (s *Set) Query(name string, data any) (Statement, error) {
+	text, bound, err := s.render(name, data)
+	if err != nil {
+		return Statement{}, err
+	}
+	return s.statement(text, bound), nil
+}
+
+// Script renders a template of steps.
+func (s *Set) Script(name string, data any) (Script, error) {
+	text, bound, err := s.render(name, data)
+	if err != nil {
+		return nil, err
+	}
+	var script Script
+	var cur *Step
+	var body []string
+	flush := func() {
+		if cur != nil {
+			cur.Statement = s.statement(strings.Join(body, "\n"), bound)
+			if cur.SQL != "" {
+				script = append(script, *cur)
+			}
+		}
+		body = nil
+	}
+	for _, line := range strings.Split(text, "\n") {
+		trimmed := strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(trimmed, "-- step"):
+			flush()
+			head, lock, _ := strings.Cut(strings.TrimPrefix(trimmed, "-- step"), ":")
+			cur = &Step{Lock: strings.TrimSpace(lock), Mode: Mode(strings.TrimSpace(head))}
+			switch cur.Mode {
+			case InTx, Own, NoTx, ConnOp, Check:
+			default:
+				return nil, fmt.Errorf("render %s/%s: unknown step mode %q", s.Dialect, name, cur.Mode)
+			}
+		case strings.HasPrefix(trimmed, "-- applied:") && cur != nil && len(body) == 0:
+			probe := s.statement(strings.TrimPrefix(trimmed, "-- applied:"), bound)
+			cur.Applied = &probe
+		case cur == nil:
+			if trimmed != "" {
+				return nil, fmt.Errorf("render %s/%s: text before the first -- step: %q", s.Dialect, name, trimmed)
+			}
+		default:
+			body = append(body, line)
+		}
+	}
+	flush()
+	return script, nil
+}
+
+// Quote quotes one identifier the dialect's way.
+func (s *Set) Quote(name string) string { return s.quote(name) }
