@@ -124,3 +124,50 @@ func (s *Session) phaseDropOld(ctx context.Context, b builder) error {
 		return fmt.Sprintf("%s.%s dropped; %s.%s holds the data", p.Table, p.Column, p.Table, p.To), nil
 	}))
 }
+
+// prepareStopOldWrites runs before code that no longer writes the old column
+// is deployed. If the old column is NOT NULL, that code's inserts would
+// fail, so shepherd first makes the new column NOT NULL (switch-reads proved
+// it holds every value, and dual-writing code fills it) and then the old one
+// nullable. Both steps are skipped when already done, so arriving at the
+// gate again changes nothing.
+func (s *Session) prepareStopOldWrites(ctx context.Context) error {
+	p := s.plan
+	const phase = "stop-old-writes"
+	if p.Playbook != phases.RenameColumn || !s.columnIs(ctx, s.db, p.Column, "column-not-null") {
+		return nil
+	}
+	s.notice(phase, "%s.%s is NOT NULL: code that stops writing it could not insert, so shepherd moves NOT NULL from %s to %s before that deploy", p.Table, p.Column, p.Column, p.To)
+	if !s.columnIs(ctx, s.db, p.To, "column-not-null") {
+		if err := s.requireNoNulls(ctx, phase, p.To); err != nil {
+			return err
+		}
+		if err := s.refreshTable(ctx); err != nil {
+			return err
+		}
+		script, err := s.builder().setNotNull(p.To, true)
+		if err != nil {
+			return err
+		}
+		verify := s.verifyNotNull(phase, p.To)
+		if err := s.runScript(ctx, phase, script, func(ctx context.Context, q querier) error {
+			_, err := verify(ctx, q)
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	if err := s.refreshTable(ctx); err != nil {
+		return err
+	}
+	script, err := s.builder().setNotNull(p.Column, false)
+	if err != nil {
+		return err
+	}
+	return s.runScript(ctx, phase, script, func(ctx context.Context, q querier) error {
+		if !s.columnIs(ctx, q, p.Column, "column-nullable") {
+			return &VerifyError{Phase: phase, What: fmt.Sprintf("%s.%s should be nullable before writes to it stop", p.Table, p.Column)}
+		}
+		return nil
+	})
+}

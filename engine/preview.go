@@ -107,6 +107,19 @@ func (b builder) previewPhase(ph phases.Phase) (PhasePreview, error) {
 	case ph.ID == "switch-reads":
 		count("diff", false)
 		pv.Notes = append(pv.Notes, "the gate refuses while the check counts any row")
+	case ph.ID == "stop-old-writes":
+		if b.live != nil {
+			if c, ok := b.live.Column(p.Column); !ok || !c.NotNull {
+				break
+			}
+		} else {
+			pv.Notes = append(pv.Notes, "the SQL runs only when "+p.Column+" is NOT NULL, on arrival at the gate, before the deploy")
+		}
+		var relax templates.Script
+		if pv.Steps, err = b.setNotNull(p.To, true); err == nil {
+			relax, err = b.setNotNull(p.Column, false)
+			pv.Steps = append(pv.Steps, relax...)
+		}
 	case ph.ID == "enforce":
 		if !p.NotNull {
 			pv.Notes = append(pv.Notes, "not_null is false: nothing runs")

@@ -104,7 +104,7 @@ func Playbooks() map[string]*Playbook {
 					Verify: "Every row's {to} equals its {column}.",
 					Revert: "Un-confirms the gate."},
 				{ID: "stop-old-writes", Gate: true, Undo: UndoGate,
-					Does:   "Gate: deploy code that no longer writes {column}.",
+					Does:   "Gate: deploy code that no longer writes {column}. If {column} is NOT NULL, shepherd first moves NOT NULL to {to}, so inserts that leave {column} out keep working.",
 					Why:    "Stop writing the old column; it is dropped one release later, once no running code reads or writes it.",
 					Verify: "You confirm the deploy; the database cannot see it.",
 					Revert: "Un-confirms the gate."},
