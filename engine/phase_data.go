@@ -82,7 +82,7 @@ func (s *Session) verifyBackfill(b builder, changed int64) func(context.Context,
 // switched, no row may be NULL any more.
 func (s *Session) verifyFilled(b builder, changed int64) func(context.Context, querier) (string, error) {
 	return func(ctx context.Context, q querier) (string, error) {
-		caught := fmt.Sprintf("caught up %d rows written by old code after the backfill", changed)
+		caught := fmt.Sprintf("the catch-up updated %d rows where %s was NULL", changed, s.plan.Column)
 		if !s.plan.NotNull {
 			return caught + "; not_null is false, so NULLs may remain", nil
 		}

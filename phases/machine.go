@@ -95,7 +95,8 @@ func (pb *Playbook) RollbackTarget(p Progress) (target Phase, resets []Phase, er
 			if ph.Undo == UndoDDLIfLast {
 				var ran []string
 				for _, later := range pb.Phases[i+1:] {
-					if p.Of(later.ID) != Pending {
+					// A gate merely reached (waiting) has not run.
+					if st := p.Of(later.ID); st != Pending && st != Waiting {
 						ran = append(ran, later.ID)
 					}
 				}

@@ -32,8 +32,9 @@ func NewEvents(w io.Writer, format string) *Events {
 // second; JSON gets every event.
 func (p *Events) Event(e engine.Event) {
 	if p.json {
-		b, _ := json.Marshal(e)
-		fmt.Fprintln(p.w, string(b))
+		enc := json.NewEncoder(p.w)
+		enc.SetEscapeHTML(false) // SQL has < and >: keep it readable
+		_ = enc.Encode(e)
 		return
 	}
 	tag := "[" + e.Phase + "]"
