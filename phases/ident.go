@@ -62,6 +62,9 @@ func looksLikeIdent(expr string) bool {
 	if len(s) >= 2 && (s[0] == '"' && s[len(s)-1] == '"' || s[0] == '`' && s[len(s)-1] == '`') {
 		s = s[1 : len(s)-1]
 	}
+	if s == "" {
+		return false
+	}
 	for _, r := range s {
 		if !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_' || r == '$') {
 			return false
@@ -110,6 +113,8 @@ func CheckExpr(expr string) error {
 			if i+1 < len(s) && s[i+1] == '*' {
 				return fmt.Errorf("contains a '/*' comment")
 			}
+		case '#':
+			return fmt.Errorf("contains '#', which starts a comment on MySQL")
 		case 0:
 			return fmt.Errorf("contains a NUL byte")
 		}
@@ -153,6 +158,13 @@ func CheckType(t string) error {
 		case strings.ContainsRune(" _(),'[]", r):
 		default:
 			return fmt.Errorf("contains %q; a type looks like text, varchar(255) or numeric(10, 2)", r)
+		}
+	}
+	for _, w := range strings.FieldsFunc(strings.ToUpper(s), func(r rune) bool { return !unicode.IsLetter(r) && r != '_' }) {
+		switch w {
+		case "NOT", "NULL", "PRIMARY", "KEY", "UNIQUE", "REFERENCES", "DEFAULT", "CHECK", "CONSTRAINT",
+			"GENERATED", "AS", "AUTO_INCREMENT", "AUTOINCREMENT", "IDENTITY":
+			return fmt.Errorf("contains %s: give the type only; shepherd adds the column nullable and enforces NOT NULL in its own phase", w)
 		}
 	}
 	return nil

@@ -246,8 +246,11 @@ func flatten(prefix string, v any, out map[string]string) {
 			flatten(fmt.Sprintf("%s[%d]", prefix, i), vv, out)
 		}
 	default:
-		b, _ := json.Marshal(t)
-		out[prefix] = string(b)
+		var b strings.Builder
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false) // show "amount > 0", not "amount \u003e 0"
+		_ = enc.Encode(t)
+		out[prefix] = strings.TrimSpace(b.String())
 	}
 }
 
@@ -298,24 +301,45 @@ type assigns []Assign
 
 func (a *assigns) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.MappingNode {
-		return fmt.Errorf("line %d: expected a mapping of column: expression", n.Line)
+		return &valueError{line: n.Line, msg: "expected a mapping of column: expression, such as {amount: \"abs(amount)\"}"}
 	}
+	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if prev, dup := seen[k.Value]; dup {
+			return &valueError{line: k.Line, msg: fmt.Sprintf("column %q is given twice (lines %d and %d)", k.Value, prev, k.Line)}
+		}
+		seen[k.Value] = k.Line
 		var e PerDialect
 		if err := n.Content[i+1].Decode(&e); err != nil {
 			return err
 		}
-		*a = append(*a, Assign{Column: n.Content[i].Value, Expr: e})
+		*a = append(*a, Assign{Column: k.Value, Expr: e})
 	}
 	return nil
+}
+
+// valueError is a value of the wrong shape, found while decoding; Parse
+// names the field from its line.
+type valueError struct {
+	line int
+	msg  string
+}
+
+func (e *valueError) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.msg) }
+
+// textTag reports whether a scalar is text (numbers are taken as text too:
+// a type such as 123 is caught later).
+func textTag(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && (n.Tag == "!!str" || n.Tag == "!!int" || n.Tag == "!!float")
 }
 
 // UnmarshalYAML accepts a plain string or a {dialect: string} mapping.
 func (p *PerDialect) UnmarshalYAML(n *yaml.Node) error {
 	switch n.Kind {
 	case yaml.ScalarNode:
-		if n.Tag != "!!str" && n.Tag != "!!int" && n.Tag != "!!float" {
-			return fmt.Errorf("line %d: expected text, got %s", n.Line, strings.TrimPrefix(n.Tag, "!!"))
+		if !textTag(n) {
+			return &valueError{line: n.Line, msg: "expected text, got " + tagWords(n.Tag)}
 		}
 		p.All = n.Value
 		return nil
@@ -324,16 +348,19 @@ func (p *PerDialect) UnmarshalYAML(n *yaml.Node) error {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			if !KnownDialect(k.Value) {
-				return fmt.Errorf("line %d: %q is not a dialect; use postgres, mysql or sqlite", k.Line, k.Value)
+				return &valueError{line: k.Line, msg: fmt.Sprintf("%q is not a dialect; use postgres, mysql or sqlite", k.Value)}
 			}
-			if v.Kind != yaml.ScalarNode {
-				return fmt.Errorf("line %d: the %s value must be text", v.Line, k.Value)
+			if _, dup := p.By[k.Value]; dup {
+				return &valueError{line: k.Line, msg: fmt.Sprintf("%s is given twice", k.Value)}
+			}
+			if !textTag(v) {
+				return &valueError{line: v.Line, msg: fmt.Sprintf("the %s value must be text, not %s", k.Value, tagWords(v.Tag))}
 			}
 			p.By[k.Value] = v.Value
 		}
 		return nil
 	}
-	return fmt.Errorf("line %d: expected text or a {postgres: …, mysql: …, sqlite: …} mapping", n.Line)
+	return &valueError{line: n.Line, msg: "expected text or a {postgres: …, mysql: …, sqlite: …} mapping"}
 }
 
 var planNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
@@ -353,16 +380,22 @@ func Parse(file string, data []byte) (*Plan, error) {
 	if root.Content[0].Kind != yaml.MappingNode {
 		return nil, &PlanError{File: file, Line: root.Content[0].Line, Problem: "a plan is a mapping of fields (name:, playbook:, table: …)", Fix: "see examples/ for a plan of each playbook"}
 	}
+	lines := map[string]int{}
+	recordLines(root.Content[0], "", lines)
 	var r raw
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&r); err != nil {
-		return nil, yamlError(file, err)
+		return nil, decodeError(file, err, lines)
+	}
+	var more yaml.Node
+	if err := dec.Decode(&more); err == nil {
+		return nil, &PlanError{File: file, Line: more.Line, Problem: "the file holds more than one YAML document", Fix: "keep one plan per file, without a second ---"}
 	}
 	p := &Plan{
 		File: file, Name: r.Name, Playbook: r.Playbook, Schema: r.Schema, Table: r.Table, Key: r.Key,
 		Column: r.Column, Type: r.Type, Backfill: r.Backfill, NotNull: r.NotNull == nil || *r.NotNull, To: r.To,
-		lines: map[string]int{},
+		lines: lines,
 	}
 	if r.Constraint != nil {
 		p.Constraint = &Constraint{Name: r.Constraint.Name, Check: r.Constraint.Check, NotNull: r.Constraint.NotNull,
@@ -374,7 +407,6 @@ func Parse(file string, data []byte) (*Plan, error) {
 	if r.Playbook != AddColumn {
 		p.NotNull = false // only add-column enforces NOT NULL on its own column
 	}
-	recordLines(root.Content[0], "", p.lines)
 	v := &validator{p: p}
 	v.validate(r)
 	if len(v.errs) > 0 {
@@ -393,6 +425,112 @@ func recordLines(n *yaml.Node, prefix string, lines map[string]int) {
 		lines[path] = k.Line
 		recordLines(v, path, lines)
 	}
+}
+
+// decodeError turns an error found while decoding into a PlanError naming
+// the field, which is found from the error's line.
+func decodeError(file string, err error, lines map[string]int) error {
+	var ve *valueError
+	if errors.As(err, &ve) {
+		return &PlanError{File: file, Line: ve.line, Field: fieldAt(lines, ve.line), Problem: ve.msg, Fix: "see the plan format in the README"}
+	}
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return yamlError(file, err)
+	}
+	var errs PlanErrors
+	for _, msg := range te.Errors {
+		pe := &PlanError{File: file, Fix: "see the plan format in the README"}
+		if m := yamlLineRE.FindStringSubmatchIndex(msg); m != nil {
+			fmt.Sscanf(msg[m[2]:m[3]], "%d", &pe.Line)
+			msg = msg[:m[0]] + msg[m[1]:]
+		}
+		pe.Field = fieldAt(lines, pe.Line)
+		if strings.Contains(msg, "not found in type") {
+			field := strings.TrimPrefix(msg, "field ")
+			field = field[:strings.Index(field, " not found")]
+			if pe.Field != "" && strings.HasSuffix(pe.Field, "."+field) {
+				field = pe.Field
+			}
+			pe.Field = field
+			pe.Problem = fmt.Sprintf("unknown field %q", field[strings.LastIndex(field, ".")+1:])
+			if i := strings.LastIndex(field, "."); i >= 0 {
+				pe.Problem += " in " + field[:i]
+			}
+			pe.Fix = "remove it or fix its spelling; plan fields are name, playbook, schema, table, key, column, type, backfill, not_null, to, constraint (name, check, not_null, unique, violating) and clean (set)"
+		} else if strings.Contains(msg, "already defined") {
+			pe.Field = ""
+			pe.Problem = "not valid YAML: " + msg
+			pe.Fix = "give each field once"
+		} else {
+			pe.Problem = typeProblem(msg)
+		}
+		errs = append(errs, pe)
+	}
+	return errs
+}
+
+// fieldAt returns the field whose key is on line: the outermost one, and
+// never a dialect key of a per-dialect value.
+func fieldAt(lines map[string]int, line int) string {
+	best := ""
+	for path, l := range lines {
+		if l != line {
+			continue
+		}
+		if best == "" || strings.Count(path, ".") < strings.Count(best, ".") {
+			best = path
+		}
+	}
+	if i := strings.LastIndex(best, "."); i >= 0 && KnownDialect(best[i+1:]) {
+		best = best[:i]
+	}
+	return best
+}
+
+var unmarshalRE = regexp.MustCompile("cannot unmarshal (!!\\w+)(?: `([^`]*)`)? into (.*)$")
+
+// typeProblem rewords "cannot unmarshal !!seq into bool" for people.
+func typeProblem(msg string) string {
+	m := unmarshalRE.FindStringSubmatch(msg)
+	if m == nil {
+		return "wrong type: " + msg
+	}
+	got := tagWords(m[1])
+	if m[2] != "" {
+		got += fmt.Sprintf(" (%s)", m[2])
+	}
+	want := "a mapping of fields"
+	switch goType := m[3]; {
+	case goType == "bool":
+		want = "true or false"
+	case goType == "string":
+		want = "text"
+	case goType == "[]string":
+		want = "a list of column names, such as [email]"
+	case strings.HasPrefix(goType, "int"):
+		want = "a number"
+	}
+	return fmt.Sprintf("expected %s, got %s", want, got)
+}
+
+// tagWords names a YAML tag for people.
+func tagWords(tag string) string {
+	switch tag {
+	case "!!seq":
+		return "a list"
+	case "!!map":
+		return "a mapping"
+	case "!!bool":
+		return "true/false"
+	case "!!null":
+		return "nothing (null)"
+	case "!!int", "!!float":
+		return "a number"
+	case "!!str":
+		return "text"
+	}
+	return strings.TrimPrefix(tag, "!!")
 }
 
 // yamlError rewords the YAML library's errors into a PlanError with a line.
@@ -416,7 +554,10 @@ func yamlError(file string, err error) error {
 			field := strings.TrimPrefix(line, "field ")
 			field = field[:strings.Index(field, " not found")]
 			pe.Field = field
-			pe.Problem = fmt.Sprintf("unknown field %q", field)
+			pe.Problem = fmt.Sprintf("unknown field %q", field[strings.LastIndex(field, ".")+1:])
+			if i := strings.LastIndex(field, "."); i >= 0 {
+				pe.Problem += " in " + field[:i]
+			}
 			pe.Fix = "remove it or fix its spelling; plan fields are name, playbook, schema, table, key, column, type, backfill, not_null, to, constraint (name, check, not_null, unique, violating) and clean (set)"
 		case strings.Contains(line, "cannot unmarshal"):
 			pe.Problem = "wrong type: " + line
@@ -531,7 +672,7 @@ func (v *validator) validate(r raw) {
 		}
 		v.expr("backfill", p.Backfill, "lower(username) || '@example.com'")
 		for _, e := range p.Backfill.Values() {
-			if looksLikeIdent(e) && strings.EqualFold(strings.Trim(e, "\"`"), p.Column) {
+			if looksLikeIdent(e) && strings.EqualFold(strings.Trim(strings.TrimSpace(e), "\"`"), p.Column) {
 				v.add("backfill", fmt.Sprintf("%q is the column being added, so every row would stay NULL", e), "give an expression over the existing columns, such as lower(username) || '@example.com'")
 			}
 		}
