@@ -260,10 +260,19 @@ func (ct *createTable) dropNotNull(col string) error {
 		if k+3 < len(idx) && item[idx[k+2]].is("ON") && item[idx[k+3]].is("CONFLICT") && k+4 < len(idx) {
 			to = idx[k+4] + 1
 		}
-		ct.items[i] = trimSpace(append(append([]sqlToken{}, item[:from]...), item[to:]...))
+		ct.items[i] = splice(item, from, to)
 		return nil
 	}
 	return nil // not NOT NULL: nothing to drop
+}
+
+// splice removes item[from:to] and the space before it, so that no double
+// space is left where a clause was.
+func splice(item []sqlToken, from, to int) []sqlToken {
+	if from > 0 && item[from-1].kind == ' ' && (to >= len(item) || item[to].kind == ' ') {
+		from--
+	}
+	return trimSpace(append(append([]sqlToken{}, item[:from]...), item[to:]...))
 }
 
 func wordIndexes(item []sqlToken) []int {
@@ -316,7 +325,7 @@ func (ct *createTable) dropConstraint(name string) bool {
 			if end < 0 {
 				return false
 			}
-			ct.items[i] = trimSpace(append(append([]sqlToken{}, item[:idx[k]]...), item[end+1:]...))
+			ct.items[i] = splice(item, idx[k], end+1)
 			return true
 		}
 	}

@@ -1,0 +1,92 @@
+package engine
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/shepherd-db/shepherd/internal/testdb"
+	"github.com/shepherd-db/shepherd/phases"
+)
+
+// forEachDialect runs a test once per dialect, each on a fresh database;
+// dialects without a configured server are skipped, saying so.
+func forEachDialect(t *testing.T, fn func(t *testing.T, db *testdb.DB)) {
+	for _, d := range testdb.Dialects() {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			fn(t, testdb.New(t, d))
+		})
+	}
+}
+
+// mustPlan parses a plan from YAML text.
+func mustPlan(t *testing.T, yaml string) *phases.Plan {
+	t.Helper()
+	p, err := phases.Parse("plan.yaml", []byte(yaml))
+	if err != nil {
+		t.Fatalf("plan: %v", err)
+	}
+	return p
+}
+
+// recorder keeps every event a session emits.
+type recorder struct {
+	mu     sync.Mutex
+	events []Event
+}
+
+func (r *recorder) emit(e Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, e)
+}
+
+func (r *recorder) of(kind EventKind) []Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []Event
+	for _, e := range r.events {
+		if e.Event == kind {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// session opens the database and starts the plan.
+func session(t *testing.T, db *testdb.DB, p *phases.Plan, opts Options) (*Session, *recorder) {
+	t.Helper()
+	ctx := context.Background()
+	eng, err := Open(ctx, db.DSN)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() { eng.Close() })
+	rec := &recorder{}
+	if opts.Emit == nil {
+		opts.Emit = rec.emit
+	}
+	s, err := eng.Start(ctx, p, opts)
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return s, rec
+}
+
+// runAll runs a plan to the end, confirming every gate.
+func runAll(t *testing.T, s *Session) {
+	t.Helper()
+	confirm := map[string]bool{}
+	for _, g := range s.Gates() {
+		confirm[g] = true
+	}
+	out, err := s.Run(context.Background(), "", confirm)
+	if err != nil {
+		t.Fatalf("run %s: %v", s.plan.Name, err)
+	}
+	if out != Reached {
+		t.Fatalf("run %s stopped at a gate", s.plan.Name)
+	}
+}

@@ -1,0 +1,227 @@
+package engine
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/shepherd-db/shepherd/internal/testdb"
+)
+
+// A table with everything a rebuild could lose: rows with deleted ids under
+// AUTOINCREMENT, a default, a collation, a column CHECK, a table CHECK, a
+// foreign key to a parent, a child table referencing it, a unique
+// constraint, plain, unique, partial and expression indexes, a trigger, a
+// stored generated column and a view.
+const richSchema = `
+CREATE TABLE teams (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+INSERT INTO teams (id, name) VALUES (1, 'red'), (2, 'blue');
+CREATE TABLE players (
+  id      INTEGER PRIMARY KEY AUTOINCREMENT,
+  team_id INTEGER NOT NULL REFERENCES teams (id) ON DELETE CASCADE,
+  handle  TEXT COLLATE NOCASE NOT NULL,
+  score   INTEGER DEFAULT 0 CHECK (score >= 0),
+  note    TEXT,
+  -- a comment with a comma, and "NOT NULL" in it
+  shout   TEXT GENERATED ALWAYS AS (upper(handle)) STORED,
+  CONSTRAINT players_handle_team UNIQUE (team_id, handle),
+  CONSTRAINT players_note_short CHECK (length(note) < 100)
+);
+CREATE INDEX players_score ON players (score DESC);
+CREATE UNIQUE INDEX players_handle ON players (handle);
+CREATE INDEX players_noted ON players (note) WHERE note IS NOT NULL;
+CREATE INDEX players_lower ON players (lower(handle));
+CREATE TABLE audit (player_id INTEGER REFERENCES players (id), what TEXT);
+CREATE TRIGGER players_audit AFTER UPDATE OF score ON players BEGIN
+  INSERT INTO audit (player_id, what) VALUES (NEW.id, 'score; now ' || NEW.score);
+END;
+CREATE VIEW top_players AS SELECT handle, score FROM players WHERE score > 10`
+
+func seedRich(t *testing.T, db *testdb.DB) {
+	t.Helper()
+	if _, err := db.SQL.Exec(richSchema); err != nil { // one call: the trigger body has semicolons
+		t.Fatal(err)
+	}
+	for i := 1; i <= 300; i++ {
+		db.Exec("INSERT INTO players (team_id, handle, score, note) VALUES (" +
+			strconv.Itoa(1+i%2) + ", 'p" + strconv.Itoa(i) + "', " + strconv.Itoa(i%50) + ", 'n" + strconv.Itoa(i) + "')")
+	}
+	db.Exec("DELETE FROM players WHERE id > 290") // AUTOINCREMENT must not reuse 291..300
+	db.Exec("INSERT INTO audit (player_id, what) VALUES (5, 'seed')")
+}
+
+// snapshot is everything about the table that a rebuild must keep.
+func snapshot(t *testing.T, db *testdb.DB) map[string]string {
+	t.Helper()
+	q := func(sql string) string {
+		var rows []string
+		for _, r := range db.Query(sql) {
+			rows = append(rows, strings.Join(r, "|"))
+		}
+		return strings.Join(rows, "\n")
+	}
+	return map[string]string{
+		"rows":     q("SELECT rowid, id, team_id, handle, score, note, shout FROM players ORDER BY id"),
+		"indexes":  q("SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'players' AND sql IS NOT NULL ORDER BY name"),
+		"triggers": q("SELECT name, sql FROM sqlite_schema WHERE type = 'trigger' ORDER BY name"),
+		"views":    q("SELECT name, sql FROM sqlite_schema WHERE type = 'view' ORDER BY name"),
+		"fks":      q("SELECT \"table\", \"from\", \"to\", on_delete FROM pragma_foreign_key_list('players') ORDER BY id"),
+		"childfks": q("SELECT \"table\", \"from\", \"to\" FROM pragma_foreign_key_list('audit')"),
+		"seq":      q("SELECT seq FROM sqlite_sequence WHERE name = 'players'"),
+		"columns":  q("SELECT name, type, dflt_value, hidden FROM pragma_table_xinfo('players') ORDER BY cid"),
+		"audit":    q("SELECT player_id, what FROM audit ORDER BY rowid"),
+	}
+}
+
+func TestSQLiteRebuildKeepsEverything(t *testing.T) {
+	cases := []struct {
+		name, plan string
+		check      func(t *testing.T, db *testdb.DB)
+	}{
+		{"not null", `
+name: players-note
+playbook: tighten-constraint
+table: players
+constraint: {not_null: note}
+`, func(t *testing.T, db *testdb.DB) {
+			if got := db.One("SELECT \"notnull\" FROM pragma_table_info('players') WHERE name = 'note'"); got != "1" {
+				t.Errorf("note notnull = %s, want 1", got)
+			}
+			if _, err := db.SQL.Exec("UPDATE players SET note = NULL WHERE id = 1"); err == nil || !strings.Contains(err.Error(), "NOT NULL") {
+				t.Errorf("NULL note accepted: %v", err)
+			}
+		}},
+		{"check", `
+name: players-score-cap
+playbook: tighten-constraint
+table: players
+constraint: {name: players_score_cap, check: "score <= 1000"}
+`, func(t *testing.T, db *testdb.DB) {
+			if _, err := db.SQL.Exec("UPDATE players SET score = 5000 WHERE id = 1"); err == nil || !strings.Contains(err.Error(), "players_score_cap") {
+				t.Errorf("score 5000 accepted: %v", err)
+			}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			db := testdb.New(t, "sqlite")
+			seedRich(t, db)
+			before := snapshot(t, db)
+			s, _ := session(t, db, mustPlan(t, tc.plan), Options{})
+			runAll(t, s)
+			after := snapshot(t, db)
+			for k, v := range before {
+				if after[k] != v {
+					t.Errorf("%s changed by the rebuild:\nbefore:\n%s\nafter:\n%s", k, v, after[k])
+				}
+			}
+			tc.check(t, db)
+			// Every old constraint still holds, enforced by the database.
+			for _, bad := range []string{
+				"UPDATE players SET score = -1 WHERE id = 1",                  // column CHECK
+				"UPDATE players SET note = '" + strings.Repeat("x", 200) + "'", // table CHECK
+				"UPDATE players SET handle = 'P2' WHERE id = 1",               // unique index, NOCASE
+				"INSERT INTO players (team_id, handle, note) VALUES (1, 'p2', 'dup')",
+			} {
+				if _, err := db.SQL.Exec(bad); err == nil {
+					t.Errorf("accepted after rebuild: %s", bad)
+				}
+			}
+			// Foreign keys: still declared, and enforced where enabled.
+			conn, err := db.SQL.Conn(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			conn.ExecContext(context.Background(), "PRAGMA foreign_keys = ON")
+			if _, err := conn.ExecContext(context.Background(), "INSERT INTO players (team_id, handle, note) VALUES (99, 'orphan', 'x')"); err == nil {
+				t.Error("a player of a team that does not exist was accepted")
+			}
+			conn.ExecContext(context.Background(), "PRAGMA foreign_keys = OFF")
+			conn.Close() // the test's pool has one connection
+			// The trigger still fires.
+			db.Exec("UPDATE players SET score = 42 WHERE id = 3")
+			if got := db.One("SELECT what FROM audit WHERE player_id = 3"); got != "score; now 42" {
+				t.Errorf("trigger wrote %q", got)
+			}
+			// AUTOINCREMENT does not reuse deleted ids.
+			db.Exec("INSERT INTO players (team_id, handle, note) VALUES (1, 'fresh', 'x')")
+			if got := db.One("SELECT max(id) FROM players"); got != "301" {
+				t.Errorf("next id = %s, want 301", got)
+			}
+			// No leftover of the rebuild.
+			if got := db.One("SELECT count(*) FROM sqlite_schema WHERE name LIKE '_shepherd%'"); got != "0" {
+				t.Errorf("leftover objects: %s", got)
+			}
+		})
+	}
+}
+
+func TestCreateTableEdits(t *testing.T) {
+	const create = `CREATE TABLE "odd table" (
+  "id" INTEGER PRIMARY KEY,
+  [weird, name] TEXT CHECK ([weird, name] <> 'NOT NULL, really'),
+  b TEXT CONSTRAINT b_nn NOT NULL ON CONFLICT ABORT DEFAULT ('x,y'),
+  c INT CONSTRAINT c_pos CHECK (c > 0) NOT NULL,
+  CONSTRAINT t_chk CHECK (length(b) > 0 AND c IS NOT NULL)
+) WITHOUT ROWID`
+	cases := []struct {
+		name string
+		edit func(ct *createTable) error
+		want []string // substrings of the new definition
+		not  []string
+	}{
+		{"set not null on a bracketed name", func(ct *createTable) error { return ct.setNotNull("weird, name") },
+			[]string{"[weird, name] TEXT CHECK ([weird, name] <> 'NOT NULL, really') NOT NULL"}, nil},
+		{"drop named not null with conflict clause", func(ct *createTable) error { return ct.dropNotNull("b") },
+			[]string{"b TEXT DEFAULT ('x,y')", "CONSTRAINT t_chk CHECK (length(b) > 0 AND c IS NOT NULL)"}, []string{"b_nn"}},
+		{"drop not null leaves checks alone", func(ct *createTable) error { return ct.dropNotNull("c") },
+			[]string{"c INT CONSTRAINT c_pos CHECK (c > 0)", "c IS NOT NULL)"}, []string{"(c > 0) NOT NULL"}},
+		{"drop a table constraint", func(ct *createTable) error {
+			if !ct.dropConstraint("t_chk") {
+				t.Error("t_chk not found")
+			}
+			return nil
+		}, []string{"c_pos"}, []string{"t_chk"}},
+		{"drop a column constraint", func(ct *createTable) error {
+			if !ct.dropConstraint("c_pos") {
+				t.Error("c_pos not found")
+			}
+			return nil
+		}, []string{"c INT NOT NULL", "t_chk"}, []string{"c_pos"}},
+		{"add a check", func(ct *createTable) error { ct.addCheck("new", "c < 10", `"new"`); return nil },
+			[]string{`CONSTRAINT "new" CHECK (c < 10)`, ") WITHOUT ROWID"}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ct, err := parseCreateTable(create)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ct.items) != 5 {
+				t.Fatalf("items = %d, want 5", len(ct.items))
+			}
+			if err := tc.edit(ct); err != nil {
+				t.Fatal(err)
+			}
+			def := ct.definition()
+			for _, w := range tc.want {
+				if !strings.Contains(def, w) {
+					t.Errorf("definition lacks %q:\n%s", w, def)
+				}
+			}
+			for _, n := range tc.not {
+				if strings.Contains(def, n) {
+					t.Errorf("definition still has %q:\n%s", n, def)
+				}
+			}
+			// The edited definition is valid SQLite.
+			db := testdb.New(t, "sqlite")
+			db.Exec(`CREATE TABLE x ` + def)
+		})
+	}
+	if err := (&createTable{}).setNotNull("nope"); err == nil {
+		t.Error("setNotNull on a missing column succeeded")
+	}
+}
