@@ -1,0 +1,185 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/shepherd-db/shepherd/internal/testdb"
+)
+
+// These tests run the real binary as a separate process and interrupt it
+// mid-backfill, the way an operator's Ctrl-C or an OOM killer would.
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// shepherdBinary builds the shepherd binary once per test run.
+func shepherdBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "shepherd-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "shepherd")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = &buildFailure{out: string(out), err: err}
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+type buildFailure struct {
+	out string
+	err error
+}
+
+func (b *buildFailure) Error() string { return b.err.Error() + "\n" + b.out }
+
+// updateCounter is, per dialect, a trigger that logs every update of
+// users.email into upd, so that a row updated twice shows.
+var updateCounter = map[string][]string{
+	"sqlite": {
+		`CREATE TABLE upd (id integer NOT NULL)`,
+		`CREATE TRIGGER count_upd AFTER UPDATE OF email ON users BEGIN INSERT INTO upd (id) VALUES (NEW.id); END`,
+	},
+	"postgres": {
+		`CREATE TABLE upd (id integer NOT NULL)`,
+		`CREATE FUNCTION count_upd() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO upd (id) VALUES (NEW.id); RETURN NEW; END $$`,
+		`CREATE TRIGGER count_upd AFTER UPDATE OF email ON users FOR EACH ROW EXECUTE FUNCTION count_upd()`,
+	},
+	"mysql": {
+		`CREATE TABLE upd (id integer NOT NULL)`,
+		`CREATE TRIGGER count_upd AFTER UPDATE ON users FOR EACH ROW INSERT INTO upd (id) VALUES (NEW.id)`,
+	},
+}
+
+const interruptPlan = `name: users-email
+playbook: add-column
+table: users
+column: email
+type: {postgres: text, mysql: varchar(200), sqlite: text}
+backfill: "lower(username)"
+`
+
+func TestInterruptedBackfillResumes(t *testing.T) {
+	bin := shepherdBinary(t)
+	for _, dialect := range testdb.Dialects() {
+		for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGINT} {
+			t.Run(dialect+"/"+sig.String(), func(t *testing.T) {
+				t.Parallel()
+				db := testdb.New(t, dialect)
+				const rows = 20000
+				db.Seed(rows)
+				dir := t.TempDir()
+				plan := filepath.Join(dir, "plan.yaml")
+				if err := os.WriteFile(plan, []byte(interruptPlan), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				shep := func(args ...string) *exec.Cmd {
+					cmd := exec.Command(bin, append(args, "--db", db.DSN)...)
+					cmd.Dir = dir
+					return cmd
+				}
+				if out, err := shep("run", plan, "--non-interactive").CombinedOutput(); exitOf(err) != 3 {
+					t.Fatalf("first run: %v\n%s", err, out)
+				}
+				for _, st := range updateCounter[dialect] {
+					db.Exec(st)
+				}
+
+				// A slow backfill: small batches, capped rate.
+				var out bytes.Buffer
+				cmd := shep("run", plan, "--non-interactive", "--confirm", "deploy-readers", "--batch-size", "250", "--max-rate", "8000")
+				cmd.Stdout, cmd.Stderr = &out, &out
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				waitFor(t, 20*time.Second, func() bool {
+					r, err := db.QueryE(`SELECT rows_done FROM ` + stateTable(dialect) + ` WHERE plan = 'users-email' AND phase = 'backfill'`)
+					if err != nil || len(r) == 0 {
+						return false
+					}
+					n, _ := strconv.Atoi(r[0][0])
+					return n >= 3000
+				})
+				if err := cmd.Process.Signal(sig); err != nil {
+					t.Fatal(err)
+				}
+				err := cmd.Wait()
+				if sig == syscall.SIGINT && exitOf(err) != 1 {
+					t.Fatalf("Ctrl-C: exit %d, want 1\n%s", exitOf(err), out.String())
+				}
+				done, _ := strconv.Atoi(db.One(`SELECT rows_done FROM ` + stateTable(dialect) + ` WHERE plan = 'users-email' AND phase = 'backfill'`))
+				filled, _ := strconv.Atoi(db.One(`SELECT count(*) FROM users WHERE email IS NOT NULL`))
+				if done <= 0 || done >= rows {
+					t.Fatalf("interrupted at rows_done %d: the test did not interrupt mid-backfill\n%s", done, out.String())
+				}
+				if filled != done {
+					t.Errorf("after the interrupt %d rows are filled but the checkpoint says %d: batch and checkpoint must commit together", filled, done)
+				}
+
+				// The rerun resumes and finishes.
+				res, err := shep("run", plan, "--non-interactive", "--batch-size", "1000").CombinedOutput()
+				if exitOf(err) != 3 {
+					t.Fatalf("rerun: exit %d\n%s", exitOf(err), res)
+				}
+				if !bytes.Contains(res, []byte("resuming from the checkpoint id "+strconv.Itoa(done))) {
+					t.Errorf("the rerun did not resume from the checkpoint %d:\n%s", done, res)
+				}
+				if got := db.One(`SELECT count(*) FROM users WHERE email IS NULL OR email <> lower(username)`); got != "0" {
+					t.Errorf("%s rows are not backfilled right", got)
+				}
+				if got := db.One(`SELECT count(*) FROM upd`); got != strconv.Itoa(rows) {
+					t.Errorf("%s updates for %d rows", got, rows)
+				}
+				if got := db.Query(`SELECT id, count(*) FROM upd GROUP BY id HAVING count(*) > 1 ORDER BY id LIMIT 5`); len(got) > 0 {
+					t.Errorf("rows updated twice: %v", got)
+				}
+			})
+		}
+	}
+}
+
+func stateTable(dialect string) string {
+	if dialect == "postgres" {
+		return "shepherd.shepherd_state"
+	}
+	return "shepherd_state"
+}
+
+func exitOf(err error) int {
+	if err == nil {
+		return 0
+	}
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	}
+	return -1
+}
+
+func waitFor(t *testing.T, limit time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %s", limit)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
