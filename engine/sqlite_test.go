@@ -120,9 +120,9 @@ constraint: {name: players_score_cap, check: "score <= 1000"}
 			tc.check(t, db)
 			// Every old constraint still holds, enforced by the database.
 			for _, bad := range []string{
-				"UPDATE players SET score = -1 WHERE id = 1",                  // column CHECK
+				"UPDATE players SET score = -1 WHERE id = 1",                   // column CHECK
 				"UPDATE players SET note = '" + strings.Repeat("x", 200) + "'", // table CHECK
-				"UPDATE players SET handle = 'P2' WHERE id = 1",               // unique index, NOCASE
+				"UPDATE players SET handle = 'P2' WHERE id = 1",                // unique index, NOCASE
 				"INSERT INTO players (team_id, handle, note) VALUES (1, 'p2', 'dup')",
 			} {
 				if _, err := db.SQL.Exec(bad); err == nil {
