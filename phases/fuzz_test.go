@@ -1,0 +1,110 @@
+package phases
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// FuzzParse: no input panics the parser, and whatever it accepts holds up:
+// every name is a valid identifier, every expression a single expression,
+// and the hash is stable.
+func FuzzParse(f *testing.F) {
+	examples, _ := filepath.Glob("../examples/*.yaml")
+	for _, path := range examples {
+		if data, err := os.ReadFile(path); err == nil {
+			f.Add(data)
+		}
+	}
+	f.Add([]byte("name: x\nplaybook: add-column\ntable: \"users; drop table users\"\ncolumn: c\ntype: text\nbackfill: \"1\"\n"))
+	f.Add([]byte("name: x\nplaybook: tighten-constraint\ntable: t\nconstraint: {name: n, unique: [a, a]}\n"))
+	f.Add([]byte("name: x\nplaybook: rename-column\ntable: t\ncolumn: a\nto: b\n---\nname: y\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := Parse("fuzz.yaml", data)
+		if err != nil {
+			if err.Error() == "" {
+				t.Fatal("an error without a message")
+			}
+			return
+		}
+		names := []string{p.Table, p.Column, p.To, p.Key, p.Schema}
+		if c := p.Constraint; c != nil {
+			names = append(names, c.Name, c.NotNull)
+			names = append(names, c.Unique...)
+		}
+		var exprs []string
+		exprs = append(exprs, p.Backfill.Values()...)
+		for _, a := range p.Clean {
+			names = append(names, a.Column)
+			exprs = append(exprs, a.Expr.Values()...)
+		}
+		if c := p.Constraint; c != nil {
+			exprs = append(exprs, c.Check.Values()...)
+			for _, a := range c.Violating {
+				names = append(names, a.Column)
+				exprs = append(exprs, a.Expr.Values()...)
+			}
+		}
+		for _, n := range names {
+			if n == "" {
+				continue
+			}
+			if err := CheckIdent(n); err != nil {
+				t.Fatalf("accepted the name %q: %v", n, err)
+			}
+		}
+		for _, e := range exprs {
+			if err := CheckExpr(e); err != nil {
+				t.Fatalf("accepted the expression %q: %v", e, err)
+			}
+		}
+		for _, ty := range p.Type.Values() {
+			if err := CheckType(ty); err != nil {
+				t.Fatalf("accepted the type %q: %v", ty, err)
+			}
+		}
+		if p.Hash() != p.Hash() {
+			t.Fatal("hash is not stable")
+		}
+	})
+}
+
+// FuzzCheckExpr: an accepted expression has no statement separator or
+// comment outside string literals and balanced parentheses.
+func FuzzCheckExpr(f *testing.F) {
+	for _, s := range []string{"lower(username) || '@x'", "a; b", "'a;' || b", "x -- y", "'--'", "(a", `"a""b"`, "abs(amount)", "#", "'#'"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if CheckExpr(s) != nil {
+			return
+		}
+		depth := 0
+		for i := 0; i < len(s); i++ {
+			switch c := s[i]; c {
+			case '\'', '"', '`':
+				j := closingQuote(s, i)
+				if j < 0 {
+					t.Fatalf("accepted an unterminated quote: %q", s)
+				}
+				i = j
+			case ';', '#':
+				t.Fatalf("accepted %q outside quotes: %q", c, s)
+			case '-', '/':
+				if i+1 < len(s) && (c == '-' && s[i+1] == '-' || c == '/' && s[i+1] == '*') {
+					t.Fatalf("accepted a comment: %q", s)
+				}
+			case '(':
+				depth++
+			case ')':
+				depth--
+			}
+			if depth < 0 {
+				t.Fatalf("accepted unbalanced parentheses: %q", s)
+			}
+		}
+		if depth != 0 {
+			t.Fatalf("accepted unbalanced parentheses: %q", s)
+		}
+	})
+}
