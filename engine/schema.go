@@ -34,6 +34,10 @@ type Column struct {
 	NotNull   bool
 	Default   *string
 	Generated bool
+	// Attrs is the rest of the definition that an ALTER restating the
+	// whole column must repeat after its type, nullability and default
+	// (MySQL's MODIFY: ON UPDATE, INVISIBLE, COMMENT, a column CHECK).
+	Attrs string
 }
 
 // Index is one index of a table.
