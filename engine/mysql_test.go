@@ -275,6 +275,40 @@ func TestMySQLCrashBetweenDDLAndState(t *testing.T) {
 	})
 }
 
+// drop-old-column too: after a crash the old column is already gone, and
+// the rerun must not mistake that for a plan that no longer fits.
+func TestMySQLCrashAfterDropOldColumn(t *testing.T) {
+	ctx := context.Background()
+	db := mysqlTestDB(t)
+	db.Seed(30)
+	plan := mustPlan(t, `name: users-full-name
+playbook: rename-column
+table: users
+column: name
+to: full_name
+`)
+	e, s := session(t, db, plan, Options{})
+	if _, err := s.Run(ctx, "stop-old-writes", map[string]bool{"dual-write": true, "switch-reads": true, "stop-old-writes": true}); err != nil {
+		t.Fatal(err)
+	}
+	script, err := s.builder().dropColumn("name")
+	if err != nil {
+		t.Fatal(err)
+	}
+	crashAfterDDL(t, db, e, s, "drop-old-column", script)
+	rec := &recorder{}
+	_, s2 := session(t, db, plan, Options{Emit: rec.emit})
+	if _, err := s2.Run(ctx, "", map[string]bool{"drop-old-column": true}); err != nil {
+		t.Fatalf("rerun after the crash: %v", err)
+	}
+	if got := phaseStatus(t, db, plan.Name, "drop-old-column"); got != "done" {
+		t.Fatalf("drop-old-column is %s", got)
+	}
+	if len(rec.find(EventNotice, "already done, skipped: ALTER TABLE `users` DROP COLUMN `name`")) == 0 {
+		t.Errorf("the DROP COLUMN was not skipped as already applied: %+v", rec.events)
+	}
+}
+
 // (b) An application transaction that read the table holds a metadata
 // lock: the ALTER gives up after lock_wait_timeout instead of queueing every
 // other query behind it, is retried, and goes through once the transaction
@@ -751,5 +785,69 @@ func TestMySQLPoolLockWait(t *testing.T) {
 	}
 	for _, c := range held {
 		c.Close()
+	}
+}
+
+// Duplicates are counted, cleaned in batches (the UPDATE reads the table it
+// changes through a materialized derived table, which MySQL allows), the
+// unique key is built, and a duplicate write is proven rejected.
+func TestMySQLUniqueCleanAndProve(t *testing.T) {
+	db := mysqlTestDB(t)
+	db.Seed(60)
+	db.Exec("UPDATE users SET username = 'dup' WHERE id IN (3, 7, 9, 55)")
+	plan := mustPlan(t, usersUniquePlan+`clean:
+  set:
+    username: "concat(username, '-', id)"
+`)
+	rec := &recorder{}
+	_, s := session(t, db, plan, Options{BatchSize: 20, Emit: rec.emit})
+	if _, err := s.Run(context.Background(), "", map[string]bool{"validate-in-app": true}); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.find(EventPhaseDone, `3 rows violate users_username_key .* \(keys 7, 9, 55\)`)) == 0 {
+		t.Errorf("validate-in-app did not count the duplicates: %+v", rec.find(EventPhaseDone, ""))
+	}
+	if len(rec.find(EventPhaseDone, `^3 rows cleaned`)) == 0 {
+		t.Errorf("clean: %+v", rec.find(EventPhaseDone, ""))
+	}
+	if len(rec.find(EventPhaseDone, `a violating write was rejected by users_username_key .*Duplicate entry`)) == 0 {
+		t.Errorf("verify-failure-path: %+v", rec.find(EventPhaseDone, ""))
+	}
+	got := db.Query("SELECT id, username FROM users WHERE id IN (3, 7, 9, 55) ORDER BY id")
+	if fmt.Sprint(got) != "[[3 dup] [7 dup-7] [9 dup-9] [55 dup-55]]" {
+		t.Errorf("cleaned rows: %v", got)
+	}
+	if err := db.ExecE("UPDATE users SET username = 'dup' WHERE id = 1"); err == nil {
+		t.Error("the unique key does not reject a duplicate")
+	}
+}
+
+// schema: names another database than the DSN's: the table is changed
+// there, the state stays in the DSN's database.
+func TestMySQLPlanSchema(t *testing.T) {
+	db := mysqlTestDB(t)
+	other := databaseOf(t, db) + "_other"
+	db.Exec("CREATE DATABASE " + other)
+	t.Cleanup(func() { db.SQL.Exec("DROP DATABASE IF EXISTS " + other) })
+	db.Exec("CREATE TABLE " + other + ".users (id integer PRIMARY KEY, username varchar(100) NOT NULL);\n" +
+		"INSERT INTO " + other + ".users VALUES (1, 'A'), (2, 'B'), (3, 'C')")
+	// a table of the same name in the DSN's database is left alone
+	db.Seed(3)
+	plan := mustPlan(t, "schema: "+other+"\n"+usersEmailPlan)
+	_, s := session(t, db, plan, Options{})
+	if _, err := s.Run(context.Background(), "", map[string]bool{"deploy-readers": true, "switch-writes": true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := db.Query("SELECT email FROM " + other + ".users ORDER BY id"); fmt.Sprint(got) != "[[a] [b] [c]]" {
+		t.Errorf("%s.users: %v", other, got)
+	}
+	if got := db.One("SELECT is_nullable FROM information_schema.columns WHERE table_schema = ? AND table_name = 'users' AND column_name = 'email'", other); got != "NO" {
+		t.Errorf("%s.users.email is_nullable %s", other, got)
+	}
+	if got := db.One("SELECT count(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'users' AND column_name = 'email'"); got != "0" {
+		t.Errorf("the DSN's own users table was changed")
+	}
+	if got := db.One("SELECT count(*) FROM shepherd_state WHERE plan = 'users-email' AND status = 'done'"); got != "5" {
+		t.Errorf("%s phases done in the DSN's database", got)
 	}
 }
