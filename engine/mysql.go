@@ -567,9 +567,9 @@ func mysqlLockName(scope string) string {
 func (d *mysqlDialect) lock(ctx context.Context, s *Session) (func(), error) {
 	// Every connection from here on waits for row locks at most
 	// --lock-timeout; idle ones opened before are dropped.
-	if d.lockWait.Swap(lockWaitSeconds(s.opts.LockTimeout)) != lockWaitSeconds(s.opts.LockTimeout) {
+	if wait := lockWaitSeconds(s.opts.LockTimeout); d.lockWait.Swap(wait) != wait {
 		s.db.SetMaxIdleConns(0)
-		s.db.SetMaxIdleConns(2)
+		s.db.SetMaxIdleConns(2) // database/sql's default
 	}
 	db := s.plan.Schema
 	if db == "" {
