@@ -65,6 +65,8 @@ func dialectFor(name string) (dialect, error) {
 	switch name {
 	case "sqlite":
 		return sqliteDialect{}, nil
+	case "mysql":
+		return &mysqlDialect{}, nil
 	}
 	return nil, &UsageError{Msg: fmt.Sprintf("the %s dialect is not supported yet", name)}
 }
@@ -94,6 +96,9 @@ type sqlData struct {
 	CheckName string
 	// Rebuild is SQLite's table rebuild.
 	Rebuild *rebuild
+	// MySQL is what MySQL's templates know of the server, and MODIFY's
+	// column definition.
+	MySQL *mysqlDDL
 }
 
 type setExpr struct{ Column, Expr string }

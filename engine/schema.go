@@ -34,6 +34,10 @@ type Column struct {
 	NotNull   bool
 	Default   *string
 	Generated bool
+	// Attrs is the rest of the definition that an ALTER restating the
+	// whole column must repeat after its type, nullability and default
+	// (MySQL's MODIFY: ON UPDATE, INVISIBLE, COMMENT, a column CHECK).
+	Attrs string
 }
 
 // Index is one index of a table.
@@ -200,7 +204,10 @@ func (s *Session) checkSchema(ctx context.Context, t *Table, progress phases.Pro
 		}
 	case phases.RenameColumn:
 		switch {
-		case !done("drop-old-column") && !has(p.Column):
+		// Once drop-old-column has started, the column may be gone: where
+		// DDL is not transactional (MySQL) a crash can come between the
+		// DROP and the record of it.
+		case !ran("drop-old-column") && !has(p.Column):
 			add("column: %s has no column %q (columns: %s)", t.Name, p.Column, cols)
 		case !ran("add-column") && has(p.To):
 			add("to: %s already has a column %q; a rename target must be new (columns: %s)", t.Name, p.To, cols)

@@ -1,0 +1,652 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/shepherd-db/shepherd/templates"
+)
+
+// mysqlDialect runs on MySQL and MariaDB through go-sql-driver/mysql. DDL
+// is not transactional there: every ALTER commits by itself, so each one is
+// a step of its own with a probe on information_schema, and a rerun after a
+// crash skips what already took effect. ALTERs name the least-locking
+// algorithm the server has, so that the server refuses rather than take a
+// stronger lock than `shepherd plan` showed.
+//
+// It is a pointer: open reads the server's version once, and the templates
+// render what that server can do.
+type mysqlDialect struct {
+	srv *mysqlServer // nil until open: previewing without a server
+	// lockWait is the innodb_lock_wait_timeout (seconds) of every pooled
+	// connection, so that a backfill batch waiting on rows the application
+	// holds gives up soon and is retried.
+	lockWait atomic.Int64
+}
+
+func (*mysqlDialect) name() string           { return "mysql" }
+func (*mysqlDialect) transactionalDDL() bool { return false }
+func (*mysqlDialect) supportsSchema() bool   { return true } // a schema is a database
+
+func (*mysqlDialect) quote(ident string) string {
+	return "`" + strings.ReplaceAll(ident, "`", "``") + "`"
+}
+
+// mysqlServer is what SELECT VERSION() says.
+type mysqlServer struct {
+	version             string
+	mariadb             bool
+	major, minor, patch int
+}
+
+var versionRE = regexp.MustCompile(`^(\d+)\.(\d+)\.(\d+)`)
+
+func parseMySQLVersion(v string) *mysqlServer {
+	s := &mysqlServer{version: v, mariadb: strings.Contains(strings.ToLower(v), "mariadb")}
+	// MariaDB's replication-compatible prefix: 5.5.5-10.11.6-MariaDB.
+	num := strings.TrimPrefix(v, "5.5.5-")
+	if m := versionRE.FindStringSubmatch(num); m != nil {
+		s.major, _ = strconv.Atoi(m[1])
+		s.minor, _ = strconv.Atoi(m[2])
+		s.patch, _ = strconv.Atoi(m[3])
+	}
+	return s
+}
+
+func (s *mysqlServer) atLeast(major, minor, patch int) bool {
+	if s.major != major {
+		return s.major > major
+	}
+	if s.minor != minor {
+		return s.minor > minor
+	}
+	return s.patch >= patch
+}
+
+func (s *mysqlServer) name() string {
+	if s.mariadb {
+		return fmt.Sprintf("MariaDB %d.%d.%d", s.major, s.minor, s.patch)
+	}
+	return fmt.Sprintf("MySQL %d.%d.%d", s.major, s.minor, s.patch)
+}
+
+// instantAdd: ADD COLUMN with ALGORITHM=INSTANT (MariaDB 10.3, MySQL 8.0.12).
+func (s *mysqlServer) instantAdd() bool {
+	if s.mariadb {
+		return s.atLeast(10, 3, 0)
+	}
+	return s.atLeast(8, 0, 12)
+}
+
+// instantDrop: DROP COLUMN with ALGORITHM=INSTANT (MariaDB 10.4, MySQL 8.0.29).
+func (s *mysqlServer) instantDrop() bool {
+	if s.mariadb {
+		return s.atLeast(10, 4, 0)
+	}
+	return s.atLeast(8, 0, 29)
+}
+
+// checks: the server enforces CHECK constraints (MariaDB 10.2.1, MySQL
+// 8.0.16; older servers parse and ignore them).
+func (s *mysqlServer) checks() bool {
+	if s.mariadb {
+		return s.atLeast(10, 2, 1)
+	}
+	return s.atLeast(8, 0, 16)
+}
+
+// mysqlDDL is what the MySQL templates know about the server, and for
+// MODIFY the column's whole definition (sqlData.MySQL).
+type mysqlDDL struct {
+	MariaDB    bool
+	CheckLevel bool // information_schema.check_constraints.level (MariaDB 10.5.10)
+	Enforced   bool // information_schema.table_constraints.enforced (MySQL 8.0.16)
+
+	AddColumn, AddColumnLock   string // ALTER's algorithm clause and what it locks
+	DropColumn, DropColumnLock string
+	// DropCheck is DROP CONSTRAINT (MariaDB, MySQL 8.0.19) or DROP CHECK
+	// (MySQL 8.0.16), with an algorithm clause where the server has one.
+	DropCheck, DropCheckAlgorithm, DropCheckLock string
+
+	// Definition is the column as MODIFY restates it: type, character set,
+	// collation, nullability, default, ON UPDATE, visibility, comment and
+	// column-level CHECK.
+	Definition string
+}
+
+const (
+	lockInstant = "ALGORITHM=INSTANT: a brief exclusive metadata lock while only the table's metadata changes; no row is rewritten and reads and writes go on; the lock waits at most lock_wait_timeout for transactions open on the table, then is retried"
+	lockInplace = "ALGORITHM=INPLACE, LOCK=NONE: the table is rebuilt in place while reads and writes go on, under brief exclusive metadata locks at the start and the end, each waiting at most lock_wait_timeout, then retried"
+	lockEither  = "INSTANT where the server supports it, else INPLACE, LOCK=NONE: a brief exclusive metadata lock (at most lock_wait_timeout, then retried); INSTANT changes only the table's metadata, INPLACE rebuilds the table while reads and writes go on"
+)
+
+// ddl is the server's template data.
+func (d *mysqlDialect) ddl() *mysqlDDL {
+	m := &mysqlDDL{
+		AddColumn: "ALGORITHM=INSTANT", AddColumnLock: lockEither + " (MySQL 8.0.12+, MariaDB 10.3+ have INSTANT)",
+		DropColumn: "ALGORITHM=INSTANT", DropColumnLock: lockEither + " (MySQL 8.0.29+, MariaDB 10.4+ have INSTANT)",
+		DropCheck:     "DROP CONSTRAINT",
+		DropCheckLock: "only metadata changes, under a brief exclusive metadata lock; no row is read (on MySQL before 8.0.19 the statement is DROP CHECK)",
+	}
+	s := d.srv
+	if s == nil {
+		return m
+	}
+	m.MariaDB = s.mariadb
+	m.CheckLevel = s.mariadb && s.atLeast(10, 5, 10)
+	m.Enforced = !s.mariadb && s.atLeast(8, 0, 16)
+	m.AddColumn, m.AddColumnLock = "ALGORITHM=INSTANT", lockInstant
+	if !s.instantAdd() {
+		m.AddColumn, m.AddColumnLock = "ALGORITHM=INPLACE, LOCK=NONE", lockInplace+" ("+s.name()+" has no INSTANT ADD COLUMN)"
+	}
+	m.DropColumn, m.DropColumnLock = "ALGORITHM=INSTANT", lockInstant
+	if !s.instantDrop() {
+		m.DropColumn, m.DropColumnLock = "ALGORITHM=INPLACE, LOCK=NONE", lockInplace+" ("+s.name()+" has no INSTANT DROP COLUMN)"
+	}
+	if s.mariadb {
+		m.DropCheckAlgorithm = ", ALGORITHM=INSTANT"
+		m.DropCheckLock = "ALGORITHM=INSTANT: only metadata changes, under a brief exclusive metadata lock; no row is read"
+	} else {
+		// MySQL picks the least-locking algorithm itself: the check's
+		// metadata only.
+		m.DropCheck = "DROP CHECK"
+		m.DropCheckLock = "only metadata changes, under a brief exclusive metadata lock; no row is read"
+	}
+	return m
+}
+
+// lockWaitSeconds is --lock-timeout in whole seconds, as MySQL's
+// lock_wait_timeout and innodb_lock_wait_timeout take it: rounded up, at
+// least 1.
+func lockWaitSeconds(d time.Duration) int64 {
+	s := int64((d + time.Second - 1) / time.Second)
+	return max(s, 1)
+}
+
+func (d *mysqlDialect) open(ctx context.Context, dsn DSN) (*sql.DB, error) {
+	dbName := dsn.database()
+	if dbName == "" {
+		return nil, &UsageError{Msg: fmt.Sprintf("%s has no database: write mysql://user:password@host:port/database", dsn.String())}
+	}
+	cfg := mysql.NewConfig()
+	cfg.Net, cfg.Addr, cfg.DBName = "tcp", dsn.hostPort("3306"), dbName
+	if u := dsn.url.User; u != nil {
+		cfg.User = u.Username()
+		cfg.Passwd, _ = u.Password()
+	}
+	for k, v := range dsn.url.Query() {
+		switch k {
+		case "tls":
+			cfg.TLSConfig = v[len(v)-1]
+		default:
+			return nil, &UsageError{Msg: fmt.Sprintf("%s: the parameter %q is not one shepherd reads (it reads tls=true|skip-verify|preferred)", dsn.String(), k)}
+		}
+	}
+	cfg.Timeout = 10 * time.Second
+	cfg.MultiStatements = false // one statement per call, always
+	cfg.ParseTime = false       // state times are read as text (parseTime)
+	cfg.Logger = &mysql.NopLogger{}
+	// An UPDATE reports the rows it matched, as on PostgreSQL and SQLite,
+	// not only those whose value changed.
+	cfg.ClientFoundRows = true
+	// Strict mode on shepherd's own connections: a value that does not fit
+	// fails the statement instead of being truncated with a warning, and
+	// MODIFY … NOT NULL can run in place.
+	cfg.Params = map[string]string{"sql_mode": "CONCAT(@@SESSION.sql_mode, ',STRICT_TRANS_TABLES')"}
+	if d.lockWait.Load() == 0 {
+		d.lockWait.Store(1) // the default --lock-timeout, 500ms, rounded up
+	}
+	err := cfg.Apply(mysql.BeforeConnect(func(_ context.Context, c *mysql.Config) error {
+		c.Params["innodb_lock_wait_timeout"] = strconv.FormatInt(d.lockWait.Load(), 10)
+		return nil
+	}))
+	if err != nil {
+		return nil, err
+	}
+	connector, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return nil, err
+	}
+	db := sql.OpenDB(connector)
+	vctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	var version string
+	if err := db.QueryRowContext(vctx, "SELECT VERSION()").Scan(&version); err != nil {
+		db.Close()
+		return nil, err
+	}
+	d.srv = parseMySQLVersion(version)
+	return db, nil
+}
+
+func (d *mysqlDialect) connSetup(opts Options) []string {
+	n := lockWaitSeconds(opts.LockTimeout)
+	return []string{
+		fmt.Sprintf("SET SESSION lock_wait_timeout = %d", n),
+		fmt.Sprintf("SET SESSION innodb_lock_wait_timeout = %d", n),
+	}
+}
+
+func (*mysqlDialect) timeValue(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UTC().Format("2006-01-02 15:04:05.000000")
+}
+
+var (
+	quotedName  = regexp.MustCompile("['`]([^'`]+)['`]")
+	dupKeyName  = regexp.MustCompile(`for key '([^']*)'`)
+	errConnLost = map[uint16]bool{
+		1053: true, // server shutdown in progress
+		1927: true, // MariaDB: connection was killed
+		2006: true, // server has gone away
+		2013: true, // lost connection during query
+	}
+)
+
+func (*mysqlDialect) classify(err error) failure {
+	if err == nil {
+		return failure{kind: failOther}
+	}
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		name := ""
+		if m := quotedName.FindStringSubmatch(me.Message); m != nil {
+			name = m[1]
+		}
+		switch me.Number {
+		case 1205, 1213, 3572: // lock wait timeout, deadlock, NOWAIT
+			return failure{kind: failLockTimeout}
+		case 1048, 1364, 1138: // column cannot be null, no default, invalid use of NULL
+			return failure{kind: failNotNull, constraint: name}
+		case 3819, 4025: // MySQL: Check constraint 'x' is violated; MariaDB: CONSTRAINT `x` failed
+			return failure{kind: failCheck, constraint: name}
+		case 1062, 1586: // duplicate entry … for key 'table.name' (MySQL 8) or 'name'
+			key := ""
+			if m := dupKeyName.FindStringSubmatch(me.Message); m != nil {
+				key = m[1]
+				if i := strings.LastIndexByte(key, '.'); i >= 0 {
+					key = key[i+1:]
+				}
+			}
+			return failure{kind: failUnique, constraint: key}
+		}
+		if errConnLost[me.Number] {
+			return failure{kind: failConnection}
+		}
+		return failure{kind: failOther}
+	}
+	var ne net.Error
+	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, mysql.ErrInvalidConn) || errors.As(err, &ne) {
+		return failure{kind: failConnection}
+	}
+	return failure{kind: failOther}
+}
+
+// ---------- introspection ----------
+
+func (d *mysqlDialect) introspect(ctx context.Context, q querier, set *templates.Set, schema, table string) (*Table, error) {
+	data := sqlData{Schema: schema, Table: table, MySQL: d.ddl()}
+	t := &Table{Schema: schema, Name: table}
+	run := func(name string, scan func(*sql.Rows) error) error {
+		st, err := set.Query(name, data)
+		if err != nil {
+			return err
+		}
+		args, _ := st.Args(nil)
+		rows, err := q.QueryContext(ctx, st.SQL, args...)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+		}
+		return rows.Err()
+	}
+	isTable := false
+	err := run("table-objects", func(r *sql.Rows) error {
+		var o SchemaObject
+		var text sql.NullString
+		if err := r.Scan(&o.Type, &o.Name, &text); err != nil {
+			return err
+		}
+		o.SQL = text.String
+		switch o.Type {
+		case "table":
+			isTable = true
+		case "trigger":
+			t.Objects = append(t.Objects, o)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !isTable {
+		return nil, errNoTable
+	}
+	err = run("table-columns", func(r *sql.Rows) error {
+		var c Column
+		var notNull int
+		var dflt, charset, collation, check sql.NullString
+		var extra, comment string
+		if err := r.Scan(&c.Name, &c.Type, &notNull, &dflt, &extra, &charset, &collation, &comment, &check); err != nil {
+			return err
+		}
+		c.NotNull = notNull == 1
+		lower := strings.ToLower(extra)
+		c.Generated = strings.Contains(lower, "virtual generated") || strings.Contains(lower, "stored generated") || strings.Contains(lower, "persistent generated")
+		c.Default = d.columnDefault(dflt, extra)
+		if charset.Valid && collation.Valid {
+			// Stated explicitly, so that MODIFY and a renamed copy keep them.
+			c.Type += " CHARACTER SET " + charset.String + " COLLATE " + collation.String
+		}
+		c.Attrs = columnAttrs(extra, comment, check)
+		t.Columns = append(t.Columns, c)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = run("table-indexes", func(r *sql.Rows) error {
+		var name, origin string
+		var unique, partial int
+		var col sql.NullString
+		if err := r.Scan(&name, &unique, &origin, &partial, &col); err != nil {
+			return err
+		}
+		if n := len(t.Indexes); n == 0 || t.Indexes[n-1].Name != name {
+			t.Indexes = append(t.Indexes, Index{Name: name, Unique: unique == 1, Valid: true})
+		}
+		ix := &t.Indexes[len(t.Indexes)-1]
+		ix.Partial = ix.Partial || partial == 1 // a prefix index does not hold whole values
+		if col.Valid {
+			ix.Columns = append(ix.Columns, col.String)
+		} else {
+			ix.Partial = true // a functional index cannot serve as a plain column key
+		}
+		if origin == "pk" && col.Valid {
+			t.PrimaryKey = append(t.PrimaryKey, col.String)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = run("table-constraints", func(r *sql.Rows) error {
+		var c Constraint
+		var kind string
+		var enforced int
+		if err := r.Scan(&c.Name, &kind, &enforced); err != nil {
+			return err
+		}
+		switch kind {
+		case "CHECK":
+			c.Kind = "check"
+		case "UNIQUE":
+			c.Kind = "unique"
+		case "FOREIGN KEY":
+			c.Kind = "foreign-key"
+		default:
+			return nil
+		}
+		c.Validated = enforced == 1
+		t.Constraints = append(t.Constraints, c)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = run("constraint-columns", func(r *sql.Rows) error {
+		var name, col string
+		if err := r.Scan(&name, &col); err != nil {
+			return err
+		}
+		for i := range t.Constraints {
+			if t.Constraints[i].Name == name && t.Constraints[i].Kind != "check" {
+				t.Constraints[i].Columns = append(t.Constraints[i].Columns, col)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var fk int
+	if err := q.QueryRowContext(ctx, mustSQL(set, "foreign-keys-on")).Scan(&fk); err != nil {
+		return nil, fmt.Errorf("foreign-keys-on: %w", err)
+	}
+	t.ForeignKeysOn = fk == 1
+	return t, nil
+}
+
+// columnDefault turns information_schema's COLUMN_DEFAULT into the SQL a
+// DEFAULT clause takes, nil for no default (or DEFAULT NULL).
+func (d *mysqlDialect) columnDefault(raw sql.NullString, extra string) *string {
+	if !raw.Valid {
+		return nil
+	}
+	v := raw.String
+	if d.srv != nil && d.srv.mariadb {
+		// MariaDB 10.2.7+ gives SQL: quoted literals, expressions, NULL.
+		if strings.EqualFold(v, "NULL") {
+			return nil
+		}
+		return &v
+	}
+	// MySQL gives the bare value, or the expression when EXTRA says
+	// DEFAULT_GENERATED.
+	switch {
+	case strings.Contains(strings.ToUpper(extra), "DEFAULT_GENERATED"):
+		if !currentTimestamp.MatchString(v) {
+			v = "(" + v + ")"
+		}
+	case strings.HasPrefix(v, "b'") || strings.HasPrefix(v, "0x"):
+	default:
+		v = sqlString(v)
+	}
+	return &v
+}
+
+var (
+	currentTimestamp = regexp.MustCompile(`(?i)^current_timestamp(\(\d*\))?$`)
+	onUpdate         = regexp.MustCompile(`(?i)\bon update (\S+)`)
+)
+
+// columnAttrs is what a MODIFY must repeat after a column's nullability and
+// default: ON UPDATE, AUTO_INCREMENT, INVISIBLE, COMMENT and (MariaDB) its
+// column-level CHECK, which MODIFY would otherwise drop.
+func columnAttrs(extra, comment string, check sql.NullString) string {
+	var attrs []string
+	if m := onUpdate.FindStringSubmatch(extra); m != nil {
+		attrs = append(attrs, "ON UPDATE "+m[1])
+	}
+	upper := strings.ToUpper(extra)
+	if strings.Contains(upper, "AUTO_INCREMENT") {
+		attrs = append(attrs, "AUTO_INCREMENT")
+	}
+	if strings.Contains(upper, "INVISIBLE") {
+		attrs = append(attrs, "INVISIBLE")
+	}
+	if comment != "" {
+		attrs = append(attrs, "COMMENT "+sqlString(comment))
+	}
+	if check.Valid && check.String != "" {
+		attrs = append(attrs, "CHECK ("+check.String+")")
+	}
+	return strings.Join(attrs, " ")
+}
+
+// sqlString quotes a string literal for MySQL's default sql_mode.
+func sqlString(s string) string {
+	return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", "''") + "'"
+}
+
+// mysqlColumnDef is a column's definition for MODIFY, with the nullability
+// given and everything else as it is.
+func mysqlColumnDef(c Column, notNull bool) string {
+	parts := []string{c.Type, "NULL"}
+	if notNull {
+		parts[1] = "NOT NULL"
+	}
+	if c.Default != nil {
+		parts = append(parts, "DEFAULT "+*c.Default)
+	}
+	if c.Attrs != "" {
+		parts = append(parts, c.Attrs)
+	}
+	return strings.Join(parts, " ")
+}
+
+// prepare gives the DDL templates the server's algorithms and, for MODIFY,
+// the column's whole definition from the live table.
+func (d *mysqlDialect) prepare(op string, data *sqlData, live *Table) error {
+	m := d.ddl()
+	data.MySQL = m
+	switch op {
+	case "set-not-null", "drop-not-null":
+		null := "NOT NULL"
+		if op == "drop-not-null" {
+			null = "NULL"
+		}
+		if live == nil {
+			m.Definition = fmt.Sprintf("/* the type, CHARACTER SET, COLLATE, DEFAULT, ON UPDATE and COMMENT of %s, as information_schema holds them */ %s", data.Column, null)
+			return nil
+		}
+		c, ok := live.Column(data.Column)
+		if !ok {
+			return fmt.Errorf("%s has no column %q", data.Table, data.Column)
+		}
+		if c.Generated {
+			return fmt.Errorf("%s.%s is a generated column: MODIFY would have to restate its expression; change its nullability by hand", data.Table, data.Column)
+		}
+		m.Definition = mysqlColumnDef(c, op == "set-not-null")
+	case "add-check":
+		if d.srv != nil && !d.srv.checks() {
+			return fmt.Errorf("%s parses CHECK constraints but does not enforce them (MySQL 8.0.16+ and MariaDB 10.2.1+ do): the constraint would prove nothing", d.srv.name())
+		}
+	}
+	return nil
+}
+
+// ---------- the runner lock ----------
+
+// lockName is the GET_LOCK name for a scope. GET_LOCK names are server-wide
+// and at most 64 characters: the scope is qualified by its database, and a
+// long one is hashed.
+func mysqlLockName(scope string) string {
+	name := "shepherd:" + scope
+	if len(name) > 64 {
+		sum := sha256.Sum256([]byte(scope))
+		name = "shepherd:" + hex.EncodeToString(sum[:16])
+	}
+	return name
+}
+
+// lock takes GET_LOCK on a connection held for the session: the lock lasts
+// exactly as long as that connection, so a runner that dies frees it. The
+// row in shepherd_lock only says who holds it.
+func (d *mysqlDialect) lock(ctx context.Context, s *Session) (func(), error) {
+	// Every connection from here on waits for row locks at most
+	// --lock-timeout; idle ones opened before are dropped.
+	if wait := lockWaitSeconds(s.opts.LockTimeout); d.lockWait.Swap(wait) != wait {
+		s.db.SetMaxIdleConns(0)
+		s.db.SetMaxIdleConns(2) // database/sql's default
+	}
+	db := s.plan.Schema
+	if db == "" {
+		db = s.dsn.database()
+	}
+	scope := db + "." + s.plan.Table
+	name := mysqlLockName(scope)
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("take the runner lock of %s: %w", scope, s.dsn.scrub(err))
+	}
+	discard := func() {
+		// A connection that held GET_LOCK is never handed back to the
+		// pool: closing it is what frees the lock for certain.
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		conn.Close()
+	}
+	var got sql.NullInt64
+	if err := s.queryRow(ctx, conn, "runner-lock", sqlData{}, map[string]any{"name": name}, &got); err != nil {
+		discard()
+		return nil, fmt.Errorf("take the runner lock of %s: %w", scope, s.dsn.scrub(err))
+	}
+	if got.Int64 != 1 {
+		discard()
+		return nil, s.lockHolder(ctx, scope, name)
+	}
+	token := randomToken()
+	host, _ := os.Hostname()
+	now := time.Now()
+	_, err = s.exec(ctx, conn, "lease-put", sqlData{}, map[string]any{
+		"scope": scope, "plan": s.plan.Name, "token": token, "holder": s.opts.Operator, "host": host, "pid": os.Getpid(),
+		"since": d.timeValue(&now), "expires": nil,
+	})
+	if err != nil {
+		discard()
+		return nil, fmt.Errorf("record the runner lock of %s: %w", scope, s.dsn.scrub(err))
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, _ = s.exec(ctx, conn, "lease-release", sqlData{}, map[string]any{"scope": scope, "token": token})
+		var released sql.NullInt64
+		_ = s.queryRow(ctx, conn, "runner-unlock", sqlData{}, map[string]any{"name": name}, &released)
+		discard()
+	}, nil
+}
+
+// lockHolder reads who holds a refused lock. The holder writes its row just
+// after it takes the lock, so a missing row is read again for a moment.
+func (s *Session) lockHolder(ctx context.Context, scope, name string) error {
+	h := &LockHeldError{Scope: scope}
+	for try := 0; ; try++ {
+		var token string
+		var since, expires any
+		err := s.queryRow(ctx, s.db, "lease-get", sqlData{}, map[string]any{"scope": scope},
+			&h.Plan, &token, &h.Holder, &h.Host, &h.PID, &since, &expires)
+		if err == nil {
+			if t := parseTime(since); t != nil {
+				h.Since = *t
+			}
+			return h
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("read the runner lock of %s: %w", scope, s.dsn.scrub(err))
+		}
+		if try == 10 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	var connID sql.NullInt64
+	_ = s.queryRow(ctx, s.db, "runner-lock-holder", sqlData{}, map[string]any{"name": name}, &connID)
+	h.Holder = fmt.Sprintf("an unknown runner (MySQL connection %d)", connID.Int64)
+	h.Host, h.Plan = "unknown", "unknown"
+	return h
+}

@@ -1,0 +1,356 @@
+{{/* MySQL and MariaDB: every statement shepherd runs there. See templates.go
+     for the format.
+
+     DDL is not transactional on MySQL: every ALTER commits on its own, so
+     each one is a `-- step own:` with an `-- applied:` probe on
+     information_schema. A run that crashed between the ALTER and the state
+     write finds the change already made and skips it.
+
+     .MySQL is what the dialect knows about the server (engine/mysql.go):
+     which ALTER algorithms it has, and for MODIFY the column's whole
+     definition. It is set for DDL and introspection; previewing without a
+     server, it describes the least-locking form and says where that depends
+     on the server. */}}
+
+{{/* the database a statement looks in: the plan's schema: or the DSN's */}}
+{{define "db"}}{{if .Schema}}{{bind .Schema}}{{else}}DATABASE(){{end}}{{end}}
+
+{{/* ---------- state: shepherd's own tables ---------- */}}
+
+{{define "state-ddl"}}
+-- step: creates shepherd's own tables if they are missing
+CREATE TABLE IF NOT EXISTS shepherd_state (
+  plan         VARCHAR(191) NOT NULL,
+  phase        VARCHAR(64)  NOT NULL,
+  `position`   INT          NOT NULL,
+  playbook     VARCHAR(64)  NOT NULL,
+  table_name   VARCHAR(255) NOT NULL,
+  plan_hash    VARCHAR(128) NOT NULL,
+  `status`     VARCHAR(32)  NOT NULL DEFAULT 'pending',
+  started_at   DATETIME(6)  NULL,
+  finished_at  DATETIME(6)  NULL,
+  run_by       VARCHAR(255) NULL,
+  `checkpoint` TEXT         NULL,
+  rows_done    BIGINT       NOT NULL DEFAULT 0,
+  detail       MEDIUMTEXT   NULL,
+  PRIMARY KEY (plan, phase)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
+-- step:
+CREATE TABLE IF NOT EXISTS shepherd_log (
+  id       BIGINT       NOT NULL AUTO_INCREMENT,
+  `at`     DATETIME(6)  NOT NULL,
+  plan     VARCHAR(191) NOT NULL,
+  phase    VARCHAR(64)  NOT NULL,
+  `event`  VARCHAR(32)  NOT NULL,
+  actor    VARCHAR(255) NOT NULL,
+  sql_text MEDIUMTEXT   NULL,
+  detail   MEDIUMTEXT   NULL,
+  PRIMARY KEY (id),
+  KEY shepherd_log_plan (plan, id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
+-- step:
+CREATE TABLE IF NOT EXISTS shepherd_lock (
+  scope      VARCHAR(255) NOT NULL,
+  plan       VARCHAR(191) NOT NULL,
+  token      VARCHAR(64)  NOT NULL,
+  holder     VARCHAR(255) NOT NULL,
+  host       VARCHAR(255) NOT NULL,
+  pid        BIGINT       NOT NULL,
+  since      DATETIME(6)  NOT NULL,
+  expires_at DATETIME(6)  NULL COMMENT 'NULL: the lock is GET_LOCK, held while the holder''s connection lives',
+  PRIMARY KEY (scope)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
+{{end}}
+
+{{define "state-exists"}}SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'shepherd_state'{{end}}
+
+{{define "state-load"}}
+SELECT phase, `status`, plan_hash, started_at, finished_at, run_by, `checkpoint`, rows_done, detail
+FROM shepherd_state WHERE plan = {{param "plan"}}
+{{end}}
+
+{{define "state-phase"}}SELECT `status` FROM shepherd_state WHERE plan = {{param "plan"}} AND phase = {{param "phase"}}{{end}}
+
+{{define "state-list"}}
+SELECT plan, playbook, table_name, phase, `status`, started_at, finished_at, rows_done, detail
+FROM shepherd_state ORDER BY plan, `position`
+{{end}}
+
+{{define "state-insert"}}
+INSERT INTO shepherd_state (plan, phase, `position`, playbook, table_name, plan_hash, `status`)
+VALUES ({{param "plan"}}, {{param "phase"}}, {{param "position"}}, {{param "playbook"}}, {{param "table"}}, {{param "hash"}}, 'pending')
+ON DUPLICATE KEY UPDATE plan = plan
+{{end}}
+
+{{define "state-update"}}
+UPDATE shepherd_state
+SET `status` = {{param "status"}}, started_at = {{param "started_at"}}, finished_at = {{param "finished_at"}},
+    run_by = {{param "run_by"}}, `checkpoint` = {{param "checkpoint"}}, rows_done = {{param "rows_done"}}, detail = {{param "detail"}}
+WHERE plan = {{param "plan"}} AND phase = {{param "phase"}}
+{{end}}
+
+{{define "log-append"}}
+INSERT INTO shepherd_log (`at`, plan, phase, `event`, actor, sql_text, detail)
+VALUES ({{param "at"}}, {{param "plan"}}, {{param "phase"}}, {{param "event"}}, {{param "actor"}}, {{param "sql"}}, {{param "detail"}})
+{{end}}
+
+{{define "log-list"}}
+SELECT `at`, phase, `event`, actor, sql_text, detail FROM shepherd_log WHERE plan = {{param "plan"}} ORDER BY id
+{{end}}
+
+{{define "log-last-plan"}}
+SELECT detail FROM shepherd_log WHERE plan = {{param "plan"}} AND `event` = 'plan' ORDER BY id DESC LIMIT 1
+{{end}}
+
+{{/* ---------- runner lock: GET_LOCK on a connection held for the session,
+     and a row saying who holds it ---------- */}}
+
+{{define "runner-lock"}}SELECT GET_LOCK({{param "name"}}, 0){{end}}
+{{define "runner-unlock"}}SELECT RELEASE_LOCK({{param "name"}}){{end}}
+{{define "runner-lock-holder"}}SELECT IS_USED_LOCK({{param "name"}}){{end}}
+
+{{define "lease-get"}}
+SELECT plan, token, holder, host, pid, since, expires_at FROM shepherd_lock WHERE scope = {{param "scope"}}
+{{end}}
+
+{{define "lease-put"}}
+INSERT INTO shepherd_lock (scope, plan, token, holder, host, pid, since, expires_at)
+VALUES ({{param "scope"}}, {{param "plan"}}, {{param "token"}}, {{param "holder"}}, {{param "host"}}, {{param "pid"}}, {{param "since"}}, {{param "expires"}})
+ON DUPLICATE KEY UPDATE plan = VALUES(plan), token = VALUES(token), holder = VALUES(holder),
+  host = VALUES(host), pid = VALUES(pid), since = VALUES(since), expires_at = VALUES(expires_at)
+{{end}}
+
+{{define "lease-renew"}}
+UPDATE shepherd_lock SET expires_at = {{param "expires"}} WHERE scope = {{param "scope"}} AND token = {{param "token"}}
+{{end}}
+
+{{define "lease-release"}}DELETE FROM shepherd_lock WHERE scope = {{param "scope"}} AND token = {{param "token"}}{{end}}
+
+{{/* ---------- introspection: information_schema ---------- */}}
+
+{{define "list-tables"}}
+SELECT table_name FROM information_schema.tables
+WHERE table_schema = {{template "db" .}} AND table_type IN ('BASE TABLE', 'SYSTEM VERSIONED') AND table_name NOT LIKE 'shepherd|_%' ESCAPE '|'
+ORDER BY table_name
+{{end}}
+
+{{/* name, type (with its character set and collation), not null, default
+     (as information_schema gives it), extra, character set, collation,
+     comment, and on MariaDB the column-level CHECK, which MODIFY drops
+     unless it repeats it */}}
+{{define "table-columns"}}
+SELECT c.column_name, c.column_type, c.is_nullable = 'NO', c.column_default, c.extra,
+  c.character_set_name, c.collation_name, c.column_comment,
+  {{- if .MySQL.CheckLevel}}
+  (SELECT cc.check_clause FROM information_schema.check_constraints AS cc
+   WHERE cc.constraint_schema = c.table_schema AND cc.table_name = c.table_name AND cc.level = 'Column' AND cc.constraint_name = c.column_name)
+  {{- else}} NULL{{end}}
+FROM information_schema.columns AS c
+WHERE c.table_schema = {{template "db" .}} AND c.table_name = {{bind .Table}}
+ORDER BY c.ordinal_position
+{{end}}
+
+{{define "table-indexes"}}
+SELECT index_name, 1 - non_unique, CASE WHEN index_name = 'PRIMARY' THEN 'pk' ELSE 'c' END, sub_part IS NOT NULL, column_name
+FROM information_schema.statistics
+WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}}
+ORDER BY index_name, seq_in_index
+{{end}}
+
+{{define "table-objects"}}
+SELECT CASE WHEN table_type IN ('BASE TABLE', 'SYSTEM VERSIONED') THEN 'table' WHEN table_type = 'VIEW' THEN 'view' ELSE lower(table_type) END, table_name, NULL
+FROM information_schema.tables WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}}
+UNION ALL
+SELECT 'trigger', trigger_name, action_statement
+FROM information_schema.triggers WHERE event_object_schema = {{template "db" .}} AND event_object_table = {{bind .Table}}
+{{end}}
+
+{{/* named CHECK, UNIQUE and FOREIGN KEY constraints; MySQL says whether a
+     CHECK is enforced, MariaDB always enforces them */}}
+{{define "table-constraints"}}
+SELECT constraint_name, constraint_type, {{if .MySQL.Enforced}}enforced <> 'NO'{{else}}1{{end}}
+FROM information_schema.table_constraints
+WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND constraint_type IN ('CHECK', 'UNIQUE', 'FOREIGN KEY')
+ORDER BY constraint_name
+{{end}}
+
+{{define "constraint-columns"}}
+SELECT constraint_name, column_name FROM information_schema.key_column_usage
+WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND constraint_name <> 'PRIMARY'
+ORDER BY constraint_name, ordinal_position
+{{end}}
+
+{{/* the AUTO_INCREMENT counter, when the table has one */}}
+{{define "table-sequence"}}
+SELECT count(auto_increment), coalesce(max(auto_increment), 0) FROM information_schema.tables
+WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}}
+{{end}}
+
+{{define "has-sequence"}}
+SELECT count(*) FROM information_schema.columns
+WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND extra LIKE '%auto|_increment%' ESCAPE '|'
+{{end}}
+
+{{define "foreign-keys-on"}}SELECT @@foreign_key_checks{{end}}
+
+{{define "try-expr"}}SELECT {{.Expr}} FROM {{qt .Schema .Table}} WHERE 1 = 0{{end}}
+
+{{/* ---------- phase DDL: each ALTER commits by itself, so each has a probe ---------- */}}
+
+{{define "column-probe"}}SELECT count(*) FROM information_schema.columns WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND column_name = {{bind .Column}}{{end}}
+
+{{define "add-column"}}
+-- step own: {{.MySQL.AddColumnLock}}
+-- applied: {{template "column-probe" .}}
+ALTER TABLE {{qt .Schema .Table}} ADD COLUMN {{q .Column}} {{.Type}}, {{.MySQL.AddColumn}}
+{{end}}
+
+{{define "drop-column"}}
+-- step own: {{.MySQL.DropColumnLock}}
+-- applied: SELECT count(*) = 0 FROM information_schema.columns WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND column_name = {{bind .Column}}
+ALTER TABLE {{qt .Schema .Table}} DROP COLUMN {{q .Column}}, {{.MySQL.DropColumn}}
+{{end}}
+
+{{/* MODIFY restates the whole column: .MySQL.Definition is its type,
+     character set, collation, default, ON UPDATE, visibility, comment and
+     column CHECK as information_schema holds them, with only the
+     nullability changed. */}}
+{{define "set-not-null"}}
+-- step own: ALGORITHM=INPLACE, LOCK=NONE: the table is rebuilt in place and every row checked while reads and writes go on; brief exclusive metadata locks at the start and the end, each waiting at most lock_wait_timeout
+-- applied: {{template "column-probe" .}} AND is_nullable = 'NO'
+ALTER TABLE {{qt .Schema .Table}} MODIFY COLUMN {{q .Column}} {{.MySQL.Definition}}, ALGORITHM=INPLACE, LOCK=NONE
+{{end}}
+
+{{define "drop-not-null"}}
+-- step own: ALGORITHM=INPLACE, LOCK=NONE: the table is rebuilt in place while reads and writes go on; brief exclusive metadata locks at the start and the end, each waiting at most lock_wait_timeout
+-- applied: {{template "column-probe" .}} AND is_nullable = 'YES'
+ALTER TABLE {{qt .Schema .Table}} MODIFY COLUMN {{q .Column}} {{.MySQL.Definition}}, ALGORITHM=INPLACE, LOCK=NONE
+{{end}}
+
+{{define "check-probe"}}SELECT count(*) FROM information_schema.table_constraints WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND constraint_name = {{bind .Name}} AND constraint_type = 'CHECK'{{end}}
+
+{{/* Neither MySQL nor MariaDB can add a CHECK in place: the ALTER copies
+     the table, validating every row. Saying so in the statement makes it
+     fail rather than take a stronger lock than the plan shows. */}}
+{{define "add-check"}}
+-- step own: ALGORITHM=COPY, LOCK=SHARED: a copying, validating ALTER: writes to the table are blocked (reads go on) while every row is copied and checked, for a time in proportion to the table's size; the exclusive metadata lock at the start waits at most lock_wait_timeout
+-- applied: {{template "check-probe" .}}
+ALTER TABLE {{qt .Schema .Table}} ADD CONSTRAINT {{q .Name}} CHECK ({{.Check}}), ALGORITHM=COPY, LOCK=SHARED
+{{end}}
+
+{{define "drop-check"}}
+-- step own: {{.MySQL.DropCheckLock}}
+-- applied: SELECT count(*) = 0 FROM information_schema.table_constraints WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND constraint_name = {{bind .Name}} AND constraint_type = 'CHECK'
+ALTER TABLE {{qt .Schema .Table}} {{.MySQL.DropCheck}} {{q .Name}}{{.MySQL.DropCheckAlgorithm}}
+{{end}}
+
+{{/* SQLite rebuilds a table to change its constraints; MySQL does not
+     need to. This is MySQL's online rebuild (it reclaims space and
+     rewrites every row), for completeness: no playbook runs it. */}}
+{{define "rebuild"}}
+-- step own: ALGORITHM=INPLACE, LOCK=NONE: the table is rebuilt in place while reads and writes go on; brief exclusive metadata locks at the start and the end
+ALTER TABLE {{qt .Schema .Table}} FORCE, ALGORITHM=INPLACE, LOCK=NONE
+{{end}}
+
+{{define "index-probe"}}SELECT count(*) FROM information_schema.statistics WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND index_name = {{bind .Name}}{{end}}
+
+{{define "add-unique"}}
+-- step own: ALGORITHM=INPLACE, LOCK=NONE: the unique index is built while reads and writes go on, under brief exclusive metadata locks at the start and the end; a duplicate written meanwhile makes it fail, and a rerun builds it again
+-- applied: {{template "index-probe" .}} AND non_unique = 0
+ALTER TABLE {{qt .Schema .Table}} ADD UNIQUE KEY {{q .Name}} ({{qlist .Columns}}), ALGORITHM=INPLACE, LOCK=NONE
+{{end}}
+
+{{define "drop-unique"}}
+-- step own: ALGORITHM=INPLACE, LOCK=NONE: only metadata changes, under a brief exclusive metadata lock; reads and writes go on
+-- applied: SELECT count(*) = 0 FROM information_schema.statistics WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND index_name = {{bind .Name}}
+ALTER TABLE {{qt .Schema .Table}} DROP INDEX {{q .Name}}, ALGORITHM=INPLACE, LOCK=NONE
+{{end}}
+
+{{/* ---------- batches: keyset ranges on the key column ---------- */}}
+
+{{define "range"}}{{if .HasLo}}{{q .Key}} > {{param "lo"}} AND {{end}}{{q .Key}} <= {{param "hi"}}{{end}}
+
+{{define "upper-bound"}}
+SELECT {{q .Key}} FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{q .Key}} > {{param "lo"}}{{end}} ORDER BY {{q .Key}} LIMIT 1 OFFSET {{param "offset"}}
+{{end}}
+
+{{define "last-key"}}
+SELECT max({{q .Key}}), count(*) FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{q .Key}} > {{param "lo"}}{{end}}
+{{end}}
+
+{{/* An exact count while the table is small (it reads at most 100,000
+     index entries); beyond that, InnoDB's estimate, which the progress
+     corrects as the batches go. */}}
+{{define "estimate-rows"}}
+SELECT CASE WHEN n.c < 100000 THEN n.c ELSE GREATEST(n.c, coalesce(t.table_rows, 0)) END
+FROM (SELECT count(*) AS c FROM (SELECT 1 FROM {{qt .Schema .Table}} LIMIT 100000) AS shepherd_rows) AS n
+LEFT JOIN information_schema.tables AS t ON t.table_schema = {{template "db" .}} AND t.table_name = {{bind .Table}}
+{{end}}
+
+{{define "fill-batch"}}
+-- step: row locks on one short batch of rows, for the batch's transaction
+UPDATE {{qt .Schema .Table}} SET {{q .Column}} = ({{.Expr}})
+WHERE {{template "range" .}} AND {{q .Column}} IS NULL
+{{end}}
+
+{{define "copy-batch"}}
+-- step: row locks on one short batch of rows, for the batch's transaction
+UPDATE {{qt .Schema .Table}} SET {{q .To}} = {{q .Column}}
+WHERE {{template "range" .}} AND NOT ({{q .To}} <=> {{q .Column}})
+{{end}}
+
+{{define "clean-batch"}}
+-- step: row locks on one short batch of rows, for the batch's transaction
+UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}} = ({{$s.Expr}}){{end}}
+WHERE {{template "range" .}} AND {{template "violates" .}}
+{{end}}
+
+{{/* ---------- checks on the real data ---------- */}}
+
+{{define "null-rows"}}{{q .Column}} IS NULL{{end}}
+{{define "diff-rows"}}NOT ({{q .To}} <=> {{q .Column}}){{end}}
+
+{{/* A duplicate is a row whose values an earlier key already has. MySQL
+     refuses a subquery on the table an UPDATE changes (error 1093), so the
+     other rows come from a derived table, which the GROUP BY materializes
+     before the update starts. */}}
+{{define "violates"}}
+{{- if eq .Kind "not_null"}}{{q .Column}} IS NULL
+{{- else if eq .Kind "unique"}}EXISTS (SELECT 1 FROM (SELECT {{qlist .Columns}}, min({{q .Key}}) AS shepherd_first FROM {{qt .Schema .Table}} GROUP BY {{qlist .Columns}} HAVING count(*) > 1) AS shepherd_dup WHERE {{range $i, $c := .Columns}}shepherd_dup.{{q $c}} = {{q $.Table}}.{{q $c}} AND {{end}}{{q .Table}}.{{q .Key}} > shepherd_dup.shepherd_first)
+{{- else}}NOT ({{.Check}}){{end}}
+{{- end}}
+
+{{define "count-where"}}SELECT count(*) FROM {{qt .Schema .Table}} WHERE {{template "cond" .}}{{end}}
+{{define "sample-where"}}SELECT {{q .Key}} FROM {{qt .Schema .Table}} WHERE {{template "cond" .}} ORDER BY {{q .Key}} LIMIT 5{{end}}
+{{define "cond"}}
+{{- if eq .Cond "null"}}{{template "null-rows" .}}
+{{- else if eq .Cond "unfilled"}}{{template "null-rows" .}} AND ({{.Expr}}) IS NOT NULL
+{{- else if eq .Cond "null-expr"}}{{template "null-rows" .}} AND ({{.Expr}}) IS NULL
+{{- else if eq .Cond "diff"}}{{template "diff-rows" .}}
+{{- else}}{{template "violates" .}}{{end}}
+{{- if .Bounded}} AND {{q .Key}} <= {{param "hi"}}{{end}}
+{{- end}}
+
+{{define "expr-null-for"}}SELECT count(*) FROM {{qt .Schema .Table}} WHERE {{q .Key}} = {{param "key"}} AND ({{.Expr}}) IS NULL{{end}}
+
+{{define "column-exists"}}{{template "column-probe" .}}{{end}}
+{{define "column-nullable"}}{{template "column-probe" .}} AND is_nullable = 'YES'{{end}}
+{{define "column-not-null"}}{{template "column-probe" .}} AND is_nullable = 'NO'{{end}}
+
+{{/* verify-failure-path: a violating write, inside a transaction that is rolled back */}}
+{{define "violating-update"}}
+UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}} = ({{$s.Expr}}){{end}} WHERE {{q .Key}} = {{param "key"}}
+{{end}}
+
+{{define "first-keys"}}SELECT {{q .Key}} FROM {{qt .Schema .Table}} ORDER BY {{q .Key}} LIMIT 2{{end}}
+
+{{/* MySQL refuses a subquery on the table being updated: a self-join
+     copies the other row's values instead. */}}
+{{define "duplicate-update"}}
+UPDATE {{qt .Schema .Table}} AS shepherd_dst JOIN {{qt .Schema .Table}} AS shepherd_src ON shepherd_src.{{q .Key}} = {{param "other"}}
+SET {{range $i, $c := .Columns}}{{if $i}}, {{end}}shepherd_dst.{{q $c}} = shepherd_src.{{q $c}}{{end}}
+WHERE shepherd_dst.{{q .Key}} = {{param "key"}}
+{{end}}
+
+{{define "savepoint"}}SAVEPOINT shepherd_probe{{end}}
+{{define "rollback-to-savepoint"}}ROLLBACK TO SAVEPOINT shepherd_probe{{end}}
