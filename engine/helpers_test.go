@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"regexp"
 	"sync"
 	"testing"
 
@@ -30,16 +31,34 @@ func mustPlan(t *testing.T, yaml string) *phases.Plan {
 	return p
 }
 
-// recorder keeps every event a session emits.
+// recorder keeps every event a session emits, and passes each to on.
 type recorder struct {
 	mu     sync.Mutex
 	events []Event
+	on     func(Event)
 }
 
 func (r *recorder) emit(e Event) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.events = append(r.events, e)
+	r.mu.Unlock()
+	if r.on != nil {
+		r.on(e)
+	}
+}
+
+// find returns the events of a kind whose message or SQL matches pattern.
+func (r *recorder) find(kind EventKind, pattern string) []Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	re := regexp.MustCompile(pattern)
+	var out []Event
+	for _, e := range r.events {
+		if e.Event == kind && (re.MatchString(e.Message) || re.MatchString(e.SQL)) {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func (r *recorder) of(kind EventKind) []Event {

@@ -10,7 +10,6 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -48,52 +47,14 @@ table: users
 constraint: {name: users_username_key, unique: [username]}
 `
 
-func mustPlan(t *testing.T, text string) *phases.Plan {
-	t.Helper()
-	p, err := phases.Parse("plan.yaml", []byte(text))
-	if err != nil {
-		t.Fatalf("plan: %v", err)
-	}
-	return p
-}
-
-// recorder keeps the events a session emits.
-type recorder struct {
-	mu     sync.Mutex
-	events []Event
-	on     func(Event)
-}
-
-func (r *recorder) emit(e Event) {
-	r.mu.Lock()
-	r.events = append(r.events, e)
-	r.mu.Unlock()
-	if r.on != nil {
-		r.on(e)
-	}
-}
-
-func (r *recorder) find(kind EventKind, pattern string) []Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	re := regexp.MustCompile(pattern)
-	var out []Event
-	for _, e := range r.events {
-		if e.Event == kind && (re.MatchString(e.Message) || re.MatchString(e.SQL)) {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
 func mysqlTestDB(t *testing.T) *testdb.DB {
 	t.Helper()
 	t.Parallel()
 	return testdb.New(t, "mysql")
 }
 
-// session opens an engine on db and starts plan; both close with the test.
-func session(t *testing.T, db *testdb.DB, plan *phases.Plan, opts Options) (*Engine, *Session) {
+// startSession opens an engine on db and starts plan; both close with the test.
+func startSession(t *testing.T, db *testdb.DB, plan *phases.Plan, opts Options) (*Engine, *Session) {
 	t.Helper()
 	ctx := context.Background()
 	e, err := Open(ctx, db.DSN)
@@ -181,7 +142,7 @@ func crashAfterDDL(t *testing.T, db *testdb.DB, e *Engine, s *Session, phase str
 func rerunSkips(t *testing.T, db *testdb.DB, plan *phases.Plan, phase, ddl string) {
 	t.Helper()
 	rec := &recorder{}
-	_, s := session(t, db, plan, Options{Emit: rec.emit})
+	_, s := startSession(t, db, plan, Options{Emit: rec.emit})
 	defer s.Close()
 	out, err := s.Run(context.Background(), phase, nil)
 	if err != nil || out != Reached {
@@ -206,7 +167,7 @@ func TestMySQLCrashBetweenDDLAndState(t *testing.T) {
 		db := mysqlTestDB(t)
 		db.Seed(100)
 		plan := mustPlan(t, usersEmailPlan)
-		e, s := session(t, db, plan, Options{})
+		e, s := startSession(t, db, plan, Options{})
 		script, err := s.builder().addColumn()
 		if err != nil {
 			t.Fatal(err)
@@ -218,7 +179,7 @@ func TestMySQLCrashBetweenDDLAndState(t *testing.T) {
 		db := mysqlTestDB(t)
 		db.Seed(100)
 		plan := mustPlan(t, usersEmailPlan)
-		e, s := session(t, db, plan, Options{})
+		e, s := startSession(t, db, plan, Options{})
 		if _, err := s.Run(ctx, "switch-writes", map[string]bool{"deploy-readers": true, "switch-writes": true}); err != nil {
 			t.Fatal(err)
 		}
@@ -239,7 +200,7 @@ func TestMySQLCrashBetweenDDLAndState(t *testing.T) {
 		db := mysqlTestDB(t)
 		db.Exec("CREATE TABLE orders (id integer PRIMARY KEY, amount integer NOT NULL);\nINSERT INTO orders VALUES (1, 10), (2, -5), (3, 7)")
 		plan := mustPlan(t, ordersCheckPlan)
-		e, s := session(t, db, plan, Options{})
+		e, s := startSession(t, db, plan, Options{})
 		if _, err := s.Run(ctx, "clean", map[string]bool{"validate-in-app": true}); err != nil {
 			t.Fatal(err)
 		}
@@ -254,7 +215,7 @@ func TestMySQLCrashBetweenDDLAndState(t *testing.T) {
 		db := mysqlTestDB(t)
 		db.Seed(50)
 		plan := mustPlan(t, usersUniquePlan)
-		e, s := session(t, db, plan, Options{})
+		e, s := startSession(t, db, plan, Options{})
 		if _, err := s.Run(ctx, "clean", map[string]bool{"validate-in-app": true}); err != nil {
 			t.Fatal(err)
 		}
@@ -265,7 +226,7 @@ func TestMySQLCrashBetweenDDLAndState(t *testing.T) {
 		crashAfterDDL(t, db, e, s, "add-constraint", script)
 		rerunSkips(t, db, plan, "add-constraint", "ADD UNIQUE KEY `users_username_key`")
 		// and the rest of the playbook proves it on the real table
-		_, s2 := session(t, db, plan, Options{})
+		_, s2 := startSession(t, db, plan, Options{})
 		if _, err := s2.Run(ctx, "", nil); err != nil {
 			t.Fatal(err)
 		}
@@ -287,7 +248,7 @@ table: users
 column: name
 to: full_name
 `)
-	e, s := session(t, db, plan, Options{})
+	e, s := startSession(t, db, plan, Options{})
 	if _, err := s.Run(ctx, "stop-old-writes", map[string]bool{"dual-write": true, "switch-reads": true, "stop-old-writes": true}); err != nil {
 		t.Fatal(err)
 	}
@@ -297,7 +258,7 @@ to: full_name
 	}
 	crashAfterDDL(t, db, e, s, "drop-old-column", script)
 	rec := &recorder{}
-	_, s2 := session(t, db, plan, Options{Emit: rec.emit})
+	_, s2 := startSession(t, db, plan, Options{Emit: rec.emit})
 	if _, err := s2.Run(ctx, "", map[string]bool{"drop-old-column": true}); err != nil {
 		t.Fatalf("rerun after the crash: %v", err)
 	}
@@ -337,7 +298,7 @@ func TestMySQLDDLWaitsForMetadataLock(t *testing.T) {
 		}
 	}}
 	plan := mustPlan(t, usersEmailPlan)
-	_, s := session(t, db, plan, Options{LockTimeout: 300 * time.Millisecond, Emit: rec.emit})
+	_, s := startSession(t, db, plan, Options{LockTimeout: 300 * time.Millisecond, Emit: rec.emit})
 	ended := make(chan time.Time, 1)
 	go func() {
 		// Let the ALTER time out twice, then end the transaction.
@@ -398,7 +359,7 @@ table: people
 constraint: {not_null: nick}
 `)
 	ctx := context.Background()
-	_, s := session(t, db, plan, Options{})
+	_, s := startSession(t, db, plan, Options{})
 	if _, err := s.Run(ctx, "", map[string]bool{"validate-in-app": true}); err != nil {
 		t.Fatal(err)
 	}
@@ -443,7 +404,7 @@ func TestMySQLRunnerLock(t *testing.T) {
 	db.Seed(10)
 	ctx := context.Background()
 	first := mustPlan(t, usersEmailPlan)
-	_, s1 := session(t, db, first, Options{Operator: "alice@test"})
+	_, s1 := startSession(t, db, first, Options{Operator: "alice@test"})
 	_ = s1
 
 	second := mustPlan(t, strings.ReplaceAll(strings.ReplaceAll(usersEmailPlan, "users-email", "users-nick"), "email", "nick"))
@@ -698,7 +659,7 @@ func TestMySQLBatchWaitsForRowLock(t *testing.T) {
 			retries <- struct{}{}
 		}
 	}}
-	_, s := session(t, db, plan, Options{LockTimeout: 300 * time.Millisecond, BatchSize: 40, Emit: rec.emit})
+	_, s := startSession(t, db, plan, Options{LockTimeout: 300 * time.Millisecond, BatchSize: 40, Emit: rec.emit})
 	if _, err := s.Run(ctx, "add-column", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -800,7 +761,7 @@ func TestMySQLUniqueCleanAndProve(t *testing.T) {
     username: "concat(username, '-', id)"
 `)
 	rec := &recorder{}
-	_, s := session(t, db, plan, Options{BatchSize: 20, Emit: rec.emit})
+	_, s := startSession(t, db, plan, Options{BatchSize: 20, Emit: rec.emit})
 	if _, err := s.Run(context.Background(), "", map[string]bool{"validate-in-app": true}); err != nil {
 		t.Fatal(err)
 	}
@@ -834,7 +795,7 @@ func TestMySQLPlanSchema(t *testing.T) {
 	// a table of the same name in the DSN's database is left alone
 	db.Seed(3)
 	plan := mustPlan(t, "schema: "+other+"\n"+usersEmailPlan)
-	_, s := session(t, db, plan, Options{})
+	_, s := startSession(t, db, plan, Options{})
 	if _, err := s.Run(context.Background(), "", map[string]bool{"deploy-readers": true, "switch-writes": true}); err != nil {
 		t.Fatal(err)
 	}
