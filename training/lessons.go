@@ -166,6 +166,19 @@ func deployTo(k int, gate string) func(context.Context, *Run) error {
 	}
 }
 
+// rollbackAction is `shepherd rollback`: it reverts the last phase that did
+// something, and refuses past the point of no return. It is how a trainee
+// recovers from a gate that shepherd will not confirm.
+var rollbackAction = &Action{Name: "rollback", Does: "shepherd rollback: revert the last phase that ran (a gate is un-confirmed, a backfill can run again)",
+	apply: func(ctx context.Context, r *Run) error {
+		ph, err := r.sess.Rollback(ctx)
+		if err != nil {
+			return err
+		}
+		r.say("rolled back %s: %s", ph.ID, r.plan.Expand(ph.Revert))
+		return nil
+	}}
+
 // ---------- add-column ----------
 
 func addColumnLesson() *Lesson {
@@ -191,6 +204,7 @@ func addColumnLesson() *Lesson {
 			{Name: "enforce", Does: "shepherd's enforce phase: make email NOT NULL (a table rebuild on SQLite)", rule: ruleEnforce, apply: runPhases("enforce")},
 			{Name: "add-not-null-column", Does: "shortcut: one migration adds email, fills it and makes it NOT NULL at once", rule: ruleAddNullable, apply: runPhases("add-column", "backfill", "enforce")},
 			{Name: "force-enforce", Does: "shortcut: confirm switch-writes without deploying the writers (its catch-up fills the NULLs), then enforce NOT NULL", rule: ruleEnforce, apply: runPhases("switch-writes", "enforce")},
+			rollbackAction,
 		},
 		Safe:     []string{"add-column", "deploy-readers", "backfill", "deploy-writers", "enforce"},
 		diagnose: diagnoseAddColumn,
@@ -203,12 +217,12 @@ func diagnoseAddColumn(r *Run, o occurrence) (string, string) {
 	switch {
 	case missingColumn(msg, "email"):
 		if o.kind == "migration-failed" {
-			return ruleAddNullable, "that phase needs the email column, and it is not there yet: add it first."
+			return ruleAddNullable, "That phase needs the email column, and it is not there yet: add it first."
 		}
 		return ruleAddNullable, o.version.ID + " was deployed before the email column existed: add the column first, then deploy code that uses it."
 	case strings.Contains(msg, "NOT NULL constraint failed") && strings.Contains(msg, "email"):
 		if r.did("add-not-null-column") {
-			return ruleAddNullable, "email became NOT NULL while code that does not write it still runs: add it nullable, and enforce only after every writer fills it."
+			return ruleAddNullable, "The email column became NOT NULL while code that does not write it still runs: add it nullable, and enforce only after every writer fills it."
 		}
 		return ruleEnforce, "NOT NULL was enforced while code that does not write email still runs: switch writes first (deploy-writers), enforce after."
 	}
@@ -242,6 +256,7 @@ func renameColumnLesson() *Lesson {
 			{Name: "deploy-new-only", Does: "deploy v4: reads and writes full_name only (the stop-old-writes gate: shepherd first moves NOT NULL to full_name)", rule: ruleStopOld, apply: deployTo(3, "stop-old-writes")},
 			{Name: "drop-old-column", Does: "shepherd's drop-old-column: DROP COLUMN name, the point of no return", rule: ruleDropLater, apply: runPhases("drop-old-column")},
 			{Name: "rename-in-place", Does: "shortcut: ALTER TABLE users RENAME COLUMN name TO full_name, in one step", rule: ruleAddNew, apply: renameInPlace},
+			rollbackAction,
 		},
 		Safe:     []string{"add-column", "deploy-dual-write", "backfill", "deploy-new-reads", "deploy-new-only", "drop-old-column"},
 		diagnose: diagnoseRename,
@@ -270,16 +285,16 @@ func diagnoseRename(r *Run, o occurrence) (string, string) {
 	switch {
 	case missingColumn(msg, "full_name"):
 		if o.kind == "migration-failed" {
-			return ruleAddNew, "that phase needs full_name, and it is not there yet: add it first."
+			return ruleAddNew, "That phase needs full_name, and it is not there yet: add it first."
 		}
 		return ruleAddNew, who + " was deployed before full_name existed: add the new column first."
 	case strings.Contains(msg, "duplicate column name: full_name"):
-		return ruleAddNew, "full_name is taken: the in-place rename already made it, and every replica that used name broke."
+		return ruleAddNew, "The full_name column is taken: the in-place rename already made it, and every replica that used name broke."
 	case missingColumn(msg, "name"):
 		if r.did("rename-in-place") {
-			return ruleAddNew, "name was renamed in place, so every replica still running code that uses name broke at once: add full_name beside it instead."
+			return ruleAddNew, "The name column was renamed in place, so every replica still running code that uses name broke at once: add full_name beside it instead."
 		}
-		return ruleDropLater, "name was dropped while " + who + " still uses it: drop the old column one release after no running code reads or writes it."
+		return ruleDropLater, "The name column was dropped while " + who + " still uses it: drop the old column one release after no running code reads or writes it."
 	case strings.Contains(msg, "NOT NULL constraint failed") && strings.Contains(msg, ".name"):
 		return ruleStopOld, who + " stopped writing name while name was still NOT NULL: deploy it at the stop-old-writes gate, where shepherd first moves NOT NULL to full_name."
 	case strings.Contains(msg, "NOT NULL constraint failed") && strings.Contains(msg, "full_name"):
@@ -290,10 +305,10 @@ func diagnoseRename(r *Run, o occurrence) (string, string) {
 		wroteNew := o.last != nil && contains(o.last.cols, "full_name")
 		if o.col == "full_name" {
 			if r.sess.Progress().Of("backfill") != phases.Done {
-				return ruleBackfillOld, "reads switched to full_name before the backfill copied the rows written before dual-write into it."
+				return ruleBackfillOld, "Reads switched to full_name before the backfill copied the rows written before dual-write into it."
 			}
 			if !wroteNew {
-				return ruleDualWrite, "reads switched to full_name while " + o.last.writer + ", which writes name only, still ran: its writes never reach full_name."
+				return ruleDualWrite, "Reads switched to full_name while " + o.last.writer + ", which writes name only, still ran: its writes never reach full_name."
 			}
 		}
 		if o.col == "name" && !wroteOld {
@@ -324,6 +339,7 @@ func tightenLesson() *Lesson {
 			{Name: "add-constraint", Does: "shepherd's add-constraint: CHECK (amount > 0), a table rebuild on SQLite", rule: ruleConstraint, apply: runPhases("add-constraint")},
 			{Name: "verify-failure-path", Does: "shepherd's verify-failure-path: a violating write, rolled back, must be rejected", rule: ruleFailurePath, apply: runPhases("verify-failure-path")},
 			{Name: "clean-and-constrain", Does: "shortcut: one migration cleans the rows and adds the constraint at once", rule: ruleNoCombine, apply: runPhases("clean", "add-constraint")},
+			rollbackAction,
 		},
 		Safe:     []string{"deploy-validation", "clean", "add-constraint", "verify-failure-path"},
 		diagnose: diagnoseTighten,
@@ -336,9 +352,9 @@ func diagnoseTighten(r *Run, o occurrence) (string, string) {
 	if strings.Contains(msg, "CHECK constraint failed") {
 		if o.kind == "migration-failed" {
 			if r.sess.Progress().Of("clean") != phases.Done {
-				return ruleClean, "rows that break the rule are still there, so the database cannot add it: clean them first."
+				return ruleClean, "Rows that break the rule are still there, so the database cannot add it: clean them first."
 			}
-			return ruleValidate, "new rows that break the rule arrived after the clean, from code that does not validate: deploy validation first."
+			return ruleValidate, "New rows that break the rule arrived after the clean, from code that does not validate: deploy validation first."
 		}
 		if r.did("clean-and-constrain") {
 			return ruleNoCombine, o.version.ID + " does not validate amount, and one migration cleaned the rows and added the constraint under it: validate in the app first, then clean, then constrain."

@@ -50,14 +50,14 @@ func multiReplicaLesson() *Lesson {
 func diagnoseReplicas(r *Run, o occurrence) (string, string) {
 	switch o.kind {
 	case "lock-wait":
-		return ruleScaleOut, "replicas racing to migrate at startup held the write lock in turn, so everyone else's writes queued behind them."
+		return ruleScaleOut, "Replicas racing to migrate at startup held the write lock in turn, so everyone else's writes queued behind them."
 	case "duplicate-work":
-		return ruleScaleOut, "two replicas applied the same migration: the second redid the work, then crashed on recording it."
+		return ruleScaleOut, "Two replicas applied the same migration: the second redid the work, then crashed on recording it."
 	case "replica-crash":
-		return ruleNoRace, "each replica tried to be the migration runner; one must own it (a release job, or a lock)."
+		return ruleNoRace, "Each replica tried to be the migration runner; one must own it (a release job, or a lock)."
 	case "failed-read", "failed-write":
 		if missingColumn(dbError(o.err), "email") {
-			return ruleReadiness, "traffic reached a v2 replica before the migration it needs was done: readiness must fail closed until it is."
+			return ruleReadiness, "Traffic reached a v2 replica before the migration it needs was done: readiness must fail closed until it is."
 		}
 	case "migration-failed":
 		return ruleReleaseJob, ""

@@ -296,8 +296,9 @@ func (r *Run) settle(err error, gate string) {
 		se *engine.SchemaError
 		ue *engine.UsageError
 		lh *engine.LockHeldError
+		rf *phases.RefusedError
 	)
-	refused := errors.As(err, &ve) || errors.As(err, &se) || errors.As(err, &ue) || errors.As(err, &lh)
+	refused := errors.As(err, &ve) || errors.As(err, &se) || errors.As(err, &ue) || errors.As(err, &lh) || errors.As(err, &rf)
 	if gate != "" {
 		// A gate the lesson tried to confirm at the end of a step.
 		if refused {
@@ -373,7 +374,9 @@ func (r *Run) StepDone() bool {
 // returned.
 func (r *Run) End(ctx context.Context) StepResult {
 	c := r.cur
-	if r.sess != nil {
+	// After a rollback the trainee is unwinding: confirming the gate again
+	// would undo what they just rolled back.
+	if r.sess != nil && c.action.Name != "rollback" {
 		r.confirmDeployed(ctx)
 	}
 	if r.L.Name == "multi-replica" {
