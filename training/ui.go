@@ -10,6 +10,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/term"
 )
 
 // The interactive form: a lesson menu, then the lesson's actions beside the
@@ -23,7 +24,7 @@ const tickEvery = 150 * time.Millisecond
 // Interactive opens the lesson menu, or the named lesson. When it ends it
 // prints the last lesson's score to out.
 func Interactive(ctx context.Context, lesson string, out io.Writer) error {
-	if fi, err := os.Stdin.Stat(); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+	if !term.IsTerminal(os.Stdin.Fd()) || !term.IsTerminal(os.Stdout.Fd()) {
 		return &UsageError{Msg: "shepherd train needs a terminal; to script a lesson use --lesson NAME --steps a,b,c (see --list)"}
 	}
 	m := newUI(ctx)
