@@ -379,6 +379,9 @@ func (m *uiModel) wrapIndent(s string) []string {
 		return []string{m.cut(s)}
 	}
 	hang := indent + 2
+	if indent == 0 {
+		hang = 0
+	}
 	first := lipgloss.NewStyle().Width(width - indent).Render(body)
 	parts := strings.Split(first, "\n")
 	out := []string{strings.Repeat(" ", indent) + parts[0]}
