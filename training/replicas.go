@@ -401,7 +401,7 @@ func (p *readiness) step(ctx context.Context, r *Run, rep *replica) bool {
 	if err := r.sb.Ready(ctx, r.plan.Name, "add-column"); err != nil {
 		rep.State = "not-ready"
 		if !p.said {
-			r.say("%s is not ready, %s: readiness fails closed, so it gets no traffic", rep.Name, strings.TrimPrefix(err.Error(), "not ready: "))
+			r.say("%s is not ready: %s. Readiness fails closed, so it gets no traffic", rep.Name, strings.TrimPrefix(err.Error(), "not ready: "))
 			p.said = true
 		}
 		return false
