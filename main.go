@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/shepherd-db/shepherd/engine"
 	"github.com/shepherd-db/shepherd/phases"
 	"github.com/shepherd-db/shepherd/printer"
+	"github.com/shepherd-db/shepherd/training"
 )
 
 // Exit codes: the contract of non-interactive runs.
@@ -117,7 +119,7 @@ time, against live PostgreSQL, MySQL/MariaDB and SQLite databases.`,
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &flagError{err} })
 	root.PersistentFlags().StringVar(&g.db, "db", "", "database DSN: postgres://…, mysql://user:pass@host:port/db or sqlite:path/to/file.db (default $SHEPHERD_DB)")
-	root.AddCommand(newRunCmd(g), newStatusCmd(g), newPlanCmd(g), newRollbackCmd(g), newReadyCmd(g), newDemoCmd())
+	root.AddCommand(newRunCmd(g), newStatusCmd(g), newPlanCmd(g), newRollbackCmd(g), newReadyCmd(g), newDemoCmd(), newTrainCmd())
 	return root, g
 }
 
@@ -443,4 +445,57 @@ func newDemoCmd() *cobra.Command {
 	cmd.Flags().StringVar(&dir, "dir", ".shepherd-demo", "where the demo database and plans live")
 	cmd.Flags().BoolVar(&setup, "setup", false, "only create the database and plans, and print how to use them")
 	return cmd
+}
+
+func newTrainCmd() *cobra.Command {
+	var lesson, steps, output string
+	var list bool
+	cmd := &cobra.Command{
+		Use:   "train",
+		Short: "training lessons: break a simulated application by changing its schema in the wrong order",
+		Long: `train opens the training lessons: each has an SQLite sandbox that shepherd's own
+engine changes for real, and an application fleet that keeps reading and writing it.
+Pick actions in the wrong order and the fleet breaks; the score shows your sequence
+beside the safe one.
+
+Scripted, for tests and course authors (one JSON object a line with --output json):
+  shepherd train --list --output json
+  shepherd train --lesson add-column --steps add-column,deploy-readers,backfill,deploy-writers,enforce --output json`,
+		Args: exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if output != "text" && output != "json" {
+				return &flagError{fmt.Errorf("--output %q: use text or json", output)}
+			}
+			out := cmd.OutOrStdout()
+			if list {
+				return training.PrintList(out, output == "json")
+			}
+			if steps == "" {
+				if output == "json" {
+					return &flagError{errors.New("--output json needs --lesson NAME --steps a,b,c (or --list)")}
+				}
+				return wrapTrainErr(training.Interactive(cmd.Context(), lesson, out))
+			}
+			if lesson == "" {
+				return &flagError{fmt.Errorf("--steps needs --lesson NAME (lessons: %s)", strings.Join(training.LessonNames(), ", "))}
+			}
+			_, err := training.Script(cmd.Context(), out, lesson, strings.Split(steps, ","), output == "json")
+			return wrapTrainErr(err)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&lesson, "lesson", "", "the lesson: "+strings.Join(training.LessonNames(), ", "))
+	fl.StringVar(&steps, "steps", "", "run the lesson's actions in this order, comma-separated, without the TUI")
+	fl.StringVar(&output, "output", "text", "text or json (one event a line)")
+	fl.BoolVar(&list, "list", false, "list the lessons, their actions and the safe sequence")
+	return cmd
+}
+
+// wrapTrainErr makes an unknown lesson or action a usage error (exit 2).
+func wrapTrainErr(err error) error {
+	var ue *training.UsageError
+	if errors.As(err, &ue) {
+		return &flagError{err}
+	}
+	return err
 }

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// The scripted form of `shepherd train` is a contract for course authors:
+// these tests hold its names and shapes.
+
+func TestTrainList(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"train", "--list", "--output", "json"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var list []struct {
+		Lesson  string   `json:"lesson"`
+		Actions []string `json:"actions"`
+		Safe    []string `json:"safe"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &list); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	var names []string
+	for _, l := range list {
+		names = append(names, l.Lesson)
+		offered := map[string]bool{}
+		for _, a := range l.Actions {
+			offered[a] = true
+		}
+		for _, s := range l.Safe {
+			if !offered[s] {
+				t.Errorf("%s: safe step %s is not among its actions %v", l.Lesson, s, l.Actions)
+			}
+		}
+	}
+	if got := strings.Join(names, ","); got != "add-column,rename-column,tighten-constraint,multi-replica" {
+		t.Fatalf("lessons %s", got)
+	}
+}
+
+func TestTrainScriptJSON(t *testing.T) {
+	var out, errb bytes.Buffer
+	args := []string{"train", "--lesson", "add-column", "--steps", "add-not-null-column,deploy-readers", "--output", "json"}
+	if code := run(context.Background(), args, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	counts := map[string]int{}
+	var last map[string]any
+	for _, line := range lines {
+		var e map[string]any
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("not a JSON line: %q", line)
+		}
+		counts[e["event"].(string)]++
+		if e["event"] == "incident" && (e["rule"] == "" || e["detail"] == "") {
+			t.Errorf("incident without rule or detail: %s", line)
+		}
+		last = e
+	}
+	if counts["step"] != 2 || counts["incident"] == 0 || counts["score"] != 1 || last["event"] != "score" {
+		t.Fatalf("events %v, last %v", counts, last)
+	}
+	if int(last["incidents"].(float64)) != counts["incident"] {
+		t.Errorf("score counts %v incidents, %d printed", last["incidents"], counts["incident"])
+	}
+	if steps, _ := json.Marshal(last["steps"]); string(steps) != `["add-not-null-column","deploy-readers"]` {
+		t.Errorf("score steps %s", steps)
+	}
+	if safe, _ := json.Marshal(last["safe"]); string(safe) != `["add-column","deploy-readers","backfill","deploy-writers","enforce"]` {
+		t.Errorf("score safe %s", safe)
+	}
+}
+
+func TestTrainUsageErrors(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"train", "--lesson", "nope", "--steps", "x"}, "add-column, rename-column, tighten-constraint, multi-replica"},
+		{[]string{"train", "--lesson", "add-column", "--steps", "add-column,drop-table"}, `no action "drop-table"; its actions are: add-column, deploy-readers`},
+		{[]string{"train", "--steps", "add-column"}, "--steps needs --lesson"},
+		{[]string{"train", "--output", "json"}, "needs --lesson NAME --steps"},
+		{[]string{"train"}, "needs a terminal"},
+	}
+	for _, c := range cases {
+		var out, errb bytes.Buffer
+		if code := run(context.Background(), c.args, &out, &errb); code != 2 || !strings.Contains(errb.String(), c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.args, code, errb.String(), c.want)
+		}
+	}
+}

@@ -1,0 +1,287 @@
+package training
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runLesson runs steps and returns every step result and incident.
+func runLesson(t *testing.T, lesson string, steps []string) (*Run, []StepResult, []Incident) {
+	t.Helper()
+	var results []StepResult
+	var incidents []Incident
+	r, err := Start(context.Background(), lesson, func(v any) {
+		switch e := v.(type) {
+		case StepResult:
+			results = append(results, e)
+		case Incident:
+			incidents = append(incidents, e)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	for _, s := range steps {
+		if err := r.Step(context.Background(), s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return r, results, incidents
+}
+
+// The safe sequence of every lesson: every step succeeds, the change is
+// complete, the fleet sent traffic all along and hit nothing.
+func TestSafeSequenceHasNoIncidents(t *testing.T) {
+	for _, l := range Lessons() {
+		t.Run(l.Name, func(t *testing.T) {
+			t.Parallel()
+			r, results, incidents := runLesson(t, l.Name, l.Safe)
+			for _, inc := range incidents {
+				t.Errorf("incident in the safe sequence: %+v", inc)
+			}
+			for _, res := range results {
+				if !res.OK {
+					t.Errorf("step %s failed: %s", res.Action, res.Error)
+				}
+				if res.Traffic.Requests == 0 {
+					t.Errorf("step %s: the fleet sent no traffic", res.Action)
+				}
+			}
+			if s := r.Score(); !s.Complete || s.Incidents != 0 || s.Failed != 0 {
+				t.Errorf("score %+v, want complete with no incidents and no failed request", s)
+			}
+		})
+	}
+}
+
+// want is one incident an unsafe sequence must cause. Error, Got and Kind
+// come from what the fleet hit: the database's own error, the value a read
+// returned.
+type want struct {
+	kind    string
+	version string // the code version that hit it ("" for the migration itself)
+	err     string // in the database's error
+	got     string // what a read returned ("NULL" for a NULL read)
+	rule    string
+}
+
+func TestUnsafeActionsCauseIncidents(t *testing.T) {
+	cases := []struct {
+		name   string
+		lesson string
+		steps  []string
+		want   []want
+	}{
+		{"add a NOT NULL column in one step", "add-column", []string{"add-not-null-column"},
+			[]want{{kind: "failed-write", version: "v1", err: "NOT NULL constraint failed: users.email", rule: ruleAddNullable}}},
+		{"enforce before writes switch", "add-column", []string{"add-column", "deploy-readers", "backfill", "force-enforce"},
+			[]want{{kind: "failed-write", version: "v2", err: "NOT NULL constraint failed: users.email", rule: ruleEnforce}}},
+		{"deploy readers before the column exists", "add-column", []string{"deploy-readers"},
+			[]want{{kind: "failed-read", version: "v2", err: "no such column: email", rule: ruleAddNullable}}},
+		{"deploy writers before the column exists", "add-column", []string{"deploy-writers"},
+			[]want{{kind: "failed-write", version: "v3", err: "has no column named email", rule: ruleAddNullable}}},
+		{"rename in place", "rename-column", []string{"rename-in-place"},
+			[]want{{kind: "failed-read", version: "v1", err: "no such column: name", rule: ruleAddNew}}},
+		{"deploy dual-write before the column exists", "rename-column", []string{"deploy-dual-write"},
+			[]want{{kind: "failed-write", version: "v2", err: "has no column named full_name", rule: ruleAddNew}}},
+		{"switch reads before the backfill", "rename-column", []string{"add-column", "deploy-dual-write", "deploy-new-reads"},
+			[]want{{kind: "null-read", version: "v3", got: "NULL", rule: ruleBackfillOld}}},
+		{"switch reads before dual-write", "rename-column", []string{"add-column", "backfill", "deploy-new-reads"},
+			[]want{{kind: "lost-write", version: "v3", rule: ruleDualWrite}}},
+		{"stop writing the old column before the gate", "rename-column", []string{"add-column", "deploy-dual-write", "backfill", "deploy-new-only"},
+			[]want{{kind: "failed-write", version: "v4", err: "NOT NULL constraint failed: users.name", rule: ruleStopOld}}},
+		{"drop the old column before reads switch", "rename-column", []string{"add-column", "deploy-dual-write", "backfill", "drop-old-column"},
+			[]want{{kind: "failed-read", version: "v2", err: "no such column: name", rule: ruleDropLater},
+				{kind: "failed-write", version: "v2", err: "has no column named name", rule: ruleDropLater}}},
+		{"constrain before the rows are clean", "tighten-constraint", []string{"add-constraint"},
+			[]want{{kind: "migration-failed", err: "CHECK constraint failed: orders_amount_positive", rule: ruleClean}}},
+		{"clean and constrain before validation", "tighten-constraint", []string{"clean", "add-constraint"},
+			[]want{{kind: "migration-failed", err: "CHECK constraint failed: orders_amount_positive", rule: ruleValidate}}},
+		{"one migration cleans and constrains under old code", "tighten-constraint", []string{"clean-and-constrain"},
+			[]want{{kind: "failed-write", version: "v1", err: "CHECK constraint failed: orders_amount_positive", rule: ruleNoCombine}}},
+		{"replicas race to migrate at startup", "multi-replica", []string{"startup-migrate"},
+			[]want{
+				{kind: "replica-crash", version: "v2", err: "duplicate column name: email", rule: ruleNoRace},
+				{kind: "duplicate-work", version: "v2", err: "UNIQUE constraint failed: schema_migrations.version", rule: ruleScaleOut},
+				{kind: "lock-wait", version: "v2", err: "database is locked", rule: ruleScaleOut},
+				{kind: "lock-wait", version: "v1", err: "database is locked", rule: ruleScaleOut},
+				{kind: "failed-read", version: "v2", err: "no such column: email", rule: ruleReadiness},
+			}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			_, _, incidents := runLesson(t, c.lesson, c.steps)
+			for _, w := range c.want {
+				if !hasIncident(incidents, w) {
+					t.Errorf("no incident %+v; got:", w)
+					for _, inc := range incidents {
+						t.Logf("  %s %s %q got=%q rule=%q", inc.Kind, inc.Version, inc.Error, inc.Got, inc.Rule)
+					}
+				}
+			}
+			for _, inc := range incidents {
+				if inc.Rule == "" || inc.Safe != mustFind(c.lesson).SafeOrder() || inc.Count < 1 || inc.Detail == "" {
+					t.Errorf("incident without its rule, safe order, count or detail: %+v", inc)
+				}
+			}
+		})
+	}
+}
+
+func hasIncident(incidents []Incident, w want) bool {
+	for _, inc := range incidents {
+		if inc.Kind != w.kind || inc.Rule != w.rule || w.version != "" && inc.Version != w.version {
+			continue
+		}
+		if w.err != "" && !strings.Contains(inc.Error, w.err) {
+			continue
+		}
+		if w.got != "" && inc.Got != w.got {
+			continue
+		}
+		if w.kind == "lost-write" && (inc.Got == "" || inc.Got == inc.Want) {
+			continue
+		}
+		return true
+	}
+	return false
+}
+
+func mustFind(name string) *Lesson {
+	l, _ := Find(name)
+	return l
+}
+
+// A lost write is one the database really lost to the reader: after the
+// step, the row's name (what old code wrote) and full_name (what new code
+// reads) differ.
+func TestLostWriteIsInTheDatabase(t *testing.T) {
+	r, _, incidents := runLesson(t, "rename-column", []string{"add-column", "backfill", "deploy-new-reads"})
+	for _, inc := range incidents {
+		if inc.Kind != "lost-write" {
+			continue
+		}
+		var name, full string
+		if err := r.app.QueryRow(`SELECT name, full_name FROM users WHERE id = ?`, inc.Row).Scan(&name, &full); err != nil {
+			t.Fatal(err)
+		}
+		if name != inc.Want || full != inc.Got {
+			t.Errorf("row %d: name %q, full_name %q; the incident says it read %q where %q was written", inc.Row, name, full, inc.Got, inc.Want)
+		}
+		return
+	}
+	t.Fatal("no lost write")
+}
+
+// shepherd's own checks refuse some wrong orders: that is a refused step,
+// not an incident, and nothing changes.
+func TestShepherdRefuses(t *testing.T) {
+	cases := []struct {
+		lesson string
+		steps  []string
+		error  string
+	}{
+		{"add-column", []string{"add-column", "deploy-readers", "backfill", "enforce"}, "still has NULLs"},
+		{"add-column", []string{"add-column", "add-column"}, "already done"},
+		{"multi-replica", []string{"startup-migrate", "release-job"}, `already has a column "email"`},
+	}
+	for _, c := range cases {
+		t.Run(strings.Join(c.steps, ","), func(t *testing.T) {
+			t.Parallel()
+			r, results, _ := runLesson(t, c.lesson, c.steps)
+			last := results[len(results)-1]
+			if last.OK || !last.Refused || !strings.Contains(last.Error, c.error) || last.Incidents != 0 {
+				t.Fatalf("last step %+v, want refused with %q and no incident", last, c.error)
+			}
+			if r.Score().Refused == 0 {
+				t.Fatal("the score does not count the refusal")
+			}
+		})
+	}
+}
+
+// Replicas started before the migration fail closed: no traffic, no
+// incident, and they come up once the release job has run.
+func TestReadinessFailsClosed(t *testing.T) {
+	r, results, incidents := runLesson(t, "multi-replica", []string{"start-replicas"})
+	if len(incidents) != 0 {
+		t.Fatalf("incidents: %+v", incidents)
+	}
+	if got := strings.Join(results[0].Fleet, ", "); !strings.Contains(got, "new-1 v2 (not-ready)") || !strings.Contains(got, "app-1 v1") {
+		t.Fatalf("fleet %s: want the new replicas not ready and the old ones serving", got)
+	}
+	if err := r.Step(context.Background(), "release-job"); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(r.Fleet(), ", "); got != "new-1 v2, new-2 v2, new-3 v2" {
+		t.Fatalf("after the release job: %s", got)
+	}
+}
+
+// The lock: replicas that run shepherd at startup wait for its runner lock
+// instead of racing.
+func TestStartupUnderTheLock(t *testing.T) {
+	_, results, incidents := runLesson(t, "multi-replica", []string{"startup-migrate-locked"})
+	if len(incidents) != 0 {
+		t.Fatalf("incidents: %+v", incidents)
+	}
+	msgs := strings.Join(results[0].Messages, "\n")
+	if !strings.Contains(msgs, "new-2 waits: shepherd's runner lock on users is held by new-1") {
+		t.Fatalf("no replica waited for the lock:\n%s", msgs)
+	}
+	if n := strings.Count(strings.Join(results[0].SQL, "\n"), "ADD COLUMN"); n != 1 {
+		t.Fatalf("ADD COLUMN ran %d times, want once", n)
+	}
+}
+
+func TestUnknownLessonAndAction(t *testing.T) {
+	if _, err := Check("nope", []string{"x"}); err == nil || !strings.Contains(err.Error(), "add-column, rename-column, tighten-constraint, multi-replica") {
+		t.Fatalf("unknown lesson: %v", err)
+	}
+	if _, err := Check("add-column", []string{"add-column", "bogus"}); err == nil || !strings.Contains(err.Error(), `"bogus"`) || !strings.Contains(err.Error(), "deploy-readers") {
+		t.Fatalf("unknown action: %v", err)
+	}
+}
+
+// Every rule a lesson quotes is in the seed (the seed's text was scraped
+// from a page, so spacing is ignored).
+func TestRulesQuoteTheSeed(t *testing.T) {
+	var seed []byte
+	for dir, _ := os.Getwd(); dir != filepath.Dir(dir); dir = filepath.Dir(dir) {
+		if b, err := os.ReadFile(filepath.Join(dir, "shared", "seed", "migration-operations.txt")); err == nil {
+			seed = b
+			break
+		}
+	}
+	if seed == nil {
+		t.Skip("shared/seed/migration-operations.txt is not beside the repository")
+	}
+	squash := func(s string) string { return strings.Join(strings.Fields(s), "") }
+	text := squash(string(seed))
+	rules := map[string]bool{}
+	for _, l := range Lessons() {
+		for _, rule := range l.Rules {
+			rules[rule] = true
+		}
+		for _, a := range l.Actions {
+			rules[a.rule] = true
+		}
+		if !strings.Contains(text, squash(l.Seed)) {
+			t.Errorf("lesson %s: seed heading %q is not in the seed", l.Name, l.Seed)
+		}
+	}
+	for _, rule := range []string{ruleAddNullable, ruleEnforce, ruleAddNew, ruleDualWrite, ruleBackfillOld, ruleStopOld,
+		ruleDropLater, ruleValidate, ruleClean, ruleNoCombine, ruleScaleOut, ruleNoRace, ruleReadiness, ruleReleaseJob, ruleExternalLock} {
+		rules[rule] = true
+	}
+	for rule := range rules {
+		if !strings.Contains(text, squash(rule)) {
+			t.Errorf("rule %q is not in the seed", rule)
+		}
+	}
+}
