@@ -25,8 +25,12 @@ func (sqliteDialect) name() string           { return "sqlite" }
 func (sqliteDialect) transactionalDDL() bool { return true }
 func (sqliteDialect) supportsSchema() bool   { return false }
 
+// quote uses backticks, not double quotes: SQLite reads a double-quoted
+// name that matches no column as a string literal (its "DQS" misfeature),
+// so a dropped or misspelled column would compare as text instead of
+// failing. A backticked name never does.
 func (sqliteDialect) quote(ident string) string {
-	return `"` + strings.ReplaceAll(ident, `"`, `""`) + `"`
+	return "`" + strings.ReplaceAll(ident, "`", "``") + "`"
 }
 
 func (sqliteDialect) open(ctx context.Context, dsn DSN) (*sql.DB, error) {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/shepherd-db/shepherd/internal/testdb"
+	"github.com/shepherd-db/shepherd/templates"
 )
 
 // A table with everything a rebuild could lose: rows with deleted ids under
@@ -223,5 +224,24 @@ func TestCreateTableEdits(t *testing.T) {
 	}
 	if err := (&createTable{}).setNotNull("nope"); err == nil {
 		t.Error("setNotNull on a missing column succeeded")
+	}
+}
+
+// SQLite reads a double-quoted name that matches no column as a string; a
+// check that names a dropped column must fail, not compare a string.
+func TestSQLiteMissingColumnFails(t *testing.T) {
+	db := testdb.New(t, "sqlite")
+	db.Seed(3)
+	d := sqliteDialect{}
+	set, err := templates.Load("sqlite", d.quote)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := set.Query("count-where", sqlData{Table: "users", Key: "id", Column: "name", To: "gone", Cond: "diff"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SQL.Exec(st.SQL); err == nil || !strings.Contains(err.Error(), "no such column") {
+		t.Fatalf("%s: err = %v, want no such column", st.SQL, err)
 	}
 }
