@@ -98,10 +98,17 @@ func (s *Session) RunPhase(ctx context.Context, id string) error {
 	if !more || next.ID != id {
 		return &UsageError{Msg: fmt.Sprintf("%s is not the next phase of %s (next: %s)", id, s.plan.Name, next.ID)}
 	}
-	ph := next
+	return s.execute(ctx, next, "confirmed by "+s.opts.Operator)
+}
+
+// execute runs a phase: the confirmation of a gate (logged with how it was
+// confirmed), a fresh look at the table, the phase's work and verification,
+// and the events around them.
+func (s *Session) execute(ctx context.Context, ph phases.Phase, confirmation string) error {
+	id := ph.ID
 	if ph.Gate || ph.Confirm {
 		s.touched[id] = time.Now()
-		if err := s.log(ctx, s.db, id, "confirm", "", "confirmed by "+s.opts.Operator); err != nil {
+		if err := s.log(ctx, s.db, id, "confirm", "", confirmation); err != nil {
 			return err
 		}
 	}
@@ -119,8 +126,7 @@ func (s *Session) RunPhase(ctx context.Context, id string) error {
 	if err := s.moveNow(ctx, id, phases.Start, ""); err != nil {
 		return err
 	}
-	err := s.runPhase(ctx, ph, prev)
-	if err != nil {
+	if err := s.runPhase(ctx, ph, prev); err != nil {
 		return s.failed(ctx, id, err)
 	}
 	s.emit(Event{Event: EventPhaseDone, Phase: id, Message: s.st(id).Detail, ElapsedMS: time.Since(start).Milliseconds()})

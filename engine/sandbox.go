@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/shepherd-db/shepherd/phases"
 )
@@ -62,24 +61,5 @@ func (s *SandboxSession) RunOutOfOrder(ctx context.Context, id string) error {
 		return s.RunPhase(ctx, id)
 	}
 	s.notice(id, "sandbox: %s runs out of the playbook's order; the next phase in order is %s", id, next.ID)
-	if ph.Gate || ph.Confirm {
-		s.touched[id] = time.Now()
-		if err := s.log(ctx, s.db, id, "confirm", "", "confirmed out of order in a training sandbox by "+s.opts.Operator); err != nil {
-			return err
-		}
-	}
-	if err := s.refreshTable(ctx); err != nil {
-		return err
-	}
-	start := time.Now()
-	s.emit(Event{Event: EventPhaseStart, Phase: id, Message: s.plan.Expand(ph.Does)})
-	prev := s.st(id).Status
-	if err := s.moveNow(ctx, id, phases.Start, ""); err != nil {
-		return err
-	}
-	if err := s.runPhase(ctx, ph, prev); err != nil {
-		return s.failed(ctx, id, err)
-	}
-	s.emit(Event{Event: EventPhaseDone, Phase: id, Message: s.st(id).Detail, ElapsedMS: time.Since(start).Milliseconds()})
-	return nil
+	return s.execute(ctx, ph, "confirmed out of order in a training sandbox by "+s.opts.Operator)
 }
