@@ -72,7 +72,7 @@ func TestOneRunner(t *testing.T) {
 					t.Errorf("the refusal took %s: it must not wait for the lock", took)
 				}
 				host, _ := os.Hostname()
-				want := fmt.Sprintf(`another runner holds (\\S+\\.)?users: holder on host %s, pid %d, running plan "users-email" since \S+ \(\S+ ago\)`, regexp.QuoteMeta(host), holder.Process.Pid)
+				want := fmt.Sprintf(`another runner holds (\S+\.)?users: holder on host %s, pid %d, running plan "users-email" since \S+ \(\S+ ago\)`, regexp.QuoteMeta(host), holder.Process.Pid)
 				if !regexp.MustCompile(want).Match(out) {
 					t.Errorf("refusal does not name the holder:\n%s\nwant /%s/", out, want)
 				}
