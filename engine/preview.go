@@ -45,6 +45,16 @@ func (b builder) preview() ([]PhasePreview, error) {
 	var out []PhasePreview
 	for _, ph := range b.plan.PlaybookDef().Phases {
 		pv, err := b.previewPhase(ph)
+		if err != nil && b.live != nil {
+			// A later phase may need what an earlier one makes (enforce
+			// needs the column add-column adds): show it as the plan would
+			// without a database, and say why.
+			offline := b
+			offline.live = nil
+			if pv, err = offline.previewPhase(ph); err == nil {
+				pv.Notes = append(pv.Notes, "shown without the live table, which does not have what earlier phases add yet")
+			}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", ph.ID, err)
 		}
@@ -89,7 +99,7 @@ func (b builder) previewPhase(ph phases.Phase) (PhasePreview, error) {
 			return pv, cerr
 		}
 		if pv.Steps, err = b.addColumn(); err == nil {
-			pv.Revert, err = b.dropColumn(col)
+			pv.Revert, err = b.revertPreview(func(b builder) (templates.Script, error) { return b.dropColumn(col) })
 		}
 		column("column-nullable", col)
 	case ph.ID == "backfill" && p.Playbook == phases.AddColumn:
@@ -127,7 +137,7 @@ func (b builder) previewPhase(ph phases.Phase) (PhasePreview, error) {
 		}
 		count("null", false)
 		if pv.Steps, err = b.setNotNull(p.Column, true); err == nil {
-			pv.Revert, err = b.setNotNull(p.Column, false)
+			pv.Revert, err = b.revertPreview(func(b builder) (templates.Script, error) { return b.setNotNull(p.Column, false) })
 		}
 		column("column-not-null", p.Column)
 	case ph.ID == "drop-old-column":
@@ -145,7 +155,7 @@ func (b builder) previewPhase(ph phases.Phase) (PhasePreview, error) {
 		count("violates", false)
 	case ph.ID == "add-constraint":
 		if pv.Steps, err = b.addConstraint(); err == nil {
-			pv.Revert, err = b.dropConstraint()
+			pv.Revert, err = b.revertPreview(builder.dropConstraint)
 		}
 	case ph.ID == "verify-failure-path":
 		pv.Steps, err = b.failurePreview()
@@ -154,6 +164,19 @@ func (b builder) previewPhase(ph phases.Phase) (PhasePreview, error) {
 		pv.Notes = append(pv.Notes, "a deploy the database cannot see: confirm it with --confirm "+ph.ID)
 	}
 	return pv, err
+}
+
+// revertPreview renders a phase's undo. The live table cannot always show
+// it before the phase ran (there is no constraint to drop yet): then it is
+// rendered as without a database.
+func (b builder) revertPreview(render func(builder) (templates.Script, error)) (templates.Script, error) {
+	script, err := render(b)
+	if err != nil && b.live != nil {
+		offline := b
+		offline.live = nil
+		return render(offline)
+	}
+	return script, err
 }
 
 func (b builder) failurePreview() (templates.Script, error) {
