@@ -65,6 +65,8 @@ func dialectFor(name string) (dialect, error) {
 	switch name {
 	case "sqlite":
 		return sqliteDialect{}, nil
+	case "postgres":
+		return postgresDialect{}, nil
 	}
 	return nil, &UsageError{Msg: fmt.Sprintf("the %s dialect is not supported yet", name)}
 }
