@@ -640,3 +640,60 @@ func TestPostgresClassify(t *testing.T) {
 		t.Errorf("connSetup: %v", got)
 	}
 }
+
+// Rolling back a phase that failed mid-way removes what it left: the NOT
+// VALID check of an enforce that stopped after its first step (it would go
+// on refusing NULLs), and the INVALID index of a failed concurrent build.
+func TestPostgresRollbackAfterFailedDDL(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t, "postgres")
+	db.Seed(50)
+	ctx := context.Background()
+	s, _ := startPG(t, db.DSN, emailPlan, Options{})
+	if _, err := s.Run(ctx, "switch-writes", confirm("deploy-readers", "switch-writes")); err != nil {
+		t.Fatal(err)
+	}
+	// An earlier enforce added its check; a NULL written before it makes
+	// this one fail.
+	db.Exec(`INSERT INTO users (id, username, name) VALUES (51, 'late', 'Late')`)
+	db.Exec(`ALTER TABLE users ADD CONSTRAINT shepherd_nn_users_email CHECK (email IS NOT NULL) NOT VALID`)
+	if _, err := s.Run(ctx, "", nil); err == nil || s.st("enforce").Status != phases.Failed {
+		t.Fatalf("enforce should fail on the NULL: %v", err)
+	}
+	if _, err := s.Rollback(ctx); err != nil {
+		t.Fatalf("rollback: %v", err)
+	}
+	if got := db.One(`SELECT count(*) FROM pg_constraint WHERE conname LIKE 'shepherd\_nn\_%'`); got != "0" {
+		t.Fatalf("%s shepherd_nn_ checks remain after the rollback", got)
+	}
+	db.Exec(`INSERT INTO users (id, username, name) VALUES (52, 'nulls', 'Allowed')`)
+	s.Close()
+
+	s2, _ := startPG(t, db.DSN, `
+name: users-username
+playbook: tighten-constraint
+table: users
+constraint: {name: users_username_key, unique: [username]}
+`, Options{})
+	if _, err := s2.Run(ctx, "clean", confirm("validate-in-app")); err != nil {
+		t.Fatal(err)
+	}
+	db.Exec(`UPDATE users SET username = 'user1' WHERE id = 2`) // a duplicate after clean
+	err := s2.RunPhase(ctx, "add-constraint")
+	var se *StepError
+	if !errors.As(err, &se) || (postgresDialect{}).classify(err).kind != failUnique {
+		t.Fatalf("add-constraint over a duplicate: %v", err)
+	}
+	if got := db.One(`SELECT indisvalid FROM pg_index WHERE indexrelid = 'users_username_key'::regclass`); got != "false" {
+		t.Fatalf("failed build's index valid = %s", got)
+	}
+	if _, err := s2.Rollback(ctx); err != nil {
+		t.Fatalf("rollback: %v", err)
+	}
+	if got := db.One(`SELECT count(*) FROM pg_class WHERE relname = 'users_username_key'`); got != "0" {
+		t.Fatal("the failed build's index survived the rollback")
+	}
+	if st := s2.st("add-constraint").Status; st != phases.RolledBack {
+		t.Fatalf("add-constraint is %s", st)
+	}
+}

@@ -253,6 +253,9 @@ ALTER TABLE {{qt .Schema .Table}} ALTER COLUMN {{q .Column}} SET NOT NULL
 ALTER TABLE {{qt .Schema .Table}} DROP CONSTRAINT {{q .CheckName}}
 {{end}}
 
+{{/* The check of an enforce that failed after its first step: it still refuses NULLs, so a rollback drops it. */}}
+{{define "not-null-leftover"}}SELECT count(*) FROM pg_catalog.pg_constraint WHERE conrelid = {{template "rel" .}} AND conname = {{bind .CheckName}}{{end}}
+
 {{define "drop-not-null"}}
 -- step: ACCESS EXCLUSIVE on {{.Table}} for an instant (it waits at most --lock-timeout, then is retried): only the catalog changes
 ALTER TABLE {{qt .Schema .Table}} ALTER COLUMN {{q .Column}} DROP NOT NULL
