@@ -13,8 +13,10 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/shepherd-db/shepherd/examples"
 	"github.com/shepherd-db/shepherd/internal/testdb"
 	"github.com/shepherd-db/shepherd/phases"
+	"github.com/shepherd-db/shepherd/templates"
 )
 
 // PostgreSQL tests: each runs on a fresh database of its own on the server
@@ -695,5 +697,60 @@ constraint: {name: users_username_key, unique: [username]}
 	}
 	if st := s2.st("add-constraint").Status; st != phases.RolledBack {
 		t.Fatalf("add-constraint is %s", st)
+	}
+}
+
+// `shepherd plan --dialect postgres` renders every phase without a
+// database, and every DDL statement says which PostgreSQL lock it takes.
+func TestPostgresPreviewNamesLocks(t *testing.T) {
+	t.Parallel()
+	files, err := examples.Plans.ReadDir(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plans []*phases.Plan
+	for _, f := range files {
+		data, _ := examples.Plans.ReadFile(f.Name())
+		p, err := phases.Parse(f.Name(), data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plans = append(plans, p)
+	}
+	plans = append(plans, mustPlan(t, uniquePlan), mustPlan(t, "schema: app\n"+`
+name: n
+playbook: tighten-constraint
+table: users
+constraint: {not_null: email}
+`))
+	locks := []string{"ACCESS EXCLUSIVE", "SHARE UPDATE EXCLUSIVE", "ROW EXCLUSIVE"}
+	checked := 0
+	for _, p := range plans {
+		previews, err := Preview(p, "postgres")
+		if err != nil {
+			t.Fatalf("%s: %v", p.Name, err)
+		}
+		for _, pv := range previews {
+			steps := append(append(templates.Script{}, pv.Steps...), pv.Revert...)
+			for _, st := range steps {
+				if strings.HasPrefix(st.SQL, "SELECT") || strings.Contains(st.SQL, "SAVEPOINT") || pv.Phase.ID == "verify-failure-path" {
+					continue
+				}
+				checked++
+				named := false
+				for _, l := range locks {
+					named = named || strings.Contains(st.Lock, l)
+				}
+				if !named {
+					t.Errorf("%s/%s: %s\n  locks: %q names no PostgreSQL lock", p.Name, pv.Phase.ID, st.SQL, st.Lock)
+				}
+				if p.Schema == "app" && strings.Contains(st.SQL, "TABLE") && !strings.Contains(st.SQL, `"app"."users"`) {
+					t.Errorf("%s: not schema-qualified: %s", p.Name, st.SQL)
+				}
+			}
+		}
+	}
+	if checked < 20 {
+		t.Fatalf("only %d statements checked", checked)
 	}
 }
