@@ -754,3 +754,112 @@ constraint: {not_null: email}
 		t.Fatalf("only %d statements checked", checked)
 	}
 }
+
+// A batch that meets a row the application keeps locked gives up after the
+// pool's lock_timeout (instead of holding its own row locks while it
+// waits), is retried, and the backfill completes once the row is free.
+func TestPostgresBatchRetriesOnRowLock(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t, "postgres")
+	db.Seed(100)
+	ctx := context.Background()
+	s, rec := startPG(t, db.DSN, emailPlan, Options{BatchSize: 10})
+	if _, err := s.Run(ctx, "add-column", nil); err != nil {
+		t.Fatal(err)
+	}
+	var timeout string
+	if err := s.db.QueryRowContext(ctx, "SHOW lock_timeout").Scan(&timeout); err != nil || timeout != "500ms" {
+		t.Fatalf("the pool's lock_timeout is %q (%v), want 500ms", timeout, err)
+	}
+	app, err := db.SQL.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Rollback()
+	if _, err := app.Exec(`UPDATE users SET name = 'Busy' WHERE id = 55`); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Run(ctx, "backfill", confirm("deploy-readers"))
+		done <- err
+	}()
+	waitFor(t, "a batch to give up on the locked row", 10*time.Second, func() bool {
+		return rec.notices("batch id > 50 AND id <= 60 waited too long for a lock") > 0
+	})
+	if err := app.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("backfill: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the backfill did not finish once the row was free")
+	}
+	if got := db.One(`SELECT count(*) FROM users WHERE email = lower(username)`); got != "100" {
+		t.Fatalf("%s rows filled, want 100", got)
+	}
+}
+
+// Introspection reads columns, keys, indexes and constraints from the
+// catalog.
+func TestPostgresIntrospect(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t, "postgres")
+	db.Exec(`CREATE TABLE parents (id bigint PRIMARY KEY);
+CREATE TABLE things (
+  a integer NOT NULL,
+  b text DEFAULT 'x',
+  c integer GENERATED ALWAYS AS (a * 2) STORED,
+  parent bigint,
+  "Odd ""Name""" numeric(10, 2),
+  PRIMARY KEY (b, a)
+);
+ALTER TABLE things ADD CONSTRAINT things_parent_fk FOREIGN KEY (parent) REFERENCES parents (id) NOT VALID;
+ALTER TABLE things ADD CONSTRAINT things_a_positive CHECK (a > 0);
+ALTER TABLE things ADD CONSTRAINT things_a_parent_key UNIQUE (a, parent);
+CREATE UNIQUE INDEX things_partial ON things (a) WHERE a > 10;
+CREATE INDEX things_expr ON things (lower(b)) INCLUDE (a)`)
+	eng := openPG(t, db.DSN)
+	ctx := context.Background()
+	tbl, err := eng.d.introspect(ctx, eng.db, eng.sql, "", "things")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprintf("%s | %v | %v", tbl.Schema, tbl.PrimaryKey, tbl.ColumnNames())
+	if want := `public | [b a] | [a b c parent Odd "Name"]`; got != want {
+		t.Errorf("table: %s\nwant   %s", got, want)
+	}
+	var cols []string
+	for _, c := range tbl.Columns {
+		d := "-"
+		if c.Default != nil {
+			d = *c.Default
+		}
+		cols = append(cols, fmt.Sprintf("%s %s notnull=%v default=%s generated=%v", c.Name, c.Type, c.NotNull, d, c.Generated))
+	}
+	if got, want := strings.Join(cols, "\n"), strings.Join([]string{
+		"a integer notnull=true default=- generated=false",
+		"b text notnull=true default='x'::text generated=false",
+		"c integer notnull=false default=- generated=true",
+		"parent bigint notnull=false default=- generated=false",
+		`Odd "Name" numeric(10,2) notnull=false default=- generated=false`,
+	}, "\n"); got != want {
+		t.Errorf("columns:\n%s\nwant:\n%s", got, want)
+	}
+	if got, want := fmt.Sprint(tbl.Indexes), "[{things_a_parent_key true [a parent] false true} {things_expr false [] true true} {things_partial true [a] true true} {things_pkey true [b a] false true}]"; got != want {
+		t.Errorf("indexes: %s\nwant     %s", got, want)
+	}
+	if got, want := fmt.Sprint(tbl.Constraints), "[{things_a_parent_key unique [a parent] true} {things_a_positive check [a] true} {things_parent_fk foreign-key [parent] false}]"; got != want {
+		t.Errorf("constraints: %s\nwant         %s", got, want)
+	}
+	if _, err := eng.d.introspect(ctx, eng.db, eng.sql, "", "nothing"); !errors.Is(err, errNoTable) {
+		t.Errorf("a missing table: %v", err)
+	}
+	db.Exec(`CREATE VIEW a_view AS SELECT 1 AS x`)
+	if _, err := eng.d.introspect(ctx, eng.db, eng.sql, "", "a_view"); !errors.Is(err, errNoTable) {
+		t.Errorf("a view: %v", err)
+	}
+}
