@@ -72,11 +72,17 @@ func (s *Session) keyArg(text string) any {
 	return text
 }
 
-// keyText is how a key value is kept as a checkpoint and shown.
+// keyText is how a key value is kept as a checkpoint and shown. It is text
+// the database reads back as the key's type (keyArg binds it as text unless
+// the key is an integer): a uuid in its canonical form, a time in RFC 3339.
 func keyText(v any) string {
 	switch t := v.(type) {
 	case []byte:
 		return string(t)
+	case [16]byte:
+		return fmt.Sprintf("%x-%x-%x-%x-%x", t[0:4], t[4:6], t[6:8], t[8:10], t[10:16])
+	case time.Time:
+		return t.Format(time.RFC3339Nano)
 	case nil:
 		return ""
 	}

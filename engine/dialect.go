@@ -67,8 +67,10 @@ func dialectFor(name string) (dialect, error) {
 		return sqliteDialect{}, nil
 	case "mysql":
 		return &mysqlDialect{}, nil
+	case "postgres":
+		return postgresDialect{}, nil
 	}
-	return nil, &UsageError{Msg: fmt.Sprintf("the %s dialect is not supported yet", name)}
+	return nil, &UsageError{Msg: fmt.Sprintf("unknown dialect %q: use postgres, mysql or sqlite", name)}
 }
 
 // sqlData is what templates are rendered with. Fields a template does not use

@@ -105,7 +105,7 @@ func (s *Session) runScriptOnce(ctx context.Context, phase string, script templa
 				return &StepError{Phase: phase, SQL: step.Applied.SQL, Err: perr}
 			}
 			if applied {
-				s.notice(phase, "already done, skipped: %s", oneLine(step.SQL))
+				s.notice(phase, "skipped, nothing to do: %s", oneLine(step.SQL))
 				continue
 			}
 		}

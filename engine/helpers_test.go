@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 
@@ -45,6 +46,34 @@ func (r *recorder) emit(e Event) {
 	if r.on != nil {
 		r.on(e)
 	}
+}
+
+func (r *recorder) all() []Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Event(nil), r.events...)
+}
+
+// steps returns the SQL of the step events of a phase, in order.
+func (r *recorder) steps(phase string) []Event {
+	var out []Event
+	for _, e := range r.all() {
+		if e.Event == EventStep && e.Phase == phase {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// notices counts the notices whose message contains text.
+func (r *recorder) notices(text string) int {
+	n := 0
+	for _, e := range r.all() {
+		if e.Event == EventNotice && strings.Contains(e.Message, text) {
+			n++
+		}
+	}
+	return n
 }
 
 // find returns the events of a kind whose message or SQL matches pattern.

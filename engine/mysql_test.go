@@ -151,7 +151,7 @@ func rerunSkips(t *testing.T, db *testdb.DB, plan *phases.Plan, phase, ddl strin
 	if got := phaseStatus(t, db, plan.Name, phase); got != "done" {
 		t.Fatalf("%s is %s after the rerun, want done", phase, got)
 	}
-	if len(rec.find(EventNotice, `already done, skipped: ALTER TABLE .*`+regexp.QuoteMeta(ddl))) == 0 {
+	if len(rec.find(EventNotice, `skipped, nothing to do: ALTER TABLE .*`+regexp.QuoteMeta(ddl))) == 0 {
 		t.Errorf("no notice that %s was skipped as already applied; events: %+v", ddl, rec.events)
 	}
 	if steps := rec.find(EventStep, regexp.QuoteMeta(ddl)); len(steps) > 0 {
@@ -265,7 +265,7 @@ to: full_name
 	if got := phaseStatus(t, db, plan.Name, "drop-old-column"); got != "done" {
 		t.Fatalf("drop-old-column is %s", got)
 	}
-	if len(rec.find(EventNotice, "already done, skipped: ALTER TABLE `users` DROP COLUMN `name`")) == 0 {
+	if len(rec.find(EventNotice, "skipped, nothing to do: ALTER TABLE `users` DROP COLUMN `name`")) == 0 {
 		t.Errorf("the DROP COLUMN was not skipped as already applied: %+v", rec.events)
 	}
 }

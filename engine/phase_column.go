@@ -94,9 +94,10 @@ func (s *Session) verifyNotNull(phase, col string) func(context.Context, querier
 	}
 }
 
-// revertNotNull drops the NOT NULL that enforce (or add-constraint) added.
+// revertNotNull drops the NOT NULL that enforce (or add-constraint) added,
+// and what an attempt that failed mid-way left of it (PostgreSQL's check).
 func (s *Session) revertNotNull(ctx context.Context, b builder, phase, col string) error {
-	if !s.columnIs(ctx, s.db, col, "column-not-null") {
+	if !s.columnIs(ctx, s.db, col, "column-not-null") && !s.notNullLeftover(ctx, col) {
 		return s.moveNow(ctx, phase, phases.Revert, fmt.Sprintf("%s.%s was already nullable", s.plan.Table, col))
 	}
 	script, err := b.setNotNull(col, false)
@@ -109,6 +110,19 @@ func (s *Session) revertNotNull(ctx context.Context, b builder, phase, col strin
 		}
 		return s.move(ctx, q, phase, phases.Revert, fmt.Sprintf("NOT NULL dropped from %s.%s", s.plan.Table, col))
 	})
+}
+
+// notNullLeftover reports whether a failed attempt to add NOT NULL left
+// something that still refuses NULLs: PostgreSQL's temporary check, added and
+// committed before SET NOT NULL. Dialects without such a step have no
+// not-null-leftover template.
+func (s *Session) notNullLeftover(ctx context.Context, col string) bool {
+	if !s.sql.Has("not-null-leftover") {
+		return false
+	}
+	d := sqlData{Schema: s.plan.Schema, Table: s.plan.Table, Column: col, CheckName: notNullCheckName(s.plan.Table, col)}
+	var n int64
+	return s.queryRow(ctx, s.db, "not-null-leftover", d, nil, &n) == nil && n > 0
 }
 
 func (s *Session) phaseDropOld(ctx context.Context, b builder) error {

@@ -85,6 +85,11 @@ func (s *Session) revertConstraint(ctx context.Context, b builder) error {
 	if err != nil {
 		return err
 	}
+	// A failed concurrent build (PostgreSQL) leaves an index that is not
+	// the constraint, but is the plan's to drop.
+	if !present && c.Kind() == "unique" && s.table != nil {
+		_, present = s.table.Index(c.Name)
+	}
 	if !present {
 		return s.moveNow(ctx, "add-constraint", phases.Revert, s.plan.ConstraintLabel()+" was not there: nothing to drop")
 	}

@@ -1,0 +1,305 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/shepherd-db/shepherd/templates"
+)
+
+// postgresDialect runs on PostgreSQL through pgx's database/sql driver.
+// PostgreSQL has transactional DDL and changes constraints in place: NOT
+// NULL, CHECK and UNIQUE each go through their least-locking form (NOT
+// VALID then VALIDATE; an index built CONCURRENTLY), and every statement
+// waits at most lock_timeout for its lock.
+type postgresDialect struct{}
+
+// pgPoolLockTimeout is the lock_timeout every connection of shepherd's pool
+// starts with: the default of Options.LockTimeout. Connections that run DDL
+// set --lock-timeout (connSetup); batches, probes and state writes keep
+// this, so that no statement of shepherd's queues in front of the
+// application's for long. A DSN that sets lock_timeout itself wins.
+const pgPoolLockTimeout = 500 * time.Millisecond
+
+func (postgresDialect) name() string           { return "postgres" }
+func (postgresDialect) transactionalDDL() bool { return true }
+func (postgresDialect) supportsSchema() bool   { return true }
+
+func (postgresDialect) quote(ident string) string {
+	return `"` + strings.ReplaceAll(ident, `"`, `""`) + `"`
+}
+
+func (postgresDialect) open(ctx context.Context, dsn DSN) (*sql.DB, error) {
+	cfg, err := pgx.ParseConfig(dsn.raw)
+	if err != nil {
+		return nil, err
+	}
+	if _, set := cfg.RuntimeParams["lock_timeout"]; !set {
+		cfg.RuntimeParams["lock_timeout"] = pgDuration(pgPoolLockTimeout)
+	}
+	if _, set := cfg.RuntimeParams["application_name"]; !set {
+		cfg.RuntimeParams["application_name"] = "shepherd"
+	}
+	return stdlib.OpenDB(*cfg), nil
+}
+
+// pgDuration renders a duration as a PostgreSQL setting in milliseconds; at
+// least 1ms, since 0 would mean "wait forever".
+func pgDuration(d time.Duration) string {
+	return fmt.Sprintf("%dms", max(1, d.Milliseconds()))
+}
+
+func (postgresDialect) connSetup(opts Options) []string {
+	return []string{fmt.Sprintf("SET lock_timeout = '%s'", pgDuration(opts.LockTimeout))}
+}
+
+func (postgresDialect) timeValue(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return *t
+}
+
+func (postgresDialect) classify(err error) failure {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch {
+		case pe.Code == "55P03" || pe.Code == "40P01": // lock_not_available (lock_timeout), deadlock_detected
+			return failure{kind: failLockTimeout}
+		case pe.Code == "23502":
+			return failure{kind: failNotNull, constraint: pe.ConstraintName}
+		case pe.Code == "23514":
+			return failure{kind: failCheck, constraint: pe.ConstraintName}
+		case pe.Code == "23505":
+			return failure{kind: failUnique, constraint: pe.ConstraintName}
+		// connection_exception, and the server shutting down or
+		// terminating the session.
+		case strings.HasPrefix(pe.Code, "08"), pe.Code == "57P01", pe.Code == "57P02", pe.Code == "57P03":
+			return failure{kind: failConnection}
+		}
+		return failure{kind: failOther}
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	switch {
+	case errors.As(err, &ce), errors.As(err, &ne), errors.Is(err, driver.ErrBadConn),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, sql.ErrConnDone):
+		return failure{kind: failConnection}
+	}
+	return failure{kind: failOther}
+}
+
+func (d postgresDialect) introspect(ctx context.Context, q querier, set *templates.Set, schema, table string) (*Table, error) {
+	data := sqlData{Schema: schema, Table: table}
+	run := func(name string, scan func(*sql.Rows) error) error {
+		st, err := set.Query(name, data)
+		if err != nil {
+			return err
+		}
+		args, _ := st.Args(nil)
+		rows, err := q.QueryContext(ctx, st.SQL, args...)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+		}
+		return rows.Err()
+	}
+	t := &Table{Name: table}
+	found := false
+	if err := run("table-exists", func(r *sql.Rows) error { found = true; return r.Scan(&t.Schema) }); err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, errNoTable
+	}
+	err := run("table-columns", func(r *sql.Rows) error {
+		var c Column
+		var dflt sql.NullString
+		if err := r.Scan(&c.Name, &c.Type, &c.NotNull, &dflt, &c.Generated); err != nil {
+			return err
+		}
+		if dflt.Valid {
+			c.Default = &dflt.String
+		}
+		t.Columns = append(t.Columns, c)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = run("table-primary-key", func(r *sql.Rows) error {
+		var col string
+		if err := r.Scan(&col); err != nil {
+			return err
+		}
+		t.PrimaryKey = append(t.PrimaryKey, col)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = run("table-indexes", func(r *sql.Rows) error {
+		var name string
+		var unique, partial, valid bool
+		var col sql.NullString
+		if err := r.Scan(&name, &unique, &partial, &valid, &col); err != nil {
+			return err
+		}
+		if n := len(t.Indexes); n == 0 || t.Indexes[n-1].Name != name {
+			t.Indexes = append(t.Indexes, Index{Name: name, Unique: unique, Partial: partial, Valid: valid})
+		}
+		ix := &t.Indexes[len(t.Indexes)-1]
+		if col.Valid {
+			ix.Columns = append(ix.Columns, col.String)
+		} else {
+			ix.Partial = true // an expression index cannot serve as a plain column key
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	kinds := map[string]string{"c": "check", "u": "unique", "f": "foreign-key"}
+	err = run("table-constraints", func(r *sql.Rows) error {
+		var name, kind string
+		var validated bool
+		var col sql.NullString
+		if err := r.Scan(&name, &kind, &validated, &col); err != nil {
+			return err
+		}
+		if n := len(t.Constraints); n == 0 || t.Constraints[n-1].Name != name {
+			t.Constraints = append(t.Constraints, Constraint{Name: name, Kind: kinds[kind], Validated: validated})
+		}
+		if col.Valid {
+			c := &t.Constraints[len(t.Constraints)-1]
+			c.Columns = append(c.Columns, col.String)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// prepare: PostgreSQL's scripts need nothing from the live table.
+func (postgresDialect) prepare(op string, d *sqlData, live *Table) error { return nil }
+
+// lock takes a session-level advisory lock on a connection held for the
+// whole session, keyed on the table, and records the holder in
+// shepherd.shepherd_lock. The lock is the advisory lock, not the row: it
+// goes when the connection does, so a killed runner frees it at once, and
+// a refused runner reads the row to say who holds it.
+func (d postgresDialect) lock(ctx context.Context, s *Session) (func(), error) {
+	schema := s.plan.Schema
+	if schema == "" {
+		if err := s.queryRow(ctx, s.db, "current-schema", sqlData{}, nil, &schema); err != nil {
+			return nil, fmt.Errorf("find the current schema: %w", s.dsn.scrub(err))
+		}
+	}
+	scope := schema + "." + s.plan.Table
+	key := advisoryKey(scope)
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("take the runner lock of %s: %w", scope, s.dsn.scrub(err))
+	}
+	var got bool
+	if err := s.queryRow(ctx, conn, "advisory-lock", sqlData{}, map[string]any{"key": key}, &got); err != nil {
+		discardConn(conn)
+		return nil, fmt.Errorf("take the runner lock of %s: %w", scope, s.dsn.scrub(err))
+	}
+	if !got {
+		conn.Close() // holds nothing: back to the pool
+		return nil, s.pgLockHolder(ctx, scope)
+	}
+	// A row left by a runner that died names it: say that its lock is
+	// taken over.
+	var prev LockHeldError
+	var prevToken string
+	var since, expires any
+	err = s.queryRow(ctx, conn, "lease-get", sqlData{}, map[string]any{"scope": scope},
+		&prev.Plan, &prevToken, &prev.Holder, &prev.Host, &prev.PID, &since, &expires)
+	if err == nil {
+		s.notice("", "took over the runner lock of %s from %s (pid %d on %s), which is gone", scope, prev.Holder, prev.PID, prev.Host)
+	}
+	token := randomToken()
+	host, _ := os.Hostname()
+	now := time.Now()
+	_, err = s.exec(ctx, conn, "lease-put", sqlData{}, map[string]any{
+		"scope": scope, "plan": s.plan.Name, "token": token, "holder": s.opts.Operator, "host": host, "pid": os.Getpid(),
+		"since": d.timeValue(&now), "expires": d.timeValue(nil),
+	})
+	if err != nil {
+		discardConn(conn) // closing it releases the advisory lock
+		return nil, fmt.Errorf("record the runner lock of %s: %w", scope, s.dsn.scrub(err))
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		// The row first, while the lock is still held; by token, so that
+		// a runner that took over after this connection died keeps its own.
+		_, _ = s.exec(ctx, s.db, "lease-release", sqlData{}, map[string]any{"scope": scope, "token": token})
+		_, _ = s.exec(ctx, conn, "advisory-unlock", sqlData{}, map[string]any{"key": key})
+		discardConn(conn)
+	}, nil
+}
+
+// pgLockHolder reads who holds the runner lock of scope. The holder
+// records itself just after it takes the lock: a missing row is read once
+// more before the holder is reported unknown.
+func (s *Session) pgLockHolder(ctx context.Context, scope string) error {
+	h := &LockHeldError{Scope: scope}
+	for attempt := 0; ; attempt++ {
+		var token string
+		var since, expires any
+		err := s.queryRow(ctx, s.db, "lease-get", sqlData{}, map[string]any{"scope": scope},
+			&h.Plan, &token, &h.Holder, &h.Host, &h.PID, &since, &expires)
+		switch {
+		case err == nil:
+			if t := parseTime(since); t != nil {
+				h.Since = *t
+			}
+			return h
+		case !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("%w (and reading who holds it failed: %v)", h, s.dsn.scrub(err))
+		case attempt == 0:
+			time.Sleep(200 * time.Millisecond)
+		default:
+			h.Holder, h.Host, h.Plan = "a runner that has not recorded itself", "unknown", "unknown"
+			return h
+		}
+	}
+}
+
+// advisoryKey is the advisory lock key of a lock scope: 64 bits of FNV-1a
+// of "shepherd:"+scope.
+func advisoryKey(scope string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("shepherd:" + scope))
+	return int64(h.Sum64())
+}
+
+// discardConn closes a connection for good instead of returning it to the
+// pool, which would keep its session (and any advisory lock) alive.
+func discardConn(conn *sql.Conn) {
+	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	_ = conn.Close()
+}

@@ -1,0 +1,384 @@
+{{/* PostgreSQL: every statement shepherd runs on PostgreSQL. See templates.go for the format.
+
+     Tables are named by {{qt .Schema .Table}}: schema-qualified when the plan
+     gives schema:, else resolved through search_path like any unqualified
+     name. Catalog queries find the same table with to_regclass() of that very
+     text (the "rel" template), so introspection, probes and DDL always agree
+     on which table they mean.
+
+     Every connection of shepherd's pool starts with lock_timeout set (500ms
+     unless the DSN sets lock_timeout), and connections that run DDL set it to
+     --lock-timeout first: a statement that cannot get its lock gives up
+     instead of queueing in front of the application's queries, and is
+     retried with backoff. */}}
+
+{{define "rel"}}to_regclass({{bind (qt .Schema .Table)}}){{end}}
+
+{{/* ---------- state: shepherd's own tables, in schema shepherd ---------- */}}
+
+{{/* One statement, so that it is one transaction; two runners starting at
+     once on a fresh database take turns on a transaction-scoped advisory
+     lock. Objects are created only when missing, so a runner without CREATE
+     privileges works once they exist. */}}
+{{define "state-ddl"}}
+-- step: creates the shepherd schema and shepherd's own tables if they are missing
+DO $shepherd$
+BEGIN
+  PERFORM pg_advisory_xact_lock(hashtext('shepherd'), hashtext('state-ddl'));
+  IF to_regnamespace('shepherd') IS NULL THEN
+    CREATE SCHEMA shepherd;
+  END IF;
+  IF to_regclass('shepherd.shepherd_state') IS NULL THEN
+    CREATE TABLE shepherd.shepherd_state (
+      plan        text        NOT NULL,
+      phase       text        NOT NULL,
+      position    integer     NOT NULL,
+      playbook    text        NOT NULL,
+      table_name  text        NOT NULL,
+      plan_hash   text        NOT NULL,
+      status      text        NOT NULL DEFAULT 'pending',
+      started_at  timestamptz,
+      finished_at timestamptz,
+      run_by      text,
+      checkpoint  text,
+      rows_done   bigint      NOT NULL DEFAULT 0,
+      detail      text,
+      PRIMARY KEY (plan, phase)
+    );
+  END IF;
+  IF to_regclass('shepherd.shepherd_log') IS NULL THEN
+    CREATE TABLE shepherd.shepherd_log (
+      id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      at       timestamptz NOT NULL,
+      plan     text NOT NULL,
+      phase    text NOT NULL,
+      event    text NOT NULL,
+      actor    text NOT NULL,
+      sql_text text,
+      detail   text
+    );
+    CREATE INDEX shepherd_log_plan ON shepherd.shepherd_log (plan, id);
+  END IF;
+  IF to_regclass('shepherd.shepherd_lock') IS NULL THEN
+    CREATE TABLE shepherd.shepherd_lock (
+      scope      text PRIMARY KEY,
+      plan       text NOT NULL,
+      token      text NOT NULL,
+      holder     text NOT NULL,
+      host       text NOT NULL,
+      pid        integer NOT NULL,
+      since      timestamptz NOT NULL,
+      expires_at timestamptz
+    );
+  END IF;
+END
+$shepherd$
+{{end}}
+
+{{define "state-exists"}}SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'shepherd' AND c.relname = 'shepherd_state'{{end}}
+
+{{define "state-load"}}
+SELECT phase, status, plan_hash, started_at, finished_at, run_by, checkpoint, rows_done, detail
+FROM shepherd.shepherd_state WHERE plan = {{param "plan"}}
+{{end}}
+
+{{define "state-phase"}}SELECT status FROM shepherd.shepherd_state WHERE plan = {{param "plan"}} AND phase = {{param "phase"}}{{end}}
+
+{{define "state-list"}}
+SELECT plan, playbook, table_name, phase, status, started_at, finished_at, rows_done, detail
+FROM shepherd.shepherd_state ORDER BY plan, position
+{{end}}
+
+{{define "state-insert"}}
+INSERT INTO shepherd.shepherd_state (plan, phase, position, playbook, table_name, plan_hash, status)
+VALUES ({{param "plan"}}, {{param "phase"}}, {{param "position"}}, {{param "playbook"}}, {{param "table"}}, {{param "hash"}}, 'pending')
+ON CONFLICT (plan, phase) DO NOTHING
+{{end}}
+
+{{define "state-update"}}
+UPDATE shepherd.shepherd_state
+SET status = {{param "status"}}, started_at = {{param "started_at"}}, finished_at = {{param "finished_at"}},
+    run_by = {{param "run_by"}}, checkpoint = {{param "checkpoint"}}, rows_done = {{param "rows_done"}}, detail = {{param "detail"}}
+WHERE plan = {{param "plan"}} AND phase = {{param "phase"}}
+{{end}}
+
+{{define "log-append"}}
+INSERT INTO shepherd.shepherd_log (at, plan, phase, event, actor, sql_text, detail)
+VALUES ({{param "at"}}, {{param "plan"}}, {{param "phase"}}, {{param "event"}}, {{param "actor"}}, {{param "sql"}}, {{param "detail"}})
+{{end}}
+
+{{define "log-list"}}
+SELECT at, phase, event, actor, sql_text, detail FROM shepherd.shepherd_log WHERE plan = {{param "plan"}} ORDER BY id
+{{end}}
+
+{{define "log-last-plan"}}
+SELECT detail FROM shepherd.shepherd_log WHERE plan = {{param "plan"}} AND event = 'plan' ORDER BY id DESC LIMIT 1
+{{end}}
+
+{{/* ---------- runner lock ----------
+     The lock itself is a session-level advisory lock, held by a connection
+     kept open for the whole session: it is released when the runner ends it
+     or when the connection dies (a killed runner frees it at once). The row
+     in shepherd_lock only says who holds it; expires_at stays NULL. */}}
+
+{{define "advisory-lock"}}SELECT pg_try_advisory_lock({{param "key"}}){{end}}
+{{define "advisory-unlock"}}SELECT pg_advisory_unlock({{param "key"}}){{end}}
+{{define "current-schema"}}SELECT current_schema(){{end}}
+
+{{define "lease-get"}}
+SELECT plan, token, holder, host, pid, since, expires_at FROM shepherd.shepherd_lock WHERE scope = {{param "scope"}}
+{{end}}
+
+{{define "lease-put"}}
+INSERT INTO shepherd.shepherd_lock (scope, plan, token, holder, host, pid, since, expires_at)
+VALUES ({{param "scope"}}, {{param "plan"}}, {{param "token"}}, {{param "holder"}}, {{param "host"}}, {{param "pid"}}, {{param "since"}}, {{param "expires"}})
+ON CONFLICT (scope) DO UPDATE SET plan = excluded.plan, token = excluded.token, holder = excluded.holder,
+  host = excluded.host, pid = excluded.pid, since = excluded.since, expires_at = excluded.expires_at
+{{end}}
+
+{{define "lease-renew"}}
+UPDATE shepherd.shepherd_lock SET expires_at = {{param "expires"}} WHERE scope = {{param "scope"}} AND token = {{param "token"}}
+{{end}}
+
+{{define "lease-release"}}DELETE FROM shepherd.shepherd_lock WHERE scope = {{param "scope"}} AND token = {{param "token"}}{{end}}
+
+{{/* ---------- introspection, from pg_catalog ---------- */}}
+
+{{define "list-tables"}}
+SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = coalesce(nullif({{bind .Schema}}::text, ''), current_schema()) AND n.nspname <> 'shepherd' AND c.relkind IN ('r', 'p')
+ORDER BY c.relname
+{{end}}
+
+{{define "table-exists"}}
+SELECT n.nspname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.oid = {{template "rel" .}} AND c.relkind IN ('r', 'p')
+{{end}}
+
+{{define "table-columns"}}
+SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+       CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END, a.attgenerated <> ''
+FROM pg_catalog.pg_attribute a
+LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE a.attrelid = {{template "rel" .}} AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attnum
+{{end}}
+
+{{define "table-primary-key"}}
+SELECT a.attname
+FROM pg_catalog.pg_constraint con
+CROSS JOIN LATERAL unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord)
+JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum
+WHERE con.conrelid = {{template "rel" .}} AND con.contype = 'p'
+ORDER BY k.ord
+{{end}}
+
+{{/* One row per key column; an expression column has no name (NULL). */}}
+{{define "table-indexes"}}
+SELECT ic.relname, i.indisunique, i.indpred IS NOT NULL, i.indisvalid, a.attname
+FROM pg_catalog.pg_index i
+JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum AND k.attnum > 0
+WHERE i.indrelid = {{template "rel" .}} AND k.ord <= i.indnkeyatts
+ORDER BY ic.relname, k.ord
+{{end}}
+
+{{/* Named CHECK, UNIQUE and FOREIGN KEY constraints, one row per column. */}}
+{{define "table-constraints"}}
+SELECT con.conname, con.contype::text, con.convalidated, a.attname
+FROM pg_catalog.pg_constraint con
+LEFT JOIN LATERAL unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord) ON true
+LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum
+WHERE con.conrelid = {{template "rel" .}} AND con.contype IN ('c', 'u', 'f')
+ORDER BY con.conname, k.ord
+{{end}}
+
+{{/* The table's indexes and triggers with their definitions. PostgreSQL
+     never rebuilds a table, so shepherd does not need them to run; they are
+     here for parity with SQLite. */}}
+{{define "table-objects"}}
+SELECT 'index', ic.relname, pg_get_indexdef(i.indexrelid)
+FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+WHERE i.indrelid = {{template "rel" .}}
+UNION ALL
+SELECT 'trigger', t.tgname, pg_get_triggerdef(t.oid)
+FROM pg_catalog.pg_trigger t
+WHERE t.tgrelid = {{template "rel" .}} AND NOT t.tgisinternal
+{{end}}
+
+{{/* The sequences the table's serial and identity columns own, and the
+     highest value they gave out. */}}
+{{define "table-sequence"}}
+SELECT count(*), coalesce(max(pg_sequence_last_value(s.oid)), 0)
+FROM pg_catalog.pg_depend d
+JOIN pg_catalog.pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+WHERE d.refobjid = {{template "rel" .}} AND d.classid = 'pg_catalog.pg_class'::regclass AND d.deptype IN ('a', 'i')
+{{end}}
+
+{{define "has-sequence"}}SELECT count(*) FROM pg_catalog.pg_class WHERE relkind = 'S'{{end}}
+
+{{/* PostgreSQL always enforces foreign keys. */}}
+{{define "foreign-keys-on"}}SELECT 1{{end}}
+
+{{define "try-expr"}}SELECT {{.Expr}} FROM {{qt .Schema .Table}} WHERE 1 = 0{{end}}
+
+{{/* ---------- phase DDL ---------- */}}
+
+{{define "add-column"}}
+-- step: ACCESS EXCLUSIVE on {{.Table}} for an instant (it waits at most --lock-timeout, then is retried): only the catalog changes, no row is rewritten
+ALTER TABLE {{qt .Schema .Table}} ADD COLUMN {{q .Column}} {{.Type}}
+{{end}}
+
+{{define "drop-column"}}
+-- step: ACCESS EXCLUSIVE on {{.Table}} for an instant (it waits at most --lock-timeout, then is retried): the column is only marked dropped, no row is rewritten
+ALTER TABLE {{qt .Schema .Table}} DROP COLUMN {{q .Column}}
+{{end}}
+
+{{/* NOT NULL without a long lock: a NOT VALID check (no scan), validated
+     under a lock that lets reads and writes go on, then SET NOT NULL, which
+     PostgreSQL 12+ proves from the validated check instead of scanning, and
+     the check, now redundant, is dropped. The first two steps commit on
+     their own and are skipped on a rerun when they already took effect. */}}
+{{define "set-not-null"}}
+-- step own: ACCESS EXCLUSIVE on {{.Table}} for an instant (it waits at most --lock-timeout, then is retried): NOT VALID reads no row; from now on writes of NULL to {{.Column}} are refused
+-- applied: SELECT count(*) FROM pg_catalog.pg_constraint WHERE conrelid = {{template "rel" .}} AND conname = {{bind .CheckName}}
+ALTER TABLE {{qt .Schema .Table}} ADD CONSTRAINT {{q .CheckName}} CHECK ({{q .Column}} IS NOT NULL) NOT VALID
+-- step own: SHARE UPDATE EXCLUSIVE on {{.Table}} while it scans the table: reads and writes go on; only other DDL, VACUUM and index builds wait
+-- applied: SELECT count(*) FROM pg_catalog.pg_constraint WHERE conrelid = {{template "rel" .}} AND conname = {{bind .CheckName}} AND convalidated
+ALTER TABLE {{qt .Schema .Table}} VALIDATE CONSTRAINT {{q .CheckName}}
+-- step: ACCESS EXCLUSIVE on {{.Table}} for an instant, until commit: the validated check proves there is no NULL, so no row is read
+ALTER TABLE {{qt .Schema .Table}} ALTER COLUMN {{q .Column}} SET NOT NULL
+-- step: ACCESS EXCLUSIVE on {{.Table}}, already held by SET NOT NULL, until commit: drops the check, redundant once NOT NULL is in force; no row is read
+ALTER TABLE {{qt .Schema .Table}} DROP CONSTRAINT {{q .CheckName}}
+{{end}}
+
+{{/* The check of an enforce that failed after its first step: it still refuses NULLs, so a rollback drops it. */}}
+{{define "not-null-leftover"}}SELECT count(*) FROM pg_catalog.pg_constraint WHERE conrelid = {{template "rel" .}} AND conname = {{bind .CheckName}}{{end}}
+
+{{define "drop-not-null"}}
+-- step: ACCESS EXCLUSIVE on {{.Table}} for an instant (it waits at most --lock-timeout, then is retried): only the catalog changes
+ALTER TABLE {{qt .Schema .Table}} ALTER COLUMN {{q .Column}} DROP NOT NULL
+-- step: ACCESS EXCLUSIVE on {{.Table}}, already held, until commit: drops the NOT NULL check of an enforce that did not finish, if there is one
+ALTER TABLE {{qt .Schema .Table}} DROP CONSTRAINT IF EXISTS {{q .CheckName}}
+{{end}}
+
+{{define "add-check"}}
+-- step own: ACCESS EXCLUSIVE on {{.Table}} for an instant (it waits at most --lock-timeout, then is retried): NOT VALID reads no row; from now on every write is checked
+-- applied: SELECT count(*) FROM pg_catalog.pg_constraint WHERE conrelid = {{template "rel" .}} AND conname = {{bind .Name}}
+ALTER TABLE {{qt .Schema .Table}} ADD CONSTRAINT {{q .Name}} CHECK ({{.Check}}) NOT VALID
+-- step: SHARE UPDATE EXCLUSIVE on {{.Table}} while it scans the table, until commit: reads and writes go on; only other DDL, VACUUM and index builds wait
+ALTER TABLE {{qt .Schema .Table}} VALIDATE CONSTRAINT {{q .Name}}
+{{end}}
+
+{{define "drop-check"}}
+-- step: ACCESS EXCLUSIVE on {{.Table}} for an instant (it waits at most --lock-timeout, then is retried): only the catalog changes
+ALTER TABLE {{qt .Schema .Table}} DROP CONSTRAINT IF EXISTS {{q .Name}}
+{{end}}
+
+{{/* PostgreSQL changes constraints in place: it never rebuilds a table. */}}
+{{define "rebuild"}}{{end}}
+
+{{/* UNIQUE without blocking writes: the index is built CONCURRENTLY (outside
+     any transaction), then attached as the constraint. A concurrent build
+     that fails (a duplicate, a lock timeout, a crash) leaves an INVALID
+     index behind, which the first step finds and drops before building
+     again; the build is skipped only when a VALID index is there. */}}
+{{define "add-unique"}}
+-- step notx: SHARE UPDATE EXCLUSIVE on {{.Table}}: drops an INVALID index {{.Name}} that an earlier failed build left behind; reads and writes go on
+-- applied: SELECT (NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = {{template "rel" .}} AND ic.relname = {{bind .Name}} AND NOT i.indisvalid))::int
+DROP INDEX CONCURRENTLY IF EXISTS {{qt .Schema .Name}}
+-- step notx: SHARE UPDATE EXCLUSIVE on {{.Table}} while it builds the index (two scans of the table, after waiting for transactions that started before it): reads and writes go on
+-- applied: SELECT count(*) FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = {{template "rel" .}} AND ic.relname = {{bind .Name}} AND i.indisvalid
+CREATE UNIQUE INDEX CONCURRENTLY {{q .Name}} ON {{qt .Schema .Table}} ({{qlist .Columns}})
+-- step: ACCESS EXCLUSIVE on {{.Table}} for an instant (it waits at most --lock-timeout, then is retried): the built index becomes the constraint, no row is read
+ALTER TABLE {{qt .Schema .Table}} ADD CONSTRAINT {{q .Name}} UNIQUE USING INDEX {{q .Name}}
+{{end}}
+
+{{define "drop-unique"}}
+-- step: ACCESS EXCLUSIVE on {{.Table}} for an instant (it waits at most --lock-timeout, then is retried): drops the constraint and its index
+ALTER TABLE {{qt .Schema .Table}} DROP CONSTRAINT IF EXISTS {{q .Name}}
+-- step: ACCESS EXCLUSIVE on {{.Table}}, already held, until commit: drops an index {{.Name}} that was built but not yet attached as the constraint, if there is one
+DROP INDEX IF EXISTS {{qt .Schema .Name}}
+{{end}}
+
+{{/* ---------- batches: keyset ranges on the key column ---------- */}}
+
+{{define "range"}}{{if .HasLo}}{{q .Key}} > {{param "lo"}} AND {{end}}{{q .Key}} <= {{param "hi"}}{{end}}
+
+{{define "upper-bound"}}
+SELECT {{q .Key}} FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{q .Key}} > {{param "lo"}}{{end}} ORDER BY {{q .Key}} LIMIT 1 OFFSET {{param "offset"}}
+{{end}}
+
+{{/* Not max(): uuid has no max aggregate; the key's index gives the last key. */}}
+{{define "last-key"}}
+SELECT (SELECT {{q .Key}} FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{q .Key}} > {{param "lo"}}{{end}} ORDER BY {{q .Key}} DESC LIMIT 1), count(*)
+FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{q .Key}} > {{param "lo"}}{{end}}
+{{end}}
+
+{{/* The planner's estimate; a table never analyzed (reltuples < 0) is counted. */}}
+{{define "estimate-rows"}}
+SELECT CASE WHEN c.reltuples < 0 THEN (SELECT count(*) FROM {{qt .Schema .Table}}) ELSE c.reltuples::bigint END
+FROM pg_catalog.pg_class c WHERE c.oid = {{template "rel" .}}
+{{end}}
+
+{{define "fill-batch"}}
+-- step: ROW EXCLUSIVE on {{.Table}} (reads and writes go on) and a lock on each row it changes, until the batch commits; it waits at most lock_timeout for a lock, then is retried
+UPDATE {{qt .Schema .Table}} SET {{q .Column}} = ({{.Expr}})
+WHERE {{template "range" .}} AND {{q .Column}} IS NULL
+{{end}}
+
+{{define "copy-batch"}}
+-- step: ROW EXCLUSIVE on {{.Table}} (reads and writes go on) and a lock on each row it changes, until the batch commits; it waits at most lock_timeout for a lock, then is retried
+UPDATE {{qt .Schema .Table}} SET {{q .To}} = {{q .Column}}
+WHERE {{template "range" .}} AND {{q .To}} IS DISTINCT FROM {{q .Column}}
+{{end}}
+
+{{define "clean-batch"}}
+-- step: ROW EXCLUSIVE on {{.Table}} (reads and writes go on) and a lock on each row it changes, until the batch commits; it waits at most lock_timeout for a lock, then is retried
+UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}} = ({{$s.Expr}}){{end}}
+WHERE {{template "range" .}} AND {{template "violates" .}}
+{{end}}
+
+{{/* ---------- checks on the real data ---------- */}}
+
+{{define "null-rows"}}{{q .Column}} IS NULL{{end}}
+{{define "diff-rows"}}{{q .To}} IS DISTINCT FROM {{q .Column}}{{end}}
+
+{{define "violates"}}
+{{- if eq .Kind "not_null"}}{{q .Column}} IS NULL
+{{- else if eq .Kind "unique"}}EXISTS (SELECT 1 FROM {{qt .Schema .Table}} AS shepherd_dup WHERE {{range $i, $c := .Columns}}{{if $i}} AND {{end}}shepherd_dup.{{q $c}} = {{q $.Table}}.{{q $c}}{{end}} AND shepherd_dup.{{q .Key}} < {{q .Table}}.{{q .Key}})
+{{- else}}NOT ({{.Check}}){{end}}
+{{- end}}
+
+{{define "count-where"}}SELECT count(*) FROM {{qt .Schema .Table}} WHERE {{template "cond" .}}{{end}}
+{{define "sample-where"}}SELECT {{q .Key}} FROM {{qt .Schema .Table}} WHERE {{template "cond" .}} ORDER BY {{q .Key}} LIMIT 5{{end}}
+{{define "cond"}}
+{{- if eq .Cond "null"}}{{template "null-rows" .}}
+{{- else if eq .Cond "unfilled"}}{{template "null-rows" .}} AND ({{.Expr}}) IS NOT NULL
+{{- else if eq .Cond "null-expr"}}{{template "null-rows" .}} AND ({{.Expr}}) IS NULL
+{{- else if eq .Cond "diff"}}{{template "diff-rows" .}}
+{{- else}}{{template "violates" .}}{{end}}
+{{- if .Bounded}} AND {{q .Key}} <= {{param "hi"}}{{end}}
+{{- end}}
+
+{{define "expr-null-for"}}SELECT count(*) FROM {{qt .Schema .Table}} WHERE {{q .Key}} = {{param "key"}} AND ({{.Expr}}) IS NULL{{end}}
+
+{{define "column-exists"}}SELECT count(*) FROM pg_catalog.pg_attribute WHERE attrelid = {{template "rel" .}} AND attname = {{bind .Column}} AND attnum > 0 AND NOT attisdropped{{end}}
+{{define "column-nullable"}}SELECT count(*) FROM pg_catalog.pg_attribute WHERE attrelid = {{template "rel" .}} AND attname = {{bind .Column}} AND attnum > 0 AND NOT attisdropped AND NOT attnotnull{{end}}
+{{define "column-not-null"}}SELECT count(*) FROM pg_catalog.pg_attribute WHERE attrelid = {{template "rel" .}} AND attname = {{bind .Column}} AND attnum > 0 AND NOT attisdropped AND attnotnull{{end}}
+
+{{/* verify-failure-path: a violating write, inside a transaction that is rolled back */}}
+{{define "violating-update"}}
+UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}} = ({{$s.Expr}}){{end}} WHERE {{q .Key}} = {{param "key"}}
+{{end}}
+
+{{define "first-keys"}}SELECT {{q .Key}} FROM {{qt .Schema .Table}} ORDER BY {{q .Key}} LIMIT 2{{end}}
+
+{{define "duplicate-update"}}
+UPDATE {{qt .Schema .Table}} SET {{range $i, $c := .Columns}}{{if $i}}, {{end}}{{q $c}} = (SELECT shepherd_src.{{q $c}} FROM {{qt $.Schema $.Table}} AS shepherd_src WHERE shepherd_src.{{q $.Key}} = {{param "other"}}){{end}}
+WHERE {{q .Key}} = {{param "key"}}
+{{end}}
+
+{{define "savepoint"}}SAVEPOINT shepherd_probe{{end}}
+{{define "rollback-to-savepoint"}}ROLLBACK TO SAVEPOINT shepherd_probe{{end}}
