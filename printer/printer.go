@@ -143,7 +143,14 @@ func Plan(w io.Writer, p *phases.Plan, dialect string, previews []engine.PhasePr
 			}
 			fmt.Fprintf(w, "%s    %s\n", label, indent(st.SQL, "           "))
 			if st.Lock != "" {
-				fmt.Fprintf(w, "           -- locks: %s\n", st.Lock)
+				label := "locks"
+				switch st.Mode {
+				case templates.ConnOp:
+					label = "connection setting"
+				case templates.Check:
+					label = "check"
+				}
+				fmt.Fprintf(w, "           -- %s: %s\n", label, st.Lock)
 			}
 			if st.Applied != nil {
 				fmt.Fprintf(w, "           -- skipped on a rerun when: %s\n", indent(st.Applied.SQL, "           "))

@@ -157,9 +157,9 @@ ALTER TABLE {{qt .Schema .Table}} DROP COLUMN {{q .Column}}
 {{define "drop-check"}}{{template "rebuild" .}}{{end}}
 
 {{define "rebuild"}}
--- step conn: a setting of this connection: foreign keys are not enforced while the table is swapped; they are checked before commit
+-- step conn: foreign keys are not enforced while the table is swapped; they are checked before commit
 PRAGMA foreign_keys = OFF
--- step conn: a setting of this connection: renaming the new table must not rewrite other tables' references
+-- step conn: renaming the new table must not rewrite other tables' references
 PRAGMA legacy_alter_table = ON
 -- step check: foreign keys of {{.Table}} hold no worse than before
 SELECT count(*) FROM pragma_foreign_key_check({{bind .Table}})
