@@ -364,7 +364,7 @@ func newPlanCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				printer.Plan(out, plan, d, previews)
+				printer.Plan(out, plan.In(d), d, previews)
 			}
 			return nil
 		},

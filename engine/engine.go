@@ -126,7 +126,7 @@ type Session struct {
 // changes nothing when the plan does not fit, and returns a *SchemaError,
 // *PlanChangedError or *LockHeldError saying why.
 func (e *Engine) Start(ctx context.Context, plan *phases.Plan, opts Options) (*Session, error) {
-	s := &Session{Engine: e, plan: plan, pb: plan.PlaybookDef(), opts: opts.withDefaults(), touched: map[string]time.Time{}}
+	s := &Session{Engine: e, plan: plan.In(e.d.name()), pb: plan.PlaybookDef(), opts: opts.withDefaults(), touched: map[string]time.Time{}}
 	if plan.Schema != "" && !e.d.supportsSchema() {
 		return nil, &SchemaError{File: plan.File, Problems: []string{fmt.Sprintf("schema: %s has no schemas; remove schema: from the plan", e.d.name())}}
 	}

@@ -64,7 +64,16 @@ type Plan struct {
 	Constraint *Constraint `json:"constraint,omitempty"`
 	Clean      []Assign    `json:"clean,omitempty"`
 
-	lines map[string]int // field path → line in File, for messages
+	lines   map[string]int // field path → line in File, for messages
+	dialect string         // set by In: texts show this dialect's fragments
+}
+
+// In returns the plan as seen on one dialect: its texts (Expand,
+// ConstraintLabel) show that dialect's expressions. Its hash is the plan's.
+func (p *Plan) In(dialect string) *Plan {
+	c := *p
+	c.dialect = dialect
+	return &c
 }
 
 // Constraint is what tighten-constraint adds: exactly one of Check, NotNull

@@ -158,6 +158,9 @@ func (p *Plan) ConstraintLabel() string {
 	case "unique":
 		return c.Name + " (UNIQUE " + strings.Join(c.Unique, ", ") + ")"
 	}
+	if v, ok := c.Check.For(p.dialect); ok {
+		return c.Name + " (CHECK " + v + ")"
+	}
 	return c.Name + " (CHECK " + c.Check.String() + ")"
 }
 
