@@ -155,7 +155,7 @@ func (s *Session) ensureStateTables(ctx context.Context) error {
 	for _, step := range script {
 		args, _ := step.Args(nil)
 		if _, err := s.db.ExecContext(ctx, step.SQL, args...); err != nil {
-			return fmt.Errorf("create shepherd's state tables: %w", s.dsn.scrub(err))
+			return fmt.Errorf("create shepherd's state tables (shepherd keeps its state in the database it changes, so its user needs the right to create tables there): %w", s.dsn.scrub(err))
 		}
 	}
 	return nil
