@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -57,7 +58,11 @@ func (s *Session) runScriptOnce(ctx context.Context, phase string, script templa
 	if err != nil {
 		return s.dsn.scrub(err)
 	}
+	// The connection's settings (a short lock timeout, PRAGMAs) are for
+	// this script only: it is discarded, not returned to the pool, where
+	// state writes and batches would inherit them.
 	defer conn.Close()
+	defer conn.Raw(func(any) error { return driver.ErrBadConn })
 	for _, setup := range s.d.connSetup(s.opts) {
 		if _, err := conn.ExecContext(ctx, setup); err != nil {
 			return &StepError{Phase: phase, SQL: setup, Err: s.dsn.scrub(err)}

@@ -44,9 +44,10 @@ func (sqliteDialect) open(ctx context.Context, dsn DSN) (*sql.DB, error) {
 // does: for the demo and training sandboxes, which make their own databases.
 func openSQLiteFile(path string) (*sql.DB, error) {
 	q := url.Values{}
-	// A writer waits this long for another before it reports SQLITE_BUSY;
+	// A writer waits this long for others before it reports SQLITE_BUSY
+	// (SQLite has no lock queue: under heavy writes a waiter can starve);
 	// DDL connections lower it to --lock-timeout and retry.
-	q.Add("_pragma", "busy_timeout(5000)")
+	q.Add("_pragma", "busy_timeout(10000)")
 	// Write transactions take the write lock at BEGIN, so two writers
 	// queue on busy_timeout instead of deadlocking on a lock upgrade.
 	q.Set("_txlock", "immediate")

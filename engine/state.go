@@ -33,7 +33,10 @@ type phaseState struct {
 	stored     bool // a row exists in shepherd_state
 }
 
-// exec renders a one-statement template and runs it with named values.
+// exec renders a one-statement template and runs it with named values. A
+// statement on the pool (autocommit) that timed out waiting for a lock did
+// not apply, so it is retried a few times: under heavy write traffic an
+// SQLite writer can wait out its busy timeout.
 func (e *Engine) exec(ctx context.Context, q querier, name string, data sqlData, vals map[string]any) (sql.Result, error) {
 	st, err := e.sql.Query(name, data)
 	if err != nil {
@@ -43,7 +46,32 @@ func (e *Engine) exec(ctx context.Context, q querier, name string, data sqlData,
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return q.ExecContext(ctx, st.SQL, args...)
+	_, autocommit := q.(*sql.DB)
+	var res sql.Result
+	err = e.retryLocked(ctx, autocommit, func() error {
+		var err error
+		res, err = q.ExecContext(ctx, st.SQL, args...)
+		return err
+	})
+	return res, err
+}
+
+// retryLocked runs fn, and again after a short, growing pause while it
+// fails on a lock timeout and retry allows it (up to five tries).
+func (e *Engine) retryLocked(ctx context.Context, retry bool, fn func() error) error {
+	wait := 50 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := fn()
+		if err == nil || !retry || attempt == 5 || e.d.classify(err).kind != failLockTimeout {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
 }
 
 // query renders a one-statement template and runs it.
@@ -82,16 +110,20 @@ func (e *Engine) stateExists(ctx context.Context) (bool, error) {
 }
 
 func (s *Session) loadState(ctx context.Context) error {
-	s.state = map[string]*phaseState{}
 	exists, err := s.stateExists(ctx)
-	if err != nil || !exists {
+	if err != nil {
 		return err
+	}
+	if !exists {
+		s.state = map[string]*phaseState{}
+		return nil
 	}
 	rows, err := s.query(ctx, s.db, "state-load", sqlData{}, map[string]any{"plan": s.plan.Name})
 	if err != nil {
 		return fmt.Errorf("read the state of %s: %w", s.plan.Name, s.dsn.scrub(err))
 	}
 	defer rows.Close()
+	state := map[string]*phaseState{} // replaces s.state only once read whole
 	for rows.Next() {
 		var st phaseState
 		var started, finished any
@@ -106,9 +138,13 @@ func (s *Session) loadState(ctx context.Context) error {
 			st.Checkpoint = &cp.String
 		}
 		st.stored = true
-		s.state[st.ID] = &st
+		state[st.ID] = &st
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read the state of %s: %w", s.plan.Name, s.dsn.scrub(err))
+	}
+	s.state = state
+	return nil
 }
 
 // st returns a phase's state, pending if it never ran.
@@ -188,7 +224,14 @@ func (s *Session) register(ctx context.Context) error {
 
 // inTx runs fn in a transaction on the pool.
 func (s *Session) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	// Beginning may wait for a lock (SQLite's BEGIN IMMEDIATE): nothing
+	// has happened yet, so a timeout there is retried.
+	var tx *sql.Tx
+	err := s.retryLocked(ctx, true, func() error {
+		var err error
+		tx, err = s.db.BeginTx(ctx, nil)
+		return err
+	})
 	if err != nil {
 		return s.dsn.scrub(err)
 	}

@@ -1,0 +1,308 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/shepherd-db/shepherd/internal/testdb"
+)
+
+// Live traffic: while each safe playbook runs start to finish, a simulated
+// application writes and reads the table continuously, deploying the code
+// version each gate stands for. The application must see zero errors, and
+// no write may be lost.
+
+// app is the simulated application: writers that insert and update rows
+// with the SQL of the deployed version, and a reader.
+type app struct {
+	db      *testdb.DB
+	version atomic.Value // string: the code version deployed
+	nextID  atomic.Int64
+	mu      sync.Mutex
+	last    map[int64]string // the value each row's text column last got
+	errs    []string
+	ops     atomic.Int64
+	stop    chan struct{}
+	wg      sync.WaitGroup
+	// sqlFor returns the statement and args the deployed version uses.
+	write func(version string, id int64, insert bool, value string) (string, []any)
+	read  func(version string) string
+}
+
+func (a *app) deploy(v string) { a.version.Store(v) }
+
+func (a *app) start(writers int) {
+	a.stop = make(chan struct{})
+	for w := 0; w < writers; w++ {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			for {
+				select {
+				case <-a.stop:
+					return
+				default:
+				}
+				a.step()
+				time.Sleep(time.Duration(2+rand.IntN(4)) * time.Millisecond)
+			}
+		}()
+	}
+}
+
+func (a *app) step() {
+	v := a.version.Load().(string)
+	insert := rand.IntN(3) == 0
+	var id int64
+	if insert {
+		id = a.nextID.Add(1)
+	} else {
+		id = 1 + rand.Int64N(a.nextID.Load())
+	}
+	value := fmt.Sprintf("w%d-%d", id, a.ops.Add(1))
+	a.mu.Lock() // one write per row at a time, so "last" is the row's last write
+	defer a.mu.Unlock()
+	q, args := a.write(v, id, insert, value)
+	res, err := a.db.SQL.Exec(q, args...)
+	if err != nil {
+		a.errs = append(a.errs, fmt.Sprintf("%s %s: %v", v, q, err))
+		return
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return // no such row (an insert of it failed): nothing written
+	}
+	a.last[id] = value
+	if rows, err := a.db.SQL.Query(a.read(v), id); err != nil {
+		a.errs = append(a.errs, fmt.Sprintf("%s read: %v", v, err))
+	} else {
+		for rows.Next() {
+			var got sql.NullString
+			rows.Scan(&got)
+			if got.String != value {
+				a.errs = append(a.errs, fmt.Sprintf("%s read row %d: got %q, just wrote %q", v, id, got.String, value))
+			}
+		}
+		rows.Close()
+	}
+}
+
+func (a *app) halt(t *testing.T) {
+	close(a.stop)
+	a.wg.Wait()
+	if len(a.errs) > 0 {
+		n := len(a.errs)
+		if n > 10 {
+			a.errs = a.errs[:10]
+		}
+		t.Errorf("the application hit %d errors in %d operations:\n%s", n, a.ops.Load(), strings.Join(a.errs, "\n"))
+	}
+	if a.ops.Load() < 50 {
+		t.Errorf("only %d application operations ran: the traffic did not overlap the phases", a.ops.Load())
+	}
+}
+
+// checkNoLostWrites compares every row's column with the application's last
+// write to it.
+func (a *app) checkNoLostWrites(t *testing.T, col string) {
+	t.Helper()
+	got := map[int64]string{}
+	for _, r := range a.db.Query("SELECT id, " + col + " FROM users") {
+		var id int64
+		fmt.Sscan(r[0], &id)
+		got[id] = r[1]
+	}
+	lost := 0
+	for id, want := range a.last {
+		if got[id] != want {
+			if lost < 5 {
+				t.Errorf("row %d: %s = %q, the application last wrote %q", id, col, got[id], want)
+			}
+			lost++
+		}
+	}
+	if lost > 0 {
+		t.Errorf("%d writes lost of %d rows written", lost, len(a.last))
+	}
+}
+
+// runWithTraffic walks a plan phase by phase as a release pipeline does: it
+// runs to each gate (which may prepare the database for the deploy), deploys
+// the version the gate stands for, then confirms it; traffic runs all along.
+func runWithTraffic(t *testing.T, s *Session, a *app, deployAt map[string]string) {
+	t.Helper()
+	ctx := context.Background()
+	for {
+		ph, more := s.pb.Next(s.progress())
+		if !more {
+			return
+		}
+		if ph.Gate || ph.Confirm {
+			if err := s.Arrive(ctx, ph.ID); err != nil {
+				t.Fatalf("arrive at %s: %v", ph.ID, err)
+			}
+		}
+		if v, ok := deployAt[ph.ID]; ok {
+			a.deploy(v)
+			time.Sleep(60 * time.Millisecond) // the deploy is out everywhere
+		}
+		if err := s.RunPhase(ctx, ph.ID); err != nil {
+			t.Fatalf("%s: %v", ph.ID, err)
+		}
+		time.Sleep(40 * time.Millisecond)
+	}
+}
+
+func TestLiveTrafficAddColumn(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *testdb.DB) {
+		db.Seed(3000)
+		a := &app{db: db, last: map[int64]string{}}
+		a.nextID.Store(3000)
+		a.write = func(v string, id int64, insert bool, value string) (string, []any) {
+			q := func(s string) string { return placeholders(db.Dialect, s) }
+			switch {
+			case v == "v3" && insert: // writes email
+				return q("INSERT INTO users (id, username, name, email) VALUES (?, ?, ?, lower(?))"), []any{id, fmt.Sprintf("User%d", id), value, fmt.Sprintf("User%d", id)}
+			case insert: // old code and readers: no email
+				return q("INSERT INTO users (id, username, name) VALUES (?, ?, ?)"), []any{id, fmt.Sprintf("User%d", id), value}
+			}
+			return q("UPDATE users SET name = ? WHERE id = ?"), []any{value, id}
+		}
+		a.read = func(v string) string {
+			if v == "v1" {
+				return placeholders(db.Dialect, "SELECT name FROM users WHERE id = ?")
+			}
+			return placeholders(db.Dialect, "SELECT name FROM users WHERE id = ? AND (email IS NULL OR email <> '')")
+		}
+		a.deploy("v1")
+		s, _ := session(t, db, mustPlan(t, `
+name: users-email
+playbook: add-column
+table: users
+column: email
+type: {postgres: text, mysql: varchar(200), sqlite: text}
+backfill: "lower(username)"
+`), Options{BatchSize: 300})
+		a.start(3)
+		runWithTraffic(t, s, a, map[string]string{"deploy-readers": "v2", "switch-writes": "v3"})
+		time.Sleep(50 * time.Millisecond)
+		a.halt(t)
+		a.checkNoLostWrites(t, "name")
+		if got := db.One("SELECT count(*) FROM users WHERE email IS NULL OR email <> lower(username)"); got != "0" {
+			t.Errorf("%s rows have a wrong email", got)
+		}
+	})
+}
+
+func TestLiveTrafficRenameColumn(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *testdb.DB) {
+		db.Seed(3000)
+		a := &app{db: db, last: map[int64]string{}}
+		a.nextID.Store(3000)
+		q := func(s string) string { return placeholders(db.Dialect, s) }
+		a.write = func(v string, id int64, insert bool, value string) (string, []any) {
+			user := fmt.Sprintf("User%d", id)
+			switch {
+			case v == "v1" && insert: // old: name only
+				return q("INSERT INTO users (id, username, name) VALUES (?, ?, ?)"), []any{id, user, value}
+			case v == "v1":
+				return q("UPDATE users SET name = ? WHERE id = ?"), []any{value, id}
+			case (v == "v2" || v == "v3") && insert: // dual-write
+				return q("INSERT INTO users (id, username, name, full_name) VALUES (?, ?, ?, ?)"), []any{id, user, value, value}
+			case v == "v2" || v == "v3":
+				return q("UPDATE users SET name = ?, full_name = ? WHERE id = ?"), []any{value, value, id}
+			case insert: // v4: new column only
+				return q("INSERT INTO users (id, username, full_name) VALUES (?, ?, ?)"), []any{id, user, value}
+			}
+			return q("UPDATE users SET full_name = ? WHERE id = ?"), []any{value, id}
+		}
+		a.read = func(v string) string {
+			if v == "v1" || v == "v2" {
+				return q("SELECT name FROM users WHERE id = ?")
+			}
+			return q("SELECT full_name FROM users WHERE id = ?")
+		}
+		a.deploy("v1")
+		s, _ := session(t, db, mustPlan(t, `
+name: users-full-name
+playbook: rename-column
+table: users
+column: name
+to: full_name
+`), Options{BatchSize: 300})
+		a.start(3)
+		runWithTraffic(t, s, a, map[string]string{"dual-write": "v2", "switch-reads": "v3", "stop-old-writes": "v4"})
+		time.Sleep(50 * time.Millisecond)
+		a.halt(t)
+		a.checkNoLostWrites(t, "full_name")
+	})
+}
+
+func TestLiveTrafficTightenConstraint(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *testdb.DB) {
+		db.Exec("CREATE TABLE users (id integer PRIMARY KEY, username varchar(100) NOT NULL, name varchar(100) NOT NULL, amount integer NOT NULL)")
+		var vals []string
+		for i := 1; i <= 2000; i++ {
+			amount := i % 50
+			if i%37 == 0 {
+				amount = -amount
+			}
+			vals = append(vals, fmt.Sprintf("(%d, 'u%d', 'n%d', %d)", i, i, i, amount))
+		}
+		db.Exec("INSERT INTO users (id, username, name, amount) VALUES " + strings.Join(vals, ", "))
+		a := &app{db: db, last: map[int64]string{}}
+		a.nextID.Store(2000)
+		q := func(s string) string { return placeholders(db.Dialect, s) }
+		a.write = func(v string, id int64, insert bool, value string) (string, []any) {
+			amount := int(id%40) + 1
+			if v == "v1" && id%5 == 0 {
+				amount = -amount // old code does not validate
+			}
+			if insert {
+				return q("INSERT INTO users (id, username, name, amount) VALUES (?, ?, ?, ?)"), []any{id, fmt.Sprintf("u%d", id), value, amount}
+			}
+			return q("UPDATE users SET name = ?, amount = ? WHERE id = ?"), []any{value, amount, id}
+		}
+		a.read = func(string) string { return q("SELECT name FROM users WHERE id = ?") }
+		a.deploy("v1")
+		s, _ := session(t, db, mustPlan(t, `
+name: users-amount-positive
+playbook: tighten-constraint
+table: users
+constraint: {name: users_amount_positive, check: "amount > 0"}
+clean: {set: {amount: "abs(amount) + 1"}}
+`), Options{BatchSize: 300})
+		a.start(3)
+		runWithTraffic(t, s, a, map[string]string{"validate-in-app": "v2"})
+		time.Sleep(50 * time.Millisecond)
+		a.halt(t)
+		a.checkNoLostWrites(t, "name")
+		if got := db.One("SELECT count(*) FROM users WHERE amount <= 0"); got != "0" {
+			t.Errorf("%s rows violate the constraint", got)
+		}
+	})
+}
+
+// placeholders rewrites ? into $n for PostgreSQL.
+func placeholders(dialect, q string) string {
+	if dialect != "postgres" {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
