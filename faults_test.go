@@ -31,7 +31,7 @@ func TestReadOnlyUser(t *testing.T) {
 			case "postgres":
 				db.Exec(fmt.Sprintf(`CREATE ROLE %s LOGIN`, role))
 				db.Exec(fmt.Sprintf(`GRANT SELECT ON users TO %s`, role))
-				db.Exec(fmt.Sprintf(`REVOKE CREATE ON SCHEMA public FROM PUBLIC`))
+				db.Exec(`REVOKE CREATE ON SCHEMA public FROM PUBLIC`)
 				t.Cleanup(func() {
 					db.SQL.ExecContext(context.Background(), fmt.Sprintf(`DROP OWNED BY %s`, role))
 					db.SQL.ExecContext(context.Background(), fmt.Sprintf(`DROP ROLE %s`, role))

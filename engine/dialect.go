@@ -59,8 +59,6 @@ const (
 	failConnection
 )
 
-func (k failureKind) violation() bool { return k == failNotNull || k == failCheck || k == failUnique }
-
 func dialectFor(name string) (dialect, error) {
 	switch name {
 	case "sqlite":

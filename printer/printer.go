@@ -19,7 +19,6 @@ import (
 type Events struct {
 	w        io.Writer
 	json     bool
-	verbose  bool
 	lastProg time.Time
 }
 

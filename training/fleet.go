@@ -61,7 +61,6 @@ type replica struct {
 	routed  bool
 	prog    program
 	startAt int // the tick its program starts (0: now)
-	note    string
 }
 
 // rowTruth is what the fleet last wrote to one row.
