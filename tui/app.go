@@ -259,8 +259,11 @@ func (m Model) render() string {
 	}
 	s := m.styles
 	if m.width < minWidth || m.height < minHeight {
-		return fit(s.Warn.Render(fmt.Sprintf("shepherd needs a terminal of at least %dx%d; this one is %dx%d.", minWidth, minHeight, m.width, m.height))+
-			"\n"+s.Dim.Render("q quits"), m.width, m.height)
+		lines := wrap(fmt.Sprintf("shepherd needs a terminal of at least %dx%d; this one is %dx%d.", minWidth, minHeight, m.width, m.height), m.width)
+		for i := range lines {
+			lines[i] = s.Warn.Render(lines[i])
+		}
+		return fit(strings.Join(lines, "\n")+"\n"+s.Dim.Render("q quits"), m.width, m.height)
 	}
 	bodyH := max(m.height-1-m.helpHeight(), 1)
 	var body string
@@ -269,7 +272,8 @@ func (m Model) render() string {
 	} else {
 		body = m.list.View()
 	}
-	return fit(m.header(), m.width, 1) + "\n" + fit(body, m.width, bodyH) + "\n" + m.help.View(m.helpKeys())
+	helpView := m.help.View(m.helpKeys())
+	return fit(m.header(), m.width, 1) + "\n" + fit(body, m.width, bodyH) + "\n" + fit(helpView, m.width, strings.Count(helpView, "\n")+1)
 }
 
 func (m Model) header() string {

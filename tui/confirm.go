@@ -98,39 +98,47 @@ func (c confirm) Update(msg tea.KeyPressMsg, k keyMap) (confirm, answer, tea.Cmd
 	return c, undecided, cmd
 }
 
-func (c confirm) View() string {
+// View draws the question in a box at most maxH lines high: the title,
+// the question and its keys always show; the explanation is cut to fit.
+func (c confirm) View(maxH int) string {
 	s := c.styles
 	inner := max(c.width-4, 10) // border and padding
-	var lines []string
-	lines = append(lines, s.DialogTitle.Render(truncate(c.title, inner)), "")
+	var body []string
 	for i, p := range c.body {
 		if i > 0 {
-			lines = append(lines, "")
+			body = append(body, "")
 		}
 		for _, l := range wrap(p, inner) {
-			lines = append(lines, s.Text.Render(l))
+			body = append(body, s.Text.Render(l))
 		}
 	}
 	if c.warn != "" {
-		lines = append(lines, "")
+		body = append(body, "")
 		for _, l := range wrap(c.warn, inner) {
-			lines = append(lines, s.Warn.Render(l))
+			body = append(body, s.Warn.Render(l))
 		}
 	}
-	lines = append(lines, "")
+	var tail []string
+	tail = append(tail, "")
 	for _, l := range wrap(c.ask, inner) {
-		lines = append(lines, s.Label.Render(l))
+		tail = append(tail, s.Label.Render(l))
 	}
 	if c.kind == confirmTyped {
-		lines = append(lines, c.input.View())
+		tail = append(tail, c.input.View())
 		if c.wrong != "" {
 			for _, l := range wrap(c.wrong, inner) {
-				lines = append(lines, s.Error.Render(l))
+				tail = append(tail, s.Error.Render(l))
 			}
 		}
-		lines = append(lines, "", s.Key.Render("enter")+s.Dim.Render(" "+c.yesTo+" · ")+s.Key.Render("esc")+s.Dim.Render(" cancel"))
+		tail = append(tail, "", s.Key.Render("enter")+s.Dim.Render(" "+c.yesTo+" · ")+s.Key.Render("esc")+s.Dim.Render(" cancel"))
 	} else {
-		lines = append(lines, "", s.Key.Render("y")+s.Dim.Render(" "+c.yesTo+" · ")+s.Key.Render("n")+s.Dim.Render(" not now"))
+		tail = append(tail, "", s.Key.Render("y")+s.Dim.Render(" "+c.yesTo+" · ")+s.Key.Render("n")+s.Dim.Render(" not now"))
 	}
+	head := []string{s.DialogTitle.Render(truncate(c.title, inner)), ""}
+	if room := maxH - 2 - len(head) - len(tail); len(body) > room {
+		body = body[:max(room-1, 0)]
+		body = append(body, s.Dim.Render("…"))
+	}
+	lines := append(append(head, body...), tail...)
 	return s.Dialog.Width(c.width).Render(strings.Join(lines, "\n"))
 }

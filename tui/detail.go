@@ -159,7 +159,9 @@ func renderFacts(s *Styles, width int, f phaseFacts) string {
 		when = append(when, "by "+info.RunBy)
 	}
 	if len(when) > 0 {
-		out = append(out, s.Dim.Render(truncate(strings.Join(when, " · "), width)))
+		for _, l := range wrap(strings.Join(when, " · "), width) {
+			out = append(out, s.Dim.Render(l))
+		}
 	}
 	out = append(out, "")
 

@@ -11,6 +11,9 @@ import (
 	"github.com/shepherd-db/shepherd/phases"
 )
 
+// now is the clock; tests set it.
+var now = time.Now
+
 // clock shows when something happened: the time alone today, the date too
 // on another day.
 func clock(t time.Time) string {
@@ -18,7 +21,7 @@ func clock(t time.Time) string {
 		return ""
 	}
 	t = t.Local()
-	now := time.Now()
+	now := now()
 	if t.Year() == now.Year() && t.YearDay() == now.YearDay() {
 		return t.Format("15:04:05")
 	}

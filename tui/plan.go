@@ -264,7 +264,7 @@ func (ps planScreen) Update(msg tea.Msg) (planScreen, tea.Cmd) {
 		ps, cmd = ps.rolledBack(msg)
 	case reverifiedMsg:
 		ps.finish()
-		rc := &recheck{at: clock(time.Now()), detail: msg.detail}
+		rc := &recheck{at: clock(now()), detail: msg.detail}
 		if msg.err != nil {
 			rc.fail = failureOf(msg.err)
 			ps.setMsg(msgErr, msg.id+" no longer holds: "+msg.err.Error())
@@ -465,17 +465,19 @@ func (ps planScreen) askGate(ph phases.Phase) (planScreen, tea.Cmd) {
 		c.yesTo = "drop it"
 		c, cmd := c.typed(p.Table)
 		ps.confirm = &c
+		ps.setMsg(msgInfo, "")
 		return ps, cmd
 	}
 	c := newConfirm(ps.styles, confirmGate, ph.ID, "Gate: "+ph.ID)
 	c.width = ps.detail.width
-	c.body = []string{strings.TrimPrefix(p.Expand(ph.Does), "Gate: "), "The database cannot see a deploy: shepherd takes your word for it."}
+	c.body = []string{upperFirst(strings.TrimPrefix(p.Expand(ph.Does), "Gate: ")), "The database cannot see a deploy: shepherd takes your word for it."}
 	if pv := ps.previews[ph.ID]; pv != nil && (len(pv.Steps) > 0 || len(pv.Checks) > 0) {
-		c.body = append(c.body, "On yes, shepherd checks the data before it records the gate: "+p.Expand(ph.Verify))
+		c.body = append(c.body, "On yes, shepherd checks the data before it records the gate: "+lowerFirst(p.Expand(ph.Verify)))
 	}
 	c.ask = "Is this deploy out on every replica?"
 	c.yesTo = "yes, it is out everywhere"
 	ps.confirm = &c
+	ps.setMsg(msgInfo, "")
 	return ps, nil
 }
 
@@ -483,9 +485,13 @@ func (ps planScreen) askGate(ph phases.Phase) (planScreen, tea.Cmd) {
 // stop-old-writes closely: the seed drops the old column one release later.
 func (ps planScreen) tooSoon() string {
 	in := infoOf(ps.infos, "stop-old-writes")
-	if in.Status == phases.Done && !in.FinishedAt.IsZero() && time.Since(in.FinishedAt) < time.Hour {
+	if in.Status == phases.Done && !in.FinishedAt.IsZero() && now().Sub(in.FinishedAt) < time.Hour {
+		ago := "moments"
+		if d := now().Sub(in.FinishedAt).Round(time.Second); d > 0 {
+			ago = d.String()
+		}
 		return fmt.Sprintf("stop-old-writes was confirmed only %s ago. Drop the old column one release later: a replica still running the previous release may read or write %s.",
-			time.Since(in.FinishedAt).Round(time.Second), ps.plan.Column)
+			ago, ps.plan.Column)
 	}
 	return ""
 }
@@ -501,15 +507,15 @@ func (ps planScreen) askRollback() (planScreen, tea.Cmd) {
 		return ps, nil
 	}
 	ps.timeline.Select(target.ID)
-	c := newConfirm(ps.styles, confirmRollback, target.ID, "Roll back "+target.ID+"?")
+	c := newConfirm(ps.styles, confirmRollback, target.ID, "Rollback of "+target.ID)
 	c.width = ps.detail.width
 	c.body = []string{ps.plan.Expand(target.Revert)}
 	if pv := ps.previews[target.ID]; pv != nil && len(pv.Revert) > 0 {
-		var sqls []string
-		for _, st := range pv.Revert {
-			sqls = append(sqls, oneLine(st.SQL))
+		if len(pv.Revert) == 1 {
+			c.body = append(c.body, "It runs: "+oneLine(pv.Revert[0].SQL))
+		} else {
+			c.body = append(c.body, fmt.Sprintf("It runs %d statements: the detail's Undo shows them.", len(pv.Revert)))
 		}
-		c.body = append(c.body, "It runs: "+strings.Join(sqls, "; "))
 	}
 	if len(resets) > 0 {
 		var ids []string
@@ -521,6 +527,7 @@ func (ps planScreen) askRollback() (planScreen, tea.Cmd) {
 	c.ask = "Roll back " + target.ID + "?"
 	c.yesTo = "roll back"
 	ps.confirm = &c
+	ps.setMsg(msgInfo, "")
 	return ps, nil
 }
 
@@ -688,7 +695,7 @@ func (ps planScreen) rolledBack(m rolledBackMsg) (planScreen, tea.Cmd) {
 // phase's activity and the message line.
 func (ps *planScreen) event(e engine.Event) {
 	add := func(text string) {
-		a := append(ps.activity[e.Phase], clock(time.Now())+" "+text)
+		a := append(ps.activity[e.Phase], clock(now())+" "+text)
 		if len(a) > 12 {
 			a = a[len(a)-12:]
 		}
@@ -752,7 +759,7 @@ func (ps planScreen) View() string {
 	bodyH := max(ps.height-len(foot)-1, 3)
 	right := ps.detail.View()
 	if ps.confirm != nil {
-		box := ps.confirm.View()
+		box := ps.confirm.View(bodyH)
 		right = fit(box+"\n"+right, ps.detail.width, bodyH)
 	}
 	body := lipgloss.JoinHorizontal(lipgloss.Top, ps.timeline.View(), ps.rule(bodyH), right)
@@ -808,7 +815,7 @@ func (ps planScreen) helpKeys() bindings {
 		ran = ran || in.Status != phases.Pending
 	}
 	rollback := with(k.Rollback, "u", "roll back", !busy && ps.sess != nil && ran)
-	reverify := with(k.Reverify, "v", "re-verify "+sel.ID, !busy && ps.sess != nil && ps.status(sel.ID) == phases.Done)
+	reverify := with(k.Reverify, "v", "re-verify", !busy && ps.sess != nil && ps.status(sel.ID) == phases.Done)
 	quit := with(k.Quit, "q", "quit", true)
 	if busy && ps.progressShown() {
 		quit = with(k.Quit, "q", "stop & quit (keeps checkpoint)", true)
@@ -826,4 +833,18 @@ func (ps planScreen) helpKeys() bindings {
 			{quit, with(k.Help, "?", "fewer keys", true)},
 		},
 	}
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
 }
