@@ -57,3 +57,23 @@ func TestReverifyIsReadOnlyAndFindsBrokenRows(t *testing.T) {
 		})
 	}
 }
+
+func TestPreviewsFallBackPhaseByPhase(t *testing.T) {
+	for _, dialect := range testdb.Dialects() {
+		t.Run(dialect, func(t *testing.T) {
+			_, sess := startAt(t, dialect, 10, emailPlan, "add-column", engine.Options{})
+			pvs := sess.Previews()
+			if len(pvs) != 5 {
+				t.Fatalf("%d previews, want one per phase", len(pvs))
+			}
+			for _, pv := range pvs {
+				if pv.Phase.ID == "add-column" && len(pv.Steps) == 0 {
+					t.Fatal("add-column has no statements")
+				}
+				if pv.Phase.ID == "enforce" && len(pv.Steps) == 0 {
+					t.Fatalf("enforce has no statements before the column exists: %v", pv.Notes)
+				}
+			}
+		})
+	}
+}

@@ -26,7 +26,7 @@ type Engine interface {
 // tea.Cmds: the TUI never runs two of them at once.
 type Session interface {
 	Phases() []engine.PhaseInfo
-	Preview() ([]engine.PhasePreview, error)
+	Previews() []engine.PhasePreview
 	RunPhase(ctx context.Context, id string) error
 	Arrive(ctx context.Context, id string) error
 	Rollback(ctx context.Context) (phases.Phase, error)

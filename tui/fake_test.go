@@ -67,8 +67,9 @@ func (f *fakeSession) Calls() []string {
 }
 
 func (f *fakeSession) Phases() []engine.PhaseInfo { return f.infos }
-func (f *fakeSession) Preview() ([]engine.PhasePreview, error) {
-	return engine.Preview(f.plan, "sqlite")
+func (f *fakeSession) Previews() []engine.PhasePreview {
+	pvs, _ := engine.Preview(f.plan, "sqlite")
+	return pvs
 }
 func (f *fakeSession) RunPhase(ctx context.Context, id string) error {
 	f.record("run " + id)

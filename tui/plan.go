@@ -122,8 +122,7 @@ func (ps *planScreen) Open() tea.Cmd {
 			return sessionOpenedMsg{plan: plan, err: err}
 		}
 		track.opened(sess)
-		pvs, _ := sess.Preview()
-		return sessionOpenedMsg{plan: plan, sess: sess, infos: sess.Phases(), previews: pvs}
+		return sessionOpenedMsg{plan: plan, sess: sess, infos: sess.Phases(), previews: sess.Previews()}
 	}), ps.bus.next())
 }
 
@@ -447,8 +446,7 @@ func (ps planScreen) runPhase(id string) (planScreen, tea.Cmd) {
 	sess := ps.sess
 	return ps, ps.start(opRun, id, func(ctx context.Context) tea.Msg {
 		err := sess.RunPhase(ctx, id)
-		pvs, _ := sess.Preview()
-		return phaseRanMsg{id: id, infos: sess.Phases(), previews: pvs, err: err}
+		return phaseRanMsg{id: id, infos: sess.Phases(), previews: sess.Previews(), err: err}
 	})
 }
 
@@ -541,8 +539,7 @@ func (ps planScreen) confirmed(c confirm) (planScreen, tea.Cmd) {
 		delete(ps.rechecks, c.phase)
 		return ps, ps.start(opRollback, c.phase, func(ctx context.Context) tea.Msg {
 			ph, err := sess.Rollback(ctx)
-			pvs, _ := sess.Preview()
-			return rolledBackMsg{phase: ph, infos: sess.Phases(), previews: pvs, err: err}
+			return rolledBackMsg{phase: ph, infos: sess.Phases(), previews: sess.Previews(), err: err}
 		})
 	}
 	return ps, nil
