@@ -54,7 +54,6 @@ func (c confirm) typed(want string) (confirm, tea.Cmd) {
 	c.kind, c.want = confirmTyped, want
 	in := textinput.New()
 	in.Prompt = "› "
-	in.Placeholder = want
 	in.CharLimit = 128
 	st := in.Styles()
 	st.Cursor.Blink = false

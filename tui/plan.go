@@ -40,6 +40,9 @@ const (
 	msgErr
 )
 
+// maxDialogWidth keeps a question's lines short enough to read at a glance.
+const maxDialogWidth = 66
+
 // backToListMsg asks the root to show the plan list again.
 type backToListMsg struct{ name string }
 
@@ -208,7 +211,7 @@ func (ps *planScreen) layout() {
 	ps.detail.SetSize(rw, bodyH)
 	ps.progress.SetWidth(ps.width)
 	if ps.confirm != nil {
-		ps.confirm.SetWidth(rw)
+		ps.confirm.SetWidth(min(rw, maxDialogWidth))
 	}
 }
 
@@ -454,7 +457,7 @@ func (ps planScreen) askGate(ph phases.Phase) (planScreen, tea.Cmd) {
 	p := ps.plan
 	if ph.Confirm {
 		c := newConfirm(ps.styles, confirmTyped, ph.ID, ph.ID+": the point of no return")
-		c.width = ps.detail.width
+		c.width = min(ps.detail.width, maxDialogWidth)
 		c.body = []string{p.Expand(ph.Does) + " " + p.Expand(ph.Why)}
 		if w := ps.tooSoon(); w != "" {
 			c.warn = w
@@ -467,9 +470,9 @@ func (ps planScreen) askGate(ph phases.Phase) (planScreen, tea.Cmd) {
 		return ps, cmd
 	}
 	c := newConfirm(ps.styles, confirmGate, ph.ID, "Gate: "+ph.ID)
-	c.width = ps.detail.width
+	c.width = min(ps.detail.width, maxDialogWidth)
 	c.body = []string{upperFirst(strings.TrimPrefix(p.Expand(ph.Does), "Gate: ")), "The database cannot see a deploy: shepherd takes your word for it."}
-	if pv := ps.previews[ph.ID]; pv != nil && (len(pv.Steps) > 0 || len(pv.Checks) > 0) {
+	if pv := ps.previews[ph.ID]; pv != nil && (len(pv.Steps) > 0 || len(pv.Checks) > 0) && !strings.HasPrefix(ph.Verify, "You confirm") {
 		c.body = append(c.body, "On yes, shepherd checks the data before it records the gate: "+lowerFirst(p.Expand(ph.Verify)))
 	}
 	c.ask = "Is this deploy out on every replica?"
@@ -506,7 +509,7 @@ func (ps planScreen) askRollback() (planScreen, tea.Cmd) {
 	}
 	ps.timeline.Select(target.ID)
 	c := newConfirm(ps.styles, confirmRollback, target.ID, "Rollback of "+target.ID)
-	c.width = ps.detail.width
+	c.width = min(ps.detail.width, maxDialogWidth)
 	c.body = []string{ps.plan.Expand(target.Revert)}
 	if pv := ps.previews[target.ID]; pv != nil && len(pv.Revert) > 0 {
 		if len(pv.Revert) == 1 {
@@ -679,7 +682,7 @@ func (ps planScreen) rolledBack(m rolledBackMsg) (planScreen, tea.Cmd) {
 	if m.err != nil {
 		ps.setMsg(msgErr, "✗ rollback of "+m.phase.ID+": "+m.err.Error())
 	} else {
-		ps.setMsg(msgOK, "↺ "+m.phase.ID+" rolled back: "+infoOf(ps.infos, m.phase.ID).Detail)
+		ps.setMsg(msgOK, "↺ "+m.phase.ID+": "+infoOf(ps.infos, m.phase.ID).Detail)
 		ps.timeline.Select(m.phase.ID)
 	}
 	if ps.quitting {
