@@ -30,7 +30,7 @@ func newKeyMap() keyMap {
 		Up:           key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
 		Down:         key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
 		Open:         key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
-		Run:          key.NewBinding(key.WithKeys("r", "enter"), key.WithHelp("r", "run next")),
+		Run:          key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "run next")),
 		Confirm:      key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "confirm gate")),
 		Rollback:     key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "roll back")),
 		Reverify:     key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "re-verify")),

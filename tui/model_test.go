@@ -402,3 +402,13 @@ func TestLightAndDarkStylesDiffer(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestEnterDoesNotRunAPhase(t *testing.T) {
+	// enter opens a plan from the list: a second enter must not run
+	// anything.
+	plan := example(t, "users-email")
+	h := openPlan(t, plan, infos(plan, nil))
+	if cmd := h.key("enter"); cmd != nil || h.m.plan.op != opNone {
+		t.Fatal("enter on a plan started an engine call")
+	}
+}
