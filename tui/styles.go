@@ -51,7 +51,7 @@ type Styles struct {
 
 // palette is one colour per role, light and dark.
 type palette struct {
-	accent, text, dim, faint, ok, run, warn, err, sql color.Color
+	accent, dim, faint, ok, run, warn, err, sql color.Color
 }
 
 func newPalette(dark bool) palette {
@@ -59,7 +59,6 @@ func newPalette(dark bool) palette {
 	c := lipgloss.Color
 	return palette{
 		accent: ld(c("#0550AE"), c("#79C0FF")),
-		text:   ld(c("#1F2328"), c("#E6EDF3")),
 		dim:    ld(c("#59636E"), c("#9198A1")),
 		faint:  ld(c("#AFB8C1"), c("#484F58")),
 		ok:     ld(c("#1A7F37"), c("#56D364")),
@@ -97,7 +96,9 @@ func NewStyles(dark, noColor bool) *Styles {
 	s.Title = st().Bold(true).Foreground(p.accent)
 	s.Dim = st().Foreground(p.dim)
 	s.Label = st().Bold(true).Foreground(p.dim)
-	s.Text = st().Foreground(p.text)
+	// Body text keeps the terminal's own foreground: readable whatever the
+	// background, even before (or without) the terminal saying which it is.
+	s.Text = st()
 	s.Selected = st().Bold(true).Foreground(p.accent)
 	s.Cursor = st().Bold(true).Foreground(p.accent)
 	s.Done = st().Foreground(p.ok)
