@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
 
 	"github.com/shepherd-db/shepherd/demo"
@@ -23,6 +24,7 @@ import (
 	"github.com/shepherd-db/shepherd/phases"
 	"github.com/shepherd-db/shepherd/printer"
 	"github.com/shepherd-db/shepherd/training"
+	"github.com/shepherd-db/shepherd/tui"
 )
 
 // Exit codes: the contract of non-interactive runs.
@@ -114,6 +116,13 @@ time, against live PostgreSQL, MySQL/MariaDB and SQLite databases.`,
 		SilenceUsage:     true,
 		SilenceErrors:    true,
 		PersistentPreRun: func(*cobra.Command, []string) { g.started = true },
+		// `shepherd --db DSN` with no command: the plan list.
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if g.dsn() == "" || !interactive(cmd) {
+				return cmd.Help()
+			}
+			return planListTUI(cmd, g, planFiles(), "", engine.Options{})
+		},
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -189,7 +198,7 @@ func newRunCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if !f.nonInteractive {
-				return &engine.UsageError{Msg: "the interactive TUI is not built yet: add --non-interactive"}
+				return planTUI(cmd, g, f, plan, false)
 			}
 			out := printer.NewEvents(cmd.OutOrStdout(), f.output)
 			eng, sess, err := openSession(cmd.Context(), g, plan, f.options(out.Event))
@@ -240,7 +249,7 @@ func newRollbackCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if !f.nonInteractive {
-				return &engine.UsageError{Msg: "the interactive TUI is not built yet: add --non-interactive"}
+				return planTUI(cmd, g, f, plan, true)
 			}
 			out := printer.NewEvents(cmd.OutOrStdout(), f.output)
 			eng, sess, err := openSession(cmd.Context(), g, plan, f.options(out.Event))
@@ -267,6 +276,13 @@ func newStatusCmd(g *globals) *cobra.Command {
 		Use:   "status [PLAN...]",
 		Short: "every plan's state in this database",
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if !asJSON && !withLog && interactive(cmd) {
+				files := args
+				if len(files) == 0 {
+					files = planFiles()
+				}
+				return planListTUI(cmd, g, files, "", engine.Options{})
+			}
 			var plans []*phases.Plan
 			for _, a := range args {
 				p, err := phases.Load(a)
@@ -411,6 +427,8 @@ func newReadyCmd(g *globals) *cobra.Command {
 func newDemoCmd() *cobra.Command {
 	var dir string
 	var setup bool
+	var batchSize int
+	var maxRate float64
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "a local SQLite demo database with the bundled example plans",
@@ -436,7 +454,11 @@ func newDemoCmd() *cobra.Command {
 				fmt.Fprintln(out, "  "+p)
 			}
 			if !setup {
-				return &engine.UsageError{Msg: "the interactive TUI is not built yet: add --setup, then run the plans with shepherd run PLAN --db sqlite:" + dbPath + " --non-interactive"}
+				if !interactive(cmd) {
+					return &engine.UsageError{Msg: "the demo TUI needs a terminal: add --setup, then run the plans with shepherd run PLAN --db sqlite:" + dbPath + " --non-interactive"}
+				}
+				g := &globals{db: "sqlite:" + dbPath}
+				return planListTUI(cmd, g, plans, "demo", engine.Options{BatchSize: batchSize, MaxRate: maxRate})
 			}
 			fmt.Fprintf(out, "try:\n  shepherd plan %s --dialect sqlite\n  shepherd run %s --db sqlite:%s --non-interactive\n", plans[len(plans)-1], plans[len(plans)-1], dbPath)
 			return nil
@@ -444,6 +466,8 @@ func newDemoCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&dir, "dir", ".shepherd-demo", "where the demo database and plans live")
 	cmd.Flags().BoolVar(&setup, "setup", false, "only create the database and plans, and print how to use them")
+	cmd.Flags().IntVar(&batchSize, "batch-size", 250, "backfill batch size in the demo")
+	cmd.Flags().Float64Var(&maxRate, "max-rate", 5000, "cap the demo's backfills at this many rows per second, so that they can be watched and paused (0: no cap)")
 	return cmd
 }
 
@@ -498,4 +522,47 @@ func wrapTrainErr(err error) error {
 		return &flagError{err}
 	}
 	return err
+}
+
+// interactive reports whether the command talks to a terminal, on both
+// sides: the TUI needs one; scripts and pipes get text.
+func interactive(cmd *cobra.Command) bool {
+	out, ok := cmd.OutOrStdout().(*os.File)
+	in, ok2 := cmd.InOrStdin().(*os.File)
+	return ok && ok2 && term.IsTerminal(out.Fd()) && term.IsTerminal(in.Fd())
+}
+
+// planFiles are the plan files in ./plans.
+func planFiles() []string {
+	files, _ := filepath.Glob(filepath.Join("plans", "*.yaml"))
+	return files
+}
+
+// planTUI opens the TUI on one plan: `run` and `rollback` without
+// --non-interactive.
+func planTUI(cmd *cobra.Command, g *globals, f *runFlags, plan *phases.Plan, rollback bool) error {
+	if !interactive(cmd) {
+		return &engine.UsageError{Msg: fmt.Sprintf("shepherd %s opens a TUI, which needs a terminal: add --non-interactive", cmd.Name())}
+	}
+	eng, err := engine.Open(cmd.Context(), g.dsn())
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	return tui.Run(cmd.Context(), tui.Config{Engine: tui.Live(eng), Plans: planFiles(), Open: plan, Rollback: rollback, Options: f.options(nil)})
+}
+
+// planListTUI opens the TUI on the plan list: `status`, `shepherd --db DSN`
+// and `demo`.
+func planListTUI(cmd *cobra.Command, g *globals, files []string, label string, opts engine.Options) error {
+	eng, err := engine.Open(cmd.Context(), g.dsn())
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	sources := "in this database and in ./plans"
+	if label == "demo" {
+		sources = "the bundled examples, on the demo database"
+	}
+	return tui.Run(cmd.Context(), tui.Config{Engine: tui.Live(eng), Plans: files, Sources: sources, Label: label, Options: opts})
 }

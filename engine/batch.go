@@ -105,6 +105,11 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 		if err := ctx.Err(); err != nil {
 			return changed, s.interrupted(job.phase)
 		}
+		paused, err := s.waitWhilePaused(ctx, job.phase, st.RowsDone, st.Checkpoint)
+		started = started.Add(paused) // rows per second leave the pause out
+		if err != nil {
+			return changed, s.interrupted(job.phase)
+		}
 		var lo any
 		if st.Checkpoint != nil {
 			lo = s.keyArg(*st.Checkpoint)

@@ -30,6 +30,9 @@ type Options struct {
 	BatchTime time.Duration
 	// MaxRate caps the backfill's rows per second; 0 means no cap.
 	MaxRate float64
+	// Pause, when set, can hold a batched phase between two batches (see
+	// Pauser); nil never pauses.
+	Pause Pauser
 	// Emit receives every event. It is called from the goroutine that runs
 	// the session and must not block for long.
 	Emit func(Event)

@@ -24,6 +24,10 @@ const (
 	EventNotice EventKind = "notice"
 	// EventRollback is a phase reverted by `rollback`.
 	EventRollback EventKind = "rollback"
+	// EventPaused is a batched phase held between batches by
+	// Options.Pause; EventResumed is its going on.
+	EventPaused  EventKind = "paused"
+	EventResumed EventKind = "resumed"
 )
 
 // Event is one thing the engine did. Fields that do not apply are empty.

@@ -38,23 +38,31 @@ func Preview(plan *phases.Plan, dialectName string) ([]PhasePreview, error) {
 	return builder{plan: plan, d: d, sql: set, key: key}.preview()
 }
 
-// Preview renders every phase with the live table: exactly what runs.
+// Preview renders every phase with the live table: exactly what runs. A
+// phase that cannot be rendered from the live schema yet (enforce's SQLite
+// rebuild needs the column add-column adds) is shown as `plan` shows it,
+// with a note; the exact statements are rendered again when it runs.
 func (s *Session) Preview() ([]PhasePreview, error) { return s.builder().preview() }
+
+// Previews is Preview for screens: a phase that cannot be rendered at all
+// carries the reason in a note instead of failing the whole list.
+func (s *Session) Previews() []PhasePreview {
+	var out []PhasePreview
+	b := s.builder()
+	for _, ph := range s.pb.Phases {
+		pv, err := b.previewLiveOrOffline(ph)
+		if err != nil {
+			pv = PhasePreview{Phase: ph, Notes: []string{fmt.Sprintf("its statements cannot be rendered yet: %v", err)}}
+		}
+		out = append(out, pv)
+	}
+	return out
+}
 
 func (b builder) preview() ([]PhasePreview, error) {
 	var out []PhasePreview
 	for _, ph := range b.plan.PlaybookDef().Phases {
-		pv, err := b.previewPhase(ph)
-		if err != nil && b.live != nil {
-			// A later phase may need what an earlier one makes (enforce
-			// needs the column add-column adds): show it as the plan would
-			// without a database, and say why.
-			offline := b
-			offline.live = nil
-			if pv, err = offline.previewPhase(ph); err == nil {
-				pv.Notes = append(pv.Notes, "shown without the live table, which does not have what earlier phases add yet")
-			}
-		}
+		pv, err := b.previewLiveOrOffline(ph)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", ph.ID, err)
 		}
@@ -64,6 +72,20 @@ func (b builder) preview() ([]PhasePreview, error) {
 		out = append(out, pv)
 	}
 	return out, nil
+}
+
+// previewLiveOrOffline renders a phase from the live table, or, when the
+// live table cannot show it yet, as without a database, saying so.
+func (b builder) previewLiveOrOffline(ph phases.Phase) (PhasePreview, error) {
+	pv, err := b.previewPhase(ph)
+	if err != nil && b.live != nil {
+		offline := b
+		offline.live = nil
+		if pv, err = offline.previewPhase(ph); err == nil {
+			pv.Notes = append(pv.Notes, "shown as the plan gives it: the live table does not have what earlier phases add yet; the exact statements are rendered when it runs")
+		}
+	}
+	return pv, err
 }
 
 func (b builder) query(name string, d sqlData) (templates.Statement, error) {

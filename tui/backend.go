@@ -1,0 +1,143 @@
+package tui
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/shepherd-db/shepherd/engine"
+	"github.com/shepherd-db/shepherd/phases"
+)
+
+// Engine is what the TUI asks of an open database. Every method may wait
+// on the database, so the TUI calls them only inside tea.Cmds, never from
+// Update or View. *engine.Engine provides it through Live.
+type Engine interface {
+	Dialect() string
+	DSN() string
+	Status(ctx context.Context) ([]engine.PlanStatus, error)
+	Start(ctx context.Context, plan *phases.Plan, opts engine.Options) (Session, error)
+}
+
+// Session is one plan opened on the database, holding its runner lock.
+// *engine.Session provides it. Its methods are called one at a time, from
+// tea.Cmds: the TUI never runs two of them at once.
+type Session interface {
+	Phases() []engine.PhaseInfo
+	Previews() []engine.PhasePreview
+	RunPhase(ctx context.Context, id string) error
+	Arrive(ctx context.Context, id string) error
+	Rollback(ctx context.Context) (phases.Phase, error)
+	Reverify(ctx context.Context, id string) (string, error)
+	Close()
+}
+
+// Live adapts an open *engine.Engine to Engine.
+func Live(e *engine.Engine) Engine { return liveEngine{e} }
+
+type liveEngine struct{ *engine.Engine }
+
+func (l liveEngine) Start(ctx context.Context, plan *phases.Plan, opts engine.Options) (Session, error) {
+	s, err := l.Engine.Start(ctx, plan, opts)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// eventBus carries engine events to the TUI. The engine emits from the
+// goroutine of the tea.Cmd that runs it; the TUI reads with a tea.Cmd that
+// it starts again after each event. Emit never blocks the engine for long:
+// a progress event that finds the buffer full is dropped (the next one
+// says more), and any other event waits at most a moment.
+type eventBus struct {
+	ch   chan engine.Event
+	done chan struct{}
+	once sync.Once
+}
+
+func newEventBus() *eventBus {
+	return &eventBus{ch: make(chan engine.Event, 256), done: make(chan struct{})}
+}
+
+func (b *eventBus) emit(e engine.Event) {
+	if e.Event == engine.EventProgress {
+		select {
+		case b.ch <- e:
+		default:
+		}
+		return
+	}
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case b.ch <- e:
+	case <-b.done:
+	case <-t.C:
+	}
+}
+
+// next waits for the next event.
+func (b *eventBus) next() tea.Cmd {
+	return func() tea.Msg {
+		select {
+		case e := <-b.ch:
+			return engineEventMsg{bus: b, ev: e}
+		case <-b.done:
+			return nil
+		}
+	}
+}
+
+func (b *eventBus) close() { b.once.Do(func() { close(b.done) }) }
+
+// tracker knows the engine calls in flight and the sessions open, so that
+// Run can stop them and release every runner lock when the TUI ends, however
+// it ends.
+type tracker struct {
+	mu       sync.Mutex
+	wg       sync.WaitGroup
+	sessions map[Session]bool
+}
+
+func newTracker() *tracker { return &tracker{sessions: map[Session]bool{}} }
+
+// call wraps an engine call as a tea.Cmd that the tracker counts.
+func (t *tracker) call(fn func() tea.Msg) tea.Cmd {
+	t.wg.Add(1)
+	return func() tea.Msg {
+		defer t.wg.Done()
+		return fn()
+	}
+}
+
+func (t *tracker) opened(s Session) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.sessions[s] = true
+}
+
+func (t *tracker) closed(s Session) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.sessions, s)
+}
+
+// shutdown waits (a while at most) for the calls in flight, which the
+// caller has cancelled, and closes the sessions still open.
+func (t *tracker) shutdown(wait time.Duration) {
+	done := make(chan struct{})
+	go func() { t.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(wait):
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for s := range t.sessions {
+		s.Close()
+		delete(t.sessions, s)
+	}
+}

@@ -1,0 +1,305 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/viewport"
+	"charm.land/lipgloss/v2"
+
+	"github.com/shepherd-db/shepherd/engine"
+	"github.com/shepherd-db/shepherd/phases"
+	"github.com/shepherd-db/shepherd/printer"
+)
+
+// failure is what this session learned about a phase's failure, from the
+// error the engine returned: for a failed verification, how many rows and
+// which keys.
+type failure struct {
+	err     string
+	what    string
+	count   int64
+	sample  []string
+	hint    string
+	verify  bool // a failed verification (not a refused statement)
+	retry   bool // RunPhase again retries it
+	stopped bool // interrupted by the operator: the checkpoint is kept
+}
+
+// recheck is the answer of a re-verification.
+type recheck struct {
+	at     string
+	detail string
+	fail   *failure
+}
+
+// phaseFacts is everything the detail pane shows about one phase.
+type phaseFacts struct {
+	plan     *phases.Plan
+	phase    phases.Phase
+	info     engine.PhaseInfo
+	preview  *engine.PhasePreview
+	failure  *failure
+	recheck  *recheck
+	activity []string
+	working  bool
+	next     bool // the phase a run does next
+}
+
+// detail is the right pane: what the selected phase does and why, its
+// exact SQL and locks, how it is verified and rolled back, and what
+// happened to it. It scrolls.
+type detail struct {
+	styles *Styles
+	vp     viewport.Model
+	width  int
+	height int
+	shown  string // the phase shown, to keep the scroll while it stays
+}
+
+func newDetail(s *Styles) detail {
+	vp := viewport.New()
+	vp.SoftWrap = false
+	return detail{styles: s, vp: vp}
+}
+
+func (d *detail) SetSize(w, h int) {
+	d.width, d.height = w, h
+	d.vp.SetWidth(w)
+	d.vp.SetHeight(max(h-1, 1)) // the last line says whether there is more
+}
+
+// Show renders a phase's facts into the pane, keeping the scroll position
+// while the same phase stays shown.
+func (d *detail) Show(f phaseFacts) {
+	d.vp.SetContent(renderFacts(d.styles, d.width, f))
+	if f.phase.ID != d.shown {
+		d.vp.GotoTop()
+		d.shown = f.phase.ID
+	}
+}
+
+func (d *detail) PageDown() { d.vp.HalfPageDown() }
+func (d *detail) PageUp()   { d.vp.HalfPageUp() }
+
+func (d detail) View() string {
+	more := ""
+	switch {
+	case d.vp.TotalLineCount() <= d.vp.Height():
+	case d.vp.AtBottom():
+		more = d.styles.Dim.Render("↑ more above (pgup)")
+	case d.vp.AtTop():
+		more = d.styles.Dim.Render("↓ more below (pgdn)")
+	default:
+		more = d.styles.Dim.Render(fmt.Sprintf("↕ %d%% (pgup/pgdn)", int(d.vp.ScrollPercent()*100)))
+	}
+	return fit(d.vp.View()+"\n"+more, d.width, d.height)
+}
+
+// renderFacts lays out a phase's facts as labelled sections.
+func renderFacts(s *Styles, width int, f phaseFacts) string {
+	const labelW = 8
+	textW := max(width-labelW, 10)
+	var out []string
+	section := func(label, text string, style lipgloss.Style) {
+		if text == "" {
+			return
+		}
+		for i, line := range wrap(text, textW) {
+			l := strings.Repeat(" ", labelW)
+			if i == 0 {
+				l = s.Label.Render(fmt.Sprintf("%-*s", labelW, label))
+			}
+			out = append(out, l+style.Render(line))
+		}
+	}
+	// code lays out SQL: each line kept, long ones wrapped, indented under
+	// the label.
+	code := func(label string, stmts []string, locks []string) {
+		first := true
+		for i, st := range stmts {
+			for _, raw := range strings.Split(strings.TrimSpace(st), "\n") {
+				for _, line := range wrap(raw, textW) {
+					l := strings.Repeat(" ", labelW)
+					if first {
+						l = s.Label.Render(fmt.Sprintf("%-*s", labelW, label))
+						first = false
+					}
+					out = append(out, l+s.SQL.Render(line))
+				}
+			}
+			if i < len(locks) && locks[i] != "" {
+				for _, line := range wrap("locks: "+locks[i], textW-2) {
+					out = append(out, strings.Repeat(" ", labelW+2)+s.Lock.Render(line))
+				}
+			}
+		}
+	}
+
+	p, ph, info := f.plan, f.phase, f.info
+	lk := lookOf(s, ph, info)
+	if f.working && info.Status != phases.Running {
+		lk = look(s, ph, phases.Running)
+	}
+	out = append(out, s.Title.Render(ph.ID)+"  "+lk.style.Render(lk.icon+" "+lk.word))
+	var when []string
+	switch {
+	case ph.Gate:
+		when = append(when, "gate: a deploy the database cannot see")
+	case ph.Confirm:
+		when = append(when, "the point of no return")
+	}
+	if !info.StartedAt.IsZero() {
+		when = append(when, "started "+clock(info.StartedAt))
+	}
+	if !info.FinishedAt.IsZero() && info.Status != phases.Running {
+		when = append(when, "finished "+clock(info.FinishedAt))
+	}
+	if info.RunBy != "" {
+		when = append(when, "by "+info.RunBy)
+	}
+	if len(when) > 0 {
+		for _, l := range wrap(strings.Join(when, " · "), width) {
+			out = append(out, s.Dim.Render(l))
+		}
+	}
+	out = append(out, "")
+
+	// What happened first: that is what the operator looks for.
+	switch {
+	case f.working:
+	case stopped(info) && batched(p, ph.ID) && info.Checkpoint != "":
+		section("Stopped", fmt.Sprintf("interrupted at key %s with %s rows done; the checkpoint is kept and r resumes from it", info.Checkpoint, printer.Count(info.RowsDone)), s.Waiting)
+		out = append(out, "")
+	case f.failure != nil || info.Status == phases.Failed:
+		out = append(out, renderFailure(s, width, labelW, f)...)
+		out = append(out, "")
+		if batched(p, ph.ID) && info.Checkpoint != "" {
+			section("Resume", fmt.Sprintf("checkpoint at key %s, %s rows done: a run goes on from there", info.Checkpoint, printer.Count(info.RowsDone)), s.Warn)
+			out = append(out, "")
+		}
+	}
+	if rc := f.recheck; rc != nil {
+		if rc.fail != nil {
+			section("Checked", "re-verified at "+rc.at+": FAILED, "+rc.fail.what, s.Error)
+			if rc.fail.count > 0 {
+				section("", fmt.Sprintf("%s rows; sample keys: %s", printer.Count(rc.fail.count), sampleText(rc.fail)), s.Error)
+			}
+			section("", rc.fail.hint, s.Warn)
+		} else {
+			section("Checked", "re-verified at "+rc.at+": "+rc.detail, s.OK)
+		}
+		out = append(out, "")
+	}
+	if info.Status == phases.Done && info.Detail != "" {
+		section("Result", info.Detail, s.OK)
+		out = append(out, "")
+	}
+	if info.Status == phases.RolledBack && info.Detail != "" {
+		section("Undone", info.Detail, s.Rolled)
+		out = append(out, "")
+	}
+
+	section("Does", p.Expand(ph.Does), s.Text)
+	section("Why", p.Expand(ph.Why), s.Text)
+	if pv := f.preview; pv != nil {
+		var stmts, locks []string
+		for _, st := range pv.Steps {
+			stmts = append(stmts, st.SQL)
+			locks = append(locks, st.Lock)
+		}
+		if len(stmts) > 0 {
+			out = append(out, "")
+			code("SQL", stmts, locks)
+		}
+	}
+	out = append(out, "")
+	section("Verify", p.Expand(ph.Verify), s.Text)
+	if pv := f.preview; pv != nil {
+		var checks []string
+		for _, c := range pv.Checks {
+			checks = append(checks, c.SQL)
+		}
+		if len(checks) > 0 {
+			code("", checks, nil)
+		}
+	}
+	out = append(out, "")
+	section("Undo", p.Expand(ph.Revert), s.Text)
+	if pv := f.preview; pv != nil && len(pv.Revert) > 0 {
+		var stmts []string
+		for _, st := range pv.Revert {
+			stmts = append(stmts, st.SQL)
+		}
+		code("", stmts, nil)
+	}
+	if pv := f.preview; pv != nil && len(pv.Notes) > 0 {
+		out = append(out, "")
+		for i, n := range pv.Notes {
+			label := ""
+			if i == 0 {
+				label = "Note"
+			}
+			section(label, n, s.Dim)
+		}
+	}
+	if len(f.activity) > 0 {
+		out = append(out, "", s.Title.Render("This session"))
+		for _, a := range f.activity {
+			for _, line := range wrap(a, width-2) {
+				out = append(out, "  "+s.Dim.Render(line))
+			}
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func renderFailure(s *Styles, width, labelW int, f phaseFacts) []string {
+	var out []string
+	textW := max(width-labelW, 10)
+	add := func(label, text string, st lipgloss.Style) {
+		for i, line := range wrap(text, textW) {
+			l := strings.Repeat(" ", labelW)
+			if i == 0 {
+				l = s.Label.Render(fmt.Sprintf("%-*s", labelW, label))
+			}
+			out = append(out, l+st.Render(line))
+		}
+	}
+	fl := f.failure
+	if fl == nil {
+		// Failed in an earlier session: the state row keeps the message,
+		// counts and keys included.
+		add("Failed", f.info.Detail, s.Error)
+		add("", "r runs it again", s.Dim)
+		return out
+	}
+	switch {
+	case fl.stopped:
+		add("Stopped", fl.err, s.Warn)
+	case fl.verify:
+		add("Failed", "verification failed: "+fl.what, s.Error)
+		if fl.count > 0 {
+			add("Rows", printer.Count(fl.count), s.Error)
+			add("Keys", sampleText(fl), s.Error)
+		}
+		add("Hint", fl.hint, s.Warn)
+	default:
+		add("Failed", fl.err, s.Error)
+	}
+	if fl.retry {
+		add("", "r runs it again", s.Dim)
+	}
+	return out
+}
+
+func sampleText(fl *failure) string {
+	if len(fl.sample) == 0 {
+		return "(none shown)"
+	}
+	t := strings.Join(fl.sample, ", ")
+	if int64(len(fl.sample)) < fl.count {
+		t += ", …"
+	}
+	return t
+}

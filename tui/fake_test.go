@@ -1,0 +1,276 @@
+package tui
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"charm.land/bubbles/v2/spinner"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/shepherd-db/shepherd/engine"
+	"github.com/shepherd-db/shepherd/examples"
+	"github.com/shepherd-db/shepherd/phases"
+)
+
+// The fakes stand for the engine: the model tests never touch a database.
+// They record which calls the TUI's commands make.
+
+type fakeEngine struct {
+	status []engine.PlanStatus
+	sess   *fakeSession
+	err    error
+}
+
+func (f *fakeEngine) Dialect() string { return "sqlite" }
+func (f *fakeEngine) DSN() string     { return "sqlite:demo.db" }
+func (f *fakeEngine) Status(context.Context) ([]engine.PlanStatus, error) {
+	return f.status, nil
+}
+func (f *fakeEngine) Start(_ context.Context, plan *phases.Plan, opts engine.Options) (Session, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
+	if f.sess == nil {
+		f.sess = &fakeSession{}
+	}
+	f.sess.plan, f.sess.opts = plan, opts
+	return f.sess, nil
+}
+
+type fakeSession struct {
+	mu       sync.Mutex
+	plan     *phases.Plan
+	opts     engine.Options
+	infos    []engine.PhaseInfo
+	calls    []string
+	runErr   error
+	verify   string
+	verErr   error
+	closed   bool
+	blockRun chan struct{} // RunPhase waits on it, or on its context
+}
+
+func (f *fakeSession) record(c string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, c)
+}
+
+func (f *fakeSession) Calls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.calls...)
+}
+
+func (f *fakeSession) Phases() []engine.PhaseInfo { return f.infos }
+func (f *fakeSession) Previews() []engine.PhasePreview {
+	pvs, _ := engine.Preview(f.plan, "sqlite")
+	return pvs
+}
+func (f *fakeSession) RunPhase(ctx context.Context, id string) error {
+	f.record("run " + id)
+	if f.blockRun != nil {
+		select {
+		case <-f.blockRun:
+		case <-ctx.Done():
+			return &engine.InterruptedError{Phase: id, Checkpoint: "id 8000"}
+		}
+	}
+	return f.runErr
+}
+func (f *fakeSession) Arrive(_ context.Context, id string) error {
+	f.record("arrive " + id)
+	return nil
+}
+func (f *fakeSession) Rollback(context.Context) (phases.Phase, error) {
+	f.record("rollback")
+	target, _, err := f.plan.PlaybookDef().RollbackTarget(progressOf(f.infos))
+	return target, err
+}
+func (f *fakeSession) Reverify(_ context.Context, id string) (string, error) {
+	f.record("reverify " + id)
+	return f.verify, f.verErr
+}
+func (f *fakeSession) Close() { f.closed = true }
+
+// example loads one of the embedded example plans.
+func example(t *testing.T, name string) *phases.Plan {
+	t.Helper()
+	data, err := examples.Plans.ReadFile(name + ".yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := phases.Parse("examples/"+name+".yaml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// at is the fixed moment of the tests: times on its day show as a clock.
+var at = time.Date(2025, 3, 14, 9, 30, 0, 0, time.Local)
+
+func init() { now = func() time.Time { return at } }
+
+// infos builds a snapshot: the listed phases have those statuses, the
+// others are pending. Phases start a minute apart from 09:23.
+func infos(plan *phases.Plan, st map[string]phases.Status) []engine.PhaseInfo {
+	var out []engine.PhaseInfo
+	for i, ph := range plan.PlaybookDef().Phases {
+		in := engine.PhaseInfo{ID: ph.ID, Status: phases.Pending}
+		if s, ok := st[ph.ID]; ok {
+			in.Status = s
+			in.StartedAt = at.Add(time.Duration(i-7) * time.Minute)
+			in.RunBy = "ops@bastion"
+			if s != phases.Running && s != phases.Waiting {
+				in.FinishedAt = in.StartedAt.Add(20 * time.Second)
+			}
+			if s == phases.Done {
+				in.Detail = map[string]string{
+					"add-column":     "users.email exists and is nullable",
+					"deploy-readers": "confirmed by ops@bastion",
+					"backfill":       "20000 rows walked up to id 20000, 20000 filled",
+					"switch-writes":  "the catch-up updated 3 rows where email was NULL; no row is NULL",
+					"enforce":        "NOT NULL is in force on users.email",
+				}[ph.ID]
+			}
+		}
+		out = append(out, in)
+	}
+	return out
+}
+
+// harness drives a root model as Bubble Tea would, without a terminal.
+type harness struct {
+	t   *testing.T
+	m   Model
+	eng *fakeEngine
+}
+
+// openPlan starts the TUI on a plan whose session opens with the given
+// snapshot, at 80x24.
+func openPlan(t *testing.T, plan *phases.Plan, snap []engine.PhaseInfo) *harness {
+	t.Helper()
+	sess := &fakeSession{plan: plan, infos: snap}
+	h := &harness{t: t, eng: &fakeEngine{sess: sess}}
+	h.m = New(context.Background(), Config{Engine: h.eng, Open: plan})
+	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
+	h.send(openPlanMsg{})
+	pvs, err := engine.Preview(plan, "sqlite")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.send(sessionOpenedMsg{plan: plan, sess: sess, infos: snap, previews: pvs})
+	return h
+}
+
+func (h *harness) sess() *fakeSession { return h.eng.sess }
+
+// send delivers a message and returns the command the model answered.
+func (h *harness) send(msg tea.Msg) tea.Cmd {
+	h.t.Helper()
+	m, cmd := h.m.Update(msg)
+	h.m = m.(Model)
+	return cmd
+}
+
+// key presses a key: "r", "enter", "esc", "ctrl+c", "up"…
+func (h *harness) key(k string) tea.Cmd {
+	h.t.Helper()
+	return h.send(keyPress(k))
+}
+
+// typeText types each character.
+func (h *harness) typeText(s string) {
+	for _, r := range s {
+		h.send(tea.KeyPressMsg{Code: r, Text: string(r)})
+	}
+}
+
+func keyPress(k string) tea.KeyPressMsg {
+	switch k {
+	case "enter":
+		return tea.KeyPressMsg{Code: tea.KeyEnter}
+	case "esc":
+		return tea.KeyPressMsg{Code: tea.KeyEscape}
+	case "up":
+		return tea.KeyPressMsg{Code: tea.KeyUp}
+	case "down":
+		return tea.KeyPressMsg{Code: tea.KeyDown}
+	case "pgdown":
+		return tea.KeyPressMsg{Code: tea.KeyPgDown}
+	case "space":
+		return tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}
+	case "ctrl+c":
+		return tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
+	}
+	r := []rune(k)[0]
+	return tea.KeyPressMsg{Code: r, Text: k}
+}
+
+// screen is the view as text, without colours.
+func (h *harness) screen() string {
+	return ansi.Strip(h.m.View().Content)
+}
+
+// run executes a command as Bubble Tea would, and delivers the messages
+// that arrive within a moment (commands that wait longer, such as the
+// event bus's read, are left waiting). It returns those messages.
+func (h *harness) run(cmd tea.Cmd) []tea.Msg {
+	h.t.Helper()
+	var got []tea.Msg
+	for _, msg := range collect(cmd, 200*time.Millisecond) {
+		got = append(got, msg)
+		h.send(msg)
+	}
+	return got
+}
+
+func collect(cmd tea.Cmd, wait time.Duration) []tea.Msg {
+	if cmd == nil {
+		return nil
+	}
+	ch := make(chan tea.Msg, 1)
+	go func() { ch <- cmd() }()
+	select {
+	case msg := <-ch:
+		switch msg := msg.(type) {
+		case tea.BatchMsg:
+			var out []tea.Msg
+			for _, c := range msg {
+				out = append(out, collect(c, wait)...)
+			}
+			return out
+		case nil, spinner.TickMsg:
+			return nil
+		}
+		return []tea.Msg{msg}
+	case <-time.After(wait):
+		return nil
+	}
+}
+
+// contains fails the test unless the screen shows every text.
+func (h *harness) contains(texts ...string) {
+	h.t.Helper()
+	scr := h.screen()
+	for _, s := range texts {
+		if !strings.Contains(scr, s) {
+			h.t.Fatalf("the screen does not show %q:\n%s", s, scr)
+		}
+	}
+}
+
+func (h *harness) lacks(texts ...string) {
+	h.t.Helper()
+	scr := h.screen()
+	for _, s := range texts {
+		if strings.Contains(scr, s) {
+			h.t.Fatalf("the screen shows %q and should not:\n%s", s, scr)
+		}
+	}
+}
