@@ -128,6 +128,7 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 		if err != nil {
 			return changed, err
 		}
+		s.opts.Failpoint(job.phase + ":batch-done")
 		changed += n
 		z.observe(took)
 		if st.RowsDone > total {
@@ -216,7 +217,11 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 			}
 			changed, _ = res.RowsAffected()
 			st.Checkpoint, st.RowsDone = ptr(keyText(hi)), st.RowsDone+rows
-			return s.save(ctx, tx, st)
+			if err := s.save(ctx, tx, st); err != nil {
+				return err
+			}
+			s.opts.Failpoint(job.phase + ":batch-commit")
+			return nil
 		})
 		if err == nil {
 			return time.Since(start), changed, nil

@@ -33,6 +33,11 @@ type Options struct {
 	// Pause, when set, can hold a batched phase between two batches (see
 	// Pauser); nil never pauses.
 	Pause Pauser
+	// Failpoint, when set, is called at every point where a crash must
+	// leave the database and the recorded state consistent and the phase
+	// retryable: before and after each statement, before each commit, after
+	// each batch. The crash tests kill the process there.
+	Failpoint func(point string)
 	// Emit receives every event. It is called from the goroutine that runs
 	// the session and must not block for long.
 	Emit func(Event)
@@ -50,6 +55,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Emit == nil {
 		o.Emit = func(Event) {}
+	}
+	if o.Failpoint == nil {
+		o.Failpoint = func(string) {}
 	}
 	return o
 }

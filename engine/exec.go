@@ -129,9 +129,11 @@ func (s *Session) runScriptOnce(ctx context.Context, phase string, script templa
 		if step.Mode != templates.ConnOp {
 			s.emit(Event{Event: EventStep, Phase: phase, SQL: step.SQL, Lock: step.Lock})
 		}
+		s.opts.Failpoint(fmt.Sprintf("%s:step-%d", phase, i))
 		if _, err := q.ExecContext(ctx, step.SQL, args...); err != nil {
 			return &StepError{Phase: phase, SQL: step.SQL, Err: s.dsn.scrub(err)}
 		}
+		s.opts.Failpoint(fmt.Sprintf("%s:step-%d-done", phase, i))
 		if step.Mode != templates.ConnOp {
 			if err := s.log(ctx, q, phase, "sql", step.SQL, ""); err != nil {
 				return err
@@ -141,6 +143,7 @@ func (s *Session) runScriptOnce(ctx context.Context, phase string, script templa
 			if err := finish(ctx, tx); err != nil {
 				return err
 			}
+			s.opts.Failpoint(phase + ":commit")
 			if err := tx.Commit(); err != nil {
 				tx = nil
 				return &StepError{Phase: phase, SQL: "COMMIT", Err: s.dsn.scrub(err)}
@@ -149,6 +152,7 @@ func (s *Session) runScriptOnce(ctx context.Context, phase string, script templa
 		}
 	}
 	if lastTx < 0 {
+		s.opts.Failpoint(phase + ":finish")
 		return finish(ctx, conn)
 	}
 	return nil

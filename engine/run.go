@@ -169,6 +169,7 @@ func (s *Session) finishNow(ctx context.Context, id string, verify func(context.
 	if err != nil {
 		return err
 	}
+	s.opts.Failpoint(id + ":finish")
 	return s.moveNow(ctx, id, phases.Finish, detail)
 }
 
