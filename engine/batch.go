@@ -99,6 +99,7 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 		return 0, err
 	}
 	started := time.Now()
+	lockChecked := started
 	startRows := st.RowsDone
 	var limiter time.Time // when the rate cap lets the next batch start
 	for {
@@ -114,7 +115,14 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 		if st.Checkpoint != nil {
 			lo = s.keyArg(*st.Checkpoint)
 		}
-		hi, rows, more, err := s.upperBound(ctx, job, lo, z.n)
+		var hi any
+		var rows int64
+		var more bool
+		err = s.retryLocked(ctx, true, func() error {
+			var err error
+			hi, rows, more, err = s.upperBound(ctx, job, lo, z.n)
+			return err
+		})
 		if err != nil {
 			if ctx.Err() != nil {
 				return changed, s.interrupted(job.phase)
@@ -129,6 +137,15 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 			return changed, err
 		}
 		s.opts.Failpoint(job.phase + ":batch-done")
+		// The pool reconnects by itself; the runner lock's session does
+		// not. Check it now and then: a lost lock is taken again, or the
+		// run stops before another runner's work is disturbed.
+		if time.Since(lockChecked) > 2*time.Second {
+			if err := s.lock.held(ctx); err != nil {
+				return changed, err
+			}
+			lockChecked = time.Now()
+		}
 		changed += n
 		z.observe(took)
 		if st.RowsDone > total {
@@ -230,11 +247,25 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 		if ctx.Err() != nil {
 			return 0, 0, s.interrupted(job.phase)
 		}
-		if s.d.classify(err).kind == failLockTimeout && attempt < maxLockRetries {
+		if kind := s.d.classify(err).kind; (kind == failLockTimeout || kind == failConnection) && attempt < maxLockRetries {
 			wait := backoff/2 + rand.N(backoff)
-			s.notice(job.phase, "batch %s waited too long for a lock; retry %d in %s", rangeText, attempt, wait.Round(time.Millisecond))
-			time.Sleep(wait)
-			backoff = min(backoff*2, 2*time.Second)
+			why := "waited too long for a lock"
+			if kind == failConnection {
+				why = "lost its connection (the batch was rolled back); reconnecting"
+				backoff = max(backoff, 500*time.Millisecond) // a server restarting needs a moment
+			}
+			s.notice(job.phase, "batch %s %s; retry %d in %s", rangeText, why, attempt, wait.Round(time.Millisecond))
+			select {
+			case <-ctx.Done():
+				return 0, 0, s.interrupted(job.phase)
+			case <-time.After(wait):
+			}
+			backoff = min(backoff*2, 5*time.Second)
+			if kind == failConnection {
+				if err := s.lock.held(ctx); err != nil {
+					return 0, 0, err
+				}
+			}
 			continue
 		}
 		cp := ""

@@ -28,7 +28,7 @@ type dialect interface {
 	introspect(ctx context.Context, q querier, sql *templates.Set, schema, table string) (*Table, error)
 	// lock takes the runner lock for the session's table, or returns a
 	// *LockHeldError naming the holder.
-	lock(ctx context.Context, s *Session) (unlock func(), err error)
+	lock(ctx context.Context, s *Session) (runnerLock, error)
 	// connSetup is what a connection that runs DDL sets first (lock
 	// timeouts).
 	connSetup(opts Options) []string

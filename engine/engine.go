@@ -120,13 +120,13 @@ func (e *Engine) DSN() string { return e.dsn.String() }
 // runner lock for its table. Close releases the lock.
 type Session struct {
 	*Engine
-	plan   *phases.Plan
-	pb     *phases.Playbook
-	opts   Options
-	table  *Table
-	key    string
-	state  map[string]*phaseState
-	unlock func()
+	plan  *phases.Plan
+	pb    *phases.Playbook
+	opts  Options
+	table *Table
+	key   string
+	state map[string]*phaseState
+	lock  runnerLock
 	// runStarted marks phases confirmed or run in this session, for the
 	// "too soon" warning before the point of no return.
 	touched map[string]time.Time
@@ -158,11 +158,11 @@ func (e *Engine) Start(ctx context.Context, plan *phases.Plan, opts Options) (*S
 	if err := s.ensureStateTables(ctx); err != nil {
 		return nil, err
 	}
-	unlock, err := e.d.lock(ctx, s)
+	lock, err := e.d.lock(ctx, s)
 	if err != nil {
 		return nil, err
 	}
-	s.unlock = unlock
+	s.lock = lock
 	// Another runner may have moved on between the first read and the
 	// lock: read again under the lock.
 	if err := s.loadState(ctx); err != nil {
@@ -182,9 +182,9 @@ func (e *Engine) Start(ctx context.Context, plan *phases.Plan, opts Options) (*S
 
 // Close releases the runner lock.
 func (s *Session) Close() {
-	if s.unlock != nil {
-		s.unlock()
-		s.unlock = nil
+	if s.lock != nil {
+		s.lock.release()
+		s.lock = nil
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -35,15 +34,29 @@ func (s *Session) runScript(ctx context.Context, phase string, script templates.
 		if err == nil {
 			return nil
 		}
-		var se *StepError
-		if !errors.As(err, &se) || s.d.classify(se.Err).kind != failLockTimeout {
+		// A lock timeout or a lost connection anywhere in the script (a
+		// step, a probe, the log write) is retried: in-transaction steps
+		// were rolled back, and the probes skip what took effect.
+		kind := s.d.classify(err).kind
+		if kind != failLockTimeout && kind != failConnection {
 			return err
 		}
 		if attempt >= maxLockRetries {
+			if kind == failConnection {
+				return fmt.Errorf("%w (gave up after %d attempts: the database stayed unreachable; rerun when it is back: every step is checked before it runs again)", err, attempt)
+			}
 			return fmt.Errorf("%w (gave up after %d attempts: the table stayed locked by other sessions; rerun when it is quieter, or raise --lock-timeout)", err, attempt)
 		}
 		wait := backoff/2 + rand.N(backoff)
-		s.notice(phase, "lock wait over %s; retry %d of %d in %s", s.opts.LockTimeout, attempt, maxLockRetries-1, wait.Round(time.Millisecond))
+		if kind == failConnection {
+			// Probes skip what took effect before the connection went.
+			s.notice(phase, "lost the connection to the database; reconnecting, retry %d of %d in %s", attempt, maxLockRetries-1, wait.Round(time.Millisecond))
+			if err := s.lock.held(ctx); err != nil {
+				return err
+			}
+		} else {
+			s.notice(phase, "lock wait over %s; retry %d of %d in %s", s.opts.LockTimeout, attempt, maxLockRetries-1, wait.Round(time.Millisecond))
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -20,6 +21,144 @@ import (
 
 const leaseTTL = 15 * time.Second
 
+// runnerLock is the runner lock a session holds.
+type runnerLock interface {
+	// held reports whether the lock is still this runner's. A lock whose
+	// connection was lost (the server restarted, an operator killed the
+	// session) is taken again if nobody else took it meanwhile; otherwise
+	// held returns a *LockHeldError, and the runner must stop.
+	held(ctx context.Context) error
+	release()
+}
+
+// sessionLock is a lock that lives as long as one database session
+// (PostgreSQL's advisory lock, MySQL's GET_LOCK), held on a connection
+// kept for the run, with the holder row in shepherd_lock beside it.
+type sessionLock struct {
+	s     *Session
+	scope string
+	key   any // the lock's key: an advisory lock number, a GET_LOCK name
+	conn  *sql.Conn
+	token string
+}
+
+// takeSessionLock takes the runner lock named by key without waiting: a
+// held lock is refused at once with a *LockHeldError naming its holder.
+func (s *Session) takeSessionLock(ctx context.Context, scope string, key any) (*sessionLock, error) {
+	l := &sessionLock{s: s, scope: scope, key: key, token: randomToken()}
+	if err := l.take(ctx); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+func (l *sessionLock) take(ctx context.Context) error {
+	s := l.s
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("take the runner lock of %s: %w", l.scope, s.dsn.scrub(err))
+	}
+	var got sql.NullBool // PostgreSQL answers true/false, MySQL 1/0/NULL
+	if err := s.queryRow(ctx, conn, "runner-lock", sqlData{}, map[string]any{"lock": l.key}, &got); err != nil {
+		discardConn(conn)
+		return fmt.Errorf("take the runner lock of %s: %w", l.scope, s.dsn.scrub(err))
+	}
+	if !got.Bool {
+		discardConn(conn)
+		return s.lockHolder(ctx, l.scope, l.key)
+	}
+	// A row left by a runner that died names it: say whose lock this was.
+	var prev LockHeldError
+	var prevToken string
+	var since, expires any
+	err = s.queryRow(ctx, conn, "lease-get", sqlData{}, map[string]any{"scope": l.scope},
+		&prev.Plan, &prevToken, &prev.Holder, &prev.Host, &prev.PID, &since, &expires)
+	if err == nil && prevToken != l.token {
+		s.notice("", "took over the runner lock of %s from %s (pid %d on %s), which is gone", l.scope, prev.Holder, prev.PID, prev.Host)
+	}
+	host, _ := os.Hostname()
+	now := time.Now()
+	_, err = s.exec(ctx, conn, "lease-put", sqlData{}, map[string]any{
+		"scope": l.scope, "plan": s.plan.Name, "token": l.token, "holder": s.opts.Operator, "host": host, "pid": os.Getpid(),
+		"since": s.d.timeValue(&now), "expires": s.d.timeValue(nil),
+	})
+	if err != nil {
+		discardConn(conn) // closing it releases the lock
+		return fmt.Errorf("record the runner lock of %s: %w", l.scope, s.dsn.scrub(err))
+	}
+	l.conn = conn
+	return nil
+}
+
+func (l *sessionLock) held(ctx context.Context) error {
+	if err := l.conn.PingContext(ctx); err == nil {
+		return nil
+	}
+	// The session that held the lock is gone, and the lock with it.
+	discardConn(l.conn)
+	l.s.notice("", "the runner lock's connection to the database was lost; taking the lock again")
+	if err := l.take(ctx); err != nil {
+		return fmt.Errorf("the runner lock of %s was lost with its connection and cannot be taken again: %w", l.scope, err)
+	}
+	return nil
+}
+
+func (l *sessionLock) release() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s := l.s
+	// The row first, while the lock is still held; by token, so that a
+	// runner that took over after this connection died keeps its own.
+	_, _ = s.exec(ctx, s.db, "lease-release", sqlData{}, map[string]any{"scope": l.scope, "token": l.token})
+	var released sql.NullBool
+	_ = s.queryRow(ctx, l.conn, "runner-unlock", sqlData{}, map[string]any{"lock": l.key}, &released)
+	discardConn(l.conn) // never back to the pool: closing it frees the lock for certain
+}
+
+// lockHolder reads who holds a refused lock. The holder writes its row just
+// after it takes the lock, so a missing row is read again for a moment.
+func (s *Session) lockHolder(ctx context.Context, scope string, key any) error {
+	h := &LockHeldError{Scope: scope}
+	for try := 0; ; try++ {
+		var token string
+		var since, expires any
+		err := s.queryRow(ctx, s.db, "lease-get", sqlData{}, map[string]any{"scope": scope},
+			&h.Plan, &token, &h.Holder, &h.Host, &h.PID, &since, &expires)
+		if err == nil {
+			if t := parseTime(since); t != nil {
+				h.Since = *t
+			}
+			return h
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w (and reading who holds it failed: %v)", h, s.dsn.scrub(err))
+		}
+		if try == 10 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	h.Holder, h.Host, h.Plan = "a runner that has not recorded itself", "unknown", "unknown"
+	if s.sql.Has("runner-lock-holder") {
+		var connID sql.NullInt64
+		if s.queryRow(ctx, s.db, "runner-lock-holder", sqlData{}, map[string]any{"lock": key}, &connID) == nil && connID.Valid {
+			h.Holder = fmt.Sprintf("an unknown runner (database connection %d)", connID.Int64)
+		}
+	}
+	return h
+}
+
+// discardConn closes a connection for good instead of returning it to the
+// pool.
+func discardConn(conn *sql.Conn) {
+	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	_ = conn.Close()
+}
+
 // lockScope names what the runner lock covers.
 func (s *Session) lockScope() string {
 	if s.plan.Schema != "" {
@@ -28,10 +167,37 @@ func (s *Session) lockScope() string {
 	return s.plan.Table
 }
 
+// lease is SQLite's runner lock: a row that expires unless renewed.
+type lease struct {
+	s         *Session
+	scope     string
+	token     string
+	releaseFn func()
+}
+
+// held checks that the lease row is still this runner's.
+func (l *lease) held(ctx context.Context) error {
+	var h LockHeldError
+	var token string
+	var since, expires any
+	err := l.s.queryRow(ctx, l.s.db, "lease-get", sqlData{}, map[string]any{"scope": l.scope},
+		&h.Plan, &token, &h.Holder, &h.Host, &h.PID, &since, &expires)
+	if err != nil || token == l.token {
+		return nil // unreadable for a moment (busy): the renewal goes on
+	}
+	h.Scope = l.scope
+	if t := parseTime(since); t != nil {
+		h.Since = *t
+	}
+	return fmt.Errorf("the runner lease of %s expired and was taken over: %w", l.scope, &h)
+}
+
+func (l *lease) release() { l.releaseFn() }
+
 // acquireLease takes the lease row for the session's table, taking over a
 // lease whose holder is gone (expired, or a dead process on this host), and
-// renews it in the background until unlock.
-func (s *Session) acquireLease(ctx context.Context) (func(), error) {
+// renews it in the background until released.
+func (s *Session) acquireLease(ctx context.Context) (*lease, error) {
 	scope := s.lockScope()
 	token := randomToken()
 	host, _ := os.Hostname()
@@ -90,11 +256,11 @@ func (s *Session) acquireLease(ctx context.Context) (func(), error) {
 			}
 		}
 	}()
-	return func() {
+	return &lease{s: s, scope: scope, token: token, releaseFn: func() {
 		close(stop)
 		<-done
 		_, _ = s.exec(context.Background(), s.db, "lease-release", sqlData{}, map[string]any{"scope": scope, "token": token})
-	}, nil
+	}}, nil
 }
 
 // deadOnThisHost reports whether a lease holder was a process on this host

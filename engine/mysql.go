@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -564,7 +563,7 @@ func mysqlLockName(scope string) string {
 // lock takes GET_LOCK on a connection held for the session: the lock lasts
 // exactly as long as that connection, so a runner that dies frees it. The
 // row in shepherd_lock only says who holds it.
-func (d *mysqlDialect) lock(ctx context.Context, s *Session) (func(), error) {
+func (d *mysqlDialect) lock(ctx context.Context, s *Session) (runnerLock, error) {
 	// Every connection from here on waits for row locks at most
 	// --lock-timeout; idle ones opened before are dropped.
 	if wait := lockWaitSeconds(s.opts.LockTimeout); d.lockWait.Swap(wait) != wait {
@@ -576,77 +575,5 @@ func (d *mysqlDialect) lock(ctx context.Context, s *Session) (func(), error) {
 		db = s.dsn.database()
 	}
 	scope := db + "." + s.plan.Table
-	name := mysqlLockName(scope)
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("take the runner lock of %s: %w", scope, s.dsn.scrub(err))
-	}
-	discard := func() {
-		// A connection that held GET_LOCK is never handed back to the
-		// pool: closing it is what frees the lock for certain.
-		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-		conn.Close()
-	}
-	var got sql.NullInt64
-	if err := s.queryRow(ctx, conn, "runner-lock", sqlData{}, map[string]any{"name": name}, &got); err != nil {
-		discard()
-		return nil, fmt.Errorf("take the runner lock of %s: %w", scope, s.dsn.scrub(err))
-	}
-	if got.Int64 != 1 {
-		discard()
-		return nil, s.lockHolder(ctx, scope, name)
-	}
-	token := randomToken()
-	host, _ := os.Hostname()
-	now := time.Now()
-	_, err = s.exec(ctx, conn, "lease-put", sqlData{}, map[string]any{
-		"scope": scope, "plan": s.plan.Name, "token": token, "holder": s.opts.Operator, "host": host, "pid": os.Getpid(),
-		"since": d.timeValue(&now), "expires": nil,
-	})
-	if err != nil {
-		discard()
-		return nil, fmt.Errorf("record the runner lock of %s: %w", scope, s.dsn.scrub(err))
-	}
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_, _ = s.exec(ctx, conn, "lease-release", sqlData{}, map[string]any{"scope": scope, "token": token})
-		var released sql.NullInt64
-		_ = s.queryRow(ctx, conn, "runner-unlock", sqlData{}, map[string]any{"name": name}, &released)
-		discard()
-	}, nil
-}
-
-// lockHolder reads who holds a refused lock. The holder writes its row just
-// after it takes the lock, so a missing row is read again for a moment.
-func (s *Session) lockHolder(ctx context.Context, scope, name string) error {
-	h := &LockHeldError{Scope: scope}
-	for try := 0; ; try++ {
-		var token string
-		var since, expires any
-		err := s.queryRow(ctx, s.db, "lease-get", sqlData{}, map[string]any{"scope": scope},
-			&h.Plan, &token, &h.Holder, &h.Host, &h.PID, &since, &expires)
-		if err == nil {
-			if t := parseTime(since); t != nil {
-				h.Since = *t
-			}
-			return h
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("read the runner lock of %s: %w", scope, s.dsn.scrub(err))
-		}
-		if try == 10 {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	var connID sql.NullInt64
-	_ = s.queryRow(ctx, s.db, "runner-lock-holder", sqlData{}, map[string]any{"name": name}, &connID)
-	h.Holder = fmt.Sprintf("an unknown runner (MySQL connection %d)", connID.Int64)
-	h.Host, h.Plan = "unknown", "unknown"
-	return h
+	return s.takeSessionLock(ctx, scope, mysqlLockName(scope))
 }

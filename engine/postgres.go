@@ -9,7 +9,6 @@ import (
 	"hash/fnv"
 	"io"
 	"net"
-	"os"
 	"strings"
 	"time"
 
@@ -208,7 +207,7 @@ func (postgresDialect) prepare(op string, d *sqlData, live *Table) error { retur
 // shepherd.shepherd_lock. The lock is the advisory lock, not the row: it
 // goes when the connection does, so a killed runner frees it at once, and
 // a refused runner reads the row to say who holds it.
-func (d postgresDialect) lock(ctx context.Context, s *Session) (func(), error) {
+func (d postgresDialect) lock(ctx context.Context, s *Session) (runnerLock, error) {
 	schema := s.plan.Schema
 	if schema == "" {
 		if err := s.queryRow(ctx, s.db, "current-schema", sqlData{}, nil, &schema); err != nil {
@@ -216,77 +215,7 @@ func (d postgresDialect) lock(ctx context.Context, s *Session) (func(), error) {
 		}
 	}
 	scope := schema + "." + s.plan.Table
-	key := advisoryKey(scope)
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("take the runner lock of %s: %w", scope, s.dsn.scrub(err))
-	}
-	var got bool
-	if err := s.queryRow(ctx, conn, "advisory-lock", sqlData{}, map[string]any{"key": key}, &got); err != nil {
-		discardConn(conn)
-		return nil, fmt.Errorf("take the runner lock of %s: %w", scope, s.dsn.scrub(err))
-	}
-	if !got {
-		conn.Close() // holds nothing: back to the pool
-		return nil, s.pgLockHolder(ctx, scope)
-	}
-	// A row left by a runner that died names it: say that its lock is
-	// taken over.
-	var prev LockHeldError
-	var prevToken string
-	var since, expires any
-	err = s.queryRow(ctx, conn, "lease-get", sqlData{}, map[string]any{"scope": scope},
-		&prev.Plan, &prevToken, &prev.Holder, &prev.Host, &prev.PID, &since, &expires)
-	if err == nil {
-		s.notice("", "took over the runner lock of %s from %s (pid %d on %s), which is gone", scope, prev.Holder, prev.PID, prev.Host)
-	}
-	token := randomToken()
-	host, _ := os.Hostname()
-	now := time.Now()
-	_, err = s.exec(ctx, conn, "lease-put", sqlData{}, map[string]any{
-		"scope": scope, "plan": s.plan.Name, "token": token, "holder": s.opts.Operator, "host": host, "pid": os.Getpid(),
-		"since": d.timeValue(&now), "expires": d.timeValue(nil),
-	})
-	if err != nil {
-		discardConn(conn) // closing it releases the advisory lock
-		return nil, fmt.Errorf("record the runner lock of %s: %w", scope, s.dsn.scrub(err))
-	}
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		// The row first, while the lock is still held; by token, so that
-		// a runner that took over after this connection died keeps its own.
-		_, _ = s.exec(ctx, s.db, "lease-release", sqlData{}, map[string]any{"scope": scope, "token": token})
-		_, _ = s.exec(ctx, conn, "advisory-unlock", sqlData{}, map[string]any{"key": key})
-		discardConn(conn)
-	}, nil
-}
-
-// pgLockHolder reads who holds the runner lock of scope. The holder
-// records itself just after it takes the lock: a missing row is read once
-// more before the holder is reported unknown.
-func (s *Session) pgLockHolder(ctx context.Context, scope string) error {
-	h := &LockHeldError{Scope: scope}
-	for attempt := 0; ; attempt++ {
-		var token string
-		var since, expires any
-		err := s.queryRow(ctx, s.db, "lease-get", sqlData{}, map[string]any{"scope": scope},
-			&h.Plan, &token, &h.Holder, &h.Host, &h.PID, &since, &expires)
-		switch {
-		case err == nil:
-			if t := parseTime(since); t != nil {
-				h.Since = *t
-			}
-			return h
-		case !errors.Is(err, sql.ErrNoRows):
-			return fmt.Errorf("%w (and reading who holds it failed: %v)", h, s.dsn.scrub(err))
-		case attempt == 0:
-			time.Sleep(200 * time.Millisecond)
-		default:
-			h.Holder, h.Host, h.Plan = "a runner that has not recorded itself", "unknown", "unknown"
-			return h
-		}
-	}
+	return s.takeSessionLock(ctx, scope, advisoryKey(scope))
 }
 
 // advisoryKey is the advisory lock key of a lock scope: 64 bits of FNV-1a
@@ -295,11 +224,4 @@ func advisoryKey(scope string) int64 {
 	h := fnv.New64a()
 	h.Write([]byte("shepherd:" + scope))
 	return int64(h.Sum64())
-}
-
-// discardConn closes a connection for good instead of returning it to the
-// pool, which would keep its session (and any advisory lock) alive.
-func discardConn(conn *sql.Conn) {
-	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-	_ = conn.Close()
 }

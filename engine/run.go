@@ -115,8 +115,13 @@ func (s *Session) execute(ctx context.Context, ph phases.Phase, confirmation str
 	if ph.ID == "drop-old-column" {
 		s.warnTooSoon(ctx)
 	}
-	// Every phase re-reads the table first: the application may have
-	// changed it, and the rebuild on SQLite needs its exact definition.
+	// The runner lock first: a lock lost with its connection is taken
+	// again, or the run stops here if another runner took it.
+	if err := s.lock.held(ctx); err != nil {
+		return err
+	}
+	// Every phase re-reads the table: the application may have changed
+	// it, and the rebuild on SQLite needs its exact definition.
 	if err := s.refreshTable(ctx); err != nil {
 		return err
 	}

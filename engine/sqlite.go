@@ -337,6 +337,6 @@ type rebuild struct {
 	ForeignKeys   string // what PRAGMA foreign_keys was: restored at the end
 }
 
-func (d sqliteDialect) lock(ctx context.Context, s *Session) (func(), error) {
+func (d sqliteDialect) lock(ctx context.Context, s *Session) (runnerLock, error) {
 	return s.acquireLease(ctx)
 }

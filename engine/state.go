@@ -57,12 +57,13 @@ func (e *Engine) exec(ctx context.Context, q querier, name string, data sqlData,
 }
 
 // retryLocked runs fn, and again after a short, growing pause while it
-// fails on a lock timeout and retry allows it (up to five tries).
+// fails on a lock timeout or a lost connection and retry allows it (up to
+// five tries).
 func (e *Engine) retryLocked(ctx context.Context, retry bool, fn func() error) error {
 	wait := 50 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		err := fn()
-		if err == nil || !retry || attempt == 5 || e.d.classify(err).kind != failLockTimeout {
+		if kind := e.d.classify(err).kind; err == nil || !retry || attempt == 5 || kind != failLockTimeout && kind != failConnection {
 			return err
 		}
 		select {

@@ -105,9 +105,9 @@ SELECT detail FROM shepherd_log WHERE plan = {{param "plan"}} AND `event` = 'pla
 {{/* ---------- runner lock: GET_LOCK on a connection held for the session,
      and a row saying who holds it ---------- */}}
 
-{{define "runner-lock"}}SELECT GET_LOCK({{param "name"}}, 0){{end}}
-{{define "runner-unlock"}}SELECT RELEASE_LOCK({{param "name"}}){{end}}
-{{define "runner-lock-holder"}}SELECT IS_USED_LOCK({{param "name"}}){{end}}
+{{define "runner-lock"}}SELECT GET_LOCK({{param "lock"}}, 0){{end}}
+{{define "runner-unlock"}}SELECT RELEASE_LOCK({{param "lock"}}){{end}}
+{{define "runner-lock-holder"}}SELECT IS_USED_LOCK({{param "lock"}}){{end}}
 
 {{define "lease-get"}}
 SELECT plan, token, holder, host, pid, since, expires_at FROM shepherd_lock WHERE scope = {{param "scope"}}

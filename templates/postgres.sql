@@ -121,8 +121,8 @@ SELECT detail FROM shepherd.shepherd_log WHERE plan = {{param "plan"}} AND event
      or when the connection dies (a killed runner frees it at once). The row
      in shepherd_lock only says who holds it; expires_at stays NULL. */}}
 
-{{define "advisory-lock"}}SELECT pg_try_advisory_lock({{param "key"}}){{end}}
-{{define "advisory-unlock"}}SELECT pg_advisory_unlock({{param "key"}}){{end}}
+{{define "runner-lock"}}SELECT pg_try_advisory_lock({{param "lock"}}){{end}}
+{{define "runner-unlock"}}SELECT pg_advisory_unlock({{param "lock"}}){{end}}
 {{define "current-schema"}}SELECT current_schema(){{end}}
 
 {{define "lease-get"}}
