@@ -43,7 +43,7 @@ func ExportPreview(plan *phases.Plan, dialectName string) ([]PhasePreview, error
 			guard.Name = fmt.Sprintf("%s.%s has NULLs: backfill it first", p.Table, p.Column)
 		case "add-constraint":
 			guard = b.cond("violates")
-			guard.Name = fmt.Sprintf("rows break %s: clean them first", p.ConstraintLabel())
+			guard.Name = fmt.Sprintf("rows break %s: clean them first", p.Constraint.Name)
 			switch p.Constraint.Kind() {
 			case "not_null":
 				guard.Name = fmt.Sprintf("%s.%s has NULLs: clean it first", p.Table, p.Constraint.NotNull)
