@@ -428,6 +428,9 @@ The deploys and data phases between them are not migrations: each file says
 which come before it, and PLAN.shepherd.md beside them walks the whole plan.`,
 		Args: exactArgs(1, "one plan file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if dialect == "" {
+				return &flagError{errors.New("export needs --dialect: postgres, mysql or sqlite (the files hold one dialect's SQL)")}
+			}
 			if !phases.KnownDialect(dialect) {
 				return &flagError{fmt.Errorf("--dialect %q: use postgres, mysql or sqlite", dialect)}
 			}

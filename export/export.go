@@ -133,6 +133,9 @@ func build(o Options, previews []engine.PhasePreview) (*model, error) {
 			continue
 		}
 		for _, g := range pv.Gaps {
+			if pv.Phase.ID == "enforce" {
+				g += " (with not_null: false the plan exports without it, and the column stays nullable)"
+			}
 			problems = append(problems, pv.Phase.ID+": "+g)
 		}
 		for _, st := range append(append(templates.Script{}, pv.Steps...), pv.Revert...) {
