@@ -338,4 +338,3 @@ constraint: {not_null: name}
 		}
 	}
 }
-
