@@ -175,7 +175,7 @@ constraint: {name: notes_body_clean, check: "body <> ';'"}
 func TestPointOfNoReturnHasNoDown(t *testing.T) {
 	files := render(t, renamePlan, "postgres", export.GolangMigrate, export.Existing{})
 	down := files["000002_users-full-name_drop-old-column.down.sql"]
-	for _, want := range []string{"Down: none.", "point of no return: users.name cannot be restored", "VALUES (1)"} {
+	for _, want := range []string{"No down: a dropped column cannot be brought back.", "point of no return: users.name cannot be restored", "VALUES (1)"} {
 		if !strings.Contains(down, want) {
 			t.Errorf("drop-old-column's down lacks %q:\n%s", want, down)
 		}

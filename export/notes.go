@@ -101,6 +101,11 @@ func (m *model) notes() string {
 			w("\nRun %s:\n\n```sql\n%s\n```\n", where, strings.Join(sqls, "\n"))
 		}
 		for _, n := range pv.Notes {
+			// Notes about confirming with shepherd run, or about a key
+			// that no exported statement uses, would mislead here.
+			if strings.Contains(n, "--confirm") || pe != nil && strings.Contains(n, "stands for the table's primary key") {
+				continue
+			}
 			w("\nNote: %s\n", n)
 		}
 	}
