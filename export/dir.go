@@ -82,6 +82,9 @@ var versioned = map[string]*regexp.Regexp{
 // exist. It reads file names, and drizzle's journal.
 func ReadDir(dir, format string, plan *phases.Plan) (Existing, error) {
 	var ex Existing
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		return ex, &UsageError{Msg: fmt.Sprintf("--dir %s is a file: give the folder the migrations go in", dir)}
+	}
 	own := ownFile(plan)
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -156,9 +159,13 @@ func Write(dir string, ex Existing, files []File, force bool) (Written, error) {
 		if len(shown) > 3 {
 			shown = append(slices.Clone(shown[:3]), "…")
 		}
-		return w, &UsageError{Msg: fmt.Sprintf("--dir %s already holds %d files (%s): shepherd export writes into an empty folder, and overwrites nothing unless told; "+
+		files := "files"
+		if len(ex.Files) == 1 {
+			files = "file"
+		}
+		return w, &UsageError{Msg: fmt.Sprintf("--dir %s already holds %d %s (%s): shepherd export writes into an empty folder, and overwrites nothing unless told; "+
 			"give --force to add this plan's migrations there (its earlier export's files are replaced, every other file is kept, and versions continue after the folder's)",
-			dir, len(ex.Files), strings.Join(shown, ", "))}
+			dir, len(ex.Files), files, strings.Join(shown, ", "))}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return w, err
