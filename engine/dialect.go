@@ -89,7 +89,7 @@ type sqlData struct {
 	Check   string
 	Columns []string
 	Set     []setExpr
-	Cond    string // null, unfilled, null-expr, diff, violates: which rows count-where counts
+	Cond    string // null, unfilled, null-expr, diff, lost, violates: which rows count-where counts
 	Bounded bool   // count-where counts only up to the key {{param "hi"}}
 
 	// CheckName is PostgreSQL's temporary NOT NULL check.
@@ -99,6 +99,10 @@ type sqlData struct {
 	// MySQL is what MySQL's templates know of the server, and MODIFY's
 	// column definition.
 	MySQL *mysqlDDL
+
+	// Offline is set by prepare when the statement stands in for what only
+	// the live table gives (previewing without a database): what it needs.
+	Offline string
 }
 
 type setExpr struct{ Column, Expr string }

@@ -528,6 +528,7 @@ func (d *mysqlDialect) prepare(op string, data *sqlData, live *Table) error {
 		}
 		if live == nil {
 			m.Definition = fmt.Sprintf("/* the type, CHARACTER SET, COLLATE, DEFAULT, ON UPDATE and COMMENT of %s, as information_schema holds them */ %s", data.Column, null)
+			data.Offline = fmt.Sprintf("MODIFY restates the whole live definition of %s.%s (type, character set, collation, default, comment), which only the database holds", data.Table, data.Column)
 			return nil
 		}
 		c, ok := live.Column(data.Column)

@@ -450,8 +450,11 @@ AND classid::bigint = $1 AND objid::bigint = $2 AND objsubid = 1`, int64(key>>32
 	db.Exec(fmt.Sprintf("SELECT pg_terminate_backend(%d)", pid))
 	var third *Session
 	var rec *recorder
-	waitFor(t, "the lock to be free", 5*time.Second, func() bool {
+	waitFor(t, "the lock to be free", 20*time.Second, func() bool {
 		third, rec, err = start(emailPlan, "third-runner")
+		if err != nil {
+			t.Logf("third runner: %v", err)
+		}
 		return err == nil
 	})
 	if rec.notices("took over the runner lock of public.users from first-runner") != 1 {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/shepherd-db/shepherd/phases"
 	"github.com/shepherd-db/shepherd/templates"
@@ -17,25 +18,42 @@ type PhasePreview struct {
 	Checks []templates.Statement
 	Revert templates.Script
 	Notes  []string
+	// Gaps says, for a preview without a database, where Steps or Revert
+	// stand in for what only the live table gives (a column's type or
+	// definition, SQLite's table definition): such SQL is for review, and
+	// cannot run as it is. Empty when every statement is complete.
+	Gaps []string
+	// Guard is set by ExportPreview only: statements that fail, before the
+	// phase changes anything, while the rows are not ready for it.
+	Guard templates.Script
 }
 
 // Preview renders every phase of a plan for a dialect without a database.
 // Where a statement depends on the live schema (SQLite's rebuild), it says
 // so in a comment.
 func Preview(plan *phases.Plan, dialectName string) ([]PhasePreview, error) {
-	d, err := dialectFor(dialectName)
+	b, err := offlineBuilder(plan, dialectName)
 	if err != nil {
 		return nil, err
 	}
+	return b.preview()
+}
+
+// offlineBuilder renders a plan for a dialect without a database.
+func offlineBuilder(plan *phases.Plan, dialectName string) (builder, error) {
+	d, err := dialectFor(dialectName)
+	if err != nil {
+		return builder{}, err
+	}
 	set, err := templates.Load(d.name(), d.quote)
 	if err != nil {
-		return nil, err
+		return builder{}, err
 	}
 	key := plan.Key
 	if key == "" {
 		key = "id"
 	}
-	return builder{plan: plan, d: d, sql: set, key: key}.preview()
+	return builder{plan: plan, d: d, sql: set, key: key}, nil
 }
 
 // Preview renders every phase with the live table: exactly what runs. A
@@ -92,10 +110,18 @@ func (b builder) query(name string, d sqlData) (templates.Statement, error) {
 	return b.sql.Query(name, d)
 }
 
-func (b builder) previewPhase(ph phases.Phase) (PhasePreview, error) {
+func (b builder) previewPhase(ph phases.Phase) (pv PhasePreview, err error) {
 	p := b.plan
-	pv := PhasePreview{Phase: ph}
-	var err error
+	pv = PhasePreview{Phase: ph}
+	var gaps []string
+	b.gaps = &gaps
+	defer func() {
+		for _, g := range gaps {
+			if !slices.Contains(pv.Gaps, g) {
+				pv.Gaps = append(pv.Gaps, g)
+			}
+		}
+	}()
 	check := func(name string, d sqlData) {
 		if err != nil {
 			return

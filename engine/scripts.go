@@ -16,6 +16,18 @@ type builder struct {
 	sql  *templates.Set
 	live *Table // nil when previewing without a database
 	key  string
+	// export renders for migration files (ExportPreview); gaps, when set,
+	// collects what an offline rendering needs from the live table.
+	export bool
+	gaps   *[]string
+}
+
+// gap records that the offline SQL stands in for what only the live table
+// gives.
+func (b builder) gap(what string) {
+	if b.gaps != nil && b.live == nil {
+		*b.gaps = append(*b.gaps, what)
+	}
 }
 
 func (s *Session) builder() builder {
@@ -28,10 +40,38 @@ func (b builder) base() sqlData {
 }
 
 func (b builder) script(op string, data sqlData) (templates.Script, error) {
-	if err := b.d.prepare(op, &data, b.live); err != nil {
+	live := b.live
+	if live == nil && b.export {
+		live = b.planColumnTable(op, data.Column)
+	}
+	if err := b.d.prepare(op, &data, live); err != nil {
 		return nil, err
 	}
+	if data.Offline != "" {
+		b.gap(data.Offline)
+	}
 	return b.sql.Script(op, data)
+}
+
+// planColumnTable is, for migration files, what the plan itself says of a
+// column it adds, as a table of that one column: enough for MySQL's MODIFY,
+// which restates the column's definition, and the plan gave that
+// definition (its type, nothing else). SQLite's rebuild needs the whole
+// table, which no plan gives, so there it is nil.
+func (b builder) planColumnTable(op, col string) *Table {
+	if b.d.name() != "mysql" || (op != "set-not-null" && op != "drop-not-null") {
+		return nil
+	}
+	p := b.plan
+	added := p.Column
+	if p.Playbook == phases.RenameColumn {
+		added = p.To
+	}
+	typ, ok := p.Type.For(b.d.name())
+	if p.Playbook == phases.TightenConstraint || col != added || !ok {
+		return nil
+	}
+	return &Table{Schema: p.Schema, Name: p.Table, Columns: []Column{{Name: col, Type: typ}}}
 }
 
 // newColumn is the column add-column adds, and its type on this dialect.
@@ -42,6 +82,7 @@ func (b builder) newColumn() (name, typ string, err error) {
 			return p.To, t, nil
 		}
 		if b.live == nil {
+			b.gap("the type of " + p.To + " is " + p.Column + "'s type, which only the database holds (or give type: in the plan)")
 			return p.To, "/* the type of " + p.Column + " */", nil
 		}
 		c, ok := b.live.Column(p.Column)

@@ -273,6 +273,7 @@ func (d sqliteDialect) prepare(op string, data *sqlData, live *Table) error {
 		rb.Definition = fmt.Sprintf("(/* the columns and constraints of %s as sqlite_schema holds them, %s */)", data.Table, change)
 		rb.ColumnList = "/* every stored column */"
 		rb.Objects = []string{fmt.Sprintf("/* each CREATE INDEX and CREATE TRIGGER of %s, as sqlite_schema holds it */", data.Table)}
+		data.Offline = fmt.Sprintf("SQLite cannot change a column's NOT NULL or a CHECK in place: it rebuilds %s from its live definition (CREATE TABLE text, indexes, triggers, AUTOINCREMENT counter), which only the database holds", data.Table)
 		return nil
 	}
 	ct, err := parseCreateTable(live.CreateSQL)

@@ -327,6 +327,7 @@ WHERE {{template "range" .}} AND {{template "violates" .}}
 {{- else if eq .Cond "unfilled"}}{{template "null-rows" .}} AND ({{.Expr}}) IS NOT NULL
 {{- else if eq .Cond "null-expr"}}{{template "null-rows" .}} AND ({{.Expr}}) IS NULL
 {{- else if eq .Cond "diff"}}{{template "diff-rows" .}}
+{{- else if eq .Cond "lost"}}{{q .Column}} IS NOT NULL AND {{q .To}} IS NULL
 {{- else}}{{template "violates" .}}{{end}}
 {{- if .Bounded}} AND {{q .Key}} <= {{param "hi"}}{{end}}
 {{- end}}
@@ -354,3 +355,35 @@ WHERE shepherd_dst.{{q .Key}} = {{param "key"}}
 
 {{define "savepoint"}}SAVEPOINT shepherd_probe{{end}}
 {{define "rollback-to-savepoint"}}ROLLBACK TO SAVEPOINT shepherd_probe{{end}}
+
+{{/* ---------- export: guards of migration files ----------
+     See postgres.sql. A temporary table is not transactional on MySQL: it is
+     dropped first in case a failed guard left it on this connection. The
+     count is taken into a variable first: INSERT … SELECT would take shared
+     locks on the rows it reads, a plain SELECT does not. MySQL enforces
+     CHECK from 8.0.16, MariaDB from 10.2.1; older servers ignore it, and
+     the guard with it. */}}
+{{define "export-guard"}}
+-- step: a temporary table of this connection only: no lock on any other table
+DROP TEMPORARY TABLE IF EXISTS shepherd_guard
+-- step:
+CREATE TEMPORARY TABLE shepherd_guard (rows_found BIGINT NOT NULL, CONSTRAINT {{q .Name}} CHECK (rows_found = 0))
+{{- if .Cond}}
+-- step: a consistent read of {{.Table}} (one read of every row), without row locks: reads and writes go on
+SET @shepherd_rows_found = ({{template "guard-count" .}})
+-- step:
+INSERT INTO shepherd_guard (rows_found) VALUES (@shepherd_rows_found)
+{{- else}}
+-- step: fails on purpose: the CHECK refuses 1
+INSERT INTO shepherd_guard (rows_found) VALUES (1)
+{{- end}}
+-- step:
+DROP TEMPORARY TABLE shepherd_guard
+{{end}}
+
+{{/* the rows a guard counts; "duplicates" counts the groups of rows that a
+     unique constraint on .Columns would refuse (a NULL is never a duplicate) */}}
+{{define "guard-count"}}
+{{- if eq .Cond "duplicates"}}SELECT count(*) FROM (SELECT 1 FROM {{qt .Schema .Table}} WHERE {{range $i, $c := .Columns}}{{if $i}} AND {{end}}{{q $c}} IS NOT NULL{{end}} GROUP BY {{qlist .Columns}} HAVING count(*) > 1) AS shepherd_dups
+{{- else}}SELECT count(*) FROM {{qt .Schema .Table}} WHERE {{template "cond" .}}{{end}}
+{{- end}}

@@ -358,6 +358,7 @@ WHERE {{template "range" .}} AND {{template "violates" .}}
 {{- else if eq .Cond "unfilled"}}{{template "null-rows" .}} AND ({{.Expr}}) IS NOT NULL
 {{- else if eq .Cond "null-expr"}}{{template "null-rows" .}} AND ({{.Expr}}) IS NULL
 {{- else if eq .Cond "diff"}}{{template "diff-rows" .}}
+{{- else if eq .Cond "lost"}}{{q .Column}} IS NOT NULL AND {{q .To}} IS NULL
 {{- else}}{{template "violates" .}}{{end}}
 {{- if .Bounded}} AND {{q .Key}} <= {{param "hi"}}{{end}}
 {{- end}}
@@ -382,3 +383,31 @@ WHERE {{q .Key}} = {{param "key"}}
 
 {{define "savepoint"}}SAVEPOINT shepherd_probe{{end}}
 {{define "rollback-to-savepoint"}}ROLLBACK TO SAVEPOINT shepherd_probe{{end}}
+
+{{/* ---------- export: guards of migration files ----------
+     shepherd export writes migration files that a migration tool runs
+     without shepherd's checks. A file that must not run before its
+     preconditions hold (the point of no return) starts with a guard: the
+     count of rows that break the precondition goes into a temporary table
+     whose CHECK, named after what is wrong, refuses anything but 0, so the
+     migration fails with that name before it changes anything. With no
+     .Cond, the guard always fails: a down that must not run. Exported files
+     run it inside their transaction (ON COMMIT DROP cleans up). */}}
+{{define "export-guard"}}
+-- step: a temporary table of this transaction only: no lock on any other table
+CREATE TEMPORARY TABLE shepherd_guard (rows_found bigint NOT NULL, CONSTRAINT {{q .Name}} CHECK (rows_found = 0)) ON COMMIT DROP
+{{- if .Cond}}
+-- step: ACCESS SHARE on {{.Table}} while it counts (one read of every row): reads and writes go on
+INSERT INTO shepherd_guard (rows_found) {{template "guard-count" .}}
+{{- else}}
+-- step: fails on purpose: the CHECK refuses 1
+INSERT INTO shepherd_guard (rows_found) VALUES (1)
+{{- end}}
+{{end}}
+
+{{/* the rows a guard counts; "duplicates" counts the groups of rows that a
+     unique constraint on .Columns would refuse (a NULL is never a duplicate) */}}
+{{define "guard-count"}}
+{{- if eq .Cond "duplicates"}}SELECT count(*) FROM (SELECT 1 FROM {{qt .Schema .Table}} WHERE {{range $i, $c := .Columns}}{{if $i}} AND {{end}}{{q $c}} IS NOT NULL{{end}} GROUP BY {{qlist .Columns}} HAVING count(*) > 1) AS shepherd_dups
+{{- else}}SELECT count(*) FROM {{qt .Schema .Table}} WHERE {{template "cond" .}}{{end}}
+{{- end}}

@@ -250,6 +250,7 @@ WHERE {{template "range" .}} AND {{template "violates" .}}
 {{- else if eq .Cond "unfilled"}}{{template "null-rows" .}} AND ({{.Expr}}) IS NOT NULL
 {{- else if eq .Cond "null-expr"}}{{template "null-rows" .}} AND ({{.Expr}}) IS NULL
 {{- else if eq .Cond "diff"}}{{template "diff-rows" .}}
+{{- else if eq .Cond "lost"}}{{q .Column}} IS NOT NULL AND {{q .To}} IS NULL
 {{- else}}{{template "violates" .}}{{end}}
 {{- if .Bounded}} AND {{q .Key}} <= {{param "hi"}}{{end}}
 {{- end}}
@@ -274,3 +275,27 @@ WHERE {{q .Key}} = {{param "key"}}
 
 {{define "savepoint"}}SAVEPOINT shepherd_probe{{end}}
 {{define "rollback-to-savepoint"}}ROLLBACK TO SAVEPOINT shepherd_probe{{end}}
+
+{{/* ---------- export: guards of migration files ----------
+     See postgres.sql. Exported files run it inside their transaction, so a
+     failed guard leaves nothing behind. */}}
+{{define "export-guard"}}
+-- step: a temporary table of this connection only: no lock on any other table
+CREATE TEMPORARY TABLE shepherd_guard (rows_found INTEGER NOT NULL, CONSTRAINT {{q .Name}} CHECK (rows_found = 0))
+{{- if .Cond}}
+-- step: reads every row of {{.Table}} once, inside the migration's transaction
+INSERT INTO shepherd_guard (rows_found) {{template "guard-count" .}}
+{{- else}}
+-- step: fails on purpose: the CHECK refuses 1
+INSERT INTO shepherd_guard (rows_found) VALUES (1)
+{{- end}}
+-- step:
+DROP TABLE temp.shepherd_guard
+{{end}}
+
+{{/* the rows a guard counts; "duplicates" counts the groups of rows that a
+     unique constraint on .Columns would refuse (a NULL is never a duplicate) */}}
+{{define "guard-count"}}
+{{- if eq .Cond "duplicates"}}SELECT count(*) FROM (SELECT 1 FROM {{qt .Schema .Table}} WHERE {{range $i, $c := .Columns}}{{if $i}} AND {{end}}{{q $c}} IS NOT NULL{{end}} GROUP BY {{qlist .Columns}} HAVING count(*) > 1) AS shepherd_dups
+{{- else}}SELECT count(*) FROM {{qt .Schema .Table}} WHERE {{template "cond" .}}{{end}}
+{{- end}}

@@ -1,0 +1,89 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/shepherd-db/shepherd/phases"
+)
+
+// ExportPreview renders every phase of a plan, without a database, for
+// migration files that a migration tool runs in a release job, without
+// shepherd and its checks. It is Preview with three differences:
+//
+//   - MySQL's MODIFY of the column the plan adds restates the definition the
+//     plan gives (its type): shepherd added the column with exactly that.
+//     Where the SQL still needs the live table, Gaps says so, as in Preview.
+//   - enforce, add-constraint and drop-old-column have a Guard: statements
+//     that fail, before the phase changes anything, while rows would break
+//     what it adds or lose what it drops. shepherd checks that before it
+//     runs a phase; a migration tool would otherwise run every file it finds
+//     in one go, backfill or not.
+//   - drop-old-column's Revert always fails: a dropped column cannot be
+//     brought back, and a migration tool's down must not report that it was.
+func ExportPreview(plan *phases.Plan, dialectName string) ([]PhasePreview, error) {
+	b, err := offlineBuilder(plan, dialectName)
+	if err != nil {
+		return nil, err
+	}
+	b.export = true
+	previews, err := b.preview()
+	if err != nil {
+		return nil, err
+	}
+	p := plan
+	for i := range previews {
+		pv := &previews[i]
+		if len(pv.Steps) == 0 {
+			continue
+		}
+		var guard sqlData
+		switch pv.Phase.ID {
+		case "enforce":
+			guard = b.cond("null")
+			guard.Name = fmt.Sprintf("%s.%s has NULLs: backfill it first", p.Table, p.Column)
+		case "add-constraint":
+			guard = b.cond("violates")
+			guard.Name = fmt.Sprintf("rows break %s: clean them first", p.Constraint.Name)
+			switch p.Constraint.Kind() {
+			case "not_null":
+				guard.Name = fmt.Sprintf("%s.%s has NULLs: clean it first", p.Table, p.Constraint.NotNull)
+			case "unique":
+				// Counted without the key, which only the live table may
+				// give: groups of equal values, not rows.
+				guard.Cond = "duplicates"
+				guard.Name = fmt.Sprintf("duplicates break %s: clean them first", p.Constraint.Name)
+			}
+		case "drop-old-column":
+			guard = b.cond("diff")
+			guard.Cond = "lost"
+			guard.Name = fmt.Sprintf("%s.%s lacks values of %s: backfill first", p.Table, p.To, p.Column)
+			refuse := b.base()
+			refuse.Name = guardName(fmt.Sprintf("point of no return: %s.%s cannot be restored", p.Table, p.Column))
+			if pv.Revert, err = b.sql.Script("export-guard", refuse); err != nil {
+				return nil, err
+			}
+		default:
+			continue
+		}
+		guard.Name = guardName(guard.Name)
+		if pv.Guard, err = b.sql.Script("export-guard", guard); err != nil {
+			return nil, err
+		}
+	}
+	return previews, nil
+}
+
+// guardName is a guard's constraint name, which is what the failed
+// migration's error shows: within the 63 bytes PostgreSQL keeps and the 64
+// characters MySQL allows, cut on a character boundary.
+func guardName(s string) string {
+	const max = 63
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && s[cut]&0xC0 == 0x80 {
+		cut--
+	}
+	return s[:cut]
+}
