@@ -52,6 +52,7 @@ func exitCode(err error) int {
 		changedErr *engine.PlanChangedError
 		usageErr   *engine.UsageError
 		refused    *phases.RefusedError
+		targetErr  *phases.TargetError
 		lockHeld   *engine.LockHeldError
 		flagErr    *flagError
 		exportErr  *export.UsageError
@@ -64,7 +65,7 @@ func exitCode(err error) int {
 	case errors.As(err, &lockHeld):
 		return exitLockHeld
 	case errors.As(err, &planErr), errors.As(err, &planErrs), errors.As(err, &schemaErr),
-		errors.As(err, &changedErr), errors.As(err, &usageErr), errors.As(err, &refused), errors.As(err, &flagErr),
+		errors.As(err, &changedErr), errors.As(err, &usageErr), errors.As(err, &refused), errors.As(err, &flagErr), errors.As(err, &targetErr),
 		errors.As(err, &exportErr):
 		return exitUsage
 	}
@@ -222,6 +223,11 @@ func newRunCmd(g *globals) *cobra.Command {
 			}
 			plan, err := phases.Load(args[0])
 			if err != nil {
+				return err
+			}
+			// --until and --confirm are checked before any database is
+			// touched.
+			if err := plan.PlaybookDef().CheckTargets(f.until, f.confirm); err != nil {
 				return err
 			}
 			if !f.nonInteractive {

@@ -60,13 +60,29 @@ func urlProblem(err error) string {
 	return "unparseable"
 }
 
-// password returns the DSN's password, if it has one.
-func (d DSN) password() string {
-	if d.url == nil || d.url.User == nil {
-		return ""
+// secretParams are query parameters whose values are secrets.
+func secretParams() []string { return []string{"password", "sslpassword"} }
+
+// secrets returns the DSN's passwords: the URL's and any in its query.
+func (d DSN) secrets() []string {
+	if d.url == nil {
+		return nil
 	}
-	p, _ := d.url.User.Password()
-	return p
+	var out []string
+	if d.url.User != nil {
+		if p, ok := d.url.User.Password(); ok && p != "" {
+			out = append(out, p)
+		}
+	}
+	q := d.url.Query()
+	for _, k := range secretParams() {
+		for _, v := range q[k] {
+			if v != "" {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
 }
 
 // String is the DSN with its password masked: safe to print and log.
@@ -83,7 +99,14 @@ func (d DSN) String() string {
 			u.User = url.UserPassword(u.User.Username(), "xxxxx")
 		}
 	}
-	return strings.Replace(u.String(), "xxxxx", "***", 1)
+	q := u.Query()
+	for _, k := range secretParams() {
+		if q.Has(k) {
+			q.Set(k, "xxxxx")
+		}
+	}
+	u.RawQuery = q.Encode()
+	return strings.ReplaceAll(u.String(), "xxxxx", "***")
 }
 
 // maskUserinfo masks anything between "//" and "@" of a DSN that did not
@@ -102,7 +125,7 @@ func (d DSN) Scrub(text string) string {
 	if d.raw != "" && d.Dialect != "sqlite" {
 		text = strings.ReplaceAll(text, d.raw, d.String())
 	}
-	if p := d.password(); p != "" {
+	for _, p := range d.secrets() {
 		text = strings.ReplaceAll(text, p, "***")
 		if esc := url.QueryEscape(p); esc != p {
 			text = strings.ReplaceAll(text, esc, "***")

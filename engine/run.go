@@ -24,14 +24,12 @@ const (
 // phase when empty) is done, a gate that confirmed does not hold is reached,
 // or a phase fails. A failure is recorded and returned; rerunning resumes.
 func (s *Session) Run(ctx context.Context, until string, confirmed map[string]bool) (Outcome, error) {
-	if until != "" && s.pb.Index(until) < 0 {
-		return Reached, &UsageError{Msg: fmt.Sprintf("--until %s: %s has no phase %q (phases: %v)", until, s.plan.Playbook, until, s.pb.IDs())}
-	}
+	var confirms []string
 	for id := range confirmed {
-		ph, ok := s.pb.Phase(id)
-		if !ok || !(ph.Gate || ph.Confirm) {
-			return Reached, &UsageError{Msg: fmt.Sprintf("--confirm %s: %s has no gate %q (gates: %v)", id, s.plan.Playbook, id, s.Gates())}
-		}
+		confirms = append(confirms, id)
+	}
+	if err := s.pb.CheckTargets(until, confirms); err != nil {
+		return Reached, err
 	}
 	for {
 		ph, more := s.pb.Next(s.progress())
@@ -56,15 +54,7 @@ func (s *Session) Run(ctx context.Context, until string, confirmed map[string]bo
 }
 
 // Gates lists the phases that need confirmation.
-func (s *Session) Gates() []string {
-	var ids []string
-	for _, ph := range s.pb.Phases {
-		if ph.Gate || ph.Confirm {
-			ids = append(ids, ph.ID)
-		}
-	}
-	return ids
-}
+func (s *Session) Gates() []string { return s.pb.Gates() }
 
 // Arrive records that a gate is waiting for its confirmation and says what
 // it waits for.

@@ -31,14 +31,16 @@ const (
 )
 
 // transitions is the whole state machine of one phase: from → action → to.
-// Running → Start is a resume after a crash; Failed → Start a retry.
+// Running → Start is a resume after a crash; Failed → Start a retry. A
+// phase that has not started can fail too: a gate prepares the database on
+// arrival (rename's stop-old-writes), and that can fail.
 var transitions = map[Status]map[Action]Status{
-	Pending:    {Start: Running, Arrive: Waiting},
+	Pending:    {Start: Running, Arrive: Waiting, Fail: Failed},
 	Running:    {Start: Running, Finish: Done, Fail: Failed, Revert: RolledBack},
-	Waiting:    {Start: Running, Arrive: Waiting, Reset: Pending},
+	Waiting:    {Start: Running, Arrive: Waiting, Reset: Pending, Fail: Failed},
 	Done:       {Revert: RolledBack},
-	Failed:     {Start: Running, Arrive: Waiting, Revert: RolledBack},
-	RolledBack: {Start: Running, Arrive: Waiting},
+	Failed:     {Start: Running, Arrive: Waiting, Revert: RolledBack, Fail: Failed},
+	RolledBack: {Start: Running, Arrive: Waiting, Fail: Failed},
 }
 
 // Transition returns the status after action, or an error if the action is
@@ -147,3 +149,35 @@ type RefusedError struct {
 }
 
 func (e *RefusedError) Error() string { return e.Reason }
+
+// CheckTargets checks a run's --until phase and --confirm gates against the
+// playbook, before anything runs.
+func (pb *Playbook) CheckTargets(until string, confirm []string) error {
+	if until != "" && pb.Index(until) < 0 {
+		return &TargetError{Msg: fmt.Sprintf("--until %s: %s has no phase %q (phases: %s)", until, pb.Name, until, strings.Join(pb.IDs(), ", "))}
+	}
+	for _, id := range confirm {
+		if ph, ok := pb.Phase(id); !ok || !(ph.Gate || ph.Confirm) {
+			return &TargetError{Msg: fmt.Sprintf("--confirm %s: %s has no gate %q (gates: %s)", id, pb.Name, id, strings.Join(pb.Gates(), ", "))}
+		}
+	}
+	return nil
+}
+
+// Gates lists the phases that need a confirmation: the gates and the point
+// of no return.
+func (pb *Playbook) Gates() []string {
+	var ids []string
+	for _, ph := range pb.Phases {
+		if ph.Gate || ph.Confirm {
+			ids = append(ids, ph.ID)
+		}
+	}
+	return ids
+}
+
+// TargetError is a --until or --confirm that names no phase or gate of the
+// playbook. Nothing was touched.
+type TargetError struct{ Msg string }
+
+func (e *TargetError) Error() string { return e.Msg }

@@ -43,12 +43,12 @@ func TestTransition(t *testing.T) {
 		to   [6]Status // indexed like actions
 	}{
 		//                Start    Finish   Fail     Arrive   Revert      Reset
-		{Pending, [6]Status{Running, refused, refused, Waiting, refused, refused}},
+		{Pending, [6]Status{Running, refused, Failed, Waiting, refused, refused}},
 		{Running, [6]Status{Running, Done, Failed, refused, RolledBack, refused}},
-		{Waiting, [6]Status{Running, refused, refused, Waiting, refused, Pending}},
+		{Waiting, [6]Status{Running, refused, Failed, Waiting, refused, Pending}},
 		{Done, [6]Status{refused, refused, refused, refused, RolledBack, refused}},
-		{Failed, [6]Status{Running, refused, refused, Waiting, RolledBack, refused}},
-		{RolledBack, [6]Status{Running, refused, refused, Waiting, refused, refused}},
+		{Failed, [6]Status{Running, refused, Failed, Waiting, RolledBack, refused}},
+		{RolledBack, [6]Status{Running, refused, Failed, Waiting, refused, refused}},
 	}
 	n := 0
 	for _, row := range want {
