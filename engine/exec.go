@@ -30,10 +30,15 @@ const maxLockRetries = 10
 func (s *Session) runScript(ctx context.Context, phase string, script templates.Script, finish func(context.Context, querier) error) error {
 	backoff := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
+		saved := s.snapshotState()
 		err := s.runScriptOnce(ctx, phase, script, finish)
 		if err == nil {
 			return nil
 		}
+		// The finish step may have moved the in-memory state before the
+		// commit failed: the database has the truth, which is the state
+		// before this attempt.
+		s.restoreState(saved)
 		// A lock timeout or a lost connection anywhere in the script (a
 		// step, a probe, the log write) is retried: in-transaction steps
 		// were rolled back, and the probes skip what took effect.
@@ -81,12 +86,7 @@ func (s *Session) runScriptOnce(ctx context.Context, phase string, script templa
 			return &StepError{Phase: phase, SQL: setup, Err: s.dsn.scrub(err)}
 		}
 	}
-	lastTx := -1
-	for i, step := range script {
-		if step.Mode == templates.InTx {
-			lastTx = i
-		}
-	}
+	finishAt := lastTxGroupEnd(script)
 	var tx *sql.Tx
 	defer func() {
 		if tx != nil {
@@ -95,10 +95,6 @@ func (s *Session) runScriptOnce(ctx context.Context, phase string, script templa
 	}()
 	baselines := map[string]int64{}
 	for i, step := range script {
-		args, aerr := step.Args(nil)
-		if aerr != nil {
-			return aerr
-		}
 		// Anything but an in-transaction or check step ends the open
 		// transaction.
 		if tx != nil && step.Mode != templates.InTx && step.Mode != templates.Check {
@@ -108,51 +104,21 @@ func (s *Session) runScriptOnce(ctx context.Context, phase string, script templa
 			}
 			tx = nil
 		}
-		var q querier = conn
 		if step.Mode == templates.InTx && tx == nil {
 			if tx, err = conn.BeginTx(ctx, nil); err != nil {
 				return &StepError{Phase: phase, SQL: "BEGIN", Err: s.dsn.scrub(err)}
 			}
 		}
+		var q querier = conn
 		if tx != nil {
 			q = tx
 		}
-		if step.Applied != nil {
-			applied, perr := s.probe(ctx, q, *step.Applied)
-			if perr != nil {
-				return &StepError{Phase: phase, SQL: step.Applied.SQL, Err: perr}
-			}
-			if applied {
-				s.notice(phase, "skipped, nothing to do: %s", oneLine(step.SQL))
-				continue
-			}
+		if err := s.runStep(ctx, q, phase, i, step, baselines); err != nil {
+			return err
 		}
-		if step.Mode == templates.Check {
-			var n int64
-			if err := q.QueryRowContext(ctx, step.SQL, args...).Scan(&n); err != nil {
-				return &StepError{Phase: phase, SQL: step.SQL, Err: s.dsn.scrub(err)}
-			}
-			if base, seen := baselines[step.SQL]; !seen {
-				baselines[step.SQL] = n
-			} else if n > base {
-				return &VerifyError{Phase: phase, What: step.Lock + fmt.Sprintf(": %d problems after, %d before", n, base)}
-			}
-			continue
-		}
-		if step.Mode != templates.ConnOp {
-			s.emit(Event{Event: EventStep, Phase: phase, SQL: step.SQL, Lock: step.Lock})
-		}
-		s.opts.Failpoint(fmt.Sprintf("%s:step-%d", phase, i))
-		if _, err := q.ExecContext(ctx, step.SQL, args...); err != nil {
-			return &StepError{Phase: phase, SQL: step.SQL, Err: s.dsn.scrub(err)}
-		}
-		s.opts.Failpoint(fmt.Sprintf("%s:step-%d-done", phase, i))
-		if step.Mode != templates.ConnOp {
-			if err := s.log(ctx, q, phase, "sql", step.SQL, ""); err != nil {
-				return err
-			}
-		}
-		if i == lastTx {
+		// The phase's verification and state write commit with the last
+		// transaction, after its checks (SQLite's foreign key check).
+		if i == finishAt {
 			if err := finish(ctx, tx); err != nil {
 				return err
 			}
@@ -164,9 +130,70 @@ func (s *Session) runScriptOnce(ctx context.Context, phase string, script templa
 			tx = nil
 		}
 	}
-	if lastTx < 0 {
+	if finishAt < 0 {
 		s.opts.Failpoint(phase + ":finish")
 		return finish(ctx, conn)
+	}
+	return nil
+}
+
+// lastTxGroupEnd is the index of the last step of the script's last
+// transaction (its in-transaction steps and the checks that follow them),
+// or -1 when the script runs no transaction.
+func lastTxGroupEnd(script templates.Script) int {
+	end, inGroup := -1, false
+	for i, step := range script {
+		switch {
+		case step.Mode == templates.InTx:
+			end, inGroup = i, true
+		case step.Mode == templates.Check && inGroup:
+			end = i
+		default:
+			inGroup = false
+		}
+	}
+	return end
+}
+
+// runStep runs one step: skipped when its probe says it already took
+// effect, compared with its baseline when it is a check.
+func (s *Session) runStep(ctx context.Context, q querier, phase string, i int, step templates.Step, baselines map[string]int64) error {
+	args, err := step.Args(nil)
+	if err != nil {
+		return err
+	}
+	if step.Applied != nil {
+		applied, perr := s.probe(ctx, q, *step.Applied)
+		if perr != nil {
+			return &StepError{Phase: phase, SQL: step.Applied.SQL, Err: perr}
+		}
+		if applied {
+			s.notice(phase, "skipped, nothing to do: %s", oneLine(step.SQL))
+			return nil
+		}
+	}
+	if step.Mode == templates.Check {
+		var n int64
+		if err := q.QueryRowContext(ctx, step.SQL, args...).Scan(&n); err != nil {
+			return &StepError{Phase: phase, SQL: step.SQL, Err: s.dsn.scrub(err)}
+		}
+		if base, seen := baselines[step.SQL]; !seen {
+			baselines[step.SQL] = n
+		} else if n > base {
+			return &VerifyError{Phase: phase, What: step.Lock + fmt.Sprintf(": %d problems after, %d before", n, base)}
+		}
+		return nil
+	}
+	if step.Mode != templates.ConnOp {
+		s.emit(Event{Event: EventStep, Phase: phase, SQL: step.SQL, Lock: step.Lock})
+	}
+	s.opts.Failpoint(fmt.Sprintf("%s:step-%d", phase, i))
+	if _, err := q.ExecContext(ctx, step.SQL, args...); err != nil {
+		return &StepError{Phase: phase, SQL: step.SQL, Err: s.dsn.scrub(err)}
+	}
+	s.opts.Failpoint(fmt.Sprintf("%s:step-%d-done", phase, i))
+	if step.Mode != templates.ConnOp {
+		return s.log(ctx, q, phase, "sql", step.SQL, "")
 	}
 	return nil
 }

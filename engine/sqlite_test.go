@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shepherd-db/shepherd/internal/testdb"
 	"github.com/shepherd-db/shepherd/templates"
@@ -243,5 +244,82 @@ func TestSQLiteMissingColumnFails(t *testing.T) {
 	}
 	if _, err := db.SQL.Exec(st.SQL); err == nil || !strings.Contains(err.Error(), "no such column") {
 		t.Fatalf("%s: err = %v, want no such column", st.SQL, err)
+	}
+}
+
+// A reader holding SQLite's shared lock makes the rebuild's commit time
+// out; the retry must run the phase again from the database's state, not
+// from the in-memory state the failed attempt had already moved to done.
+func TestSQLiteCommitTimeoutIsRetried(t *testing.T) {
+	db := testdb.New(t, "sqlite")
+	db.Seed(200)
+	ctx := context.Background()
+	reader, err := db.SQL.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	held := false
+	// Just before the rebuild commits, a reader starts a read transaction
+	// and keeps it for 1.5s: the commit cannot get its exclusive lock.
+	hook := func(point string) {
+		if point != "add-constraint:commit" || held {
+			return
+		}
+		held = true
+		reader.ExecContext(ctx, "BEGIN")
+		var n int
+		reader.QueryRowContext(ctx, "SELECT count(*) FROM users").Scan(&n)
+		go func() {
+			time.Sleep(1500 * time.Millisecond)
+			reader.ExecContext(ctx, "COMMIT")
+		}()
+	}
+	s, rec := session(t, db, mustPlan(t, `
+name: users-name-short
+playbook: tighten-constraint
+table: users
+constraint: {name: users_name_short, check: "length(name) < 100"}
+`), Options{LockTimeout: 200 * time.Millisecond, Failpoint: hook})
+	if _, err := s.Run(ctx, "clean", map[string]bool{"validate-in-app": true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RunPhase(ctx, "add-constraint"); err != nil {
+		t.Fatalf("add-constraint after a commit timeout: %v", err)
+	}
+	if !held || len(rec.find(EventNotice, "lock wait over")) == 0 {
+		t.Error("the commit never waited: the test did not hold the lock")
+	}
+	time.Sleep(200 * time.Millisecond) // the reader's COMMIT
+	reader.Close()                     // the test's pool has one connection
+	if got := db.One("SELECT status FROM shepherd_state WHERE plan = 'users-name-short' AND phase = 'add-constraint'"); got != "done" {
+		t.Errorf("add-constraint is %s", got)
+	}
+	if got := db.One("SELECT count(*) FROM sqlite_schema WHERE sql LIKE '%users_name_short%'"); got != "1" {
+		t.Errorf("the constraint is in %s table definitions", got)
+	}
+}
+
+func TestLastTxGroupEnd(t *testing.T) {
+	step := func(m templates.Mode) templates.Step { return templates.Step{Mode: m} }
+	cases := []struct {
+		modes []templates.Mode
+		want  int
+	}{
+		{[]templates.Mode{templates.Own, templates.Own}, -1},
+		{[]templates.Mode{templates.InTx}, 0},
+		{[]templates.Mode{templates.Own, templates.InTx, templates.InTx}, 2},
+		// SQLite's rebuild: the foreign key check after the copy commits with it.
+		{[]templates.Mode{templates.ConnOp, templates.ConnOp, templates.Check, templates.InTx, templates.InTx, templates.Check, templates.ConnOp, templates.ConnOp}, 5},
+		{[]templates.Mode{templates.InTx, templates.ConnOp, templates.Check}, 0},
+	}
+	for _, tc := range cases {
+		var script templates.Script
+		for _, m := range tc.modes {
+			script = append(script, step(m))
+		}
+		if got := lastTxGroupEnd(script); got != tc.want {
+			t.Errorf("%v: %d, want %d", tc.modes, got, tc.want)
+		}
 	}
 }

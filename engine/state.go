@@ -148,6 +148,32 @@ func (s *Session) loadState(ctx context.Context) error {
 	return nil
 }
 
+// snapshotState copies the in-memory state, to be restored when a
+// transaction that changed it does not commit.
+func (s *Session) snapshotState() map[string]phaseState {
+	out := make(map[string]phaseState, len(s.state))
+	for id, st := range s.state {
+		out[id] = *st
+	}
+	return out
+}
+
+func (s *Session) restoreState(saved map[string]phaseState) {
+	for id := range s.state {
+		if _, ok := saved[id]; !ok {
+			delete(s.state, id)
+		}
+	}
+	for id, st := range saved {
+		if cur, ok := s.state[id]; ok {
+			*cur = st
+		} else {
+			st := st
+			s.state[id] = &st
+		}
+	}
+}
+
 // st returns a phase's state, pending if it never ran.
 func (s *Session) st(id string) *phaseState {
 	if st, ok := s.state[id]; ok {
