@@ -16,8 +16,8 @@ func (s *Session) phaseAddColumn(ctx context.Context, b builder) error {
 	}
 	col, _, _ := b.newColumn()
 	return s.runScript(ctx, "add-column", script, s.finishIn("add-column", func(ctx context.Context, q querier) (string, error) {
-		if !s.columnIs(ctx, q, col, "column-nullable") {
-			return "", &VerifyError{Phase: "add-column", What: fmt.Sprintf("%s.%s should exist and be nullable, and does not", s.plan.Table, col)}
+		if err := s.mustColumn(ctx, q, "add-column", col, "column-nullable", true, "should exist and be nullable, and does not"); err != nil {
+			return "", err
 		}
 		return fmt.Sprintf("%s.%s exists and is nullable", s.plan.Table, col), nil
 	}))
@@ -26,7 +26,9 @@ func (s *Session) phaseAddColumn(ctx context.Context, b builder) error {
 // revertAddColumn drops the column add-column added.
 func (s *Session) revertAddColumn(ctx context.Context, b builder) error {
 	col, _, _ := b.newColumn()
-	if !s.columnIs(ctx, s.db, col, "column-exists") {
+	if exists, err := s.columnIs(ctx, s.db, col, "column-exists"); err != nil {
+		return err
+	} else if !exists {
 		return s.moveNow(ctx, "add-column", phases.Revert, fmt.Sprintf("%s.%s was not there: nothing to drop", s.plan.Table, col))
 	}
 	script, err := b.dropColumn(col)
@@ -34,22 +36,36 @@ func (s *Session) revertAddColumn(ctx context.Context, b builder) error {
 		return err
 	}
 	return s.runScript(ctx, "add-column", script, func(ctx context.Context, q querier) error {
-		if s.columnIs(ctx, q, col, "column-exists") {
-			return &VerifyError{Phase: "add-column", What: fmt.Sprintf("%s.%s should be gone after the drop", s.plan.Table, col)}
+		if err := s.mustColumn(ctx, q, "add-column", col, "column-exists", false, "should be gone after the drop"); err != nil {
+			return err
 		}
 		return s.move(ctx, q, "add-column", phases.Revert, fmt.Sprintf("dropped %s.%s", s.plan.Table, col))
 	})
 }
 
 // columnIs runs a column probe (column-exists, column-nullable,
-// column-not-null) and reports whether it found the column so.
-func (s *Session) columnIs(ctx context.Context, q querier, col, probe string) bool {
+// column-not-null) and reports whether it found the column so. A probe
+// that fails is an error, never a "no": decisions hang on it.
+func (s *Session) columnIs(ctx context.Context, q querier, col, probe string) (bool, error) {
 	d := sqlData{Schema: s.plan.Schema, Table: s.plan.Table, Column: col}
 	var n int64
 	if err := s.queryRow(ctx, q, probe, d, nil, &n); err != nil {
-		return false
+		return false, fmt.Errorf("look at %s.%s (%s): %w", s.plan.Table, col, probe, s.dsn.scrub(err))
 	}
-	return n > 0
+	return n > 0, nil
+}
+
+// mustColumn is a verification: the column probe must answer want, else a
+// *VerifyError saying what the column should be.
+func (s *Session) mustColumn(ctx context.Context, q querier, phase, col, probe string, want bool, should string) error {
+	got, err := s.columnIs(ctx, q, col, probe)
+	if err != nil {
+		return err
+	}
+	if got != want {
+		return &VerifyError{Phase: phase, What: fmt.Sprintf("%s.%s %s", s.plan.Table, col, should)}
+	}
+	return nil
 }
 
 func (s *Session) phaseEnforce(ctx context.Context, b builder) error {
@@ -87,8 +103,8 @@ func (s *Session) requireNoNulls(ctx context.Context, phase, col string) error {
 
 func (s *Session) verifyNotNull(phase, col string) func(context.Context, querier) (string, error) {
 	return func(ctx context.Context, q querier) (string, error) {
-		if !s.columnIs(ctx, q, col, "column-not-null") {
-			return "", &VerifyError{Phase: phase, What: fmt.Sprintf("NOT NULL should be in force on %s.%s, and is not", s.plan.Table, col)}
+		if err := s.mustColumn(ctx, q, phase, col, "column-not-null", true, "should be NOT NULL, and is not"); err != nil {
+			return "", err
 		}
 		return fmt.Sprintf("NOT NULL is in force on %s.%s", s.plan.Table, col), nil
 	}
@@ -97,7 +113,11 @@ func (s *Session) verifyNotNull(phase, col string) func(context.Context, querier
 // revertNotNull drops the NOT NULL that enforce (or add-constraint) added,
 // and what an attempt that failed mid-way left of it (PostgreSQL's check).
 func (s *Session) revertNotNull(ctx context.Context, b builder, phase, col string) error {
-	if !s.columnIs(ctx, s.db, col, "column-not-null") && !s.notNullLeftover(ctx, col) {
+	notNull, err := s.columnIs(ctx, s.db, col, "column-not-null")
+	if err != nil {
+		return err
+	}
+	if !notNull && !s.notNullLeftover(ctx, col) {
 		return s.moveNow(ctx, phase, phases.Revert, fmt.Sprintf("%s.%s was already nullable", s.plan.Table, col))
 	}
 	script, err := b.setNotNull(col, false)
@@ -105,8 +125,8 @@ func (s *Session) revertNotNull(ctx context.Context, b builder, phase, col strin
 		return err
 	}
 	return s.runScript(ctx, phase, script, func(ctx context.Context, q querier) error {
-		if !s.columnIs(ctx, q, col, "column-nullable") {
-			return &VerifyError{Phase: phase, What: fmt.Sprintf("%s.%s should be nullable after the rollback", s.plan.Table, col)}
+		if err := s.mustColumn(ctx, q, phase, col, "column-nullable", true, "should be nullable after the rollback"); err != nil {
+			return err
 		}
 		return s.move(ctx, q, phase, phases.Revert, fmt.Sprintf("NOT NULL dropped from %s.%s", s.plan.Table, col))
 	})
@@ -132,8 +152,11 @@ func (s *Session) phaseDropOld(ctx context.Context, b builder) error {
 		return err
 	}
 	return s.runScript(ctx, "drop-old-column", script, s.finishIn("drop-old-column", func(ctx context.Context, q querier) (string, error) {
-		if s.columnIs(ctx, q, p.Column, "column-exists") || !s.columnIs(ctx, q, p.To, "column-exists") {
-			return "", &VerifyError{Phase: "drop-old-column", What: fmt.Sprintf("%s.%s should be gone and %s.%s present", p.Table, p.Column, p.Table, p.To)}
+		if err := s.mustColumn(ctx, q, "drop-old-column", p.Column, "column-exists", false, "should be gone"); err != nil {
+			return "", err
+		}
+		if err := s.mustColumn(ctx, q, "drop-old-column", p.To, "column-exists", true, "should hold the data"); err != nil {
+			return "", err
 		}
 		return fmt.Sprintf("%s.%s dropped; %s.%s holds the data", p.Table, p.Column, p.Table, p.To), nil
 	}))
@@ -148,11 +171,18 @@ func (s *Session) phaseDropOld(ctx context.Context, b builder) error {
 func (s *Session) prepareStopOldWrites(ctx context.Context) error {
 	p := s.plan
 	const phase = "stop-old-writes"
-	if p.Playbook != phases.RenameColumn || !s.columnIs(ctx, s.db, p.Column, "column-not-null") {
+	if p.Playbook != phases.RenameColumn {
 		return nil
 	}
+	if oldNotNull, err := s.columnIs(ctx, s.db, p.Column, "column-not-null"); err != nil || !oldNotNull {
+		return err
+	}
 	s.notice(phase, "%s.%s is NOT NULL: code that stops writing it could not insert, so shepherd moves NOT NULL from %s to %s before that deploy", p.Table, p.Column, p.Column, p.To)
-	if !s.columnIs(ctx, s.db, p.To, "column-not-null") {
+	newNotNull, err := s.columnIs(ctx, s.db, p.To, "column-not-null")
+	if err != nil {
+		return err
+	}
+	if !newNotNull {
 		if err := s.requireNoNulls(ctx, phase, p.To); err != nil {
 			return err
 		}
@@ -179,9 +209,6 @@ func (s *Session) prepareStopOldWrites(ctx context.Context) error {
 		return err
 	}
 	return s.runScript(ctx, phase, script, func(ctx context.Context, q querier) error {
-		if !s.columnIs(ctx, q, p.Column, "column-nullable") {
-			return &VerifyError{Phase: phase, What: fmt.Sprintf("%s.%s should be nullable before writes to it stop", p.Table, p.Column)}
-		}
-		return nil
+		return s.mustColumn(ctx, q, phase, p.Column, "column-nullable", true, "should be nullable before writes to it stop")
 	})
 }

@@ -60,7 +60,7 @@ func (s *Session) verifyConstraint(want bool) func(context.Context, querier) (st
 func (s *Session) constraintPresent(ctx context.Context, q querier) (bool, error) {
 	c := s.plan.Constraint
 	if c.Kind() == "not_null" {
-		return s.columnIs(ctx, q, c.NotNull, "column-not-null"), nil
+		return s.columnIs(ctx, q, c.NotNull, "column-not-null")
 	}
 	t, err := s.d.introspect(ctx, q, s.sql, s.plan.Schema, s.plan.Table)
 	if err != nil {

@@ -35,10 +35,12 @@ func (s *Session) Reverify(ctx context.Context, id string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if !s.columnIs(ctx, s.db, col, "column-exists") {
-			return "", &VerifyError{Phase: id, What: fmt.Sprintf("%s.%s should exist, and does not", p.Table, col)}
+		if err := s.mustColumn(ctx, s.db, id, col, "column-exists", true, "should exist, and does not"); err != nil {
+			return "", err
 		}
-		if s.columnIs(ctx, s.db, col, "column-nullable") {
+		if nullable, err := s.columnIs(ctx, s.db, col, "column-nullable"); err != nil {
+			return "", err
+		} else if nullable {
 			return fmt.Sprintf("%s.%s exists and is nullable", p.Table, col), nil
 		}
 		return fmt.Sprintf("%s.%s exists (NOT NULL since a later phase)", p.Table, col), nil
@@ -122,8 +124,11 @@ func (s *Session) Reverify(ctx context.Context, id string) (string, error) {
 // new one present.
 func (s *Session) verifyDropped(ctx context.Context, phase string) (string, error) {
 	p := s.plan
-	if s.columnIs(ctx, s.db, p.Column, "column-exists") || !s.columnIs(ctx, s.db, p.To, "column-exists") {
-		return "", &VerifyError{Phase: phase, What: fmt.Sprintf("%s.%s should be gone and %s.%s present", p.Table, p.Column, p.Table, p.To)}
+	if err := s.mustColumn(ctx, s.db, phase, p.Column, "column-exists", false, "should be gone"); err != nil {
+		return "", err
+	}
+	if err := s.mustColumn(ctx, s.db, phase, p.To, "column-exists", true, "should hold the data"); err != nil {
+		return "", err
 	}
 	return fmt.Sprintf("%s.%s is gone; %s.%s holds the data", p.Table, p.Column, p.Table, p.To), nil
 }

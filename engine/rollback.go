@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/shepherd-db/shepherd/phases"
 )
@@ -15,19 +16,24 @@ func (s *Session) Rollback(ctx context.Context) (phases.Phase, error) {
 	if err != nil {
 		return target, err
 	}
+	if err := s.refreshTable(ctx); err != nil {
+		return target, err
+	}
 	for _, ph := range resets {
+		if err := s.undoArrival(ctx, ph.ID); err != nil {
+			return target, err
+		}
 		if err := s.moveNow(ctx, ph.ID, phases.Reset, "rollback went past it"); err != nil {
 			return target, err
 		}
-	}
-	if err := s.refreshTable(ctx); err != nil {
-		return target, err
 	}
 	b := s.builder()
 	id := target.ID
 	switch target.Undo {
 	case phases.UndoGate:
-		err = s.moveNow(ctx, id, phases.Revert, "un-confirmed by "+s.opts.Operator)
+		if err = s.undoArrival(ctx, id); err == nil {
+			err = s.moveNow(ctx, id, phases.Revert, "un-confirmed by "+s.opts.Operator)
+		}
 	case phases.UndoKeepData:
 		st := s.st(id)
 		st.Checkpoint, st.RowsDone = nil, 0 // a rerun makes a fresh pass
@@ -55,4 +61,54 @@ func (s *Session) revertDDL(ctx context.Context, b builder, id string) error {
 		return s.revertConstraint(ctx, b)
 	}
 	return fmt.Errorf("%s: no rollback for %s", s.plan.Playbook, id)
+}
+
+// undoArrival undoes what a gate did to the database when it was reached:
+// rename's stop-old-writes moved NOT NULL from the old column to the new
+// one. Rolled back, code that writes the old column (and, further back,
+// code that does not know the new one) runs again: the old column gets its
+// values back from the new one where code that stopped writing it left it
+// NULL, and NOT NULL moves back.
+func (s *Session) undoArrival(ctx context.Context, id string) error {
+	p := s.plan
+	if id != "stop-old-writes" || p.Playbook != phases.RenameColumn {
+		return nil
+	}
+	oldNullable, err := s.columnIs(ctx, s.db, p.Column, "column-nullable")
+	if err != nil {
+		return err
+	}
+	newNotNull, err := s.columnIs(ctx, s.db, p.To, "column-not-null")
+	if err != nil || !oldNullable || !newNotNull {
+		return err
+	}
+	s.notice(id, "moving NOT NULL back from %s to %s, as it was before stop-old-writes", p.To, p.Column)
+	st := s.st(id)
+	st.Checkpoint, st.RowsDone = nil, 0
+	if _, err := s.runBatches(ctx, s.builder().refillOldJob(id)); err != nil {
+		return err
+	}
+	if err := s.requireNoNulls(ctx, id, p.Column); err != nil {
+		return err
+	}
+	for _, move := range []struct {
+		col     string
+		notNull bool
+		probe   string
+	}{{p.Column, true, "column-not-null"}, {p.To, false, "column-nullable"}} {
+		if err := s.refreshTable(ctx); err != nil {
+			return err
+		}
+		script, err := s.builder().setNotNull(move.col, move.notNull)
+		if err != nil {
+			return err
+		}
+		move := move
+		if err := s.runScript(ctx, id, script, func(ctx context.Context, q querier) error {
+			return s.mustColumn(ctx, q, id, move.col, move.probe, true, "should be "+strings.TrimPrefix(move.probe, "column-"))
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

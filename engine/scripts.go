@@ -177,6 +177,15 @@ func (b builder) fillJob(phase string) batchJob {
 	return batchJob{phase: phase, update: "fill-batch", data: d}
 }
 
+// refillOldJob gives rename's old column its values back from the new one
+// where code that stopped writing it left it NULL (rolling back
+// stop-old-writes).
+func (b builder) refillOldJob(phase string) batchJob {
+	d := b.base()
+	d.Column, d.Expr = b.plan.Column, b.d.quote(b.plan.To)
+	return batchJob{phase: phase, update: "fill-batch", data: d}
+}
+
 // copyJob is rename-column's backfill: the old column copied into the new
 // one where they differ.
 func (b builder) copyJob(phase string) batchJob {
