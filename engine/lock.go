@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -19,7 +20,11 @@ import (
 // holds it. On SQLite that row is the lock itself: a lease that expires
 // unless its holder renews it.
 
-const leaseTTL = 15 * time.Second
+// leaseTTL is how long an SQLite lease lasts without renewal. It is long
+// because a renewal can wait behind the runner's own table rebuild, which
+// holds SQLite's write lock; a dead runner on this host is recognised at
+// once anyway.
+const leaseTTL = 60 * time.Second
 
 // runnerLock is the runner lock a session holds.
 type runnerLock interface {
@@ -173,6 +178,7 @@ type lease struct {
 	scope     string
 	token     string
 	releaseFn func()
+	lost      atomic.Bool // a renewal found the row no longer ours
 }
 
 // held checks that the lease row is still this runner's.
@@ -182,8 +188,16 @@ func (l *lease) held(ctx context.Context) error {
 	var since, expires any
 	err := l.s.queryRow(ctx, l.s.db, "lease-get", sqlData{}, map[string]any{"scope": l.scope},
 		&h.Plan, &token, &h.Holder, &h.Host, &h.PID, &since, &expires)
-	if err != nil || token == l.token {
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("the runner lease of %s is gone: another runner took it over and finished; stop, and rerun", l.scope)
+	case err != nil:
+		if l.lost.Load() {
+			return fmt.Errorf("the runner lease of %s could not be renewed and may have been taken over; stop, and rerun", l.scope)
+		}
 		return nil // unreadable for a moment (busy): the renewal goes on
+	case token == l.token:
+		return nil
 	}
 	h.Scope = l.scope
 	if t := parseTime(since); t != nil {
@@ -218,8 +232,13 @@ func (s *Session) acquireLease(ctx context.Context) (*lease, error) {
 			if t := parseTime(since); t != nil {
 				h.Since = *t
 			}
+			// A holder on this host is alive while its process is, whatever
+			// the lease says; one elsewhere while its lease is renewed.
 			exp := parseTime(expires)
-			alive := exp != nil && exp.After(now) && !deadOnThisHost(h.Host, h.PID)
+			alive := exp != nil && exp.After(now)
+			if me, _ := os.Hostname(); h.Host == me {
+				alive = !deadOnThisHost(h.Host, h.PID)
+			}
 			if alive {
 				return &h
 			}
@@ -237,30 +256,38 @@ func (s *Session) acquireLease(ctx context.Context) (*lease, error) {
 	if err != nil {
 		return nil, err
 	}
+	l := &lease{s: s, scope: scope, token: token}
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		tick := time.NewTicker(leaseTTL / 3)
+		tick := time.NewTicker(leaseTTL / 4)
 		defer tick.Stop()
 		for {
 			select {
 			case <-stop:
 				return
 			case <-tick.C:
-				// A failed renewal is retried on the next tick; the lease
-				// lasts three ticks.
-				_, _ = s.exec(context.Background(), s.db, "lease-renew", sqlData{}, map[string]any{
+				// A renewal that fails (busy) is retried on the next tick:
+				// the lease lasts four. One that finds the row no longer
+				// ours means another runner took over.
+				res, err := s.exec(context.Background(), s.db, "lease-renew", sqlData{}, map[string]any{
 					"scope": scope, "token": token, "expires": s.d.timeValue(ptr(time.Now().Add(leaseTTL))),
 				})
+				if err == nil {
+					if n, _ := res.RowsAffected(); n == 0 {
+						l.lost.Store(true)
+					}
+				}
 			}
 		}
 	}()
-	return &lease{s: s, scope: scope, token: token, releaseFn: func() {
+	l.releaseFn = func() {
 		close(stop)
 		<-done
 		_, _ = s.exec(context.Background(), s.db, "lease-release", sqlData{}, map[string]any{"scope": scope, "token": token})
-	}}, nil
+	}
+	return l, nil
 }
 
 // deadOnThisHost reports whether a lease holder was a process on this host

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -321,5 +322,51 @@ func TestLastTxGroupEnd(t *testing.T) {
 		if got := lastTxGroupEnd(script); got != tc.want {
 			t.Errorf("%v: %d, want %d", tc.modes, got, tc.want)
 		}
+	}
+}
+
+// The SQLite lease: a holder on this host is alive while its process is,
+// however old its lease; a lease taken over elsewhere is noticed.
+func TestSQLiteLease(t *testing.T) {
+	db := testdb.New(t, "sqlite")
+	db.Seed(10)
+	plan := mustPlan(t, `
+name: users-email
+playbook: add-column
+table: users
+column: email
+type: text
+backfill: "lower(username)"
+`)
+	a, _ := session(t, db, plan, Options{Operator: "a"})
+	ctx := context.Background()
+	eng, err := Open(ctx, db.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+
+	// Expired, but its process (this one) lives: refused.
+	db.Exec(`UPDATE shepherd_lock SET expires_at = '2000-01-01T00:00:00Z'`)
+	if _, err := eng.Start(ctx, plan, Options{Operator: "b"}); err == nil || !strings.Contains(err.Error(), "another runner holds users: a on host") {
+		t.Fatalf("a live holder's expired lease was taken over: %v", err)
+	}
+	// Expired on another host: taken over, and the first runner notices.
+	db.Exec(`UPDATE shepherd_lock SET host = 'elsewhere', expires_at = '2000-01-01T00:00:00Z'`)
+	b, err := eng.Start(ctx, plan, Options{Operator: "b"})
+	if err != nil {
+		t.Fatalf("an expired lease elsewhere was not taken over: %v", err)
+	}
+	if err := a.lock.held(ctx); err == nil || !strings.Contains(err.Error(), "taken over") {
+		t.Errorf("the first runner did not notice the takeover: %v", err)
+	}
+	var held *LockHeldError
+	if err := a.RunPhase(ctx, "add-column"); !errors.As(err, &held) || held.Holder != "b" {
+		t.Errorf("the first runner ran on after losing its lease: %v", err)
+	}
+	// Gone altogether (the other runner finished): noticed too.
+	b.Close()
+	if err := a.lock.held(ctx); err == nil || !strings.Contains(err.Error(), "is gone") {
+		t.Errorf("a released lease reads as held: %v", err)
 	}
 }
