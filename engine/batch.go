@@ -62,9 +62,15 @@ type batchJob struct {
 	data   sqlData
 }
 
+// keyIsInteger reports whether the key column is an integer type.
+func (s *Session) keyIsInteger() bool {
+	c, ok := s.table.Column(s.key)
+	return ok && strings.Contains(strings.ToLower(c.Type), "int")
+}
+
 // keyArg turns a checkpoint back into a value of the key's type.
 func (s *Session) keyArg(text string) any {
-	if c, ok := s.table.Column(s.key); ok && strings.Contains(strings.ToLower(c.Type), "int") {
+	if s.keyIsInteger() {
 		if n, err := strconv.ParseInt(text, 10, 64); err == nil {
 			return n
 		}
@@ -131,6 +137,9 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 		}
 		if !more {
 			break
+		}
+		if lo != nil && keyText(hi) == keyText(lo) {
+			return changed, fmt.Errorf("%s: the key %s did not advance past %s: its values do not sort as they are read back; set key: to another column", job.phase, s.key, keyText(lo))
 		}
 		took, n, err := s.runBatch(ctx, job, lo, hi, rows)
 		if err != nil {

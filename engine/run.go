@@ -138,6 +138,13 @@ func (s *Session) failed(ctx context.Context, id string, err error) error {
 	var ve *VerifyError
 	if errors.As(err, &ve) {
 		ev.Count, ev.Sample = int64p(ve.Count), ve.Sample
+		// A failed verification is not resumed but run again: a fresh
+		// pass over the table, so that rows behind the checkpoint are
+		// seen (the checkpoint is kept for interruptions and failed
+		// batches only).
+		if st := s.st(id); st.Checkpoint != nil {
+			st.Checkpoint, st.RowsDone = nil, 0
+		}
 	}
 	s.emit(ev)
 	if rerr := s.moveNow(context.WithoutCancel(ctx), id, phases.Fail, err.Error()); rerr != nil {

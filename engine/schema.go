@@ -133,7 +133,7 @@ func (t *Table) resolveKey(p *phases.Plan) (string, error) {
 	}
 	if p.Key == "" {
 		if len(t.PrimaryKey) == 1 {
-			return t.PrimaryKey[0], nil
+			return t.walkable(t.PrimaryKey[0])
 		}
 		return "", fmt.Errorf("key: %s has no single-column primary key (primary key: %s); set key: to a unique NOT NULL column%s, or add one", t.Name, listOrNone(t.PrimaryKey), candidates)
 	}
@@ -142,10 +142,27 @@ func (t *Table) resolveKey(p *phases.Plan) (string, error) {
 	}
 	for _, k := range keys {
 		if k == p.Key {
-			return k, nil
+			return t.walkable(k)
 		}
 	}
 	return "", fmt.Errorf("key: %q is not a unique NOT NULL single column of %s, so batches on it could skip or repeat rows; use one that is%s", p.Key, t.Name, candidates)
+}
+
+// walkable checks that a key's values can be walked in order and kept as a
+// text checkpoint: integers, text, uuids, dates and times can; binary
+// values, and SQLite columns without a type (whose values may mix storage
+// classes), cannot.
+func (t *Table) walkable(key string) (string, error) {
+	c, _ := t.Column(key)
+	typ := strings.ToLower(c.Type)
+	if typ == "" || containsAny(typ, "blob", "binary", "bytea", "bit") {
+		shown := c.Type
+		if shown == "" {
+			shown = "no declared type"
+		}
+		return "", fmt.Errorf("key: %s.%s (%s) cannot be walked in batches; set key: to a unique NOT NULL column of an integer, text, uuid or date/time type", t.Name, key, shown)
+	}
+	return key, nil
 }
 
 func listOrNone(xs []string) string {
