@@ -107,7 +107,7 @@ func TestDiskFull(t *testing.T) {
 	os.WriteFile(plan, []byte(strings.Replace(interruptPlan, `backfill: "lower(username)"`, `backfill: "printf('%-90s', username)"`, 1)), 0o644)
 
 	out, code := shep("run", plan, "--non-interactive", "--confirm", "deploy-readers", "--confirm", "switch-writes")
-	if code != 1 || !strings.Contains(out, "full") {
+	if code != 1 || !strings.Contains(out, "full") || !strings.Contains(out, "make room, then rerun to resume") {
 		t.Fatalf("exit %d, want 1 with 'database or disk is full'\n%s", code, out)
 	}
 	check := func() (rows, filled string, status map[string]string) {

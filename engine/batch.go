@@ -281,7 +281,14 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 		if prevCP != nil {
 			cp = s.key + " " + *prevCP
 		}
-		return 0, 0, &BatchError{Phase: job.phase, Range: rangeText, Checkpoint: cp, Err: s.dsn.scrub(err)}
+		be := &BatchError{Phase: job.phase, Range: rangeText, Checkpoint: cp, Err: s.dsn.scrub(err)}
+		switch s.d.classify(err).kind {
+		case failDiskFull:
+			be.Fix = "the database's disk is full: make room, then rerun to resume"
+		case failLockTimeout, failConnection:
+			be.Fix = "the table stayed locked, or the database unreachable, through every retry: rerun to resume"
+		}
+		return 0, 0, be
 	}
 }
 

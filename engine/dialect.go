@@ -57,6 +57,7 @@ const (
 	failCheck
 	failUnique
 	failConnection
+	failDiskFull
 )
 
 func dialectFor(name string) (dialect, error) {

@@ -146,7 +146,7 @@ func (e *Engine) Start(ctx context.Context, plan *phases.Plan, opts Options) (*S
 	if err := s.loadState(ctx); err != nil {
 		return nil, err
 	}
-	if err := s.checkHash(ctx); err != nil {
+	if err := s.checkHash(ctx, false); err != nil {
 		return nil, err
 	}
 	if err := s.refreshTable(ctx); err != nil {
@@ -169,7 +169,7 @@ func (e *Engine) Start(ctx context.Context, plan *phases.Plan, opts Options) (*S
 		s.Close()
 		return nil, err
 	}
-	if err := s.checkHash(ctx); err != nil {
+	if err := s.checkHash(ctx, true); err != nil {
 		s.Close()
 		return nil, err
 	}

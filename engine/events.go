@@ -91,7 +91,7 @@ type PlanChangedError struct {
 }
 
 func (e *PlanChangedError) Error() string {
-	return fmt.Sprintf("%s: plan %q changed since it started in this database, so its recorded progress no longer describes it:\n  %s\nrestore the file as it was (shepherd status %s --log shows it), or roll the plan back with the old file before changing it",
+	return fmt.Sprintf("%s: plan %q changed since it started in this database, so its recorded progress no longer describes it:\n  %s\nrestore the file as it was (shepherd status %s --log shows it); or, with the old file, roll the plan back until no phase of it is in force, and the changed plan will replace it",
 		e.File, e.Plan, strings.Join(e.Changes, "\n  "), e.File)
 }
 
@@ -163,6 +163,8 @@ type BatchError struct {
 	Range      string
 	Checkpoint string
 	Err        error
+	// Fix says what to do; the default is for a row the expression fails on.
+	Fix string
 }
 
 func (e *BatchError) Error() string {
@@ -170,8 +172,11 @@ func (e *BatchError) Error() string {
 	if e.Checkpoint != "" {
 		cp = e.Checkpoint
 	}
-	return fmt.Sprintf("%s: the batch %s failed: %v; the checkpoint stays at %s: fix the expression or the rows in that range, then rerun to resume",
-		e.Phase, e.Range, e.Err, cp)
+	fix := e.Fix
+	if fix == "" {
+		fix = "fix the rows in that range (or roll the plan back and change its expression), then rerun to resume"
+	}
+	return fmt.Sprintf("%s: the batch %s failed: %v; the checkpoint stays at %s: %s", e.Phase, e.Range, e.Err, cp, fix)
 }
 func (e *BatchError) Unwrap() error { return e.Err }
 

@@ -275,6 +275,8 @@ func (*mysqlDialect) classify(err error) failure {
 			return failure{kind: failNotNull, constraint: name}
 		case 3819, 4025: // MySQL: Check constraint 'x' is violated; MariaDB: CONSTRAINT `x` failed
 			return failure{kind: failCheck, constraint: name}
+		case 1114, 1021: // the table is full, the disk is full
+			return failure{kind: failDiskFull}
 		case 1062, 1586: // duplicate entry … for key 'table.name' (MySQL 8) or 'name'
 			key := ""
 			if m := dupKeyName.FindStringSubmatch(me.Message); m != nil {

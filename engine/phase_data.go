@@ -196,7 +196,7 @@ func (s *Session) phaseClean(ctx context.Context, b builder, prev phases.Status)
 		if n > 0 {
 			hint := "add clean: {set: {column: expression}} to the plan to fix them, or fix them by hand, then rerun"
 			if len(s.plan.Clean) > 0 {
-				hint = "the clean: expressions leave these rows violating, or new ones arrive (is validate-in-app deployed everywhere?); fix the expressions or the rows, then rerun"
+				hint = "the clean: expressions leave these rows violating, or new ones arrive (is validate-in-app deployed everywhere?); fix the rows (or roll the plan back and change its clean: expressions), then rerun"
 			}
 			return "", &VerifyError{Phase: "clean", What: "no row should violate " + label, Count: n, Sample: sample, Hint: hint}
 		}

@@ -84,6 +84,8 @@ func (postgresDialect) classify(err error) failure {
 			return failure{kind: failCheck, constraint: pe.ConstraintName}
 		case pe.Code == "23505":
 			return failure{kind: failUnique, constraint: pe.ConstraintName}
+		case pe.Code == "53100": // disk_full
+			return failure{kind: failDiskFull}
 		// connection_exception, and the server shutting down or
 		// terminating the session.
 		case strings.HasPrefix(pe.Code, "08"), pe.Code == "57P01", pe.Code == "57P02", pe.Code == "57P03":

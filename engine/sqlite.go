@@ -75,6 +75,8 @@ func (sqliteDialect) classify(err error) failure {
 	switch {
 	case code&0xff == sqlite3.SQLITE_BUSY || code&0xff == sqlite3.SQLITE_LOCKED:
 		return failure{kind: failLockTimeout}
+	case code&0xff == sqlite3.SQLITE_FULL:
+		return failure{kind: failDiskFull}
 	case code&0xff != sqlite3.SQLITE_CONSTRAINT:
 		return failure{kind: failOther}
 	// modernc reports the primary code unless extended codes are on: the

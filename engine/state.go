@@ -193,21 +193,45 @@ func (s *Session) progress() phases.Progress {
 }
 
 // checkHash refuses a plan whose file changed since it started here, and
-// says what changed.
-func (s *Session) checkHash(ctx context.Context) error {
+// says what changed. A changed plan of which no phase is in force (every
+// phase pending, rolled back or waiting at a gate) replaces the old one:
+// with apply, the new hash and text are recorded.
+func (s *Session) checkHash(ctx context.Context, apply bool) error {
 	hash := s.plan.Hash()
+	changed, inForce := false, false
 	for _, st := range s.state {
 		if st.stored && st.Hash != hash {
-			var old sql.NullString
-			err := s.queryRow(ctx, s.db, "log-last-plan", sqlData{}, map[string]any{"plan": s.plan.Name}, &old)
-			changes := []string{"(the earlier plan text is not in shepherd_log)"}
-			if err == nil && old.Valid {
-				changes = phases.Diff([]byte(old.String), s.plan.Canonical())
-			}
-			return &PlanChangedError{File: s.plan.File, Plan: s.plan.Name, Changes: changes}
+			changed = true
+		}
+		if st.Status == phases.Done || st.Status == phases.Running || st.Status == phases.Failed {
+			inForce = true
 		}
 	}
-	return nil
+	if !changed {
+		return nil
+	}
+	var old sql.NullString
+	err := s.queryRow(ctx, s.db, "log-last-plan", sqlData{}, map[string]any{"plan": s.plan.Name}, &old)
+	changes := []string{"(the earlier plan text is not in shepherd_log)"}
+	if err == nil && old.Valid {
+		changes = phases.Diff([]byte(old.String), s.plan.Canonical())
+	}
+	if inForce {
+		return &PlanChangedError{File: s.plan.File, Plan: s.plan.Name, Changes: changes}
+	}
+	if !apply {
+		return nil
+	}
+	s.notice("", "plan %s changed since it last ran (%s); no phase of it is in force, so the changed plan replaces it", s.plan.Name, strings.Join(changes, "; "))
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.exec(ctx, tx, "state-rehash", sqlData{}, map[string]any{"plan": s.plan.Name, "hash": hash}); err != nil {
+			return fmt.Errorf("record the changed plan %s: %w", s.plan.Name, s.dsn.scrub(err))
+		}
+		for _, st := range s.state {
+			st.Hash = hash
+		}
+		return s.log(ctx, tx, "", "plan", "", string(s.plan.Canonical()))
+	})
 }
 
 func (s *Session) ensureStateTables(ctx context.Context) error {

@@ -82,6 +82,8 @@ VALUES ({{param "plan"}}, {{param "phase"}}, {{param "position"}}, {{param "play
 ON DUPLICATE KEY UPDATE plan = plan
 {{end}}
 
+{{define "state-rehash"}}UPDATE shepherd_state SET plan_hash = {{param "hash"}} WHERE plan = {{param "plan"}}{{end}}
+
 {{define "state-update"}}
 UPDATE shepherd_state
 SET `status` = {{param "status"}}, started_at = {{param "started_at"}}, finished_at = {{param "finished_at"}},

@@ -95,6 +95,8 @@ VALUES ({{param "plan"}}, {{param "phase"}}, {{param "position"}}, {{param "play
 ON CONFLICT (plan, phase) DO NOTHING
 {{end}}
 
+{{define "state-rehash"}}UPDATE shepherd.shepherd_state SET plan_hash = {{param "hash"}} WHERE plan = {{param "plan"}}{{end}}
+
 {{define "state-update"}}
 UPDATE shepherd.shepherd_state
 SET status = {{param "status"}}, started_at = {{param "started_at"}}, finished_at = {{param "finished_at"}},
