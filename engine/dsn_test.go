@@ -35,3 +35,18 @@ func TestDSNMasksEveryPassword(t *testing.T) {
 		t.Errorf("unparseable DSN: %v", err)
 	}
 }
+
+func TestRedactValues(t *testing.T) {
+	cases := []struct{ in, out string }{
+		{"Error 1062 (23000): Duplicate entry 'ada@example.com' for key 'users_email_key'", "Error 1062 (23000): Duplicate entry '…' for key '…'"},
+		{`ERROR: invalid input syntax for type integer: "Alice" (SQLSTATE 22P02)`, `ERROR: invalid input syntax for type integer: "…" (SQLSTATE 22P02)`},
+		{`Key (email)=(ada@example.com) already exists.`, `Key (email)=(…) already exists.`},
+		{`null value in column "email" of relation "users" violates not-null constraint`, `null value in column "email" of relation "users" violates not-null constraint`},
+		{"backfill: the batch id > 600 AND id <= 700 failed", "backfill: the batch id > 600 AND id <= 700 failed"},
+	}
+	for _, tc := range cases {
+		if got := redactValues(tc.in); got != tc.out {
+			t.Errorf("redactValues(%q) = %q, want %q", tc.in, got, tc.out)
+		}
+	}
+}

@@ -99,13 +99,39 @@ func (l *sessionLock) held(ctx context.Context) error {
 	if err := l.conn.PingContext(ctx); err == nil {
 		return nil
 	}
-	// The session that held the lock is gone, and the lock with it.
+	// The session that held the lock is gone, and the lock with it. The
+	// server may take a moment to end a killed session and free its lock:
+	// while the holder row still names this runner, wait and try again.
 	discardConn(l.conn)
 	l.s.notice("", "the runner lock's connection to the database was lost; taking the lock again")
-	if err := l.take(ctx); err != nil {
-		return fmt.Errorf("the runner lock of %s was lost with its connection and cannot be taken again: %w", l.scope, err)
+	var err error
+	for attempt := 0; attempt < 20; attempt++ {
+		if err = l.take(ctx); err == nil {
+			return nil
+		}
+		var held *LockHeldError
+		if !errors.As(err, &held) || !l.stillOurs(ctx) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
 	}
-	return nil
+	return fmt.Errorf("the runner lock of %s was lost with its connection and cannot be taken again: %w", l.scope, err)
+}
+
+// stillOurs reports whether the holder row still carries this runner's
+// token: the lock is held by this runner's own session, which the server has
+// not ended yet.
+func (l *sessionLock) stillOurs(ctx context.Context) bool {
+	var h LockHeldError
+	var token string
+	var since, expires any
+	err := l.s.queryRow(ctx, l.s.db, "lease-get", sqlData{}, map[string]any{"scope": l.scope},
+		&h.Plan, &token, &h.Holder, &h.Host, &h.PID, &since, &expires)
+	return err == nil && token == l.token
 }
 
 func (l *sessionLock) release() {

@@ -110,7 +110,7 @@ INSERT INTO orders SELECT g, g FROM generate_series(1, 200) AS g`)
 	// A lock request waiting on orders: shepherd's ALTER TABLE in the queue.
 	waiting := func() bool {
 		var n int
-		err := db.SQL.QueryRow(`SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'orders'::regclass`).Scan(&n)
+		err := db.SQL.QueryRow(`SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'orders'::regclass AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`).Scan(&n)
 		return err == nil && n > 0
 	}
 	var longest time.Duration
@@ -444,7 +444,8 @@ func TestPostgresRunnerLock(t *testing.T) {
 	key := uint64(advisoryKey("public.users"))
 	var pid int
 	if err := db.SQL.QueryRow(`SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted
-AND classid::bigint = $1 AND objid::bigint = $2 AND objsubid = 1`, int64(key>>32), int64(key&0xffffffff)).Scan(&pid); err != nil {
+AND classid::bigint = $1 AND objid::bigint = $2 AND objsubid = 1
+AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`, int64(key>>32), int64(key&0xffffffff)).Scan(&pid); err != nil {
 		t.Fatalf("find the lock's backend: %v", err)
 	}
 	db.Exec(fmt.Sprintf("SELECT pg_terminate_backend(%d)", pid))

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -301,7 +302,7 @@ func (s *Session) save(ctx context.Context, q querier, st *phaseState) error {
 	}
 	_, err := s.exec(ctx, q, "state-update", sqlData{}, map[string]any{
 		"status": string(st.Status), "started_at": s.d.timeValue(st.StartedAt), "finished_at": s.d.timeValue(st.FinishedAt),
-		"run_by": nullable(st.RunBy), "checkpoint": cp, "rows_done": st.RowsDone, "detail": nullable(st.Detail),
+		"run_by": nullable(st.RunBy), "checkpoint": cp, "rows_done": st.RowsDone, "detail": nullable(redactValues(s.dsn.Scrub(st.Detail))),
 		"plan": s.plan.Name, "phase": st.ID,
 	})
 	if err != nil {
@@ -311,11 +312,16 @@ func (s *Session) save(ctx context.Context, q querier, st *phaseState) error {
 }
 
 // log appends to shepherd_log. sqlText is statement text only, never row
-// values: values are bound parameters and are not logged.
+// values: values are bound parameters and are not logged, and the values a
+// database quotes in its errors are masked in details.
 func (s *Session) log(ctx context.Context, q querier, phase, event, sqlText, detail string) error {
+	detail = s.dsn.Scrub(detail)
+	if event != "plan" { // the plan's own text is kept whole, to explain a later edit
+		detail = redactValues(detail)
+	}
 	_, err := s.exec(ctx, q, "log-append", sqlData{}, map[string]any{
 		"at": s.d.timeValue(ptr(time.Now())), "plan": s.plan.Name, "phase": phase, "event": event,
-		"actor": s.opts.Operator, "sql": nullable(sqlText), "detail": nullable(s.dsn.Scrub(detail)),
+		"actor": s.opts.Operator, "sql": nullable(sqlText), "detail": nullable(detail),
 	})
 	if err != nil {
 		return fmt.Errorf("append to shepherd_log: %w", s.dsn.scrub(err))
@@ -498,3 +504,19 @@ func nullable(s string) any {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+var (
+	quotedValueRE = regexp.MustCompile(`'(?:[^']|'')*'`)
+	pgInputRE     = regexp.MustCompile(`(syntax for type [^:]+: )"(?:[^"]|"")*"`)
+	pgKeyRE       = regexp.MustCompile(`\)=\((?:[^)]*)\)`)
+)
+
+// redactValues masks the row values a database quotes in its messages
+// (MySQL's Duplicate entry 'x', PostgreSQL's invalid input "x" and
+// Key (c)=(x)) before a message is kept in shepherd's tables. Events, which
+// the operator reads on the spot, keep them.
+func redactValues(text string) string {
+	text = quotedValueRE.ReplaceAllString(text, "'…'")
+	text = pgInputRE.ReplaceAllString(text, `$1"…"`)
+	return pgKeyRE.ReplaceAllString(text, ")=(…)")
+}
