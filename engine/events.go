@@ -34,7 +34,7 @@ const (
 type Event struct {
 	Event   EventKind `json:"event"`
 	Plan    string    `json:"plan"`
-	Phase   string    `json:"phase,omitempty"`
+	Phase   string    `json:"phase"` // empty for events about the whole plan
 	Message string    `json:"message,omitempty"`
 	SQL     string    `json:"sql,omitempty"`
 	Lock    string    `json:"lock,omitempty"`

@@ -47,6 +47,15 @@ func (s *Session) Run(ctx context.Context, until string, confirmed map[string]bo
 			}
 			return AtGate, nil
 		}
+		// The old column goes one release after writes to it stopped: a
+		// release job that confirms both in one run stops before the drop.
+		if _, sameRun := s.touched["stop-old-writes"]; ph.ID == "drop-old-column" && sameRun {
+			s.notice(ph.ID, "not dropping %s in the run that confirmed stop-old-writes: drop it one release later, when no running code can still use it", s.plan.Column)
+			if err := s.Arrive(ctx, ph.ID); err != nil {
+				return Reached, err
+			}
+			return AtGate, nil
+		}
 		if err := s.RunPhase(ctx, ph.ID); err != nil {
 			return Reached, err
 		}

@@ -252,15 +252,21 @@ func (s *Session) ensureStateTables(ctx context.Context) error {
 // register records a plan the first time it runs here: a pending row per
 // phase, and the plan text in the log so that a later edit can be explained.
 func (s *Session) register(ctx context.Context) error {
-	if len(s.state) > 0 {
-		for _, st := range s.state {
-			if st.stored {
-				return nil
-			}
+	known := false
+	var missing []int
+	for i, ph := range s.pb.Phases {
+		if s.st(ph.ID).stored {
+			known = true
+		} else {
+			missing = append(missing, i)
 		}
 	}
+	if len(missing) == 0 {
+		return nil
+	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		for i, ph := range s.pb.Phases {
+		for _, i := range missing {
+			ph := s.pb.Phases[i]
 			if _, err := s.exec(ctx, tx, "state-insert", sqlData{}, map[string]any{
 				"plan": s.plan.Name, "phase": ph.ID, "position": i, "playbook": s.plan.Playbook,
 				"table": s.plan.Table, "hash": s.plan.Hash(),
@@ -269,6 +275,9 @@ func (s *Session) register(ctx context.Context) error {
 			}
 			st := s.st(ph.ID)
 			st.Hash, st.stored = s.plan.Hash(), true
+		}
+		if known {
+			return nil // a phase row was missing; the plan's text is logged already
 		}
 		return s.log(ctx, tx, "", "plan", "", string(s.plan.Canonical()))
 	})
@@ -300,13 +309,16 @@ func (s *Session) save(ctx context.Context, q querier, st *phaseState) error {
 	if st.Checkpoint != nil {
 		cp = *st.Checkpoint
 	}
-	_, err := s.exec(ctx, q, "state-update", sqlData{}, map[string]any{
+	res, err := s.exec(ctx, q, "state-update", sqlData{}, map[string]any{
 		"status": string(st.Status), "started_at": s.d.timeValue(st.StartedAt), "finished_at": s.d.timeValue(st.FinishedAt),
 		"run_by": nullable(st.RunBy), "checkpoint": cp, "rows_done": st.RowsDone, "detail": nullable(redactValues(s.dsn.Scrub(st.Detail))),
 		"plan": s.plan.Name, "phase": st.ID,
 	})
 	if err != nil {
 		return fmt.Errorf("record the state of %s: %w", st.ID, s.dsn.scrub(err))
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return fmt.Errorf("record the state of %s: shepherd_state has no row for plan %s, phase %s: it was changed outside shepherd; rerun to register it again", st.ID, s.plan.Name, st.ID)
 	}
 	return nil
 }
