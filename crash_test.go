@@ -27,8 +27,8 @@ type crashCase struct {
 	// until, when set, ends the killed runs at that phase; after, when
 	// set, is a phase the plan is first brought to (one release earlier).
 	until, after string
-	seed  func(db *testdb.DB)
-	check func(t *testing.T, db *testdb.DB, before map[string]string)
+	seed         func(db *testdb.DB)
+	check        func(t *testing.T, db *testdb.DB, before map[string]string)
 	// untouched are the columns no phase may change.
 	untouched string
 }
