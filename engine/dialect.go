@@ -18,6 +18,13 @@ type dialect interface {
 	open(ctx context.Context, dsn DSN) (*sql.DB, error)
 	// quote quotes one identifier.
 	quote(ident string) string
+	// placeholder writes the nth bound parameter's placeholder.
+	placeholder(n int) string
+	// restatesColumn says whether op's statement restates the whole
+	// column definition (MySQL's MODIFY), which, for a column the plan
+	// adds, the plan itself gives: export can render it without a
+	// database.
+	restatesColumn(op string) bool
 	// transactionalDDL says whether DDL and the state row that records it
 	// can commit in one transaction. Where they cannot, every step carries
 	// an applied probe so that a rerun after a crash skips what took effect.

@@ -90,7 +90,7 @@ func Open(ctx context.Context, dsn string) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	set, err := templates.Load(d.name(), d.quote)
+	set, err := templates.Load(d.name(), d.quote, d.placeholder)
 	if err != nil {
 		return nil, err
 	}

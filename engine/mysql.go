@@ -580,3 +580,7 @@ func (d *mysqlDialect) lock(ctx context.Context, s *Session) (runnerLock, error)
 	scope := db + "." + s.plan.Table
 	return s.takeSessionLock(ctx, scope, mysqlLockName(scope))
 }
+
+func (*mysqlDialect) placeholder(n int) string { return templates.Question(n) }
+
+func (*mysqlDialect) restatesColumn(op string) bool { return op == "set-not-null" || op == "drop-not-null" }

@@ -601,7 +601,7 @@ func TestMySQLTemplatesComplete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := templates.Load("mysql", (&mysqlDialect{}).quote)
+	set, err := templates.Load("mysql", (&mysqlDialect{}).quote, templates.Question)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -227,3 +227,7 @@ func advisoryKey(scope string) int64 {
 	h.Write([]byte("shepherd:" + scope))
 	return int64(h.Sum64())
 }
+
+func (postgresDialect) placeholder(n int) string { return templates.Dollar(n) }
+
+func (postgresDialect) restatesColumn(op string) bool { return false }

@@ -45,7 +45,7 @@ func offlineBuilder(plan *phases.Plan, dialectName string) (builder, error) {
 	if err != nil {
 		return builder{}, err
 	}
-	set, err := templates.Load(d.name(), d.quote)
+	set, err := templates.Load(d.name(), d.quote, d.placeholder)
 	if err != nil {
 		return builder{}, err
 	}

@@ -59,7 +59,7 @@ func (b builder) script(op string, data sqlData) (templates.Script, error) {
 // definition (its type, nothing else). SQLite's rebuild needs the whole
 // table, which no plan gives, so there it is nil.
 func (b builder) planColumnTable(op, col string) *Table {
-	if b.d.name() != "mysql" || (op != "set-not-null" && op != "drop-not-null") {
+	if !b.d.restatesColumn(op) {
 		return nil
 	}
 	p := b.plan

@@ -343,3 +343,7 @@ type rebuild struct {
 func (d sqliteDialect) lock(ctx context.Context, s *Session) (runnerLock, error) {
 	return s.acquireLease(ctx)
 }
+
+func (sqliteDialect) placeholder(n int) string { return templates.Question(n) }
+
+func (sqliteDialect) restatesColumn(op string) bool { return false }

@@ -235,7 +235,7 @@ func TestSQLiteMissingColumnFails(t *testing.T) {
 	db := testdb.New(t, "sqlite")
 	db.Seed(3)
 	d := sqliteDialect{}
-	set, err := templates.Load("sqlite", d.quote)
+	set, err := templates.Load("sqlite", d.quote, d.placeholder)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -224,7 +224,7 @@ func split(pv engine.PhasePreview, dialect string) []unit {
 		case st.Mode == templates.NoTx:
 			units = append(units, unit{steps: templates.Script{st}})
 			open = false
-		case st.Mode == templates.Own && dialect != "mysql":
+		case st.Mode == templates.Own && !factsOf(dialect).autocommitDDL:
 			units = append(units, unit{steps: templates.Script{st}, tx: true})
 			open = false
 		default:

@@ -28,14 +28,6 @@ func kind(pv engine.PhasePreview) string {
 	return "a check"
 }
 
-// lockTimeout names the setting that bounds a DDL statement's wait for its
-// lock, per dialect.
-var lockTimeout = map[string]string{
-	"postgres": "lock_timeout (e.g. options=-c lock_timeout=5s in the DSN)",
-	"mysql":    "lock_wait_timeout (e.g. SET SESSION lock_wait_timeout = 5 in the job's connection setup)",
-	"sqlite":   "busy_timeout (e.g. _pragma=busy_timeout(5000) in the DSN)",
-}
-
 // header is the comment at the top of migration k of a phase: paragraphs
 // of comment lines, with an empty comment line between them.
 func (m *model) header(pe *phaseExport, k int) []string {
@@ -88,12 +80,12 @@ func (m *model) header(pe *phaseExport, k int) []string {
 		}
 		para(lines)
 	}
-	if m.o.Format == GolangMigrate && m.o.Dialect == "mysql" {
+	if m.o.Format == GolangMigrate && factsOf(m.o.Dialect).multiStatementDSN {
 		para(comment("golang-migrate's mysql driver sends a file as one multi-statement call: its DSN needs multiStatements=true.", ""))
 	}
 	para(comment("Each statement has its locks in a comment above it, as shepherd reports them. Where they say a statement waits at most "+
 		"--lock-timeout and is retried, that is shepherd's runner: a migration tool runs the statement once and waits for its lock "+
-		"as long as the connection lets it. Give the migration job's connection a "+lockTimeout[m.o.Dialect]+
+		"as long as the connection lets it. Give the migration job's connection a "+factsOf(m.o.Dialect).lockTimeout+
 		", so that a statement waiting for its lock fails instead of holding up the application's queries behind it.", ""))
 	return out
 }
@@ -233,8 +225,7 @@ func (m *model) plain() ([]File, error) {
 // one transaction. It has no down: the revert is in the notes.
 func (m *model) drizzle() ([]File, error) {
 	const breakpoint = "\n--> statement-breakpoint\n"
-	dialect := map[string]string{"postgres": "postgresql", "mysql": "mysql", "sqlite": "sqlite"}[m.o.Dialect]
-	version := map[string]string{"postgres": "7", "mysql": "5", "sqlite": "6"}[m.o.Dialect]
+	dialect, version := factsOf(m.o.Dialect).drizzleDialect, factsOf(m.o.Dialect).drizzleVersion
 	j := Journal{Version: version, Dialect: dialect}
 	if ex := m.o.Existing.Journal; ex != nil {
 		if ex.Dialect != "" && ex.Dialect != dialect {

@@ -19,7 +19,7 @@ var paramText = map[string]string{
 // applyHow says how to apply the migrations up to one version with the
 // format's tool.
 func (m *model) applyHow() string {
-	driver := map[string]string{"postgres": "postgres", "mysql": "mysql", "sqlite": "sqlite3"}[m.o.Dialect]
+	driver := factsOf(m.o.Dialect).gooseDriver
 	switch m.o.Format {
 	case Goose:
 		return fmt.Sprintf("goose applies everything pending unless told where to stop: `goose -dir DIR %s \"$DSN\" up-to VERSION`, "+
@@ -27,7 +27,7 @@ func (m *model) applyHow() string {
 	case GolangMigrate:
 		s := "golang-migrate applies everything pending unless told where to stop: `migrate -path DIR -database \"$DSN\" goto VERSION`, " +
 			"with VERSION the last migration of the release."
-		if m.o.Dialect == "mysql" {
+		if factsOf(m.o.Dialect).multiStatementDSN {
 			s += " Its mysql driver needs `multiStatements=true` in the DSN."
 		}
 		return s

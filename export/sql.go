@@ -39,8 +39,8 @@ func inline(st templates.Statement, dialect string) string {
 			}
 			b.WriteString(s[i : j+1])
 			i = j
-		case c == '?' && dialect != "postgres" || c == '$' && dialect == "postgres" && i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '9':
-			if dialect == "postgres" {
+		case c == '?' && !factsOf(dialect).dollarPlaceholders || c == '$' && factsOf(dialect).dollarPlaceholders && i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '9':
+			if factsOf(dialect).dollarPlaceholders {
 				j := i + 1
 				for j < len(s) && s[j] >= '0' && s[j] <= '9' {
 					j++
@@ -83,7 +83,7 @@ func literal(v any, dialect string) string {
 		return fmt.Sprint(x)
 	case string:
 		s := strings.ReplaceAll(x, "'", "''")
-		if dialect == "mysql" {
+		if factsOf(dialect).backslashEscapes {
 			s = strings.ReplaceAll(s, `\`, `\\`)
 		}
 		return "'" + s + "'"

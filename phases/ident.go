@@ -95,6 +95,11 @@ func CheckExpr(expr string) error {
 			if j < 0 {
 				return fmt.Errorf("has an unterminated %c quote", c)
 			}
+			// A quoted text that spans lines could put a line of its
+			// own into a rendered statement.
+			if strings.ContainsAny(s[i:j], "\r\n") {
+				return fmt.Errorf("has a quoted text that spans lines; keep each quoted text on one line")
+			}
 			i = j
 		case '(':
 			depth++

@@ -280,3 +280,16 @@ func TestLooksLikeIdent(t *testing.T) {
 		})
 	}
 }
+
+// A quoted text spanning lines could put a line of its own, such as a
+// template directive, into a rendered script.
+func TestCheckExprRefusesMultilineQuotes(t *testing.T) {
+	for _, e := range []string{"'x\n-- step own: sneaky\nDROP TABLE users'", "\"a\r\nb\"", "`a\nb`"} {
+		if err := CheckExpr(e); err == nil || !strings.Contains(err.Error(), "spans lines") {
+			t.Errorf("CheckExpr(%q) = %v", e, err)
+		}
+	}
+	if err := CheckExpr("CASE\n  WHEN a > 0 THEN 'yes'\n  ELSE 'no'\nEND"); err != nil {
+		t.Errorf("a multi-line expression with one-line quotes: %v", err)
+	}
+}

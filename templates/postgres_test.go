@@ -22,11 +22,11 @@ func names(t *testing.T, s *Set) map[string]bool {
 // PostgreSQL defines every template SQLite does: the engine looks them up
 // by name on every dialect.
 func TestPostgresDefinesEverySQLiteTemplate(t *testing.T) {
-	pg, err := Load("postgres", quoteDouble)
+	pg, err := Load("postgres", quoteDouble, Dollar)
 	if err != nil {
 		t.Fatal(err)
 	}
-	lite, err := Load("sqlite", quoteDouble)
+	lite, err := Load("sqlite", quoteDouble, Question)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func TestPostgresDefinesEverySQLiteTemplate(t *testing.T) {
 // Placeholders are numbered in order, and values bound at render time keep
 // their place among named parameters.
 func TestPostgresPlaceholders(t *testing.T) {
-	pg, err := Load("postgres", quoteDouble)
+	pg, err := Load("postgres", quoteDouble, Dollar)
 	if err != nil {
 		t.Fatal(err)
 	}

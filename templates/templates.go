@@ -88,6 +88,12 @@ type Step struct {
 // Script is the steps of one operation, in order.
 type Script []Step
 
+// Question is the placeholder of MySQL and SQLite.
+func Question(int) string { return "?" }
+
+// Dollar is PostgreSQL's numbered placeholder.
+func Dollar(n int) string { return "$" + strconv.Itoa(n) }
+
 // Set is one dialect's templates.
 type Set struct {
 	Dialect string
@@ -96,12 +102,10 @@ type Set struct {
 	ph      func(n int) string
 }
 
-// Load parses a dialect's template file. quote quotes one identifier.
-func Load(dialect string, quote func(string) string) (*Set, error) {
-	s := &Set{Dialect: dialect, quote: quote, ph: func(int) string { return "?" }}
-	if dialect == "postgres" {
-		s.ph = func(n int) string { return "$" + strconv.Itoa(n) }
-	}
+// Load parses a dialect's template file. quote quotes one identifier;
+// placeholder writes the nth (from 1) bound parameter's placeholder.
+func Load(dialect string, quote func(string) string, placeholder func(n int) string) (*Set, error) {
+	s := &Set{Dialect: dialect, quote: quote, ph: placeholder}
 	funcs := template.FuncMap{
 		"q": quote,
 		"qt": func(schema, table string) string {
