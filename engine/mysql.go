@@ -583,4 +583,6 @@ func (d *mysqlDialect) lock(ctx context.Context, s *Session) (runnerLock, error)
 
 func (*mysqlDialect) placeholder(n int) string { return templates.Question(n) }
 
-func (*mysqlDialect) restatesColumn(op string) bool { return op == "set-not-null" || op == "drop-not-null" }
+func (*mysqlDialect) restatesColumn(op string) bool {
+	return op == "set-not-null" || op == "drop-not-null"
+}
