@@ -558,7 +558,8 @@ func newDemoCmd() *cobra.Command {
 				g := &globals{db: "sqlite:" + dbPath}
 				return planListTUI(cmd, g, plans, "demo", engine.Options{BatchSize: batchSize, MaxRate: maxRate})
 			}
-			fmt.Fprintf(out, "try:\n  shepherd plan %s --dialect sqlite\n  shepherd run %s --db sqlite:%s --non-interactive\n", plans[len(plans)-1], plans[len(plans)-1], dbPath)
+			first := filepath.Join(dir, "plans", "users-email.yaml")
+			fmt.Fprintf(out, "try:\n  shepherd plan %s --dialect sqlite\n  shepherd run %s --db sqlite:%s --non-interactive\n", first, first, dbPath)
 			return nil
 		},
 	}

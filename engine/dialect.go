@@ -25,10 +25,6 @@ type dialect interface {
 	// adds, the plan itself gives: export can render it without a
 	// database.
 	restatesColumn(op string) bool
-	// transactionalDDL says whether DDL and the state row that records it
-	// can commit in one transaction. Where they cannot, every step carries
-	// an applied probe so that a rerun after a crash skips what took effect.
-	transactionalDDL() bool
 	supportsSchema() bool
 	// introspect reads one table's columns, keys, indexes and constraints;
 	// errNoTable when it does not exist.

@@ -127,7 +127,7 @@ type Session struct {
 	key   string
 	state map[string]*phaseState
 	lock  runnerLock
-	// runStarted marks phases confirmed or run in this session, for the
+	// touched marks gates confirmed in this session, for the
 	// "too soon" warning before the point of no return.
 	touched map[string]time.Time
 }
@@ -190,9 +190,6 @@ func (s *Session) Close() {
 
 // Plan is the session's plan.
 func (s *Session) Plan() *phases.Plan { return s.plan }
-
-// Key is the batch key column.
-func (s *Session) Key() string { return s.key }
 
 // Progress is every phase's status.
 func (s *Session) Progress() phases.Progress { return s.progress() }

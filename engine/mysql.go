@@ -37,9 +37,8 @@ type mysqlDialect struct {
 	lockWait atomic.Int64
 }
 
-func (*mysqlDialect) name() string           { return "mysql" }
-func (*mysqlDialect) transactionalDDL() bool { return false }
-func (*mysqlDialect) supportsSchema() bool   { return true } // a schema is a database
+func (*mysqlDialect) name() string         { return "mysql" }
+func (*mysqlDialect) supportsSchema() bool { return true } // a schema is a database
 
 func (*mysqlDialect) quote(ident string) string {
 	return "`" + strings.ReplaceAll(ident, "`", "``") + "`"
@@ -551,7 +550,7 @@ func (d *mysqlDialect) prepare(op string, data *sqlData, live *Table) error {
 
 // ---------- the runner lock ----------
 
-// lockName is the GET_LOCK name for a scope. GET_LOCK names are server-wide
+// mysqlLockName is the GET_LOCK name for a scope. GET_LOCK names are server-wide
 // and at most 64 characters: the scope is qualified by its database, and a
 // long one is hashed.
 func mysqlLockName(scope string) string {

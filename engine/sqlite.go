@@ -21,9 +21,8 @@ import (
 // constraints: NOT NULL and CHECK go through a table rebuild.
 type sqliteDialect struct{}
 
-func (sqliteDialect) name() string           { return "sqlite" }
-func (sqliteDialect) transactionalDDL() bool { return true }
-func (sqliteDialect) supportsSchema() bool   { return false }
+func (sqliteDialect) name() string         { return "sqlite" }
+func (sqliteDialect) supportsSchema() bool { return false }
 
 // quote uses backticks, not double quotes: SQLite reads a double-quoted
 // name that matches no column as a string literal (its "DQS" misfeature),
@@ -40,8 +39,7 @@ func (sqliteDialect) open(ctx context.Context, dsn DSN) (*sql.DB, error) {
 	return openSQLiteFile(dsn.Path)
 }
 
-// OpenSQLite opens (creating it if needed) an SQLite file the way shepherd
-// does: for the demo and training sandboxes, which make their own databases.
+// openSQLiteFile opens an SQLite file with shepherd's connection settings.
 func openSQLiteFile(path string) (*sql.DB, error) {
 	q := url.Values{}
 	// A writer waits this long for others before it reports SQLITE_BUSY
@@ -258,6 +256,9 @@ func (d sqliteDialect) prepare(op string, data *sqlData, live *Table) error {
 		return nil
 	}
 	rb := &rebuild{New: "_shepherd_new_" + data.Table, ForeignKeys: "OFF"}
+	if live == nil {
+		rb.ForeignKeys = "/* ON or OFF, as it was */ OFF"
+	}
 	data.Rebuild = rb
 	if live == nil {
 		// Previewing without a database: say what the live text will be.

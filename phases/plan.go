@@ -185,21 +185,6 @@ func (p *Plan) Canonical() []byte {
 	return b
 }
 
-// ColumnsTouched lists the columns the plan names, for the live schema check.
-func (p *Plan) ColumnsTouched() []string {
-	var cols []string
-	if p.Column != "" {
-		cols = append(cols, p.Column)
-	}
-	if p.Constraint != nil {
-		cols = append(cols, p.Constraint.Columns()...)
-	}
-	for _, a := range p.Clean {
-		cols = append(cols, a.Column)
-	}
-	return cols
-}
-
 // Diff lists what differs between two canonical plans, one line a field, as
 // `backfill: was "x", now "y"`.
 func Diff(oldCanonical, newCanonical []byte) []string {

@@ -736,7 +736,6 @@ func TestParseValid(t *testing.T) {
 			eq(t, "Line(type.mysql)", p.Line("type.mysql"), 10)
 			eq(t, "Line(backfill)", p.Line("backfill"), 12)
 			eq(t, "Line(not_null)", p.Line("not_null"), 13)
-			eq(t, "ColumnsTouched", p.ColumnsTouched(), []string{"region"})
 		}},
 		{name: "type for one dialect only", yaml: setLine(addColumnPlan, 5, "type: {postgres: citext}"), check: func(t *testing.T, p *Plan) {
 			eqFor(t, p.Type, Postgres, "citext", true)
@@ -774,7 +773,6 @@ func TestParseValid(t *testing.T) {
 		{name: "rename-column with a type", yaml: addLines(renamePlan, "type: varchar(100)"), check: func(t *testing.T, p *Plan) {
 			eq(t, "Type.All", p.Type.All, "varchar(100)")
 			eq(t, "To", p.To, "full_name")
-			eq(t, "ColumnsTouched", p.ColumnsTouched(), []string{"name"})
 		}},
 		{name: "check constraint with clean", yaml: yamlOf(tightenPlan), check: func(t *testing.T, p *Plan) {
 			eq(t, "Kind", p.Constraint.Kind(), "check")
@@ -789,7 +787,6 @@ func TestParseValid(t *testing.T) {
 			eq(t, "Line(clean.set.amount)", p.Line("clean.set.amount"), 9)
 			eq(t, "Line(type)", p.Line("type"), 0)
 			eq(t, "Line(nonsense)", p.Line("nonsense"), 0)
-			eq(t, "ColumnsTouched", p.ColumnsTouched(), []string{"amount"})
 		}},
 		{name: "check per dialect", yaml: setLine(tightenPlan, 6, `  check: {sqlite: "amount > 0", postgres: "amount > 0.0"}`), check: func(t *testing.T, p *Plan) {
 			eq(t, "ConstraintLabel", p.ConstraintLabel(), "orders_amount_positive (CHECK {postgres: amount > 0.0, sqlite: amount > 0})")
@@ -801,7 +798,6 @@ func TestParseValid(t *testing.T) {
 			}
 			eq(t, "clean columns", cols, []string{"zeta", "alpha", "mid", "beta"})
 			eq(t, "clean[2]", p.Clean[2].Expr, PerDialect{By: map[string]string{Postgres: "3", SQLite: "4"}})
-			eq(t, "ColumnsTouched", p.ColumnsTouched(), []string{"zeta", "alpha", "mid", "beta"})
 		}},
 		{name: "constraint.violating", yaml: insertLines(tightenPlan, 6, "  violating:", `    amount: "-1"`, `    note: "'bad'"`), check: func(t *testing.T, p *Plan) {
 			eq(t, "Violating", p.Constraint.Violating, []Assign{
@@ -832,7 +828,6 @@ func TestParseValid(t *testing.T) {
 				{Column: "updated_at", Expr: PerDialect{By: map[string]string{Postgres: "now()", MySQL: "now()", SQLite: "datetime('now')"}}},
 				{Column: "tenant_id", Expr: PerDialect{All: "coalesce(tenant_id, 0)"}},
 			})
-			eq(t, "ColumnsTouched", p.ColumnsTouched(), []string{"email", "tenant_id", "email", "updated_at", "tenant_id"})
 		}},
 		{name: "document markers and quoted keys", yaml: "---\n\"name\": users-email\n'playbook': add-column\ntable: users\ncolumn: email\ntype: text\nbackfill: \"lower(username)\"\n...\n", check: func(t *testing.T, p *Plan) {
 			eq(t, "Name", p.Name, "users-email")

@@ -143,7 +143,7 @@ func Playbooks() map[string]*Playbook {
 	}
 }
 
-// Playbook returns the plan's playbook.
+// PlaybookDef returns the plan's playbook.
 func (p *Plan) PlaybookDef() *Playbook { return Playbooks()[p.Playbook] }
 
 // ConstraintLabel names what tighten-constraint adds, for messages.

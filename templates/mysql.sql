@@ -334,7 +334,6 @@ WHERE {{template "range" .}} AND {{template "violates" .}}
 {{- if .Bounded}} AND {{q .Key}} <= {{param "hi"}}{{end}}
 {{- end}}
 
-{{define "expr-null-for"}}SELECT count(*) FROM {{qt .Schema .Table}} WHERE {{q .Key}} = {{param "key"}} AND ({{.Expr}}) IS NULL{{end}}
 
 {{define "column-exists"}}{{template "column-probe" .}}{{end}}
 {{define "column-nullable"}}{{template "column-probe" .}} AND is_nullable = 'YES'{{end}}

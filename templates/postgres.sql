@@ -365,7 +365,6 @@ WHERE {{template "range" .}} AND {{template "violates" .}}
 {{- if .Bounded}} AND {{q .Key}} <= {{param "hi"}}{{end}}
 {{- end}}
 
-{{define "expr-null-for"}}SELECT count(*) FROM {{qt .Schema .Table}} WHERE {{q .Key}} = {{param "key"}} AND ({{.Expr}}) IS NULL{{end}}
 
 {{define "column-exists"}}SELECT count(*) FROM pg_catalog.pg_attribute WHERE attrelid = {{template "rel" .}} AND attname = {{bind .Column}} AND attnum > 0 AND NOT attisdropped{{end}}
 {{define "column-nullable"}}SELECT count(*) FROM pg_catalog.pg_attribute WHERE attrelid = {{template "rel" .}} AND attname = {{bind .Column}} AND attnum > 0 AND NOT attisdropped AND NOT attnotnull{{end}}

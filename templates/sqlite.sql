@@ -257,7 +257,6 @@ WHERE {{template "range" .}} AND {{template "violates" .}}
 {{- if .Bounded}} AND {{q .Key}} <= {{param "hi"}}{{end}}
 {{- end}}
 
-{{define "expr-null-for"}}SELECT count(*) FROM {{qt .Schema .Table}} WHERE {{q .Key}} = {{param "key"}} AND ({{.Expr}}) IS NULL{{end}}
 
 {{define "column-exists"}}SELECT count(*) FROM pragma_table_info({{bind .Table}}) WHERE name = {{bind .Column}}{{end}}
 {{define "column-nullable"}}SELECT count(*) FROM pragma_table_info({{bind .Table}}) WHERE name = {{bind .Column}} AND "notnull" = 0{{end}}

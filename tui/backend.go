@@ -133,6 +133,11 @@ func (t *tracker) shutdown(wait time.Duration) {
 	select {
 	case <-done:
 	case <-time.After(wait):
+		// A call still running owns its session: closing it under the
+		// call would race. The process is ending; the database ends the
+		// lock's session with it, and an SQLite lease of a dead process is
+		// taken over at once.
+		return
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
