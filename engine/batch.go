@@ -156,7 +156,7 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 			lockChecked = time.Now()
 		}
 		changed += n
-		z.observe(took)
+		z.observe(took) // sizes the next batch
 		if st.RowsDone > total {
 			total = st.RowsDone // the estimate was low: correct it as we go
 		}
@@ -166,7 +166,7 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 			rate = float64(st.RowsDone-startRows) / elapsed.Seconds()
 		}
 		s.emit(Event{Event: EventProgress, Phase: job.phase, RowsDone: int64p(st.RowsDone), RowsTotal: int64p(total),
-			RowsPerSec: rate, BatchSize: z.n, Checkpoint: keyText(hi)})
+			RowsPerSec: rate, BatchSize: int(rows), BatchMS: float64(took.Microseconds()) / 1000, Checkpoint: keyText(hi)})
 		if s.opts.MaxRate > 0 {
 			limiter = limiter.Add(time.Duration(float64(rows) / s.opts.MaxRate * float64(time.Second)))
 			if now := time.Now(); limiter.Before(now) {

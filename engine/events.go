@@ -42,7 +42,10 @@ type Event struct {
 	RowsDone   *int64  `json:"rows_done,omitempty"`
 	RowsTotal  *int64  `json:"rows_total,omitempty"`
 	RowsPerSec float64 `json:"rows_per_sec,omitempty"`
+	// BatchSize is the rows of the batch just committed, and BatchMS how
+	// long its transaction held them.
 	BatchSize  int     `json:"batch_size,omitempty"`
+	BatchMS    float64 `json:"batch_ms,omitempty"`
 	Checkpoint string  `json:"checkpoint,omitempty"`
 	// phase-failed
 	Error  string   `json:"error,omitempty"`

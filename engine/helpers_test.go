@@ -23,7 +23,7 @@ func forEachDialect(t *testing.T, fn func(t *testing.T, db *testdb.DB)) {
 }
 
 // mustPlan parses a plan from YAML text.
-func mustPlan(t *testing.T, yaml string) *phases.Plan {
+func mustPlan(t testing.TB, yaml string) *phases.Plan {
 	t.Helper()
 	p, err := phases.Parse("plan.yaml", []byte(yaml))
 	if err != nil {

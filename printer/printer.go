@@ -92,6 +92,9 @@ func Progress(e engine.Event) string {
 	}
 	if e.BatchSize > 0 {
 		fmt.Fprintf(&b, ", batch %s", Count(int64(e.BatchSize)))
+		if e.BatchMS > 0 {
+			fmt.Fprintf(&b, " in %s", time.Duration(e.BatchMS*float64(time.Millisecond)).Round(time.Millisecond))
+		}
 	}
 	return b.String()
 }

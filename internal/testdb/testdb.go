@@ -292,3 +292,26 @@ func (db *DB) SeedRowsE(table string, n int) error {
 	}
 	return nil
 }
+
+// Durable undoes the test-speed setting of a PostgreSQL test database
+// (synchronous_commit = off) and reopens the test's pool, so that commits
+// wait for the disk as they do in production: benchmarks measure with it.
+// Connections opened from now on get the server's default.
+func (db *DB) Durable() {
+	db.t.Helper()
+	if db.Dialect != "postgres" {
+		return
+	}
+	name := db.One("SELECT current_database()")
+	db.Exec(`ALTER DATABASE "` + name + `" RESET synchronous_commit`)
+	pool, err := openDSN(db.Dialect, db.DSN)
+	if err != nil {
+		db.t.Fatal(err)
+	}
+	db.SQL.Close()
+	db.SQL = pool
+	db.t.Cleanup(func() { pool.Close() }) // before the database is dropped
+	if got := db.One("SHOW synchronous_commit"); got != "on" {
+		db.t.Fatalf("testdb: synchronous_commit is %s after the reset; the server's default is not on", got)
+	}
+}

@@ -1,0 +1,338 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"runtime/metrics"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shepherd-db/shepherd/internal/testdb"
+)
+
+// BenchmarkBackfill measures shepherd's backfill against the limit: on the
+// same freshly loaded table (SHEPHERD_BENCH_ROWS rows, default 1,000,000),
+// one UPDATE of the whole table, then shepherd's backfill at its defaults,
+// with an application writer (single-row inserts and updates, about 300 a
+// second) timed before and during the backfill. One sub-benchmark per
+// dialect; the servers come from the tests' SHEPHERD_TEST_* variables.
+//
+//	SHEPHERD_TEST_POSTGRES=… SHEPHERD_TEST_MYSQL=… go test -run '^$' -bench Backfill -benchtime 1x ./engine
+//
+// PostgreSQL test databases are made durable first (synchronous_commit
+// back on): every batch pays its commit's flush, as in production.
+func BenchmarkBackfill(b *testing.B) {
+	rows := 1_000_000
+	if v := os.Getenv("SHEPHERD_BENCH_ROWS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			b.Fatalf("SHEPHERD_BENCH_ROWS=%q: want a positive number of rows", v)
+		}
+		rows = n
+	}
+	for _, dialect := range testdb.Dialects() {
+		b.Run(dialect, func(b *testing.B) { benchBackfill(b, dialect, rows) })
+	}
+}
+
+// benchSQL is a dialect's SQL for the benchmark's table and writer.
+type benchSQL struct {
+	create  string
+	load    func(rows int) []string // fills ids 1..rows
+	addCol  string
+	update  string // the limit: the whole table in one statement
+	settle  []string
+	insert  string // the writer: args id, username
+	touch   string // the writer: arg id
+	correct string // counts rows up to an id (%d) whose email is wrong
+}
+
+const benchTable = `CREATE TABLE bench_users (
+	id bigint PRIMARY KEY,
+	username varchar(64) NOT NULL,
+	score integer NOT NULL,
+	created_at timestamp NOT NULL,
+	note varchar(100) NOT NULL
+)`
+
+func benchDialect(dialect string) benchSQL {
+	switch dialect {
+	case "postgres":
+		return benchSQL{
+			create: benchTable,
+			load: func(rows int) []string {
+				return []string{fmt.Sprintf(`INSERT INTO bench_users
+SELECT g, 'user' || g, g %% 1000, timestamp '2026-01-01' + g * interval '1 second', 'a note of about thirty bytes ' || (g %% 97)
+FROM generate_series(1, %d) AS g`, rows)}
+			},
+			addCol:  `ALTER TABLE bench_users ADD COLUMN email text`,
+			update:  `UPDATE bench_users SET email = (lower(username) || '@example.com') WHERE email IS NULL`,
+			settle:  []string{`VACUUM ANALYZE bench_users`, `CHECKPOINT`},
+			insert:  `INSERT INTO bench_users (id, username, score, created_at, note) VALUES ($1, $2, 0, CURRENT_TIMESTAMP, 'written by the app')`,
+			touch:   `UPDATE bench_users SET score = score + 1 WHERE id = $1`,
+			correct: `SELECT count(*) FROM bench_users WHERE id <= %d AND email IS DISTINCT FROM lower(username) || '@example.com'`,
+		}
+	case "mysql":
+		return benchSQL{
+			create: benchTable + ` ENGINE=InnoDB`,
+			load: func(rows int) []string {
+				// 100,000 ids a statement, from a cross join of digits:
+				// portable across MySQL and MariaDB, in key order.
+				stmts := []string{`CREATE TABLE IF NOT EXISTS bench_digits (d int PRIMARY KEY)`,
+					`INSERT IGNORE INTO bench_digits VALUES (0),(1),(2),(3),(4),(5),(6),(7),(8),(9)`}
+				for lo := 0; lo < rows; lo += 100_000 {
+					stmts = append(stmts, fmt.Sprintf(`INSERT INTO bench_users
+SELECT n, CONCAT('user', n), n %% 1000, TIMESTAMP '2026-01-01 00:00:00' + INTERVAL n SECOND, CONCAT('a note of about thirty bytes ', n %% 97)
+FROM (SELECT %d + a.d + 10*b.d + 100*c.d + 1000*e.d + 10000*f.d + 1 AS n
+      FROM bench_digits a, bench_digits b, bench_digits c, bench_digits e, bench_digits f) AS s
+WHERE n <= %d ORDER BY n`, lo, rows))
+				}
+				return stmts
+			},
+			addCol:  `ALTER TABLE bench_users ADD COLUMN email varchar(255), ALGORITHM=INSTANT`,
+			update:  `UPDATE bench_users SET email = (concat(lower(username), '@example.com')) WHERE email IS NULL`,
+			settle:  []string{`ANALYZE TABLE bench_users`},
+			insert:  `INSERT INTO bench_users (id, username, score, created_at, note) VALUES (?, ?, 0, CURRENT_TIMESTAMP, 'written by the app')`,
+			touch:   `UPDATE bench_users SET score = score + 1 WHERE id = ?`,
+			correct: `SELECT count(*) FROM bench_users WHERE id <= %d AND NOT (email <=> concat(lower(username), '@example.com'))`,
+		}
+	default:
+		return benchSQL{
+			create: benchTable,
+			load: func(rows int) []string {
+				return []string{fmt.Sprintf(`WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < %d)
+INSERT INTO bench_users
+SELECT n, 'user' || n, n %% 1000, datetime('2026-01-01', '+' || n || ' seconds'), 'a note of about thirty bytes ' || (n %% 97) FROM s`, rows)}
+			},
+			addCol:  `ALTER TABLE bench_users ADD COLUMN email text`,
+			update:  `UPDATE bench_users SET email = (lower(username) || '@example.com') WHERE email IS NULL`,
+			settle:  []string{`ANALYZE`},
+			insert:  `INSERT INTO bench_users (id, username, score, created_at, note) VALUES (?, ?, 0, CURRENT_TIMESTAMP, 'written by the app')`,
+			touch:   `UPDATE bench_users SET score = score + 1 WHERE id = ?`,
+			correct: `SELECT count(*) FROM bench_users WHERE id <= %d AND email IS NOT lower(username) || '@example.com'`,
+		}
+	}
+}
+
+const benchPlan = `name: bench-email
+playbook: add-column
+table: bench_users
+column: email
+type: {postgres: text, mysql: varchar(255), sqlite: text}
+backfill:
+  postgres: "lower(username) || '@example.com'"
+  mysql: "concat(lower(username), '@example.com')"
+  sqlite: "lower(username) || '@example.com'"
+`
+
+// benchFigures are one iteration's measurements.
+type benchFigures struct {
+	single, backfill time.Duration
+	batches          []time.Duration
+	writer, idle     []time.Duration
+	peakHeap         uint64
+}
+
+func benchBackfill(b *testing.B, dialect string, rows int) {
+	var all []benchFigures
+	for range b.N {
+		b.StopTimer()
+		all = append(all, benchOnce(b, dialect, rows))
+	}
+	var single, backfill time.Duration
+	var batches, writer, idle []time.Duration
+	var heap uint64
+	for _, f := range all {
+		single += f.single
+		backfill += f.backfill
+		batches = append(batches, f.batches...)
+		writer = append(writer, f.writer...)
+		idle = append(idle, f.idle...)
+		heap = max(heap, f.peakHeap)
+	}
+	n := float64(len(all))
+	b.ReportMetric(float64(rows)*n/backfill.Seconds(), "rows/s")
+	b.ReportMetric(single.Seconds()/backfill.Seconds(), "ratio-to-single-update")
+	b.ReportMetric(p99ms(batches), "batch-p99-ms")
+	b.ReportMetric(p99ms(writer), "writer-p99-ms")
+	b.ReportMetric(p99ms(idle), "writer-idle-p99-ms")
+	b.ReportMetric(float64(heap)/(1<<20), "peak-heap-MB")
+	b.ReportMetric(single.Seconds()/n, "single-update-s")
+	b.ReportMetric(backfill.Seconds()/n, "backfill-s")
+	b.ReportMetric(float64(len(batches))/n, "batches")
+	b.ReportMetric(float64(len(writer))/n, "writer-ops")
+}
+
+// benchOnce loads the table twice, the same way: once for the single
+// UPDATE, once for shepherd. The timer runs during shepherd's backfill only.
+func benchOnce(b *testing.B, dialect string, rows int) benchFigures {
+	ctx := context.Background()
+	db := testdb.New(b, dialect)
+	db.Durable()
+	q := benchDialect(dialect)
+	eng, err := Open(ctx, db.DSN)
+	if err != nil {
+		b.Fatalf("open: %v", err)
+	}
+	defer eng.Close()
+	load := func() {
+		db.Exec("DROP TABLE IF EXISTS bench_users")
+		db.Exec(q.create)
+		for _, stmt := range q.load(rows) {
+			db.Exec(stmt)
+		}
+	}
+	settle := func() {
+		for _, stmt := range q.settle {
+			db.Exec(stmt)
+		}
+	}
+	var f benchFigures
+
+	// The limit: one statement, one transaction, through shepherd's own
+	// connection settings.
+	load()
+	db.Exec(q.addCol)
+	settle()
+	start := time.Now()
+	if _, err := eng.db.ExecContext(ctx, q.update); err != nil {
+		b.Fatalf("single update: %v", err)
+	}
+	f.single = time.Since(start)
+
+	// shepherd, on the same table loaded afresh.
+	load()
+	settle()
+	var mu sync.Mutex
+	emit := func(e Event) {
+		if e.Event == EventProgress && e.Phase == "backfill" {
+			mu.Lock()
+			f.batches = append(f.batches, time.Duration(e.BatchMS*float64(time.Millisecond)))
+			mu.Unlock()
+		}
+	}
+	s, err := eng.Start(ctx, mustPlan(b, benchPlan), Options{Emit: emit})
+	if err != nil {
+		b.Fatalf("start: %v", err)
+	}
+	defer s.Close()
+	if _, err := s.Run(ctx, "add-column", nil); err != nil {
+		b.Fatalf("add-column: %v", err)
+	}
+	settle()
+
+	w := &benchWriter{db: db.SQL, q: q, next: int64(rows), rows: int64(rows)}
+	f.idle = w.runFor(ctx, b, 3*time.Second)
+
+	runtime.GC()
+	heapCtx, stopHeap := context.WithCancel(ctx)
+	peak := make(chan uint64)
+	go func() { peak <- samplePeakHeap(heapCtx) }()
+	writerCtx, stopWriter := context.WithCancel(ctx)
+	during := make(chan []time.Duration)
+	go func() { during <- w.runFor(writerCtx, b, 0) }()
+
+	b.StartTimer()
+	start = time.Now()
+	_, err = s.Run(ctx, "backfill", map[string]bool{"deploy-readers": true})
+	f.backfill = time.Since(start)
+	b.StopTimer()
+	stopWriter()
+	f.writer = <-during
+	stopHeap()
+	f.peakHeap = <-peak
+	if err != nil {
+		b.Fatalf("backfill: %v", err)
+	}
+
+	// It is only a result if every row is right.
+	if wrong := db.One(fmt.Sprintf(q.correct, rows)); wrong != "0" {
+		b.Fatalf("%s rows of 1..%d have a wrong email after the backfill", wrong, rows)
+	}
+	if len(f.batches) == 0 || len(f.writer) == 0 {
+		b.Fatalf("measured %d batches and %d writes: nothing to report", len(f.batches), len(f.writer))
+	}
+	return f
+}
+
+// benchWriter is the application: single-row inserts (new ids past the
+// table's end, as old code writes them: no email) and updates of random
+// existing rows, about 300 a second, each timed. An error is an application
+// error, which fails the benchmark.
+type benchWriter struct {
+	db   *sql.DB
+	q    benchSQL
+	next int64 // last id inserted
+	rows int64 // ids 1..rows exist
+}
+
+// runFor writes until ctx ends, or for d when d > 0, and returns each
+// write's latency.
+func (w *benchWriter) runFor(ctx context.Context, b *testing.B, d time.Duration) []time.Duration {
+	if d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	tick := time.NewTicker(time.Second / 300)
+	defer tick.Stop()
+	var lat []time.Duration
+	for i := 0; ; i++ {
+		select {
+		case <-ctx.Done():
+			return lat
+		case <-tick.C:
+		}
+		start := time.Now()
+		var err error
+		if i%2 == 0 {
+			w.next++
+			_, err = w.db.Exec(w.q.insert, w.next, fmt.Sprintf("app%d", w.next))
+		} else {
+			_, err = w.db.Exec(w.q.touch, 1+rand.Int64N(w.rows))
+		}
+		if err != nil && !errors.Is(err, context.Canceled) {
+			b.Errorf("application write failed: %v", err)
+			return lat
+		}
+		lat = append(lat, time.Since(start))
+	}
+}
+
+// samplePeakHeap reads the heap's size (live objects and garbage not yet
+// swept) every few milliseconds until ctx ends, and returns the largest.
+// runtime/metrics does not stop the world, unlike ReadMemStats.
+func samplePeakHeap(ctx context.Context) uint64 {
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	var peak uint64
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for {
+		metrics.Read(sample)
+		peak = max(peak, sample[0].Value.Uint64())
+		select {
+		case <-ctx.Done():
+			return peak
+		case <-t.C:
+		}
+	}
+}
+
+// p99ms is the 99th percentile, in milliseconds.
+func p99ms(ds []time.Duration) float64 {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := min(len(s)-1, (len(s)*99+99)/100-1)
+	return float64(s[i].Microseconds()) / 1000
+}
