@@ -233,10 +233,13 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 	}
 	backoff := 50 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		start := time.Now()
+		// The batch's time is from BEGIN to COMMIT, while it holds its
+		// locks; waiting to begin (SQLite's write lock) is not the batch.
+		var start time.Time
 		var changed int64
 		prevCP, prevRows := st.Checkpoint, st.RowsDone
 		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			start = time.Now()
 			res, err := tx.ExecContext(ctx, step.SQL, args...)
 			if err != nil {
 				return err
@@ -295,7 +298,8 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 // estimateRows is a cheap row count for progress and ETA.
 func (s *Session) estimateRows(ctx context.Context) (int64, error) {
 	var n sql.NullInt64
-	if err := s.queryRow(ctx, s.db, "estimate-rows", sqlData{Schema: s.plan.Schema, Table: s.plan.Table}, nil, &n); err != nil {
+	data := sqlData{Schema: s.plan.Schema, Table: s.plan.Table, Key: s.key, IntKey: s.keyIsInteger()}
+	if err := s.queryRow(ctx, s.db, "estimate-rows", data, nil, &n); err != nil {
 		return 0, fmt.Errorf("estimate the rows of %s: %w", s.plan.Table, s.dsn.scrub(err))
 	}
 	return n.Int64, nil

@@ -82,6 +82,7 @@ type sqlData struct {
 	Table  string
 	Key    string
 	HasLo  bool // the batch has a lower bound (every batch but the first)
+	IntKey bool // the key is an integer (estimate-rows may read its range)
 
 	Column string
 	To     string

@@ -1,0 +1,144 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/shepherd-db/shepherd/internal/testdb"
+)
+
+func TestSizer(t *testing.T) {
+	const target = 50 * time.Millisecond
+	tests := []struct {
+		name  string
+		opts  Options
+		start int
+		took  []time.Duration
+		want  []int
+	}{
+		{"grows at most 1.5x a batch while under the target",
+			Options{BatchTime: target}, initialBatch,
+			[]time.Duration{time.Millisecond, time.Millisecond, 10 * time.Millisecond},
+			[]int{750, 1125, 1687}},
+		{"grows only to fit the target",
+			Options{BatchTime: target}, initialBatch,
+			[]time.Duration{40 * time.Millisecond},
+			[]int{625}},
+		{"stays near the target",
+			Options{BatchTime: target}, 1000,
+			[]time.Duration{48 * time.Millisecond, 60 * time.Millisecond, 95 * time.Millisecond},
+			[]int{1000, 1000, 1000}},
+		{"shrinks at once to fit when a batch runs far over",
+			Options{BatchTime: target}, 10_000,
+			[]time.Duration{500 * time.Millisecond},
+			[]int{1000}},
+		{"never below the floor",
+			Options{BatchTime: target}, 100,
+			[]time.Duration{10 * time.Second},
+			[]int{minBatch}},
+		{"never above the ceiling",
+			Options{BatchTime: target}, maxBatch,
+			[]time.Duration{time.Microsecond},
+			[]int{maxBatch}},
+		{"--batch-size pins it",
+			Options{BatchSize: 2000, BatchTime: target}, 2000,
+			[]time.Duration{time.Microsecond, 10 * time.Second},
+			[]int{2000, 2000}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			z := newSizer(tt.opts)
+			if !z.fixed {
+				z.n = tt.start
+			}
+			if z.n != tt.start {
+				t.Fatalf("starts at %d, want %d", z.n, tt.start)
+			}
+			for i, took := range tt.took {
+				z.observe(took)
+				if z.n != tt.want[i] {
+					t.Fatalf("after a batch of %s: %d rows, want %d", took, z.n, tt.want[i])
+				}
+			}
+		})
+	}
+	if z := newSizer(Options{BatchTime: target}); z.n != initialBatch {
+		t.Errorf("a sized walk starts at %d rows, want %d", z.n, initialBatch)
+	}
+}
+
+// Progress events carry what the operator and the TUI show: rows done of
+// the estimate, rows per second, and each batch's size and duration.
+func TestProgressEvents(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *testdb.DB) {
+		db.Seed(2500)
+		s, rec := session(t, db, mustPlan(t, emailPlanText), Options{BatchSize: 1000})
+		if _, err := s.Run(context.Background(), "backfill", map[string]bool{"deploy-readers": true}); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range rec.of(EventProgress) {
+			if e.Phase != "backfill" {
+				continue
+			}
+			got = append(got, fmt.Sprintf("%d/%d batch %d", *e.RowsDone, *e.RowsTotal, e.BatchSize))
+			if e.RowsPerSec <= 0 || e.BatchMS <= 0 {
+				t.Errorf("progress %s: rows/s %v, batch ms %v; want both measured", got[len(got)-1], e.RowsPerSec, e.BatchMS)
+			}
+		}
+		want := []string{"1000/2500 batch 1000", "2000/2500 batch 1000", "2500/2500 batch 500"}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("progress %v, want %v", got, want)
+		}
+	})
+}
+
+const emailPlanText = `
+name: users-email
+playbook: add-column
+table: users
+column: email
+type: {postgres: text, mysql: varchar(200), sqlite: text}
+backfill: {postgres: "lower(username)", mysql: "concat(lower(username), '')", sqlite: "lower(username)"}
+`
+
+// The estimate stays cheap on a big table: SQLite reads the integer key's
+// range from its index instead of counting every row; a small table is
+// counted exactly.
+func TestEstimateRowsSQLite(t *testing.T) {
+	tests := []struct {
+		name   string
+		create string
+		fill   string
+		key    string
+		want   int64
+	}{
+		{"small: exact", `CREATE TABLE t (id integer PRIMARY KEY, v text)`,
+			`WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 5000) INSERT INTO t SELECT n * 7, 'x' FROM s`,
+			"id", 5000},
+		{"big integer key: its range, not a count", `CREATE TABLE t (id integer PRIMARY KEY, v text)`,
+			`WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 150000) INSERT INTO t SELECT n * 2, 'x' FROM s`,
+			"id", 299_999},
+		{"big text key: counted", `CREATE TABLE t (code text PRIMARY KEY, v text)`,
+			`WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 120000) INSERT INTO t SELECT 'k' || n, 'x' FROM s`,
+			"code", 120_000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db := testdb.New(t, "sqlite")
+			db.Exec(tt.create)
+			db.Exec(tt.fill)
+			plan := fmt.Sprintf("name: est\nplaybook: add-column\ntable: t\nkey: %s\ncolumn: c\ntype: text\nbackfill: \"v\"\n", tt.key)
+			s, _ := session(t, db, mustPlan(t, plan), Options{})
+			got, err := s.estimateRows(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Fatalf("estimate %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
