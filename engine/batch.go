@@ -104,6 +104,9 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 	if err != nil {
 		return 0, err
 	}
+	// The estimate is known before the first batch, which may wait for
+	// its locks: say so at once.
+	s.emit(Event{Event: EventProgress, Phase: job.phase, RowsDone: int64p(st.RowsDone), RowsTotal: int64p(max(total, st.RowsDone))})
 	started := time.Now()
 	lockChecked := started
 	startRows := st.RowsDone
