@@ -76,6 +76,26 @@ func TestTrainScriptJSON(t *testing.T) {
 	}
 }
 
+// --steps as people type it: spaces after the commas are not part of the
+// names.
+func TestTrainStepsWithSpaces(t *testing.T) {
+	var out, errb bytes.Buffer
+	args := []string{"train", "--lesson", "add-column", "--steps", " add-column, deploy-readers ,backfill", "--output", "json"}
+	if code := run(context.Background(), args, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	var score struct {
+		Steps []string `json:"steps"`
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &score); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(score.Steps, ","); got != "add-column,deploy-readers,backfill" {
+		t.Fatalf("score steps %q", got)
+	}
+}
+
 func TestTrainUsageErrors(t *testing.T) {
 	cases := []struct {
 		args []string
@@ -83,6 +103,7 @@ func TestTrainUsageErrors(t *testing.T) {
 	}{
 		{[]string{"train", "--lesson", "nope", "--steps", "x"}, "add-column, rename-column, tighten-constraint, multi-replica"},
 		{[]string{"train", "--lesson", "add-column", "--steps", "add-column,drop-table"}, `no action "drop-table"; its actions are: add-column, deploy-readers`},
+		{[]string{"train", "--lesson", "add-column", "--steps", "add-column,,backfill"}, "--steps has an empty step"},
 		{[]string{"train", "--steps", "add-column"}, "--steps needs --lesson"},
 		{[]string{"train", "--output", "json"}, "needs --lesson NAME --steps"},
 		{[]string{"train"}, "needs a terminal"},

@@ -57,7 +57,10 @@ func PrintList(w io.Writer, asJSON bool) error {
 }
 
 // Check validates a lesson name and its steps without running anything.
+// Spaces around a step's name do not count: "add-column, backfill" is two
+// steps.
 func Check(lesson string, steps []string) (*Lesson, error) {
+	steps = trimSteps(steps)
 	l, ok := Find(lesson)
 	if !ok {
 		return nil, &UsageError{Msg: fmt.Sprintf("no lesson %q; the lessons are: %s", lesson, strings.Join(LessonNames(), ", "))}
@@ -67,6 +70,9 @@ func Check(lesson string, steps []string) (*Lesson, error) {
 	}
 	var bad []string
 	for _, s := range steps {
+		if s == "" {
+			return nil, &UsageError{Msg: fmt.Sprintf("--steps has an empty step (two commas in a row, or one at an end); the actions of %s are: %s", l.Name, strings.Join(l.ActionNames(), ", "))}
+		}
 		if _, ok := l.Action(s); !ok {
 			bad = append(bad, fmt.Sprintf("%q", s))
 		}
@@ -80,6 +86,7 @@ func Check(lesson string, steps []string) (*Lesson, error) {
 // Script runs a lesson's steps and prints each step, each incident and the
 // score: JSON lines, or text for people.
 func Script(ctx context.Context, w io.Writer, lesson string, steps []string, asJSON bool) (Score, error) {
+	steps = trimSteps(steps)
 	if _, err := Check(lesson, steps); err != nil {
 		return Score{}, err
 	}
@@ -108,6 +115,16 @@ func Script(ctx context.Context, w io.Writer, lesson string, steps []string, asJ
 		}
 	}
 	return r.Finish(), nil
+}
+
+// trimSteps takes the spaces off each step's name, as a shell user types
+// --steps "add-column, backfill".
+func trimSteps(steps []string) []string {
+	out := make([]string, len(steps))
+	for i, s := range steps {
+		out[i] = strings.TrimSpace(s)
+	}
+	return out
 }
 
 func printText(w io.Writer, v any) {
