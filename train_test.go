@@ -40,6 +40,38 @@ func TestTrainList(t *testing.T) {
 	if got := strings.Join(names, ","); got != "add-column,rename-column,tighten-constraint,multi-replica" {
 		t.Fatalf("lessons %s", got)
 	}
+	// As issue 5 writes it: [{"lesson":NAME,"actions":[...],"safe":[...]…}].
+	var raw []json.RawMessage
+	if err := json.Unmarshal(out.Bytes(), &raw); err != nil {
+		t.Fatal(err)
+	}
+	for _, entry := range raw {
+		if keys := topKeys(t, entry); len(keys) < 3 || strings.Join(keys[:3], ",") != "lesson,actions,safe" {
+			t.Errorf("a lesson's fields are %v: want lesson, actions, safe first", keys)
+		}
+	}
+}
+
+// topKeys lists a JSON object's keys in the order they are written.
+func topKeys(t *testing.T, obj []byte) []string {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(obj))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		t.Fatalf("not an object: %s", obj)
+	}
+	var keys []string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, tok.(string))
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return keys
 }
 
 func TestTrainScriptJSON(t *testing.T) {
@@ -64,6 +96,11 @@ func TestTrainScriptJSON(t *testing.T) {
 	}
 	if counts["step"] != 2 || counts["incident"] == 0 || counts["score"] != 1 || last["event"] != "score" {
 		t.Fatalf("events %v, last %v", counts, last)
+	}
+	// The score line reads as issue 5 writes it:
+	// {"event":"score","incidents":N,"steps":[...],"safe":[...]}, then more.
+	if keys := topKeys(t, []byte(lines[len(lines)-1])); len(keys) < 4 || strings.Join(keys[:4], ",") != "event,incidents,steps,safe" {
+		t.Errorf("the score's fields are %v: want event, incidents, steps, safe first", keys)
 	}
 	if int(last["incidents"].(float64)) != counts["incident"] {
 		t.Errorf("score counts %v incidents, %d printed", last["incidents"], counts["incident"])

@@ -84,13 +84,15 @@ type Incident struct {
 	Safe string `json:"safe"`
 }
 
-// Score ends a lesson: the JSON line {"event":"score",…}.
+// Score ends a lesson: the JSON line
+// {"event":"score","incidents":N,"steps":[…],"safe":[…],…}. Those four
+// fields come first, in that order, as issue 5 specifies the line.
 type Score struct {
 	Event     string   `json:"event"`
-	Lesson    string   `json:"lesson"`
 	Incidents int      `json:"incidents"`
 	Steps     []string `json:"steps"`
 	Safe      []string `json:"safe"`
+	Lesson    string   `json:"lesson"`
 	// Complete: the change is done and the fleet runs the final release.
 	Complete bool   `json:"complete"`
 	Requests int    `json:"requests"`

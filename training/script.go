@@ -13,13 +13,14 @@ import (
 //	shepherd train --lesson NAME --steps a,b,c [--output json]
 //	shepherd train --list [--output json]
 
-// ListEntry is one lesson in `--list --output json`.
+// ListEntry is one lesson in `--list --output json`:
+// {"lesson":NAME,"actions":[…],"safe":[…],…}, those three fields first.
 type ListEntry struct {
 	Lesson  string            `json:"lesson"`
-	Title   string            `json:"title"`
-	Seed    string            `json:"seed"`
 	Actions []string          `json:"actions"`
 	Safe    []string          `json:"safe"`
+	Title   string            `json:"title"`
+	Seed    string            `json:"seed"`
 	Does    map[string]string `json:"does"`
 }
 
@@ -27,7 +28,7 @@ type ListEntry struct {
 func List() []ListEntry {
 	var out []ListEntry
 	for _, l := range Lessons() {
-		e := ListEntry{Lesson: l.Name, Title: l.Title, Seed: l.Seed, Actions: l.ActionNames(), Safe: l.Safe, Does: map[string]string{}}
+		e := ListEntry{Lesson: l.Name, Actions: l.ActionNames(), Safe: l.Safe, Title: l.Title, Seed: l.Seed, Does: map[string]string{}}
 		for _, a := range l.Actions {
 			e.Does[a.Name] = a.Does
 		}
