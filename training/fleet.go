@@ -171,7 +171,10 @@ func (f *fleet) touched(id int64) {
 
 // occurrence is one thing a replica hit.
 type occurrence struct {
-	kind    string // failed-write, failed-read, null-read, lost-write, lock-wait, replica-crash, duplicate-work, migration-failed
+	// kind: failed-write, failed-read, null-read, lost-write, lock-wait,
+	// replica-crash, duplicate-work; or migration-failed, which only asks
+	// the lesson's diagnosis why a step was refused (it is no incident).
+	kind    string
 	replica string
 	version *codeVersion
 	sql     string

@@ -97,10 +97,6 @@ func TestUnsafeActionsCauseIncidents(t *testing.T) {
 		{"drop the old column before reads switch", "rename-column", []string{"add-column", "deploy-dual-write", "backfill", "drop-old-column"},
 			[]want{{kind: "failed-read", version: "v2", err: "no such column: name", rule: ruleDropLater},
 				{kind: "failed-write", version: "v2", err: "has no column named name", rule: ruleDropLater}}},
-		{"constrain before the rows are clean", "tighten-constraint", []string{"add-constraint"},
-			[]want{{kind: "migration-failed", err: "CHECK constraint failed: orders_amount_positive", rule: ruleClean}}},
-		{"clean and constrain before validation", "tighten-constraint", []string{"clean", "add-constraint"},
-			[]want{{kind: "migration-failed", err: "CHECK constraint failed: orders_amount_positive", rule: ruleValidate}}},
 		{"one migration cleans and constrains under old code", "tighten-constraint", []string{"clean-and-constrain"},
 			[]want{{kind: "failed-write", version: "v1", err: "CHECK constraint failed: orders_amount_positive", rule: ruleNoCombine}}},
 		{"replicas race to migrate at startup", "multi-replica", []string{"startup-migrate"},
@@ -127,6 +123,10 @@ func TestUnsafeActionsCauseIncidents(t *testing.T) {
 			for _, inc := range incidents {
 				if inc.Rule == "" || inc.Safe != mustFind(c.lesson).SafeOrder() || inc.Count < 1 || inc.Detail == "" {
 					t.Errorf("incident without its rule, safe order, count or detail: %+v", inc)
+				}
+				// An incident is something the application fleet hit.
+				if inc.Replica == "" || inc.Version == "" {
+					t.Errorf("incident that no replica of the application hit: %+v", inc)
 				}
 			}
 		})
@@ -178,28 +178,44 @@ func TestLostWriteIsInTheDatabase(t *testing.T) {
 	t.Fatal("no lost write")
 }
 
-// shepherd's own checks refuse some wrong orders: that is a refused step,
-// not an incident, and nothing changes.
-func TestShepherdRefuses(t *testing.T) {
+// One rule for counting: a step that does not go through and breaks
+// nothing in the application is a refused step, not an incident, whether
+// shepherd's own checks refused it or the database failed the migration,
+// which rolled back. Either way the step says which rule the order broke.
+func TestRefusedSteps(t *testing.T) {
 	cases := []struct {
 		lesson string
 		steps  []string
+		by     string
 		error  string
+		rule   string
 	}{
-		{"add-column", []string{"add-column", "deploy-readers", "backfill", "enforce"}, "still has NULLs"},
-		{"add-column", []string{"add-column", "add-column"}, "already done"},
-		{"multi-replica", []string{"startup-migrate", "release-job"}, `already has a column "email"`},
+		{"add-column", []string{"add-column", "deploy-readers", "backfill", "enforce"}, "shepherd", "still has NULLs", ruleEnforce},
+		{"add-column", []string{"add-column", "add-column"}, "shepherd", "already done", ruleAddNullable},
+		{"multi-replica", []string{"startup-migrate", "release-job"}, "shepherd", `already has a column "email"`, ruleReleaseJob},
+		// The rebuild with the CHECK fails on the rows that break it.
+		{"tighten-constraint", []string{"add-constraint"}, "database", "CHECK constraint failed: orders_amount_positive", ruleClean},
+		// Old code booked new bad rows after the clean.
+		{"tighten-constraint", []string{"clean", "add-constraint"}, "database", "CHECK constraint failed: orders_amount_positive", ruleValidate},
 	}
 	for _, c := range cases {
-		t.Run(strings.Join(c.steps, ","), func(t *testing.T) {
+		t.Run(c.lesson+":"+strings.Join(c.steps, ","), func(t *testing.T) {
 			t.Parallel()
-			r, results, _ := runLesson(t, c.lesson, c.steps)
+			r, results, incidents := runLesson(t, c.lesson, c.steps)
 			last := results[len(results)-1]
-			if last.OK || !last.Refused || !strings.Contains(last.Error, c.error) || last.Incidents != 0 {
-				t.Fatalf("last step %+v, want refused with %q and no incident", last, c.error)
+			if last.OK || !last.Refused || last.RefusedBy != c.by || !strings.Contains(last.Error, c.error) || last.Incidents != 0 {
+				t.Fatalf("last step %+v, want refused by %s with %q and no incident", last, c.by, c.error)
 			}
-			if r.Score().Refused == 0 {
-				t.Fatal("the score does not count the refusal")
+			if last.Rule != c.rule {
+				t.Errorf("refused with rule %q, want %q", last.Rule, c.rule)
+			}
+			for _, inc := range incidents {
+				if inc.Step == len(results) {
+					t.Errorf("the refused step has an incident: %+v", inc)
+				}
+			}
+			if s := r.Score(); s.Refused != 1 {
+				t.Fatalf("the score counts %d refused steps, want 1", s.Refused)
 			}
 		})
 	}

@@ -47,8 +47,17 @@ type StepResult struct {
 	// Expected is the safe sequence's action at this position.
 	Expected string `json:"expected,omitempty"`
 	OK       bool   `json:"ok"`
-	// Refused: shepherd's own checks refused the action (nothing broke).
-	Refused bool `json:"refused,omitempty"`
+	// Refused: the action did not go through, and no application request
+	// failed because of it: shepherd's own checks refused it (RefusedBy
+	// "shepherd"), or the migration failed in the database and was rolled
+	// back (RefusedBy "database"). It counts as a refused step, never as an
+	// incident: an incident is something the application fleet really hit.
+	Refused   bool   `json:"refused,omitempty"`
+	RefusedBy string `json:"refused_by,omitempty"`
+	// Rule and Why say, for a refused step, which rule of the seed the
+	// order broke and what to do first.
+	Rule string `json:"rule,omitempty"`
+	Why  string `json:"why,omitempty"`
 	// Messages say what happened, in order.
 	Messages  []string `json:"messages"`
 	Error     string   `json:"error,omitempty"`
@@ -294,9 +303,12 @@ func (r *Run) Begin(ctx context.Context, name string) error {
 	return nil
 }
 
-// settle records an action's error: a refusal by shepherd's own checks
-// (nothing changed, nothing broke), or a migration the database failed,
-// which is an incident.
+// settle records an action's error. Nothing the application ran failed
+// because of it, so it is never an incident (those come from the fleet): a
+// failed action is a refused step, whether shepherd's own checks refused it
+// or the database refused the migration, which rolled back. A gate the
+// lesson tried to confirm at the end of a step is a notice: the deploy
+// itself went out.
 func (r *Run) settle(err error, gate string) {
 	if err == nil {
 		return
@@ -308,23 +320,24 @@ func (r *Run) settle(err error, gate string) {
 		lh *engine.LockHeldError
 		rf *phases.RefusedError
 	)
-	refused := errors.As(err, &ve) || errors.As(err, &se) || errors.As(err, &ue) || errors.As(err, &lh) || errors.As(err, &rf)
+	byShepherd := errors.As(err, &ve) || errors.As(err, &se) || errors.As(err, &ue) || errors.As(err, &lh) || errors.As(err, &rf)
+	c := r.cur
 	if gate != "" {
-		// A gate the lesson tried to confirm at the end of a step.
-		if refused {
-			r.cur.res.Notices = append(r.cur.res.Notices, fmt.Sprintf("shepherd does not confirm %s yet: %s", gate, err))
-			return
+		if byShepherd {
+			c.res.Notices = append(c.res.Notices, fmt.Sprintf("shepherd does not confirm %s yet: %s", gate, err))
+		} else {
+			c.res.Notices = append(c.res.Notices, fmt.Sprintf("shepherd could not confirm %s: %s", gate, dbError(err)))
 		}
-	} else {
-		r.cur.res.OK = false
-		r.cur.res.Error = err.Error()
-		if refused {
-			r.cur.res.Refused = true
-			r.refused++
-			return
-		}
+		return
 	}
-	r.hit(occurrence{kind: "migration-failed", replica: "migration", err: err, tick: r.tick})
+	c.res.OK, c.res.Refused, c.res.Error = false, true, err.Error()
+	c.res.RefusedBy = "shepherd"
+	if !byShepherd {
+		c.res.RefusedBy = "database"
+		c.res.Error = dbError(err)
+	}
+	c.res.Rule, c.res.Why = r.L.diagnose(r, occurrence{kind: "migration-failed", replica: "migration", err: err, tick: r.tick})
+	r.refused++
 }
 
 // Tick advances the simulated clock by one tick: the rolling deploy moves a
@@ -489,8 +502,6 @@ func describe(o occurrence) string {
 		return s + "."
 	case "lost-write":
 		return fmt.Sprintf("%s read %s = %q for row %d, but the last write was %q (by %s): that write is lost to this code.", who, o.col, o.got, o.row, o.want, lastWriter(o.last))
-	case "migration-failed":
-		return "the migration failed: " + dbError(o.err) + "."
 	}
 	if o.err != nil {
 		return fmt.Sprintf("%s: %s.", who, dbError(o.err))

@@ -133,6 +133,8 @@ func printText(w io.Writer, v any) {
 	case StepResult:
 		status := "ok"
 		switch {
+		case e.Refused && e.RefusedBy == "database":
+			status = "REFUSED by the database (the migration failed and rolled back)"
 		case e.Refused:
 			status = "REFUSED by shepherd"
 		case !e.OK:
@@ -148,6 +150,12 @@ func printText(w io.Writer, v any) {
 		}
 		if e.Error != "" {
 			fmt.Fprintf(w, "  error: %s\n", firstLine(e.Error))
+		}
+		if e.Refused {
+			if e.Why != "" {
+				fmt.Fprintf(w, "  why: %s\n", e.Why)
+			}
+			fmt.Fprintf(w, "  rule: %q\n", e.Rule)
 		}
 		for _, s := range e.SQL {
 			fmt.Fprintf(w, "  sql: %s\n", s)
@@ -174,7 +182,7 @@ func printText(w io.Writer, v any) {
 		}
 		fmt.Fprintf(w, "    rule: %q\n", e.Rule)
 	case Score:
-		fmt.Fprintf(w, "\nscore: %s, %d of %d requests failed; %s\n", plural(e.Incidents, "incident"), e.Failed, e.Requests, e.Verdict)
+		fmt.Fprintf(w, "\nscore: %s, %d of %d requests failed, %s; %s\n", plural(e.Incidents, "incident"), e.Failed, e.Requests, plural(e.Refused, "refused step"), e.Verdict)
 		for _, line := range SideBySide(e.Steps, e.Safe) {
 			fmt.Fprintln(w, "  "+line)
 		}

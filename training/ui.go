@@ -313,7 +313,15 @@ func (m *uiModel) stepHeader(res StepResult) {
 	m.more(res)
 	switch {
 	case res.Refused:
-		m.add(warnStyle, "  refused by shepherd: "+firstLine(res.Error))
+		by := "refused by shepherd: "
+		if res.RefusedBy == "database" {
+			by = "refused by the database (the migration rolled back): "
+		}
+		m.add(warnStyle, "  "+by+firstLine(res.Error))
+		if res.Why != "" {
+			m.add(warnStyle, "    "+res.Why)
+		}
+		m.add(warnStyle, fmt.Sprintf("    rule: %q", res.Rule))
 	case !res.OK:
 		m.add(badStyle, "  failed: "+firstLine(res.Error))
 	}
