@@ -2,6 +2,7 @@ package training
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -128,6 +129,15 @@ func TestUnsafeActionsCauseIncidents(t *testing.T) {
 				if inc.Replica == "" || inc.Version == "" {
 					t.Errorf("incident that no replica of the application hit: %+v", inc)
 				}
+				// It names every replica that hit it, no more.
+				if len(inc.Replicas) == 0 || len(inc.Replicas) > inc.Count || inc.Replicas[0] != inc.Replica {
+					t.Errorf("incident's replicas %v for %d hits, first %s", inc.Replicas, inc.Count, inc.Replica)
+				}
+				for _, rep := range inc.Replicas {
+					if !strings.Contains(inc.Detail, rep) {
+						t.Errorf("incident hit by %s does not name it: %s", rep, inc.Detail)
+					}
+				}
 			}
 		})
 	}
@@ -155,6 +165,30 @@ func hasIncident(incidents []Incident, w want) bool {
 func mustFind(name string) *Lesson {
 	l, _ := Find(name)
 	return l
+}
+
+// Hits grouped into one incident say truthfully who hit it and how often:
+// every v1 replica's inserts fail once email is NOT NULL, and the incident
+// names all three, not the first with the others' count.
+func TestIncidentNamesEveryReplica(t *testing.T) {
+	_, _, incidents := runLesson(t, "add-column", []string{"add-not-null-column"})
+	for _, inc := range incidents {
+		if inc.Kind != "failed-write" || inc.Version != "v1" {
+			continue
+		}
+		if got := strings.Join(inc.Replicas, ","); got != "app-1,app-2,app-3" {
+			t.Errorf("replicas %s, want app-1,app-2,app-3", got)
+		}
+		if inc.Count < 3 {
+			t.Errorf("count %d for three replicas", inc.Count)
+		}
+		want := fmt.Sprintf("app-1, app-2 and app-3 running v1 (old code: no email): %d writes failed: NOT NULL constraint failed: users.email.", inc.Count)
+		if !strings.HasPrefix(inc.Detail, want) {
+			t.Errorf("detail %q\nwant it to start %q", inc.Detail, want)
+		}
+		return
+	}
+	t.Fatalf("no failed write by v1: %+v", incidents)
 }
 
 // A lost write is one the database really lost to the reader: after the

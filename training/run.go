@@ -70,8 +70,10 @@ type StepResult struct {
 }
 
 // Incident is something the fleet really hit: the JSON line
-// {"event":"incident",…}. Identical hits in one step are one incident with
-// a count; Detail and Error are from the first.
+// {"event":"incident",…}. Identical hits in one step, by one or more
+// replicas running the same version, are one incident: Count is how many
+// hits, Replicas who hit it, and Detail says both. The row, SQL and Error
+// are from the first hit; Replica is the first to hit it.
 type Incident struct {
 	Event   string `json:"event"`
 	Lesson  string `json:"lesson"`
@@ -81,6 +83,8 @@ type Incident struct {
 	Rule    string `json:"rule"`
 	Detail  string `json:"detail"`
 	Replica string `json:"replica,omitempty"`
+	// Replicas are every replica that hit it, in the order they did.
+	Replicas []string `json:"replicas,omitempty"`
 	Version string `json:"version,omitempty"`
 	SQL     string `json:"sql,omitempty"`
 	// Error is the database's own message.
@@ -139,7 +143,15 @@ type stepRun struct {
 	ticks  int
 	inc    []*Incident
 	byKey  map[string]*Incident
+	first  map[*Incident]hitCause
 	fresh  []*Incident
+}
+
+// hitCause is an incident's first hit and the lesson's diagnosis of it:
+// the incident's detail is said again from it as more replicas hit it.
+type hitCause struct {
+	o   occurrence
+	why string
 }
 
 // Start makes a lesson's sandbox and fleet. emit receives every StepResult,
@@ -293,7 +305,7 @@ func (r *Run) Begin(ctx context.Context, name string) error {
 	}
 	r.steps = append(r.steps, name)
 	n := len(r.steps)
-	r.cur = &stepRun{action: a, byKey: map[string]*Incident{},
+	r.cur = &stepRun{action: a, byKey: map[string]*Incident{}, first: map[*Incident]hitCause{},
 		res: StepResult{Event: "step", Lesson: r.L.Name, N: n, Action: name, OK: true}}
 	if n <= len(r.L.Safe) {
 		r.cur.res.Expected = r.L.Safe[n-1]
@@ -455,7 +467,9 @@ func (r *Run) confirmDeployed(ctx context.Context) {
 	}
 }
 
-// hit records what a replica (or the migration) hit as an incident.
+// hit records what a replica hit as an incident. Hits of one kind by the
+// same version in a step are one incident, whichever replicas hit it; what
+// a replica hit while starting up is its own.
 func (r *Run) hit(o occurrence) {
 	c := r.cur
 	rule, why := r.L.diagnose(r, o)
@@ -464,49 +478,88 @@ func (r *Run) hit(o occurrence) {
 		ver = o.version.ID
 	}
 	key := strings.Join([]string{o.kind, ver, rule, dbError(o.err), o.col, fmt.Sprint(o.startup)}, "|")
+	if o.startup {
+		key += "|" + o.replica + "|" + o.note
+	}
 	if inc, ok := c.byKey[key]; ok {
 		inc.Count++
+		if !contains(inc.Replicas, o.replica) {
+			inc.Replicas = append(inc.Replicas, o.replica)
+		}
+		first := c.first[inc]
+		inc.Detail = strings.TrimSpace(describe(first.o, inc.Replicas, inc.Count) + " " + first.why)
 		return
 	}
 	inc := &Incident{Event: "incident", Lesson: r.L.Name, Step: len(r.steps), Tick: o.tick, Kind: o.kind, Rule: rule,
-		Replica: o.replica, Version: ver, SQL: o.sql, Error: dbError(o.err), Row: o.row, Got: o.got, Want: o.want,
-		Count: 1, Safe: r.L.SafeOrder()}
-	inc.Detail = strings.TrimSpace(describe(o) + " " + why)
+		Replica: o.replica, Replicas: []string{o.replica}, Version: ver, SQL: o.sql, Error: dbError(o.err), Row: o.row,
+		Got: o.got, Want: o.want, Count: 1, Safe: r.L.SafeOrder()}
+	inc.Detail = strings.TrimSpace(describe(o, inc.Replicas, 1) + " " + why)
 	c.byKey[key] = inc
+	c.first[inc] = hitCause{o, why}
 	c.inc = append(c.inc, inc)
 	c.fresh = append(c.fresh, inc)
 	r.incidents++
 }
 
-// describe says what happened, from what the replica saw.
-func describe(o occurrence) string {
+// describe says what happened, from what the replicas saw: o is the first
+// hit, reps every replica that hit it, count how many hits there were.
+func describe(o occurrence, reps []string, count int) string {
 	if o.note != "" {
-		return o.note
+		return o.note // a startup hit, of one replica
 	}
-	who := o.replica
+	who := joinNames(reps)
 	if o.version != nil {
-		who = fmt.Sprintf("%s running %s", o.replica, o.version)
+		who += " running " + o.version.String()
+	}
+	many := count > 1
+	times := func(one, more string) string {
+		if many {
+			return fmt.Sprintf("%d %s", count, more)
+		}
+		return one
 	}
 	switch o.kind {
 	case "failed-write":
-		return fmt.Sprintf("%s: the write failed: %s.", who, dbError(o.err))
+		return fmt.Sprintf("%s: %s: %s.", who, times("the write failed", "writes failed"), dbError(o.err))
 	case "failed-read":
-		return fmt.Sprintf("%s: the read failed: %s.", who, dbError(o.err))
+		return fmt.Sprintf("%s: %s: %s.", who, times("the read failed", "reads failed"), dbError(o.err))
 	case "lock-wait":
-		return fmt.Sprintf("%s: waited out its busy timeout behind another connection's write lock and failed: %s.", who, dbError(o.err))
+		return fmt.Sprintf("%s: %s out the busy timeout behind another connection's write lock and failed: %s.", who,
+			times("a request waited", "requests waited"), dbError(o.err))
 	case "null-read":
-		s := fmt.Sprintf("%s read NULL from %s of row %d, where it expects a value", who, o.col, o.row)
+		var s string
+		if many {
+			s = fmt.Sprintf("%s read NULL from %s where the code expects a value, %d times; the first was row %d", who, o.col, count, o.row)
+		} else {
+			s = fmt.Sprintf("%s read NULL from %s of row %d, where it expects a value", who, o.col, o.row)
+		}
 		if o.last != nil && o.want != "" {
 			s += fmt.Sprintf(" (the last write was %q, by %s)", o.want, lastWriter(o.last))
 		}
 		return s + "."
 	case "lost-write":
+		if many {
+			return fmt.Sprintf("%s read a value of %s other than the last write, %d times; the first, row %d: it read %q, but the last write was %q (by %s). Those writes are lost to this code.",
+				who, o.col, count, o.row, o.got, o.want, lastWriter(o.last))
+		}
 		return fmt.Sprintf("%s read %s = %q for row %d, but the last write was %q (by %s): that write is lost to this code.", who, o.col, o.got, o.row, o.want, lastWriter(o.last))
 	}
 	if o.err != nil {
 		return fmt.Sprintf("%s: %s.", who, dbError(o.err))
 	}
 	return who
+}
+
+// joinNames joins replica names as a sentence says them: "app-1",
+// "app-1 and app-2", "app-1, app-2 and app-3".
+func joinNames(names []string) string {
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
 func lastWriter(t *rowTruth) string {

@@ -205,6 +205,12 @@ func (m *uiModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 	case endedMsg:
 		m.busy = false
+		// An incident is shown when it is first hit; say how it ended.
+		for _, inc := range msg.incidents {
+			if inc.Count > 1 {
+				m.add(badStyle, fmt.Sprintf("  ✗ %s ×%d in this step, by %s running %s", inc.Kind, inc.Count, joinNames(inc.Replicas), inc.Version))
+			}
+		}
 		m.stepFooter(msg.res)
 		m.broke = append(m.broke, msg.incidents...)
 	case scoredMsg:
@@ -511,10 +517,7 @@ func (m *uiModel) scoreView() string {
 			if inc.Count > 1 {
 				count = fmt.Sprintf(" ×%d", inc.Count)
 			}
-			who := inc.Version
-			if who == "" {
-				who = "the migration"
-			}
+			who := joinNames(inc.Replicas) + " running " + inc.Version
 			b.WriteString(badStyle.Render(m.cut(fmt.Sprintf("  step %d %s: %s%s", inc.Step, who, inc.Kind, count))) +
 				m.cut(dimStyle.Render(fmt.Sprintf(" — %q", inc.Rule))) + "\n")
 		}
