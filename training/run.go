@@ -85,8 +85,8 @@ type Incident struct {
 	Replica string `json:"replica,omitempty"`
 	// Replicas are every replica that hit it, in the order they did.
 	Replicas []string `json:"replicas,omitempty"`
-	Version string `json:"version,omitempty"`
-	SQL     string `json:"sql,omitempty"`
+	Version  string   `json:"version,omitempty"`
+	SQL      string   `json:"sql,omitempty"`
 	// Error is the database's own message.
 	Error string `json:"error,omitempty"`
 	Row   int64  `json:"row,omitempty"`
