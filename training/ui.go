@@ -19,6 +19,7 @@ import (
 // time, and the view draws only the snapshots those commands return.
 
 // tickEvery paces the simulated clock on screen, so traffic can be watched.
+// (Tests set the model's tickEvery to 0.)
 const tickEvery = 150 * time.Millisecond
 
 // Interactive opens the lesson menu, or the named lesson. When it ends it
@@ -74,6 +75,7 @@ type uiModel struct {
 	screen    screen
 	width     int
 	height    int
+	tickEvery time.Duration
 
 	run       *Run
 	lesson    *Lesson
@@ -93,7 +95,7 @@ type uiModel struct {
 }
 
 func newUI(ctx context.Context) *uiModel {
-	return &uiModel{ctx: ctx, lessons: Lessons(), width: 100, height: 30}
+	return &uiModel{ctx: ctx, lessons: Lessons(), width: 100, height: 30, tickEvery: tickEvery}
 }
 
 // Messages from commands.
@@ -170,7 +172,7 @@ func (m *uiModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.res = msg.res
 		m.stepHeader(msg.res)
-		return m, tea.Tick(tickEvery, func(time.Time) tea.Msg { return tickMsg{} })
+		return m, tea.Tick(m.tickEvery, func(time.Time) tea.Msg { return tickMsg{} })
 	case tickMsg:
 		r, ctx := m.run, m.ctx
 		return m, func() tea.Msg {
@@ -191,7 +193,7 @@ func (m *uiModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.add(warnStyle, fmt.Sprintf("    rule: %q", inc.Rule))
 		}
 		if !msg.done {
-			return m, tea.Tick(tickEvery, func(time.Time) tea.Msg { return tickMsg{} })
+			return m, tea.Tick(m.tickEvery, func(time.Time) tea.Msg { return tickMsg{} })
 		}
 		r, ctx := m.run, m.ctx
 		return m, func() tea.Msg {
@@ -424,7 +426,9 @@ func (m *uiModel) menuView() string {
 	}
 	l := m.lessons[m.cursor]
 	b.WriteString("\n" + m.wrap(l.Intro) + "\n\n")
-	b.WriteString(dimStyle.Render(m.wrap("the seed, "+l.Seed+": "+l.SafeOrder())) + "\n\n")
+	// The seed's heading, not its steps: they are the safe order, which
+	// the trainee sees in the score and in incidents, after acting.
+	b.WriteString(dimStyle.Render(m.wrap("from the seed's "+l.Seed)) + "\n\n")
 	if m.busy {
 		b.WriteString(dimStyle.Render("making the sandbox…") + "\n")
 	}
