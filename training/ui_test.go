@@ -2,6 +2,8 @@ package training
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -75,5 +77,123 @@ func TestSafeOrderNotShownBeforeActing(t *testing.T) {
 			t.Fatalf("%s: not started: %v", l.Name, m.err)
 		}
 		check("lesson screen")
+	}
+}
+
+// checkFits: the screen is exactly the window's height, no line is wider
+// than the window, and the last line is the key line.
+func checkFits(t *testing.T, m *uiModel, keys string) []string {
+	t.Helper()
+	lines := screenLines(m)
+	if len(lines) != m.height {
+		t.Errorf("%dx%d: %d lines on screen:\n%s", m.width, m.height, len(lines), strings.Join(lines, "\n"))
+	}
+	for _, l := range lines {
+		if ansi.StringWidth(l) > m.width {
+			t.Errorf("%dx%d: a line of %d columns: %q", m.width, m.height, ansi.StringWidth(l), l)
+		}
+	}
+	if last := lines[len(lines)-1]; !strings.Contains(last, keys) {
+		t.Errorf("%dx%d: the last line is %q, not the keys", m.width, m.height, last)
+	}
+	return lines
+}
+
+// The lesson screen works in a standard terminal and in a small one: the
+// menu, the fleet, a log with room to read, the incident with its rule and
+// the safe order, and the key line, all on screen; and it follows a resize.
+func TestLessonScreenFits(t *testing.T) {
+	for _, size := range []struct{ w, h, log int }{{80, 24, 10}, {60, 16, 6}, {120, 40, 20}, {48, 14, 3}} {
+		t.Run(fmt.Sprintf("%dx%d", size.w, size.h), func(t *testing.T) {
+			m := newTestUI(t, size.w, size.h)
+			press(t, m, "enter")
+			press(t, m, fmt.Sprint(slices.Index(m.lesson.ActionNames(), "add-not-null-column")+1))
+			lines := checkFits(t, m, "score")
+			text := strings.Join(lines, "\n")
+			for _, want := range []string{"add-not-null-column", "fleet: app-1 v1", "1 incident", "✗ failed-write"} {
+				if !strings.Contains(text, want) {
+					t.Errorf("%q is not on screen:\n%s", want, text)
+				}
+			}
+			if size.log > minLog && !strings.Contains(squash(text), squash("safe order: "+strings.Join(m.lesson.Safe, " → "))) {
+				t.Errorf("the incident's safe order is not on screen:\n%s", text)
+			}
+			if m.page < size.log {
+				t.Errorf("the log has %d lines, want %d or more:\n%s", m.page, size.log, text)
+			}
+		})
+	}
+	m := newTestUI(t, 80, 24)
+	press(t, m, "enter")
+	for _, size := range [][2]int{{60, 16}, {100, 30}, {80, 24}} {
+		m.Update(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+		checkFits(t, m, "score")
+	}
+}
+
+// A window too small for the screen says so, and how big it must be.
+func TestTooSmallSaysSo(t *testing.T) {
+	for _, size := range [][2]int{{39, 20}, {60, 8}, {30, 5}} {
+		m := newTestUI(t, 80, 24)
+		press(t, m, "enter")
+		m.Update(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+		lines := screenLines(m)
+		text := squash(strings.Join(lines, " "))
+		if !strings.Contains(text, squash("The window is too small")) || !strings.Contains(text, squash("press q to quit")) {
+			t.Errorf("%v: no too-small message:\n%s", size, strings.Join(lines, "\n"))
+		}
+		if len(lines) > size[1] {
+			t.Errorf("%v: %d lines", size, len(lines))
+		}
+		// Big enough again, the lesson is back.
+		m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+		checkFits(t, m, "score")
+	}
+}
+
+// A line cut to the width says so with an ellipsis.
+func TestCutLinesEndInEllipsis(t *testing.T) {
+	m := newTestUI(t, 60, 16)
+	lines := checkFits(t, m, "q quit")
+	for _, l := range lines {
+		if strings.Contains(l, "multi-replica") && !strings.HasSuffix(strings.TrimRight(l, " "), "…") {
+			t.Errorf("the multi-replica line is cut without an ellipsis: %q", l)
+		}
+	}
+	m.cursor = 3
+	press(t, m, "enter")
+	lines = checkFits(t, m, "score")
+	if !strings.HasSuffix(lines[0], "…") {
+		t.Errorf("the lesson's title is cut without an ellipsis: %q", lines[0])
+	}
+}
+
+// The score shows the trainee's sequence beside the safe one and the seed's
+// safe order, and fits the window; what does not fit scrolls.
+func TestScoreScreen(t *testing.T) {
+	m := newTestUI(t, 80, 24)
+	press(t, m, "enter")
+	press(t, m, fmt.Sprint(slices.Index(m.lesson.ActionNames(), "add-not-null-column")+1))
+	press(t, m, "s")
+	if m.screen != scoreScreen {
+		t.Fatal("no score")
+	}
+	lines := checkFits(t, m, "q quit")
+	text := strings.Join(lines, "\n")
+	for _, want := range []string{"add-not-null-column ≠  add-column", "the safe order", "1. " + ruleAddNullable} {
+		if !strings.Contains(text, want) {
+			t.Errorf("%q is not on the score:\n%s", want, text)
+		}
+	}
+	m.Update(tea.WindowSizeMsg{Width: 60, Height: 12})
+	lines = checkFits(t, m, "q quit")
+	if !strings.Contains(lines[len(lines)-1], "pgdn more") {
+		t.Errorf("a score longer than the window does not say it scrolls: %q", lines[len(lines)-1])
+	}
+	press(t, m, "pgdown")
+	press(t, m, "pgdown")
+	press(t, m, "pgdown")
+	if text := strings.Join(checkFits(t, m, "q quit"), "\n"); !strings.Contains(text, "what broke") {
+		t.Errorf("scrolled down, the score does not show what broke:\n%s", text)
 	}
 }
