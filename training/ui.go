@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -29,7 +32,33 @@ func Interactive(ctx context.Context, lesson string, out io.Writer) error {
 	if !term.IsTerminal(os.Stdin.Fd()) || !term.IsTerminal(os.Stdout.Fd()) {
 		return &UsageError{Msg: "shepherd train needs a terminal; to script a lesson use --lesson NAME --steps a,b,c (see --list)"}
 	}
+	return interactive(ctx, lesson, out)
+}
+
+// interactive runs the TUI; tests give it their input and output.
+//
+// However it ends, every sandbox it made is removed: q and Ctrl-C end the
+// program; so do a closed terminal (SIGHUP, as when its tmux session or
+// window is killed) and SIGTERM, which would otherwise end the process
+// and leave /tmp/shepherd-train-* behind.
+func interactive(ctx context.Context, lesson string, out io.Writer, opts ...tea.ProgramOption) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	caught := make(chan os.Signal, 1)
+	go func() {
+		select {
+		case sig := <-sigs:
+			caught <- sig
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+
 	m := newUI(ctx)
+	defer m.sandboxes.closeAll()
 	if lesson != "" {
 		i := -1
 		for k, l := range m.lessons {
@@ -43,16 +72,77 @@ func Interactive(ctx context.Context, lesson string, out io.Writer) error {
 		m.cursor = i
 		m.autostart = true
 	}
-	final, err := tea.NewProgram(m, tea.WithContext(ctx)).Run()
-	if fm, ok := final.(*uiModel); ok {
-		if fm.run != nil {
-			fm.run.Close()
-		}
-		if fm.score != nil {
-			printText(out, *fm.score)
-		}
+	final, err := tea.NewProgram(m, append([]tea.ProgramOption{tea.WithContext(ctx)}, opts...)...).Run()
+	m.sandboxes.closeAll()
+	select {
+	case sig := <-caught:
+		return fmt.Errorf("stopped by %s; the lesson's sandbox is removed", sig)
+	default:
+	}
+	if fm, ok := final.(*uiModel); ok && fm.score != nil {
+		printText(out, *fm.score)
 	}
 	return err
+}
+
+// sandboxes are the lessons' runs that are open. Every call into a Run
+// holds the lock, so that whatever ends the program closes each run once,
+// after the call in progress: also a run whose start was under way.
+type sandboxes struct {
+	mu     sync.Mutex
+	open   map[*Run]bool
+	closed bool
+}
+
+// add keeps a new run; once everything is closed it closes the run
+// instead, and reports false.
+func (s *sandboxes) add(r *Run) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		r.Close()
+		return false
+	}
+	if s.open == nil {
+		s.open = map[*Run]bool{}
+	}
+	s.open[r] = true
+	return true
+}
+
+// use calls f with the lock held, unless r is closed: then it reports
+// false, and the command that called it has nothing to say.
+func (s *sandboxes) use(r *Run, f func()) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.open[r] {
+		f()
+	}
+	return s.open[r]
+}
+
+// close closes one run: the trainee left its lesson.
+func (s *sandboxes) close(r *Run) {
+	if r == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.open[r] {
+		delete(s.open, r)
+		r.Close()
+	}
+}
+
+// closeAll closes every run, and any started after.
+func (s *sandboxes) closeAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	for r := range s.open {
+		delete(s.open, r)
+		r.Close()
+	}
 }
 
 type screen int
@@ -77,6 +167,7 @@ type uiModel struct {
 	width     int
 	height    int
 	tickEvery time.Duration
+	sandboxes *sandboxes
 
 	run       *Run
 	lesson    *Lesson
@@ -99,7 +190,7 @@ type uiModel struct {
 }
 
 func newUI(ctx context.Context) *uiModel {
-	return &uiModel{ctx: ctx, lessons: Lessons(), width: 100, height: 30, tickEvery: tickEvery}
+	return &uiModel{ctx: ctx, lessons: Lessons(), width: 100, height: 30, tickEvery: tickEvery, sandboxes: &sandboxes{}}
 }
 
 // Messages from commands.
@@ -146,9 +237,12 @@ func (m *uiModel) Init() tea.Cmd {
 func (m *uiModel) startLesson() tea.Cmd {
 	l := m.lessons[m.cursor]
 	m.busy, m.lesson = true, l
-	ctx := m.ctx
+	ctx, sb := m.ctx, m.sandboxes
 	return func() tea.Msg {
 		r, err := Start(ctx, l.Name, nil)
+		if err == nil && !sb.add(r) {
+			return nil // the program ended while the sandbox was made
+		}
 		return startedMsg{r, err}
 	}
 }
@@ -179,14 +273,19 @@ func (m *uiModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.stepHeader(msg.res)
 		return m, tea.Tick(m.tickEvery, func(time.Time) tea.Msg { return tickMsg{} })
 	case tickMsg:
-		r, ctx := m.run, m.ctx
+		r, ctx, sb := m.run, m.ctx, m.sandboxes
 		return m, func() tea.Msg {
-			var fresh []Incident
-			for _, inc := range r.Tick(ctx) {
-				fresh = append(fresh, *inc)
+			var msg tickedMsg
+			if !sb.use(r, func() {
+				for _, inc := range r.Tick(ctx) {
+					msg.fresh = append(msg.fresh, *inc)
+				}
+				msg.res, _ = r.Current()
+				msg.done = r.StepDone()
+			}) {
+				return nil
 			}
-			res, _ := r.Current()
-			return tickedMsg{res: res, fresh: fresh, done: r.StepDone()}
+			return msg
 		}
 	case tickedMsg:
 		m.res = msg.res
@@ -201,15 +300,19 @@ func (m *uiModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if !msg.done {
 			return m, tea.Tick(m.tickEvery, func(time.Time) tea.Msg { return tickMsg{} })
 		}
-		r, ctx := m.run, m.ctx
+		r, ctx, sb := m.run, m.ctx, m.sandboxes
 		return m, func() tea.Msg {
-			res := r.End(ctx)
-			_, incs := r.Current()
-			var copies []Incident
-			for _, inc := range incs {
-				copies = append(copies, *inc)
+			var msg endedMsg
+			if !sb.use(r, func() {
+				msg.res = r.End(ctx)
+				_, incs := r.Current()
+				for _, inc := range incs {
+					msg.incidents = append(msg.incidents, *inc)
+				}
+			}) {
+				return nil
 			}
-			return endedMsg{res, copies}
+			return msg
 		}
 	case endedMsg:
 		m.busy = false
@@ -267,7 +370,7 @@ func (m *uiModel) key(k string) (tea.Model, tea.Cmd) {
 		case "q":
 			return m, m.finish()
 		case "esc":
-			m.run.Close()
+			m.sandboxes.close(m.run)
 			m.run, m.screen = nil, menuScreen
 		case "up", "k":
 			m.act = (m.act + len(acts) - 1) % len(acts)
@@ -292,9 +395,7 @@ func (m *uiModel) key(k string) (tea.Model, tea.Cmd) {
 		case "pgdown", "f", "down", "j":
 			m.scroll += max(1, m.page/2)
 		case "enter", "esc", "space":
-			if m.run != nil {
-				m.run.Close()
-			}
+			m.sandboxes.close(m.run)
 			m.run, m.screen = nil, menuScreen
 		}
 	}
@@ -303,18 +404,29 @@ func (m *uiModel) key(k string) (tea.Model, tea.Cmd) {
 
 func (m *uiModel) begin(name string) tea.Cmd {
 	m.busy, m.current = true, name
-	r, ctx := m.run, m.ctx
+	r, ctx, sb := m.run, m.ctx, m.sandboxes
 	return func() tea.Msg {
-		err := r.Begin(ctx, name)
-		res, _ := r.Current()
-		return begunMsg{res, err}
+		var msg begunMsg
+		if !sb.use(r, func() {
+			msg.err = r.Begin(ctx, name)
+			msg.res, _ = r.Current()
+		}) {
+			return nil
+		}
+		return msg
 	}
 }
 
 func (m *uiModel) finish() tea.Cmd {
 	m.busy = true
-	r := m.run
-	return func() tea.Msg { return scoredMsg{r.Score()} }
+	r, sb := m.run, m.sandboxes
+	return func() tea.Msg {
+		var msg scoredMsg
+		if !sb.use(r, func() { msg.score = r.Score() }) {
+			return nil
+		}
+		return msg
+	}
 }
 
 func (m *uiModel) add(style lipgloss.Style, text string) {

@@ -3,9 +3,16 @@ package training
 import (
 	"context"
 	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -20,11 +27,7 @@ func newTestUI(t *testing.T, width, height int) *uiModel {
 	m := newUI(context.Background())
 	m.tickEvery = 0
 	m.Update(tea.WindowSizeMsg{Width: width, Height: height})
-	t.Cleanup(func() {
-		if m.run != nil {
-			m.run.Close()
-		}
-	})
+	t.Cleanup(m.sandboxes.closeAll)
 	return m
 }
 
@@ -195,5 +198,69 @@ func TestScoreScreen(t *testing.T) {
 	press(t, m, "pgdown")
 	if text := strings.Join(checkFits(t, m, "q quit"), "\n"); !strings.Contains(text, "what broke") {
 		t.Errorf("scrolled down, the score does not show what broke:\n%s", text)
+	}
+}
+
+// Closing the terminal during a lesson (SIGHUP, as when its tmux session is
+// killed) or SIGTERM removes the lesson's sandbox, as q and Ctrl-C do. The
+// lesson runs in a child process (this test binary again) with its own
+// TMPDIR, mid-step when the signal comes.
+func TestSignalRemovesTheSandbox(t *testing.T) {
+	if os.Getenv("SHEPHERD_TRAIN_SIGNAL_CHILD") != "" {
+		err := interactive(context.Background(), "add-column", io.Discard, tea.WithInput(os.Stdin), tea.WithOutput(io.Discard))
+		fmt.Fprintln(os.Stderr, "interactive:", err)
+		return
+	}
+	if runtime.GOOS == "windows" {
+		t.Skip("no SIGHUP on Windows")
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			tmp := t.TempDir()
+			cmd := exec.Command(os.Args[0], "-test.run=^TestSignalRemovesTheSandbox$")
+			cmd.Env = append(os.Environ(), "SHEPHERD_TRAIN_SIGNAL_CHILD=1", "TMPDIR="+tmp)
+			keys, err := cmd.StdinPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer keys.Close()
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			sandboxes := func() []string {
+				found, _ := filepath.Glob(filepath.Join(tmp, "shepherd-train-*", "sandbox.db"))
+				return found
+			}
+			for deadline := time.Now().Add(10 * time.Second); len(sandboxes()) == 0; time.Sleep(20 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					cmd.Process.Kill()
+					t.Fatalf("the lesson made no sandbox in %s: %s", tmp, stderr.String())
+				}
+			}
+			// Start a step (its traffic takes a few ticks of 150ms), and
+			// signal while it runs.
+			time.Sleep(300 * time.Millisecond)
+			fmt.Fprint(keys, "4")
+			time.Sleep(200 * time.Millisecond)
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				cmd.Process.Kill()
+				t.Fatalf("the lesson did not end on %s: %s", sig, stderr.String())
+			}
+			if left, _ := filepath.Glob(filepath.Join(tmp, "shepherd-train-*")); len(left) > 0 {
+				t.Errorf("after %s, %v is left behind (child said: %s)", sig, left, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), "stopped by "+sig.String()) {
+				t.Errorf("the child said %q", stderr.String())
+			}
+		})
 	}
 }
