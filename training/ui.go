@@ -184,7 +184,6 @@ type uiModel struct {
 	scroll    int        // log lines scrolled back from the newest; on the score, lines scrolled down
 	page      int        // the lines the log (or the score) had on screen last time
 	shown     [3]int     // the step's messages, SQL and notices already shown
-	saidSafe  bool       // the step has shown the safe order
 	refused   int        // steps refused so far
 	err       error
 }
@@ -295,7 +294,6 @@ func (m *uiModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.incidents++
 			m.add(badStyle, fmt.Sprintf("  ✗ %s: %s", inc.Kind, inc.Detail))
 			m.add(warnStyle, fmt.Sprintf("    rule: %q", inc.Rule))
-			m.safeOrder()
 		}
 		if !msg.done {
 			return m, tea.Tick(m.tickEvery, func(time.Time) tea.Msg { return tickMsg{} })
@@ -319,10 +317,16 @@ func (m *uiModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		// An incident is shown when it is first hit; say how it ended.
 		for _, inc := range msg.incidents {
 			if inc.Count > 1 {
-				m.add(badStyle, fmt.Sprintf("  ✗ %s ×%d in this step, by %s running %s", inc.Kind, inc.Count, joinNames(inc.Replicas), inc.Version))
+				m.add(badStyle, fmt.Sprintf("  ✗ %s ×%d in this step, by %s running %s: %s", inc.Kind, inc.Count, joinNames(inc.Replicas), inc.Version, inc.Error))
 			}
 		}
 		m.stepFooter(msg.res)
+		// The safe order, after a step that broke something or was
+		// refused: only ever after the trainee has acted, and last, so
+		// that it is on screen when the step ends.
+		if len(msg.incidents) > 0 || msg.res.Refused {
+			m.add(warnStyle, "  safe order: "+strings.Join(m.lesson.Safe, " → "))
+		}
 		m.broke = append(m.broke, msg.incidents...)
 	case scoredMsg:
 		m.busy = false
@@ -437,18 +441,8 @@ func (m *uiModel) add(style lipgloss.Style, text string) {
 	}
 }
 
-// safeOrder shows the safe order, once a step: after the step's first
-// incident or its refusal, never before the trainee has acted.
-func (m *uiModel) safeOrder() {
-	if m.saidSafe {
-		return
-	}
-	m.saidSafe = true
-	m.add(warnStyle, "    safe order: "+strings.Join(m.lesson.Safe, " → "))
-}
-
 func (m *uiModel) stepHeader(res StepResult) {
-	m.shown, m.saidSafe = [3]int{}, false
+	m.shown = [3]int{}
 	if res.Refused {
 		m.refused++
 	}
@@ -465,7 +459,6 @@ func (m *uiModel) stepHeader(res StepResult) {
 			m.add(warnStyle, "    "+res.Why)
 		}
 		m.add(warnStyle, fmt.Sprintf("    rule: %q", res.Rule))
-		m.safeOrder()
 	case !res.OK:
 		m.add(badStyle, "  failed: "+firstLine(res.Error))
 	}

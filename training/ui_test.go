@@ -56,7 +56,8 @@ func screenLines(m *uiModel) []string {
 func squash(s string) string { return strings.Join(strings.Fields(s), "") }
 
 // Before the trainee acts, nothing on screen gives the safe order away: not
-// the seed's steps (they are the safe order) nor the safe sequence.
+// the seed's steps (they are the safe order) nor the safe sequence; nor
+// after a step that went well. It comes after an incident or a refusal.
 func TestSafeOrderNotShownBeforeActing(t *testing.T) {
 	for i, l := range Lessons() {
 		m := newTestUI(t, 80, 24)
@@ -80,6 +81,12 @@ func TestSafeOrderNotShownBeforeActing(t *testing.T) {
 			t.Fatalf("%s: not started: %v", l.Name, m.err)
 		}
 		check("lesson screen")
+		// A step that breaks nothing does not give away the rest.
+		press(t, m, fmt.Sprint(slices.Index(l.ActionNames(), l.Safe[0])+1))
+		if m.incidents != 0 || m.refused != 0 {
+			t.Fatalf("%s: the first safe step broke something", l.Name)
+		}
+		check("after the first safe step")
 	}
 }
 
@@ -114,12 +121,16 @@ func TestLessonScreenFits(t *testing.T) {
 			lines := checkFits(t, m, "score")
 			text := strings.Join(lines, "\n")
 			for _, want := range []string{"add-not-null-column", "fleet: app-1 v1", "1 incident", "✗ failed-write"} {
+				if want == "✗ failed-write" && size.log <= minLog {
+					continue // scrolled up: the step's last lines are on screen
+				}
 				if !strings.Contains(text, want) {
 					t.Errorf("%q is not on screen:\n%s", want, text)
 				}
 			}
-			if size.log > minLog && !strings.Contains(squash(text), squash("safe order: "+strings.Join(m.lesson.Safe, " → "))) {
-				t.Errorf("the incident's safe order is not on screen:\n%s", text)
+			// The safe order ends a step that broke something.
+			if !strings.Contains(squash(text), squash("safe order: "+strings.Join(m.lesson.Safe, " → "))) {
+				t.Errorf("the safe order is not on screen after the incident:\n%s", text)
 			}
 			if m.page < size.log {
 				t.Errorf("the log has %d lines, want %d or more:\n%s", m.page, size.log, text)
