@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -42,20 +40,8 @@ func Interactive(ctx context.Context, lesson string, out io.Writer) error {
 // window is killed) and SIGTERM, which would otherwise end the process
 // and leave /tmp/shepherd-train-* behind.
 func interactive(ctx context.Context, lesson string, out io.Writer, opts ...tea.ProgramOption) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	caught := make(chan os.Signal, 1)
-	go func() {
-		select {
-		case sig := <-sigs:
-			caught <- sig
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	ctx, caught, stop := untilSignal(ctx, tuiSignals...)
+	defer stop()
 
 	m := newUI(ctx)
 	defer m.sandboxes.closeAll()
@@ -74,10 +60,8 @@ func interactive(ctx context.Context, lesson string, out io.Writer, opts ...tea.
 	}
 	final, err := tea.NewProgram(m, append([]tea.ProgramOption{tea.WithContext(ctx)}, opts...)...).Run()
 	m.sandboxes.closeAll()
-	select {
-	case sig := <-caught:
-		return fmt.Errorf("stopped by %s; the lesson's sandbox is removed", sig)
-	default:
+	if sig := caught(); sig != nil {
+		return stoppedBy(sig)
 	}
 	if fm, ok := final.(*uiModel); ok && fm.score != nil {
 		printText(out, *fm.score)
