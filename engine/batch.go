@@ -160,6 +160,13 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 		}
 		changed += n
 		z.observe(took) // sizes the next batch
+		if gap := s.d.batchGap(took); gap > 0 {
+			select {
+			case <-ctx.Done():
+				return changed, s.interrupted(job.phase)
+			case <-time.After(gap):
+			}
+		}
 		if st.RowsDone > total {
 			total = st.RowsDone // the estimate was low: correct it as we go
 		}

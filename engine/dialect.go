@@ -43,6 +43,9 @@ type dialect interface {
 	prepare(op string, d *sqlData, live *Table) error
 	// timeValue converts a time for a state column.
 	timeValue(t *time.Time) any
+	// batchGap is how long the batch loop leaves the table to the
+	// application after a batch that held its locks for took.
+	batchGap(took time.Duration) time.Duration
 }
 
 // failure classifies database errors.

@@ -585,3 +585,7 @@ func (*mysqlDialect) placeholder(n int) string { return templates.Question(n) }
 func (*mysqlDialect) restatesColumn(op string) bool {
 	return op == "set-not-null" || op == "drop-not-null"
 }
+
+// batchGap: none. InnoDB queues a write that meets a row of the batch and
+// grants it the row at the batch's commit.
+func (*mysqlDialect) batchGap(time.Duration) time.Duration { return 0 }

@@ -230,3 +230,7 @@ func advisoryKey(scope string) int64 {
 func (postgresDialect) placeholder(n int) string { return templates.Dollar(n) }
 
 func (postgresDialect) restatesColumn(op string) bool { return false }
+
+// batchGap: none. A write that meets a row of the batch queues for that
+// row's lock and gets it at the batch's commit.
+func (postgresDialect) batchGap(time.Duration) time.Duration { return 0 }
