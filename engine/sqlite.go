@@ -360,3 +360,6 @@ func (sqliteDialect) restatesColumn(op string) bool { return false }
 func (sqliteDialect) batchGap(took time.Duration) time.Duration {
 	return took / 2
 }
+
+// pressure: SQLite has no reading (no "pressure" template).
+func (sqliteDialect) pressure(int64, int64) (bool, string) { return false, "" }
