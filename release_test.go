@@ -128,6 +128,9 @@ func TestAuditLog(t *testing.T) {
 				`deploy-readers\s+confirm\s+bob`,
 				`switch-writes\s+confirm\s+bob`,
 				`backfill\s+finish\s+bob`,
+				// The batched phases' statements, with placeholders.
+				`backfill\s+sql\s+bob\s*\n\s+UPDATE \S+ SET \S+ = \(lower\(username\)\)\s*\n\s*WHERE \S+ > (\$1|\?) AND \S+ <= (\$2|\?) AND \S+ IS NULL\n\s+run once per batch of rows on id`,
+				`switch-writes\s+sql\s+bob\s*\n\s+UPDATE \S+ SET \S+ = \(lower\(username\)\)`,
 				`enforce\s+revert\s+carol`,
 			} {
 				if !regexp.MustCompile(want).MatchString(text) {
@@ -149,6 +152,16 @@ func TestAuditLog(t *testing.T) {
 			out, _ = shep("status", bad, "--log")
 			if !regexp.MustCompile(`clean\s+fail\s+dave\s*\n\s+clean: verification failed: no row should violate t2_pos`).Match(out) {
 				t.Errorf("the failure is not in the log:\n%s", out)
+			}
+			// clean's batch statement is logged too.
+			cleaned := filepath.Join(dir, "cleaned.yaml")
+			os.WriteFile(cleaned, []byte("name: t2-clean\nplaybook: tighten-constraint\ntable: t2\nconstraint: {name: t2_pos2, check: \"v > 0\"}\nclean: {set: {v: \"abs(v) + 1\"}}\n"), 0o644)
+			if out, code := shep("run", cleaned, "--non-interactive", "--confirm", "validate-in-app", "--operator", "erin"); code != 0 {
+				t.Fatalf("clean: exit %d\n%s", code, out)
+			}
+			out, _ = shep("status", cleaned, "--log")
+			if !regexp.MustCompile(`clean\s+sql\s+erin\s*\n\s+UPDATE \S+ SET \S+ = \(abs\(v\) \+ 1\)\s*\n\s*WHERE \S+ > (\$1|\?) AND \S+ <= (\$2|\?) AND`).Match(out) {
+				t.Errorf("clean's batch statement is not in the log:\n%s", out)
 			}
 		})
 	}

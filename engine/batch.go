@@ -104,6 +104,9 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 	if err != nil {
 		return 0, err
 	}
+	if err := s.logBatchStatement(ctx, job); err != nil {
+		return 0, err
+	}
 	// The estimate is known before the first batch, which may wait for
 	// its locks: say so at once.
 	s.emit(Event{Event: EventProgress, Phase: job.phase, RowsDone: int64p(st.RowsDone), RowsTotal: int64p(max(total, st.RowsDone))})
@@ -190,6 +193,20 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 		}
 	}
 	return changed, nil
+}
+
+// logBatchStatement records in shepherd_log, once each time a batched
+// phase starts its walk, the statement every batch runs: its text with
+// placeholders for the range's bounds, never their values.
+func (s *Session) logBatchStatement(ctx context.Context, job batchJob) error {
+	data := job.data
+	data.HasLo = true
+	script, err := s.sql.Script(job.update, data)
+	if err != nil {
+		return err
+	}
+	return s.log(ctx, s.db, job.phase, "sql", script[0].SQL,
+		fmt.Sprintf("run once per batch of rows on %s: the range's bounds are bound parameters (the first batch has no lower bound)", s.key))
 }
 
 func (s *Session) interrupted(phase string) error {
