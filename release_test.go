@@ -262,3 +262,64 @@ func withPassword(t *testing.T, db *testdb.DB, password string) string {
 	u.User = url.UserPassword(user, password)
 	return u.String()
 }
+
+// TestKeysNotRecorded: the sample keys of rows at fault are shown to the
+// operator, but shepherd's tables keep them only when the key is an integer
+// (a surrogate); a key column that holds data (an email) is not copied into
+// shepherd_state or shepherd_log.
+func TestKeysNotRecorded(t *testing.T) {
+	bin := shepherdBinary(t)
+	for _, dialect := range testdb.Dialects() {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			db := testdb.New(t, dialect)
+			db.Exec(`CREATE TABLE accounts (email varchar(100) PRIMARY KEY, balance integer NOT NULL)`)
+			db.Exec(`INSERT INTO accounts (email, balance) VALUES ('alice.secret@corp.example', -5), ('bob@corp.example', 10)`)
+			db.Exec(`CREATE TABLE ledger (id integer PRIMARY KEY, amount integer NOT NULL)`)
+			db.Exec(`INSERT INTO ledger (id, amount) VALUES (1, 5), (2, -7)`)
+			dir := t.TempDir()
+			shep := func(plan string, args ...string) string {
+				path := filepath.Join(dir, "plan.yaml")
+				if err := os.WriteFile(path, []byte(plan), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				cmd := exec.Command(bin, append(append([]string{"run", path}, args...), "--db", db.DSN)...)
+				cmd.Dir = dir
+				out, err := cmd.CombinedOutput()
+				if exitOf(err) != 1 {
+					t.Fatalf("exit %d, want 1 (clean finds violating rows)\n%s", exitOf(err), out)
+				}
+				return string(out)
+			}
+			out := shep("name: accounts-balance\nplaybook: tighten-constraint\ntable: accounts\nkey: email\nconstraint: {name: balance_nonneg, check: \"balance >= 0\"}\n",
+				"--non-interactive", "--confirm", "validate-in-app")
+			if !strings.Contains(out, "keys alice.secret@corp.example") {
+				t.Errorf("the operator should see the sample keys:\n%s", out)
+			}
+			var recorded []string
+			for _, table := range []string{stateTable(dialect), logTable(dialect)} {
+				for _, row := range db.Query(`SELECT detail FROM ` + table + ` WHERE plan = 'accounts-balance' AND detail IS NOT NULL`) {
+					recorded = append(recorded, row[0])
+					if strings.Contains(row[0], "alice") {
+						t.Errorf("%s keeps a key value: %s", table, row[0])
+					}
+				}
+			}
+			all := strings.Join(recorded, "\n")
+			for _, want := range []string{
+				"1 rows violate balance_nonneg (CHECK balance >= 0) now (keys not recorded: the key column holds data): clean comes next",
+				"clean: verification failed: no row should violate balance_nonneg (CHECK balance >= 0) (1 rows; keys not recorded: the key column holds data)",
+			} {
+				if !strings.Contains(all, want) {
+					t.Errorf("shepherd's tables should say %q; they hold:\n%s", want, all)
+				}
+			}
+			// An integer key is a surrogate: its sample keys are recorded.
+			shep("name: ledger-amount\nplaybook: tighten-constraint\ntable: ledger\nconstraint: {name: amount_pos, check: \"amount > 0\"}\n",
+				"--non-interactive", "--confirm", "validate-in-app")
+			if got := db.One(`SELECT detail FROM ` + stateTable(dialect) + ` WHERE plan = 'ledger-amount' AND phase = 'clean'`); !strings.Contains(got, "(1 rows; keys 2)") {
+				t.Errorf("the integer key's sample should be recorded: %s", got)
+			}
+		})
+	}
+}
