@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -135,6 +137,33 @@ func TestAuditLog(t *testing.T) {
 			} {
 				if !regexp.MustCompile(want).MatchString(text) {
 					t.Errorf("the log lacks /%s/:\n%s", want, text)
+				}
+			}
+			// --json --log: the same log, per plan.
+			out, code = shep("status", plan, "--log", "--json")
+			if code != 0 {
+				t.Fatalf("status --log --json: exit %d\n%s", code, out)
+			}
+			var st struct {
+				Plans []struct {
+					Name   string
+					Phases []struct{ ID, Status string }
+					Log    []struct{ Time, Phase, Action, Who, SQL, Detail *string }
+				}
+			}
+			if err := json.Unmarshal(out, &st); err != nil || len(st.Plans) != 1 || st.Plans[0].Name != "users-email" || len(st.Plans[0].Phases) != 5 {
+				t.Fatalf("status --log --json: %v\n%s", err, out)
+			}
+			var seen []string
+			for _, l := range st.Plans[0].Log {
+				if l.Time == nil || l.Phase == nil || l.Action == nil || l.Who == nil || l.SQL == nil || l.Detail == nil {
+					t.Fatalf("a log line lacks a field (time, phase, action, who, sql, detail):\n%s", out)
+				}
+				seen = append(seen, *l.Phase+" "+*l.Action+" "+*l.Who+" "+strings.SplitN(*l.SQL, " ", 2)[0])
+			}
+			for _, want := range []string{"add-column sql alice ALTER", "deploy-readers confirm bob ", "backfill sql bob UPDATE", "enforce revert carol "} {
+				if !slices.Contains(seen, want) {
+					t.Errorf("the JSON log lacks %q: %q", want, seen)
 				}
 			}
 			// SQL text only: no row value in any log row.
