@@ -472,10 +472,20 @@ func (e *Engine) Log(ctx context.Context, plan string) ([]LogEntry, error) {
 	return out, rows.Err()
 }
 
-// NotReadyError says why `ready` answers no.
+// NotReadyError says why `ready` answers no, in one line: a probe's log
+// keeps one line per answer, and a driver's error can have several (pgx
+// lists each address it tried on a line of its own).
 type NotReadyError struct{ Reason string }
 
-func (e *NotReadyError) Error() string { return e.Reason }
+func (e *NotReadyError) Error() string {
+	var parts []string
+	for _, l := range strings.Split(e.Reason, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			parts = append(parts, l)
+		}
+	}
+	return strings.Join(parts, " ")
+}
 
 // Ready answers the readiness probe with one indexed read: nil when the
 // phase is done, else a *NotReadyError saying why.
