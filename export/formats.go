@@ -227,11 +227,25 @@ func (m *model) drizzle() ([]File, error) {
 	const breakpoint = "\n--> statement-breakpoint\n"
 	dialect, version := factsOf(m.o.Dialect).drizzleDialect, factsOf(m.o.Dialect).drizzleVersion
 	j := Journal{Version: version, Dialect: dialect}
+	// The tags this export writes; an earlier export's entry with the same
+	// tag keeps its place and its time (the migrator compares times with
+	// the last it applied: a new time would apply it again).
+	writing := map[string]bool{}
+	for _, pe := range m.phases {
+		writing[strings.TrimSuffix(m.files(pe)[0], ".sql")] = true
+	}
+	kept := map[string]JournalEntry{}
 	if ex := m.o.Existing.Journal; ex != nil {
 		if ex.Dialect != "" && ex.Dialect != dialect {
 			return nil, &UsageError{Msg: fmt.Sprintf("--dir holds a drizzle journal for %s, not %s", ex.Dialect, dialect)}
 		}
 		for _, e := range ex.Entries {
+			if m.o.Existing.ownEntry(e) {
+				if !writing[e.Tag] {
+					continue // an earlier export's migration this one does not have
+				}
+				kept[e.Tag] = e
+			}
 			e.Idx = len(j.Entries)
 			j.Entries = append(j.Entries, e)
 		}
@@ -279,7 +293,11 @@ func (m *model) drizzle() ([]File, error) {
 			addChunk(comment("Give the migrator back the transaction it commits.", ""), "BEGIN;")
 		}
 		files = append(files, File{Path: name, Data: []byte(strings.Join(chunks, breakpoint) + "\n")})
-		j.Entries = append(j.Entries, JournalEntry{Idx: len(j.Entries), Version: version, When: when, Tag: strings.TrimSuffix(name, ".sql"), Breakpoints: true})
+		tag := strings.TrimSuffix(name, ".sql")
+		if _, ok := kept[tag]; ok {
+			continue // its entry stays where it was
+		}
+		j.Entries = append(j.Entries, JournalEntry{Idx: len(j.Entries), Version: version, When: when, Tag: tag, Breakpoints: true})
 		when++
 	}
 	data, err := json.MarshalIndent(j, "", "  ")
