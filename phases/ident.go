@@ -92,6 +92,14 @@ func CheckExpr(expr string) error {
 		switch c {
 		case '\'', '"', '`':
 			j := closingQuote(s, i)
+			// MySQL reads a backslash in quoted text as an escape (\' is
+			// a quote inside the text); PostgreSQL and SQLite read it as a
+			// backslash. Where the two disagree on where the text ends,
+			// one of them would read what follows as SQL: '\'' # ' is one
+			// literal to PostgreSQL, a literal and a comment to MySQL.
+			if jm := closingQuoteBackslash(s, i); jm != j {
+				return fmt.Errorf("has a backslash before a quote inside quoted text, which MySQL reads as an escaped quote and PostgreSQL and SQLite as a backslash that ends the text; write a quote inside text doubled ('') and keep backslashes away from quotes")
+			}
 			if j < 0 {
 				return fmt.Errorf("has an unterminated %c quote", c)
 			}
@@ -136,6 +144,26 @@ func closingQuote(s string, i int) int {
 	q := s[i]
 	for j := i + 1; j < len(s); j++ {
 		if s[j] == q {
+			if j+1 < len(s) && s[j+1] == q {
+				j++
+				continue
+			}
+			return j
+		}
+	}
+	return -1
+}
+
+// closingQuoteBackslash is closingQuote as MySQL reads quoted text: a
+// backslash inside '…' or "…" escapes the character after it (not inside
+// `…`, an identifier).
+func closingQuoteBackslash(s string, i int) int {
+	q := s[i]
+	for j := i + 1; j < len(s); j++ {
+		switch {
+		case s[j] == '\\' && q != '`':
+			j++
+		case s[j] == q:
 			if j+1 < len(s) && s[j+1] == q {
 				j++
 				continue

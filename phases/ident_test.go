@@ -145,6 +145,9 @@ func TestCheckExpr(t *testing.T) {
 		{"`col;x` + 1", ""},
 		{"CASE WHEN a > 0 THEN 'x' ELSE 'y' END", ""},
 		{"'naïve' || 'é'", ""},
+		{`replace(path, '\\', '/')`, ""}, // backslashes away from quotes read alike everywhere
+		{`'a\b'`, ""},
+		{"`a\\`", ""}, // no escapes in MySQL's quoted identifiers
 
 		// refused
 		{"", "is empty"},
@@ -170,6 +173,14 @@ func TestCheckExpr(t *testing.T) {
 		{")(", "has a ')' without a matching '('"},
 		{"(a))(", "has a ')' without a matching '('"},
 		{"a\x00b", "contains a NUL byte"},
+		// A backslash before a quote: MySQL and PostgreSQL would end the
+		// text in different places, and one of them reads the rest as SQL.
+		{`'\'' # '`, "has a backslash before a quote inside quoted text, which MySQL reads as an escaped quote"},
+		{`'\'' ; drop table users; -- '`, "has a backslash before a quote inside quoted text"},
+		{`'a\' || b || '; drop table users'`, "has a backslash before a quote inside quoted text"},
+		{`"\"" # "`, "has a backslash before a quote inside quoted text"},
+		{`'\'`, "has a backslash before a quote inside quoted text"},
+		{`'it\'s'`, "has a backslash before a quote inside quoted text"},
 	} {
 		t.Run(fmt.Sprintf("%q", tc.in), func(t *testing.T) {
 			checkReason(t, "CheckExpr", tc.in, CheckExpr(tc.in), tc.reason)
