@@ -290,7 +290,12 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 			wait := backoff/2 + rand.N(backoff)
 			why := "waited too long for a lock"
 			if kind == failConnection {
-				why = "lost its connection (the batch was rolled back); reconnecting"
+				// The commit may have gone through with its
+				// acknowledgement lost: running the range again is
+				// harmless, as each batch statement changes only rows
+				// that still need it, and the checkpoint is written, not
+				// moved by an increment.
+				why = "lost its connection (it may have been rolled back, or committed unacknowledged; the checkpoint decides: it runs again from the one before it, which changes only rows that still need it); reconnecting"
 				backoff = max(backoff, 500*time.Millisecond) // a server restarting needs a moment
 			}
 			s.notice(job.phase, "batch %s %s; retry %d in %s", rangeText, why, attempt, wait.Round(time.Millisecond))
