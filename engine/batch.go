@@ -205,7 +205,11 @@ func (s *Session) logBatchStatement(ctx context.Context, job batchJob) error {
 	if err != nil {
 		return err
 	}
-	return s.log(ctx, s.db, job.phase, "sql", script[0].SQL,
+	var text []string
+	for _, st := range script {
+		text = append(text, st.SQL)
+	}
+	return s.log(ctx, s.db, job.phase, "sql", strings.Join(text, ";\n"),
 		fmt.Sprintf("run once per batch of rows on %s: the range's bounds are bound parameters (the first batch has no lower bound)", s.key))
 }
 
@@ -248,10 +252,15 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 	if err != nil {
 		return 0, 0, err
 	}
-	step := script[0]
-	args, err := step.Args(map[string]any{"lo": lo, "hi": hi})
-	if err != nil {
-		return 0, 0, err
+	// The last statement is the batch's update; any before it prepare it
+	// (MySQL locks a unique clean's rows first).
+	var args [][]any
+	for _, step := range script {
+		a, err := step.Args(map[string]any{"lo": lo, "hi": hi})
+		if err != nil {
+			return 0, 0, err
+		}
+		args = append(args, a)
 	}
 	st := s.st(job.phase)
 	rangeText := fmt.Sprintf("%s <= %s", s.key, keyText(hi))
@@ -267,11 +276,13 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 		prevCP, prevRows := st.Checkpoint, st.RowsDone
 		err := s.inTx(ctx, func(tx *sql.Tx) error {
 			start = time.Now()
-			res, err := tx.ExecContext(ctx, step.SQL, args...)
-			if err != nil {
-				return err
+			for i, step := range script {
+				res, err := tx.ExecContext(ctx, step.SQL, args[i]...)
+				if err != nil {
+					return err
+				}
+				changed, _ = res.RowsAffected()
 			}
-			changed, _ = res.RowsAffected()
 			st.Checkpoint, st.RowsDone = ptr(keyText(hi)), st.RowsDone+rows
 			if err := s.save(ctx, tx, st); err != nil {
 				return err
