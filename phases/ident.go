@@ -17,8 +17,11 @@ const MaxIdentLen = 63
 // `table: users; drop table users` is caught as a mistake, with a message,
 // instead of being quoted into a table name that does not exist.
 //
-// Allowed: letters and digits of any script, '_', '$', and single spaces
-// inside the name (mixed case and reserved words are fine: they are quoted).
+// Allowed: letters and digits of any script, '_', '$', '-' (an existing
+// column "E-mail"; not two in a row, which reads as a comment), and single
+// spaces inside the name (mixed case and reserved words are fine: they are
+// quoted). '.' is refused: a name is one identifier, never split, and a
+// table elsewhere is named with schema:.
 func CheckIdent(s string) error {
 	if s == "" {
 		return fmt.Errorf("is empty")
@@ -35,10 +38,15 @@ func CheckIdent(s string) error {
 	if strings.Contains(s, "  ") {
 		return fmt.Errorf("has two spaces in a row")
 	}
+	if strings.Contains(s, "--") {
+		return fmt.Errorf("contains '--', which starts an SQL comment; a name may have single '-'")
+	}
 	for _, r := range s {
 		switch {
 		case unicode.IsLetter(r), unicode.IsDigit(r), unicode.IsMark(r):
-		case r == '_', r == '$', r == ' ':
+		case r == '_', r == '$', r == ' ', r == '-':
+		case r == '.':
+			return fmt.Errorf("contains '.': a name is one identifier, quoted whole, never split at '.'; for a table in another schema (PostgreSQL) or database (MySQL), give schema: in the plan")
 		default:
 			if strings.ContainsRune(exprRunes, r) {
 				return fmt.Errorf("contains %q, so it looks like an SQL expression, not a name", r)

@@ -47,6 +47,9 @@ func TestCheckIdent(t *testing.T) {
 		{"price$", ""},
 		{"user table", ""}, // a single space inside
 		{"a b c", ""},
+		{"E-mail", ""}, // '-' is fine alone: names are quoted
+		{"first-name", ""},
+		{"x-1-y", ""},
 		{"naïve", ""},
 		{"Straße", ""},
 		{"Ünïcödé", ""},
@@ -78,8 +81,10 @@ func TestCheckIdent(t *testing.T) {
 		{"users;", "contains ';', " + exprLike},
 		{`a\b`, `contains '\\', ` + exprLike},
 		{"lower(email)", "contains '(', " + exprLike},
-		{"public.users", "contains '.', " + exprLike},
-		{"first-name", "contains '-', " + exprLike},
+		{"public.users", "contains '.': a name is one identifier, quoted whole, never split at '.'; for a table in another schema (PostgreSQL) or database (MySQL), give schema: in the plan"},
+		{"a.b.c", "contains '.'"},
+		{"a--b", "contains '--', which starts an SQL comment"},
+		{"-- x", "contains '--'"},
 		{"a=b", "contains '=', " + exprLike},
 		{"a,b", "contains ',', " + exprLike},
 		{"a|b", "contains '|', " + exprLike},
