@@ -34,8 +34,11 @@ type Existing struct {
 	// Journal is drizzle's meta/_journal.json, this plan's entries
 	// included (ownEntry tells them); nil when there is none.
 	Journal *Journal
-	own     *regexp.Regexp
-	others  bool // the folder has other migrations: MaxVersion is one's
+	// Snapshots holds drizzle-kit's snapshot of each journal entry that
+	// has one, by tag.
+	Snapshots map[string][]byte
+	own       *regexp.Regexp
+	others    bool // the folder has other migrations: MaxVersion is one's
 }
 
 // ownEntry reports whether a journal entry is an earlier export's of the
@@ -162,6 +165,12 @@ func ReadDir(dir, format string, plan *phases.Plan) (Existing, error) {
 				return ex, &UsageError{Msg: fmt.Sprintf("--dir %s: %s is not a drizzle journal: %v", dir, journalPath, err)}
 			}
 			for _, e := range j.Entries {
+				if data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(snapshotPath(e.Tag)))); err == nil {
+					if ex.Snapshots == nil {
+						ex.Snapshots = map[string][]byte{}
+					}
+					ex.Snapshots[e.Tag] = data
+				}
 				if ex.ownEntry(e) {
 					ex.addOwnVersion(e.Tag + ".sql")
 				} else if sm := migrationName.FindStringSubmatch(e.Tag + ".sql"); sm != nil {

@@ -87,6 +87,9 @@ type model struct {
 	phases []*phaseExport
 	after  []engine.PhasePreview // phases after the last migration
 	all    []engine.PhasePreview
+	// snapshotGap says why drizzle snapshots were not written, if they
+	// were not.
+	snapshotGap string
 }
 
 // Render renders a plan's files in a format. It reads nothing and writes

@@ -409,3 +409,18 @@ func TestForceKeepsAnEarlierExportsVersions(t *testing.T) {
 		})
 	}
 }
+
+// TestDrizzleWithoutASnapshotSaysSo: into a folder with no drizzle-kit
+// snapshot to start from, no snapshot is written and the notes say what
+// that means for drizzle-kit generate.
+func TestDrizzleWithoutASnapshotSaysSo(t *testing.T) {
+	out := render(t, addColumnPlan, "postgres", export.Drizzle, export.Existing{})
+	for path := range out {
+		if strings.HasSuffix(path, "_snapshot.json") {
+			t.Errorf("wrote %s with nothing to start from", path)
+		}
+	}
+	if notes := out["users-email.shepherd.md"]; !strings.Contains(notes, "No drizzle-kit snapshot was written for these migrations: the folder has no drizzle-kit snapshot to start from") {
+		t.Errorf("the notes do not say why there are no snapshots:\n%s", notes)
+	}
+}

@@ -257,6 +257,22 @@ func (m *model) drizzle() ([]File, error) {
 	for _, e := range j.Entries {
 		when = max(when, e.When+1)
 	}
+	// Each new entry gets drizzle-kit's snapshot, chained from the last
+	// entry's: without one, drizzle-kit generate would emit the change
+	// again. With no snapshot to start from, none is written, and the
+	// notes say what that means.
+	var prev snapshot
+	if n := len(j.Entries); n > 0 {
+		if data, ok := m.o.Existing.Snapshots[j.Entries[n-1].Tag]; ok {
+			var err error
+			if prev, err = parseSnapshot(data); err != nil {
+				return nil, &UsageError{Msg: fmt.Sprintf("--dir: %s is not a drizzle-kit snapshot: %v", snapshotPath(j.Entries[n-1].Tag), err)}
+			}
+		}
+	}
+	if prev == nil {
+		m.snapshotGap = "the folder has no drizzle-kit snapshot to start from (run drizzle-kit generate on your schema before exporting)"
+	}
 	var files []File
 	for _, pe := range m.phases {
 		name := m.files(pe)[0]
@@ -295,10 +311,21 @@ func (m *model) drizzle() ([]File, error) {
 		files = append(files, File{Path: name, Data: []byte(strings.Join(chunks, breakpoint) + "\n")})
 		tag := strings.TrimSuffix(name, ".sql")
 		if _, ok := kept[tag]; ok {
-			continue // its entry stays where it was
+			continue // its entry, and its snapshot, stay as they were
 		}
 		j.Entries = append(j.Entries, JournalEntry{Idx: len(j.Entries), Version: version, When: when, Tag: tag, Breakpoints: true})
 		when++
+		if prev != nil {
+			snap, err := snapshotAfter(prev, m.plan(), m.o.Dialect, pe.pv.Phase.ID)
+			if err != nil {
+				m.snapshotGap = err.Error()
+				prev = nil
+				continue
+			}
+			data, _ := json.MarshalIndent(snap, "", "  ")
+			files = append(files, File{Path: snapshotPath(tag), Data: append(data, '\n')})
+			prev = snap
+		}
 	}
 	data, err := json.MarshalIndent(j, "", "  ")
 	if err != nil {
