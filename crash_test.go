@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -28,7 +29,10 @@ type crashCase struct {
 	// set, is a phase the plan is first brought to (one release earlier).
 	until, after string
 	seed         func(db *testdb.DB)
-	check        func(t *testing.T, db *testdb.DB, before map[string]string)
+	// late, when set, runs after the plan is brought to after: what the
+	// application did meanwhile.
+	late  func(db *testdb.DB)
+	check func(t *testing.T, db *testdb.DB, before map[string]string)
 	// untouched are the columns no phase may change.
 	untouched string
 }
@@ -109,6 +113,119 @@ clean: {set: {name: "concat('N', id)"}}
 	},
 }
 
+// lateRows inserts users first..last as code that does not know email
+// writes them: email stays NULL.
+func lateRows(db *testdb.DB, first, last int) {
+	var vals []string
+	for i := first; i <= last; i++ {
+		vals = append(vals, fmt.Sprintf("(%d, 'Late%d', 'Name %d')", i, i, i))
+	}
+	db.Exec("INSERT INTO users (id, username, name) VALUES " + strings.Join(vals, ", "))
+}
+
+func init() {
+	crashCases = append(crashCases,
+		crashCase{
+			// switch-writes' catch-up with rows to catch up: old code
+			// inserted 500 rows after the backfill, with email NULL.
+			name: "add-column-catch-up", after: "backfill",
+			plan:      crashCases[0].plan,
+			seed:      func(db *testdb.DB) { db.Seed(900) },
+			late:      func(db *testdb.DB) { lateRows(db, 901, 1400) },
+			untouched: "username, name",
+			check: func(t *testing.T, db *testdb.DB, _ map[string]string) {
+				if got := db.One("SELECT count(*) FROM users WHERE id > 900 AND email = lower(username)"); got != "500" {
+					t.Errorf("%s of the 500 rows old code wrote after the backfill were caught up right", got)
+				}
+				if got := db.One("SELECT count(*) FROM users WHERE email IS NULL OR email <> lower(username)"); got != "0" {
+					t.Errorf("%s rows have a wrong email", got)
+				}
+			},
+		},
+		crashCase{
+			// UNIQUE: duplicates cleaned in batches, then (PostgreSQL) an
+			// index built CONCURRENTLY outside any transaction and
+			// attached as the constraint.
+			name: "tighten-unique",
+			plan: `name: users-username-unique
+playbook: tighten-constraint
+table: users
+constraint: {name: users_username_key, unique: [username]}
+clean: {set: {username: "concat(username, '-', id)"}}
+`,
+			seed: func(db *testdb.DB) {
+				db.Seed(900)
+				db.Exec("UPDATE users SET username = concat('dup', id % 10) WHERE id > 800")
+			},
+			untouched: "name",
+			check: func(t *testing.T, db *testdb.DB, _ map[string]string) {
+				if got := db.One("SELECT count(*) FROM users WHERE (id <= 800 AND username <> concat('user', id)) OR (id BETWEEN 801 AND 810 AND username <> concat('dup', id % 10)) OR (id > 810 AND username <> concat('dup', id % 10, '-', id))"); got != "0" {
+					t.Errorf("%s rows are wrong after clean", got)
+				}
+				if _, err := db.SQL.Exec("UPDATE users SET username = 'user2' WHERE id = 1"); err == nil {
+					t.Error("the unique constraint is not in force")
+				}
+				if db.Dialect == "postgres" {
+					if got := db.One("SELECT count(*) FROM pg_index WHERE indrelid = 'users'::regclass AND NOT indisvalid"); got != "0" {
+						t.Errorf("%s invalid indexes left on users", got)
+					}
+				}
+			},
+		},
+		crashCase{
+			// NOT NULL on an existing column: PostgreSQL's validated
+			// check, MySQL's MODIFY, SQLite's rebuild.
+			name: "tighten-not-null",
+			plan: `name: users-nick-not-null
+playbook: tighten-constraint
+table: users
+constraint: {not_null: nick}
+clean: {set: {nick: "concat('n', id)"}}
+`,
+			seed: func(db *testdb.DB) {
+				db.Seed(900)
+				db.Exec("ALTER TABLE users ADD COLUMN nick varchar(100)")
+				db.Exec("UPDATE users SET nick = username WHERE id % 3 <> 0")
+			},
+			untouched: "username, name",
+			check: func(t *testing.T, db *testdb.DB, _ map[string]string) {
+				if got := db.One("SELECT count(*) FROM users WHERE nick IS NULL OR (id % 3 <> 0 AND nick <> username) OR (id % 3 = 0 AND nick <> concat('n', id))"); got != "0" {
+					t.Errorf("%s rows have a wrong nick", got)
+				}
+				if _, err := db.SQL.Exec("UPDATE users SET nick = NULL WHERE id = 1"); err == nil {
+					t.Error("NOT NULL is not in force")
+				}
+			},
+		},
+	)
+}
+
+// pointKind is what kind of failpoint a point is, per phase: the statement
+// number left out (enforce:step-2-done is enforce:step-done).
+func pointKind(point string) string {
+	return regexp.MustCompile(`-\d+`).ReplaceAllString(point, "")
+}
+
+// killsFor picks the failpoints to kill at: every step-th (always the
+// first and the last), and the first point of each kind the stride missed,
+// so that every kind of point of every phase is hit.
+func killsFor(points []string, step int) []int {
+	var kills []int
+	hit := map[string]bool{}
+	for n := 1; n <= len(points); n = nextKill(n, step, len(points)) {
+		kills = append(kills, n)
+		hit[pointKind(points[n-1])] = true
+	}
+	for i, p := range points {
+		if k := pointKind(p); !hit[k] {
+			hit[k] = true
+			kills = append(kills, i+1)
+		}
+	}
+	slices.Sort(kills)
+	return kills
+}
+
 func TestCrashAnywhere(t *testing.T) {
 	bin := shepherdBinary(t)
 	for _, dialect := range testdb.Dialects() {
@@ -150,6 +267,9 @@ func TestCrashAnywhere(t *testing.T) {
 							t.Fatalf("setup to %s: %v\n%s", tc.after, err, out)
 						}
 					}
+					if tc.late != nil {
+						tc.late(db)
+					}
 					return db
 				}
 				// Count the failpoints of a whole run.
@@ -158,24 +278,36 @@ func TestCrashAnywhere(t *testing.T) {
 				if err != nil {
 					t.Fatalf("counting run: %v\n%s", err, out)
 				}
-				points := regexp.MustCompile(`(?m)^failpoint \d+ (\S+)$`).FindAllStringSubmatch(out, -1)
+				var points []string
+				for _, m := range regexp.MustCompile(`(?m)^failpoint \d+ (\S+)$`).FindAllStringSubmatch(out, -1) {
+					points = append(points, m[1])
+				}
 				if len(points) < 3 {
 					t.Fatalf("only %d failpoints:\n%s", len(points), out)
 				}
 				// Kill at a spread of them: about 10 per case, always including
-				// the first and the last (the suite must stay fast; the
-				// failpoints that are skipped differ between dialects, and
-				// every kind of point is hit).
+				// the first and the last (the suite must stay fast), and at
+				// least once at each kind of point of each phase.
 				step := max(1, len(points)/10)
-				t.Logf("%d failpoints; killing at every %d", len(points), step)
-				for n := 1; n <= len(points); n = nextKill(n, step, len(points)) {
-					point := points[n-1][1]
+				kills := killsFor(points, step)
+				t.Logf("%d failpoints; killing at every %d and at each kind's first: %d kills", len(points), step, len(kills))
+				hit := map[string]bool{}
+				defer func() {
+					for _, p := range points {
+						if !hit[pointKind(p)] && !t.Failed() {
+							t.Errorf("no kill at a %s failpoint", pointKind(p))
+						}
+					}
+				}()
+				for _, n := range kills {
+					point := points[n-1]
 					db := setup()
 					before := snapshotCols(t, db, tc.untouched)
 					out, err := run(db, fmt.Sprint(n))
 					if !killed(err) {
 						t.Fatalf("kill at %d (%s): the process was not killed: %v\n%s", n, point, err, out)
 					}
+					hit[pointKind(point)] = true
 					out, err = run(db, "")
 					if err != nil {
 						t.Fatalf("after a kill at %s, the rerun failed: %v\n%s", point, err, out)

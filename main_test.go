@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"strconv"
@@ -50,6 +51,12 @@ func scriptParams(dialect string) testscript.Params {
 			env.Defer(cleanup)
 			env.Setenv("SHEPHERD_DB", db.DSN)
 			env.Setenv("DIALECT", dialect)
+			// The server's host:port and the database's name, to write
+			// DSNs of other users and passwords.
+			if u, err := url.Parse(db.DSN); err == nil && dialect != "sqlite" {
+				env.Setenv("DBHOST", u.Host)
+				env.Setenv("DBNAME", strings.TrimPrefix(u.Path, "/"))
+			}
 			env.Values["db"] = db
 			return nil
 		},

@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -128,10 +130,40 @@ func TestAuditLog(t *testing.T) {
 				`deploy-readers\s+confirm\s+bob`,
 				`switch-writes\s+confirm\s+bob`,
 				`backfill\s+finish\s+bob`,
+				// The batched phases' statements, with placeholders.
+				`backfill\s+sql\s+bob\s*\n\s+UPDATE \S+ SET \S+ = \(lower\(username\)\)\s*\n\s*WHERE \S+ > (\$1|\?) AND \S+ <= (\$2|\?) AND \S+ IS NULL\n\s+run once per batch of rows on id`,
+				`switch-writes\s+sql\s+bob\s*\n\s+UPDATE \S+ SET \S+ = \(lower\(username\)\)`,
 				`enforce\s+revert\s+carol`,
 			} {
 				if !regexp.MustCompile(want).MatchString(text) {
 					t.Errorf("the log lacks /%s/:\n%s", want, text)
+				}
+			}
+			// --json --log: the same log, per plan.
+			out, code = shep("status", plan, "--log", "--json")
+			if code != 0 {
+				t.Fatalf("status --log --json: exit %d\n%s", code, out)
+			}
+			var st struct {
+				Plans []struct {
+					Name   string
+					Phases []struct{ ID, Status string }
+					Log    []struct{ Time, Phase, Action, Who, SQL, Detail *string }
+				}
+			}
+			if err := json.Unmarshal(out, &st); err != nil || len(st.Plans) != 1 || st.Plans[0].Name != "users-email" || len(st.Plans[0].Phases) != 5 {
+				t.Fatalf("status --log --json: %v\n%s", err, out)
+			}
+			var seen []string
+			for _, l := range st.Plans[0].Log {
+				if l.Time == nil || l.Phase == nil || l.Action == nil || l.Who == nil || l.SQL == nil || l.Detail == nil {
+					t.Fatalf("a log line lacks a field (time, phase, action, who, sql, detail):\n%s", out)
+				}
+				seen = append(seen, *l.Phase+" "+*l.Action+" "+*l.Who+" "+strings.SplitN(*l.SQL, " ", 2)[0])
+			}
+			for _, want := range []string{"add-column sql alice ALTER", "deploy-readers confirm bob ", "backfill sql bob UPDATE", "enforce revert carol "} {
+				if !slices.Contains(seen, want) {
+					t.Errorf("the JSON log lacks %q: %q", want, seen)
 				}
 			}
 			// SQL text only: no row value in any log row.
@@ -149,6 +181,16 @@ func TestAuditLog(t *testing.T) {
 			out, _ = shep("status", bad, "--log")
 			if !regexp.MustCompile(`clean\s+fail\s+dave\s*\n\s+clean: verification failed: no row should violate t2_pos`).Match(out) {
 				t.Errorf("the failure is not in the log:\n%s", out)
+			}
+			// clean's batch statement is logged too.
+			cleaned := filepath.Join(dir, "cleaned.yaml")
+			os.WriteFile(cleaned, []byte("name: t2-clean\nplaybook: tighten-constraint\ntable: t2\nconstraint: {name: t2_pos2, check: \"v > 0\"}\nclean: {set: {v: \"abs(v) + 1\"}}\n"), 0o644)
+			if out, code := shep("run", cleaned, "--non-interactive", "--confirm", "validate-in-app", "--operator", "erin"); code != 0 {
+				t.Fatalf("clean: exit %d\n%s", code, out)
+			}
+			out, _ = shep("status", cleaned, "--log")
+			if !regexp.MustCompile(`clean\s+sql\s+erin\s*\n\s+UPDATE \S+ SET \S+ = \(abs\(v\) \+ 1\)\s*\n\s*WHERE \S+ > (\$1|\?) AND \S+ <= (\$2|\?) AND`).Match(out) {
+				t.Errorf("clean's batch statement is not in the log:\n%s", out)
 			}
 		})
 	}
@@ -172,8 +214,17 @@ func TestNoSecretsOut(t *testing.T) {
 			bad = u.String()
 			wrongPW := strings.Replace(good, password, password+"-wrong", 1)
 			dir, plan := planDir(t)
+			// DSNs shepherd does not read or cannot parse: the message
+			// names them masked, and quotes no piece of the password.
+			unread := []string{
+				"host=127.0.0.1 user=u password=" + password + " dbname=d",
+				"u:" + password + "@tcp(127.0.0.1:3306)/db",
+				"u:" + password + "@127.0.0.1:3306/db",
+				"Server=127.0.0.1;Database=d;User Id=u;Password=" + password + ";",
+				dialect + "://u:" + strings.Replace(password, "-", "%", 1) + "@127.0.0.1/db",
+			}
 			var all bytes.Buffer
-			for _, dsn := range []string{bad, wrongPW, good} {
+			for _, dsn := range append([]string{bad, wrongPW, good}, unread...) {
 				for _, args := range [][]string{
 					{"run", plan, "--non-interactive"},
 					{"run", plan, "--non-interactive", "--output", "json", "--confirm", "deploy-readers"},
@@ -194,6 +245,15 @@ func TestNoSecretsOut(t *testing.T) {
 						all.Write(out)
 						if bytes.Contains(out, []byte(password)) || bytes.Contains(out, []byte(url.QueryEscape(password))) {
 							t.Errorf("shepherd %v (%s) printed the password:\n%s", args, how, out)
+						}
+						if bytes.Contains(out, []byte(`"%s3"`)) {
+							t.Errorf("shepherd %v (%s) quoted the bad escape %%s3 of the password:\n%s", args, how, out)
+						}
+						for i := 0; i+5 <= len(password); i++ {
+							if bytes.Contains(out, []byte(password[i:i+5])) {
+								t.Errorf("shepherd %v (%s) printed %q, a piece of the password:\n%s", args, how, password[i:i+5], out)
+								break
+							}
 						}
 					}
 				}
@@ -230,4 +290,65 @@ func withPassword(t *testing.T, db *testdb.DB, password string) string {
 	}
 	u.User = url.UserPassword(user, password)
 	return u.String()
+}
+
+// TestKeysNotRecorded: the sample keys of rows at fault are shown to the
+// operator, but shepherd's tables keep them only when the key is an integer
+// (a surrogate); a key column that holds data (an email) is not copied into
+// shepherd_state or shepherd_log.
+func TestKeysNotRecorded(t *testing.T) {
+	bin := shepherdBinary(t)
+	for _, dialect := range testdb.Dialects() {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			db := testdb.New(t, dialect)
+			db.Exec(`CREATE TABLE accounts (email varchar(100) PRIMARY KEY, balance integer NOT NULL)`)
+			db.Exec(`INSERT INTO accounts (email, balance) VALUES ('alice.secret@corp.example', -5), ('bob@corp.example', 10)`)
+			db.Exec(`CREATE TABLE ledger (id integer PRIMARY KEY, amount integer NOT NULL)`)
+			db.Exec(`INSERT INTO ledger (id, amount) VALUES (1, 5), (2, -7)`)
+			dir := t.TempDir()
+			shep := func(plan string, args ...string) string {
+				path := filepath.Join(dir, "plan.yaml")
+				if err := os.WriteFile(path, []byte(plan), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				cmd := exec.Command(bin, append(append([]string{"run", path}, args...), "--db", db.DSN)...)
+				cmd.Dir = dir
+				out, err := cmd.CombinedOutput()
+				if exitOf(err) != 1 {
+					t.Fatalf("exit %d, want 1 (clean finds violating rows)\n%s", exitOf(err), out)
+				}
+				return string(out)
+			}
+			out := shep("name: accounts-balance\nplaybook: tighten-constraint\ntable: accounts\nkey: email\nconstraint: {name: balance_nonneg, check: \"balance >= 0\"}\n",
+				"--non-interactive", "--confirm", "validate-in-app")
+			if !strings.Contains(out, "keys alice.secret@corp.example") {
+				t.Errorf("the operator should see the sample keys:\n%s", out)
+			}
+			var recorded []string
+			for _, table := range []string{stateTable(dialect), logTable(dialect)} {
+				for _, row := range db.Query(`SELECT detail FROM ` + table + ` WHERE plan = 'accounts-balance' AND detail IS NOT NULL`) {
+					recorded = append(recorded, row[0])
+					if strings.Contains(row[0], "alice") {
+						t.Errorf("%s keeps a key value: %s", table, row[0])
+					}
+				}
+			}
+			all := strings.Join(recorded, "\n")
+			for _, want := range []string{
+				"1 rows violate balance_nonneg (CHECK balance >= 0) now (keys not recorded: the key column holds data): clean comes next",
+				"clean: verification failed: no row should violate balance_nonneg (CHECK balance >= 0) (1 rows; keys not recorded: the key column holds data)",
+			} {
+				if !strings.Contains(all, want) {
+					t.Errorf("shepherd's tables should say %q; they hold:\n%s", want, all)
+				}
+			}
+			// An integer key is a surrogate: its sample keys are recorded.
+			shep("name: ledger-amount\nplaybook: tighten-constraint\ntable: ledger\nconstraint: {name: amount_pos, check: \"amount > 0\"}\n",
+				"--non-interactive", "--confirm", "validate-in-app")
+			if got := db.One(`SELECT detail FROM ` + stateTable(dialect) + ` WHERE plan = 'ledger-amount' AND phase = 'clean'`); !strings.Contains(got, "(1 rows; keys 2)") {
+				t.Errorf("the integer key's sample should be recorded: %s", got)
+			}
+		})
+	}
 }

@@ -104,6 +104,9 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 	if err != nil {
 		return 0, err
 	}
+	if err := s.logBatchStatement(ctx, job); err != nil {
+		return 0, err
+	}
 	// The estimate is known before the first batch, which may wait for
 	// its locks: say so at once.
 	s.emit(Event{Event: EventProgress, Phase: job.phase, RowsDone: int64p(st.RowsDone), RowsTotal: int64p(max(total, st.RowsDone))})
@@ -196,6 +199,24 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 	return changed, nil
 }
 
+// logBatchStatement records in shepherd_log, once each time a batched
+// phase starts its walk, the statement every batch runs: its text with
+// placeholders for the range's bounds, never their values.
+func (s *Session) logBatchStatement(ctx context.Context, job batchJob) error {
+	data := job.data
+	data.HasLo = true
+	script, err := s.sql.Script(job.update, data)
+	if err != nil {
+		return err
+	}
+	var text []string
+	for _, st := range script {
+		text = append(text, st.SQL)
+	}
+	return s.log(ctx, s.db, job.phase, "sql", strings.Join(text, ";\n"),
+		fmt.Sprintf("run once per batch of rows on %s: the range's bounds are bound parameters (the first batch has no lower bound)", s.key))
+}
+
 func (s *Session) interrupted(phase string) error {
 	cp := ""
 	if st := s.st(phase); st.Checkpoint != nil {
@@ -235,10 +256,15 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 	if err != nil {
 		return 0, 0, err
 	}
-	step := script[0]
-	args, err := step.Args(map[string]any{"lo": lo, "hi": hi})
-	if err != nil {
-		return 0, 0, err
+	// The last statement is the batch's update; any before it prepare it
+	// (MySQL locks a unique clean's rows first).
+	var args [][]any
+	for _, step := range script {
+		a, err := step.Args(map[string]any{"lo": lo, "hi": hi})
+		if err != nil {
+			return 0, 0, err
+		}
+		args = append(args, a)
 	}
 	st := s.st(job.phase)
 	rangeText := fmt.Sprintf("%s <= %s", s.key, keyText(hi))
@@ -254,11 +280,13 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 		prevCP, prevRows := st.Checkpoint, st.RowsDone
 		err := s.inTx(ctx, func(tx *sql.Tx) error {
 			start = time.Now()
-			res, err := tx.ExecContext(ctx, step.SQL, args...)
-			if err != nil {
-				return err
+			for i, step := range script {
+				res, err := tx.ExecContext(ctx, step.SQL, args[i]...)
+				if err != nil {
+					return err
+				}
+				changed, _ = res.RowsAffected()
 			}
-			changed, _ = res.RowsAffected()
 			st.Checkpoint, st.RowsDone = ptr(keyText(hi)), st.RowsDone+rows
 			if err := s.save(ctx, tx, st); err != nil {
 				return err
@@ -277,7 +305,12 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 			wait := backoff/2 + rand.N(backoff)
 			why := "waited too long for a lock"
 			if kind == failConnection {
-				why = "lost its connection (the batch was rolled back); reconnecting"
+				// The commit may have gone through with its
+				// acknowledgement lost: running the range again is
+				// harmless, as each batch statement changes only rows
+				// that still need it, and the checkpoint is written, not
+				// moved by an increment.
+				why = "lost its connection (it may have been rolled back, or committed unacknowledged; the checkpoint decides: it runs again from the one before it, which changes only rows that still need it); reconnecting"
 				backoff = max(backoff, 500*time.Millisecond) // a server restarting needs a moment
 			}
 			s.notice(job.phase, "batch %s %s; retry %d in %s", rangeText, why, attempt, wait.Round(time.Millisecond))

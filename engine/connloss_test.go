@@ -50,7 +50,7 @@ var countUpdates = map[string][]string{
 
 func TestConnectionLost(t *testing.T) {
 	for _, dialect := range []string{"postgres", "mysql"} {
-		for _, at := range []string{"backfill:batch-done", "enforce:step-0", "enforce:step-0-done"} {
+		for _, at := range []string{"backfill:batch-done", "backfill:batch-commit", "enforce:step-0", "enforce:step-0-done"} {
 			t.Run(dialect+"/"+at, func(t *testing.T) {
 				t.Parallel()
 				db := testdb.New(t, dialect)
@@ -89,6 +89,14 @@ backfill: "lower(username)"
 				lost := len(rec.find(EventNotice, "lost"))
 				if lost == 0 {
 					t.Errorf("no notice says the connection was lost and retried")
+				}
+				// A batch whose connection went may have committed: the
+				// notice must not say it was rolled back.
+				if n := len(rec.find(EventNotice, `rolled back\)`)); n > 0 {
+					t.Errorf("%d notices say a batch was rolled back, which a lost connection cannot tell", n)
+				}
+				if at == "backfill:batch-commit" && len(rec.find(EventNotice, `lost its connection \(it may have been rolled back, or committed unacknowledged; the checkpoint decides`)) == 0 {
+					t.Errorf("no notice says the batch may have committed: %v", rec.of(EventNotice))
 				}
 				if got := db.One(`SELECT count(*) FROM users WHERE email IS NULL OR email <> lower(username)`); got != "0" {
 					t.Errorf("%s rows not backfilled right", got)

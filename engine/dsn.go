@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"regexp"
 	"strings"
 )
 
@@ -38,7 +39,9 @@ func ParseDSN(s string) (DSN, error) {
 	case strings.HasPrefix(s, "mysql://"), strings.HasPrefix(s, "mariadb://"):
 		d.Dialect = "mysql"
 	default:
-		return d, &UsageError{Msg: fmt.Sprintf("DSN %q is not one shepherd reads: use postgres://…, mysql://user:pass@host:port/db or sqlite:path/to/file.db", d.String())}
+		// The DSN is not echoed as given: only a masked form of it, and
+		// what its shape looks like.
+		return d, &UsageError{Msg: fmt.Sprintf("DSN %q is not one shepherd reads%s: use postgres://…, mysql://user:pass@host:port/db or sqlite:path/to/file.db", maskRaw(s), dsnShape(s))}
 	}
 	u, err := url.Parse(s)
 	if err != nil {
@@ -52,13 +55,27 @@ func ParseDSN(s string) (DSN, error) {
 	return d, nil
 }
 
+// urlProblem says what is wrong with a URL that did not parse, without any
+// of its text: url's messages quote the part they stumbled on, which may be
+// part of the password (invalid URL escape "%Pa").
 func urlProblem(err error) string {
 	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err.Error()
+	if !errors.As(err, &ue) {
+		return "it does not parse"
 	}
-	return "unparseable"
+	var esc url.EscapeError
+	if errors.As(ue.Err, &esc) {
+		return "a % not followed by two hex digits: write a % in the password or elsewhere as %25"
+	}
+	msg := quotedRE.ReplaceAllString(ue.Err.Error(), "")
+	msg = strings.TrimPrefix(strings.Join(strings.Fields(msg), " "), "net/url: ")
+	if strings.Contains(msg, "userinfo") {
+		msg += ": escape special characters of the user and password (space as %20, @ as %40, / as %2F)"
+	}
+	return msg
 }
+
+var quotedRE = regexp.MustCompile(`"[^"]*"|'[^']*'`)
 
 // secretParams are query parameters whose values are secrets.
 func secretParams() []string { return []string{"password", "sslpassword"} }
@@ -91,7 +108,7 @@ func (d DSN) String() string {
 		return "sqlite:" + d.Path
 	}
 	if d.url == nil {
-		return maskUserinfo(d.raw)
+		return maskRaw(d.raw)
 	}
 	u := *d.url
 	if u.User != nil {
@@ -109,15 +126,43 @@ func (d DSN) String() string {
 	return strings.ReplaceAll(u.String(), "xxxxx", "***")
 }
 
-// maskUserinfo masks anything between "//" and "@" of a DSN that did not
-// parse, so that even a malformed DSN is not echoed with its password.
-func maskUserinfo(s string) string {
-	i := strings.Index(s, "//")
-	j := strings.LastIndex(s, "@")
-	if i < 0 || j < i {
-		return s
+// secretKVRE finds the secret values of key=value connection strings:
+// libpq's password='…' or password=…, ADO.NET's Password=…; (any case,
+// with or without spaces around =, quoted or not).
+var secretKVRE = regexp.MustCompile(`(?i)\b((?:ssl)?password|passwd|pwd|secret|token)(\s*=\s*)('(?:\\.|[^'\\])*'?|"(?:[^"]|"")*"?|[^\s;]*)`)
+
+// maskRaw masks a DSN that shepherd does not read or that did not parse, so
+// that it can be named in a message: the values of password=… and
+// Password=…; pairs, and anything before an '@' (user and password, in
+// every user:password@host form: a URL, go-sql-driver's
+// user:password@tcp(host)/db, or a bare user:password@host/db). Whatever
+// the form, the password is not in what it returns.
+func maskRaw(s string) string {
+	s = secretKVRE.ReplaceAllString(s, "${1}${2}***")
+	if j := strings.LastIndex(s, "@"); j >= 0 {
+		start := 0
+		if i := strings.Index(s, "://"); i >= 0 && i < j {
+			start = i + 3
+		}
+		s = s[:start] + "***" + s[j:]
 	}
-	return s[:i+2] + "***" + s[j:]
+	return s
+}
+
+// dsnShape names a DSN's form when it is one shepherd does not read but
+// knows, to say how to rewrite it.
+func dsnShape(s string) string {
+	switch {
+	case strings.Contains(s, "@tcp(") || strings.Contains(s, "@unix("):
+		return " (it is go-sql-driver/mysql's user:pass@tcp(host:port)/db form; write mysql://user:pass@host:port/db)"
+	case strings.Contains(s, ";") && strings.Contains(s, "="):
+		return " (it is a Key=Value; connection string; write postgres://user:password@host:port/database or mysql://user:pass@host:port/db)"
+	case strings.Contains(s, "="):
+		return " (it is a key=value connection string; write it as postgres://user:password@host:port/database)"
+	case !strings.Contains(s, "://") && strings.Contains(s, "@"):
+		return " (it has no scheme: start it with postgres:// or mysql://)"
+	}
+	return ""
 }
 
 // Scrub masks the password and the raw DSN in text.

@@ -36,6 +36,52 @@ func TestDSNMasksEveryPassword(t *testing.T) {
 	}
 }
 
+// TestUnreadDSNNotEchoed: a DSN shepherd does not read, or that does not
+// parse, is named in the message only masked, whatever its form, and no
+// piece of the password is quoted from a parse error.
+func TestUnreadDSNNotEchoed(t *testing.T) {
+	const pw = "Sekr3tPa55"
+	cases := []struct{ dsn, shown string }{
+		{"host=h user=u password=Sekr3tPa55 dbname=d", "host=h user=u password=*** dbname=d"},
+		{"host=h user=u password='Sekr3t Pa55' dbname=d", "host=h user=u password=*** dbname=d"},
+		{"host=h user=u password = Sekr3tPa55", "host=h user=u password = ***"},
+		{"u:Sekr3tPa55@tcp(127.0.0.1:3306)/db", "***@tcp(127.0.0.1:3306)/db"},
+		{"u:Sekr3tPa55@h:3306/db", "***@h:3306/db"},
+		{"Server=h;Database=d;User Id=u;Password=Sekr3tPa55;", "Server=h;Database=d;User Id=u;Password=***;"},
+		{"Server=h;PWD=Sekr3tPa55;Uid=u", "Server=h;PWD=***;Uid=u"},
+		{"oracle://scott:Sekr3tPa55@db/orcl", "oracle://***@db/orcl"},
+		{"host=h password=Sekr3t@Pa55", "host=h password=***"},
+	}
+	for _, tc := range cases {
+		_, err := ParseDSN(tc.dsn)
+		if err == nil {
+			t.Fatalf("%s: parsed", tc.dsn)
+		}
+		if strings.Contains(err.Error(), "Sekr3t") || strings.Contains(err.Error(), "Pa55") {
+			t.Errorf("%s: the message shows the password: %v", tc.dsn, err)
+		}
+		if !strings.Contains(err.Error(), `"`+tc.shown+`"`) {
+			t.Errorf("%s: want the DSN shown as %q: %v", tc.dsn, tc.shown, err)
+		}
+	}
+	// url's own errors quote what they stumbled on: a piece of the password.
+	for _, dsn := range []string{"postgres://u:Sekr3t%Pa55@h/db", "mysql://u:Sekr3t%Pa55@h/db", "postgres://u:Sekr3tPa55@h:Pa55/db",
+		"postgres://u:Sekr3t Pa55@h/db", "postgres://u:Sekr3t\x01Pa55@h/db"} {
+		_, err := ParseDSN(dsn)
+		if err == nil {
+			t.Fatalf("%s: parsed", dsn)
+		}
+		for i := 0; i+3 <= len(pw); i++ {
+			if strings.Contains(err.Error(), pw[i:i+3]) {
+				t.Errorf("%s: the message has %q of the password: %v", dsn, pw[i:i+3], err)
+			}
+		}
+	}
+	if _, err := ParseDSN("postgres://u:Sekr3t%Pa55@h/db"); err == nil || !strings.Contains(err.Error(), "%25") {
+		t.Errorf("a bad escape should say how to write a %%: %v", err)
+	}
+}
+
 func TestRedactValues(t *testing.T) {
 	cases := []struct{ in, out string }{
 		{"Error 1062 (23000): Duplicate entry 'ada@example.com' for key 'users_email_key'", "Error 1062 (23000): Duplicate entry '…' for key '…'"},

@@ -171,7 +171,10 @@ func (s *Session) countViolations(b builder) func(context.Context, querier) (str
 		if n == 0 {
 			return "confirmed by " + s.opts.Operator + "; no row violates " + s.plan.ConstraintLabel(), nil
 		}
-		return fmt.Sprintf("confirmed by %s; %d rows violate %s now (keys %s): clean comes next", s.opts.Operator, n, s.plan.ConstraintLabel(), strings.Join(sample, ", ")), nil
+		if !s.keyIsInteger() {
+			s.notice("validate-in-app", "%d rows violate %s now (keys %s)", n, s.plan.ConstraintLabel(), strings.Join(sample, ", "))
+		}
+		return fmt.Sprintf("confirmed by %s; %d rows violate %s now (%s): clean comes next", s.opts.Operator, n, s.plan.ConstraintLabel(), s.recordedKeys(sample)), nil
 	}
 }
 

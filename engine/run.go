@@ -156,7 +156,7 @@ func (s *Session) failed(ctx context.Context, id string, err error) error {
 		}
 	}
 	s.emit(ev)
-	if rerr := s.moveNow(context.WithoutCancel(ctx), id, phases.Fail, err.Error()); rerr != nil {
+	if rerr := s.moveNow(context.WithoutCancel(ctx), id, phases.Fail, s.recordedDetail(err)); rerr != nil {
 		return fmt.Errorf("%w (and recording the failure failed too: %v)", err, rerr)
 	}
 	return err

@@ -472,10 +472,20 @@ func (e *Engine) Log(ctx context.Context, plan string) ([]LogEntry, error) {
 	return out, rows.Err()
 }
 
-// NotReadyError says why `ready` answers no.
+// NotReadyError says why `ready` answers no, in one line: a probe's log
+// keeps one line per answer, and a driver's error can have several (pgx
+// lists each address it tried on a line of its own).
 type NotReadyError struct{ Reason string }
 
-func (e *NotReadyError) Error() string { return e.Reason }
+func (e *NotReadyError) Error() string {
+	var parts []string
+	for _, l := range strings.Split(e.Reason, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			parts = append(parts, l)
+		}
+	}
+	return strings.Join(parts, " ")
+}
 
 // Ready answers the readiness probe with one indexed read: nil when the
 // phase is done, else a *NotReadyError saying why.
@@ -521,6 +531,51 @@ func nullable(s string) any {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// keysWithheld is what shepherd's tables say instead of the sample keys of
+// rows at fault when the key column holds data (an email, a name): only an
+// integer key, a surrogate, is recorded there. The operator's terminal and
+// JSON events still show them.
+const keysWithheld = "keys not recorded: the key column holds data"
+
+// recordedKeys is a list of sample keys as shepherd's tables may keep it.
+func (s *Session) recordedKeys(sample []string) string {
+	if s.keyIsInteger() {
+		return "keys " + strings.Join(sample, ", ")
+	}
+	return keysWithheld
+}
+
+// recordedDetail is err's text as shepherd's tables keep it: with a key
+// column that holds data, the sample keys of a failed verification and the
+// key values of a failed batch's range are left out (the checkpoint column
+// keeps the one key a rerun resumes from).
+func (s *Session) recordedDetail(err error) string {
+	text := err.Error()
+	if s.table == nil || s.keyIsInteger() {
+		return text
+	}
+	var ve *VerifyError
+	if errors.As(err, &ve) && len(ve.Sample) > 0 {
+		keys := "keys " + strings.Join(ve.Sample, ", ")
+		if int64(len(ve.Sample)) < ve.Count {
+			keys += ", …"
+		}
+		text = strings.Replace(text, keys, keysWithheld, 1)
+	}
+	var be *BatchError
+	if errors.As(err, &be) {
+		text = strings.Replace(text, "the batch "+be.Range+" ", "a batch ("+keysWithheld+") ", 1)
+		if be.Checkpoint != "" {
+			text = strings.Replace(text, "stays at "+be.Checkpoint+":", "stays where it was:", 1)
+		}
+	}
+	var ie *InterruptedError
+	if errors.As(err, &ie) && ie.Checkpoint != "" {
+		text = strings.Replace(text, "is at "+ie.Checkpoint+" ", "is kept ", 1)
+	}
+	return text
+}
 
 var (
 	quotedValueRE = regexp.MustCompile(`'(?:[^']|'')*'`)

@@ -20,17 +20,25 @@ import (
 // no write may be lost.
 
 // app is the simulated application: writers that insert and update rows
-// with the SQL of the deployed version, and a reader.
+// with the SQL of the deployed version, and a reader. The writers run
+// concurrently, as the replicas of a fleet do; only two writes to the same
+// row wait for each other (the database would order them anyway, and the
+// test must know which one was last).
 type app struct {
 	db      *testdb.DB
 	version atomic.Value // string: the code version deployed
+	phase   atomic.Value // string: the phase shepherd runs, for messages
 	nextID  atomic.Int64
-	mu      sync.Mutex
+	rows    sync.Map         // int64 -> *sync.Mutex: one write per row at a time
+	mu      sync.Mutex       // guards last and errs, never held across SQL
 	last    map[int64]string // the value each row's text column last got
 	errs    []string
 	ops     atomic.Int64
-	stop    chan struct{}
-	wg      sync.WaitGroup
+	// writing counts the writes in flight; overlap is the most seen at
+	// once, which shows the writers did run concurrently.
+	writing, overlap atomic.Int64
+	stop             chan struct{}
+	wg               sync.WaitGroup
 	// sqlFor returns the statement and args the deployed version uses.
 	write func(version string, id int64, insert bool, value string) (string, []any)
 	read  func(version string) string
@@ -67,30 +75,48 @@ func (a *app) step() {
 		id = 1 + rand.Int64N(a.nextID.Load())
 	}
 	value := fmt.Sprintf("w%d-%d", id, a.ops.Add(1))
-	a.mu.Lock() // one write per row at a time, so "last" is the row's last write
-	defer a.mu.Unlock()
+	// One write per row at a time, so "last" is the row's last write;
+	// writes to other rows go on meanwhile.
+	m, _ := a.rows.LoadOrStore(id, &sync.Mutex{})
+	m.(*sync.Mutex).Lock()
+	defer m.(*sync.Mutex).Unlock()
+	if n := a.writing.Add(1); n > a.overlap.Load() {
+		a.overlap.Store(n) // racy max: a lower bound is enough
+	}
+	defer a.writing.Add(-1)
 	q, args := a.write(v, id, insert, value)
 	res, err := a.db.SQL.Exec(q, args...)
 	if err != nil {
-		a.errs = append(a.errs, fmt.Sprintf("%s %s: %v", v, q, err))
+		a.fail(fmt.Sprintf("%s %s: %v", v, q, err))
 		return
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return // no such row (an insert of it failed): nothing written
 	}
+	a.mu.Lock()
 	a.last[id] = value
+	a.mu.Unlock()
 	if rows, err := a.db.SQL.Query(a.read(v), id); err != nil {
-		a.errs = append(a.errs, fmt.Sprintf("%s read: %v", v, err))
+		a.fail(fmt.Sprintf("%s read: %v", v, err))
 	} else {
 		for rows.Next() {
 			var got sql.NullString
 			rows.Scan(&got)
 			if got.String != value {
-				a.errs = append(a.errs, fmt.Sprintf("%s read row %d: got %q, just wrote %q", v, id, got.String, value))
+				a.fail(fmt.Sprintf("%s read row %d: got %q, just wrote %q", v, id, got.String, value))
 			}
 		}
 		rows.Close()
 	}
+}
+
+func (a *app) fail(msg string) {
+	if ph, ok := a.phase.Load().(string); ok {
+		msg = "during " + ph + ": " + msg
+	}
+	a.mu.Lock()
+	a.errs = append(a.errs, msg)
+	a.mu.Unlock()
 }
 
 func (a *app) halt(t *testing.T) {
@@ -106,6 +132,10 @@ func (a *app) halt(t *testing.T) {
 	if a.ops.Load() < 50 {
 		t.Errorf("only %d application operations ran: the traffic did not overlap the phases", a.ops.Load())
 	}
+	if a.overlap.Load() < 2 {
+		t.Errorf("the writers never wrote at the same time: the fleet was serialized")
+	}
+	t.Logf("%d application operations, up to %d writes at once, %d errors", a.ops.Load(), a.overlap.Load(), len(a.errs))
 }
 
 // checkNoLostWrites compares every row's column with the application's last
@@ -152,9 +182,11 @@ func runWithTraffic(t *testing.T, s *Session, a *app, deployAt map[string]string
 			a.deploy(v)
 			time.Sleep(60 * time.Millisecond) // the deploy is out everywhere
 		}
+		a.phase.Store(ph.ID)
 		if err := s.RunPhase(ctx, ph.ID); err != nil {
 			t.Fatalf("%s: %v", ph.ID, err)
 		}
+		a.phase.Store("after " + ph.ID)
 		time.Sleep(40 * time.Millisecond)
 	}
 }
@@ -285,6 +317,107 @@ clean: {set: {amount: "abs(amount) + 1"}}
 		a.checkNoLostWrites(t, "name")
 		if got := db.One("SELECT count(*) FROM users WHERE amount <= 0"); got != "0" {
 			t.Errorf("%s rows violate the constraint", got)
+		}
+	})
+}
+
+// TestLiveTrafficTightenUnique: a UNIQUE constraint (on PostgreSQL built
+// CONCURRENTLY) added while the fleet writes: old code writes duplicates,
+// code that validates writes unique values, clean fixes the old ones.
+func TestLiveTrafficTightenUnique(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *testdb.DB) {
+		db.Exec("CREATE TABLE users (id integer PRIMARY KEY, username varchar(100) NOT NULL, name varchar(100) NOT NULL, email varchar(100) NOT NULL)")
+		var vals []string
+		for i := 1; i <= 2000; i++ {
+			email := fmt.Sprintf("e%d@x.example", i)
+			if i%41 == 0 {
+				email = "dup@x.example"
+			}
+			vals = append(vals, fmt.Sprintf("(%d, 'u%d', 'n%d', '%s')", i, i, i, email))
+		}
+		db.Exec("INSERT INTO users (id, username, name, email) VALUES " + strings.Join(vals, ", "))
+		a := &app{db: db, last: map[int64]string{}}
+		a.nextID.Store(2000)
+		q := func(s string) string { return placeholders(db.Dialect, s) }
+		a.write = func(v string, id int64, insert bool, value string) (string, []any) {
+			email := fmt.Sprintf("e%d@x.example", id)
+			if v == "v1" && id%7 == 0 {
+				email = "old-dup@x.example" // old code does not check
+			}
+			if insert {
+				return q("INSERT INTO users (id, username, name, email) VALUES (?, ?, ?, ?)"), []any{id, fmt.Sprintf("u%d", id), value, email}
+			}
+			return q("UPDATE users SET name = ? WHERE id = ?"), []any{value, id}
+		}
+		a.read = func(string) string { return q("SELECT name FROM users WHERE id = ?") }
+		a.deploy("v1")
+		s, _ := session(t, db, mustPlan(t, `
+name: users-email-unique
+playbook: tighten-constraint
+table: users
+constraint: {name: users_email_key, unique: [email]}
+clean: {set: {email: "concat(email, '-', id)"}}
+`), Options{BatchSize: 300})
+		a.start(4)
+		runWithTraffic(t, s, a, map[string]string{"validate-in-app": "v2"})
+		time.Sleep(50 * time.Millisecond)
+		a.halt(t)
+		a.checkNoLostWrites(t, "name")
+		if got := db.One("SELECT count(*) FROM (SELECT email FROM users GROUP BY email HAVING count(*) > 1) d"); got != "0" {
+			t.Errorf("%s emails are duplicated", got)
+		}
+		if err := db.ExecE("UPDATE users SET email = 'e1@x.example' WHERE id = 2"); err == nil {
+			t.Error("the unique constraint is not in force")
+		}
+	})
+}
+
+// TestLiveTrafficTightenNotNull: NOT NULL on an existing column while the
+// fleet writes (PostgreSQL's validated check, MySQL's in-place MODIFY,
+// SQLite's rebuild): old code leaves it NULL, code that validates fills it.
+func TestLiveTrafficTightenNotNull(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *testdb.DB) {
+		db.Exec("CREATE TABLE users (id integer PRIMARY KEY, username varchar(100) NOT NULL, name varchar(100) NOT NULL, nick varchar(100))")
+		var vals []string
+		for i := 1; i <= 2000; i++ {
+			nick := fmt.Sprintf("'k%d'", i)
+			if i%23 == 0 {
+				nick = "NULL"
+			}
+			vals = append(vals, fmt.Sprintf("(%d, 'u%d', 'n%d', %s)", i, i, i, nick))
+		}
+		db.Exec("INSERT INTO users (id, username, name, nick) VALUES " + strings.Join(vals, ", "))
+		a := &app{db: db, last: map[int64]string{}}
+		a.nextID.Store(2000)
+		q := func(s string) string { return placeholders(db.Dialect, s) }
+		a.write = func(v string, id int64, insert bool, value string) (string, []any) {
+			switch {
+			case insert && v == "v1": // old code does not write nick
+				return q("INSERT INTO users (id, username, name) VALUES (?, ?, ?)"), []any{id, fmt.Sprintf("u%d", id), value}
+			case insert:
+				return q("INSERT INTO users (id, username, name, nick) VALUES (?, ?, ?, ?)"), []any{id, fmt.Sprintf("u%d", id), value, fmt.Sprintf("k%d", id)}
+			}
+			return q("UPDATE users SET name = ? WHERE id = ?"), []any{value, id}
+		}
+		a.read = func(string) string { return q("SELECT name FROM users WHERE id = ?") }
+		a.deploy("v1")
+		s, _ := session(t, db, mustPlan(t, `
+name: users-nick-not-null
+playbook: tighten-constraint
+table: users
+constraint: {not_null: nick}
+clean: {set: {nick: "concat('k', id)"}}
+`), Options{BatchSize: 300})
+		a.start(4)
+		runWithTraffic(t, s, a, map[string]string{"validate-in-app": "v2"})
+		time.Sleep(50 * time.Millisecond)
+		a.halt(t)
+		a.checkNoLostWrites(t, "name")
+		if got := db.One("SELECT count(*) FROM users WHERE nick IS NULL OR nick <> concat('k', id)"); got != "0" {
+			t.Errorf("%s rows have a wrong nick", got)
+		}
+		if err := db.ExecE("UPDATE users SET nick = NULL WHERE id = 2"); err == nil {
+			t.Error("NOT NULL is not in force")
 		}
 	})
 }

@@ -23,11 +23,43 @@ type Existing struct {
 	// one replaces.
 	Own []string
 	// MaxVersion is the highest version among the folder's other
-	// migrations in the format: this export's versions follow it.
+	// migrations in the format: this export's new versions follow it.
 	MaxVersion int64
-	// Journal is drizzle's meta/_journal.json without this plan's entries;
-	// nil when there is none.
+	// OwnVersions is the version of each migration of an earlier export of
+	// the plan, by its name without version and extension
+	// (users-email_enforce-1-of-3): an export that replaces it keeps them,
+	// so that a tool that applied them does not see them missing and
+	// apply them again under new numbers.
+	OwnVersions map[string]int64
+	// Journal is drizzle's meta/_journal.json, this plan's entries
+	// included (ownEntry tells them); nil when there is none.
 	Journal *Journal
+	// Snapshots holds drizzle-kit's snapshot of each journal entry that
+	// has one, by tag.
+	Snapshots map[string][]byte
+	own       *regexp.Regexp
+	others    bool // the folder has other migrations: MaxVersion is one's
+}
+
+// ownEntry reports whether a journal entry is an earlier export's of the
+// plan.
+func (ex Existing) ownEntry(e JournalEntry) bool {
+	return ex.own != nil && ex.own.MatchString(e.Tag+".sql")
+}
+
+// migrationName splits a migration file name into its version and its
+// name without version and extension.
+var migrationName = regexp.MustCompile(`^(\d+)_(.*?)(\.up\.sql|\.down\.sql|\.sql)$`)
+
+func (ex *Existing) addOwnVersion(file string) {
+	if sm := migrationName.FindStringSubmatch(file); sm != nil {
+		if v, err := strconv.ParseInt(sm[1], 10, 64); err == nil {
+			if ex.OwnVersions == nil {
+				ex.OwnVersions = map[string]int64{}
+			}
+			ex.OwnVersions[sm[2]] = v
+		}
+	}
 }
 
 // Journal is drizzle-kit's meta/_journal.json: what drizzle-orm's migrator
@@ -81,11 +113,11 @@ var versioned = map[string]*regexp.Regexp{
 // ReadDir reads what the export folder holds: nothing when it does not
 // exist. It reads file names, and drizzle's journal.
 func ReadDir(dir, format string, plan *phases.Plan) (Existing, error) {
-	var ex Existing
+	ex := Existing{own: ownFile(plan)}
 	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
 		return ex, &UsageError{Msg: fmt.Sprintf("--dir %s is a file: give the folder the migrations go in", dir)}
 	}
-	own := ownFile(plan)
+	own := ex.own
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) && path == dir {
@@ -104,12 +136,15 @@ func ReadDir(dir, format string, plan *phases.Plan) (Existing, error) {
 		ex.Files = append(ex.Files, rel)
 		if !strings.Contains(rel, "/") && own.MatchString(rel) {
 			ex.Own = append(ex.Own, rel)
+			if format != Drizzle { // drizzle's versions are its journal's
+				ex.addOwnVersion(rel)
+			}
 			return nil
 		}
 		if re := versioned[format]; re != nil && !strings.Contains(rel, "/") {
 			if sm := re.FindStringSubmatch(rel); sm != nil {
-				if v, err := strconv.ParseInt(sm[1], 10, 64); err == nil && v > ex.MaxVersion {
-					ex.MaxVersion = v
+				if v, err := strconv.ParseInt(sm[1], 10, 64); err == nil {
+					ex.MaxVersion, ex.others = max(ex.MaxVersion, v), true
 				}
 			}
 		}
@@ -129,13 +164,21 @@ func ReadDir(dir, format string, plan *phases.Plan) (Existing, error) {
 			if err := json.Unmarshal(data, &j); err != nil {
 				return ex, &UsageError{Msg: fmt.Sprintf("--dir %s: %s is not a drizzle journal: %v", dir, journalPath, err)}
 			}
-			kept := j.Entries[:0]
 			for _, e := range j.Entries {
-				if !own.MatchString(e.Tag + ".sql") {
-					kept = append(kept, e)
+				if data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(snapshotPath(e.Tag)))); err == nil {
+					if ex.Snapshots == nil {
+						ex.Snapshots = map[string][]byte{}
+					}
+					ex.Snapshots[e.Tag] = data
+				}
+				if ex.ownEntry(e) {
+					ex.addOwnVersion(e.Tag + ".sql")
+				} else if sm := migrationName.FindStringSubmatch(e.Tag + ".sql"); sm != nil {
+					if v, err := strconv.ParseInt(sm[1], 10, 64); err == nil {
+						ex.MaxVersion, ex.others = max(ex.MaxVersion, v), true
+					}
 				}
 			}
-			j.Entries = kept
 			ex.Journal = &j
 		}
 	}

@@ -73,12 +73,12 @@ type unit struct {
 
 // phaseExport is one DDL phase as migrations, one per unit.
 type phaseExport struct {
-	pv     engine.PhasePreview
-	index  int // the phase's position in the playbook, from 0
-	units  []unit
-	before []engine.PhasePreview // the phases since the previous migration
-	first  int64                 // the version of its first migration
-	names  []string              // each unit's file name, without version or extension
+	pv       engine.PhasePreview
+	index    int // the phase's position in the playbook, from 0
+	units    []unit
+	before   []engine.PhasePreview // the phases since the previous migration
+	versions []int64               // each migration's version
+	names    []string              // each unit's file name, without version or extension
 }
 
 // model is a plan as migrations and what comes between them.
@@ -87,6 +87,9 @@ type model struct {
 	phases []*phaseExport
 	after  []engine.PhasePreview // phases after the last migration
 	all    []engine.PhasePreview
+	// snapshotGap says why drizzle snapshots were not written, if they
+	// were not.
+	snapshotGap string
 }
 
 // Render renders a plan's files in a format. It reads nothing and writes
@@ -161,17 +164,9 @@ func build(o Options, previews []engine.PhasePreview) (*model, error) {
 	if len(m.phases) == 0 {
 		return nil, &UsageError{Msg: fmt.Sprintf("cannot export %s: none of its phases changes the schema", o.Plan.Name)}
 	}
-	// Versions continue after the migrations the folder has. drizzle-kit
-	// numbers its tags from 0000 by journal position, one file a phase.
-	version := o.Existing.MaxVersion + 1
-	if o.Format == Drizzle {
-		version = int64(len(o.Existing.Journal.entries()))
-	}
 	for _, pe := range m.phases {
-		pe.first = version
-		if o.Format == Drizzle {
+		if o.Format == Drizzle { // one file a phase
 			pe.names = []string{o.Plan.Name + "_" + pe.pv.Phase.ID}
-			version++
 			continue
 		}
 		for k := range pe.units {
@@ -180,10 +175,43 @@ func build(o Options, previews []engine.PhasePreview) (*model, error) {
 				name += fmt.Sprintf("-%d-of-%d", k+1, len(pe.units))
 			}
 			pe.names = append(pe.names, name)
-			version++
 		}
 	}
+	m.number()
 	return m, nil
+}
+
+// number gives each migration its version. A migration that an earlier
+// export of the plan in the folder has keeps its version (a tool that
+// applied it must see it as applied, not as missing, and not apply it
+// again under a new number), as long as the versions still increase in the
+// plan's order; the others continue after every version in the folder.
+// drizzle-kit numbers its tags from 0000 by journal position.
+func (m *model) number() {
+	ex := m.o.Existing
+	next := ex.MaxVersion + 1
+	if m.o.Format == Drizzle {
+		next = int64(len(ex.Journal.entries()))
+		if ex.others {
+			next = max(next, ex.MaxVersion+1)
+		}
+	}
+	for _, v := range ex.OwnVersions {
+		next = max(next, v+1)
+	}
+	last := int64(-1)
+	for _, pe := range m.phases {
+		pe.versions = nil
+		for _, name := range pe.names {
+			v, kept := ex.OwnVersions[name]
+			if !kept || v <= last {
+				v = max(next, last+1)
+				next = v + 1
+			}
+			pe.versions = append(pe.versions, v)
+			last = v
+		}
+	}
 }
 
 // files names a phase's migration files (the up files, where the format
@@ -191,7 +219,7 @@ func build(o Options, previews []engine.PhasePreview) (*model, error) {
 func (m *model) files(pe *phaseExport) []string {
 	var out []string
 	for k, name := range pe.names {
-		v := pe.first + int64(k)
+		v := pe.versions[k]
 		switch m.o.Format {
 		case Goose:
 			out = append(out, fmt.Sprintf("%05d_%s.sql", v, name))

@@ -7,6 +7,7 @@ package export_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -336,5 +337,90 @@ constraint: {not_null: name}
 		if !errors.As(err, &ue) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: got %v, want a refusal saying %q", c.dialect, err, c.want)
 		}
+	}
+}
+
+// TestForceKeepsAnEarlierExportsVersions: exporting a plan again into a
+// folder where another plan was exported since keeps the versions (and
+// drizzle's journal entries) of its earlier export. Renumbered, the
+// migrations a tool applied would look missing and the new numbers would
+// be applied again.
+func TestForceKeepsAnEarlierExportsVersions(t *testing.T) {
+	for _, format := range export.Formats() {
+		t.Run(format, func(t *testing.T) {
+			dir := t.TempDir()
+			exportTo := func(planText string, now int64) []string {
+				t.Helper()
+				plan := loadPlan(t, planText)
+				ex, err := export.ReadDir(dir, format, plan)
+				if err != nil {
+					t.Fatal(err)
+				}
+				files, err := export.Render(export.Options{Plan: plan, PlanFile: "plan.yaml", Dialect: "postgres", Format: format, Now: time.UnixMilli(now), Existing: ex})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := export.Write(dir, ex, files, true); err != nil {
+					t.Fatal(err)
+				}
+				var names []string
+				filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+					if err == nil && !d.IsDir() {
+						rel, _ := filepath.Rel(dir, path)
+						names = append(names, filepath.ToSlash(rel))
+					}
+					return nil
+				})
+				return names
+			}
+			journal := func() string {
+				data, _ := os.ReadFile(filepath.Join(dir, "meta", "_journal.json"))
+				var j export.Journal
+				json.Unmarshal(data, &j)
+				var out []string
+				for _, e := range j.Entries {
+					out = append(out, fmt.Sprintf("%d %s %d", e.Idx, e.Tag, e.When))
+				}
+				return strings.Join(out, "; ")
+			}
+			exportTo(addColumnPlan, 1_700_000_000_000)
+			exportTo(uniquePlan, 1_700_000_001_000)
+			before, journalBefore := exportTo(uniquePlan, 1_700_000_001_000), journal()
+			// users-email again, later: nothing moves.
+			after := exportTo(addColumnPlan, 1_700_000_002_000)
+			if !slices.Equal(before, after) {
+				t.Errorf("the folder changed:\n%v\nbecame\n%v", before, after)
+			}
+			if got := journal(); got != journalBefore {
+				t.Errorf("the journal changed:\n%s\nbecame\n%s", journalBefore, got)
+			}
+			first := map[string]string{export.Goose: "00001_users-email_add-column.sql", export.GolangMigrate: "000001_users-email_add-column.up.sql",
+				export.Plain: "0001_users-email_add-column.up.sql", export.Drizzle: "0000_users-email_add-column.sql"}[format]
+			if !slices.Contains(after, first) {
+				t.Errorf("users-email's first migration is not %s any more: %v", first, after)
+			}
+			// A third plan still comes after everything.
+			third := exportTo(renamePlan, 1_700_000_003_000)
+			next := map[string]string{export.Goose: "00009_users-full-name_add-column.sql", export.GolangMigrate: "000009_users-full-name_add-column.up.sql",
+				export.Plain: "0009_users-full-name_add-column.up.sql", export.Drizzle: "0003_users-full-name_add-column.sql"}[format]
+			if !slices.Contains(third, next) {
+				t.Errorf("the next plan should start at %s: %v", next, third)
+			}
+		})
+	}
+}
+
+// TestDrizzleWithoutASnapshotSaysSo: into a folder with no drizzle-kit
+// snapshot to start from, no snapshot is written and the notes say what
+// that means for drizzle-kit generate.
+func TestDrizzleWithoutASnapshotSaysSo(t *testing.T) {
+	out := render(t, addColumnPlan, "postgres", export.Drizzle, export.Existing{})
+	for path := range out {
+		if strings.HasSuffix(path, "_snapshot.json") {
+			t.Errorf("wrote %s with nothing to start from", path)
+		}
+	}
+	if notes := out["users-email.shepherd.md"]; !strings.Contains(notes, "No drizzle-kit snapshot was written for these migrations: the folder has no drizzle-kit snapshot to start from") {
+		t.Errorf("the notes do not say why there are no snapshots:\n%s", notes)
 	}
 }

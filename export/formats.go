@@ -227,11 +227,25 @@ func (m *model) drizzle() ([]File, error) {
 	const breakpoint = "\n--> statement-breakpoint\n"
 	dialect, version := factsOf(m.o.Dialect).drizzleDialect, factsOf(m.o.Dialect).drizzleVersion
 	j := Journal{Version: version, Dialect: dialect}
+	// The tags this export writes; an earlier export's entry with the same
+	// tag keeps its place and its time (the migrator compares times with
+	// the last it applied: a new time would apply it again).
+	writing := map[string]bool{}
+	for _, pe := range m.phases {
+		writing[strings.TrimSuffix(m.files(pe)[0], ".sql")] = true
+	}
+	kept := map[string]JournalEntry{}
 	if ex := m.o.Existing.Journal; ex != nil {
 		if ex.Dialect != "" && ex.Dialect != dialect {
 			return nil, &UsageError{Msg: fmt.Sprintf("--dir holds a drizzle journal for %s, not %s", ex.Dialect, dialect)}
 		}
 		for _, e := range ex.Entries {
+			if m.o.Existing.ownEntry(e) {
+				if !writing[e.Tag] {
+					continue // an earlier export's migration this one does not have
+				}
+				kept[e.Tag] = e
+			}
 			e.Idx = len(j.Entries)
 			j.Entries = append(j.Entries, e)
 		}
@@ -242,6 +256,22 @@ func (m *model) drizzle() ([]File, error) {
 	when := m.o.Now.UnixMilli()
 	for _, e := range j.Entries {
 		when = max(when, e.When+1)
+	}
+	// Each new entry gets drizzle-kit's snapshot, chained from the last
+	// entry's: without one, drizzle-kit generate would emit the change
+	// again. With no snapshot to start from, none is written, and the
+	// notes say what that means.
+	var prev snapshot
+	if n := len(j.Entries); n > 0 {
+		if data, ok := m.o.Existing.Snapshots[j.Entries[n-1].Tag]; ok {
+			var err error
+			if prev, err = parseSnapshot(data); err != nil {
+				return nil, &UsageError{Msg: fmt.Sprintf("--dir: %s is not a drizzle-kit snapshot: %v", snapshotPath(j.Entries[n-1].Tag), err)}
+			}
+		}
+	}
+	if prev == nil {
+		m.snapshotGap = "the folder has no drizzle-kit snapshot to start from (run drizzle-kit generate on your schema before exporting)"
 	}
 	var files []File
 	for _, pe := range m.phases {
@@ -279,8 +309,23 @@ func (m *model) drizzle() ([]File, error) {
 			addChunk(comment("Give the migrator back the transaction it commits.", ""), "BEGIN;")
 		}
 		files = append(files, File{Path: name, Data: []byte(strings.Join(chunks, breakpoint) + "\n")})
-		j.Entries = append(j.Entries, JournalEntry{Idx: len(j.Entries), Version: version, When: when, Tag: strings.TrimSuffix(name, ".sql"), Breakpoints: true})
+		tag := strings.TrimSuffix(name, ".sql")
+		if _, ok := kept[tag]; ok {
+			continue // its entry, and its snapshot, stay as they were
+		}
+		j.Entries = append(j.Entries, JournalEntry{Idx: len(j.Entries), Version: version, When: when, Tag: tag, Breakpoints: true})
 		when++
+		if prev != nil {
+			snap, err := snapshotAfter(prev, m.plan(), m.o.Dialect, pe.pv.Phase.ID)
+			if err != nil {
+				m.snapshotGap = err.Error()
+				prev = nil
+				continue
+			}
+			data, _ := json.MarshalIndent(snap, "", "  ")
+			files = append(files, File{Path: snapshotPath(tag), Data: append(data, '\n')})
+			prev = snap
+		}
 	}
 	data, err := json.MarshalIndent(j, "", "  ")
 	if err != nil {

@@ -32,8 +32,16 @@ func (m *model) applyHow() string {
 		}
 		return s
 	case Drizzle:
-		return "drizzle-orm's migrator applies every journal entry newer than the last it recorded, all in one run, and cannot stop at one: " +
+		s := "drizzle-orm's migrator applies every journal entry newer than the last it recorded, all in one run, and cannot stop at one: " +
 			"add each migration's file and journal entry to your repository in the release it belongs to."
+		if m.snapshotGap == "" {
+			s += " Each migration has drizzle-kit's snapshot of the schema after it in meta/, so that `drizzle-kit generate` sees these changes as made " +
+				"once your schema files have them (write the column's type and a CHECK's condition as the plan does)."
+		} else {
+			s += " No drizzle-kit snapshot was written for these migrations: " + m.snapshotGap + ". Until the folder's last snapshot has these changes, " +
+				"`drizzle-kit generate` emits them again once your schema files have them: delete what it emits for them before committing, or export again after a baseline generate."
+		}
+		return s
 	}
 	return "Run each release's files in order, each as its header says: in one transaction, or alone outside any."
 }

@@ -73,39 +73,49 @@ func FuzzParse(f *testing.F) {
 // FuzzCheckExpr: an accepted expression has no statement separator or
 // comment outside string literals and balanced parentheses.
 func FuzzCheckExpr(f *testing.F) {
-	for _, s := range []string{"lower(username) || '@x'", "a; b", "'a;' || b", "x -- y", "'--'", "(a", `"a""b"`, "abs(amount)", "#", "'#'"} {
+	for _, s := range []string{"lower(username) || '@x'", "a; b", "'a;' || b", "x -- y", "'--'", "(a", `"a""b"`, "abs(amount)", "#", "'#'",
+		`'\'' # '`, `'\'' ; drop table t; -- '`, `"\"" # "`, `'a\\' # '`, `'\\'' # '`, "`\\` # `"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		if CheckExpr(s) != nil {
 			return
 		}
-		depth := 0
-		for i := 0; i < len(s); i++ {
-			switch c := s[i]; c {
-			case '\'', '"', '`':
-				j := closingQuote(s, i)
-				if j < 0 {
-					t.Fatalf("accepted an unterminated quote: %q", s)
-				}
-				i = j
-			case ';', '#':
-				t.Fatalf("accepted %q outside quotes: %q", c, s)
-			case '-', '/':
-				if i+1 < len(s) && (c == '-' && s[i+1] == '-' || c == '/' && s[i+1] == '*') {
-					t.Fatalf("accepted a comment: %q", s)
-				}
-			case '(':
-				depth++
-			case ')':
-				depth--
-			}
-			if depth < 0 {
-				t.Fatalf("accepted unbalanced parentheses: %q", s)
-			}
-		}
-		if depth != 0 {
-			t.Fatalf("accepted unbalanced parentheses: %q", s)
+		// Read as PostgreSQL and SQLite read quoted text, and as MySQL
+		// does (a backslash escapes): neither sees a statement separator,
+		// a comment or unbalanced parentheses outside quotes.
+		for _, quoteEnd := range []func(string, int) int{closingQuote, closingQuoteBackslash} {
+			checkOutsideQuotes(t, s, quoteEnd)
 		}
 	})
+}
+
+func checkOutsideQuotes(t *testing.T, s string, quoteEnd func(string, int) int) {
+	depth := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\'', '"', '`':
+			j := quoteEnd(s, i)
+			if j < 0 {
+				t.Fatalf("accepted an unterminated quote: %q", s)
+			}
+			i = j
+		case ';', '#':
+			t.Fatalf("accepted %q outside quotes: %q", c, s)
+		case '-', '/':
+			if i+1 < len(s) && (c == '-' && s[i+1] == '-' || c == '/' && s[i+1] == '*') {
+				t.Fatalf("accepted a comment: %q", s)
+			}
+		case '(':
+			depth++
+		case ')':
+			depth--
+		}
+		if depth < 0 {
+			t.Fatalf("accepted unbalanced parentheses: %q", s)
+		}
+	}
+	if depth != 0 {
+		t.Fatalf("accepted unbalanced parentheses: %q", s)
+	}
 }

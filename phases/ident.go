@@ -17,8 +17,11 @@ const MaxIdentLen = 63
 // `table: users; drop table users` is caught as a mistake, with a message,
 // instead of being quoted into a table name that does not exist.
 //
-// Allowed: letters and digits of any script, '_', '$', and single spaces
-// inside the name (mixed case and reserved words are fine: they are quoted).
+// Allowed: letters and digits of any script, '_', '$', '-' (an existing
+// column "E-mail"; not two in a row, which reads as a comment), and single
+// spaces inside the name (mixed case and reserved words are fine: they are
+// quoted). '.' is refused: a name is one identifier, never split, and a
+// table elsewhere is named with schema:.
 func CheckIdent(s string) error {
 	if s == "" {
 		return fmt.Errorf("is empty")
@@ -35,10 +38,15 @@ func CheckIdent(s string) error {
 	if strings.Contains(s, "  ") {
 		return fmt.Errorf("has two spaces in a row")
 	}
+	if strings.Contains(s, "--") {
+		return fmt.Errorf("contains '--', which starts an SQL comment; a name may have single '-'")
+	}
 	for _, r := range s {
 		switch {
 		case unicode.IsLetter(r), unicode.IsDigit(r), unicode.IsMark(r):
-		case r == '_', r == '$', r == ' ':
+		case r == '_', r == '$', r == ' ', r == '-':
+		case r == '.':
+			return fmt.Errorf("contains '.': a name is one identifier, quoted whole, never split at '.'; for a table in another schema (PostgreSQL) or database (MySQL), give schema: in the plan")
 		default:
 			if strings.ContainsRune(exprRunes, r) {
 				return fmt.Errorf("contains %q, so it looks like an SQL expression, not a name", r)
@@ -92,6 +100,14 @@ func CheckExpr(expr string) error {
 		switch c {
 		case '\'', '"', '`':
 			j := closingQuote(s, i)
+			// MySQL reads a backslash in quoted text as an escape (\' is
+			// a quote inside the text); PostgreSQL and SQLite read it as a
+			// backslash. Where the two disagree on where the text ends,
+			// one of them would read what follows as SQL: '\'' # ' is one
+			// literal to PostgreSQL, a literal and a comment to MySQL.
+			if jm := closingQuoteBackslash(s, i); jm != j {
+				return fmt.Errorf("has a backslash before a quote inside quoted text, which MySQL reads as an escaped quote and PostgreSQL and SQLite as a backslash that ends the text; write a quote inside text doubled ('') and keep backslashes away from quotes")
+			}
 			if j < 0 {
 				return fmt.Errorf("has an unterminated %c quote", c)
 			}
@@ -136,6 +152,26 @@ func closingQuote(s string, i int) int {
 	q := s[i]
 	for j := i + 1; j < len(s); j++ {
 		if s[j] == q {
+			if j+1 < len(s) && s[j+1] == q {
+				j++
+				continue
+			}
+			return j
+		}
+	}
+	return -1
+}
+
+// closingQuoteBackslash is closingQuote as MySQL reads quoted text: a
+// backslash inside '…' or "…" escapes the character after it (not inside
+// `…`, an identifier).
+func closingQuoteBackslash(s string, i int) int {
+	q := s[i]
+	for j := i + 1; j < len(s); j++ {
+		switch {
+		case s[j] == '\\' && q != '`':
+			j++
+		case s[j] == q:
 			if j+1 < len(s) && s[j+1] == q {
 				j++
 				continue

@@ -47,6 +47,9 @@ func TestCheckIdent(t *testing.T) {
 		{"price$", ""},
 		{"user table", ""}, // a single space inside
 		{"a b c", ""},
+		{"E-mail", ""}, // '-' is fine alone: names are quoted
+		{"first-name", ""},
+		{"x-1-y", ""},
 		{"naïve", ""},
 		{"Straße", ""},
 		{"Ünïcödé", ""},
@@ -78,8 +81,10 @@ func TestCheckIdent(t *testing.T) {
 		{"users;", "contains ';', " + exprLike},
 		{`a\b`, `contains '\\', ` + exprLike},
 		{"lower(email)", "contains '(', " + exprLike},
-		{"public.users", "contains '.', " + exprLike},
-		{"first-name", "contains '-', " + exprLike},
+		{"public.users", "contains '.': a name is one identifier, quoted whole, never split at '.'; for a table in another schema (PostgreSQL) or database (MySQL), give schema: in the plan"},
+		{"a.b.c", "contains '.'"},
+		{"a--b", "contains '--', which starts an SQL comment"},
+		{"-- x", "contains '--'"},
 		{"a=b", "contains '=', " + exprLike},
 		{"a,b", "contains ',', " + exprLike},
 		{"a|b", "contains '|', " + exprLike},
@@ -145,6 +150,9 @@ func TestCheckExpr(t *testing.T) {
 		{"`col;x` + 1", ""},
 		{"CASE WHEN a > 0 THEN 'x' ELSE 'y' END", ""},
 		{"'naïve' || 'é'", ""},
+		{`replace(path, '\\', '/')`, ""}, // backslashes away from quotes read alike everywhere
+		{`'a\b'`, ""},
+		{"`a\\`", ""}, // no escapes in MySQL's quoted identifiers
 
 		// refused
 		{"", "is empty"},
@@ -170,6 +178,14 @@ func TestCheckExpr(t *testing.T) {
 		{")(", "has a ')' without a matching '('"},
 		{"(a))(", "has a ')' without a matching '('"},
 		{"a\x00b", "contains a NUL byte"},
+		// A backslash before a quote: MySQL and PostgreSQL would end the
+		// text in different places, and one of them reads the rest as SQL.
+		{`'\'' # '`, "has a backslash before a quote inside quoted text, which MySQL reads as an escaped quote"},
+		{`'\'' ; drop table users; -- '`, "has a backslash before a quote inside quoted text"},
+		{`'a\' || b || '; drop table users'`, "has a backslash before a quote inside quoted text"},
+		{`"\"" # "`, "has a backslash before a quote inside quoted text"},
+		{`'\'`, "has a backslash before a quote inside quoted text"},
+		{`'it\'s'`, "has a backslash before a quote inside quoted text"},
 	} {
 		t.Run(fmt.Sprintf("%q", tc.in), func(t *testing.T) {
 			checkReason(t, "CheckExpr", tc.in, CheckExpr(tc.in), tc.reason)

@@ -308,7 +308,17 @@ UPDATE {{qt .Schema .Table}} SET {{q .To}} = {{q .Column}}
 WHERE {{template "range" .}} AND NOT ({{q .To}} <=> {{q .Column}})
 {{end}}
 
+{{/* A unique constraint's duplicates are found by reading the whole table,
+     which InnoDB does with shared locks inside an UPDATE. Taken first, they
+     would be upgraded to exclusive ones on the batch's rows, and a write of
+     the application waiting for one of those rows makes that a deadlock
+     (the application's write is the one rolled back). So the batch's rows
+     are locked exclusively first. */}}
 {{define "clean-batch"}}
+{{- if eq .Kind "unique"}}
+-- step: exclusive row locks on the batch's rows first (so that the duplicates' search below does not upgrade shared locks on them), for the batch's transaction
+SELECT count(*) FROM (SELECT {{q .Key}} FROM {{qt .Schema .Table}} WHERE {{template "range" .}} FOR UPDATE) AS shepherd_batch
+{{end}}
 -- step: row locks on one short batch of rows, for the batch's transaction
 UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}} = ({{$s.Expr}}){{end}}
 WHERE {{template "range" .}} AND {{template "violates" .}}

@@ -1,0 +1,55 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// TestFitName: generated names stay within 63 bytes, are cut on a character
+// boundary, and two long names that share their start stay apart.
+func TestFitName(t *testing.T) {
+	if got := notNullCheckName("users", "email"); got != "shepherd_nn_users_email" {
+		t.Errorf("a short name changed: %s", got)
+	}
+	long := "x" + strings.Repeat("é", 24)
+	seen := map[string]string{}
+	for _, col := range []string{"éé", "éè", "ée", strings.Repeat("a", 63), strings.Repeat("a", 62) + "b"} {
+		name := notNullCheckName(long, col)
+		if len(name) > 63 || !utf8.ValidString(name) {
+			t.Errorf("%s.%s: %q is %d bytes, valid UTF-8: %v", long, col, name, len(name), utf8.ValidString(name))
+		}
+		if other, dup := seen[name]; dup {
+			t.Errorf("%s and %s both get the check name %s", other, col, name)
+		}
+		seen[name] = col
+	}
+}
+
+// TestRecordedDetail: with a key column that holds data, what shepherd's
+// tables keep of a failure has no key value in it; with an integer key it
+// is the error as the operator saw it.
+func TestRecordedDetail(t *testing.T) {
+	text := &Session{table: &Table{Columns: []Column{{Name: "email", Type: "varchar(100)"}}}, key: "email"}
+	num := &Session{table: &Table{Columns: []Column{{Name: "id", Type: "bigint"}}}, key: "id"}
+	errs := []error{
+		&VerifyError{Phase: "clean", What: "no row should violate c", Count: 7, Sample: []string{"alice@x.example", "bob@x.example"}, Hint: "fix them"},
+		fmt.Errorf("wrapped: %w", &VerifyError{Phase: "enforce", What: "no NULLs", Count: 1, Sample: []string{"alice@x.example"}}),
+		&BatchError{Phase: "backfill", Range: "email > alice@x.example AND email <= bob@x.example", Checkpoint: "email alice@x.example", Err: errors.New("division by zero")},
+		&InterruptedError{Phase: "backfill", Checkpoint: "email alice@x.example"},
+	}
+	for _, err := range errs {
+		got := text.recordedDetail(err)
+		if strings.Contains(got, "@x.example") {
+			t.Errorf("recorded %q", got)
+		}
+		if num.recordedDetail(err) != err.Error() {
+			t.Errorf("an integer key changed %q", err.Error())
+		}
+	}
+	if got := text.recordedDetail(errs[0]); got != "clean: verification failed: no row should violate c (7 rows; keys not recorded: the key column holds data); fix them" {
+		t.Errorf("got %q", got)
+	}
+}

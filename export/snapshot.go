@@ -1,0 +1,190 @@
+package export
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/shepherd-db/shepherd/phases"
+)
+
+// drizzle-kit keeps, beside each migration of its folder, a snapshot of the
+// whole schema after it (meta/NNNN_snapshot.json), and `drizzle-kit
+// generate` writes what differs between the schema files and the last
+// snapshot. A migration without one leaves drizzle-kit believing the change
+// never happened, so the next generate would emit shepherd's DDL again. So
+// each migration shepherd adds gets a snapshot: the previous one in the
+// folder, with what the migration changes patched in, chained by id and
+// prevId.
+
+// snapshotPath is where drizzle-kit keeps the snapshot of a journal entry.
+func snapshotPath(tag string) string {
+	num, _, _ := strings.Cut(tag, "_")
+	return "meta/" + num + "_snapshot.json"
+}
+
+// snapshot is one drizzle-kit snapshot, decoded only as far as shepherd
+// patches it; everything else is kept as it was.
+type snapshot map[string]any
+
+func parseSnapshot(data []byte) (snapshot, error) {
+	var s snapshot
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s snapshot) clone() snapshot {
+	data, _ := json.Marshal(s)
+	out, _ := parseSnapshot(data)
+	return out
+}
+
+// table finds the plan's table in the snapshot: "schema.table" on
+// PostgreSQL (public by default), the bare name on MySQL and SQLite.
+func (s snapshot) table(p *phases.Plan, dialect string) (map[string]any, bool) {
+	tables, _ := s["tables"].(map[string]any)
+	key := p.Table
+	if dialect == "postgres" {
+		schema := p.Schema
+		if schema == "" {
+			schema = "public"
+		}
+		key = schema + "." + p.Table
+	}
+	t, ok := tables[key].(map[string]any)
+	return t, ok
+}
+
+func child(m map[string]any, key string) map[string]any {
+	c, ok := m[key].(map[string]any)
+	if !ok {
+		c = map[string]any{}
+		m[key] = c
+	}
+	return c
+}
+
+// snapshotAfter returns the snapshot after a phase's migration: prev with
+// the phase's change patched in, a new id, and prev's id as its prevId. It
+// says why when it cannot: prev does not describe the plan's table.
+func snapshotAfter(prev snapshot, p *phases.Plan, dialect, phase string) (snapshot, error) {
+	s := prev.clone()
+	t, ok := s.table(p, dialect)
+	if !ok {
+		return nil, fmt.Errorf("the folder's last snapshot has no table %s (is it in your drizzle schema?)", p.Table)
+	}
+	cols := child(t, "columns")
+	col := func(name string) (map[string]any, error) {
+		c, ok := cols[name].(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("the folder's last snapshot has no column %s.%s", p.Table, name)
+		}
+		return c, nil
+	}
+	switch phase {
+	case "add-column":
+		name := p.Column
+		if p.Playbook == phases.RenameColumn {
+			name = p.To
+		}
+		typ, ok := p.Type.For(dialect)
+		if !ok {
+			return nil, fmt.Errorf("the plan gives no type for %s", dialect)
+		}
+		c := map[string]any{"name": name, "type": drizzleType(typ, dialect), "primaryKey": false, "notNull": false}
+		if dialect != "postgres" {
+			c["autoincrement"] = false
+		}
+		cols[name] = c
+	case "enforce":
+		c, err := col(p.Column)
+		if err != nil {
+			return nil, err
+		}
+		c["notNull"] = true
+	case "drop-old-column":
+		// stop-old-writes moved NOT NULL to the new column where the old
+		// one had it.
+		old, err := col(p.Column)
+		if err != nil {
+			return nil, err
+		}
+		c, err := col(p.To)
+		if err != nil {
+			return nil, err
+		}
+		c["notNull"] = old["notNull"]
+		delete(cols, p.Column)
+	case "add-constraint":
+		k := p.Constraint
+		switch k.Kind() {
+		case "not_null":
+			c, err := col(k.NotNull)
+			if err != nil {
+				return nil, err
+			}
+			c["notNull"] = true
+		case "unique":
+			switch dialect {
+			case "sqlite": // a unique index
+				child(t, "indexes")[k.Name] = map[string]any{"name": k.Name, "columns": k.Unique, "isUnique": true}
+			case "mysql":
+				child(t, "uniqueConstraints")[k.Name] = map[string]any{"name": k.Name, "columns": k.Unique}
+			default:
+				child(t, "uniqueConstraints")[k.Name] = map[string]any{"name": k.Name, "nullsNotDistinct": false, "columns": k.Unique}
+			}
+		default:
+			check, _ := k.Check.For(dialect)
+			key := "checkConstraints"
+			if dialect == "mysql" {
+				key = "checkConstraint" // drizzle-kit's name in MySQL snapshots
+			}
+			child(t, key)[k.Name] = map[string]any{"name": k.Name, "value": strings.TrimSpace(check)}
+		}
+	default:
+		return nil, fmt.Errorf("no snapshot for phase %s", phase)
+	}
+	s["prevId"] = prev["id"]
+	s["id"] = newUUID()
+	return s, nil
+}
+
+var (
+	sizedVarcharRE = regexp.MustCompile(`^(?:character varying|varchar)\s*\(\s*(\d+)\s*\)$`)
+	spacesRE       = regexp.MustCompile(`\s+`)
+)
+
+// drizzleType is a plan's SQL type as drizzle-kit writes it in a
+// snapshot, so that the same column in the schema files compares equal.
+func drizzleType(t, dialect string) string {
+	t = spacesRE.ReplaceAllString(strings.ToLower(strings.TrimSpace(t)), " ")
+	t = strings.ReplaceAll(strings.ReplaceAll(t, "( ", "("), " )", ")")
+	if m := sizedVarcharRE.FindStringSubmatch(t); m != nil {
+		return "varchar(" + m[1] + ")"
+	}
+	aliases := map[string]string{}
+	switch dialect {
+	case "postgres":
+		aliases = map[string]string{"int": "integer", "int4": "integer", "int8": "bigint", "int2": "smallint", "bool": "boolean",
+			"float8": "double precision", "float4": "real", "timestamptz": "timestamp with time zone",
+			"timestamp without time zone": "timestamp", "character varying": "varchar"}
+	case "mysql":
+		aliases = map[string]string{"integer": "int", "bool": "boolean"}
+	}
+	if a, ok := aliases[t]; ok {
+		return a
+	}
+	return t
+}
+
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
