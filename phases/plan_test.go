@@ -348,7 +348,7 @@ func TestParseRejects(t *testing.T) {
 
 		// --- foreign keys
 		{name: "foreign_key without references", yaml: firstLines(tightenPlan, 3, "constraint: {name: orders_user_fk, foreign_key: [user_id]}"),
-			want: []string{f + `: constraint.references: is missing; say what the foreign key references, such as references: {table: users} (its primary key) or references: {table: users, columns: [id]}`},
+			want:  []string{f + `: constraint.references: is missing; say what the foreign key references, such as references: {table: users} (its primary key) or references: {table: users, columns: [id]}`},
 			field: "constraint.references", count: 1},
 		{name: "foreign_key without a name", yaml: firstLines(tightenPlan, 3, "constraint: {foreign_key: [user_id], references: {table: users}}"),
 			want: []string{f + ": constraint.name: is missing; name the constraint, such as orders_user_fk"}, field: "constraint.name", count: 1},
