@@ -43,6 +43,16 @@ type dialect interface {
 	prepare(op string, d *sqlData, live *Table) error
 	// timeValue converts a time for a state column.
 	timeValue(t *time.Time) any
+	// foreignKeyTypes says why the database would refuse a foreign key
+	// from column child to column parent, or "" when their types fit.
+	foreignKeyTypes(child, parent Column) string
+	// uncheckedForeignKey says that add-foreign-key adds the constraint
+	// without checking the rows already there (MySQL's in-place form), so
+	// shepherd must count the rows without a parent after it.
+	uncheckedForeignKey() bool
+	// foreignKeyNote is what the operator must know about foreign keys on
+	// this database beyond the constraint itself, or "".
+	foreignKeyNote() string
 }
 
 // failure classifies database errors.
@@ -59,6 +69,7 @@ const (
 	failNotNull
 	failCheck
 	failUnique
+	failForeignKey
 	failConnection
 	failDiskFull
 )
@@ -89,13 +100,19 @@ type sqlData struct {
 	Type   string
 	Expr   string
 
-	Kind    string // constraint kind: check, not_null, unique
+	Kind    string // constraint kind: check, not_null, unique, foreign_key
 	Name    string // constraint name
 	Check   string
 	Columns []string
-	Set     []setExpr
-	Cond    string // null, unfilled, null-expr, diff, lost, violates: which rows count-where counts
-	Bounded bool   // count-where counts only up to the key {{param "hi"}}
+	// RefSchema, RefTable and RefColumns are what a foreign key references;
+	// SelfRef is set when that is the table itself.
+	RefSchema  string
+	RefTable   string
+	RefColumns []string
+	SelfRef    bool
+	Set        []setExpr
+	Cond       string // null, unfilled, null-expr, diff, lost, violates: which rows count-where counts
+	Bounded    bool   // count-where counts only up to the key {{param "hi"}}
 
 	// CheckName is PostgreSQL's temporary NOT NULL check.
 	CheckName string

@@ -2,7 +2,9 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -259,6 +261,9 @@ func (s *Session) checkSchema(ctx context.Context, t *Table, progress phases.Pro
 				add("constraint: %s.%s is already NOT NULL; there is nothing to tighten", t.Name, c.NotNull)
 			}
 		}
+		if c.Kind() == "foreign_key" {
+			problems = append(problems, s.checkForeignKey(ctx, t)...)
+		}
 		if c.Name != "" && !ran("add-constraint") {
 			if _, ok := t.Constraint(c.Name); ok {
 				add("constraint.name: %s already has a constraint %q (constraints: %s)", t.Name, c.Name, constraintNames(t))
@@ -274,6 +279,120 @@ func (s *Session) checkSchema(ctx context.Context, t *Table, progress phases.Pro
 		return &SchemaError{File: p.File, Problems: problems}
 	}
 	return nil
+}
+
+// checkForeignKey checks a foreign key against the live schema: the
+// referenced table and columns exist (by default its primary key), they are
+// its primary key or a unique key (so that a row has one parent), and each
+// pair of columns has types the database can compare. It resolves the
+// referenced columns for the session.
+func (s *Session) checkForeignKey(ctx context.Context, t *Table) []string {
+	c := s.plan.Constraint
+	ref := c.References
+	schema := ref.Schema
+	if schema == "" {
+		schema = s.plan.Schema
+	} else if !s.d.supportsSchema() {
+		return []string{fmt.Sprintf("constraint.references.schema: %s has no schemas; remove schema: from references", s.d.name())}
+	}
+	var problems []string
+	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	parent := t
+	if ref.Table != t.Name || schema != s.plan.Schema {
+		var err error
+		parent, err = s.d.introspect(ctx, s.db, s.sql, schema, ref.Table)
+		if errors.Is(err, errNoTable) {
+			where := "the database"
+			if schema != "" {
+				where = "schema " + schema
+			}
+			tables, _ := s.listTablesIn(ctx, schema)
+			return []string{fmt.Sprintf("constraint.references.table: %s has no table %q (tables: %s)", where, ref.Table, listOrNone(tables))}
+		}
+		if err != nil {
+			return []string{fmt.Sprintf("constraint.references.table: read the schema of %s: %v", ref.Table, s.dsn.scrub(err))}
+		}
+	}
+	refCols := ref.Columns
+	if len(refCols) == 0 {
+		refCols = parent.PrimaryKey
+		if len(refCols) == 0 {
+			add("constraint.references: %s has no primary key, so give the referenced columns: references: {table: %s, columns: [...]} (its unique keys: %s)", ref.Table, ref.Table, listOrNone(parent.uniqueKeySets()))
+			return problems
+		}
+		if len(refCols) != len(c.ForeignKey) {
+			add("constraint.references: the primary key of %s is (%s), %d columns for %d in foreign_key (%s); give one referencing column for each", ref.Table, strings.Join(refCols, ", "), len(refCols), len(c.ForeignKey), strings.Join(c.ForeignKey, ", "))
+			return problems
+		}
+	}
+	for _, col := range refCols {
+		if _, ok := parent.Column(col); !ok {
+			add("constraint.references.columns: %s has no column %q (columns: %s)", ref.Table, col, strings.Join(parent.ColumnNames(), ", "))
+		}
+	}
+	if len(problems) > 0 {
+		return problems
+	}
+	if !parent.isUniqueKey(refCols) {
+		add("constraint.references.columns: (%s) is not the primary key or a unique key of %s, so a row of %s could have more than one parent; reference one of its unique keys (%s), or make (%s) unique first (a tighten-constraint plan with unique: does)",
+			strings.Join(refCols, ", "), ref.Table, t.Name, listOrNone(parent.uniqueKeySets()), strings.Join(refCols, ", "))
+	}
+	for i, col := range c.ForeignKey {
+		child, ok := t.Column(col)
+		if !ok || i >= len(refCols) {
+			continue // reported with the table's columns
+		}
+		pc, _ := parent.Column(refCols[i])
+		if why := s.d.foreignKeyTypes(child, pc); why != "" {
+			add("constraint.foreign_key: %s.%s is %s but %s.%s is %s: %s", t.Name, col, child.Type, ref.Table, pc.Name, pc.Type, why)
+		}
+	}
+	if len(problems) == 0 {
+		s.refColumns = refCols
+	}
+	return problems
+}
+
+// isUniqueKey reports whether cols, in this order, are the table's primary
+// key or the columns of a unique constraint or of a valid, whole (not
+// partial) unique index: what a foreign key can reference on every dialect.
+func (t *Table) isUniqueKey(cols []string) bool {
+	for _, key := range t.uniqueKeyLists() {
+		if slices.Equal(key, cols) {
+			return true
+		}
+	}
+	return false
+}
+
+func (t *Table) uniqueKeyLists() [][]string {
+	var keys [][]string
+	if len(t.PrimaryKey) > 0 {
+		keys = append(keys, t.PrimaryKey)
+	}
+	for _, ix := range t.Indexes {
+		if ix.Unique && ix.Valid && !ix.Partial && len(ix.Columns) > 0 {
+			keys = append(keys, ix.Columns)
+		}
+	}
+	for _, c := range t.Constraints {
+		if c.Kind == "unique" && len(c.Columns) > 0 {
+			keys = append(keys, c.Columns)
+		}
+	}
+	return keys
+}
+
+// uniqueKeySets lists the unique keys for messages, each as (a, b).
+func (t *Table) uniqueKeySets() []string {
+	var out []string
+	for _, key := range t.uniqueKeyLists() {
+		k := "(" + strings.Join(key, ", ") + ")"
+		if !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // tryExpressions asks the database to compile every expression of the plan

@@ -246,6 +246,40 @@ ALTER TABLE {{qt .Schema .Table}} ADD CONSTRAINT {{q .Name}} CHECK ({{.Check}}),
 ALTER TABLE {{qt .Schema .Table}} {{.MySQL.DropCheck}} {{q .Name}}{{.MySQL.DropCheckAlgorithm}}
 {{end}}
 
+{{define "foreign-key-probe"}}SELECT count(*) FROM information_schema.table_constraints WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND constraint_name = {{bind .Name}} AND constraint_type = 'FOREIGN KEY'{{end}}
+
+{{/* MySQL and MariaDB add a foreign key in place (INPLACE, LOCK=NONE) only
+     with foreign_key_checks = 0, which also skips checking the rows that
+     are there; with the checks on, the ALTER copies the table and blocks
+     writes while it does. shepherd takes the first: clean has left no row
+     without its parent, the checks are off on this connection only, for
+     this one statement, and right after it shepherd counts the rows
+     without a parent again (one written between clean and the ALTER): if
+     there are any, it drops the constraint again and the phase fails with
+     their keys. */}}
+{{define "add-foreign-key"}}
+-- step conn: foreign_key_checks = 0 on shepherd's DDL connection only, for the next statement: the ALTER does not check existing rows (clean left none without a parent; shepherd counts them again right after); every other session keeps checking
+SET SESSION foreign_key_checks = 0
+-- step own: ALGORITHM=INPLACE, LOCK=NONE, with foreign_key_checks = 0 on this connection (the rows already there are not checked: clean left none without a parent, and shepherd counts them again right after): reads and writes of {{.Table}} go on while the constraint is added (and, when no index of {{.Table}} starts with its columns, an index named {{.Name}} is built for it), under brief exclusive metadata locks on {{.Table}} and {{.RefTable}} at the start and the end, each waiting at most lock_wait_timeout, then retried; from then on every write is checked
+-- noexport: MySQL adds a foreign key in place only with foreign_key_checks = 0, which skips checking the existing rows; shepherd makes up for it by counting the rows without a parent right after the ALTER and dropping the constraint again if one slipped in, which a migration file cannot do (and with the checks on, the ALTER copies the table and blocks writes for as long). Run add-constraint with shepherd run
+-- applied: {{template "foreign-key-probe" .}}
+ALTER TABLE {{qt .Schema .Table}} ADD CONSTRAINT {{q .Name}} FOREIGN KEY ({{qlist .Columns}}) REFERENCES {{qt .RefSchema .RefTable}} ({{qlist .RefColumns}}), ALGORITHM=INPLACE, LOCK=NONE
+-- step conn:
+SET SESSION foreign_key_checks = 1
+{{end}}
+
+{{/* The constraint, then the index MySQL built for it when no index of the
+     table could serve (named after the constraint; shepherd refuses a plan
+     whose constraint name is already an index's). */}}
+{{define "drop-foreign-key"}}
+-- step own: ALGORITHM=INPLACE, LOCK=NONE: only metadata changes, under brief exclusive metadata locks on {{.Table}} and {{.RefTable}}; reads and writes go on
+-- applied: SELECT ({{template "foreign-key-probe" .}}) = 0
+ALTER TABLE {{qt .Schema .Table}} DROP FOREIGN KEY {{q .Name}}, ALGORITHM=INPLACE, LOCK=NONE
+-- step own: ALGORITHM=INPLACE, LOCK=NONE: drops the index {{.Name}} that was built for the constraint, if there is one; only metadata changes, under a brief exclusive metadata lock
+-- applied: SELECT ({{template "index-probe" .}}) = 0
+ALTER TABLE {{qt .Schema .Table}} DROP INDEX {{q .Name}}, ALGORITHM=INPLACE, LOCK=NONE
+{{end}}
+
 {{/* SQLite rebuilds a table to change its constraints; MySQL does not
      need to. This is MySQL's online rebuild (it reclaims space and
      rewrites every row), for completeness: no playbook runs it. */}}
@@ -319,8 +353,17 @@ WHERE {{template "range" .}} AND {{template "violates" .}}
 {{define "violates"}}
 {{- if eq .Kind "not_null"}}{{q .Column}} IS NULL
 {{- else if eq .Kind "unique"}}EXISTS (SELECT 1 FROM (SELECT {{qlist .Columns}}, min({{q .Key}}) AS shepherd_first FROM {{qt .Schema .Table}} GROUP BY {{qlist .Columns}} HAVING count(*) > 1) AS shepherd_dup WHERE {{range $i, $c := .Columns}}shepherd_dup.{{q $c}} = {{q $.Table}}.{{q $c}} AND {{end}}{{q .Table}}.{{q .Key}} > shepherd_dup.shepherd_first)
+{{- else if eq .Kind "foreign_key"}}{{template "orphan" .}}
 {{- else}}NOT ({{.Check}}){{end}}
 {{- end}}
+
+{{/* See postgres.sql. A table that references itself is read through a
+     derived table, which MySQL materializes: it refuses a subquery on the
+     table an UPDATE changes (error 1093). */}}
+{{define "orphan"}}{{range .Columns}}{{q $.Table}}.{{q .}} IS NOT NULL AND {{end}}NOT EXISTS (SELECT 1 FROM {{if .SelfRef}}(SELECT {{qlist .RefColumns}} FROM {{qt .RefSchema .RefTable}}) AS shepherd_parent{{else}}{{qt .RefSchema .RefTable}} AS shepherd_parent{{end}} WHERE {{range $i, $c := .RefColumns}}{{if $i}} AND {{end}}shepherd_parent.{{q $c}} = {{q $.Table}}.{{q (index $.Columns $i)}}{{end}}){{end}}
+
+{{/* A derived table again, for a table that references itself. */}}
+{{define "absent-key"}}(SELECT shepherd_absent.v FROM (SELECT {{if eq .Cond "int"}}coalesce(max({{q .Column}}), 0) + 1{{else}}CONCAT(coalesce(max({{q .Column}}), ''), 'x'){{end}} AS v FROM {{qt .RefSchema .RefTable}}) AS shepherd_absent){{end}}
 
 {{define "count-where"}}SELECT count(*) FROM {{qt .Schema .Table}} WHERE {{template "cond" .}}{{end}}
 {{define "sample-where"}}SELECT {{q .Key}} FROM {{qt .Schema .Table}} WHERE {{template "cond" .}} ORDER BY {{q .Key}} LIMIT 5{{end}}
@@ -352,6 +395,12 @@ UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $
 UPDATE {{qt .Schema .Table}} AS shepherd_dst JOIN {{qt .Schema .Table}} AS shepherd_src ON shepherd_src.{{q .Key}} = {{param "other"}}
 SET {{range $i, $c := .Columns}}{{if $i}}, {{end}}shepherd_dst.{{q $c}} = shepherd_src.{{q $c}}{{end}}
 WHERE shepherd_dst.{{q .Key}} = {{param "key"}}
+{{end}}
+
+{{/* verify-failure-path's connection: foreign keys checked, whatever the server's default. */}}
+{{define "proof-setup"}}
+-- step conn: foreign keys are checked on this connection
+SET SESSION foreign_key_checks = 1
 {{end}}
 
 {{define "savepoint"}}SAVEPOINT shepherd_probe{{end}}

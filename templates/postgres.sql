@@ -278,6 +278,24 @@ ALTER TABLE {{qt .Schema .Table}} VALIDATE CONSTRAINT {{q .Name}}
 ALTER TABLE {{qt .Schema .Table}} DROP CONSTRAINT IF EXISTS {{q .Name}}
 {{end}}
 
+{{/* A foreign key without a long lock: NOT VALID reads no row (both
+     tables are locked for an instant, SHARE ROW EXCLUSIVE: the referencing
+     side gets its check trigger, the referenced side the triggers that
+     guard deletes and key updates), then VALIDATE checks every row under
+     locks that let reads and writes of both tables go on. */}}
+{{define "add-foreign-key"}}
+-- step own: SHARE ROW EXCLUSIVE on {{.Table}} and on {{.RefTable}} for an instant (each waits at most --lock-timeout, then is retried): NOT VALID reads no row; from now on every write to {{.Table}}, and every delete and key update of {{.RefTable}}, is checked
+-- applied: SELECT count(*) FROM pg_catalog.pg_constraint WHERE conrelid = {{template "rel" .}} AND conname = {{bind .Name}} AND contype = 'f'
+ALTER TABLE {{qt .Schema .Table}} ADD CONSTRAINT {{q .Name}} FOREIGN KEY ({{qlist .Columns}}) REFERENCES {{qt .RefSchema .RefTable}} ({{qlist .RefColumns}}) NOT VALID
+-- step: SHARE UPDATE EXCLUSIVE on {{.Table}} and ROW SHARE on {{.RefTable}} while it checks every row of {{.Table}} against {{.RefTable}}, until commit: reads and writes of both tables go on; only other DDL, VACUUM and index builds on {{.Table}} wait
+ALTER TABLE {{qt .Schema .Table}} VALIDATE CONSTRAINT {{q .Name}}
+{{end}}
+
+{{define "drop-foreign-key"}}
+-- step: ACCESS EXCLUSIVE on {{.Table}} and on {{.RefTable}} for an instant (it waits at most --lock-timeout, then is retried): only the catalog changes (the constraint and its triggers on both tables)
+ALTER TABLE {{qt .Schema .Table}} DROP CONSTRAINT IF EXISTS {{q .Name}}
+{{end}}
+
 {{/* PostgreSQL changes constraints in place: it never rebuilds a table. */}}
 {{define "rebuild"}}{{end}}
 
@@ -350,8 +368,19 @@ WHERE {{template "range" .}} AND {{template "violates" .}}
 {{define "violates"}}
 {{- if eq .Kind "not_null"}}{{q .Column}} IS NULL
 {{- else if eq .Kind "unique"}}EXISTS (SELECT 1 FROM {{qt .Schema .Table}} AS shepherd_dup WHERE {{range $i, $c := .Columns}}{{if $i}} AND {{end}}shepherd_dup.{{q $c}} = {{q $.Table}}.{{q $c}}{{end}} AND shepherd_dup.{{q .Key}} < {{q .Table}}.{{q .Key}})
+{{- else if eq .Kind "foreign_key"}}{{template "orphan" .}}
 {{- else}}NOT ({{.Check}}){{end}}
 {{- end}}
+
+{{/* A row that breaks a foreign key: every referencing column has a value
+     (a NULL in any of them exempts the row, as MATCH SIMPLE does) and no
+     row of the referenced table has those values. */}}
+{{define "orphan"}}{{range .Columns}}{{q $.Table}}.{{q .}} IS NOT NULL AND {{end}}NOT EXISTS (SELECT 1 FROM {{qt .RefSchema .RefTable}} AS shepherd_parent WHERE {{range $i, $c := .RefColumns}}{{if $i}} AND {{end}}shepherd_parent.{{q $c}} = {{q $.Table}}.{{q (index $.Columns $i)}}{{end}}){{end}}
+
+{{/* verify-failure-path: a value of a referencing column that no row of the
+     referenced table has (.Column is the referenced column; .Cond says its
+     kind: int or text) */}}
+{{define "absent-key"}}(SELECT {{if eq .Cond "int"}}coalesce(max({{q .Column}}), 0) + 1{{else}}coalesce(max({{q .Column}}), '') || 'x'{{end}} FROM {{qt .RefSchema .RefTable}}){{end}}
 
 {{define "count-where"}}SELECT count(*) FROM {{qt .Schema .Table}} WHERE {{template "cond" .}}{{end}}
 {{define "sample-where"}}SELECT {{q .Key}} FROM {{qt .Schema .Table}} WHERE {{template "cond" .}} ORDER BY {{q .Key}} LIMIT 5{{end}}
@@ -381,6 +410,9 @@ UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $
 UPDATE {{qt .Schema .Table}} SET {{range $i, $c := .Columns}}{{if $i}}, {{end}}{{q $c}} = (SELECT shepherd_src.{{q $c}} FROM {{qt $.Schema $.Table}} AS shepherd_src WHERE shepherd_src.{{q $.Key}} = {{param "other"}}){{end}}
 WHERE {{q .Key}} = {{param "key"}}
 {{end}}
+
+{{/* verify-failure-path's connection: PostgreSQL always enforces every constraint. */}}
+{{define "proof-setup"}}{{end}}
 
 {{define "savepoint"}}SAVEPOINT shepherd_probe{{end}}
 {{define "rollback-to-savepoint"}}ROLLBACK TO SAVEPOINT shepherd_probe{{end}}

@@ -157,6 +157,11 @@ ALTER TABLE {{qt .Schema .Table}} DROP COLUMN {{q .Column}}
 {{define "drop-not-null"}}{{template "rebuild" .}}{{end}}
 {{define "add-check"}}{{template "rebuild" .}}{{end}}
 {{define "drop-check"}}{{template "rebuild" .}}{{end}}
+{{/* A foreign key too: the rebuilt table has it, and the foreign key check
+     before commit finds any row without its parent (more problems than
+     before the rebuild), which rolls the whole rebuild back. */}}
+{{define "add-foreign-key"}}{{template "rebuild" .}}{{end}}
+{{define "drop-foreign-key"}}{{template "rebuild" .}}{{end}}
 
 {{define "rebuild"}}
 -- step conn: foreign keys are not enforced while the table is swapped; they are checked before commit
@@ -184,7 +189,7 @@ DELETE FROM sqlite_sequence WHERE name = {{bind .Table}}
 -- step:
 INSERT INTO sqlite_sequence (name, seq) VALUES ({{bind .Table}}, {{bind .Rebuild.SequenceValue}})
 {{- end}}
--- step check: foreign keys of {{.Table}} hold no worse than before
+-- step check: {{if eq .Kind "foreign_key"}}every row of {{.Table}} has its parent in {{.RefTable}} ({{.Name}}), and the table's other foreign keys hold no worse than before{{else}}foreign keys of {{.Table}} hold no worse than before{{end}}
 SELECT count(*) FROM pragma_foreign_key_check({{bind .Table}})
 -- step conn:
 PRAGMA legacy_alter_table = OFF
@@ -249,8 +254,14 @@ WHERE {{template "range" .}} AND {{template "violates" .}}
 {{define "violates"}}
 {{- if eq .Kind "not_null"}}{{q .Column}} IS NULL
 {{- else if eq .Kind "unique"}}EXISTS (SELECT 1 FROM {{qt .Schema .Table}} AS shepherd_dup WHERE {{range $i, $c := .Columns}}{{if $i}} AND {{end}}shepherd_dup.{{q $c}} = {{q $.Table}}.{{q $c}}{{end}} AND shepherd_dup.{{q .Key}} < {{q .Table}}.{{q .Key}})
+{{- else if eq .Kind "foreign_key"}}{{template "orphan" .}}
 {{- else}}NOT ({{.Check}}){{end}}
 {{- end}}
+
+{{/* See postgres.sql. */}}
+{{define "orphan"}}{{range .Columns}}{{q $.Table}}.{{q .}} IS NOT NULL AND {{end}}NOT EXISTS (SELECT 1 FROM {{qt .RefSchema .RefTable}} AS shepherd_parent WHERE {{range $i, $c := .RefColumns}}{{if $i}} AND {{end}}shepherd_parent.{{q $c}} = {{q $.Table}}.{{q (index $.Columns $i)}}{{end}}){{end}}
+
+{{define "absent-key"}}(SELECT {{if eq .Cond "int"}}coalesce(max({{q .Column}}), 0) + 1{{else}}coalesce(max({{q .Column}}), '') || 'x'{{end}} FROM {{qt .RefSchema .RefTable}}){{end}}
 
 {{define "count-where"}}SELECT count(*) FROM {{qt .Schema .Table}} WHERE {{template "cond" .}}{{end}}
 {{define "sample-where"}}SELECT {{q .Key}} FROM {{qt .Schema .Table}} WHERE {{template "cond" .}} ORDER BY {{q .Key}} LIMIT 5{{end}}
@@ -279,6 +290,13 @@ UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $
 {{define "duplicate-update"}}
 UPDATE {{qt .Schema .Table}} SET {{range $i, $c := .Columns}}{{if $i}}, {{end}}{{q $c}} = (SELECT shepherd_src.{{q $c}} FROM {{qt $.Schema $.Table}} AS shepherd_src WHERE shepherd_src.{{q $.Key}} = {{param "other"}}){{end}}
 WHERE {{q .Key}} = {{param "key"}}
+{{end}}
+
+{{/* verify-failure-path's connection: SQLite checks foreign keys only on
+     connections that turn them on; the application's must too. */}}
+{{define "proof-setup"}}
+-- step conn: foreign keys are checked on this connection
+PRAGMA foreign_keys = ON
 {{end}}
 
 {{define "savepoint"}}SAVEPOINT shepherd_probe{{end}}
