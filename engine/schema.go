@@ -267,8 +267,12 @@ func (s *Session) checkSchema(ctx context.Context, t *Table, progress phases.Pro
 		if c.Name != "" && !ran("add-constraint") {
 			if _, ok := t.Constraint(c.Name); ok {
 				add("constraint.name: %s already has a constraint %q (constraints: %s)", t.Name, c.Name, constraintNames(t))
-			} else if _, ok := t.Index(c.Name); ok {
+			} else if ix, ok := t.Index(c.Name); ok && ix.Valid {
 				add("constraint.name: %s already has an index %q; choose another name", t.Name, c.Name)
+			} else if ok {
+				if problem := s.invalidIndex(ctx, t, ix); problem != "" {
+					add("%s", problem)
+				}
 			}
 		}
 	}
@@ -279,6 +283,30 @@ func (s *Session) checkSchema(ctx context.Context, t *Table, progress phases.Pro
 		return &SchemaError{File: p.File, Problems: problems}
 	}
 	return nil
+}
+
+// invalidIndex decides about an INVALID index named like the constraint,
+// which a failed CREATE INDEX CONCURRENTLY left (PostgreSQL): when it is
+// exactly the unique index the plan asks for, add-constraint adopts it
+// (drops it and builds it again, as it does after its own failed build);
+// otherwise the plan is refused, saying how to drop it.
+func (s *Session) invalidIndex(ctx context.Context, t *Table, ix Index) string {
+	c := s.plan.Constraint
+	drop := fmt.Sprintf("drop it with DROP INDEX CONCURRENTLY %s, or choose another name", s.sql.Quote(t.Schema)+"."+s.sql.Quote(ix.Name))
+	what := fmt.Sprintf("constraint.name: %s already has an index %q that is INVALID (a CREATE INDEX CONCURRENTLY that failed left it)", t.Name, ix.Name)
+	if c.Kind() != "unique" {
+		return what + "; " + drop
+	}
+	d := sqlData{Schema: s.plan.Schema, Table: t.Name, Name: ix.Name, Columns: c.Unique}
+	var n int64
+	if err := s.queryRow(ctx, s.db, "index-matches", d, nil, &n); err != nil {
+		return fmt.Sprintf("%s, and reading its definition failed: %v; %s", what, s.dsn.scrub(err), drop)
+	}
+	if n == 0 {
+		return fmt.Sprintf("%s, and it is not the index the plan asks for (UNIQUE on %s); %s", what, strings.Join(c.Unique, ", "), drop)
+	}
+	s.notice("", "%s.%s is an INVALID index (a CREATE INDEX CONCURRENTLY that failed left it) with exactly the definition the plan asks for: add-constraint drops it and builds it again", t.Name, ix.Name)
+	return ""
 }
 
 // checkForeignKey checks a foreign key against the live schema: the

@@ -315,6 +315,22 @@ CREATE UNIQUE INDEX CONCURRENTLY {{q .Name}} ON {{qt .Schema .Table}} ({{qlist .
 ALTER TABLE {{qt .Schema .Table}} ADD CONSTRAINT {{q .Name}} UNIQUE USING INDEX {{q .Name}}
 {{end}}
 
+{{/* An INVALID index with the constraint's name that a failed build left
+     (outside shepherd) is adopted only when it is exactly the index the
+     plan asks for: its definition, as PostgreSQL prints it, is that of a
+     plain unique btree index on the plan's columns, with no predicate, no
+     expression, no INCLUDE, no sort order or collation of its own.
+     PostgreSQL only: no other dialect leaves invalid indexes. */}}
+{{define "index-matches"}}
+SELECT count(*) FROM pg_catalog.pg_index i
+JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_catalog.pg_class t ON t.oid = i.indrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace
+WHERE i.indrelid = {{template "rel" .}} AND ic.relname = {{bind .Name}}
+  AND pg_catalog.pg_get_indexdef(i.indexrelid) = format('CREATE UNIQUE INDEX %I ON %I.%I USING btree (%s)', ic.relname, n.nspname, t.relname,
+      array_to_string(ARRAY[{{range $i, $c := .Columns}}{{if $i}}, {{end}}quote_ident({{bind $c}}::text){{end}}], ', '))
+{{end}}
+
 {{define "drop-unique"}}
 -- step: ACCESS EXCLUSIVE on {{.Table}} for an instant (it waits at most --lock-timeout, then is retried): drops the constraint and its index
 ALTER TABLE {{qt .Schema .Table}} DROP CONSTRAINT IF EXISTS {{q .Name}}
