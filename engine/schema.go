@@ -273,6 +273,8 @@ func (s *Session) checkSchema(ctx context.Context, t *Table, progress phases.Pro
 				if problem := s.invalidIndex(ctx, t, ix); problem != "" {
 					add("%s", problem)
 				}
+			} else {
+				problems = append(problems, s.nameClashes(ctx, t)...)
 			}
 		}
 	}
@@ -283,6 +285,38 @@ func (s *Session) checkSchema(ctx context.Context, t *Table, progress phases.Pro
 		return &SchemaError{File: p.File, Problems: problems}
 	}
 	return nil
+}
+
+// nameClashes finds what outside the table already has the name the
+// constraint needs, where the database's names are wider than one table
+// (templates' name-clashes says where that is on each dialect): the DDL
+// would fail at add-constraint, after the gate and clean ran.
+func (s *Session) nameClashes(ctx context.Context, t *Table) []string {
+	d := s.builder().constraintData()
+	d.Table = t.Name
+	if err := s.d.prepare("name-clashes", &d, t); err != nil {
+		return []string{fmt.Sprintf("constraint.name: %v", err)}
+	}
+	rows, err := s.query(ctx, s.db, "name-clashes", d, nil)
+	if err != nil {
+		return []string{fmt.Sprintf("constraint.name: look for other objects named %q: %v", d.Name, s.dsn.scrub(err))}
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var what, where, why string
+		if err := rows.Scan(&what, &where, &why); err != nil {
+			return []string{fmt.Sprintf("constraint.name: look for other objects named %q: %v", d.Name, err)}
+		}
+		if where != "" {
+			where = " " + where
+		}
+		problems = append(problems, fmt.Sprintf("constraint.name: %q is already the name of %s%s, and %s; choose another name", d.Name, what, where, why))
+	}
+	if err := rows.Err(); err != nil {
+		return []string{fmt.Sprintf("constraint.name: look for other objects named %q: %v", d.Name, s.dsn.scrub(err))}
+	}
+	return problems
 }
 
 // invalidIndex decides about an INVALID index named like the constraint,

@@ -195,6 +195,20 @@ WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND ex
 
 {{define "foreign-keys-on"}}SELECT @@foreign_key_checks{{end}}
 
+{{/* See postgres.sql. MySQL and MariaDB name indexes (so UNIQUE) per
+     table, but foreign keys per database, and MySQL CHECK constraints per
+     database too (MariaDB's per table). */}}
+{{define "name-clashes"}}
+{{- if or (eq .Kind "foreign_key") (and (eq .Kind "check") (not .MySQL.MariaDB))}}
+SELECT CASE constraint_type WHEN 'FOREIGN KEY' THEN 'a foreign key' ELSE 'a CHECK constraint' END,
+       concat('on ', table_name),
+       {{if eq .Kind "foreign_key"}}'MySQL and MariaDB name foreign keys per database'{{else}}'MySQL names CHECK constraints per database'{{end}}
+FROM information_schema.table_constraints
+WHERE constraint_schema = {{template "db" .}} AND constraint_name = {{bind .Name}} AND table_name <> {{bind .Table}}
+  AND constraint_type = {{if eq .Kind "foreign_key"}}'FOREIGN KEY'{{else}}'CHECK'{{end}}
+{{- else}}SELECT '', '', '' FROM DUAL WHERE 1 = 0{{end}}
+{{end}}
+
 {{define "try-expr"}}SELECT {{.Expr}} FROM {{qt .Schema .Table}} WHERE 1 = 0{{end}}
 
 {{/* ---------- phase DDL: each ALTER commits by itself, so each has a probe ---------- */}}

@@ -223,6 +223,27 @@ WHERE d.refobjid = {{template "rel" .}} AND d.classid = 'pg_catalog.pg_class'::r
 {{/* PostgreSQL always enforces foreign keys. */}}
 {{define "foreign-keys-on"}}SELECT 1{{end}}
 
+{{/* Objects outside the table that already have the name a constraint
+     needs, one row each: what it is, where, and why the names clash.
+     PostgreSQL keeps CHECK and FOREIGN KEY names per table (the
+     table-constraints read covers them), but UNIQUE builds an index named
+     like the constraint, and an index shares its schema's names with
+     tables, views, sequences and every other index. */}}
+{{define "name-clashes"}}
+{{- if eq .Kind "unique"}}
+SELECT CASE WHEN c.relkind IN ('i', 'I') THEN 'an index' WHEN c.relkind IN ('r', 'p') THEN 'a table' WHEN c.relkind = 'v' THEN 'a view'
+            WHEN c.relkind = 'm' THEN 'a materialized view' WHEN c.relkind = 'S' THEN 'a sequence' ELSE 'a relation' END,
+       CASE WHEN t.relname IS NOT NULL THEN 'on ' || t.relname || ' ' ELSE '' END || 'in schema ' || n.nspname,
+       'PostgreSQL names indexes (UNIQUE builds one named like the constraint) per schema'
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_catalog.pg_index i ON i.indexrelid = c.oid
+LEFT JOIN pg_catalog.pg_class t ON t.oid = i.indrelid
+WHERE c.relnamespace = (SELECT relnamespace FROM pg_catalog.pg_class WHERE oid = {{template "rel" .}}) AND c.relname = {{bind .Name}}
+  AND (i.indrelid IS NULL OR i.indrelid <> {{template "rel" .}})
+{{- else}}SELECT '', '', '' WHERE false{{end}}
+{{end}}
+
 {{define "try-expr"}}SELECT {{.Expr}} FROM {{qt .Schema .Table}} WHERE 1 = 0{{end}}
 
 {{/* ---------- phase DDL ---------- */}}

@@ -135,6 +135,19 @@ SELECT count(*), coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = {{bind 
 
 {{define "foreign-keys-on"}}PRAGMA foreign_keys{{end}}
 
+{{/* See postgres.sql. SQLite keeps CHECK and FOREIGN KEY names per table,
+     but a UNIQUE is an index, and indexes, tables and views share the
+     database's names (compared without case). */}}
+{{define "name-clashes"}}
+{{- if eq .Kind "unique"}}
+SELECT CASE type WHEN 'index' THEN 'an index' WHEN 'table' THEN 'a table' ELSE 'a view' END,
+       CASE WHEN type = 'index' THEN 'on ' || tbl_name ELSE '' END,
+       'SQLite names indexes (UNIQUE builds one named like the constraint) per database'
+FROM sqlite_schema WHERE type IN ('table', 'index', 'view') AND name = {{bind .Name}} COLLATE NOCASE
+  AND NOT (type = 'index' AND tbl_name = {{bind .Table}})
+{{- else}}SELECT '', '', '' WHERE 0{{end}}
+{{end}}
+
 {{define "try-expr"}}SELECT {{.Expr}} FROM {{qt .Schema .Table}} WHERE 1 = 0{{end}}
 
 {{/* ---------- phase DDL ---------- */}}
