@@ -70,6 +70,7 @@ const (
 	failCheck
 	failUnique
 	failForeignKey
+	failPermission
 	failConnection
 	failDiskFull
 )
@@ -104,6 +105,8 @@ type sqlData struct {
 	Name    string // constraint name
 	Check   string
 	Columns []string
+	// Cols are the table's columns, for a copy of it (SQLite's try-check).
+	Cols []Column
 	// RefSchema, RefTable and RefColumns are what a foreign key references;
 	// SelfRef is set when that is the table itself.
 	RefSchema  string

@@ -281,6 +281,8 @@ func (*mysqlDialect) classify(err error) failure {
 				c = m[1]
 			}
 			return failure{kind: failForeignKey, constraint: c}
+		case 1044, 1142, 1227: // access denied to the database, to a table, to an operation
+			return failure{kind: failPermission}
 		case 1114, 1021: // the table is full, the disk is full
 			return failure{kind: failDiskFull}
 		case 1062, 1586: // duplicate entry … for key 'table.name' (MySQL 8) or 'name'

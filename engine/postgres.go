@@ -83,6 +83,8 @@ func (postgresDialect) classify(err error) failure {
 			return failure{kind: failCheck, constraint: pe.ConstraintName}
 		case pe.Code == "23505":
 			return failure{kind: failUnique, constraint: pe.ConstraintName}
+		case pe.Code == "42501": // insufficient_privilege
+			return failure{kind: failPermission}
 		case pe.Code == "23503":
 			return failure{kind: failForeignKey, constraint: pe.ConstraintName}
 		case pe.Code == "53100": // disk_full

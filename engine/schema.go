@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"slices"
@@ -9,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/shepherd-db/shepherd/phases"
+	"github.com/shepherd-db/shepherd/templates"
 )
 
 // Table is what introspection found about one table, the same shape on
@@ -281,6 +284,15 @@ func (s *Session) checkSchema(ctx context.Context, t *Table, progress phases.Pro
 	if len(problems) == 0 {
 		problems = append(problems, s.tryExpressions(ctx, t)...)
 	}
+	if c := p.Constraint; len(problems) == 0 && c != nil && c.Kind() == "check" && !ran("add-constraint") {
+		problem, err := s.probeCheck(ctx, t)
+		if err != nil {
+			return err
+		}
+		if problem != "" {
+			problems = append(problems, problem)
+		}
+	}
 	if len(problems) > 0 {
 		return &SchemaError{File: p.File, Problems: problems}
 	}
@@ -455,6 +467,63 @@ func (t *Table) uniqueKeySets() []string {
 		}
 	}
 	return out
+}
+
+// probeCheck asks the database to take the plan's CHECK as a constraint,
+// which compiling it as an expression does not prove (a subquery compiles
+// in a SELECT and is refused in a CHECK): it is added to an empty
+// temporary copy of the table, which is thrown away (templates'
+// try-check). It returns the problem for the plan, or an error when the
+// database could not be asked (a lock wait, a lost connection).
+func (s *Session) probeCheck(ctx context.Context, t *Table) (string, error) {
+	d := s.builder().constraintData()
+	d.Table, d.Cols = t.Name, t.Columns
+	if t.Schema != "" {
+		d.Schema = t.Schema
+	}
+	script, err := s.sql.Script("try-check", d)
+	if err != nil {
+		return "", err
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return "", s.dsn.scrub(err)
+	}
+	defer conn.Close()
+	// The copy belongs to this connection: it is discarded with it.
+	defer conn.Raw(func(any) error { return driver.ErrBadConn })
+	var tx *sql.Tx
+	defer func() {
+		if tx != nil {
+			tx.Rollback() // always: the copy is never committed
+		}
+	}()
+	for _, st := range script {
+		var q querier = conn
+		if st.Mode == templates.InTx {
+			if tx == nil {
+				if tx, err = conn.BeginTx(ctx, nil); err != nil {
+					return "", s.dsn.scrub(err)
+				}
+			}
+			q = tx
+		}
+		args, _ := st.Args(nil)
+		if _, err := q.ExecContext(ctx, st.SQL, args...); err != nil {
+			switch s.d.classify(err).kind {
+			case failLockTimeout, failConnection:
+				return "", fmt.Errorf("constraint.check: could not try %q as a CHECK on an empty temporary copy of %s: %w; rerun", d.Check, t.Name, s.dsn.scrub(err))
+			case failPermission:
+				return "", fmt.Errorf("constraint.check: shepherd tries %q as a CHECK on an empty temporary copy of %s before it changes anything, and the database does not let this user create one: %w; grant it the right to create temporary tables", d.Check, t.Name, s.dsn.scrub(err))
+			}
+			problem := fmt.Sprintf("constraint.check: the database refuses %q as a CHECK constraint of %s: %v", d.Check, t.Name, s.dsn.scrub(err))
+			if strings.Contains(strings.ToLower(d.Check), "select") {
+				problem += "; a CHECK sees one row at a time: to require a matching row in another table, use a foreign key (constraint: {name: …, foreign_key: [column], references: {table: …}})"
+			}
+			return problem, nil
+		}
+	}
+	return "", nil
 }
 
 // tryExpressions asks the database to compile every expression of the plan

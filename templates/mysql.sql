@@ -209,6 +209,19 @@ WHERE constraint_schema = {{template "db" .}} AND constraint_name = {{bind .Name
 {{- else}}SELECT '', '', '' FROM DUAL WHERE 1 = 0{{end}}
 {{end}}
 
+{{/* See postgres.sql. The copy is a temporary table of this connection
+     under a name of shepherd's own: one named like the table would hide
+     the table from every statement of the connection, and a mistake would
+     alter the real table. The connection is discarded afterwards. */}}
+{{define "try-check"}}
+-- step conn: a shared metadata lock on {{.Table}} while its definition is copied into an empty temporary table of this connection
+CREATE TEMPORARY TABLE shepherd_check_probe LIKE {{qt .Schema .Table}}
+-- step conn: the empty temporary table only
+ALTER TABLE shepherd_check_probe ADD CONSTRAINT {{q .Name}} CHECK ({{.Check}})
+-- step conn:
+DROP TEMPORARY TABLE IF EXISTS shepherd_check_probe
+{{end}}
+
 {{define "try-expr"}}SELECT {{.Expr}} FROM {{qt .Schema .Table}} WHERE 1 = 0{{end}}
 
 {{/* ---------- phase DDL: each ALTER commits by itself, so each has a probe ---------- */}}

@@ -244,6 +244,18 @@ WHERE c.relnamespace = (SELECT relnamespace FROM pg_catalog.pg_class WHERE oid =
 {{- else}}SELECT '', '', '' WHERE false{{end}}
 {{end}}
 
+{{/* A CHECK as the database will take it, without touching the table: the
+     constraint is added to an empty temporary copy of the table's columns,
+     in a transaction that is always rolled back. The copy has the table's
+     name in pg_temp (so a column written table.column resolves), and is
+     only ever named through pg_temp. */}}
+{{define "try-check"}}
+-- step: ACCESS SHARE on {{.Table}} while its columns are copied into an empty temporary table; rolled back
+CREATE TEMPORARY TABLE pg_temp.{{q .Table}} (LIKE {{qt .Schema .Table}})
+-- step: the empty temporary table only
+ALTER TABLE pg_temp.{{q .Table}} ADD CONSTRAINT {{q .Name}} CHECK ({{.Check}})
+{{end}}
+
 {{define "try-expr"}}SELECT {{.Expr}} FROM {{qt .Schema .Table}} WHERE 1 = 0{{end}}
 
 {{/* ---------- phase DDL ---------- */}}

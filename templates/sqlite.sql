@@ -148,6 +148,16 @@ FROM sqlite_schema WHERE type IN ('table', 'index', 'view') AND name = {{bind .N
 {{- else}}SELECT '', '', '' WHERE 0{{end}}
 {{end}}
 
+{{/* See postgres.sql. SQLite's temporary tables live in the connection's
+     temp database: creating one takes no lock on the main database, so no
+     transaction (which would take the write lock). */}}
+{{define "try-check"}}
+-- step conn: an empty temporary table of this connection: no lock on {{.Table}}
+CREATE TABLE temp.{{q .Table}} ({{range .Cols}}{{q .Name}} {{.Type}}, {{end}}CONSTRAINT {{q .Name}} CHECK ({{.Check}}))
+-- step conn:
+DROP TABLE temp.{{q .Table}}
+{{end}}
+
 {{define "try-expr"}}SELECT {{.Expr}} FROM {{qt .Schema .Table}} WHERE 1 = 0{{end}}
 
 {{/* ---------- phase DDL ---------- */}}
