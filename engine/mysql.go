@@ -363,6 +363,7 @@ func (d *mysqlDialect) introspect(ctx context.Context, q querier, set *templates
 		c.NotNull = notNull == 1
 		lower := strings.ToLower(extra)
 		c.Generated = strings.Contains(lower, "virtual generated") || strings.Contains(lower, "stored generated") || strings.Contains(lower, "persistent generated")
+		c.Auto = strings.Contains(lower, "auto_increment")
 		c.Default = d.columnDefault(dflt, extra)
 		if charset.Valid && collation.Valid {
 			// Stated explicitly, so that MODIFY and a renamed copy keep them.

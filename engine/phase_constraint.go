@@ -5,9 +5,12 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/shepherd-db/shepherd/phases"
+	"github.com/shepherd-db/shepherd/templates"
 )
 
 // add-constraint and verify-failure-path: tighten-constraint's DDL and its
@@ -195,10 +198,13 @@ func (s *Session) revertConstraint(ctx context.Context, b builder) error {
 	})
 }
 
-// violatingWrite is one write that must be rejected.
+// violatingWrite is one write that must be rejected: an update of an
+// existing row, or, where the table has too few rows to write to, rows to
+// insert (in order: the last one is the one to reject).
 type violatingWrite struct {
-	set  []setExpr // for not_null and check
-	dupe bool      // for unique: copy another row's values
+	set    []setExpr   // for not_null, check and foreign_key
+	dupe   bool        // for unique: copy another row's values
+	insert [][]setExpr // the insert path
 }
 
 // phaseFailurePath proves the constraint on the real database: a violating
@@ -219,7 +225,8 @@ func (s *Session) phaseFailurePath(ctx context.Context, b builder) error {
 }
 
 // proveRejected returns what happened and the statement the database
-// rejected.
+// rejected. It never reports success without a rejection: where no
+// violating write can be built, it fails saying what the plan must give.
 func (s *Session) proveRejected(ctx context.Context, b builder) (detail, rejected string, err error) {
 	const phase = "verify-failure-path"
 	c := s.plan.Constraint
@@ -260,76 +267,307 @@ func (s *Session) proveRejected(ctx context.Context, b builder) (detail, rejecte
 	if c.Kind() == "unique" {
 		need = 2
 	}
-	if len(keys) < need {
-		s.notice(phase, "warning: %s has fewer than %d rows, so there is no row to write a violating value to; the proof is skipped", s.plan.Table, need)
-		return fmt.Sprintf("skipped: %s has too few rows to write to", s.plan.Table), "", nil
-	}
 	var tries []violatingWrite
-	switch c.Kind() {
-	case "not_null":
-		tries = []violatingWrite{{set: []setExpr{{Column: c.NotNull, Expr: "NULL"}}}}
-	case "unique":
-		tries = []violatingWrite{{dupe: true}}
-	case "foreign_key":
-		if len(c.Violating) > 0 {
-			tries = []violatingWrite{{set: s.violatingSet()}}
-		} else {
-			tries = b.orphanCandidates()
+	if len(keys) < need {
+		// No row to write to: insert rows that break only the constraint.
+		var missing []string
+		if tries, missing = b.insertTries(); len(missing) > 0 {
+			var cols []string
+			for _, m := range missing {
+				cols = append(cols, m[:strings.IndexByte(m+" ", ' ')]+": …")
+			}
+			return "", "", &VerifyError{Phase: phase,
+				What: fmt.Sprintf("%s has %s to write to, so the proof inserts a row that breaks only %s, and shepherd has no value of its own for %s", s.plan.Table, rowsWord(len(keys)), label, strings.Join(missing, ", ")),
+				Hint: fmt.Sprintf("add them to the plan as constraint.violating: {%s} (the row is inserted inside a transaction that is rolled back; constraint.violating may change while the plan is in force), then rerun", strings.Join(cols, ", "))}
 		}
-	default:
-		if len(c.Violating) > 0 {
-			tries = []violatingWrite{{set: s.violatingSet()}}
-		} else {
-			tries = s.checkCandidates()
+	} else {
+		switch c.Kind() {
+		case "not_null":
+			tries = []violatingWrite{{set: []setExpr{{Column: c.NotNull, Expr: "NULL"}}}}
+		case "unique":
+			tries = []violatingWrite{{dupe: true}}
+		case "foreign_key":
+			if len(c.Violating) > 0 {
+				tries = []violatingWrite{{set: s.violatingSet()}}
+			} else {
+				tries = b.orphanCandidates()
+			}
+		default:
+			if len(c.Violating) > 0 {
+				tries = []violatingWrite{{set: s.violatingSet()}}
+			} else {
+				tries = b.checkCandidates()
+			}
 		}
 	}
 	want := map[string]failureKind{"not_null": failNotNull, "unique": failUnique, "check": failCheck, "foreign_key": failForeignKey}[c.Kind()]
-	var tried []string
+	var tried, refused []string
 	for _, w := range tries {
-		d := b.constraintData()
-		name, vals := "violating-update", map[string]any{"key": keys[0]}
-		if w.dupe {
-			name, vals["other"] = "duplicate-update", keys[1]
-		} else {
-			d.Set = w.set
-		}
-		st, err := s.sql.Query(name, d)
-		if err != nil {
-			return "", "", err
-		}
-		args, err := st.Args(vals)
-		if err != nil {
-			return "", "", err
+		var stmts []templates.Statement
+		var vals map[string]any
+		switch {
+		case len(w.insert) > 0:
+			for _, row := range w.insert {
+				d := b.constraintData()
+				d.Set = row
+				st, err := s.sql.Query("violating-insert", d)
+				if err != nil {
+					return "", "", err
+				}
+				stmts = append(stmts, st)
+			}
+		default:
+			d := b.constraintData()
+			name := "violating-update"
+			vals = map[string]any{"key": keys[0]}
+			if w.dupe {
+				name, vals["other"] = "duplicate-update", keys[1]
+			} else {
+				d.Set = w.set
+			}
+			st, err := s.sql.Query(name, d)
+			if err != nil {
+				return "", "", err
+			}
+			stmts = append(stmts, st)
 		}
 		if _, err := s.exec(ctx, tx, "savepoint", sqlData{}, nil); err != nil {
 			return "", "", &StepError{Phase: phase, SQL: "SAVEPOINT", Err: s.dsn.scrub(err)}
 		}
-		s.emit(Event{Event: EventStep, Phase: phase, SQL: st.SQL, Lock: "the one row written, until the transaction is rolled back"})
-		_, werr := tx.ExecContext(ctx, st.SQL, args...)
+		var werr error
+		var last templates.Statement
+		for _, st := range stmts {
+			args, err := st.Args(vals)
+			if err != nil {
+				return "", "", err
+			}
+			s.emit(Event{Event: EventStep, Phase: phase, SQL: st.SQL, Lock: "the rows written, until the transaction is rolled back"})
+			tried = append(tried, oneLine(st.SQL))
+			last = st
+			if _, werr = tx.ExecContext(ctx, st.SQL, args...); werr != nil {
+				break
+			}
+		}
 		if _, err := s.exec(ctx, tx, "rollback-to-savepoint", sqlData{}, nil); err != nil {
 			return "", "", &StepError{Phase: phase, SQL: "ROLLBACK TO SAVEPOINT", Err: s.dsn.scrub(err)}
 		}
-		tried = append(tried, oneLine(st.SQL))
 		if werr == nil {
 			continue // this value does not violate: try the next
 		}
 		f := s.d.classify(werr)
 		if f.kind == want && (c.Kind() == "unique" || c.Kind() == "not_null" || f.constraint == "" || strings.EqualFold(f.constraint, c.Name)) {
-			return fmt.Sprintf("a violating write was rejected by %s: %s (rolled back)", label, s.dsn.Scrub(werr.Error())), st.SQL, nil
+			return fmt.Sprintf("a violating write was rejected by %s: %s (rolled back)", label, s.dsn.Scrub(werr.Error())), last.SQL, nil
 		}
-		if f.kind == failLockTimeout || errors.Is(werr, context.Canceled) {
-			return "", "", &StepError{Phase: phase, SQL: st.SQL, Err: s.dsn.scrub(werr)}
+		if f.kind == failLockTimeout || f.kind == failConnection || errors.Is(werr, context.Canceled) {
+			return "", "", &StepError{Phase: phase, SQL: last.SQL, Err: s.dsn.scrub(werr)}
 		}
+		refused = append(refused, fmt.Sprintf("%s was refused for another reason: %s", oneLine(last.SQL), s.dsn.Scrub(werr.Error())))
+	}
+	what := fmt.Sprintf("no violating write was rejected by %s; tried: %s", label, strings.Join(tried, "; "))
+	if len(refused) > 0 {
+		what += "; " + strings.Join(refused, "; ")
 	}
 	hint := "is the constraint in force? Rerun add-constraint's check with shepherd status"
 	switch {
+	case len(keys) < need:
+		hint = s.violatingHint(b)
 	case c.Kind() == "check" && len(c.Violating) == 0:
 		hint = "shepherd could not guess a value that breaks the check: give one in the plan as constraint.violating: {column: value}"
 	case c.Kind() == "foreign_key" && len(c.Violating) == 0:
 		hint = fmt.Sprintf("shepherd could not find a value of %s that no row of %s has: give one in the plan as constraint.violating: {%s: value}",
 			strings.Join(c.ForeignKey, ", "), c.References.Table, c.ForeignKey[0])
 	}
-	return "", "", &VerifyError{Phase: phase, What: fmt.Sprintf("no violating write was rejected by %s; tried: %s", label, strings.Join(tried, "; ")), Hint: hint}
+	return "", "", &VerifyError{Phase: phase, What: what, Hint: hint}
+}
+
+func rowsWord(n int) string {
+	switch n {
+	case 0:
+		return "no rows"
+	case 1:
+		return "one row"
+	}
+	return fmt.Sprintf("%d rows", n)
+}
+
+// violatingHint says what to add to the plan when the rows shepherd
+// inserted were refused for other reasons: values for the columns an
+// insert must give and the constraint's own, as constraint.violating.
+func (s *Session) violatingHint(b builder) string {
+	var cols []string
+	for _, col := range b.requiredColumns() {
+		cols = append(cols, col.Name+": …")
+	}
+	for _, col := range b.plan.Constraint.Columns() {
+		if !slices.Contains(cols, col+": …") {
+			cols = append(cols, col+": …")
+		}
+	}
+	return fmt.Sprintf("add to the plan constraint.violating: {%s}, values that break only %s (the row is inserted inside a transaction that is rolled back; constraint.violating may change while the plan is in force), then rerun",
+		strings.Join(cols, ", "), b.plan.Constraint.Name)
+}
+
+// requiredColumns are the columns an insert into the table must give: NOT
+// NULL, without a default, not generated or filled by the database.
+func (b builder) requiredColumns() []Column {
+	var out []Column
+	for _, c := range b.live.Columns {
+		if c.NotNull && c.Default == nil && !c.Generated && !c.Auto {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// insertTries are rows that break only the constraint, for a table with
+// too few rows to write to: every column an insert must give has a value
+// of its type (or the plan's constraint.violating value), and the
+// constraint's own columns break it. A unique constraint needs two rows
+// with the same values. missing lists the columns shepherd has no value
+// for (it lists them with their types, for the message).
+func (b builder) insertTries() (tries []violatingWrite, missing []string) {
+	c := b.plan.Constraint
+	violating := map[string]string{}
+	for _, a := range c.Violating {
+		violating[a.Column], _ = a.Expr.For(b.d.name())
+	}
+	// row gives the columns an insert must give, and cols besides, values:
+	// the plan's where it gives one, else one of the column's type.
+	row := func(seed int, cols []string) []setExpr {
+		var set []setExpr
+		seen := map[string]bool{}
+		add := func(col Column) {
+			if seen[col.Name] {
+				return
+			}
+			seen[col.Name] = true
+			if v, ok := violating[col.Name]; ok {
+				set = append(set, setExpr{Column: col.Name, Expr: v})
+			} else if v, ok := fillValue(col.Type, seed); ok {
+				set = append(set, setExpr{Column: col.Name, Expr: v})
+			} else if !slices.Contains(missing, col.Name+" ("+col.Type+")") {
+				missing = append(missing, col.Name+" ("+col.Type+")")
+			}
+		}
+		for _, col := range b.requiredColumns() {
+			add(col)
+		}
+		for _, name := range cols {
+			if col, ok := b.live.Column(name); ok {
+				add(col)
+			}
+		}
+		for _, a := range c.Violating {
+			if !seen[a.Column] {
+				seen[a.Column] = true
+				set = append(set, setExpr{Column: a.Column, Expr: violating[a.Column]})
+			}
+		}
+		return set
+	}
+	// with returns set with col's value replaced (or added).
+	with := func(set []setExpr, col, expr string) []setExpr {
+		out := append([]setExpr(nil), set...)
+		for i := range out {
+			if out[i].Column == col {
+				out[i].Expr = expr
+				return out
+			}
+		}
+		return append(out, setExpr{Column: col, Expr: expr})
+	}
+	switch c.Kind() {
+	case "not_null":
+		tries = []violatingWrite{{insert: [][]setExpr{with(row(1, nil), c.NotNull, "NULL")}}}
+	case "unique":
+		// Two rows, equal in the constraint's columns, different in the
+		// others; another seed where the one row there clashes with them
+		// on another key.
+		for _, seed := range []int{1, 3, 5} {
+			first, second := row(seed, c.Unique), row(seed+1, c.Unique)
+			for _, col := range c.Unique {
+				for _, e := range first {
+					if e.Column == col {
+						second = with(second, col, e.Expr)
+					}
+				}
+			}
+			tries = append(tries, violatingWrite{insert: [][]setExpr{first, second}})
+		}
+	case "foreign_key":
+		base := row(1, c.ForeignKey)
+		if len(c.Violating) > 0 {
+			tries = []violatingWrite{{insert: [][]setExpr{base}}}
+			break
+		}
+		for _, w := range b.orphanCandidates() {
+			r := base
+			for _, e := range w.set {
+				r = with(r, e.Column, e.Expr)
+			}
+			tries = append(tries, violatingWrite{insert: [][]setExpr{r}})
+		}
+		if len(tries) == 0 {
+			for _, col := range c.ForeignKey {
+				if _, ok := violating[col]; !ok {
+					missing = append(missing, col+" (a value no row of "+c.References.Table+" has)")
+				}
+			}
+		}
+	default:
+		base := row(1, nil)
+		if len(c.Violating) > 0 {
+			tries = []violatingWrite{{insert: [][]setExpr{base}}}
+			break
+		}
+		for _, w := range b.checkCandidates() {
+			r := base
+			for _, e := range w.set {
+				r = with(r, e.Column, e.Expr)
+			}
+			tries = append(tries, violatingWrite{insert: [][]setExpr{r}})
+		}
+	}
+	return tries, missing
+}
+
+// fillValue is a value of a column's type for an inserted row: constants
+// of shepherd's own, never input; seed makes rows differ. false when
+// shepherd has none for the type.
+func fillValue(typ string, seed int) (string, bool) {
+	t := strings.ToLower(strings.TrimSpace(typ))
+	n := strconv.Itoa(seed)
+	switch {
+	case strings.HasPrefix(t, "enum("):
+		// MySQL: the first value of the list.
+		if i := strings.IndexByte(t, '\''); i >= 0 {
+			if j := strings.IndexByte(typ[i+1:], '\''); j >= 0 {
+				return typ[i : i+j+2], true
+			}
+		}
+		return "", false
+	case containsAny(t, "[]", "interval", "point", "range", "bytea", "blob", "binary", "bit", "geometry", "year", "set("):
+		return "", false
+	case containsAny(t, "bool"):
+		return "true", true
+	case containsAny(t, "int", "serial", "num", "dec", "real", "float", "double", "money"):
+		return n, true
+	case containsAny(t, "timestamp", "datetime"):
+		return "'2000-01-0" + n + " 00:00:00'", true
+	case containsAny(t, "date"):
+		return "'2000-01-0" + n + "'", true
+	case containsAny(t, "time"):
+		return "'00:00:0" + n + "'", true
+	case containsAny(t, "uuid"):
+		return "'00000000-0000-4000-8000-00000000000" + n + "'", true
+	case containsAny(t, "json"):
+		return "'{}'", true
+	case containsAny(t, "char", "text", "clob", "string"):
+		return "'" + n + "'", true
+	case t == "":
+		return n, true // SQLite: a column without a type takes any value
+	}
+	return "", false
 }
 
 // violatingSet is the plan's constraint.violating values on this dialect.
@@ -406,15 +644,15 @@ func (s *Session) firstKeys(ctx context.Context, q querier) ([]any, error) {
 // checkCandidates guesses writes that break a CHECK: for each column the
 // check names, values that commonly fall outside a range or a list. Each is
 // tried inside a savepoint; the first the database rejects is the proof.
-func (s *Session) checkCandidates() []violatingWrite {
-	check, _ := s.plan.Constraint.Check.For(s.d.name())
+func (b builder) checkCandidates() []violatingWrite {
+	check, _ := b.plan.Constraint.Check.For(b.d.name())
 	var out []violatingWrite
 	seen := map[string]bool{}
 	for _, t := range lexSQL(check) {
 		if t.kind != 'w' && t.kind != 'q' {
 			continue
 		}
-		col, ok := s.table.Column(t.name())
+		col, ok := b.live.Column(t.name())
 		if !ok || seen[col.Name] || col.Generated {
 			continue
 		}

@@ -137,7 +137,7 @@ func (d postgresDialect) introspect(ctx context.Context, q querier, set *templat
 	err := run("table-columns", func(r *sql.Rows) error {
 		var c Column
 		var dflt sql.NullString
-		if err := r.Scan(&c.Name, &c.Type, &c.NotNull, &dflt, &c.Generated); err != nil {
+		if err := r.Scan(&c.Name, &c.Type, &c.NotNull, &dflt, &c.Generated, &c.Auto); err != nil {
 			return err
 		}
 		if dflt.Valid {

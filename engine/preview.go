@@ -221,6 +221,7 @@ func (b builder) previewPhase(ph phases.Phase) (pv PhasePreview, err error) {
 		}
 	case ph.ID == "verify-failure-path":
 		pv.Steps, err = b.failurePreview()
+		pv.Notes = append(pv.Notes, "where "+p.Table+" has no row to write to (fewer than two for UNIQUE), it inserts one instead (two for UNIQUE) in the same rolled-back transaction: the columns an insert must give get a value of their type, or constraint.violating's; without one the phase fails and says which to give")
 		if p.Constraint.Kind() == "foreign_key" {
 			if note := b.d.foreignKeyNote(); note != "" {
 				pv.Notes = append(pv.Notes, note)

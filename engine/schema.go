@@ -39,6 +39,9 @@ type Column struct {
 	NotNull   bool
 	Default   *string
 	Generated bool
+	// Auto is a column the database fills on insert without a default:
+	// an identity column, AUTO_INCREMENT, SQLite's INTEGER PRIMARY KEY.
+	Auto bool
 	// Attrs is the rest of the definition that an ALTER restating the
 	// whole column must repeat after its type, nullability and default
 	// (MySQL's MODIFY: ON UPDATE, INVISIBLE, COMMENT, a column CHECK).

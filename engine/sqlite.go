@@ -195,6 +195,7 @@ func (d sqliteDialect) introspect(ctx context.Context, q querier, set *templates
 		for i, c := range t.Columns {
 			if c.Name == t.PrimaryKey[0] && strings.EqualFold(c.Type, "INTEGER") && !t.WithoutRowid {
 				t.Columns[i].NotNull = true
+				t.Columns[i].Auto = true // an insert without it gets the next rowid
 			}
 		}
 	}

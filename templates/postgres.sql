@@ -159,7 +159,7 @@ WHERE c.oid = {{template "rel" .}} AND c.relkind IN ('r', 'p')
 
 {{define "table-columns"}}
 SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
-       CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END, a.attgenerated <> ''
+       CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END, a.attgenerated <> '', a.attidentity <> ''
 FROM pg_catalog.pg_attribute a
 LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 WHERE a.attrelid = {{template "rel" .}} AND a.attnum > 0 AND NOT a.attisdropped
@@ -451,6 +451,12 @@ WHERE {{template "range" .}} AND {{template "violates" .}}
 {{/* verify-failure-path: a violating write, inside a transaction that is rolled back */}}
 {{define "violating-update"}}
 UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}} = ({{$s.Expr}}){{end}} WHERE {{q .Key}} = {{param "key"}}
+{{end}}
+
+{{/* verify-failure-path on a table with too few rows to write to: a row
+     inserted inside a transaction that is rolled back */}}
+{{define "violating-insert"}}
+INSERT INTO {{qt .Schema .Table}} ({{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}}{{end}}) VALUES ({{range $i, $s := .Set}}{{if $i}}, {{end}}({{$s.Expr}}){{end}})
 {{end}}
 
 {{define "first-keys"}}SELECT {{q .Key}} FROM {{qt .Schema .Table}} ORDER BY {{q .Key}} LIMIT 2{{end}}

@@ -308,6 +308,12 @@ WHERE {{template "range" .}} AND {{template "violates" .}}
 UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}} = ({{$s.Expr}}){{end}} WHERE {{q .Key}} = {{param "key"}}
 {{end}}
 
+{{/* verify-failure-path on a table with too few rows to write to: a row
+     inserted inside a transaction that is rolled back */}}
+{{define "violating-insert"}}
+INSERT INTO {{qt .Schema .Table}} ({{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}}{{end}}) VALUES ({{range $i, $s := .Set}}{{if $i}}, {{end}}({{$s.Expr}}){{end}})
+{{end}}
+
 {{define "first-keys"}}SELECT {{q .Key}} FROM {{qt .Schema .Table}} ORDER BY {{q .Key}} LIMIT 2{{end}}
 
 {{define "duplicate-update"}}
