@@ -582,7 +582,7 @@ func (s *Session) violatingSet() []setExpr {
 
 // orphanCandidates are writes that break a foreign key: every referencing
 // column set to a value that no row of the referenced table has in the
-// referenced column (one past the greatest there), which no parent row can
+// referenced column (past the greatest there), which no parent row can
 // match. Only integer and text columns have such a value shepherd can
 // derive; for others the plan gives one as constraint.violating.
 func (b builder) orphanCandidates() []violatingWrite {
@@ -611,7 +611,7 @@ func (b builder) orphanCandidates() []violatingWrite {
 }
 
 // keyClass says how shepherd can derive a value absent from a key column:
-// int (one past the greatest) or text (the greatest with a character
+// int (past the greatest) or text (the greatest with a character
 // appended), or "" when it cannot.
 func keyClass(typ string) string {
 	t := strings.ToLower(typ)

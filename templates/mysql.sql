@@ -390,7 +390,7 @@ WHERE {{template "range" .}} AND {{template "violates" .}}
 {{define "orphan"}}{{range .Columns}}{{q $.Table}}.{{q .}} IS NOT NULL AND {{end}}NOT EXISTS (SELECT 1 FROM {{if .SelfRef}}(SELECT {{qlist .RefColumns}} FROM {{qt .RefSchema .RefTable}}) AS shepherd_parent{{else}}{{qt .RefSchema .RefTable}} AS shepherd_parent{{end}} WHERE {{range $i, $c := .RefColumns}}{{if $i}} AND {{end}}shepherd_parent.{{q $c}} = {{q $.Table}}.{{q (index $.Columns $i)}}{{end}}){{end}}
 
 {{/* A derived table again, for a table that references itself. */}}
-{{define "absent-key"}}(SELECT shepherd_absent.v FROM (SELECT {{if eq .Cond "int"}}coalesce(max({{q .Column}}), 0) + 1{{else}}CONCAT(coalesce(max({{q .Column}}), ''), 'x'){{end}} AS v FROM {{qt .RefSchema .RefTable}}) AS shepherd_absent){{end}}
+{{define "absent-key"}}(SELECT shepherd_absent.v FROM (SELECT {{if eq .Cond "int"}}coalesce(max({{q .Column}}), 0) + 2{{else}}CONCAT(coalesce(max({{q .Column}}), ''), 'x'){{end}} AS v FROM {{qt .RefSchema .RefTable}}) AS shepherd_absent){{end}}
 
 {{define "count-where"}}SELECT count(*) FROM {{qt .Schema .Table}} WHERE {{template "cond" .}}{{end}}
 {{define "sample-where"}}SELECT {{q .Key}} FROM {{qt .Schema .Table}} WHERE {{template "cond" .}} ORDER BY {{q .Key}} LIMIT 5{{end}}

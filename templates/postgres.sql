@@ -428,8 +428,10 @@ WHERE {{template "range" .}} AND {{template "violates" .}}
 
 {{/* verify-failure-path: a value of a referencing column that no row of the
      referenced table has (.Column is the referenced column; .Cond says its
-     kind: int or text) */}}
-{{define "absent-key"}}(SELECT {{if eq .Cond "int"}}coalesce(max({{q .Column}}), 0) + 1{{else}}coalesce(max({{q .Column}}), '') || 'x'{{end}} FROM {{qt .RefSchema .RefTable}}){{end}}
+     kind: int or text). Two past the greatest, not one: where a table
+     references itself, a row inserted with the next id must not be its
+     own parent. */}}
+{{define "absent-key"}}(SELECT {{if eq .Cond "int"}}coalesce(max({{q .Column}}), 0) + 2{{else}}coalesce(max({{q .Column}}), '') || 'x'{{end}} FROM {{qt .RefSchema .RefTable}}){{end}}
 
 {{define "count-where"}}SELECT count(*) FROM {{qt .Schema .Table}} WHERE {{template "cond" .}}{{end}}
 {{define "sample-where"}}SELECT {{q .Key}} FROM {{qt .Schema .Table}} WHERE {{template "cond" .}} ORDER BY {{q .Key}} LIMIT 5{{end}}
