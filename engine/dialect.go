@@ -53,6 +53,12 @@ type dialect interface {
 	// foreignKeyNote is what the operator must know about foreign keys on
 	// this database beyond the constraint itself, or "".
 	foreignKeyNote() string
+	// batchGap is how long the batch loop leaves the table to the
+	// application after a batch that held its locks for took.
+	batchGap(took time.Duration) time.Duration
+	// pressure reads the "pressure" template's number (baseline: its
+	// value when the walk began): whether batches should hold, and why.
+	pressure(n, baseline int64) (busy bool, what string)
 }
 
 // failure classifies database errors.

@@ -140,22 +140,10 @@ type Session struct {
 // changes nothing when the plan does not fit, and returns a *SchemaError,
 // *PlanChangedError or *LockHeldError saying why.
 func (e *Engine) Start(ctx context.Context, plan *phases.Plan, opts Options) (*Session, error) {
-	s := &Session{Engine: e, plan: plan.In(e.d.name()), pb: plan.PlaybookDef(), opts: opts.withDefaults(), touched: map[string]time.Time{}}
-	if plan.Schema != "" && !e.d.supportsSchema() {
-		return nil, &SchemaError{File: plan.File, Problems: []string{fmt.Sprintf("schema: %s has no schemas; remove schema: from the plan", e.d.name())}}
-	}
 	// Read-only checks first: nothing is written before the plan is known
 	// to fit.
-	if err := s.loadState(ctx); err != nil {
-		return nil, err
-	}
-	if err := s.checkHash(ctx, false); err != nil {
-		return nil, err
-	}
-	if err := s.refreshTable(ctx); err != nil {
-		return nil, err
-	}
-	if err := s.checkSchema(ctx, s.table, s.progress()); err != nil {
+	s, err := e.check(ctx, plan, opts)
+	if err != nil {
 		return nil, err
 	}
 	if err := s.ensureStateTables(ctx); err != nil {
@@ -178,6 +166,29 @@ func (e *Engine) Start(ctx context.Context, plan *phases.Plan, opts Options) (*S
 	}
 	if err := s.register(ctx); err != nil {
 		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// check reads the plan's recorded state and checks the plan against it and
+// the live schema, without the lock and without writing anything: the
+// first half of Start, and all of Inspect.
+func (e *Engine) check(ctx context.Context, plan *phases.Plan, opts Options) (*Session, error) {
+	s := &Session{Engine: e, plan: plan.In(e.d.name()), pb: plan.PlaybookDef(), opts: opts.withDefaults(), touched: map[string]time.Time{}}
+	if plan.Schema != "" && !e.d.supportsSchema() {
+		return nil, &SchemaError{File: plan.File, Problems: []string{fmt.Sprintf("schema: %s has no schemas; remove schema: from the plan", e.d.name())}}
+	}
+	if err := s.loadState(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.checkHash(ctx, false); err != nil {
+		return nil, err
+	}
+	if err := s.refreshTable(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.checkSchema(ctx, s.table, s.progress()); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -272,3 +272,15 @@ func (postgresDialect) foreignKeyTypes(child, parent Column) string {
 func (postgresDialect) uncheckedForeignKey() bool { return false }
 
 func (postgresDialect) foreignKeyNote() string { return "" }
+
+// batchGap: none. A write that meets a row of the batch queues for that
+// row's lock and gets it at the batch's commit.
+func (postgresDialect) batchGap(time.Duration) time.Duration { return 0 }
+
+// pressure: n sessions wait for a lock on the table.
+func (postgresDialect) pressure(n, _ int64) (bool, string) {
+	if n == 1 {
+		return true, "another session waits for a lock on the table (pg_locks)"
+	}
+	return n > 0, fmt.Sprintf("%d other sessions wait for a lock on the table (pg_locks)", n)
+}
