@@ -111,6 +111,38 @@ clean: {set: {name: "concat('N', id)"}}
 			}
 		},
 	},
+	{
+		// A foreign key: MySQL's in-place ALTER commits by itself (and with
+		// the checks off on its connection), so a kill after it must be
+		// found in information_schema and the rows checked on the rerun.
+		name: "tighten-foreign-key",
+		plan: `name: users-team-fk
+playbook: tighten-constraint
+table: users
+constraint: {name: users_team_fk, foreign_key: [team_id], references: {table: teams}}
+clean: {set: {team_id: "NULL"}}
+`,
+		seed: func(db *testdb.DB) {
+			db.Seed(900)
+			db.Exec("CREATE TABLE teams (id integer PRIMARY KEY)")
+			db.Exec("INSERT INTO teams (id) VALUES (0), (1), (2), (3), (4), (5), (6), (7), (8), (9)")
+			db.Exec("ALTER TABLE users ADD COLUMN team_id integer")
+			db.Exec("UPDATE users SET team_id = id % 12")
+		},
+		untouched: "username, name",
+		check: func(t *testing.T, db *testdb.DB, _ map[string]string) {
+			// Teams 10 and 11 do not exist: those rows were cleaned, the others kept.
+			if got := db.One("SELECT count(*) FROM users WHERE (id % 12 < 10 AND team_id <> id % 12) OR (id % 12 >= 10 AND team_id IS NOT NULL) OR (id % 12 < 10 AND team_id IS NULL)"); got != "0" {
+				t.Errorf("%s rows are wrong after clean", got)
+			}
+			if db.Dialect == "sqlite" {
+				db.Exec("PRAGMA foreign_keys = ON") // the test's one connection
+			}
+			if _, err := db.SQL.Exec("UPDATE users SET team_id = 99 WHERE id = 1"); err == nil {
+				t.Error("the foreign key is not in force")
+			}
+		},
+	},
 }
 
 // lateRows inserts users first..last as code that does not know email

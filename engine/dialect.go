@@ -43,6 +43,16 @@ type dialect interface {
 	prepare(op string, d *sqlData, live *Table) error
 	// timeValue converts a time for a state column.
 	timeValue(t *time.Time) any
+	// foreignKeyTypes says why the database would refuse a foreign key
+	// from column child to column parent, or "" when their types fit.
+	foreignKeyTypes(child, parent Column) string
+	// uncheckedForeignKey says that add-foreign-key adds the constraint
+	// without checking the rows already there (MySQL's in-place form), so
+	// shepherd must count the rows without a parent after it.
+	uncheckedForeignKey() bool
+	// foreignKeyNote is what the operator must know about foreign keys on
+	// this database beyond the constraint itself, or "".
+	foreignKeyNote() string
 	// batchGap is how long the batch loop leaves the table to the
 	// application after a batch that held its locks for took.
 	batchGap(took time.Duration) time.Duration
@@ -65,6 +75,8 @@ const (
 	failNotNull
 	failCheck
 	failUnique
+	failForeignKey
+	failPermission
 	failConnection
 	failDiskFull
 )
@@ -95,13 +107,21 @@ type sqlData struct {
 	Type   string
 	Expr   string
 
-	Kind    string // constraint kind: check, not_null, unique
+	Kind    string // constraint kind: check, not_null, unique, foreign_key
 	Name    string // constraint name
 	Check   string
 	Columns []string
-	Set     []setExpr
-	Cond    string // null, unfilled, null-expr, diff, lost, violates: which rows count-where counts
-	Bounded bool   // count-where counts only up to the key {{param "hi"}}
+	// Cols are the table's columns, for a copy of it (SQLite's try-check).
+	Cols []Column
+	// RefSchema, RefTable and RefColumns are what a foreign key references;
+	// SelfRef is set when that is the table itself.
+	RefSchema  string
+	RefTable   string
+	RefColumns []string
+	SelfRef    bool
+	Set        []setExpr
+	Cond       string // null, unfilled, null-expr, diff, lost, violates: which rows count-where counts
+	Bounded    bool   // count-where counts only up to the key {{param "hi"}}
 
 	// CheckName is PostgreSQL's temporary NOT NULL check.
 	CheckName string

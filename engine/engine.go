@@ -125,8 +125,11 @@ type Session struct {
 	opts  Options
 	table *Table
 	key   string
-	state map[string]*phaseState
-	lock  runnerLock
+	// refColumns are the referenced columns of a foreign key, resolved
+	// against the live referenced table.
+	refColumns []string
+	state      map[string]*phaseState
+	lock       runnerLock
 	// touched marks gates confirmed in this session, for the
 	// "too soon" warning before the point of no return.
 	touched map[string]time.Time
@@ -258,7 +261,11 @@ func (s *Session) where() string {
 }
 
 func (s *Session) listTables(ctx context.Context) ([]string, error) {
-	q, err := s.sql.Query("list-tables", sqlData{Schema: s.plan.Schema})
+	return s.listTablesIn(ctx, s.plan.Schema)
+}
+
+func (s *Session) listTablesIn(ctx context.Context, schema string) ([]string, error) {
+	q, err := s.sql.Query("list-tables", sqlData{Schema: schema})
 	if err != nil {
 		return nil, err
 	}

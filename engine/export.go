@@ -47,6 +47,8 @@ func ExportPreview(plan *phases.Plan, dialectName string) ([]PhasePreview, error
 			switch p.Constraint.Kind() {
 			case "not_null":
 				guard.Name = fmt.Sprintf("%s.%s has NULLs: clean it first", p.Table, p.Constraint.NotNull)
+			case "foreign_key":
+				guard.Name = fmt.Sprintf("rows of %s have no parent in %s: clean them first", p.Table, p.Constraint.References.Table)
 			case "unique":
 				// Counted without the key, which only the live table may
 				// give: groups of equal values, not rows.

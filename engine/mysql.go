@@ -248,6 +248,7 @@ func (*mysqlDialect) timeValue(t *time.Time) any {
 
 var (
 	quotedName  = regexp.MustCompile("['`]([^'`]+)['`]")
+	fkName      = regexp.MustCompile("CONSTRAINT `([^`]+)`")
 	dupKeyName  = regexp.MustCompile(`for key '([^']*)'`)
 	errConnLost = map[uint16]bool{
 		1053: true, // server shutdown in progress
@@ -274,6 +275,14 @@ func (*mysqlDialect) classify(err error) failure {
 			return failure{kind: failNotNull, constraint: name}
 		case 3819, 4025: // MySQL: Check constraint 'x' is violated; MariaDB: CONSTRAINT `x` failed
 			return failure{kind: failCheck, constraint: name}
+		case 1452, 1216, 1451, 1217: // a child row without its parent; a parent row with children
+			c := ""
+			if m := fkName.FindStringSubmatch(me.Message); m != nil {
+				c = m[1]
+			}
+			return failure{kind: failForeignKey, constraint: c}
+		case 1044, 1142, 1227: // access denied to the database, to a table, to an operation
+			return failure{kind: failPermission}
 		case 1114, 1021: // the table is full, the disk is full
 			return failure{kind: failDiskFull}
 		case 1062, 1586: // duplicate entry … for key 'table.name' (MySQL 8) or 'name'
@@ -354,6 +363,7 @@ func (d *mysqlDialect) introspect(ctx context.Context, q querier, set *templates
 		c.NotNull = notNull == 1
 		lower := strings.ToLower(extra)
 		c.Generated = strings.Contains(lower, "virtual generated") || strings.Contains(lower, "stored generated") || strings.Contains(lower, "persistent generated")
+		c.Auto = strings.Contains(lower, "auto_increment")
 		c.Default = d.columnDefault(dflt, extra)
 		if charset.Valid && collation.Valid {
 			// Stated explicitly, so that MODIFY and a renamed copy keep them.
@@ -585,6 +595,65 @@ func (*mysqlDialect) placeholder(n int) string { return templates.Question(n) }
 func (*mysqlDialect) restatesColumn(op string) bool {
 	return op == "set-not-null" || op == "drop-not-null"
 }
+
+// mysqlType splits a column type as the engine reads it ("int(11)
+// unsigned", "varchar(20) CHARACTER SET utf8mb4 COLLATE …") into its base
+// name, its arguments, whether it is unsigned, and its character set and
+// collation.
+func mysqlType(t string) (base, args string, unsigned bool, charset string) {
+	lower := strings.ToLower(t)
+	if i := strings.Index(lower, " character set "); i >= 0 {
+		charset = lower[i+1:]
+		lower = lower[:i]
+	}
+	base = lower
+	if i := strings.IndexAny(base, "( "); i >= 0 {
+		base = lower[:i]
+		if j := strings.IndexByte(lower, ')'); lower[i] == '(' && j > i {
+			args = lower[i+1 : j]
+		}
+	}
+	unsigned = strings.Contains(lower, "unsigned")
+	return base, args, unsigned, charset
+}
+
+// foreignKeyTypes: InnoDB wants integers of the same size and sign, string
+// columns of the same character set and collation (any length), and
+// otherwise the same type.
+func (*mysqlDialect) foreignKeyTypes(child, parent Column) string {
+	ab, aa, au, ac := mysqlType(child.Type)
+	bb, ba, bu, bc := mysqlType(parent.Type)
+	ints := map[string]bool{"tinyint": true, "smallint": true, "mediumint": true, "int": true, "integer": true, "bigint": true}
+	strs := map[string]bool{"char": true, "varchar": true}
+	bins := map[string]bool{"binary": true, "varbinary": true}
+	if ab == "integer" {
+		ab = "int"
+	}
+	if bb == "integer" {
+		bb = "int"
+	}
+	switch {
+	case ints[ab] && ints[bb]:
+		if ab != bb || au != bu {
+			return "MySQL and MariaDB need integer columns of the same size and sign for a foreign key; make the columns the same type first"
+		}
+	case strs[ab] && strs[bb], bins[ab] && bins[bb]:
+		if ac != bc {
+			return "MySQL and MariaDB need the same character set and collation on both sides of a foreign key; make them the same first"
+		}
+	default:
+		if ab != bb || aa != ba || au != bu || ac != bc {
+			return "MySQL and MariaDB need the same type on both sides of a foreign key; make the columns the same type first"
+		}
+	}
+	return ""
+}
+
+// uncheckedForeignKey: the in-place ALTER runs with foreign_key_checks = 0,
+// so it does not check the rows already there.
+func (*mysqlDialect) uncheckedForeignKey() bool { return true }
+
+func (*mysqlDialect) foreignKeyNote() string { return "" }
 
 // batchGap: none. InnoDB queues a write that meets a row of the batch and
 // grants it the row at the batch's commit.

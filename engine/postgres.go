@@ -83,6 +83,10 @@ func (postgresDialect) classify(err error) failure {
 			return failure{kind: failCheck, constraint: pe.ConstraintName}
 		case pe.Code == "23505":
 			return failure{kind: failUnique, constraint: pe.ConstraintName}
+		case pe.Code == "42501": // insufficient_privilege
+			return failure{kind: failPermission}
+		case pe.Code == "23503":
+			return failure{kind: failForeignKey, constraint: pe.ConstraintName}
 		case pe.Code == "53100": // disk_full
 			return failure{kind: failDiskFull}
 		// connection_exception, and the server shutting down or
@@ -133,7 +137,7 @@ func (d postgresDialect) introspect(ctx context.Context, q querier, set *templat
 	err := run("table-columns", func(r *sql.Rows) error {
 		var c Column
 		var dflt sql.NullString
-		if err := r.Scan(&c.Name, &c.Type, &c.NotNull, &dflt, &c.Generated); err != nil {
+		if err := r.Scan(&c.Name, &c.Type, &c.NotNull, &dflt, &c.Generated, &c.Auto); err != nil {
 			return err
 		}
 		if dflt.Valid {
@@ -230,6 +234,44 @@ func advisoryKey(scope string) int64 {
 func (postgresDialect) placeholder(n int) string { return templates.Dollar(n) }
 
 func (postgresDialect) restatesColumn(op string) bool { return false }
+
+// pgTypeFamilies groups the types PostgreSQL compares across in a foreign
+// key: it needs an equality operator between the two types in the family
+// of the referenced key's index (or an implicit cast), which these have.
+var pgTypeFamilies = map[string]string{
+	"smallint": "integer", "integer": "integer", "bigint": "integer",
+	"real": "floating point", "double precision": "floating point",
+	"text": "text", "character varying": "text", "character": "text", "citext": "text",
+	"date": "date/time", "timestamp without time zone": "date/time", "timestamp with time zone": "date/time",
+}
+
+// pgBaseType is a type without its modifier: character varying(20) is
+// character varying.
+func pgBaseType(t string) string {
+	if i := strings.IndexByte(t, '('); i >= 0 {
+		j := strings.IndexByte(t[i:], ')')
+		if j >= 0 {
+			return strings.TrimSpace(t[:i] + t[i+j+1:])
+		}
+	}
+	return t
+}
+
+func (postgresDialect) foreignKeyTypes(child, parent Column) string {
+	a, b := pgBaseType(child.Type), pgBaseType(parent.Type)
+	if a == b {
+		return ""
+	}
+	if fa, ok := pgTypeFamilies[a]; ok && fa == pgTypeFamilies[b] {
+		return ""
+	}
+	return "PostgreSQL has no equality between them for a foreign key; make the columns the same type first"
+}
+
+// uncheckedForeignKey: VALIDATE checks every row.
+func (postgresDialect) uncheckedForeignKey() bool { return false }
+
+func (postgresDialect) foreignKeyNote() string { return "" }
 
 // batchGap: none. A write that meets a row of the batch queues for that
 // row's lock and gets it at the batch's commit.

@@ -225,6 +225,80 @@ WHERE i.indrelid = 'accounts'::regclass AND NOT i.indisprimary`); fmt.Sprint(got
 	}
 }
 
+// An INVALID index with the constraint's name that a failed concurrent
+// build outside shepherd left is not "an index like any other": with
+// exactly the definition the plan asks for, shepherd adopts it (drops and
+// builds it again); with another, the plan is refused before anything
+// changes, saying the index is INVALID and how to drop it.
+func TestPostgresInvalidIndexLeftOutside(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, index string
+		adopt       bool
+	}{
+		{"same definition", `CREATE UNIQUE INDEX CONCURRENTLY accounts_email_key ON accounts (email)`, true},
+		{"other columns", `CREATE UNIQUE INDEX CONCURRENTLY accounts_email_key ON accounts (email, tenant)`, false},
+		{"descending", `CREATE UNIQUE INDEX CONCURRENTLY accounts_email_key ON accounts (email DESC)`, false},
+		{"another collation", `CREATE UNIQUE INDEX CONCURRENTLY accounts_email_key ON accounts (email COLLATE "C")`, false},
+		{"an expression", `CREATE UNIQUE INDEX CONCURRENTLY accounts_email_key ON accounts (lower(email))`, false},
+		{"partial", `CREATE UNIQUE INDEX CONCURRENTLY accounts_email_key ON accounts (email) WHERE id > 0`, false},
+		{"not unique", `CREATE INDEX CONCURRENTLY accounts_email_key ON accounts (email) WHERE email::int > 0`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			db := testdb.New(t, "postgres")
+			db.Exec(`CREATE TABLE accounts (id integer PRIMARY KEY, email text NOT NULL, tenant integer NOT NULL DEFAULT 1);
+INSERT INTO accounts SELECT g, 'user' || g || '@example.com' FROM generate_series(1, 50) AS g;
+INSERT INTO accounts VALUES (1000, 'user1@example.com')`)
+			if err := db.ExecE(tc.index); err == nil {
+				t.Fatalf("setup: %s should fail and leave an INVALID index", tc.index)
+			}
+			db.Exec(`DELETE FROM accounts WHERE id = 1000`)
+			if got := db.One(`SELECT indisvalid FROM pg_index WHERE indexrelid = 'accounts_email_key'::regclass`); got != "false" {
+				t.Fatalf("setup: the failed build's index is valid=%s, want false", got)
+			}
+			ctx := context.Background()
+			rec := &recorder{}
+			s, err := openPG(t, db.DSN).Start(ctx, mustPlan(t, uniquePlan), Options{Emit: rec.emit})
+			if !tc.adopt {
+				var se *SchemaError
+				if !errors.As(err, &se) {
+					t.Fatalf("start: got %v, want a SchemaError", err)
+				}
+				for _, want := range []string{
+					`constraint.name: accounts already has an index "accounts_email_key" that is INVALID (a CREATE INDEX CONCURRENTLY that failed left it)`,
+					`and it is not the index the plan asks for (UNIQUE on email)`,
+					`drop it with DROP INDEX CONCURRENTLY "public"."accounts_email_key", or choose another name`,
+				} {
+					if !strings.Contains(err.Error(), want) {
+						t.Errorf("the refusal does not say %q:\n%v", want, err)
+					}
+				}
+				if got := db.One(`SELECT count(*) FROM pg_class WHERE relname = 'accounts_email_key'`); got != "1" {
+					t.Errorf("the refused plan touched the index (%s left)", got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("start: %v", err)
+			}
+			t.Cleanup(s.Close)
+			if len(rec.find(EventNotice, `accounts_email_key is an INVALID index .* with exactly the definition the plan asks for: add-constraint drops it and builds it again`)) == 0 {
+				t.Errorf("no notice that the INVALID index is adopted; events: %+v", rec.all())
+			}
+			if _, err := s.Run(ctx, "", confirm("validate-in-app")); err != nil {
+				t.Fatalf("run: %v", err)
+			}
+			if steps := rec.find(EventStep, `DROP INDEX CONCURRENTLY IF EXISTS "accounts_email_key"`); len(steps) != 1 {
+				t.Errorf("the INVALID index was not dropped before the build: %+v", rec.steps("add-constraint"))
+			}
+			if got := db.One(`SELECT i.indisvalid::text || ' ' || c.contype::text FROM pg_index i JOIN pg_constraint c ON c.conindid = i.indexrelid WHERE i.indexrelid = 'accounts_email_key'::regclass`); got != "true u" {
+				t.Errorf("accounts_email_key: %s, want a valid index owned by a UNIQUE constraint", got)
+			}
+		})
+	}
+}
+
 const emailPlan = `
 name: users-email
 playbook: add-column

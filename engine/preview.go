@@ -87,6 +87,9 @@ func (b builder) preview() ([]PhasePreview, error) {
 		if b.live == nil && b.plan.Key == "" && (len(pv.Steps) > 0 || len(pv.Checks) > 0) {
 			pv.Notes = append(pv.Notes, `"id" stands for the table's primary key, which the live schema gives`)
 		}
+		if c := b.plan.Constraint; b.live == nil && c != nil && c.Kind() == "foreign_key" && len(c.References.Columns) == 0 && (len(pv.Steps) > 0 || len(pv.Checks) > 0) {
+			pv.Notes = append(pv.Notes, fmt.Sprintf(`the referenced "id" stands for the primary key of %s, which the live schema gives`, c.References.Table))
+		}
 		out = append(out, pv)
 	}
 	return out, nil
@@ -205,8 +208,25 @@ func (b builder) previewPhase(ph phases.Phase) (pv PhasePreview, err error) {
 		if pv.Steps, err = b.addConstraint(); err == nil {
 			pv.Revert, err = b.revertPreview(builder.dropConstraint)
 		}
+		if p.Constraint.Kind() == "foreign_key" {
+			count("violates", false)
+			if b.d.uncheckedForeignKey() {
+				pv.Notes = append(pv.Notes, "before the ALTER, and again right after it, shepherd counts the rows without a parent (the check above); if the second count finds any (written between clean and the ALTER), the constraint is dropped again and the phase fails with their keys")
+			} else {
+				pv.Notes = append(pv.Notes, "before the DDL, shepherd counts the rows without a parent (the check above) and stops with their keys if there are any")
+			}
+			if note := b.d.foreignKeyNote(); note != "" {
+				pv.Notes = append(pv.Notes, note)
+			}
+		}
 	case ph.ID == "verify-failure-path":
 		pv.Steps, err = b.failurePreview()
+		pv.Notes = append(pv.Notes, "where "+p.Table+" has no row to write to (fewer than two for UNIQUE), it inserts one instead (two for UNIQUE) in the same rolled-back transaction: the columns an insert must give get a value of their type, or constraint.violating's; without one the phase fails and says which to give")
+		if p.Constraint.Kind() == "foreign_key" {
+			if note := b.d.foreignKeyNote(); note != "" {
+				pv.Notes = append(pv.Notes, note)
+			}
+		}
 	}
 	if ph.Gate && len(pv.Steps) == 0 && len(pv.Checks) == 0 {
 		pv.Notes = append(pv.Notes, "a deploy the database cannot see: confirm it with --confirm "+ph.ID)
@@ -236,6 +256,21 @@ func (b builder) failurePreview() (templates.Script, error) {
 		d.Set = []setExpr{{Column: c.NotNull, Expr: "NULL"}}
 	case "unique":
 		name = "duplicate-update"
+	case "foreign_key":
+		for _, a := range c.Violating {
+			e, _ := a.Expr.For(b.d.name())
+			d.Set = append(d.Set, setExpr{Column: a.Column, Expr: e})
+		}
+		if len(d.Set) == 0 {
+			if tries := b.orphanCandidates(); len(tries) > 0 {
+				d.Set = tries[0].set
+			}
+		}
+		if len(d.Set) == 0 {
+			for _, col := range c.ForeignKey {
+				d.Set = append(d.Set, setExpr{Column: col, Expr: "<a value no row of " + c.References.Table + " has>"})
+			}
+		}
 	default:
 		for _, a := range c.Violating {
 			e, _ := a.Expr.For(b.d.name())

@@ -30,9 +30,16 @@ name: users-username-unique
 playbook: tighten-constraint
 table: users
 constraint: {name: users_username_key, unique: [username]}
+`, `
+name: orders-user-fk
+playbook: tighten-constraint
+table: orders
+constraint: {name: orders_user_fk, foreign_key: [user_id], references: {table: users}}
 `}
 	forEachDialect(t, func(t *testing.T, db *testdb.DB) {
 		db.Seed(30)
+		db.Exec(`CREATE TABLE orders (id integer PRIMARY KEY, user_id integer);
+INSERT INTO orders (id, user_id) VALUES (1, 1), (2, 30), (3, NULL)`)
 		for _, text := range plans {
 			s, rec := session(t, db, mustPlan(t, text), Options{})
 			for {

@@ -19,6 +19,9 @@ type builder struct {
 	sql  *templates.Set
 	live *Table // nil when previewing without a database
 	key  string
+	// refColumns are the columns a foreign key references, resolved from
+	// the live schema where the plan leaves them to the primary key.
+	refColumns []string
 	// export renders for migration files (ExportPreview); gaps, when set,
 	// collects what an offline rendering needs from the live table.
 	export bool
@@ -34,7 +37,7 @@ func (b builder) gap(what string) {
 }
 
 func (s *Session) builder() builder {
-	return builder{plan: s.plan, d: s.d, sql: s.sql, live: s.table, key: s.key}
+	return builder{plan: s.plan, d: s.d, sql: s.sql, live: s.table, key: s.key, refColumns: s.refColumns}
 }
 
 // base is the data every template gets.
@@ -157,34 +160,52 @@ func fitName(name string) string {
 func (b builder) constraintData() sqlData {
 	d := b.base()
 	c := b.plan.Constraint
-	d.Kind, d.Name, d.Columns = c.Kind(), c.Name, c.Unique
+	d.Kind, d.Name, d.Columns = c.Kind(), c.Name, c.Columns()
 	d.Check, _ = c.Check.For(b.d.name())
 	if c.Kind() == "not_null" {
 		d.Column = c.NotNull
 	}
+	if ref := c.References; c.Kind() == "foreign_key" {
+		d.RefSchema, d.RefTable, d.RefColumns = ref.Schema, ref.Table, ref.Columns
+		if d.RefSchema == "" {
+			d.RefSchema = b.plan.Schema
+		}
+		if len(b.refColumns) > 0 {
+			d.RefColumns = b.refColumns
+		}
+		if len(d.RefColumns) == 0 {
+			// Previewing without a database: "id" stands for the primary
+			// key, as it does for the plan's own key.
+			b.gap(fmt.Sprintf("references.columns: the primary key of %s, which only the database holds (or give references: {table: %s, columns: [...]} in the plan)", ref.Table, ref.Table))
+			d.RefColumns = []string{"id"}
+		}
+		d.SelfRef = d.RefTable == b.plan.Table && d.RefSchema == b.plan.Schema
+	}
 	return d
+}
+
+// constraintOps names the scripts that add and drop each kind of
+// constraint (not_null goes through setNotNull).
+var constraintOps = map[string][2]string{
+	"check":       {"add-check", "drop-check"},
+	"unique":      {"add-unique", "drop-unique"},
+	"foreign_key": {"add-foreign-key", "drop-foreign-key"},
 }
 
 func (b builder) addConstraint() (templates.Script, error) {
 	c := b.plan.Constraint
-	switch c.Kind() {
-	case "not_null":
+	if c.Kind() == "not_null" {
 		return b.setNotNull(c.NotNull, true)
-	case "unique":
-		return b.script("add-unique", b.constraintData())
 	}
-	return b.script("add-check", b.constraintData())
+	return b.script(constraintOps[c.Kind()][0], b.constraintData())
 }
 
 func (b builder) dropConstraint() (templates.Script, error) {
 	c := b.plan.Constraint
-	switch c.Kind() {
-	case "not_null":
+	if c.Kind() == "not_null" {
 		return b.setNotNull(c.NotNull, false)
-	case "unique":
-		return b.script("drop-unique", b.constraintData())
 	}
-	return b.script("drop-check", b.constraintData())
+	return b.script(constraintOps[c.Kind()][1], b.constraintData())
 }
 
 // fillJob is add-column's backfill (and switch-writes' catch-up): rows where

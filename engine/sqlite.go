@@ -85,6 +85,8 @@ func (sqliteDialect) classify(err error) failure {
 		return failure{kind: failCheck, constraint: after(msg, "CHECK constraint failed: ")}
 	case code == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY || strings.Contains(msg, "UNIQUE constraint failed"):
 		return failure{kind: failUnique, constraint: after(msg, "UNIQUE constraint failed: ")}
+	case code == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY || strings.Contains(msg, "FOREIGN KEY constraint failed"):
+		return failure{kind: failForeignKey} // SQLite does not say which
 	}
 	return failure{kind: failOther}
 }
@@ -193,6 +195,7 @@ func (d sqliteDialect) introspect(ctx context.Context, q querier, set *templates
 		for i, c := range t.Columns {
 			if c.Name == t.PrimaryKey[0] && strings.EqualFold(c.Type, "INTEGER") && !t.WithoutRowid {
 				t.Columns[i].NotNull = true
+				t.Columns[i].Auto = true // an insert without it gets the next rowid
 			}
 		}
 	}
@@ -251,7 +254,7 @@ func mustSQL(set *templates.Set, name string) string {
 // on the connection that runs it.
 func (d sqliteDialect) prepare(op string, data *sqlData, live *Table) error {
 	switch op {
-	case "set-not-null", "drop-not-null", "add-check", "drop-check":
+	case "set-not-null", "drop-not-null", "add-check", "drop-check", "add-foreign-key", "drop-foreign-key":
 	default:
 		return nil
 	}
@@ -270,13 +273,15 @@ func (d sqliteDialect) prepare(op string, data *sqlData, live *Table) error {
 			change = "with NOT NULL removed from " + data.Column
 		case "add-check":
 			change = fmt.Sprintf("with CONSTRAINT %s CHECK (%s) added", d.quote(data.Name), data.Check)
-		case "drop-check":
+		case "add-foreign-key":
+			change = "with " + sqliteForeignKey(d, data) + " added"
+		case "drop-check", "drop-foreign-key":
 			change = "without CONSTRAINT " + d.quote(data.Name)
 		}
 		rb.Definition = fmt.Sprintf("(/* the columns and constraints of %s as sqlite_schema holds them, %s */)", data.Table, change)
 		rb.ColumnList = "/* every stored column */"
 		rb.Objects = []string{fmt.Sprintf("/* each CREATE INDEX and CREATE TRIGGER of %s, as sqlite_schema holds it */", data.Table)}
-		data.Offline = fmt.Sprintf("SQLite cannot change a column's NOT NULL or a CHECK in place: it rebuilds %s from its live definition (CREATE TABLE text, indexes, triggers, AUTOINCREMENT counter), which only the database holds", data.Table)
+		data.Offline = fmt.Sprintf("SQLite cannot change a column's NOT NULL, a CHECK or a foreign key in place: it rebuilds %s from its live definition (CREATE TABLE text, indexes, triggers, AUTOINCREMENT counter), which only the database holds", data.Table)
 		return nil
 	}
 	ct, err := parseCreateTable(live.CreateSQL)
@@ -290,7 +295,9 @@ func (d sqliteDialect) prepare(op string, data *sqlData, live *Table) error {
 		err = ct.dropNotNull(data.Column)
 	case "add-check":
 		ct.addCheck(data.Name, data.Check, d.quote(data.Name))
-	case "drop-check":
+	case "add-foreign-key":
+		ct.items = append(ct.items, lexSQL(sqliteForeignKey(d, data)))
+	case "drop-check", "drop-foreign-key":
 		if !ct.dropConstraint(data.Name) {
 			err = fmt.Errorf("constraint %q not found in the definition of %s", data.Name, data.Table)
 		}
@@ -322,6 +329,20 @@ func (d sqliteDialect) prepare(op string, data *sqlData, live *Table) error {
 	return nil
 }
 
+// sqliteForeignKey is the table constraint a rebuild adds. The referenced
+// table is named without a schema: SQLite's foreign keys stay in one
+// database.
+func sqliteForeignKey(d sqliteDialect, data *sqlData) string {
+	q := func(names []string) string {
+		out := make([]string, len(names))
+		for i, n := range names {
+			out[i] = d.quote(n)
+		}
+		return strings.Join(out, ", ")
+	}
+	return fmt.Sprintf("CONSTRAINT %s FOREIGN KEY (%s) REFERENCES %s (%s)", d.quote(data.Name), q(data.Columns), d.quote(data.RefTable), q(data.RefColumns))
+}
+
 func derefInt(p *int64) int64 {
 	if p == nil {
 		return 0
@@ -348,6 +369,17 @@ func (d sqliteDialect) lock(ctx context.Context, s *Session) (runnerLock, error)
 func (sqliteDialect) placeholder(n int) string { return templates.Question(n) }
 
 func (sqliteDialect) restatesColumn(op string) bool { return false }
+
+// foreignKeyTypes: SQLite compares a child value with its parent after
+// applying the parent column's affinity; any declared types fit.
+func (sqliteDialect) foreignKeyTypes(child, parent Column) string { return "" }
+
+// uncheckedForeignKey: the rebuild checks every row before it commits.
+func (sqliteDialect) uncheckedForeignKey() bool { return false }
+
+func (sqliteDialect) foreignKeyNote() string {
+	return "SQLite enforces foreign keys only on connections that turn them on: shepherd's proof does (PRAGMA foreign_keys = ON), and every connection of the application must too (PRAGMA foreign_keys = ON, or _pragma=foreign_keys(1) in its DSN), or its writes are not checked"
+}
 
 // batchGap: SQLite has one write lock and no queue for it. A writer that
 // finds it taken sleeps in its busy handler (1, 2, 5 … 25, 50, 100 ms) and

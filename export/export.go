@@ -135,6 +135,11 @@ func build(o Options, previews []engine.PhasePreview) (*model, error) {
 			pending = append(pending, pv)
 			continue
 		}
+		for _, st := range pv.Steps {
+			if st.NoExport != "" {
+				return nil, &UsageError{Msg: fmt.Sprintf("cannot export %s for %s: %s: %s", o.Plan.Name, o.Dialect, pv.Phase.ID, st.NoExport)}
+			}
+		}
 		for _, g := range pv.Gaps {
 			if pv.Phase.ID == "enforce" {
 				g += " (with not_null: false the plan exports without it, and the column stays nullable)"

@@ -44,6 +44,14 @@ table: users
 constraint: {name: users_username_key, unique: [username]}
 `
 
+const fkPlan = `
+name: orders-user-fk
+playbook: tighten-constraint
+table: orders
+constraint: {name: orders_user_fk, foreign_key: [user_id], references: {table: users, columns: [id]}}
+clean: {set: {user_id: "NULL"}}
+`
+
 func render(t *testing.T, planText, dialect, format string, ex export.Existing) map[string]string {
 	t.Helper()
 	files, err := export.Render(export.Options{Plan: loadPlan(t, planText), PlanFile: "plan.yaml", Dialect: dialect, Format: format,
@@ -310,7 +318,11 @@ func TestExportIntoAFolderWithMigrations(t *testing.T) {
 
 func TestRefusals(t *testing.T) {
 	cases := []struct{ plan, dialect, want string }{
-		{addColumnPlan, "sqlite", "enforce: SQLite cannot change a column's NOT NULL or a CHECK in place"},
+		{addColumnPlan, "sqlite", "enforce: SQLite cannot change a column's NOT NULL, a CHECK or a foreign key in place"},
+		{fkPlan, "sqlite", "add-constraint: SQLite cannot change a column's NOT NULL, a CHECK or a foreign key in place"},
+		{fkPlan, "mysql", "cannot export orders-user-fk for mysql: add-constraint: MySQL adds a foreign key in place only with foreign_key_checks = 0, which skips checking the existing rows; " +
+			"shepherd makes up for it by counting the rows without a parent right after the ALTER and dropping the constraint again if one slipped in, which a migration file cannot do"},
+		{strings.Replace(fkPlan, ", columns: [id]", "", 1), "postgres", "add-constraint: references.columns: the primary key of users, which only the database holds (or give references: {table: users, columns: [...]} in the plan)"},
 		{`
 name: orders-positive
 playbook: tighten-constraint

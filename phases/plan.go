@@ -76,38 +76,56 @@ func (p *Plan) In(dialect string) *Plan {
 	return &c
 }
 
-// Constraint is what tighten-constraint adds: exactly one of Check, NotNull
-// and Unique is set.
+// Constraint is what tighten-constraint adds: exactly one of Check, NotNull,
+// Unique and ForeignKey is set.
 type Constraint struct {
 	Name    string     `json:"name,omitempty"`
 	Check   PerDialect `json:"check,omitzero"`
 	NotNull string     `json:"not_null,omitempty"`
 	Unique  []string   `json:"unique,omitempty"`
+	// ForeignKey lists the referencing columns; References says what they
+	// reference.
+	ForeignKey []string   `json:"foreign_key,omitempty"`
+	References *Reference `json:"references,omitempty"`
 	// Violating optionally gives values that break the constraint, which
 	// verify-failure-path writes to prove the database rejects them. Without
 	// it shepherd derives a violating write itself.
 	Violating []Assign `json:"violating,omitempty"`
 }
 
-// ConstraintKind names which kind of constraint it is.
+// Reference is the parent side of a foreign key: a table (in Schema, by
+// default the plan's) and its columns, which default to its primary key.
+type Reference struct {
+	Schema  string   `json:"schema,omitempty"`
+	Table   string   `json:"table"`
+	Columns []string `json:"columns,omitempty"`
+}
+
+// Kind names which kind of constraint it is: check, not_null, unique or
+// foreign_key.
 func (c *Constraint) Kind() string {
 	switch {
 	case c.NotNull != "":
 		return "not_null"
 	case len(c.Unique) > 0:
 		return "unique"
+	case len(c.ForeignKey) > 0:
+		return "foreign_key"
 	default:
 		return "check"
 	}
 }
 
-// Columns returns the columns the constraint is about, where it names them.
+// Columns returns the columns of the plan's table the constraint is about,
+// where it names them.
 func (c *Constraint) Columns() []string {
 	switch c.Kind() {
 	case "not_null":
 		return []string{c.NotNull}
 	case "unique":
 		return c.Unique
+	case "foreign_key":
+		return c.ForeignKey
 	}
 	return nil
 }
@@ -280,11 +298,17 @@ type raw struct {
 	NotNull    *bool      `yaml:"not_null"`
 	To         string     `yaml:"to"`
 	Constraint *struct {
-		Name      string     `yaml:"name"`
-		Check     PerDialect `yaml:"check"`
-		NotNull   string     `yaml:"not_null"`
-		Unique    []string   `yaml:"unique"`
-		Violating assigns    `yaml:"violating"`
+		Name       string     `yaml:"name"`
+		Check      PerDialect `yaml:"check"`
+		NotNull    string     `yaml:"not_null"`
+		Unique     []string   `yaml:"unique"`
+		ForeignKey []string   `yaml:"foreign_key"`
+		References *struct {
+			Schema  string   `yaml:"schema"`
+			Table   string   `yaml:"table"`
+			Columns []string `yaml:"columns"`
+		} `yaml:"references"`
+		Violating assigns `yaml:"violating"`
 	} `yaml:"constraint"`
 	Clean *struct {
 		Set assigns `yaml:"set"`
@@ -393,7 +417,10 @@ func Parse(file string, data []byte) (*Plan, error) {
 	}
 	if r.Constraint != nil {
 		p.Constraint = &Constraint{Name: r.Constraint.Name, Check: r.Constraint.Check, NotNull: r.Constraint.NotNull,
-			Unique: r.Constraint.Unique, Violating: r.Constraint.Violating}
+			Unique: r.Constraint.Unique, ForeignKey: r.Constraint.ForeignKey, Violating: r.Constraint.Violating}
+		if ref := r.Constraint.References; ref != nil {
+			p.Constraint.References = &Reference{Schema: ref.Schema, Table: ref.Table, Columns: ref.Columns}
+		}
 	}
 	if r.Clean != nil {
 		p.Clean = r.Clean.Set
@@ -451,7 +478,7 @@ func decodeError(file string, err error, lines map[string]int) error {
 			if i := strings.LastIndex(field, "."); i >= 0 {
 				pe.Problem += " in " + field[:i]
 			}
-			pe.Fix = "remove it or fix its spelling; plan fields are name, playbook, schema, table, key, column, type, backfill, not_null, to, constraint (name, check, not_null, unique, violating) and clean (set)"
+			pe.Fix = "remove it or fix its spelling; plan fields are name, playbook, schema, table, key, column, type, backfill, not_null, to, constraint (name, check, not_null, unique, foreign_key, references (schema, table, columns), violating) and clean (set)"
 		} else if strings.Contains(msg, "already defined") {
 			pe.Field = ""
 			pe.Problem = "not valid YAML: " + msg
@@ -552,7 +579,7 @@ func yamlError(file string, err error) error {
 			if i := strings.LastIndex(field, "."); i >= 0 {
 				pe.Problem += " in " + field[:i]
 			}
-			pe.Fix = "remove it or fix its spelling; plan fields are name, playbook, schema, table, key, column, type, backfill, not_null, to, constraint (name, check, not_null, unique, violating) and clean (set)"
+			pe.Fix = "remove it or fix its spelling; plan fields are name, playbook, schema, table, key, column, type, backfill, not_null, to, constraint (name, check, not_null, unique, foreign_key, references (schema, table, columns), violating) and clean (set)"
 		case strings.Contains(line, "cannot unmarshal"):
 			pe.Problem = "wrong type: " + line
 			pe.Fix = "see the plan format in the README"
@@ -701,7 +728,7 @@ func (v *validator) validateConstraint() {
 	p := v.p
 	c := p.Constraint
 	if c == nil {
-		v.add("constraint", "is missing", `set constraint: to {name: orders_amount_positive, check: "amount > 0"}, {not_null: COLUMN} or {name: users_email_key, unique: [email]}`)
+		v.add("constraint", "is missing", `set constraint: to {name: orders_amount_positive, check: "amount > 0"}, {not_null: COLUMN}, {name: users_email_key, unique: [email]} or {name: orders_user_fk, foreign_key: [user_id], references: {table: users}}`)
 		return
 	}
 	kinds := 0
@@ -714,9 +741,15 @@ func (v *validator) validateConstraint() {
 	if len(c.Unique) > 0 {
 		kinds++
 	}
+	if len(c.ForeignKey) > 0 {
+		kinds++
+	}
 	if kinds != 1 {
-		v.add("constraint", "must give exactly one of check, not_null and unique", "split it into one plan per constraint")
+		v.add("constraint", "must give exactly one of check, not_null, unique and foreign_key", "split it into one plan per constraint")
 		return
+	}
+	if c.References != nil && c.Kind() != "foreign_key" {
+		v.add("constraint.references", "is only for a foreign key", "add foreign_key: [COLUMN...] with the columns that reference it, or remove references:")
 	}
 	v.ident("constraint.name", c.Name, "constraint")
 	switch c.Kind() {
@@ -732,13 +765,30 @@ func (v *validator) validateConstraint() {
 		v.ident("constraint.not_null", c.NotNull, "column")
 	case "unique":
 		v.required("constraint.name", c.Name, "name the constraint, such as users_email_key")
-		seen := map[string]bool{}
-		for _, col := range c.Unique {
-			v.ident("constraint.unique", col, "column")
-			if seen[col] {
-				v.add("constraint.unique", fmt.Sprintf("names %q twice", col), "list each column once")
+		v.columnList("constraint.unique", c.Unique)
+	case "foreign_key":
+		v.required("constraint.name", c.Name, "name the constraint, such as orders_user_fk")
+		v.columnList("constraint.foreign_key", c.ForeignKey)
+		ref := c.References
+		if ref == nil {
+			v.add("constraint.references", "is missing", "say what the foreign key references, such as references: {table: users} (its primary key) or references: {table: users, columns: [id]}")
+			break
+		}
+		v.ident("constraint.references.schema", ref.Schema, "schema")
+		if strings.TrimSpace(ref.Table) == "" {
+			v.errs = append(v.errs, &PlanError{File: p.File, Line: p.lines["constraint.references"], Field: "constraint.references.table",
+				Problem: "is missing", Fix: "name the referenced table, such as references: {table: users}"})
+		}
+		v.ident("constraint.references.table", ref.Table, "table")
+		if ref.Columns != nil {
+			if len(ref.Columns) == 0 {
+				v.add("constraint.references.columns", "is an empty list", "list the referenced columns, such as [id], or leave columns: out to reference the primary key")
 			}
-			seen[col] = true
+			v.columnList("constraint.references.columns", ref.Columns)
+			if len(ref.Columns) > 0 && len(ref.Columns) != len(c.ForeignKey) {
+				v.add("constraint.references.columns", fmt.Sprintf("names %d columns (%s) for %d in foreign_key (%s)", len(ref.Columns), strings.Join(ref.Columns, ", "), len(c.ForeignKey), strings.Join(c.ForeignKey, ", ")),
+					"give one referenced column for each foreign_key column, in the same order")
+			}
 		}
 	}
 	for _, a := range c.Violating {
@@ -748,6 +798,18 @@ func (v *validator) validateConstraint() {
 	for _, a := range p.Clean {
 		v.ident("clean.set", a.Column, "column")
 		v.expr("clean.set."+a.Column, a.Expr, "abs(amount)")
+	}
+}
+
+// columnList checks a list of column names: each a valid name, none twice.
+func (v *validator) columnList(field string, cols []string) {
+	seen := map[string]bool{}
+	for _, col := range cols {
+		v.ident(field, col, "column")
+		if seen[col] {
+			v.add(field, fmt.Sprintf("names %q twice", col), "list each column once")
+		}
+		seen[col] = true
 	}
 }
 

@@ -127,7 +127,7 @@ func TestParseRejects(t *testing.T) {
 		notUsedAdd   = "is not used by the add-column playbook; remove it, or choose the playbook that uses it"
 		notUsedRen   = "is not used by the rename-column playbook; remove it, or choose the playbook that uses it"
 		notUsedTight = "is not used by the tighten-constraint playbook; remove it, or choose the playbook that uses it"
-		exactlyOne   = "constraint: must give exactly one of check, not_null and unique; split it into one plan per constraint"
+		exactlyOne   = "constraint: must give exactly one of check, not_null, unique and foreign_key; split it into one plan per constraint"
 		badName      = "is not a valid plan name; use lower-case letters, digits, '-' and '_', starting with a letter or digit, such as users-email"
 		notMapping   = "a plan is a mapping of fields (name:, playbook:, table: …); see examples/ for a plan of each playbook"
 		empty        = "the plan is empty; see examples/ for a plan of each playbook"
@@ -159,7 +159,7 @@ func TestParseRejects(t *testing.T) {
 
 		// --- unknown fields
 		{name: "unknown top-level field", yaml: addLines(addColumnPlan, "colour: red"),
-			want: []string{f + `:7: unknown field "colour"; remove it or fix its spelling; plan fields are name, playbook, schema, table, key, column, type, backfill, not_null, to, constraint (name, check, not_null, unique, violating) and clean (set)`},
+			want: []string{f + `:7: unknown field "colour"; remove it or fix its spelling; plan fields are name, playbook, schema, table, key, column, type, backfill, not_null, to, constraint (name, check, not_null, unique, foreign_key, references (schema, table, columns), violating) and clean (set)`},
 			line: 7, field: "colour", count: 1},
 		{name: "misspelt column", yaml: setLine(addColumnPlan, 4, "colum: email"),
 			want: []string{f + `:4: unknown field "colum"`}, line: 4, field: "colum", count: 1},
@@ -254,7 +254,7 @@ func TestParseRejects(t *testing.T) {
 		{name: "rename-column: to is column", yaml: setLine(renamePlan, 5, "to: name"),
 			want: []string{f + `:5: to: is the same as column ("name"); give the new name`}, line: 5, field: "to", count: 1},
 		{name: "tighten-constraint: constraint missing", yaml: firstLines(tightenPlan, 3),
-			want: []string{f + `: constraint: is missing; set constraint: to {name: orders_amount_positive, check: "amount > 0"}, {not_null: COLUMN} or {name: users_email_key, unique: [email]}`}, field: "constraint", count: 1},
+			want: []string{f + `: constraint: is missing; set constraint: to {name: orders_amount_positive, check: "amount > 0"}, {not_null: COLUMN}, {name: users_email_key, unique: [email]} or {name: orders_user_fk, foreign_key: [user_id], references: {table: users}}`}, field: "constraint", count: 1},
 		{name: "tighten-constraint: check without a name", yaml: delLine(tightenPlan, 5),
 			want: []string{f + ": constraint.name: is missing; name the constraint, such as orders_amount_positive"}, field: "constraint.name", count: 1},
 		{name: "tighten-constraint: unique without a name", yaml: firstLines(tightenPlan, 3, "constraint: {unique: [email]}"),
@@ -341,6 +341,45 @@ func TestParseRejects(t *testing.T) {
 			want: []string{f + ":4: " + exactlyOne}, line: 4, field: "constraint", count: 1},
 		{name: "empty unique list", yaml: firstLines(tightenPlan, 3, "constraint: {name: c, unique: []}"),
 			want: []string{f + ":4: " + exactlyOne}, line: 4, field: "constraint", count: 1},
+		{name: "check and foreign_key", yaml: insertLines(tightenPlan, 6, "  foreign_key: [user_id]", "  references: {table: users}"),
+			want: []string{f + ":4: " + exactlyOne}, line: 4, field: "constraint", count: 1},
+		{name: "empty foreign_key list", yaml: firstLines(tightenPlan, 3, "constraint: {name: c, foreign_key: [], references: {table: users}}"),
+			want: []string{f + ":4: " + exactlyOne}, line: 4, field: "constraint", count: 1},
+
+		// --- foreign keys
+		{name: "foreign_key without references", yaml: firstLines(tightenPlan, 3, "constraint: {name: orders_user_fk, foreign_key: [user_id]}"),
+			want:  []string{f + `: constraint.references: is missing; say what the foreign key references, such as references: {table: users} (its primary key) or references: {table: users, columns: [id]}`},
+			field: "constraint.references", count: 1},
+		{name: "foreign_key without a name", yaml: firstLines(tightenPlan, 3, "constraint: {foreign_key: [user_id], references: {table: users}}"),
+			want: []string{f + ": constraint.name: is missing; name the constraint, such as orders_user_fk"}, field: "constraint.name", count: 1},
+		{name: "references without a table", yaml: firstLines(tightenPlan, 3, "constraint:", "  name: orders_user_fk", "  foreign_key: [user_id]", "  references: {columns: [id]}"),
+			want: []string{f + `:7: constraint.references.table: is missing; name the referenced table, such as references: {table: users}`}, line: 7, field: "constraint.references.table", count: 1},
+		{name: "references a bad table name", yaml: firstLines(tightenPlan, 3, "constraint:", "  name: orders_user_fk", "  foreign_key: [user_id]", "  references:", `    table: "users; drop table users"`),
+			want: []string{f + `:8: constraint.references.table: "users; drop table users" contains ';'`, "such as users"}, line: 8, field: "constraint.references.table", count: 1},
+		{name: "references a bad schema name", yaml: firstLines(tightenPlan, 3, "constraint:", "  name: orders_user_fk", "  foreign_key: [user_id]", "  references:", "    schema: \"a;b\"", "    table: users"),
+			want: []string{f + `:8: constraint.references.schema: "a;b" contains ';'`}, line: 8, field: "constraint.references.schema", count: 1},
+		{name: "an expression as a foreign_key column", yaml: firstLines(tightenPlan, 3, `constraint: {name: orders_user_fk, foreign_key: ["lower(user_id)"], references: {table: users}}`),
+			want: []string{f + `:4: constraint.foreign_key: "lower(user_id)" contains '('`}, line: 4, field: "constraint.foreign_key", count: 1},
+		{name: "a foreign_key column twice", yaml: firstLines(tightenPlan, 3, "constraint: {name: orders_user_fk, foreign_key: [user_id, user_id], references: {table: users, columns: [id, id2]}}"),
+			want: []string{f + `:4: constraint.foreign_key: names "user_id" twice; list each column once`}, line: 4, field: "constraint.foreign_key", count: 1},
+		{name: "a referenced column twice", yaml: firstLines(tightenPlan, 3, "constraint: {name: orders_user_fk, foreign_key: [a, b], references: {table: users, columns: [id, id]}}"),
+			want: []string{f + `:4: constraint.references.columns: names "id" twice; list each column once`}, line: 4, field: "constraint.references.columns", count: 1},
+		{name: "more referenced columns than foreign_key columns", yaml: firstLines(tightenPlan, 3, "constraint:", "  name: orders_user_fk", "  foreign_key: [user_id]", "  references:", "    table: users", "    columns: [id, tenant_id]"),
+			want: []string{f + `:9: constraint.references.columns: names 2 columns (id, tenant_id) for 1 in foreign_key (user_id); give one referenced column for each foreign_key column, in the same order`},
+			line: 9, field: "constraint.references.columns", count: 1},
+		{name: "an empty list of referenced columns", yaml: firstLines(tightenPlan, 3, "constraint: {name: orders_user_fk, foreign_key: [user_id], references: {table: users, columns: []}}"),
+			want: []string{f + `:4: constraint.references.columns: is an empty list; list the referenced columns, such as [id], or leave columns: out to reference the primary key`}, line: 4, field: "constraint.references.columns", count: 1},
+		{name: "references without foreign_key", yaml: insertLines(tightenPlan, 6, "  references: {table: users}"),
+			want: []string{f + `:7: constraint.references: is only for a foreign key; add foreign_key: [COLUMN...] with the columns that reference it, or remove references:`},
+			line: 7, field: "constraint.references", count: 1},
+		{name: "references a scalar", yaml: firstLines(tightenPlan, 3, "constraint: {name: orders_user_fk, foreign_key: [user_id], references: users}"),
+			want: []string{f + ":4: constraint: expected a mapping of fields, got text (users)"}, line: 4, count: 1},
+		{name: "foreign_key a scalar", yaml: firstLines(tightenPlan, 3, "constraint: {name: orders_user_fk, foreign_key: user_id, references: {table: users}}"),
+			want: []string{f + ":4: constraint: expected a list of column names, such as [email], got text (user_id)"}, line: 4, count: 1},
+		{name: "unknown field inside references", yaml: firstLines(tightenPlan, 3, "constraint:", "  name: orders_user_fk", "  foreign_key: [user_id]", "  references:", "    tabel: users"),
+			want: []string{f + `:8: unknown field "tabel" in constraint.references; remove it or fix its spelling`}, line: 8, field: "constraint.references.tabel"},
+		{name: "foreign_key in an add-column plan", yaml: addLines(addColumnPlan, "constraint: {name: fk, foreign_key: [a], references: {table: t}}"),
+			want: []string{f + ":7: constraint: " + notUsedAdd}, line: 7, field: "constraint", count: 1},
 
 		// --- per-dialect mappings
 		{name: "unknown dialect in type", yaml: setLine(addColumnPlan, 5, "type: {postgres: text, oracle: clob}"),
@@ -806,6 +845,22 @@ func TestParseValid(t *testing.T) {
 			})
 			eq(t, "Line(constraint.violating.note)", p.Line("constraint.violating.note"), 9)
 		}},
+		{name: "foreign key", file: "tighten-foreign-key.yaml", check: func(t *testing.T, p *Plan) {
+			eq(t, "Kind", p.Constraint.Kind(), "foreign_key")
+			eq(t, "ForeignKey", p.Constraint.ForeignKey, []string{"tenant_id", "user_id"})
+			eq(t, "Columns", p.Constraint.Columns(), []string{"tenant_id", "user_id"})
+			eq(t, "References", *p.Constraint.References, Reference{Schema: "auth", Table: "users", Columns: []string{"tenant_id", "id"}})
+			eq(t, "ConstraintLabel", p.ConstraintLabel(), "orders_user_fk (FOREIGN KEY tenant_id, user_id REFERENCES auth.users (tenant_id, id))")
+			eq(t, "Clean", p.Clean, []Assign{{Column: "user_id", Expr: PerDialect{All: "NULL"}}})
+			eq(t, "Violating", p.Constraint.Violating, []Assign{{Column: "user_id", Expr: PerDialect{All: "-1"}}})
+			eq(t, "Line(constraint.references.columns)", p.Line("constraint.references.columns"), 9)
+		}},
+		{name: "foreign key to the primary key", yaml: firstLines(tightenPlan, 3, "constraint: {name: orders_user_fk, foreign_key: [user_id], references: {table: users}}", `clean: {set: {user_id: "NULL"}}`), check: func(t *testing.T, p *Plan) {
+			eq(t, "References", *p.Constraint.References, Reference{Table: "users"})
+			eq(t, "ConstraintLabel", p.ConstraintLabel(), "orders_user_fk (FOREIGN KEY user_id REFERENCES users)")
+			eq(t, "Canonical", string(p.Canonical()), `{"name":"orders-amount-positive","playbook":"tighten-constraint","table":"orders","not_null":false,`+
+				`"constraint":{"name":"orders_user_fk","foreign_key":["user_id"],"references":{"table":"users"}},"clean":[{"column":"user_id","expr":{"all":"NULL"}}]}`)
+		}},
 		{name: "not_null constraint needs no name", file: "tighten-not-null.yaml", check: func(t *testing.T, p *Plan) {
 			eq(t, "Constraint", *p.Constraint, Constraint{NotNull: "customer_id"})
 			eq(t, "Kind", p.Constraint.Kind(), "not_null")
@@ -989,6 +1044,7 @@ func TestHashIgnoresCosmetics(t *testing.T) {
 func TestHashAndDiffSeeEveryChange(t *testing.T) {
 	const renameBase = "name: users-full-name\nplaybook: rename-column\ntable: users\ncolumn: name\nto: full_name\n"
 	const uniqueBase = "name: users-email-unique\nplaybook: tighten-constraint\ntable: users\nconstraint: {name: users_email_key, unique: [email, tenant_id]}\n"
+	const fkBase = "name: orders-user-fk\nplaybook: tighten-constraint\ntable: orders\nconstraint: {name: orders_user_fk, foreign_key: [user_id], references: {table: users}}\n"
 	rep := func(base, old, new string) string {
 		if !strings.Contains(base, old) {
 			panic("no " + old)
@@ -1039,6 +1095,14 @@ func TestHashAndDiffSeeEveryChange(t *testing.T) {
 			[]string{`constraint.violating[0].expr: was "-1", now "0"`}, ""},
 		{"violating column", hashTightenBase, rep(hashTightenBase, `{amount: "-1"}`, `{total: "-1"}`),
 			[]string{`constraint.violating[0].column: was "amount", now "total"`}, ""},
+		{"foreign key referenced table", fkBase, rep(fkBase, "{table: users}", "{table: accounts}"),
+			[]string{`constraint.references.table: was "users", now "accounts"`}, ""},
+		{"foreign key referenced columns given", fkBase, rep(fkBase, "{table: users}", "{table: users, columns: [uid]}"),
+			[]string{`constraint.references.columns[0]: added "uid"`}, ""},
+		{"foreign key referenced schema given", fkBase, rep(fkBase, "{table: users}", "{schema: auth, table: users}"),
+			[]string{`constraint.references.schema: added "auth"`}, ""},
+		{"foreign key column", fkBase, rep(fkBase, "[user_id]", "[owner_id]"),
+			[]string{`constraint.foreign_key[0]: was "user_id", now "owner_id"`}, ""},
 		{"clean expression", hashTightenBase, rep(hashTightenBase, `amount: "abs(amount)"`, `amount: "abs(amount) + 1"`),
 			[]string{`clean[0].expr: was "abs(amount)", now "abs(amount) + 1"`}, ""},
 		{"clean entry added", hashTightenBase, hashTightenBase + "    status: \"'ok'\"\n",

@@ -157,6 +157,18 @@ func (p *Plan) ConstraintLabel() string {
 		return "NOT NULL on " + c.NotNull
 	case "unique":
 		return c.Name + " (UNIQUE " + strings.Join(c.Unique, ", ") + ")"
+	case "foreign_key":
+		if c.References == nil {
+			return c.Name + " (FOREIGN KEY " + strings.Join(c.ForeignKey, ", ") + ")"
+		}
+		ref := c.References.Table
+		if c.References.Schema != "" {
+			ref = c.References.Schema + "." + ref
+		}
+		if len(c.References.Columns) > 0 {
+			ref += " (" + strings.Join(c.References.Columns, ", ") + ")"
+		}
+		return c.Name + " (FOREIGN KEY " + strings.Join(c.ForeignKey, ", ") + " REFERENCES " + ref + ")"
 	}
 	if v, ok := c.Check.For(p.dialect); ok {
 		return c.Name + " (CHECK " + v + ")"

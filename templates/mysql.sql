@@ -195,6 +195,33 @@ WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND ex
 
 {{define "foreign-keys-on"}}SELECT @@foreign_key_checks{{end}}
 
+{{/* See postgres.sql. MySQL and MariaDB name indexes (so UNIQUE) per
+     table, but foreign keys per database, and MySQL CHECK constraints per
+     database too (MariaDB's per table). */}}
+{{define "name-clashes"}}
+{{- if or (eq .Kind "foreign_key") (and (eq .Kind "check") (not .MySQL.MariaDB))}}
+SELECT CASE constraint_type WHEN 'FOREIGN KEY' THEN 'a foreign key' ELSE 'a CHECK constraint' END,
+       concat('on ', table_name),
+       {{if eq .Kind "foreign_key"}}'MySQL and MariaDB name foreign keys per database'{{else}}'MySQL names CHECK constraints per database'{{end}}
+FROM information_schema.table_constraints
+WHERE constraint_schema = {{template "db" .}} AND constraint_name = {{bind .Name}} AND table_name <> {{bind .Table}}
+  AND constraint_type = {{if eq .Kind "foreign_key"}}'FOREIGN KEY'{{else}}'CHECK'{{end}}
+{{- else}}SELECT '', '', '' FROM DUAL WHERE 1 = 0{{end}}
+{{end}}
+
+{{/* See postgres.sql. The copy is a temporary table of this connection
+     under a name of shepherd's own: one named like the table would hide
+     the table from every statement of the connection, and a mistake would
+     alter the real table. The connection is discarded afterwards. */}}
+{{define "try-check"}}
+-- step conn: a shared metadata lock on {{.Table}} while its definition is copied into an empty temporary table of this connection
+CREATE TEMPORARY TABLE shepherd_check_probe LIKE {{qt .Schema .Table}}
+-- step conn: the empty temporary table only
+ALTER TABLE shepherd_check_probe ADD CONSTRAINT {{q .Name}} CHECK ({{.Check}})
+-- step conn:
+DROP TEMPORARY TABLE IF EXISTS shepherd_check_probe
+{{end}}
+
 {{define "try-expr"}}SELECT {{.Expr}} FROM {{qt .Schema .Table}} WHERE 1 = 0{{end}}
 
 {{/* ---------- phase DDL: each ALTER commits by itself, so each has a probe ---------- */}}
@@ -244,6 +271,40 @@ ALTER TABLE {{qt .Schema .Table}} ADD CONSTRAINT {{q .Name}} CHECK ({{.Check}}),
 -- step own: {{.MySQL.DropCheckLock}}
 -- applied: SELECT count(*) = 0 FROM information_schema.table_constraints WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND constraint_name = {{bind .Name}} AND constraint_type = 'CHECK'
 ALTER TABLE {{qt .Schema .Table}} {{.MySQL.DropCheck}} {{q .Name}}{{.MySQL.DropCheckAlgorithm}}
+{{end}}
+
+{{define "foreign-key-probe"}}SELECT count(*) FROM information_schema.table_constraints WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND constraint_name = {{bind .Name}} AND constraint_type = 'FOREIGN KEY'{{end}}
+
+{{/* MySQL and MariaDB add a foreign key in place (INPLACE, LOCK=NONE) only
+     with foreign_key_checks = 0, which also skips checking the rows that
+     are there; with the checks on, the ALTER copies the table and blocks
+     writes while it does. shepherd takes the first: clean has left no row
+     without its parent, the checks are off on this connection only, for
+     this one statement, and right after it shepherd counts the rows
+     without a parent again (one written between clean and the ALTER): if
+     there are any, it drops the constraint again and the phase fails with
+     their keys. */}}
+{{define "add-foreign-key"}}
+-- step conn: foreign_key_checks = 0 on shepherd's DDL connection only, for the next statement: the ALTER does not check existing rows (clean left none without a parent; shepherd counts them again right after); every other session keeps checking
+SET SESSION foreign_key_checks = 0
+-- step own: ALGORITHM=INPLACE, LOCK=NONE, with foreign_key_checks = 0 on this connection (the rows already there are not checked: clean left none without a parent, and shepherd counts them again right after): reads and writes of {{.Table}} go on while the constraint is added (and, when no index of {{.Table}} starts with its columns, an index named {{.Name}} is built for it), under brief exclusive metadata locks on {{.Table}} and {{.RefTable}} at the start and the end, each waiting at most lock_wait_timeout, then retried; from then on every write is checked
+-- noexport: MySQL adds a foreign key in place only with foreign_key_checks = 0, which skips checking the existing rows; shepherd makes up for it by counting the rows without a parent right after the ALTER and dropping the constraint again if one slipped in, which a migration file cannot do (and with the checks on, the ALTER copies the table and blocks writes for as long). Run add-constraint with shepherd run
+-- applied: {{template "foreign-key-probe" .}}
+ALTER TABLE {{qt .Schema .Table}} ADD CONSTRAINT {{q .Name}} FOREIGN KEY ({{qlist .Columns}}) REFERENCES {{qt .RefSchema .RefTable}} ({{qlist .RefColumns}}), ALGORITHM=INPLACE, LOCK=NONE
+-- step conn:
+SET SESSION foreign_key_checks = 1
+{{end}}
+
+{{/* The constraint, then the index MySQL built for it when no index of the
+     table could serve (named after the constraint; shepherd refuses a plan
+     whose constraint name is already an index's). */}}
+{{define "drop-foreign-key"}}
+-- step own: ALGORITHM=INPLACE, LOCK=NONE: only metadata changes, under brief exclusive metadata locks on {{.Table}} and {{.RefTable}}; reads and writes go on
+-- applied: SELECT ({{template "foreign-key-probe" .}}) = 0
+ALTER TABLE {{qt .Schema .Table}} DROP FOREIGN KEY {{q .Name}}, ALGORITHM=INPLACE, LOCK=NONE
+-- step own: ALGORITHM=INPLACE, LOCK=NONE: drops the index {{.Name}} that was built for the constraint, if there is one; only metadata changes, under a brief exclusive metadata lock
+-- applied: SELECT ({{template "index-probe" .}}) = 0
+ALTER TABLE {{qt .Schema .Table}} DROP INDEX {{q .Name}}, ALGORITHM=INPLACE, LOCK=NONE
 {{end}}
 
 {{/* SQLite rebuilds a table to change its constraints; MySQL does not
@@ -336,8 +397,17 @@ WHERE {{template "range" .}} AND {{template "violates" .}}
 {{define "violates"}}
 {{- if eq .Kind "not_null"}}{{q .Column}} IS NULL
 {{- else if eq .Kind "unique"}}EXISTS (SELECT 1 FROM (SELECT {{qlist .Columns}}, min({{q .Key}}) AS shepherd_first FROM {{qt .Schema .Table}} GROUP BY {{qlist .Columns}} HAVING count(*) > 1) AS shepherd_dup WHERE {{range $i, $c := .Columns}}shepherd_dup.{{q $c}} = {{q $.Table}}.{{q $c}} AND {{end}}{{q .Table}}.{{q .Key}} > shepherd_dup.shepherd_first)
+{{- else if eq .Kind "foreign_key"}}{{template "orphan" .}}
 {{- else}}NOT ({{.Check}}){{end}}
 {{- end}}
+
+{{/* See postgres.sql. A table that references itself is read through a
+     derived table, which MySQL materializes: it refuses a subquery on the
+     table an UPDATE changes (error 1093). */}}
+{{define "orphan"}}{{range .Columns}}{{q $.Table}}.{{q .}} IS NOT NULL AND {{end}}NOT EXISTS (SELECT 1 FROM {{if .SelfRef}}(SELECT {{qlist .RefColumns}} FROM {{qt .RefSchema .RefTable}}) AS shepherd_parent{{else}}{{qt .RefSchema .RefTable}} AS shepherd_parent{{end}} WHERE {{range $i, $c := .RefColumns}}{{if $i}} AND {{end}}shepherd_parent.{{q $c}} = {{q $.Table}}.{{q (index $.Columns $i)}}{{end}}){{end}}
+
+{{/* A derived table again, for a table that references itself. */}}
+{{define "absent-key"}}(SELECT shepherd_absent.v FROM (SELECT {{if eq .Cond "int"}}coalesce(max({{q .Column}}), 0) + 2{{else}}CONCAT(coalesce(max({{q .Column}}), ''), 'x'){{end}} AS v FROM {{qt .RefSchema .RefTable}}) AS shepherd_absent){{end}}
 
 {{define "count-where"}}SELECT count(*) FROM {{qt .Schema .Table}} WHERE {{template "cond" .}}{{end}}
 {{define "sample-where"}}SELECT {{q .Key}} FROM {{qt .Schema .Table}} WHERE {{template "cond" .}} ORDER BY {{q .Key}} LIMIT 5{{end}}
@@ -361,6 +431,12 @@ WHERE {{template "range" .}} AND {{template "violates" .}}
 UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}} = ({{$s.Expr}}){{end}} WHERE {{q .Key}} = {{param "key"}}
 {{end}}
 
+{{/* verify-failure-path on a table with too few rows to write to: a row
+     inserted inside a transaction that is rolled back */}}
+{{define "violating-insert"}}
+INSERT INTO {{qt .Schema .Table}} ({{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}}{{end}}) VALUES ({{range $i, $s := .Set}}{{if $i}}, {{end}}({{$s.Expr}}){{end}})
+{{end}}
+
 {{define "first-keys"}}SELECT {{q .Key}} FROM {{qt .Schema .Table}} ORDER BY {{q .Key}} LIMIT 2{{end}}
 
 {{/* MySQL refuses a subquery on the table being updated: a self-join
@@ -369,6 +445,12 @@ UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $
 UPDATE {{qt .Schema .Table}} AS shepherd_dst JOIN {{qt .Schema .Table}} AS shepherd_src ON shepherd_src.{{q .Key}} = {{param "other"}}
 SET {{range $i, $c := .Columns}}{{if $i}}, {{end}}shepherd_dst.{{q $c}} = shepherd_src.{{q $c}}{{end}}
 WHERE shepherd_dst.{{q .Key}} = {{param "key"}}
+{{end}}
+
+{{/* verify-failure-path's connection: foreign keys checked, whatever the server's default. */}}
+{{define "proof-setup"}}
+-- step conn: foreign keys are checked on this connection
+SET SESSION foreign_key_checks = 1
 {{end}}
 
 {{define "savepoint"}}SAVEPOINT shepherd_probe{{end}}

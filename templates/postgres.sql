@@ -159,7 +159,7 @@ WHERE c.oid = {{template "rel" .}} AND c.relkind IN ('r', 'p')
 
 {{define "table-columns"}}
 SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
-       CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END, a.attgenerated <> ''
+       CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END, a.attgenerated <> '', a.attidentity <> ''
 FROM pg_catalog.pg_attribute a
 LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 WHERE a.attrelid = {{template "rel" .}} AND a.attnum > 0 AND NOT a.attisdropped
@@ -223,6 +223,39 @@ WHERE d.refobjid = {{template "rel" .}} AND d.classid = 'pg_catalog.pg_class'::r
 {{/* PostgreSQL always enforces foreign keys. */}}
 {{define "foreign-keys-on"}}SELECT 1{{end}}
 
+{{/* Objects outside the table that already have the name a constraint
+     needs, one row each: what it is, where, and why the names clash.
+     PostgreSQL keeps CHECK and FOREIGN KEY names per table (the
+     table-constraints read covers them), but UNIQUE builds an index named
+     like the constraint, and an index shares its schema's names with
+     tables, views, sequences and every other index. */}}
+{{define "name-clashes"}}
+{{- if eq .Kind "unique"}}
+SELECT CASE WHEN c.relkind IN ('i', 'I') THEN 'an index' WHEN c.relkind IN ('r', 'p') THEN 'a table' WHEN c.relkind = 'v' THEN 'a view'
+            WHEN c.relkind = 'm' THEN 'a materialized view' WHEN c.relkind = 'S' THEN 'a sequence' ELSE 'a relation' END,
+       CASE WHEN t.relname IS NOT NULL THEN 'on ' || t.relname || ' ' ELSE '' END || 'in schema ' || n.nspname,
+       'PostgreSQL names indexes (UNIQUE builds one named like the constraint) per schema'
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_catalog.pg_index i ON i.indexrelid = c.oid
+LEFT JOIN pg_catalog.pg_class t ON t.oid = i.indrelid
+WHERE c.relnamespace = (SELECT relnamespace FROM pg_catalog.pg_class WHERE oid = {{template "rel" .}}) AND c.relname = {{bind .Name}}
+  AND (i.indrelid IS NULL OR i.indrelid <> {{template "rel" .}})
+{{- else}}SELECT '', '', '' WHERE false{{end}}
+{{end}}
+
+{{/* A CHECK as the database will take it, without touching the table: the
+     constraint is added to an empty temporary copy of the table's columns,
+     in a transaction that is always rolled back. The copy has the table's
+     name in pg_temp (so a column written table.column resolves), and is
+     only ever named through pg_temp. */}}
+{{define "try-check"}}
+-- step: ACCESS SHARE on {{.Table}} while its columns are copied into an empty temporary table; rolled back
+CREATE TEMPORARY TABLE pg_temp.{{q .Table}} (LIKE {{qt .Schema .Table}})
+-- step: the empty temporary table only
+ALTER TABLE pg_temp.{{q .Table}} ADD CONSTRAINT {{q .Name}} CHECK ({{.Check}})
+{{end}}
+
 {{define "try-expr"}}SELECT {{.Expr}} FROM {{qt .Schema .Table}} WHERE 1 = 0{{end}}
 
 {{/* ---------- phase DDL ---------- */}}
@@ -278,6 +311,24 @@ ALTER TABLE {{qt .Schema .Table}} VALIDATE CONSTRAINT {{q .Name}}
 ALTER TABLE {{qt .Schema .Table}} DROP CONSTRAINT IF EXISTS {{q .Name}}
 {{end}}
 
+{{/* A foreign key without a long lock: NOT VALID reads no row (both
+     tables are locked for an instant, SHARE ROW EXCLUSIVE: the referencing
+     side gets its check trigger, the referenced side the triggers that
+     guard deletes and key updates), then VALIDATE checks every row under
+     locks that let reads and writes of both tables go on. */}}
+{{define "add-foreign-key"}}
+-- step own: SHARE ROW EXCLUSIVE on {{.Table}} and on {{.RefTable}} for an instant (each waits at most --lock-timeout, then is retried): NOT VALID reads no row; from now on every write to {{.Table}}, and every delete and key update of {{.RefTable}}, is checked
+-- applied: SELECT count(*) FROM pg_catalog.pg_constraint WHERE conrelid = {{template "rel" .}} AND conname = {{bind .Name}} AND contype = 'f'
+ALTER TABLE {{qt .Schema .Table}} ADD CONSTRAINT {{q .Name}} FOREIGN KEY ({{qlist .Columns}}) REFERENCES {{qt .RefSchema .RefTable}} ({{qlist .RefColumns}}) NOT VALID
+-- step: SHARE UPDATE EXCLUSIVE on {{.Table}} and ROW SHARE on {{.RefTable}} while it checks every row of {{.Table}} against {{.RefTable}}, until commit: reads and writes of both tables go on; only other DDL, VACUUM and index builds on {{.Table}} wait
+ALTER TABLE {{qt .Schema .Table}} VALIDATE CONSTRAINT {{q .Name}}
+{{end}}
+
+{{define "drop-foreign-key"}}
+-- step: ACCESS EXCLUSIVE on {{.Table}} and on {{.RefTable}} for an instant (it waits at most --lock-timeout, then is retried): only the catalog changes (the constraint and its triggers on both tables)
+ALTER TABLE {{qt .Schema .Table}} DROP CONSTRAINT IF EXISTS {{q .Name}}
+{{end}}
+
 {{/* PostgreSQL changes constraints in place: it never rebuilds a table. */}}
 {{define "rebuild"}}{{end}}
 
@@ -295,6 +346,22 @@ DROP INDEX CONCURRENTLY IF EXISTS {{qt .Schema .Name}}
 CREATE UNIQUE INDEX CONCURRENTLY {{q .Name}} ON {{qt .Schema .Table}} ({{qlist .Columns}})
 -- step: ACCESS EXCLUSIVE on {{.Table}} for an instant (it waits at most --lock-timeout, then is retried): the built index becomes the constraint, no row is read
 ALTER TABLE {{qt .Schema .Table}} ADD CONSTRAINT {{q .Name}} UNIQUE USING INDEX {{q .Name}}
+{{end}}
+
+{{/* An INVALID index with the constraint's name that a failed build left
+     (outside shepherd) is adopted only when it is exactly the index the
+     plan asks for: its definition, as PostgreSQL prints it, is that of a
+     plain unique btree index on the plan's columns, with no predicate, no
+     expression, no INCLUDE, no sort order or collation of its own.
+     PostgreSQL only: no other dialect leaves invalid indexes. */}}
+{{define "index-matches"}}
+SELECT count(*) FROM pg_catalog.pg_index i
+JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_catalog.pg_class t ON t.oid = i.indrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace
+WHERE i.indrelid = {{template "rel" .}} AND ic.relname = {{bind .Name}}
+  AND pg_catalog.pg_get_indexdef(i.indexrelid) = format('CREATE UNIQUE INDEX %I ON %I.%I USING btree (%s)', ic.relname, n.nspname, t.relname,
+      array_to_string(ARRAY[{{range $i, $c := .Columns}}{{if $i}}, {{end}}quote_ident({{bind $c}}::text){{end}}], ', '))
 {{end}}
 
 {{define "drop-unique"}}
@@ -360,8 +427,21 @@ WHERE {{template "range" .}} AND {{template "violates" .}}
 {{define "violates"}}
 {{- if eq .Kind "not_null"}}{{q .Column}} IS NULL
 {{- else if eq .Kind "unique"}}EXISTS (SELECT 1 FROM {{qt .Schema .Table}} AS shepherd_dup WHERE {{range $i, $c := .Columns}}{{if $i}} AND {{end}}shepherd_dup.{{q $c}} = {{q $.Table}}.{{q $c}}{{end}} AND shepherd_dup.{{q .Key}} < {{q .Table}}.{{q .Key}})
+{{- else if eq .Kind "foreign_key"}}{{template "orphan" .}}
 {{- else}}NOT ({{.Check}}){{end}}
 {{- end}}
+
+{{/* A row that breaks a foreign key: every referencing column has a value
+     (a NULL in any of them exempts the row, as MATCH SIMPLE does) and no
+     row of the referenced table has those values. */}}
+{{define "orphan"}}{{range .Columns}}{{q $.Table}}.{{q .}} IS NOT NULL AND {{end}}NOT EXISTS (SELECT 1 FROM {{qt .RefSchema .RefTable}} AS shepherd_parent WHERE {{range $i, $c := .RefColumns}}{{if $i}} AND {{end}}shepherd_parent.{{q $c}} = {{q $.Table}}.{{q (index $.Columns $i)}}{{end}}){{end}}
+
+{{/* verify-failure-path: a value of a referencing column that no row of the
+     referenced table has (.Column is the referenced column; .Cond says its
+     kind: int or text). Two past the greatest, not one: where a table
+     references itself, a row inserted with the next id must not be its
+     own parent. */}}
+{{define "absent-key"}}(SELECT {{if eq .Cond "int"}}coalesce(max({{q .Column}}), 0) + 2{{else}}coalesce(max({{q .Column}}), '') || 'x'{{end}} FROM {{qt .RefSchema .RefTable}}){{end}}
 
 {{define "count-where"}}SELECT count(*) FROM {{qt .Schema .Table}} WHERE {{template "cond" .}}{{end}}
 {{define "sample-where"}}SELECT {{q .Key}} FROM {{qt .Schema .Table}} WHERE {{template "cond" .}} ORDER BY {{q .Key}} LIMIT 5{{end}}
@@ -385,12 +465,21 @@ WHERE {{template "range" .}} AND {{template "violates" .}}
 UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}} = ({{$s.Expr}}){{end}} WHERE {{q .Key}} = {{param "key"}}
 {{end}}
 
+{{/* verify-failure-path on a table with too few rows to write to: a row
+     inserted inside a transaction that is rolled back */}}
+{{define "violating-insert"}}
+INSERT INTO {{qt .Schema .Table}} ({{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}}{{end}}) VALUES ({{range $i, $s := .Set}}{{if $i}}, {{end}}({{$s.Expr}}){{end}})
+{{end}}
+
 {{define "first-keys"}}SELECT {{q .Key}} FROM {{qt .Schema .Table}} ORDER BY {{q .Key}} LIMIT 2{{end}}
 
 {{define "duplicate-update"}}
 UPDATE {{qt .Schema .Table}} SET {{range $i, $c := .Columns}}{{if $i}}, {{end}}{{q $c}} = (SELECT shepherd_src.{{q $c}} FROM {{qt $.Schema $.Table}} AS shepherd_src WHERE shepherd_src.{{q $.Key}} = {{param "other"}}){{end}}
 WHERE {{q .Key}} = {{param "key"}}
 {{end}}
+
+{{/* verify-failure-path's connection: PostgreSQL always enforces every constraint. */}}
+{{define "proof-setup"}}{{end}}
 
 {{define "savepoint"}}SAVEPOINT shepherd_probe{{end}}
 {{define "rollback-to-savepoint"}}ROLLBACK TO SAVEPOINT shepherd_probe{{end}}

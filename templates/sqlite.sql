@@ -135,6 +135,29 @@ SELECT count(*), coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = {{bind 
 
 {{define "foreign-keys-on"}}PRAGMA foreign_keys{{end}}
 
+{{/* See postgres.sql. SQLite keeps CHECK and FOREIGN KEY names per table,
+     but a UNIQUE is an index, and indexes, tables and views share the
+     database's names (compared without case). */}}
+{{define "name-clashes"}}
+{{- if eq .Kind "unique"}}
+SELECT CASE type WHEN 'index' THEN 'an index' WHEN 'table' THEN 'a table' ELSE 'a view' END,
+       CASE WHEN type = 'index' THEN 'on ' || tbl_name ELSE '' END,
+       'SQLite names indexes (UNIQUE builds one named like the constraint) per database'
+FROM sqlite_schema WHERE type IN ('table', 'index', 'view') AND name = {{bind .Name}} COLLATE NOCASE
+  AND NOT (type = 'index' AND tbl_name = {{bind .Table}})
+{{- else}}SELECT '', '', '' WHERE 0{{end}}
+{{end}}
+
+{{/* See postgres.sql. SQLite's temporary tables live in the connection's
+     temp database: creating one takes no lock on the main database, so no
+     transaction (which would take the write lock). */}}
+{{define "try-check"}}
+-- step conn: an empty temporary table of this connection: no lock on {{.Table}}
+CREATE TABLE temp.{{q .Table}} ({{range .Cols}}{{q .Name}} {{.Type}}, {{end}}CONSTRAINT {{q .Name}} CHECK ({{.Check}}))
+-- step conn:
+DROP TABLE temp.{{q .Table}}
+{{end}}
+
 {{define "try-expr"}}SELECT {{.Expr}} FROM {{qt .Schema .Table}} WHERE 1 = 0{{end}}
 
 {{/* ---------- phase DDL ---------- */}}
@@ -157,6 +180,11 @@ ALTER TABLE {{qt .Schema .Table}} DROP COLUMN {{q .Column}}
 {{define "drop-not-null"}}{{template "rebuild" .}}{{end}}
 {{define "add-check"}}{{template "rebuild" .}}{{end}}
 {{define "drop-check"}}{{template "rebuild" .}}{{end}}
+{{/* A foreign key too: the rebuilt table has it, and the foreign key check
+     before commit finds any row without its parent (more problems than
+     before the rebuild), which rolls the whole rebuild back. */}}
+{{define "add-foreign-key"}}{{template "rebuild" .}}{{end}}
+{{define "drop-foreign-key"}}{{template "rebuild" .}}{{end}}
 
 {{define "rebuild"}}
 -- step conn: foreign keys are not enforced while the table is swapped; they are checked before commit
@@ -184,7 +212,7 @@ DELETE FROM sqlite_sequence WHERE name = {{bind .Table}}
 -- step:
 INSERT INTO sqlite_sequence (name, seq) VALUES ({{bind .Table}}, {{bind .Rebuild.SequenceValue}})
 {{- end}}
--- step check: foreign keys of {{.Table}} hold no worse than before
+-- step check: {{if eq .Kind "foreign_key"}}every row of {{.Table}} has its parent in {{.RefTable}} ({{.Name}}), and the table's other foreign keys hold no worse than before{{else}}foreign keys of {{.Table}} hold no worse than before{{end}}
 SELECT count(*) FROM pragma_foreign_key_check({{bind .Table}})
 -- step conn:
 PRAGMA legacy_alter_table = OFF
@@ -249,8 +277,14 @@ WHERE {{template "range" .}} AND {{template "violates" .}}
 {{define "violates"}}
 {{- if eq .Kind "not_null"}}{{q .Column}} IS NULL
 {{- else if eq .Kind "unique"}}EXISTS (SELECT 1 FROM {{qt .Schema .Table}} AS shepherd_dup WHERE {{range $i, $c := .Columns}}{{if $i}} AND {{end}}shepherd_dup.{{q $c}} = {{q $.Table}}.{{q $c}}{{end}} AND shepherd_dup.{{q .Key}} < {{q .Table}}.{{q .Key}})
+{{- else if eq .Kind "foreign_key"}}{{template "orphan" .}}
 {{- else}}NOT ({{.Check}}){{end}}
 {{- end}}
+
+{{/* See postgres.sql. */}}
+{{define "orphan"}}{{range .Columns}}{{q $.Table}}.{{q .}} IS NOT NULL AND {{end}}NOT EXISTS (SELECT 1 FROM {{qt .RefSchema .RefTable}} AS shepherd_parent WHERE {{range $i, $c := .RefColumns}}{{if $i}} AND {{end}}shepherd_parent.{{q $c}} = {{q $.Table}}.{{q (index $.Columns $i)}}{{end}}){{end}}
+
+{{define "absent-key"}}(SELECT {{if eq .Cond "int"}}coalesce(max({{q .Column}}), 0) + 2{{else}}coalesce(max({{q .Column}}), '') || 'x'{{end}} FROM {{qt .RefSchema .RefTable}}){{end}}
 
 {{define "count-where"}}SELECT count(*) FROM {{qt .Schema .Table}} WHERE {{template "cond" .}}{{end}}
 {{define "sample-where"}}SELECT {{q .Key}} FROM {{qt .Schema .Table}} WHERE {{template "cond" .}} ORDER BY {{q .Key}} LIMIT 5{{end}}
@@ -274,11 +308,24 @@ WHERE {{template "range" .}} AND {{template "violates" .}}
 UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}} = ({{$s.Expr}}){{end}} WHERE {{q .Key}} = {{param "key"}}
 {{end}}
 
+{{/* verify-failure-path on a table with too few rows to write to: a row
+     inserted inside a transaction that is rolled back */}}
+{{define "violating-insert"}}
+INSERT INTO {{qt .Schema .Table}} ({{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}}{{end}}) VALUES ({{range $i, $s := .Set}}{{if $i}}, {{end}}({{$s.Expr}}){{end}})
+{{end}}
+
 {{define "first-keys"}}SELECT {{q .Key}} FROM {{qt .Schema .Table}} ORDER BY {{q .Key}} LIMIT 2{{end}}
 
 {{define "duplicate-update"}}
 UPDATE {{qt .Schema .Table}} SET {{range $i, $c := .Columns}}{{if $i}}, {{end}}{{q $c}} = (SELECT shepherd_src.{{q $c}} FROM {{qt $.Schema $.Table}} AS shepherd_src WHERE shepherd_src.{{q $.Key}} = {{param "other"}}){{end}}
 WHERE {{q .Key}} = {{param "key"}}
+{{end}}
+
+{{/* verify-failure-path's connection: SQLite checks foreign keys only on
+     connections that turn them on; the application's must too. */}}
+{{define "proof-setup"}}
+-- step conn: foreign keys are checked on this connection
+PRAGMA foreign_keys = ON
 {{end}}
 
 {{define "savepoint"}}SAVEPOINT shepherd_probe{{end}}

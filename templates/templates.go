@@ -13,6 +13,8 @@
 //	                 in the script must not count more than the first
 //	-- applied: SELECT …   optional: a query whose first column is non-zero when
 //	                       the step already took effect, so a rerun skips it
+//	-- noexport: reason    optional: the step cannot be a migration file (shepherd
+//	                       does something around it that a migration tool cannot)
 //
 // followed by one statement. Inside statements, {{q "name"}} quotes an
 // identifier, {{qt .Schema .Table}} a table, {{param "lo"}} is a value bound
@@ -83,6 +85,8 @@ type Step struct {
 	Lock    string
 	Mode    Mode
 	Applied *Statement // probe: non-zero when the step already took effect
+	// NoExport, when set, says why the step cannot be a migration file.
+	NoExport string
 }
 
 // Script is the steps of one operation, in order.
@@ -219,6 +223,8 @@ func (s *Set) Script(name string, data any) (Script, error) {
 			default:
 				return nil, fmt.Errorf("render %s/%s: unknown step mode %q", s.Dialect, name, cur.Mode)
 			}
+		case strings.HasPrefix(trimmed, "-- noexport:") && cur != nil && len(body) == 0:
+			cur.NoExport = strings.TrimSpace(strings.TrimPrefix(trimmed, "-- noexport:"))
 		case strings.HasPrefix(trimmed, "-- applied:") && cur != nil && len(body) == 0:
 			probe := s.statement(strings.TrimPrefix(trimmed, "-- applied:"), bound)
 			cur.Applied = &probe
