@@ -13,7 +13,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -176,29 +175,7 @@ type runFlags struct {
 
 func (f *runFlags) options(emit func(engine.Event)) engine.Options {
 	return engine.Options{Operator: f.operator, LockTimeout: f.lockTimeout, BatchSize: f.batchSize,
-		BatchTime: f.batchTime, MaxRate: f.maxRate, Emit: emit, Failpoint: crashTestFailpoint()}
-}
-
-// crashTestFailpoint serves the crash tests only. With
-// SHEPHERD_TEST_KILL_AT=N the process kills itself with SIGKILL (no cleanup,
-// as the OOM killer would) at the Nth failpoint it reaches; with
-// SHEPHERD_TEST_KILL_AT=count it names each failpoint on stderr.
-func crashTestFailpoint() func(string) {
-	spec := os.Getenv("SHEPHERD_TEST_KILL_AT")
-	if spec == "" {
-		return nil
-	}
-	n, _ := strconv.Atoi(spec)
-	reached := 0
-	return func(point string) {
-		reached++
-		switch {
-		case spec == "count":
-			fmt.Fprintf(os.Stderr, "failpoint %d %s\n", reached, point)
-		case reached == n:
-			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-		}
-	}
+		BatchTime: f.batchTime, MaxRate: f.maxRate, Emit: emit, Failpoint: failpoint()}
 }
 
 func (f *runFlags) check() error {
