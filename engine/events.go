@@ -85,17 +85,30 @@ func (e *ConnectError) Error() string {
 }
 func (e *ConnectError) Unwrap() error { return e.Err }
 
-// PlanChangedError is a plan file edited after it started. Nothing was
-// touched.
+// PlanChangedError is a plan file edited after it started, in a way its
+// recorded progress does not allow. Nothing was touched.
 type PlanChangedError struct {
 	File    string
 	Plan    string
 	Changes []string
+	// Refused says, per changed field, why it cannot change now.
+	Refused []string
+	// EditableNow lists the fields that could change at this point.
+	EditableNow []string
 }
 
 func (e *PlanChangedError) Error() string {
-	return fmt.Sprintf("%s: plan %q changed since it started in this database, so its recorded progress no longer describes it:\n  %s\nrestore the file as it was (shepherd status %s --log shows it); or, with the old file, roll the plan back until no phase of it is in force, and the changed plan will replace it",
-		e.File, e.Plan, strings.Join(e.Changes, "\n  "), e.File)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: plan %q changed since it started in this database, so its recorded progress no longer describes it:\n  %s",
+		e.File, e.Plan, strings.Join(e.Changes, "\n  "))
+	if len(e.Refused) > 0 {
+		fmt.Fprintf(&b, "\nrefused: %s", strings.Join(e.Refused, "; "))
+	}
+	if len(e.EditableNow) > 0 {
+		fmt.Fprintf(&b, "\nwhat may change at this point: %s", strings.Join(e.EditableNow, "; "))
+	}
+	fmt.Fprintf(&b, "\nrestore the file as it was (shepherd status %s --log shows it); or, with the old file, roll the plan back until no phase of it is in force (every phase pending or rolled back), and the changed plan will replace it", e.File)
+	return b.String()
 }
 
 // LockHeldError is another runner holding the plan's table. Nothing was
@@ -166,7 +179,7 @@ type BatchError struct {
 	Range      string
 	Checkpoint string
 	Err        error
-	// Fix says what to do; the default is for a row the expression fails on.
+	// Fix says what to do; the default is for a row the statement fails on.
 	Fix string
 }
 
@@ -177,7 +190,7 @@ func (e *BatchError) Error() string {
 	}
 	fix := e.Fix
 	if fix == "" {
-		fix = "fix the rows in that range (or roll the plan back and change its expression), then rerun to resume"
+		fix = "fix the rows in that range, then rerun to resume"
 	}
 	return fmt.Sprintf("%s: the batch %s failed: %v; the checkpoint stays at %s: %s", e.Phase, e.Range, e.Err, cp, fix)
 }

@@ -194,9 +194,9 @@ func (s *Session) phaseClean(ctx context.Context, b builder, prev phases.Status)
 			return "", fmt.Errorf("clean: count violating rows: %w", err)
 		}
 		if n > 0 {
-			hint := "add clean: {set: {column: expression}} to the plan to fix them, or fix them by hand, then rerun"
+			hint := "add clean: {set: {column: expression}} to the plan to fix them (the plan may change so until clean is done), or fix them by hand, then rerun"
 			if len(s.plan.Clean) > 0 {
-				hint = "the clean: expressions leave these rows violating, or new ones arrive (is validate-in-app deployed everywhere?); fix the rows (or roll the plan back and change its clean: expressions), then rerun"
+				hint = "the clean: expressions leave these rows violating, or new ones arrive (is validate-in-app deployed everywhere?); fix the rows, or change the plan's clean: expressions (they may change until clean is done), then rerun"
 			}
 			return "", &VerifyError{Phase: "clean", What: "no row should violate " + label, Count: n, Sample: sample, Hint: hint}
 		}

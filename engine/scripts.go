@@ -174,7 +174,8 @@ func (b builder) fillJob(phase string) batchJob {
 	d := b.base()
 	d.Column = b.plan.Column
 	d.Expr, _ = b.plan.Backfill.For(b.d.name())
-	return batchJob{phase: phase, update: "fill-batch", data: d}
+	return batchJob{phase: phase, update: "fill-batch", data: d,
+		fix: "fix the rows in that range, or change the plan's backfill: expression (it may change until backfill and switch-writes are done), then rerun to resume"}
 }
 
 // refillOldJob gives rename's old column its values back from the new one
@@ -201,7 +202,8 @@ func (b builder) cleanJob(phase string) batchJob {
 		e, _ := a.Expr.For(b.d.name())
 		d.Set = append(d.Set, setExpr{Column: a.Column, Expr: e})
 	}
-	return batchJob{phase: phase, update: "clean-batch", data: d}
+	return batchJob{phase: phase, update: "clean-batch", data: d,
+		fix: "fix the rows in that range, or change the plan's clean: expressions (they may change until clean is done), then rerun to resume"}
 }
 
 // cond returns the data for count-where: which rows to count.

@@ -335,6 +335,8 @@ WHERE {{template "range" .}} AND {{template "violates" .}}
 {{- end}}
 
 
+{{/* whether any row has a value in the column: one row read at most */}}
+{{define "column-has-values"}}SELECT count(*) FROM (SELECT 1 FROM {{qt .Schema .Table}} WHERE {{q .Column}} IS NOT NULL LIMIT 1) AS shepherd_any{{end}}
 {{define "column-exists"}}{{template "column-probe" .}}{{end}}
 {{define "column-nullable"}}{{template "column-probe" .}} AND is_nullable = 'YES'{{end}}
 {{define "column-not-null"}}{{template "column-probe" .}} AND is_nullable = 'NO'{{end}}

@@ -366,6 +366,8 @@ WHERE {{template "range" .}} AND {{template "violates" .}}
 {{- end}}
 
 
+{{/* whether any row has a value in the column: one row read at most */}}
+{{define "column-has-values"}}SELECT count(*) FROM (SELECT 1 FROM {{qt .Schema .Table}} WHERE {{q .Column}} IS NOT NULL LIMIT 1) AS shepherd_any{{end}}
 {{define "column-exists"}}SELECT count(*) FROM pg_catalog.pg_attribute WHERE attrelid = {{template "rel" .}} AND attname = {{bind .Column}} AND attnum > 0 AND NOT attisdropped{{end}}
 {{define "column-nullable"}}SELECT count(*) FROM pg_catalog.pg_attribute WHERE attrelid = {{template "rel" .}} AND attname = {{bind .Column}} AND attnum > 0 AND NOT attisdropped AND NOT attnotnull{{end}}
 {{define "column-not-null"}}SELECT count(*) FROM pg_catalog.pg_attribute WHERE attrelid = {{template "rel" .}} AND attname = {{bind .Column}} AND attnum > 0 AND NOT attisdropped AND attnotnull{{end}}

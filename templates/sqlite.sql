@@ -265,6 +265,8 @@ WHERE {{template "range" .}} AND {{template "violates" .}}
 {{- end}}
 
 
+{{/* whether any row has a value in the column: one row read at most */}}
+{{define "column-has-values"}}SELECT count(*) FROM (SELECT 1 FROM {{qt .Schema .Table}} WHERE {{q .Column}} IS NOT NULL LIMIT 1) AS shepherd_any{{end}}
 {{define "column-exists"}}SELECT count(*) FROM pragma_table_info({{bind .Table}}) WHERE name = {{bind .Column}}{{end}}
 {{define "column-nullable"}}SELECT count(*) FROM pragma_table_info({{bind .Table}}) WHERE name = {{bind .Column}} AND "notnull" = 0{{end}}
 {{define "column-not-null"}}SELECT count(*) FROM pragma_table_info({{bind .Table}}) WHERE name = {{bind .Column}} AND "notnull" = 1{{end}}
