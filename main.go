@@ -387,6 +387,13 @@ func newPlanCmd(g *globals) *cobra.Command {
 					fmt.Fprintln(out, "\n"+"────────────────────────────────────────────────────────────")
 				}
 				previews, err := engine.Preview(plan, d)
+				var schemaErr *engine.SchemaError
+				if errors.As(err, &schemaErr) && dialect == "" {
+					// A plan for some dialects only: the others are
+					// not shown, saying why.
+					fmt.Fprintf(out, "plan %s on %s: not shown:\n  %s\n", plan.Name, d, strings.ReplaceAll(err.Error(), "\n", "\n  "))
+					continue
+				}
 				if err != nil {
 					return err
 				}
@@ -410,11 +417,12 @@ func newReadyCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			ids := strings.Join(plan.PlaybookDef().IDs(), ", ")
 			if phase == "" {
-				return &flagError{fmt.Errorf("ready needs --phase ID (phases of %s: %v)", plan.Playbook, plan.PlaybookDef().IDs())}
+				return &flagError{fmt.Errorf("ready needs --phase ID (phases of %s: %s)", plan.Playbook, ids)}
 			}
 			if _, ok := plan.PlaybookDef().Phase(phase); !ok {
-				return &flagError{fmt.Errorf("--phase %q: %s has phases %v", phase, plan.Playbook, plan.PlaybookDef().IDs())}
+				return &flagError{fmt.Errorf("--phase %q: %s has no such phase (phases: %s)", phase, plan.Playbook, ids)}
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Second)
 			defer cancel()

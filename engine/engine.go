@@ -139,7 +139,7 @@ type Session struct {
 func (e *Engine) Start(ctx context.Context, plan *phases.Plan, opts Options) (*Session, error) {
 	s := &Session{Engine: e, plan: plan.In(e.d.name()), pb: plan.PlaybookDef(), opts: opts.withDefaults(), touched: map[string]time.Time{}}
 	if plan.Schema != "" && !e.d.supportsSchema() {
-		return nil, &SchemaError{File: plan.File, Problems: []string{fmt.Sprintf("schema: %s has no schemas; remove schema: from the plan", e.d.name())}}
+		return nil, &SchemaError{File: plan.File, Problems: []string{fmt.Sprintf("schema: %s has no schemas; remove schema: from the plan", e.d.name())}, Line: plan.Line}
 	}
 	// Read-only checks first: nothing is written before the plan is known
 	// to fit.
@@ -230,7 +230,7 @@ func (s *Session) refreshTable(ctx context.Context) error {
 	t, err := s.d.introspect(ctx, s.db, s.sql, s.plan.Schema, s.plan.Table)
 	if errors.Is(err, errNoTable) {
 		tables, _ := s.listTables(ctx)
-		return &SchemaError{File: s.plan.File, Problems: []string{fmt.Sprintf("table: %s has no table %q (tables: %s)", s.where(), s.plan.Table, listOrNone(tables))}}
+		return s.schemaError(fmt.Sprintf("table: %s has no table %q (tables: %s)", s.where(), s.plan.Table, listOrNone(tables)))
 	}
 	if err != nil {
 		return fmt.Errorf("read the schema of %s: %w", s.plan.Table, s.dsn.scrub(err))

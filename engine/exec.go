@@ -29,9 +29,11 @@ const maxLockRetries = 10
 // retried from the top after a jittered, growing pause.
 func (s *Session) runScript(ctx context.Context, phase string, script templates.Script, finish func(context.Context, querier) error) error {
 	backoff := 100 * time.Millisecond
+	// A step's SQL and locks are shown once; a retry shows only the retry.
+	shown := map[int]bool{}
 	for attempt := 1; ; attempt++ {
 		saved := s.snapshotState()
-		err := s.runScriptOnce(ctx, phase, script, finish)
+		err := s.runScriptOnce(ctx, phase, script, finish, shown)
 		if err == nil {
 			return nil
 		}
@@ -71,7 +73,7 @@ func (s *Session) runScript(ctx context.Context, phase string, script templates.
 	}
 }
 
-func (s *Session) runScriptOnce(ctx context.Context, phase string, script templates.Script, finish func(context.Context, querier) error) (err error) {
+func (s *Session) runScriptOnce(ctx context.Context, phase string, script templates.Script, finish func(context.Context, querier) error, shown map[int]bool) (err error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return s.dsn.scrub(err)
@@ -113,7 +115,7 @@ func (s *Session) runScriptOnce(ctx context.Context, phase string, script templa
 		if tx != nil {
 			q = tx
 		}
-		if err := s.runStep(ctx, q, phase, i, step, baselines); err != nil {
+		if err := s.runStep(ctx, q, phase, i, step, baselines, shown); err != nil {
 			return err
 		}
 		// The phase's verification and state write commit with the last
@@ -156,8 +158,10 @@ func lastTxGroupEnd(script templates.Script) int {
 }
 
 // runStep runs one step: skipped when its probe says it already took
-// effect, compared with its baseline when it is a check.
-func (s *Session) runStep(ctx context.Context, q querier, phase string, i int, step templates.Step, baselines map[string]int64) error {
+// effect, compared with its baseline when it is a check. shown holds the
+// steps whose SQL an earlier attempt of the script already showed: a retry
+// does not show it again, nor call a step it ran itself "nothing to do".
+func (s *Session) runStep(ctx context.Context, q querier, phase string, i int, step templates.Step, baselines map[string]int64, shown map[int]bool) error {
 	args, err := step.Args(nil)
 	if err != nil {
 		return err
@@ -168,7 +172,10 @@ func (s *Session) runStep(ctx context.Context, q querier, phase string, i int, s
 			return &StepError{Phase: phase, SQL: step.Applied.SQL, Err: perr}
 		}
 		if applied {
-			s.notice(phase, "skipped, nothing to do: %s", oneLine(step.SQL))
+			if !shown[i] {
+				s.notice(phase, "skipped, nothing to do: %s", oneLine(step.SQL))
+				shown[i] = true
+			}
 			return nil
 		}
 	}
@@ -184,8 +191,9 @@ func (s *Session) runStep(ctx context.Context, q querier, phase string, i int, s
 		}
 		return nil
 	}
-	if step.Mode != templates.ConnOp {
+	if step.Mode != templates.ConnOp && !shown[i] {
 		s.emit(Event{Event: EventStep, Phase: phase, SQL: step.SQL, Lock: step.Lock})
+		shown[i] = true
 	}
 	s.opts.Failpoint(fmt.Sprintf("%s:step-%d", phase, i))
 	if _, err := q.ExecContext(ctx, step.SQL, args...); err != nil {

@@ -78,10 +78,12 @@ func (s *Session) verifyBackfill(b builder, changed int64) func(context.Context,
 		if err != nil {
 			return "", fmt.Errorf("backfill: verify: %w", err)
 		}
+		detail := fmt.Sprintf("%d rows walked up to %s %s, %d filled", s.st("backfill").RowsDone, s.key, *cp, changed)
 		if nulls > 0 {
+			detail += fmt.Sprintf("; %d stay NULL: the expression gives NULL for them", nulls)
 			s.notice("backfill", "warning: the backfill expression gives NULL for %d rows (keys %s), so %s stays NULL there and enforce will refuse until they have a value", nulls, strings.Join(sample, ", "), s.plan.Column)
 		}
-		return fmt.Sprintf("%d rows walked up to %s %s, %d filled", s.st("backfill").RowsDone, s.key, *cp, changed), nil
+		return detail, nil
 	}
 }
 
@@ -89,9 +91,16 @@ func (s *Session) verifyBackfill(b builder, changed int64) func(context.Context,
 // switched, no row may be NULL any more.
 func (s *Session) verifyFilled(b builder, changed int64) func(context.Context, querier) (string, error) {
 	return func(ctx context.Context, q querier) (string, error) {
-		caught := fmt.Sprintf("the catch-up updated %d rows where %s was NULL", changed, s.plan.Column)
+		caught := fmt.Sprintf("the catch-up filled %d rows where %s was NULL", changed, s.plan.Column)
 		if !s.plan.NotNull {
-			return caught + "; not_null is false, so NULLs may remain", nil
+			n, _, err := s.countWhere(ctx, q, b.cond("null"), nil)
+			if err != nil {
+				return "", fmt.Errorf("switch-writes: count NULLs: %w", err)
+			}
+			if n > 0 {
+				return caught + fmt.Sprintf("; %d rows stay NULL (not_null is false, so NULLs may remain)", n), nil
+			}
+			return caught + "; no row is NULL", nil
 		}
 		n, sample, err := s.countWhere(ctx, q, b.cond("null"), nil)
 		if err != nil {

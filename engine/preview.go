@@ -36,6 +36,9 @@ func Preview(plan *phases.Plan, dialectName string) ([]PhasePreview, error) {
 	if err != nil {
 		return nil, err
 	}
+	if problems := dialectProblems(plan, dialectName); len(problems) > 0 {
+		return nil, &SchemaError{File: plan.File, Problems: problems, Line: plan.Line}
+	}
 	return b.preview()
 }
 

@@ -289,10 +289,12 @@ FROM (SELECT count(*) AS c FROM (SELECT 1 FROM {{qt .Schema .Table}} LIMIT 10000
 LEFT JOIN information_schema.tables AS t ON t.table_schema = {{template "db" .}} AND t.table_name = {{bind .Table}}
 {{end}}
 
+{{/* Rows where the expression gives NULL are left alone: they would stay
+     NULL, and the rows the update counts are the rows it filled. */}}
 {{define "fill-batch"}}
 -- step: row locks on one short batch of rows, for the batch's transaction
 UPDATE {{qt .Schema .Table}} SET {{q .Column}} = ({{.Expr}})
-WHERE {{template "range" .}} AND {{q .Column}} IS NULL
+WHERE {{template "range" .}} AND {{q .Column}} IS NULL AND ({{.Expr}}) IS NOT NULL
 {{end}}
 
 {{define "copy-batch"}}

@@ -324,10 +324,12 @@ SELECT CASE WHEN c.reltuples < 0 THEN (SELECT count(*) FROM {{qt .Schema .Table}
 FROM pg_catalog.pg_class c WHERE c.oid = {{template "rel" .}}
 {{end}}
 
+{{/* Rows where the expression gives NULL are left alone: they would stay
+     NULL, and the rows the update counts are the rows it filled. */}}
 {{define "fill-batch"}}
 -- step: ROW EXCLUSIVE on {{.Table}} (reads and writes go on) and a lock on each row it changes, until the batch commits; it waits at most lock_timeout for a lock, then is retried
 UPDATE {{qt .Schema .Table}} SET {{q .Column}} = ({{.Expr}})
-WHERE {{template "range" .}} AND {{q .Column}} IS NULL
+WHERE {{template "range" .}} AND {{q .Column}} IS NULL AND ({{.Expr}}) IS NOT NULL
 {{end}}
 
 {{define "copy-batch"}}

@@ -223,10 +223,12 @@ SELECT CASE WHEN n.c < 100000 THEN n.c ELSE {{if .IntKey}}max(n.c, (SELECT max({
 FROM (SELECT count(*) AS c FROM (SELECT 1 FROM {{qt .Schema .Table}} LIMIT 100000)) AS n
 {{end}}
 
+{{/* Rows where the expression gives NULL are left alone: they would stay
+     NULL, and the rows the update counts are the rows it filled. */}}
 {{define "fill-batch"}}
 -- step: the database is write-locked for one short batch
 UPDATE {{qt .Schema .Table}} SET {{q .Column}} = ({{.Expr}})
-WHERE {{template "range" .}} AND {{q .Column}} IS NULL
+WHERE {{template "range" .}} AND {{q .Column}} IS NULL AND ({{.Expr}}) IS NOT NULL
 {{end}}
 
 {{define "copy-batch"}}
