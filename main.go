@@ -92,15 +92,42 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		// unknown command or flag, a missing required flag.
 		err = &flagError{err}
 	}
+	code := exitCode(err)
 	if err != nil && !errors.Is(err, errAtGate) {
-		fmt.Fprintln(stderr, "shepherd: "+err.Error())
+		msg := g.scrub(err.Error())
+		fmt.Fprintln(stderr, "shepherd: "+msg)
+		// A script reading JSON lines gets the failure as one too, whatever
+		// stopped the run: a plan, a connection, another runner's lock.
+		if jsonOutput(root, args) {
+			printer.ErrorLine(stdout, g.plan, msg, code)
+		}
 	}
-	return exitCode(err)
+	return code
+}
+
+// jsonOutput reports whether the command line asked run or rollback for
+// --output json (as far as it was parsed).
+func jsonOutput(root *cobra.Command, args []string) bool {
+	cmd, _, err := root.Find(args)
+	if err != nil || (cmd.Name() != "run" && cmd.Name() != "rollback") {
+		return false
+	}
+	f := cmd.Flags().Lookup("output")
+	return f != nil && f.Value.String() == "json"
 }
 
 type globals struct {
 	db      string
-	started bool // a command's RunE began: errors after this are its own
+	started bool   // a command's RunE began: errors after this are its own
+	plan    string // the plan's name, once its file is read, for error lines
+}
+
+// scrub masks the DSN's password in a message, should any text carry it.
+func (g *globals) scrub(msg string) string {
+	if d, err := engine.ParseDSN(g.dsn()); err == nil {
+		return d.Scrub(msg)
+	}
+	return msg
 }
 
 func (g *globals) dsn() string {
@@ -202,6 +229,7 @@ func newRunCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			g.plan = plan.Name
 			// --until and --confirm are checked before any database is
 			// touched.
 			if err := plan.PlaybookDef().CheckTargets(f.until, f.confirm); err != nil {
@@ -258,6 +286,7 @@ func newRollbackCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			g.plan = plan.Name
 			if !f.nonInteractive {
 				return planTUI(cmd, g, f, plan, true)
 			}

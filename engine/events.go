@@ -28,6 +28,10 @@ const (
 	// Options.Pause; EventResumed is its going on.
 	EventPaused  EventKind = "paused"
 	EventResumed EventKind = "resumed"
+	// EventError is the error that ended a command, with its exit code:
+	// the last line of `--output json` when a run or rollback fails, for any
+	// reason (a plan, a connection, another runner's lock, a step).
+	EventError EventKind = "error"
 )
 
 // Event is one thing the engine did. Fields that do not apply are empty.
