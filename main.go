@@ -198,16 +198,20 @@ type runFlags struct {
 	batchTime      time.Duration
 	maxRate        float64
 	operator       string
+	allowLock      string
 }
 
 func (f *runFlags) options(emit func(engine.Event)) engine.Options {
 	return engine.Options{Operator: f.operator, LockTimeout: f.lockTimeout, BatchSize: f.batchSize,
-		BatchTime: f.batchTime, MaxRate: f.maxRate, Emit: emit, Failpoint: failpoint()}
+		BatchTime: f.batchTime, MaxRate: f.maxRate, Emit: emit, Failpoint: failpoint(), AllowLock: f.allowLock}
 }
 
 func (f *runFlags) check() error {
 	if f.output != "text" && f.output != "json" {
 		return &flagError{fmt.Errorf("--output %q: use text or json", f.output)}
+	}
+	if f.allowLock != "" && f.allowLock != "shared" && f.allowLock != "exclusive" {
+		return &flagError{fmt.Errorf("--allow-lock %q: use shared (writes wait) or exclusive (reads and writes wait)", f.allowLock)}
 	}
 	if f.batchSize < 0 || f.batchTime < 0 || f.lockTimeout < 0 || f.maxRate < 0 {
 		return &flagError{errors.New("--batch-size, --batch-time, --lock-timeout and --max-rate must not be negative")}
@@ -269,8 +273,11 @@ func newRunCmd(g *globals) *cobra.Command {
 	fl.DurationVar(&f.batchTime, "batch-time", 50*time.Millisecond, "target duration of one backfill batch")
 	fl.Float64Var(&f.maxRate, "max-rate", 0, "cap the backfill at this many rows per second")
 	fl.StringVar(&f.operator, "operator", "", "who runs this, for the log (default: OS user@host)")
+	fl.StringVar(&f.allowLock, "allow-lock", "", allowLockHelp)
 	return cmd
 }
+
+const allowLockHelp = "where the database refuses a statement's lock-free form on this table (MySQL: LOCK=NONE on a table with a FULLTEXT index), allow the form that takes this lock: shared (writes wait) or exclusive (reads and writes wait); without it such a statement stops before changing anything"
 
 func newRollbackCmd(g *globals) *cobra.Command {
 	f := &runFlags{}
@@ -306,6 +313,7 @@ func newRollbackCmd(g *globals) *cobra.Command {
 	fl.StringVar(&f.output, "output", "text", "text or json")
 	fl.DurationVar(&f.lockTimeout, "lock-timeout", 500*time.Millisecond, "how long one DDL statement waits for its lock before it is retried")
 	fl.StringVar(&f.operator, "operator", "", "who runs this, for the log (default: OS user@host)")
+	fl.StringVar(&f.allowLock, "allow-lock", "", allowLockHelp)
 	return cmd
 }
 
@@ -396,12 +404,22 @@ func newPlanCmd(g *globals) *cobra.Command {
 	var dialect string
 	cmd := &cobra.Command{
 		Use:   "plan PLAN",
-		Short: "review a plan without a database: phases, SQL per dialect, locks, rollback",
-		Args:  exactArgs(1, "one plan file"),
+		Short: "review a plan: phases, SQL, locks, rollback; per dialect without a database, or as this database will run it with --db",
+		Long: `plan shows each phase of a plan: what it does and why, the exact SQL, what
+each statement locks, how it is verified and undone. Without a database it
+shows every dialect (or --dialect's) as the plan gives it. With --db (or
+SHEPHERD_DB) it reads the live table, read-only, and shows what this server
+and table will run: the table's real key and column definitions, what the
+server is expected to refuse on this table (MySQL: INSTANT or LOCK=NONE),
+and what a rename must recreate on the new column.`,
+		Args: exactArgs(1, "one plan file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			plan, err := phases.Load(args[0])
 			if err != nil {
 				return err
+			}
+			if g.dsn() != "" {
+				return livePlan(cmd, g, plan, dialect)
 			}
 			dialects := phases.Dialects()
 			if dialect != "" {
@@ -431,8 +449,35 @@ func newPlanCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&dialect, "dialect", "", "postgres, mysql or sqlite (default: all three)")
+	cmd.Flags().StringVar(&dialect, "dialect", "", "postgres, mysql or sqlite (default: all three; with --db, the database's)")
 	return cmd
+}
+
+// livePlan is `shepherd plan` with a database: the previews rendered from
+// the live table, read-only, with what this database will really run.
+func livePlan(cmd *cobra.Command, g *globals, plan *phases.Plan, dialect string) error {
+	if dialect != "" && !phases.KnownDialect(dialect) {
+		return &flagError{fmt.Errorf("--dialect %q: use postgres, mysql or sqlite", dialect)}
+	}
+	eng, err := engine.Open(cmd.Context(), g.dsn())
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	if dialect != "" && dialect != eng.Dialect() {
+		return &flagError{fmt.Errorf("--dialect %s, but the database (%s) is %s: drop --dialect to see what it runs, or review %s without a database (no --db, SHEPHERD_DB unset)", dialect, eng.DSN(), eng.Dialect(), dialect)}
+	}
+	sess, err := eng.Inspect(cmd.Context(), plan)
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "as %s at %s will run it, from the live table %s (read only: nothing was written)\n", eng.Server(), eng.DSN(), plan.Table)
+	for _, w := range sess.Warnings(cmd.Context()) {
+		fmt.Fprintf(out, "warning: %s\n", w)
+	}
+	printer.Plan(out, sess.Plan(), eng.Dialect(), sess.Previews())
+	return nil
 }
 
 func newReadyCmd(g *globals) *cobra.Command {

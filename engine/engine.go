@@ -38,6 +38,12 @@ type Options struct {
 	// retryable: before and after each statement, before each commit, after
 	// each batch. The crash tests kill the process there.
 	Failpoint func(point string)
+	// AllowLock is the strongest lock a statement may take when the
+	// database refuses its least-locking form for this table (MySQL:
+	// LOCK=NONE on a table with a FULLTEXT index): "" (none: such a
+	// statement stops with a *LockRequiredError), "shared" (writes wait)
+	// or "exclusive" (reads and writes wait).
+	AllowLock string
 	// Emit receives every event. It is called from the goroutine that runs
 	// the session and must not block for long.
 	Emit func(Event)
@@ -179,6 +185,38 @@ func (e *Engine) Start(ctx context.Context, plan *phases.Plan, opts Options) (*S
 	}
 	return s, nil
 }
+
+// Inspect reads a plan's recorded state and checks it against the live
+// table, as Start does, but takes no lock and writes nothing: for
+// `shepherd plan --db`, whose Previews render what this database and table
+// will run. A plan that does not fit the table is a *SchemaError; a changed
+// plan is not refused (reviewing the change is the point).
+func (e *Engine) Inspect(ctx context.Context, plan *phases.Plan) (*Session, error) {
+	s := &Session{Engine: e, plan: plan.In(e.d.name()), pb: plan.PlaybookDef(), opts: Options{}.withDefaults(), touched: map[string]time.Time{}}
+	if plan.Schema != "" && !e.d.supportsSchema() {
+		return nil, &SchemaError{File: plan.File, Problems: []string{fmt.Sprintf("schema: %s has no schemas; remove schema: from the plan", e.d.name())}, Line: plan.Line}
+	}
+	if err := s.loadState(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.refreshTable(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.checkSchema(ctx, s.table, s.progress()); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Warnings are what the operator should know before running the plan on
+// this table, as `plan --db` and the start of a run say them.
+func (s *Session) Warnings(ctx context.Context) []string {
+	return nil
+}
+
+// Server names the database server and its version, where the dialect
+// knows it.
+func (e *Engine) Server() string { return e.d.server() }
 
 // Close releases the runner lock.
 func (s *Session) Close() {

@@ -176,6 +176,41 @@ func (e *StepError) Error() string {
 }
 func (e *StepError) Unwrap() error { return e.Err }
 
+// LockRequiredError is a statement the database runs on this table only
+// with a lock that blocks the application (MySQL refuses LOCK=NONE), which
+// the operator has not allowed. Nothing was changed.
+type LockRequiredError struct {
+	Phase, Table string
+	Level        string // shared or exclusive
+	Refused      string // what the database refused (LOCK=NONE), if it said
+	Reason       string // the database's reason, if it gave one
+	Server       string // the database's message
+	SQL, Lock    string // the form that would run, and what it locks
+	Size         string // the table's size, as the database estimates it
+}
+
+func (e *LockRequiredError) Error() string {
+	var b strings.Builder
+	refused := e.Refused
+	if refused == "" {
+		refused = "the statement without a lock"
+	}
+	fmt.Fprintf(&b, "%s: the database refuses %s for this statement on %s", e.Phase, refused, e.Table)
+	if e.Reason != "" {
+		fmt.Fprintf(&b, " (%s)", e.Reason)
+	}
+	who := "writes to " + e.Table + " wait (reads go on)"
+	if e.Level == "exclusive" {
+		who = "reads and writes to " + e.Table + " wait"
+	}
+	fmt.Fprintf(&b, ": it needs LOCK=%s: %s for as long as the statement runs, which rebuilds or copies the table", strings.ToUpper(e.Level), who)
+	if e.Size != "" {
+		fmt.Fprintf(&b, " (%s: the time grows with that)", e.Size)
+	}
+	fmt.Fprintf(&b, ". Nothing was changed. To run it with that lock, in a window where the application can wait, rerun with --allow-lock %s; it would run:\n  %s\n  locks: %s\nthe database said: %s", e.Level, oneLine(e.SQL), e.Lock, e.Server)
+	return b.String()
+}
+
 // BatchError is a backfill batch the database refused. The checkpoint before
 // it is kept.
 type BatchError struct {

@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/shepherd-db/shepherd/templates"
@@ -30,10 +31,10 @@ const maxLockRetries = 10
 func (s *Session) runScript(ctx context.Context, phase string, script templates.Script, finish func(context.Context, querier) error) error {
 	backoff := 100 * time.Millisecond
 	// A step's SQL and locks are shown once; a retry shows only the retry.
-	shown := map[int]bool{}
+	run := &scriptRun{shown: map[int]bool{}, form: map[int]int{}}
 	for attempt := 1; ; attempt++ {
 		saved := s.snapshotState()
-		err := s.runScriptOnce(ctx, phase, script, finish, shown)
+		err := s.runScriptOnce(ctx, phase, script, finish, run)
 		if err == nil {
 			return nil
 		}
@@ -73,7 +74,15 @@ func (s *Session) runScript(ctx context.Context, phase string, script templates.
 	}
 }
 
-func (s *Session) runScriptOnce(ctx context.Context, phase string, script templates.Script, finish func(context.Context, querier) error, shown map[int]bool) (err error) {
+// scriptRun is what the attempts of one script share: the steps whose SQL
+// was shown, and the form of each step the database accepted (a retry
+// starts from it).
+type scriptRun struct {
+	shown map[int]bool
+	form  map[int]int // step → index+1 in its Else; 0 for the step's own form
+}
+
+func (s *Session) runScriptOnce(ctx context.Context, phase string, script templates.Script, finish func(context.Context, querier) error, run *scriptRun) (err error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return s.dsn.scrub(err)
@@ -115,7 +124,7 @@ func (s *Session) runScriptOnce(ctx context.Context, phase string, script templa
 		if tx != nil {
 			q = tx
 		}
-		if err := s.runStep(ctx, q, phase, i, step, baselines, shown); err != nil {
+		if err := s.runStep(ctx, q, phase, i, step, baselines, run); err != nil {
 			return err
 		}
 		// The phase's verification and state write commit with the last
@@ -158,10 +167,11 @@ func lastTxGroupEnd(script templates.Script) int {
 }
 
 // runStep runs one step: skipped when its probe says it already took
-// effect, compared with its baseline when it is a check. shown holds the
-// steps whose SQL an earlier attempt of the script already showed: a retry
-// does not show it again, nor call a step it ran itself "nothing to do".
-func (s *Session) runStep(ctx context.Context, q querier, phase string, i int, step templates.Step, baselines map[string]int64, shown map[int]bool) error {
+// effect, compared with its baseline when it is a check. A retry of the
+// script does not show a step's SQL again, nor call a step it ran itself
+// "nothing to do", and starts from the form the database accepted.
+func (s *Session) runStep(ctx context.Context, q querier, phase string, i int, step templates.Step, baselines map[string]int64, run *scriptRun) error {
+	shown := run.shown
 	args, err := step.Args(nil)
 	if err != nil {
 		return err
@@ -196,14 +206,78 @@ func (s *Session) runStep(ctx context.Context, q querier, phase string, i int, s
 		shown[i] = true
 	}
 	s.opts.Failpoint(fmt.Sprintf("%s:step-%d", phase, i))
-	if _, err := q.ExecContext(ctx, step.SQL, args...); err != nil {
-		return &StepError{Phase: phase, SQL: step.SQL, Err: s.dsn.scrub(err)}
+	ran, err := s.execForms(ctx, q, phase, i, step, args, run)
+	if err != nil {
+		return err
 	}
 	s.opts.Failpoint(fmt.Sprintf("%s:step-%d-done", phase, i))
 	if step.Mode != templates.ConnOp {
-		return s.log(ctx, q, phase, "sql", step.SQL, "")
+		return s.log(ctx, q, phase, "sql", ran, "")
 	}
 	return nil
+}
+
+// execForms runs a step; where the database refuses its form for this
+// table (MySQL: ALGORITHM=INSTANT, or LOCK=NONE), before changing anything,
+// it runs the step's next form that gives the database what it asks for.
+// A form that blocks writes, or reads and writes, runs only when
+// Options.AllowLock allows that lock; else the step stops with a
+// *LockRequiredError. It returns the SQL that ran.
+func (s *Session) execForms(ctx context.Context, q querier, phase string, i int, step templates.Step, args []any, run *scriptRun) (string, error) {
+	st, k := step.Statement, 0 // k: where the search for the next form starts
+	if n := run.form[i]; n > 0 {
+		st, k = step.Else[n-1].Statement, n
+	}
+	for {
+		_, err := q.ExecContext(ctx, st.SQL, args...)
+		if err == nil {
+			return st.SQL, nil
+		}
+		f := s.d.classify(err)
+		if f.kind != failRefusedForm {
+			return "", &StepError{Phase: phase, SQL: st.SQL, Err: s.dsn.scrub(err)}
+		}
+		// The next form that takes the lock the database asks for, the
+		// first one with the clause it suggests if there is one.
+		next := -1
+		for j := k; j < len(step.Else); j++ {
+			alt := step.Else[j]
+			if templates.LevelRank(alt.Level) < templates.LevelRank(f.need) {
+				continue
+			}
+			if next < 0 {
+				next = j
+			}
+			if f.suggest != "" && strings.Contains(alt.SQL, f.suggest) {
+				next = j
+				break
+			}
+		}
+		if next < 0 {
+			return "", &StepError{Phase: phase, SQL: st.SQL, Err: s.dsn.scrub(err)}
+		}
+		alt := step.Else[next]
+		refusal := s.dsn.Scrub(err.Error())
+		if alt.Level != templates.LevelNone && templates.LevelRank(alt.Level) > templates.LevelRank(s.opts.AllowLock) {
+			le := &LockRequiredError{Phase: phase, Table: s.plan.Table, Level: alt.Level, Refused: f.refused, Reason: f.reason,
+				Server: refusal, SQL: alt.SQL, Lock: alt.Lock}
+			if s.table != nil {
+				le.Size = s.table.sizeText()
+			}
+			_ = s.log(ctx, q, phase, "refused", st.SQL, refusal)
+			return "", le
+		}
+		_ = s.log(ctx, q, phase, "refused", st.SQL, refusal)
+		form, _, _ := strings.Cut(alt.Lock, ": ")
+		how := "falling back to " + form
+		if alt.Level != templates.LevelNone {
+			how = fmt.Sprintf("running %s, as --allow-lock %s allows", form, s.opts.AllowLock)
+		}
+		s.notice(phase, "the database refuses this form of the statement on %s (%s): %s", s.plan.Table, refusal, how)
+		s.emit(Event{Event: EventStep, Phase: phase, SQL: alt.SQL, Lock: alt.Lock})
+		st, k = alt.Statement, next+1
+		run.form[i] = next + 1
+	}
 }
 
 // probe runs an applied probe: true when its first column is non-zero.

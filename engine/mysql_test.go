@@ -498,8 +498,8 @@ func TestMySQLPreview(t *testing.T) {
 	}
 	t.Run("add-column", func(t *testing.T) {
 		check(t, steps(t, usersEmailPlan, "add-column"),
-			want{"ALTER TABLE `users` ADD COLUMN `email` varchar(200), ALGORITHM=INSTANT", "INSTANT where the server supports it, else INPLACE, LOCK=NONE"},
-			want{"ALTER TABLE `users` DROP COLUMN `email`, ALGORITHM=INSTANT", "INSTANT where the server supports it, else INPLACE, LOCK=NONE"})
+			want{"ALTER TABLE `users` ADD COLUMN `email` varchar(200), ALGORITHM=INSTANT", "INSTANT where the server allows it, else INPLACE, LOCK=NONE"},
+			want{"ALTER TABLE `users` DROP COLUMN `email`, ALGORITHM=INSTANT", "INSTANT where the server allows it, else INPLACE, LOCK=NONE"})
 	})
 	t.Run("enforce", func(t *testing.T) {
 		check(t, steps(t, usersEmailPlan, "enforce"),

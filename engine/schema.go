@@ -25,6 +25,28 @@ type Table struct {
 	WithoutRowid  bool
 	Sequence      *int64 // the AUTOINCREMENT counter, when the table has one
 	ForeignKeysOn bool   // PRAGMA foreign_keys of shepherd's connections
+	// MySQL only: ROW_FORMAT (upper case), and the server's estimate of the
+	// rows and of the bytes of data and indexes, for what a lock would cost.
+	RowFormat   string
+	Rows, Bytes int64
+}
+
+// sizeText describes the table's size as the server estimates it.
+func (t *Table) sizeText() string {
+	return fmt.Sprintf("%s holds about %d rows, %s of data and indexes", t.Name, t.Rows, byteSize(t.Bytes))
+}
+
+func byteSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // Column is one column of a table.
@@ -47,6 +69,8 @@ type Index struct {
 	Columns []string
 	Partial bool
 	Valid   bool // PostgreSQL: an index left invalid by a failed concurrent build is not
+	// Kind is MySQL's index type, upper case: BTREE, FULLTEXT, SPATIAL, HASH.
+	Kind string
 }
 
 // Constraint is one named table constraint.

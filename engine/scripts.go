@@ -15,11 +15,18 @@ type builder struct {
 	d    dialect
 	sql  *templates.Set
 	live *Table // nil when previewing without a database
+	// seen is the live table when there is one, kept when a phase is
+	// previewed as the plan gives it (its column is not there yet): what
+	// the dialect expects of the table does not depend on that.
+	seen *Table
 	key  string
 	// export renders for migration files (ExportPreview); gaps, when set,
 	// collects what an offline rendering needs from the live table.
 	export bool
 	gaps   *[]string
+	// notes, when set, collects what the dialect expects this database to
+	// do with a statement (previews with the live table).
+	notes *[]string
 }
 
 // gap records that the offline SQL stands in for what only the live table
@@ -31,7 +38,7 @@ func (b builder) gap(what string) {
 }
 
 func (s *Session) builder() builder {
-	return builder{plan: s.plan, d: s.d, sql: s.sql, live: s.table, key: s.key}
+	return builder{plan: s.plan, d: s.d, sql: s.sql, live: s.table, seen: s.table, key: s.key}
 }
 
 // base is the data every template gets.
@@ -49,6 +56,11 @@ func (b builder) script(op string, data sqlData) (templates.Script, error) {
 	}
 	if data.Offline != "" {
 		b.gap(data.Offline)
+	}
+	if b.notes != nil {
+		if note := b.d.expect(op, b.seen); note != "" {
+			*b.notes = append(*b.notes, note)
+		}
 	}
 	return b.sql.Script(op, data)
 }

@@ -21,8 +21,10 @@ import (
 // constraints: NOT NULL and CHECK go through a table rebuild.
 type sqliteDialect struct{}
 
-func (sqliteDialect) name() string         { return "sqlite" }
-func (sqliteDialect) supportsSchema() bool { return false }
+func (sqliteDialect) name() string                 { return "sqlite" }
+func (sqliteDialect) server() string               { return "SQLite" }
+func (sqliteDialect) expect(string, *Table) string { return "" }
+func (sqliteDialect) supportsSchema() bool         { return false }
 
 // quote uses backticks, not double quotes: SQLite reads a double-quoted
 // name that matches no column as a string literal (its "DQS" misfeature),

@@ -171,6 +171,10 @@ func Plan(w io.Writer, p *phases.Plan, dialect string, previews []engine.PhasePr
 			if st.Applied != nil {
 				fmt.Fprintf(w, "           -- skipped on a rerun when: %s\n", indent(st.Applied.SQL, "           "))
 			}
+			for _, alt := range st.Else {
+				fmt.Fprintf(w, "           -- %s: %s\n", alt.When(), indent(alt.SQL, "           "))
+				fmt.Fprintf(w, "           --   locks: %s\n", alt.Lock)
+			}
 			if params := describeParams(st.Params); params != "" {
 				fmt.Fprintf(w, "           -- %s\n", params)
 			}

@@ -153,10 +153,17 @@ ORDER BY c.ordinal_position
 {{end}}
 
 {{define "table-indexes"}}
-SELECT index_name, 1 - non_unique, CASE WHEN index_name = 'PRIMARY' THEN 'pk' ELSE 'c' END, sub_part IS NOT NULL, column_name
+SELECT index_name, 1 - non_unique, CASE WHEN index_name = 'PRIMARY' THEN 'pk' ELSE 'c' END, sub_part IS NOT NULL, column_name, index_type
 FROM information_schema.statistics
 WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}}
 ORDER BY index_name, seq_in_index
+{{end}}
+
+{{/* ROW_FORMAT and the server's estimates of rows and bytes: what decides
+     (and what it costs) whether an ALTER can run INSTANT or without a lock */}}
+{{define "table-stats"}}
+SELECT row_format, coalesce(table_rows, 0), coalesce(data_length, 0) + coalesce(index_length, 0)
+FROM information_schema.tables WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}}
 {{end}}
 
 {{define "table-objects"}}
@@ -201,16 +208,45 @@ WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND ex
 
 {{define "column-probe"}}SELECT count(*) FROM information_schema.columns WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND column_name = {{bind .Column}}{{end}}
 
+{{/* Every ALTER names its ALGORITHM and LOCK, so that the server refuses
+     rather than take a stronger lock than the plan shows. A table may not
+     allow the least-locking form (ROW_FORMAT=COMPRESSED or a FULLTEXT index
+     rule out INSTANT; a FULLTEXT or SPATIAL index rules out a rebuild with
+     LOCK=NONE): the server refuses it before changing anything, and the
+     step's next -- else form runs instead. A form that blocks writes
+     (shared) or reads and writes (exclusive) runs only with --allow-lock.
+     "else-forms" renders them after .First, each as the ALTER .Alter with
+     that form's clause. */}}
+{{define "else-forms"}}
+{{- range .MySQL.Else .First}}
+-- else{{if .Level}} {{.Level}}{{end}}: {{.Lock}}
+{{template "alter" $}}, {{.Clause}}
+{{- end}}
+{{- end}}
+
+{{/* the ALTER of a step, without its form: chosen by .Op */}}
+{{define "alter"}}
+{{- if eq .Op "add-column"}}ALTER TABLE {{qt .Schema .Table}} ADD COLUMN {{q .Column}} {{.Type}}
+{{- else if eq .Op "drop-column"}}ALTER TABLE {{qt .Schema .Table}} DROP COLUMN {{q .Column}}
+{{- else if eq .Op "modify"}}ALTER TABLE {{qt .Schema .Table}} MODIFY COLUMN {{q .Column}} {{.MySQL.Definition}}
+{{- else if eq .Op "add-unique"}}ALTER TABLE {{qt .Schema .Table}} ADD UNIQUE KEY {{q .Name}} ({{qlist .Columns}})
+{{- else if eq .Op "drop-unique"}}ALTER TABLE {{qt .Schema .Table}} DROP INDEX {{q .Name}}
+{{- end}}
+{{- end}}
+
+
 {{define "add-column"}}
 -- step own: {{.MySQL.AddColumnLock}}
 -- applied: {{template "column-probe" .}}
-ALTER TABLE {{qt .Schema .Table}} ADD COLUMN {{q .Column}} {{.Type}}, {{.MySQL.AddColumn}}
+{{template "alter" .With "add-column" .MySQL.AddColumn}}, {{.MySQL.AddColumn}}
+{{- template "else-forms" .With "add-column" .MySQL.AddColumn}}
 {{end}}
 
 {{define "drop-column"}}
 -- step own: {{.MySQL.DropColumnLock}}
 -- applied: SELECT count(*) = 0 FROM information_schema.columns WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND column_name = {{bind .Column}}
-ALTER TABLE {{qt .Schema .Table}} DROP COLUMN {{q .Column}}, {{.MySQL.DropColumn}}
+{{template "alter" .With "drop-column" .MySQL.DropColumn}}, {{.MySQL.DropColumn}}
+{{- template "else-forms" .With "drop-column" .MySQL.DropColumn}}
 {{end}}
 
 {{/* MODIFY restates the whole column: .MySQL.Definition is its type,
@@ -220,13 +256,15 @@ ALTER TABLE {{qt .Schema .Table}} DROP COLUMN {{q .Column}}, {{.MySQL.DropColumn
 {{define "set-not-null"}}
 -- step own: ALGORITHM=INPLACE, LOCK=NONE: the table is rebuilt in place and every row checked while reads and writes go on; brief exclusive metadata locks at the start and the end, each waiting at most lock_wait_timeout
 -- applied: {{template "column-probe" .}} AND is_nullable = 'NO'
-ALTER TABLE {{qt .Schema .Table}} MODIFY COLUMN {{q .Column}} {{.MySQL.Definition}}, ALGORITHM=INPLACE, LOCK=NONE
+{{template "alter" .With "modify" .MySQL.Online}}, {{.MySQL.Online}}
+{{- template "else-forms" .With "modify" .MySQL.Online}}
 {{end}}
 
 {{define "drop-not-null"}}
 -- step own: ALGORITHM=INPLACE, LOCK=NONE: the table is rebuilt in place while reads and writes go on; brief exclusive metadata locks at the start and the end, each waiting at most lock_wait_timeout
 -- applied: {{template "column-probe" .}} AND is_nullable = 'YES'
-ALTER TABLE {{qt .Schema .Table}} MODIFY COLUMN {{q .Column}} {{.MySQL.Definition}}, ALGORITHM=INPLACE, LOCK=NONE
+{{template "alter" .With "modify" .MySQL.Online}}, {{.MySQL.Online}}
+{{- template "else-forms" .With "modify" .MySQL.Online}}
 {{end}}
 
 {{define "check-probe"}}SELECT count(*) FROM information_schema.table_constraints WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND constraint_name = {{bind .Name}} AND constraint_type = 'CHECK'{{end}}
@@ -259,13 +297,15 @@ ALTER TABLE {{qt .Schema .Table}} FORCE, ALGORITHM=INPLACE, LOCK=NONE
 {{define "add-unique"}}
 -- step own: ALGORITHM=INPLACE, LOCK=NONE: the unique index is built while reads and writes go on, under brief exclusive metadata locks at the start and the end; a duplicate written meanwhile makes it fail, and a rerun builds it again
 -- applied: {{template "index-probe" .}} AND non_unique = 0
-ALTER TABLE {{qt .Schema .Table}} ADD UNIQUE KEY {{q .Name}} ({{qlist .Columns}}), ALGORITHM=INPLACE, LOCK=NONE
+{{template "alter" .With "add-unique" .MySQL.Online}}, {{.MySQL.Online}}
+{{- template "else-forms" .With "add-unique" .MySQL.Online}}
 {{end}}
 
 {{define "drop-unique"}}
 -- step own: ALGORITHM=INPLACE, LOCK=NONE: only metadata changes, under a brief exclusive metadata lock; reads and writes go on
 -- applied: SELECT count(*) = 0 FROM information_schema.statistics WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND index_name = {{bind .Name}}
-ALTER TABLE {{qt .Schema .Table}} DROP INDEX {{q .Name}}, ALGORITHM=INPLACE, LOCK=NONE
+{{template "alter" .With "drop-unique" .MySQL.Online}}, {{.MySQL.Online}}
+{{- template "else-forms" .With "drop-unique" .MySQL.Online}}
 {{end}}
 
 {{/* ---------- batches: keyset ranges on the key column ---------- */}}

@@ -207,6 +207,10 @@ func renderFacts(s *Styles, width int, f phaseFacts) string {
 		for _, st := range pv.Steps {
 			stmts = append(stmts, st.SQL)
 			locks = append(locks, st.Lock)
+			for _, alt := range st.Else {
+				stmts = append(stmts, alt.SQL)
+				locks = append(locks, alt.When()+"; "+alt.Lock)
+			}
 		}
 		if len(stmts) > 0 {
 			out = append(out, "")
