@@ -473,7 +473,7 @@ func livePlan(cmd *cobra.Command, g *globals, plan *phases.Plan, dialect string)
 	}
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "as %s at %s will run it, from the live table %s (read only: nothing was written)\n", eng.Server(), eng.DSN(), plan.Table)
-	for _, w := range sess.Warnings(cmd.Context()) {
+	for _, w := range sess.Warnings() {
 		fmt.Fprintf(out, "warning: %s\n", w)
 	}
 	printer.Plan(out, sess.Plan(), eng.Dialect(), sess.Previews())

@@ -105,12 +105,22 @@ type sqlData struct {
 	Expr   string
 
 	Kind    string // constraint kind: check, not_null, unique
+	Unique  bool   // suggest-index: a unique one
 	Name    string // constraint name
 	Check   string
 	Columns []string
 	Set     []setExpr
 	Cond    string // null, unfilled, null-expr, diff, lost, violates: which rows count-where counts
 	Bounded bool   // count-where counts only up to the key {{param "hi"}}
+
+	// DropIndexes are the indexes a drop-column drops with the column, where
+	// the dialect does not drop them whole by itself (MySQL, SQLite).
+	DropIndexes []string
+	// DropChecks are the CHECK constraints that name the column, for a
+	// drop-column that must drop them first (MySQL refuses to drop a column
+	// a CHECK uses; rename's drop-old-column checked the new column has
+	// the same).
+	DropChecks []string
 
 	// CheckName is PostgreSQL's temporary NOT NULL check.
 	CheckName string

@@ -136,6 +136,9 @@ type Session struct {
 	// touched marks gates confirmed in this session, for the
 	// "too soon" warning before the point of no return.
 	touched map[string]time.Time
+	// warnings are what checking the plan against the table found that the
+	// operator should know (a rename's dependents), said at the start.
+	warnings []string
 }
 
 // Start checks the plan against the live schema and the recorded state,
@@ -183,6 +186,9 @@ func (e *Engine) Start(ctx context.Context, plan *phases.Plan, opts Options) (*S
 		s.Close()
 		return nil, err
 	}
+	for _, w := range s.warnings {
+		s.notice("", "warning: %s", w)
+	}
 	return s, nil
 }
 
@@ -210,9 +216,7 @@ func (e *Engine) Inspect(ctx context.Context, plan *phases.Plan) (*Session, erro
 
 // Warnings are what the operator should know before running the plan on
 // this table, as `plan --db` and the start of a run say them.
-func (s *Session) Warnings(ctx context.Context) []string {
-	return nil
-}
+func (s *Session) Warnings() []string { return s.warnings }
 
 // Server names the database server and its version, where the dialect
 // knows it.

@@ -119,6 +119,7 @@ func (s *mysqlServer) checks() bool {
 type mysqlDDL struct {
 	MariaDB    bool
 	CheckLevel bool // information_schema.check_constraints.level (MariaDB 10.5.10)
+	Checks     bool // information_schema.check_constraints exists: the server enforces CHECK
 	Enforced   bool // information_schema.table_constraints.enforced (MySQL 8.0.16)
 
 	AddColumn, AddColumnLock   string // ALTER's algorithm clause and what it locks
@@ -191,6 +192,7 @@ func (d *mysqlDialect) ddl() *mysqlDDL {
 	}
 	m.MariaDB = s.mariadb
 	m.CheckLevel = s.mariadb && s.atLeast(10, 5, 10)
+	m.Checks = s.checks()
 	m.Enforced = !s.mariadb && s.atLeast(8, 0, 16)
 	m.AddColumn, m.AddColumnLock = "ALGORITHM=INSTANT", lockInstant
 	if !s.instantAdd() {
@@ -618,6 +620,13 @@ func (d *mysqlDialect) prepare(op string, data *sqlData, live *Table) error {
 	m := d.ddl()
 	data.MySQL = m
 	switch op {
+	case "drop-column":
+		// DROP COLUMN would shrink an index on several columns to the
+		// others (a UNIQUE one then means something else, or fails): the
+		// indexes on the column are dropped whole, in the same ALTER, as
+		// PostgreSQL does (rename's drop-old-column checked that the new
+		// column has its own).
+		data.DropIndexes = indexesOn(live, data.Column, func(ix Index) bool { return ix.Name != "PRIMARY" })
 	case "set-not-null", "drop-not-null":
 		null := "NOT NULL"
 		if op == "drop-not-null" {

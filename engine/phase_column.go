@@ -154,7 +154,13 @@ func (s *Session) notNullLeftover(ctx context.Context, col string) bool {
 
 func (s *Session) phaseDropOld(ctx context.Context, b builder) error {
 	p := s.plan
-	script, err := b.dropColumn(p.Column)
+	// Before the point of no return: nothing that uses the old column may
+	// be lost with it, or make the drop fail half-way.
+	checks, err := s.requireNoGaps(ctx)
+	if err != nil {
+		return err
+	}
+	script, err := b.dropColumn(p.Column, checks...)
 	if err != nil {
 		return err
 	}

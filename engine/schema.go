@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -123,6 +124,21 @@ func (t *Table) Index(name string) (Index, bool) {
 		}
 	}
 	return Index{}, false
+}
+
+// indexesOn lists the indexes of the live table that hold col and that
+// keep says may be dropped with it; none without a live table.
+func indexesOn(live *Table, col string, keep func(Index) bool) []string {
+	if live == nil {
+		return nil
+	}
+	var out []string
+	for _, ix := range live.Indexes {
+		if slices.Contains(ix.Columns, col) && keep(ix) {
+			out = append(out, ix.Name)
+		}
+	}
+	return out
 }
 
 // uniqueKeys lists the single columns whose values are unique and never
@@ -270,6 +286,13 @@ func (s *Session) checkSchema(ctx context.Context, t *Table, progress phases.Pro
 		}
 		if c, ok := t.Column(p.Column); ok && c.Generated {
 			add("column: %q is a generated column; rename it with its expression by hand", p.Column)
+		}
+		// What uses the old column must be recreated on the new one before
+		// drop-old-column: say so from the start.
+		if !done("drop-old-column") && has(p.Column) && len(problems) == 0 {
+			if w := s.renameWarning(ctx); w != "" {
+				s.warnings = append(s.warnings, w)
+			}
 		}
 	case phases.TightenConstraint:
 		c := p.Constraint

@@ -120,9 +120,9 @@ func (b builder) addColumn() (templates.Script, error) {
 	return b.script("add-column", d)
 }
 
-func (b builder) dropColumn(col string) (templates.Script, error) {
+func (b builder) dropColumn(col string, checks ...string) (templates.Script, error) {
 	d := b.base()
-	d.Column = col
+	d.Column, d.DropChecks = col, checks
 	return b.script("drop-column", d)
 }
 

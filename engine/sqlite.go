@@ -254,6 +254,13 @@ func mustSQL(set *templates.Set, name string) string {
 func (d sqliteDialect) prepare(op string, data *sqlData, live *Table) error {
 	switch op {
 	case "set-not-null", "drop-not-null", "add-check", "drop-check":
+	case "drop-column":
+		// SQLite refuses to drop an indexed column: the indexes on it
+		// (rename's drop-old-column checked that the new column has its
+		// own) are dropped first, in the same transaction. One that a
+		// UNIQUE constraint of the table made cannot be.
+		data.DropIndexes = indexesOn(live, data.Column, func(ix Index) bool { return !strings.HasPrefix(ix.Name, "sqlite_autoindex_") })
+		return nil
 	default:
 		return nil
 	}

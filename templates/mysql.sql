@@ -227,7 +227,7 @@ WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND ex
 {{/* the ALTER of a step, without its form: chosen by .Op */}}
 {{define "alter"}}
 {{- if eq .Op "add-column"}}ALTER TABLE {{qt .Schema .Table}} ADD COLUMN {{q .Column}} {{.Type}}
-{{- else if eq .Op "drop-column"}}ALTER TABLE {{qt .Schema .Table}} DROP COLUMN {{q .Column}}
+{{- else if eq .Op "drop-column"}}ALTER TABLE {{qt .Schema .Table}} {{range .DropIndexes}}DROP INDEX {{q .}}, {{end}}{{range .DropChecks}}{{$.MySQL.DropCheck}} {{q .}}, {{end}}DROP COLUMN {{q .Column}}
 {{- else if eq .Op "modify"}}ALTER TABLE {{qt .Schema .Table}} MODIFY COLUMN {{q .Column}} {{.MySQL.Definition}}
 {{- else if eq .Op "add-unique"}}ALTER TABLE {{qt .Schema .Table}} ADD UNIQUE KEY {{q .Name}} ({{qlist .Columns}})
 {{- else if eq .Op "drop-unique"}}ALTER TABLE {{qt .Schema .Table}} DROP INDEX {{q .Name}}
@@ -432,3 +432,53 @@ DROP TEMPORARY TABLE shepherd_guard
 {{- if eq .Cond "duplicates"}}SELECT count(*) FROM (SELECT 1 FROM {{qt .Schema .Table}} WHERE {{range $i, $c := .Columns}}{{if $i}} AND {{end}}{{q $c}} IS NOT NULL{{end}} GROUP BY {{qlist .Columns}} HAVING count(*) > 1) AS shepherd_dups
 {{- else}}SELECT count(*) FROM {{qt .Schema .Table}} WHERE {{template "cond" .}}{{end}}
 {{- end}}
+
+{{/* ---------- rename-column: what uses the old column ----------
+     One row per object that uses the column: kind, name, the table or view
+     it is on, its columns (comma-separated), whether it is a prefix or
+     functional index, its definition, and whether the engine must find the
+     column's name in the definition (1: views, triggers, CHECK clauses and
+     generation expressions are text here). */}}
+{{define "column-dependents"}}
+SELECT CASE WHEN s.index_name = 'PRIMARY' THEN 'primary-key' WHEN max(s.non_unique) = 0 THEN 'unique' ELSE 'index' END,
+  s.index_name, s.table_name, group_concat(coalesce(s.column_name, '') ORDER BY s.seq_in_index SEPARATOR ','),
+  max(s.sub_part IS NOT NULL OR s.column_name IS NULL), '', 0
+FROM information_schema.statistics AS s
+WHERE s.table_schema = {{template "db" .}} AND s.table_name = {{bind .Table}}
+  AND s.index_name IN (SELECT index_name FROM information_schema.statistics WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND column_name = {{bind .Column}})
+GROUP BY s.index_name, s.table_name
+UNION ALL
+SELECT 'foreign-key', k.constraint_name, k.table_name, group_concat(k.column_name ORDER BY k.ordinal_position SEPARATOR ','), 0,
+  concat('FOREIGN KEY (', group_concat(concat('`', k.column_name, '`') ORDER BY k.ordinal_position SEPARATOR ', '), ') REFERENCES `', max(k.referenced_table_name), '` (',
+    group_concat(concat('`', k.referenced_column_name, '`') ORDER BY k.ordinal_position SEPARATOR ', '), ')'), 0
+FROM information_schema.key_column_usage AS k
+WHERE k.table_schema = {{template "db" .}} AND k.table_name = {{bind .Table}} AND k.referenced_table_name IS NOT NULL
+  AND k.constraint_name IN (SELECT constraint_name FROM information_schema.key_column_usage WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND column_name = {{bind .Column}} AND referenced_table_name IS NOT NULL)
+GROUP BY k.constraint_name, k.table_name
+UNION ALL
+SELECT 'referenced-by', k.constraint_name, k.table_name, '', 0, '', 0
+FROM information_schema.key_column_usage AS k
+WHERE k.referenced_table_schema = {{template "db" .}} AND k.referenced_table_name = {{bind .Table}} AND k.referenced_column_name = {{bind .Column}}
+{{- if .MySQL.Checks}}
+UNION ALL
+SELECT 'check', tc.constraint_name, tc.table_name, '', 0, concat('CHECK (', cc.check_clause, ')'), 1
+FROM information_schema.table_constraints AS tc JOIN information_schema.check_constraints AS cc
+  ON cc.constraint_schema = tc.constraint_schema AND cc.constraint_name = tc.constraint_name{{if .MySQL.MariaDB}} AND cc.table_name = tc.table_name{{end}}
+WHERE tc.table_schema = {{template "db" .}} AND tc.table_name = {{bind .Table}} AND tc.constraint_type = 'CHECK'
+{{- end}}
+UNION ALL
+SELECT 'view', v.table_name, v.table_name, '', 0, v.view_definition, 1
+FROM information_schema.views AS v
+WHERE v.table_schema = {{template "db" .}} AND v.view_definition LIKE concat('%`', {{bind .Table}}, '`%')
+UNION ALL
+SELECT 'trigger', tr.trigger_name, tr.event_object_table, '', 0, tr.action_statement, 1
+FROM information_schema.triggers AS tr
+WHERE tr.event_object_schema = {{template "db" .}} AND tr.event_object_table = {{bind .Table}}
+UNION ALL
+SELECT 'generated', c.column_name, c.table_name, '', 0, c.generation_expression, 1
+FROM information_schema.columns AS c
+WHERE c.table_schema = {{template "db" .}} AND c.table_name = {{bind .Table}} AND c.column_name <> {{bind .Column}} AND coalesce(c.generation_expression, '') <> ''
+{{end}}
+
+{{define "suggest-index"}}ALTER TABLE {{qt .Schema .Table}} ADD {{if .Unique}}UNIQUE {{end}}KEY {{q .Name}} ({{qlist .Columns}}), ALGORITHM=INPLACE, LOCK=NONE{{end}}
+{{define "suggest-constraint"}}ALTER TABLE {{qt .Schema .Table}} ADD CONSTRAINT {{q .Name}} {{.Check}}{{end}}
