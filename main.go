@@ -467,16 +467,16 @@ func livePlan(cmd *cobra.Command, g *globals, plan *phases.Plan, dialect string)
 	if dialect != "" && dialect != eng.Dialect() {
 		return &flagError{fmt.Errorf("--dialect %s, but the database (%s) is %s: drop --dialect to see what it runs, or review %s without a database (no --db, SHEPHERD_DB unset)", dialect, eng.DSN(), eng.Dialect(), dialect)}
 	}
-	sess, err := eng.Inspect(cmd.Context(), plan)
+	view, err := eng.Inspect(cmd.Context(), plan, engine.Options{})
 	if err != nil {
 		return err
 	}
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "as %s at %s will run it, from the live table %s (read only: nothing was written)\n", eng.Server(), eng.DSN(), plan.Table)
-	for _, w := range sess.Warnings() {
+	for _, w := range view.Warnings() {
 		fmt.Fprintf(out, "warning: %s\n", w)
 	}
-	printer.Plan(out, sess.Plan(), eng.Dialect(), sess.Previews())
+	printer.Plan(out, view.Plan(), eng.Dialect(), view.Previews())
 	return nil
 }
 

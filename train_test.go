@@ -139,7 +139,7 @@ func TestTrainUsageErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"train", "--lesson", "nope", "--steps", "x"}, "add-column, rename-column, tighten-constraint, multi-replica"},
-		{[]string{"train", "--lesson", "add-column", "--steps", "add-column,drop-table"}, `no action "drop-table"; its actions are: add-column, deploy-readers`},
+		{[]string{"train", "--lesson", "add-column", "--steps", "add-column,drop-table"}, `no action "drop-table"; its actions are: backfill, deploy-readers, deploy-writers, add-column`},
 		{[]string{"train", "--lesson", "add-column", "--steps", "add-column,,backfill"}, "--steps has an empty step"},
 		{[]string{"train", "--steps", "add-column"}, "--steps needs --lesson"},
 		{[]string{"train", "--output", "json"}, "needs --lesson NAME --steps"},

@@ -110,6 +110,7 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 	// The estimate is known before the first batch, which may wait for
 	// its locks: say so at once.
 	s.emit(Event{Event: EventProgress, Phase: job.phase, RowsDone: int64p(st.RowsDone), RowsTotal: int64p(max(total, st.RowsDone))})
+	gauge := s.newPressureGauge(ctx, job.phase)
 	started := time.Now()
 	lockChecked := started
 	startRows := st.RowsDone
@@ -121,6 +122,9 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 		paused, err := s.waitWhilePaused(ctx, job.phase, st.RowsDone, st.Checkpoint)
 		started = started.Add(paused) // rows per second leave the pause out
 		if err != nil {
+			return changed, s.interrupted(job.phase)
+		}
+		if err := gauge.wait(ctx); err != nil {
 			return changed, s.interrupted(job.phase)
 		}
 		var lo any
@@ -163,6 +167,13 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 		}
 		changed += n
 		z.observe(took) // sizes the next batch
+		if gap := s.d.batchGap(took); gap > 0 {
+			select {
+			case <-ctx.Done():
+				return changed, s.interrupted(job.phase)
+			case <-time.After(gap):
+			}
+		}
 		if st.RowsDone > total {
 			total = st.RowsDone // the estimate was low: correct it as we go
 		}

@@ -2,10 +2,15 @@ package engine
 
 import (
 	"context"
+	"io"
+	"net"
+	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/shepherd-db/shepherd/internal/testdb"
 )
@@ -111,6 +116,158 @@ backfill: "lower(username)"
 					t.Errorf("after reconnecting, the runner lock is not held: a second session got %v", err)
 				}
 				t.Logf("%s: killed %s sessions; %d retry notices", at, strconv.FormatInt(kills.Load(), 10), lost)
+			})
+		}
+	}
+}
+
+// outage is a TCP proxy in front of the test's server that can make the
+// server unreachable for a while, as a restart or a failover does: every
+// open connection is cut and new ones are refused until it is back.
+type outage struct {
+	target string
+	addr   string
+	mu     sync.Mutex
+	ln     net.Listener
+	conns  map[net.Conn]bool
+	t      *testing.T
+}
+
+func newOutage(t *testing.T, target string) *outage {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := &outage{target: target, addr: ln.Addr().String(), conns: map[net.Conn]bool{}, t: t}
+	o.serve(ln)
+	t.Cleanup(func() { o.down() })
+	return o
+}
+
+func (o *outage) serve(ln net.Listener) {
+	o.mu.Lock()
+	o.ln = ln
+	o.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", o.target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			o.mu.Lock()
+			o.conns[c], o.conns[up] = true, true
+			o.mu.Unlock()
+			go func() { io.Copy(up, c); up.Close() }()
+			go func() { io.Copy(c, up); c.Close() }()
+		}
+	}()
+}
+
+// down cuts every connection and refuses new ones.
+func (o *outage) down() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.ln != nil {
+		o.ln.Close()
+		o.ln = nil
+	}
+	for c := range o.conns {
+		c.Close()
+	}
+	o.conns = map[net.Conn]bool{}
+}
+
+// cut makes the server unreachable for d, then answers again on the same
+// address.
+func (o *outage) cut(d time.Duration) {
+	o.down()
+	time.AfterFunc(d, func() {
+		ln, err := net.Listen("tcp", o.addr)
+		if err != nil {
+			o.t.Errorf("outage: listen again on %s: %v", o.addr, err)
+			return
+		}
+		o.serve(ln)
+	})
+}
+
+// Server unreachable for two seconds (connections refused, as during a
+// restart), mid-backfill and mid-DDL: shepherd waits, reconnects, takes its
+// runner lock again and finishes, with every row updated once.
+func TestServerUnreachableForAWhile(t *testing.T) {
+	for _, dialect := range []string{"postgres", "mysql"} {
+		for _, at := range []string{"backfill:batch-done", "enforce:step-0"} {
+			t.Run(dialect+"/"+at, func(t *testing.T) {
+				t.Parallel()
+				db := testdb.New(t, dialect)
+				db.Seed(3000)
+				u, err := url.Parse(db.DSN)
+				if err != nil {
+					t.Fatal(err)
+				}
+				proxy := newOutage(t, u.Host)
+				u.Host = proxy.addr
+				var cuts, batches atomic.Int64
+				hook := func(point string) {
+					if point == "backfill:batch-done" {
+						batches.Add(1)
+					}
+					if point == at && cuts.Load() == 0 && (at != "backfill:batch-done" || batches.Load() == 3) {
+						cuts.Add(1)
+						proxy.cut(2 * time.Second)
+					}
+				}
+				eng, err := Open(context.Background(), u.String())
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer eng.Close()
+				rec := &recorder{}
+				s, err := eng.Start(context.Background(), mustPlan(t, `
+name: users-email
+playbook: add-column
+table: users
+column: email
+type: {postgres: text, mysql: varchar(200), sqlite: text}
+backfill: "lower(username)"
+`), Options{BatchSize: 400, Failpoint: hook, Emit: rec.emit})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer s.Close()
+				if _, err := s.Run(context.Background(), "add-column", nil); err != nil {
+					t.Fatal(err)
+				}
+				for _, st := range countUpdates[dialect] {
+					db.Exec(st)
+				}
+				start := time.Now()
+				if _, err := s.Run(context.Background(), "", map[string]bool{"deploy-readers": true, "switch-writes": true}); err != nil {
+					t.Fatalf("the run did not survive two seconds without its server at %s: %v", at, err)
+				}
+				if cuts.Load() == 0 {
+					t.Fatalf("the failpoint %s was not reached", at)
+				}
+				if took := time.Since(start); took < 2*time.Second {
+					t.Errorf("the run took %s: the outage did not happen", took)
+				}
+				if got := db.One(`SELECT count(*) FROM users WHERE email IS NULL OR email <> lower(username)`); got != "0" {
+					t.Errorf("%s rows not backfilled right", got)
+				}
+				if got := db.One(`SELECT count(*) FROM upd`); got != "3000" {
+					t.Errorf("%s updates for 3000 rows", got)
+				}
+				if dup := db.Query(`SELECT id FROM upd GROUP BY id HAVING count(*) > 1`); len(dup) > 0 {
+					t.Errorf("%d rows updated twice", len(dup))
+				}
+				if len(rec.find(EventNotice, "lost|reconnect")) == 0 {
+					t.Errorf("no notice says the connection was lost")
+				}
 			})
 		}
 	}

@@ -50,6 +50,12 @@ type dialect interface {
 	expect(op string, live *Table) string
 	// timeValue converts a time for a state column.
 	timeValue(t *time.Time) any
+	// batchGap is how long the batch loop leaves the table to the
+	// application after a batch that held its locks for took.
+	batchGap(took time.Duration) time.Duration
+	// pressure reads the "pressure" template's number (baseline: its
+	// value when the walk began): whether batches should hold, and why.
+	pressure(n, baseline int64) (busy bool, what string)
 }
 
 // failure classifies database errors.

@@ -146,22 +146,10 @@ type Session struct {
 // changes nothing when the plan does not fit, and returns a *SchemaError,
 // *PlanChangedError or *LockHeldError saying why.
 func (e *Engine) Start(ctx context.Context, plan *phases.Plan, opts Options) (*Session, error) {
-	s := &Session{Engine: e, plan: plan.In(e.d.name()), pb: plan.PlaybookDef(), opts: opts.withDefaults(), touched: map[string]time.Time{}}
-	if plan.Schema != "" && !e.d.supportsSchema() {
-		return nil, &SchemaError{File: plan.File, Problems: []string{fmt.Sprintf("schema: %s has no schemas; remove schema: from the plan", e.d.name())}, Line: plan.Line}
-	}
 	// Read-only checks first: nothing is written before the plan is known
 	// to fit.
-	if err := s.loadState(ctx); err != nil {
-		return nil, err
-	}
-	if err := s.checkHash(ctx, false); err != nil {
-		return nil, err
-	}
-	if err := s.refreshTable(ctx); err != nil {
-		return nil, err
-	}
-	if err := s.checkSchema(ctx, s.table, s.progress()); err != nil {
+	s, err := e.check(ctx, plan, opts)
+	if err != nil {
 		return nil, err
 	}
 	if err := s.ensureStateTables(ctx); err != nil {
@@ -192,17 +180,18 @@ func (e *Engine) Start(ctx context.Context, plan *phases.Plan, opts Options) (*S
 	return s, nil
 }
 
-// Inspect reads a plan's recorded state and checks it against the live
-// table, as Start does, but takes no lock and writes nothing: for
-// `shepherd plan --db`, whose Previews render what this database and table
-// will run. A plan that does not fit the table is a *SchemaError; a changed
-// plan is not refused (reviewing the change is the point).
-func (e *Engine) Inspect(ctx context.Context, plan *phases.Plan) (*Session, error) {
-	s := &Session{Engine: e, plan: plan.In(e.d.name()), pb: plan.PlaybookDef(), opts: Options{}.withDefaults(), touched: map[string]time.Time{}}
+// check reads the plan's recorded state and checks the plan against it and
+// the live schema, without the lock and without writing anything: the
+// first half of Start, and all of Inspect.
+func (e *Engine) check(ctx context.Context, plan *phases.Plan, opts Options) (*Session, error) {
+	s := &Session{Engine: e, plan: plan.In(e.d.name()), pb: plan.PlaybookDef(), opts: opts.withDefaults(), touched: map[string]time.Time{}}
 	if plan.Schema != "" && !e.d.supportsSchema() {
 		return nil, &SchemaError{File: plan.File, Problems: []string{fmt.Sprintf("schema: %s has no schemas; remove schema: from the plan", e.d.name())}, Line: plan.Line}
 	}
 	if err := s.loadState(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.checkHash(ctx, false); err != nil {
 		return nil, err
 	}
 	if err := s.refreshTable(ctx); err != nil {

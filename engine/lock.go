@@ -51,10 +51,24 @@ type sessionLock struct {
 // held lock is refused at once with a *LockHeldError naming its holder.
 func (s *Session) takeSessionLock(ctx context.Context, scope string, key any) (*sessionLock, error) {
 	l := &sessionLock{s: s, scope: scope, key: key, token: randomToken()}
-	if err := l.take(ctx); err != nil {
-		return nil, err
+	for attempt := 1; ; attempt++ {
+		err := l.take(ctx)
+		var held *LockHeldError
+		if err == nil || !errors.As(err, &held) || !deadOnThisHost(held.Host, held.PID) || attempt == 40 {
+			return l, err
+		}
+		// The holder was a process on this host that is gone (killed with
+		// SIGKILL, say): the server ends its session, and frees the lock,
+		// once it notices the connection closed, which takes a moment.
+		if attempt == 1 {
+			s.notice("", "the runner lock of %s is held by pid %d on this host, which is gone; waiting for the database to end its session", scope, held.PID)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(125 * time.Millisecond):
+		}
 	}
-	return l, nil
 }
 
 func (l *sessionLock) take(ctx context.Context) error {
@@ -104,20 +118,27 @@ func (l *sessionLock) held(ctx context.Context) error {
 	// while the holder row still names this runner, wait and try again.
 	discardConn(l.conn)
 	l.s.notice("", "the runner lock's connection to the database was lost; taking the lock again")
+	// A database that is restarting refuses connections for a while: try
+	// again with a growing pause, for as long as a batch would.
 	var err error
-	for attempt := 0; attempt < 20; attempt++ {
+	wait := 250 * time.Millisecond
+	for attempt := 1; attempt <= 2*maxLockRetries; attempt++ {
 		if err = l.take(ctx); err == nil {
 			return nil
 		}
 		var held *LockHeldError
-		if !errors.As(err, &held) || !l.stillOurs(ctx) {
+		if errors.As(err, &held) && !l.stillOurs(ctx) {
+			break // another runner took it meanwhile
+		}
+		if !errors.As(err, &held) && l.s.d.classify(err).kind != failConnection {
 			break
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(250 * time.Millisecond):
+		case <-time.After(wait):
 		}
+		wait = min(wait*2, 2*time.Second)
 	}
 	return fmt.Errorf("the runner lock of %s was lost with its connection and cannot be taken again: %w", l.scope, err)
 }

@@ -753,3 +753,15 @@ func (*mysqlDialect) placeholder(n int) string { return templates.Question(n) }
 func (*mysqlDialect) restatesColumn(op string) bool {
 	return op == "set-not-null" || op == "drop-not-null"
 }
+
+// batchGap: none. InnoDB queues a write that meets a row of the batch and
+// grants it the row at the batch's commit.
+func (*mysqlDialect) batchGap(time.Duration) time.Duration { return 0 }
+
+// pressure: n is Threads_running; the limit is pt-online-schema-change's
+// default, 25, or a fifth over the level when the walk began if that was
+// higher already.
+func (*mysqlDialect) pressure(n, baseline int64) (bool, string) {
+	limit := max(25, baseline*6/5)
+	return n > limit, fmt.Sprintf("Threads_running is %d, over %d", n, limit)
+}

@@ -239,7 +239,7 @@ func TestMySQLPreviewExpectsPerTable(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer e.Close()
-		s, err := e.Inspect(context.Background(), mustPlan(t, strings.ReplaceAll(docsPlan, "docs", table)))
+		s, err := e.Inspect(context.Background(), mustPlan(t, strings.ReplaceAll(docsPlan, "docs", table)), Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -232,3 +232,15 @@ func advisoryKey(scope string) int64 {
 func (postgresDialect) placeholder(n int) string { return templates.Dollar(n) }
 
 func (postgresDialect) restatesColumn(op string) bool { return false }
+
+// batchGap: none. A write that meets a row of the batch queues for that
+// row's lock and gets it at the batch's commit.
+func (postgresDialect) batchGap(time.Duration) time.Duration { return 0 }
+
+// pressure: n sessions wait for a lock on the table.
+func (postgresDialect) pressure(n, _ int64) (bool, string) {
+	if n == 1 {
+		return true, "another session waits for a lock on the table (pg_locks)"
+	}
+	return n > 0, fmt.Sprintf("%d other sessions wait for a lock on the table (pg_locks)", n)
+}

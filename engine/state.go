@@ -59,13 +59,18 @@ func (e *Engine) exec(ctx context.Context, q querier, name string, data sqlData,
 }
 
 // retryLocked runs fn, and again after a short, growing pause while it
-// fails on a lock timeout or a lost connection and retry allows it (up to
-// five tries).
+// fails on a lock timeout (up to five tries, under a second) or a lost
+// connection (up to ten, about 15 seconds: long enough for a server restart
+// or a failover) and retry allows it.
 func (e *Engine) retryLocked(ctx context.Context, retry bool, fn func() error) error {
 	wait := 50 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		err := fn()
-		if kind := e.d.classify(err).kind; err == nil || !retry || attempt == 5 || kind != failLockTimeout && kind != failConnection {
+		kind := e.d.classify(err).kind
+		if err == nil || !retry || kind != failLockTimeout && kind != failConnection {
+			return err
+		}
+		if kind == failLockTimeout && attempt >= 5 || attempt >= maxLockRetries {
 			return err
 		}
 		select {
@@ -73,7 +78,7 @@ func (e *Engine) retryLocked(ctx context.Context, retry bool, fn func() error) e
 			return err
 		case <-time.After(wait):
 		}
-		wait *= 2
+		wait = min(wait*2, 5*time.Second)
 	}
 }
 

@@ -232,9 +232,21 @@ func Status(w io.Writer, plans []engine.PlanStatus) {
 			} else if ph.StartedAt != nil {
 				when = "since " + ph.StartedAt.Local().Format("2006-01-02 15:04:05")
 			}
-			fmt.Fprintf(w, "  %-20s %-12s %-25s %s\n", ph.ID, ph.Status, when, firstLine(ph.Detail))
+			status := string(ph.Status)
+			if Stopped(ph.Status, ph.Detail) {
+				status = "stopped" // as the TUI says it; --json keeps "failed"
+			}
+			fmt.Fprintf(w, "  %-20s %-12s %-25s %s\n", ph.ID, status, when, firstLine(ph.Detail))
 		}
 	}
+}
+
+// Stopped reports whether a failed phase was only interrupted (quit,
+// Ctrl-C, a signal): it stopped at its checkpoint, and a run resumes it.
+// The state records it as failed; the status table and the TUI say
+// "stopped".
+func Stopped(status phases.Status, detail string) bool {
+	return status == phases.Failed && strings.Contains(detail, ": interrupted;")
 }
 
 // Log prints a plan's audit log.

@@ -318,6 +318,16 @@ SELECT (SELECT {{q .Key}} FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{q .Key
 FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{q .Key}} > {{param "lo"}}{{end}}
 {{end}}
 
+{{/* Sessions of this database waiting for a lock on the table (a DDL, a
+     LOCK TABLE): the batch loop holds between batches while there are any
+     (engine/pressure.go). Row lock waits are not here: they end with the
+     batch. */}}
+{{define "pressure"}}
+SELECT count(*) FROM pg_catalog.pg_locks
+WHERE NOT granted AND relation = {{template "rel" .}}
+  AND database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())
+{{end}}
+
 {{/* The planner's estimate; a table never analyzed (reltuples < 0) is counted. */}}
 {{define "estimate-rows"}}
 SELECT CASE WHEN c.reltuples < 0 THEN (SELECT count(*) FROM {{qt .Schema .Table}}) ELSE c.reltuples::bigint END

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -189,6 +190,48 @@ func TestIncidentNamesEveryReplica(t *testing.T) {
 		return
 	}
 	t.Fatalf("no failed write by v1: %+v", incidents)
+}
+
+// The menu must not give the answer away: a lesson defines its actions in
+// the safe order, and the menu offers them grouped by kind and by name, so
+// that neither the first action nor the order of the safe ones is the safe
+// sequence.
+func TestMenuDoesNotGiveTheSafeOrderAway(t *testing.T) {
+	for _, l := range Lessons() {
+		menu := l.ActionNames()
+		if menu[0] == l.Safe[0] {
+			t.Errorf("%s: the menu starts with the first safe step, %s: %v", l.Name, menu[0], menu)
+		}
+		// The safe sequence's steps, each where it first comes.
+		var order []string
+		for _, s := range l.Safe {
+			if !slices.Contains(order, s) {
+				order = append(order, s)
+			}
+		}
+		i := 0
+		for _, a := range menu {
+			if i < len(order) && a == order[i] {
+				i++
+			}
+		}
+		if i == len(order) {
+			t.Errorf("%s: the menu %v lists the safe steps in the safe order %v", l.Name, menu, order)
+		}
+		seen := map[string]bool{}
+		last := -1
+		for _, a := range l.Actions {
+			if seen[a.Name] {
+				t.Errorf("%s: %s twice in the menu", l.Name, a.Name)
+			}
+			seen[a.Name] = true
+			k := slices.Index(kinds, a.Kind)
+			if k < 0 || k < last {
+				t.Errorf("%s: %s of kind %q is out of its group: %v", l.Name, a.Name, a.Kind, menu)
+			}
+			last = k
+		}
+	}
 }
 
 // A lost write is one the database really lost to the reader: after the

@@ -9,8 +9,10 @@
 package training
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/shepherd-db/shepherd/phases"
@@ -76,10 +78,41 @@ type Lesson struct {
 type Action struct {
 	Name string `json:"name"`
 	Does string `json:"does"`
+	// Kind groups the menu: kindData, kindDeploy, kindMigration or
+	// kindRecovery.
+	Kind string `json:"kind"`
 	// rule is the seed's step the action carries out, for a migration that
 	// fails while doing it.
 	rule  string
 	apply func(ctx context.Context, r *Run) error
+}
+
+// The kinds of action, in the order the menu groups them.
+const (
+	kindData      = "data"
+	kindDeploy    = "deploys"
+	kindMigration = "migrations"
+	kindRecovery  = "recovery"
+)
+
+// kinds are the menu's groups, in order.
+var kinds = []string{kindData, kindDeploy, kindMigration, kindRecovery}
+
+// menuOrder puts a lesson's actions in the order the menu offers them:
+// grouped by kind, then by name. The order says nothing about which actions
+// are safe or in what order they go (a lesson defines its actions in the
+// safe order, which the menu must not give away); the trainee learns that
+// from the fleet, and the score and incidents show it afterwards.
+func menuOrder(actions []*Action) []*Action {
+	rank := func(a *Action) int { return slices.Index(kinds, a.Kind) }
+	out := slices.Clone(actions)
+	slices.SortStableFunc(out, func(a, b *Action) int {
+		if c := cmp.Compare(rank(a), rank(b)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	return out
 }
 
 // ActionNames lists the lesson's actions, as the menu offers them.
@@ -104,9 +137,14 @@ func (l *Lesson) Action(name string) (*Action, bool) {
 // SafeOrder is the seed's steps in order, as one line.
 func (l *Lesson) SafeOrder() string { return strings.Join(l.Rules, " → ") }
 
-// Lessons returns every lesson, in the order the menu shows them.
+// Lessons returns every lesson, in the order the menu shows them, each
+// with its actions in menu order.
 func Lessons() []*Lesson {
-	return []*Lesson{addColumnLesson(), renameColumnLesson(), tightenLesson(), multiReplicaLesson()}
+	ls := []*Lesson{addColumnLesson(), renameColumnLesson(), tightenLesson(), multiReplicaLesson()}
+	for _, l := range ls {
+		l.Actions = menuOrder(l.Actions)
+	}
+	return ls
 }
 
 // Find returns the named lesson.
@@ -169,7 +207,7 @@ func deployTo(k int, gate string) func(context.Context, *Run) error {
 // rollbackAction is `shepherd rollback`: it reverts the last phase that did
 // something, and refuses past the point of no return. It is how a trainee
 // recovers from a gate that shepherd will not confirm.
-var rollbackAction = &Action{Name: "rollback", Does: "shepherd rollback: revert the last phase that ran (a gate is un-confirmed, a backfill can run again)",
+var rollbackAction = &Action{Name: "rollback", Kind: kindRecovery, Does: "shepherd rollback: revert the last phase that ran (a gate is un-confirmed, a backfill can run again)",
 	apply: func(ctx context.Context, r *Run) error {
 		ph, err := r.sess.Rollback(ctx)
 		if err != nil {
@@ -197,13 +235,13 @@ func addColumnLesson() *Lesson {
 		versions: []*codeVersion{v1, v2, v3},
 		gates:    map[string]int{"deploy-readers": 1, "switch-writes": 2},
 		Actions: []*Action{
-			{Name: "add-column", Does: "shepherd's add-column phase: ADD COLUMN email, nullable", rule: ruleAddNullable, apply: runPhases("add-column")},
-			{Name: "deploy-readers", Does: "deploy v2: reads email and copes with NULL (the deploy-readers gate)", rule: ruleDeployReaders, apply: deployTo(1, "deploy-readers")},
-			{Name: "backfill", Does: "shepherd's backfill: fill email for existing rows, in short batches", rule: ruleBackfill, apply: runPhases("backfill")},
-			{Name: "deploy-writers", Does: "deploy v3: writes email on every insert and update (the switch-writes gate, then shepherd's catch-up)", rule: ruleSwitchWrites, apply: deployTo(2, "switch-writes")},
-			{Name: "enforce", Does: "shepherd's enforce phase: make email NOT NULL (a table rebuild on SQLite)", rule: ruleEnforce, apply: runPhases("enforce")},
-			{Name: "add-not-null-column", Does: "shortcut: one migration adds email, fills it and makes it NOT NULL at once", rule: ruleAddNullable, apply: runPhases("add-column", "backfill", "enforce")},
-			{Name: "force-enforce", Does: "shortcut: confirm switch-writes without deploying the writers (its catch-up fills the NULLs), then enforce NOT NULL", rule: ruleEnforce, apply: runPhases("switch-writes", "enforce")},
+			{Name: "add-column", Kind: kindMigration, Does: "shepherd's add-column phase: ADD COLUMN email, nullable", rule: ruleAddNullable, apply: runPhases("add-column")},
+			{Name: "deploy-readers", Kind: kindDeploy, Does: "deploy v2: reads email and copes with NULL (the deploy-readers gate)", rule: ruleDeployReaders, apply: deployTo(1, "deploy-readers")},
+			{Name: "backfill", Kind: kindData, Does: "shepherd's backfill: fill email for existing rows, in short batches", rule: ruleBackfill, apply: runPhases("backfill")},
+			{Name: "deploy-writers", Kind: kindDeploy, Does: "deploy v3: writes email on every insert and update (the switch-writes gate, then shepherd's catch-up)", rule: ruleSwitchWrites, apply: deployTo(2, "switch-writes")},
+			{Name: "enforce", Kind: kindMigration, Does: "shepherd's enforce phase: make email NOT NULL (a table rebuild on SQLite)", rule: ruleEnforce, apply: runPhases("enforce")},
+			{Name: "add-not-null-column", Kind: kindMigration, Does: "shortcut: one migration adds email, fills it and makes it NOT NULL at once", rule: ruleAddNullable, apply: runPhases("add-column", "backfill", "enforce")},
+			{Name: "force-enforce", Kind: kindMigration, Does: "shortcut: confirm switch-writes without deploying the writers (its catch-up fills the NULLs), then enforce NOT NULL", rule: ruleEnforce, apply: runPhases("switch-writes", "enforce")},
 			rollbackAction,
 		},
 		Safe:     []string{"add-column", "deploy-readers", "backfill", "deploy-writers", "enforce"},
@@ -249,13 +287,13 @@ func renameColumnLesson() *Lesson {
 		versions: []*codeVersion{v1, v2, v3, v4},
 		gates:    map[string]int{"dual-write": 1, "switch-reads": 2, "stop-old-writes": 3},
 		Actions: []*Action{
-			{Name: "add-column", Does: "shepherd's add-column phase: ADD COLUMN full_name, nullable", rule: ruleAddNew, apply: runPhases("add-column")},
-			{Name: "deploy-dual-write", Does: "deploy v2: writes name and full_name, still reads name (the dual-write gate)", rule: ruleDualWrite, apply: deployTo(1, "dual-write")},
-			{Name: "backfill", Does: "shepherd's backfill: copy name into full_name for existing rows, in short batches", rule: ruleBackfillOld, apply: runPhases("backfill")},
-			{Name: "deploy-new-reads", Does: "deploy v3: reads full_name, still writes both (the switch-reads gate: shepherd refuses while any row differs)", rule: ruleSwitchReads, apply: deployTo(2, "switch-reads")},
-			{Name: "deploy-new-only", Does: "deploy v4: reads and writes full_name only (the stop-old-writes gate: shepherd first moves NOT NULL to full_name)", rule: ruleStopOld, apply: deployTo(3, "stop-old-writes")},
-			{Name: "drop-old-column", Does: "shepherd's drop-old-column: DROP COLUMN name, the point of no return", rule: ruleDropLater, apply: runPhases("drop-old-column")},
-			{Name: "rename-in-place", Does: "shortcut: ALTER TABLE users RENAME COLUMN name TO full_name, in one step", rule: ruleAddNew, apply: renameInPlace},
+			{Name: "add-column", Kind: kindMigration, Does: "shepherd's add-column phase: ADD COLUMN full_name, nullable", rule: ruleAddNew, apply: runPhases("add-column")},
+			{Name: "deploy-dual-write", Kind: kindDeploy, Does: "deploy v2: writes name and full_name, still reads name (the dual-write gate)", rule: ruleDualWrite, apply: deployTo(1, "dual-write")},
+			{Name: "backfill", Kind: kindData, Does: "shepherd's backfill: copy name into full_name for existing rows, in short batches", rule: ruleBackfillOld, apply: runPhases("backfill")},
+			{Name: "deploy-new-reads", Kind: kindDeploy, Does: "deploy v3: reads full_name, still writes both (the switch-reads gate: shepherd refuses while any row differs)", rule: ruleSwitchReads, apply: deployTo(2, "switch-reads")},
+			{Name: "deploy-new-only", Kind: kindDeploy, Does: "deploy v4: reads and writes full_name only (the stop-old-writes gate: shepherd first moves NOT NULL to full_name)", rule: ruleStopOld, apply: deployTo(3, "stop-old-writes")},
+			{Name: "drop-old-column", Kind: kindMigration, Does: "shepherd's drop-old-column: DROP COLUMN name, the point of no return", rule: ruleDropLater, apply: runPhases("drop-old-column")},
+			{Name: "rename-in-place", Kind: kindMigration, Does: "shortcut: ALTER TABLE users RENAME COLUMN name TO full_name, in one step", rule: ruleAddNew, apply: renameInPlace},
 			rollbackAction,
 		},
 		Safe:     []string{"add-column", "deploy-dual-write", "backfill", "deploy-new-reads", "deploy-new-only", "drop-old-column"},
@@ -334,11 +372,11 @@ func tightenLesson() *Lesson {
 		versions: []*codeVersion{v1, v2},
 		gates:    map[string]int{"validate-in-app": 1},
 		Actions: []*Action{
-			{Name: "deploy-validation", Does: "deploy v2: rejects amount <= 0 at the application boundary (the validate-in-app gate)", rule: ruleValidate, apply: deployTo(1, "validate-in-app")},
-			{Name: "clean", Does: "shepherd's clean: amount = abs(amount) for the rows that break the rule, in short batches", rule: ruleClean, apply: runPhases("clean")},
-			{Name: "add-constraint", Does: "shepherd's add-constraint: CHECK (amount > 0), a table rebuild on SQLite", rule: ruleConstraint, apply: runPhases("add-constraint")},
-			{Name: "verify-failure-path", Does: "shepherd's verify-failure-path: a violating write, rolled back, must be rejected", rule: ruleFailurePath, apply: runPhases("verify-failure-path")},
-			{Name: "clean-and-constrain", Does: "shortcut: one migration cleans the rows and adds the constraint at once", rule: ruleNoCombine, apply: runPhases("clean", "add-constraint")},
+			{Name: "deploy-validation", Kind: kindDeploy, Does: "deploy v2: rejects amount <= 0 at the application boundary (the validate-in-app gate)", rule: ruleValidate, apply: deployTo(1, "validate-in-app")},
+			{Name: "clean", Kind: kindData, Does: "shepherd's clean: amount = abs(amount) for the rows that break the rule, in short batches", rule: ruleClean, apply: runPhases("clean")},
+			{Name: "add-constraint", Kind: kindMigration, Does: "shepherd's add-constraint: CHECK (amount > 0), a table rebuild on SQLite", rule: ruleConstraint, apply: runPhases("add-constraint")},
+			{Name: "verify-failure-path", Kind: kindMigration, Does: "shepherd's verify-failure-path: a violating write, rolled back, must be rejected", rule: ruleFailurePath, apply: runPhases("verify-failure-path")},
+			{Name: "clean-and-constrain", Kind: kindMigration, Does: "shortcut: one migration cleans the rows and adds the constraint at once", rule: ruleNoCombine, apply: runPhases("clean", "add-constraint")},
 			rollbackAction,
 		},
 		Safe:     []string{"deploy-validation", "clean", "add-constraint", "verify-failure-path"},

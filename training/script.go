@@ -91,13 +91,17 @@ func Script(ctx context.Context, w io.Writer, lesson string, steps []string, asJ
 	if _, err := Check(lesson, steps); err != nil {
 		return Score{}, err
 	}
+	ctx, caught, stop := untilSignal(ctx, scriptSignals...)
+	defer stop()
+	// A write that fails (its reader went away) ends the lesson too.
+	out := &stickyWriter{w: w}
 	var emit func(any)
 	if asJSON {
-		enc := json.NewEncoder(w)
+		enc := json.NewEncoder(out)
 		enc.SetEscapeHTML(false)
 		emit = func(v any) { _ = enc.Encode(v) }
 	} else {
-		emit = func(v any) { printText(w, v) }
+		emit = func(v any) { printText(out, v) }
 	}
 	r, err := Start(ctx, lesson, emit)
 	if err != nil {
@@ -105,17 +109,43 @@ func Script(ctx context.Context, w io.Writer, lesson string, steps []string, asJ
 	}
 	defer r.Close()
 	if !asJSON {
-		fmt.Fprintf(w, "lesson %s: %s\n%s\n\n", r.L.Name, r.L.Title, r.L.Intro)
+		fmt.Fprintf(out, "lesson %s: %s\n%s\n\n", r.L.Name, r.L.Title, r.L.Intro)
+	}
+	ended := func() error {
+		if sig := caught(); sig != nil {
+			return stoppedBy(sig)
+		}
+		if out.err != nil {
+			return out.err
+		}
+		return ctx.Err()
 	}
 	for _, s := range steps {
 		if err := r.Step(ctx, s); err != nil {
 			return Score{}, err
 		}
-		if err := ctx.Err(); err != nil {
+		if err := ended(); err != nil {
 			return Score{}, err
 		}
 	}
-	return r.Finish(), nil
+	score := r.Finish()
+	return score, ended()
+}
+
+// stickyWriter keeps the first error a write returned, and writes nothing
+// after it.
+type stickyWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (s *stickyWriter) Write(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	n, err := s.w.Write(p)
+	s.err = err
+	return n, err
 }
 
 // trimSteps takes the spaces off each step's name, as a shell user types

@@ -6,10 +6,12 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/term"
 )
 
@@ -19,6 +21,7 @@ import (
 // time, and the view draws only the snapshots those commands return.
 
 // tickEvery paces the simulated clock on screen, so traffic can be watched.
+// (Tests set the model's tickEvery to 0.)
 const tickEvery = 150 * time.Millisecond
 
 // Interactive opens the lesson menu, or the named lesson. When it ends it
@@ -27,7 +30,21 @@ func Interactive(ctx context.Context, lesson string, out io.Writer) error {
 	if !term.IsTerminal(os.Stdin.Fd()) || !term.IsTerminal(os.Stdout.Fd()) {
 		return &UsageError{Msg: "shepherd train needs a terminal; to script a lesson use --lesson NAME --steps a,b,c (see --list)"}
 	}
+	return interactive(ctx, lesson, out)
+}
+
+// interactive runs the TUI; tests give it their input and output.
+//
+// However it ends, every sandbox it made is removed: q and Ctrl-C end the
+// program; so do a closed terminal (SIGHUP, as when its tmux session or
+// window is killed) and SIGTERM, which would otherwise end the process
+// and leave /tmp/shepherd-train-* behind.
+func interactive(ctx context.Context, lesson string, out io.Writer, opts ...tea.ProgramOption) error {
+	ctx, caught, stop := untilSignal(ctx, tuiSignals...)
+	defer stop()
+
 	m := newUI(ctx)
+	defer m.sandboxes.closeAll()
 	if lesson != "" {
 		i := -1
 		for k, l := range m.lessons {
@@ -41,16 +58,75 @@ func Interactive(ctx context.Context, lesson string, out io.Writer) error {
 		m.cursor = i
 		m.autostart = true
 	}
-	final, err := tea.NewProgram(m, tea.WithContext(ctx)).Run()
-	if fm, ok := final.(*uiModel); ok {
-		if fm.run != nil {
-			fm.run.Close()
-		}
-		if fm.score != nil {
-			printText(out, *fm.score)
-		}
+	final, err := tea.NewProgram(m, append([]tea.ProgramOption{tea.WithContext(ctx)}, opts...)...).Run()
+	m.sandboxes.closeAll()
+	if sig := caught(); sig != nil {
+		return stoppedBy(sig)
+	}
+	if fm, ok := final.(*uiModel); ok && fm.score != nil {
+		printText(out, *fm.score)
 	}
 	return err
+}
+
+// sandboxes are the lessons' runs that are open. Every call into a Run
+// holds the lock, so that whatever ends the program closes each run once,
+// after the call in progress: also a run whose start was under way.
+type sandboxes struct {
+	mu     sync.Mutex
+	open   map[*Run]bool
+	closed bool
+}
+
+// add keeps a new run; once everything is closed it closes the run
+// instead, and reports false.
+func (s *sandboxes) add(r *Run) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		r.Close()
+		return false
+	}
+	if s.open == nil {
+		s.open = map[*Run]bool{}
+	}
+	s.open[r] = true
+	return true
+}
+
+// use calls f with the lock held, unless r is closed: then it reports
+// false, and the command that called it has nothing to say.
+func (s *sandboxes) use(r *Run, f func()) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.open[r] {
+		f()
+	}
+	return s.open[r]
+}
+
+// close closes one run: the trainee left its lesson.
+func (s *sandboxes) close(r *Run) {
+	if r == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.open[r] {
+		delete(s.open, r)
+		r.Close()
+	}
+}
+
+// closeAll closes every run, and any started after.
+func (s *sandboxes) closeAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	for r := range s.open {
+		delete(s.open, r)
+		r.Close()
+	}
 }
 
 type screen int
@@ -74,6 +150,8 @@ type uiModel struct {
 	screen    screen
 	width     int
 	height    int
+	tickEvery time.Duration
+	sandboxes *sandboxes
 
 	run       *Run
 	lesson    *Lesson
@@ -87,13 +165,15 @@ type uiModel struct {
 	total     stats
 	score     *Score
 	broke     []Incident // every incident of the lesson, with its final count
-	scroll    int        // log lines scrolled back from the newest
+	scroll    int        // log lines scrolled back from the newest; on the score, lines scrolled down
+	page      int        // the lines the log (or the score) had on screen last time
 	shown     [3]int     // the step's messages, SQL and notices already shown
+	refused   int        // steps refused so far
 	err       error
 }
 
 func newUI(ctx context.Context) *uiModel {
-	return &uiModel{ctx: ctx, lessons: Lessons(), width: 100, height: 30}
+	return &uiModel{ctx: ctx, lessons: Lessons(), width: 100, height: 30, tickEvery: tickEvery, sandboxes: &sandboxes{}}
 }
 
 // Messages from commands.
@@ -140,9 +220,12 @@ func (m *uiModel) Init() tea.Cmd {
 func (m *uiModel) startLesson() tea.Cmd {
 	l := m.lessons[m.cursor]
 	m.busy, m.lesson = true, l
-	ctx := m.ctx
+	ctx, sb := m.ctx, m.sandboxes
 	return func() tea.Msg {
 		r, err := Start(ctx, l.Name, nil)
+		if err == nil && !sb.add(r) {
+			return nil // the program ended while the sandbox was made
+		}
 		return startedMsg{r, err}
 	}
 }
@@ -160,6 +243,7 @@ func (m *uiModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.run, m.screen, m.act, m.log, m.incidents, m.tick, m.total, m.score, m.broke = msg.run, lessonScreen, 0, nil, 0, 0, stats{}, nil, nil
+		m.refused, m.scroll = 0, 0
 		m.res = StepResult{Fleet: msg.run.Fleet()}
 		m.add(dimStyle, m.lesson.Intro)
 	case begunMsg:
@@ -170,16 +254,21 @@ func (m *uiModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.res = msg.res
 		m.stepHeader(msg.res)
-		return m, tea.Tick(tickEvery, func(time.Time) tea.Msg { return tickMsg{} })
+		return m, tea.Tick(m.tickEvery, func(time.Time) tea.Msg { return tickMsg{} })
 	case tickMsg:
-		r, ctx := m.run, m.ctx
+		r, ctx, sb := m.run, m.ctx, m.sandboxes
 		return m, func() tea.Msg {
-			var fresh []Incident
-			for _, inc := range r.Tick(ctx) {
-				fresh = append(fresh, *inc)
+			var msg tickedMsg
+			if !sb.use(r, func() {
+				for _, inc := range r.Tick(ctx) {
+					msg.fresh = append(msg.fresh, *inc)
+				}
+				msg.res, _ = r.Current()
+				msg.done = r.StepDone()
+			}) {
+				return nil
 			}
-			res, _ := r.Current()
-			return tickedMsg{res: res, fresh: fresh, done: r.StepDone()}
+			return msg
 		}
 	case tickedMsg:
 		m.res = msg.res
@@ -191,32 +280,42 @@ func (m *uiModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.add(warnStyle, fmt.Sprintf("    rule: %q", inc.Rule))
 		}
 		if !msg.done {
-			return m, tea.Tick(tickEvery, func(time.Time) tea.Msg { return tickMsg{} })
+			return m, tea.Tick(m.tickEvery, func(time.Time) tea.Msg { return tickMsg{} })
 		}
-		r, ctx := m.run, m.ctx
+		r, ctx, sb := m.run, m.ctx, m.sandboxes
 		return m, func() tea.Msg {
-			res := r.End(ctx)
-			_, incs := r.Current()
-			var copies []Incident
-			for _, inc := range incs {
-				copies = append(copies, *inc)
+			var msg endedMsg
+			if !sb.use(r, func() {
+				msg.res = r.End(ctx)
+				_, incs := r.Current()
+				for _, inc := range incs {
+					msg.incidents = append(msg.incidents, *inc)
+				}
+			}) {
+				return nil
 			}
-			return endedMsg{res, copies}
+			return msg
 		}
 	case endedMsg:
 		m.busy = false
 		// An incident is shown when it is first hit; say how it ended.
 		for _, inc := range msg.incidents {
 			if inc.Count > 1 {
-				m.add(badStyle, fmt.Sprintf("  ✗ %s ×%d in this step, by %s running %s", inc.Kind, inc.Count, joinNames(inc.Replicas), inc.Version))
+				m.add(badStyle, fmt.Sprintf("  ✗ %s ×%d in this step, by %s running %s: %s", inc.Kind, inc.Count, joinNames(inc.Replicas), inc.Version, inc.Error))
 			}
 		}
 		m.stepFooter(msg.res)
+		// The safe order, after a step that broke something or was
+		// refused: only ever after the trainee has acted, and last, so
+		// that it is on screen when the step ends.
+		if len(msg.incidents) > 0 || msg.res.Refused {
+			m.add(warnStyle, "  safe order: "+strings.Join(m.lesson.Safe, " → "))
+		}
 		m.broke = append(m.broke, msg.incidents...)
 	case scoredMsg:
 		m.busy = false
 		s := msg.score
-		m.score, m.screen = &s, scoreScreen
+		m.score, m.screen, m.scroll = &s, scoreScreen, 0
 	}
 	return m, nil
 }
@@ -246,10 +345,10 @@ func (m *uiModel) key(k string) (tea.Model, tea.Cmd) {
 	case lessonScreen:
 		switch {
 		case k == "pgup" || k == "b":
-			m.scroll += max(1, m.height/3)
+			m.scroll += max(1, m.page/2)
 			return m, nil
 		case k == "pgdown" || k == "f":
-			m.scroll = max(0, m.scroll-max(1, m.height/3))
+			m.scroll = max(0, m.scroll-max(1, m.page/2))
 			return m, nil
 		case m.busy:
 			return m, nil
@@ -259,7 +358,7 @@ func (m *uiModel) key(k string) (tea.Model, tea.Cmd) {
 		case "q":
 			return m, m.finish()
 		case "esc":
-			m.run.Close()
+			m.sandboxes.close(m.run)
 			m.run, m.screen = nil, menuScreen
 		case "up", "k":
 			m.act = (m.act + len(acts) - 1) % len(acts)
@@ -279,10 +378,12 @@ func (m *uiModel) key(k string) (tea.Model, tea.Cmd) {
 		switch k {
 		case "q":
 			return m, tea.Quit
+		case "pgup", "b", "up", "k":
+			m.scroll = max(0, m.scroll-max(1, m.page/2))
+		case "pgdown", "f", "down", "j":
+			m.scroll += max(1, m.page/2)
 		case "enter", "esc", "space":
-			if m.run != nil {
-				m.run.Close()
-			}
+			m.sandboxes.close(m.run)
 			m.run, m.screen = nil, menuScreen
 		}
 	}
@@ -291,18 +392,29 @@ func (m *uiModel) key(k string) (tea.Model, tea.Cmd) {
 
 func (m *uiModel) begin(name string) tea.Cmd {
 	m.busy, m.current = true, name
-	r, ctx := m.run, m.ctx
+	r, ctx, sb := m.run, m.ctx, m.sandboxes
 	return func() tea.Msg {
-		err := r.Begin(ctx, name)
-		res, _ := r.Current()
-		return begunMsg{res, err}
+		var msg begunMsg
+		if !sb.use(r, func() {
+			msg.err = r.Begin(ctx, name)
+			msg.res, _ = r.Current()
+		}) {
+			return nil
+		}
+		return msg
 	}
 }
 
 func (m *uiModel) finish() tea.Cmd {
 	m.busy = true
-	r := m.run
-	return func() tea.Msg { return scoredMsg{r.Score()} }
+	r, sb := m.run, m.sandboxes
+	return func() tea.Msg {
+		var msg scoredMsg
+		if !sb.use(r, func() { msg.score = r.Score() }) {
+			return nil
+		}
+		return msg
+	}
 }
 
 func (m *uiModel) add(style lipgloss.Style, text string) {
@@ -315,6 +427,9 @@ func (m *uiModel) add(style lipgloss.Style, text string) {
 
 func (m *uiModel) stepHeader(res StepResult) {
 	m.shown = [3]int{}
+	if res.Refused {
+		m.refused++
+	}
 	m.add(headerStyle, fmt.Sprintf("step %d: %s", res.N, res.Action))
 	m.more(res)
 	switch {
@@ -361,95 +476,288 @@ func (m *uiModel) stepFooter(res StepResult) {
 	}
 }
 
+// ---------- the view ----------
+//
+// Every screen is drawn to the window's size, which can change at any time:
+// each line fits the width (wrapped, or cut with an ellipsis), the key line
+// is always the last line, and what does not fit gives way in a fixed order.
+// A window too small for the screen says so instead of drawing half of it.
+
+// minWidth is the narrowest window the screens are drawn in.
+const minWidth = 40
+
+// minLog is the fewest log lines the lesson screen keeps.
+const minLog = 3
+
 func (m *uiModel) View() tea.View {
-	var body string
+	var lines []string
+	var ok bool
+	height := m.height
+	var errLines []string
+	if m.err != nil {
+		errLines = append(styleLines(badStyle, wrapText("error: "+m.err.Error(), m.textWidth(), 0, 2, 3)), dimStyle.Render("press any key"))
+		height -= len(errLines)
+	}
 	switch m.screen {
 	case menuScreen:
-		body = m.menuView()
+		lines, ok = m.menuView(height)
 	case lessonScreen:
-		body = m.lessonView()
+		lines, ok = m.lessonView(height)
 	case scoreScreen:
-		body = m.scoreView()
+		lines, ok = m.scoreView(height)
 	}
-	if m.err != nil {
-		body += "\n" + badStyle.Render(m.wrap("error: "+m.err.Error())) + "\n" + dimStyle.Render("press any key")
+	if m.width < minWidth || !ok {
+		lines, errLines = m.tooSmall(), nil
 	}
-	v := tea.NewView(body)
+	if len(errLines) > 0 {
+		// Above the key line.
+		lines = append(append(lines[:len(lines)-1:len(lines)-1], errLines...), lines[len(lines)-1])
+	}
+	v := tea.NewView(strings.Join(lines, "\n"))
 	v.AltScreen = true
 	return v
 }
 
-func (m *uiModel) wrap(s string) string {
-	return lipgloss.NewStyle().Width(max(20, m.width-1)).Render(s)
+// textWidth is the width a line may use: one column is left free, so that
+// no terminal wraps a full line.
+func (m *uiModel) textWidth() int { return max(1, m.width-1) }
+
+// fit cuts a line, styled or not, to the width, with an ellipsis where it
+// is cut.
+func (m *uiModel) fit(s string) string { return ansi.Truncate(s, m.textWidth(), "…") }
+
+// tooSmall says the window is too small, and how big it must be.
+func (m *uiModel) tooSmall() []string {
+	need := fmt.Sprintf("The window is too small: this screen needs at least %d columns and %d lines, and the window is %d×%d. Make it bigger, or press q to quit.",
+		minWidth, m.minHeight(), m.width, m.height)
+	lines := styleLines(warnStyle, wrapText(need, max(10, m.textWidth()), 0, 0, 0))
+	if len(lines) > m.height {
+		lines = lines[:max(1, m.height)]
+	}
+	return lines
 }
 
-// wrapIndent wraps a log line to the screen, continuation lines indented
-// under the text; SQL is cut to one line instead.
-func (m *uiModel) wrapIndent(s string) []string {
-	width := max(20, m.width-1)
-	body := strings.TrimLeft(s, " ")
-	indent := len(s) - len(body)
-	if strings.HasPrefix(body, "sql: ") {
-		return []string{m.cut(s)}
+// minHeight is the least height the current screen is drawn in.
+func (m *uiModel) minHeight() int {
+	switch m.screen {
+	case lessonScreen:
+		// The lesson screen's most compact layout at this width: the
+		// title, the menu as running text, the fleet and status lines, a
+		// few log lines and the key line.
+		w := max(minWidth, m.width) - 1
+		return 1 + len(m.actionFlow(w)) + len(m.fleetLines(w)) + 1 + minLog + 1
+	case scoreScreen:
+		return 6
 	}
-	hang := indent + 2
-	if indent == 0 {
-		hang = 0
+	return 1 + len(m.lessons) + 1 + 1
+}
+
+// wrapText wraps plain text to width w: the first line indented by indent
+// spaces, the others by hang. maxLines > 0 keeps that many lines, the last
+// ending in an ellipsis when text was left out. A word longer than a line is
+// cut across lines.
+func wrapText(s string, w, indent, hang, maxLines int) []string {
+	var out []string
+	line, lead := "", indent
+	flush := func() {
+		out = append(out, strings.Repeat(" ", lead)+line)
+		line, lead = "", hang
 	}
-	first := lipgloss.NewStyle().Width(width - indent).Render(body)
-	parts := strings.Split(first, "\n")
-	out := []string{strings.Repeat(" ", indent) + parts[0]}
-	if len(parts) > 1 {
-		rest := strings.Join(strings.Fields(strings.Join(parts[1:], " ")), " ")
-		for _, w := range strings.Split(lipgloss.NewStyle().Width(width-hang).Render(rest), "\n") {
-			out = append(out, strings.Repeat(" ", hang)+w)
+	for _, word := range strings.Fields(s) {
+		for word != "" {
+			room := max(1, w-lead)
+			sep := ""
+			if line != "" {
+				sep = " "
+			}
+			if ansi.StringWidth(line+sep+word) <= room {
+				line += sep + word
+				word = ""
+				continue
+			}
+			if line != "" {
+				flush()
+				continue
+			}
+			// A word longer than the line.
+			line = ansi.Truncate(word, room, "")
+			word = word[len(line):]
+			flush()
 		}
+	}
+	if line != "" || len(out) == 0 {
+		flush()
+	}
+	if maxLines > 0 && len(out) > maxLines {
+		out = out[:maxLines]
+		last := out[maxLines-1]
+		if ansi.StringWidth(last)+1 > w {
+			last = ansi.Truncate(last, w-1, "")
+		}
+		out[maxLines-1] = last + "…"
 	}
 	return out
 }
 
-func (m *uiModel) cut(s string) string {
-	return lipgloss.NewStyle().MaxWidth(max(20, m.width-1)).Render(s)
+func styleLines(st lipgloss.Style, lines []string) []string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = st.Render(l)
+	}
+	return out
 }
 
-func (m *uiModel) menuView() string {
-	var b strings.Builder
-	b.WriteString(titleStyle.Render("shepherd train") + dimStyle.Render(" — learn the safe order of schema changes by breaking a simulated app") + "\n\n")
+// ---------- the lesson picker ----------
+
+func (m *uiModel) menuView(height int) ([]string, bool) {
+	title := m.fit(titleStyle.Render("shepherd train") + dimStyle.Render(" — learn safe schema changes by breaking a simulated app"))
+	var lessons []string
 	for i, l := range m.lessons {
-		line := fmt.Sprintf("  %-20s %s", l.Name, l.Title)
+		line := fmt.Sprintf("  %-19s %s", l.Name, l.Title)
 		if i == m.cursor {
-			line = selStyle.Render(fmt.Sprintf("▸ %-20s %s", l.Name, l.Title))
+			line = selStyle.Render(fmt.Sprintf("▸ %-19s %s", l.Name, l.Title))
 		}
-		b.WriteString(m.cut(line) + "\n")
+		lessons = append(lessons, m.fit(line))
 	}
 	l := m.lessons[m.cursor]
-	b.WriteString("\n" + m.wrap(l.Intro) + "\n\n")
-	b.WriteString(dimStyle.Render(m.wrap("the seed, "+l.Seed+": "+l.SafeOrder())) + "\n\n")
+	keys := "↑/↓ choose · enter start · q quit"
 	if m.busy {
-		b.WriteString(dimStyle.Render("making the sandbox…") + "\n")
+		keys = "making the sandbox… · " + keys
 	}
-	b.WriteString(dimStyle.Render("↑/↓ choose · enter start · q quit"))
-	return b.String()
+	footer := dimStyle.Render(m.fit(keys))
+	// The seed's heading, not its steps: they are the safe order, which
+	// the trainee sees in the score and in incidents, after acting.
+	seed := dimStyle.Render(m.fit("from the seed's " + l.Seed))
+	room := height - 1 - len(lessons) - 1 // under the title and the lessons, above the key line
+	if room < 1 {
+		return nil, false
+	}
+	intro := wrapText(l.Intro, m.textWidth(), 0, 0, 0)
+	var lines []string
+	switch {
+	case room >= 1+1+len(intro)+1+1:
+		lines = append(append(append([]string{title, ""}, lessons...), ""), intro...)
+		lines = append(lines, "", seed)
+	case room >= 1+len(intro):
+		lines = append(append(append([]string{title}, lessons...), ""), intro...)
+	default:
+		lines = append(append([]string{title}, lessons...), wrapText(l.Intro, m.textWidth(), 0, 0, room)...)
+	}
+	for len(lines) < height-1 {
+		lines = append(lines, "")
+	}
+	return append(lines, footer), true
 }
 
-func (m *uiModel) lessonView() string {
-	l := m.lesson
-	var top []string
-	top = append(top, m.cut(titleStyle.Render(l.Name+": "+l.Title)))
-	top = append(top, m.cut(dimStyle.Render("seed: "+l.Seed)))
-	for i, a := range l.Actions {
-		line := fmt.Sprintf("  %d %s", i+1, a.Name)
-		if i == m.act {
-			line = selStyle.Render(fmt.Sprintf("▸ %d %s", i+1, a.Name))
-		}
-		top = append(top, line)
+// ---------- the lesson ----------
+
+// actionColumns lays the actions out a column per kind, numbered in menu
+// order, with the kind above each column; nil when they do not fit in w.
+func (m *uiModel) actionColumns(w int) []string {
+	type col struct {
+		head  string
+		cells []string
+		width int
 	}
-	desc := m.wrap(dimStyle.Render(l.Actions[m.act].Does))
-	top = append(top, strings.Split(desc, "\n")...)
-	top = append(top, "")
-	fleet := "fleet: " + strings.Join(m.res.Fleet, ", ")
-	top = append(top, m.cut(fleet))
+	var cols []*col
+	for _, kind := range kinds {
+		c := &col{head: "  " + kind, width: ansi.StringWidth(kind) + 2}
+		for i, a := range m.lesson.Actions {
+			if a.Kind == kind {
+				cell := fmt.Sprintf("%d %s", i+1, a.Name)
+				c.width = max(c.width, ansi.StringWidth(cell)+2)
+				c.cells = append(c.cells, m.actionCell(i, cell))
+			}
+		}
+		if len(c.cells) > 0 {
+			cols = append(cols, c)
+		}
+	}
+	total, rows := 0, 0
+	for _, c := range cols {
+		total += c.width + 2
+		rows = max(rows, len(c.cells))
+	}
+	if total-2 > w {
+		return nil
+	}
+	pad := func(s string, n int) string { return s + strings.Repeat(" ", max(0, n-ansi.StringWidth(s))) }
+	var head strings.Builder
+	for _, c := range cols {
+		head.WriteString(pad(dimStyle.Render(c.head), c.width+2))
+	}
+	lines := []string{strings.TrimRight(head.String(), " ")}
+	for r := 0; r < rows; r++ {
+		var b strings.Builder
+		for _, c := range cols {
+			cell := ""
+			if r < len(c.cells) {
+				cell = c.cells[r]
+			}
+			b.WriteString(pad(cell, c.width+2))
+		}
+		lines = append(lines, strings.TrimRight(b.String(), " "))
+	}
+	return lines
+}
+
+// actionFlow lays the actions out as running text, kind by kind, wrapped to
+// w: the compact menu for small windows.
+func (m *uiModel) actionFlow(w int) []string {
+	var lines []string
+	line, width := "", 0
+	put := func(tok string, gap int) {
+		tw := ansi.StringWidth(tok)
+		if width > 0 && width+gap+tw > w {
+			lines = append(lines, line)
+			line, width = "", 0
+		}
+		if width > 0 {
+			line += strings.Repeat(" ", gap)
+			width += gap
+		}
+		line += ansi.Truncate(tok, w, "…")
+		width += min(tw, w)
+	}
+	for _, kind := range kinds {
+		first := true
+		for i, a := range m.lesson.Actions {
+			if a.Kind != kind {
+				continue
+			}
+			cell := m.actionCell(i, fmt.Sprintf("%d %s", i+1, a.Name))
+			if first {
+				// The kind stays on the line of its first action.
+				put(dimStyle.Render(kind+":")+" "+cell, 2)
+				first = false
+				continue
+			}
+			put(cell, 0)
+		}
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	return lines
+}
+
+// actionCell is one action in the menu: ▸ marks the one chosen.
+func (m *uiModel) actionCell(i int, text string) string {
+	if i == m.act {
+		return selStyle.Render("▸ " + text)
+	}
+	return "  " + text
+}
+
+func (m *uiModel) lessonView(height int) ([]string, bool) {
+	l := m.lesson
+	w := m.textWidth()
+	title := m.fit(titleStyle.Render(l.Name + ": " + l.Title))
+	fleet := m.fleetLines(w)
 	status := fmt.Sprintf("tick %d · %d requests · %d failed · %s", m.tick, m.total.Requests+m.res.Traffic.Requests*boolInt(m.busy), m.total.Failed+m.res.Traffic.Failed*boolInt(m.busy), plural(m.incidents, "incident"))
+	if m.refused > 0 {
+		status += fmt.Sprintf(" · %d refused", m.refused)
+	}
 	if m.busy && m.current != "" {
 		status += " · running " + m.current + "…"
 	}
@@ -457,33 +765,92 @@ func (m *uiModel) lessonView() string {
 	if m.incidents > 0 {
 		st = badStyle
 	}
-	top = append(top, st.Render(status))
-	top = append(top, dimStyle.Render(strings.Repeat("─", max(20, m.width-1))))
+	does := l.Actions[m.act].Does
+	columns, flow := m.actionColumns(w), m.actionFlow(w)
 
-	keys := "↑↓/1-9 choose · enter run · pgup/pgdn scroll · s score · esc back"
-	if m.scroll > 0 {
-		keys = fmt.Sprintf("scrolled up %d lines · pgdn to follow · ", m.scroll) + keys
+	// What gives way first when the window is short: the columns for the
+	// compact menu, the action's second line, the rule under the status,
+	// the action's description.
+	type layout struct {
+		menu    []string
+		desc    int
+		rule    bool
+		wantLog int
 	}
-	footer := dimStyle.Render(m.cut(keys))
-	room := m.height - len(top) - 1
-	var lines []string
-	for _, ll := range m.log {
-		for _, w := range m.wrapIndent(ll.text) {
-			lines = append(lines, ll.style.Render(w))
+	layouts := []layout{{columns, 2, true, 10}, {flow, 2, true, 8}, {flow, 1, true, 6}, {flow, 1, false, minLog}, {flow, 0, false, minLog}}
+	var top []string
+	room := 0
+	ok := false
+	for _, lay := range layouts {
+		if lay.menu == nil {
+			continue
+		}
+		top = []string{title}
+		top = append(top, lay.menu...)
+		if lay.desc > 0 {
+			top = append(top, styleLines(dimStyle, wrapText(does, w, 0, 0, lay.desc))...)
+		}
+		top = append(top, fleet...)
+		top = append(top, m.fit(st.Render(status)))
+		if lay.rule {
+			top = append(top, dimStyle.Render(strings.Repeat("─", w)))
+		}
+		room = height - len(top) - 1
+		if room >= lay.wantLog {
+			ok = true
+			break
 		}
 	}
-	if room < 1 {
-		room = 1
+	if !ok {
+		return nil, false
 	}
-	m.scroll = min(m.scroll, max(0, len(lines)-room))
-	if len(lines) > room {
-		end := len(lines) - m.scroll
-		lines = lines[end-room : end]
+
+	var log []string
+	for _, ll := range m.log {
+		for _, w := range m.wrapLog(ll.text) {
+			log = append(log, ll.style.Render(w))
+		}
 	}
-	for len(lines) < room {
-		lines = append(lines, "")
+	m.page = room
+	m.scroll = min(m.scroll, max(0, len(log)-room))
+	if len(log) > room {
+		end := len(log) - m.scroll
+		log = log[end-room : end]
 	}
-	return strings.Join(top, "\n") + "\n" + strings.Join(lines, "\n") + "\n" + footer
+	for len(log) < room {
+		log = append(log, "")
+	}
+
+	keys, short := "↑↓/1-9 choose · enter run · pgup/pgdn scroll · s score · esc lessons", "↑↓ 1-9 enter · pgup pgdn · s score · esc"
+	if m.scroll > 0 {
+		more := fmt.Sprintf("%d newer lines below · ", m.scroll)
+		keys, short = more+keys, more+short
+	}
+	if ansi.StringWidth(keys) > w {
+		keys = short
+	}
+	lines := append(top, log...)
+	return append(lines, dimStyle.Render(m.fit(keys))), true
+}
+
+// fleetLines say what each replica runs, in two lines at most.
+func (m *uiModel) fleetLines(w int) []string {
+	return wrapText("fleet: "+strings.Join(m.res.Fleet, ", "), w, 0, 7, 2)
+}
+
+// wrapLog wraps a log line to the screen, continuation lines indented
+// under the text; SQL is cut to one line, with an ellipsis.
+func (m *uiModel) wrapLog(s string) []string {
+	body := strings.TrimLeft(s, " ")
+	indent := len(s) - len(body)
+	if strings.HasPrefix(body, "sql: ") {
+		return []string{m.fit(s)}
+	}
+	hang := indent + 2
+	if indent == 0 {
+		hang = 0
+	}
+	return wrapText(body, m.textWidth(), indent, hang, 0)
 }
 
 func boolInt(b bool) int {
@@ -493,36 +860,60 @@ func boolInt(b bool) int {
 	return 0
 }
 
-func (m *uiModel) scoreView() string {
+// ---------- the score ----------
+
+func (m *uiModel) scoreView(height int) ([]string, bool) {
 	s := m.score
-	var b strings.Builder
-	b.WriteString(titleStyle.Render("score: "+s.Lesson) + "\n\n")
+	w := m.textWidth()
+	var body []string
+	body = append(body, m.fit(titleStyle.Render("score: "+s.Lesson)), "")
 	st := okStyle
 	if s.Incidents > 0 || !s.Complete {
 		st = badStyle
 	}
-	b.WriteString(st.Render(m.wrap(s.Verdict)) + "\n")
-	b.WriteString(fmt.Sprintf("%s · %d of %d requests failed · %d steps refused by shepherd\n\n", plural(s.Incidents, "incident"), s.Failed, s.Requests, s.Refused))
+	body = append(body, styleLines(st, wrapText(s.Verdict, w, 0, 0, 0))...)
+	body = append(body, wrapText(fmt.Sprintf("%s · %d of %d requests failed · %s", plural(s.Incidents, "incident"), s.Failed, s.Requests, plural(s.Refused, "step")+" refused"), w, 0, 0, 0)...)
+	body = append(body, "")
 	for _, line := range SideBySide(s.Steps, s.Safe) {
 		style := plainStyle
 		if strings.Contains(line, "≠") {
 			style = warnStyle
 		}
-		b.WriteString(style.Render(line) + "\n")
+		body = append(body, m.fit(style.Render(line)))
+	}
+	body = append(body, "", "the safe order, from the seed's "+m.lesson.Seed+":")
+	for i, rule := range m.lesson.Rules {
+		body = append(body, styleLines(dimStyle, wrapText(fmt.Sprintf("%d. %s", i+1, rule), w, 2, 5, 0))...)
 	}
 	if len(m.broke) > 0 {
-		b.WriteString("\nwhat broke:\n")
+		body = append(body, "", "what broke:")
 		for _, inc := range m.broke {
 			count := ""
 			if inc.Count > 1 {
 				count = fmt.Sprintf(" ×%d", inc.Count)
 			}
 			who := joinNames(inc.Replicas) + " running " + inc.Version
-			b.WriteString(badStyle.Render(m.cut(fmt.Sprintf("  step %d %s: %s%s", inc.Step, who, inc.Kind, count))) +
-				m.cut(dimStyle.Render(fmt.Sprintf(" — %q", inc.Rule))) + "\n")
+			body = append(body, styleLines(badStyle, wrapText(fmt.Sprintf("step %d: %s%s, %s", inc.Step, inc.Kind, count, who), w, 2, 4, 0))...)
+			body = append(body, styleLines(dimStyle, wrapText(fmt.Sprintf("%q", inc.Rule), w, 4, 4, 0))...)
 		}
 	}
-	b.WriteString("\n" + dimStyle.Render(m.wrap("the seed, "+m.lesson.Seed+": "+m.lesson.SafeOrder())) + "\n\n")
-	b.WriteString(dimStyle.Render("enter back to the lessons · q quit"))
-	return b.String()
+	room := height - 1
+	if room < 5 {
+		return nil, false
+	}
+	m.page = room
+	m.scroll = min(m.scroll, max(0, len(body)-room))
+	body = body[m.scroll:]
+	keys := "enter back to the lessons · q quit"
+	if len(body) > room {
+		body = body[:room]
+		keys = "pgdn more · " + keys
+	}
+	if m.scroll > 0 {
+		keys = "pgup back · " + keys
+	}
+	for len(body) < room {
+		body = append(body, "")
+	}
+	return append(body, dimStyle.Render(m.fit(keys))), true
 }

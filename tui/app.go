@@ -10,7 +10,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -235,7 +237,13 @@ func (m Model) helpHeight() int {
 	if m.width == 0 {
 		return 1
 	}
-	return max(strings.Count(m.help.View(m.helpKeys()), "\n")+1, 1)
+	return max(strings.Count(m.helpView(), "\n")+1, 1)
+}
+
+// helpView is the help bar: it always says how to quit and how to see
+// every key, and the full help leaves the screen at least 8 lines.
+func (m Model) helpView() string {
+	return renderHelp(m.styles.Help, m.keys, m.helpKeys(), m.help.ShowAll, m.width, max(m.height-1-8, 1))
 }
 
 // View draws the header, the screen and the help bar, on the alternate
@@ -272,7 +280,7 @@ func (m Model) render() string {
 	} else {
 		body = m.list.View()
 	}
-	helpView := m.help.View(m.helpKeys())
+	helpView := m.helpView()
 	return fit(m.header(), m.width, 1) + "\n" + fit(body, m.width, bodyH) + "\n" + fit(helpView, m.width, strings.Count(helpView, "\n")+1)
 }
 
@@ -286,15 +294,46 @@ func (m Model) header() string {
 		p := m.plan.plan
 		left += s.Dim.Render(" · ") + s.Text.Render(p.Name) + s.Dim.Render(" · "+p.Playbook+" on "+p.Table)
 	}
-	right := ""
-	if m.cfg.Engine != nil {
-		right = s.Dim.Render(m.cfg.Engine.DSN())
-	}
-	gap := m.width - widthOf(left) - widthOf(right)
-	if gap < 2 {
+	if m.cfg.Engine == nil {
 		return truncate(left, m.width)
 	}
-	return left + strings.Repeat(" ", gap) + right
+	// The database is always named: in full (its password masked) when it
+	// fits, else as dialect host/database, else with the left side cut.
+	dsn := m.cfg.Engine.DSN()
+	right := dsn
+	if widthOf(left)+2+widthOf(right) > m.width {
+		right = truncate(shortDSN(dsn), max(m.width/2, 12))
+	}
+	if room := m.width - 2 - widthOf(right); widthOf(left) > room {
+		left = truncate(left, room)
+	}
+	gap := m.width - widthOf(left) - widthOf(right)
+	return left + strings.Repeat(" ", max(gap, 1)) + s.Dim.Render(right)
+}
+
+// shortDSN names a database in a few words: "postgres db.internal/app",
+// "sqlite demo.db". It never shows a password (nor the user): the DSN it
+// is given is masked already, and only its host and database are kept.
+func shortDSN(dsn string) string {
+	if path, ok := strings.CutPrefix(dsn, "sqlite:"); ok {
+		return "sqlite " + filepath.Base(strings.TrimPrefix(path, "//"))
+	}
+	u, err := url.Parse(dsn)
+	if err != nil || u.Host == "" {
+		return "database"
+	}
+	dialect := u.Scheme
+	switch dialect {
+	case "postgresql":
+		dialect = "postgres"
+	case "mariadb":
+		dialect = "mysql"
+	}
+	out := dialect + " " + u.Hostname()
+	if db := strings.TrimPrefix(u.Path, "/"); db != "" {
+		out += "/" + db
+	}
+	return out
 }
 
 // ErrInterrupted is a TUI stopped from outside (a signal) rather than by

@@ -18,19 +18,32 @@ type Engine interface {
 	Dialect() string
 	DSN() string
 	Status(ctx context.Context) ([]engine.PlanStatus, error)
+	Log(ctx context.Context, plan string) ([]engine.LogEntry, error)
+	// Inspect opens a plan to look at it: no lock, no write. The TUI shows
+	// a plan through it, so that a screen left open never keeps a release
+	// job out.
+	Inspect(ctx context.Context, plan *phases.Plan, opts engine.Options) (View, error)
+	// Start opens a plan to act on it, under its runner lock, with the
+	// state read again under the lock. The TUI starts one for each action
+	// and closes it when the action ends.
 	Start(ctx context.Context, plan *phases.Plan, opts engine.Options) (Session, error)
 }
 
-// Session is one plan opened on the database, holding its runner lock.
-// *engine.Session provides it. Its methods are called one at a time, from
-// tea.Cmds: the TUI never runs two of them at once.
-type Session interface {
+// View is a plan read without the runner lock. *engine.View provides it.
+type View interface {
 	Phases() []engine.PhaseInfo
 	Previews() []engine.PhasePreview
+	Reverify(ctx context.Context, id string) (string, error)
+}
+
+// Session is one plan holding its runner lock, from Start to Close.
+// *engine.Session provides it. Its methods are called one at a time, from
+// the tea.Cmd of one action: the TUI never runs two of them at once.
+type Session interface {
+	View
 	RunPhase(ctx context.Context, id string) error
 	Arrive(ctx context.Context, id string) error
 	Rollback(ctx context.Context) (phases.Phase, error)
-	Reverify(ctx context.Context, id string) (string, error)
 	Close()
 }
 
@@ -38,6 +51,14 @@ type Session interface {
 func Live(e *engine.Engine) Engine { return liveEngine{e} }
 
 type liveEngine struct{ *engine.Engine }
+
+func (l liveEngine) Inspect(ctx context.Context, plan *phases.Plan, opts engine.Options) (View, error) {
+	v, err := l.Engine.Inspect(ctx, plan, opts)
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
 
 func (l liveEngine) Start(ctx context.Context, plan *phases.Plan, opts engine.Options) (Session, error) {
 	s, err := l.Engine.Start(ctx, plan, opts)

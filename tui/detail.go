@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"charm.land/bubbles/v2/viewport"
@@ -44,6 +45,14 @@ type phaseFacts struct {
 	activity []string
 	working  bool
 	next     bool // the phase a run does next
+	// used is the write verify-failure-path's proof had rejected, when
+	// known: its statement replaces the preview's placeholder.
+	used string
+	// blocked says why the plan cannot be opened; info is then what
+	// shepherd_state records (statusErr: not even that could be read).
+	blocked   string
+	statusErr error
+	started   bool // shepherd_state records the plan
 }
 
 // detail is the right pane: what the selected phase does and why, its
@@ -138,25 +147,37 @@ func renderFacts(s *Styles, width int, f phaseFacts) string {
 
 	p, ph, info := f.plan, f.phase, f.info
 	lk := lookOf(s, ph, info)
-	if f.working && info.Status != phases.Running {
+	// stale: the engine is working on the phase now, and what the snapshot
+	// says of its last run (when it finished, what it found, how it was
+	// undone) is history until the run answers.
+	stale := f.working && info.Status != phases.Running
+	if stale {
 		lk = look(s, ph, phases.Running)
 	}
-	out = append(out, s.Title.Render(ph.ID)+"  "+lk.style.Render(lk.icon+" "+lk.word))
+	if head := s.Title.Render(ph.ID) + "  " + lk.style.Render(lk.icon+" "+lk.word); widthOf(head) <= width {
+		out = append(out, head)
+	} else {
+		out = append(out, s.Title.Render(ph.ID), lk.style.Render(lk.icon+" "+lk.word))
+	}
 	var when []string
 	switch {
 	case ph.Gate:
 		when = append(when, "gate: a deploy the database cannot see")
 	case ph.Confirm:
-		when = append(when, "the point of no return")
+		when = append(when, "a step you confirm: the point of no return")
 	}
-	if !info.StartedAt.IsZero() {
-		when = append(when, "started "+clock(info.StartedAt))
-	}
-	if !info.FinishedAt.IsZero() && info.Status != phases.Running {
-		when = append(when, "finished "+clock(info.FinishedAt))
-	}
-	if info.RunBy != "" {
-		when = append(when, "by "+info.RunBy)
+	if stale {
+		when = append(when, "running now")
+	} else {
+		if !info.StartedAt.IsZero() {
+			when = append(when, "started "+clock(info.StartedAt))
+		}
+		if !info.FinishedAt.IsZero() && info.Status != phases.Running {
+			when = append(when, "finished "+clock(info.FinishedAt))
+		}
+		if info.RunBy != "" {
+			when = append(when, "by "+info.RunBy)
+		}
 	}
 	if len(when) > 0 {
 		for _, l := range wrap(strings.Join(when, " · "), width) {
@@ -165,11 +186,27 @@ func renderFacts(s *Styles, width int, f phaseFacts) string {
 	}
 	out = append(out, "")
 
+	if f.blocked != "" {
+		section("Closed", f.blocked, s.Error)
+		switch {
+		case f.statusErr != nil:
+			section("", "the recorded state could not be read either ("+f.statusErr.Error()+"): every phase shows as unknown", s.Warn)
+		case !f.started:
+			section("", "shepherd_state has no record of this plan: it has not started in this database. Nothing can run until the plan opens (r tries again)", s.Dim)
+		default:
+			section("", "the timeline shows the phases as shepherd_state records them; nothing can run until the plan opens (r tries again)", s.Dim)
+		}
+		out = append(out, "")
+	}
+
 	// What happened first: that is what the operator looks for.
 	switch {
 	case f.working:
 	case stopped(info) && batched(p, ph.ID) && info.Checkpoint != "":
 		section("Stopped", fmt.Sprintf("interrupted at key %s with %s rows done; the checkpoint is kept and r resumes from it", info.Checkpoint, printer.Count(info.RowsDone)), s.Waiting)
+		out = append(out, "")
+	case stopped(info) && f.failure == nil:
+		section("Stopped", info.Detail, s.Waiting)
 		out = append(out, "")
 	case f.failure != nil || info.Status == phases.Failed:
 		out = append(out, renderFailure(s, width, labelW, f)...)
@@ -191,11 +228,11 @@ func renderFacts(s *Styles, width int, f phaseFacts) string {
 		}
 		out = append(out, "")
 	}
-	if info.Status == phases.Done && info.Detail != "" {
+	if info.Status == phases.Done && info.Detail != "" && !stale {
 		section("Result", info.Detail, s.OK)
 		out = append(out, "")
 	}
-	if info.Status == phases.RolledBack && info.Detail != "" {
+	if info.Status == phases.RolledBack && info.Detail != "" && !stale {
 		section("Undone", info.Detail, s.Rolled)
 		out = append(out, "")
 	}
@@ -204,8 +241,18 @@ func renderFacts(s *Styles, width int, f phaseFacts) string {
 	section("Why", p.Expand(ph.Why), s.Text)
 	if pv := f.preview; pv != nil {
 		var stmts, locks []string
+		guessed := false
 		for _, st := range pv.Steps {
-			stmts = append(stmts, st.SQL)
+			sql := st.SQL
+			if strings.HasPrefix(strings.TrimSpace(sql), "UPDATE") && ph.ID == failurePath {
+				switch {
+				case f.used != "":
+					sql = f.used
+				case strings.Contains(sql, guessPlaceholder):
+					guessed = true
+				}
+			}
+			stmts = append(stmts, sql)
 			locks = append(locks, st.Lock)
 			for _, alt := range st.Else {
 				stmts = append(stmts, alt.SQL)
@@ -215,6 +262,12 @@ func renderFacts(s *Styles, width int, f phaseFacts) string {
 		if len(stmts) > 0 {
 			out = append(out, "")
 			code("SQL", stmts, locks)
+			switch {
+			case f.used != "":
+				section("", "the write above is the one the database rejected when the proof last ran", s.Dim)
+			case guessed:
+				section("", "no value is given in the plan (constraint.violating): shepherd tries values that commonly break the check, and shows the one the database rejected once the proof has run", s.Dim)
+			}
 		}
 	}
 	out = append(out, "")
@@ -244,7 +297,7 @@ func renderFacts(s *Styles, width int, f phaseFacts) string {
 			if i == 0 {
 				label = "Note"
 			}
-			section(label, n, s.Dim)
+			section(label, keyNote(p, ph, n), s.Dim)
 		}
 	}
 	if len(f.activity) > 0 {
@@ -306,4 +359,22 @@ func sampleText(fl *failure) string {
 		t += ", …"
 	}
 	return t
+}
+
+// guessPlaceholder is what the failure path's preview writes where shepherd
+// picks the violating value when it runs.
+const guessPlaceholder = "<a value shepherd guesses"
+
+// confirmFlagRE finds the engine's advice to confirm with a flag, which a
+// release job needs; in the TUI it is a key.
+var confirmFlagRE = regexp.MustCompile(`confirm it with --confirm [a-z0-9-]+`)
+
+// keyNote says a note for the TUI: a gate is confirmed with c (or r), the
+// point of no return by typing the table's name.
+func keyNote(p *phases.Plan, ph phases.Phase, note string) string {
+	with := "confirm it with c (or r) once the deploy is out"
+	if ph.Confirm {
+		with = "confirm it with r, typing " + p.Table
+	}
+	return confirmFlagRE.ReplaceAllString(note, with)
 }

@@ -20,25 +20,65 @@ import (
 // They record which calls the TUI's commands make.
 
 type fakeEngine struct {
-	status []engine.PlanStatus
-	sess   *fakeSession
-	err    error
+	mu         sync.Mutex
+	dsn        string
+	status     []engine.PlanStatus
+	statusErr  error
+	log        []engine.LogEntry
+	sess       *fakeSession
+	err        error // Start's: the runner lock refused, say
+	inspectErr error // Inspect's: the plan cannot be opened
+	starts     int   // sessions started: runner locks taken
+	inspects   int
 }
 
 func (f *fakeEngine) Dialect() string { return "sqlite" }
-func (f *fakeEngine) DSN() string     { return "sqlite:demo.db" }
-func (f *fakeEngine) Status(context.Context) ([]engine.PlanStatus, error) {
-	return f.status, nil
+func (f *fakeEngine) DSN() string {
+	if f.dsn != "" {
+		return f.dsn
+	}
+	return "sqlite:demo.db"
 }
-func (f *fakeEngine) Start(_ context.Context, plan *phases.Plan, opts engine.Options) (Session, error) {
-	if f.err != nil {
-		return nil, f.err
+func (f *fakeEngine) Status(context.Context) ([]engine.PlanStatus, error) {
+	return f.status, f.statusErr
+}
+func (f *fakeEngine) Log(context.Context, string) ([]engine.LogEntry, error) {
+	return f.log, nil
+}
+func (f *fakeEngine) Inspect(_ context.Context, plan *phases.Plan, opts engine.Options) (View, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.inspects++
+	if f.inspectErr != nil {
+		return nil, f.inspectErr
 	}
 	if f.sess == nil {
 		f.sess = &fakeSession{}
 	}
-	f.sess.plan, f.sess.opts = plan, opts
+	f.sess.plan = plan
 	return f.sess, nil
+}
+func (f *fakeEngine) Start(_ context.Context, plan *phases.Plan, opts engine.Options) (Session, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return nil, f.err
+	}
+	f.starts++
+	if f.sess == nil {
+		f.sess = &fakeSession{}
+	}
+	f.sess.mu.Lock()
+	f.sess.plan, f.sess.opts, f.sess.locked = plan, opts, true
+	f.sess.mu.Unlock()
+	return f.sess, nil
+}
+
+// Starts is how many sessions (runner locks) the TUI took.
+func (f *fakeEngine) Starts() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.starts
 }
 
 type fakeSession struct {
@@ -51,7 +91,22 @@ type fakeSession struct {
 	verify   string
 	verErr   error
 	closed   bool
+	locked   bool          // started and not closed since: the runner lock is held
 	blockRun chan struct{} // RunPhase waits on it, or on its context
+	// emitSteps are step events RunPhase emits before it returns.
+	emitSteps []engine.Event
+	// after["run ID"], after["arrive ID"], after["rollback"] is the state
+	// once that call has run.
+	after map[string][]engine.PhaseInfo
+}
+
+// then applies the state a call leaves.
+func (f *fakeSession) then(call string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if in, ok := f.after[call]; ok {
+		f.infos = in
+	}
 }
 
 func (f *fakeSession) record(c string) {
@@ -66,13 +121,27 @@ func (f *fakeSession) Calls() []string {
 	return append([]string(nil), f.calls...)
 }
 
-func (f *fakeSession) Phases() []engine.PhaseInfo { return f.infos }
+func (f *fakeSession) Phases() []engine.PhaseInfo {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.infos
+}
+
+// Locked reports whether the runner lock is held now.
+func (f *fakeSession) Locked() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.locked
+}
 func (f *fakeSession) Previews() []engine.PhasePreview {
 	pvs, _ := engine.Preview(f.plan, "sqlite")
 	return pvs
 }
 func (f *fakeSession) RunPhase(ctx context.Context, id string) error {
 	f.record("run " + id)
+	for _, e := range f.emitSteps {
+		f.opts.Emit(e)
+	}
 	if f.blockRun != nil {
 		select {
 		case <-f.blockRun:
@@ -80,22 +149,29 @@ func (f *fakeSession) RunPhase(ctx context.Context, id string) error {
 			return &engine.InterruptedError{Phase: id, Checkpoint: "id 8000"}
 		}
 	}
+	f.then("run " + id)
 	return f.runErr
 }
 func (f *fakeSession) Arrive(_ context.Context, id string) error {
 	f.record("arrive " + id)
+	f.then("arrive " + id)
 	return nil
 }
 func (f *fakeSession) Rollback(context.Context) (phases.Phase, error) {
 	f.record("rollback")
-	target, _, err := f.plan.PlaybookDef().RollbackTarget(progressOf(f.infos))
+	target, _, err := f.plan.PlaybookDef().RollbackTarget(progressOf(f.Phases()))
+	f.then("rollback")
 	return target, err
 }
 func (f *fakeSession) Reverify(_ context.Context, id string) (string, error) {
 	f.record("reverify " + id)
 	return f.verify, f.verErr
 }
-func (f *fakeSession) Close() { f.closed = true }
+func (f *fakeSession) Close() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.closed, f.locked = true, false
+}
 
 // example loads one of the embedded example plans.
 func example(t *testing.T, name string) *phases.Plan {
@@ -151,8 +227,9 @@ type harness struct {
 	eng *fakeEngine
 }
 
-// openPlan starts the TUI on a plan whose session opens with the given
-// snapshot, at 80x24.
+// openPlan starts the TUI on a plan whose look (Inspect) shows the given
+// snapshot, at 80x24. Actions start the fake session, which answers with
+// its infos.
 func openPlan(t *testing.T, plan *phases.Plan, snap []engine.PhaseInfo) *harness {
 	t.Helper()
 	sess := &fakeSession{plan: plan, infos: snap}
@@ -164,7 +241,7 @@ func openPlan(t *testing.T, plan *phases.Plan, snap []engine.PhaseInfo) *harness
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.send(sessionOpenedMsg{plan: plan, sess: sess, infos: snap, previews: pvs})
+	h.send(viewedMsg{infos: snap, previews: pvs})
 	return h
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/shepherd-db/shepherd/engine"
 	"github.com/shepherd-db/shepherd/phases"
+	"github.com/shepherd-db/shepherd/printer"
 )
 
 // now is the clock; tests set it.
@@ -79,17 +80,20 @@ func look(s *Styles, ph phases.Phase, st phases.Status) phaseLook {
 		return phaseLook{"▶", "running", s.Running}
 	case phases.Waiting:
 		if ph.Confirm {
-			return phaseLook{"◆", "waiting for you", s.Waiting}
+			return phaseLook{"⊘", "waiting for you", s.Waiting}
 		}
 		return phaseLook{"◆", "waiting for the deploy", s.Waiting}
 	case phases.Failed:
 		return phaseLook{"✗", "failed", s.Failed}
 	case phases.RolledBack:
 		return phaseLook{"↺", "rolled back", s.Rolled}
+	case statusUnknown:
+		return phaseLook{"?", "unknown", s.Dim}
 	}
 	switch {
 	case ph.Confirm:
-		return phaseLook{"◇", "no return · pending", s.Pending}
+		// A step, not a gate: the one that cannot be undone.
+		return phaseLook{"⊘", "step · no return", s.Pending}
 	case ph.Gate:
 		return phaseLook{"◇", "gate · pending", s.Pending}
 	}
@@ -99,7 +103,7 @@ func look(s *Styles, ph phases.Phase, st phases.Status) phaseLook {
 // stopped reports whether a failed phase was only interrupted (quit, Ctrl-C,
 // a signal): it keeps its checkpoint and a run resumes it.
 func stopped(info engine.PhaseInfo) bool {
-	return info.Status == phases.Failed && strings.Contains(info.Detail, ": interrupted;")
+	return printer.Stopped(info.Status, info.Detail)
 }
 
 // lookOf is look for a recorded phase: an interrupted one reads as stopped.

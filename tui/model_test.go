@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -25,9 +26,9 @@ func TestOpenShowsEveryPhaseAndTheNextOne(t *testing.T) {
 	if got := h.m.plan.timeline.Selected().ID; got != "add-column" {
 		t.Fatalf("selected %s, want the next phase, add-column", got)
 	}
-	// The session's options carry the TUI's event bus and pause switch.
-	if h.sess().opts.Pause != nil || h.sess().opts.Emit != nil {
-		t.Fatal("the harness opened the session without Start: its options are not the TUI's")
+	// Looking takes no lock.
+	if n := h.eng.Starts(); n != 0 {
+		t.Fatalf("opening the plan started %d sessions: looking must not take the runner lock", n)
 	}
 }
 
@@ -46,7 +47,7 @@ func TestRunKeyRunsTheNextPhaseAsACommand(t *testing.T) {
 	h.key("u")
 	h.contains("wait: running add-column")
 
-	h.sess().infos = infos(plan, map[string]phases.Status{"add-column": phases.Done})
+	h.sess().after = map[string][]engine.PhaseInfo{"run add-column": infos(plan, map[string]phases.Status{"add-column": phases.Done})}
 	h.run(cmd)
 	if got := h.sess().Calls(); !reflect.DeepEqual(got, []string{"run add-column"}) {
 		t.Fatalf("engine calls %v, want [run add-column]", got)
@@ -99,16 +100,18 @@ func TestGateArrivesThenAsksAndOnlyYesConfirms(t *testing.T) {
 func TestBackfillProgressPauseAndQuitKeepsTheCheckpoint(t *testing.T) {
 	plan := example(t, "users-email")
 	h := openPlan(t, plan, infos(plan, map[string]phases.Status{"add-column": phases.Done, "deploy-readers": phases.Done}))
-	// Start the session for real, through the fake engine: this gives the
-	// session the TUI's bus and pause switch.
-	h.m.plan.sess = nil
-	h.run(h.key("r"))
-	if h.sess().opts.Pause == nil || h.sess().opts.Emit == nil {
-		t.Fatal("the session was started without the TUI's Emit and Pause")
-	}
-	h.key("r")
+	// The backfill runs in a session of its own, holding the runner lock
+	// while it runs (paused included), with the TUI's bus and pause switch.
+	h.sess().blockRun = make(chan struct{})
+	cmd := h.key("r")
 	if !h.m.plan.progressShown() {
 		t.Fatal("a running backfill shows no progress")
+	}
+	answered := make(chan []tea.Msg)
+	go func() { answered <- collect(cmd, 10*time.Second) }()
+	waitUntil(t, h.sess().Locked)
+	if h.sess().opts.Pause == nil || h.sess().opts.Emit == nil {
+		t.Fatal("the session was started without the TUI's Emit and Pause")
 	}
 
 	bus := h.m.plan.bus
@@ -124,6 +127,9 @@ func TestBackfillProgressPauseAndQuitKeepsTheCheckpoint(t *testing.T) {
 	h.contains("pausing after this batch…")
 	ev(engine.Event{Event: engine.EventPaused, Phase: "backfill", Checkpoint: "8000"})
 	h.contains("⏸ paused at key 8000", "p resume", "no transaction is open on users")
+	if !h.sess().Locked() {
+		t.Fatal("a paused backfill let go of the runner lock")
+	}
 	h.key("space")
 	if h.m.plan.pause.Paused() {
 		t.Fatal("space did not resume")
@@ -136,9 +142,33 @@ func TestBackfillProgressPauseAndQuitKeepsTheCheckpoint(t *testing.T) {
 		t.Fatal("q mid-backfill quit at once: it must wait for the engine to stop")
 	}
 	h.contains("the checkpoint is kept")
-	ran := phaseRanMsg{id: "backfill", err: &engine.InterruptedError{Phase: "backfill", Checkpoint: "id 8000"}}
-	if q := h.send(ran); q == nil || q() != tea.Quit() {
+	msgs := <-answered // q cancelled the run
+	if h.sess().Locked() {
+		t.Fatal("the runner lock is still held after the run ended")
+	}
+	var ran *phaseRanMsg
+	for _, m := range msgs {
+		if r, ok := m.(phaseRanMsg); ok {
+			ran = &r
+		}
+	}
+	if ran == nil {
+		t.Fatalf("the run answered %v", msgs)
+	}
+	if q := h.send(*ran); q == nil || q() != tea.Quit() {
 		t.Fatal("the engine's answer after q should quit")
+	}
+}
+
+// waitUntil waits (a few seconds at most) for cond.
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("waited in vain")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -292,11 +322,11 @@ func TestReverifyShowsWhatItFound(t *testing.T) {
 
 func TestErrorsAreShownOnScreen(t *testing.T) {
 	plan := example(t, "users-email")
-	h := &harness{t: t, eng: &fakeEngine{err: &engine.LockHeldError{Scope: "table users", Plan: "users-email", Holder: "ci@runner", Host: "runner-7", PID: 4242}}}
+	h := &harness{t: t, eng: &fakeEngine{inspectErr: errors.New("read the schema of users: database is locked")}}
 	h.m = New(t.Context(), Config{Engine: h.eng, Open: plan})
 	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
 	h.run(h.send(openPlanMsg{}))
-	h.contains("another runner holds table users: ci@runner on host runner-7", "r open again")
+	h.contains("cannot open users-email: read the schema of users: database is locked", "r open again")
 	// The timeline still shows the playbook.
 	h.contains("add-column", "enforce")
 }
@@ -334,8 +364,8 @@ func TestPlanListOpensAPlanAndEscGoesBack(t *testing.T) {
 	h.run(h.send(openPlanMsg{}))
 	h.contains("users-email · add-column on users")
 	h.run(h.key("esc"))
-	if h.m.screen != screenList || !eng.sess.closed {
-		t.Fatalf("esc: screen %v, session closed %v; want the list and the runner lock released", h.m.screen, eng.sess.closed)
+	if h.m.screen != screenList || eng.Starts() != 0 {
+		t.Fatalf("esc: screen %v, %d sessions started; want the list, and no runner lock ever taken to look", h.m.screen, eng.Starts())
 	}
 	// A plan the database knows but no file here describes cannot open.
 	h.key("down")

@@ -27,7 +27,6 @@ const (
 	opArrive
 	opRollback
 	opReverify
-	opClose
 )
 
 // msgKind colours the message line.
@@ -47,7 +46,8 @@ const maxDialogWidth = 66
 type backToListMsg struct{ name string }
 
 // planScreen walks one plan: the timeline, the selected phase's detail,
-// the backfill's progress and the confirmations, over one engine session.
+// the backfill's progress and the confirmations. It reads the plan without
+// the runner lock and takes the lock for each action (see act).
 type planScreen struct {
 	styles *Styles
 	keys   keyMap
@@ -58,12 +58,20 @@ type planScreen struct {
 
 	plan  *phases.Plan
 	pb    *phases.Playbook
-	sess  Session
 	bus   *eventBus
 	pause *engine.PauseSwitch
 
+	// viewed: the plan was read and fits the database; actions can start.
+	// openErr says why it cannot be opened; infos are then what
+	// shepherd_state records, or unknown (statusErr).
+	viewed    bool
+	openErr   error
+	statusErr error
+	started   bool // shepherd_state records the plan
+
 	infos    []engine.PhaseInfo
 	previews map[string]*engine.PhasePreview
+	used     string // the failure path's rejected write, when known
 
 	timeline timeline
 	detail   detail
@@ -73,7 +81,6 @@ type planScreen struct {
 	op       op
 	opPhase  string
 	cancelOp context.CancelFunc
-	openErr  error
 
 	confirm  *confirm
 	failures map[string]*failure
@@ -110,23 +117,34 @@ func newPlanScreen(s *Styles, k keyMap, ctx context.Context, eng Engine, track *
 	return ps
 }
 
-// Open starts the session: a tea.Cmd, like every engine call.
+// Open reads the plan, without its runner lock: a tea.Cmd, like every
+// engine call.
 func (ps *planScreen) Open() tea.Cmd {
+	if ps.bus != nil {
+		ps.bus.close()
+	}
 	ps.bus = newEventBus()
 	ps.pause = &engine.PauseSwitch{}
+	ps.setMsg(msgInfo, "")
+	return tea.Batch(ps.read(false), ps.bus.next())
+}
+
+// read looks at the plan again, without the lock.
+func (ps *planScreen) read(refresh bool) tea.Cmd {
+	eng, plan, opts := ps.eng, ps.plan, ps.sessionOpts()
+	return ps.start(opOpen, "", func(ctx context.Context) tea.Msg {
+		m := inspect(ctx, eng, plan, opts)
+		m.refresh = refresh
+		return m
+	})
+}
+
+// sessionOpts are the options of the sessions the screen starts: the
+// engine's events come to its bus, and its pause switch holds a backfill.
+func (ps *planScreen) sessionOpts() engine.Options {
 	opts := ps.opts
 	opts.Emit, opts.Pause = ps.bus.emit, ps.pause
-	eng, plan, ctx, track := ps.eng, ps.plan, ps.ctx, ps.track
-	ps.openErr = nil
-	ps.setMsg(msgInfo, "")
-	return tea.Batch(ps.start(opOpen, "", func(context.Context) tea.Msg {
-		sess, err := eng.Start(ctx, plan, opts)
-		if err != nil {
-			return sessionOpenedMsg{plan: plan, err: err}
-		}
-		track.opened(sess)
-		return sessionOpenedMsg{plan: plan, sess: sess, infos: sess.Phases(), previews: sess.Previews()}
-	}), ps.bus.next())
+	return opts
 }
 
 // start marks an engine call in flight and returns it as a tracked Cmd
@@ -161,6 +179,7 @@ func (ps *planScreen) setMsg(k msgKind, text string) { ps.msgKind, ps.msg = k, t
 func (ps *planScreen) SetSize(w, h int) {
 	ps.width, ps.height = w, h
 	ps.layout()
+	ps.refresh() // the detail is wrapped to its width: wrap it again
 }
 
 func (ps *planScreen) progressShown() bool {
@@ -218,7 +237,7 @@ func (ps *planScreen) layout() {
 func (ps planScreen) opText() string {
 	switch ps.op {
 	case opOpen:
-		return "opening " + ps.plan.Name + ": checking the live schema and taking the runner lock…"
+		return "reading " + ps.plan.Name + " and checking the live schema (no lock taken)…"
 	case opRun:
 		if ps.quitting {
 			return "stopping " + ps.opPhase + " after the current batch; the checkpoint is kept…"
@@ -237,8 +256,6 @@ func (ps planScreen) opText() string {
 		return "rolling back " + ps.opPhase + "…"
 	case opReverify:
 		return "verifying " + ps.opPhase + " again on the live data…"
-	case opClose:
-		return "releasing the runner lock…"
 	}
 	return ""
 }
@@ -256,8 +273,10 @@ func (ps planScreen) Update(msg tea.Msg) (planScreen, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.KeyPressMsg:
 		ps, cmd = ps.key(msg)
-	case sessionOpenedMsg:
-		ps, cmd = ps.opened(msg)
+	case viewedMsg:
+		ps, cmd = ps.viewedPlan(msg)
+	case refusedMsg:
+		ps, cmd = ps.refused(msg)
 	case phaseRanMsg:
 		ps, cmd = ps.ran(msg)
 	case arrivedMsg:
@@ -266,6 +285,9 @@ func (ps planScreen) Update(msg tea.Msg) (planScreen, tea.Cmd) {
 		ps, cmd = ps.rolledBack(msg)
 	case reverifiedMsg:
 		ps.finish()
+		if msg.used != "" {
+			ps.used = msg.used
+		}
 		rc := &recheck{at: clock(now()), detail: msg.detail}
 		if msg.err != nil {
 			rc.fail = failureOf(msg.err)
@@ -296,6 +318,7 @@ func (ps planScreen) Update(msg tea.Msg) (planScreen, tea.Cmd) {
 // refresh puts the state into the components.
 func (ps *planScreen) refresh() {
 	ps.timeline.SetPhases(ps.infos)
+	ps.timeline.recorded = ps.openErr != nil
 	ps.timeline.working, ps.timeline.percent = "", -1
 	if ps.op == opRun {
 		ps.timeline.working = ps.opPhase
@@ -305,11 +328,19 @@ func (ps *planScreen) refresh() {
 	}
 	ph := ps.timeline.Selected()
 	next, more := ps.next()
-	ps.detail.Show(phaseFacts{
+	facts := phaseFacts{
 		plan: ps.plan, phase: ph, info: infoOf(ps.infos, ph.ID), preview: ps.previews[ph.ID],
 		failure: ps.failures[ph.ID], recheck: ps.rechecks[ph.ID], activity: ps.activity[ph.ID],
 		working: ps.op == opRun && ps.opPhase == ph.ID, next: more && next.ID == ph.ID,
-	})
+	}
+	if ph.ID == failurePath {
+		facts.used = ps.used
+	}
+	if ps.openErr != nil {
+		facts.blocked = ps.openErr.Error()
+		facts.statusErr, facts.started = ps.statusErr, ps.started
+	}
+	ps.detail.Show(facts)
 }
 
 func (ps planScreen) key(msg tea.KeyPressMsg) (planScreen, tea.Cmd) {
@@ -350,9 +381,12 @@ func (ps planScreen) key(msg tea.KeyPressMsg) (planScreen, tea.Cmd) {
 	case key.Matches(msg, k.Pause):
 		ps.togglePause()
 	case ps.op != opNone:
-		if key.Matches(msg, k.Run, k.Confirm, k.Rollback, k.Reverify, k.Back) {
+		if key.Matches(msg, k.Run, k.Confirm, k.Rollback, k.Reverify, k.Back, k.Refresh) {
 			ps.setMsg(msgWarn, "wait: "+strings.TrimSuffix(ps.opText(), "…")+" (q stops it)")
 		}
+	case key.Matches(msg, k.Refresh):
+		ps.setMsg(msgInfo, "")
+		return ps, ps.read(true)
 	case key.Matches(msg, k.Run, k.Confirm):
 		return ps.runNext()
 	case key.Matches(msg, k.Rollback):
@@ -379,18 +413,14 @@ func (ps planScreen) quit() (planScreen, tea.Cmd) {
 	return ps, nil
 }
 
+// back shows the plan list again. The screen holds no lock between
+// actions: there is nothing to release.
 func (ps planScreen) back() (planScreen, tea.Cmd) {
-	if ps.sess == nil {
-		return ps, func() tea.Msg { return backToListMsg{name: ps.plan.Name} }
+	if ps.bus != nil {
+		ps.bus.close()
 	}
-	sess, bus, track, name := ps.sess, ps.bus, ps.track, ps.plan.Name
-	ps.sess = nil
-	return ps, ps.start(opClose, "", func(context.Context) tea.Msg {
-		sess.Close()
-		track.closed(sess)
-		bus.close()
-		return backToListMsg{name: name}
-	})
+	name := ps.plan.Name
+	return ps, func() tea.Msg { return backToListMsg{name: name} }
 }
 
 func (ps *planScreen) togglePause() {
@@ -412,7 +442,7 @@ func (ps *planScreen) togglePause() {
 // runNext runs the next phase; a gate first arrives (the engine records
 // that it waits) and then asks for its confirmation.
 func (ps planScreen) runNext() (planScreen, tea.Cmd) {
-	if ps.sess == nil {
+	if !ps.viewed {
 		return ps, ps.Open()
 	}
 	ph, more := ps.next()
@@ -423,8 +453,8 @@ func (ps planScreen) runNext() (planScreen, tea.Cmd) {
 	ps.timeline.Select(ph.ID)
 	if ph.Gate || ph.Confirm {
 		if ps.status(ph.ID) != phases.Waiting {
-			sess, id := ps.sess, ph.ID
-			return ps, ps.start(opArrive, id, func(ctx context.Context) tea.Msg {
+			id := ph.ID
+			return ps, ps.act(opArrive, id, func(ctx context.Context, sess Session, _ *stepTap) tea.Msg {
 				err := sess.Arrive(ctx, id)
 				return arrivedMsg{id: id, infos: sess.Phases(), err: err}
 			})
@@ -446,10 +476,13 @@ func (ps planScreen) runPhase(id string) (planScreen, tea.Cmd) {
 	delete(ps.failures, id)
 	delete(ps.rechecks, id)
 	ps.setMsg(msgInfo, "")
-	sess := ps.sess
-	return ps, ps.start(opRun, id, func(ctx context.Context) tea.Msg {
+	return ps, ps.act(opRun, id, func(ctx context.Context, sess Session, tap *stepTap) tea.Msg {
 		err := sess.RunPhase(ctx, id)
-		return phaseRanMsg{id: id, infos: sess.Phases(), previews: sess.Previews(), err: err}
+		m := phaseRanMsg{id: id, infos: sess.Phases(), previews: sess.Previews(), err: err}
+		if id == failurePath && err == nil {
+			m.used = tap.last() // the proof stops at the write the database rejected
+		}
+		return m
 	})
 }
 
@@ -498,7 +531,7 @@ func (ps planScreen) tooSoon() string {
 }
 
 func (ps planScreen) askRollback() (planScreen, tea.Cmd) {
-	if ps.sess == nil {
+	if !ps.viewed {
 		ps.setMsg(msgWarn, "the plan is not open: r opens it")
 		return ps, nil
 	}
@@ -537,10 +570,9 @@ func (ps planScreen) confirmed(c confirm) (planScreen, tea.Cmd) {
 	case confirmGate, confirmTyped:
 		return ps.runPhase(c.phase)
 	case confirmRollback:
-		sess := ps.sess
 		delete(ps.failures, c.phase)
 		delete(ps.rechecks, c.phase)
-		return ps, ps.start(opRollback, c.phase, func(ctx context.Context) tea.Msg {
+		return ps, ps.act(opRollback, c.phase, func(ctx context.Context, sess Session, _ *stepTap) tea.Msg {
 			ph, err := sess.Rollback(ctx)
 			return rolledBackMsg{phase: ph, infos: sess.Phases(), previews: sess.Previews(), err: err}
 		})
@@ -548,8 +580,11 @@ func (ps planScreen) confirmed(c confirm) (planScreen, tea.Cmd) {
 	return ps, nil
 }
 
+// reverify checks a done phase again. It reads without the lock, except
+// the failure path's proof, which writes (a violating write, rolled back)
+// and so takes the runner lock like any action.
 func (ps planScreen) reverify() (planScreen, tea.Cmd) {
-	if ps.sess == nil {
+	if !ps.viewed {
 		ps.setMsg(msgWarn, "the plan is not open: r opens it")
 		return ps, nil
 	}
@@ -558,30 +593,47 @@ func (ps planScreen) reverify() (planScreen, tea.Cmd) {
 		ps.setMsg(msgWarn, fmt.Sprintf("%s is %s: only a done phase can be verified again", ph.ID, st))
 		return ps, nil
 	}
-	sess, id := ps.sess, ph.ID
+	id := ph.ID
+	if id == failurePath {
+		return ps, ps.act(opReverify, id, func(ctx context.Context, sess Session, tap *stepTap) tea.Msg {
+			detail, err := sess.Reverify(ctx, id)
+			m := reverifiedMsg{id: id, detail: detail, err: err}
+			if err == nil {
+				m.used = tap.last()
+			}
+			return m
+		})
+	}
+	eng, plan, opts := ps.eng, ps.plan, ps.sessionOpts()
 	return ps, ps.start(opReverify, id, func(ctx context.Context) tea.Msg {
-		detail, err := sess.Reverify(ctx, id)
+		v, err := eng.Inspect(ctx, plan, opts)
+		if err != nil {
+			return reverifiedMsg{id: id, err: err}
+		}
+		detail, err := v.Reverify(ctx, id)
 		return reverifiedMsg{id: id, detail: detail, err: err}
 	})
 }
 
-func (ps planScreen) opened(m sessionOpenedMsg) (planScreen, tea.Cmd) {
+// viewedPlan takes a look at the plan: on opening it, the screen selects
+// the phase a run does next and says what to do.
+func (ps planScreen) viewedPlan(m viewedMsg) (planScreen, tea.Cmd) {
 	ps.finish()
-	if m.err != nil {
-		ps.openErr = m.err
-		ps.setMsg(msgErr, m.err.Error())
-		if ps.quitting {
-			return ps, tea.Quit
-		}
-		return ps, nil
-	}
+	ps.take(m)
 	if ps.quitting {
-		// The operator quit while it opened: nothing to do but release.
-		ps.sess = m.sess
 		return ps, tea.Quit
 	}
-	ps.sess, ps.infos = m.sess, m.infos
-	ps.setPreviews(m.previews)
+	if m.err != nil {
+		if !m.refresh {
+			ps.selectCurrent()
+		}
+		ps.setMsg(msgErr, "cannot open "+ps.plan.Name+": "+openReason(m.err)+" (the detail says more; r tries again)")
+		return ps, nil
+	}
+	if m.refresh {
+		ps.setMsg(msgInfo, "read again at "+clock(now()))
+		return ps, nil
+	}
 	ps.selectCurrent()
 	next, more := ps.next()
 	switch {
@@ -604,6 +656,31 @@ func (ps planScreen) opened(m sessionOpenedMsg) (planScreen, tea.Cmd) {
 	return ps, nil
 }
 
+// take puts a look at the plan on the screen.
+func (ps *planScreen) take(m viewedMsg) {
+	ps.infos = m.infos
+	ps.openErr, ps.statusErr, ps.started = m.err, m.statusErr, m.started
+	ps.viewed = m.err == nil
+	if m.err == nil {
+		ps.setPreviews(m.previews)
+		ps.used = m.used
+	}
+}
+
+// refused shows why an action did not run, with the plan as it stands now.
+func (ps planScreen) refused(m refusedMsg) (planScreen, tea.Cmd) {
+	ps.finish()
+	ps.take(m.view)
+	if ps.quitting {
+		return ps, tea.Quit
+	}
+	ps.setMsg(msgErr, "✗ "+refusal(m.err))
+	if ps.viewed {
+		ps.timeline.Select(m.phase)
+	}
+	return ps, nil
+}
+
 // selectCurrent selects the phase a run does next (the last when all are
 // done).
 func (ps *planScreen) selectCurrent() {
@@ -618,6 +695,9 @@ func (ps planScreen) ran(m phaseRanMsg) (planScreen, tea.Cmd) {
 	ps.finish()
 	if m.infos != nil {
 		ps.infos = m.infos
+	}
+	if m.used != "" {
+		ps.used = m.used
 	}
 	ps.setPreviews(m.previews)
 	if m.err != nil {
@@ -701,24 +781,37 @@ func (ps *planScreen) event(e engine.Event) {
 		}
 		ps.activity[e.Phase] = a
 	}
+	// Events come through the bus, the call's answer by its own way: an
+	// event can arrive after the answer. Then the call is over, and the
+	// event goes to the phase's activity only, never over the answer's
+	// message or into a progress bar that is gone.
+	live := ps.op != opNone
 	switch e.Event {
 	case engine.EventProgress, engine.EventPaused, engine.EventResumed:
-		ps.progress.Event(e)
+		if live {
+			ps.progress.Event(e)
+		}
 		switch e.Event {
 		case engine.EventPaused:
 			add("paused at key " + e.Checkpoint)
-			ps.setMsg(msgInfo, "")
+			if live {
+				ps.setMsg(msgInfo, "")
+			}
 		case engine.EventResumed:
 			add(e.Message)
-			ps.setMsg(msgInfo, "")
+			if live {
+				ps.setMsg(msgInfo, "")
+			}
 		}
 	case engine.EventStep:
 		add("sql: " + oneLine(e.SQL))
 	case engine.EventNotice:
 		add(e.Message)
-		if strings.HasPrefix(e.Message, "warning") {
+		switch {
+		case !live:
+		case strings.HasPrefix(e.Message, "warning"):
 			ps.setMsg(msgWarn, e.Message)
-		} else {
+		default:
 			ps.setMsg(msgInfo, e.Message)
 		}
 	case engine.EventPhaseStart:
@@ -786,9 +879,9 @@ func (ps planScreen) helpKeys() bindings {
 	}
 	busy := ps.op != opNone
 	next, more := ps.next()
-	run := with(k.Run, "r", "run next", ps.sess == nil || (!busy && more))
+	run := with(k.Run, "r", "run next", !ps.viewed || (!busy && more))
 	switch {
-	case ps.sess == nil && !busy:
+	case !ps.viewed && !busy:
 		run = with(k.Run, "r", "open again", true)
 	case more && stopped(infoOf(ps.infos, next.ID)):
 		run = with(k.Run, "r", "resume "+next.ID, !busy)
@@ -801,7 +894,7 @@ func (ps planScreen) helpKeys() bindings {
 	case !more:
 		run.SetEnabled(false)
 	}
-	if busy && ps.sess != nil {
+	if busy {
 		run.SetEnabled(false)
 	}
 	sel := ps.timeline.Selected()
@@ -810,17 +903,17 @@ func (ps planScreen) helpKeys() bindings {
 		pauseText = "resume"
 	}
 	pause := with(k.Pause, "p", pauseText, ps.progressShown())
-	ran := false
-	for _, in := range ps.infos {
-		ran = ran || in.Status != phases.Pending
-	}
-	rollback := with(k.Rollback, "u", "roll back", !busy && ps.sess != nil && ran)
-	reverify := with(k.Reverify, "v", "re-verify", !busy && ps.sess != nil && ps.status(sel.ID) == phases.Done)
+	// u is offered only where a rollback can happen: never past the point
+	// of no return, never with nothing to undo.
+	_, _, noRollback := ps.pb.RollbackTarget(progressOf(ps.infos))
+	rollback := with(k.Rollback, "u", "roll back", !busy && ps.viewed && noRollback == nil)
+	reverify := with(k.Reverify, "v", "re-verify", !busy && ps.viewed && ps.status(sel.ID) == phases.Done)
 	quit := with(k.Quit, "q", "quit", true)
 	if busy && ps.progressShown() {
 		quit = with(k.Quit, "q", "stop & quit (keeps checkpoint)", true)
 	}
 	back := with(k.Back, "esc", "plans", !busy)
+	refresh := with(k.Refresh, "R", "read again", !busy)
 	move := with(k.Up, "↑↓", "phase", true)
 	scroll := with(k.PageDown, "pgdn/pgup", "scroll", true)
 	help := with(k.Help, "?", "more", true)
@@ -829,7 +922,7 @@ func (ps planScreen) helpKeys() bindings {
 		full: [][]key.Binding{
 			{run, with(k.Confirm, "c", "confirm the waiting gate", !busy && more && (next.Gate || next.Confirm)), pause},
 			{reverify, rollback},
-			{move, scroll, back},
+			{move, scroll, refresh, back},
 			{quit, with(k.Help, "?", "fewer keys", true)},
 		},
 	}

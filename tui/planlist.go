@@ -7,6 +7,7 @@ import (
 
 	"github.com/shepherd-db/shepherd/engine"
 	"github.com/shepherd-db/shepherd/phases"
+	"github.com/shepherd-db/shepherd/printer"
 )
 
 // planItem is one plan of the list: from a plan file, from the database's
@@ -194,7 +195,7 @@ func (l planList) summary(it planItem) string {
 		say = s.Dim.Render("not started in this database")
 	case !more:
 		say = s.Done.Render(fmt.Sprintf("all %d phases done", len(pb.Phases)))
-	case prog.Of(next.ID) == phases.Failed && strings.Contains(detailOf(it.status, next.ID), ": interrupted;"):
+	case printer.Stopped(prog.Of(next.ID), detailOf(it.status, next.ID)):
 		say = s.Waiting.Render(next.ID+" stopped at its checkpoint") + s.Dim.Render(fmt.Sprintf(" · %d of %d done", doneN, len(pb.Phases)))
 	case prog.Of(next.ID) == phases.Failed:
 		say = s.Failed.Render(next.ID+" failed") + s.Dim.Render(fmt.Sprintf(" · %d of %d done", doneN, len(pb.Phases)))

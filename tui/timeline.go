@@ -20,8 +20,11 @@ type timeline struct {
 	// how far a batched one is (negative when unknown).
 	working string
 	percent float64
-	width   int
-	height  int
+	// recorded: the plan could not be opened, and the phases are what
+	// shepherd_state records (or unknown).
+	recorded bool
+	width    int
+	height   int
 }
 
 func newTimeline(s *Styles, pb *phases.Playbook) timeline {
@@ -48,7 +51,11 @@ func (t timeline) Selected() phases.Phase { return t.pb.Phases[t.selected] }
 
 func (t timeline) View() string {
 	s := t.styles
-	lines := []string{s.Title.Render("Phases")}
+	title := s.Title.Render("Phases")
+	if t.recorded {
+		title += s.Dim.Render(" · as recorded")
+	}
+	lines := []string{title}
 	// Two lines a phase when they fit, else one.
 	two := 1+2*len(t.pb.Phases) <= t.height
 	for i, ph := range t.pb.Phases {
@@ -66,9 +73,11 @@ func (t timeline) View() string {
 		case phases.Done, phases.Failed, phases.RolledBack:
 			when = clock(info.FinishedAt)
 		case phases.Running:
+			// A phase run again (rolled back, failed) started now: the
+			// snapshot's start is its last run's.
 			if ph.ID == t.working && t.percent >= 0 {
 				when = fmt.Sprintf("%.0f%%", t.percent*100)
-			} else if !info.StartedAt.IsZero() {
+			} else if info.Status == phases.Running && !info.StartedAt.IsZero() {
 				when = "since " + clock(info.StartedAt)
 			}
 		}

@@ -1,0 +1,121 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Before each batch, the batch loop asks the database whether it is under
+// pressure, with one cheap read (the "pressure" template; a dialect without
+// one is never asked), and holds between batches while it is:
+//
+//   - PostgreSQL: a session waits for a lock on the table (a DDL, a LOCK
+//     TABLE). A batch would queue behind it, and everything after the batch
+//     behind both; holding lets it through first.
+//   - MySQL/MariaDB: Threads_running is over the limit (25, or a fifth over
+//     what it was when the walk began, as pt-online-schema-change does): the
+//     server is busy with the application's work.
+//
+// Between batches no transaction is open and no row is locked.
+
+// pressureNoticeEvery is how often a long hold says it is still holding.
+const pressureNoticeEvery = 30 * time.Second
+
+// pressureGauge reads the pressure before each batch.
+type pressureGauge struct {
+	s        *Session
+	phase    string
+	baseline int64
+	poll     time.Duration
+}
+
+// newPressureGauge reads the starting level, or returns nil when the
+// dialect has no pressure reading.
+func (s *Session) newPressureGauge(ctx context.Context, phase string) *pressureGauge {
+	if !s.sql.Has("pressure") {
+		return nil
+	}
+	g := &pressureGauge{s: s, phase: phase, poll: max(s.opts.BatchTime, 50*time.Millisecond)}
+	n, err := g.read(ctx)
+	if err != nil {
+		s.notice(phase, "cannot read the database's load (%v): batches will not hold for it", s.dsn.scrub(err))
+		return nil
+	}
+	g.baseline = n
+	return g
+}
+
+func (g *pressureGauge) read(ctx context.Context) (int64, error) {
+	rows, err := g.s.query(ctx, g.s.db, "pressure", sqlData{Schema: g.s.plan.Schema, Table: g.s.plan.Table}, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return 0, err
+	}
+	if !rows.Next() {
+		return 0, rows.Err()
+	}
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	if err := rows.Scan(ptrs...); err != nil {
+		return 0, err
+	}
+	// The reading is the last column (MySQL's SHOW STATUS has the name
+	// first).
+	return strconv.ParseInt(fmt.Sprint(textOf(vals[len(vals)-1])), 10, 64)
+}
+
+func textOf(v any) any {
+	if b, ok := v.([]byte); ok {
+		return string(b)
+	}
+	return v
+}
+
+// wait holds while the database is under pressure. A failed reading does
+// not hold the walk: the batch's own lock timeout still protects the
+// application.
+func (g *pressureGauge) wait(ctx context.Context) error {
+	if g == nil {
+		return nil
+	}
+	var since time.Time
+	var told time.Time
+	for {
+		n, err := g.read(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return nil
+		}
+		busy, what := g.s.d.pressure(n, g.baseline)
+		if !busy {
+			if !since.IsZero() {
+				g.s.notice(g.phase, "going on after holding %s between batches for the database's load", time.Since(since).Round(time.Millisecond))
+			}
+			return nil
+		}
+		now := time.Now()
+		if since.IsZero() {
+			since, told = now, now
+			g.s.notice(g.phase, "holding between batches: %s; no transaction is open on %s", what, g.s.plan.Table)
+		} else if now.Sub(told) >= pressureNoticeEvery {
+			told = now
+			g.s.notice(g.phase, "still holding after %s: %s", now.Sub(since).Round(time.Second), what)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(g.poll):
+		}
+	}
+}
