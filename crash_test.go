@@ -259,7 +259,7 @@ func killsFor(points []string, step int) []int {
 }
 
 func TestCrashAnywhere(t *testing.T) {
-	bin := shepherdBinary(t)
+	bin := failpointBinary(t)
 	for _, dialect := range testdb.Dialects() {
 		for _, tc := range crashCases {
 			t.Run(dialect+"/"+tc.name, func(t *testing.T) {
@@ -399,4 +399,33 @@ func nextKill(n, step, last int) int {
 		return last
 	}
 	return n + step
+}
+
+// The binary as it ships has no failpoints: SHEPHERD_TEST_KILL_AT, which
+// kills the crash tests' build at a failpoint, does nothing to it.
+func TestNoFailpointsInTheNormalBuild(t *testing.T) {
+	bin := shepherdBinary(t)
+	dir := t.TempDir()
+	plan := filepath.Join(dir, "plan.yaml")
+	os.WriteFile(plan, []byte(crashCases[0].plan), 0o644)
+	db := testdb.New(t, "sqlite")
+	db.Seed(50)
+	for _, spec := range []string{"1", "count"} {
+		cmd := exec.Command(bin, "run", plan, "--non-interactive", "--db", db.DSN, "--until", "add-column")
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "SHEPHERD_TEST_KILL_AT="+spec)
+		out, err := cmd.CombinedOutput()
+		if killed(err) {
+			t.Fatalf("SHEPHERD_TEST_KILL_AT=%s killed the normal build:\n%s", spec, out)
+		}
+		if err != nil {
+			t.Fatalf("SHEPHERD_TEST_KILL_AT=%s: %v\n%s", spec, err, out)
+		}
+		if strings.Contains(string(out), "failpoint") {
+			t.Errorf("SHEPHERD_TEST_KILL_AT=%s: the normal build names failpoints:\n%s", spec, out)
+		}
+	}
+	if got := db.One("SELECT count(*) FROM shepherd_state WHERE plan = 'users-email' AND phase = 'add-column' AND status = 'done'"); got != "1" {
+		t.Errorf("add-column is not done after the runs: %s", got)
+	}
 }

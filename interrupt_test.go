@@ -17,31 +17,55 @@ import (
 // These tests run the real binary as a separate process and interrupt it
 // mid-backfill, the way an operator's Ctrl-C or an OOM killer would.
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
+// binaries are the shepherd binaries built for this test run, by build
+// tags: "" is the normal build, "failpoints" the crash tests' build.
+var binaries = struct {
+	sync.Mutex
+	built map[string]*builtBinary
+}{built: map[string]*builtBinary{}}
 
-// shepherdBinary builds the shepherd binary once per test run.
-func shepherdBinary(t *testing.T) string {
+type builtBinary struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// shepherdBinary builds the shepherd binary once per test run, as it ships.
+func shepherdBinary(t *testing.T) string { return buildBinary(t, "") }
+
+// failpointBinary builds the binary with -tags failpoints: the only build
+// in which SHEPHERD_TEST_KILL_AT kills the process at a failpoint.
+func failpointBinary(t *testing.T) string { return buildBinary(t, "failpoints") }
+
+func buildBinary(t *testing.T, tags string) string {
 	t.Helper()
-	buildOnce.Do(func() {
+	binaries.Lock()
+	b, ok := binaries.built[tags]
+	if !ok {
+		b = &builtBinary{}
+		binaries.built[tags] = b
+	}
+	binaries.Unlock()
+	b.once.Do(func() {
 		dir, err := os.MkdirTemp("", "shepherd-bin")
 		if err != nil {
-			buildErr = err
+			b.err = err
 			return
 		}
-		binPath = filepath.Join(dir, "shepherd")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		b.path = filepath.Join(dir, "shepherd")
+		args := []string{"build", "-o", b.path}
+		if tags != "" {
+			args = append(args, "-tags", tags)
+		}
+		out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
 		if err != nil {
-			buildErr = &buildFailure{out: string(out), err: err}
+			b.err = &buildFailure{out: string(out), err: err}
 		}
 	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return binPath
+	return b.path
 }
 
 type buildFailure struct {

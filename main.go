@@ -13,7 +13,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -93,15 +92,42 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		// unknown command or flag, a missing required flag.
 		err = &flagError{err}
 	}
+	code := exitCode(err)
 	if err != nil && !errors.Is(err, errAtGate) {
-		fmt.Fprintln(stderr, "shepherd: "+err.Error())
+		msg := g.scrub(err.Error())
+		fmt.Fprintln(stderr, "shepherd: "+msg)
+		// A script reading JSON lines gets the failure as one too, whatever
+		// stopped the run: a plan, a connection, another runner's lock.
+		if jsonOutput(root, args) {
+			printer.ErrorLine(stdout, g.plan, msg, code)
+		}
 	}
-	return exitCode(err)
+	return code
+}
+
+// jsonOutput reports whether the command line asked run or rollback for
+// --output json (as far as it was parsed).
+func jsonOutput(root *cobra.Command, args []string) bool {
+	cmd, _, err := root.Find(args)
+	if err != nil || (cmd.Name() != "run" && cmd.Name() != "rollback") {
+		return false
+	}
+	f := cmd.Flags().Lookup("output")
+	return f != nil && f.Value.String() == "json"
 }
 
 type globals struct {
 	db      string
-	started bool // a command's RunE began: errors after this are its own
+	started bool   // a command's RunE began: errors after this are its own
+	plan    string // the plan's name, once its file is read, for error lines
+}
+
+// scrub masks the DSN's password in a message, should any text carry it.
+func (g *globals) scrub(msg string) string {
+	if d, err := engine.ParseDSN(g.dsn()); err == nil {
+		return d.Scrub(msg)
+	}
+	return msg
 }
 
 func (g *globals) dsn() string {
@@ -172,38 +198,20 @@ type runFlags struct {
 	batchTime      time.Duration
 	maxRate        float64
 	operator       string
+	allowLock      string
 }
 
 func (f *runFlags) options(emit func(engine.Event)) engine.Options {
 	return engine.Options{Operator: f.operator, LockTimeout: f.lockTimeout, BatchSize: f.batchSize,
-		BatchTime: f.batchTime, MaxRate: f.maxRate, Emit: emit, Failpoint: crashTestFailpoint()}
-}
-
-// crashTestFailpoint serves the crash tests only. With
-// SHEPHERD_TEST_KILL_AT=N the process kills itself with SIGKILL (no cleanup,
-// as the OOM killer would) at the Nth failpoint it reaches; with
-// SHEPHERD_TEST_KILL_AT=count it names each failpoint on stderr.
-func crashTestFailpoint() func(string) {
-	spec := os.Getenv("SHEPHERD_TEST_KILL_AT")
-	if spec == "" {
-		return nil
-	}
-	n, _ := strconv.Atoi(spec)
-	reached := 0
-	return func(point string) {
-		reached++
-		switch {
-		case spec == "count":
-			fmt.Fprintf(os.Stderr, "failpoint %d %s\n", reached, point)
-		case reached == n:
-			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-		}
-	}
+		BatchTime: f.batchTime, MaxRate: f.maxRate, Emit: emit, Failpoint: failpoint(), AllowLock: f.allowLock}
 }
 
 func (f *runFlags) check() error {
 	if f.output != "text" && f.output != "json" {
 		return &flagError{fmt.Errorf("--output %q: use text or json", f.output)}
+	}
+	if f.allowLock != "" && f.allowLock != "shared" && f.allowLock != "exclusive" {
+		return &flagError{fmt.Errorf("--allow-lock %q: use shared (writes wait) or exclusive (reads and writes wait)", f.allowLock)}
 	}
 	if f.batchSize < 0 || f.batchTime < 0 || f.lockTimeout < 0 || f.maxRate < 0 {
 		return &flagError{errors.New("--batch-size, --batch-time, --lock-timeout and --max-rate must not be negative")}
@@ -225,6 +233,7 @@ func newRunCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			g.plan = plan.Name
 			// --until and --confirm are checked before any database is
 			// touched.
 			if err := plan.PlaybookDef().CheckTargets(f.until, f.confirm); err != nil {
@@ -264,8 +273,11 @@ func newRunCmd(g *globals) *cobra.Command {
 	fl.DurationVar(&f.batchTime, "batch-time", 50*time.Millisecond, "target duration of one backfill batch")
 	fl.Float64Var(&f.maxRate, "max-rate", 0, "cap the backfill at this many rows per second")
 	fl.StringVar(&f.operator, "operator", "", "who runs this, for the log (default: OS user@host)")
+	fl.StringVar(&f.allowLock, "allow-lock", "", allowLockHelp)
 	return cmd
 }
+
+const allowLockHelp = "where the database refuses a statement's lock-free form on this table (MySQL: LOCK=NONE on a table with a FULLTEXT index), allow the form that takes this lock: shared (writes wait) or exclusive (reads and writes wait); without it such a statement stops before changing anything"
 
 func newRollbackCmd(g *globals) *cobra.Command {
 	f := &runFlags{}
@@ -281,6 +293,7 @@ func newRollbackCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			g.plan = plan.Name
 			if !f.nonInteractive {
 				return planTUI(cmd, g, f, plan, true)
 			}
@@ -300,6 +313,7 @@ func newRollbackCmd(g *globals) *cobra.Command {
 	fl.StringVar(&f.output, "output", "text", "text or json")
 	fl.DurationVar(&f.lockTimeout, "lock-timeout", 500*time.Millisecond, "how long one DDL statement waits for its lock before it is retried")
 	fl.StringVar(&f.operator, "operator", "", "who runs this, for the log (default: OS user@host)")
+	fl.StringVar(&f.allowLock, "allow-lock", "", allowLockHelp)
 	return cmd
 }
 
@@ -422,12 +436,22 @@ func newPlanCmd(g *globals) *cobra.Command {
 	var dialect string
 	cmd := &cobra.Command{
 		Use:   "plan PLAN",
-		Short: "review a plan without a database: phases, SQL per dialect, locks, rollback",
-		Args:  exactArgs(1, "one plan file"),
+		Short: "review a plan: phases, SQL, locks, rollback; per dialect without a database, or as this database will run it with --db",
+		Long: `plan shows each phase of a plan: what it does and why, the exact SQL, what
+each statement locks, how it is verified and undone. Without a database it
+shows every dialect (or --dialect's) as the plan gives it. With --db (or
+SHEPHERD_DB) it reads the live table, read-only, and shows what this server
+and table will run: the table's real key and column definitions, what the
+server is expected to refuse on this table (MySQL: INSTANT or LOCK=NONE),
+and what a rename must recreate on the new column.`,
+		Args: exactArgs(1, "one plan file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			plan, err := phases.Load(args[0])
 			if err != nil {
 				return err
+			}
+			if g.dsn() != "" {
+				return livePlan(cmd, g, plan, dialect)
 			}
 			dialects := phases.Dialects()
 			if dialect != "" {
@@ -442,6 +466,13 @@ func newPlanCmd(g *globals) *cobra.Command {
 					fmt.Fprintln(out, "\n"+"────────────────────────────────────────────────────────────")
 				}
 				previews, err := engine.Preview(plan, d)
+				var schemaErr *engine.SchemaError
+				if errors.As(err, &schemaErr) && dialect == "" {
+					// A plan for some dialects only: the others are
+					// not shown, saying why.
+					fmt.Fprintf(out, "plan %s on %s: not shown:\n  %s\n", plan.Name, d, strings.ReplaceAll(err.Error(), "\n", "\n  "))
+					continue
+				}
 				if err != nil {
 					return err
 				}
@@ -450,8 +481,35 @@ func newPlanCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&dialect, "dialect", "", "postgres, mysql or sqlite (default: all three)")
+	cmd.Flags().StringVar(&dialect, "dialect", "", "postgres, mysql or sqlite (default: all three; with --db, the database's)")
 	return cmd
+}
+
+// livePlan is `shepherd plan` with a database: the previews rendered from
+// the live table, read-only, with what this database will really run.
+func livePlan(cmd *cobra.Command, g *globals, plan *phases.Plan, dialect string) error {
+	if dialect != "" && !phases.KnownDialect(dialect) {
+		return &flagError{fmt.Errorf("--dialect %q: use postgres, mysql or sqlite", dialect)}
+	}
+	eng, err := engine.Open(cmd.Context(), g.dsn())
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	if dialect != "" && dialect != eng.Dialect() {
+		return &flagError{fmt.Errorf("--dialect %s, but the database (%s) is %s: drop --dialect to see what it runs, or review %s without a database (no --db, SHEPHERD_DB unset)", dialect, eng.DSN(), eng.Dialect(), dialect)}
+	}
+	view, err := eng.Inspect(cmd.Context(), plan, engine.Options{})
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "as %s at %s will run it, from the live table %s (read only: nothing was written)\n", eng.Server(), eng.DSN(), plan.Table)
+	for _, w := range view.Warnings() {
+		fmt.Fprintf(out, "warning: %s\n", w)
+	}
+	printer.Plan(out, view.Plan(), eng.Dialect(), view.Previews())
+	return nil
 }
 
 func newReadyCmd(g *globals) *cobra.Command {
@@ -465,11 +523,12 @@ func newReadyCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			ids := strings.Join(plan.PlaybookDef().IDs(), ", ")
 			if phase == "" {
-				return &flagError{fmt.Errorf("ready needs --phase ID (phases of %s: %v)", plan.Playbook, plan.PlaybookDef().IDs())}
+				return &flagError{fmt.Errorf("ready needs --phase ID (phases of %s: %s)", plan.Playbook, ids)}
 			}
 			if _, ok := plan.PlaybookDef().Phase(phase); !ok {
-				return &flagError{fmt.Errorf("--phase %q: %s has phases %v", phase, plan.Playbook, plan.PlaybookDef().IDs())}
+				return &flagError{fmt.Errorf("--phase %q: %s has no such phase (phases: %s)", phase, plan.Playbook, ids)}
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Second)
 			defer cancel()

@@ -63,12 +63,33 @@ func TestOneRunner(t *testing.T) {
 			})
 			logBefore := db.One(`SELECT count(*) FROM ` + logTable(dialect))
 
-			// Two more runners at once, while it runs: both refused at once.
+			// Two more runners at once, while it runs: both refused at once;
+			// the second asks for JSON and gets the refusal as a JSON line.
 			for i := 0; i < 2; i++ {
 				start := time.Now()
-				out, err := shep("run", plan, "--non-interactive", "--confirm", "deploy-readers", "--operator", "second").CombinedOutput()
+				args := []string{"run", plan, "--non-interactive", "--confirm", "deploy-readers", "--operator", "second"}
+				if i == 1 {
+					args = append(args, "--output", "json")
+				}
+				cmd := shep(args...)
+				var stdout, stderr bytes.Buffer
+				cmd.Stdout, cmd.Stderr = &stdout, &stderr
+				err := cmd.Run()
+				out := append(stdout.Bytes(), stderr.Bytes()...)
 				if exitOf(err) != 4 {
 					t.Fatalf("second runner: exit %d, want 4\n%s", exitOf(err), out)
+				}
+				if i == 1 {
+					var line struct {
+						Event, Plan, Error string
+						Exit               int
+					}
+					if err := json.Unmarshal(stdout.Bytes(), &line); err != nil {
+						t.Fatalf("--output json: stdout is not one JSON line: %v\n%s", err, stdout.Bytes())
+					}
+					if line.Event != "error" || line.Plan != "users-email" || line.Exit != 4 || !strings.Contains(line.Error, "another runner holds") {
+						t.Errorf("--output json: the error line is %+v", line)
+					}
 				}
 				if took := time.Since(start); took > 5*time.Second {
 					t.Errorf("the refusal took %s: it must not wait for the lock", took)

@@ -60,6 +60,9 @@ type batchJob struct {
 	phase  string
 	update string // template: fill-batch, copy-batch, clean-batch
 	data   sqlData
+	// fix says what to do about a row the update fails on; empty for the
+	// default (fix the rows).
+	fix string
 }
 
 // keyIsInteger reports whether the key column is an integer type.
@@ -331,7 +334,7 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 		if prevCP != nil {
 			cp = s.key + " " + *prevCP
 		}
-		be := &BatchError{Phase: job.phase, Range: rangeText, Checkpoint: cp, Err: s.dsn.scrub(err)}
+		be := &BatchError{Phase: job.phase, Range: rangeText, Checkpoint: cp, Err: s.dsn.scrub(err), Fix: job.fix}
 		switch s.d.classify(err).kind {
 		case failDiskFull:
 			be.Fix = "the database's disk is full: make room, then rerun to resume"

@@ -14,6 +14,8 @@ import (
 // postgres.go, mysql.go.
 type dialect interface {
 	name() string
+	// server names the database server, with its version where known.
+	server() string
 	// open returns a pool for the DSN; it need not connect yet.
 	open(ctx context.Context, dsn DSN) (*sql.DB, error)
 	// quote quotes one identifier.
@@ -41,6 +43,11 @@ type dialect interface {
 	// (SQLite: the rebuilt table's definition). live is nil when previewing
 	// without a database.
 	prepare(op string, d *sqlData, live *Table) error
+	// expect says what this database is expected to do with op's
+	// statement on the live table when that is not its first form (MySQL:
+	// a table that allows no INSTANT, or no LOCK=NONE), for previews; ""
+	// when nothing is to be said.
+	expect(op string, live *Table) string
 	// timeValue converts a time for a state column.
 	timeValue(t *time.Time) any
 	// foreignKeyTypes says why the database would refuse a foreign key
@@ -65,6 +72,10 @@ type dialect interface {
 type failure struct {
 	kind       failureKind
 	constraint string // the constraint a violation names, where the database says
+	// failRefusedForm: what the database refused (LOCK=NONE), its reason,
+	// the clause it suggests instead (LOCK=SHARED), and the lock level
+	// (templates.Level…) that suggestion needs.
+	refused, reason, suggest, need string
 }
 
 type failureKind int
@@ -79,6 +90,10 @@ const (
 	failPermission
 	failConnection
 	failDiskFull
+	// failRefusedForm is a statement whose form (MySQL's ALGORITHM or LOCK
+	// clause) the database refuses for this table, before changing
+	// anything: a step's next -- else form may run instead.
+	failRefusedForm
 )
 
 func dialectFor(name string) (dialect, error) {
@@ -108,6 +123,7 @@ type sqlData struct {
 	Expr   string
 
 	Kind    string // constraint kind: check, not_null, unique, foreign_key
+	Unique  bool   // suggest-index: a unique one
 	Name    string // constraint name
 	Check   string
 	Columns []string
@@ -123,6 +139,15 @@ type sqlData struct {
 	Cond       string // null, unfilled, null-expr, diff, lost, violates: which rows count-where counts
 	Bounded    bool   // count-where counts only up to the key {{param "hi"}}
 
+	// DropIndexes are the indexes a drop-column drops with the column, where
+	// the dialect does not drop them whole by itself (MySQL, SQLite).
+	DropIndexes []string
+	// DropChecks are the CHECK constraints that name the column, for a
+	// drop-column that must drop them first (MySQL refuses to drop a column
+	// a CHECK uses; rename's drop-old-column checked the new column has
+	// the same).
+	DropChecks []string
+
 	// CheckName is PostgreSQL's temporary NOT NULL check.
 	CheckName string
 	// Rebuild is SQLite's table rebuild.
@@ -137,3 +162,14 @@ type sqlData struct {
 }
 
 type setExpr struct{ Column, Expr string }
+
+// sqlForm is a template's data with the statement it renders (.Op) and the
+// form it starts from (.First): MySQL's templates render an ALTER's -- else
+// forms from it.
+type sqlForm struct {
+	sqlData
+	Op, First string
+}
+
+// With is the data for rendering op's forms after first.
+func (d sqlData) With(op, first string) sqlForm { return sqlForm{d, op, first} }

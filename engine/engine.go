@@ -38,6 +38,12 @@ type Options struct {
 	// retryable: before and after each statement, before each commit, after
 	// each batch. The crash tests kill the process there.
 	Failpoint func(point string)
+	// AllowLock is the strongest lock a statement may take when the
+	// database refuses its least-locking form for this table (MySQL:
+	// LOCK=NONE on a table with a FULLTEXT index): "" (none: such a
+	// statement stops with a *LockRequiredError), "shared" (writes wait)
+	// or "exclusive" (reads and writes wait).
+	AllowLock string
 	// Emit receives every event. It is called from the goroutine that runs
 	// the session and must not block for long.
 	Emit func(Event)
@@ -133,6 +139,9 @@ type Session struct {
 	// touched marks gates confirmed in this session, for the
 	// "too soon" warning before the point of no return.
 	touched map[string]time.Time
+	// warnings are what checking the plan against the table found that the
+	// operator should know (a rename's dependents), said at the start.
+	warnings []string
 }
 
 // Start checks the plan against the live schema and the recorded state,
@@ -168,6 +177,9 @@ func (e *Engine) Start(ctx context.Context, plan *phases.Plan, opts Options) (*S
 		s.Close()
 		return nil, err
 	}
+	for _, w := range s.warnings {
+		s.notice("", "warning: %s", w)
+	}
 	return s, nil
 }
 
@@ -177,7 +189,7 @@ func (e *Engine) Start(ctx context.Context, plan *phases.Plan, opts Options) (*S
 func (e *Engine) check(ctx context.Context, plan *phases.Plan, opts Options) (*Session, error) {
 	s := &Session{Engine: e, plan: plan.In(e.d.name()), pb: plan.PlaybookDef(), opts: opts.withDefaults(), touched: map[string]time.Time{}}
 	if plan.Schema != "" && !e.d.supportsSchema() {
-		return nil, &SchemaError{File: plan.File, Problems: []string{fmt.Sprintf("schema: %s has no schemas; remove schema: from the plan", e.d.name())}}
+		return nil, &SchemaError{File: plan.File, Problems: []string{fmt.Sprintf("schema: %s has no schemas; remove schema: from the plan", e.d.name())}, Line: plan.Line}
 	}
 	if err := s.loadState(ctx); err != nil {
 		return nil, err
@@ -193,6 +205,14 @@ func (e *Engine) check(ctx context.Context, plan *phases.Plan, opts Options) (*S
 	}
 	return s, nil
 }
+
+// Warnings are what the operator should know before running the plan on
+// this table, as `plan --db` and the start of a run say them.
+func (s *Session) Warnings() []string { return s.warnings }
+
+// Server names the database server and its version, where the dialect
+// knows it.
+func (e *Engine) Server() string { return e.d.server() }
 
 // Close releases the runner lock.
 func (s *Session) Close() {
@@ -244,7 +264,7 @@ func (s *Session) refreshTable(ctx context.Context) error {
 	t, err := s.d.introspect(ctx, s.db, s.sql, s.plan.Schema, s.plan.Table)
 	if errors.Is(err, errNoTable) {
 		tables, _ := s.listTables(ctx)
-		return &SchemaError{File: s.plan.File, Problems: []string{fmt.Sprintf("table: %s has no table %q (tables: %s)", s.where(), s.plan.Table, listOrNone(tables))}}
+		return s.schemaError(fmt.Sprintf("table: %s has no table %q (tables: %s)", s.where(), s.plan.Table, listOrNone(tables)))
 	}
 	if err != nil {
 		return fmt.Errorf("read the schema of %s: %w", s.plan.Table, s.dsn.scrub(err))

@@ -28,6 +28,10 @@ const (
 	// Options.Pause; EventResumed is its going on.
 	EventPaused  EventKind = "paused"
 	EventResumed EventKind = "resumed"
+	// EventError is the error that ended a command, with its exit code:
+	// the last line of `--output json` when a run or rollback fails, for any
+	// reason (a plan, a connection, another runner's lock, a step).
+	EventError EventKind = "error"
 )
 
 // Event is one thing the engine did. Fields that do not apply are empty.
@@ -85,17 +89,30 @@ func (e *ConnectError) Error() string {
 }
 func (e *ConnectError) Unwrap() error { return e.Err }
 
-// PlanChangedError is a plan file edited after it started. Nothing was
-// touched.
+// PlanChangedError is a plan file edited after it started, in a way its
+// recorded progress does not allow. Nothing was touched.
 type PlanChangedError struct {
 	File    string
 	Plan    string
 	Changes []string
+	// Refused says, per changed field, why it cannot change now.
+	Refused []string
+	// EditableNow lists the fields that could change at this point.
+	EditableNow []string
 }
 
 func (e *PlanChangedError) Error() string {
-	return fmt.Sprintf("%s: plan %q changed since it started in this database, so its recorded progress no longer describes it:\n  %s\nrestore the file as it was (shepherd status %s --log shows it); or, with the old file, roll the plan back until no phase of it is in force, and the changed plan will replace it",
-		e.File, e.Plan, strings.Join(e.Changes, "\n  "), e.File)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: plan %q changed since it started in this database, so its recorded progress no longer describes it:\n  %s",
+		e.File, e.Plan, strings.Join(e.Changes, "\n  "))
+	if len(e.Refused) > 0 {
+		fmt.Fprintf(&b, "\nrefused: %s", strings.Join(e.Refused, "; "))
+	}
+	if len(e.EditableNow) > 0 {
+		fmt.Fprintf(&b, "\nwhat may change at this point: %s", strings.Join(e.EditableNow, "; "))
+	}
+	fmt.Fprintf(&b, "\nrestore the file as it was (shepherd status %s --log shows it); or, with the old file, roll the plan back until no phase of it is in force (every phase pending or rolled back), and the changed plan will replace it", e.File)
+	return b.String()
 }
 
 // LockHeldError is another runner holding the plan's table. Nothing was
@@ -159,6 +176,41 @@ func (e *StepError) Error() string {
 }
 func (e *StepError) Unwrap() error { return e.Err }
 
+// LockRequiredError is a statement the database runs on this table only
+// with a lock that blocks the application (MySQL refuses LOCK=NONE), which
+// the operator has not allowed. Nothing was changed.
+type LockRequiredError struct {
+	Phase, Table string
+	Level        string // shared or exclusive
+	Refused      string // what the database refused (LOCK=NONE), if it said
+	Reason       string // the database's reason, if it gave one
+	Server       string // the database's message
+	SQL, Lock    string // the form that would run, and what it locks
+	Size         string // the table's size, as the database estimates it
+}
+
+func (e *LockRequiredError) Error() string {
+	var b strings.Builder
+	refused := e.Refused
+	if refused == "" {
+		refused = "the statement without a lock"
+	}
+	fmt.Fprintf(&b, "%s: the database refuses %s for this statement on %s", e.Phase, refused, e.Table)
+	if e.Reason != "" {
+		fmt.Fprintf(&b, " (%s)", e.Reason)
+	}
+	who := "writes to " + e.Table + " wait (reads go on)"
+	if e.Level == "exclusive" {
+		who = "reads and writes to " + e.Table + " wait"
+	}
+	fmt.Fprintf(&b, ": it needs LOCK=%s: %s for as long as the statement runs, which rebuilds or copies the table", strings.ToUpper(e.Level), who)
+	if e.Size != "" {
+		fmt.Fprintf(&b, " (%s: the time grows with that)", e.Size)
+	}
+	fmt.Fprintf(&b, ". Nothing was changed. To run it with that lock, in a window where the application can wait, rerun with --allow-lock %s; it would run:\n  %s\n  locks: %s\nthe database said: %s", e.Level, oneLine(e.SQL), e.Lock, e.Server)
+	return b.String()
+}
+
 // BatchError is a backfill batch the database refused. The checkpoint before
 // it is kept.
 type BatchError struct {
@@ -166,7 +218,7 @@ type BatchError struct {
 	Range      string
 	Checkpoint string
 	Err        error
-	// Fix says what to do; the default is for a row the expression fails on.
+	// Fix says what to do; the default is for a row the statement fails on.
 	Fix string
 }
 
@@ -177,7 +229,7 @@ func (e *BatchError) Error() string {
 	}
 	fix := e.Fix
 	if fix == "" {
-		fix = "fix the rows in that range (or roll the plan back and change its expression), then rerun to resume"
+		fix = "fix the rows in that range, then rerun to resume"
 	}
 	return fmt.Sprintf("%s: the batch %s failed: %v; the checkpoint stays at %s: %s", e.Phase, e.Range, e.Err, cp, fix)
 }

@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/shepherd-db/shepherd/templates"
@@ -29,9 +30,11 @@ const maxLockRetries = 10
 // retried from the top after a jittered, growing pause.
 func (s *Session) runScript(ctx context.Context, phase string, script templates.Script, finish func(context.Context, querier) error) error {
 	backoff := 100 * time.Millisecond
+	// A step's SQL and locks are shown once; a retry shows only the retry.
+	run := &scriptRun{shown: map[int]bool{}, form: map[int]int{}}
 	for attempt := 1; ; attempt++ {
 		saved := s.snapshotState()
-		err := s.runScriptOnce(ctx, phase, script, finish)
+		err := s.runScriptOnce(ctx, phase, script, finish, run)
 		if err == nil {
 			return nil
 		}
@@ -71,7 +74,15 @@ func (s *Session) runScript(ctx context.Context, phase string, script templates.
 	}
 }
 
-func (s *Session) runScriptOnce(ctx context.Context, phase string, script templates.Script, finish func(context.Context, querier) error) (err error) {
+// scriptRun is what the attempts of one script share: the steps whose SQL
+// was shown, and the form of each step the database accepted (a retry
+// starts from it).
+type scriptRun struct {
+	shown map[int]bool
+	form  map[int]int // step → index+1 in its Else; 0 for the step's own form
+}
+
+func (s *Session) runScriptOnce(ctx context.Context, phase string, script templates.Script, finish func(context.Context, querier) error, run *scriptRun) (err error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return s.dsn.scrub(err)
@@ -113,7 +124,7 @@ func (s *Session) runScriptOnce(ctx context.Context, phase string, script templa
 		if tx != nil {
 			q = tx
 		}
-		if err := s.runStep(ctx, q, phase, i, step, baselines); err != nil {
+		if err := s.runStep(ctx, q, phase, i, step, baselines, run); err != nil {
 			return err
 		}
 		// The phase's verification and state write commit with the last
@@ -156,8 +167,11 @@ func lastTxGroupEnd(script templates.Script) int {
 }
 
 // runStep runs one step: skipped when its probe says it already took
-// effect, compared with its baseline when it is a check.
-func (s *Session) runStep(ctx context.Context, q querier, phase string, i int, step templates.Step, baselines map[string]int64) error {
+// effect, compared with its baseline when it is a check. A retry of the
+// script does not show a step's SQL again, nor call a step it ran itself
+// "nothing to do", and starts from the form the database accepted.
+func (s *Session) runStep(ctx context.Context, q querier, phase string, i int, step templates.Step, baselines map[string]int64, run *scriptRun) error {
+	shown := run.shown
 	args, err := step.Args(nil)
 	if err != nil {
 		return err
@@ -168,7 +182,10 @@ func (s *Session) runStep(ctx context.Context, q querier, phase string, i int, s
 			return &StepError{Phase: phase, SQL: step.Applied.SQL, Err: perr}
 		}
 		if applied {
-			s.notice(phase, "skipped, nothing to do: %s", oneLine(step.SQL))
+			if !shown[i] {
+				s.notice(phase, "skipped, nothing to do: %s", oneLine(step.SQL))
+				shown[i] = true
+			}
 			return nil
 		}
 	}
@@ -184,18 +201,83 @@ func (s *Session) runStep(ctx context.Context, q querier, phase string, i int, s
 		}
 		return nil
 	}
-	if step.Mode != templates.ConnOp {
+	if step.Mode != templates.ConnOp && !shown[i] {
 		s.emit(Event{Event: EventStep, Phase: phase, SQL: step.SQL, Lock: step.Lock})
+		shown[i] = true
 	}
 	s.opts.Failpoint(fmt.Sprintf("%s:step-%d", phase, i))
-	if _, err := q.ExecContext(ctx, step.SQL, args...); err != nil {
-		return &StepError{Phase: phase, SQL: step.SQL, Err: s.dsn.scrub(err)}
+	ran, err := s.execForms(ctx, q, phase, i, step, args, run)
+	if err != nil {
+		return err
 	}
 	s.opts.Failpoint(fmt.Sprintf("%s:step-%d-done", phase, i))
 	if step.Mode != templates.ConnOp {
-		return s.log(ctx, q, phase, "sql", step.SQL, "")
+		return s.log(ctx, q, phase, "sql", ran, "")
 	}
 	return nil
+}
+
+// execForms runs a step; where the database refuses its form for this
+// table (MySQL: ALGORITHM=INSTANT, or LOCK=NONE), before changing anything,
+// it runs the step's next form that gives the database what it asks for.
+// A form that blocks writes, or reads and writes, runs only when
+// Options.AllowLock allows that lock; else the step stops with a
+// *LockRequiredError. It returns the SQL that ran.
+func (s *Session) execForms(ctx context.Context, q querier, phase string, i int, step templates.Step, args []any, run *scriptRun) (string, error) {
+	st, k := step.Statement, 0 // k: where the search for the next form starts
+	if n := run.form[i]; n > 0 {
+		st, k = step.Else[n-1].Statement, n
+	}
+	for {
+		_, err := q.ExecContext(ctx, st.SQL, args...)
+		if err == nil {
+			return st.SQL, nil
+		}
+		f := s.d.classify(err)
+		if f.kind != failRefusedForm {
+			return "", &StepError{Phase: phase, SQL: st.SQL, Err: s.dsn.scrub(err)}
+		}
+		// The next form that takes the lock the database asks for, the
+		// first one with the clause it suggests if there is one.
+		next := -1
+		for j := k; j < len(step.Else); j++ {
+			alt := step.Else[j]
+			if templates.LevelRank(alt.Level) < templates.LevelRank(f.need) {
+				continue
+			}
+			if next < 0 {
+				next = j
+			}
+			if f.suggest != "" && strings.Contains(alt.SQL, f.suggest) {
+				next = j
+				break
+			}
+		}
+		if next < 0 {
+			return "", &StepError{Phase: phase, SQL: st.SQL, Err: s.dsn.scrub(err)}
+		}
+		alt := step.Else[next]
+		refusal := s.dsn.Scrub(err.Error())
+		if alt.Level != templates.LevelNone && templates.LevelRank(alt.Level) > templates.LevelRank(s.opts.AllowLock) {
+			le := &LockRequiredError{Phase: phase, Table: s.plan.Table, Level: alt.Level, Refused: f.refused, Reason: f.reason,
+				Server: refusal, SQL: alt.SQL, Lock: alt.Lock}
+			if s.table != nil {
+				le.Size = s.table.sizeText()
+			}
+			_ = s.log(ctx, q, phase, "refused", st.SQL, refusal)
+			return "", le
+		}
+		_ = s.log(ctx, q, phase, "refused", st.SQL, refusal)
+		form, _, _ := strings.Cut(alt.Lock, ": ")
+		how := "falling back to " + form
+		if alt.Level != templates.LevelNone {
+			how = fmt.Sprintf("running %s, as --allow-lock %s allows", form, s.opts.AllowLock)
+		}
+		s.notice(phase, "the database refuses this form of the statement on %s (%s): %s", s.plan.Table, refusal, how)
+		s.emit(Event{Event: EventStep, Phase: phase, SQL: alt.SQL, Lock: alt.Lock})
+		st, k = alt.Statement, next+1
+		run.form[i] = next + 1
+	}
 }
 
 // probe runs an applied probe: true when its first column is non-zero.

@@ -42,3 +42,10 @@ func (v *View) Reverify(ctx context.Context, id string) (string, error) {
 	}
 	return v.s.Reverify(ctx, id)
 }
+
+// Plan is the plan as the view's database reads it.
+func (v *View) Plan() *phases.Plan { return v.s.plan }
+
+// Warnings are what checking the plan against the live table found that the
+// operator should know before running it (a rename's dependents).
+func (v *View) Warnings() []string { return v.s.warnings }

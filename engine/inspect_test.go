@@ -96,7 +96,9 @@ backfill: "lower(username)"
 	}
 	s.Close()
 	var changed *PlanChangedError
-	if _, err := s.Engine.Inspect(ctx, mustPlan(t, strings.Replace(text, "lower(username)", "upper(username)", 1)), Options{}); !errors.As(err, &changed) {
+	// The type of a column that exists cannot change (backfill: could: no
+	// phase that uses it is done).
+	if _, err := s.Engine.Inspect(ctx, mustPlan(t, strings.Replace(text, "type: text", "type: integer", 1)), Options{}); !errors.As(err, &changed) {
 		t.Fatalf("inspect of an edited plan: %v, want *PlanChangedError", err)
 	}
 }

@@ -37,7 +37,14 @@ type mysqlDialect struct {
 	lockWait atomic.Int64
 }
 
-func (*mysqlDialect) name() string         { return "mysql" }
+func (*mysqlDialect) name() string { return "mysql" }
+
+func (d *mysqlDialect) server() string {
+	if d.srv == nil {
+		return "MySQL or MariaDB"
+	}
+	return d.srv.name()
+}
 func (*mysqlDialect) supportsSchema() bool { return true } // a schema is a database
 
 func (*mysqlDialect) quote(ident string) string {
@@ -112,10 +119,14 @@ func (s *mysqlServer) checks() bool {
 type mysqlDDL struct {
 	MariaDB    bool
 	CheckLevel bool // information_schema.check_constraints.level (MariaDB 10.5.10)
+	Checks     bool // information_schema.check_constraints exists: the server enforces CHECK
 	Enforced   bool // information_schema.table_constraints.enforced (MySQL 8.0.16)
 
 	AddColumn, AddColumnLock   string // ALTER's algorithm clause and what it locks
 	DropColumn, DropColumnLock string
+	// Online is the clause of ALTERs that have no INSTANT form (MODIFY,
+	// ADD UNIQUE, DROP INDEX): INPLACE, LOCK=NONE.
+	Online string
 	// DropCheck is DROP CONSTRAINT (MariaDB, MySQL 8.0.19) or DROP CHECK
 	// (MySQL 8.0.16), with an algorithm clause where the server has one.
 	DropCheck, DropCheckAlgorithm, DropCheckLock string
@@ -129,12 +140,47 @@ type mysqlDDL struct {
 const (
 	lockInstant = "ALGORITHM=INSTANT: a brief exclusive metadata lock while only the table's metadata changes; no row is rewritten and reads and writes go on; the lock waits at most lock_wait_timeout for transactions open on the table, then is retried"
 	lockInplace = "ALGORITHM=INPLACE, LOCK=NONE: the table is rebuilt in place while reads and writes go on, under brief exclusive metadata locks at the start and the end, each waiting at most lock_wait_timeout, then retried"
-	lockEither  = "INSTANT where the server supports it, else INPLACE, LOCK=NONE: a brief exclusive metadata lock (at most lock_wait_timeout, then retried); INSTANT changes only the table's metadata, INPLACE rebuilds the table while reads and writes go on"
+	lockEither  = "INSTANT where the server allows it, else INPLACE, LOCK=NONE: a brief exclusive metadata lock (at most lock_wait_timeout, then retried); INSTANT changes only the table's metadata, INPLACE rebuilds the table while reads and writes go on"
+	// online is the form of ALTERs that have no INSTANT: in place, with
+	// reads and writes going on.
+	online = "ALGORITHM=INPLACE, LOCK=NONE"
 )
+
+// mysqlForm is one ALGORITHM/LOCK clause an ALTER can end with. A server
+// refuses a form a table does not allow (error 1845 for the algorithm, 1846
+// for the lock), before it changes anything; shepherd then tries the next
+// form, and stops before a form that blocks writes (Level shared) or reads
+// and writes (exclusive) unless the operator allows that lock.
+type mysqlForm struct {
+	Clause, Lock, Level string
+}
+
+// mysqlForms are the forms in the order shepherd tries them: least locking
+// first.
+var mysqlForms = []mysqlForm{
+	{"ALGORITHM=INSTANT", lockInstant, templates.LevelNone},
+	{online, lockInplace, templates.LevelNone},
+	{"ALGORITHM=INPLACE, LOCK=SHARED", "ALGORITHM=INPLACE, LOCK=SHARED: writes to the table wait (reads go on) until the server has changed it in place, for a time in proportion to its size; only with --allow-lock shared", templates.LevelShared},
+	{"ALGORITHM=COPY, LOCK=SHARED", "ALGORITHM=COPY, LOCK=SHARED: writes to the table wait (reads go on) while the server copies every row into a new table; only with --allow-lock shared", templates.LevelShared},
+	{"ALGORITHM=INPLACE, LOCK=EXCLUSIVE", "ALGORITHM=INPLACE, LOCK=EXCLUSIVE: reads and writes to the table wait until the server has changed it in place; only with --allow-lock exclusive", templates.LevelExclusive},
+	{"ALGORITHM=COPY, LOCK=EXCLUSIVE", "ALGORITHM=COPY, LOCK=EXCLUSIVE: reads and writes to the table wait while the server copies every row into a new table; only with --allow-lock exclusive", templates.LevelExclusive},
+}
+
+// Else lists the forms to try after first, in order: what the templates
+// render as a step's -- else forms.
+func (*mysqlDDL) Else(first string) []mysqlForm {
+	for i, f := range mysqlForms {
+		if f.Clause == first {
+			return mysqlForms[i+1:]
+		}
+	}
+	return nil
+}
 
 // ddl is the server's template data.
 func (d *mysqlDialect) ddl() *mysqlDDL {
 	m := &mysqlDDL{
+		Online:    online,
 		AddColumn: "ALGORITHM=INSTANT", AddColumnLock: lockEither + " (MySQL 8.0.12+, MariaDB 10.3+ have INSTANT)",
 		DropColumn: "ALGORITHM=INSTANT", DropColumnLock: lockEither + " (MySQL 8.0.29+, MariaDB 10.4+ have INSTANT)",
 		DropCheck:     "DROP CONSTRAINT",
@@ -146,6 +192,7 @@ func (d *mysqlDialect) ddl() *mysqlDDL {
 	}
 	m.MariaDB = s.mariadb
 	m.CheckLevel = s.mariadb && s.atLeast(10, 5, 10)
+	m.Checks = s.checks()
 	m.Enforced = !s.mariadb && s.atLeast(8, 0, 16)
 	m.AddColumn, m.AddColumnLock = "ALGORITHM=INSTANT", lockInstant
 	if !s.instantAdd() {
@@ -269,6 +316,8 @@ func (*mysqlDialect) classify(err error) failure {
 			name = m[1]
 		}
 		switch me.Number {
+		case 1845, 1846: // ALGORITHM=… or LOCK=… is not supported: Try …
+			return refusedForm(me.Message)
 		case 1205, 1213, 3572: // lock wait timeout, deadlock, NOWAIT
 			return failure{kind: failLockTimeout}
 		case 1048, 1364, 1138: // column cannot be null, no default, invalid use of NULL
@@ -305,6 +354,44 @@ func (*mysqlDialect) classify(err error) failure {
 		return failure{kind: failConnection}
 	}
 	return failure{kind: failOther}
+}
+
+var (
+	tryLockRE   = regexp.MustCompile(`Try LOCK=(\w+)`)
+	tryAlgoRE   = regexp.MustCompile(`Try ALGORITHM=(\w+)`)
+	reasonRE    = regexp.MustCompile(`Reason: (.*?)\.? Try `)
+	refusedWhat = regexp.MustCompile(`^(ALGORITHM=\w+|LOCK=\w+)`)
+)
+
+// refusedForm reads a refusal of an ALTER's form (errors 1845 and 1846):
+// what was refused, the server's reason, and the lock level the server's
+// suggestion needs: "Try LOCK=SHARED" needs shared; "Try ALGORITHM=COPY"
+// too, as a copy never lets writes go on; "Try ALGORITHM=INPLACE" needs
+// nothing more.
+func refusedForm(msg string) failure {
+	f := failure{kind: failRefusedForm, need: templates.LevelNone}
+	if m := refusedWhat.FindStringSubmatch(msg); m != nil {
+		f.refused = m[1]
+	}
+	if m := reasonRE.FindStringSubmatch(msg); m != nil {
+		f.reason = m[1]
+	}
+	if m := tryLockRE.FindStringSubmatch(msg); m != nil {
+		f.suggest = "LOCK=" + strings.ToUpper(m[1])
+		switch strings.ToUpper(m[1]) {
+		case "SHARED":
+			f.need = templates.LevelShared
+		case "EXCLUSIVE":
+			f.need = templates.LevelExclusive
+		}
+	}
+	if m := tryAlgoRE.FindStringSubmatch(msg); m != nil {
+		f.suggest = "ALGORITHM=" + strings.ToUpper(m[1])
+		if strings.EqualFold(m[1], "COPY") {
+			f.need = templates.LevelShared
+		}
+	}
+	return f
 }
 
 // ---------- introspection ----------
@@ -376,15 +463,26 @@ func (d *mysqlDialect) introspect(ctx context.Context, q querier, set *templates
 	if err != nil {
 		return nil, err
 	}
+	err = run("table-stats", func(r *sql.Rows) error {
+		var format sql.NullString
+		if err := r.Scan(&format, &t.Rows, &t.Bytes); err != nil {
+			return err
+		}
+		t.RowFormat = strings.ToUpper(format.String)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	err = run("table-indexes", func(r *sql.Rows) error {
-		var name, origin string
+		var name, origin, kind string
 		var unique, partial int
 		var col sql.NullString
-		if err := r.Scan(&name, &unique, &origin, &partial, &col); err != nil {
+		if err := r.Scan(&name, &unique, &origin, &partial, &col, &kind); err != nil {
 			return err
 		}
 		if n := len(t.Indexes); n == 0 || t.Indexes[n-1].Name != name {
-			t.Indexes = append(t.Indexes, Index{Name: name, Unique: unique == 1, Valid: true})
+			t.Indexes = append(t.Indexes, Index{Name: name, Unique: unique == 1, Valid: true, Kind: strings.ToUpper(kind)})
 		}
 		ix := &t.Indexes[len(t.Indexes)-1]
 		ix.Partial = ix.Partial || partial == 1 // a prefix index does not hold whole values
@@ -532,6 +630,13 @@ func (d *mysqlDialect) prepare(op string, data *sqlData, live *Table) error {
 	m := d.ddl()
 	data.MySQL = m
 	switch op {
+	case "drop-column":
+		// DROP COLUMN would shrink an index on several columns to the
+		// others (a UNIQUE one then means something else, or fails): the
+		// indexes on the column are dropped whole, in the same ALTER, as
+		// PostgreSQL does (rename's drop-old-column checked that the new
+		// column has its own).
+		data.DropIndexes = indexesOn(live, data.Column, func(ix Index) bool { return ix.Name != "PRIMARY" })
 	case "set-not-null", "drop-not-null":
 		null := "NOT NULL"
 		if op == "drop-not-null" {
@@ -556,6 +661,69 @@ func (d *mysqlDialect) prepare(op string, data *sqlData, live *Table) error {
 		}
 	}
 	return nil
+}
+
+// rebuilds says whether an ALTER rebuilds the table when it is not INSTANT:
+// MODIFY and ADD or DROP COLUMN do; adding or dropping an index does not.
+func rebuilds(op string) bool {
+	switch op {
+	case "add-column", "drop-column", "set-not-null", "drop-not-null":
+		return true
+	}
+	return false
+}
+
+// expect says what this server is expected to run for op on the live
+// table, when that is not the first form: a table with a FULLTEXT index or
+// ROW_FORMAT=COMPRESSED has no INSTANT ADD or DROP COLUMN, and one with a
+// FULLTEXT or SPATIAL index cannot be rebuilt with LOCK=NONE. It is what the
+// servers document and do; the run tries the least-locking form first all
+// the same, and goes by what the server answers.
+func (d *mysqlDialect) expect(op string, live *Table) string {
+	if !rebuilds(op) || d.srv == nil || live == nil {
+		return ""
+	}
+	m := d.ddl()
+	var fulltext, spatial []string
+	for _, ix := range live.Indexes {
+		switch ix.Kind {
+		case "FULLTEXT":
+			fulltext = append(fulltext, ix.Name)
+		case "SPATIAL":
+			spatial = append(spatial, ix.Name)
+		}
+	}
+	compressed := live.RowFormat == "COMPRESSED"
+	first := m.Online
+	if op == "add-column" {
+		first = m.AddColumn
+	} else if op == "drop-column" {
+		first = m.DropColumn
+	}
+	var why, refused []string
+	if compressed {
+		why = append(why, "ROW_FORMAT=COMPRESSED")
+	}
+	if len(fulltext) > 0 {
+		why = append(why, "FULLTEXT index "+strings.Join(fulltext, ", "))
+	}
+	if len(spatial) > 0 {
+		why = append(why, "SPATIAL index "+strings.Join(spatial, ", "))
+	}
+	if first == "ALGORITHM=INSTANT" && (compressed || len(fulltext) > 0) {
+		refused = append(refused, "ALGORITHM=INSTANT")
+		first = online
+	}
+	if first == online && len(fulltext)+len(spatial) > 0 {
+		refused = append(refused, "LOCK=NONE")
+		return fmt.Sprintf("on %s (%s), %s is expected to refuse %s for this ALTER: it needs LOCK=SHARED, so it runs only with --allow-lock shared, and writes to %s wait while it runs (%s)",
+			live.Name, strings.Join(why, ", "), d.srv.name(), strings.Join(refused, " and "), live.Name, live.sizeText())
+	}
+	if len(refused) > 0 {
+		return fmt.Sprintf("on %s (%s), %s is expected to refuse ALGORITHM=INSTANT for this ALTER: it runs ALGORITHM=INPLACE, LOCK=NONE, which rebuilds the table while reads and writes go on (%s)",
+			live.Name, strings.Join(why, ", "), d.srv.name(), live.sizeText())
+	}
+	return ""
 }
 
 // ---------- the runner lock ----------

@@ -31,6 +31,13 @@ func (s *Session) revertAddColumn(ctx context.Context, b builder) error {
 	} else if !exists {
 		return s.moveNow(ctx, "add-column", phases.Revert, fmt.Sprintf("%s.%s was not there: nothing to drop", s.plan.Table, col))
 	}
+	// Rolled-back phases may have left values in the column (a backfill
+	// keeps them): say that they go with it.
+	if held, err := s.columnIs(ctx, s.db, col, "column-has-values"); err != nil {
+		return err
+	} else if held {
+		s.notice("add-column", "%s.%s holds values (written by phases since rolled back, or by code that wrote it); they are dropped with the column", s.plan.Table, col)
+	}
 	script, err := b.dropColumn(col)
 	if err != nil {
 		return err
@@ -147,7 +154,13 @@ func (s *Session) notNullLeftover(ctx context.Context, col string) bool {
 
 func (s *Session) phaseDropOld(ctx context.Context, b builder) error {
 	p := s.plan
-	script, err := b.dropColumn(p.Column)
+	// Before the point of no return: nothing that uses the old column may
+	// be lost with it, or make the drop fail half-way.
+	checks, err := s.requireNoGaps(ctx)
+	if err != nil {
+		return err
+	}
+	script, err := b.dropColumn(p.Column, checks...)
 	if err != nil {
 		return err
 	}

@@ -78,10 +78,12 @@ func (s *Session) verifyBackfill(b builder, changed int64) func(context.Context,
 		if err != nil {
 			return "", fmt.Errorf("backfill: verify: %w", err)
 		}
+		detail := fmt.Sprintf("%d rows walked up to %s %s, %d filled", s.st("backfill").RowsDone, s.key, *cp, changed)
 		if nulls > 0 {
+			detail += fmt.Sprintf("; %d stay NULL: the expression gives NULL for them", nulls)
 			s.notice("backfill", "warning: the backfill expression gives NULL for %d rows (keys %s), so %s stays NULL there and enforce will refuse until they have a value", nulls, strings.Join(sample, ", "), s.plan.Column)
 		}
-		return fmt.Sprintf("%d rows walked up to %s %s, %d filled", s.st("backfill").RowsDone, s.key, *cp, changed), nil
+		return detail, nil
 	}
 }
 
@@ -89,9 +91,16 @@ func (s *Session) verifyBackfill(b builder, changed int64) func(context.Context,
 // switched, no row may be NULL any more.
 func (s *Session) verifyFilled(b builder, changed int64) func(context.Context, querier) (string, error) {
 	return func(ctx context.Context, q querier) (string, error) {
-		caught := fmt.Sprintf("the catch-up updated %d rows where %s was NULL", changed, s.plan.Column)
+		caught := fmt.Sprintf("the catch-up filled %d rows where %s was NULL", changed, s.plan.Column)
 		if !s.plan.NotNull {
-			return caught + "; not_null is false, so NULLs may remain", nil
+			n, _, err := s.countWhere(ctx, q, b.cond("null"), nil)
+			if err != nil {
+				return "", fmt.Errorf("switch-writes: count NULLs: %w", err)
+			}
+			if n > 0 {
+				return caught + fmt.Sprintf("; %d rows stay NULL (not_null is false, so NULLs may remain)", n), nil
+			}
+			return caught + "; no row is NULL", nil
 		}
 		n, sample, err := s.countWhere(ctx, q, b.cond("null"), nil)
 		if err != nil {
@@ -197,9 +206,9 @@ func (s *Session) phaseClean(ctx context.Context, b builder, prev phases.Status)
 			return "", fmt.Errorf("clean: count violating rows: %w", err)
 		}
 		if n > 0 {
-			hint := "add clean: {set: {column: expression}} to the plan to fix them, or fix them by hand, then rerun"
+			hint := "add clean: {set: {column: expression}} to the plan to fix them (the plan may change so until clean is done), or fix them by hand, then rerun"
 			if len(s.plan.Clean) > 0 {
-				hint = "the clean: expressions leave these rows violating, or new ones arrive (is validate-in-app deployed everywhere?); fix the rows (or roll the plan back and change its clean: expressions), then rerun"
+				hint = "the clean: expressions leave these rows violating, or new ones arrive (is validate-in-app deployed everywhere?); fix the rows, or change the plan's clean: expressions (they may change until clean is done), then rerun"
 			}
 			return "", &VerifyError{Phase: "clean", What: "no row should violate " + label, Count: n, Sample: sample, Hint: hint}
 		}

@@ -33,8 +33,10 @@ type postgresDialect struct{}
 // application's for long. A DSN that sets lock_timeout itself wins.
 const pgPoolLockTimeout = 500 * time.Millisecond
 
-func (postgresDialect) name() string         { return "postgres" }
-func (postgresDialect) supportsSchema() bool { return true }
+func (postgresDialect) name() string                 { return "postgres" }
+func (postgresDialect) server() string               { return "PostgreSQL" }
+func (postgresDialect) expect(string, *Table) string { return "" }
+func (postgresDialect) supportsSchema() bool         { return true }
 
 func (postgresDialect) quote(ident string) string {
 	return `"` + strings.ReplaceAll(ident, `"`, `""`) + `"`

@@ -876,7 +876,7 @@ CREATE INDEX things_expr ON things (lower(b)) INCLUDE (a)`)
 	}, "\n"); got != want {
 		t.Errorf("columns:\n%s\nwant:\n%s", got, want)
 	}
-	if got, want := fmt.Sprint(tbl.Indexes), "[{things_a_parent_key true [a parent] false true} {things_expr false [] true true} {things_partial true [a] true true} {things_pkey true [b a] false true}]"; got != want {
+	if got, want := fmt.Sprint(tbl.Indexes), "[{things_a_parent_key true [a parent] false true } {things_expr false [] true true } {things_partial true [a] true true } {things_pkey true [b a] false true }]"; got != want {
 		t.Errorf("indexes: %s\nwant     %s", got, want)
 	}
 	if got, want := fmt.Sprint(tbl.Constraints), "[{things_a_parent_key unique [a parent] true} {things_a_positive check [a] true} {things_parent_fk foreign-key [parent] false}]"; got != want {

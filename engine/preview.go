@@ -36,6 +36,9 @@ func Preview(plan *phases.Plan, dialectName string) ([]PhasePreview, error) {
 	if err != nil {
 		return nil, err
 	}
+	if problems := dialectProblems(plan, dialectName); len(problems) > 0 {
+		return nil, &SchemaError{File: plan.File, Problems: problems, Line: plan.Line}
+	}
 	return b.preview()
 }
 
@@ -116,12 +119,17 @@ func (b builder) query(name string, d sqlData) (templates.Statement, error) {
 func (b builder) previewPhase(ph phases.Phase) (pv PhasePreview, err error) {
 	p := b.plan
 	pv = PhasePreview{Phase: ph}
-	var gaps []string
-	b.gaps = &gaps
+	var gaps, notes []string
+	b.gaps, b.notes = &gaps, &notes
 	defer func() {
 		for _, g := range gaps {
 			if !slices.Contains(pv.Gaps, g) {
 				pv.Gaps = append(pv.Gaps, g)
+			}
+		}
+		for _, n := range notes {
+			if !slices.Contains(pv.Notes, n) {
+				pv.Notes = append(pv.Notes, n)
 			}
 		}
 	}()

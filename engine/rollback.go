@@ -37,7 +37,7 @@ func (s *Session) Rollback(ctx context.Context) (phases.Phase, error) {
 	case phases.UndoKeepData:
 		st := s.st(id)
 		st.Checkpoint, st.RowsDone = nil, 0 // a rerun makes a fresh pass
-		err = s.moveNow(ctx, id, phases.Revert, "rolled back; the rows keep their values")
+		err = s.moveNow(ctx, id, phases.Revert, keptDataDetail(s.plan, id))
 	case phases.UndoDDL, phases.UndoDDLIfLast:
 		err = s.revertDDL(ctx, b, id)
 	default:
@@ -49,6 +49,23 @@ func (s *Session) Rollback(ctx context.Context) (phases.Phase, error) {
 	}
 	s.emit(Event{Event: EventRollback, Phase: id, Message: s.st(id).Detail})
 	return target, nil
+}
+
+// keptDataDetail says what rolling back a phase that is not undone in the
+// database leaves behind.
+func keptDataDetail(p *phases.Plan, id string) string {
+	switch id {
+	case "verify-failure-path":
+		return "rolled back; it changed no row (its violating write was rolled back when it ran)"
+	case "backfill":
+		if p.Playbook == phases.RenameColumn {
+			return fmt.Sprintf("rolled back; the values copied into %s stay (a rerun copies again where %s and %s differ)", p.To, p.Column, p.To)
+		}
+		return fmt.Sprintf("rolled back; the values written to %s stay (a rerun fills the rows still NULL)", p.Column)
+	case "clean":
+		return "rolled back; cleaned rows stay cleaned (shepherd keeps no row values to restore)"
+	}
+	return "rolled back; the rows keep their values"
 }
 
 func (s *Session) revertDDL(ctx context.Context, b builder, id string) error {

@@ -79,6 +79,11 @@ func (s *Session) Arrive(ctx context.Context, id string) error {
 			return err
 		}
 	}
+	if id == "drop-old-column" && len(s.warnings) == 0 { // else said at the start
+		if w := s.renameWarning(ctx); w != "" {
+			s.notice(id, "warning: %s", w)
+		}
+	}
 	msg := s.plan.Expand(ph.Does)
 	if ph.Confirm {
 		msg += " Confirm it with --confirm " + id + " when the previous release is out everywhere."

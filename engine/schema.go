@@ -30,6 +30,28 @@ type Table struct {
 	WithoutRowid  bool
 	Sequence      *int64 // the AUTOINCREMENT counter, when the table has one
 	ForeignKeysOn bool   // PRAGMA foreign_keys of shepherd's connections
+	// MySQL only: ROW_FORMAT (upper case), and the server's estimate of the
+	// rows and of the bytes of data and indexes, for what a lock would cost.
+	RowFormat   string
+	Rows, Bytes int64
+}
+
+// sizeText describes the table's size as the server estimates it.
+func (t *Table) sizeText() string {
+	return fmt.Sprintf("%s holds about %d rows, %s of data and indexes", t.Name, t.Rows, byteSize(t.Bytes))
+}
+
+func byteSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // Column is one column of a table.
@@ -55,6 +77,8 @@ type Index struct {
 	Columns []string
 	Partial bool
 	Valid   bool // PostgreSQL: an index left invalid by a failed concurrent build is not
+	// Kind is MySQL's index type, upper case: BTREE, FULLTEXT, SPATIAL, HASH.
+	Kind string
 }
 
 // Constraint is one named table constraint.
@@ -107,6 +131,21 @@ func (t *Table) Index(name string) (Index, bool) {
 		}
 	}
 	return Index{}, false
+}
+
+// indexesOn lists the indexes of the live table that hold col and that
+// keep says may be dropped with it; none without a live table.
+func indexesOn(live *Table, col string, keep func(Index) bool) []string {
+	if live == nil {
+		return nil
+	}
+	var out []string
+	for _, ix := range live.Indexes {
+		if slices.Contains(ix.Columns, col) && keep(ix) {
+			out = append(out, ix.Name)
+		}
+	}
+	return out
 }
 
 // uniqueKeys lists the single columns whose values are unique and never
@@ -182,16 +221,31 @@ func listOrNone(xs []string) string {
 
 // SchemaError is a plan that does not fit the live schema. Nothing was changed.
 type SchemaError struct {
-	File     string
+	File string
+	// Problems each start with the plan field they are about ("type: …").
 	Problems []string
+	// Line, when set, gives a field's line in File, so that each problem
+	// reads file:line: field: ….
+	Line func(field string) int
 }
 
 func (e *SchemaError) Error() string {
 	lines := make([]string, len(e.Problems))
 	for i, p := range e.Problems {
-		lines[i] = e.File + ": " + p
+		at := e.File
+		if field, _, ok := strings.Cut(p, ": "); ok && e.Line != nil && !strings.ContainsAny(field, " \n") {
+			if n := e.Line(field); n > 0 {
+				at = fmt.Sprintf("%s:%d", e.File, n)
+			}
+		}
+		lines[i] = at + ": " + p
 	}
 	return strings.Join(lines, "\n")
+}
+
+// schemaError is a SchemaError on the session's plan, with its lines.
+func (s *Session) schemaError(problems ...string) *SchemaError {
+	return &SchemaError{File: s.plan.File, Problems: problems, Line: s.plan.Line}
 }
 
 // checkSchema checks the plan against the live table, given how far the plan
@@ -221,12 +275,7 @@ func (s *Session) checkSchema(ctx context.Context, t *Table, progress phases.Pro
 		case done("add-column") && !has(p.Column):
 			add("column: %q was added by this plan but is gone from %s; it was dropped outside shepherd (columns: %s)", p.Column, t.Name, cols)
 		}
-		if _, ok := p.Type.For(s.d.name()); !ok {
-			add("type: no type given for %s (given for: %s)", s.d.name(), strings.Join(keysOf(p.Type.By), ", "))
-		}
-		if _, ok := p.Backfill.For(s.d.name()); !ok {
-			add("backfill: no expression given for %s (given for: %s)", s.d.name(), strings.Join(keysOf(p.Backfill.By), ", "))
-		}
+		problems = append(problems, dialectProblems(p, s.d.name())...)
 	case phases.RenameColumn:
 		switch {
 		// Once drop-old-column has started, the column may be gone: where
@@ -244,6 +293,13 @@ func (s *Session) checkSchema(ctx context.Context, t *Table, progress phases.Pro
 		}
 		if c, ok := t.Column(p.Column); ok && c.Generated {
 			add("column: %q is a generated column; rename it with its expression by hand", p.Column)
+		}
+		// What uses the old column must be recreated on the new one before
+		// drop-old-column: say so from the start.
+		if !done("drop-old-column") && has(p.Column) && len(problems) == 0 {
+			if w := s.renameWarning(ctx); w != "" {
+				s.warnings = append(s.warnings, w)
+			}
 		}
 	case phases.TightenConstraint:
 		c := p.Constraint
@@ -297,7 +353,7 @@ func (s *Session) checkSchema(ctx context.Context, t *Table, progress phases.Pro
 		}
 	}
 	if len(problems) > 0 {
-		return &SchemaError{File: p.File, Problems: problems}
+		return s.schemaError(problems...)
 	}
 	return nil
 }
@@ -572,6 +628,38 @@ func (s *Session) tryExpressions(ctx context.Context, t *Table) []string {
 		}
 	}
 	return problems
+}
+
+// dialectProblems lists the fields of the plan that give nothing for this
+// dialect: add-column's type: and backfill:.
+func dialectProblems(p *phases.Plan, dialect string) []string {
+	var problems []string
+	if p.Playbook != phases.AddColumn {
+		return nil
+	}
+	if _, ok := p.Type.For(dialect); !ok {
+		problems = append(problems, missingForDialect("type", "type", dialect, p.Type))
+	}
+	if _, ok := p.Backfill.For(dialect); !ok {
+		problems = append(problems, missingForDialect("backfill", "expression", dialect, p.Backfill))
+	}
+	return problems
+}
+
+// missingForDialect says that a per-dialect field has nothing for this
+// dialect, and how to give it.
+func missingForDialect(field, what, dialect string, given phases.PerDialect) string {
+	return fmt.Sprintf("%s: no %s given for %s (given for: %s); add %s: under %s: (%s: {%s, %s: …}), or give one %s for every dialect",
+		field, what, dialect, strings.Join(keysOf(given.By), ", "), dialect, field, field, givenPairs(given), dialect, what)
+}
+
+// givenPairs shows a per-dialect field's fragments as YAML pairs.
+func givenPairs(p phases.PerDialect) string {
+	var parts []string
+	for _, d := range keysOf(p.By) {
+		parts = append(parts, d+": "+p.By[d])
+	}
+	return strings.Join(parts, ", ")
 }
 
 func constraintNames(t *Table) string {

@@ -18,6 +18,10 @@ type builder struct {
 	d    dialect
 	sql  *templates.Set
 	live *Table // nil when previewing without a database
+	// seen is the live table when there is one, kept when a phase is
+	// previewed as the plan gives it (its column is not there yet): what
+	// the dialect expects of the table does not depend on that.
+	seen *Table
 	key  string
 	// refColumns are the columns a foreign key references, resolved from
 	// the live schema where the plan leaves them to the primary key.
@@ -26,6 +30,9 @@ type builder struct {
 	// collects what an offline rendering needs from the live table.
 	export bool
 	gaps   *[]string
+	// notes, when set, collects what the dialect expects this database to
+	// do with a statement (previews with the live table).
+	notes *[]string
 }
 
 // gap records that the offline SQL stands in for what only the live table
@@ -37,7 +44,7 @@ func (b builder) gap(what string) {
 }
 
 func (s *Session) builder() builder {
-	return builder{plan: s.plan, d: s.d, sql: s.sql, live: s.table, key: s.key, refColumns: s.refColumns}
+	return builder{plan: s.plan, d: s.d, sql: s.sql, live: s.table, seen: s.table, key: s.key, refColumns: s.refColumns}
 }
 
 // base is the data every template gets.
@@ -55,6 +62,11 @@ func (b builder) script(op string, data sqlData) (templates.Script, error) {
 	}
 	if data.Offline != "" {
 		b.gap(data.Offline)
+	}
+	if b.notes != nil {
+		if note := b.d.expect(op, b.seen); note != "" {
+			*b.notes = append(*b.notes, note)
+		}
 	}
 	return b.sql.Script(op, data)
 }
@@ -114,9 +126,9 @@ func (b builder) addColumn() (templates.Script, error) {
 	return b.script("add-column", d)
 }
 
-func (b builder) dropColumn(col string) (templates.Script, error) {
+func (b builder) dropColumn(col string, checks ...string) (templates.Script, error) {
 	d := b.base()
-	d.Column = col
+	d.Column, d.DropChecks = col, checks
 	return b.script("drop-column", d)
 }
 
@@ -214,7 +226,8 @@ func (b builder) fillJob(phase string) batchJob {
 	d := b.base()
 	d.Column = b.plan.Column
 	d.Expr, _ = b.plan.Backfill.For(b.d.name())
-	return batchJob{phase: phase, update: "fill-batch", data: d}
+	return batchJob{phase: phase, update: "fill-batch", data: d,
+		fix: "fix the rows in that range, or change the plan's backfill: expression (it may change until backfill and switch-writes are done), then rerun to resume"}
 }
 
 // refillOldJob gives rename's old column its values back from the new one
@@ -241,7 +254,8 @@ func (b builder) cleanJob(phase string) batchJob {
 		e, _ := a.Expr.For(b.d.name())
 		d.Set = append(d.Set, setExpr{Column: a.Column, Expr: e})
 	}
-	return batchJob{phase: phase, update: "clean-batch", data: d}
+	return batchJob{phase: phase, update: "clean-batch", data: d,
+		fix: "fix the rows in that range, or change the plan's clean: expressions (they may change until clean is done), then rerun to resume"}
 }
 
 // cond returns the data for count-where: which rows to count.

@@ -21,8 +21,10 @@ import (
 // constraints: NOT NULL and CHECK go through a table rebuild.
 type sqliteDialect struct{}
 
-func (sqliteDialect) name() string         { return "sqlite" }
-func (sqliteDialect) supportsSchema() bool { return false }
+func (sqliteDialect) name() string                 { return "sqlite" }
+func (sqliteDialect) server() string               { return "SQLite" }
+func (sqliteDialect) expect(string, *Table) string { return "" }
+func (sqliteDialect) supportsSchema() bool         { return false }
 
 // quote uses backticks, not double quotes: SQLite reads a double-quoted
 // name that matches no column as a string literal (its "DQS" misfeature),
@@ -255,6 +257,13 @@ func mustSQL(set *templates.Set, name string) string {
 func (d sqliteDialect) prepare(op string, data *sqlData, live *Table) error {
 	switch op {
 	case "set-not-null", "drop-not-null", "add-check", "drop-check", "add-foreign-key", "drop-foreign-key":
+	case "drop-column":
+		// SQLite refuses to drop an indexed column: the indexes on it
+		// (rename's drop-old-column checked that the new column has its
+		// own) are dropped first, in the same transaction. One that a
+		// UNIQUE constraint of the table made cannot be.
+		data.DropIndexes = indexesOn(live, data.Column, func(ix Index) bool { return !strings.HasPrefix(ix.Name, "sqlite_autoindex_") })
+		return nil
 	default:
 		return nil
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -200,8 +201,11 @@ func (s *Session) progress() phases.Progress {
 
 // checkHash refuses a plan whose file changed since it started here, and
 // says what changed. A changed plan of which no phase is in force (every
-// phase pending, rolled back or waiting at a gate) replaces the old one:
-// with apply, the new hash and text are recorded.
+// phase pending, rolled back or waiting at a gate) replaces the old one. So
+// does a plan whose changes are all to fields that only phases not done yet
+// use (backfill: until backfill and switch-writes are done; clean: until
+// clean is done), and a plan that changed only for other dialects. With
+// apply, the new hash and text are recorded, and the log says what changed.
 func (s *Session) checkHash(ctx context.Context, apply bool) error {
 	hash := s.plan.Hash()
 	changed, inForce := false, false
@@ -209,7 +213,7 @@ func (s *Session) checkHash(ctx context.Context, apply bool) error {
 		if st.stored && st.Hash != hash {
 			changed = true
 		}
-		if st.Status == phases.Done || st.Status == phases.Running || st.Status == phases.Failed {
+		if phases.InForce(st.Status) {
 			inForce = true
 		}
 	}
@@ -219,43 +223,103 @@ func (s *Session) checkHash(ctx context.Context, apply bool) error {
 	var old sql.NullString
 	err := s.queryRow(ctx, s.db, "log-last-plan", sqlData{}, map[string]any{"plan": s.plan.Name}, &old)
 	changes := []string{"(the earlier plan text is not in shepherd_log)"}
-	if err == nil && old.Valid {
+	var fields []string
+	known := err == nil && old.Valid
+	if known {
 		changes = phases.Diff([]byte(old.String), s.plan.Canonical())
+		if fields, err = phases.EditedFields([]byte(old.String), s.plan, s.d.name()); err != nil {
+			known = false
+		}
 	}
-	if inForce && !onlyViolating(changes) {
-		return &PlanChangedError{File: s.plan.File, Plan: s.plan.Name, Changes: changes}
+	progress := s.progress()
+	var refused []string
+	switch {
+	case !inForce:
+	case !known:
+		refused = []string{"the earlier plan text is not in shepherd_log, so shepherd cannot tell what changed"}
+	default:
+		for _, f := range fields {
+			if err := s.pb.CheckEdit(f, progress); err != nil {
+				refused = append(refused, err.Error())
+			}
+		}
+	}
+	if len(refused) > 0 {
+		return &PlanChangedError{File: s.plan.File, Plan: s.plan.Name, Changes: changes, Refused: refused, EditableNow: s.pb.EditableNow(progress)}
 	}
 	if !apply {
 		return nil
 	}
-	if inForce {
-		s.notice("", "plan %s changed since it last ran (%s); constraint.violating only says what verify-failure-path writes (and rolls back), so the changed plan replaces it", s.plan.Name, strings.Join(changes, "; "))
-	} else {
-		s.notice("", "plan %s changed since it last ran (%s); no phase of it is in force, so the changed plan replaces it", s.plan.Name, strings.Join(changes, "; "))
+	var msg string
+	var restart []string // batched phases whose next pass starts from the top
+	switch {
+	case !inForce:
+		msg = fmt.Sprintf("plan %s changed since it last ran (%s); no phase of it is in force, so the changed plan replaces it", s.plan.Name, strings.Join(changes, "; "))
+	case len(fields) == 0:
+		msg = fmt.Sprintf("plan %s changed (%s), but reads the same on %s: the change is recorded, and nothing changes here", s.plan.Name, strings.Join(changes, "; "), s.d.name())
+	default:
+		editable := s.pb.EditableFields()
+		var users []string
+		for _, f := range fields {
+			for _, id := range editable[f] {
+				if !slices.Contains(users, id) {
+					users = append(users, id)
+				}
+			}
+		}
+		for _, id := range users {
+			if st := s.st(id); st.Checkpoint != nil || st.RowsDone > 0 {
+				restart = append(restart, id)
+			}
+		}
+		if len(users) == 0 {
+			msg = fmt.Sprintf("plan %s changed (%s): allowed, because %s changes no DDL and no row; the changed plan applies from here", s.plan.Name, strings.Join(changes, "; "), wordList(fields))
+			break
+		}
+		msg = fmt.Sprintf("plan %s changed (%s): allowed, because %s, the phase%s that use%s %s, %s not done yet; the changed plan applies from here",
+			s.plan.Name, strings.Join(changes, "; "), wordList(users), pluralWord(len(users), "", "s"), pluralWord(len(users), "s", ""), wordList(fields), pluralWord(len(users), "is", "are"))
+		if len(restart) > 0 {
+			msg += fmt.Sprintf("; %s walk%s the table again from the start: rows already changed keep their values", wordList(restart), pluralWord(len(restart), "s", ""))
+		}
 	}
+	s.notice("", "%s", msg)
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := s.exec(ctx, tx, "state-rehash", sqlData{}, map[string]any{"plan": s.plan.Name, "hash": hash}); err != nil {
 			return fmt.Errorf("record the changed plan %s: %w", s.plan.Name, s.dsn.scrub(err))
 		}
+		for _, id := range restart {
+			st := s.st(id)
+			st.Checkpoint, st.RowsDone = nil, 0
+			if err := s.save(ctx, tx, st); err != nil {
+				return err
+			}
+		}
 		for _, st := range s.state {
 			st.Hash = hash
+		}
+		if err := s.log(ctx, tx, "", "edit", "", msg); err != nil {
+			return err
 		}
 		return s.log(ctx, tx, "", "plan", "", string(s.plan.Canonical()))
 	})
 }
 
-// onlyViolating reports whether every change of a plan is to
-// constraint.violating, which changes no DDL and no row: it is only the
-// write verify-failure-path makes and rolls back, and a failed proof may
-// ask for it (an empty table), so it may change while the plan is in force.
-// The earlier plan must be known (from the log) to say so.
-func onlyViolating(changes []string) bool {
-	for _, c := range changes {
-		if !strings.HasPrefix(c, "constraint.violating") {
-			return false
-		}
+// wordList joins words as a sentence does: "a", "a and b", "a, b and c".
+func wordList(words []string) string {
+	switch len(words) {
+	case 0:
+		return ""
+	case 1:
+		return words[0]
 	}
-	return len(changes) > 0
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
+}
+
+func pluralWord(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func (s *Session) ensureStateTables(ctx context.Context) error {

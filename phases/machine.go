@@ -82,11 +82,16 @@ func (pb *Playbook) Complete(p Progress) bool {
 
 // RollbackTarget returns the phase `rollback` reverts: the last one that did
 // something (done, failed mid-way, or interrupted). Waiting gates after it are
-// returned too, to be reset to pending.
+// returned too, to be reset to pending. A phase rolled back is not in force,
+// so it is passed over: add-column (UndoDDLIfLast) is the target only once
+// every later phase is pending, waiting or rolled back.
 func (pb *Playbook) RollbackTarget(p Progress) (target Phase, resets []Phase, err error) {
+	anyRolledBack := false
 	for i := len(pb.Phases) - 1; i >= 0; i-- {
 		ph := pb.Phases[i]
 		switch p.Of(ph.ID) {
+		case RolledBack:
+			anyRolledBack = true
 		case Waiting:
 			resets = append(resets, ph)
 		case Done, Failed, Running:
@@ -94,25 +99,18 @@ func (pb *Playbook) RollbackTarget(p Progress) (target Phase, resets []Phase, er
 				return ph, nil, &RefusedError{Phase: ph.ID, Reason: fmt.Sprintf(
 					"%s is the point of no return: it is done and cannot be undone", ph.ID)}
 			}
-			if ph.Undo == UndoDDLIfLast {
-				var ran []string
-				for _, later := range pb.Phases[i+1:] {
-					// A gate merely reached (waiting) has not run.
-					if st := p.Of(later.ID); st != Pending && st != Waiting {
-						ran = append(ran, later.ID)
-					}
-				}
-				if len(ran) > 0 {
-					return ph, nil, &RefusedError{Phase: ph.ID, Reason: fmt.Sprintf(
-						"%s cannot be undone after later phases ran (%s): the column may hold data written since, and dropping it would lose that data",
-						ph.ID, strings.Join(ran, ", "))}
-				}
-			}
 			return ph, resets, nil
 		}
 	}
+	if anyRolledBack {
+		return Phase{}, nil, &RefusedError{Reason: "nothing to roll back: every phase is rolled back or pending"}
+	}
 	return Phase{}, nil, &RefusedError{Reason: "nothing to roll back: no phase of this plan has run"}
 }
+
+// InForce reports whether a phase with this status has taken effect, wholly
+// or in part: done, failed mid-way or interrupted.
+func InForce(s Status) bool { return s == Done || s == Failed || s == Running }
 
 // Index returns the position of phase id in the playbook, or -1.
 func (pb *Playbook) Index(id string) int {

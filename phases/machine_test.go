@@ -363,6 +363,7 @@ func TestRollbackTarget(t *testing.T) {
 		return p
 	}
 	const nothing = "nothing to roll back: no phase of this plan has run"
+	const allRolledBack = "nothing to roll back: every phase is rolled back or pending"
 	for _, tc := range []struct {
 		name     string
 		playbook string
@@ -379,7 +380,14 @@ func TestRollbackTarget(t *testing.T) {
 		// nothing to roll back
 		{name: "add: nil progress", playbook: AddColumn, progress: nil, refused: true, reasonParts: []string{nothing}},
 		{name: "add: all pending", playbook: AddColumn, progress: Progress{"add-column": Pending, "deploy-readers": Pending}, refused: true, reasonParts: []string{nothing}},
-		{name: "add: add-column already rolled back", playbook: AddColumn, progress: Progress{"add-column": RolledBack}, refused: true, reasonParts: []string{nothing}},
+		{name: "add: add-column already rolled back", playbook: AddColumn, progress: Progress{"add-column": RolledBack}, refused: true, reasonParts: []string{allRolledBack}},
+		{name: "add: every phase rolled back", playbook: AddColumn, progress: Progress{"add-column": RolledBack, "deploy-readers": RolledBack, "backfill": RolledBack, "switch-writes": RolledBack, "enforce": RolledBack},
+			refused: true, reasonParts: []string{allRolledBack}},
+		{name: "add: rolled back and pending", playbook: AddColumn, progress: Progress{"add-column": RolledBack, "deploy-readers": RolledBack}, refused: true, reasonParts: []string{allRolledBack}},
+		{name: "rename: every phase rolled back or pending", playbook: RenameColumn, progress: Progress{"add-column": RolledBack, "dual-write": RolledBack, "backfill": RolledBack},
+			refused: true, reasonParts: []string{allRolledBack}},
+		{name: "tighten: every phase rolled back", playbook: TightenConstraint, progress: Progress{"validate-in-app": RolledBack, "clean": RolledBack, "add-constraint": RolledBack, "verify-failure-path": RolledBack},
+			refused: true, reasonParts: []string{allRolledBack}},
 		{name: "tighten: only the first gate waiting", playbook: TightenConstraint, progress: Progress{"validate-in-app": Waiting}, refused: true, reasonParts: []string{nothing}},
 		{name: "rename: nothing run", playbook: RenameColumn, progress: Progress{}, refused: true, reasonParts: []string{nothing}},
 
@@ -397,24 +405,33 @@ func TestRollbackTarget(t *testing.T) {
 		{name: "add: enforce rolled back, then the gate", playbook: AddColumn, progress: with(allAdd, "enforce", RolledBack), target: "switch-writes", undo: UndoGate},
 		{name: "add: skips rolled-back phases", playbook: AddColumn, progress: with(allAdd, "enforce", RolledBack, "switch-writes", RolledBack, "backfill", RolledBack), target: "deploy-readers", undo: UndoGate},
 
-		// add-column is refused once any later phase is not pending
-		// (a gate merely reached, waiting, has not run: it is reset instead)
+		// add-column is the target once every later phase is pending,
+		// waiting (reset) or rolled back: a rolled-back phase is not in
+		// force
 		{name: "add: add-column with readers gate waiting", playbook: AddColumn, progress: Progress{"add-column": Done, "deploy-readers": Waiting},
 			target: "add-column", undo: UndoDDLIfLast, resets: []string{"deploy-readers"}},
 		{name: "add: backfill done after the readers gate was rolled back", playbook: AddColumn, progress: Progress{"add-column": Done, "deploy-readers": RolledBack, "backfill": Done},
 			target: "backfill", undo: UndoKeepData},
 		{name: "add: add-column with readers rolled back", playbook: AddColumn, progress: Progress{"add-column": Done, "deploy-readers": RolledBack},
-			refused: true, refusedAt: "add-column", reasonParts: []string{"add-column cannot be undone after later phases ran (deploy-readers)", "lose that data"}},
+			target: "add-column", undo: UndoDDLIfLast},
 		{name: "add: add-column with readers failed", playbook: AddColumn, progress: Progress{"add-column": Done, "deploy-readers": Failed},
 			target: "deploy-readers", undo: UndoGate},
 		{name: "add: add-column with a rolled-back phase and a waiting gate", playbook: AddColumn, progress: Progress{"add-column": Done, "deploy-readers": RolledBack, "switch-writes": Waiting},
-			refused: true, refusedAt: "add-column", reasonParts: []string{"later phases ran (deploy-readers)"}},
+			target: "add-column", undo: UndoDDLIfLast, resets: []string{"switch-writes"}},
 		{name: "add: add-column with everything after rolled back", playbook: AddColumn, progress: with(allAdd, "deploy-readers", RolledBack, "backfill", RolledBack, "switch-writes", RolledBack, "enforce", RolledBack),
-			refused: true, refusedAt: "add-column", reasonParts: []string{"later phases ran (deploy-readers, backfill, switch-writes, enforce)"}},
+			target: "add-column", undo: UndoDDLIfLast},
+		{name: "add: add-column after a failed backfill was rolled back", playbook: AddColumn, progress: Progress{"add-column": Done, "deploy-readers": RolledBack, "backfill": RolledBack},
+			target: "add-column", undo: UndoDDLIfLast},
+		{name: "add: a failed backfill is in force", playbook: AddColumn, progress: Progress{"add-column": Done, "deploy-readers": RolledBack, "backfill": Failed},
+			target: "backfill", undo: UndoKeepData},
+		{name: "add: an interrupted backfill is in force", playbook: AddColumn, progress: Progress{"add-column": Done, "deploy-readers": Done, "backfill": Running},
+			target: "backfill", undo: UndoKeepData},
+		{name: "add: add-column with readers failed and rolled back", playbook: AddColumn, progress: Progress{"add-column": Done, "deploy-readers": RolledBack, "backfill": Pending, "switch-writes": Pending},
+			target: "add-column", undo: UndoDDLIfLast},
 		{name: "add: failed add-column with a later phase failed", playbook: AddColumn, progress: Progress{"add-column": Failed, "deploy-readers": RolledBack, "backfill": Failed},
 			target: "backfill", undo: UndoKeepData},
 		{name: "add: running add-column after a rolled-back backfill", playbook: AddColumn, progress: Progress{"add-column": Running, "deploy-readers": RolledBack, "backfill": RolledBack},
-			refused: true, refusedAt: "add-column", reasonParts: []string{"(deploy-readers, backfill)"}},
+			target: "add-column", undo: UndoDDLIfLast},
 
 		// rename-column: the point of no return
 		{name: "rename: drop-old-column done", playbook: RenameColumn, progress: allRename,
@@ -432,7 +449,10 @@ func TestRollbackTarget(t *testing.T) {
 		{name: "rename: add-column with dual-write waiting", playbook: RenameColumn, progress: Progress{"add-column": Done, "dual-write": Waiting},
 			target: "add-column", undo: UndoDDLIfLast, resets: []string{"dual-write"}},
 		{name: "rename: add-column with dual-write rolled back", playbook: RenameColumn, progress: Progress{"add-column": Done, "dual-write": RolledBack},
-			refused: true, refusedAt: "add-column", reasonParts: []string{"later phases ran (dual-write)"}},
+			target: "add-column", undo: UndoDDLIfLast},
+		{name: "rename: add-column with every later phase rolled back", playbook: RenameColumn,
+			progress: Progress{"add-column": Done, "dual-write": RolledBack, "backfill": RolledBack, "switch-reads": RolledBack, "stop-old-writes": RolledBack},
+			target:   "add-column", undo: UndoDDLIfLast},
 
 		// tighten-constraint
 		{name: "tighten: gate done", playbook: TightenConstraint, progress: Progress{"validate-in-app": Done}, target: "validate-in-app", undo: UndoGate},
@@ -497,4 +517,132 @@ func ids(phs []Phase) []string {
 		out = append(out, ph.ID)
 	}
 	return out
+}
+
+func TestInForce(t *testing.T) {
+	for s, want := range map[Status]bool{
+		Pending: false, Waiting: false, RolledBack: false,
+		Running: true, Done: true, Failed: true,
+	} {
+		if got := InForce(s); got != want {
+			t.Errorf("InForce(%s) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+// Which fields of a plan in flight may change, at each point of its life.
+func TestCheckEdit(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		playbook string
+		field    string
+		progress Progress
+		refused  string // a substring of the refusal; "" when allowed
+	}{
+		{"add: backfill before it ran", AddColumn, "backfill", Progress{"add-column": Done, "deploy-readers": Waiting}, ""},
+		{"add: backfill failed", AddColumn, "backfill", Progress{"add-column": Done, "deploy-readers": Done, "backfill": Failed}, ""},
+		{"add: backfill interrupted", AddColumn, "backfill", Progress{"add-column": Done, "deploy-readers": Done, "backfill": Running}, ""},
+		{"add: backfill rolled back", AddColumn, "backfill", Progress{"add-column": Done, "deploy-readers": Done, "backfill": RolledBack}, ""},
+		{"add: backfill done, writes gate waiting", AddColumn, "backfill", Progress{"add-column": Done, "deploy-readers": Done, "backfill": Done, "switch-writes": Waiting},
+			"backfill can change only until backfill and switch-writes are done, and backfill is done"},
+		{"add: backfill rolled back after switch-writes", AddColumn, "backfill", Progress{"add-column": Done, "deploy-readers": Done, "backfill": RolledBack, "switch-writes": Done},
+			"and switch-writes is done"},
+		{"add: both done", AddColumn, "backfill", Progress{"add-column": Done, "deploy-readers": Done, "backfill": Done, "switch-writes": Done},
+			"and backfill and switch-writes are done"},
+		{"add: type", AddColumn, "type", Progress{"add-column": Done}, "type cannot change while any phase of the plan is in force"},
+		{"add: not_null", AddColumn, "not_null", Progress{"add-column": Done}, "not_null cannot change"},
+		{"add: clean is no field of add-column", AddColumn, "clean", Progress{}, "clean cannot change"},
+		{"tighten: clean before it ran", TightenConstraint, "clean", Progress{"validate-in-app": Done}, ""},
+		{"tighten: clean failed", TightenConstraint, "clean", Progress{"validate-in-app": Done, "clean": Failed}, ""},
+		{"tighten: clean done", TightenConstraint, "clean", Progress{"validate-in-app": Done, "clean": Done}, "clean can change only until clean is done, and clean is done"},
+		{"tighten: constraint", TightenConstraint, "constraint", Progress{"validate-in-app": Done}, "constraint cannot change"},
+		{"rename: backfill is no field of rename", RenameColumn, "backfill", Progress{"add-column": Done}, "backfill cannot change"},
+		{"rename: to", RenameColumn, "to", Progress{"add-column": Done}, "to cannot change"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := Playbooks()[tc.playbook].CheckEdit(tc.field, tc.progress)
+			switch {
+			case tc.refused == "" && err != nil:
+				t.Errorf("CheckEdit(%s) = %v, want allowed", tc.field, err)
+			case tc.refused != "" && err == nil:
+				t.Errorf("CheckEdit(%s) allowed, want refused (%s)", tc.field, tc.refused)
+			case tc.refused != "" && !strings.Contains(err.Error(), tc.refused):
+				t.Errorf("CheckEdit(%s) = %q, want it to contain %q", tc.field, err, tc.refused)
+			}
+		})
+	}
+}
+
+func TestEditableNow(t *testing.T) {
+	add := Playbooks()[AddColumn]
+	if got, want := add.EditableNow(Progress{"add-column": Done}), []string{"backfill: until backfill and switch-writes are done"}; !slices.Equal(got, want) {
+		t.Errorf("EditableNow = %q, want %q", got, want)
+	}
+	if got := add.EditableNow(Progress{"add-column": Done, "backfill": Done}); len(got) != 0 {
+		t.Errorf("EditableNow after the backfill = %q, want none", got)
+	}
+	if got := Playbooks()[RenameColumn].EditableNow(Progress{}); len(got) != 0 {
+		t.Errorf("rename has no editable field, got %q", got)
+	}
+	if got, want := Playbooks()[TightenConstraint].EditableNow(Progress{"clean": Failed}), []string{"clean: until clean is done"}; !slices.Equal(got, want) {
+		t.Errorf("EditableNow = %q, want %q", got, want)
+	}
+}
+
+// EditedFields reads both plans on one dialect: a fragment for another
+// dialect is no change there.
+func TestEditedFields(t *testing.T) {
+	parse := func(text string) *Plan {
+		t.Helper()
+		p, err := Parse("plan.yaml", []byte(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	base := parse("name: p\nplaybook: add-column\ntable: users\ncolumn: email\ntype: text\nbackfill: lower(username)\n")
+	for _, tc := range []struct {
+		name    string
+		now     string
+		dialect string
+		want    []string
+	}{
+		{"same", "name: p\nplaybook: add-column\ntable: users\ncolumn: email\ntype: text\nbackfill: lower(username)\n", "postgres", nil},
+		{"backfill", "name: p\nplaybook: add-column\ntable: users\ncolumn: email\ntype: text\nbackfill: upper(username)\n", "sqlite", []string{"backfill"}},
+		{"type for every dialect, the same", "name: p\nplaybook: add-column\ntable: users\ncolumn: email\ntype: {postgres: text, mysql: text, sqlite: text}\nbackfill: lower(username)\n", "mysql", nil},
+		{"type for another dialect", "name: p\nplaybook: add-column\ntable: users\ncolumn: email\ntype: {postgres: text, mysql: varchar(9), sqlite: text}\nbackfill: lower(username)\n", "postgres", nil},
+		{"type for this dialect", "name: p\nplaybook: add-column\ntable: users\ncolumn: email\ntype: {postgres: text, mysql: varchar(9), sqlite: text}\nbackfill: lower(username)\n", "mysql", []string{"type"}},
+		{"type missing for this dialect", "name: p\nplaybook: add-column\ntable: users\ncolumn: email\ntype: {postgres: text}\nbackfill: lower(username)\n", "sqlite", []string{"type"}},
+		{"several", "name: p\nplaybook: add-column\ntable: people\ncolumn: mail\ntype: text\nbackfill: lower(username)\nnot_null: false\n", "sqlite", []string{"table", "column", "not_null"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := EditedFields(base.Canonical(), parse(tc.now), tc.dialect)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("EditedFields = %q, want %q", got, tc.want)
+			}
+		})
+	}
+	tight := parse("name: t\nplaybook: tighten-constraint\ntable: orders\nconstraint: {name: c, check: \"amount > 0\"}\nclean: {set: {amount: abs(amount)}}\n")
+	for _, tc := range []struct {
+		now  string
+		want []string
+	}{
+		{"name: t\nplaybook: tighten-constraint\ntable: orders\nconstraint: {name: c, check: \"amount > 0\"}\nclean: {set: {amount: \"1\"}}\n", []string{"clean"}},
+		{"name: t\nplaybook: tighten-constraint\ntable: orders\nconstraint: {name: c, check: \"amount >= 0\"}\nclean: {set: {amount: abs(amount)}}\n", []string{"constraint"}},
+		{"name: t\nplaybook: tighten-constraint\ntable: orders\nconstraint: {name: c, check: \"amount > 0\"}\n", []string{"clean"}},
+	} {
+		got, err := EditedFields(tight.Canonical(), parse(tc.now), "postgres")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("EditedFields(%q) = %q, want %q", tc.now, got, tc.want)
+		}
+	}
+	if _, err := EditedFields([]byte("not json"), base, "sqlite"); err == nil {
+		t.Error("EditedFields of an unreadable record: no error")
+	}
 }

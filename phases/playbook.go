@@ -9,8 +9,9 @@ const (
 	// UndoDDL runs the phase's reverse DDL (enforce drops NOT NULL,
 	// add-constraint drops the constraint).
 	UndoDDL Undo = iota
-	// UndoDDLIfLast runs the reverse DDL only while no later phase ever ran
-	// (add-column drops the column only while it cannot hold data yet).
+	// UndoDDLIfLast runs the reverse DDL only once no later phase is in
+	// force: each later phase is pending, waiting or rolled back (add-column
+	// drops the column only after everything that used it was undone).
 	UndoDDLIfLast
 	// UndoGate un-confirms a gate: the deploy it stood for was rolled back.
 	UndoGate
@@ -56,7 +57,7 @@ func Playbooks() map[string]*Playbook {
 					Does:   "Adds {column} to {table} as a nullable column.",
 					Why:    "Add the column as nullable or with a safe default: the code running now does not know the column, and its inserts must keep working.",
 					Verify: "{column} exists and is nullable.",
-					Revert: "Drops {column}, only while no later phase has run (after that it may hold data)."},
+					Revert: "Drops {column}, once every later phase is pending or rolled back (values the backfill wrote go with it)."},
 				{ID: "deploy-readers", Gate: true, Undo: UndoGate,
 					Does:   "Gate: deploy code that can read rows with and without {column}.",
 					Why:    "Deploy code that can read old and new rows: until the backfill is done, most rows have NULL in {column}.",
@@ -87,7 +88,7 @@ func Playbooks() map[string]*Playbook {
 					Does:   "Adds {to} to {table} as a nullable column of {column}'s type.",
 					Why:    "Add the new column: a rename in place would break every running replica that still uses {column}.",
 					Verify: "{to} exists and is nullable.",
-					Revert: "Drops {to}, only while no later phase has run."},
+					Revert: "Drops {to}, once every later phase is pending or rolled back (values copied into it go with it)."},
 				{ID: "dual-write", Gate: true, Undo: UndoGate,
 					Does:   "Gate: deploy code that writes both {column} and {to}.",
 					Why:    "Write to both old and new columns, so that rows written from now on are right in both.",

@@ -69,6 +69,20 @@ func (p *Events) Event(e engine.Event) {
 	}
 }
 
+// ErrorLine prints, for --output json, the error that ended a command as
+// one JSON line: {"event":"error","plan":…,"error":…,"exit":N}. The error
+// text is the one printed on stderr, its password masked.
+func ErrorLine(w io.Writer, plan, msg string, exit int) {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(struct {
+		Event engine.EventKind `json:"event"`
+		Plan  string           `json:"plan"`
+		Error string           `json:"error"`
+		Exit  int              `json:"exit"`
+	}{engine.EventError, plan, msg, exit})
+}
+
 // Progress describes a progress event in one line.
 func Progress(e engine.Event) string {
 	var done, total int64
@@ -156,6 +170,10 @@ func Plan(w io.Writer, p *phases.Plan, dialect string, previews []engine.PhasePr
 			}
 			if st.Applied != nil {
 				fmt.Fprintf(w, "           -- skipped on a rerun when: %s\n", indent(st.Applied.SQL, "           "))
+			}
+			for _, alt := range st.Else {
+				fmt.Fprintf(w, "           -- %s: %s\n", alt.When(), indent(alt.SQL, "           "))
+				fmt.Fprintf(w, "           --   locks: %s\n", alt.Lock)
 			}
 			if params := describeParams(st.Params); params != "" {
 				fmt.Fprintf(w, "           -- %s\n", params)

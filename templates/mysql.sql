@@ -153,10 +153,17 @@ ORDER BY c.ordinal_position
 {{end}}
 
 {{define "table-indexes"}}
-SELECT index_name, 1 - non_unique, CASE WHEN index_name = 'PRIMARY' THEN 'pk' ELSE 'c' END, sub_part IS NOT NULL, column_name
+SELECT index_name, 1 - non_unique, CASE WHEN index_name = 'PRIMARY' THEN 'pk' ELSE 'c' END, sub_part IS NOT NULL, column_name, index_type
 FROM information_schema.statistics
 WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}}
 ORDER BY index_name, seq_in_index
+{{end}}
+
+{{/* ROW_FORMAT and the server's estimates of rows and bytes: what decides
+     (and what it costs) whether an ALTER can run INSTANT or without a lock */}}
+{{define "table-stats"}}
+SELECT row_format, coalesce(table_rows, 0), coalesce(data_length, 0) + coalesce(index_length, 0)
+FROM information_schema.tables WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}}
 {{end}}
 
 {{define "table-objects"}}
@@ -228,16 +235,45 @@ DROP TEMPORARY TABLE IF EXISTS shepherd_check_probe
 
 {{define "column-probe"}}SELECT count(*) FROM information_schema.columns WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND column_name = {{bind .Column}}{{end}}
 
+{{/* Every ALTER names its ALGORITHM and LOCK, so that the server refuses
+     rather than take a stronger lock than the plan shows. A table may not
+     allow the least-locking form (ROW_FORMAT=COMPRESSED or a FULLTEXT index
+     rule out INSTANT; a FULLTEXT or SPATIAL index rules out a rebuild with
+     LOCK=NONE): the server refuses it before changing anything, and the
+     step's next -- else form runs instead. A form that blocks writes
+     (shared) or reads and writes (exclusive) runs only with --allow-lock.
+     "else-forms" renders them after .First, each as the ALTER .Alter with
+     that form's clause. */}}
+{{define "else-forms"}}
+{{- range .MySQL.Else .First}}
+-- else{{if .Level}} {{.Level}}{{end}}: {{.Lock}}
+{{template "alter" $}}, {{.Clause}}
+{{- end}}
+{{- end}}
+
+{{/* the ALTER of a step, without its form: chosen by .Op */}}
+{{define "alter"}}
+{{- if eq .Op "add-column"}}ALTER TABLE {{qt .Schema .Table}} ADD COLUMN {{q .Column}} {{.Type}}
+{{- else if eq .Op "drop-column"}}ALTER TABLE {{qt .Schema .Table}} {{range .DropIndexes}}DROP INDEX {{q .}}, {{end}}{{range .DropChecks}}{{$.MySQL.DropCheck}} {{q .}}, {{end}}DROP COLUMN {{q .Column}}
+{{- else if eq .Op "modify"}}ALTER TABLE {{qt .Schema .Table}} MODIFY COLUMN {{q .Column}} {{.MySQL.Definition}}
+{{- else if eq .Op "add-unique"}}ALTER TABLE {{qt .Schema .Table}} ADD UNIQUE KEY {{q .Name}} ({{qlist .Columns}})
+{{- else if eq .Op "drop-unique"}}ALTER TABLE {{qt .Schema .Table}} DROP INDEX {{q .Name}}
+{{- end}}
+{{- end}}
+
+
 {{define "add-column"}}
 -- step own: {{.MySQL.AddColumnLock}}
 -- applied: {{template "column-probe" .}}
-ALTER TABLE {{qt .Schema .Table}} ADD COLUMN {{q .Column}} {{.Type}}, {{.MySQL.AddColumn}}
+{{template "alter" .With "add-column" .MySQL.AddColumn}}, {{.MySQL.AddColumn}}
+{{- template "else-forms" .With "add-column" .MySQL.AddColumn}}
 {{end}}
 
 {{define "drop-column"}}
 -- step own: {{.MySQL.DropColumnLock}}
 -- applied: SELECT count(*) = 0 FROM information_schema.columns WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND column_name = {{bind .Column}}
-ALTER TABLE {{qt .Schema .Table}} DROP COLUMN {{q .Column}}, {{.MySQL.DropColumn}}
+{{template "alter" .With "drop-column" .MySQL.DropColumn}}, {{.MySQL.DropColumn}}
+{{- template "else-forms" .With "drop-column" .MySQL.DropColumn}}
 {{end}}
 
 {{/* MODIFY restates the whole column: .MySQL.Definition is its type,
@@ -247,13 +283,15 @@ ALTER TABLE {{qt .Schema .Table}} DROP COLUMN {{q .Column}}, {{.MySQL.DropColumn
 {{define "set-not-null"}}
 -- step own: ALGORITHM=INPLACE, LOCK=NONE: the table is rebuilt in place and every row checked while reads and writes go on; brief exclusive metadata locks at the start and the end, each waiting at most lock_wait_timeout
 -- applied: {{template "column-probe" .}} AND is_nullable = 'NO'
-ALTER TABLE {{qt .Schema .Table}} MODIFY COLUMN {{q .Column}} {{.MySQL.Definition}}, ALGORITHM=INPLACE, LOCK=NONE
+{{template "alter" .With "modify" .MySQL.Online}}, {{.MySQL.Online}}
+{{- template "else-forms" .With "modify" .MySQL.Online}}
 {{end}}
 
 {{define "drop-not-null"}}
 -- step own: ALGORITHM=INPLACE, LOCK=NONE: the table is rebuilt in place while reads and writes go on; brief exclusive metadata locks at the start and the end, each waiting at most lock_wait_timeout
 -- applied: {{template "column-probe" .}} AND is_nullable = 'YES'
-ALTER TABLE {{qt .Schema .Table}} MODIFY COLUMN {{q .Column}} {{.MySQL.Definition}}, ALGORITHM=INPLACE, LOCK=NONE
+{{template "alter" .With "modify" .MySQL.Online}}, {{.MySQL.Online}}
+{{- template "else-forms" .With "modify" .MySQL.Online}}
 {{end}}
 
 {{define "check-probe"}}SELECT count(*) FROM information_schema.table_constraints WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND constraint_name = {{bind .Name}} AND constraint_type = 'CHECK'{{end}}
@@ -320,13 +358,15 @@ ALTER TABLE {{qt .Schema .Table}} FORCE, ALGORITHM=INPLACE, LOCK=NONE
 {{define "add-unique"}}
 -- step own: ALGORITHM=INPLACE, LOCK=NONE: the unique index is built while reads and writes go on, under brief exclusive metadata locks at the start and the end; a duplicate written meanwhile makes it fail, and a rerun builds it again
 -- applied: {{template "index-probe" .}} AND non_unique = 0
-ALTER TABLE {{qt .Schema .Table}} ADD UNIQUE KEY {{q .Name}} ({{qlist .Columns}}), ALGORITHM=INPLACE, LOCK=NONE
+{{template "alter" .With "add-unique" .MySQL.Online}}, {{.MySQL.Online}}
+{{- template "else-forms" .With "add-unique" .MySQL.Online}}
 {{end}}
 
 {{define "drop-unique"}}
 -- step own: ALGORITHM=INPLACE, LOCK=NONE: only metadata changes, under a brief exclusive metadata lock; reads and writes go on
 -- applied: SELECT count(*) = 0 FROM information_schema.statistics WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND index_name = {{bind .Name}}
-ALTER TABLE {{qt .Schema .Table}} DROP INDEX {{q .Name}}, ALGORITHM=INPLACE, LOCK=NONE
+{{template "alter" .With "drop-unique" .MySQL.Online}}, {{.MySQL.Online}}
+{{- template "else-forms" .With "drop-unique" .MySQL.Online}}
 {{end}}
 
 {{/* ---------- batches: keyset ranges on the key column ---------- */}}
@@ -357,10 +397,12 @@ FROM (SELECT count(*) AS c FROM (SELECT 1 FROM {{qt .Schema .Table}} LIMIT 10000
 LEFT JOIN information_schema.tables AS t ON t.table_schema = {{template "db" .}} AND t.table_name = {{bind .Table}}
 {{end}}
 
+{{/* Rows where the expression gives NULL are left alone: they would stay
+     NULL, and the rows the update counts are the rows it filled. */}}
 {{define "fill-batch"}}
 -- step: row locks on one short batch of rows, for the batch's transaction
 UPDATE {{qt .Schema .Table}} SET {{q .Column}} = ({{.Expr}})
-WHERE {{template "range" .}} AND {{q .Column}} IS NULL
+WHERE {{template "range" .}} AND {{q .Column}} IS NULL AND ({{.Expr}}) IS NOT NULL
 {{end}}
 
 {{define "copy-batch"}}
@@ -422,6 +464,8 @@ WHERE {{template "range" .}} AND {{template "violates" .}}
 {{- end}}
 
 
+{{/* whether any row has a value in the column: one row read at most */}}
+{{define "column-has-values"}}SELECT count(*) FROM (SELECT 1 FROM {{qt .Schema .Table}} WHERE {{q .Column}} IS NOT NULL LIMIT 1) AS shepherd_any{{end}}
 {{define "column-exists"}}{{template "column-probe" .}}{{end}}
 {{define "column-nullable"}}{{template "column-probe" .}} AND is_nullable = 'YES'{{end}}
 {{define "column-not-null"}}{{template "column-probe" .}} AND is_nullable = 'NO'{{end}}
@@ -487,3 +531,53 @@ DROP TEMPORARY TABLE shepherd_guard
 {{- if eq .Cond "duplicates"}}SELECT count(*) FROM (SELECT 1 FROM {{qt .Schema .Table}} WHERE {{range $i, $c := .Columns}}{{if $i}} AND {{end}}{{q $c}} IS NOT NULL{{end}} GROUP BY {{qlist .Columns}} HAVING count(*) > 1) AS shepherd_dups
 {{- else}}SELECT count(*) FROM {{qt .Schema .Table}} WHERE {{template "cond" .}}{{end}}
 {{- end}}
+
+{{/* ---------- rename-column: what uses the old column ----------
+     One row per object that uses the column: kind, name, the table or view
+     it is on, its columns (comma-separated), whether it is a prefix or
+     functional index, its definition, and whether the engine must find the
+     column's name in the definition (1: views, triggers, CHECK clauses and
+     generation expressions are text here). */}}
+{{define "column-dependents"}}
+SELECT CASE WHEN s.index_name = 'PRIMARY' THEN 'primary-key' WHEN max(s.non_unique) = 0 THEN 'unique' ELSE 'index' END,
+  s.index_name, s.table_name, group_concat(coalesce(s.column_name, '') ORDER BY s.seq_in_index SEPARATOR ','),
+  max(s.sub_part IS NOT NULL OR s.column_name IS NULL), '', 0
+FROM information_schema.statistics AS s
+WHERE s.table_schema = {{template "db" .}} AND s.table_name = {{bind .Table}}
+  AND s.index_name IN (SELECT index_name FROM information_schema.statistics WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND column_name = {{bind .Column}})
+GROUP BY s.index_name, s.table_name
+UNION ALL
+SELECT 'foreign-key', k.constraint_name, k.table_name, group_concat(k.column_name ORDER BY k.ordinal_position SEPARATOR ','), 0,
+  concat('FOREIGN KEY (', group_concat(concat('`', k.column_name, '`') ORDER BY k.ordinal_position SEPARATOR ', '), ') REFERENCES `', max(k.referenced_table_name), '` (',
+    group_concat(concat('`', k.referenced_column_name, '`') ORDER BY k.ordinal_position SEPARATOR ', '), ')'), 0
+FROM information_schema.key_column_usage AS k
+WHERE k.table_schema = {{template "db" .}} AND k.table_name = {{bind .Table}} AND k.referenced_table_name IS NOT NULL
+  AND k.constraint_name IN (SELECT constraint_name FROM information_schema.key_column_usage WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND column_name = {{bind .Column}} AND referenced_table_name IS NOT NULL)
+GROUP BY k.constraint_name, k.table_name
+UNION ALL
+SELECT 'referenced-by', k.constraint_name, k.table_name, '', 0, '', 0
+FROM information_schema.key_column_usage AS k
+WHERE k.referenced_table_schema = {{template "db" .}} AND k.referenced_table_name = {{bind .Table}} AND k.referenced_column_name = {{bind .Column}}
+{{- if .MySQL.Checks}}
+UNION ALL
+SELECT 'check', tc.constraint_name, tc.table_name, '', 0, concat('CHECK (', cc.check_clause, ')'), 1
+FROM information_schema.table_constraints AS tc JOIN information_schema.check_constraints AS cc
+  ON cc.constraint_schema = tc.constraint_schema AND cc.constraint_name = tc.constraint_name{{if .MySQL.MariaDB}} AND cc.table_name = tc.table_name{{end}}
+WHERE tc.table_schema = {{template "db" .}} AND tc.table_name = {{bind .Table}} AND tc.constraint_type = 'CHECK'
+{{- end}}
+UNION ALL
+SELECT 'view', v.table_name, v.table_name, '', 0, v.view_definition, 1
+FROM information_schema.views AS v
+WHERE v.table_schema = {{template "db" .}} AND v.view_definition LIKE concat('%`', {{bind .Table}}, '`%')
+UNION ALL
+SELECT 'trigger', tr.trigger_name, tr.event_object_table, '', 0, tr.action_statement, 1
+FROM information_schema.triggers AS tr
+WHERE tr.event_object_schema = {{template "db" .}} AND tr.event_object_table = {{bind .Table}}
+UNION ALL
+SELECT 'generated', c.column_name, c.table_name, '', 0, c.generation_expression, 1
+FROM information_schema.columns AS c
+WHERE c.table_schema = {{template "db" .}} AND c.table_name = {{bind .Table}} AND c.column_name <> {{bind .Column}} AND coalesce(c.generation_expression, '') <> ''
+{{end}}
+
+{{define "suggest-index"}}ALTER TABLE {{qt .Schema .Table}} ADD {{if .Unique}}UNIQUE {{end}}KEY {{q .Name}} ({{qlist .Columns}}), ALGORITHM=INPLACE, LOCK=NONE{{end}}
+{{define "suggest-constraint"}}ALTER TABLE {{qt .Schema .Table}} ADD CONSTRAINT {{q .Name}} {{.Check}}{{end}}

@@ -401,10 +401,12 @@ SELECT CASE WHEN c.reltuples < 0 THEN (SELECT count(*) FROM {{qt .Schema .Table}
 FROM pg_catalog.pg_class c WHERE c.oid = {{template "rel" .}}
 {{end}}
 
+{{/* Rows where the expression gives NULL are left alone: they would stay
+     NULL, and the rows the update counts are the rows it filled. */}}
 {{define "fill-batch"}}
 -- step: ROW EXCLUSIVE on {{.Table}} (reads and writes go on) and a lock on each row it changes, until the batch commits; it waits at most lock_timeout for a lock, then is retried
 UPDATE {{qt .Schema .Table}} SET {{q .Column}} = ({{.Expr}})
-WHERE {{template "range" .}} AND {{q .Column}} IS NULL
+WHERE {{template "range" .}} AND {{q .Column}} IS NULL AND ({{.Expr}}) IS NOT NULL
 {{end}}
 
 {{define "copy-batch"}}
@@ -456,6 +458,8 @@ WHERE {{template "range" .}} AND {{template "violates" .}}
 {{- end}}
 
 
+{{/* whether any row has a value in the column: one row read at most */}}
+{{define "column-has-values"}}SELECT count(*) FROM (SELECT 1 FROM {{qt .Schema .Table}} WHERE {{q .Column}} IS NOT NULL LIMIT 1) AS shepherd_any{{end}}
 {{define "column-exists"}}SELECT count(*) FROM pg_catalog.pg_attribute WHERE attrelid = {{template "rel" .}} AND attname = {{bind .Column}} AND attnum > 0 AND NOT attisdropped{{end}}
 {{define "column-nullable"}}SELECT count(*) FROM pg_catalog.pg_attribute WHERE attrelid = {{template "rel" .}} AND attname = {{bind .Column}} AND attnum > 0 AND NOT attisdropped AND NOT attnotnull{{end}}
 {{define "column-not-null"}}SELECT count(*) FROM pg_catalog.pg_attribute WHERE attrelid = {{template "rel" .}} AND attname = {{bind .Column}} AND attnum > 0 AND NOT attisdropped AND attnotnull{{end}}
@@ -511,3 +515,54 @@ INSERT INTO shepherd_guard (rows_found) VALUES (1)
 {{- if eq .Cond "duplicates"}}SELECT count(*) FROM (SELECT 1 FROM {{qt .Schema .Table}} WHERE {{range $i, $c := .Columns}}{{if $i}} AND {{end}}{{q $c}} IS NOT NULL{{end}} GROUP BY {{qlist .Columns}} HAVING count(*) > 1) AS shepherd_dups
 {{- else}}SELECT count(*) FROM {{qt .Schema .Table}} WHERE {{template "cond" .}}{{end}}
 {{- end}}
+
+{{/* ---------- rename-column: what uses the old column ----------
+     One row per object that uses the column: kind, name, the table or view
+     it is on, its columns (comma-separated, for indexes and constraints),
+     whether it is an index on an expression or with a WHERE, its definition,
+     and whether the engine must find the column's name in the definition
+     (1: a trigger's function may not name it). pg_depend and the catalogs
+     say exactly what uses the column. */}}
+{{define "column-dependents"}}
+WITH t AS (SELECT {{template "rel" .}} AS rel),
+c AS (SELECT a.attnum FROM pg_catalog.pg_attribute AS a, t WHERE a.attrelid = t.rel AND a.attname = {{bind .Column}} AND NOT a.attisdropped)
+SELECT CASE WHEN con.contype = 'p' THEN 'primary-key' WHEN i.indisunique THEN 'unique' ELSE 'index' END,
+  ic.relname::text, i.indrelid::regclass::text,
+  array_to_string(ARRAY(SELECT a.attname FROM unnest(i.indkey) WITH ORDINALITY AS k(n, ord) JOIN pg_catalog.pg_attribute AS a ON a.attrelid = i.indrelid AND a.attnum = k.n ORDER BY k.ord), ','),
+  (i.indexprs IS NOT NULL OR i.indpred IS NOT NULL)::int, pg_catalog.pg_get_indexdef(i.indexrelid), 0
+FROM pg_catalog.pg_index AS i JOIN t ON i.indrelid = t.rel CROSS JOIN c
+JOIN pg_catalog.pg_class AS ic ON ic.oid = i.indexrelid
+LEFT JOIN pg_catalog.pg_constraint AS con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid
+WHERE c.attnum = ANY (i.indkey) OR EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS d WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = i.indexrelid AND d.refobjid = t.rel AND d.refobjsubid = c.attnum)
+UNION ALL
+SELECT CASE con.contype WHEN 'c' THEN 'check' ELSE 'foreign-key' END, con.conname::text, con.conrelid::regclass::text,
+  array_to_string(ARRAY(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY AS k(n, ord) JOIN pg_catalog.pg_attribute AS a ON a.attrelid = con.conrelid AND a.attnum = k.n ORDER BY k.ord), ','),
+  0, replace(pg_catalog.pg_get_constraintdef(con.oid), ' NOT VALID', ''), 0
+FROM pg_catalog.pg_constraint AS con JOIN t ON con.conrelid = t.rel CROSS JOIN c
+WHERE con.contype IN ('c', 'f') AND c.attnum = ANY (con.conkey)
+UNION ALL
+SELECT 'referenced-by', con.conname::text, con.conrelid::regclass::text, '', 0, pg_catalog.pg_get_constraintdef(con.oid), 0
+FROM pg_catalog.pg_constraint AS con JOIN t ON con.confrelid = t.rel CROSS JOIN c
+WHERE con.contype = 'f' AND c.attnum = ANY (con.confkey)
+UNION ALL
+SELECT DISTINCT 'view', v.relname::text, v.oid::regclass::text, '', 0, '', 0
+FROM pg_catalog.pg_depend AS d JOIN pg_catalog.pg_rewrite AS r ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
+JOIN pg_catalog.pg_class AS v ON v.oid = r.ev_class JOIN t ON d.refobjid = t.rel JOIN c ON d.refobjsubid = c.attnum
+WHERE d.refclassid = 'pg_catalog.pg_class'::regclass AND r.ev_class <> t.rel
+UNION ALL
+SELECT 'generated', a.attname::text, t.rel::regclass::text, '', 0, '', 0
+FROM pg_catalog.pg_depend AS d JOIN pg_catalog.pg_attrdef AS ad ON d.classid = 'pg_catalog.pg_attrdef'::regclass AND d.objid = ad.oid
+JOIN t ON d.refobjid = t.rel JOIN c ON d.refobjsubid = c.attnum
+JOIN pg_catalog.pg_attribute AS a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
+WHERE d.refclassid = 'pg_catalog.pg_class'::regclass AND ad.adnum <> c.attnum
+UNION ALL
+SELECT 'trigger', tg.tgname::text, tg.tgrelid::regclass::text, '', 0,
+  pg_catalog.pg_get_triggerdef(tg.oid) || E'\n' || coalesce(p.prosrc, ''), (NOT (c.attnum = ANY (tg.tgattr)))::int
+FROM pg_catalog.pg_trigger AS tg JOIN t ON tg.tgrelid = t.rel CROSS JOIN c JOIN pg_catalog.pg_proc AS p ON p.oid = tg.tgfoid
+WHERE NOT tg.tgisinternal
+{{end}}
+
+{{/* what the operator runs to give the new column an index like the old
+     one's (shown in messages, never run by shepherd) */}}
+{{define "suggest-index"}}CREATE {{if .Unique}}UNIQUE {{end}}INDEX CONCURRENTLY {{q .Name}} ON {{qt .Schema .Table}} ({{qlist .Columns}}){{end}}
+{{define "suggest-constraint"}}ALTER TABLE {{qt .Schema .Table}} ADD CONSTRAINT {{q .Name}} {{.Check}} NOT VALID; ALTER TABLE {{qt .Schema .Table}} VALIDATE CONSTRAINT {{q .Name}}{{end}}

@@ -167,7 +167,13 @@ DROP TABLE temp.{{q .Table}}
 ALTER TABLE {{qt .Schema .Table}} ADD COLUMN {{q .Column}} {{.Type}}
 {{end}}
 
+{{/* SQLite refuses to drop an indexed column: its indexes go first, in the
+     same transaction */}}
 {{define "drop-column"}}
+{{- range .DropIndexes}}
+-- step: the database is write-locked; the index on the column goes first, as SQLite cannot drop an indexed column
+DROP INDEX {{q .}}
+{{- end}}
 -- step: the database is write-locked while SQLite rewrites the table without the column
 ALTER TABLE {{qt .Schema .Table}} DROP COLUMN {{q .Column}}
 {{end}}
@@ -251,10 +257,12 @@ SELECT CASE WHEN n.c < 100000 THEN n.c ELSE {{if .IntKey}}max(n.c, (SELECT max({
 FROM (SELECT count(*) AS c FROM (SELECT 1 FROM {{qt .Schema .Table}} LIMIT 100000)) AS n
 {{end}}
 
+{{/* Rows where the expression gives NULL are left alone: they would stay
+     NULL, and the rows the update counts are the rows it filled. */}}
 {{define "fill-batch"}}
 -- step: the database is write-locked for one short batch
 UPDATE {{qt .Schema .Table}} SET {{q .Column}} = ({{.Expr}})
-WHERE {{template "range" .}} AND {{q .Column}} IS NULL
+WHERE {{template "range" .}} AND {{q .Column}} IS NULL AND ({{.Expr}}) IS NOT NULL
 {{end}}
 
 {{define "copy-batch"}}
@@ -299,6 +307,8 @@ WHERE {{template "range" .}} AND {{template "violates" .}}
 {{- end}}
 
 
+{{/* whether any row has a value in the column: one row read at most */}}
+{{define "column-has-values"}}SELECT count(*) FROM (SELECT 1 FROM {{qt .Schema .Table}} WHERE {{q .Column}} IS NOT NULL LIMIT 1) AS shepherd_any{{end}}
 {{define "column-exists"}}SELECT count(*) FROM pragma_table_info({{bind .Table}}) WHERE name = {{bind .Column}}{{end}}
 {{define "column-nullable"}}SELECT count(*) FROM pragma_table_info({{bind .Table}}) WHERE name = {{bind .Column}} AND "notnull" = 0{{end}}
 {{define "column-not-null"}}SELECT count(*) FROM pragma_table_info({{bind .Table}}) WHERE name = {{bind .Column}} AND "notnull" = 1{{end}}
@@ -354,3 +364,37 @@ DROP TABLE temp.shepherd_guard
 {{- if eq .Cond "duplicates"}}SELECT count(*) FROM (SELECT 1 FROM {{qt .Schema .Table}} WHERE {{range $i, $c := .Columns}}{{if $i}} AND {{end}}{{q $c}} IS NOT NULL{{end}} GROUP BY {{qlist .Columns}} HAVING count(*) > 1) AS shepherd_dups
 {{- else}}SELECT count(*) FROM {{qt .Schema .Table}} WHERE {{template "cond" .}}{{end}}
 {{- end}}
+
+{{/* ---------- rename-column: what uses the old column ----------
+     One row per object that uses the column: kind, name, the table or view
+     it is on, its columns (comma-separated), whether it is a partial or
+     expression index, its definition, and whether the engine must find the
+     column's name in the definition (1: views, triggers and expression
+     indexes are text in sqlite_schema). SQLite itself refuses to drop a
+     column a CHECK or a generated column uses. */}}
+{{define "column-dependents"}}
+SELECT CASE WHEN il.origin = 'pk' THEN 'primary-key' WHEN il.origin = 'u' THEN 'table-unique' WHEN il."unique" THEN 'unique' ELSE 'index' END,
+  il.name, {{bind .Table}},
+  (SELECT group_concat(coalesce(x.name, ''), ',') FROM (SELECT name FROM pragma_index_xinfo(il.name) WHERE key ORDER BY seqno) AS x),
+  il.partial OR EXISTS (SELECT 1 FROM pragma_index_xinfo(il.name) WHERE key AND cid = -2),
+  coalesce((SELECT sql FROM sqlite_schema WHERE type = 'index' AND name = il.name), ''),
+  NOT EXISTS (SELECT 1 FROM pragma_index_info(il.name) WHERE name = {{bind .Column}})
+FROM pragma_index_list({{bind .Table}}) AS il
+WHERE EXISTS (SELECT 1 FROM pragma_index_info(il.name) WHERE name = {{bind .Column}})
+   OR il.partial OR EXISTS (SELECT 1 FROM pragma_index_xinfo(il.name) WHERE key AND cid = -2)
+UNION ALL
+SELECT 'foreign-key', 'foreign key ' || f.id, {{bind .Table}}, group_concat(f."from", ','), 0,
+  'FOREIGN KEY (' || group_concat(f."from", ', ') || ') REFERENCES ' || f."table" || ' (' || group_concat(coalesce(f."to", ''), ', ') || ')', 0
+FROM pragma_foreign_key_list({{bind .Table}}) AS f
+GROUP BY f.id HAVING sum(f."from" = {{bind .Column}}) > 0
+UNION ALL
+SELECT 'referenced-by', 'foreign key ' || f.id, m.name, '', 0, '', 0
+FROM sqlite_schema AS m, pragma_foreign_key_list(m.name) AS f
+WHERE m.type = 'table' AND f."table" = {{bind .Table}} AND f."to" = {{bind .Column}}
+UNION ALL
+SELECT 'view', name, name, '', 0, sql, 1 FROM sqlite_schema WHERE type = 'view' AND sql LIKE '%' || {{bind .Table}} || '%'
+UNION ALL
+SELECT 'trigger', name, tbl_name, '', 0, sql, 1 FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = {{bind .Table}}
+{{end}}
+
+{{define "suggest-index"}}CREATE {{if .Unique}}UNIQUE {{end}}INDEX {{q .Name}} ON {{qt .Schema .Table}} ({{qlist .Columns}}){{end}}

@@ -16,7 +16,15 @@
 //	-- noexport: reason    optional: the step cannot be a migration file (shepherd
 //	                       does something around it that a migration tool cannot)
 //
-// followed by one statement. Inside statements, {{q "name"}} quotes an
+// followed by one statement. A step may be followed by other forms of it:
+//
+//	-- else: what it locks          run instead when the database refuses the
+//	                                form before (MySQL: an ALTER whose ALGORITHM
+//	                                this table does not allow)
+//	-- else shared: what it locks   the same, but it blocks writes: run only
+//	-- else exclusive: …            when the operator allows that lock
+//
+// each followed by its statement. They share the step's mode and probe. Inside statements, {{q "name"}} quotes an
 // identifier, {{qt .Schema .Table}} a table, {{param "lo"}} is a value bound
 // when the statement runs, and {{bind .Table}} a value bound now. Values are
 // never spliced into SQL; expressions from the plan file are, by design.
@@ -87,6 +95,46 @@ type Step struct {
 	Applied *Statement // probe: non-zero when the step already took effect
 	// NoExport, when set, says why the step cannot be a migration file.
 	NoExport string
+	// Else are other forms of the step, in order, each run only when the
+	// database refuses the form before it.
+	Else []Alt
+}
+
+// Lock levels of an Alt: what it blocks beyond the step's own brief locks.
+const (
+	LevelNone      = ""          // reads and writes go on
+	LevelShared    = "shared"    // writes wait while it runs
+	LevelExclusive = "exclusive" // reads and writes wait while it runs
+)
+
+// Alt is another form of a step, for a database that refuses the forms
+// before it. Level says what it blocks while it runs.
+type Alt struct {
+	Statement
+	Lock  string
+	Level string
+}
+
+// When says when the form runs, for people.
+func (a Alt) When() string {
+	if a.Level == LevelNone {
+		return "if the server refuses the form above"
+	}
+	return "if it refuses that too, only with --allow-lock " + a.Level
+}
+
+// LevelRank orders lock levels: none < shared < exclusive; -1 for an
+// unknown level.
+func LevelRank(level string) int {
+	switch level {
+	case LevelNone:
+		return 0
+	case LevelShared:
+		return 1
+	case LevelExclusive:
+		return 2
+	}
+	return -1
 }
 
 // Script is the steps of one operation, in order.
@@ -201,15 +249,29 @@ func (s *Set) Script(name string, data any) (Script, error) {
 	}
 	var script Script
 	var cur *Step
+	var alt *Alt // the else form being read, if any
 	var body []string
-	flush := func() {
-		if cur != nil {
-			cur.Statement = s.statement(strings.Join(body, "\n"), bound)
-			if cur.SQL != "" {
-				script = append(script, *cur)
-			}
-		}
+	// end ends the statement being read: the step's, or its else form's.
+	end := func() {
+		st := s.statement(strings.Join(body, "\n"), bound)
 		body = nil
+		switch {
+		case alt != nil:
+			alt.Statement = st
+			if st.SQL != "" {
+				cur.Else = append(cur.Else, *alt)
+			}
+			alt = nil
+		case cur != nil:
+			cur.Statement = st
+		}
+	}
+	flush := func() {
+		end()
+		if cur != nil && cur.SQL != "" {
+			script = append(script, *cur)
+		}
+		cur = nil
 	}
 	for _, line := range strings.Split(text, "\n") {
 		trimmed := strings.TrimSpace(line)
@@ -223,9 +285,16 @@ func (s *Set) Script(name string, data any) (Script, error) {
 			default:
 				return nil, fmt.Errorf("render %s/%s: unknown step mode %q", s.Dialect, name, cur.Mode)
 			}
-		case strings.HasPrefix(trimmed, "-- noexport:") && cur != nil && len(body) == 0:
+		case strings.HasPrefix(trimmed, "-- noexport:") && cur != nil && alt == nil && len(body) == 0:
 			cur.NoExport = strings.TrimSpace(strings.TrimPrefix(trimmed, "-- noexport:"))
-		case strings.HasPrefix(trimmed, "-- applied:") && cur != nil && len(body) == 0:
+		case strings.HasPrefix(trimmed, "-- else") && cur != nil:
+			end()
+			head, lock, _ := strings.Cut(strings.TrimPrefix(trimmed, "-- else"), ":")
+			alt = &Alt{Lock: strings.TrimSpace(lock), Level: strings.TrimSpace(head)}
+			if LevelRank(alt.Level) < 0 {
+				return nil, fmt.Errorf("render %s/%s: unknown lock level %q in -- else", s.Dialect, name, alt.Level)
+			}
+		case strings.HasPrefix(trimmed, "-- applied:") && cur != nil && alt == nil && len(body) == 0:
 			probe := s.statement(strings.TrimPrefix(trimmed, "-- applied:"), bound)
 			cur.Applied = &probe
 		case cur == nil:

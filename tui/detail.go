@@ -254,6 +254,10 @@ func renderFacts(s *Styles, width int, f phaseFacts) string {
 			}
 			stmts = append(stmts, sql)
 			locks = append(locks, st.Lock)
+			for _, alt := range st.Else {
+				stmts = append(stmts, alt.SQL)
+				locks = append(locks, alt.When()+"; "+alt.Lock)
+			}
 		}
 		if len(stmts) > 0 {
 			out = append(out, "")

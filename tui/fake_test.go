@@ -210,7 +210,7 @@ func infos(plan *phases.Plan, st map[string]phases.Status) []engine.PhaseInfo {
 					"add-column":     "users.email exists and is nullable",
 					"deploy-readers": "confirmed by ops@bastion",
 					"backfill":       "20000 rows walked up to id 20000, 20000 filled",
-					"switch-writes":  "the catch-up updated 3 rows where email was NULL; no row is NULL",
+					"switch-writes":  "the catch-up filled 3 rows where email was NULL; no row is NULL",
 					"enforce":        "NOT NULL is in force on users.email",
 				}[ph.ID]
 			}

@@ -105,7 +105,7 @@ func TestGoldenFailedVerification(t *testing.T) {
 	h.key("y")
 	snap := infos(plan, doneUpTo(plan, "backfill", map[string]phases.Status{"switch-writes": phases.Failed}))
 	h.send(phaseRanMsg{id: "switch-writes", infos: snap, err: &engine.VerifyError{
-		Phase: "switch-writes", What: "email has no NULLs once writes are switched; the catch-up updated 0 rows where email was NULL",
+		Phase: "switch-writes", What: "email has no NULLs once writes are switched; the catch-up filled 0 rows where email was NULL",
 		Count: 12, Sample: []string{"20001", "20002", "20003", "20004", "20005"},
 		Hint: "code that does not write email is still running somewhere (is the deploy out everywhere?); confirm again to catch up and check again"}})
 	golden(t, h, "verify-failed")

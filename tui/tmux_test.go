@@ -213,7 +213,7 @@ func TestTmuxWalksAddColumnToDone(t *testing.T) {
 	tm.keys("r")
 	tm.waitFor("Gate: switch-writes")
 	tm.keys("y")
-	tm.waitFor("the catch-up updated 1 rows", "r run enforce")
+	tm.waitFor("the catch-up filled 1 rows", "r run enforce")
 	tm.keys("r")
 	scr := tm.waitFor("Every phase of users-email is done")
 	for _, id := range []string{"add-column", "deploy-readers", "backfill", "switch-writes", "enforce"} {

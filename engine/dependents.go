@@ -1,0 +1,283 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// rename-column: what uses the old column. A rename copies the values into a
+// new column; the indexes, constraints, views and triggers that use the old
+// column stay on it, and dropping it either drops them silently (an index, a
+// UNIQUE or CHECK constraint, a foreign key of the table) or fails at the
+// point of no return (a view, another table's foreign key). So shepherd
+// lists them at the start of a rename, in `plan --db`, and refuses to drop the
+// old column while it has any that the new column lacks.
+
+// Dependent is one schema object that uses a column.
+type Dependent struct {
+	// Kind is index, unique, primary-key, table-unique (a UNIQUE
+	// constraint the database cannot drop without rebuilding the table:
+	// SQLite's), check, foreign-key, referenced-by (another table's
+	// foreign key), view, trigger or generated (a generated column
+	// computed from it).
+	Kind    string
+	Name    string
+	On      string   // the table or view it belongs to
+	Columns []string // an index's or constraint's columns, in order
+	Partial bool     // an index on an expression, a prefix, or with a WHERE
+	Def     string   // its definition, where the database gives it
+}
+
+// dependents reads what uses col on the plan's table, from the dialect's
+// catalog (template column-dependents).
+func (s *Session) dependents(ctx context.Context, col string) ([]Dependent, error) {
+	d := sqlData{Schema: s.plan.Schema, Table: s.plan.Table, Column: col, MySQL: s.mysqlData()}
+	rows, err := s.query(ctx, s.db, "column-dependents", d, nil)
+	if err != nil {
+		return nil, fmt.Errorf("read what uses %s.%s: %w", s.plan.Table, col, s.dsn.scrub(err))
+	}
+	defer rows.Close()
+	var out []Dependent
+	for rows.Next() {
+		var dep Dependent
+		var cols, def *string
+		var partial, match int64
+		if err := rows.Scan(&dep.Kind, &dep.Name, &dep.On, &cols, &partial, &def, &match); err != nil {
+			return nil, fmt.Errorf("read what uses %s.%s: %w", s.plan.Table, col, err)
+		}
+		if cols != nil && *cols != "" {
+			dep.Columns = strings.Split(*cols, ",")
+		}
+		if def != nil {
+			dep.Def = *def
+		}
+		dep.Partial = partial != 0
+		// Text the catalog does not resolve (a view's or trigger's SQL on
+		// MySQL and SQLite, a trigger function's body): it counts when it
+		// names the column.
+		if match != 0 && !namesColumn(dep.Def, col) {
+			continue
+		}
+		out = append(out, dep)
+	}
+	return out, rows.Err()
+}
+
+// mysqlData is the MySQL templates' server data, nil on other dialects.
+func (s *Session) mysqlData() *mysqlDDL {
+	var d sqlData
+	if err := s.d.prepare("column-dependents", &d, nil); err != nil {
+		return nil
+	}
+	return d.MySQL
+}
+
+// namesColumn reports whether SQL text names the column as a word
+// (quoted or not, qualified or not).
+func namesColumn(text, col string) bool {
+	return wordRE(col).MatchString(text)
+}
+
+func wordRE(word string) *regexp.Regexp {
+	return regexp.MustCompile(`(?i)(^|[^\p{L}\p{N}_$])` + regexp.QuoteMeta(word) + `($|[^\p{L}\p{N}_$])`)
+}
+
+// replaceWord replaces the column's name as a word in SQL text.
+func replaceWord(text, old, new string) string {
+	return wordRE(old).ReplaceAllStringFunc(text, func(m string) string {
+		i := strings.Index(strings.ToLower(m), strings.ToLower(old))
+		return m[:i] + new + m[i+len(old):]
+	})
+}
+
+// normDef is a definition compared with another: case, quotes and spaces
+// left out.
+func normDef(def string) string {
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case '"', '`', ' ', '\t', '\n':
+			return -1
+		}
+		return r
+	}, strings.ToLower(def))
+}
+
+// renameGaps lists what uses the old column and the new column lacks, each
+// with what to do, in the words of a message: the new column needs an index
+// like each of the old one's, the same CHECK and foreign keys; views,
+// triggers, generated columns and other tables' foreign keys that use the
+// old column must be changed not to.
+func (s *Session) renameGaps(ctx context.Context) ([]string, error) {
+	p := s.plan
+	old, err := s.dependents(ctx, p.Column)
+	if err != nil {
+		return nil, err
+	}
+	if len(old) == 0 {
+		return nil, nil
+	}
+	var have []Dependent
+	if _, ok := s.table.Column(p.To); ok {
+		if have, err = s.dependents(ctx, p.To); err != nil {
+			return nil, err
+		}
+	}
+	mapped := func(cols []string) []string {
+		out := make([]string, len(cols))
+		for i, c := range cols {
+			out[i] = c
+			if c == p.Column {
+				out[i] = p.To
+			}
+		}
+		return out
+	}
+	hasIndex := func(cols []string, unique bool) bool {
+		for _, h := range have {
+			if (h.Kind == "index" || h.Kind == "unique" || h.Kind == "primary-key") && !h.Partial &&
+				slices.Equal(h.Columns, cols) && (!unique || h.Kind != "index") {
+				return true
+			}
+		}
+		return false
+	}
+	hasDef := func(kind, def string) bool {
+		want := normDef(replaceWord(def, p.Column, p.To))
+		for _, h := range have {
+			if h.Kind == kind && normDef(h.Def) == want {
+				return true
+			}
+		}
+		return false
+	}
+	var gaps []string
+	for _, dep := range old {
+		switch {
+		case dep.Kind == "table-unique":
+			gaps = append(gaps, fmt.Sprintf("a UNIQUE constraint in %s's definition covers %s (%s): the database cannot drop a column such a constraint covers without rebuilding the table; rebuild %s without it (with a unique index on %s instead), then rerun", p.Table, p.Column, dep.Name, p.Table, p.To))
+		case dep.Kind == "primary-key":
+			gaps = append(gaps, fmt.Sprintf("the primary key (%s) uses %s: a rename cannot move a primary key; drop the old column by hand once the key is changed", strings.Join(dep.Columns, ", "), p.Column))
+		case (dep.Kind == "index" || dep.Kind == "unique") && dep.Partial:
+			gaps = append(gaps, fmt.Sprintf("index %s uses %s in an expression, a prefix or a WHERE (%s): create it again on %s, then drop %s", dep.Name, p.Column, oneLine(dep.Def), p.To, dep.Name))
+		case dep.Kind == "index" || dep.Kind == "unique":
+			cols := mapped(dep.Columns)
+			if hasIndex(cols, dep.Kind == "unique") {
+				continue
+			}
+			what := "index"
+			if dep.Kind == "unique" {
+				what = "unique index"
+			}
+			gaps = append(gaps, fmt.Sprintf("%s %s (%s): create one on (%s)%s, or drop %s if %s does not need it",
+				what, dep.Name, strings.Join(dep.Columns, ", "), strings.Join(cols, ", "), s.suggestIndex(dep, cols), dep.Name, p.To))
+		case dep.Kind == "check" || dep.Kind == "foreign-key":
+			if hasDef(dep.Kind, dep.Def) {
+				continue
+			}
+			what := "CHECK constraint"
+			if dep.Kind == "foreign-key" {
+				what = "foreign key"
+			}
+			gaps = append(gaps, fmt.Sprintf("%s %s (%s): add it on %s%s, then drop %s",
+				what, dep.Name, oneLine(dep.Def), p.To, s.suggestConstraint(dep), dep.Name))
+		case dep.Kind == "referenced-by":
+			gaps = append(gaps, fmt.Sprintf("%s's foreign key %s references %s.%s: make it reference %s.%s (which needs a unique index), then drop %s", dep.On, dep.Name, p.Table, p.Column, p.Table, p.To, dep.Name))
+		case dep.Kind == "view":
+			gaps = append(gaps, fmt.Sprintf("view %s uses %s: recreate it on %s (or drop it)", dep.On, p.Column, p.To))
+		case dep.Kind == "trigger":
+			gaps = append(gaps, fmt.Sprintf("trigger %s on %s names %s: drop it, or recreate it without %s (a dual-write trigger ends with stop-old-writes)", dep.Name, dep.On, p.Column, p.Column))
+		case dep.Kind == "generated":
+			gaps = append(gaps, fmt.Sprintf("generated column %s is computed from %s: recreate it from %s", dep.Name, p.Column, p.To))
+		}
+	}
+	return gaps, nil
+}
+
+// suggestIndex is, for a message, the statement that gives the new column
+// an index like dep.
+func (s *Session) suggestIndex(dep Dependent, cols []string) string {
+	name := strings.ReplaceAll(dep.Name, s.plan.Column, s.plan.To)
+	if name == dep.Name {
+		name = dep.Name + "_" + s.plan.To
+	}
+	if len(name) > 63 {
+		name = name[:63]
+	}
+	q, err := s.sql.Query("suggest-index", sqlData{Schema: s.plan.Schema, Table: s.plan.Table, Name: name, Columns: cols, Unique: dep.Kind == "unique"})
+	if err != nil {
+		return ""
+	}
+	return ": " + q.SQL
+}
+
+// suggestConstraint is, for a message, the statement that adds dep on the
+// new column, where the dialect can add one in place.
+func (s *Session) suggestConstraint(dep Dependent) string {
+	if !s.sql.Has("suggest-constraint") || dep.Def == "" {
+		return ""
+	}
+	name := strings.ReplaceAll(dep.Name, s.plan.Column, s.plan.To)
+	if name == dep.Name {
+		name = dep.Name + "_" + s.plan.To
+	}
+	if len(name) > 63 {
+		name = name[:63]
+	}
+	q, err := s.sql.Query("suggest-constraint", sqlData{Schema: s.plan.Schema, Table: s.plan.Table, Name: name, Check: replaceWord(dep.Def, s.plan.Column, s.plan.To)})
+	if err != nil {
+		return ""
+	}
+	return ": " + q.SQL
+}
+
+// renameWarning says, at the start of a rename and in `plan --db`, what the
+// new column needs before drop-old-column; "" when nothing.
+func (s *Session) renameWarning(ctx context.Context) string {
+	gaps, err := s.renameGaps(ctx)
+	if err != nil {
+		return fmt.Sprintf("could not read what uses %s.%s (%v): check by hand what must be recreated on %s before drop-old-column", s.plan.Table, s.plan.Column, err, s.plan.To)
+	}
+	if len(gaps) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s.%s is used by what %s lacks; drop-old-column refuses until each is recreated on %s or dropped:\n  - %s",
+		s.plan.Table, s.plan.Column, s.plan.To, s.plan.To, strings.Join(gaps, "\n  - "))
+}
+
+// DependentsError is drop-old-column refused because the old column is
+// still used by what the new one lacks. Nothing was changed.
+type DependentsError struct {
+	Table, Column, To string
+	Gaps              []string
+}
+
+func (e *DependentsError) Error() string {
+	return fmt.Sprintf("drop-old-column: %s.%s is still used by what %s lacks, so dropping %s would lose it or fail at the point of no return. Nothing was changed. Do this first, then rerun with --confirm drop-old-column:\n  - %s",
+		e.Table, e.Column, e.To, e.Column, strings.Join(e.Gaps, "\n  - "))
+}
+
+// requireNoGaps is drop-old-column's check before any DDL. It returns the
+// CHECK constraints that name the old column (the new one has the same),
+// which go with it.
+func (s *Session) requireNoGaps(ctx context.Context) (checks []string, err error) {
+	gaps, err := s.renameGaps(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(gaps) > 0 {
+		return nil, &DependentsError{Table: s.plan.Table, Column: s.plan.Column, To: s.plan.To, Gaps: gaps}
+	}
+	deps, err := s.dependents(ctx, s.plan.Column)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range deps {
+		if d.Kind == "check" {
+			checks = append(checks, d.Name)
+		}
+	}
+	return checks, nil
+}
