@@ -451,7 +451,16 @@ and what a rename must recreate on the new column.`,
 				return err
 			}
 			if g.dsn() != "" {
-				return livePlan(cmd, g, plan, dialect)
+				parsed, err := engine.ParseDSN(g.dsn())
+				if err != nil {
+					return err
+				}
+				if dialect == "" || dialect == parsed.Dialect {
+					return livePlan(cmd, g, plan, dialect)
+				}
+				// Reviewing another dialect than the database's, with
+				// SHEPHERD_DB set for other work: as the plan gives it.
+				fmt.Fprintf(cmd.ErrOrStderr(), "note: --dialect %s is not the database's (%s): showing %s as the plan gives it, without reading the database\n", dialect, parsed.Dialect, dialect)
 			}
 			dialects := phases.Dialects()
 			if dialect != "" {
@@ -496,9 +505,6 @@ func livePlan(cmd *cobra.Command, g *globals, plan *phases.Plan, dialect string)
 		return err
 	}
 	defer eng.Close()
-	if dialect != "" && dialect != eng.Dialect() {
-		return &flagError{fmt.Errorf("--dialect %s, but the database (%s) is %s: drop --dialect to see what it runs, or review %s without a database (no --db, SHEPHERD_DB unset)", dialect, eng.DSN(), eng.Dialect(), dialect)}
-	}
 	view, err := eng.Inspect(cmd.Context(), plan, engine.Options{})
 	if err != nil {
 		return err

@@ -171,6 +171,13 @@ func (d DSN) Scrub(text string) string {
 		text = strings.ReplaceAll(text, d.raw, d.String())
 	}
 	for _, p := range d.secrets() {
+		// The DSN itself is masked above, wherever it appears whole. A
+		// password of one to three characters is not also masked as
+		// loose text: it would be masked inside every word ("***ostgres"),
+		// and such a password is no secret from anyone who guesses.
+		if len([]rune(p)) < 4 {
+			continue
+		}
 		text = strings.ReplaceAll(text, p, "***")
 		if esc := url.QueryEscape(p); esc != p {
 			text = strings.ReplaceAll(text, esc, "***")

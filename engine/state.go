@@ -273,7 +273,7 @@ func (s *Session) checkHash(ctx context.Context, apply bool) error {
 			}
 		}
 		if len(users) == 0 {
-			msg = fmt.Sprintf("plan %s changed (%s): allowed, because %s changes no DDL and no row; the changed plan applies from here", s.plan.Name, strings.Join(changes, "; "), wordList(fields))
+			msg = fmt.Sprintf("plan %s changed (%s): allowed: constraint.violating only says what verify-failure-path writes (and rolls back), so the changed plan applies from here", s.plan.Name, strings.Join(changes, "; "))
 			break
 		}
 		msg = fmt.Sprintf("plan %s changed (%s): allowed, because %s, the phase%s that use%s %s, %s not done yet; the changed plan applies from here",

@@ -584,7 +584,7 @@ func TestEditableNow(t *testing.T) {
 	if got := Playbooks()[RenameColumn].EditableNow(Progress{}); len(got) != 0 {
 		t.Errorf("rename has no editable field, got %q", got)
 	}
-	if got, want := Playbooks()[TightenConstraint].EditableNow(Progress{"clean": Failed}), []string{"clean: until clean is done"}; !slices.Equal(got, want) {
+	if got, want := Playbooks()[TightenConstraint].EditableNow(Progress{"clean": Failed}), []string{"clean: until clean is done", "constraint.violating: at any time"}; !slices.Equal(got, want) {
 		t.Errorf("EditableNow = %q, want %q", got, want)
 	}
 }
