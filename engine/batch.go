@@ -27,7 +27,9 @@ const (
 
 // sizer sizes batches to a target duration: it starts small, grows at most
 // 1.5x a batch while batches run under the target, and shrinks at once to
-// fit when one runs far over it.
+// fit when one runs over it by a quarter or more. Between 0.8x and 1.25x it
+// holds: a batch's time varies by that much anyway. (With a band up to 2x,
+// batches settled anywhere below twice the target, and the p99 with them.)
 type sizer struct {
 	n      int
 	fixed  bool
@@ -47,9 +49,9 @@ func (z *sizer) observe(took time.Duration) {
 	}
 	fit := float64(z.n) * float64(z.target) / float64(took)
 	switch {
-	case took > 2*z.target:
+	case took > z.target*5/4:
 		z.n = int(fit)
-	case took < z.target*9/10:
+	case took < z.target*4/5:
 		z.n = int(min(fit, float64(z.n)*1.5))
 	}
 	z.n = max(minBatch, min(maxBatch, z.n))

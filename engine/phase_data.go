@@ -55,7 +55,17 @@ func (s *Session) verifyBackfill(b builder, changed int64) func(context.Context,
 			return "the table is empty: nothing to backfill", nil
 		}
 		vals := map[string]any{"hi": s.keyArg(*cp)}
-		d := b.cond("unfilled")
+		detail := fmt.Sprintf("%d rows walked up to %s %s, %d filled", s.st("backfill").RowsDone, s.key, *cp, changed)
+		// One pass over the table in the usual case: no NULL is left, so
+		// none is unfilled and the expression gave NULL for none.
+		d := b.cond("null")
+		d.Bounded = true
+		if n, _, err := s.countWhere(ctx, q, d, vals); err != nil {
+			return "", fmt.Errorf("backfill: verify: %w", err)
+		} else if n == 0 {
+			return detail, nil
+		}
+		d = b.cond("unfilled")
 		d.Bounded = true
 		n, sample, err := s.countWhere(ctx, q, d, vals)
 		if err != nil {
@@ -78,7 +88,6 @@ func (s *Session) verifyBackfill(b builder, changed int64) func(context.Context,
 		if err != nil {
 			return "", fmt.Errorf("backfill: verify: %w", err)
 		}
-		detail := fmt.Sprintf("%d rows walked up to %s %s, %d filled", s.st("backfill").RowsDone, s.key, *cp, changed)
 		if nulls > 0 {
 			detail += fmt.Sprintf("; %d stay NULL: the expression gives NULL for them", nulls)
 			s.notice("backfill", "warning: the backfill expression gives NULL for %d rows (keys %s), so %s stays NULL there and enforce will refuse until they have a value", nulls, strings.Join(sample, ", "), s.plan.Column)
