@@ -138,10 +138,10 @@ type benchFigures struct {
 	single, backfill time.Duration
 	// walk is from the first batch's start to the last batch's end; the
 	// rest of backfill is the phase's start and its verification.
-	walk time.Duration
-	batches          []time.Duration
-	writer, idle     []time.Duration
-	peakHeap         uint64
+	walk         time.Duration
+	batches      []time.Duration
+	writer, idle []time.Duration
+	peakHeap     uint64
 }
 
 func benchBackfill(b *testing.B, dialect string, rows int) {
