@@ -38,8 +38,18 @@ func BenchmarkBackfill(b *testing.B) {
 		}
 		rows = n
 	}
+	// SHEPHERD_BENCH_BATCH_TIME runs the backfill with another
+	// --batch-time, to see what a target costs and buys.
+	var opts Options
+	if v := os.Getenv("SHEPHERD_BENCH_BATCH_TIME"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			b.Fatalf("SHEPHERD_BENCH_BATCH_TIME=%q: want a duration such as 20ms", v)
+		}
+		opts.BatchTime = d
+	}
 	for _, dialect := range testdb.Dialects() {
-		b.Run(dialect, func(b *testing.B) { benchBackfill(b, dialect, rows) })
+		b.Run(dialect, func(b *testing.B) { benchBackfill(b, dialect, rows, opts) })
 	}
 }
 
@@ -144,11 +154,11 @@ type benchFigures struct {
 	peakHeap     uint64
 }
 
-func benchBackfill(b *testing.B, dialect string, rows int) {
+func benchBackfill(b *testing.B, dialect string, rows int, opts Options) {
 	var all []benchFigures
 	for range b.N {
 		b.StopTimer()
-		all = append(all, benchOnce(b, dialect, rows))
+		all = append(all, benchOnce(b, dialect, rows, opts))
 	}
 	var single, backfill, walk time.Duration
 	var batches, writer, idle []time.Duration
@@ -183,7 +193,7 @@ func benchBackfill(b *testing.B, dialect string, rows int) {
 
 // benchOnce loads the table twice, the same way: once for the single
 // UPDATE, once for shepherd. The timer runs during shepherd's backfill only.
-func benchOnce(b *testing.B, dialect string, rows int) benchFigures {
+func benchOnce(b *testing.B, dialect string, rows int, opts Options) benchFigures {
 	ctx := context.Background()
 	db := testdb.New(b, dialect)
 	db.Durable()
@@ -235,7 +245,8 @@ func benchOnce(b *testing.B, dialect string, rows int) benchFigures {
 			mu.Unlock()
 		}
 	}
-	s, err := eng.Start(ctx, mustPlan(b, benchPlan), Options{Emit: emit})
+	opts.Emit = emit
+	s, err := eng.Start(ctx, mustPlan(b, benchPlan), opts)
 	if err != nil {
 		b.Fatalf("start: %v", err)
 	}
