@@ -307,6 +307,9 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 			return 0, 0, s.interrupted(job.phase)
 		}
 		if kind := s.d.classify(err).kind; (kind == failLockTimeout || kind == failConnection) && attempt < maxLockRetries {
+			if kind == failConnection {
+				backoff = max(backoff, 500*time.Millisecond) // a server restarting needs a moment
+			}
 			wait := backoff/2 + rand.N(backoff)
 			why := "waited too long for a lock"
 			if kind == failConnection {
@@ -316,7 +319,6 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 				// that still need it, and the checkpoint is written, not
 				// moved by an increment.
 				why = "lost its connection (it may have been rolled back, or committed unacknowledged; the checkpoint decides: it runs again from the one before it, which changes only rows that still need it); reconnecting"
-				backoff = max(backoff, 500*time.Millisecond) // a server restarting needs a moment
 			}
 			s.notice(job.phase, "batch %s %s; retry %d in %s", rangeText, why, attempt, wait.Round(time.Millisecond))
 			select {
