@@ -48,6 +48,21 @@ var countUpdates = map[string][]string{
 	},
 }
 
+// backfilledOnce checks that every one of n users rows has its email, and
+// that the countUpdates trigger saw each row updated exactly once.
+func backfilledOnce(t *testing.T, db *testdb.DB, n int) {
+	t.Helper()
+	if got := db.One(`SELECT count(*) FROM users WHERE email IS NULL OR email <> lower(username)`); got != "0" {
+		t.Errorf("%s rows not backfilled right", got)
+	}
+	if got := db.One(`SELECT count(*) FROM upd`); got != strconv.Itoa(n) {
+		t.Errorf("%s updates for %d rows", got, n)
+	}
+	if dup := db.Query(`SELECT id FROM upd GROUP BY id HAVING count(*) > 1`); len(dup) > 0 {
+		t.Errorf("%d rows updated twice", len(dup))
+	}
+}
+
 func TestConnectionLost(t *testing.T) {
 	for _, dialect := range []string{"postgres", "mysql"} {
 		for _, at := range []string{"backfill:batch-done", "backfill:batch-commit", "enforce:step-0", "enforce:step-0-done"} {
@@ -98,15 +113,7 @@ backfill: "lower(username)"
 				if at == "backfill:batch-commit" && len(rec.find(EventNotice, `lost its connection \(it may have been rolled back, or committed unacknowledged; the checkpoint decides`)) == 0 {
 					t.Errorf("no notice says the batch may have committed: %v", rec.of(EventNotice))
 				}
-				if got := db.One(`SELECT count(*) FROM users WHERE email IS NULL OR email <> lower(username)`); got != "0" {
-					t.Errorf("%s rows not backfilled right", got)
-				}
-				if got := db.One(`SELECT count(*) FROM upd`); got != "3000" {
-					t.Errorf("%s updates for 3000 rows", got)
-				}
-				if dup := db.Query(`SELECT id FROM upd GROUP BY id HAVING count(*) > 1`); len(dup) > 0 {
-					t.Errorf("%d rows updated twice", len(dup))
-				}
+				backfilledOnce(t, db, 3000)
 				nn := db.One(map[string]string{
 					"postgres": `SELECT count(*) FROM pg_attribute WHERE attrelid = 'users'::regclass AND attname = 'email' AND attnotnull`,
 					"mysql":    `SELECT count(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'users' AND column_name = 'email' AND is_nullable = 'NO'`,
@@ -264,15 +271,7 @@ backfill: "lower(username)"
 				if took := time.Since(start); took < 2*time.Second {
 					t.Errorf("the run took %s: the outage did not happen", took)
 				}
-				if got := db.One(`SELECT count(*) FROM users WHERE email IS NULL OR email <> lower(username)`); got != "0" {
-					t.Errorf("%s rows not backfilled right", got)
-				}
-				if got := db.One(`SELECT count(*) FROM upd`); got != "3000" {
-					t.Errorf("%s updates for 3000 rows", got)
-				}
-				if dup := db.Query(`SELECT id FROM upd GROUP BY id HAVING count(*) > 1`); len(dup) > 0 {
-					t.Errorf("%d rows updated twice", len(dup))
-				}
+				backfilledOnce(t, db, 3000)
 				if len(rec.find(EventNotice, "lost|reconnect")) == 0 {
 					t.Errorf("no notice says the connection was lost")
 				}

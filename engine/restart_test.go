@@ -270,15 +270,7 @@ backfill: "lower(username)"
 			if bootedAfter := db.One(`SELECT pg_postmaster_start_time()`); bootedAfter == bootedBefore {
 				t.Fatalf("the server still runs since %s: it was not restarted", bootedBefore)
 			}
-			if got := db.One(`SELECT count(*) FROM users WHERE email IS NULL OR email <> lower(username)`); got != "0" {
-				t.Errorf("%s rows not backfilled right", got)
-			}
-			if got := db.One(`SELECT count(*) FROM upd`); got != "3000" {
-				t.Errorf("%s updates for 3000 rows", got)
-			}
-			if dup := db.Query(`SELECT id FROM upd GROUP BY id HAVING count(*) > 1`); len(dup) > 0 {
-				t.Errorf("%d rows updated twice", len(dup))
-			}
+			backfilledOnce(t, db, 3000)
 			lost := rec.find(EventNotice, "lost|reconnect")
 			if len(lost) == 0 {
 				t.Errorf("no notice says the connection was lost and retried: %v", rec.of(EventNotice))

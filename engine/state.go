@@ -277,9 +277,9 @@ func (s *Session) checkHash(ctx context.Context, apply bool) error {
 			break
 		}
 		msg = fmt.Sprintf("plan %s changed (%s): allowed, because %s, the phase%s that use%s %s, %s not done yet; the changed plan applies from here",
-			s.plan.Name, strings.Join(changes, "; "), wordList(users), pluralWord(len(users), "", "s"), pluralWord(len(users), "s", ""), wordList(fields), pluralWord(len(users), "is", "are"))
+			s.plan.Name, strings.Join(changes, "; "), phases.WordList(users), phases.Plural(len(users), "", "s"), phases.Plural(len(users), "s", ""), phases.WordList(fields), phases.Plural(len(users), "is", "are"))
 		if len(restart) > 0 {
-			msg += fmt.Sprintf("; %s walk%s the table again from the start: rows already changed keep their values", wordList(restart), pluralWord(len(restart), "s", ""))
+			msg += fmt.Sprintf("; %s walk%s the table again from the start: rows already changed keep their values", phases.WordList(restart), phases.Plural(len(restart), "s", ""))
 		}
 	}
 	s.notice("", "%s", msg)
@@ -302,24 +302,6 @@ func (s *Session) checkHash(ctx context.Context, apply bool) error {
 		}
 		return s.log(ctx, tx, "", "plan", "", string(s.plan.Canonical()))
 	})
-}
-
-// wordList joins words as a sentence does: "a", "a and b", "a, b and c".
-func wordList(words []string) string {
-	switch len(words) {
-	case 0:
-		return ""
-	case 1:
-		return words[0]
-	}
-	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
-}
-
-func pluralWord(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 func (s *Session) ensureStateTables(ctx context.Context) error {

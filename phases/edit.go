@@ -49,7 +49,7 @@ func (pb *Playbook) CheckEdit(field string, p Progress) error {
 	}
 	if len(done) > 0 {
 		return fmt.Errorf("%s can change only until %s %s done, and %s %s done", field,
-			wordList(users), plural(len(users), "is", "are"), wordList(done), plural(len(done), "is", "are"))
+			WordList(users), Plural(len(users), "is", "are"), WordList(done), Plural(len(done), "is", "are"))
 	}
 	return nil
 }
@@ -66,7 +66,7 @@ func (pb *Playbook) EditableNow(p Progress) []string {
 				out = append(out, f+": at any time")
 				continue
 			}
-			out = append(out, fmt.Sprintf("%s: until %s %s done", f, wordList(users), plural(len(users), "is", "are")))
+			out = append(out, fmt.Sprintf("%s: until %s %s done", f, WordList(users), Plural(len(users), "is", "are")))
 		}
 	}
 	return out
@@ -142,8 +142,8 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// wordList joins words as a sentence does: "a", "a and b", "a, b and c".
-func wordList(words []string) string {
+// WordList joins words as a sentence does: "a", "a and b", "a, b and c".
+func WordList(words []string) string {
 	switch len(words) {
 	case 0:
 		return ""
@@ -153,7 +153,8 @@ func wordList(words []string) string {
 	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
 }
 
-func plural(n int, one, many string) string {
+// Plural picks one or many by n, for messages.
+func Plural(n int, one, many string) string {
 	if n == 1 {
 		return one
 	}
