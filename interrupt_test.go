@@ -30,6 +30,18 @@ type builtBinary struct {
 	err  error
 }
 
+// removeBinaries deletes the binaries built for this test run (TestMain
+// calls it after the tests): each is in a temporary folder of its own.
+func removeBinaries() {
+	binaries.Lock()
+	defer binaries.Unlock()
+	for _, b := range binaries.built {
+		if b.path != "" {
+			os.RemoveAll(filepath.Dir(b.path))
+		}
+	}
+}
+
 // shepherdBinary builds the shepherd binary once per test run, as it ships.
 func shepherdBinary(t *testing.T) string { return buildBinary(t, "") }
 

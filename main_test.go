@@ -21,8 +21,17 @@ import (
 // fresh database per script, once per dialect. A script sees its database as
 // $SHEPHERD_DB and can set it up and inspect it with the commands below.
 
+// withCleanup runs the tests, then removes what they built outside their
+// temporary folders (the binaries of the process tests).
+type withCleanup struct{ m *testing.M }
+
+func (w withCleanup) Run() int {
+	defer removeBinaries()
+	return w.m.Run()
+}
+
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	testscript.Main(withCleanup{m}, map[string]func(){
 		"shepherd": func() { os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)) },
 	})
 }
