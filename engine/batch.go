@@ -283,7 +283,11 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 		var start time.Time
 		var changed int64
 		prevCP, prevRows := st.Checkpoint, st.RowsDone
-		err := s.inTx(ctx, func(tx *sql.Tx) error {
+		txOpts := s.d.batchTx()
+		if s.batchTxDefault {
+			txOpts = nil
+		}
+		err := s.inTxWith(ctx, txOpts, func(tx *sql.Tx) error {
 			start = time.Now()
 			for i, step := range script {
 				res, err := tx.ExecContext(ctx, step.SQL, args[i]...)
@@ -306,6 +310,11 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 		if ctx.Err() != nil {
 			return 0, 0, s.interrupted(job.phase)
 		}
+		if s.d.classify(err).kind == failIsolationRefused && !s.batchTxDefault {
+			s.batchTxDefault = true
+			s.notice(job.phase, "the server cannot log batches at READ COMMITTED (binlog_format=STATEMENT): they run at its default isolation, where they lock more of the table")
+			continue
+		}
 		if kind := s.d.classify(err).kind; (kind == failLockTimeout || kind == failConnection) && attempt < maxLockRetries {
 			if kind == failConnection {
 				backoff = max(backoff, 500*time.Millisecond) // a server restarting needs a moment
@@ -318,7 +327,7 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 				// harmless, as each batch statement changes only rows
 				// that still need it, and the checkpoint is written, not
 				// moved by an increment.
-				why = "lost its connection (it may have been rolled back, or committed unacknowledged; the checkpoint decides: it runs again from the one before it, which changes only rows that still need it); reconnecting"
+				why = "lost its connection (it may have been rolled back, or committed unacknowledged: the recorded checkpoint decides); reconnecting"
 			}
 			s.notice(job.phase, "batch %s %s; retry %d in %s", rangeText, why, attempt, wait.Round(time.Millisecond))
 			select {
@@ -330,6 +339,15 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 			if kind == failConnection {
 				if err := s.lock.held(ctx); err != nil {
 					return 0, 0, err
+				}
+				// A commit whose acknowledgement was lost moved the
+				// checkpoint with it: then the batch is done, and is not
+				// run again (a clean: expression that does not fix a row
+				// would be applied twice).
+				if done, rowsDone, err := s.checkpointIs(ctx, job.phase, keyText(hi)); err == nil && done {
+					st.Checkpoint, st.RowsDone = ptr(keyText(hi)), rowsDone
+					s.notice(job.phase, "batch %s had committed before the connection was lost (the checkpoint is at its end): going on after it; the rows it changed are not in the count", rangeText)
+					return 0, 0, nil
 				}
 			}
 			continue
@@ -383,4 +401,16 @@ func (s *Session) countWhere(ctx context.Context, q querier, data sqlData, vals 
 		sample = append(sample, keyText(k))
 	}
 	return n, sample, rows.Err()
+}
+
+// checkpointIs reports whether the recorded checkpoint of a phase is cp,
+// with the rows done that it records.
+func (s *Session) checkpointIs(ctx context.Context, phase, cp string) (bool, int64, error) {
+	var got sql.NullString
+	var rows int64
+	err := s.queryRow(ctx, s.db, "state-checkpoint", sqlData{}, map[string]any{"plan": s.plan.Name, "phase": phase}, &got, &rows)
+	if err != nil {
+		return false, 0, s.dsn.scrub(err)
+	}
+	return got.Valid && got.String == cp, rows, nil
 }

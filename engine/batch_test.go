@@ -195,3 +195,27 @@ func stateTableOf(db *testdb.DB) string {
 	}
 	return "shepherd_state"
 }
+
+// checkpointIs reads the recorded checkpoint: after a lost connection, a
+// batch whose commit went through is not run again.
+func TestCheckpointIs(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *testdb.DB) {
+		db.Seed(250)
+		s, _ := session(t, db, mustPlan(t, emailPlanText), Options{BatchSize: 100})
+		if _, err := s.Run(context.Background(), "backfill", map[string]bool{"deploy-readers": true}); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			cp   string
+			want bool
+		}{{"250", true}, {"200", false}} {
+			got, rows, err := s.checkpointIs(context.Background(), "backfill", tc.cp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want || rows != 250 {
+				t.Errorf("checkpointIs(%s) = %v with %d rows, want %v with 250", tc.cp, got, rows, tc.want)
+			}
+		}
+	})
+}

@@ -110,7 +110,7 @@ backfill: "lower(username)"
 				if n := len(rec.find(EventNotice, `rolled back\)`)); n > 0 {
 					t.Errorf("%d notices say a batch was rolled back, which a lost connection cannot tell", n)
 				}
-				if at == "backfill:batch-commit" && len(rec.find(EventNotice, `lost its connection \(it may have been rolled back, or committed unacknowledged; the checkpoint decides`)) == 0 {
+				if at == "backfill:batch-commit" && len(rec.find(EventNotice, `lost its connection \(it may have been rolled back, or committed unacknowledged: the recorded checkpoint decides`)) == 0 {
 					t.Errorf("no notice says the batch may have committed: %v", rec.of(EventNotice))
 				}
 				backfilledOnce(t, db, 3000)

@@ -60,6 +60,9 @@ type dialect interface {
 	// foreignKeyNote is what the operator must know about foreign keys on
 	// this database beyond the constraint itself, or "".
 	foreignKeyNote() string
+	// batchTx is how a batch's transaction begins (nil: the driver's
+	// default).
+	batchTx() *sql.TxOptions
 	// batchGap is how long the batch loop leaves the table to the
 	// application after a batch that held its locks for took.
 	batchGap(took time.Duration) time.Duration
@@ -94,6 +97,10 @@ const (
 	// clause) the database refuses for this table, before changing
 	// anything: a step's next -- else form may run instead.
 	failRefusedForm
+	// failIsolationRefused is a batch whose isolation level the server
+	// cannot log (MySQL with binlog_format=STATEMENT and READ COMMITTED):
+	// nothing ran; it runs again at the default level.
+	failIsolationRefused
 )
 
 func dialectFor(name string) (dialect, error) {

@@ -136,6 +136,9 @@ type Session struct {
 	refColumns []string
 	state      map[string]*phaseState
 	lock       runnerLock
+	// batchTxDefault is set once the server refused the dialect's batch
+	// isolation level: batches then begin as the driver does.
+	batchTxDefault bool
 	// touched marks gates confirmed in this session, for the
 	// "too soon" warning before the point of no return.
 	touched map[string]time.Time

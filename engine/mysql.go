@@ -316,6 +316,8 @@ func (*mysqlDialect) classify(err error) failure {
 			name = m[1]
 		}
 		switch me.Number {
+		case 1665: // binlog_format=STATEMENT cannot log a READ COMMITTED write
+			return failure{kind: failIsolationRefused}
 		case 1845, 1846: // ALGORITHM=… or LOCK=… is not supported: Try …
 			return refusedForm(me.Message)
 		case 1205, 1213, 3572: // lock wait timeout, deadlock, NOWAIT
@@ -822,6 +824,17 @@ func (*mysqlDialect) foreignKeyTypes(child, parent Column) string {
 func (*mysqlDialect) uncheckedForeignKey() bool { return true }
 
 func (*mysqlDialect) foreignKeyNote() string { return "" }
+
+// batchTx: READ COMMITTED. At InnoDB's default, REPEATABLE READ, an UPDATE
+// takes shared locks on every row its subqueries read (a UNIQUE clean's
+// search for duplicates reads the whole table; a foreign key's search for
+// parents, the parent table) and gap locks around its range, so the
+// application's writes anywhere in the table waited for every batch. At
+// READ COMMITTED the subqueries read a snapshot and only the batch's own
+// rows are locked.
+func (*mysqlDialect) batchTx() *sql.TxOptions {
+	return &sql.TxOptions{Isolation: sql.LevelReadCommitted}
+}
 
 // batchGap: none. InnoDB queues a write that meets a row of the batch and
 // grants it the row at the batch's commit.

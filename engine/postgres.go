@@ -275,6 +275,9 @@ func (postgresDialect) uncheckedForeignKey() bool { return false }
 
 func (postgresDialect) foreignKeyNote() string { return "" }
 
+// batchTx: the default, READ COMMITTED.
+func (postgresDialect) batchTx() *sql.TxOptions { return nil }
+
 // batchGap: none. A write that meets a row of the batch queues for that
 // row's lock and gets it at the batch's commit.
 func (postgresDialect) batchGap(time.Duration) time.Duration { return 0 }

@@ -390,6 +390,9 @@ func (sqliteDialect) foreignKeyNote() string {
 	return "SQLite enforces foreign keys only on connections that turn them on: shepherd's proof does (PRAGMA foreign_keys = ON), and every connection of the application must too (PRAGMA foreign_keys = ON, or _pragma=foreign_keys(1) in its DSN), or its writes are not checked"
 }
 
+// batchTx: the default; a write transaction locks the database anyway.
+func (sqliteDialect) batchTx() *sql.TxOptions { return nil }
+
 // batchGap: SQLite has one write lock and no queue for it. A writer that
 // finds it taken sleeps in its busy handler (1, 2, 5 … 25, 50, 100 ms) and
 // tries again; a batch loop that begins its next batch the moment the last

@@ -354,12 +354,17 @@ func (s *Session) register(ctx context.Context) error {
 
 // inTx runs fn in a transaction on the pool.
 func (s *Session) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return s.inTxWith(ctx, nil, fn)
+}
+
+// inTxWith runs fn in a transaction that begins with opts.
+func (s *Session) inTxWith(ctx context.Context, opts *sql.TxOptions, fn func(tx *sql.Tx) error) error {
 	// Beginning may wait for a lock (SQLite's BEGIN IMMEDIATE): nothing
 	// has happened yet, so a timeout there is retried.
 	var tx *sql.Tx
 	err := s.retryLocked(ctx, true, func() error {
 		var err error
-		tx, err = s.db.BeginTx(ctx, nil)
+		tx, err = s.db.BeginTx(ctx, opts)
 		return err
 	})
 	if err != nil {

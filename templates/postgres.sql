@@ -83,6 +83,7 @@ FROM shepherd.shepherd_state WHERE plan = {{param "plan"}}
 {{end}}
 
 {{define "state-phase"}}SELECT status FROM shepherd.shepherd_state WHERE plan = {{param "plan"}} AND phase = {{param "phase"}}{{end}}
+{{define "state-checkpoint"}}SELECT checkpoint, rows_done FROM shepherd.shepherd_state WHERE plan = {{param "plan"}} AND phase = {{param "phase"}}{{end}}
 
 {{define "state-list"}}
 SELECT plan, playbook, table_name, phase, status, started_at, finished_at, rows_done, detail
@@ -387,11 +388,12 @@ FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{q .Key}} > {{param "lo"}}{{end}}
 
 {{/* Sessions of this database waiting for a lock on the table (a DDL, a
      LOCK TABLE): the batch loop holds between batches while there are any
-     (engine/pressure.go). Row lock waits are not here: they end with the
-     batch. */}}
+     (engine/pressure.go). Only waits for the table itself: row waits
+     ('tuple', two application sessions on one row) and 'extend' waits
+     (heavy inserts) name the table too, and end on their own. */}}
 {{define "pressure"}}
 SELECT count(*) FROM pg_catalog.pg_locks
-WHERE NOT granted AND relation = {{template "rel" .}}
+WHERE NOT granted AND locktype = 'relation' AND relation = {{template "rel" .}}
   AND database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())
 {{end}}
 

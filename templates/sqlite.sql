@@ -54,6 +54,7 @@ FROM shepherd_state WHERE plan = {{param "plan"}}
 {{end}}
 
 {{define "state-phase"}}SELECT status FROM shepherd_state WHERE plan = {{param "plan"}} AND phase = {{param "phase"}}{{end}}
+{{define "state-checkpoint"}}SELECT checkpoint, rows_done FROM shepherd_state WHERE plan = {{param "plan"}} AND phase = {{param "phase"}}{{end}}
 
 {{define "state-list"}}
 SELECT plan, playbook, table_name, phase, status, started_at, finished_at, rows_done, detail
