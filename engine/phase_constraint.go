@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -205,6 +206,53 @@ type violatingWrite struct {
 	set    []setExpr   // for not_null, check and foreign_key
 	dupe   bool        // for unique: copy another row's values
 	insert [][]setExpr // the insert path
+	// satisfying are, on the insert path, ways to write insert's last
+	// row with values that satisfy the plan's constraint instead of
+	// breaking it, in the order to try them; none when shepherd has no
+	// such values. An update's counterpart is the row as it was.
+	satisfying []satisfyingRow
+}
+
+// satisfyingRow is a violating insert's last row with values that satisfy
+// the plan's constraint, after parent, when given: a row inserted first
+// into the referenced table, for a foreign key whose parent table may have
+// no row to refer to.
+type satisfyingRow struct {
+	parent []setExpr
+	row    []setExpr
+}
+
+// columns are the columns whose values make the write violating.
+func (w violatingWrite) columns(c *phases.Constraint) []string {
+	var cols []string
+	switch {
+	case w.dupe:
+		return c.Unique
+	case len(w.insert) == 0:
+		for _, e := range w.set {
+			cols = append(cols, e.Column)
+		}
+		return cols
+	case len(c.Columns()) > 0:
+		return c.Columns()
+	}
+	// A CHECK's: where the violating row and its satisfying twin differ.
+	if len(w.satisfying) == 0 {
+		return nil
+	}
+	for _, e := range w.insert[len(w.insert)-1] {
+		if !slices.Contains(w.satisfying[0].row, e) {
+			cols = append(cols, e.Column)
+		}
+	}
+	return cols
+}
+
+// tryWrite is a violatingWrite's statements, rendered: the last one is
+// the violating statement (or, for the comparison, its satisfying twin).
+type tryWrite struct {
+	stmts []templates.Statement
+	vals  map[string]any
 }
 
 // phaseFailurePath proves the constraint on the real database: a violating
@@ -225,8 +273,10 @@ func (s *Session) phaseFailurePath(ctx context.Context, b builder) error {
 }
 
 // proveRejected returns what happened and the statement the database
-// rejected. It never reports success without a rejection: where no
-// violating write can be built, it fails saying what the plan must give.
+// rejected. It never reports success without a rejection that is the
+// plan's constraint's (see provesConstraint): where no violating write can
+// be built, or none was refused by the plan's constraint, it fails saying
+// what the plan must give.
 func (s *Session) proveRejected(ctx context.Context, b builder) (detail, rejected string, err error) {
 	const phase = "verify-failure-path"
 	c := s.plan.Constraint
@@ -253,6 +303,14 @@ func (s *Session) proveRejected(ctx context.Context, b builder) (detail, rejecte
 			s.notice(phase, "warning: %s", note)
 		}
 	}
+	// The table a foreign key references, read before the transaction
+	// (a failed read would end PostgreSQL's): without it, no row is
+	// inserted there for the comparison.
+	var parent *Table
+	if c.Kind() == "foreign_key" {
+		d := b.constraintData()
+		parent, _ = s.d.introspect(ctx, conn, s.sql, d.RefSchema, d.RefTable)
+	}
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return "", "", s.dsn.scrub(err)
@@ -271,7 +329,7 @@ func (s *Session) proveRejected(ctx context.Context, b builder) (detail, rejecte
 	if len(keys) < need {
 		// No row to write to: insert rows that break only the constraint.
 		var missing []string
-		if tries, missing = b.insertTries(); len(missing) > 0 {
+		if tries, missing = b.insertTries(parent); len(missing) > 0 {
 			var cols []string
 			for _, m := range missing {
 				cols = append(cols, m[:strings.IndexByte(m+" ", ' ')]+": …")
@@ -300,68 +358,34 @@ func (s *Session) proveRejected(ctx context.Context, b builder) (detail, rejecte
 			}
 		}
 	}
-	want := map[string]failureKind{"not_null": failNotNull, "unique": failUnique, "check": failCheck, "foreign_key": failForeignKey}[c.Kind()]
 	var tried, refused []string
 	for _, w := range tries {
-		var stmts []templates.Statement
-		var vals map[string]any
-		switch {
-		case len(w.insert) > 0:
-			for _, row := range w.insert {
-				d := b.constraintData()
-				d.Set = row
-				st, err := s.sql.Query("violating-insert", d)
-				if err != nil {
-					return "", "", err
-				}
-				stmts = append(stmts, st)
-			}
-		default:
-			d := b.constraintData()
-			name := "violating-update"
-			vals = map[string]any{"key": keys[0]}
-			if w.dupe {
-				name, vals["other"] = "duplicate-update", keys[1]
-			} else {
-				d.Set = w.set
-			}
-			st, err := s.sql.Query(name, d)
-			if err != nil {
-				return "", "", err
-			}
-			stmts = append(stmts, st)
+		write, err := s.renderViolating(b, w, keys)
+		if err != nil {
+			return "", "", err
 		}
-		if _, err := s.exec(ctx, tx, "savepoint", sqlData{}, nil); err != nil {
-			return "", "", &StepError{Phase: phase, SQL: "SAVEPOINT", Err: s.dsn.scrub(err)}
+		at, werr, err := s.runTry(ctx, tx, write)
+		if err != nil {
+			return "", "", err
 		}
-		var werr error
-		var last templates.Statement
-		for _, st := range stmts {
-			args, err := st.Args(vals)
-			if err != nil {
-				return "", "", err
-			}
-			s.emit(Event{Event: EventStep, Phase: phase, SQL: st.SQL, Lock: "the rows written, until the transaction is rolled back"})
+		if werr == nil {
+			at = len(write.stmts) - 1
+		}
+		for _, st := range write.stmts[:at+1] {
 			tried = append(tried, oneLine(st.SQL))
-			last = st
-			if _, werr = tx.ExecContext(ctx, st.SQL, args...); werr != nil {
-				break
-			}
-		}
-		if _, err := s.exec(ctx, tx, "rollback-to-savepoint", sqlData{}, nil); err != nil {
-			return "", "", &StepError{Phase: phase, SQL: "ROLLBACK TO SAVEPOINT", Err: s.dsn.scrub(err)}
 		}
 		if werr == nil {
 			continue // this value does not violate: try the next
 		}
-		f := s.d.classify(werr)
-		if f.kind == want && (c.Kind() == "unique" || c.Kind() == "not_null" || f.constraint == "" || strings.EqualFold(f.constraint, c.Name)) {
-			return fmt.Sprintf("a violating write was rejected by %s: %s (rolled back)", label, s.dsn.Scrub(werr.Error())), last.SQL, nil
+		proof, why, err := s.provesConstraint(ctx, tx, b, w, keys, write, at, werr)
+		if err != nil {
+			return "", "", err
 		}
-		if f.kind == failLockTimeout || f.kind == failConnection || errors.Is(werr, context.Canceled) {
-			return "", "", &StepError{Phase: phase, SQL: last.SQL, Err: s.dsn.scrub(werr)}
+		if why != "" {
+			refused = append(refused, why)
+			continue
 		}
-		refused = append(refused, fmt.Sprintf("%s was refused for another reason: %s", oneLine(last.SQL), s.dsn.Scrub(werr.Error())))
+		return fmt.Sprintf("a violating write was rejected by %s: %s (rolled back)%s", label, s.dsn.Scrub(werr.Error()), proof), write.stmts[at].SQL, nil
 	}
 	what := fmt.Sprintf("no violating write was rejected by %s; tried: %s", label, strings.Join(tried, "; "))
 	if len(refused) > 0 {
@@ -370,14 +394,241 @@ func (s *Session) proveRejected(ctx context.Context, b builder) (detail, rejecte
 	hint := "is the constraint in force? Rerun add-constraint's check with shepherd status"
 	switch {
 	case len(keys) < need:
-		hint = s.violatingHint(b)
+		hint = s.violatingHint(b, true)
 	case c.Kind() == "check" && len(c.Violating) == 0:
 		hint = "shepherd could not guess a value that breaks the check: give one in the plan as constraint.violating: {column: value}"
 	case c.Kind() == "foreign_key" && len(c.Violating) == 0:
 		hint = fmt.Sprintf("shepherd could not find a value of %s that no row of %s has: give one in the plan as constraint.violating: {%s: value}",
 			strings.Join(c.ForeignKey, ", "), c.References.Table, c.ForeignKey[0])
+	case len(refused) > 0 && c.Kind() != "unique":
+		hint = s.violatingHint(b, false)
 	}
 	return "", "", &VerifyError{Phase: phase, What: what, Hint: hint}
+}
+
+// provesConstraint is the rule of what counts as the proof. A try whose
+// statement at was refused with werr proves the plan's constraint only
+// when all of these hold:
+//
+//  1. the refused statement is the try's violating one, its last: a row
+//     written before it (the first of UNIQUE's pair) that is refused
+//     proves nothing, whatever refused it;
+//  2. the refusal is a violation of the plan's kind of constraint (NOT
+//     NULL, CHECK, UNIQUE, FOREIGN KEY);
+//  3. the database names the plan's constraint (see rejectedBy); or, where
+//     it names none (SQLite's foreign keys, PostgreSQL's NOT NULL), the
+//     same write with values that satisfy the plan's constraint (for an
+//     update, the row as it was) is accepted in the same rolled-back
+//     transaction, so that the violating values, which only the plan's
+//     constraint is about, are what the database refused.
+//
+// It returns what the proof adds to the detail when it holds, or why the
+// try proves nothing.
+func (s *Session) provesConstraint(ctx context.Context, tx *sql.Tx, b builder, w violatingWrite, keys []any, write tryWrite, at int, werr error) (proof, why string, err error) {
+	refused := oneLine(write.stmts[at].SQL)
+	msg := s.dsn.Scrub(werr.Error())
+	if at < len(write.stmts)-1 {
+		return "", fmt.Sprintf("%s, a row written before the violating one, was refused: %s", refused, msg), nil
+	}
+	switch s.rejectedBy(s.d.classify(werr)) {
+	case rejectedByPlan:
+		return "", "", nil
+	case rejectedOther:
+		return "", fmt.Sprintf("%s was refused for another reason: %s", refused, msg), nil
+	}
+	return s.compareSatisfying(ctx, tx, b, w, keys, refused, msg)
+}
+
+// compareSatisfying is rule 3's comparison, for a rejection that names no
+// constraint: the same write with values that satisfy the plan's
+// constraint must be accepted (any of the ways renderSatisfying gives).
+func (s *Session) compareSatisfying(ctx context.Context, tx *sql.Tx, b builder, w violatingWrite, keys []any, refused, msg string) (proof, why string, err error) {
+	name := s.plan.Constraint.Name
+	if name == "" {
+		name = s.plan.ConstraintLabel()
+	}
+	cols := strings.Join(w.columns(s.plan.Constraint), ", ")
+	compare, err := s.renderSatisfying(b, w, keys)
+	if err != nil {
+		return "", "", err
+	}
+	if len(compare) == 0 {
+		return "", fmt.Sprintf("%s was refused (%s), but the database does not say by which constraint, and shepherd has no values of %s that satisfy %s to compare with", refused, msg, cols, name), nil
+	}
+	var also []string
+	for _, t := range compare {
+		cat, cerr, err := s.runTry(ctx, tx, t)
+		if err != nil {
+			return "", "", err
+		}
+		if cerr == nil {
+			if len(w.insert) == 0 {
+				return fmt.Sprintf("; the same update leaving %s as it was was accepted", cols), "", nil
+			}
+			return fmt.Sprintf("; the same row with %s satisfying %s was accepted", cols, name), "", nil
+		}
+		also = append(also, fmt.Sprintf("%s: %s", oneLine(t.stmts[cat].SQL), s.dsn.Scrub(cerr.Error())))
+	}
+	return "", fmt.Sprintf("%s was refused (%s), but the database does not say by which constraint, and the same write with %s satisfying %s was refused too (%s), so something else refuses it",
+		refused, msg, cols, name, strings.Join(also, "; ")), nil
+}
+
+// rejection says what refused a try's violating statement.
+type rejection int
+
+const (
+	rejectedOther   rejection = iota // another constraint or kind of error: no proof
+	rejectedByPlan                   // the database names the plan's constraint
+	rejectedUnnamed                  // the plan's kind, but no name shepherd can match
+)
+
+// rejectedBy reads which constraint the database says a violation broke
+// (failure.constraint). PostgreSQL and MySQL name a CHECK, UNIQUE or
+// FOREIGN KEY; SQLite names a CHECK by its name, a UNIQUE by its columns
+// ("acct.email") and a FOREIGN KEY not at all. A NOT NULL violation names
+// its column (MySQL "email", SQLite "acct.email"), or nothing shepherd can
+// match (PostgreSQL: no name, or, from 18, the column's own not-null
+// constraint).
+func (s *Session) rejectedBy(f failure) rejection {
+	c := s.plan.Constraint
+	want := map[string]failureKind{"not_null": failNotNull, "unique": failUnique, "check": failCheck, "foreign_key": failForeignKey}[c.Kind()]
+	switch {
+	case f.kind != want:
+		return rejectedOther
+	case f.constraint == "":
+		return rejectedUnnamed
+	case c.Kind() == "not_null":
+		if s.namesColumns(f.constraint, []string{c.NotNull}) {
+			return rejectedByPlan
+		}
+		return rejectedUnnamed
+	case strings.EqualFold(f.constraint, c.Name):
+		return rejectedByPlan
+	case c.Kind() == "unique" && s.namesColumns(f.constraint, c.Unique):
+		return rejectedByPlan
+	}
+	return rejectedOther
+}
+
+// namesColumns says whether a database's list of columns ("acct.a,
+// acct.b", or "a") is exactly cols of the plan's table.
+func (s *Session) namesColumns(list string, cols []string) bool {
+	parts := strings.Split(list, ",")
+	if len(parts) != len(cols) {
+		return false
+	}
+	prefix := s.plan.Table + "."
+	for _, p := range parts {
+		p = strings.TrimSpace(p)
+		if len(p) > len(prefix) && strings.EqualFold(p[:len(prefix)], prefix) {
+			p = p[len(prefix):]
+		}
+		if !slices.ContainsFunc(cols, func(c string) bool { return strings.EqualFold(c, p) }) {
+			return false
+		}
+	}
+	return true
+}
+
+// renderViolating renders a try's statements: the last one violates.
+func (s *Session) renderViolating(b builder, w violatingWrite, keys []any) (tryWrite, error) {
+	var t tryWrite
+	if len(w.insert) > 0 {
+		for _, row := range w.insert {
+			st, err := s.renderInsert(b.constraintData(), row)
+			if err != nil {
+				return t, err
+			}
+			t.stmts = append(t.stmts, st)
+		}
+		return t, nil
+	}
+	d := b.constraintData()
+	name := "violating-update"
+	t.vals = map[string]any{"key": keys[0]}
+	if w.dupe {
+		name, t.vals["other"] = "duplicate-update", keys[1]
+	} else {
+		d.Set = w.set
+	}
+	st, err := s.sql.Query(name, d)
+	t.stmts = []templates.Statement{st}
+	return t, err
+}
+
+// renderSatisfying renders the same write as renderViolating with values
+// that satisfy the plan's constraint instead, one tryWrite per way to
+// write them (none when shepherd has none): for an update, the row as it
+// was; for an insert, the rows before the last as they are, then, for
+// each satisfyingRow, its parent row and its row.
+func (s *Session) renderSatisfying(b builder, w violatingWrite, keys []any) ([]tryWrite, error) {
+	if len(w.insert) == 0 {
+		d := b.constraintData()
+		for _, col := range w.columns(s.plan.Constraint) {
+			d.Set = append(d.Set, setExpr{Column: col, Expr: s.sql.Quote(col)})
+		}
+		st, err := s.sql.Query("violating-update", d)
+		return []tryWrite{{stmts: []templates.Statement{st}, vals: map[string]any{"key": keys[0]}}}, err
+	}
+	var out []tryWrite
+	for _, sat := range w.satisfying {
+		var t tryWrite
+		if sat.parent != nil {
+			d := b.constraintData()
+			d.Schema, d.Table = d.RefSchema, d.RefTable
+			st, err := s.renderInsert(d, sat.parent)
+			if err != nil {
+				return nil, err
+			}
+			t.stmts = append(t.stmts, st)
+		}
+		for _, row := range append(w.insert[:len(w.insert)-1:len(w.insert)-1], sat.row) {
+			st, err := s.renderInsert(b.constraintData(), row)
+			if err != nil {
+				return nil, err
+			}
+			t.stmts = append(t.stmts, st)
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// renderInsert renders an insert of one row into d's table.
+func (s *Session) renderInsert(d sqlData, row []setExpr) (templates.Statement, error) {
+	d.Set = row
+	return s.sql.Query("violating-insert", d)
+}
+
+// runTry runs a try's statements inside a savepoint and rolls back to it:
+// werr is the first statement's error, at its index. err is a failure of
+// the savepoint itself, or a statement that could not run at all (a lock
+// timeout, a lost connection), which ends the proof.
+func (s *Session) runTry(ctx context.Context, tx *sql.Tx, t tryWrite) (at int, werr, err error) {
+	const phase = "verify-failure-path"
+	if _, err := s.exec(ctx, tx, "savepoint", sqlData{}, nil); err != nil {
+		return 0, nil, &StepError{Phase: phase, SQL: "SAVEPOINT", Err: s.dsn.scrub(err)}
+	}
+	for i, st := range t.stmts {
+		args, err := st.Args(t.vals)
+		if err != nil {
+			return 0, nil, err
+		}
+		s.emit(Event{Event: EventStep, Phase: phase, SQL: st.SQL, Lock: "the rows written, until the transaction is rolled back"})
+		if _, werr = tx.ExecContext(ctx, st.SQL, args...); werr != nil {
+			at = i
+			break
+		}
+	}
+	if _, err := s.exec(ctx, tx, "rollback-to-savepoint", sqlData{}, nil); err != nil {
+		return 0, nil, &StepError{Phase: phase, SQL: "ROLLBACK TO SAVEPOINT", Err: s.dsn.scrub(err)}
+	}
+	if werr != nil {
+		if f := s.d.classify(werr); f.kind == failLockTimeout || f.kind == failConnection || errors.Is(werr, context.Canceled) {
+			return 0, nil, &StepError{Phase: phase, SQL: t.stmts[at].SQL, Err: s.dsn.scrub(werr)}
+		}
+	}
+	return at, werr, nil
 }
 
 func rowsWord(n int) string {
@@ -390,28 +641,41 @@ func rowsWord(n int) string {
 	return fmt.Sprintf("%d rows", n)
 }
 
-// violatingHint says what to add to the plan when the rows shepherd
-// inserted were refused for other reasons: values for the columns an
-// insert must give and the constraint's own, as constraint.violating.
-func (s *Session) violatingHint(b builder) string {
+// violatingHint says what to add to the plan when the writes shepherd
+// tried were refused for other reasons: values that break only the
+// constraint, as constraint.violating; for an insert (insert), values for
+// the columns an insert must give too.
+func (s *Session) violatingHint(b builder, insert bool) string {
 	var cols []string
-	for _, col := range b.requiredColumns() {
-		cols = append(cols, col.Name+": …")
+	if insert {
+		for _, col := range b.requiredColumns() {
+			cols = append(cols, col.Name+": …")
+		}
 	}
-	for _, col := range b.plan.Constraint.Columns() {
+	more := b.plan.Constraint.Columns()
+	for _, a := range b.plan.Constraint.Violating {
+		more = append(more, a.Column)
+	}
+	for _, col := range more {
 		if !slices.Contains(cols, col+": …") {
 			cols = append(cols, col+": …")
 		}
 	}
-	return fmt.Sprintf("add to the plan constraint.violating: {%s}, values that break only %s (the row is inserted inside a transaction that is rolled back; constraint.violating may change while the plan is in force), then rerun",
-		strings.Join(cols, ", "), b.plan.Constraint.Name)
+	how := "the row is inserted inside a transaction that is rolled back"
+	if !insert {
+		how = "written to an existing row inside a transaction that is rolled back"
+	}
+	return fmt.Sprintf("add to the plan constraint.violating: {%s}, values that break only %s (%s; constraint.violating may change while the plan is in force), then rerun",
+		strings.Join(cols, ", "), b.plan.Constraint.Name, how)
 }
 
 // requiredColumns are the columns an insert into the table must give: NOT
 // NULL, without a default, not generated or filled by the database.
-func (b builder) requiredColumns() []Column {
+func (b builder) requiredColumns() []Column { return requiredColumns(b.live) }
+
+func requiredColumns(t *Table) []Column {
 	var out []Column
-	for _, c := range b.live.Columns {
+	for _, c := range t.Columns {
 		if c.NotNull && c.Default == nil && !c.Generated && !c.Auto {
 			out = append(out, c)
 		}
@@ -424,8 +688,9 @@ func (b builder) requiredColumns() []Column {
 // of its type (or the plan's constraint.violating value), and the
 // constraint's own columns break it. A unique constraint needs two rows
 // with the same values. missing lists the columns shepherd has no value
-// for (it lists them with their types, for the message).
-func (b builder) insertTries() (tries []violatingWrite, missing []string) {
+// for (it lists them with their types, for the message). parent is the
+// table a foreign key references, when it could be read.
+func (b builder) insertTries(parent *Table) (tries []violatingWrite, missing []string) {
 	c := b.plan.Constraint
 	violating := map[string]string{}
 	for _, a := range c.Violating {
@@ -465,26 +730,25 @@ func (b builder) insertTries() (tries []violatingWrite, missing []string) {
 		}
 		return set
 	}
-	// with returns set with col's value replaced (or added).
-	with := func(set []setExpr, col, expr string) []setExpr {
-		out := append([]setExpr(nil), set...)
-		for i := range out {
-			if out[i].Column == col {
-				out[i].Expr = expr
-				return out
-			}
-		}
-		return append(out, setExpr{Column: col, Expr: expr})
-	}
+	with := withValue
 	switch c.Kind() {
 	case "not_null":
-		tries = []violatingWrite{{insert: [][]setExpr{with(row(1, nil), c.NotNull, "NULL")}}}
+		base := row(1, nil)
+		satisfying := base
+		if col, ok := b.live.Column(c.NotNull); ok {
+			if v, ok := fillValue(col.Type, 1); ok {
+				satisfying = with(base, c.NotNull, v)
+			}
+		}
+		tries = []violatingWrite{{insert: [][]setExpr{with(base, c.NotNull, "NULL")}, satisfying: []satisfyingRow{{row: satisfying}}}}
 	case "unique":
 		// Two rows, equal in the constraint's columns, different in the
 		// others; another seed where the one row there clashes with them
-		// on another key.
+		// on another key. The second row as it was built, before it took
+		// the first's values, is its satisfying twin.
 		for _, seed := range []int{1, 3, 5} {
-			first, second := row(seed, c.Unique), row(seed+1, c.Unique)
+			first, apart := row(seed, c.Unique), row(seed+1, c.Unique)
+			second := apart
 			for _, col := range c.Unique {
 				for _, e := range first {
 					if e.Column == col {
@@ -492,28 +756,29 @@ func (b builder) insertTries() (tries []violatingWrite, missing []string) {
 					}
 				}
 			}
-			tries = append(tries, violatingWrite{insert: [][]setExpr{first, second}})
+			tries = append(tries, violatingWrite{insert: [][]setExpr{first, second}, satisfying: []satisfyingRow{{row: apart}}})
 		}
 	case "foreign_key":
-		base := row(1, c.ForeignKey)
-		if len(c.Violating) > 0 {
-			tries = []violatingWrite{{insert: [][]setExpr{base}}}
-			break
-		}
+		// The referencing columns the plan gives no value take one that no
+		// parent has (past the greatest), where shepherd can derive one.
+		absent := map[string]string{}
 		for _, w := range b.orphanCandidates() {
-			r := base
 			for _, e := range w.set {
-				r = with(r, e.Column, e.Expr)
-			}
-			tries = append(tries, violatingWrite{insert: [][]setExpr{r}})
-		}
-		if len(tries) == 0 {
-			for _, col := range c.ForeignKey {
-				if _, ok := violating[col]; !ok {
-					missing = append(missing, col+" (a value no row of "+c.References.Table+" has)")
-				}
+				absent[e.Column] = e.Expr
 			}
 		}
+		r := row(1, c.ForeignKey)
+		for _, col := range c.ForeignKey {
+			if _, given := violating[col]; given {
+				continue
+			}
+			if e, ok := absent[col]; ok {
+				r = with(r, col, e)
+			} else if len(c.Violating) == 0 {
+				missing = append(missing, col+" (a value no row of "+c.References.Table+" has)")
+			}
+		}
+		tries = []violatingWrite{{insert: [][]setExpr{r}, satisfying: b.referringRows(r, parent)}}
 	default:
 		base := row(1, nil)
 		if len(c.Violating) > 0 {
@@ -525,7 +790,7 @@ func (b builder) insertTries() (tries []violatingWrite, missing []string) {
 			for _, e := range w.set {
 				r = with(r, e.Column, e.Expr)
 			}
-			tries = append(tries, violatingWrite{insert: [][]setExpr{r}})
+			tries = append(tries, violatingWrite{insert: [][]setExpr{r}, satisfying: []satisfyingRow{{row: base}}})
 		}
 	}
 	return tries, missing
@@ -608,6 +873,97 @@ func (b builder) orphanCandidates() []violatingWrite {
 		set = append(set, setExpr{Column: col, Expr: st.SQL})
 	}
 	return []violatingWrite{{set: set}}
+}
+
+// referringRows are ways to write row with its referencing columns
+// satisfying the foreign key, in the order to try them: NULL in those
+// that may be NULL (a foreign key holds for a row with a NULL in any of
+// its columns); else the key of the referenced table's first row; and,
+// for a referenced table without a row, the same after inserting one
+// (parentRow).
+func (b builder) referringRows(row []setExpr, parent *Table) []satisfyingRow {
+	d := b.constraintData()
+	nulls := row
+	for _, col := range d.Columns {
+		if c, ok := b.live.Column(col); ok && !c.NotNull {
+			nulls = withValue(nulls, col, "NULL")
+		}
+	}
+	if !slices.Equal(nulls, row) {
+		return []satisfyingRow{{row: nulls}}
+	}
+	if len(d.RefColumns) != len(d.Columns) {
+		return nil
+	}
+	// The first row of the referenced table by its key: every column's
+	// value from the same row.
+	from := b.sql.Quote(d.RefTable)
+	if d.RefSchema != "" {
+		from = b.sql.Quote(d.RefSchema) + "." + from
+	}
+	var order []string
+	for _, rc := range d.RefColumns {
+		order = append(order, "shepherd_parent."+b.sql.Quote(rc))
+	}
+	referring := row
+	for i, col := range d.Columns {
+		referring = withValue(referring, col, fmt.Sprintf("SELECT shepherd_parent.%s FROM %s AS shepherd_parent ORDER BY %s LIMIT 1",
+			b.sql.Quote(d.RefColumns[i]), from, strings.Join(order, ", ")))
+	}
+	out := []satisfyingRow{{row: referring}}
+	if p := b.parentRow(parent); p != nil {
+		out = append(out, satisfyingRow{parent: p, row: referring})
+	}
+	return out
+}
+
+// parentRow is a row to insert into the referenced table (parent, nil
+// when it could not be read) for the satisfying row to refer to: its
+// referenced columns take a value no row there has, the other columns an
+// insert must give one of their type. nil when shepherd has no value for
+// one of them.
+func (b builder) parentRow(parent *Table) []setExpr {
+	if parent == nil {
+		return nil
+	}
+	absent := map[string]string{}
+	if w := b.orphanCandidates(); len(w) > 0 {
+		d := b.constraintData()
+		for i, e := range w[0].set {
+			absent[d.RefColumns[i]] = e.Expr
+		}
+	}
+	var row []setExpr
+	for _, rc := range b.constraintData().RefColumns {
+		e, ok := absent[rc]
+		if !ok {
+			return nil
+		}
+		row = append(row, setExpr{Column: rc, Expr: e})
+	}
+	for _, col := range requiredColumns(parent) {
+		if _, ok := absent[col.Name]; ok {
+			continue
+		}
+		v, ok := fillValue(col.Type, 1)
+		if !ok {
+			return nil
+		}
+		row = append(row, setExpr{Column: col.Name, Expr: v})
+	}
+	return row
+}
+
+// withValue returns set with col's value replaced (or added).
+func withValue(set []setExpr, col, expr string) []setExpr {
+	out := append([]setExpr(nil), set...)
+	for i := range out {
+		if out[i].Column == col {
+			out[i].Expr = expr
+			return out
+		}
+	}
+	return append(out, setExpr{Column: col, Expr: expr})
 }
 
 // keyClass says how shepherd can derive a value absent from a key column:
