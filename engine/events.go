@@ -135,26 +135,58 @@ func (e *LockHeldError) Error() string {
 		e.Scope, e.Holder, e.Host, e.PID, e.Plan, since)
 }
 
+// ---------- key values in errors ----------
+//
+// The plan's key column may hold data (an email, a name). The errors below
+// keep the key values they mention (the sample keys of rows at fault, a
+// batch's range, a checkpoint) in fields of their own, never in their
+// other text, and render themselves either whole, for the operator
+// (Error), or without those values, for shepherd's tables (withoutKeys:
+// see Session.recordedDetail).
+
+// keyedError is an error that mentions key values of the plan's table.
+type keyedError interface {
+	error
+	// withoutKeys is the error's text with its key values left out.
+	withoutKeys() string
+}
+
 // VerifyError is a check on the real data that failed. The phase is
 // recorded as failed and can be retried.
 type VerifyError struct {
-	Phase  string
-	What   string // what was expected
+	Phase string
+	What  string // what was expected; never a key value (see UpTo)
+	// UpTo is how far the check went, as the key column and the value a
+	// walk of the table reached ("id 500"), when it checked the rows up
+	// to there only.
+	UpTo   string
 	Count  int64
-	Sample []string
+	Sample []string // keys of rows at fault
 	Hint   string
 }
 
-func (e *VerifyError) Error() string {
+func (e *VerifyError) Error() string       { return e.text(true) }
+func (e *VerifyError) withoutKeys() string { return e.text(false) }
+
+func (e *VerifyError) text(keys bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: verification failed: %s", e.Phase, e.What)
+	switch {
+	case e.UpTo != "" && keys:
+		fmt.Fprintf(&b, " up to %s", e.UpTo)
+	case e.UpTo != "":
+		b.WriteString(" up to the walk's checkpoint")
+	}
 	if e.Count > 0 {
 		fmt.Fprintf(&b, " (%d rows", e.Count)
-		if len(e.Sample) > 0 {
+		switch {
+		case len(e.Sample) > 0 && keys:
 			fmt.Fprintf(&b, "; keys %s", strings.Join(e.Sample, ", "))
 			if int64(len(e.Sample)) < e.Count {
 				b.WriteString(", …")
 			}
+		case len(e.Sample) > 0:
+			b.WriteString("; " + keysWithheld)
 		}
 		b.WriteString(")")
 	}
@@ -215,23 +247,29 @@ func (e *LockRequiredError) Error() string {
 // it is kept.
 type BatchError struct {
 	Phase      string
-	Range      string
-	Checkpoint string
+	Range      string // the batch's bounds, with their key values
+	Checkpoint string // the key value the checkpoint stays at
 	Err        error
 	// Fix says what to do; the default is for a row the statement fails on.
 	Fix string
 }
 
-func (e *BatchError) Error() string {
-	cp := "the start (no batch finished yet)"
-	if e.Checkpoint != "" {
-		cp = e.Checkpoint
+func (e *BatchError) Error() string       { return e.text(true) }
+func (e *BatchError) withoutKeys() string { return e.text(false) }
+
+func (e *BatchError) text(keys bool) string {
+	batch, cp := "a batch ("+keysWithheld+")", "where it was"
+	if keys {
+		batch, cp = "the batch "+e.Range, "at "+e.Checkpoint
+	}
+	if e.Checkpoint == "" {
+		cp = "at the start (no batch finished yet)"
 	}
 	fix := e.Fix
 	if fix == "" {
 		fix = "fix the rows in that range, then rerun to resume"
 	}
-	return fmt.Sprintf("%s: the batch %s failed: %v; the checkpoint stays at %s: %s", e.Phase, e.Range, e.Err, cp, fix)
+	return fmt.Sprintf("%s: %s failed: %v; the checkpoint stays %s: %s", e.Phase, batch, e.Err, cp, fix)
 }
 func (e *BatchError) Unwrap() error { return e.Err }
 
@@ -239,12 +277,18 @@ func (e *BatchError) Unwrap() error { return e.Err }
 // State is recorded; a rerun resumes.
 type InterruptedError struct {
 	Phase      string
-	Checkpoint string
+	Checkpoint string // the key value a rerun resumes after
 }
 
-func (e *InterruptedError) Error() string {
-	if e.Checkpoint != "" {
+func (e *InterruptedError) Error() string       { return e.text(true) }
+func (e *InterruptedError) withoutKeys() string { return e.text(false) }
+
+func (e *InterruptedError) text(keys bool) string {
+	switch {
+	case e.Checkpoint != "" && keys:
 		return fmt.Sprintf("%s: interrupted; the checkpoint is at %s and a rerun resumes from it", e.Phase, e.Checkpoint)
+	case e.Checkpoint != "":
+		return fmt.Sprintf("%s: interrupted; the checkpoint is kept and a rerun resumes from it", e.Phase)
 	}
 	return fmt.Sprintf("%s: interrupted; nothing of this phase was committed, a rerun starts it again", e.Phase)
 }

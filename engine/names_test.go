@@ -39,6 +39,9 @@ func TestRecordedDetail(t *testing.T) {
 		fmt.Errorf("wrapped: %w", &VerifyError{Phase: "enforce", What: "no NULLs", Count: 1, Sample: []string{"alice@x.example"}}),
 		&BatchError{Phase: "backfill", Range: "email > alice@x.example AND email <= bob@x.example", Checkpoint: "email alice@x.example", Err: errors.New("division by zero")},
 		&InterruptedError{Phase: "backfill", Checkpoint: "email alice@x.example"},
+		&VerifyError{Phase: "backfill", What: "rows should have nick filled", UpTo: "email alice@x.example", Count: 2, Sample: []string{"bob@x.example"}},
+		errors.Join(errors.New("two things"), &BatchError{Phase: "clean", Range: "email <= bob@x.example", Err: errors.New("boom")}, &InterruptedError{Phase: "clean", Checkpoint: "email alice@x.example"}),
+		fmt.Errorf("%w; and dropping it again failed: %v", &VerifyError{Phase: "add-constraint", What: "orphans", Count: 1, Sample: []string{"alice@x.example"}}, errors.New("gone")),
 	}
 	for _, err := range errs {
 		got := text.recordedDetail(err)
@@ -49,7 +52,30 @@ func TestRecordedDetail(t *testing.T) {
 			t.Errorf("an integer key changed %q", err.Error())
 		}
 	}
-	if got := text.recordedDetail(errs[0]); got != "clean: verification failed: no row should violate c (7 rows; keys not recorded: the key column holds data); fix them" {
+	for i, want := range map[int]string{
+		0: "clean: verification failed: no row should violate c (7 rows; keys not recorded: the key column holds data); fix them",
+		2: "backfill: a batch (keys not recorded: the key column holds data) failed: division by zero; the checkpoint stays where it was: fix the rows in that range, then rerun to resume",
+		3: "backfill: interrupted; the checkpoint is kept and a rerun resumes from it",
+		4: "backfill: verification failed: rows should have nick filled up to the walk's checkpoint (2 rows; keys not recorded: the key column holds data)",
+		6: "add-constraint: verification failed: orphans (1 rows; keys not recorded: the key column holds data); and dropping it again failed: gone",
+	} {
+		if got := text.recordedDetail(errs[i]); got != want {
+			t.Errorf("got  %q\nwant %q", got, want)
+		}
+	}
+	if got := errs[4].Error(); got != "backfill: verification failed: rows should have nick filled up to email alice@x.example (2 rows; keys bob@x.example, …)" {
+		t.Errorf("the operator's text: %q", got)
+	}
+	// A wrapper that rewrote a keyed error's text is not kept: only the
+	// keyed error's text without keys is.
+	rewritten := rewrap{errs[0]}
+	if got := text.recordedDetail(rewritten); got != text.recordedDetail(errs[0]) {
 		t.Errorf("got %q", got)
 	}
 }
+
+// rewrap wraps an error with a text that does not hold the wrapped one's.
+type rewrap struct{ err error }
+
+func (r rewrap) Error() string { return strings.ToUpper(r.err.Error()) }
+func (r rewrap) Unwrap() error { return r.err }

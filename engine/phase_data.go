@@ -55,7 +55,7 @@ func (s *Session) verifyBackfill(b builder, changed int64) func(context.Context,
 			return "the table is empty: nothing to backfill", nil
 		}
 		vals := map[string]any{"hi": s.keyArg(*cp)}
-		detail := fmt.Sprintf("%d rows walked up to %s %s, %d filled", s.st("backfill").RowsDone, s.key, *cp, changed)
+		detail := fmt.Sprintf("%d rows walked %s, %d filled", s.st("backfill").RowsDone, s.walkedTo(*cp), changed)
 		// One pass over the table in the usual case: no NULL is left, so
 		// none is unfilled and the expression gave NULL for none.
 		d := b.cond("null")
@@ -78,7 +78,7 @@ func (s *Session) verifyBackfill(b builder, changed int64) func(context.Context,
 				// switch-writes catches them up and requires zero NULLs.
 				s.notice("backfill", "%d rows behind the walk are NULL (keys %s): with a key that does not increase, rows inserted meanwhile by code that does not write %s land there; switch-writes catches them up", n, strings.Join(sample, ", "), s.plan.Column)
 			} else {
-				return "", &VerifyError{Phase: "backfill", What: fmt.Sprintf("rows up to %s %s should have %s filled", s.key, *cp, s.plan.Column),
+				return "", &VerifyError{Phase: "backfill", What: fmt.Sprintf("rows should have %s filled", s.plan.Column), UpTo: s.key + " " + *cp,
 					Count: n, Sample: sample, Hint: "rerun: the backfill walks the table again"}
 			}
 		}
@@ -94,6 +94,17 @@ func (s *Session) verifyBackfill(b builder, changed int64) func(context.Context,
 		}
 		return detail, nil
 	}
+}
+
+// walkedTo says where a walk of the table ended, in a phase's done
+// detail, which shepherd's tables keep: at the checkpoint cp with an
+// integer key ("up to id 500"); with a key column that holds data, without
+// its value (the checkpoint column keeps it).
+func (s *Session) walkedTo(cp string) string {
+	if s.keyIsInteger() {
+		return "up to " + s.key + " " + cp
+	}
+	return "to the end of the table"
 }
 
 // verifyFilled is switch-writes' check after the catch-up: with writes
@@ -148,7 +159,7 @@ func (s *Session) phaseCopy(ctx context.Context, b builder, prev phases.Status) 
 		if _, err := s.verifyNoDiff(b, "backfill", bound)(ctx, q); err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("%d rows walked up to %s %s, %d copied; %s equals %s in each", s.st("backfill").RowsDone, s.key, bound, changed, s.plan.To, s.plan.Column), nil
+		return fmt.Sprintf("%d rows walked %s, %d copied; %s equals %s in each", s.st("backfill").RowsDone, s.walkedTo(bound), changed, s.plan.To, s.plan.Column), nil
 	})
 }
 

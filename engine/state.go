@@ -616,34 +616,50 @@ func (s *Session) recordedKeys(sample []string) string {
 }
 
 // recordedDetail is err's text as shepherd's tables keep it: with a key
-// column that holds data, the sample keys of a failed verification and the
-// key values of a failed batch's range are left out (the checkpoint column
-// keeps the one key a rerun resumes from).
+// column that holds data, each error in err's chain that mentions key
+// values (a keyedError: the sample keys of a failed verification, a failed
+// batch's range, a checkpoint) renders itself without them (the checkpoint
+// column keeps the one key a rerun resumes from). An error that wraps one
+// holds its whole text, which is replaced by its text without keys; a
+// wrapper that changed that text is not kept, only the text without keys.
 func (s *Session) recordedDetail(err error) string {
 	text := err.Error()
 	if s.table == nil || s.keyIsInteger() {
 		return text
 	}
-	var ve *VerifyError
-	if errors.As(err, &ve) && len(ve.Sample) > 0 {
-		keys := "keys " + strings.Join(ve.Sample, ", ")
-		if int64(len(ve.Sample)) < ve.Count {
-			keys += ", …"
+	for _, ke := range keyedErrors(err) {
+		whole, without := ke.Error(), ke.withoutKeys()
+		if !strings.Contains(text, whole) {
+			return without
 		}
-		text = strings.Replace(text, keys, keysWithheld, 1)
-	}
-	var be *BatchError
-	if errors.As(err, &be) {
-		text = strings.Replace(text, "the batch "+be.Range+" ", "a batch ("+keysWithheld+") ", 1)
-		if be.Checkpoint != "" {
-			text = strings.Replace(text, "stays at "+be.Checkpoint+":", "stays where it was:", 1)
-		}
-	}
-	var ie *InterruptedError
-	if errors.As(err, &ie) && ie.Checkpoint != "" {
-		text = strings.Replace(text, "is at "+ie.Checkpoint+" ", "is kept ", 1)
+		text = strings.Replace(text, whole, without, 1)
 	}
 	return text
+}
+
+// keyedErrors are the errors in err's tree that mention key values,
+// outermost first.
+func keyedErrors(err error) []keyedError {
+	var out []keyedError
+	var walk func(error)
+	walk = func(err error) {
+		if err == nil {
+			return
+		}
+		if ke, ok := err.(keyedError); ok {
+			out = append(out, ke)
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			walk(u.Unwrap())
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				walk(e)
+			}
+		}
+	}
+	walk(err)
+	return out
 }
 
 var (
