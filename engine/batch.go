@@ -154,7 +154,7 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 			break
 		}
 		if lo != nil && keyText(hi) == keyText(lo) {
-			return changed, fmt.Errorf("%s: the key %s did not advance past %s: its values do not sort as they are read back; set key: to another column", job.phase, s.key, keyText(lo))
+			return changed, &keyStuckError{phase: job.phase, key: s.key, at: keyText(lo)}
 		}
 		took, n, err := s.runBatch(ctx, job, lo, hi, rows)
 		if err != nil {
@@ -414,3 +414,19 @@ func (s *Session) checkpointIs(ctx context.Context, phase, cp string) (bool, int
 	}
 	return got.Valid && got.String == cp, rows, nil
 }
+
+// keyStuckError is a walk whose key did not advance: its values do not sort
+// as they are read back. The key value is for the operator, not for
+// shepherd's tables.
+type keyStuckError struct{ phase, key, at string }
+
+func (e *keyStuckError) text(keys bool) string {
+	at := " past " + e.at
+	if !keys {
+		at = ""
+	}
+	return fmt.Sprintf("%s: the key %s did not advance%s: its values do not sort as they are read back; set key: to another column", e.phase, e.key, at)
+}
+
+func (e *keyStuckError) Error() string       { return e.text(true) }
+func (e *keyStuckError) withoutKeys() string { return e.text(false) }

@@ -58,10 +58,10 @@ func (s *Session) Reverify(ctx context.Context, id string) (string, error) {
 			return "", fmt.Errorf("backfill: verify: %w", err)
 		}
 		if n > 0 {
-			return "", &VerifyError{Phase: id, What: fmt.Sprintf("rows up to %s %s should have %s filled", s.key, *cp, p.Column),
+			return "", &VerifyError{Phase: id, What: fmt.Sprintf("rows should have %s filled", p.Column), UpTo: s.key + " " + *cp,
 				Count: n, Sample: sample, Hint: "they lost their value since the backfill; roll back to the backfill and run it again"}
 		}
-		return fmt.Sprintf("no row up to %s %s is left without %s", s.key, *cp, p.Column), nil
+		return fmt.Sprintf("no row the backfill walked is left without %s", p.Column), nil
 	case id == "backfill":
 		bound := ""
 		if cp := s.st(id).Checkpoint; cp != nil {
