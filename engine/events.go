@@ -135,6 +135,44 @@ func (e *LockHeldError) Error() string {
 		e.Scope, e.Holder, e.Host, e.PID, e.Plan, since)
 }
 
+// LockLostError is the runner lock lost during a run: its database session
+// ended (an idle timeout, a killed session, a server restart, a network cut)
+// and another runner held the lock meanwhile, or it could not be shown that
+// none did. That runner may have worked on the table, so the run stopped
+// without recording anything more (no failure, no log row): the state is
+// whatever the database holds. It is not a *LockHeldError (exit 4, nothing
+// touched): this run did touch the table before it stopped.
+type LockLostError struct {
+	Scope string
+	Plan  string // the plan file (or name), for the command to check it
+	Phase string // the phase that was running, if any
+	Why   string // how the lock's session ended, when known
+	Cause string // why the lock is not this runner's any more
+	// Holder is the runner that holds the lock now, when known.
+	Holder *LockHeldError
+}
+
+func (e *LockLostError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "lost the runner lock of %s", e.Scope)
+	if e.Phase != "" {
+		fmt.Fprintf(&b, " during %s", e.Phase)
+	}
+	if e.Why != "" {
+		fmt.Fprintf(&b, ": %s", e.Why)
+	}
+	fmt.Fprintf(&b, "; %s", e.Cause)
+	if h := e.Holder; h != nil {
+		fmt.Fprintf(&b, " (now held by %s on host %s, pid %d, running plan %q", h.Holder, h.Host, h.PID, h.Plan)
+		if !h.Since.IsZero() {
+			fmt.Fprintf(&b, " since %s", h.Since.UTC().Format(time.RFC3339))
+		}
+		b.WriteString(")")
+	}
+	fmt.Fprintf(&b, ". This run stopped and recorded nothing more, as another runner may have run meanwhile: check `shepherd status %s --log`, then rerun (it goes on from what the database holds)", e.Plan)
+	return b.String()
+}
+
 // ---------- key values in errors ----------
 //
 // The plan's key column may hold data (an email, a name). The errors below

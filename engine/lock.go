@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -26,25 +27,94 @@ import (
 // once anyway.
 const leaseTTL = 60 * time.Second
 
+// lockPingEvery is how often the runner lock's session is pinged while it
+// is held. A session that says nothing is idle to the server and to any proxy
+// in between, whatever the run does on its other connections: an idle
+// timeout shorter than a long statement (MySQL's wait_timeout, PostgreSQL's
+// idle_session_timeout, a proxy's) would end it, and free the lock, in the
+// middle of a rebuild or a VALIDATE. Pinging keeps it busy, and notices at
+// once when it ends anyway.
+const lockPingEvery = 5 * time.Second
+
 // runnerLock is the runner lock a session holds.
 type runnerLock interface {
 	// held reports whether the lock is still this runner's. A lock whose
-	// connection was lost (the server restarted, an operator killed the
-	// session) is taken again if nobody else took it meanwhile; otherwise
-	// held returns a *LockHeldError, and the runner must stop.
+	// session was lost (an idle timeout, a restart, an operator who killed
+	// it) is taken again only when its holder row still carries this
+	// runner's token, so that nobody else can have held it meanwhile;
+	// otherwise held returns a *LockLostError, and the runner must stop
+	// without writing anything more.
 	held(ctx context.Context) error
+	// watch calls cancel, with the *LockLostError, as soon as the lock is
+	// known to be lost for good, until the returned func is called: the
+	// running phase stops then instead of at its next check.
+	watch(cancel context.CancelCauseFunc) (unwatch func())
 	release()
+}
+
+// lossSignal records that a runner lock is lost for good, and cancels the
+// running phase, if one watches, when it is.
+type lossSignal struct {
+	mu     sync.Mutex
+	lost   *LockLostError
+	cancel context.CancelCauseFunc
+}
+
+func (w *lossSignal) watch(cancel context.CancelCauseFunc) func() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.lost != nil {
+		cancel(w.lost)
+	}
+	w.cancel = cancel
+	return func() {
+		w.mu.Lock()
+		w.cancel = nil
+		w.mu.Unlock()
+	}
+}
+
+// lose records the loss (the first one stays) and returns it.
+func (w *lossSignal) lose(err *LockLostError) *LockLostError {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.lost == nil || w.lost.Holder == nil && err.Holder != nil {
+		w.lost = err // the first, unless a later one names the holder
+	}
+	if w.cancel != nil {
+		w.cancel(w.lost)
+	}
+	return w.lost
+}
+
+// err is the loss, or nil while the lock is not lost for good.
+func (w *lossSignal) err() *LockLostError {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.lost
 }
 
 // sessionLock is a lock that lives as long as one database session
 // (PostgreSQL's advisory lock, MySQL's GET_LOCK), held on a connection
-// kept for the run, with the holder row in shepherd_lock beside it.
+// kept for the run, with the holder row in shepherd_lock beside it. A
+// goroutine pings that connection every lockPingEvery.
 type sessionLock struct {
 	s     *Session
 	scope string
 	key   any // the lock's key: an advisory lock number, a GET_LOCK name
-	conn  *sql.Conn
 	token string
+	loss  lossSignal
+
+	// mu is held by whoever uses the lock's connection: the watcher, the
+	// run's checks, release. Nothing else uses that connection.
+	mu   sync.Mutex
+	conn *sql.Conn // nil while the session is lost and the lock not taken again
+	// endedAt and ended say when and how the session was found gone.
+	endedAt time.Time
+	ended   string
+
+	stop, done chan struct{}
+	stopOnce   sync.Once
 }
 
 // takeSessionLock takes the runner lock named by key without waiting: a
@@ -53,9 +123,14 @@ func (s *Session) takeSessionLock(ctx context.Context, scope string, key any) (*
 	l := &sessionLock{s: s, scope: scope, key: key, token: randomToken()}
 	for attempt := 1; ; attempt++ {
 		err := l.take(ctx)
+		if err == nil {
+			l.stop, l.done = make(chan struct{}), make(chan struct{})
+			go l.keepAlive()
+			return l, nil
+		}
 		var held *LockHeldError
-		if err == nil || !errors.As(err, &held) || !deadOnThisHost(held.Host, held.PID) || attempt == 40 {
-			return l, err
+		if !errors.As(err, &held) || !deadOnThisHost(held.Host, held.PID) || attempt == 40 {
+			return nil, err
 		}
 		// The holder was a process on this host that is gone (killed with
 		// SIGKILL, say): the server ends its session, and frees the lock,
@@ -87,12 +162,7 @@ func (l *sessionLock) take(ctx context.Context) error {
 		return s.lockHolder(ctx, l.scope, l.key)
 	}
 	// A row left by a runner that died names it: say whose lock this was.
-	var prev LockHeldError
-	var prevToken string
-	var since, expires any
-	err = s.queryRow(ctx, conn, "lease-get", sqlData{}, map[string]any{"scope": l.scope},
-		&prev.Plan, &prevToken, &prev.Holder, &prev.Host, &prev.PID, &since, &expires)
-	if err == nil && prevToken != l.token {
+	if prev, prevToken, err := s.readHolder(ctx, conn, l.scope); err == nil && prevToken != l.token {
 		s.notice("", "took over the runner lock of %s from %s (pid %d on %s), which is gone", l.scope, prev.Holder, prev.PID, prev.Host)
 	}
 	host, _ := os.Hostname()
@@ -109,28 +179,108 @@ func (l *sessionLock) take(ctx context.Context) error {
 	return nil
 }
 
-func (l *sessionLock) held(ctx context.Context) error {
-	if err := l.conn.PingContext(ctx); err == nil {
-		return nil
+// keepAlive pings the lock's session every lockPingEvery until release.
+// When the session is found gone, it is left for the run's next check to
+// take the lock again (events come from the run's goroutine only); but once
+// the holder row shows that another runner took the lock, the loss is
+// recorded and the running phase cancelled at once.
+func (l *sessionLock) keepAlive() {
+	defer close(l.done)
+	tick := time.NewTicker(lockPingEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-tick.C:
+		}
+		l.mu.Lock()
+		l.probe()
+		l.mu.Unlock()
 	}
-	// The session that held the lock is gone, and the lock with it. The
-	// server may take a moment to end a killed session and free its lock:
-	// while the holder row still names this runner, wait and try again.
+}
+
+// stopKeepAlive ends keepAlive and waits for it.
+func (l *sessionLock) stopKeepAlive() {
+	l.stopOnce.Do(func() { close(l.stop) })
+	<-l.done
+}
+
+// probe is one look of keepAlive, under l.mu.
+func (l *sessionLock) probe() {
+	if l.loss.err() != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*lockPingEvery)
+	defer cancel()
+	if l.conn != nil {
+		err := l.conn.PingContext(ctx)
+		if err == nil {
+			return
+		}
+		l.drop(err)
+	}
+	// The lock may be free: whoever takes it writes its row.
+	h, token, err := l.s.readHolder(ctx, l.s.db, l.scope)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		l.loss.lose(l.lostError("its holder row is gone: another runner took the lock meanwhile, and released it", nil))
+	case err == nil && token != l.token:
+		l.loss.lose(l.lostError("another runner took it meanwhile", h))
+	}
+	// Otherwise (still this runner's row, or the server does not answer):
+	// again on the next tick, and the run's next check takes it again.
+}
+
+// drop closes the lock's connection, found gone, for good.
+func (l *sessionLock) drop(why error) {
 	discardConn(l.conn)
-	l.s.notice("", "the runner lock's connection to the database was lost; taking the lock again")
-	// A database that is restarting refuses connections for a while: try
-	// again with a growing pause, for as long as a batch would.
+	l.conn = nil
+	l.endedAt = time.Now()
+	l.ended = fmt.Sprintf("at %s: %v", l.endedAt.Format("15:04:05"), l.s.dsn.scrub(why))
+}
+
+// errNotFreed is the lock still held while its row names this runner: the
+// server has not ended this runner's old session yet (or another runner
+// took the lock an instant ago and is about to write its row).
+var errNotFreed = errors.New("the lock is still held, and its holder row names this runner: the server has not ended its old session yet")
+
+func (l *sessionLock) held(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if lost := l.loss.err(); lost != nil {
+		return lost
+	}
+	if l.conn != nil {
+		err := l.conn.PingContext(ctx)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err() // the run was stopped, not the session
+		}
+		l.drop(err)
+	}
+	// The session that held the lock is gone, and the lock with it. A
+	// database that is restarting refuses connections for a while, and
+	// the server may take a moment to end a killed session and free its
+	// lock: try again with a growing pause, for as long as a batch would.
+	l.s.notice("", "the runner lock's connection to the database was lost (%s); taking the lock of %s again if nobody else held it meanwhile", l.ended, l.scope)
 	var err error
 	wait := 250 * time.Millisecond
 	for attempt := 1; attempt <= 2*maxLockRetries; attempt++ {
-		if err = l.take(ctx); err == nil {
+		if err = l.retake(ctx); err == nil {
+			l.s.notice("", "took the runner lock of %s again: its holder row still names this runner, so nobody else held it meanwhile", l.scope)
 			return nil
 		}
-		var held *LockHeldError
-		if errors.As(err, &held) && !l.stillOurs(ctx) {
-			break // another runner took it meanwhile
+		var lost *LockLostError
+		if errors.As(err, &lost) {
+			return l.loss.lose(lost)
 		}
-		if !errors.As(err, &held) && l.s.d.classify(err).kind != failConnection {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if !errors.Is(err, errNotFreed) && l.s.d.classify(err).kind != failConnection {
 			break
 		}
 		select {
@@ -140,31 +290,112 @@ func (l *sessionLock) held(ctx context.Context) error {
 		}
 		wait = min(wait*2, 2*time.Second)
 	}
-	return fmt.Errorf("the runner lock of %s was lost with its connection and cannot be taken again: %w", l.scope, err)
+	return l.loss.lose(l.lostError(fmt.Sprintf("it could not be taken again (%v), so it cannot be shown that nobody else held it meanwhile", err), nil))
 }
 
-// stillOurs reports whether the holder row still carries this runner's
-// token: the lock is held by this runner's own session, which the server has
-// not ended yet.
-func (l *sessionLock) stillOurs(ctx context.Context) bool {
-	var h LockHeldError
-	var token string
-	var since, expires any
-	err := l.s.queryRow(ctx, l.s.db, "lease-get", sqlData{}, map[string]any{"scope": l.scope},
-		&h.Plan, &token, &h.Holder, &h.Host, &h.PID, &since, &expires)
-	return err == nil && token == l.token
+// retake takes the lock again on a new session, under l.mu, after its
+// session was lost. It keeps it only when the holder row still carries this
+// runner's token: when the row is gone or names another runner, somebody
+// else held the lock meanwhile, and retake returns a *LockLostError. Any
+// other error (errNotFreed, a server that does not answer) may be retried.
+func (l *sessionLock) retake(ctx context.Context) error {
+	s := l.s
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return s.dsn.scrub(err)
+	}
+	var got sql.NullBool
+	if err := s.queryRow(ctx, conn, "runner-lock", sqlData{}, map[string]any{"lock": l.key}, &got); err != nil {
+		discardConn(conn)
+		return s.dsn.scrub(err)
+	}
+	// Read after taking the lock: while it is held, nobody else writes the
+	// row.
+	h, token, err := s.readHolder(ctx, conn, l.scope)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		discardConn(conn) // closing it frees the lock, if it was taken
+		return s.dsn.scrub(err)
+	}
+	var lost *LockLostError
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		lost = l.lostError("its holder row is gone: another runner took the lock meanwhile, and released it", nil)
+	case token != l.token:
+		lost = l.lostError("another runner took it meanwhile", h)
+	case !got.Bool:
+		discardConn(conn)
+		return errNotFreed
+	default:
+		l.conn = conn
+		return nil
+	}
+	if got.Bool {
+		var released sql.NullBool
+		_ = s.queryRow(ctx, conn, "runner-unlock", sqlData{}, map[string]any{"lock": l.key}, &released)
+	}
+	discardConn(conn)
+	return lost
 }
+
+func (l *sessionLock) lostError(cause string, holder *LockHeldError) *LockLostError {
+	e := &LockLostError{Scope: l.scope, Plan: l.s.planRef(), Cause: cause, Holder: holder}
+	if l.ended != "" {
+		e.Why = "its connection to the database was lost " + l.ended
+	}
+	return e
+}
+
+func (l *sessionLock) watch(cancel context.CancelCauseFunc) func() { return l.loss.watch(cancel) }
 
 func (l *sessionLock) release() {
+	l.stopKeepAlive()
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	s := l.s
 	// The row first, while the lock is still held; by token, so that a
 	// runner that took over after this connection died keeps its own.
 	_, _ = s.exec(ctx, s.db, "lease-release", sqlData{}, map[string]any{"scope": l.scope, "token": l.token})
+	if l.conn == nil {
+		return
+	}
 	var released sql.NullBool
 	_ = s.queryRow(ctx, l.conn, "runner-unlock", sqlData{}, map[string]any{"lock": l.key}, &released)
 	discardConn(l.conn) // never back to the pool: closing it frees the lock for certain
+	l.conn = nil
+}
+
+// readHolder reads the holder row of a runner lock: who holds it, and its
+// token.
+func (s *Session) readHolder(ctx context.Context, q querier, scope string) (*LockHeldError, string, error) {
+	h := &LockHeldError{Scope: scope}
+	var token string
+	var since, expires any
+	err := s.queryRow(ctx, q, "lease-get", sqlData{}, map[string]any{"scope": scope},
+		&h.Plan, &token, &h.Holder, &h.Host, &h.PID, &since, &expires)
+	if t := parseTime(since); t != nil {
+		h.Since = *t
+	}
+	return h, token, err
+}
+
+// lockHeldIn is the lock's held, for a check made inside the transaction
+// q that records a phase: SQLite's lease row is read through q, as another
+// connection would wait for the write lock that q holds.
+func (s *Session) lockHeldIn(ctx context.Context, q querier) error {
+	if l, ok := s.lock.(*lease); ok && q != nil {
+		return l.heldIn(ctx, q)
+	}
+	return s.lock.held(ctx)
+}
+
+// planRef is how commands name the session's plan: its file where known.
+func (s *Session) planRef() string {
+	if s.plan.File != "" {
+		return s.plan.File
+	}
+	return s.plan.Name
 }
 
 // lockHolder reads who holds a refused lock. The holder writes its row just
@@ -226,32 +457,36 @@ type lease struct {
 	token     string
 	releaseFn func()
 	lost      atomic.Bool // a renewal found the row no longer ours
+	loss      lossSignal
 }
 
 // held checks that the lease row is still this runner's.
-func (l *lease) held(ctx context.Context) error {
-	var h LockHeldError
-	var token string
-	var since, expires any
-	err := l.s.queryRow(ctx, l.s.db, "lease-get", sqlData{}, map[string]any{"scope": l.scope},
-		&h.Plan, &token, &h.Holder, &h.Host, &h.PID, &since, &expires)
+func (l *lease) held(ctx context.Context) error { return l.heldIn(ctx, l.s.db) }
+
+// heldIn is held, reading the lease row through q.
+func (l *lease) heldIn(ctx context.Context, q querier) error {
+	h, token, err := l.s.readHolder(ctx, q, l.scope)
+	lost := &LockLostError{Scope: l.scope, Plan: l.s.planRef()}
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("the runner lease of %s is gone: another runner took it over and finished; stop, and rerun", l.scope)
+		lost.Cause = "its lease row is gone: another runner took the lease over and released it"
 	case err != nil:
-		if l.lost.Load() {
-			return fmt.Errorf("the runner lease of %s could not be renewed and may have been taken over; stop, and rerun", l.scope)
+		if !l.lost.Load() {
+			return nil // unreadable for a moment (busy): the renewal goes on
 		}
-		return nil // unreadable for a moment (busy): the renewal goes on
+		lost.Cause = "a renewal found the lease no longer this runner's: it expired and was taken over by another runner"
 	case token == l.token:
+		if lost := l.loss.err(); lost != nil {
+			return lost
+		}
 		return nil
+	default:
+		lost.Cause, lost.Holder = "the lease expired and was taken over by another runner", h
 	}
-	h.Scope = l.scope
-	if t := parseTime(since); t != nil {
-		h.Since = *t
-	}
-	return fmt.Errorf("the runner lease of %s expired and was taken over: %w", l.scope, &h)
+	return l.loss.lose(lost)
 }
+
+func (l *lease) watch(cancel context.CancelCauseFunc) func() { return l.loss.watch(cancel) }
 
 func (l *lease) release() { l.releaseFn() }
 
@@ -324,6 +559,7 @@ func (s *Session) acquireLease(ctx context.Context) (*lease, error) {
 				if err == nil {
 					if n, _ := res.RowsAffected(); n == 0 {
 						l.lost.Store(true)
+						l.loss.lose(&LockLostError{Scope: scope, Plan: s.planRef(), Cause: "a renewal found the lease no longer this runner's: it expired and was taken over by another runner"})
 					}
 				}
 			}

@@ -69,6 +69,9 @@ func (s *Session) Gates() []string { return s.pb.Gates() }
 // it waits for.
 func (s *Session) Arrive(ctx context.Context, id string) error {
 	ph, _ := s.pb.Phase(id)
+	if err := s.lock.held(ctx); err != nil {
+		return s.lockLost(id, err)
+	}
 	if id == "stop-old-writes" {
 		if err := s.prepareStopOldWrites(ctx); err != nil {
 			return s.failed(ctx, id, err)
@@ -110,6 +113,18 @@ func (s *Session) RunPhase(ctx context.Context, id string) error {
 // and the events around them.
 func (s *Session) execute(ctx context.Context, ph phases.Phase, confirmation string) error {
 	id := ph.ID
+	// The runner lock first, before anything is written: a lock whose
+	// session ended is taken again, or the run stops here if another
+	// runner held it meanwhile.
+	if err := s.lock.held(ctx); err != nil {
+		return s.lockLost(id, err)
+	}
+	// Once the lock is known lost for good (its keep-alive finds another
+	// runner holding it), the phase's statements are cancelled: the run
+	// stops there, not at its next check.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	defer s.lock.watch(cancel)()
 	if ph.Gate || ph.Confirm {
 		s.touched[id] = time.Now()
 		if err := s.log(ctx, s.db, id, "confirm", "", confirmation); err != nil {
@@ -118,11 +133,6 @@ func (s *Session) execute(ctx context.Context, ph phases.Phase, confirmation str
 	}
 	if ph.ID == "drop-old-column" {
 		s.warnTooSoon(ctx)
-	}
-	// The runner lock first: a lock lost with its connection is taken
-	// again, or the run stops here if another runner took it.
-	if err := s.lock.held(ctx); err != nil {
-		return err
 	}
 	// Every phase re-reads the table: the application may have changed
 	// it, and the rebuild on SQLite needs its exact definition.
@@ -143,8 +153,23 @@ func (s *Session) execute(ctx context.Context, ph phases.Phase, confirmation str
 }
 
 // failed records a phase's failure and reports it. An interrupted phase
-// keeps its checkpoint; so does a failed batch.
+// keeps its checkpoint; so does a failed batch. Nothing is recorded when the
+// runner lock is not this runner's any more: another runner may be at work,
+// and the state is its to write.
 func (s *Session) failed(ctx context.Context, id string, err error) error {
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	herr := s.lock.held(hctx)
+	cancel()
+	var lost *LockLostError
+	if errors.As(err, &lost) || errors.As(herr, &lost) {
+		err = s.lockLost(id, lost)
+		s.emit(Event{Event: EventPhaseFailed, Phase: id, Error: err.Error()})
+		return err
+	}
+	if herr != nil {
+		s.emit(Event{Event: EventPhaseFailed, Phase: id, Error: err.Error()})
+		return fmt.Errorf("%w (not recorded as failed: whether the runner lock is still this runner's could not be checked: %v)", err, herr)
+	}
 	// The phase's transaction may have moved the in-memory state before
 	// it rolled back: re-read what the database holds.
 	_ = s.loadState(context.WithoutCancel(ctx))
@@ -175,6 +200,9 @@ func (s *Session) finishIn(id string, verify func(context.Context, querier) (str
 		if err != nil {
 			return err
 		}
+		if err := s.lockHeldIn(ctx, q); err != nil {
+			return err
+		}
 		return s.move(ctx, q, id, phases.Finish, detail)
 	}
 }
@@ -186,6 +214,9 @@ func (s *Session) finishNow(ctx context.Context, id string, verify func(context.
 		return err
 	}
 	s.opts.Failpoint(id + ":finish")
+	if err := s.lock.held(ctx); err != nil {
+		return err
+	}
 	return s.moveNow(ctx, id, phases.Finish, detail)
 }
 
@@ -246,4 +277,16 @@ func (s *Session) warnTooSoon(ctx context.Context) {
 		}
 		s.notice("drop-old-column", "warning: stop-old-writes was confirmed %s ago. Drop the old column one release later: a replica still running the previous release may read or write %s", ago, s.plan.Column)
 	}
+}
+
+// lockLost is err, a *LockLostError, as the error of the phase id; any other
+// error is itself.
+func (s *Session) lockLost(id string, err error) error {
+	var lost *LockLostError
+	if !errors.As(err, &lost) {
+		return err
+	}
+	e := *lost // the lock keeps its own
+	e.Phase = id
+	return &e
 }

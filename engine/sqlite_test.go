@@ -360,13 +360,29 @@ backfill: "lower(username)"
 	if err := a.lock.held(ctx); err == nil || !strings.Contains(err.Error(), "taken over") {
 		t.Errorf("the first runner did not notice the takeover: %v", err)
 	}
-	var held *LockHeldError
-	if err := a.RunPhase(ctx, "add-column"); !errors.As(err, &held) || held.Holder != "b" {
+	// Lost, not held by another (exit 1, not 4): the run stops, and
+	// writes nothing.
+	var lost *LockLostError
+	if err := a.RunPhase(ctx, "add-column"); !errors.As(err, &lost) || lost.Holder == nil || lost.Holder.Holder != "b" || errors.As(err, new(*LockHeldError)) {
 		t.Errorf("the first runner ran on after losing its lease: %v", err)
 	}
-	// Gone altogether (the other runner finished): noticed too.
+	if got := db.One(`SELECT count(*) FROM shepherd_log WHERE actor = 'a' AND phase = 'add-column'`); got != "0" {
+		t.Errorf("the first runner logged %s rows after losing its lease", got)
+	}
+	// The other runner finishes: the first stays stopped.
 	b.Close()
-	if err := a.lock.held(ctx); err == nil || !strings.Contains(err.Error(), "is gone") {
+	if err := a.lock.held(ctx); !errors.As(err, &lost) {
+		t.Errorf("a released lease reads as held: %v", err)
+	}
+	// Gone altogether (another runner took it and finished): noticed too.
+	c, _ := session(t, db, plan, Options{Operator: "c"})
+	db.Exec(`UPDATE shepherd_lock SET host = 'elsewhere', expires_at = '2000-01-01T00:00:00Z'`)
+	d, err := eng.Start(ctx, plan, Options{Operator: "d"})
+	if err != nil {
+		t.Fatalf("an expired lease elsewhere was not taken over: %v", err)
+	}
+	d.Close()
+	if err := c.lock.held(ctx); !errors.As(err, &lost) || !strings.Contains(err.Error(), "is gone") {
 		t.Errorf("a released lease reads as held: %v", err)
 	}
 }
