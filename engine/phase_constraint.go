@@ -263,6 +263,10 @@ func (s *Session) phaseFailurePath(ctx context.Context, b builder) error {
 	if err != nil {
 		return err
 	}
+	// Nothing is recorded by a run that lost its lock.
+	if err := s.lock.held(ctx); err != nil {
+		return err
+	}
 	// Logged only now: the probe's transaction held the write lock.
 	if rejected != "" {
 		if err := s.log(ctx, s.db, "verify-failure-path", "sql", rejected, detail); err != nil {

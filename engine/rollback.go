@@ -16,6 +16,11 @@ func (s *Session) Rollback(ctx context.Context) (phases.Phase, error) {
 	if err != nil {
 		return target, err
 	}
+	// The lock is still this runner's before anything changes (the TUI
+	// may hold a session open a long while before rolling back).
+	if err := s.lock.held(ctx); err != nil {
+		return target, err
+	}
 	if err := s.refreshTable(ctx); err != nil {
 		return target, err
 	}
