@@ -507,7 +507,7 @@ func describe(o occurrence, reps []string, count int) string {
 	if o.note != "" {
 		return o.note // a startup hit, of one replica
 	}
-	who := joinNames(reps)
+	who := phases.WordList(reps)
 	if o.version != nil {
 		who += " running " + o.version.String()
 	}
@@ -548,18 +548,6 @@ func describe(o occurrence, reps []string, count int) string {
 		return fmt.Sprintf("%s: %s.", who, dbError(o.err))
 	}
 	return who
-}
-
-// joinNames joins replica names as a sentence says them: "app-1",
-// "app-1 and app-2", "app-1, app-2 and app-3".
-func joinNames(names []string) string {
-	switch len(names) {
-	case 0:
-		return ""
-	case 1:
-		return names[0]
-	}
-	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
 func lastWriter(t *rowTruth) string {

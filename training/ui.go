@@ -13,6 +13,8 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/term"
+
+	"github.com/shepherd-db/shepherd/phases"
 )
 
 // The interactive form: a lesson menu, then the lesson's actions beside the
@@ -301,7 +303,7 @@ func (m *uiModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		// An incident is shown when it is first hit; say how it ended.
 		for _, inc := range msg.incidents {
 			if inc.Count > 1 {
-				m.add(badStyle, fmt.Sprintf("  ✗ %s ×%d in this step, by %s running %s: %s", inc.Kind, inc.Count, joinNames(inc.Replicas), inc.Version, inc.Error))
+				m.add(badStyle, fmt.Sprintf("  ✗ %s ×%d in this step, by %s running %s: %s", inc.Kind, inc.Count, phases.WordList(inc.Replicas), inc.Version, inc.Error))
 			}
 		}
 		m.stepFooter(msg.res)
@@ -892,7 +894,7 @@ func (m *uiModel) scoreView(height int) ([]string, bool) {
 			if inc.Count > 1 {
 				count = fmt.Sprintf(" ×%d", inc.Count)
 			}
-			who := joinNames(inc.Replicas) + " running " + inc.Version
+			who := phases.WordList(inc.Replicas) + " running " + inc.Version
 			body = append(body, styleLines(badStyle, wrapText(fmt.Sprintf("step %d: %s%s, %s", inc.Step, inc.Kind, count, who), w, 2, 4, 0))...)
 			body = append(body, styleLines(dimStyle, wrapText(fmt.Sprintf("%q", inc.Rule), w, 4, 4, 0))...)
 		}
