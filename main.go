@@ -456,7 +456,7 @@ and what a rename must recreate on the new column.`,
 					return err
 				}
 				if dialect == "" || dialect == parsed.Dialect {
-					return livePlan(cmd, g, plan, dialect)
+					return livePlan(cmd, g, plan)
 				}
 				// Reviewing another dialect than the database's, with
 				// SHEPHERD_DB set for other work: as the plan gives it.
@@ -496,10 +496,7 @@ and what a rename must recreate on the new column.`,
 
 // livePlan is `shepherd plan` with a database: the previews rendered from
 // the live table, read-only, with what this database will really run.
-func livePlan(cmd *cobra.Command, g *globals, plan *phases.Plan, dialect string) error {
-	if dialect != "" && !phases.KnownDialect(dialect) {
-		return &flagError{fmt.Errorf("--dialect %q: use postgres, mysql or sqlite", dialect)}
-	}
+func livePlan(cmd *cobra.Command, g *globals, plan *phases.Plan) error {
 	eng, err := engine.Open(cmd.Context(), g.dsn())
 	if err != nil {
 		return err
