@@ -901,18 +901,15 @@ func (b builder) referringRows(row []setExpr, parent *Table) []satisfyingRow {
 	}
 	// The first row of the referenced table by its key: every column's
 	// value from the same row.
-	from := b.sql.Quote(d.RefTable)
-	if d.RefSchema != "" {
-		from = b.sql.Quote(d.RefSchema) + "." + from
-	}
-	var order []string
-	for _, rc := range d.RefColumns {
-		order = append(order, "shepherd_parent."+b.sql.Quote(rc))
-	}
 	referring := row
 	for i, col := range d.Columns {
-		referring = withValue(referring, col, fmt.Sprintf("SELECT shepherd_parent.%s FROM %s AS shepherd_parent ORDER BY %s LIMIT 1",
-			b.sql.Quote(d.RefColumns[i]), from, strings.Join(order, ", ")))
+		pd := d
+		pd.Column = d.RefColumns[i]
+		st, err := b.sql.Query("parent-key", pd)
+		if err != nil {
+			return nil
+		}
+		referring = withValue(referring, col, st.SQL)
 	}
 	out := []satisfyingRow{{row: referring}}
 	if p := b.parentRow(parent); p != nil {

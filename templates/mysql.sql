@@ -452,6 +452,9 @@ WHERE {{template "range" .}} AND {{template "violates" .}}
 {{/* A derived table again, for a table that references itself. */}}
 {{define "absent-key"}}(SELECT shepherd_absent.v FROM (SELECT {{if eq .Cond "int"}}coalesce(max({{q .Column}}), 0) + 2{{else}}CONCAT(coalesce(max({{q .Column}}), ''), 'x'){{end}} AS v FROM {{qt .RefSchema .RefTable}}) AS shepherd_absent){{end}}
 
+{{/* See postgres.sql. */}}
+{{define "parent-key"}}SELECT shepherd_parent.{{q .Column}} FROM {{qt .RefSchema .RefTable}} AS shepherd_parent ORDER BY {{range $i, $c := .RefColumns}}{{if $i}}, {{end}}shepherd_parent.{{q $c}}{{end}} LIMIT 1{{end}}
+
 {{define "count-where"}}SELECT count(*) FROM {{qt .Schema .Table}} WHERE {{template "cond" .}}{{end}}
 {{define "sample-where"}}SELECT {{q .Key}} FROM {{qt .Schema .Table}} WHERE {{template "cond" .}} ORDER BY {{q .Key}} LIMIT 5{{end}}
 {{define "cond"}}
