@@ -315,21 +315,15 @@ func (m Model) header() string {
 // "sqlite demo.db". It never shows a password (nor the user): the DSN it
 // is given is masked already, and only its host and database are kept.
 func shortDSN(dsn string) string {
-	if path, ok := strings.CutPrefix(dsn, "sqlite:"); ok {
-		return "sqlite " + filepath.Base(strings.TrimPrefix(path, "//"))
-	}
-	u, err := url.Parse(dsn)
-	if err != nil || u.Host == "" {
+	d, err := engine.ParseDSN(dsn)
+	if err != nil {
 		return "database"
 	}
-	dialect := u.Scheme
-	switch dialect {
-	case "postgresql":
-		dialect = "postgres"
-	case "mariadb":
-		dialect = "mysql"
+	if d.Path != "" {
+		return d.Dialect + " " + filepath.Base(d.Path)
 	}
-	out := dialect + " " + u.Hostname()
+	u, _ := url.Parse(dsn) // ParseDSN read it as a URL with a host
+	out := d.Dialect + " " + u.Hostname()
 	if db := strings.TrimPrefix(u.Path, "/"); db != "" {
 		out += "/" + db
 	}
