@@ -106,15 +106,12 @@ func flow(items []helpItem, sep string, width int) []string {
 		case widthOf(line+sep+it.text) <= width:
 			line += sep + it.text
 		default:
-			lines = append(lines, line)
+			lines = append(lines, truncate(line, width))
 			line = it.text
 		}
 	}
 	if line != "" {
 		lines = append(lines, truncate(line, width))
-	}
-	for i := range lines {
-		lines[i] = truncate(lines[i], width)
 	}
 	return lines
 }
