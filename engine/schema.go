@@ -397,8 +397,12 @@ func (s *Session) nameClashes(ctx context.Context, t *Table) []string {
 // otherwise the plan is refused, saying how to drop it.
 func (s *Session) invalidIndex(ctx context.Context, t *Table, ix Index) string {
 	c := s.plan.Constraint
-	drop := fmt.Sprintf("drop it with DROP INDEX CONCURRENTLY %s, or choose another name", s.sql.Quote(t.Schema)+"."+s.sql.Quote(ix.Name))
 	what := fmt.Sprintf("constraint.name: %s already has an index %q that is INVALID (a CREATE INDEX CONCURRENTLY that failed left it)", t.Name, ix.Name)
+	st, err := s.sql.Query("suggest-drop-index", sqlData{Schema: t.Schema, Name: ix.Name})
+	if err != nil {
+		return fmt.Sprintf("%s; %v", what, err)
+	}
+	drop := fmt.Sprintf("drop it with %s, or choose another name", st.SQL)
 	if c.Kind() != "unique" {
 		return what + "; " + drop
 	}

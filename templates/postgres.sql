@@ -571,5 +571,8 @@ WHERE NOT tg.tgisinternal
 
 {{/* what the operator runs to give the new column an index like the old
      one's (shown in messages, never run by shepherd) */}}
+{{/* what the operator runs to drop an INVALID index a failed CREATE INDEX
+     CONCURRENTLY left with the constraint's name (shown in messages) */}}
+{{define "suggest-drop-index"}}DROP INDEX CONCURRENTLY {{qt .Schema .Name}}{{end}}
 {{define "suggest-index"}}CREATE {{if .Unique}}UNIQUE {{end}}INDEX CONCURRENTLY {{q .Name}} ON {{qt .Schema .Table}} ({{qlist .Columns}}){{end}}
 {{define "suggest-constraint"}}ALTER TABLE {{qt .Schema .Table}} ADD CONSTRAINT {{q .Name}} {{.Check}} NOT VALID; ALTER TABLE {{qt .Schema .Table}} VALIDATE CONSTRAINT {{q .Name}}{{end}}
