@@ -192,7 +192,7 @@ func (e *Engine) Start(ctx context.Context, plan *phases.Plan, opts Options) (*S
 func (e *Engine) check(ctx context.Context, plan *phases.Plan, opts Options) (*Session, error) {
 	s := &Session{Engine: e, plan: plan.In(e.d.name()), pb: plan.PlaybookDef(), opts: opts.withDefaults(), touched: map[string]time.Time{}}
 	if plan.Schema != "" && !e.d.supportsSchema() {
-		return nil, &SchemaError{File: plan.File, Problems: []string{fmt.Sprintf("schema: %s has no schemas; remove schema: from the plan", e.d.name())}, Line: plan.Line}
+		return nil, s.schemaError(fmt.Sprintf("schema: %s has no schemas; remove schema: from the plan", e.d.name()))
 	}
 	if err := s.loadState(ctx); err != nil {
 		return nil, err
@@ -266,8 +266,8 @@ func (s *Session) Phases() []PhaseInfo {
 func (s *Session) refreshTable(ctx context.Context) error {
 	t, err := s.d.introspect(ctx, s.db, s.sql, s.plan.Schema, s.plan.Table)
 	if errors.Is(err, errNoTable) {
-		tables, _ := s.listTables(ctx)
-		return s.schemaError(fmt.Sprintf("table: %s has no table %q (tables: %s)", s.where(), s.plan.Table, listOrNone(tables)))
+		tables, _ := s.listTables(ctx, s.plan.Schema)
+		return s.schemaError(fmt.Sprintf("table: %s has no table %q (tables: %s)", where(s.plan.Schema), s.plan.Table, listOrNone(tables)))
 	}
 	if err != nil {
 		return fmt.Errorf("read the schema of %s: %w", s.plan.Table, s.dsn.scrub(err))
@@ -276,24 +276,17 @@ func (s *Session) refreshTable(ctx context.Context) error {
 	return nil
 }
 
-func (s *Session) where() string {
-	if s.plan.Schema != "" {
-		return "schema " + s.plan.Schema
+// where names the place of a schema's tables, for messages.
+func where(schema string) string {
+	if schema != "" {
+		return "schema " + schema
 	}
 	return "the database"
 }
 
-func (s *Session) listTables(ctx context.Context) ([]string, error) {
-	return s.listTablesIn(ctx, s.plan.Schema)
-}
-
-func (s *Session) listTablesIn(ctx context.Context, schema string) ([]string, error) {
-	q, err := s.sql.Query("list-tables", sqlData{Schema: schema})
-	if err != nil {
-		return nil, err
-	}
-	args, _ := q.Args(nil)
-	rows, err := s.db.QueryContext(ctx, q.SQL, args...)
+// listTables lists the tables of schema ("" for the connection's own).
+func (s *Session) listTables(ctx context.Context, schema string) ([]string, error) {
+	rows, err := s.query(ctx, s.db, "list-tables", sqlData{Schema: schema}, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -439,12 +439,8 @@ func (s *Session) checkForeignKey(ctx context.Context, t *Table) []string {
 		var err error
 		parent, err = s.d.introspect(ctx, s.db, s.sql, schema, ref.Table)
 		if errors.Is(err, errNoTable) {
-			where := "the database"
-			if schema != "" {
-				where = "schema " + schema
-			}
-			tables, _ := s.listTablesIn(ctx, schema)
-			return []string{fmt.Sprintf("constraint.references.table: %s has no table %q (tables: %s)", where, ref.Table, listOrNone(tables))}
+			tables, _ := s.listTables(ctx, schema)
+			return []string{fmt.Sprintf("constraint.references.table: %s has no table %q (tables: %s)", where(schema), ref.Table, listOrNone(tables))}
 		}
 		if err != nil {
 			return []string{fmt.Sprintf("constraint.references.table: read the schema of %s: %v", ref.Table, s.dsn.scrub(err))}
