@@ -37,16 +37,19 @@ type crashCase struct {
 	untouched string
 }
 
-var crashCases = []crashCase{
-	{
-		name: "add-column",
-		plan: `name: users-email
+// addColumnCrashPlan is the add-column plan of the crash cases.
+const addColumnCrashPlan = `name: users-email
 playbook: add-column
 table: users
 column: email
 type: {postgres: text, mysql: varchar(200), sqlite: text}
 backfill: "lower(username)"
-`,
+`
+
+var crashCases = []crashCase{
+	{
+		name:      "add-column",
+		plan:      addColumnCrashPlan,
 		seed:      func(db *testdb.DB) { db.Seed(900) },
 		untouched: "username, name",
 		check: func(t *testing.T, db *testdb.DB, _ map[string]string) {
@@ -143,6 +146,78 @@ clean: {set: {team_id: "NULL"}}
 			}
 		},
 	},
+	{
+		// switch-writes' catch-up with rows to catch up: old code
+		// inserted 500 rows after the backfill, with email NULL.
+		name: "add-column-catch-up", after: "backfill",
+		plan:      addColumnCrashPlan,
+		seed:      func(db *testdb.DB) { db.Seed(900) },
+		late:      func(db *testdb.DB) { lateRows(db, 901, 1400) },
+		untouched: "username, name",
+		check: func(t *testing.T, db *testdb.DB, _ map[string]string) {
+			if got := db.One("SELECT count(*) FROM users WHERE id > 900 AND email = lower(username)"); got != "500" {
+				t.Errorf("%s of the 500 rows old code wrote after the backfill were caught up right", got)
+			}
+			if got := db.One("SELECT count(*) FROM users WHERE email IS NULL OR email <> lower(username)"); got != "0" {
+				t.Errorf("%s rows have a wrong email", got)
+			}
+		},
+	},
+	{
+		// UNIQUE: duplicates cleaned in batches, then (PostgreSQL) an
+		// index built CONCURRENTLY outside any transaction and
+		// attached as the constraint.
+		name: "tighten-unique",
+		plan: `name: users-username-unique
+playbook: tighten-constraint
+table: users
+constraint: {name: users_username_key, unique: [username]}
+clean: {set: {username: "concat(username, '-', id)"}}
+`,
+		seed: func(db *testdb.DB) {
+			db.Seed(900)
+			db.Exec("UPDATE users SET username = concat('dup', id % 10) WHERE id > 800")
+		},
+		untouched: "name",
+		check: func(t *testing.T, db *testdb.DB, _ map[string]string) {
+			if got := db.One("SELECT count(*) FROM users WHERE (id <= 800 AND username <> concat('user', id)) OR (id BETWEEN 801 AND 810 AND username <> concat('dup', id % 10)) OR (id > 810 AND username <> concat('dup', id % 10, '-', id))"); got != "0" {
+				t.Errorf("%s rows are wrong after clean", got)
+			}
+			if _, err := db.SQL.Exec("UPDATE users SET username = 'user2' WHERE id = 1"); err == nil {
+				t.Error("the unique constraint is not in force")
+			}
+			if db.Dialect == "postgres" {
+				if got := db.One("SELECT count(*) FROM pg_index WHERE indrelid = 'users'::regclass AND NOT indisvalid"); got != "0" {
+					t.Errorf("%s invalid indexes left on users", got)
+				}
+			}
+		},
+	},
+	{
+		// NOT NULL on an existing column: PostgreSQL's validated
+		// check, MySQL's MODIFY, SQLite's rebuild.
+		name: "tighten-not-null",
+		plan: `name: users-nick-not-null
+playbook: tighten-constraint
+table: users
+constraint: {not_null: nick}
+clean: {set: {nick: "concat('n', id)"}}
+`,
+		seed: func(db *testdb.DB) {
+			db.Seed(900)
+			db.Exec("ALTER TABLE users ADD COLUMN nick varchar(100)")
+			db.Exec("UPDATE users SET nick = username WHERE id % 3 <> 0")
+		},
+		untouched: "username, name",
+		check: func(t *testing.T, db *testdb.DB, _ map[string]string) {
+			if got := db.One("SELECT count(*) FROM users WHERE nick IS NULL OR (id % 3 <> 0 AND nick <> username) OR (id % 3 = 0 AND nick <> concat('n', id))"); got != "0" {
+				t.Errorf("%s rows have a wrong nick", got)
+			}
+			if _, err := db.SQL.Exec("UPDATE users SET nick = NULL WHERE id = 1"); err == nil {
+				t.Error("NOT NULL is not in force")
+			}
+		},
+	},
 }
 
 // lateRows inserts users first..last as code that does not know email
@@ -153,83 +228,6 @@ func lateRows(db *testdb.DB, first, last int) {
 		vals = append(vals, fmt.Sprintf("(%d, 'Late%d', 'Name %d')", i, i, i))
 	}
 	db.Exec("INSERT INTO users (id, username, name) VALUES " + strings.Join(vals, ", "))
-}
-
-func init() {
-	crashCases = append(crashCases,
-		crashCase{
-			// switch-writes' catch-up with rows to catch up: old code
-			// inserted 500 rows after the backfill, with email NULL.
-			name: "add-column-catch-up", after: "backfill",
-			plan:      crashCases[0].plan,
-			seed:      func(db *testdb.DB) { db.Seed(900) },
-			late:      func(db *testdb.DB) { lateRows(db, 901, 1400) },
-			untouched: "username, name",
-			check: func(t *testing.T, db *testdb.DB, _ map[string]string) {
-				if got := db.One("SELECT count(*) FROM users WHERE id > 900 AND email = lower(username)"); got != "500" {
-					t.Errorf("%s of the 500 rows old code wrote after the backfill were caught up right", got)
-				}
-				if got := db.One("SELECT count(*) FROM users WHERE email IS NULL OR email <> lower(username)"); got != "0" {
-					t.Errorf("%s rows have a wrong email", got)
-				}
-			},
-		},
-		crashCase{
-			// UNIQUE: duplicates cleaned in batches, then (PostgreSQL) an
-			// index built CONCURRENTLY outside any transaction and
-			// attached as the constraint.
-			name: "tighten-unique",
-			plan: `name: users-username-unique
-playbook: tighten-constraint
-table: users
-constraint: {name: users_username_key, unique: [username]}
-clean: {set: {username: "concat(username, '-', id)"}}
-`,
-			seed: func(db *testdb.DB) {
-				db.Seed(900)
-				db.Exec("UPDATE users SET username = concat('dup', id % 10) WHERE id > 800")
-			},
-			untouched: "name",
-			check: func(t *testing.T, db *testdb.DB, _ map[string]string) {
-				if got := db.One("SELECT count(*) FROM users WHERE (id <= 800 AND username <> concat('user', id)) OR (id BETWEEN 801 AND 810 AND username <> concat('dup', id % 10)) OR (id > 810 AND username <> concat('dup', id % 10, '-', id))"); got != "0" {
-					t.Errorf("%s rows are wrong after clean", got)
-				}
-				if _, err := db.SQL.Exec("UPDATE users SET username = 'user2' WHERE id = 1"); err == nil {
-					t.Error("the unique constraint is not in force")
-				}
-				if db.Dialect == "postgres" {
-					if got := db.One("SELECT count(*) FROM pg_index WHERE indrelid = 'users'::regclass AND NOT indisvalid"); got != "0" {
-						t.Errorf("%s invalid indexes left on users", got)
-					}
-				}
-			},
-		},
-		crashCase{
-			// NOT NULL on an existing column: PostgreSQL's validated
-			// check, MySQL's MODIFY, SQLite's rebuild.
-			name: "tighten-not-null",
-			plan: `name: users-nick-not-null
-playbook: tighten-constraint
-table: users
-constraint: {not_null: nick}
-clean: {set: {nick: "concat('n', id)"}}
-`,
-			seed: func(db *testdb.DB) {
-				db.Seed(900)
-				db.Exec("ALTER TABLE users ADD COLUMN nick varchar(100)")
-				db.Exec("UPDATE users SET nick = username WHERE id % 3 <> 0")
-			},
-			untouched: "username, name",
-			check: func(t *testing.T, db *testdb.DB, _ map[string]string) {
-				if got := db.One("SELECT count(*) FROM users WHERE nick IS NULL OR (id % 3 <> 0 AND nick <> username) OR (id % 3 = 0 AND nick <> concat('n', id))"); got != "0" {
-					t.Errorf("%s rows have a wrong nick", got)
-				}
-				if _, err := db.SQL.Exec("UPDATE users SET nick = NULL WHERE id = 1"); err == nil {
-					t.Error("NOT NULL is not in force")
-				}
-			},
-		},
-	)
 }
 
 // pointKind is what kind of failpoint a point is, per phase: the statement
@@ -407,7 +405,7 @@ func TestNoFailpointsInTheNormalBuild(t *testing.T) {
 	bin := shepherdBinary(t)
 	dir := t.TempDir()
 	plan := filepath.Join(dir, "plan.yaml")
-	os.WriteFile(plan, []byte(crashCases[0].plan), 0o644)
+	os.WriteFile(plan, []byte(addColumnCrashPlan), 0o644)
 	db := testdb.New(t, "sqlite")
 	db.Seed(50)
 	for _, spec := range []string{"1", "count"} {
