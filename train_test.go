@@ -11,18 +11,26 @@ import (
 // The scripted form of `shepherd train` is a contract for course authors:
 // these tests hold its names and shapes.
 
-func TestTrainList(t *testing.T) {
+// train runs shepherd train with args and returns its output; it must
+// exit 0.
+func train(t *testing.T, args ...string) string {
+	t.Helper()
 	var out, errb bytes.Buffer
-	if code := run(context.Background(), []string{"train", "--list", "--output", "json"}, &out, &errb); code != 0 {
+	if code := run(context.Background(), append([]string{"train"}, args...), &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
+	return out.String()
+}
+
+func TestTrainList(t *testing.T) {
+	out := train(t, "--list", "--output", "json")
 	var list []struct {
 		Lesson  string   `json:"lesson"`
 		Actions []string `json:"actions"`
 		Safe    []string `json:"safe"`
 	}
-	if err := json.Unmarshal(out.Bytes(), &list); err != nil {
-		t.Fatalf("%v\n%s", err, out.String())
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatalf("%v\n%s", err, out)
 	}
 	var names []string
 	for _, l := range list {
@@ -42,7 +50,7 @@ func TestTrainList(t *testing.T) {
 	}
 	// As issue 5 writes it: [{"lesson":NAME,"actions":[...],"safe":[...]…}].
 	var raw []json.RawMessage
-	if err := json.Unmarshal(out.Bytes(), &raw); err != nil {
+	if err := json.Unmarshal([]byte(out), &raw); err != nil {
 		t.Fatal(err)
 	}
 	for _, entry := range raw {
@@ -75,12 +83,8 @@ func topKeys(t *testing.T, obj []byte) []string {
 }
 
 func TestTrainScriptJSON(t *testing.T) {
-	var out, errb bytes.Buffer
-	args := []string{"train", "--lesson", "add-column", "--steps", "add-not-null-column,deploy-readers", "--output", "json"}
-	if code := run(context.Background(), args, &out, &errb); code != 0 {
-		t.Fatalf("exit %d: %s", code, errb.String())
-	}
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	out := train(t, "--lesson", "add-column", "--steps", "add-not-null-column,deploy-readers", "--output", "json")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
 	counts := map[string]int{}
 	var last map[string]any
 	for _, line := range lines {
@@ -116,12 +120,8 @@ func TestTrainScriptJSON(t *testing.T) {
 // --steps as people type it: spaces after the commas are not part of the
 // names.
 func TestTrainStepsWithSpaces(t *testing.T) {
-	var out, errb bytes.Buffer
-	args := []string{"train", "--lesson", "add-column", "--steps", " add-column, deploy-readers ,backfill", "--output", "json"}
-	if code := run(context.Background(), args, &out, &errb); code != 0 {
-		t.Fatalf("exit %d: %s", code, errb.String())
-	}
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	out := train(t, "--lesson", "add-column", "--steps", " add-column, deploy-readers ,backfill", "--output", "json")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
 	var score struct {
 		Steps []string `json:"steps"`
 	}
