@@ -34,7 +34,11 @@ type Dependent struct {
 // dependents reads what uses col on the plan's table, from the dialect's
 // catalog (template column-dependents).
 func (s *Session) dependents(ctx context.Context, col string) ([]Dependent, error) {
-	d := sqlData{Schema: s.plan.Schema, Table: s.plan.Table, Column: col, MySQL: s.mysqlData()}
+	d := sqlData{Schema: s.plan.Schema, Table: s.plan.Table, Column: col}
+	// MySQL's catalog reads depend on the server's version.
+	if err := s.d.prepare("column-dependents", &d, s.table); err != nil {
+		return nil, err
+	}
 	rows, err := s.query(ctx, s.db, "column-dependents", d, nil)
 	if err != nil {
 		return nil, fmt.Errorf("read what uses %s.%s: %w", s.plan.Table, col, s.dsn.scrub(err))
@@ -64,15 +68,6 @@ func (s *Session) dependents(ctx context.Context, col string) ([]Dependent, erro
 		out = append(out, dep)
 	}
 	return out, rows.Err()
-}
-
-// mysqlData is the MySQL templates' server data, nil on other dialects.
-func (s *Session) mysqlData() *mysqlDDL {
-	var d sqlData
-	if err := s.d.prepare("column-dependents", &d, nil); err != nil {
-		return nil
-	}
-	return d.MySQL
 }
 
 // namesColumn reports whether SQL text names the column as a word
@@ -109,20 +104,18 @@ func normDef(def string) string {
 // with what to do, in the words of a message: the new column needs an index
 // like each of the old one's, the same CHECK and foreign keys; views,
 // triggers, generated columns and other tables' foreign keys that use the
-// old column must be changed not to.
-func (s *Session) renameGaps(ctx context.Context) ([]string, error) {
+// old column must be changed not to. It returns what uses the old column
+// too.
+func (s *Session) renameGaps(ctx context.Context) (gaps []string, old []Dependent, err error) {
 	p := s.plan
-	old, err := s.dependents(ctx, p.Column)
-	if err != nil {
-		return nil, err
-	}
-	if len(old) == 0 {
-		return nil, nil
+	old, err = s.dependents(ctx, p.Column)
+	if err != nil || len(old) == 0 {
+		return nil, old, err
 	}
 	var have []Dependent
 	if _, ok := s.table.Column(p.To); ok {
 		if have, err = s.dependents(ctx, p.To); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	mapped := func(cols []string) []string {
@@ -153,7 +146,6 @@ func (s *Session) renameGaps(ctx context.Context) ([]string, error) {
 		}
 		return false
 	}
-	var gaps []string
 	for _, dep := range old {
 		switch {
 		case dep.Kind == "table-unique":
@@ -193,20 +185,13 @@ func (s *Session) renameGaps(ctx context.Context) ([]string, error) {
 			gaps = append(gaps, fmt.Sprintf("generated column %s is computed from %s: recreate it from %s", dep.Name, p.Column, p.To))
 		}
 	}
-	return gaps, nil
+	return gaps, old, nil
 }
 
 // suggestIndex is, for a message, the statement that gives the new column
 // an index like dep.
 func (s *Session) suggestIndex(dep Dependent, cols []string) string {
-	name := strings.ReplaceAll(dep.Name, s.plan.Column, s.plan.To)
-	if name == dep.Name {
-		name = dep.Name + "_" + s.plan.To
-	}
-	if len(name) > 63 {
-		name = name[:63]
-	}
-	q, err := s.sql.Query("suggest-index", sqlData{Schema: s.plan.Schema, Table: s.plan.Table, Name: name, Columns: cols, Unique: dep.Kind == "unique"})
+	q, err := s.sql.Query("suggest-index", sqlData{Schema: s.plan.Schema, Table: s.plan.Table, Name: s.renamedName(dep), Columns: cols, Unique: dep.Kind == "unique"})
 	if err != nil {
 		return ""
 	}
@@ -219,24 +204,28 @@ func (s *Session) suggestConstraint(dep Dependent) string {
 	if !s.sql.Has("suggest-constraint") || dep.Def == "" {
 		return ""
 	}
-	name := strings.ReplaceAll(dep.Name, s.plan.Column, s.plan.To)
-	if name == dep.Name {
-		name = dep.Name + "_" + s.plan.To
-	}
-	if len(name) > 63 {
-		name = name[:63]
-	}
-	q, err := s.sql.Query("suggest-constraint", sqlData{Schema: s.plan.Schema, Table: s.plan.Table, Name: name, Check: replaceWord(dep.Def, s.plan.Column, s.plan.To)})
+	q, err := s.sql.Query("suggest-constraint", sqlData{Schema: s.plan.Schema, Table: s.plan.Table, Name: s.renamedName(dep), Check: replaceWord(dep.Def, s.plan.Column, s.plan.To)})
 	if err != nil {
 		return ""
 	}
 	return ": " + q.SQL
 }
 
+// renamedName is the name suggested for dep's counterpart on the new
+// column: dep's with the old column's name replaced, or with the new one
+// appended, kept within an identifier's length.
+func (s *Session) renamedName(dep Dependent) string {
+	name := strings.ReplaceAll(dep.Name, s.plan.Column, s.plan.To)
+	if name == dep.Name {
+		name = dep.Name + "_" + s.plan.To
+	}
+	return fitName(name)
+}
+
 // renameWarning says, at the start of a rename and in `plan --db`, what the
 // new column needs before drop-old-column; "" when nothing.
 func (s *Session) renameWarning(ctx context.Context) string {
-	gaps, err := s.renameGaps(ctx)
+	gaps, _, err := s.renameGaps(ctx)
 	if err != nil {
 		return fmt.Sprintf("could not read what uses %s.%s (%v): check by hand what must be recreated on %s before drop-old-column", s.plan.Table, s.plan.Column, err, s.plan.To)
 	}
@@ -263,18 +252,14 @@ func (e *DependentsError) Error() string {
 // CHECK constraints that name the old column (the new one has the same),
 // which go with it.
 func (s *Session) requireNoGaps(ctx context.Context) (checks []string, err error) {
-	gaps, err := s.renameGaps(ctx)
+	gaps, old, err := s.renameGaps(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if len(gaps) > 0 {
 		return nil, &DependentsError{Table: s.plan.Table, Column: s.plan.Column, To: s.plan.To, Gaps: gaps}
 	}
-	deps, err := s.dependents(ctx, s.plan.Column)
-	if err != nil {
-		return nil, err
-	}
-	for _, d := range deps {
+	for _, d := range old {
 		if d.Kind == "check" {
 			checks = append(checks, d.Name)
 		}
