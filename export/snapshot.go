@@ -1,9 +1,11 @@
 package export
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
 	"strings"
 
@@ -43,17 +45,14 @@ func (s snapshot) clone() snapshot {
 	return out
 }
 
-// table finds the plan's table in the snapshot: "schema.table" on
-// PostgreSQL (public by default), the bare name on MySQL and SQLite.
-func (s snapshot) table(p *phases.Plan, dialect string) (map[string]any, bool) {
+// table finds the plan's table in the snapshot: "schema.table" where the
+// dialect's keys name the schema (PostgreSQL's, public by default), else
+// the bare name.
+func (s snapshot) table(p *phases.Plan, ds drizzleSnapshot) (map[string]any, bool) {
 	tables, _ := s["tables"].(map[string]any)
 	key := p.Table
-	if dialect == "postgres" {
-		schema := p.Schema
-		if schema == "" {
-			schema = "public"
-		}
-		key = schema + "." + p.Table
+	if ds.schema != "" {
+		key = cmp.Or(p.Schema, ds.schema) + "." + p.Table
 	}
 	t, ok := tables[key].(map[string]any)
 	return t, ok
@@ -72,8 +71,9 @@ func child(m map[string]any, key string) map[string]any {
 // the phase's change patched in, a new id, and prev's id as its prevId. It
 // says why when it cannot: prev does not describe the plan's table.
 func snapshotAfter(prev snapshot, p *phases.Plan, dialect, phase string) (snapshot, error) {
+	ds := factsOf(dialect).snapshot
 	s := prev.clone()
-	t, ok := s.table(p, dialect)
+	t, ok := s.table(p, ds)
 	if !ok {
 		return nil, fmt.Errorf("the folder's last snapshot has no table %s (is it in your drizzle schema?)", p.Table)
 	}
@@ -85,6 +85,13 @@ func snapshotAfter(prev snapshot, p *phases.Plan, dialect, phase string) (snapsh
 		}
 		return c, nil
 	}
+	notNull := func(name string) error {
+		c, err := col(name)
+		if err == nil {
+			c["notNull"] = true
+		}
+		return err
+	}
 	switch phase {
 	case "add-column":
 		name := p.Column
@@ -95,17 +102,15 @@ func snapshotAfter(prev snapshot, p *phases.Plan, dialect, phase string) (snapsh
 		if !ok {
 			return nil, fmt.Errorf("the plan gives no type for %s", dialect)
 		}
-		c := map[string]any{"name": name, "type": drizzleType(typ, dialect), "primaryKey": false, "notNull": false}
-		if dialect != "postgres" {
+		c := map[string]any{"name": name, "type": drizzleType(typ, ds.types), "primaryKey": false, "notNull": false}
+		if ds.autoincrement {
 			c["autoincrement"] = false
 		}
 		cols[name] = c
 	case "enforce":
-		c, err := col(p.Column)
-		if err != nil {
+		if err := notNull(p.Column); err != nil {
 			return nil, err
 		}
-		c["notNull"] = true
 	case "drop-old-column":
 		// stop-old-writes moved NOT NULL to the new column where the old
 		// one had it.
@@ -123,27 +128,16 @@ func snapshotAfter(prev snapshot, p *phases.Plan, dialect, phase string) (snapsh
 		k := p.Constraint
 		switch k.Kind() {
 		case "not_null":
-			c, err := col(k.NotNull)
-			if err != nil {
+			if err := notNull(k.NotNull); err != nil {
 				return nil, err
 			}
-			c["notNull"] = true
 		case "unique":
-			switch dialect {
-			case "sqlite": // a unique index
-				child(t, "indexes")[k.Name] = map[string]any{"name": k.Name, "columns": k.Unique, "isUnique": true}
-			case "mysql":
-				child(t, "uniqueConstraints")[k.Name] = map[string]any{"name": k.Name, "columns": k.Unique}
-			default:
-				child(t, "uniqueConstraints")[k.Name] = map[string]any{"name": k.Name, "nullsNotDistinct": false, "columns": k.Unique}
-			}
+			u := map[string]any{"name": k.Name, "columns": k.Unique}
+			maps.Copy(u, ds.uniqueFields)
+			child(t, ds.uniqueKey)[k.Name] = u
 		default:
 			check, _ := k.Check.For(dialect)
-			key := "checkConstraints"
-			if dialect == "mysql" {
-				key = "checkConstraint" // drizzle-kit's name in MySQL snapshots
-			}
-			child(t, key)[k.Name] = map[string]any{"name": k.Name, "value": strings.TrimSpace(check)}
+			child(t, ds.checkKey)[k.Name] = map[string]any{"name": k.Name, "value": strings.TrimSpace(check)}
 		}
 	default:
 		return nil, fmt.Errorf("no snapshot for phase %s", phase)
@@ -159,21 +153,13 @@ var (
 )
 
 // drizzleType is a plan's SQL type as drizzle-kit writes it in a
-// snapshot, so that the same column in the schema files compares equal.
-func drizzleType(t, dialect string) string {
+// snapshot, so that the same column in the schema files compares equal:
+// lower case, a sized varchar as varchar(n), and the dialect's aliases.
+func drizzleType(t string, aliases map[string]string) string {
 	t = spacesRE.ReplaceAllString(strings.ToLower(strings.TrimSpace(t)), " ")
 	t = strings.ReplaceAll(strings.ReplaceAll(t, "( ", "("), " )", ")")
 	if m := sizedVarcharRE.FindStringSubmatch(t); m != nil {
 		return "varchar(" + m[1] + ")"
-	}
-	aliases := map[string]string{}
-	switch dialect {
-	case "postgres":
-		aliases = map[string]string{"int": "integer", "int4": "integer", "int8": "bigint", "int2": "smallint", "bool": "boolean",
-			"float8": "double precision", "float4": "real", "timestamptz": "timestamp with time zone",
-			"timestamp without time zone": "timestamp", "character varying": "varchar"}
-	case "mysql":
-		aliases = map[string]string{"integer": "int", "bool": "boolean"}
 	}
 	if a, ok := aliases[t]; ok {
 		return a
