@@ -19,10 +19,7 @@ import (
 // as it runs and lets it go when it ends.
 func TestLookingTakesNoLockAndAnActionLetsItGo(t *testing.T) {
 	plan := example(t, "users-email")
-	h := &harness{t: t, eng: &fakeEngine{sess: &fakeSession{infos: infos(plan, nil)}}}
-	h.m = New(t.Context(), Config{Engine: h.eng, Open: plan})
-	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
-	h.run(h.send(openPlanMsg{}))
+	h := openOn(t, &fakeEngine{sess: &fakeSession{infos: infos(plan, nil)}}, Config{Open: plan})
 	h.contains("r run add-column", "ALTER TABLE `users` ADD COLUMN `email`")
 	h.key("down")
 	h.key("up")
@@ -117,10 +114,7 @@ func TestAPlanThatCannotOpenShowsTheRecordedState(t *testing.T) {
 		{ID: "switch-writes", Status: phases.Pending},
 		{ID: "enforce", Status: phases.Pending},
 	}}}}
-	h := &harness{t: t, eng: eng}
-	h.m = New(t.Context(), Config{Engine: eng, Open: plan})
-	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
-	h.run(h.send(openPlanMsg{}))
+	h := openOn(t, eng, Config{Open: plan})
 	h.contains("Phases · as recorded", "✓ add-column", "✓ deploy-readers", "⏸ backfill", "stopped",
 		"Closed", "changed since it started in this database",
 		"cannot open users-email", "r open again")
@@ -201,10 +195,7 @@ func TestFailurePathShowsTheWriteItUsed(t *testing.T) {
 		{Phase: "verify-failure-path", Event: "sql", SQL: used},
 		{Phase: "verify-failure-path", Event: "finish"},
 	}}
-	h := &harness{t: t, eng: eng}
-	h.m = New(t.Context(), Config{Engine: eng, Open: plan})
-	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
-	h.run(h.send(openPlanMsg{}))
+	h := openOn(t, eng, Config{Open: plan})
 	h.contains("verify-failure-path  ✓ done", "SET `amount` = (-1)")
 	h.key("J")
 	h.contains("the write above is the one the database", "rejected when the proof last ran")

@@ -245,6 +245,17 @@ func openPlan(t *testing.T, plan *phases.Plan, snap []engine.PhaseInfo) *harness
 	return h
 }
 
+// openOn starts the TUI with cfg on eng, at 80x24, and opens cfg.Open
+// through eng (openPlan hands the model a snapshot instead).
+func openOn(t *testing.T, eng *fakeEngine, cfg Config) *harness {
+	t.Helper()
+	cfg.Engine = eng
+	h := &harness{t: t, eng: eng, m: New(t.Context(), cfg)}
+	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
+	h.run(h.send(openPlanMsg{}))
+	return h
+}
+
 func (h *harness) sess() *fakeSession { return h.eng.sess }
 
 // send delivers a message and returns the command the model answered.

@@ -292,10 +292,7 @@ func TestRollbackAsksFirstAndRefusesPastThePointOfNoReturn(t *testing.T) {
 func TestRollbackCommandOpensOnTheRollbackQuestion(t *testing.T) {
 	plan := example(t, "users-email")
 	sess := &fakeSession{plan: plan, infos: infos(plan, map[string]phases.Status{"add-column": phases.Done})}
-	h := &harness{t: t, eng: &fakeEngine{sess: sess}}
-	h.m = New(t.Context(), Config{Engine: h.eng, Open: plan, Rollback: true})
-	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
-	h.run(h.send(openPlanMsg{}))
+	h := openOn(t, &fakeEngine{sess: sess}, Config{Open: plan, Rollback: true})
 	if h.m.plan.confirm == nil || h.m.plan.confirm.kind != confirmRollback || h.m.plan.confirm.phase != "add-column" {
 		t.Fatalf("shepherd rollback should open on the question to roll back add-column:\n%s", h.screen())
 	}
@@ -322,10 +319,7 @@ func TestReverifyShowsWhatItFound(t *testing.T) {
 
 func TestErrorsAreShownOnScreen(t *testing.T) {
 	plan := example(t, "users-email")
-	h := &harness{t: t, eng: &fakeEngine{inspectErr: errors.New("read the schema of users: database is locked")}}
-	h.m = New(t.Context(), Config{Engine: h.eng, Open: plan})
-	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
-	h.run(h.send(openPlanMsg{}))
+	h := openOn(t, &fakeEngine{inspectErr: errors.New("read the schema of users: database is locked")}, Config{Open: plan})
 	h.contains("cannot open users-email: read the schema of users: database is locked", "r open again")
 	// The timeline still shows the playbook.
 	h.contains("add-column", "enforce")
@@ -410,10 +404,7 @@ func TestHelpToggles(t *testing.T) {
 func TestNoColorDrawsNoColour(t *testing.T) {
 	plan := example(t, "users-email")
 	sess := &fakeSession{plan: plan, infos: infos(plan, map[string]phases.Status{"add-column": phases.Done, "deploy-readers": phases.Failed})}
-	h := &harness{t: t, eng: &fakeEngine{sess: sess}}
-	h.m = New(t.Context(), Config{Engine: h.eng, Open: plan, NoColor: true})
-	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
-	h.run(h.send(openPlanMsg{}))
+	h := openOn(t, &fakeEngine{sess: sess}, Config{Open: plan, NoColor: true})
 	h.send(tea.BackgroundColorMsg{})
 	v := h.m.View().Content
 	for _, sgr := range []string{"[38;", "[48;", "[3", "[9"} {
