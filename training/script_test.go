@@ -30,15 +30,11 @@ func TestScriptReaderGoneRemovesTheSandbox(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("no SIGPIPE on Windows")
 	}
-	tmp := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestScriptReaderGoneRemovesTheSandbox$")
-	cmd.Env = append(os.Environ(), "SHEPHERD_TRAIN_PIPE_CHILD=1", "TMPDIR="+tmp)
+	cmd, tmp, stderr := lessonChild(t, "TestScriptReaderGoneRemovesTheSandbox", "SHEPHERD_TRAIN_PIPE_CHILD")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -48,21 +44,49 @@ func TestScriptReaderGoneRemovesTheSandbox(t *testing.T) {
 		t.Fatalf("first line %q, %v", first, err)
 	}
 	stdout.Close() // as head -1 does
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("the lesson ended with %v (stderr: %s)", err, stderr.String())
-		}
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
+	ended, err := waitOrKill(cmd, 30*time.Second)
+	if !ended {
 		t.Fatal("the lesson did not end")
 	}
-	if left, _ := filepath.Glob(filepath.Join(tmp, "shepherd-train-*")); len(left) > 0 {
+	if err != nil {
+		t.Errorf("the lesson ended with %v (stderr: %s)", err, stderr.String())
+	}
+	if left := leftBehind(tmp); len(left) > 0 {
 		t.Errorf("%v is left behind (stderr: %s)", left, stderr.String())
 	}
 	if !strings.Contains(stderr.String(), "broken pipe") {
 		t.Errorf("the lesson said %q, want it stopped by the broken pipe", stderr.String())
 	}
+}
+
+// lessonChild is this test binary run again for test alone, not started
+// yet: env marks it as the child, and it has a TMPDIR of its own, where its
+// lessons make their sandboxes. stderr collects what it says.
+func lessonChild(t *testing.T, test, env string) (cmd *exec.Cmd, tmp string, stderr *strings.Builder) {
+	tmp = t.TempDir()
+	cmd = exec.Command(os.Args[0], "-test.run=^"+test+"$")
+	cmd.Env = append(os.Environ(), env+"=1", "TMPDIR="+tmp)
+	stderr = &strings.Builder{}
+	cmd.Stderr = stderr
+	return cmd, tmp, stderr
+}
+
+// waitOrKill waits for a started cmd to end; after d it kills it and
+// reports that it did not end.
+func waitOrKill(cmd *exec.Cmd, d time.Duration) (ended bool, err error) {
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return true, err
+	case <-time.After(d):
+		cmd.Process.Kill()
+		return false, nil
+	}
+}
+
+// leftBehind lists the lessons' folders left in tmp.
+func leftBehind(tmp string) []string {
+	left, _ := filepath.Glob(filepath.Join(tmp, "shepherd-train-*"))
+	return left
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -227,16 +226,12 @@ func TestSignalRemovesTheSandbox(t *testing.T) {
 	}
 	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
-			tmp := t.TempDir()
-			cmd := exec.Command(os.Args[0], "-test.run=^TestSignalRemovesTheSandbox$")
-			cmd.Env = append(os.Environ(), "SHEPHERD_TRAIN_SIGNAL_CHILD=1", "TMPDIR="+tmp)
+			cmd, tmp, stderr := lessonChild(t, "TestSignalRemovesTheSandbox", "SHEPHERD_TRAIN_SIGNAL_CHILD")
 			keys, err := cmd.StdinPipe()
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer keys.Close()
-			var stderr strings.Builder
-			cmd.Stderr = &stderr
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
@@ -258,15 +253,10 @@ func TestSignalRemovesTheSandbox(t *testing.T) {
 			if err := cmd.Process.Signal(sig); err != nil {
 				t.Fatal(err)
 			}
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			select {
-			case <-done:
-			case <-time.After(10 * time.Second):
-				cmd.Process.Kill()
+			if ended, _ := waitOrKill(cmd, 10*time.Second); !ended {
 				t.Fatalf("the lesson did not end on %s: %s", sig, stderr.String())
 			}
-			if left, _ := filepath.Glob(filepath.Join(tmp, "shepherd-train-*")); len(left) > 0 {
+			if left := leftBehind(tmp); len(left) > 0 {
 				t.Errorf("after %s, %v is left behind (child said: %s)", sig, left, stderr.String())
 			}
 			if !strings.Contains(stderr.String(), "stopped by "+sig.String()) {
