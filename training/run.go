@@ -142,16 +142,17 @@ type stepRun struct {
 	msgs   []string
 	ticks  int
 	inc    []*Incident
-	byKey  map[string]*Incident
-	first  map[*Incident]hitCause
+	byKey  map[string]*tally
 	fresh  []*Incident
 }
 
-// hitCause is an incident's first hit and the lesson's diagnosis of it:
-// the incident's detail is said again from it as more replicas hit it.
-type hitCause struct {
-	o   occurrence
-	why string
+// tally is one incident of a step with its first hit and the lesson's
+// diagnosis of that hit: the incident's detail is said again from them as
+// more hits come.
+type tally struct {
+	inc   *Incident
+	first occurrence
+	why   string
 }
 
 // Start makes a lesson's sandbox and fleet. emit receives every StepResult,
@@ -305,7 +306,7 @@ func (r *Run) Begin(ctx context.Context, name string) error {
 	}
 	r.steps = append(r.steps, name)
 	n := len(r.steps)
-	r.cur = &stepRun{action: a, byKey: map[string]*Incident{}, first: map[*Incident]hitCause{},
+	r.cur = &stepRun{action: a, byKey: map[string]*tally{},
 		res: StepResult{Event: "step", Lesson: r.L.Name, N: n, Action: name, OK: true}}
 	if n <= len(r.L.Safe) {
 		r.cur.res.Expected = r.L.Safe[n-1]
@@ -481,24 +482,22 @@ func (r *Run) hit(o occurrence) {
 	if o.startup {
 		key += "|" + o.replica + "|" + o.note
 	}
-	if inc, ok := c.byKey[key]; ok {
-		inc.Count++
-		if !contains(inc.Replicas, o.replica) {
-			inc.Replicas = append(inc.Replicas, o.replica)
-		}
-		first := c.first[inc]
-		inc.Detail = strings.TrimSpace(describe(first.o, inc.Replicas, inc.Count) + " " + first.why)
-		return
+	t, ok := c.byKey[key]
+	if !ok {
+		t = &tally{first: o, why: why, inc: &Incident{Event: "incident", Lesson: r.L.Name, Step: len(r.steps), Tick: o.tick,
+			Kind: o.kind, Rule: rule, Replica: o.replica, Version: ver, SQL: o.sql, Error: dbError(o.err), Row: o.row,
+			Got: o.got, Want: o.want, Safe: r.L.SafeOrder()}}
+		c.byKey[key] = t
+		c.inc = append(c.inc, t.inc)
+		c.fresh = append(c.fresh, t.inc)
+		r.incidents++
 	}
-	inc := &Incident{Event: "incident", Lesson: r.L.Name, Step: len(r.steps), Tick: o.tick, Kind: o.kind, Rule: rule,
-		Replica: o.replica, Replicas: []string{o.replica}, Version: ver, SQL: o.sql, Error: dbError(o.err), Row: o.row,
-		Got: o.got, Want: o.want, Count: 1, Safe: r.L.SafeOrder()}
-	inc.Detail = strings.TrimSpace(describe(o, inc.Replicas, 1) + " " + why)
-	c.byKey[key] = inc
-	c.first[inc] = hitCause{o, why}
-	c.inc = append(c.inc, inc)
-	c.fresh = append(c.fresh, inc)
-	r.incidents++
+	inc := t.inc
+	inc.Count++
+	if !contains(inc.Replicas, o.replica) {
+		inc.Replicas = append(inc.Replicas, o.replica)
+	}
+	inc.Detail = strings.TrimSpace(describe(t.first, inc.Replicas, inc.Count) + " " + t.why)
 }
 
 // describe says what happened, from what the replicas saw: o is the first
