@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"os"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -109,9 +108,8 @@ type sessionLock struct {
 	// run's checks, release. Nothing else uses that connection.
 	mu   sync.Mutex
 	conn *sql.Conn // nil while the session is lost and the lock not taken again
-	// endedAt and ended say when and how the session was found gone.
-	endedAt time.Time
-	ended   string
+	// ended says when and how the session was found gone.
+	ended string
 
 	stop, done chan struct{}
 	stopOnce   sync.Once
@@ -162,7 +160,7 @@ func (l *sessionLock) take(ctx context.Context) error {
 		return s.lockHolder(ctx, l.scope, l.key)
 	}
 	// A row left by a runner that died names it: say whose lock this was.
-	if prev, prevToken, err := s.readHolder(ctx, conn, l.scope); err == nil && prevToken != l.token {
+	if prev, prevToken, _, err := s.readHolder(ctx, conn, l.scope); err == nil && prevToken != l.token {
 		s.notice("", "took over the runner lock of %s from %s (pid %d on %s), which is gone", l.scope, prev.Holder, prev.PID, prev.Host)
 	}
 	host, _ := os.Hostname()
@@ -221,12 +219,9 @@ func (l *sessionLock) probe() {
 		l.drop(err)
 	}
 	// The lock may be free: whoever takes it writes its row.
-	h, token, err := l.s.readHolder(ctx, l.s.db, l.scope)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		l.loss.lose(l.lostError("its holder row is gone: another runner took the lock meanwhile, and released it", nil))
-	case err == nil && token != l.token:
-		l.loss.lose(l.lostError("another runner took it meanwhile", h))
+	h, token, _, err := l.s.readHolder(ctx, l.s.db, l.scope)
+	if lost := l.rowLost(h, token, err); lost != nil {
+		l.loss.lose(lost)
 	}
 	// Otherwise (still this runner's row, or the server does not answer):
 	// again on the next tick, and the run's next check takes it again.
@@ -236,8 +231,7 @@ func (l *sessionLock) probe() {
 func (l *sessionLock) drop(why error) {
 	discardConn(l.conn)
 	l.conn = nil
-	l.endedAt = time.Now()
-	l.ended = fmt.Sprintf("at %s: %v", l.endedAt.Format("15:04:05"), l.s.dsn.scrub(why))
+	l.ended = fmt.Sprintf("at %s: %v", time.Now().Format("15:04:05"), l.s.dsn.scrub(why))
 }
 
 // errNotFreed is the lock still held while its row names this runner: the
@@ -311,21 +305,17 @@ func (l *sessionLock) retake(ctx context.Context) error {
 	}
 	// Read after taking the lock: while it is held, nobody else writes the
 	// row.
-	h, token, err := s.readHolder(ctx, conn, l.scope)
+	h, token, _, err := s.readHolder(ctx, conn, l.scope)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		discardConn(conn) // closing it frees the lock, if it was taken
 		return s.dsn.scrub(err)
 	}
-	var lost *LockLostError
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		lost = l.lostError("its holder row is gone: another runner took the lock meanwhile, and released it", nil)
-	case token != l.token:
-		lost = l.lostError("another runner took it meanwhile", h)
-	case !got.Bool:
-		discardConn(conn)
-		return errNotFreed
-	default:
+	lost := l.rowLost(h, token, err)
+	if lost == nil {
+		if !got.Bool {
+			discardConn(conn)
+			return errNotFreed
+		}
 		l.conn = conn
 		return nil
 	}
@@ -335,6 +325,19 @@ func (l *sessionLock) retake(ctx context.Context) error {
 	}
 	discardConn(conn)
 	return lost
+}
+
+// rowLost is what a read of the holder row (readHolder's h, token and err)
+// shows: the lock lost for good when the row is gone or carries another
+// runner's token, nil while it is still this runner's or was not read.
+func (l *sessionLock) rowLost(h *LockHeldError, token string, err error) *LockLostError {
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return l.lostError("its holder row is gone: another runner took the lock meanwhile, and released it", nil)
+	case err == nil && token != l.token:
+		return l.lostError("another runner took it meanwhile", h)
+	}
+	return nil
 }
 
 func (l *sessionLock) lostError(cause string, holder *LockHeldError) *LockLostError {
@@ -366,18 +369,17 @@ func (l *sessionLock) release() {
 	l.conn = nil
 }
 
-// readHolder reads the holder row of a runner lock: who holds it, and its
-// token.
-func (s *Session) readHolder(ctx context.Context, q querier, scope string) (*LockHeldError, string, error) {
-	h := &LockHeldError{Scope: scope}
-	var token string
-	var since, expires any
-	err := s.queryRow(ctx, q, "lease-get", sqlData{}, map[string]any{"scope": scope},
-		&h.Plan, &token, &h.Holder, &h.Host, &h.PID, &since, &expires)
+// readHolder reads the holder row of a runner lock: who holds it, its
+// token, and when it expires (SQLite's lease; nil for a session lock).
+func (s *Session) readHolder(ctx context.Context, q querier, scope string) (h *LockHeldError, token string, expires *time.Time, err error) {
+	h = &LockHeldError{Scope: scope}
+	var since, exp any
+	err = s.queryRow(ctx, q, "lease-get", sqlData{}, map[string]any{"scope": scope},
+		&h.Plan, &token, &h.Holder, &h.Host, &h.PID, &since, &exp)
 	if t := parseTime(since); t != nil {
 		h.Since = *t
 	}
-	return h, token, err
+	return h, token, parseTime(exp), err
 }
 
 // lockHeldIn is the lock's held, for a check made inside the transaction
@@ -456,7 +458,6 @@ type lease struct {
 	scope     string
 	token     string
 	releaseFn func()
-	lost      atomic.Bool // a renewal found the row no longer ours
 	loss      lossSignal
 }
 
@@ -465,23 +466,20 @@ func (l *lease) held(ctx context.Context) error { return l.heldIn(ctx, l.s.db) }
 
 // heldIn is held, reading the lease row through q.
 func (l *lease) heldIn(ctx context.Context, q querier) error {
-	h, token, err := l.s.readHolder(ctx, q, l.scope)
+	h, token, _, err := l.s.readHolder(ctx, q, l.scope)
 	lost := &LockLostError{Scope: l.scope, Plan: l.s.planRef()}
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		lost.Cause = "its lease row is gone: another runner took the lease over and released it"
-	case err != nil:
-		if !l.lost.Load() {
-			return nil // unreadable for a moment (busy): the renewal goes on
-		}
-		lost.Cause = "a renewal found the lease no longer this runner's: it expired and was taken over by another runner"
-	case token == l.token:
+	case err == nil && token != l.token:
+		lost.Cause, lost.Holder = "the lease expired and was taken over by another runner", h
+	default:
+		// This runner's row, or one unreadable for a moment (busy): held,
+		// unless a renewal found the lease taken over.
 		if lost := l.loss.err(); lost != nil {
 			return lost
 		}
 		return nil
-	default:
-		lost.Cause, lost.Holder = "the lease expired and was taken over by another runner", h
 	}
 	return l.loss.lose(lost)
 }
@@ -500,29 +498,20 @@ func (s *Session) acquireLease(ctx context.Context) (*lease, error) {
 	pid := os.Getpid()
 	now := time.Now()
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var h LockHeldError
-		var holderToken string
-		var since, expires any
-		err := s.queryRow(ctx, tx, "lease-get", sqlData{}, map[string]any{"scope": scope},
-			&h.Plan, &holderToken, &h.Holder, &h.Host, &h.PID, &since, &expires)
+		h, _, exp, err := s.readHolder(ctx, tx, scope)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 		case err != nil:
 			return fmt.Errorf("read the runner lock of %s: %w", scope, s.dsn.scrub(err))
 		default:
-			h.Scope = scope
-			if t := parseTime(since); t != nil {
-				h.Since = *t
-			}
 			// A holder on this host is alive while its process is, whatever
 			// the lease says; one elsewhere while its lease is renewed.
-			exp := parseTime(expires)
 			alive := exp != nil && exp.After(now)
-			if me, _ := os.Hostname(); h.Host == me {
+			if h.Host == host {
 				alive = !deadOnThisHost(h.Host, h.PID)
 			}
 			if alive {
-				return &h
+				return h
 			}
 			s.notice("", "took over the runner lock of %s from %s (pid %d on %s), which is gone", scope, h.Holder, h.PID, h.Host)
 		}
@@ -558,7 +547,6 @@ func (s *Session) acquireLease(ctx context.Context) (*lease, error) {
 				})
 				if err == nil {
 					if n, _ := res.RowsAffected(); n == 0 {
-						l.lost.Store(true)
 						l.loss.lose(&LockLostError{Scope: scope, Plan: s.planRef(), Cause: "a renewal found the lease no longer this runner's: it expired and was taken over by another runner"})
 					}
 				}
