@@ -96,15 +96,17 @@ func (s *sandboxes) add(r *Run) bool {
 	return true
 }
 
-// use calls f with the lock held, unless r is closed: then it reports
-// false, and the command that called it has nothing to say.
-func (s *sandboxes) use(r *Run, f func()) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.open[r] {
-		f()
+// call is a command that calls f with the lock held and answers its
+// message, unless r is closed: then it has nothing to say.
+func (s *sandboxes) call(r *Run, f func() tea.Msg) tea.Cmd {
+	return func() tea.Msg {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if !s.open[r] {
+			return nil
+		}
+		return f()
 	}
-	return s.open[r]
 }
 
 // close closes one run: the trainee left its lesson.
@@ -258,20 +260,16 @@ func (m *uiModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.stepHeader(msg.res)
 		return m, tea.Tick(m.tickEvery, func(time.Time) tea.Msg { return tickMsg{} })
 	case tickMsg:
-		r, ctx, sb := m.run, m.ctx, m.sandboxes
-		return m, func() tea.Msg {
+		r, ctx := m.run, m.ctx
+		return m, m.sandboxes.call(r, func() tea.Msg {
 			var msg tickedMsg
-			if !sb.use(r, func() {
-				for _, inc := range r.Tick(ctx) {
-					msg.fresh = append(msg.fresh, *inc)
-				}
-				msg.res, _ = r.Current()
-				msg.done = r.StepDone()
-			}) {
-				return nil
+			for _, inc := range r.Tick(ctx) {
+				msg.fresh = append(msg.fresh, *inc)
 			}
+			msg.res, _ = r.Current()
+			msg.done = r.StepDone()
 			return msg
-		}
+		})
 	case tickedMsg:
 		m.res = msg.res
 		m.tick++
@@ -284,20 +282,15 @@ func (m *uiModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if !msg.done {
 			return m, tea.Tick(m.tickEvery, func(time.Time) tea.Msg { return tickMsg{} })
 		}
-		r, ctx, sb := m.run, m.ctx, m.sandboxes
-		return m, func() tea.Msg {
-			var msg endedMsg
-			if !sb.use(r, func() {
-				msg.res = r.End(ctx)
-				_, incs := r.Current()
-				for _, inc := range incs {
-					msg.incidents = append(msg.incidents, *inc)
-				}
-			}) {
-				return nil
+		r, ctx := m.run, m.ctx
+		return m, m.sandboxes.call(r, func() tea.Msg {
+			msg := endedMsg{res: r.End(ctx)}
+			_, incs := r.Current()
+			for _, inc := range incs {
+				msg.incidents = append(msg.incidents, *inc)
 			}
 			return msg
-		}
+		})
 	case endedMsg:
 		m.busy = false
 		// An incident is shown when it is first hit; say how it ended.
@@ -394,29 +387,18 @@ func (m *uiModel) key(k string) (tea.Model, tea.Cmd) {
 
 func (m *uiModel) begin(name string) tea.Cmd {
 	m.busy, m.current = true, name
-	r, ctx, sb := m.run, m.ctx, m.sandboxes
-	return func() tea.Msg {
-		var msg begunMsg
-		if !sb.use(r, func() {
-			msg.err = r.Begin(ctx, name)
-			msg.res, _ = r.Current()
-		}) {
-			return nil
-		}
-		return msg
-	}
+	r, ctx := m.run, m.ctx
+	return m.sandboxes.call(r, func() tea.Msg {
+		err := r.Begin(ctx, name)
+		res, _ := r.Current()
+		return begunMsg{res, err}
+	})
 }
 
 func (m *uiModel) finish() tea.Cmd {
 	m.busy = true
-	r, sb := m.run, m.sandboxes
-	return func() tea.Msg {
-		var msg scoredMsg
-		if !sb.use(r, func() { msg.score = r.Score() }) {
-			return nil
-		}
-		return msg
-	}
+	r := m.run
+	return m.sandboxes.call(r, func() tea.Msg { return scoredMsg{r.Score()} })
 }
 
 func (m *uiModel) add(style lipgloss.Style, text string) {
