@@ -343,23 +343,17 @@ func (s *Session) proveRejected(ctx context.Context, b builder) (detail, rejecte
 				Hint: fmt.Sprintf("add them to the plan as constraint.violating: {%s} (the row is inserted inside a transaction that is rolled back; constraint.violating may change while the plan is in force), then rerun", strings.Join(cols, ", "))}
 		}
 	} else {
-		switch c.Kind() {
-		case "not_null":
+		switch {
+		case c.Kind() == "not_null":
 			tries = []violatingWrite{{set: []setExpr{{Column: c.NotNull, Expr: "NULL"}}}}
-		case "unique":
+		case c.Kind() == "unique":
 			tries = []violatingWrite{{dupe: true}}
-		case "foreign_key":
-			if len(c.Violating) > 0 {
-				tries = []violatingWrite{{set: s.violatingSet()}}
-			} else {
-				tries = b.orphanCandidates()
-			}
+		case len(c.Violating) > 0:
+			tries = []violatingWrite{{set: b.assigned(c.Violating)}}
+		case c.Kind() == "foreign_key":
+			tries = b.orphanCandidates()
 		default:
-			if len(c.Violating) > 0 {
-				tries = []violatingWrite{{set: s.violatingSet()}}
-			} else {
-				tries = b.checkCandidates()
-			}
+			tries = b.checkCandidates()
 		}
 	}
 	var tried, refused []string
@@ -837,16 +831,6 @@ func fillValue(typ string, seed int) (string, bool) {
 		return n, true // SQLite: a column without a type takes any value
 	}
 	return "", false
-}
-
-// violatingSet is the plan's constraint.violating values on this dialect.
-func (s *Session) violatingSet() []setExpr {
-	var set []setExpr
-	for _, a := range s.plan.Constraint.Violating {
-		e, _ := a.Expr.For(s.d.name())
-		set = append(set, setExpr{Column: a.Column, Expr: e})
-	}
-	return set
 }
 
 // orphanCandidates are writes that break a foreign key: every referencing

@@ -265,10 +265,7 @@ func (b builder) failurePreview() (templates.Script, error) {
 	case "unique":
 		name = "duplicate-update"
 	case "foreign_key":
-		for _, a := range c.Violating {
-			e, _ := a.Expr.For(b.d.name())
-			d.Set = append(d.Set, setExpr{Column: a.Column, Expr: e})
-		}
+		d.Set = b.assigned(c.Violating)
 		if len(d.Set) == 0 {
 			if tries := b.orphanCandidates(); len(tries) > 0 {
 				d.Set = tries[0].set
@@ -280,10 +277,7 @@ func (b builder) failurePreview() (templates.Script, error) {
 			}
 		}
 	default:
-		for _, a := range c.Violating {
-			e, _ := a.Expr.For(b.d.name())
-			d.Set = append(d.Set, setExpr{Column: a.Column, Expr: e})
-		}
+		d.Set = b.assigned(c.Violating)
 		if len(d.Set) == 0 {
 			d.Set = []setExpr{{Column: "<column>", Expr: "<a value shepherd guesses breaks the check>"}}
 		}

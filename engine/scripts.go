@@ -250,12 +250,20 @@ func (b builder) copyJob(phase string) batchJob {
 // cleanJob applies the plan's clean: expressions to violating rows.
 func (b builder) cleanJob(phase string) batchJob {
 	d := b.constraintData()
-	for _, a := range b.plan.Clean {
-		e, _ := a.Expr.For(b.d.name())
-		d.Set = append(d.Set, setExpr{Column: a.Column, Expr: e})
-	}
+	d.Set = b.assigned(b.plan.Clean)
 	return batchJob{phase: phase, update: "clean-batch", data: d,
 		fix: "fix the rows in that range, or change the plan's clean: expressions (they may change until clean is done), then rerun to resume"}
+}
+
+// assigned is a plan's column: expression pairs (clean:,
+// constraint.violating:) as this dialect's expressions.
+func (b builder) assigned(as []phases.Assign) []setExpr {
+	var set []setExpr
+	for _, a := range as {
+		e, _ := a.Expr.For(b.d.name())
+		set = append(set, setExpr{Column: a.Column, Expr: e})
+	}
+	return set
 }
 
 // cond returns the data for count-where: which rows to count.
