@@ -25,9 +25,6 @@ func ExportPreview(plan *phases.Plan, dialectName string) ([]PhasePreview, error
 	if err != nil {
 		return nil, err
 	}
-	if problems := dialectProblems(plan, dialectName); len(problems) > 0 {
-		return nil, &SchemaError{File: plan.File, Problems: problems, Line: plan.Line}
-	}
 	b.export = true
 	previews, err := b.preview()
 	if err != nil {

@@ -36,13 +36,11 @@ func Preview(plan *phases.Plan, dialectName string) ([]PhasePreview, error) {
 	if err != nil {
 		return nil, err
 	}
-	if problems := dialectProblems(plan, dialectName); len(problems) > 0 {
-		return nil, &SchemaError{File: plan.File, Problems: problems, Line: plan.Line}
-	}
 	return b.preview()
 }
 
-// offlineBuilder renders a plan for a dialect without a database.
+// offlineBuilder renders a plan for a dialect without a database. A plan
+// that gives nothing for the dialect where it must is a *SchemaError.
 func offlineBuilder(plan *phases.Plan, dialectName string) (builder, error) {
 	d, err := dialectFor(dialectName)
 	if err != nil {
@@ -51,6 +49,9 @@ func offlineBuilder(plan *phases.Plan, dialectName string) (builder, error) {
 	set, err := templates.Load(d.name(), d.quote, d.placeholder)
 	if err != nil {
 		return builder{}, err
+	}
+	if problems := dialectProblems(plan, dialectName); len(problems) > 0 {
+		return builder{}, &SchemaError{File: plan.File, Problems: problems, Line: plan.Line}
 	}
 	key := plan.Key
 	if key == "" {
