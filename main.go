@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -353,13 +352,17 @@ func newStatusCmd(g *globals) *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
-				if shown == nil {
-					shown = []engine.PlanStatus{}
-				}
+				var logs [][]engine.LogEntry
 				if withLog {
-					return statusLogJSON(cmd.Context(), eng, out, shown)
+					for _, p := range shown {
+						entries, err := eng.Log(cmd.Context(), p.Name)
+						if err != nil {
+							return err
+						}
+						logs = append(logs, entries)
+					}
 				}
-				return json.NewEncoder(out).Encode(map[string]any{"plans": shown})
+				return printer.StatusJSON(out, shown, logs)
 			}
 			printer.Status(out, shown)
 			if withLog {
@@ -378,35 +381,6 @@ func newStatusCmd(g *globals) *cobra.Command {
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.Flags().BoolVar(&withLog, "log", false, "also print each plan's audit log")
 	return cmd
-}
-
-// statusLogJSON is `status --json --log`: each plan with its audit log.
-func statusLogJSON(ctx context.Context, eng *engine.Engine, out io.Writer, shown []engine.PlanStatus) error {
-	type logLine struct {
-		Time   time.Time `json:"time"`
-		Phase  string    `json:"phase"`
-		Action string    `json:"action"`
-		Who    string    `json:"who"`
-		SQL    string    `json:"sql"`
-		Detail string    `json:"detail"`
-	}
-	type planLog struct {
-		engine.PlanStatus
-		Log []logLine `json:"log"`
-	}
-	plans := []planLog{}
-	for _, p := range shown {
-		entries, err := eng.Log(ctx, p.Name)
-		if err != nil {
-			return err
-		}
-		pl := planLog{PlanStatus: p, Log: []logLine{}}
-		for _, e := range entries {
-			pl.Log = append(pl.Log, logLine{Time: e.At, Phase: e.Phase, Action: e.Event, Who: e.Actor, SQL: e.SQL, Detail: e.Detail})
-		}
-		plans = append(plans, pl)
-	}
-	return json.NewEncoder(out).Encode(map[string]any{"plans": plans})
 }
 
 // selectPlans keeps the named plans, in the order given; a plan that has not

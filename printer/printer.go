@@ -249,6 +249,38 @@ func Stopped(status phases.Status, detail string) bool {
 	return status == phases.Failed && strings.Contains(detail, ": interrupted;")
 }
 
+// StatusJSON prints `status --json`: {"plans":[…]}. With logs (`--log`:
+// each plan's audit log, in the order of plans) each plan has its "log" too.
+func StatusJSON(w io.Writer, plans []engine.PlanStatus, logs [][]engine.LogEntry) error {
+	if plans == nil {
+		plans = []engine.PlanStatus{}
+	}
+	if logs == nil {
+		return json.NewEncoder(w).Encode(map[string]any{"plans": plans})
+	}
+	type logLine struct {
+		Time   time.Time `json:"time"`
+		Phase  string    `json:"phase"`
+		Action string    `json:"action"`
+		Who    string    `json:"who"`
+		SQL    string    `json:"sql"`
+		Detail string    `json:"detail"`
+	}
+	type planLog struct {
+		engine.PlanStatus
+		Log []logLine `json:"log"`
+	}
+	out := []planLog{}
+	for i, p := range plans {
+		pl := planLog{PlanStatus: p, Log: []logLine{}}
+		for _, e := range logs[i] {
+			pl.Log = append(pl.Log, logLine{Time: e.At, Phase: e.Phase, Action: e.Event, Who: e.Actor, SQL: e.SQL, Detail: e.Detail})
+		}
+		out = append(out, pl)
+	}
+	return json.NewEncoder(w).Encode(map[string]any{"plans": out})
+}
+
 // Log prints a plan's audit log.
 func Log(w io.Writer, entries []engine.LogEntry) {
 	if len(entries) == 0 {
