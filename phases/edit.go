@@ -3,6 +3,7 @@ package phases
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -59,7 +60,7 @@ func (pb *Playbook) CheckEdit(field string, p Progress) error {
 // done".
 func (pb *Playbook) EditableNow(p Progress) []string {
 	var out []string
-	for _, f := range sortedKeys(editableFields[pb.Name]) {
+	for _, f := range slices.Sorted(maps.Keys(editableFields[pb.Name])) {
 		if pb.CheckEdit(f, p) == nil {
 			users := editableFields[pb.Name][f]
 			if len(users) == 0 {
@@ -131,15 +132,6 @@ func EditedFields(oldCanonical []byte, now *Plan, dialect string) ([]string, err
 	diff("constraint.violating", violating(old.Constraint), violating(now.Constraint))
 	diff("clean", assigns(old.Clean), assigns(now.Clean))
 	return out, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // WordList joins words as a sentence does: "a", "a and b", "a, b and c".
