@@ -310,12 +310,13 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 		if ctx.Err() != nil {
 			return 0, 0, s.interrupted(job.phase)
 		}
-		if s.d.classify(err).kind == failIsolationRefused && !s.batchTxDefault {
+		kind := s.d.classify(err).kind
+		if kind == failIsolationRefused && !s.batchTxDefault {
 			s.batchTxDefault = true
 			s.notice(job.phase, "the server cannot log batches at READ COMMITTED (binlog_format=STATEMENT): they run at its default isolation, where they lock more of the table")
 			continue
 		}
-		if kind := s.d.classify(err).kind; (kind == failLockTimeout || kind == failConnection) && attempt < maxLockRetries {
+		if (kind == failLockTimeout || kind == failConnection) && attempt < maxLockRetries {
 			if kind == failConnection {
 				backoff = max(backoff, 500*time.Millisecond) // a server restarting needs a moment
 			}
@@ -357,7 +358,7 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 			cp = s.key + " " + *prevCP
 		}
 		be := &BatchError{Phase: job.phase, Range: rangeText, Checkpoint: cp, Err: s.dsn.scrub(err), Fix: job.fix}
-		switch s.d.classify(err).kind {
+		switch kind {
 		case failDiskFull:
 			be.Fix = "the database's disk is full: make room, then rerun to resume"
 		case failLockTimeout, failConnection:

@@ -258,16 +258,15 @@ func (s *Session) execForms(ctx context.Context, q querier, phase string, i int,
 		}
 		alt := step.Else[next]
 		refusal := s.dsn.Scrub(err.Error())
+		_ = s.log(ctx, q, phase, "refused", st.SQL, refusal)
 		if alt.Level != templates.LevelNone && templates.LevelRank(alt.Level) > templates.LevelRank(s.opts.AllowLock) {
 			le := &LockRequiredError{Phase: phase, Table: s.plan.Table, Level: alt.Level, Refused: f.refused, Reason: f.reason,
 				Server: refusal, SQL: alt.SQL, Lock: alt.Lock}
 			if s.table != nil {
 				le.Size = s.table.sizeText()
 			}
-			_ = s.log(ctx, q, phase, "refused", st.SQL, refusal)
 			return "", le
 		}
-		_ = s.log(ctx, q, phase, "refused", st.SQL, refusal)
 		form, _, _ := strings.Cut(alt.Lock, ": ")
 		how := "falling back to " + form
 		if alt.Level != templates.LevelNone {

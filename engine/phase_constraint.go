@@ -366,9 +366,6 @@ func (s *Session) proveRejected(ctx context.Context, b builder) (detail, rejecte
 		if err != nil {
 			return "", "", err
 		}
-		if werr == nil {
-			at = len(write.stmts) - 1
-		}
 		for _, st := range write.stmts[:at+1] {
 			tried = append(tried, oneLine(st.SQL))
 		}
@@ -599,14 +596,16 @@ func (s *Session) renderInsert(d sqlData, row []setExpr) (templates.Statement, e
 }
 
 // runTry runs a try's statements inside a savepoint and rolls back to it:
-// werr is the first statement's error, at its index. err is a failure of
-// the savepoint itself, or a statement that could not run at all (a lock
-// timeout, a lost connection), which ends the proof.
+// werr is the first statement's error, and at its index (the last
+// statement's when none failed). err is a failure of the savepoint itself,
+// or a statement that could not run at all (a lock timeout, a lost
+// connection), which ends the proof.
 func (s *Session) runTry(ctx context.Context, tx *sql.Tx, t tryWrite) (at int, werr, err error) {
 	const phase = "verify-failure-path"
 	if _, err := s.exec(ctx, tx, "savepoint", sqlData{}, nil); err != nil {
 		return 0, nil, &StepError{Phase: phase, SQL: "SAVEPOINT", Err: s.dsn.scrub(err)}
 	}
+	at = len(t.stmts) - 1
 	for i, st := range t.stmts {
 		args, err := st.Args(t.vals)
 		if err != nil {
@@ -646,7 +645,7 @@ func rowsWord(n int) string {
 func (s *Session) violatingHint(b builder, insert bool) string {
 	var cols []string
 	if insert {
-		for _, col := range b.requiredColumns() {
+		for _, col := range requiredColumns(b.live) {
 			cols = append(cols, col.Name+": …")
 		}
 	}
@@ -667,10 +666,8 @@ func (s *Session) violatingHint(b builder, insert bool) string {
 		strings.Join(cols, ", "), b.plan.Constraint.Name, how)
 }
 
-// requiredColumns are the columns an insert into the table must give: NOT
-// NULL, without a default, not generated or filled by the database.
-func (b builder) requiredColumns() []Column { return requiredColumns(b.live) }
-
+// requiredColumns are the columns an insert into t must give: NOT NULL,
+// without a default, not generated or filled by the database.
 func requiredColumns(t *Table) []Column {
 	var out []Column
 	for _, c := range t.Columns {
@@ -712,7 +709,7 @@ func (b builder) insertTries(parent *Table) (tries []violatingWrite, missing []s
 				missing = append(missing, col.Name+" ("+col.Type+")")
 			}
 		}
-		for _, col := range b.requiredColumns() {
+		for _, col := range requiredColumns(b.live) {
 			add(col)
 		}
 		for _, name := range cols {
