@@ -24,6 +24,7 @@ import (
 	"github.com/shepherd-db/shepherd/export"
 	"github.com/shepherd-db/shepherd/phases"
 	"github.com/shepherd-db/shepherd/printer"
+	"github.com/shepherd-db/shepherd/templates"
 	"github.com/shepherd-db/shepherd/training"
 	"github.com/shepherd-db/shepherd/tui"
 )
@@ -209,7 +210,7 @@ func (f *runFlags) check() error {
 	if f.output != "text" && f.output != "json" {
 		return &flagError{fmt.Errorf("--output %q: use text or json", f.output)}
 	}
-	if f.allowLock != "" && f.allowLock != "shared" && f.allowLock != "exclusive" {
+	if templates.LevelRank(f.allowLock) < 0 {
 		return &flagError{fmt.Errorf("--allow-lock %q: use shared (writes wait) or exclusive (reads and writes wait)", f.allowLock)}
 	}
 	if f.batchSize < 0 || f.batchTime < 0 || f.lockTimeout < 0 || f.maxRate < 0 {
