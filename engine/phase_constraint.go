@@ -332,14 +332,15 @@ func (s *Session) proveRejected(ctx context.Context, b builder) (detail, rejecte
 	var tries []violatingWrite
 	if len(keys) < need {
 		// No row to write to: insert rows that break only the constraint.
-		var missing []string
+		var missing []missingValue
 		if tries, missing = b.insertTries(parent); len(missing) > 0 {
-			var cols []string
+			var what, cols []string
 			for _, m := range missing {
-				cols = append(cols, m[:strings.IndexByte(m+" ", ' ')]+": …")
+				what = append(what, m.column+" ("+m.need+")")
+				cols = append(cols, m.column+": …")
 			}
 			return "", "", &VerifyError{Phase: phase,
-				What: fmt.Sprintf("%s has %s to write to, so the proof inserts a row that breaks only %s, and shepherd has no value of its own for %s", s.plan.Table, rowsWord(len(keys)), label, strings.Join(missing, ", ")),
+				What: fmt.Sprintf("%s has %s to write to, so the proof inserts a row that breaks only %s, and shepherd has no value of its own for %s", s.plan.Table, rowsWord(len(keys)), label, strings.Join(what, ", ")),
 				Hint: fmt.Sprintf("add them to the plan as constraint.violating: {%s} (the row is inserted inside a transaction that is rolled back; constraint.violating may change while the plan is in force), then rerun", strings.Join(cols, ", "))}
 		}
 	} else {
@@ -683,9 +684,9 @@ func requiredColumns(t *Table) []Column {
 // of its type (or the plan's constraint.violating value), and the
 // constraint's own columns break it. A unique constraint needs two rows
 // with the same values. missing lists the columns shepherd has no value
-// for (it lists them with their types, for the message). parent is the
-// table a foreign key references, when it could be read.
-func (b builder) insertTries(parent *Table) (tries []violatingWrite, missing []string) {
+// for. parent is the table a foreign key references, when it could be
+// read.
+func (b builder) insertTries(parent *Table) (tries []violatingWrite, missing []missingValue) {
 	c := b.plan.Constraint
 	violating := map[string]string{}
 	for _, a := range c.Violating {
@@ -705,8 +706,8 @@ func (b builder) insertTries(parent *Table) (tries []violatingWrite, missing []s
 				set = append(set, setExpr{Column: col.Name, Expr: v})
 			} else if v, ok := fillValue(col.Type, seed); ok {
 				set = append(set, setExpr{Column: col.Name, Expr: v})
-			} else if !slices.Contains(missing, col.Name+" ("+col.Type+")") {
-				missing = append(missing, col.Name+" ("+col.Type+")")
+			} else if m := (missingValue{col.Name, col.Type}); !slices.Contains(missing, m) {
+				missing = append(missing, m)
 			}
 		}
 		for _, col := range requiredColumns(b.live) {
@@ -770,7 +771,7 @@ func (b builder) insertTries(parent *Table) (tries []violatingWrite, missing []s
 			if e, ok := absent[col]; ok {
 				r = with(r, col, e)
 			} else if len(c.Violating) == 0 {
-				missing = append(missing, col+" (a value no row of "+c.References.Table+" has)")
+				missing = append(missing, missingValue{col, "a value no row of " + c.References.Table + " has"})
 			}
 		}
 		tries = []violatingWrite{{insert: [][]setExpr{r}, satisfying: b.referringRows(r, parent)}}
@@ -790,6 +791,10 @@ func (b builder) insertTries(parent *Table) (tries []violatingWrite, missing []s
 	}
 	return tries, missing
 }
+
+// missingValue is a column of an inserted row that shepherd has no value
+// for, and what it needs: a value of its type, or one no parent has.
+type missingValue struct{ column, need string }
 
 // fillValue is a value of a column's type for an inserted row: constants
 // of shepherd's own, never input; seed makes rows differ. false when
