@@ -62,6 +62,16 @@ func (ex *Existing) addOwnVersion(file string) {
 	}
 }
 
+// addOther counts another migration of the folder: its version, when re
+// (whose first group is the version) reads one in its file name.
+func (ex *Existing) addOther(re *regexp.Regexp, file string) {
+	if sm := re.FindStringSubmatch(file); sm != nil {
+		if v, err := strconv.ParseInt(sm[1], 10, 64); err == nil {
+			ex.MaxVersion, ex.others = max(ex.MaxVersion, v), true
+		}
+	}
+}
+
 // Journal is drizzle-kit's meta/_journal.json: what drizzle-orm's migrator
 // reads to find the migrations, in order.
 type Journal struct {
@@ -142,11 +152,7 @@ func ReadDir(dir, format string, plan *phases.Plan) (Existing, error) {
 			return nil
 		}
 		if re := versioned[format]; re != nil && !strings.Contains(rel, "/") {
-			if sm := re.FindStringSubmatch(rel); sm != nil {
-				if v, err := strconv.ParseInt(sm[1], 10, 64); err == nil {
-					ex.MaxVersion, ex.others = max(ex.MaxVersion, v), true
-				}
-			}
+			ex.addOther(re, rel)
 		}
 		return nil
 	})
@@ -173,10 +179,8 @@ func ReadDir(dir, format string, plan *phases.Plan) (Existing, error) {
 				}
 				if ex.ownEntry(e) {
 					ex.addOwnVersion(e.Tag + ".sql")
-				} else if sm := migrationName.FindStringSubmatch(e.Tag + ".sql"); sm != nil {
-					if v, err := strconv.ParseInt(sm[1], 10, 64); err == nil {
-						ex.MaxVersion, ex.others = max(ex.MaxVersion, v), true
-					}
+				} else {
+					ex.addOther(migrationName, e.Tag+".sql")
 				}
 			}
 			ex.Journal = &j
