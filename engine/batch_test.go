@@ -78,7 +78,7 @@ func TestSizer(t *testing.T) {
 func TestProgressEvents(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *testdb.DB) {
 		db.Seed(2500)
-		s, rec := session(t, db, mustPlan(t, emailPlanText), Options{BatchSize: 1000})
+		s, rec := session(t, db, mustPlan(t, usersEmailPlan), Options{BatchSize: 1000})
 		if _, err := s.Run(context.Background(), "backfill", map[string]bool{"deploy-readers": true}); err != nil {
 			t.Fatal(err)
 		}
@@ -99,15 +99,6 @@ func TestProgressEvents(t *testing.T) {
 		}
 	})
 }
-
-const emailPlanText = `
-name: users-email
-playbook: add-column
-table: users
-column: email
-type: {postgres: text, mysql: varchar(200), sqlite: text}
-backfill: {postgres: "lower(username)", mysql: "concat(lower(username), '')", sqlite: "lower(username)"}
-`
 
 // The estimate stays cheap on a big table: SQLite reads the integer key's
 // range from its index instead of counting every row; a small table is
@@ -201,7 +192,7 @@ func stateTableOf(db *testdb.DB) string {
 func TestCheckpointIs(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *testdb.DB) {
 		db.Seed(250)
-		s, _ := session(t, db, mustPlan(t, emailPlanText), Options{BatchSize: 100})
+		s, _ := session(t, db, mustPlan(t, usersEmailPlan), Options{BatchSize: 100})
 		if _, err := s.Run(context.Background(), "backfill", map[string]bool{"deploy-readers": true}); err != nil {
 			t.Fatal(err)
 		}

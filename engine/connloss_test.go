@@ -63,6 +63,28 @@ func backfilledOnce(t *testing.T, db *testdb.DB, n int) {
 	}
 }
 
+// enforcedAndHeld checks that email's NOT NULL is in force and that the
+// runner lock is s's again: a second runner is refused. after says after
+// what, for the message.
+func enforcedAndHeld(t *testing.T, db *testdb.DB, s *Session, after string) {
+	t.Helper()
+	nn := db.One(map[string]string{
+		"postgres": `SELECT count(*) FROM pg_attribute WHERE attrelid = 'users'::regclass AND attname = 'email' AND attnotnull`,
+		"mysql":    `SELECT count(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'users' AND column_name = 'email' AND is_nullable = 'NO'`,
+	}[db.Dialect])
+	if nn != "1" {
+		t.Errorf("NOT NULL is not in force")
+	}
+	eng, err := Open(context.Background(), db.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	if _, err := eng.Start(context.Background(), s.plan, Options{}); err == nil || !strings.Contains(err.Error(), "another runner holds") {
+		t.Errorf("after %s, the runner lock is not held: a second session got %v", after, err)
+	}
+}
+
 func TestConnectionLost(t *testing.T) {
 	for _, dialect := range []string{"postgres", "mysql"} {
 		for _, at := range []string{"backfill:batch-done", "backfill:batch-commit", "enforce:step-0", "enforce:step-0-done"} {
@@ -81,14 +103,7 @@ func TestConnectionLost(t *testing.T) {
 						kills.Add(int64(killOthers[dialect](db)))
 					}
 				}
-				s, rec := session(t, db, mustPlan(t, `
-name: users-email
-playbook: add-column
-table: users
-column: email
-type: {postgres: text, mysql: varchar(200), sqlite: text}
-backfill: "lower(username)"
-`), Options{BatchSize: 400, Failpoint: hook})
+				s, rec := session(t, db, mustPlan(t, usersEmailPlan), Options{BatchSize: 400, Failpoint: hook})
 				if _, err := s.Run(context.Background(), "add-column", nil); err != nil {
 					t.Fatal(err)
 				}
@@ -114,22 +129,7 @@ backfill: "lower(username)"
 					t.Errorf("no notice says the batch may have committed: %v", rec.of(EventNotice))
 				}
 				backfilledOnce(t, db, 3000)
-				nn := db.One(map[string]string{
-					"postgres": `SELECT count(*) FROM pg_attribute WHERE attrelid = 'users'::regclass AND attname = 'email' AND attnotnull`,
-					"mysql":    `SELECT count(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'users' AND column_name = 'email' AND is_nullable = 'NO'`,
-				}[dialect])
-				if nn != "1" {
-					t.Errorf("NOT NULL is not in force")
-				}
-				// The lock is this runner's again: a second runner is refused.
-				eng, err := Open(context.Background(), db.DSN)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer eng.Close()
-				if _, err := eng.Start(context.Background(), s.plan, Options{}); err == nil || !strings.Contains(err.Error(), "another runner holds") {
-					t.Errorf("after reconnecting, the runner lock is not held: a second session got %v", err)
-				}
+				enforcedAndHeld(t, db, s, "reconnecting")
 				t.Logf("%s: killed %s sessions; %d retry notices", at, strconv.FormatInt(kills.Load(), 10), lost)
 			})
 		}
@@ -243,14 +243,7 @@ func TestServerUnreachableForAWhile(t *testing.T) {
 				}
 				defer eng.Close()
 				rec := &recorder{}
-				s, err := eng.Start(context.Background(), mustPlan(t, `
-name: users-email
-playbook: add-column
-table: users
-column: email
-type: {postgres: text, mysql: varchar(200), sqlite: text}
-backfill: "lower(username)"
-`), Options{BatchSize: 400, Failpoint: hook, Emit: rec.emit})
+				s, err := eng.Start(context.Background(), mustPlan(t, usersEmailPlan), Options{BatchSize: 400, Failpoint: hook, Emit: rec.emit})
 				if err != nil {
 					t.Fatal(err)
 				}

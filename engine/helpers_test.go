@@ -11,6 +11,27 @@ import (
 	"github.com/shepherd-db/shepherd/phases"
 )
 
+// usersEmailPlan adds users.email, backfilled from username, on every
+// dialect.
+const usersEmailPlan = `name: users-email
+playbook: add-column
+table: users
+column: email
+type: {postgres: text, mysql: varchar(200), sqlite: text}
+backfill: "lower(username)"
+`
+
+// emailPlan is the same plan with one type, text, for PostgreSQL and
+// SQLite.
+const emailPlan = `
+name: users-email
+playbook: add-column
+table: users
+column: email
+type: text
+backfill: "lower(username)"
+`
+
 // forEachDialect runs a test once per dialect, each on a fresh database;
 // dialects without a configured server are skipped, saying so.
 func forEachDialect(t *testing.T, fn func(t *testing.T, db *testdb.DB)) {

@@ -16,14 +16,7 @@ import (
 func TestInspectTakesNoLockAndWritesNothing(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *testdb.DB) {
 		db.Seed(10)
-		plan := mustPlan(t, `
-name: users-email
-playbook: add-column
-table: users
-column: email
-type: {postgres: text, mysql: varchar(255), sqlite: text}
-backfill: {postgres: "lower(username)", mysql: "lower(username)", sqlite: "lower(username)"}
-`)
+		plan := mustPlan(t, usersEmailPlan)
 		ctx := context.Background()
 		eng, err := Open(ctx, db.DSN)
 		if err != nil {
@@ -81,15 +74,7 @@ backfill: {postgres: "lower(username)", mysql: "lower(username)", sqlite: "lower
 func TestInspectRefusesAChangedPlan(t *testing.T) {
 	db := testdb.New(t, "sqlite")
 	db.Seed(10)
-	text := `
-name: users-email
-playbook: add-column
-table: users
-column: email
-type: text
-backfill: "lower(username)"
-`
-	s, _ := session(t, db, mustPlan(t, text), Options{})
+	s, _ := session(t, db, mustPlan(t, emailPlan), Options{})
 	ctx := context.Background()
 	if err := s.RunPhase(ctx, "add-column"); err != nil {
 		t.Fatal(err)
@@ -98,7 +83,7 @@ backfill: "lower(username)"
 	var changed *PlanChangedError
 	// The type of a column that exists cannot change (backfill: could: no
 	// phase that uses it is done).
-	if _, err := s.Engine.Inspect(ctx, mustPlan(t, strings.Replace(text, "type: text", "type: integer", 1)), Options{}); !errors.As(err, &changed) {
+	if _, err := s.Engine.Inspect(ctx, mustPlan(t, strings.Replace(emailPlan, "type: text", "type: integer", 1)), Options{}); !errors.As(err, &changed) {
 		t.Fatalf("inspect of an edited plan: %v, want *PlanChangedError", err)
 	}
 }

@@ -18,15 +18,6 @@ import (
 // else held it meanwhile, and otherwise the run stops without writing
 // anything more.
 
-const lockLostPlan = `
-name: users-email
-playbook: add-column
-table: users
-column: email
-type: {postgres: text, mysql: varchar(200), sqlite: text}
-backfill: "lower(username)"
-`
-
 // idleTimeout is, per server dialect, the statement that makes a session
 // end after secs seconds without a command from its client.
 var idleTimeout = map[string]string{
@@ -97,7 +88,7 @@ func secondRunner(t *testing.T, db *testdb.DB, operator string) (*Session, *reco
 	}
 	t.Cleanup(func() { eng.Close() })
 	rec := &recorder{}
-	s, err := eng.Start(context.Background(), mustPlan(t, lockLostPlan), Options{Operator: operator, Emit: rec.emit})
+	s, err := eng.Start(context.Background(), mustPlan(t, usersEmailPlan), Options{Operator: operator, Emit: rec.emit})
 	if err == nil {
 		t.Cleanup(s.Close)
 	}
@@ -134,7 +125,7 @@ func TestLockKeptAliveThroughALongStep(t *testing.T) {
 				during = fmt.Errorf("during the step a second runner got %v, want *LockHeldError", err)
 			}
 		}
-		s, rec := session(t, db, mustPlan(t, lockLostPlan), Options{Operator: "first", Failpoint: hook})
+		s, rec := session(t, db, mustPlan(t, usersEmailPlan), Options{Operator: "first", Failpoint: hook})
 		onLockSession(t, s, fmt.Sprintf(idleTimeout[dialect], 7))
 		if _, err := s.Run(context.Background(), "", confirm("deploy-readers", "switch-writes")); err != nil {
 			t.Fatal(err)
@@ -170,7 +161,7 @@ func TestLockSessionEndedIsTakenAgain(t *testing.T) {
 			time.Sleep(lockPingEvery + 3*time.Second)
 			stepDone = time.Now()
 		}
-		s, rec := session(t, db, mustPlan(t, lockLostPlan), Options{Operator: "first", Failpoint: hook})
+		s, rec := session(t, db, mustPlan(t, usersEmailPlan), Options{Operator: "first", Failpoint: hook})
 		if _, err := s.Run(context.Background(), "", confirm("deploy-readers", "switch-writes")); err != nil {
 			t.Fatalf("the run did not go on after its lock's session ended: %v", err)
 		}
@@ -249,7 +240,7 @@ func TestLockTakenMeanwhileStopsTheRun(t *testing.T) {
 					before = snapshot()
 					time.Sleep(lockPingEvery + 2*time.Second) // the keep-alive looks in the meantime
 				}
-				s, rec := session(t, db, mustPlan(t, lockLostPlan), Options{Operator: "first", Failpoint: hook})
+				s, rec := session(t, db, mustPlan(t, usersEmailPlan), Options{Operator: "first", Failpoint: hook})
 				start := time.Now()
 				_, err := s.Run(context.Background(), "", confirm("deploy-readers", "switch-writes"))
 				if second == nil {

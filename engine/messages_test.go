@@ -55,19 +55,8 @@ func TestRetryShowsStatementOnce(t *testing.T) {
 	db := testdb.New(t, "postgres")
 	db.Seed(10)
 	ctx := context.Background()
-	long, err := db.SQL.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer long.Close()
-	tx, err := long.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tx := holdAccessShare(t, db, "users")
 	defer tx.Rollback()
-	if _, err := tx.Exec("LOCK TABLE users IN ACCESS SHARE MODE"); err != nil {
-		t.Fatal(err)
-	}
 	s, rec := session(t, db, mustPlan(t, usersEmailPlan), Options{LockTimeout: 100 * time.Millisecond})
 	done := make(chan error, 1)
 	go func() { _, err := s.Run(ctx, "add-column", nil); done <- err }()

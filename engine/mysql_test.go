@@ -24,14 +24,6 @@ import (
 // fresh database each; without it they are skipped (the ones that need no
 // server still run).
 
-const usersEmailPlan = `name: users-email
-playbook: add-column
-table: users
-column: email
-type: {postgres: text, mysql: varchar(200), sqlite: text}
-backfill: "lower(username)"
-`
-
 const ordersCheckPlan = `name: orders-positive
 playbook: tighten-constraint
 table: orders

@@ -65,6 +65,21 @@ func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) 
 	}
 }
 
+// holdAccessShare begins a long transaction that holds an ACCESS SHARE lock
+// on table, as a reader's does; the caller ends it.
+func holdAccessShare(t *testing.T, db *testdb.DB, table string) *sql.Tx {
+	t.Helper()
+	tx, err := db.SQL.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec("LOCK TABLE " + table + " IN ACCESS SHARE MODE"); err != nil {
+		tx.Rollback()
+		t.Fatal(err)
+	}
+	return tx
+}
+
 const checkPlan = `
 name: orders-positive
 playbook: tighten-constraint
@@ -87,19 +102,8 @@ INSERT INTO orders SELECT g, g FROM generate_series(1, 200) AS g`)
 	ctx := context.Background()
 
 	// The long transaction: a reader that keeps its ACCESS SHARE lock.
-	long, err := db.SQL.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer long.Close()
-	tx, err := long.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tx := holdAccessShare(t, db, "orders")
 	defer tx.Rollback()
-	if _, err := tx.Exec("LOCK TABLE orders IN ACCESS SHARE MODE"); err != nil {
-		t.Fatal(err)
-	}
 
 	done := make(chan error, 1)
 	go func() {
@@ -298,15 +302,6 @@ INSERT INTO accounts VALUES (1000, 'user1@example.com')`)
 		})
 	}
 }
-
-const emailPlan = `
-name: users-email
-playbook: add-column
-table: users
-column: email
-type: text
-backfill: "lower(username)"
-`
 
 // (c) NOT NULL goes NOT VALID check -> VALIDATE -> SET NOT NULL -> drop the
 // check; a rerun after the first step took effect skips it.

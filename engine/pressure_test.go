@@ -76,7 +76,7 @@ func TestBackfillHoldsUnderPressure(t *testing.T) {
 					undone = pressureCases[dialect](t, db)
 				}
 			}
-			s, rec := session(t, db, mustPlan(t, emailPlanText), Options{BatchSize: 100, Failpoint: hook})
+			s, rec := session(t, db, mustPlan(t, usersEmailPlan), Options{BatchSize: 100, Failpoint: hook})
 			start := time.Now()
 			if _, err := s.Run(context.Background(), "backfill", map[string]bool{"deploy-readers": true}); err != nil {
 				t.Fatal(err)

@@ -13,14 +13,7 @@ import (
 // phase, the statements the session previews from the live table are the
 // statements it then runs, in order.
 func TestPreviewIsWhatRuns(t *testing.T) {
-	plans := []string{`
-name: users-email
-playbook: add-column
-table: users
-column: email
-type: {postgres: text, mysql: varchar(200), sqlite: text}
-backfill: "lower(username)"
-`, `
+	plans := []string{usersEmailPlan, `
 name: users-name-check
 playbook: tighten-constraint
 table: users

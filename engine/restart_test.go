@@ -240,15 +240,7 @@ func TestServerRestart(t *testing.T) {
 					srv.restart(time.Second, restarted)
 				}
 			}
-			plan := mustPlan(t, `
-name: users-email
-playbook: add-column
-table: users
-column: email
-type: {postgres: text, mysql: varchar(200), sqlite: text}
-backfill: "lower(username)"
-`)
-			s, rec := session(t, db, plan, Options{BatchSize: 400, Failpoint: hook})
+			s, rec := session(t, db, mustPlan(t, usersEmailPlan), Options{BatchSize: 400, Failpoint: hook})
 			if _, err := s.Run(context.Background(), "add-column", nil); err != nil {
 				t.Fatal(err)
 			}
@@ -275,19 +267,9 @@ backfill: "lower(username)"
 			if len(lost) == 0 {
 				t.Errorf("no notice says the connection was lost and retried: %v", rec.of(EventNotice))
 			}
-			if nn := db.One(`SELECT count(*) FROM pg_attribute WHERE attrelid = 'users'::regclass AND attname = 'email' AND attnotnull`); nn != "1" {
-				t.Errorf("NOT NULL is not in force")
-			}
-			// The lock is this runner's again, on a session opened after
-			// the restart: a second runner is refused while it is open.
-			eng, err := Open(context.Background(), db.DSN)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer eng.Close()
-			if _, err := eng.Start(context.Background(), s.plan, Options{}); err == nil || !strings.Contains(err.Error(), "another runner holds") {
-				t.Errorf("after the restart, the runner lock is not held: a second session got %v", err)
-			}
+			// NOT NULL is in force, and the lock is this runner's again, on a
+			// session opened after the restart.
+			enforcedAndHeld(t, db, s, "the restart")
 			t.Logf("%s: the run took %s across the restart; %d notices of the lost connection", at, took.Round(time.Millisecond), len(lost))
 			for _, n := range lost {
 				t.Logf("  notice: %s", n.Message)

@@ -330,14 +330,7 @@ func TestLastTxGroupEnd(t *testing.T) {
 func TestSQLiteLease(t *testing.T) {
 	db := testdb.New(t, "sqlite")
 	db.Seed(10)
-	plan := mustPlan(t, `
-name: users-email
-playbook: add-column
-table: users
-column: email
-type: text
-backfill: "lower(username)"
-`)
+	plan := mustPlan(t, emailPlan)
 	a, _ := session(t, db, plan, Options{Operator: "a"})
 	ctx := context.Background()
 	eng, err := Open(ctx, db.DSN)

@@ -44,6 +44,15 @@ type app struct {
 	read  func(version string) string
 }
 
+// newApp is the application on db, whose rows so far have ids 1..rows, with
+// code version v1 deployed.
+func newApp(db *testdb.DB, rows int64) *app {
+	a := &app{db: db, last: map[int64]string{}}
+	a.nextID.Store(rows)
+	a.deploy("v1")
+	return a
+}
+
 func (a *app) deploy(v string) { a.version.Store(v) }
 
 func (a *app) start(writers int) {
@@ -162,16 +171,20 @@ func (a *app) checkNoLostWrites(t *testing.T, col string) {
 	}
 }
 
-// runWithTraffic walks a plan phase by phase as a release pipeline does: it
-// runs to each gate (which may prepare the database for the deploy), deploys
-// the version the gate stands for, then confirms it; traffic runs all along.
-func runWithTraffic(t *testing.T, s *Session, a *app, deployAt map[string]string) {
+// runWithTraffic walks a plan phase by phase as a release pipeline does,
+// while the application's writers write all along: it runs to each gate
+// (which may prepare the database for the deploy), deploys the version the
+// gate stands for, then confirms it. It then stops the writers and checks
+// that no write to col was lost.
+func runWithTraffic(t *testing.T, a *app, plan string, writers int, deployAt map[string]string, col string) {
 	t.Helper()
 	ctx := context.Background()
+	s, _ := session(t, a.db, mustPlan(t, plan), Options{BatchSize: 300})
+	a.start(writers)
 	for {
 		ph, more := s.pb.Next(s.progress())
 		if !more {
-			return
+			break
 		}
 		if ph.Gate || ph.Confirm {
 			if err := s.Arrive(ctx, ph.ID); err != nil {
@@ -189,13 +202,15 @@ func runWithTraffic(t *testing.T, s *Session, a *app, deployAt map[string]string
 		a.phase.Store("after " + ph.ID)
 		time.Sleep(40 * time.Millisecond)
 	}
+	time.Sleep(50 * time.Millisecond)
+	a.halt(t)
+	a.checkNoLostWrites(t, col)
 }
 
 func TestLiveTrafficAddColumn(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *testdb.DB) {
 		db.Seed(3000)
-		a := &app{db: db, last: map[int64]string{}}
-		a.nextID.Store(3000)
+		a := newApp(db, 3000)
 		a.write = func(v string, id int64, insert bool, value string) (string, []any) {
 			q := func(s string) string { return placeholders(db.Dialect, s) }
 			switch {
@@ -212,20 +227,7 @@ func TestLiveTrafficAddColumn(t *testing.T) {
 			}
 			return placeholders(db.Dialect, "SELECT name FROM users WHERE id = ? AND (email IS NULL OR email <> '')")
 		}
-		a.deploy("v1")
-		s, _ := session(t, db, mustPlan(t, `
-name: users-email
-playbook: add-column
-table: users
-column: email
-type: {postgres: text, mysql: varchar(200), sqlite: text}
-backfill: "lower(username)"
-`), Options{BatchSize: 300})
-		a.start(3)
-		runWithTraffic(t, s, a, map[string]string{"deploy-readers": "v2", "switch-writes": "v3"})
-		time.Sleep(50 * time.Millisecond)
-		a.halt(t)
-		a.checkNoLostWrites(t, "name")
+		runWithTraffic(t, a, usersEmailPlan, 3, map[string]string{"deploy-readers": "v2", "switch-writes": "v3"}, "name")
 		if got := db.One("SELECT count(*) FROM users WHERE email IS NULL OR email <> lower(username)"); got != "0" {
 			t.Errorf("%s rows have a wrong email", got)
 		}
@@ -235,8 +237,7 @@ backfill: "lower(username)"
 func TestLiveTrafficRenameColumn(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *testdb.DB) {
 		db.Seed(3000)
-		a := &app{db: db, last: map[int64]string{}}
-		a.nextID.Store(3000)
+		a := newApp(db, 3000)
 		q := func(s string) string { return placeholders(db.Dialect, s) }
 		a.write = func(v string, id int64, insert bool, value string) (string, []any) {
 			user := fmt.Sprintf("User%d", id)
@@ -260,36 +261,26 @@ func TestLiveTrafficRenameColumn(t *testing.T) {
 			}
 			return q("SELECT full_name FROM users WHERE id = ?")
 		}
-		a.deploy("v1")
-		s, _ := session(t, db, mustPlan(t, `
+		runWithTraffic(t, a, `
 name: users-full-name
 playbook: rename-column
 table: users
 column: name
 to: full_name
-`), Options{BatchSize: 300})
-		a.start(3)
-		runWithTraffic(t, s, a, map[string]string{"dual-write": "v2", "switch-reads": "v3", "stop-old-writes": "v4"})
-		time.Sleep(50 * time.Millisecond)
-		a.halt(t)
-		a.checkNoLostWrites(t, "full_name")
+`, 3, map[string]string{"dual-write": "v2", "switch-reads": "v3", "stop-old-writes": "v4"}, "full_name")
 	})
 }
 
 func TestLiveTrafficTightenConstraint(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *testdb.DB) {
-		db.Exec("CREATE TABLE users (id integer PRIMARY KEY, username varchar(100) NOT NULL, name varchar(100) NOT NULL, amount integer NOT NULL)")
-		var vals []string
-		for i := 1; i <= 2000; i++ {
+		usersWith(db, "amount integer NOT NULL", func(i int) string {
 			amount := i % 50
 			if i%37 == 0 {
 				amount = -amount
 			}
-			vals = append(vals, fmt.Sprintf("(%d, 'u%d', 'n%d', %d)", i, i, i, amount))
-		}
-		db.Exec("INSERT INTO users (id, username, name, amount) VALUES " + strings.Join(vals, ", "))
-		a := &app{db: db, last: map[int64]string{}}
-		a.nextID.Store(2000)
+			return fmt.Sprint(amount)
+		})
+		a := newApp(db, 2000)
 		q := func(s string) string { return placeholders(db.Dialect, s) }
 		a.write = func(v string, id int64, insert bool, value string) (string, []any) {
 			amount := int(id%40) + 1
@@ -302,19 +293,13 @@ func TestLiveTrafficTightenConstraint(t *testing.T) {
 			return q("UPDATE users SET name = ?, amount = ? WHERE id = ?"), []any{value, amount, id}
 		}
 		a.read = func(string) string { return q("SELECT name FROM users WHERE id = ?") }
-		a.deploy("v1")
-		s, _ := session(t, db, mustPlan(t, `
+		runWithTraffic(t, a, `
 name: users-amount-positive
 playbook: tighten-constraint
 table: users
 constraint: {name: users_amount_positive, check: "amount > 0"}
 clean: {set: {amount: "abs(amount) + 1"}}
-`), Options{BatchSize: 300})
-		a.start(3)
-		runWithTraffic(t, s, a, map[string]string{"validate-in-app": "v2"})
-		time.Sleep(50 * time.Millisecond)
-		a.halt(t)
-		a.checkNoLostWrites(t, "name")
+`, 3, map[string]string{"validate-in-app": "v2"}, "name")
 		if got := db.One("SELECT count(*) FROM users WHERE amount <= 0"); got != "0" {
 			t.Errorf("%s rows violate the constraint", got)
 		}
@@ -326,18 +311,13 @@ clean: {set: {amount: "abs(amount) + 1"}}
 // code that validates writes unique values, clean fixes the old ones.
 func TestLiveTrafficTightenUnique(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *testdb.DB) {
-		db.Exec("CREATE TABLE users (id integer PRIMARY KEY, username varchar(100) NOT NULL, name varchar(100) NOT NULL, email varchar(100) NOT NULL)")
-		var vals []string
-		for i := 1; i <= 2000; i++ {
-			email := fmt.Sprintf("e%d@x.example", i)
+		usersWith(db, "email varchar(100) NOT NULL", func(i int) string {
 			if i%41 == 0 {
-				email = "dup@x.example"
+				return "'dup@x.example'"
 			}
-			vals = append(vals, fmt.Sprintf("(%d, 'u%d', 'n%d', '%s')", i, i, i, email))
-		}
-		db.Exec("INSERT INTO users (id, username, name, email) VALUES " + strings.Join(vals, ", "))
-		a := &app{db: db, last: map[int64]string{}}
-		a.nextID.Store(2000)
+			return fmt.Sprintf("'e%d@x.example'", i)
+		})
+		a := newApp(db, 2000)
 		q := func(s string) string { return placeholders(db.Dialect, s) }
 		a.write = func(v string, id int64, insert bool, value string) (string, []any) {
 			email := fmt.Sprintf("e%d@x.example", id)
@@ -350,19 +330,13 @@ func TestLiveTrafficTightenUnique(t *testing.T) {
 			return q("UPDATE users SET name = ? WHERE id = ?"), []any{value, id}
 		}
 		a.read = func(string) string { return q("SELECT name FROM users WHERE id = ?") }
-		a.deploy("v1")
-		s, _ := session(t, db, mustPlan(t, `
+		runWithTraffic(t, a, `
 name: users-email-unique
 playbook: tighten-constraint
 table: users
 constraint: {name: users_email_key, unique: [email]}
 clean: {set: {email: "concat(email, '-', id)"}}
-`), Options{BatchSize: 300})
-		a.start(4)
-		runWithTraffic(t, s, a, map[string]string{"validate-in-app": "v2"})
-		time.Sleep(50 * time.Millisecond)
-		a.halt(t)
-		a.checkNoLostWrites(t, "name")
+`, 4, map[string]string{"validate-in-app": "v2"}, "name")
 		if got := db.One("SELECT count(*) FROM (SELECT email FROM users GROUP BY email HAVING count(*) > 1) d"); got != "0" {
 			t.Errorf("%s emails are duplicated", got)
 		}
@@ -377,18 +351,13 @@ clean: {set: {email: "concat(email, '-', id)"}}
 // SQLite's rebuild): old code leaves it NULL, code that validates fills it.
 func TestLiveTrafficTightenNotNull(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *testdb.DB) {
-		db.Exec("CREATE TABLE users (id integer PRIMARY KEY, username varchar(100) NOT NULL, name varchar(100) NOT NULL, nick varchar(100))")
-		var vals []string
-		for i := 1; i <= 2000; i++ {
-			nick := fmt.Sprintf("'k%d'", i)
+		usersWith(db, "nick varchar(100)", func(i int) string {
 			if i%23 == 0 {
-				nick = "NULL"
+				return "NULL"
 			}
-			vals = append(vals, fmt.Sprintf("(%d, 'u%d', 'n%d', %s)", i, i, i, nick))
-		}
-		db.Exec("INSERT INTO users (id, username, name, nick) VALUES " + strings.Join(vals, ", "))
-		a := &app{db: db, last: map[int64]string{}}
-		a.nextID.Store(2000)
+			return fmt.Sprintf("'k%d'", i)
+		})
+		a := newApp(db, 2000)
 		q := func(s string) string { return placeholders(db.Dialect, s) }
 		a.write = func(v string, id int64, insert bool, value string) (string, []any) {
 			switch {
@@ -400,19 +369,13 @@ func TestLiveTrafficTightenNotNull(t *testing.T) {
 			return q("UPDATE users SET name = ? WHERE id = ?"), []any{value, id}
 		}
 		a.read = func(string) string { return q("SELECT name FROM users WHERE id = ?") }
-		a.deploy("v1")
-		s, _ := session(t, db, mustPlan(t, `
+		runWithTraffic(t, a, `
 name: users-nick-not-null
 playbook: tighten-constraint
 table: users
 constraint: {not_null: nick}
 clean: {set: {nick: "concat('k', id)"}}
-`), Options{BatchSize: 300})
-		a.start(4)
-		runWithTraffic(t, s, a, map[string]string{"validate-in-app": "v2"})
-		time.Sleep(50 * time.Millisecond)
-		a.halt(t)
-		a.checkNoLostWrites(t, "name")
+`, 4, map[string]string{"validate-in-app": "v2"}, "name")
 		if got := db.One("SELECT count(*) FROM users WHERE nick IS NULL OR nick <> concat('k', id)"); got != "0" {
 			t.Errorf("%s rows have a wrong nick", got)
 		}
@@ -420,6 +383,17 @@ clean: {set: {nick: "concat('k', id)"}}
 			t.Error("NOT NULL is not in force")
 		}
 	})
+}
+
+// usersWith creates users with a fourth column (col is its definition) and
+// rows 1..2000; val gives row i's value of it, as an SQL literal.
+func usersWith(db *testdb.DB, col string, val func(i int) string) {
+	db.Exec("CREATE TABLE users (id integer PRIMARY KEY, username varchar(100) NOT NULL, name varchar(100) NOT NULL, " + col + ")")
+	var vals []string
+	for i := 1; i <= 2000; i++ {
+		vals = append(vals, fmt.Sprintf("(%d, 'u%d', 'n%d', %s)", i, i, i, val(i)))
+	}
+	db.Exec("INSERT INTO users (id, username, name, " + strings.Fields(col)[0] + ") VALUES " + strings.Join(vals, ", "))
 }
 
 // placeholders rewrites ? into $n for PostgreSQL.
