@@ -234,7 +234,7 @@ func (m *model) drizzle() ([]File, error) {
 	for _, pe := range m.phases {
 		writing[strings.TrimSuffix(m.files(pe)[0], ".sql")] = true
 	}
-	kept := map[string]JournalEntry{}
+	kept := map[string]bool{}
 	if ex := m.o.Existing.Journal; ex != nil {
 		if ex.Dialect != "" && ex.Dialect != dialect {
 			return nil, &UsageError{Msg: fmt.Sprintf("--dir holds a drizzle journal for %s, not %s", ex.Dialect, dialect)}
@@ -244,7 +244,7 @@ func (m *model) drizzle() ([]File, error) {
 				if !writing[e.Tag] {
 					continue // an earlier export's migration this one does not have
 				}
-				kept[e.Tag] = e
+				kept[e.Tag] = true
 			}
 			e.Idx = len(j.Entries)
 			j.Entries = append(j.Entries, e)
@@ -310,7 +310,7 @@ func (m *model) drizzle() ([]File, error) {
 		}
 		files = append(files, File{Path: name, Data: []byte(strings.Join(chunks, breakpoint) + "\n")})
 		tag := strings.TrimSuffix(name, ".sql")
-		if _, ok := kept[tag]; ok {
+		if kept[tag] {
 			continue // its entry, and its snapshot, stay as they were
 		}
 		j.Entries = append(j.Entries, JournalEntry{Idx: len(j.Entries), Version: version, When: when, Tag: tag, Breakpoints: true})
