@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -90,8 +89,7 @@ func (s *Session) runScriptOnce(ctx context.Context, phase string, script templa
 	// The connection's settings (a short lock timeout, PRAGMAs) are for
 	// this script only: it is discarded, not returned to the pool, where
 	// state writes and batches would inherit them.
-	defer conn.Close()
-	defer conn.Raw(func(any) error { return driver.ErrBadConn })
+	defer discardConn(conn)
 	for _, setup := range s.d.connSetup(s.opts) {
 		if _, err := conn.ExecContext(ctx, setup); err != nil {
 			return &StepError{Phase: phase, SQL: setup, Err: s.dsn.scrub(err)}

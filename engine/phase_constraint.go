@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"slices"
@@ -289,10 +288,9 @@ func (s *Session) proveRejected(ctx context.Context, b builder) (detail, rejecte
 	if err != nil {
 		return "", "", s.dsn.scrub(err)
 	}
-	defer conn.Close()
 	// The proof's settings (SQLite's PRAGMA foreign_keys) are for this
 	// connection only: it is discarded, not returned to the pool.
-	defer conn.Raw(func(any) error { return driver.ErrBadConn })
+	defer discardConn(conn)
 	setup, err := s.sql.Script("proof-setup", sqlData{})
 	if err != nil {
 		return "", "", err

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"slices"
@@ -548,9 +547,8 @@ func (s *Session) probeCheck(ctx context.Context, t *Table) (string, error) {
 	if err != nil {
 		return "", s.dsn.scrub(err)
 	}
-	defer conn.Close()
 	// The copy belongs to this connection: it is discarded with it.
-	defer conn.Raw(func(any) error { return driver.ErrBadConn })
+	defer discardConn(conn)
 	var tx *sql.Tx
 	defer func() {
 		if tx != nil {
