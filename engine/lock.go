@@ -44,6 +44,10 @@ type runnerLock interface {
 	// otherwise held returns a *LockLostError, and the runner must stop
 	// without writing anything more.
 	held(ctx context.Context) error
+	// heldIn is held, for a check made inside the transaction q that
+	// records a phase: SQLite's lease row is read through q, as another
+	// connection would wait for the write lock that q holds.
+	heldIn(ctx context.Context, q querier) error
 	// watch calls cancel, with the *LockLostError, as soon as the lock is
 	// known to be lost for good, until the returned func is called: the
 	// running phase stops then instead of at its next check.
@@ -348,6 +352,9 @@ func (l *sessionLock) lostError(cause string, holder *LockHeldError) *LockLostEr
 	return e
 }
 
+// heldIn: a session lock is checked on its own session, whatever q is.
+func (l *sessionLock) heldIn(ctx context.Context, _ querier) error { return l.held(ctx) }
+
 func (l *sessionLock) watch(cancel context.CancelCauseFunc) func() { return l.loss.watch(cancel) }
 
 func (l *sessionLock) release() {
@@ -380,16 +387,6 @@ func (s *Session) readHolder(ctx context.Context, q querier, scope string) (h *L
 		h.Since = *t
 	}
 	return h, token, parseTime(exp), err
-}
-
-// lockHeldIn is the lock's held, for a check made inside the transaction
-// q that records a phase: SQLite's lease row is read through q, as another
-// connection would wait for the write lock that q holds.
-func (s *Session) lockHeldIn(ctx context.Context, q querier) error {
-	if l, ok := s.lock.(*lease); ok && q != nil {
-		return l.heldIn(ctx, q)
-	}
-	return s.lock.held(ctx)
 }
 
 // planRef is how commands name the session's plan: its file where known.
@@ -464,7 +461,7 @@ type lease struct {
 // held checks that the lease row is still this runner's.
 func (l *lease) held(ctx context.Context) error { return l.heldIn(ctx, l.s.db) }
 
-// heldIn is held, reading the lease row through q.
+// heldIn reads the lease row through q.
 func (l *lease) heldIn(ctx context.Context, q querier) error {
 	h, token, _, err := l.s.readHolder(ctx, q, l.scope)
 	lost := &LockLostError{Scope: l.scope, Plan: l.s.planRef()}

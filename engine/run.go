@@ -200,7 +200,7 @@ func (s *Session) finishIn(id string, verify func(context.Context, querier) (str
 		if err != nil {
 			return err
 		}
-		if err := s.lockHeldIn(ctx, q); err != nil {
+		if err := s.lock.heldIn(ctx, q); err != nil {
 			return err
 		}
 		return s.move(ctx, q, id, phases.Finish, detail)
