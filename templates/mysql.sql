@@ -382,9 +382,6 @@ SELECT {{q .Key}} FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{q .Key}} > {{p
 SELECT max({{q .Key}}), count(*) FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{q .Key}} > {{param "lo"}}{{end}}
 {{end}}
 
-{{/* An exact count while the table is small (it reads at most 100,000
-     index entries); beyond that, InnoDB's estimate, which the progress
-     corrects as the batches go. */}}
 {{/* The server's load: the batch loop holds between batches while
      Threads_running is over its limit (engine/pressure.go). Needs no
      privilege. */}}
@@ -392,6 +389,9 @@ SELECT max({{q .Key}}), count(*) FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {
 SHOW GLOBAL STATUS LIKE 'Threads_running'
 {{end}}
 
+{{/* An exact count while the table is small (it reads at most 100,000
+     index entries); beyond that, InnoDB's estimate, which the progress
+     corrects as the batches go. */}}
 {{define "estimate-rows"}}
 SELECT CASE WHEN n.c < 100000 THEN n.c ELSE GREATEST(n.c, coalesce(t.table_rows, 0)) END
 FROM (SELECT count(*) AS c FROM (SELECT 1 FROM {{qt .Schema .Table}} LIMIT 100000) AS shepherd_rows) AS n
