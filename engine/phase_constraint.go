@@ -300,16 +300,14 @@ func (s *Session) proveRejected(ctx context.Context, b builder) (detail, rejecte
 			return "", "", &StepError{Phase: phase, SQL: st.SQL, Err: s.dsn.scrub(err)}
 		}
 	}
+	var parent *Table
 	if c.Kind() == "foreign_key" {
 		if note := s.d.foreignKeyNote(); note != "" {
 			s.notice(phase, "warning: %s", note)
 		}
-	}
-	// The table a foreign key references, read before the transaction
-	// (a failed read would end PostgreSQL's): without it, no row is
-	// inserted there for the comparison.
-	var parent *Table
-	if c.Kind() == "foreign_key" {
+		// The table a foreign key references, read before the transaction
+		// (a failed read would end PostgreSQL's): without it, no row is
+		// inserted there for the comparison.
 		d := b.constraintData()
 		parent, _ = s.d.introspect(ctx, conn, s.sql, d.RefSchema, d.RefTable)
 	}
