@@ -173,10 +173,8 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 		changed += n
 		z.observe(took) // sizes the next batch
 		if gap := s.d.batchGap(took); gap > 0 {
-			select {
-			case <-ctx.Done():
+			if err := sleep(ctx, gap); err != nil {
 				return changed, s.interrupted(job.phase)
-			case <-time.After(gap):
 			}
 		}
 		if st.RowsDone > total {
@@ -194,10 +192,7 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 			if now := time.Now(); limiter.Before(now) {
 				limiter = now
 			} else {
-				select {
-				case <-ctx.Done():
-				case <-time.After(limiter.Sub(now)):
-				}
+				_ = sleep(ctx, limiter.Sub(now)) // a stop is seen at the loop's top
 			}
 		}
 	}
@@ -331,10 +326,8 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 				why = "lost its connection (it may have been rolled back, or committed unacknowledged: the recorded checkpoint decides); reconnecting"
 			}
 			s.notice(job.phase, "batch %s %s; retry %d in %s", rangeText, why, attempt, wait.Round(time.Millisecond))
-			select {
-			case <-ctx.Done():
+			if err := sleep(ctx, wait); err != nil {
 				return 0, 0, s.interrupted(job.phase)
-			case <-time.After(wait):
 			}
 			backoff = min(backoff*2, 5*time.Second)
 			if kind == failConnection {

@@ -64,10 +64,8 @@ func (s *Session) runScript(ctx context.Context, phase string, script templates.
 		} else {
 			s.notice(phase, "lock wait over %s; retry %d of %d in %s", s.opts.LockTimeout, attempt, maxLockRetries-1, wait.Round(time.Millisecond))
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
+		if err := sleep(ctx, wait); err != nil {
+			return err
 		}
 		backoff = min(backoff*2, 5*time.Second)
 	}
@@ -288,4 +286,16 @@ func (s *Session) probe(ctx context.Context, q querier, st templates.Statement) 
 		return false, s.dsn.scrub(err)
 	}
 	return n != 0, nil
+}
+
+// sleep waits d, or until ctx ends, and then returns ctx's error.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }

@@ -140,10 +140,8 @@ func (s *Session) takeSessionLock(ctx context.Context, scope string, key any) (*
 		if attempt == 1 {
 			s.notice("", "the runner lock of %s is held by pid %d on this host, which is gone; waiting for the database to end its session", scope, held.PID)
 		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(125 * time.Millisecond):
+		if err := sleep(ctx, 125*time.Millisecond); err != nil {
+			return nil, err
 		}
 	}
 }
@@ -281,10 +279,8 @@ func (l *sessionLock) held(ctx context.Context) error {
 		if !errors.Is(err, errNotFreed) && l.s.d.classify(err).kind != failConnection {
 			break
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
+		if err := sleep(ctx, wait); err != nil {
+			return err
 		}
 		wait = min(wait*2, 2*time.Second)
 	}
@@ -418,10 +414,8 @@ func (s *Session) lockHolder(ctx context.Context, scope string, key any) error {
 		if try == 10 {
 			break
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
+		if err := sleep(ctx, 50*time.Millisecond); err != nil {
+			return err
 		}
 	}
 	h.Holder, h.Host, h.Plan = "a runner that has not recorded itself", "unknown", "unknown"

@@ -2,8 +2,6 @@ package engine
 
 import (
 	"context"
-	"fmt"
-	"strconv"
 	"time"
 )
 
@@ -47,37 +45,13 @@ func (s *Session) newPressureGauge(ctx context.Context, phase string) *pressureG
 	return g
 }
 
+// read takes the "pressure" template's reading: a row of what it reads
+// and the number (MySQL's SHOW STATUS has that shape; the others follow it).
 func (g *pressureGauge) read(ctx context.Context) (int64, error) {
-	rows, err := g.s.query(ctx, g.s.db, "pressure", sqlData{Schema: g.s.plan.Schema, Table: g.s.plan.Table}, nil)
-	if err != nil {
-		return 0, err
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return 0, err
-	}
-	if !rows.Next() {
-		return 0, rows.Err()
-	}
-	vals := make([]any, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	if err := rows.Scan(ptrs...); err != nil {
-		return 0, err
-	}
-	// The reading is the last column (MySQL's SHOW STATUS has the name
-	// first).
-	return strconv.ParseInt(fmt.Sprint(textOf(vals[len(vals)-1])), 10, 64)
-}
-
-func textOf(v any) any {
-	if b, ok := v.([]byte); ok {
-		return string(b)
-	}
-	return v
+	var what string
+	var n int64
+	err := g.s.queryRow(ctx, g.s.db, "pressure", sqlData{Schema: g.s.plan.Schema, Table: g.s.plan.Table}, nil, &what, &n)
+	return n, err
 }
 
 // wait holds while the database is under pressure. A failed reading does
@@ -112,10 +86,8 @@ func (g *pressureGauge) wait(ctx context.Context) error {
 			told = now
 			g.s.notice(g.phase, "still holding after %s: %s", now.Sub(since).Round(time.Second), what)
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(g.poll):
+		if err := sleep(ctx, g.poll); err != nil {
+			return err
 		}
 	}
 }

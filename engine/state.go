@@ -73,10 +73,8 @@ func (e *Engine) retryLocked(ctx context.Context, retry bool, fn func() error) e
 		if kind == failLockTimeout && attempt >= 5 || attempt >= maxLockRetries {
 			return err
 		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(wait):
+		if sleep(ctx, wait) != nil {
+			return err // fn's error, not the context's
 		}
 		wait = min(wait*2, 5*time.Second)
 	}

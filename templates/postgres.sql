@@ -392,7 +392,7 @@ FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{q .Key}} > {{param "lo"}}{{end}}
      ('tuple', two application sessions on one row) and 'extend' waits
      (heavy inserts) name the table too, and end on their own. */}}
 {{define "pressure"}}
-SELECT count(*) FROM pg_catalog.pg_locks
+SELECT 'lock waits', count(*) FROM pg_catalog.pg_locks
 WHERE NOT granted AND locktype = 'relation' AND relation = {{template "rel" .}}
   AND database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())
 {{end}}
