@@ -305,10 +305,11 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 		if ctx.Err() != nil {
 			return 0, 0, s.interrupted(job.phase)
 		}
-		kind := s.d.classify(err).kind
+		f := s.d.classify(err)
+		kind := f.kind
 		if kind == failIsolationRefused && !s.batchTxDefault {
 			s.batchTxDefault = true
-			s.notice(job.phase, "the server cannot log batches at READ COMMITTED (binlog_format=STATEMENT): they run at its default isolation, where they lock more of the table")
+			s.notice(job.phase, "%s: they run at its default isolation, where they lock more of the table", f.reason)
 			continue
 		}
 		if (kind == failLockTimeout || kind == failConnection) && attempt < maxLockRetries {

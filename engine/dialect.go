@@ -77,7 +77,8 @@ type failure struct {
 	constraint string // the constraint a violation names, where the database says
 	// failRefusedForm: what the database refused (LOCK=NONE), its reason,
 	// the clause it suggests instead (LOCK=SHARED), and the lock level
-	// (templates.Level…) that suggestion needs.
+	// (templates.Level…) that suggestion needs. failIsolationRefused: the
+	// reason, for the operator.
 	refused, reason, suggest, need string
 }
 

@@ -317,7 +317,7 @@ func (*mysqlDialect) classify(err error) failure {
 		}
 		switch me.Number {
 		case 1665: // binlog_format=STATEMENT cannot log a READ COMMITTED write
-			return failure{kind: failIsolationRefused}
+			return failure{kind: failIsolationRefused, reason: "the server cannot log batches at READ COMMITTED (binlog_format=STATEMENT)"}
 		case 1845, 1846: // ALGORITHM=… or LOCK=… is not supported: Try …
 			return refusedForm(me.Message)
 		case 1205, 1213, 3572: // lock wait timeout, deadlock, NOWAIT
