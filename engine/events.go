@@ -321,14 +321,22 @@ type InterruptedError struct {
 func (e *InterruptedError) Error() string       { return e.text(true) }
 func (e *InterruptedError) withoutKeys() string { return e.text(false) }
 
+// interruptedMark is how an interruption's recorded detail reads after its
+// phase's name; Interrupted looks for it.
+const interruptedMark = ": interrupted; "
+
+// Interrupted reports whether a phase's recorded detail is an
+// interruption (Ctrl-C, a stopped TUI), which screens call "stopped".
+func Interrupted(detail string) bool { return strings.Contains(detail, interruptedMark) }
+
 func (e *InterruptedError) text(keys bool) string {
 	switch {
 	case e.Checkpoint != "" && keys:
-		return fmt.Sprintf("%s: interrupted; the checkpoint is at %s and a rerun resumes from it", e.Phase, e.Checkpoint)
+		return fmt.Sprintf("%s%sthe checkpoint is at %s and a rerun resumes from it", e.Phase, interruptedMark, e.Checkpoint)
 	case e.Checkpoint != "":
-		return fmt.Sprintf("%s: interrupted; the checkpoint is kept and a rerun resumes from it", e.Phase)
+		return fmt.Sprintf("%s%sthe checkpoint is kept and a rerun resumes from it", e.Phase, interruptedMark)
 	}
-	return fmt.Sprintf("%s: interrupted; nothing of this phase was committed, a rerun starts it again", e.Phase)
+	return fmt.Sprintf("%s%snothing of this phase was committed, a rerun starts it again", e.Phase, interruptedMark)
 }
 
 func oneLine(s string) string {

@@ -28,6 +28,10 @@ type PhasePreview struct {
 	Guard templates.Script
 }
 
+// GuessedValue stands in a preview of verify-failure-path for the value
+// shepherd picks when it runs (the plan gives no constraint.violating).
+const GuessedValue = "<a value shepherd guesses breaks the check>"
+
 // Preview renders every phase of a plan for a dialect without a database.
 // Where a statement depends on the live schema (SQLite's rebuild), it says
 // so in a comment.
@@ -280,7 +284,7 @@ func (b builder) failurePreview() (templates.Script, error) {
 	default:
 		d.Set = b.assigned(c.Violating)
 		if len(d.Set) == 0 {
-			d.Set = []setExpr{{Column: "<column>", Expr: "<a value shepherd guesses breaks the check>"}}
+			d.Set = []setExpr{{Column: "<column>", Expr: GuessedValue}}
 		}
 	}
 	var script templates.Script

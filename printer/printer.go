@@ -246,7 +246,7 @@ func Status(w io.Writer, plans []engine.PlanStatus) {
 // The state records it as failed; the status table and the TUI say
 // "stopped".
 func Stopped(status phases.Status, detail string) bool {
-	return status == phases.Failed && strings.Contains(detail, ": interrupted;")
+	return status == phases.Failed && engine.Interrupted(detail)
 }
 
 // StatusJSON prints `status --json`: {"plans":[…]}. With logs (`--log`:

@@ -248,7 +248,7 @@ func renderFacts(s *Styles, width int, f phaseFacts) string {
 				switch {
 				case f.used != "":
 					sql = f.used
-				case strings.Contains(sql, guessPlaceholder):
+				case strings.Contains(sql, engine.GuessedValue):
 					guessed = true
 				}
 			}
@@ -360,10 +360,6 @@ func sampleText(fl *failure) string {
 	}
 	return t
 }
-
-// guessPlaceholder is what the failure path's preview writes where shepherd
-// picks the violating value when it runs.
-const guessPlaceholder = "<a value shepherd guesses"
 
 // confirmFlagRE finds the engine's advice to confirm with a flag, which a
 // release job needs; in the TUI it is a key.
