@@ -425,6 +425,9 @@ and what a rename must recreate on the new column.`,
 			if err != nil {
 				return err
 			}
+			if dialect != "" && !phases.KnownDialect(dialect) {
+				return &flagError{fmt.Errorf("--dialect %q: use postgres, mysql or sqlite", dialect)}
+			}
 			if g.dsn() != "" {
 				parsed, err := engine.ParseDSN(g.dsn())
 				if err != nil {
@@ -439,9 +442,6 @@ and what a rename must recreate on the new column.`,
 			}
 			dialects := phases.Dialects()
 			if dialect != "" {
-				if !phases.KnownDialect(dialect) {
-					return &flagError{fmt.Errorf("--dialect %q: use postgres, mysql or sqlite", dialect)}
-				}
 				dialects = []string{dialect}
 			}
 			out := cmd.OutOrStdout()
