@@ -122,10 +122,14 @@ type globals struct {
 	plan    string // the plan's name, once its file is read, for error lines
 }
 
-// scrub masks the DSN's password in a message, should any text carry it.
+// scrub masks the DSN's passwords in a message, should any text carry it;
+// a DSN shepherd does not read is not shown at all.
 func (g *globals) scrub(msg string) string {
 	if d, err := engine.ParseDSN(g.dsn()); err == nil {
 		return d.Scrub(msg)
+	}
+	if g.dsn() != "" {
+		msg = strings.ReplaceAll(msg, g.dsn(), "(the DSN given)")
 	}
 	return msg
 }

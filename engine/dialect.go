@@ -39,6 +39,10 @@ type dialect interface {
 	connSetup(opts Options) []string
 	// classify says what kind of failure a database error is.
 	classify(err error) failure
+	// readDSN checks that the driver reads a URL DSN as Go's URL reader
+	// did, and returns the passwords the driver would use beyond the
+	// URL's own (driver_*.go).
+	readDSN(dsn DSN) ([]string, error)
 	// prepare fills in dialect data a script needs from the live table
 	// (SQLite: the rebuilt table's definition). live is nil when previewing
 	// without a database.

@@ -7,26 +7,42 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"unicode"
 )
 
-// DSN is a parsed connection string. Its password never leaves this struct:
-// String shows the DSN with the password masked, and Scrub masks it (and the
-// raw DSN) in any text, such as an error a driver returns.
+// DSN is a parsed connection string. Its passwords never leave this struct:
+// String shows the DSN with them masked, and Scrub masks them (and the raw
+// DSN) in any text, such as an error a driver returns.
+//
+// A DSN is read only when every reader agrees on it: Go's URL reader, which
+// shepherd shows it with (and builds MySQL's driver configuration from), and
+// the dialect's driver, which connects with it (PostgreSQL's reads it by
+// libpq's rules). Where a #, an @, a space or a % makes them read different
+// users, passwords, hosts or databases, the DSN is refused, saying which
+// character to percent-encode, and without a word of the DSN: a masked form
+// of a string that two readers split differently could still show a piece
+// of the password.
 type DSN struct {
 	Dialect string
 	// Path is the SQLite database file.
 	Path string
 	url  *url.URL
 	raw  string
+	// secrets are the passwords the driver would use, as it reads them and
+	// as the DSN spells them (raw, percent-encoded).
+	secrets []string
 }
 
+// dsnForms is what a refusal says to write instead.
+const dsnForms = "postgres://…, mysql://user:pass@host:port/db or sqlite:path/to/file.db"
+
 // ParseDSN reads postgres://…, postgresql://…, mysql://user:pass@host:port/db
-// and sqlite:path/to/file.db.
+// (or mariadb://…) and sqlite:path/to/file.db.
 func ParseDSN(s string) (DSN, error) {
 	d := DSN{raw: s}
 	switch {
 	case s == "":
-		return d, &UsageError{Msg: "no database given: pass --db DSN or set SHEPHERD_DB (postgres://…, mysql://user:pass@host:port/db or sqlite:path/to/file.db)"}
+		return d, &UsageError{Msg: "no database given: pass --db DSN or set SHEPHERD_DB (" + dsnForms + ")"}
 	case strings.HasPrefix(s, "sqlite:"):
 		d.Dialect = "sqlite"
 		d.Path = strings.TrimPrefix(strings.TrimPrefix(s, "sqlite:"), "//")
@@ -39,26 +55,101 @@ func ParseDSN(s string) (DSN, error) {
 	case strings.HasPrefix(s, "mysql://"), strings.HasPrefix(s, "mariadb://"):
 		d.Dialect = "mysql"
 	default:
-		// The DSN is not echoed as given: only a masked form of it, and
-		// what its shape looks like.
-		return d, &UsageError{Msg: fmt.Sprintf("DSN %q is not one shepherd reads%s: use postgres://…, mysql://user:pass@host:port/db or sqlite:path/to/file.db", maskRaw(s), dsnShape(s))}
+		// Not a word of it is shown: a form shepherd does not read is one
+		// it cannot tell the password of.
+		return d, &UsageError{Msg: fmt.Sprintf("the DSN given is not one shepherd reads%s: use %s (the DSN is not shown here, as it may hold a password)", dsnShape(s), dsnForms)}
+	}
+	if err := d.checkChars(); err != nil {
+		return d, err
 	}
 	u, err := url.Parse(s)
 	if err != nil {
 		// url's message quotes the input: say where it went wrong without it.
-		return d, &UsageError{Msg: fmt.Sprintf("%s DSN is not a valid URL (%s); write it as %s://user:password@host:port/database", d.Dialect, urlProblem(err), d.Dialect)}
+		return d, &UsageError{Msg: fmt.Sprintf("%s DSN is not a valid URL (%s); write it as %s://user:password@host:port/database", d.Dialect, d.urlProblem(err), d.Dialect)}
+	}
+	if _, err := url.ParseQuery(u.RawQuery); err != nil {
+		// Go's URL reader drops such a parameter; PostgreSQL's driver
+		// refuses the DSN: they would not agree on it.
+		return d, &UsageError{Msg: fmt.Sprintf("%s DSN is not a valid URL (a parameter has a %% not followed by two hex digits: write a %% in a password or elsewhere as %%25); write it as %s://user:password@host:port/database", d.Dialect, d.Dialect)}
 	}
 	d.url = u
 	if u.Host == "" {
 		return d, &UsageError{Msg: fmt.Sprintf("%s DSN has no host: write it as %s://user:password@host:port/database", d.Dialect, d.Dialect)}
 	}
+	d.secrets = d.urlSecrets()
+	dl, err := dialectFor(d.Dialect)
+	if err != nil {
+		return d, err
+	}
+	more, err := dl.readDSN(d)
+	if err != nil {
+		return d, err
+	}
+	d.secrets = append(d.secrets, more...)
 	return d, nil
 }
+
+// encodeHint is how to write the characters DSN readers disagree on.
+const encodeHint = `percent-encode special characters of the user and password: space as %20, " as %22, # as %23, % as %25, / as %2F, ? as %3F, @ as %40`
+
+// checkChars refuses the characters that make Go's URL reader and the
+// drivers read a URL DSN differently, before it is read at all, naming
+// every one to percent-encode at once.
+func (d DSN) checkChars() error {
+	var fix []string
+	if strings.IndexFunc(d.raw, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+		// PostgreSQL's driver trims spaces around each part and refuses
+		// them inside; Go's URL reader refuses them in the user and
+		// password and keeps them elsewhere.
+		fix = append(fix, "a space (or a control character) as %20 (or its %XX)")
+	}
+	if strings.Contains(d.raw, "#") {
+		// Go's URL reader takes what follows # as a fragment, which no
+		// driver reads; PostgreSQL's driver reads it as part of the
+		// password (or the database, or a parameter).
+		fix = append(fix, "a # as %23")
+	}
+	if _, rest := d.authority(); strings.Contains(rest, "@") {
+		// The host part ends at the first / or ?: an @ after it is in the
+		// path or a parameter, and the user and password before it (with
+		// a / or ? in the password) are not read as such by Go's URL
+		// reader, nor by PostgreSQL's driver when a / comes first.
+		fix = append(fix, fmt.Sprintf("a %c as %s (the DSN has an @ after the %c that ends its host), and an @ that is not the one before the host as %%40", rest[0], percentEncoded(rest[0]), rest[0]))
+	}
+	if len(fix) == 0 {
+		return nil
+	}
+	return &UsageError{Msg: fmt.Sprintf("%s DSN holds characters that its readers take apart differently: percent-encode, in the password or wherever they are, %s; write it as %s://user:password@host:port/database",
+		d.Dialect, strings.Join(fix, "; "), d.Dialect)}
+}
+
+// authority splits a URL DSN after its scheme at the first / or ? (the #
+// was refused before): the user, password, host and port, and the rest.
+func (d DSN) authority() (authority, rest string) {
+	_, after, _ := strings.Cut(d.raw, "://")
+	if i := strings.IndexAny(after, "/?"); i >= 0 {
+		return after[:i], after[i:]
+	}
+	return after, ""
+}
+
+// userinfo is the raw user and password of a URL DSN (up to the last @ of
+// its host part, as Go's URL reader reads it), and whether it has one.
+func (d DSN) userinfo() (string, bool) {
+	authority, _ := d.authority()
+	at := strings.LastIndex(authority, "@")
+	if at < 0 {
+		return "", false
+	}
+	return authority[:at], true
+}
+
+func percentEncoded(c byte) string { return fmt.Sprintf("%%%02X", c) }
 
 // urlProblem says what is wrong with a URL that did not parse, without any
 // of its text: url's messages quote the part they stumbled on, which may be
 // part of the password (invalid URL escape "%Pa").
-func urlProblem(err error) string {
+func (d DSN) urlProblem(err error) string {
 	var ue *url.Error
 	if !errors.As(err, &ue) {
 		return "it does not parse"
@@ -70,55 +161,94 @@ func urlProblem(err error) string {
 	msg := quotedRE.ReplaceAllString(ue.Err.Error(), "")
 	msg = strings.TrimPrefix(strings.Join(strings.Fields(msg), " "), "net/url: ")
 	if strings.Contains(msg, "userinfo") {
-		msg += ": escape special characters of the user and password (space as %20, @ as %40, / as %2F)"
+		// Name the character (one character is no piece of a password),
+		// so that the operator knows what to encode.
+		if ui, ok := d.userinfo(); ok {
+			for i := 0; i < len(ui); i++ {
+				if !userinfoChar(ui[i]) {
+					return fmt.Sprintf("%s: the user or password holds a %q: percent-encode it as %s", msg, ui[i], percentEncoded(ui[i]))
+				}
+			}
+		}
+		msg += ": " + encodeHint
 	}
 	return msg
 }
 
-var quotedRE = regexp.MustCompile(`"[^"]*"|'[^']*'`)
+// userinfoChar is a byte Go's URL reader accepts in a user and password.
+func userinfoChar(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("-._:~!$&'()*+,;=%@", c) >= 0
+}
+
+var quotedRE = regexp.MustCompile("\"[^\"]*\"|'[^']*'|`[^`]*`")
 
 // secretParams are query parameters whose values are secrets.
 func secretParams() []string { return []string{"password", "sslpassword"} }
 
-// secrets returns the DSN's passwords: the URL's and any in its query.
-func (d DSN) secrets() []string {
-	if d.url == nil {
-		return nil
-	}
+// urlSecrets are the passwords of a URL DSN: the user info's and those of
+// its query, each as the DSN spells it and as a reader decodes it.
+func (d DSN) urlSecrets() []string {
 	var out []string
 	if d.url.User != nil {
-		if p, ok := d.url.User.Password(); ok && p != "" {
+		if p, ok := d.url.User.Password(); ok {
 			out = append(out, p)
 		}
-	}
-	q := d.url.Query()
-	for _, k := range secretParams() {
-		for _, v := range q[k] {
-			if v != "" {
-				out = append(out, v)
+		if ui, ok := d.userinfo(); ok {
+			if _, p, ok := strings.Cut(ui, ":"); ok {
+				out = append(out, p)
 			}
+		}
+	}
+	for _, pair := range strings.Split(d.url.RawQuery, "&") {
+		k, v, _ := strings.Cut(pair, "=")
+		key, err := url.QueryUnescape(k)
+		if err != nil || !isSecretParam(key) {
+			continue
+		}
+		out = append(out, v)
+		// Go's URL reader reads + as a space; PostgreSQL's driver as +.
+		if dec, err := url.QueryUnescape(v); err == nil {
+			out = append(out, dec)
+		}
+		if dec, err := url.PathUnescape(v); err == nil {
+			out = append(out, dec)
 		}
 	}
 	return out
 }
 
-// String is the DSN with its password masked: safe to print and log.
+func isSecretParam(k string) bool {
+	for _, s := range secretParams() {
+		if strings.EqualFold(k, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// String is the DSN with its passwords masked: safe to print and log.
 func (d DSN) String() string {
 	if d.Dialect == "sqlite" {
 		return "sqlite:" + d.Path
 	}
 	if d.url == nil {
-		return maskRaw(d.raw)
+		// A DSN that was not read: no part of it is shown.
+		return "(the DSN given)"
 	}
 	u := *d.url
+	u.Fragment, u.RawFragment = "", ""
 	if u.User != nil {
 		if _, has := u.User.Password(); has {
 			u.User = url.UserPassword(u.User.Username(), "xxxxx")
 		}
 	}
 	q := u.Query()
-	for _, k := range secretParams() {
-		if q.Has(k) {
+	for k := range q {
+		if isSecretParam(k) {
 			q.Set(k, "xxxxx")
 		}
 	}
@@ -126,31 +256,8 @@ func (d DSN) String() string {
 	return strings.ReplaceAll(u.String(), "xxxxx", "***")
 }
 
-// secretKVRE finds the secret values of key=value connection strings:
-// libpq's password='…' or password=…, ADO.NET's Password=…; (any case,
-// with or without spaces around =, quoted or not).
-var secretKVRE = regexp.MustCompile(`(?i)\b((?:ssl)?password|passwd|pwd|secret|token)(\s*=\s*)('(?:\\.|[^'\\])*'?|"(?:[^"]|"")*"?|[^\s;]*)`)
-
-// maskRaw masks a DSN that shepherd does not read or that did not parse, so
-// that it can be named in a message: the values of password=… and
-// Password=…; pairs, and anything before an '@' (user and password, in
-// every user:password@host form: a URL, go-sql-driver's
-// user:password@tcp(host)/db, or a bare user:password@host/db). Whatever
-// the form, the password is not in what it returns.
-func maskRaw(s string) string {
-	s = secretKVRE.ReplaceAllString(s, "${1}${2}***")
-	if j := strings.LastIndex(s, "@"); j >= 0 {
-		start := 0
-		if i := strings.Index(s, "://"); i >= 0 && i < j {
-			start = i + 3
-		}
-		s = s[:start] + "***" + s[j:]
-	}
-	return s
-}
-
 // dsnShape names a DSN's form when it is one shepherd does not read but
-// knows, to say how to rewrite it.
+// knows, to say how to rewrite it, without quoting any of it.
 func dsnShape(s string) string {
 	switch {
 	case strings.Contains(s, "@tcp(") || strings.Contains(s, "@unix("):
@@ -159,18 +266,27 @@ func dsnShape(s string) string {
 		return " (it is a Key=Value; connection string; write postgres://user:password@host:port/database or mysql://user:pass@host:port/db)"
 	case strings.Contains(s, "="):
 		return " (it is a key=value connection string; write it as postgres://user:password@host:port/database)"
-	case !strings.Contains(s, "://") && strings.Contains(s, "@"):
+	case strings.Contains(s, "://"):
+		if scheme, _, _ := strings.Cut(s, "://"); schemeRE.MatchString(scheme) {
+			return fmt.Sprintf(" (its scheme, %s://, is not a database shepherd changes)", scheme)
+		}
+		return ""
+	case strings.Contains(s, "@"):
 		return " (it has no scheme: start it with postgres:// or mysql://)"
 	}
 	return ""
 }
 
-// Scrub masks the password and the raw DSN in text.
+// schemeRE is a URL scheme, which holds no password: the one part of a DSN
+// shepherd does not read that it names.
+var schemeRE = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9+.-]{0,19}$`)
+
+// Scrub masks the passwords and the raw DSN in text.
 func (d DSN) Scrub(text string) string {
 	if d.raw != "" && d.Dialect != "sqlite" {
 		text = strings.ReplaceAll(text, d.raw, d.String())
 	}
-	for _, p := range d.secrets() {
+	for _, p := range d.secrets {
 		// The DSN itself is masked above, wherever it appears whole. A
 		// password of one to three characters is not also masked as
 		// loose text: it would be masked inside every word ("***ostgres"),
@@ -178,15 +294,29 @@ func (d DSN) Scrub(text string) string {
 		if len([]rune(p)) < 4 {
 			continue
 		}
-		text = strings.ReplaceAll(text, p, "***")
-		if esc := url.QueryEscape(p); esc != p {
-			text = strings.ReplaceAll(text, esc, "***")
-		}
-		if esc := url.PathEscape(p); esc != p {
-			text = strings.ReplaceAll(text, esc, "***")
-		}
+		text = secretRE(p).ReplaceAllString(text, "***")
 	}
 	return text
+}
+
+// secretRE matches a password as a message may quote it: as is, or with
+// any of its characters percent-encoded (a space also as +), in whatever
+// mix a URL writer chose.
+func secretRE(p string) *regexp.Regexp {
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
+			b.WriteByte(c)
+			continue
+		}
+		alt := regexp.QuoteMeta(string(c)) + "|(?i:" + percentEncoded(c) + ")"
+		if c == ' ' {
+			alt += `|\+`
+		}
+		b.WriteString("(?:" + alt + ")")
+	}
+	return regexp.MustCompile(b.String())
 }
 
 // hostPort returns host:port with the dialect's default port.

@@ -36,21 +36,21 @@ func TestDSNMasksEveryPassword(t *testing.T) {
 	}
 }
 
-// TestUnreadDSNNotEchoed: a DSN shepherd does not read, or that does not
-// parse, is named in the message only masked, whatever its form, and no
-// piece of the password is quoted from a parse error.
+// TestUnreadDSNNotEchoed: a DSN shepherd does not read is not shown at all,
+// not even masked (a form shepherd does not read is one it cannot tell the
+// password of): the message names its form and how to write it instead.
 func TestUnreadDSNNotEchoed(t *testing.T) {
 	const pw = "Sekr3tPa55"
-	cases := []struct{ dsn, shown string }{
-		{"host=h user=u password=Sekr3tPa55 dbname=d", "host=h user=u password=*** dbname=d"},
-		{"host=h user=u password='Sekr3t Pa55' dbname=d", "host=h user=u password=*** dbname=d"},
-		{"host=h user=u password = Sekr3tPa55", "host=h user=u password = ***"},
-		{"u:Sekr3tPa55@tcp(127.0.0.1:3306)/db", "***@tcp(127.0.0.1:3306)/db"},
-		{"u:Sekr3tPa55@h:3306/db", "***@h:3306/db"},
-		{"Server=h;Database=d;User Id=u;Password=Sekr3tPa55;", "Server=h;Database=d;User Id=u;Password=***;"},
-		{"Server=h;PWD=Sekr3tPa55;Uid=u", "Server=h;PWD=***;Uid=u"},
-		{"oracle://scott:Sekr3tPa55@db/orcl", "oracle://***@db/orcl"},
-		{"host=h password=Sekr3t@Pa55", "host=h password=***"},
+	cases := []struct{ dsn, form string }{
+		{"host=h user=u password=Sekr3tPa55 dbname=d", "it is a key=value connection string"},
+		{"host=h user=u password='Sekr3t Pa55' dbname=d", "it is a key=value connection string"},
+		{"host=h user=u password = Sekr3tPa55", "it is a key=value connection string"},
+		{"u:Sekr3tPa55@tcp(127.0.0.1:3306)/db", "it is go-sql-driver/mysql's user:pass@tcp(host:port)/db form"},
+		{"u:Sekr3tPa55@h:3306/db", "it has no scheme"},
+		{"Server=h;Database=d;User Id=u;Password=Sekr3tPa55;", "it is a Key=Value; connection string"},
+		{"Server=h;PWD=Sekr3tPa55;Uid=u", "it is a Key=Value; connection string"},
+		{"oracle://scott:Sekr3tPa55@db/orcl", "its scheme, oracle://, is not a database shepherd changes"},
+		{"host=h password=Sekr3t@Pa55", "it is a key=value connection string"},
 	}
 	for _, tc := range cases {
 		_, err := ParseDSN(tc.dsn)
@@ -60,8 +60,13 @@ func TestUnreadDSNNotEchoed(t *testing.T) {
 		if strings.Contains(err.Error(), "Sekr3t") || strings.Contains(err.Error(), "Pa55") {
 			t.Errorf("%s: the message shows the password: %v", tc.dsn, err)
 		}
-		if !strings.Contains(err.Error(), `"`+tc.shown+`"`) {
-			t.Errorf("%s: want the DSN shown as %q: %v", tc.dsn, tc.shown, err)
+		for _, part := range []string{"host=h", "127.0.0.1", "h:3306", "Server=h", "scott", "orcl", "***"} {
+			if strings.Contains(err.Error(), part) {
+				t.Errorf("%s: the message shows %q of the DSN: %v", tc.dsn, part, err)
+			}
+		}
+		if !strings.Contains(err.Error(), tc.form) {
+			t.Errorf("%s: want the message to say %q: %v", tc.dsn, tc.form, err)
 		}
 	}
 	// url's own errors quote what they stumbled on: a piece of the password.

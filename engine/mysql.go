@@ -238,7 +238,7 @@ func (d *mysqlDialect) open(ctx context.Context, dsn DSN) (*sql.DB, error) {
 		case "tls":
 			cfg.TLSConfig = v[len(v)-1]
 		default:
-			return nil, &UsageError{Msg: fmt.Sprintf("%s: the parameter %q is not one shepherd reads (it reads tls=true|skip-verify|preferred)", dsn.String(), k)}
+			return nil, &UsageError{Msg: fmt.Sprintf("%s: %s is not one shepherd reads (it reads tls=true|skip-verify|preferred)", dsn.String(), paramName(k))}
 		}
 	}
 	cfg.Timeout = 10 * time.Second
