@@ -94,7 +94,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	code := exitCode(err)
 	if err != nil && !errors.Is(err, errAtGate) {
-		msg := g.scrub(err.Error())
+		msg := g.scrub(engine.ErrorText(err))
 		fmt.Fprintln(stderr, "shepherd: "+msg)
 		// A script reading JSON lines gets the failure as one too, whatever
 		// stopped the run: a plan, a connection, another runner's lock.

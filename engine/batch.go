@@ -391,11 +391,11 @@ func (s *Session) countWhere(ctx context.Context, q querier, data sqlData, vals 
 	for rows.Next() {
 		var k any
 		if err := rows.Scan(&k); err != nil {
-			return n, nil, err
+			return n, nil, s.dsn.scrub(err)
 		}
 		sample = append(sample, keyText(k))
 	}
-	return n, sample, rows.Err()
+	return n, sample, s.dsn.scrub(rows.Err())
 }
 
 // checkpointIs reports whether the recorded checkpoint of a phase is cp,

@@ -50,7 +50,7 @@ func (s *Session) dependents(ctx context.Context, col string) ([]Dependent, erro
 		var cols, def *string
 		var partial, match int64
 		if err := rows.Scan(&dep.Kind, &dep.Name, &dep.On, &cols, &partial, &def, &match); err != nil {
-			return nil, fmt.Errorf("read what uses %s.%s: %w", s.plan.Table, col, err)
+			return nil, fmt.Errorf("read what uses %s.%s: %w", s.plan.Table, col, s.dsn.scrub(err))
 		}
 		if cols != nil && *cols != "" {
 			dep.Columns = strings.Split(*cols, ",")
@@ -67,7 +67,7 @@ func (s *Session) dependents(ctx context.Context, col string) ([]Dependent, erro
 		}
 		out = append(out, dep)
 	}
-	return out, rows.Err()
+	return out, s.dsn.scrub(rows.Err())
 }
 
 // namesColumn reports whether SQL text names the column as a word

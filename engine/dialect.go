@@ -39,6 +39,10 @@ type dialect interface {
 	connSetup(opts Options) []string
 	// classify says what kind of failure a database error is.
 	classify(err error) failure
+	// describe is an error of this dialect's driver as shepherd shows it:
+	// without the row values it quotes, nor codes that are noise to an
+	// operator; ok is false for any other error (driver_*.go).
+	describe(err error) (text string, ok bool)
 	// readDSN checks that the driver reads a URL DSN as Go's URL reader
 	// did, and returns the passwords the driver would use beyond the
 	// URL's own (driver_*.go).

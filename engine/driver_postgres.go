@@ -3,13 +3,15 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// What shepherd reads from PostgreSQL's driver (pgx): how it reads a DSN.
+// What shepherd reads from PostgreSQL's driver (pgx): how it reads a DSN,
+// and how its errors read.
 
 // readDSN reads the DSN as pgx will when it connects (libpq's rules), refuses
 // it where that is not what Go's URL reader read (the DSN shepherd shows
@@ -60,3 +62,32 @@ func pgParseProblem(err error) string {
 	}
 	return strings.Join(strings.Fields(quotedRE.ReplaceAllString(msg, "…")), " ")
 }
+
+// describe renders PostgreSQL's error as pgx does (ERROR: message (SQLSTATE
+// code)), with the row values it quotes masked. Those are in its message
+// only for data exceptions (class 22: invalid input syntax for type
+// integer: "…", value "…" is out of range, the bytes of an invalid
+// sequence) and in what a trigger raises (class P0); integrity violations
+// (class 23) name the constraint and column and keep the row in Detail,
+// which the message does not include.
+func (postgresDialect) describe(err error) (string, bool) {
+	pe, ok := err.(*pgconn.PgError)
+	if !ok {
+		return "", false
+	}
+	c := *pe
+	switch {
+	case strings.HasPrefix(pe.Code, "22"):
+		c.Message = pgBytesRE.ReplaceAllString(pgQuotedRE.ReplaceAllString(c.Message, `"…"`), "$1…")
+	case strings.HasPrefix(pe.Code, "P0"):
+		c.Message = quotedValueRE.ReplaceAllString(pgQuotedRE.ReplaceAllString(c.Message, `"…"`), "'…'")
+	}
+	return c.Error(), true
+}
+
+var (
+	pgQuotedRE = regexp.MustCompile(`"(?:[^"]|"")*"`)
+	// pgBytesRE is the bytes PostgreSQL quotes from an invalid value:
+	// invalid byte sequence for encoding "UTF8": 0xc3 0x28.
+	pgBytesRE = regexp.MustCompile(`(: )0x[0-9a-fA-F]{2}(?: 0x[0-9a-fA-F]{2})*`)
+)

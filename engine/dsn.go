@@ -330,25 +330,3 @@ func (d DSN) hostPort(defaultPort string) string {
 
 // database is the path's database name.
 func (d DSN) database() string { return strings.TrimPrefix(d.url.Path, "/") }
-
-// scrubbedError wraps an error whose text must not carry the password.
-type scrubbedError struct {
-	msg string
-	err error
-}
-
-func (e *scrubbedError) Error() string { return e.msg }
-func (e *scrubbedError) Unwrap() error { return e.err }
-
-// scrub returns err with the password masked in its text, keeping it
-// unwrappable so that callers can still classify it.
-func (d DSN) scrub(err error) error {
-	if err == nil {
-		return nil
-	}
-	msg := d.Scrub(err.Error())
-	if msg == err.Error() {
-		return err
-	}
-	return &scrubbedError{msg: msg, err: err}
-}

@@ -295,11 +295,11 @@ func (s *Session) listTables(ctx context.Context, schema string) ([]string, erro
 	for rows.Next() {
 		var n string
 		if err := rows.Scan(&n); err != nil {
-			return nil, err
+			return nil, s.dsn.scrub(err)
 		}
 		names = append(names, n)
 	}
-	return names, rows.Err()
+	return names, s.dsn.scrub(rows.Err())
 }
 
 // errNoTable is what introspect returns for a table that does not exist.

@@ -253,7 +253,7 @@ func (s *Session) execForms(ctx context.Context, q querier, phase string, i int,
 			return "", &StepError{Phase: phase, SQL: st.SQL, Err: s.dsn.scrub(err)}
 		}
 		alt := step.Else[next]
-		refusal := s.dsn.Scrub(err.Error())
+		refusal := s.dsn.scrub(err).Error()
 		_ = s.log(ctx, q, phase, "refused", st.SQL, refusal)
 		if alt.Level != templates.LevelNone && templates.LevelRank(alt.Level) > templates.LevelRank(s.opts.AllowLock) {
 			le := &LockRequiredError{Phase: phase, Table: s.plan.Table, Level: alt.Level, Refused: f.refused, Reason: f.reason,

@@ -284,7 +284,7 @@ func (l *sessionLock) held(ctx context.Context) error {
 		}
 		wait = min(wait*2, 2*time.Second)
 	}
-	return l.loss.lose(l.lostError(fmt.Sprintf("it could not be taken again (%v), so it cannot be shown that nobody else held it meanwhile", err), nil))
+	return l.loss.lose(l.lostError(fmt.Sprintf("it could not be taken again (%v), so it cannot be shown that nobody else held it meanwhile", l.s.dsn.scrub(err)), nil))
 }
 
 // retake takes the lock again on a new session, under l.mu, after its

@@ -569,7 +569,7 @@ func TestMySQLClassify(t *testing.T) {
 		{&mysql.MySQLError{Number: 1054, Message: "Unknown column 'x' in 'field list'"}, failOther, ""},
 		{fmt.Errorf("batch: %w", driver.ErrBadConn), failConnection, ""},
 		{mysql.ErrInvalidConn, failConnection, ""},
-		{&StepError{Phase: "enforce", Err: &scrubbedError{msg: "x", err: &mysql.MySQLError{Number: 1205}}}, failLockTimeout, ""},
+		{&StepError{Phase: "enforce", Err: &dbError{msg: "x", err: &mysql.MySQLError{Number: 1205}}}, failLockTimeout, ""},
 	} {
 		f := d.classify(c.err)
 		if f.kind != c.kind || f.constraint != c.constraint {

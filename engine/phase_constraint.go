@@ -377,7 +377,7 @@ func (s *Session) proveRejected(ctx context.Context, b builder) (detail, rejecte
 			refused = append(refused, why)
 			continue
 		}
-		return fmt.Sprintf("a violating write was rejected by %s: %s (rolled back)%s", label, s.dsn.Scrub(werr.Error()), proof), write.stmts[at].SQL, nil
+		return fmt.Sprintf("a violating write was rejected by %s: %s (rolled back)%s", label, s.dsn.scrub(werr).Error(), proof), write.stmts[at].SQL, nil
 	}
 	what := fmt.Sprintf("no violating write was rejected by %s; tried: %s", label, strings.Join(tried, "; "))
 	if len(refused) > 0 {
@@ -418,7 +418,7 @@ func (s *Session) proveRejected(ctx context.Context, b builder) (detail, rejecte
 // try proves nothing.
 func (s *Session) provesConstraint(ctx context.Context, tx *sql.Tx, b builder, w violatingWrite, keys []any, write tryWrite, at int, werr error) (proof, why string, err error) {
 	refused := oneLine(write.stmts[at].SQL)
-	msg := s.dsn.Scrub(werr.Error())
+	msg := s.dsn.scrub(werr).Error()
 	if at < len(write.stmts)-1 {
 		return "", fmt.Sprintf("%s, a row written before the violating one, was refused: %s", refused, msg), nil
 	}
@@ -459,7 +459,7 @@ func (s *Session) compareSatisfying(ctx context.Context, tx *sql.Tx, b builder, 
 			}
 			return fmt.Sprintf("; the same row with %s satisfying %s was accepted", cols, name), "", nil
 		}
-		also = append(also, fmt.Sprintf("%s: %s", oneLine(t.stmts[cat].SQL), s.dsn.Scrub(cerr.Error())))
+		also = append(also, fmt.Sprintf("%s: %s", oneLine(t.stmts[cat].SQL), s.dsn.scrub(cerr).Error()))
 	}
 	return "", fmt.Sprintf("%s was refused (%s), but the database does not say by which constraint, and the same write with %s satisfying %s was refused too (%s), so something else refuses it",
 		refused, msg, cols, name, strings.Join(also, "; ")), nil
@@ -973,11 +973,11 @@ func (s *Session) firstKeys(ctx context.Context, q querier) ([]any, error) {
 	for rows.Next() {
 		var k any
 		if err := rows.Scan(&k); err != nil {
-			return nil, err
+			return nil, s.dsn.scrub(err)
 		}
 		keys = append(keys, k)
 	}
-	return keys, rows.Err()
+	return keys, s.dsn.scrub(rows.Err())
 }
 
 // checkCandidates guesses writes that break a CHECK: for each column the

@@ -649,7 +649,7 @@ func TestPostgresClassify(t *testing.T) {
 		{&pgconn.PgError{Code: "40P01"}, failure{kind: failLockTimeout}},
 		{&pgconn.PgError{Code: "23502", ColumnName: "email"}, failure{kind: failNotNull}},
 		{&pgconn.PgError{Code: "23514", ConstraintName: "orders_positive"}, failure{kind: failCheck, constraint: "orders_positive"}},
-		{&StepError{Err: &scrubbedError{err: &pgconn.PgError{Code: "23505", ConstraintName: "k"}}}, failure{kind: failUnique, constraint: "k"}},
+		{&StepError{Err: &dbError{err: &pgconn.PgError{Code: "23505", ConstraintName: "k"}}}, failure{kind: failUnique, constraint: "k"}},
 		{&pgconn.PgError{Code: "57P01"}, failure{kind: failConnection}},
 		{&pgconn.PgError{Code: "08006"}, failure{kind: failConnection}},
 		{&pgconn.PgError{Code: "22P02"}, failure{kind: failOther}},

@@ -163,17 +163,17 @@ func (s *Session) failed(ctx context.Context, id string, err error) error {
 	var lost *LockLostError
 	if errors.As(err, &lost) || errors.As(herr, &lost) {
 		err = s.lockLost(id, lost)
-		s.emit(Event{Event: EventPhaseFailed, Phase: id, Error: err.Error()})
+		s.emit(Event{Event: EventPhaseFailed, Phase: id, Error: s.errorText(err)})
 		return err
 	}
 	if herr != nil {
-		s.emit(Event{Event: EventPhaseFailed, Phase: id, Error: err.Error()})
+		s.emit(Event{Event: EventPhaseFailed, Phase: id, Error: s.errorText(err)})
 		return fmt.Errorf("%w (not recorded as failed: whether the runner lock is still this runner's could not be checked: %v)", err, herr)
 	}
 	// The phase's transaction may have moved the in-memory state before
 	// it rolled back: re-read what the database holds.
 	_ = s.loadState(context.WithoutCancel(ctx))
-	ev := Event{Event: EventPhaseFailed, Phase: id, Error: err.Error()}
+	ev := Event{Event: EventPhaseFailed, Phase: id, Error: s.errorText(err)}
 	var ve *VerifyError
 	if errors.As(err, &ve) {
 		ev.Count, ev.Sample = int64p(ve.Count), ve.Sample

@@ -376,7 +376,7 @@ func (s *Session) nameClashes(ctx context.Context, t *Table) []string {
 	for rows.Next() {
 		var what, where, why string
 		if err := rows.Scan(&what, &where, &why); err != nil {
-			return []string{fmt.Sprintf("constraint.name: look for other objects named %q: %v", d.Name, err)}
+			return []string{fmt.Sprintf("constraint.name: look for other objects named %q: %v", d.Name, s.dsn.scrub(err))}
 		}
 		if where != "" {
 			where = " " + where

@@ -55,7 +55,7 @@ func (e *Engine) exec(ctx context.Context, q querier, name string, data sqlData,
 		res, err = q.ExecContext(ctx, st.SQL, args...)
 		return err
 	})
-	return res, err
+	return res, e.dsn.scrub(err)
 }
 
 // retryLocked runs fn, and again after a short, growing pause while it
@@ -90,7 +90,8 @@ func (e *Engine) query(ctx context.Context, q querier, name string, data sqlData
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return q.QueryContext(ctx, st.SQL, args...)
+	rows, err := q.QueryContext(ctx, st.SQL, args...)
+	return rows, e.dsn.scrub(err)
 }
 
 // queryRow renders a one-statement template and scans its one row.
@@ -103,7 +104,7 @@ func (e *Engine) queryRow(ctx context.Context, q querier, name string, data sqlD
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	return q.QueryRowContext(ctx, st.SQL, args...).Scan(dest...)
+	return e.dsn.scrub(q.QueryRowContext(ctx, st.SQL, args...).Scan(dest...))
 }
 
 // stateExists reports whether shepherd's tables exist in this database.
@@ -136,7 +137,7 @@ func (s *Session) loadState(ctx context.Context) error {
 		var runBy, detail sql.NullString
 		var cp sql.NullString
 		if err := rows.Scan(&st.ID, &st.Status, &st.Hash, &started, &finished, &runBy, &cp, &st.RowsDone, &detail); err != nil {
-			return fmt.Errorf("read the state of %s: %w", s.plan.Name, err)
+			return fmt.Errorf("read the state of %s: %w", s.plan.Name, s.dsn.scrub(err))
 		}
 		st.StartedAt, st.FinishedAt = parseTime(started), parseTime(finished)
 		st.RunBy, st.Detail = runBy.String, detail.String
@@ -490,7 +491,7 @@ func (e *Engine) Status(ctx context.Context) ([]PlanStatus, error) {
 		var started, finished any
 		var detail sql.NullString
 		if err := rows.Scan(&plan, &playbook, &table, &ph.ID, &ph.Status, &started, &finished, &ph.RowsDone, &detail); err != nil {
-			return nil, fmt.Errorf("read shepherd_state: %w", err)
+			return nil, fmt.Errorf("read shepherd_state: %w", e.dsn.scrub(err))
 		}
 		ph.StartedAt, ph.FinishedAt, ph.Detail = parseTime(started), parseTime(finished), detail.String
 		if len(out) == 0 || out[len(out)-1].Name != plan {
@@ -528,7 +529,7 @@ func (e *Engine) Log(ctx context.Context, plan string) ([]LogEntry, error) {
 		var at any
 		var sqlText, detail sql.NullString
 		if err := rows.Scan(&at, &le.Phase, &le.Event, &le.Actor, &sqlText, &detail); err != nil {
-			return nil, fmt.Errorf("read shepherd_log: %w", err)
+			return nil, fmt.Errorf("read shepherd_log: %w", e.dsn.scrub(err))
 		}
 		if t := parseTime(at); t != nil {
 			le.At = *t
@@ -566,7 +567,7 @@ func (e *Engine) Ready(ctx context.Context, plan, phase string) error {
 		if ok, _ := e.stateExists(ctx); !ok {
 			return &NotReadyError{Reason: "not ready: this database has no shepherd state table (no plan has run here)"}
 		}
-		return &NotReadyError{Reason: "not ready: " + e.dsn.Scrub(err.Error())}
+		return &NotReadyError{Reason: "not ready: " + e.dsn.scrub(err).Error()}
 	case status != string(phases.Done):
 		return &NotReadyError{Reason: fmt.Sprintf("not ready: phase %s of %s is %s", phase, plan, status)}
 	}
@@ -668,8 +669,10 @@ var (
 
 // redactValues masks the row values a database quotes in its messages
 // (MySQL's Duplicate entry 'x', PostgreSQL's invalid input "x" and
-// Key (c)=(x)) before a message is kept in shepherd's tables. Events, which
-// the operator reads on the spot, keep them.
+// Key (c)=(x)) before a message is kept in shepherd's tables. It masks
+// every quoted text, names too: the database's errors have their values
+// masked already where they enter the engine (dberror.go), and so do the
+// events; this is the tables' second guard.
 func redactValues(text string) string {
 	text = quotedValueRE.ReplaceAllString(text, "'…'")
 	text = pgInputRE.ReplaceAllString(text, `$1"…"`)
