@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // DSN is a parsed connection string. Its passwords never leave this struct:
@@ -294,7 +295,10 @@ func (d DSN) Scrub(text string) string {
 		if len([]rune(p)) < 4 {
 			continue
 		}
-		text = secretRE(p).ReplaceAllString(text, "***")
+		text = strings.ReplaceAll(text, p, "***")
+		if utf8.ValidString(p) { // a decoded %FF is no text to match by pattern
+			text = secretRE(p).ReplaceAllString(text, "***")
+		}
 	}
 	return text
 }
@@ -304,14 +308,18 @@ func (d DSN) Scrub(text string) string {
 // mix a URL writer chose.
 func secretRE(p string) *regexp.Regexp {
 	var b strings.Builder
-	for i := 0; i < len(p); i++ {
-		c := p[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
-			b.WriteByte(c)
+	for _, r := range p {
+		if 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' {
+			b.WriteRune(r)
 			continue
 		}
-		alt := regexp.QuoteMeta(string(c)) + "|(?i:" + percentEncoded(c) + ")"
-		if c == ' ' {
+		// A letter beyond ASCII is encoded as each of its UTF-8 bytes.
+		var enc strings.Builder
+		for _, c := range []byte(string(r)) {
+			enc.WriteString(percentEncoded(c))
+		}
+		alt := regexp.QuoteMeta(string(r)) + "|(?i:" + enc.String() + ")"
+		if r == ' ' {
 			alt += `|\+`
 		}
 		b.WriteString("(?:" + alt + ")")

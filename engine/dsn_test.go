@@ -30,6 +30,15 @@ func TestDSNMasksEveryPassword(t *testing.T) {
 			}
 		}
 	}
+	// A password that decodes to bytes that are no text (%FF) is masked
+	// as those bytes, and as the DSN spells it.
+	d, err := ParseDSN("postgres://app:hun%FFter2@db/app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg := d.scrub(errors.New("auth: hun\xffter2 / hun%FFter2 refused")).Error(); strings.Contains(msg, "hun") {
+		t.Errorf("scrub left the password in %q", msg)
+	}
 	// A DSN that does not parse is not echoed with its password.
 	if _, err := ParseDSN("postgres://u:hunter2@host:badport/db"); err == nil || strings.Contains(err.Error(), "hunter2") {
 		t.Errorf("unparseable DSN: %v", err)

@@ -17,7 +17,8 @@ const passwordSpecials = "#@ %/:?'\""
 
 // TrickyPasswords are passwords with each special character between two
 // distinctive pieces, one with all of them, one with a valid escape (%41
-// reads as A), and one with a space at its end.
+// reads as A), one with a space at its end, and one with a non-ASCII
+// letter.
 func TrickyPasswords() []string {
 	var out []string
 	for _, c := range passwordSpecials {
@@ -27,6 +28,7 @@ func TrickyPasswords() []string {
 		`Rm2x#Yp8n@Lb3c Hd6f%Gs5j/Nw1e:Ua9r?Vc0t'Jk4m"Wq7p`,
 		"Kq7w%41Zt4v",
 		"Kq7wZt4v ",
+		"Kq7wé#Zt4v",
 	)
 }
 
