@@ -643,8 +643,8 @@ func (ps planScreen) viewedPlan(m viewedMsg) (planScreen, tea.Cmd) {
 		ps.setMsg(msgWarn, next.ID+" waits for its confirmation: c confirms it")
 	case ps.status(next.ID) == phases.Failed || ps.status(next.ID) == phases.Running:
 		ps.setMsg(msgWarn, next.ID+" did not finish: r runs it again")
-		if cp := infoOf(ps.infos, next.ID).Checkpoint; cp != "" && batched(ps.plan, next.ID) {
-			ps.setMsg(msgWarn, next.ID+" stopped at the checkpoint "+cp+": r resumes from there")
+		if info := infoOf(ps.infos, next.ID); stopped(info) {
+			ps.setMsg(msgWarn, "⏸ "+next.ID+" stopped "+stoppedText(info, nil, false))
 		}
 	default:
 		ps.setMsg(msgInfo, "next: "+next.ID+" · r runs it")
@@ -707,7 +707,7 @@ func (ps planScreen) ran(m phaseRanMsg) (planScreen, tea.Cmd) {
 		ps.timeline.Select(m.id)
 		switch {
 		case fl.stopped:
-			ps.setMsg(msgWarn, m.err.Error())
+			ps.setMsg(msgWarn, "⏸ "+m.id+" stopped "+stoppedText(infoOf(ps.infos, m.id), fl, false))
 		case fl.verify:
 			ps.setMsg(msgErr, fmt.Sprintf("✗ %s: verification failed: %s rows, keys %s · r retries", m.id, countText(fl.count), sampleText(fl)))
 		default:
@@ -835,7 +835,9 @@ func failureOf(err error) *failure {
 	switch {
 	case errors.As(err, &ve):
 		fl.verify, fl.what, fl.count, fl.sample, fl.hint = true, ve.What, ve.Count, ve.Sample, ve.Hint
-	case errors.As(err, &ie), errors.Is(err, context.Canceled):
+	case errors.As(err, &ie):
+		fl.stopped, fl.checkpoint = true, ie.Checkpoint
+	case errors.Is(err, context.Canceled):
 		fl.stopped = true
 	}
 	return fl

@@ -274,7 +274,7 @@ func TestTmuxQuitMidBackfillKeepsTheCheckpoint(t *testing.T) {
 
 	// The next session resumes from the checkpoint.
 	tm2 := newTerm(t, dir, bin, "run", "users-email.yaml", "--db", "sqlite:demo.db")
-	tm2.waitFor("backfill stopped at the checkpoint "+cp, "r resume backfill")
+	tm2.waitFor("⏸ backfill stopped at key "+cp, "r resume backfill")
 	tm2.keys("r")
 	tm2.waitFor("✓ backfill done", "r confirm switch-writes")
 	if n := one(t, db, `SELECT rows_done FROM shepherd_state WHERE plan = 'users-email' AND phase = 'backfill'`); n != "3000" {
