@@ -182,11 +182,15 @@ func (ps planScreen) reverify() (planScreen, tea.Cmd) {
 	}
 	eng, plan, opts := ps.eng, ps.plan, ps.sessionOpts()
 	return ps, ps.start(opReverify, id, func(ctx context.Context) tea.Msg {
-		v, err := eng.Inspect(ctx, plan, opts)
+		fresh, err := reload(plan)
 		if err != nil {
 			return reverifiedMsg{id: id, err: err}
 		}
+		v, err := eng.Inspect(ctx, fresh, opts)
+		if err != nil {
+			return withPlan{plan: fresh, msg: reverifiedMsg{id: id, err: err}}
+		}
 		detail, err := v.Reverify(ctx, id)
-		return reverifiedMsg{id: id, detail: detail, err: err}
+		return withPlan{plan: fresh, msg: reverifiedMsg{id: id, detail: detail, err: err}}
 	})
 }

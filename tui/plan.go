@@ -130,9 +130,15 @@ func (ps *planScreen) Open() tea.Cmd {
 func (ps *planScreen) read(refresh bool) tea.Cmd {
 	eng, plan, opts := ps.eng, ps.plan, ps.sessionOpts()
 	return ps.start(opOpen, "", func(ctx context.Context) tea.Msg {
-		m := inspect(ctx, eng, plan, opts)
+		fresh, err := reload(plan)
+		if err != nil {
+			m := unreadable(ctx, eng, plan, err)
+			m.refresh = refresh
+			return m
+		}
+		m := inspect(ctx, eng, fresh, opts)
 		m.refresh = refresh
-		return m
+		return withPlan{plan: fresh, msg: m}
 	})
 }
 
@@ -268,6 +274,9 @@ func (ps planScreen) status(id string) phases.Status { return infoOf(ps.infos, i
 func (ps planScreen) Update(msg tea.Msg) (planScreen, tea.Cmd) {
 	var cmd tea.Cmd
 	switch msg := msg.(type) {
+	case withPlan:
+		ps.adopt(msg.plan)
+		return ps.Update(msg.msg)
 	case tea.KeyPressMsg:
 		ps, cmd = ps.key(msg)
 	case viewedMsg:
