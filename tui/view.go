@@ -193,7 +193,13 @@ func (ps *planScreen) act(o op, phase string, do func(ctx context.Context, sess 
 			view := viewedMsg{infos: sess.Phases(), previews: sess.Previews()}
 			return withPlan{plan: fresh, msg: refusedMsg{op: o, phase: phase, err: err, view: view}}
 		}
-		return withPlan{plan: fresh, msg: do(ctx, sess, tap)}
+		msg := do(ctx, sess, tap)
+		if err := answerErr(msg); err != nil && ctx.Err() != nil {
+			// Cut short by the TUI's end: Run reports it.
+			track.stopped.add(&StoppedError{Plan: fresh.Name, File: fresh.File, Phase: phase,
+				RowsDone: infoOf(sess.Phases(), phase).RowsDone, Err: err})
+		}
+		return withPlan{plan: fresh, msg: msg}
 	})
 }
 
