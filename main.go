@@ -325,22 +325,18 @@ func newStatusCmd(g *globals) *cobra.Command {
 	var asJSON, withLog bool
 	cmd := &cobra.Command{
 		Use:   "status [PLAN...]",
-		Short: "every plan's state in this database",
+		Short: "every plan's state in this database; PLAN is a plan file or a plan's name",
 		RunE: func(cmd *cobra.Command, args []string) error {
+			targets, err := statusTargets(args)
+			if err != nil {
+				return err
+			}
 			if !asJSON && !withLog && interactive(cmd) {
-				files := args
-				if len(files) == 0 {
+				files := statusFiles(targets)
+				if len(args) == 0 {
 					files = planFiles()
 				}
 				return planListTUI(cmd, g, files, "", engine.Options{})
-			}
-			var plans []*phases.Plan
-			for _, a := range args {
-				p, err := phases.Load(a)
-				if err != nil {
-					return err
-				}
-				plans = append(plans, p)
 			}
 			eng, err := engine.Open(cmd.Context(), g.dsn())
 			if err != nil {
@@ -352,8 +348,10 @@ func newStatusCmd(g *globals) *cobra.Command {
 				return err
 			}
 			shown := all
-			if len(plans) > 0 {
-				shown = selectPlans(all, plans)
+			if len(targets) > 0 {
+				if shown, err = selectTargets(all, targets); err != nil {
+					return err
+				}
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
@@ -386,29 +384,6 @@ func newStatusCmd(g *globals) *cobra.Command {
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.Flags().BoolVar(&withLog, "log", false, "also print each plan's audit log")
 	return cmd
-}
-
-// selectPlans keeps the named plans, in the order given; a plan that has not
-// started here shows every phase pending.
-func selectPlans(all []engine.PlanStatus, plans []*phases.Plan) []engine.PlanStatus {
-	var out []engine.PlanStatus
-	for _, p := range plans {
-		found := false
-		for _, s := range all {
-			if s.Name == p.Name {
-				out = append(out, s)
-				found = true
-			}
-		}
-		if !found {
-			ps := engine.PlanStatus{Name: p.Name, Playbook: p.Playbook, Table: p.Table}
-			for _, id := range p.PlaybookDef().IDs() {
-				ps.Phases = append(ps.Phases, engine.PhaseStatus{ID: id, Status: phases.Pending})
-			}
-			out = append(out, ps)
-		}
-	}
-	return out
 }
 
 func newPlanCmd(g *globals) *cobra.Command {

@@ -47,7 +47,10 @@ func (sb *Sandbox) Start(ctx context.Context, plan *phases.Plan, opts Options) (
 // run as they would in order (the database still refuses what it refuses,
 // and shepherd's checks still refuse what they refuse), with a notice that
 // says the order was skipped; for a gate, running it is a confirmation given
-// before the deploy was checked. A phase already done is refused.
+// before the deploy was checked. A phase already done is refused, and so is
+// a phase that cannot be undone (the point of no return) while it is not
+// the next one: that order is shepherd's own, on every database, so the
+// sandbox applies RunPhase's rule to it rather than skip it.
 func (s *SandboxSession) RunOutOfOrder(ctx context.Context, id string) error {
 	ph, ok := s.pb.Phase(id)
 	if !ok {
@@ -57,7 +60,7 @@ func (s *SandboxSession) RunOutOfOrder(ctx context.Context, id string) error {
 		return &UsageError{Msg: fmt.Sprintf("%s is already done", id)}
 	}
 	next, more := s.pb.Next(s.progress())
-	if more && next.ID == id {
+	if more && next.ID == id || ph.Undo == phases.UndoNever {
 		return s.RunPhase(ctx, id)
 	}
 	s.notice(id, "sandbox: %s runs out of the playbook's order; the next phase in order is %s", id, next.ID)

@@ -210,3 +210,7 @@ func CheckType(t string) error {
 	}
 	return nil
 }
+
+// IsPlanName reports whether s is a valid plan name (as name: takes it), so
+// that a command can take a plan by its name where it takes a plan file.
+func IsPlanName(s string) bool { return planNameRE.MatchString(s) }

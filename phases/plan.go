@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"regexp"
 	"sort"
 	"strings"
@@ -278,9 +277,9 @@ func join(prefix, key string) string {
 
 // Load reads and validates a plan file.
 func Load(path string) (*Plan, error) {
-	data, err := os.ReadFile(path)
+	data, err := readPlanFile(path)
 	if err != nil {
-		return nil, &PlanError{File: path, Problem: fmt.Sprintf("cannot read the plan: %v", errors.Unwrap(err)), Fix: "check the path"}
+		return nil, err
 	}
 	return Parse(path, data)
 }
@@ -388,6 +387,9 @@ var yamlLineRE = regexp.MustCompile(`line (\d+): `)
 
 // Parse validates a plan read from file.
 func Parse(file string, data []byte) (*Plan, error) {
+	if err := checkSize(file, data); err != nil {
+		return nil, err
+	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, yamlError(file, err)
@@ -432,6 +434,9 @@ func Parse(file string, data []byte) (*Plan, error) {
 	v.validate(r)
 	if len(v.errs) > 0 {
 		return nil, v.errs
+	}
+	if err := checkCanonicalSize(p); err != nil {
+		return nil, err
 	}
 	return p, nil
 }

@@ -232,11 +232,12 @@ func Status(w io.Writer, plans []engine.PlanStatus) {
 			} else if ph.StartedAt != nil {
 				when = "since " + ph.StartedAt.Local().Format("2006-01-02 15:04:05")
 			}
-			status := string(ph.Status)
+			status, detail := string(ph.Status), firstLine(ph.Detail)
 			if Stopped(ph.Status, ph.Detail) {
-				status = "stopped" // as the TUI says it; --json keeps "failed"
+				// As the TUI says it; --json keeps "failed" and the detail.
+				status, detail = "stopped", StoppedAt(ph.RowsDone, "")+": "+Resumes(ph.RowsDone, "", "a rerun")
 			}
-			fmt.Fprintf(w, "  %-20s %-12s %-25s %s\n", ph.ID, status, when, firstLine(ph.Detail))
+			fmt.Fprintf(w, "  %-20s %-12s %-25s %s\n", ph.ID, status, when, detail)
 		}
 	}
 }
@@ -247,6 +248,35 @@ func Status(w io.Writer, plans []engine.PlanStatus) {
 // "stopped".
 func Stopped(status phases.Status, detail string) bool {
 	return status == phases.Failed && engine.Interrupted(detail)
+}
+
+// StoppedAt says where an interrupted phase stopped, to follow the word
+// "stopped", from its state: the rows its batches committed and, when known,
+// the checkpoint ("id 11000"). An interruption keeps the checkpoint of the
+// last committed batch (engine.InterruptedError); without one, no batch
+// committed.
+func StoppedAt(rowsDone int64, checkpoint string) string {
+	switch {
+	case checkpoint != "" && rowsDone > 0:
+		return fmt.Sprintf("at %s, with %s rows done", checkpoint, Count(rowsDone))
+	case checkpoint != "":
+		return "at " + checkpoint
+	case rowsDone > 0:
+		return fmt.Sprintf("at its checkpoint, with %s rows done", Count(rowsDone))
+	}
+	return "before its first batch committed"
+}
+
+// Resumes says what the next run (who: "a rerun", "r") does with an
+// interrupted phase stopped where StoppedAt says.
+func Resumes(rowsDone int64, checkpoint, who string) string {
+	switch {
+	case checkpoint != "":
+		return "the checkpoint is kept, and " + who + " resumes from it"
+	case rowsDone > 0:
+		return who + " resumes from it"
+	}
+	return who + " starts it again"
 }
 
 // StatusJSON prints `status --json`: {"plans":[…]}. With logs (`--log`:

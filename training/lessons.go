@@ -320,6 +320,12 @@ func diagnoseRename(r *Run, o occurrence) (string, string) {
 	if o.version != nil {
 		who = o.version.ID
 	}
+	if o.kind == "migration-failed" && r.cur != nil && r.cur.action.Name == "drop-old-column" {
+		if next, more := r.plan.PlaybookDef().Next(r.sess.Progress()); more && next.ID != "drop-old-column" {
+			return ruleDropLater, "shepherd drops the old column only once every phase before it is done (next: " + next.ID +
+				"): until reads switch and old writes stop, running code still uses name, and a drop cannot be undone."
+		}
+	}
 	switch {
 	case missingColumn(msg, "full_name"):
 		if o.kind == "migration-failed" {

@@ -92,9 +92,14 @@ type Incident struct {
 	Row   int64  `json:"row,omitempty"`
 	Got   string `json:"got,omitempty"`
 	Want  string `json:"want,omitempty"`
-	Count int    `json:"count"`
+	// Count is how many hits the step had: every count of an incident is
+	// per step.
+	Count int `json:"count"`
 	// Safe is the safe order, from the seed.
 	Safe string `json:"safe"`
+	// first says the first hit alone, as it happened: what a screen shows
+	// when the incident is new, before the step's count is known.
+	first string
 }
 
 // Score ends a lesson: the JSON line
@@ -486,7 +491,8 @@ func (r *Run) hit(o occurrence) {
 	if !ok {
 		t = &tally{first: o, why: why, inc: &Incident{Event: "incident", Lesson: r.L.Name, Step: len(r.steps), Tick: o.tick,
 			Kind: o.kind, Rule: rule, Replica: o.replica, Version: ver, SQL: o.sql, Error: dbError(o.err), Row: o.row,
-			Got: o.got, Want: o.want, Safe: r.L.SafeOrder()}}
+			Got: o.got, Want: o.want, Safe: r.L.SafeOrder(),
+			first: strings.TrimSpace(describe(o, []string{o.replica}, 1) + " " + why)}}
 		c.byKey[key] = t
 		c.inc = append(c.inc, t.inc)
 		c.fresh = append(c.fresh, t.inc)

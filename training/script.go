@@ -169,6 +169,13 @@ func printText(w io.Writer, v any) {
 			status = "REFUSED by shepherd"
 		case !e.OK:
 			status = "FAILED"
+		case e.Traffic.Failed > 0 || e.Incidents > 0:
+			// It went through, and the application paid for it: never
+			// "ok".
+			status = fmt.Sprintf("went through, but %d of %d requests failed during the step (%s)", e.Traffic.Failed, e.Traffic.Requests, plural(e.Incidents, "incident"))
+		}
+		if e.Refused && (e.Traffic.Failed > 0 || e.Incidents > 0) {
+			status += fmt.Sprintf("; %d of %d requests failed during the step (%s)", e.Traffic.Failed, e.Traffic.Requests, plural(e.Incidents, "incident"))
 		}
 		order := ""
 		if e.Expected != "" && e.Expected != e.Action {
@@ -202,11 +209,7 @@ func printText(w io.Writer, v any) {
 		}
 		fmt.Fprintln(w)
 	case Incident:
-		count := ""
-		if e.Count > 1 {
-			count = fmt.Sprintf(" ×%d", e.Count)
-		}
-		fmt.Fprintf(w, "  INCIDENT %s%s: %s\n", e.Kind, count, e.Detail)
+		fmt.Fprintf(w, "  INCIDENT %s, %s in this step: %s\n", e.Kind, plural(e.Count, "hit"), e.Detail)
 		if e.SQL != "" {
 			fmt.Fprintf(w, "    request: %s\n", e.SQL)
 		}

@@ -275,8 +275,10 @@ func (m *uiModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.tick++
 		m.more(msg.res)
 		for _, inc := range msg.fresh {
+			// As it happened, without a count: the step's count comes
+			// at its end.
 			m.incidents++
-			m.add(badStyle, fmt.Sprintf("  ✗ %s: %s", inc.Kind, inc.Detail))
+			m.add(badStyle, fmt.Sprintf("  ✗ %s, first hit at tick %d: %s", inc.Kind, inc.Tick, inc.first))
 			m.add(warnStyle, fmt.Sprintf("    rule: %q", inc.Rule))
 		}
 		if !msg.done {
@@ -293,11 +295,10 @@ func (m *uiModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		})
 	case endedMsg:
 		m.busy = false
-		// An incident is shown when it is first hit; say how it ended.
+		// An incident is shown when it is first hit; at the step's end,
+		// its count: every count is per step.
 		for _, inc := range msg.incidents {
-			if inc.Count > 1 {
-				m.add(badStyle, fmt.Sprintf("  ✗ %s ×%d in this step, by %s running %s: %s", inc.Kind, inc.Count, phases.WordList(inc.Replicas), inc.Version, inc.Error))
-			}
+			m.add(badStyle, fmt.Sprintf("  ✗ %s in this step: %s, by %s running %s: %s", inc.Kind, plural(inc.Count, "hit"), phases.WordList(inc.Replicas), inc.Version, inc.Error))
 		}
 		m.stepFooter(msg.res)
 		// The safe order, after a step that broke something or was
@@ -716,7 +717,9 @@ func (m *uiModel) actionFlow(w int) []string {
 				first = false
 				continue
 			}
-			put(cell, 0)
+			// A space between cells: the cursor (▸) takes the place of
+			// a cell's leading blanks, and must not touch the cell before.
+			put(cell, 1)
 		}
 	}
 	if line != "" {
@@ -872,12 +875,8 @@ func (m *uiModel) scoreView(height int) ([]string, bool) {
 	if len(m.broke) > 0 {
 		body = append(body, "", "what broke:")
 		for _, inc := range m.broke {
-			count := ""
-			if inc.Count > 1 {
-				count = fmt.Sprintf(" ×%d", inc.Count)
-			}
 			who := phases.WordList(inc.Replicas) + " running " + inc.Version
-			body = append(body, styleLines(badStyle, wrapText(fmt.Sprintf("step %d: %s%s, %s", inc.Step, inc.Kind, count, who), w, 2, 4, 0))...)
+			body = append(body, styleLines(badStyle, wrapText(fmt.Sprintf("step %d: %s, %s in the step, by %s", inc.Step, inc.Kind, plural(inc.Count, "hit"), who), w, 2, 4, 0))...)
 			body = append(body, styleLines(dimStyle, wrapText(fmt.Sprintf("%q", inc.Rule), w, 4, 4, 0))...)
 		}
 	}

@@ -331,13 +331,18 @@ func shortDSN(dsn string) string {
 }
 
 // ErrInterrupted is a TUI stopped from outside (a signal) rather than by
-// its quit key.
-var ErrInterrupted = errors.New("interrupted: a phase in progress stopped at its checkpoint, and the next run resumes from it")
+// its quit key, with no action stopped mid-way (that is a *StoppedError).
+var ErrInterrupted = errors.New("interrupted: no phase was running")
+
+// errStillRunning is a TUI whose engine call did not end in time after it
+// was stopped.
+var errStillRunning = errors.New("interrupted while a call to the database still ran: shepherd status shows where the plan stands")
 
 // Run shows the TUI until the operator quits, and restores the terminal
 // however it ends: on quit, on Ctrl-C, on an error and on a signal
 // (ctx cancelled). Every engine call still in flight is cancelled and
 // waited for, and every session's runner lock released, before it returns.
+// An action the end stopped mid-way is returned as a *StoppedError.
 func Run(ctx context.Context, cfg Config, opts ...tea.ProgramOption) error {
 	if os.Getenv("NO_COLOR") != "" {
 		cfg.NoColor = true
@@ -348,8 +353,14 @@ func Run(ctx context.Context, cfg Config, opts ...tea.ProgramOption) error {
 	p := tea.NewProgram(m, append([]tea.ProgramOption{tea.WithContext(ctx)}, opts...)...)
 	_, err := p.Run()
 	cancel()
-	m.track.shutdown(15 * time.Second)
+	ended := m.track.shutdown(15 * time.Second)
+	if stopped := m.track.stopped.get(); stopped != nil {
+		return stopped
+	}
 	if errors.Is(err, tea.ErrProgramKilled) || errors.Is(err, tea.ErrInterrupted) {
+		if !ended {
+			return errStillRunning
+		}
 		return ErrInterrupted
 	}
 	return err

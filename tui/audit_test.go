@@ -110,7 +110,7 @@ func TestAPlanThatCannotOpenShowsTheRecordedState(t *testing.T) {
 	eng := &fakeEngine{inspectErr: changed, status: []engine.PlanStatus{{Name: "users-email", Playbook: "add-column", Table: "users", Phases: []engine.PhaseStatus{
 		{ID: "add-column", Status: phases.Done, StartedAt: &started, FinishedAt: &started},
 		{ID: "deploy-readers", Status: phases.Done, FinishedAt: &started},
-		{ID: "backfill", Status: phases.Failed, RowsDone: 11000, Detail: "backfill: interrupted; the checkpoint is at id 11000 and a rerun resumes from it"},
+		{ID: "backfill", Status: phases.Failed, RowsDone: 11000, Detail: (&engine.InterruptedError{Phase: "backfill", Checkpoint: "id 11000"}).Error()},
 		{ID: "switch-writes", Status: phases.Pending},
 		{ID: "enforce", Status: phases.Pending},
 	}}}}
@@ -253,7 +253,7 @@ func TestHelpFitsAndAlwaysShowsQuit(t *testing.T) {
 	plan := example(t, "users-email")
 	h := openPlan(t, plan, infos(plan, doneUpTo(plan, "deploy-readers", map[string]phases.Status{"backfill": phases.Failed})))
 	snap := h.m.plan.infos
-	snap[2].Detail = "backfill: interrupted; the checkpoint is at id 11000 and a rerun resumes from it"
+	snap[2].Detail = (&engine.InterruptedError{Phase: "backfill", Checkpoint: "id 11000"}).Error()
 	h.send(viewedMsg{infos: snap})
 	for _, size := range [][2]int{{60, 16}, {80, 24}, {61, 17}} {
 		h.send(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
@@ -295,7 +295,7 @@ func TestHelpFitsAndAlwaysShowsQuit(t *testing.T) {
 // status (text) says "stopped" where the TUI does, for an interrupted
 // phase; JSON keeps the recorded status.
 func TestStatusTableSaysStoppedLikeTheTUI(t *testing.T) {
-	detail := "backfill: interrupted; the checkpoint is at id 11000 and a rerun resumes from it"
+	detail := (&engine.InterruptedError{Phase: "backfill", Checkpoint: "id 11000"}).Error()
 	var b bytes.Buffer
 	printer.Status(&b, []engine.PlanStatus{{Name: "users-email", Playbook: "add-column", Table: "users", Phases: []engine.PhaseStatus{
 		{ID: "backfill", Status: phases.Failed, Detail: detail},

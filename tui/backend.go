@@ -121,6 +121,8 @@ type tracker struct {
 	mu       sync.Mutex
 	wg       sync.WaitGroup
 	sessions map[Session]bool
+	// stopped is the action the TUI's end cut short, if any.
+	stopped stops
 }
 
 func newTracker() *tracker { return &tracker{sessions: map[Session]bool{}} }
@@ -147,8 +149,9 @@ func (t *tracker) closed(s Session) {
 }
 
 // shutdown waits (a while at most) for the calls in flight, which the
-// caller has cancelled, and closes the sessions still open.
-func (t *tracker) shutdown(wait time.Duration) {
+// caller has cancelled, and closes the sessions still open. It reports
+// whether every call ended.
+func (t *tracker) shutdown(wait time.Duration) bool {
 	done := make(chan struct{})
 	go func() { t.wg.Wait(); close(done) }()
 	select {
@@ -158,7 +161,7 @@ func (t *tracker) shutdown(wait time.Duration) {
 		// call would race. The process is ending; the database ends the
 		// lock's session with it, and an SQLite lease of a dead process is
 		// taken over at once.
-		return
+		return false
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -166,4 +169,5 @@ func (t *tracker) shutdown(wait time.Duration) {
 		s.Close()
 		delete(t.sessions, s)
 	}
+	return true
 }

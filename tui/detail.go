@@ -25,6 +25,9 @@ type failure struct {
 	verify  bool // a failed verification (not a refused statement)
 	retry   bool // RunPhase again retries it
 	stopped bool // interrupted by the operator: the checkpoint is kept
+	// checkpoint is where an interrupted phase stopped, as the engine
+	// says it ("id 8000"); "" when no batch committed.
+	checkpoint string
 }
 
 // recheck is the answer of a re-verification.
@@ -202,11 +205,8 @@ func renderFacts(s *Styles, width int, f phaseFacts) string {
 	// What happened first: that is what the operator looks for.
 	switch {
 	case f.working:
-	case stopped(info) && batched(p, ph.ID) && info.Checkpoint != "":
-		section("Stopped", fmt.Sprintf("interrupted at key %s with %s rows done; the checkpoint is kept and r resumes from it", info.Checkpoint, printer.Count(info.RowsDone)), s.Waiting)
-		out = append(out, "")
-	case stopped(info) && f.failure == nil:
-		section("Stopped", info.Detail, s.Waiting)
+	case stopped(info) || f.failure != nil && f.failure.stopped:
+		section("Stopped", stoppedText(info, f.failure, f.blocked != "")+".", s.Waiting)
 		out = append(out, "")
 	case f.failure != nil || info.Status == phases.Failed:
 		out = append(out, renderFailure(s, width, labelW, f)...)
@@ -332,8 +332,6 @@ func renderFailure(s *Styles, width, labelW int, f phaseFacts) []string {
 		return out
 	}
 	switch {
-	case fl.stopped:
-		add("Stopped", fl.err, s.Warn)
 	case fl.verify:
 		add("Failed", "verification failed: "+fl.what, s.Error)
 		if fl.count > 0 {
@@ -348,6 +346,29 @@ func renderFailure(s *Styles, width, labelW int, f phaseFacts) []string {
 		add("", "r runs it again", s.Dim)
 	}
 	return out
+}
+
+// stoppedText says where an interrupted phase stopped and what a run does
+// next, after the word "stopped", from its typed state: the recorded
+// phase (stopped, its rows and checkpoint) and, when it was interrupted in
+// this session, the engine's *InterruptedError. blocked: the plan cannot
+// open, so r does not run it yet.
+func stoppedText(info engine.PhaseInfo, fl *failure, blocked bool) string {
+	var rows int64
+	checkpoint := ""
+	if stopped(info) {
+		rows = info.RowsDone
+		if info.Checkpoint != "" {
+			checkpoint = "key " + info.Checkpoint
+		}
+	}
+	if fl != nil && fl.stopped && fl.checkpoint != "" {
+		checkpoint = fl.checkpoint // the engine's own words for it: "id 8000"
+	}
+	if blocked {
+		return printer.StoppedAt(rows, checkpoint) + ": " + printer.Resumes(rows, checkpoint, "a run") + " once the plan opens"
+	}
+	return printer.StoppedAt(rows, checkpoint) + ": " + printer.Resumes(rows, checkpoint, "r")
 }
 
 func sampleText(fl *failure) string {

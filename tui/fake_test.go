@@ -12,7 +12,6 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/shepherd-db/shepherd/engine"
-	"github.com/shepherd-db/shepherd/examples"
 	"github.com/shepherd-db/shepherd/phases"
 )
 
@@ -30,6 +29,14 @@ type fakeEngine struct {
 	inspectErr error // Inspect's: the plan cannot be opened
 	starts     int   // sessions started: runner locks taken
 	inspects   int
+	given      *phases.Plan // the plan the last Inspect or Start was given
+}
+
+// Given is the plan the TUI last handed the engine.
+func (f *fakeEngine) Given() *phases.Plan {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.given
 }
 
 func (f *fakeEngine) Dialect() string { return "sqlite" }
@@ -49,6 +56,7 @@ func (f *fakeEngine) Inspect(_ context.Context, plan *phases.Plan, opts engine.O
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.inspects++
+	f.given = plan
 	if f.inspectErr != nil {
 		return nil, f.inspectErr
 	}
@@ -61,6 +69,7 @@ func (f *fakeEngine) Inspect(_ context.Context, plan *phases.Plan, opts engine.O
 func (f *fakeEngine) Start(_ context.Context, plan *phases.Plan, opts engine.Options) (Session, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.given = plan
 	if f.err != nil {
 		return nil, f.err
 	}
@@ -173,14 +182,19 @@ func (f *fakeSession) Close() {
 	f.closed, f.locked = true, false
 }
 
-// example loads one of the embedded example plans.
+// unwrap is an engine call's answer without the plan it read (withPlan).
+func unwrap(m tea.Msg) tea.Msg {
+	if w, ok := m.(withPlan); ok {
+		return w.msg
+	}
+	return m
+}
+
+// example loads one of the example plans.
 func example(t *testing.T, name string) *phases.Plan {
 	t.Helper()
-	data, err := examples.Plans.ReadFile(name + ".yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := phases.Parse("examples/"+name+".yaml", data)
+	// The file itself: every action reads the plan file again.
+	p, err := phases.Load("../examples/" + name + ".yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

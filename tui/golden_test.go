@@ -84,7 +84,7 @@ func TestGoldenBackfillRunning(t *testing.T) {
 func TestGoldenBackfillStopped(t *testing.T) {
 	plan := example(t, "users-email")
 	snap := infos(plan, doneUpTo(plan, "deploy-readers", map[string]phases.Status{"backfill": phases.Failed}))
-	snap[2].Detail = "backfill: interrupted; the checkpoint is at id 11000 and a rerun resumes from it"
+	snap[2].Detail = (&engine.InterruptedError{Phase: "backfill", Checkpoint: "id 11000"}).Error()
 	snap[2].Checkpoint, snap[2].RowsDone = "11000", 11000
 	h := openPlan(t, plan, snap)
 	golden(t, h, "backfill-stopped")

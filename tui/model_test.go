@@ -148,7 +148,7 @@ func TestBackfillProgressPauseAndQuitKeepsTheCheckpoint(t *testing.T) {
 	}
 	var ran *phaseRanMsg
 	for _, m := range msgs {
-		if r, ok := m.(phaseRanMsg); ok {
+		if r, ok := unwrap(m).(phaseRanMsg); ok {
 			ran = &r
 		}
 	}
@@ -183,7 +183,7 @@ func TestQuitCancelsTheEngineContext(t *testing.T) {
 	msgs := <-done // returns only because q cancelled the call's context
 	var ran *phaseRanMsg
 	for _, m := range msgs {
-		if r, ok := m.(phaseRanMsg); ok {
+		if r, ok := unwrap(m).(phaseRanMsg); ok {
 			ran = &r
 		}
 	}

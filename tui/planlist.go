@@ -57,6 +57,7 @@ type planList struct {
 	styles   *Styles
 	items    []planItem
 	selected int
+	offset   int // the first item on screen, when they do not all fit
 	loading  bool
 	err      error
 	msg      string
@@ -69,16 +70,22 @@ func newPlanList(s *Styles, sources string) planList {
 	return planList{styles: s, loading: true, sources: sources}
 }
 
-func (l *planList) SetSize(w, h int) { l.width, l.height = w, h }
+func (l *planList) SetSize(w, h int) {
+	l.width, l.height = w, h
+	l.offset, _, _ = l.window()
+}
 
 func (l *planList) Loaded(m plansLoadedMsg) {
 	l.loading = false
 	l.items, l.err = m.items, m.err
 	l.selected = max(0, min(l.selected, len(l.items)-1))
+	l.offset, _, _ = l.window()
 }
 
 func (l *planList) Move(d int) {
 	l.selected = max(0, min(len(l.items)-1, l.selected+d))
+	l.msg = "" // it spoke of the plan selected before
+	l.offset, _, _ = l.window()
 }
 
 // Selected is the selected plan, if any.
@@ -96,35 +103,34 @@ func (l *planList) SelectName(name string) {
 			l.selected = i
 		}
 	}
+	l.offset, _, _ = l.window()
 }
 
-func (l planList) View() string {
+// window is the items on screen, from and to (exclusive), and whether the
+// list is cut: the selected item is always among them, and the lines under
+// the list (the selected plan's file, errors, the message) always have
+// their room. Each item takes two lines; a cut list says how many items are
+// above and below, on a line each.
+func (l planList) window() (from, to int, cut bool) {
+	n := len(l.items)
+	rows := l.height - 2 - len(l.footer())
+	if n*2 <= rows || n == 0 {
+		return 0, n, false
+	}
+	per := max((rows-2)/2, 1)
+	from = min(l.offset, l.selected)
+	if l.selected >= from+per {
+		from = l.selected - per + 1
+	}
+	from = max(0, min(from, n-per))
+	return from, min(n, from+per), true
+}
+
+// footer is the lines under the list: the selected plan's file, why the
+// database's plans cannot be read, the message.
+func (l planList) footer() []string {
 	s := l.styles
-	lines := []string{s.Title.Render("Plans") + s.Dim.Render("  "+l.sources), ""}
-	switch {
-	case l.loading && len(l.items) == 0:
-		lines = append(lines, s.Dim.Render("reading the plans and the database…"))
-	case len(l.items) == 0:
-		lines = append(lines, s.Dim.Render("no plan here: put plan files in ./plans, or run shepherd demo"))
-	}
-	nameW := 10
-	for _, it := range l.items {
-		nameW = max(nameW, len(it.name))
-	}
-	nameW = min(nameW, max(l.width/2-4, 10))
-	for i, it := range l.items {
-		cursor, name := "  ", s.Text.Render(fmt.Sprintf("%-*s", nameW, truncate(it.name, nameW)))
-		if i == l.selected {
-			cursor = s.Cursor.Render("›") + " "
-			name = s.Selected.Render(fmt.Sprintf("%-*s", nameW, truncate(it.name, nameW)))
-		}
-		what := ""
-		if it.playbook != "" {
-			what = it.playbook + " on " + it.table
-		}
-		lines = append(lines, cursor+name+"  "+s.Dim.Render(truncate(what, l.width-nameW-4)))
-		lines = append(lines, "    "+truncateStyled(l.summary(it), l.width-4))
-	}
+	var lines []string
 	if it, ok := l.Selected(); ok {
 		lines = append(lines, "")
 		switch {
@@ -146,7 +152,50 @@ func (l planList) View() string {
 			lines = append(lines, s.Warn.Render(w))
 		}
 	}
-	return fit(strings.Join(lines, "\n"), l.width, l.height)
+	return lines
+}
+
+func (l planList) View() string {
+	s := l.styles
+	lines := []string{s.Title.Render("Plans") + s.Dim.Render("  "+l.sources), ""}
+	switch {
+	case l.loading && len(l.items) == 0:
+		lines = append(lines, s.Dim.Render("reading the plans and the database…"))
+	case len(l.items) == 0:
+		lines = append(lines, s.Dim.Render("no plan here: put plan files in ./plans, or run shepherd demo"))
+	}
+	nameW := 10
+	for _, it := range l.items {
+		nameW = max(nameW, len(it.name))
+	}
+	nameW = min(nameW, max(l.width/2-4, 10))
+	from, to, cut := l.window()
+	if cut && from > 0 {
+		lines = append(lines, s.Dim.Render(fmt.Sprintf("  ↑ %d more above", from)))
+	}
+	for i := from; i < to; i++ {
+		it := l.items[i]
+		cursor, name := "  ", s.Text.Render(fmt.Sprintf("%-*s", nameW, truncate(it.name, nameW)))
+		if i == l.selected {
+			cursor = s.Cursor.Render("›") + " "
+			name = s.Selected.Render(fmt.Sprintf("%-*s", nameW, truncate(it.name, nameW)))
+		}
+		what := ""
+		if it.playbook != "" {
+			what = it.playbook + " on " + it.table
+		}
+		lines = append(lines, cursor+name+"  "+s.Dim.Render(truncate(what, l.width-nameW-4)))
+		lines = append(lines, "    "+truncateStyled(l.summary(it), l.width-4))
+	}
+	if cut && to < len(l.items) {
+		lines = append(lines, s.Dim.Render(fmt.Sprintf("  ↓ %d more below", len(l.items)-to)))
+	}
+	// The footer keeps its room: what is above it is cut to fit.
+	foot := l.footer()
+	if room := max(l.height-len(foot), 0); len(lines) > room {
+		lines = lines[:room]
+	}
+	return fit(strings.Join(append(lines, foot...), "\n"), l.width, l.height)
 }
 
 // summary says in one line where a plan stands, with a symbol per phase.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/shepherd-db/shepherd/demo"
 	"github.com/shepherd-db/shepherd/examples"
+	"github.com/shepherd-db/shepherd/printer"
 )
 
 // The real binary in a real terminal: tmux runs `shepherd run` at 80x24,
@@ -257,8 +259,10 @@ func TestTmuxQuitMidBackfillKeepsTheCheckpoint(t *testing.T) {
 	tm.keys("p")
 	tm.waitFor("⏸ paused at key")
 	tm.keys("C-c")
-	if st := tm.exited(); st != "0" {
-		t.Fatalf("shepherd exited %s after ctrl+c, want 0:\n%s", st, tm.screen())
+	// Stopped mid-phase, as a scripted run stopped by Ctrl-C: exit 1, and
+	// a summary once the terminal is restored.
+	if st := tm.exited(); st != "1" {
+		t.Fatalf("shepherd exited %s after ctrl+c mid-backfill, want 1 (as a scripted run's Ctrl-C):\n%s", st, tm.screen())
 	}
 	if tm.format("#{alternate_on}") != "0" {
 		t.Fatal("the terminal was not restored after ctrl+c")
@@ -271,10 +275,24 @@ func TestTmuxQuitMidBackfillKeepsTheCheckpoint(t *testing.T) {
 	if filled != cp {
 		t.Fatalf("%s rows filled, checkpoint at %s: they should agree", filled, cp)
 	}
+	rows := one(t, db, `SELECT rows_done FROM shepherd_state WHERE plan = 'users-email' AND phase = 'backfill'`)
+	n, _ := strconv.Atoi(rows)
+	// The terminal wraps the summary at any character: compare without
+	// spaces.
+	squash := func(s string) string { return strings.Join(strings.Fields(s), "") }
+	summary := squash(tm.screen())
+	for _, want := range []string{
+		"shepherd: quit mid-phase: backfill of users-email stopped at id " + cp + ", with " + printer.Count(int64(n)) + " rows done",
+		"the checkpoint is kept, and shepherd run users-email.yaml resumes from it",
+	} {
+		if !strings.Contains(summary, squash(want)) {
+			t.Fatalf("the summary after quitting does not say %q:\n%s", want, tm.screen())
+		}
+	}
 
 	// The next session resumes from the checkpoint.
 	tm2 := newTerm(t, dir, bin, "run", "users-email.yaml", "--db", "sqlite:demo.db")
-	tm2.waitFor("backfill stopped at the checkpoint "+cp, "r resume backfill")
+	tm2.waitFor("⏸ backfill stopped at key "+cp, "r resume backfill")
 	tm2.keys("r")
 	tm2.waitFor("✓ backfill done", "r confirm switch-writes")
 	if n := one(t, db, `SELECT rows_done FROM shepherd_state WHERE plan = 'users-email' AND phase = 'backfill'`); n != "3000" {

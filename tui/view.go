@@ -169,25 +169,37 @@ func (t *stepTap) last() string {
 // cannot start or the plan moved on, it answers a refusedMsg with a fresh
 // look at the plan.
 func (ps *planScreen) act(o op, phase string, do func(ctx context.Context, sess Session, tap *stepTap) tea.Msg) tea.Cmd {
-	eng, plan, pb, track := ps.eng, ps.plan, ps.pb, ps.track
+	eng, plan, track := ps.eng, ps.plan, ps.track
 	opts := ps.sessionOpts()
 	tap := &stepTap{}
 	opts.Emit = tap.emit(opts.Emit)
 	return ps.start(o, phase, func(ctx context.Context) tea.Msg {
-		sess, err := eng.Start(ctx, plan, opts)
+		// The file as it is now, checked by the engine as a CLI run
+		// checks it (see reload).
+		fresh, err := reload(plan)
 		if err != nil {
-			return refusedMsg{op: o, phase: phase, err: err, view: inspect(ctx, eng, plan, opts)}
+			return refusedMsg{op: o, phase: phase, err: err, view: unreadable(ctx, eng, plan, err)}
+		}
+		sess, err := eng.Start(ctx, fresh, opts)
+		if err != nil {
+			return withPlan{plan: fresh, msg: refusedMsg{op: o, phase: phase, err: err, view: inspect(ctx, eng, fresh, opts)}}
 		}
 		track.opened(sess)
 		defer func() {
 			sess.Close()
 			track.closed(sess)
 		}()
-		if err := stillThere(o, pb, phase, sess.Phases()); err != nil {
+		if err := stillThere(o, fresh.PlaybookDef(), phase, sess.Phases()); err != nil {
 			view := viewedMsg{infos: sess.Phases(), previews: sess.Previews()}
-			return refusedMsg{op: o, phase: phase, err: err, view: view}
+			return withPlan{plan: fresh, msg: refusedMsg{op: o, phase: phase, err: err, view: view}}
 		}
-		return do(ctx, sess, tap)
+		msg := do(ctx, sess, tap)
+		if err := answerErr(msg); err != nil && ctx.Err() != nil {
+			// Cut short by the TUI's end: Run reports it.
+			track.stopped.add(&StoppedError{Plan: fresh.Name, File: fresh.File, Phase: phase,
+				RowsDone: infoOf(sess.Phases(), phase).RowsDone, Err: err})
+		}
+		return withPlan{plan: fresh, msg: msg}
 	})
 }
 
@@ -207,8 +219,12 @@ func heldText(h *engine.LockHeldError) string {
 // refusal is the message line for an action that did not run.
 func refusal(err error) string {
 	var held *engine.LockHeldError
-	if errors.As(err, &held) {
+	var changed *engine.PlanChangedError
+	switch {
+	case errors.As(err, &held):
 		return heldText(held)
+	case errors.As(err, &changed):
+		return "the plan file changed since it started in this database, in a way its recorded progress does not allow: nothing ran (the detail says what changed and what may change now)"
 	}
 	return firstLine(err.Error())
 }
