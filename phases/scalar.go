@@ -300,8 +300,25 @@ func bareAlias(toks []token) error {
 	ends := prev.kind == tokQuoted || prev.kind == tokString || prev.kind == tokNumber ||
 		isPunct(prev, ")") || isPunct(prev, "]") ||
 		prev.kind == tokWord && (isWord(prev, operandEnd...) || !isWord(prev, notAlias...) && !isWord(prev, queryWords...) && !isWord(prev, "DISTINCT", "ALL", "AS"))
-	if !ends {
+	if !ends || isPunct(prev, ")") && operatorCall(toks, n-2) {
 		return nil
 	}
 	return fmt.Errorf("it ends with %s after a value, which a SELECT reads as an alias (a name for its result column); the value goes into the plan's column: remove %s, or join it with an operator", last.text, last.text)
+}
+
+// operatorCall reports whether the ')' at close ends PostgreSQL's
+// OPERATOR(schema.op), which stands between two operands.
+func operatorCall(toks []token, close int) bool {
+	depth := 0
+	for j := close; j >= 0; j-- {
+		switch {
+		case isPunct(toks[j], ")"):
+			depth++
+		case isPunct(toks[j], "("):
+			if depth--; depth == 0 {
+				return j > 0 && isWord(toks[j-1], "OPERATOR")
+			}
+		}
+	}
+	return false
 }

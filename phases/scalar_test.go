@@ -66,6 +66,7 @@ func TestCheckScalar(t *testing.T) {
 		{"coalesce((SELECT count(*) FROM orders o WHERE o.user_id = users.id), 0)", ""},
 		{"row_to_json(t.*)", ""},
 		{"NOT active", ""},
+		{"a OPERATOR(pg_catalog.+) b", ""},
 
 		// Not one value.
 		{"*", "* is every column"},
