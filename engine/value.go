@@ -304,6 +304,20 @@ func (s *Session) openProbe(ctx context.Context, conn *sql.Conn, d sqlData) (p *
 				// no table still run, and the operator is told.
 				p.close(ctx)
 				p = &valueProbe{s: s, conn: conn, q: conn, d: d, why: fmt.Sprintf("this user may not create the temporary table shepherd checks it on (%v)", s.dsn.scrub(err))}
+				// Where the dialect can check a type without a table
+				// (PostgreSQL's CAST takes any type), it still does.
+				if s.sql.Has("try-type-readonly") {
+					st, err := s.sql.Query("try-type-readonly", d)
+					if err != nil {
+						return nil, nil, err
+					}
+					if _, err := conn.ExecContext(ctx, st.SQL); err != nil {
+						if err := s.unasked(err); err != nil {
+							return nil, nil, err
+						}
+						return p, err, nil
+					}
+				}
 				return p, nil, nil
 			}
 			p.close(ctx)

@@ -270,6 +270,15 @@ func TestValueChecksWithoutTemporaryTables(t *testing.T) {
 			if w := strings.Join(v.Warnings(), "\n"); !strings.Contains(w, `"username" was not checked against the type of the new column email`) || !strings.Contains(w, "may not create the temporary table") {
 				t.Errorf("the warnings do not say what was not checked: %q", w)
 			}
+			if dialect == "postgres" {
+				// PostgreSQL checks a type without a table too.
+				p := mustPlan(t, valuePlans[0].plan)
+				p.Type = phases.PerDialect{All: "txet"}
+				_, err := eng.Inspect(ctx, p, Options{})
+				if problem := schemaProblem(t, "txet", err); !strings.Contains(problem, `type: the database does not take "txet" as a column's type`) {
+					t.Errorf("txet: %s", problem)
+				}
+			}
 			for _, bad := range []struct{ expr, want string }{
 				{"max(username)", "not one value per row"},
 				{"username, '@example.com'", ""},

@@ -277,6 +277,10 @@ ALTER TABLE pg_temp.{{q .Table}} ADD CONSTRAINT {{q .Name}} CHECK ({{.Check}})
 CREATE TEMPORARY TABLE pg_temp.shepherd_value_probe (v {{.Type}}) ON COMMIT DROP
 {{end}}
 
+{{/* Where the user may not create a temporary table (read-only rights,
+     a standby), the type is still checked, read-only. */}}
+{{define "try-type-readonly"}}SELECT CAST(NULL AS {{.Type}}){{end}}
+
 {{/* The transaction is rolled back: nothing to drop. */}}
 {{define "try-type-end"}}{{end}}
 
