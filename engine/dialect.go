@@ -74,6 +74,14 @@ type dialect interface {
 	// batchGap is how long the batch loop leaves the table to the
 	// application after a batch that held its locks for took.
 	batchGap(took time.Duration) time.Duration
+	// valueProblem says why the expression of d cannot be written into
+	// v.Target (of type d.Type) on this database, once checkValue has found
+	// it to be one value per row: "" when it can. The text follows the
+	// quoted expression (`"x" is …`).
+	valueProblem(ctx context.Context, q querier, set *templates.Set, d sqlData, v valueOf) (string, error)
+	// typeWarning is what the operator should know about typ as the type
+	// of a column the plan adds, which the database takes: "" when nothing.
+	typeWarning(typ string) string
 	// pressure reads the "pressure" template's number (baseline: its
 	// value when the walk began): whether batches should hold, and why.
 	pressure(n, baseline int64) (busy bool, what string)

@@ -85,7 +85,7 @@ func (postgresDialect) classify(err error) failure {
 			return failure{kind: failCheck, constraint: pe.ConstraintName}
 		case pe.Code == "23505":
 			return failure{kind: failUnique, constraint: pe.ConstraintName}
-		case pe.Code == "42501": // insufficient_privilege
+		case pe.Code == "42501", pe.Code == "25006": // insufficient_privilege; read_only_sql_transaction (a standby)
 			return failure{kind: failPermission}
 		case pe.Code == "23503":
 			return failure{kind: failForeignKey, constraint: pe.ConstraintName}
@@ -289,3 +289,45 @@ func (postgresDialect) pressure(n, _ int64) (bool, string) {
 	}
 	return n > 0, fmt.Sprintf("%d other sessions wait for a lock on the table (pg_locks)", n)
 }
+
+// valueProblem: a row value ((a, b), a whole row) is one value to
+// PostgreSQL, and it converts to text as it is written (every type has an
+// assignment cast to text): `username, '@example.com'` became
+// "(alice,@example.com)" in every row. So a row's kind is refused unless the
+// column is of that very type; then the value is written into a column of
+// the type, without a row, with the assignment casts an UPDATE uses (text
+// into integer is refused; '42' and 1.5 into integer are not).
+func (d postgresDialect) valueProblem(ctx context.Context, q querier, set *templates.Set, data sqlData, v valueOf) (string, error) {
+	st, err := set.Query("try-value-kind", data)
+	if err != nil {
+		return "", err
+	}
+	var kind, name string
+	if err := q.QueryRowContext(ctx, st.SQL).Scan(&kind, &name); err != nil {
+		return "", err
+	}
+	if (kind == "p" || kind == "c") && !strings.EqualFold(name, strings.TrimSpace(data.Type)) {
+		return fmt.Sprintf("is not one value: it is a row of values (%s), which PostgreSQL would write into %s as its text, such as (alice,@example.com), in every row; give one expression, such as lower(username) || '@example.com'", name, v.Target.What), nil
+	}
+	if !v.Made {
+		return "", nil
+	}
+	if st, err = set.Query("try-assign", data); err != nil {
+		return "", err
+	}
+	if _, err := q.ExecContext(ctx, st.SQL); err != nil {
+		if k := d.classify(err).kind; k == failLockTimeout || k == failConnection {
+			return "", err
+		}
+		fix := v.Target.fix(fmt.Sprintf("CAST((…) AS %s)", v.Target.Type))
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "42804" { // datatype_mismatch: it names the probe's column
+			return fmt.Sprintf("is %s, and %s is %s: PostgreSQL has no cast from %s to %s that it applies as it writes (SQLSTATE 42804), so every batch would fail; %s", name, v.Target.What, v.Target.Type, name, v.Target.Type, fix), nil
+		}
+		return fmt.Sprintf("is %s, and PostgreSQL does not write it into %s (%s): %v; %s", name, v.Target.What, v.Target.Type, err, fix), nil
+	}
+	return "", nil
+}
+
+// typeWarning: PostgreSQL refuses a type it does not know (try-type).
+func (postgresDialect) typeWarning(string) string { return "" }

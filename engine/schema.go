@@ -340,7 +340,11 @@ func (s *Session) checkSchema(ctx context.Context, t *Table, progress phases.Pro
 		}
 	}
 	if len(problems) == 0 {
-		problems = append(problems, s.tryExpressions(ctx, t)...)
+		more, err := s.tryExpressions(ctx, t, done("add-column"))
+		if err != nil {
+			return err
+		}
+		problems = append(problems, more...)
 	}
 	if c := p.Constraint; len(problems) == 0 && c != nil && c.Kind() == "check" && !ran("add-constraint") {
 		problem, err := s.probeCheck(ctx, t)
@@ -581,51 +585,6 @@ func (s *Session) probeCheck(ctx context.Context, t *Table) (string, error) {
 		}
 	}
 	return "", nil
-}
-
-// tryExpressions asks the database to compile every expression of the plan
-// against the table, without reading a row.
-func (s *Session) tryExpressions(ctx context.Context, t *Table) []string {
-	p := s.plan
-	type expr struct{ field, sql string }
-	var exprs []expr
-	if v, ok := p.Backfill.For(s.d.name()); ok && p.Playbook == phases.AddColumn {
-		exprs = append(exprs, expr{"backfill", v})
-	}
-	if c := p.Constraint; c != nil {
-		if v, ok := c.Check.For(s.d.name()); ok {
-			exprs = append(exprs, expr{"constraint.check", "CASE WHEN " + v + " THEN 1 ELSE 0 END"})
-		} else if c.Kind() == "check" {
-			return []string{fmt.Sprintf("constraint.check: no condition given for %s (given for: %s)", s.d.name(), strings.Join(keysOf(c.Check.By), ", "))}
-		}
-		for _, a := range c.Violating {
-			if v, ok := a.Expr.For(s.d.name()); ok {
-				exprs = append(exprs, expr{"constraint.violating." + a.Column, v})
-			}
-		}
-	}
-	for _, a := range p.Clean {
-		v, ok := a.Expr.For(s.d.name())
-		if !ok {
-			return []string{fmt.Sprintf("clean.set.%s: no expression given for %s", a.Column, s.d.name())}
-		}
-		exprs = append(exprs, expr{"clean.set." + a.Column, v})
-	}
-	var problems []string
-	for _, e := range exprs {
-		q, err := s.sql.Query("try-expr", sqlData{Schema: p.Schema, Table: t.Name, Expr: e.sql})
-		if err == nil {
-			var rows interface{ Close() error }
-			rows, err = s.db.QueryContext(ctx, q.SQL)
-			if err == nil {
-				rows.Close()
-			}
-		}
-		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s: the database rejects %q on %s: %v (columns: %s)", e.field, e.sql, t.Name, s.dsn.scrub(err), strings.Join(t.ColumnNames(), ", ")))
-		}
-	}
-	return problems
 }
 
 // dialectProblems lists the fields of the plan that give nothing for this

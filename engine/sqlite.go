@@ -407,3 +407,33 @@ func (sqliteDialect) batchGap(took time.Duration) time.Duration {
 
 // pressure: SQLite has no reading (no "pressure" template).
 func (sqliteDialect) pressure(int64, int64) (bool, string) { return false, "" }
+
+// valueProblem: SQLite stores any value in any column (its type only gives
+// the column an affinity, a preference it converts to where it can): no
+// expression is refused for its type. checkValue still has it compiled as
+// one value per row.
+func (sqliteDialect) valueProblem(context.Context, querier, *templates.Set, sqlData, valueOf) (string, error) {
+	return "", nil
+}
+
+// typeWarning: SQLite takes any type name and derives the column's
+// affinity from words in it (datatype3.html, 3.1): INT gives INTEGER;
+// CHAR, CLOB or TEXT give TEXT; BLOB (or no type) BLOB; REAL, FLOA or DOUB
+// REAL; anything else NUMERIC. A misspelt type (txet) or one from another
+// database (string, uuid) thus becomes NUMERIC, which stores a text that
+// looks like a number as a number ('007' becomes 7): the operator is told,
+// except for the usual NUMERIC types.
+func (sqliteDialect) typeWarning(typ string) string {
+	upper := strings.ToUpper(typ)
+	for _, w := range []string{"INT", "CHAR", "CLOB", "TEXT", "BLOB", "REAL", "FLOA", "DOUB"} {
+		if strings.Contains(upper, w) {
+			return ""
+		}
+	}
+	name, _, _ := strings.Cut(strings.TrimSpace(upper), "(")
+	switch strings.TrimSpace(name) {
+	case "NUMERIC", "DECIMAL", "BOOLEAN", "BOOL", "DATE", "DATETIME", "TIMESTAMP", "TIME":
+		return ""
+	}
+	return fmt.Sprintf("type: SQLite gives %q NUMERIC affinity: it takes any type name, and this one has none of the words INT, CHAR, CLOB, TEXT, BLOB, REAL, FLOA, DOUB, so a text that looks like a number is stored as a number ('007' becomes 7); if the column holds text, write type: text", typ)
+}

@@ -87,14 +87,48 @@ func looksLikeIdent(expr string) bool {
 // of it, so both are refused outside string literals; quotes and brackets must
 // balance.
 func CheckExpr(expr string) error {
+	_, err := scanExpr(expr)
+	return err
+}
+
+// tokenKind is what a token of an expression is.
+type tokenKind int
+
+const (
+	tokWord   tokenKind = iota // a bare word: a name, a keyword or a function's name
+	tokQuoted                  // a quoted name, "x" or `x` (MySQL reads "x" as text)
+	tokString                  // a quoted text, 'x'
+	tokNumber                  // 1, 1.5, 1e3, 0x1f
+	tokPunct                   // an operator or punctuation: ( ) [ ] , . * :: || …
+)
+
+// token is one lexical unit of an expression, as scanExpr reads it.
+type token struct {
+	kind tokenKind
+	text string
+	// depth counts the brackets, ( or [, open around the token: 0 is the
+	// expression's top level. A bracket itself has the depth outside it.
+	depth int
+	// sub marks a token inside a parenthesised subquery, (SELECT …), where
+	// clauses, lists and aggregates belong.
+	sub bool
+}
+
+// scanExpr reads an expression into tokens, refusing what cannot be
+// spliced into a statement as one expression (see CheckExpr). It is the
+// one lexer of plan expressions: CheckExpr, CheckScalar and HasOperator
+// read its tokens.
+func scanExpr(expr string) ([]token, error) {
 	s := strings.TrimSpace(expr)
 	if s == "" {
-		return fmt.Errorf("is empty")
+		return nil, fmt.Errorf("is empty")
 	}
 	if !utf8.ValidString(s) {
-		return fmt.Errorf("is not valid UTF-8")
+		return nil, fmt.Errorf("is not valid UTF-8")
 	}
-	depth := 0
+	var toks []token
+	parens, depth := 0, 0
+	add := func(k tokenKind, text string) { toks = append(toks, token{kind: k, text: text, depth: depth}) }
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch c {
@@ -106,44 +140,113 @@ func CheckExpr(expr string) error {
 			// one of them would read what follows as SQL: '\'' # ' is one
 			// literal to PostgreSQL, a literal and a comment to MySQL.
 			if jm := closingQuoteBackslash(s, i); jm != j {
-				return fmt.Errorf("has a backslash before a quote inside quoted text, which MySQL reads as an escaped quote and PostgreSQL and SQLite as a backslash that ends the text; write a quote inside text doubled ('') and keep backslashes away from quotes")
+				return nil, fmt.Errorf("has a backslash before a quote inside quoted text, which MySQL reads as an escaped quote and PostgreSQL and SQLite as a backslash that ends the text; write a quote inside text doubled ('') and keep backslashes away from quotes")
 			}
 			if j < 0 {
-				return fmt.Errorf("has an unterminated %c quote", c)
+				return nil, fmt.Errorf("has an unterminated %c quote", c)
 			}
 			// A quoted text that spans lines could put a line of its
 			// own into a rendered statement.
 			if strings.ContainsAny(s[i:j], "\r\n") {
-				return fmt.Errorf("has a quoted text that spans lines; keep each quoted text on one line")
+				return nil, fmt.Errorf("has a quoted text that spans lines; keep each quoted text on one line")
 			}
+			kind := tokQuoted
+			if c == '\'' {
+				kind = tokString
+			}
+			add(kind, s[i:j+1])
 			i = j
-		case '(':
+		case '(', '[':
+			if c == '(' {
+				parens++
+			}
+			add(tokPunct, string(c))
 			depth++
-		case ')':
-			depth--
-			if depth < 0 {
-				return fmt.Errorf("has a ')' without a matching '('")
+		case ')', ']':
+			if c == ')' {
+				parens--
+				if parens < 0 {
+					return nil, fmt.Errorf("has a ')' without a matching '('")
+				}
 			}
+			depth = max(depth-1, 0) // an unbalanced ']' is the database's to refuse
+			add(tokPunct, string(c))
 		case ';':
-			return fmt.Errorf("contains ';': an expression is one SQL expression, not a statement")
-		case '-':
-			if i+1 < len(s) && s[i+1] == '-' {
-				return fmt.Errorf("contains a '--' comment")
-			}
-		case '/':
-			if i+1 < len(s) && s[i+1] == '*' {
-				return fmt.Errorf("contains a '/*' comment")
-			}
+			return nil, fmt.Errorf("contains ';': an expression is one SQL expression, not a statement")
 		case '#':
-			return fmt.Errorf("contains '#', which starts a comment on MySQL")
+			return nil, fmt.Errorf("contains '#', which starts a comment on MySQL")
 		case 0:
-			return fmt.Errorf("contains a NUL byte")
+			return nil, fmt.Errorf("contains a NUL byte")
+		case ' ', '\t', '\n', '\r', '\f', '\v':
+		case ',', '.', '*', '{', '}':
+			if c == '.' && i+1 < len(s) && isDigit(s[i+1]) {
+				j := scanWhile(s, i, isNumberByte)
+				add(tokNumber, s[i:j])
+				i = j - 1
+				continue
+			}
+			add(tokPunct, string(c))
+		default:
+			switch r, _ := utf8.DecodeRuneInString(s[i:]); {
+			case isDigit(c):
+				j := scanWhile(s, i, isNumberByte)
+				add(tokNumber, s[i:j])
+				i = j - 1
+			case c == '_' || unicode.IsLetter(r):
+				j := i
+				for j < len(s) {
+					r, n := utf8.DecodeRuneInString(s[j:])
+					if !(r == '_' || r == '$' || unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r)) {
+						break
+					}
+					j += n
+				}
+				add(tokWord, s[i:j])
+				i = j - 1
+			case strings.IndexByte(operatorBytes, c) >= 0:
+				// An operator: the longest run of operator characters,
+				// never holding a comment's start.
+				j := i
+				for ; j < len(s) && strings.IndexByte(operatorBytes, s[j]) >= 0; j++ {
+					if s[j] == '-' && j+1 < len(s) && s[j+1] == '-' {
+						return nil, fmt.Errorf("contains a '--' comment")
+					}
+					if s[j] == '/' && j+1 < len(s) && s[j+1] == '*' {
+						return nil, fmt.Errorf("contains a '/*' comment")
+					}
+				}
+				add(tokPunct, s[i:j])
+				i = j - 1
+			default:
+				_, n := utf8.DecodeRuneInString(s[i:])
+				add(tokPunct, s[i:i+n])
+				i += n - 1
+			}
 		}
 	}
-	if depth != 0 {
-		return fmt.Errorf("has a '(' without a matching ')'")
+	if parens != 0 {
+		return nil, fmt.Errorf("has a '(' without a matching ')'")
 	}
-	return nil
+	return toks, nil
+}
+
+// operatorBytes are the characters operators are made of ('*' is a token
+// of its own: t.* must be seen as such).
+const operatorBytes = "+-/<>=~!@%^&|?:$"
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// isNumberByte reads a number loosely (1.5, 1e3, 0x1f, 1_000): what
+// matters is where it ends.
+func isNumberByte(c byte) bool {
+	return isDigit(c) || c == '.' || c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+func scanWhile(s string, i int, ok func(byte) bool) int {
+	for i < len(s) && ok(s[i]) {
+		i++
+	}
+	return i
 }
 
 // closingQuote returns the index of the quote that closes the one at s[i], or

@@ -638,9 +638,11 @@ func exampleFor(what string) string {
 	return "email"
 }
 
+// expr checks an expression field: one value of one row (CheckScalar),
+// as a column's value and a CHECK's condition both are.
 func (v *validator) expr(field string, e PerDialect, example string) {
 	for _, s := range e.Values() {
-		if err := CheckExpr(s); err != nil {
+		if err := CheckScalar(s); err != nil {
 			v.add(field, fmt.Sprintf("%q %v", s, err), "give one SQL expression, such as "+example)
 		}
 	}

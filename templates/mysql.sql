@@ -230,7 +230,39 @@ ALTER TABLE shepherd_check_probe ADD CONSTRAINT {{q .Name}} CHECK ({{.Check}})
 DROP TEMPORARY TABLE IF EXISTS shepherd_check_probe
 {{end}}
 
-{{define "try-expr"}}SELECT {{.Expr}} FROM {{qt .Schema .Table}} WHERE 1 = 0{{end}}
+{{/* An expression that becomes a column's value (backfill:, clean: set:,
+     constraint.violating; change-column-type's using: when it comes) must
+     be one value of one row, of a type the column takes: the engine's
+     checkValue. try-expr compiles it in parentheses, as the phases write
+     it (SET col = (expr)), which turns an alias, *, DISTINCT and UNION into
+     syntax errors; the driver counts its columns. try-per-row puts it where
+     only one row's value may stand (a WHERE, as the phases' own WHERE does):
+     an aggregate or a window function, computed over many rows, is refused
+     there. try-type makes an empty temporary table with one column v of the
+     target's type: the type check itself (a plan's type: the server does
+     not know fails here), and a column to write into. */}}
+{{define "try-expr"}}SELECT ({{.Expr}}) FROM {{qt .Schema .Table}} WHERE 1 = 0{{end}}
+
+{{define "try-per-row"}}SELECT 1 FROM {{qt .Schema .Table}} WHERE 1 = 0 AND ({{.Expr}}) IS NULL{{end}}
+
+{{/* A temporary table of this connection under a name of shepherd's own
+     (see try-check); the connection is discarded afterwards. */}}
+{{define "try-type"}}
+-- step conn: an empty temporary table of this connection: no lock on any table of the database
+CREATE TEMPORARY TABLE shepherd_value_probe (v {{.Type}})
+{{end}}
+
+{{define "try-type-end"}}
+-- step conn:
+DROP TEMPORARY TABLE IF EXISTS shepherd_value_probe
+{{end}}
+
+{{/* MySQL converts a value to its column's type as it writes it, and
+     checks nothing before: the type the server gives the temporary column
+     and the expression's result are compared by the engine. */}}
+{{define "try-probe-type"}}SELECT v FROM shepherd_value_probe WHERE 1 = 0{{end}}
+
+{{define "sql-mode"}}SELECT @@SESSION.sql_mode{{end}}
 
 {{/* ---------- phase DDL: each ALTER commits by itself, so each has a probe ---------- */}}
 

@@ -257,7 +257,43 @@ CREATE TEMPORARY TABLE pg_temp.{{q .Table}} (LIKE {{qt .Schema .Table}})
 ALTER TABLE pg_temp.{{q .Table}} ADD CONSTRAINT {{q .Name}} CHECK ({{.Check}})
 {{end}}
 
-{{define "try-expr"}}SELECT {{.Expr}} FROM {{qt .Schema .Table}} WHERE 1 = 0{{end}}
+{{/* An expression that becomes a column's value (backfill:, clean: set:,
+     constraint.violating; change-column-type's using: when it comes) must
+     be one value of one row, of a type the column takes: the engine's
+     checkValue. try-expr compiles it in parentheses, as the phases write
+     it (SET col = (expr)), which turns an alias, *, DISTINCT and UNION into
+     syntax errors; the driver counts its columns. try-per-row puts it where
+     only one row's value may stand (a WHERE, as the phases' own WHERE does):
+     an aggregate or a window function, computed over many rows, is refused
+     there. try-type makes an empty temporary table with one column v of the
+     target's type: the type check itself (a plan's type: the server does
+     not know fails here), and a column to write into. */}}
+{{define "try-expr"}}SELECT ({{.Expr}}) FROM {{qt .Schema .Table}} WHERE 1 = 0{{end}}
+
+{{define "try-per-row"}}SELECT 1 FROM {{qt .Schema .Table}} WHERE 1 = 0 AND ({{.Expr}}) IS NULL{{end}}
+
+{{define "try-type"}}
+-- step: a temporary table of this transaction, always rolled back: no lock on any table of the database
+CREATE TEMPORARY TABLE pg_temp.shepherd_value_probe (v {{.Type}}) ON COMMIT DROP
+{{end}}
+
+{{/* Where the user may not create a temporary table (read-only rights,
+     a standby), the type is still checked, read-only. */}}
+{{define "try-type-readonly"}}SELECT CAST(NULL AS {{.Type}}){{end}}
+
+{{/* The transaction is rolled back: nothing to drop. */}}
+{{define "try-type-end"}}{{end}}
+
+{{/* A row value, (a, b), and a whole row, t, are one value to PostgreSQL,
+     and each converts to text as it is written (assignment casts to text
+     exist from every type): the value's kind, from pg_type, tells them
+     apart. The scalar subquery gives the type without reading a row. */}}
+{{define "try-value-kind"}}SELECT e.typtype::text, pg_catalog.format_type(e.oid, NULL) FROM pg_catalog.pg_type e
+WHERE e.oid = pg_catalog.pg_typeof((SELECT ({{.Expr}}) FROM {{qt .Schema .Table}} WHERE false)){{end}}
+
+{{/* Written into the temporary column as UPDATE … SET writes: with the
+     assignment casts, and without a row. text into integer is refused. */}}
+{{define "try-assign"}}INSERT INTO pg_temp.shepherd_value_probe (v) SELECT ({{.Expr}}) FROM {{qt .Schema .Table}} WHERE false{{end}}
 
 {{/* ---------- phase DDL ---------- */}}
 

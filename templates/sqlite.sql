@@ -159,7 +159,32 @@ CREATE TABLE temp.{{q .Table}} ({{range .Cols}}{{q .Name}} {{.Type}}, {{end}}CON
 DROP TABLE temp.{{q .Table}}
 {{end}}
 
-{{define "try-expr"}}SELECT {{.Expr}} FROM {{qt .Schema .Table}} WHERE 1 = 0{{end}}
+{{/* An expression that becomes a column's value (backfill:, clean: set:,
+     constraint.violating; change-column-type's using: when it comes) must
+     be one value of one row, of a type the column takes: the engine's
+     checkValue. try-expr compiles it in parentheses, as the phases write
+     it (SET col = (expr)), which turns an alias, *, DISTINCT and UNION into
+     syntax errors; the driver counts its columns. try-per-row puts it where
+     only one row's value may stand (a WHERE, as the phases' own WHERE does):
+     an aggregate or a window function, computed over many rows, is refused
+     there. try-type makes an empty temporary table with one column v of the
+     target's type: the type check itself (a plan's type: the server does
+     not know fails here), and a column to write into. */}}
+{{define "try-expr"}}SELECT ({{.Expr}}) FROM {{qt .Schema .Table}} WHERE 1 = 0{{end}}
+
+{{define "try-per-row"}}SELECT 1 FROM {{qt .Schema .Table}} WHERE 1 = 0 AND ({{.Expr}}) IS NULL{{end}}
+
+{{/* SQLite takes any type name (it only derives an affinity from it), and
+     stores any value in any column: the table checks the type's shape. */}}
+{{define "try-type"}}
+-- step conn: an empty temporary table of this connection: no lock on the main database
+CREATE TABLE temp.shepherd_value_probe (v {{.Type}})
+{{end}}
+
+{{define "try-type-end"}}
+-- step conn:
+DROP TABLE IF EXISTS temp.shepherd_value_probe
+{{end}}
 
 {{/* ---------- phase DDL ---------- */}}
 
