@@ -10,7 +10,9 @@ import (
 
 // Rollback reverts the last phase that did something, and says which. It
 // refuses (a *phases.RefusedError, nothing touched) past the point of no
-// return and where undoing would lose data.
+// return and where undoing would lose data. Phases after it that failed
+// without changing anything, and gates waiting after it, go back to
+// pending on the way.
 func (s *Session) Rollback(ctx context.Context) (phases.Phase, error) {
 	target, resets, err := s.pb.RollbackTarget(s.progress())
 	if err != nil {
@@ -25,11 +27,16 @@ func (s *Session) Rollback(ctx context.Context) (phases.Phase, error) {
 		return target, err
 	}
 	for _, ph := range resets {
-		if err := s.undoArrival(ctx, ph.ID); err != nil {
-			return target, err
+		detail := "rollback went past it"
+		if s.progress().Of(ph.ID) == phases.FailedUnchanged {
+			detail = "failed without changing anything, so it is not in force: back to pending"
+			s.notice(ph.ID, "%s", detail)
 		}
-		if err := s.moveNow(ctx, ph.ID, phases.Reset, "rollback went past it"); err != nil {
-			return target, err
+		if err := s.undoArrival(ctx, ph.ID); err != nil {
+			return target, s.rollbackFailed(ctx, err)
+		}
+		if err := s.moveNow(ctx, ph.ID, phases.Reset, detail); err != nil {
+			return target, s.rollbackFailed(ctx, err)
 		}
 	}
 	b := s.builder()
@@ -46,14 +53,32 @@ func (s *Session) Rollback(ctx context.Context) (phases.Phase, error) {
 	case phases.UndoDDL, phases.UndoDDLIfLast:
 		err = s.revertDDL(ctx, b, id)
 	default:
-		err = &phases.RefusedError{Phase: id, Reason: fmt.Sprintf("%s cannot be rolled back", id)}
+		err = refusedUndo(s.plan, target, s.progress().Of(id))
 	}
 	if err != nil {
-		_ = s.loadState(context.WithoutCancel(ctx))
-		return target, err
+		return target, s.rollbackFailed(ctx, err)
 	}
 	s.emit(Event{Event: EventRollback, Phase: id, Message: s.st(id).Detail})
 	return target, nil
+}
+
+// refusedUndo is the refusal of a phase that cannot be undone and took
+// effect: the point of no return, failed or interrupted after it began.
+func refusedUndo(p *phases.Plan, ph phases.Phase, st phases.Status) error {
+	how := "it changed the database before it failed"
+	if st == phases.Running {
+		how = "it was interrupted, and may have changed the database"
+	}
+	return &phases.RefusedError{Phase: ph.ID, Reason: fmt.Sprintf(
+		"%s cannot be rolled back: %s (shepherd status %s --log shows what ran), and it is the point of no return: what it dropped cannot be brought back. Fix what made it fail, then run it again to finish: shepherd run %s --confirm %s",
+		ph.ID, how, p.File, p.File, ph.ID)}
+}
+
+// rollbackFailed re-reads the recorded state after a rollback stopped (a
+// transaction that did not commit may have moved the in-memory one).
+func (s *Session) rollbackFailed(ctx context.Context, err error) error {
+	_ = s.loadState(context.WithoutCancel(ctx))
+	return err
 }
 
 // keptDataDetail says what rolling back a phase that is not undone in the

@@ -186,6 +186,9 @@ func (s *Session) failed(ctx context.Context, id string, err error) error {
 		}
 	}
 	s.emit(ev)
+	if !s.changed[id] && s.leftBehind(context.WithoutCancel(ctx), id) {
+		s.markChanged(id)
+	}
 	if rerr := s.moveNow(context.WithoutCancel(ctx), id, phases.Fail, s.recordedDetail(err)); rerr != nil {
 		return fmt.Errorf("%w (and recording the failure failed too: %v)", err, rerr)
 	}

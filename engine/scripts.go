@@ -227,7 +227,7 @@ func (b builder) fillJob(phase string) batchJob {
 	d.Column = b.plan.Column
 	d.Expr, _ = b.plan.Backfill.For(b.d.name())
 	return batchJob{phase: phase, update: "fill-batch", data: d,
-		fix: "fix the rows in that range, or change the plan's backfill: expression (it may change until backfill and switch-writes are done), then rerun to resume"}
+		fix: "fix the rows in that range, or change the plan's backfill: expression (it may change until backfill or switch-writes is done), then rerun to resume"}
 }
 
 // refillOldJob gives rename's old column its values back from the new one

@@ -33,8 +33,12 @@ CREATE TABLE IF NOT EXISTS shepherd_state (
   `checkpoint` TEXT         NULL,
   rows_done    BIGINT       NOT NULL DEFAULT 0,
   detail       MEDIUMTEXT   NULL,
+  took_effect  TINYINT(1)   NOT NULL DEFAULT 1,
   PRIMARY KEY (plan, phase)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
+-- step: adds took_effect to a shepherd_state an older shepherd made (its rows read 1, the safe answer)
+-- applied: SELECT count(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'shepherd_state' AND column_name = 'took_effect'
+ALTER TABLE shepherd_state ADD COLUMN took_effect TINYINT(1) NOT NULL DEFAULT 1
 -- step:
 CREATE TABLE IF NOT EXISTS shepherd_log (
   id       BIGINT       NOT NULL AUTO_INCREMENT,
@@ -64,10 +68,13 @@ CREATE TABLE IF NOT EXISTS shepherd_lock (
 
 {{define "state-exists"}}SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'shepherd_state'{{end}}
 
+{{/* .Cond is "effect" once shepherd_state has took_effect: else every row
+     reads as having taken effect. */}}
 {{define "state-load"}}
-SELECT phase, `status`, plan_hash, started_at, finished_at, run_by, `checkpoint`, rows_done, detail
+SELECT phase, `status`, plan_hash, started_at, finished_at, run_by, `checkpoint`, rows_done, detail, {{if eq .Cond "effect"}}took_effect{{else}}1{{end}}
 FROM shepherd_state WHERE plan = {{param "plan"}}
 {{end}}
+{{define "state-has-effect"}}SELECT count(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'shepherd_state' AND column_name = 'took_effect'{{end}}
 
 {{define "state-phase"}}SELECT `status` FROM shepherd_state WHERE plan = {{param "plan"}} AND phase = {{param "phase"}}{{end}}
 {{define "state-checkpoint"}}SELECT `checkpoint`, rows_done FROM shepherd_state WHERE plan = {{param "plan"}} AND phase = {{param "phase"}}{{end}}
@@ -88,7 +95,8 @@ ON DUPLICATE KEY UPDATE plan = plan
 {{define "state-update"}}
 UPDATE shepherd_state
 SET `status` = {{param "status"}}, started_at = {{param "started_at"}}, finished_at = {{param "finished_at"}},
-    run_by = {{param "run_by"}}, `checkpoint` = {{param "checkpoint"}}, rows_done = {{param "rows_done"}}, detail = {{param "detail"}}
+    run_by = {{param "run_by"}}, `checkpoint` = {{param "checkpoint"}}, rows_done = {{param "rows_done"}}, detail = {{param "detail"}},
+    took_effect = {{param "took_effect"}}
 WHERE plan = {{param "plan"}} AND phase = {{param "phase"}}
 {{end}}
 
