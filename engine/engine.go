@@ -44,6 +44,11 @@ type Options struct {
 	// statement stops with a *LockRequiredError), "shared" (writes wait)
 	// or "exclusive" (reads and writes wait).
 	AllowLock string
+	// DropData lets add-column's rollback drop its column although it holds
+	// values nothing can give back (what the application wrote there; on
+	// rename-column, values the old column does not have): without it the
+	// rollback refuses, naming the rows.
+	DropData bool
 	// Emit receives every event. It is called from the goroutine that runs
 	// the session and must not block for long.
 	Emit func(Event)

@@ -32,10 +32,11 @@ func (s *Session) Rollback(ctx context.Context) (phases.Phase, error) {
 			detail = "failed without changing anything, so it is not in force: back to pending"
 			s.notice(ph.ID, "%s", detail)
 		}
-		if err := s.undoArrival(ctx, ph.ID); err != nil {
+		carried, err := s.undoArrival(ctx, ph.ID)
+		if err != nil {
 			return target, s.rollbackFailed(ctx, err)
 		}
-		if err := s.moveNow(ctx, ph.ID, phases.Reset, detail); err != nil {
+		if err := s.moveNow(ctx, ph.ID, phases.Reset, joinDetail(detail, carried)); err != nil {
 			return target, s.rollbackFailed(ctx, err)
 		}
 	}
@@ -43,8 +44,9 @@ func (s *Session) Rollback(ctx context.Context) (phases.Phase, error) {
 	id := target.ID
 	switch target.Undo {
 	case phases.UndoGate:
-		if err = s.undoArrival(ctx, id); err == nil {
-			err = s.moveNow(ctx, id, phases.Revert, "un-confirmed by "+s.opts.Operator)
+		var carried string
+		if carried, err = s.undoArrival(ctx, id); err == nil {
+			err = s.moveNow(ctx, id, phases.Revert, joinDetail("un-confirmed by "+s.opts.Operator, carried))
 		}
 	case phases.UndoKeepData:
 		st := s.st(id)
@@ -81,6 +83,14 @@ func (s *Session) rollbackFailed(ctx context.Context, err error) error {
 	return err
 }
 
+// joinDetail appends what a rollback copied to a phase's detail.
+func joinDetail(detail, more string) string {
+	if more == "" {
+		return detail
+	}
+	return detail + "; " + more
+}
+
 // keptDataDetail says what rolling back a phase that is not undone in the
 // database leaves behind.
 func keptDataDetail(p *phases.Plan, id string) string {
@@ -110,17 +120,13 @@ func (s *Session) revertDDL(ctx context.Context, b builder, id string) error {
 	return fmt.Errorf("%s: no rollback for %s", s.plan.Playbook, id)
 }
 
-// undoArrival undoes what a gate did to the database when it was reached:
-// rename's stop-old-writes moved NOT NULL from the old column to the new
-// one. Rolled back, code that writes the old column (and, further back,
-// code that does not know the new one) runs again: the old column gets its
-// values back from the new one where code that stopped writing it left it
-// NULL, and NOT NULL moves back.
-func (s *Session) undoArrival(ctx context.Context, id string) error {
+// moveNotNullBack undoes what stop-old-writes did on arrival: it moved NOT
+// NULL from the old column to the new one, so that code that stopped
+// writing the old column could insert. Rolled back, code that writes the
+// old column runs again, and the old column (given back its values by the
+// carry-back) is NOT NULL again.
+func (s *Session) moveNotNullBack(ctx context.Context, id string) error {
 	p := s.plan
-	if id != "stop-old-writes" || p.Playbook != phases.RenameColumn {
-		return nil
-	}
 	oldNullable, err := s.columnIs(ctx, s.db, p.Column, "column-nullable")
 	if err != nil {
 		return err
@@ -130,11 +136,6 @@ func (s *Session) undoArrival(ctx context.Context, id string) error {
 		return err
 	}
 	s.notice(id, "moving NOT NULL back from %s to %s, as it was before stop-old-writes", p.To, p.Column)
-	st := s.st(id)
-	st.Checkpoint, st.RowsDone = nil, 0
-	if _, err := s.runBatches(ctx, s.builder().refillOldJob(id)); err != nil {
-		return err
-	}
 	if err := s.requireNoNulls(ctx, id, p.Column); err != nil {
 		return err
 	}

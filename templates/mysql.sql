@@ -417,7 +417,7 @@ WHERE {{template "range" .}} AND {{q .Column}} IS NULL AND ({{.Expr}}) IS NOT NU
 {{define "copy-batch"}}
 -- step: row locks on one short batch of rows, for the batch's transaction
 UPDATE {{qt .Schema .Table}} SET {{q .To}} = {{q .Column}}
-WHERE {{template "range" .}} AND NOT ({{q .To}} <=> {{q .Column}})
+WHERE {{template "range" .}} AND {{template "diff-rows" .}}
 {{end}}
 
 {{/* A unique constraint's duplicates are found by reading the whole table,
@@ -439,7 +439,11 @@ WHERE {{template "range" .}} AND {{template "violates" .}}
 {{/* ---------- checks on the real data ---------- */}}
 
 {{define "null-rows"}}{{q .Column}} IS NULL{{end}}
-{{define "diff-rows"}}NOT ({{q .To}} <=> {{q .Column}}){{end}}
+{{/* Text is compared as its characters, in one character set: a
+     collation would call 'b' and 'B' (or 'a' and 'a ') equal, and a copy
+     back would miss the application's write. */}}
+{{define "diff-rows"}}{{if .Text}}NOT ({{template "exact" .To}} <=> {{template "exact" .Column}}){{else}}NOT ({{q .To}} <=> {{q .Column}}){{end}}{{end}}
+{{define "exact"}}CAST(CONVERT({{q .}} USING utf8mb4) AS BINARY){{end}}
 
 {{/* A duplicate is a row whose values an earlier key already has. MySQL
      refuses a subquery on the table an UPDATE changes (error 1093), so the
@@ -471,6 +475,8 @@ WHERE {{template "range" .}} AND {{template "violates" .}}
 {{- else if eq .Cond "null-expr"}}{{template "null-rows" .}} AND ({{.Expr}}) IS NULL
 {{- else if eq .Cond "diff"}}{{template "diff-rows" .}}
 {{- else if eq .Cond "lost"}}{{q .Column}} IS NOT NULL AND {{q .To}} IS NULL
+{{- else if eq .Cond "new-only"}}{{q .To}} IS NOT NULL AND {{template "diff-rows" .}}
+{{- else if eq .Cond "unreproduced"}}CASE WHEN {{q .Column}} IS NULL THEN 0 ELSE {{if .Text}}NOT ({{template "exact" .Column}} <=> CAST(CONVERT(({{.Expr}}) USING utf8mb4) AS BINARY)){{else}}NOT ({{q .Column}} <=> ({{.Expr}})){{end}} END
 {{- else}}{{template "violates" .}}{{end}}
 {{- if .Bounded}} AND {{q .Key}} <= {{param "hi"}}{{end}}
 {{- end}}

@@ -471,6 +471,8 @@ WHERE {{template "range" .}} AND {{template "violates" .}}
 {{- else if eq .Cond "null-expr"}}{{template "null-rows" .}} AND ({{.Expr}}) IS NULL
 {{- else if eq .Cond "diff"}}{{template "diff-rows" .}}
 {{- else if eq .Cond "lost"}}{{q .Column}} IS NOT NULL AND {{q .To}} IS NULL
+{{- else if eq .Cond "new-only"}}{{q .To}} IS NOT NULL AND {{template "diff-rows" .}}
+{{- else if eq .Cond "unreproduced"}}CASE WHEN {{q .Column}} IS NULL THEN false ELSE {{q .Column}} IS DISTINCT FROM CAST(({{.Expr}}) AS {{.Type}}) END
 {{- else}}{{template "violates" .}}{{end}}
 {{- if .Bounded}} AND {{q .Key}} <= {{param "hi"}}{{end}}
 {{- end}}
