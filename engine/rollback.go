@@ -92,20 +92,20 @@ func joinDetail(detail, more string) string {
 }
 
 // keptDataDetail says what rolling back a phase that is not undone in the
-// database leaves behind.
+// database leaves behind. It follows "rolled back: " wherever it is shown.
 func keptDataDetail(p *phases.Plan, id string) string {
 	switch id {
 	case "verify-failure-path":
-		return "rolled back; it changed no row (its violating write was rolled back when it ran)"
+		return "it changed no row (its violating write was rolled back when it ran)"
 	case "backfill":
 		if p.Playbook == phases.RenameColumn {
-			return fmt.Sprintf("rolled back; the values copied into %s stay (a rerun copies again where %s and %s differ)", p.To, p.Column, p.To)
+			return fmt.Sprintf("the values copied into %s stay (a rerun copies again where %s and %s differ)", p.To, p.Column, p.To)
 		}
-		return fmt.Sprintf("rolled back; the values written to %s stay (a rerun fills the rows still NULL)", p.Column)
+		return fmt.Sprintf("the values written to %s stay (a rerun fills the rows still NULL)", p.Column)
 	case "clean":
-		return "rolled back; cleaned rows stay cleaned (shepherd keeps no row values to restore)"
+		return "cleaned rows stay cleaned (shepherd keeps no row values to restore)"
 	}
-	return "rolled back; the rows keep their values"
+	return "the rows keep their values"
 }
 
 func (s *Session) revertDDL(ctx context.Context, b builder, id string) error {
