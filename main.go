@@ -203,11 +203,12 @@ type runFlags struct {
 	maxRate        float64
 	operator       string
 	allowLock      string
+	dropData       bool
 }
 
 func (f *runFlags) options(emit func(engine.Event)) engine.Options {
 	return engine.Options{Operator: f.operator, LockTimeout: f.lockTimeout, BatchSize: f.batchSize,
-		BatchTime: f.batchTime, MaxRate: f.maxRate, Emit: emit, Failpoint: failpoint(), AllowLock: f.allowLock}
+		BatchTime: f.batchTime, MaxRate: f.maxRate, Emit: emit, Failpoint: failpoint(), AllowLock: f.allowLock, DropData: f.dropData}
 }
 
 func (f *runFlags) check() error {
@@ -318,6 +319,11 @@ func newRollbackCmd(g *globals) *cobra.Command {
 	fl.DurationVar(&f.lockTimeout, "lock-timeout", 500*time.Millisecond, "how long one DDL statement waits for its lock before it is retried")
 	fl.StringVar(&f.operator, "operator", "", "who runs this, for the log (default: OS user@host)")
 	fl.StringVar(&f.allowLock, "allow-lock", "", allowLockHelp)
+	// rename-column's rollbacks copy the new column back in batches.
+	fl.IntVar(&f.batchSize, "batch-size", 0, "fixed batch size of a rollback's copy back into the old column (default: sized to --batch-time)")
+	fl.DurationVar(&f.batchTime, "batch-time", 50*time.Millisecond, "target duration of one batch of that copy")
+	fl.Float64Var(&f.maxRate, "max-rate", 0, "cap that copy at this many rows per second")
+	fl.BoolVar(&f.dropData, "drop-data", false, "let add-column's rollback drop its column although rows hold values nothing can give back (what the application wrote there); without it the rollback refuses, naming them")
 	return cmd
 }
 

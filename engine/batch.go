@@ -277,7 +277,7 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 		// locks; waiting to begin (SQLite's write lock) is not the batch.
 		var start time.Time
 		var changed int64
-		prevCP, prevRows := st.Checkpoint, st.RowsDone
+		prevCP, prevRows, prevTook := st.Checkpoint, st.RowsDone, st.TookEffect
 		txOpts := s.d.batchTx()
 		if s.batchTxDefault {
 			txOpts = nil
@@ -292,6 +292,8 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 				changed, _ = res.RowsAffected()
 			}
 			st.Checkpoint, st.RowsDone = ptr(keyText(hi)), st.RowsDone+rows
+			// Rows it changed put the phase in force, recorded with them.
+			st.TookEffect = st.TookEffect || changed > 0
 			if err := s.save(ctx, tx, st); err != nil {
 				return err
 			}
@@ -299,9 +301,12 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 			return nil
 		})
 		if err == nil {
+			if changed > 0 {
+				s.markChanged(job.phase)
+			}
 			return time.Since(start), changed, nil
 		}
-		st.Checkpoint, st.RowsDone = prevCP, prevRows
+		st.Checkpoint, st.RowsDone, st.TookEffect = prevCP, prevRows, prevTook
 		if ctx.Err() != nil {
 			return 0, 0, s.interrupted(job.phase)
 		}

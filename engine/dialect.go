@@ -160,8 +160,12 @@ type sqlData struct {
 	RefColumns []string
 	SelfRef    bool
 	Set        []setExpr
-	Cond       string // null, unfilled, null-expr, diff, lost, violates: which rows count-where counts
+	Cond       string // null, unfilled, null-expr, diff, lost, new-only, unreproduced, violates: which rows count-where counts
 	Bounded    bool   // count-where counts only up to the key {{param "hi"}}
+	// Text is set when what a diff compares holds text: then it compares
+	// every character (MySQL's default collations call 'b' and 'B' equal,
+	// and a rollback must not miss a write that changed only the case).
+	Text bool
 
 	// DropIndexes are the indexes a drop-column drops with the column, where
 	// the dialect does not drop them whole by itself (MySQL, SQLite).

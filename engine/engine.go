@@ -44,6 +44,11 @@ type Options struct {
 	// statement stops with a *LockRequiredError), "shared" (writes wait)
 	// or "exclusive" (reads and writes wait).
 	AllowLock string
+	// DropData lets add-column's rollback drop its column although it holds
+	// values nothing can give back (what the application wrote there; on
+	// rename-column, values the old column does not have): without it the
+	// rollback refuses, naming the rows.
+	DropData bool
 	// Emit receives every event. It is called from the goroutine that runs
 	// the session and must not block for long.
 	Emit func(Event)
@@ -145,6 +150,11 @@ type Session struct {
 	// warnings are what checking the plan against the table found that the
 	// operator should know (a rename's dependents), said at the start.
 	warnings []string
+	// changed marks the phases whose changes committed in this session
+	// since they last started (effect.go).
+	changed map[string]bool
+	// effectColumn is set once shepherd_state is known to have took_effect.
+	effectColumn bool
 }
 
 // Start checks the plan against the live schema and the recorded state,
@@ -190,7 +200,7 @@ func (e *Engine) Start(ctx context.Context, plan *phases.Plan, opts Options) (*S
 // the live schema, without the lock and without writing anything: the
 // first half of Start, and all of Inspect.
 func (e *Engine) check(ctx context.Context, plan *phases.Plan, opts Options) (*Session, error) {
-	s := &Session{Engine: e, plan: plan.In(e.d.name()), pb: plan.PlaybookDef(), opts: opts.withDefaults(), touched: map[string]time.Time{}}
+	s := &Session{Engine: e, plan: plan.In(e.d.name()), pb: plan.PlaybookDef(), opts: opts.withDefaults(), touched: map[string]time.Time{}, changed: map[string]bool{}}
 	if plan.Schema != "" && !e.d.supportsSchema() {
 		return nil, s.schemaError(fmt.Sprintf("schema: %s has no schemas; remove schema: from the plan", e.d.name()))
 	}
@@ -241,6 +251,9 @@ type PhaseInfo struct {
 	RowsDone   int64
 	Checkpoint string
 	Detail     string
+	// TookEffect is whether the phase changed the database: a failure
+	// that did not is not in force (phases.Effective).
+	TookEffect bool
 }
 
 // Phases lists the recorded state of every phase, in playbook order.
@@ -248,7 +261,7 @@ func (s *Session) Phases() []PhaseInfo {
 	out := make([]PhaseInfo, 0, len(s.pb.Phases))
 	for _, ph := range s.pb.Phases {
 		st := s.st(ph.ID)
-		info := PhaseInfo{ID: ph.ID, Status: st.Status, RunBy: st.RunBy, RowsDone: st.RowsDone, Detail: st.Detail}
+		info := PhaseInfo{ID: ph.ID, Status: st.Status, RunBy: st.RunBy, RowsDone: st.RowsDone, Detail: st.Detail, TookEffect: st.TookEffect}
 		if st.StartedAt != nil {
 			info.StartedAt = *st.StartedAt
 		}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -99,6 +100,12 @@ type PlanChangedError struct {
 	Refused []string
 	// EditableNow lists the fields that could change at this point.
 	EditableNow []string
+	// Rollbacks are the rollbacks, in order, after which the refused
+	// fields could change; NoRollback says why no rollback can get there
+	// (the point of no return is done). Both are empty when shepherd
+	// cannot tell what changed.
+	Rollbacks  []string
+	NoRollback string
 }
 
 func (e *PlanChangedError) Error() string {
@@ -111,7 +118,22 @@ func (e *PlanChangedError) Error() string {
 	if len(e.EditableNow) > 0 {
 		fmt.Fprintf(&b, "\nwhat may change at this point: %s", strings.Join(e.EditableNow, "; "))
 	}
-	fmt.Fprintf(&b, "\nrestore the file as it was (shepherd status %s --log shows it); or, with the old file, roll the plan back until no phase of it is in force (every phase pending or rolled back), and the changed plan will replace it", e.File)
+	fmt.Fprintf(&b, "\nrestore the file as it was (shepherd status %s --log shows it)", e.File)
+	switch n := len(e.Rollbacks); {
+	case n > 0:
+		times := map[int]string{1: "once", 2: "twice"}[n]
+		if times == "" {
+			times = fmt.Sprintf("%d phases", n)
+		}
+		fmt.Fprintf(&b, "; or, with the file as it was, roll back %s: %s (shepherd rollback %s, once for each), then change it again: the changed plan will be accepted", times, strings.Join(e.Rollbacks, ", then "), e.File)
+		if slices.Contains(e.Rollbacks, "add-column") {
+			b.WriteString(" (add-column's rollback drops the column it added)")
+		}
+	case e.NoRollback != "":
+		fmt.Fprintf(&b, "; no rollback can get there: %s", e.NoRollback)
+	default:
+		b.WriteString("; or, with the old file, roll the plan back until no phase of it is in force (every phase pending or rolled back), and the changed plan will replace it")
+	}
 	return b.String()
 }
 

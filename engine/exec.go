@@ -77,6 +77,9 @@ func (s *Session) runScript(ctx context.Context, phase string, script templates.
 type scriptRun struct {
 	shown map[int]bool
 	form  map[int]int // step → index+1 in its Else; 0 for the step's own form
+	// inTx is set while the open transaction holds a statement that
+	// changed something: its commit is a change of the phase's.
+	inTx bool
 }
 
 func (s *Session) runScriptOnce(ctx context.Context, phase string, script templates.Script, finish func(context.Context, querier) error, run *scriptRun) (err error) {
@@ -101,15 +104,29 @@ func (s *Session) runScriptOnce(ctx context.Context, phase string, script templa
 		}
 	}()
 	baselines := map[string]int64{}
+	run.inTx = false // an attempt's open transaction never outlives it
+	commit := func() error {
+		err := tx.Commit()
+		tx = nil
+		if err != nil {
+			if run.inTx && s.outcomeUnknown(ctx, err) {
+				s.markChanged(phase) // it may have committed
+			}
+			return &StepError{Phase: phase, SQL: "COMMIT", Err: s.dsn.scrub(err)}
+		}
+		if run.inTx {
+			s.markChanged(phase)
+			run.inTx = false
+		}
+		return nil
+	}
 	for i, step := range script {
 		// Anything but an in-transaction or check step ends the open
 		// transaction.
 		if tx != nil && step.Mode != templates.InTx && step.Mode != templates.Check {
-			if err := tx.Commit(); err != nil {
-				tx = nil
-				return &StepError{Phase: phase, SQL: "COMMIT", Err: s.dsn.scrub(err)}
+			if err := commit(); err != nil {
+				return err
 			}
-			tx = nil
 		}
 		if step.Mode == templates.InTx && tx == nil {
 			if tx, err = conn.BeginTx(ctx, nil); err != nil {
@@ -130,11 +147,9 @@ func (s *Session) runScriptOnce(ctx context.Context, phase string, script templa
 				return err
 			}
 			s.opts.Failpoint(phase + ":commit")
-			if err := tx.Commit(); err != nil {
-				tx = nil
-				return &StepError{Phase: phase, SQL: "COMMIT", Err: s.dsn.scrub(err)}
+			if err := commit(); err != nil {
+				return err
 			}
-			tx = nil
 		}
 	}
 	if finishAt < 0 {
@@ -178,6 +193,9 @@ func (s *Session) runStep(ctx context.Context, q querier, phase string, i int, s
 			return &StepError{Phase: phase, SQL: step.Applied.SQL, Err: perr}
 		}
 		if applied {
+			// What the step does is in the database: the phase has
+			// taken effect, whoever made it so.
+			s.markChanged(phase)
 			if !shown[i] {
 				s.notice(phase, "skipped, nothing to do: %s", oneLine(step.SQL))
 				shown[i] = true
@@ -202,9 +220,30 @@ func (s *Session) runStep(ctx context.Context, q querier, phase string, i int, s
 		shown[i] = true
 	}
 	s.opts.Failpoint(fmt.Sprintf("%s:step-%d", phase, i))
+	// A run stopped before the statement is sent changed nothing with it.
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s: stopped before it ran %s: %w", phase, oneLine(step.SQL), err)
+	}
 	ran, err := s.execForms(ctx, q, phase, i, step, args, run)
 	if err != nil {
+		// A statement outside any transaction may leave something when
+		// it fails (PostgreSQL's CREATE INDEX CONCURRENTLY leaves an
+		// invalid index); one in its own transaction, whose answer never
+		// came, may have gone through (MySQL goes on with an ALTER whose
+		// client left). Either way the phase may have taken effect.
+		if step.Mode == templates.NoTx || step.Mode == templates.Own && s.outcomeUnknown(ctx, err) {
+			s.markChanged(phase)
+		}
 		return err
+	}
+	// A statement in the phase's transaction changes something once it
+	// commits; one on its own (MySQL's DDL, CREATE INDEX CONCURRENTLY)
+	// already has.
+	switch step.Mode {
+	case templates.InTx:
+		run.inTx = true
+	case templates.Own, templates.NoTx:
+		s.markChanged(phase)
 	}
 	s.opts.Failpoint(fmt.Sprintf("%s:step-%d-done", phase, i))
 	if step.Mode != templates.ConnOp {

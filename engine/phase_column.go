@@ -31,6 +31,11 @@ func (s *Session) revertAddColumn(ctx context.Context, b builder) error {
 	} else if !exists {
 		return s.moveNow(ctx, "add-column", phases.Revert, fmt.Sprintf("%s.%s was not there: nothing to drop", s.plan.Table, col))
 	}
+	// Values nothing could give back are not dropped unasked (carry.go).
+	dropped, err := s.guardDrop(ctx, b)
+	if err != nil {
+		return err
+	}
 	// Rolled-back phases may have left values in the column (a backfill
 	// keeps them): say that they go with it.
 	if held, err := s.columnIs(ctx, s.db, col, "column-has-values"); err != nil {
@@ -46,7 +51,7 @@ func (s *Session) revertAddColumn(ctx context.Context, b builder) error {
 		if err := s.mustColumn(ctx, q, "add-column", col, "column-exists", false, "should be gone after the drop"); err != nil {
 			return err
 		}
-		return s.move(ctx, q, "add-column", phases.Revert, fmt.Sprintf("dropped %s.%s", s.plan.Table, col))
+		return s.move(ctx, q, "add-column", phases.Revert, fmt.Sprintf("dropped %s.%s%s", s.plan.Table, col, dropped))
 	})
 }
 

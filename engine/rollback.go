@@ -10,7 +10,9 @@ import (
 
 // Rollback reverts the last phase that did something, and says which. It
 // refuses (a *phases.RefusedError, nothing touched) past the point of no
-// return and where undoing would lose data.
+// return and where undoing would lose data. Phases after it that failed
+// without changing anything, and gates waiting after it, go back to
+// pending on the way.
 func (s *Session) Rollback(ctx context.Context) (phases.Phase, error) {
 	target, resets, err := s.pb.RollbackTarget(s.progress())
 	if err != nil {
@@ -25,19 +27,26 @@ func (s *Session) Rollback(ctx context.Context) (phases.Phase, error) {
 		return target, err
 	}
 	for _, ph := range resets {
-		if err := s.undoArrival(ctx, ph.ID); err != nil {
-			return target, err
+		detail := "rollback went past it"
+		if s.progress().Of(ph.ID) == phases.FailedUnchanged {
+			detail = "failed without changing anything, so it is not in force: back to pending"
+			s.notice(ph.ID, "%s", detail)
 		}
-		if err := s.moveNow(ctx, ph.ID, phases.Reset, "rollback went past it"); err != nil {
-			return target, err
+		carried, err := s.undoArrival(ctx, ph.ID)
+		if err != nil {
+			return target, s.rollbackFailed(ctx, err)
+		}
+		if err := s.moveNow(ctx, ph.ID, phases.Reset, joinDetail(detail, carried)); err != nil {
+			return target, s.rollbackFailed(ctx, err)
 		}
 	}
 	b := s.builder()
 	id := target.ID
 	switch target.Undo {
 	case phases.UndoGate:
-		if err = s.undoArrival(ctx, id); err == nil {
-			err = s.moveNow(ctx, id, phases.Revert, "un-confirmed by "+s.opts.Operator)
+		var carried string
+		if carried, err = s.undoArrival(ctx, id); err == nil {
+			err = s.moveNow(ctx, id, phases.Revert, joinDetail("un-confirmed by "+s.opts.Operator, carried))
 		}
 	case phases.UndoKeepData:
 		st := s.st(id)
@@ -46,31 +55,57 @@ func (s *Session) Rollback(ctx context.Context) (phases.Phase, error) {
 	case phases.UndoDDL, phases.UndoDDLIfLast:
 		err = s.revertDDL(ctx, b, id)
 	default:
-		err = &phases.RefusedError{Phase: id, Reason: fmt.Sprintf("%s cannot be rolled back", id)}
+		err = refusedUndo(s.plan, target, s.progress().Of(id))
 	}
 	if err != nil {
-		_ = s.loadState(context.WithoutCancel(ctx))
-		return target, err
+		return target, s.rollbackFailed(ctx, err)
 	}
 	s.emit(Event{Event: EventRollback, Phase: id, Message: s.st(id).Detail})
 	return target, nil
 }
 
+// refusedUndo is the refusal of a phase that cannot be undone and took
+// effect: the point of no return, failed or interrupted after it began.
+func refusedUndo(p *phases.Plan, ph phases.Phase, st phases.Status) error {
+	how := "it changed the database before it failed"
+	if st == phases.Running {
+		how = "it was interrupted, and may have changed the database"
+	}
+	return &phases.RefusedError{Phase: ph.ID, Reason: fmt.Sprintf(
+		"%s cannot be rolled back: %s (shepherd status %s --log shows what ran), and it is the point of no return: what it dropped cannot be brought back. Fix what made it fail, then run it again to finish: shepherd run %s --confirm %s",
+		ph.ID, how, p.File, p.File, ph.ID)}
+}
+
+// rollbackFailed re-reads the recorded state after a rollback stopped (a
+// transaction that did not commit may have moved the in-memory one).
+func (s *Session) rollbackFailed(ctx context.Context, err error) error {
+	_ = s.loadState(context.WithoutCancel(ctx))
+	return err
+}
+
+// joinDetail appends what a rollback copied to a phase's detail.
+func joinDetail(detail, more string) string {
+	if more == "" {
+		return detail
+	}
+	return detail + "; " + more
+}
+
 // keptDataDetail says what rolling back a phase that is not undone in the
-// database leaves behind.
+// database leaves behind. It follows "rolled back: " wherever it is shown.
 func keptDataDetail(p *phases.Plan, id string) string {
 	switch id {
 	case "verify-failure-path":
-		return "rolled back; it changed no row (its violating write was rolled back when it ran)"
+		return "it changed no row (its violating write was rolled back when it ran)"
 	case "backfill":
 		if p.Playbook == phases.RenameColumn {
-			return fmt.Sprintf("rolled back; the values copied into %s stay (a rerun copies again where %s and %s differ)", p.To, p.Column, p.To)
+			return fmt.Sprintf("the values copied into %s stay (a rerun copies again where %s and %s differ)", p.To, p.Column, p.To)
 		}
-		return fmt.Sprintf("rolled back; the values written to %s stay (a rerun fills the rows still NULL)", p.Column)
+		return fmt.Sprintf("the values written to %s stay (a rerun fills the rows still NULL)", p.Column)
 	case "clean":
-		return "rolled back; cleaned rows stay cleaned (shepherd keeps no row values to restore)"
+		return "cleaned rows stay cleaned (shepherd keeps no row values to restore)"
 	}
-	return "rolled back; the rows keep their values"
+	return "the rows keep their values"
 }
 
 func (s *Session) revertDDL(ctx context.Context, b builder, id string) error {
@@ -85,17 +120,13 @@ func (s *Session) revertDDL(ctx context.Context, b builder, id string) error {
 	return fmt.Errorf("%s: no rollback for %s", s.plan.Playbook, id)
 }
 
-// undoArrival undoes what a gate did to the database when it was reached:
-// rename's stop-old-writes moved NOT NULL from the old column to the new
-// one. Rolled back, code that writes the old column (and, further back,
-// code that does not know the new one) runs again: the old column gets its
-// values back from the new one where code that stopped writing it left it
-// NULL, and NOT NULL moves back.
-func (s *Session) undoArrival(ctx context.Context, id string) error {
+// moveNotNullBack undoes what stop-old-writes did on arrival: it moved NOT
+// NULL from the old column to the new one, so that code that stopped
+// writing the old column could insert. Rolled back, code that writes the
+// old column runs again, and the old column (given back its values by the
+// carry-back) is NOT NULL again.
+func (s *Session) moveNotNullBack(ctx context.Context, id string) error {
 	p := s.plan
-	if id != "stop-old-writes" || p.Playbook != phases.RenameColumn {
-		return nil
-	}
 	oldNullable, err := s.columnIs(ctx, s.db, p.Column, "column-nullable")
 	if err != nil {
 		return err
@@ -105,11 +136,6 @@ func (s *Session) undoArrival(ctx context.Context, id string) error {
 		return err
 	}
 	s.notice(id, "moving NOT NULL back from %s to %s, as it was before stop-old-writes", p.To, p.Column)
-	st := s.st(id)
-	st.Checkpoint, st.RowsDone = nil, 0
-	if _, err := s.runBatches(ctx, s.builder().refillOldJob(id)); err != nil {
-		return err
-	}
 	if err := s.requireNoNulls(ctx, id, p.Column); err != nil {
 		return err
 	}

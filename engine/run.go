@@ -72,6 +72,9 @@ func (s *Session) Arrive(ctx context.Context, id string) error {
 	if err := s.lock.held(ctx); err != nil {
 		return s.lockLost(id, err)
 	}
+	if err := s.forgetCarry(ctx); err != nil {
+		return err
+	}
 	if id == "stop-old-writes" {
 		if err := s.prepareStopOldWrites(ctx); err != nil {
 			return s.failed(ctx, id, err)
@@ -125,6 +128,9 @@ func (s *Session) execute(ctx context.Context, ph phases.Phase, confirmation str
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	defer s.lock.watch(cancel)()
+	if err := s.forgetCarry(ctx); err != nil {
+		return err
+	}
 	if ph.Gate || ph.Confirm {
 		s.touched[id] = time.Now()
 		if err := s.log(ctx, s.db, id, "confirm", "", confirmation); err != nil {
@@ -186,6 +192,9 @@ func (s *Session) failed(ctx context.Context, id string, err error) error {
 		}
 	}
 	s.emit(ev)
+	if !s.changed[id] && s.leftBehind(context.WithoutCancel(ctx), id) {
+		s.markChanged(id)
+	}
 	if rerr := s.moveNow(context.WithoutCancel(ctx), id, phases.Fail, s.recordedDetail(err)); rerr != nil {
 		return fmt.Errorf("%w (and recording the failure failed too: %v)", err, rerr)
 	}

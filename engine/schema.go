@@ -257,7 +257,12 @@ func (s *Session) checkSchema(ctx context.Context, t *Table, progress phases.Pro
 	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 	cols := strings.Join(t.ColumnNames(), ", ")
 	has := func(c string) bool { _, ok := t.Column(c); return ok }
-	ran := func(id string) bool { st := progress.Of(id); return st != phases.Pending && st != phases.RolledBack }
+	// A phase that failed with nothing changed did not run, as far as the
+	// schema goes.
+	ran := func(id string) bool {
+		st := progress.Of(id)
+		return st != phases.Pending && st != phases.RolledBack && st != phases.FailedUnchanged
+	}
 	done := func(id string) bool { return progress.Of(id) == phases.Done }
 
 	key, err := t.resolveKey(p)

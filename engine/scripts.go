@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/shepherd-db/shepherd/phases"
@@ -227,24 +228,38 @@ func (b builder) fillJob(phase string) batchJob {
 	d.Column = b.plan.Column
 	d.Expr, _ = b.plan.Backfill.For(b.d.name())
 	return batchJob{phase: phase, update: "fill-batch", data: d,
-		fix: "fix the rows in that range, or change the plan's backfill: expression (it may change until backfill and switch-writes are done), then rerun to resume"}
+		fix: "fix the rows in that range, or change the plan's backfill: expression (it may change until backfill or switch-writes is done), then rerun to resume"}
 }
 
-// refillOldJob gives rename's old column its values back from the new one
-// where code that stopped writing it left it NULL (rolling back
-// stop-old-writes).
-func (b builder) refillOldJob(phase string) batchJob {
+// carryJob copies rename's new column back into the old one where they
+// differ (rolling back stop-old-writes or switch-reads, carry.go): the copy
+// of the backfill, the other way.
+func (b builder) carryJob(phase string) batchJob {
 	d := b.base()
-	d.Column, d.Expr = b.plan.Column, b.d.quote(b.plan.To)
-	return batchJob{phase: phase, update: "fill-batch", data: d}
+	d.Column, d.To, d.Text = b.plan.To, b.plan.Column, b.holdsText()
+	return batchJob{phase: phase, update: "copy-batch", data: d}
 }
 
 // copyJob is rename-column's backfill: the old column copied into the new
 // one where they differ.
 func (b builder) copyJob(phase string) batchJob {
 	d := b.base()
-	d.Column, d.To = b.plan.Column, b.plan.To
+	d.Column, d.To, d.Text = b.plan.Column, b.plan.To, b.holdsText()
 	return batchJob{phase: phase, update: "copy-batch", data: d}
+}
+
+// holdsText reports whether the plan's column holds text (as the live
+// table says, else as the plan's type: does, else it is assumed to): a
+// comparison of its values must then see every character.
+func (b builder) holdsText() bool {
+	typ, ok := b.plan.Type.For(b.d.name())
+	if b.live != nil {
+		if c, found := b.live.Column(b.plan.Column); found {
+			typ, ok = c.Type, true
+		}
+	}
+	t := strings.ToLower(typ)
+	return !ok || strings.Contains(t, "char") || strings.Contains(t, "text") || strings.HasPrefix(t, "enum")
 }
 
 // cleanJob applies the plan's clean: expressions to violating rows.
@@ -270,13 +285,15 @@ func (b builder) assigned(as []phases.Assign) []setExpr {
 func (b builder) cond(kind string) sqlData {
 	var d sqlData
 	switch kind {
-	case "null", "unfilled", "null-expr":
+	case "null", "unfilled", "null-expr", "unreproduced":
 		d = b.base()
 		d.Column = b.plan.Column
 		d.Expr, _ = b.plan.Backfill.For(b.d.name())
-	case "diff":
+		d.Type, _ = b.plan.Type.For(b.d.name())
+		d.Text = b.holdsText()
+	case "diff", "new-only":
 		d = b.base()
-		d.Column, d.To = b.plan.Column, b.plan.To
+		d.Column, d.To, d.Text = b.plan.Column, b.plan.To, b.holdsText()
 	default:
 		d = b.constraintData()
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
 
@@ -32,6 +31,10 @@ type phaseState struct {
 	Checkpoint *string
 	RowsDone   int64
 	Detail     string
+	// TookEffect is whether the phase changed the database since it was
+	// last pending or rolled back: a failure records it (a failure that
+	// changed nothing is not in force; phases.Effective).
+	TookEffect bool
 	stored     bool // a row exists in shepherd_state
 }
 
@@ -125,7 +128,11 @@ func (s *Session) loadState(ctx context.Context) error {
 		s.state = map[string]*phaseState{}
 		return nil
 	}
-	rows, err := s.query(ctx, s.db, "state-load", sqlData{}, map[string]any{"plan": s.plan.Name})
+	load, err := s.stateLoadData(ctx)
+	if err != nil {
+		return err
+	}
+	rows, err := s.query(ctx, s.db, "state-load", load, map[string]any{"plan": s.plan.Name})
 	if err != nil {
 		return fmt.Errorf("read the state of %s: %w", s.plan.Name, s.dsn.scrub(err))
 	}
@@ -136,7 +143,7 @@ func (s *Session) loadState(ctx context.Context) error {
 		var started, finished any
 		var runBy, detail sql.NullString
 		var cp sql.NullString
-		if err := rows.Scan(&st.ID, &st.Status, &st.Hash, &started, &finished, &runBy, &cp, &st.RowsDone, &detail); err != nil {
+		if err := rows.Scan(&st.ID, &st.Status, &st.Hash, &started, &finished, &runBy, &cp, &st.RowsDone, &detail, &st.TookEffect); err != nil {
 			return fmt.Errorf("read the state of %s: %w", s.plan.Name, s.dsn.scrub(err))
 		}
 		st.StartedAt, st.FinishedAt = parseTime(started), parseTime(finished)
@@ -190,117 +197,14 @@ func (s *Session) st(id string) *phaseState {
 	return st
 }
 
+// progress is every phase's status as the state machine sees it: a
+// failure that changed nothing is phases.FailedUnchanged.
 func (s *Session) progress() phases.Progress {
 	p := phases.Progress{}
 	for id, st := range s.state {
-		p[id] = st.Status
+		p[id] = phases.Effective(st.Status, st.TookEffect)
 	}
 	return p
-}
-
-// checkHash refuses a plan whose file changed since it started here, and
-// says what changed. A changed plan of which no phase is in force (every
-// phase pending, rolled back or waiting at a gate) replaces the old one. So
-// does a plan whose changes are all to fields that only phases not done yet
-// use (backfill: until backfill and switch-writes are done; clean: until
-// clean is done), and a plan that changed only for other dialects. With
-// apply, the new hash and text are recorded, and the log says what changed.
-func (s *Session) checkHash(ctx context.Context, apply bool) error {
-	hash := s.plan.Hash()
-	changed, inForce := false, false
-	for _, st := range s.state {
-		if st.stored && st.Hash != hash {
-			changed = true
-		}
-		if phases.InForce(st.Status) {
-			inForce = true
-		}
-	}
-	if !changed {
-		return nil
-	}
-	var old sql.NullString
-	err := s.queryRow(ctx, s.db, "log-last-plan", sqlData{}, map[string]any{"plan": s.plan.Name}, &old)
-	changes := []string{"(the earlier plan text is not in shepherd_log)"}
-	var fields []string
-	known := err == nil && old.Valid
-	if known {
-		changes = phases.Diff([]byte(old.String), s.plan.Canonical())
-		if fields, err = phases.EditedFields([]byte(old.String), s.plan, s.d.name()); err != nil {
-			known = false
-		}
-	}
-	progress := s.progress()
-	var refused []string
-	switch {
-	case !inForce:
-	case !known:
-		refused = []string{"the earlier plan text is not in shepherd_log, so shepherd cannot tell what changed"}
-	default:
-		for _, f := range fields {
-			if err := s.pb.CheckEdit(f, progress); err != nil {
-				refused = append(refused, err.Error())
-			}
-		}
-	}
-	if len(refused) > 0 {
-		return &PlanChangedError{File: s.plan.File, Plan: s.plan.Name, Changes: changes, Refused: refused, EditableNow: s.pb.EditableNow(progress)}
-	}
-	if !apply {
-		return nil
-	}
-	var msg string
-	var restart []string // batched phases whose next pass starts from the top
-	switch {
-	case !inForce:
-		msg = fmt.Sprintf("plan %s changed since it last ran (%s); no phase of it is in force, so the changed plan replaces it", s.plan.Name, strings.Join(changes, "; "))
-	case len(fields) == 0:
-		msg = fmt.Sprintf("plan %s changed (%s), but reads the same on %s: the change is recorded, and nothing changes here", s.plan.Name, strings.Join(changes, "; "), s.d.name())
-	default:
-		editable := s.pb.EditableFields()
-		var users []string
-		for _, f := range fields {
-			for _, id := range editable[f] {
-				if !slices.Contains(users, id) {
-					users = append(users, id)
-				}
-			}
-		}
-		for _, id := range users {
-			if st := s.st(id); st.Checkpoint != nil || st.RowsDone > 0 {
-				restart = append(restart, id)
-			}
-		}
-		if len(users) == 0 {
-			msg = fmt.Sprintf("plan %s changed (%s): allowed: constraint.violating only says what verify-failure-path writes (and rolls back), so the changed plan applies from here", s.plan.Name, strings.Join(changes, "; "))
-			break
-		}
-		msg = fmt.Sprintf("plan %s changed (%s): allowed, because %s, the phase%s that use%s %s, %s not done yet; the changed plan applies from here",
-			s.plan.Name, strings.Join(changes, "; "), phases.WordList(users), phases.Plural(len(users), "", "s"), phases.Plural(len(users), "s", ""), phases.WordList(fields), phases.Plural(len(users), "is", "are"))
-		if len(restart) > 0 {
-			msg += fmt.Sprintf("; %s walk%s the table again from the start: rows already changed keep their values", phases.WordList(restart), phases.Plural(len(restart), "s", ""))
-		}
-	}
-	s.notice("", "%s", msg)
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.exec(ctx, tx, "state-rehash", sqlData{}, map[string]any{"plan": s.plan.Name, "hash": hash}); err != nil {
-			return fmt.Errorf("record the changed plan %s: %w", s.plan.Name, s.dsn.scrub(err))
-		}
-		for _, id := range restart {
-			st := s.st(id)
-			st.Checkpoint, st.RowsDone = nil, 0
-			if err := s.save(ctx, tx, st); err != nil {
-				return err
-			}
-		}
-		for _, st := range s.state {
-			st.Hash = hash
-		}
-		if err := s.log(ctx, tx, "", "edit", "", msg); err != nil {
-			return err
-		}
-		return s.log(ctx, tx, "", "plan", "", string(s.plan.Canonical()))
-	})
 }
 
 func (s *Session) ensureStateTables(ctx context.Context) error {
@@ -309,8 +213,7 @@ func (s *Session) ensureStateTables(ctx context.Context) error {
 		return err
 	}
 	for _, step := range script {
-		args, _ := step.Args(nil)
-		if _, err := s.db.ExecContext(ctx, step.SQL, args...); err != nil {
+		if err := s.stateStep(ctx, step); err != nil {
 			return fmt.Errorf("create shepherd's state tables (shepherd keeps its state in the database it changes, so its user needs the right to create tables there): %w", s.dsn.scrub(err))
 		}
 	}
@@ -385,7 +288,7 @@ func (s *Session) save(ctx context.Context, q querier, st *phaseState) error {
 	res, err := s.exec(ctx, q, "state-update", sqlData{}, map[string]any{
 		"status": string(st.Status), "started_at": s.d.timeValue(st.StartedAt), "finished_at": s.d.timeValue(st.FinishedAt),
 		"run_by": nullable(st.RunBy), "checkpoint": cp, "rows_done": st.RowsDone, "detail": nullable(redactValues(s.dsn.Scrub(st.Detail))),
-		"plan": s.plan.Name, "phase": st.ID,
+		"took_effect": st.TookEffect, "plan": s.plan.Name, "phase": st.ID,
 	})
 	if err != nil {
 		return fmt.Errorf("record the state of %s: %w", st.ID, s.dsn.scrub(err))
@@ -418,11 +321,12 @@ func (s *Session) log(ctx context.Context, q querier, phase, event, sqlText, det
 // entry, through q (the phase's own transaction when it has one).
 func (s *Session) move(ctx context.Context, q querier, id string, a phases.Action, detail string) error {
 	st := s.st(id)
-	to, err := phases.Transition(st.Status, a)
+	to, err := phases.Transition(phases.Effective(st.Status, st.TookEffect), a)
 	if err != nil {
 		return fmt.Errorf("%s: %w", id, err)
 	}
 	prev := *st
+	st.TookEffect = s.tookEffect(st, a)
 	now := time.Now()
 	switch a {
 	case phases.Start:

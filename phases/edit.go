@@ -8,69 +8,175 @@ import (
 	"strings"
 )
 
-// A plan edited mid-flight is refused, because its recorded progress
-// describes the old plan. Some fields are used by one late phase only: while
-// that phase (and the phases that rely on what it wrote) are not done, the
-// field can change without making any recorded progress untrue. These are
-// those fields, per playbook, and the phases that use them.
-var editableFields = map[string]map[string][]string{
-	// backfill: is the expression the backfill writes, and that
-	// switch-writes' catch-up writes to rows old code inserted after it.
-	AddColumn: {"backfill": {"backfill", "switch-writes"}},
-	// clean: only the clean phase runs it. constraint.violating changes no
-	// DDL and no row: it is only the write verify-failure-path tries and
-	// rolls back (a failed proof on an empty table asks for it), so it may
-	// change at any time: no phase must wait for it.
-	TightenConstraint: {"clean": {"clean"}, "constraint.violating": {}},
+// A plan edited mid-flight is refused where its recorded progress would no
+// longer describe it: a field may change while no phase that uses it has
+// taken effect, wholly or in part (pending, waiting at its gate, rolled
+// back, or failed with nothing changed). A field a phase applies afresh
+// each time it runs (backfill:, clean:) may change until a phase that uses
+// it is done: a failed or interrupted one walks the table again with the
+// new value, and the rows it changed keep their values.
+
+// fieldUse is which phases of a playbook use a plan field, and how.
+type fieldUse struct {
+	phases []string // the phases that use it
+	rerun  bool     // they apply it afresh when they run again: editable until one is done
 }
 
-// EditableFields lists, for the playbook, the fields that may change while
-// the plan is in flight and the phases that must not be done for it.
+// fieldUses lists, per playbook, the fields that not every phase uses. A
+// field not listed (table, schema, column, to, playbook, constraint) names
+// what every phase works on, gates included (a confirmed deploy reads and
+// writes that column): it may change only while no phase is in force.
+var fieldUses = map[string]map[string]fieldUse{
+	AddColumn: {
+		// type: is the column add-column adds; MySQL's MODIFY in enforce
+		// restates it.
+		"type": {phases: []string{"add-column", "enforce"}},
+		// backfill: is the expression the backfill writes, and that
+		// switch-writes' catch-up writes to rows old code inserted after it.
+		"backfill": {phases: []string{"backfill", "switch-writes"}, rerun: true},
+		"not_null": {phases: []string{"enforce"}},
+		// key: is what the batched phases walk and checkpoint.
+		"key": {phases: []string{"backfill", "switch-writes"}},
+	},
+	RenameColumn: {
+		// type: is the new column's; MySQL's MODIFY restates it when
+		// stop-old-writes moves NOT NULL to it.
+		"type": {phases: []string{"add-column", "stop-old-writes"}},
+		// key: the backfill walks it, and so do the rollbacks of
+		// switch-reads and stop-old-writes (they copy the new column back).
+		"key": {phases: []string{"backfill", "switch-reads", "stop-old-writes"}},
+	},
+	TightenConstraint: {
+		// clean: only the clean phase runs it.
+		"clean": {phases: []string{"clean"}, rerun: true},
+		// constraint.violating changes no DDL and no row: it is only the
+		// write verify-failure-path tries and rolls back (a failed proof
+		// on an empty table asks for it), so it may change at any time.
+		"constraint.violating": {},
+		// key: clean walks it, and a UNIQUE clean keeps the first row of
+		// each duplicate by it.
+		"key": {phases: []string{"clean"}},
+	},
+}
+
+// EditableFields lists, for the playbook, the fields that not every phase
+// uses, each with the phases that use it.
 func (pb *Playbook) EditableFields() map[string][]string {
 	out := map[string][]string{}
-	for f, ids := range editableFields[pb.Name] {
-		out[f] = slices.Clone(ids)
+	for f, u := range fieldUses[pb.Name] {
+		out[f] = slices.Clone(u.phases)
 	}
 	return out
 }
 
-// CheckEdit says whether field may change now, with progress p: nil when
-// every phase that uses it is not done yet; otherwise an error saying why
-// not.
+// Reruns reports whether a field is one its phases apply afresh when they
+// run again (backfill:, clean:): a changed value makes them walk the table
+// from the start.
+func (pb *Playbook) Reruns(field string) bool { return fieldUses[pb.Name][field].rerun }
+
+// CheckEdit says whether field may change now, with progress p (as
+// Effective gives it): nil when no phase that uses it has taken effect (for
+// a field its phases apply afresh, none is done); otherwise an error saying
+// exactly until when it could change, and what stands in the way.
 func (pb *Playbook) CheckEdit(field string, p Progress) error {
-	users, ok := editableFields[pb.Name][field]
-	if !ok {
-		return fmt.Errorf("%s cannot change while any phase of the plan is in force", field)
+	u, listed := fieldUses[pb.Name][field]
+	if !listed {
+		for _, ph := range pb.Phases {
+			if InForce(p.Of(ph.ID)) {
+				return fmt.Errorf("%s cannot change while any phase of the plan is in force", field)
+			}
+		}
+		return nil
 	}
-	var done []string
-	for _, id := range users {
-		if p.Of(id) == Done {
-			done = append(done, id)
+	var in []string
+	for _, id := range u.phases {
+		st := p.Of(id)
+		if st == Done || !u.rerun && InForce(st) {
+			in = append(in, id)
 		}
 	}
-	if len(done) > 0 {
-		return fmt.Errorf("%s can change only until %s %s done, and %s %s done", field,
-			WordList(users), Plural(len(users), "is", "are"), WordList(done), Plural(len(done), "is", "are"))
+	if len(in) == 0 {
+		return nil
 	}
-	return nil
+	if u.rerun {
+		return fmt.Errorf("%s can change only until %s, and %s %s done", field, untilText(u), WordList(in), Plural(len(in), "is", "are"))
+	}
+	var why []string
+	for _, id := range in {
+		switch p.Of(id) {
+		case Done:
+			why = append(why, id+" is done")
+		case Failed:
+			why = append(why, id+" failed after it changed the database")
+		default:
+			why = append(why, id+" is running or was interrupted")
+		}
+	}
+	if allDone := !slices.ContainsFunc(in, func(id string) bool { return p.Of(id) != Done }); allDone && len(in) > 1 {
+		why = []string{WordList(in) + " are done"}
+	}
+	return fmt.Errorf("%s can change only until %s, and %s", field, untilText(u), WordList(why))
 }
 
-// EditableNow lists the fields that may change now, each with the phases
-// that use it, for messages: "backfill: until backfill and switch-writes are
-// done".
+// untilText says until when a listed field may change: "backfill or
+// switch-writes is done", "add-column or enforce takes effect".
+func untilText(u fieldUse) string {
+	if u.rerun {
+		return WordListOr(u.phases) + " is done"
+	}
+	return WordListOr(u.phases) + " takes effect"
+}
+
+// EditableNow lists the fields that not every phase uses and that may
+// change now, each saying until when, for messages: "backfill: until
+// backfill or switch-writes is done".
 func (pb *Playbook) EditableNow(p Progress) []string {
 	var out []string
-	for _, f := range slices.Sorted(maps.Keys(editableFields[pb.Name])) {
-		if pb.CheckEdit(f, p) == nil {
-			users := editableFields[pb.Name][f]
-			if len(users) == 0 {
-				out = append(out, f+": at any time")
-				continue
-			}
-			out = append(out, fmt.Sprintf("%s: until %s %s done", f, WordList(users), Plural(len(users), "is", "are")))
+	for _, f := range slices.Sorted(maps.Keys(fieldUses[pb.Name])) {
+		if pb.CheckEdit(f, p) != nil {
+			continue
 		}
+		u := fieldUses[pb.Name][f]
+		if len(u.phases) == 0 {
+			out = append(out, f+": at any time")
+			continue
+		}
+		out = append(out, f+": until "+untilText(u))
 	}
 	return out
+}
+
+// RollbacksToEdit lists the rollbacks, in the order `shepherd rollback`
+// does them one per run, after which every field given may change: the
+// fewest, computed by playing the rollbacks on the state machine. It
+// returns a *RefusedError when a rollback on the way is refused (the point
+// of no return is done).
+func (pb *Playbook) RollbacksToEdit(fields []string, p Progress) ([]string, error) {
+	q := Progress{}
+	for id, st := range p {
+		q[id] = st
+	}
+	var steps []string
+	for {
+		editable := true
+		for _, f := range fields {
+			if pb.CheckEdit(f, q) != nil {
+				editable = false
+			}
+		}
+		if editable {
+			return steps, nil
+		}
+		target, resets, err := pb.RollbackTarget(q)
+		if err != nil {
+			return steps, err
+		}
+		for _, r := range resets {
+			q[r.ID] = Pending
+		}
+		q[target.ID] = RolledBack
+		steps = append(steps, target.ID)
+	}
 }
 
 // EditedFields compares a plan as it was recorded (its Canonical text) with
@@ -135,14 +241,19 @@ func EditedFields(oldCanonical []byte, now *Plan, dialect string) ([]string, err
 }
 
 // WordList joins words as a sentence does: "a", "a and b", "a, b and c".
-func WordList(words []string) string {
+func WordList(words []string) string { return joinWords(words, " and ") }
+
+// WordListOr joins alternatives: "a", "a or b", "a, b or c".
+func WordListOr(words []string) string { return joinWords(words, " or ") }
+
+func joinWords(words []string, last string) string {
 	switch len(words) {
 	case 0:
 		return ""
 	case 1:
 		return words[0]
 	}
-	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
+	return strings.Join(words[:len(words)-1], ", ") + last + words[len(words)-1]
 }
 
 // Plural picks one or many by n, for messages.

@@ -2,6 +2,7 @@ package phases
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -16,7 +17,29 @@ const (
 	Done       Status = "done"
 	Failed     Status = "failed"
 	RolledBack Status = "rolled-back"
+
+	// FailedUnchanged is how the state machine sees a failed phase that
+	// changed nothing in the database: refused before its first change
+	// (drop-old-column while a view uses the old column, enforce while
+	// rows are NULL), or failed in a statement the database undid whole
+	// (add-column on a type the server rejects). Its recorded status stays
+	// failed, and `status` shows it so: the engine records with each
+	// failure whether any of the phase's changes committed, and Effective
+	// turns the two into this status. It is not in force: rollback passes
+	// over it (back to pending) to the phase before it, and the fields
+	// only it uses may change.
+	FailedUnchanged Status = "failed (nothing changed)"
 )
+
+// Effective is the status the state machine reasons with, from a phase's
+// recorded status and whether it took effect: a failure that changed
+// nothing is FailedUnchanged; every other status is itself.
+func Effective(recorded Status, tookEffect bool) Status {
+	if recorded == Failed && !tookEffect {
+		return FailedUnchanged
+	}
+	return recorded
+}
 
 // Action is something that happens to a phase.
 type Action string
@@ -41,6 +64,9 @@ var transitions = map[Status]map[Action]Status{
 	Done:       {Revert: RolledBack},
 	Failed:     {Start: Running, Arrive: Waiting, Revert: RolledBack, Fail: Failed},
 	RolledBack: {Start: Running, Arrive: Waiting, Fail: Failed},
+	// A failure that changed nothing has nothing to revert: rollback
+	// going past it sets it back to pending.
+	FailedUnchanged: {Start: Running, Arrive: Waiting, Fail: Failed, Reset: Pending},
 }
 
 // Transition returns the status after action, or an error if the action is
@@ -81,12 +107,14 @@ func (pb *Playbook) Complete(p Progress) bool {
 }
 
 // RollbackTarget returns the phase `rollback` reverts: the last one that did
-// something (done, failed mid-way, or interrupted). Waiting gates after it are
-// returned too, to be reset to pending. A phase rolled back is not in force,
-// so it is passed over: add-column (UndoDDLIfLast) is the target only once
-// every later phase is pending, waiting or rolled back.
+// something (done, failed mid-way, or interrupted). Waiting gates after it,
+// and phases that failed without changing anything, are returned too, to be
+// reset to pending. A phase rolled back is not in force, so it is passed
+// over: add-column (UndoDDLIfLast) is the target only once every later phase
+// is pending, waiting or rolled back.
 func (pb *Playbook) RollbackTarget(p Progress) (target Phase, resets []Phase, err error) {
 	anyRolledBack := false
+	var unchanged []string
 	for i := len(pb.Phases) - 1; i >= 0; i-- {
 		ph := pb.Phases[i]
 		switch p.Of(ph.ID) {
@@ -94,6 +122,9 @@ func (pb *Playbook) RollbackTarget(p Progress) (target Phase, resets []Phase, er
 			anyRolledBack = true
 		case Waiting:
 			resets = append(resets, ph)
+		case FailedUnchanged:
+			resets = append(resets, ph)
+			unchanged = append(unchanged, ph.ID)
 		case Done, Failed, Running:
 			if ph.Undo == UndoNever && p.Of(ph.ID) == Done {
 				return ph, nil, &RefusedError{Phase: ph.ID, Reason: fmt.Sprintf(
@@ -102,14 +133,20 @@ func (pb *Playbook) RollbackTarget(p Progress) (target Phase, resets []Phase, er
 			return ph, resets, nil
 		}
 	}
+	if len(unchanged) > 0 {
+		slices.Reverse(unchanged)
+		return Phase{}, nil, &RefusedError{Reason: fmt.Sprintf("nothing to roll back: %s failed without changing anything, so %s not in force; fix what made %s fail and run the plan again",
+			WordList(unchanged), Plural(len(unchanged), "it is", "they are"), Plural(len(unchanged), "it", "them"))}
+	}
 	if anyRolledBack {
 		return Phase{}, nil, &RefusedError{Reason: "nothing to roll back: every phase is rolled back or pending"}
 	}
 	return Phase{}, nil, &RefusedError{Reason: "nothing to roll back: no phase of this plan has run"}
 }
 
-// InForce reports whether a phase with this status has taken effect, wholly
-// or in part: done, failed mid-way or interrupted.
+// InForce reports whether a phase with this status (as Effective gives it)
+// has taken effect, wholly or in part: done, failed after a change, or
+// interrupted (whatever it did before is unknown).
 func InForce(s Status) bool { return s == Done || s == Failed || s == Running }
 
 // Index returns the position of phase id in the playbook, or -1.

@@ -544,14 +544,19 @@ func TestCheckEdit(t *testing.T) {
 		{"add: backfill interrupted", AddColumn, "backfill", Progress{"add-column": Done, "deploy-readers": Done, "backfill": Running}, ""},
 		{"add: backfill rolled back", AddColumn, "backfill", Progress{"add-column": Done, "deploy-readers": Done, "backfill": RolledBack}, ""},
 		{"add: backfill done, writes gate waiting", AddColumn, "backfill", Progress{"add-column": Done, "deploy-readers": Done, "backfill": Done, "switch-writes": Waiting},
-			"backfill can change only until backfill and switch-writes are done, and backfill is done"},
+			"backfill can change only until backfill or switch-writes is done, and backfill is done"},
 		{"add: backfill rolled back after switch-writes", AddColumn, "backfill", Progress{"add-column": Done, "deploy-readers": Done, "backfill": RolledBack, "switch-writes": Done},
 			"and switch-writes is done"},
 		{"add: both done", AddColumn, "backfill", Progress{"add-column": Done, "deploy-readers": Done, "backfill": Done, "switch-writes": Done},
 			"and backfill and switch-writes are done"},
-		{"add: type", AddColumn, "type", Progress{"add-column": Done}, "type cannot change while any phase of the plan is in force"},
-		{"add: not_null", AddColumn, "not_null", Progress{"add-column": Done}, "not_null cannot change"},
-		{"add: clean is no field of add-column", AddColumn, "clean", Progress{}, "clean cannot change"},
+		{"add: type", AddColumn, "type", Progress{"add-column": Done}, "type can change only until add-column or enforce takes effect, and add-column is done"},
+		// not_null is used by enforce alone: it may change until enforce
+		// takes effect (it was refused while any phase was in force).
+		{"add: not_null", AddColumn, "not_null", Progress{"add-column": Done}, ""},
+		{"add: not_null once enforce is done", AddColumn, "not_null", Progress{"add-column": Done, "enforce": Done}, "not_null can change only until enforce takes effect"},
+		// With no phase in force, every field may change (the changed plan
+		// replaces the recorded one): the refusal needs a phase in force.
+		{"add: clean is no field of add-column", AddColumn, "clean", Progress{"add-column": Done}, "clean cannot change"},
 		{"tighten: clean before it ran", TightenConstraint, "clean", Progress{"validate-in-app": Done}, ""},
 		{"tighten: clean failed", TightenConstraint, "clean", Progress{"validate-in-app": Done, "clean": Failed}, ""},
 		{"tighten: clean done", TightenConstraint, "clean", Progress{"validate-in-app": Done, "clean": Done}, "clean can change only until clean is done, and clean is done"},
@@ -575,14 +580,17 @@ func TestCheckEdit(t *testing.T) {
 
 func TestEditableNow(t *testing.T) {
 	add := Playbooks()[AddColumn]
-	if got, want := add.EditableNow(Progress{"add-column": Done}), []string{"backfill: until backfill and switch-writes are done"}; !slices.Equal(got, want) {
+	if got, want := add.EditableNow(Progress{"add-column": Done}), []string{"backfill: until backfill or switch-writes is done", "key: until backfill or switch-writes takes effect", "not_null: until enforce takes effect"}; !slices.Equal(got, want) {
 		t.Errorf("EditableNow = %q, want %q", got, want)
 	}
-	if got := add.EditableNow(Progress{"add-column": Done, "backfill": Done}); len(got) != 0 {
-		t.Errorf("EditableNow after the backfill = %q, want none", got)
+	if got, want := add.EditableNow(Progress{"add-column": Done, "backfill": Done}), []string{"not_null: until enforce takes effect"}; !slices.Equal(got, want) {
+		t.Errorf("EditableNow after the backfill = %q, want %q", got, want)
 	}
-	if got := Playbooks()[RenameColumn].EditableNow(Progress{}); len(got) != 0 {
-		t.Errorf("rename has no editable field, got %q", got)
+	if got, want := add.EditableNow(Progress{"add-column": Done, "backfill": Done, "enforce": Done}), []string(nil); !slices.Equal(got, want) {
+		t.Errorf("EditableNow after enforce = %q, want none", got)
+	}
+	if got, want := Playbooks()[RenameColumn].EditableNow(Progress{"add-column": Done, "dual-write": Done, "backfill": Done}), []string(nil); !slices.Equal(got, want) {
+		t.Errorf("rename after the backfill: EditableNow = %q, want none", got)
 	}
 	if got, want := Playbooks()[TightenConstraint].EditableNow(Progress{"clean": Failed}), []string{"clean: until clean is done", "constraint.violating: at any time"}; !slices.Equal(got, want) {
 		t.Errorf("EditableNow = %q, want %q", got, want)

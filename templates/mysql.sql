@@ -33,8 +33,12 @@ CREATE TABLE IF NOT EXISTS shepherd_state (
   `checkpoint` TEXT         NULL,
   rows_done    BIGINT       NOT NULL DEFAULT 0,
   detail       MEDIUMTEXT   NULL,
+  took_effect  TINYINT(1)   NOT NULL DEFAULT 1,
   PRIMARY KEY (plan, phase)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
+-- step: adds took_effect to a shepherd_state an older shepherd made (its rows read 1, the safe answer)
+-- applied: SELECT count(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'shepherd_state' AND column_name = 'took_effect'
+ALTER TABLE shepherd_state ADD COLUMN took_effect TINYINT(1) NOT NULL DEFAULT 1
 -- step:
 CREATE TABLE IF NOT EXISTS shepherd_log (
   id       BIGINT       NOT NULL AUTO_INCREMENT,
@@ -64,10 +68,13 @@ CREATE TABLE IF NOT EXISTS shepherd_lock (
 
 {{define "state-exists"}}SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'shepherd_state'{{end}}
 
+{{/* .Cond is "effect" once shepherd_state has took_effect: else every row
+     reads as having taken effect. */}}
 {{define "state-load"}}
-SELECT phase, `status`, plan_hash, started_at, finished_at, run_by, `checkpoint`, rows_done, detail
+SELECT phase, `status`, plan_hash, started_at, finished_at, run_by, `checkpoint`, rows_done, detail, {{if eq .Cond "effect"}}took_effect{{else}}1{{end}}
 FROM shepherd_state WHERE plan = {{param "plan"}}
 {{end}}
+{{define "state-has-effect"}}SELECT count(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'shepherd_state' AND column_name = 'took_effect'{{end}}
 
 {{define "state-phase"}}SELECT `status` FROM shepherd_state WHERE plan = {{param "plan"}} AND phase = {{param "phase"}}{{end}}
 {{define "state-checkpoint"}}SELECT `checkpoint`, rows_done FROM shepherd_state WHERE plan = {{param "plan"}} AND phase = {{param "phase"}}{{end}}
@@ -88,7 +95,8 @@ ON DUPLICATE KEY UPDATE plan = plan
 {{define "state-update"}}
 UPDATE shepherd_state
 SET `status` = {{param "status"}}, started_at = {{param "started_at"}}, finished_at = {{param "finished_at"}},
-    run_by = {{param "run_by"}}, `checkpoint` = {{param "checkpoint"}}, rows_done = {{param "rows_done"}}, detail = {{param "detail"}}
+    run_by = {{param "run_by"}}, `checkpoint` = {{param "checkpoint"}}, rows_done = {{param "rows_done"}}, detail = {{param "detail"}},
+    took_effect = {{param "took_effect"}}
 WHERE plan = {{param "plan"}} AND phase = {{param "phase"}}
 {{end}}
 
@@ -441,7 +449,7 @@ WHERE {{template "range" .}} AND {{q .Column}} IS NULL AND ({{.Expr}}) IS NOT NU
 {{define "copy-batch"}}
 -- step: row locks on one short batch of rows, for the batch's transaction
 UPDATE {{qt .Schema .Table}} SET {{q .To}} = {{q .Column}}
-WHERE {{template "range" .}} AND NOT ({{q .To}} <=> {{q .Column}})
+WHERE {{template "range" .}} AND {{template "diff-rows" .}}
 {{end}}
 
 {{/* A unique constraint's duplicates are found by reading the whole table,
@@ -463,7 +471,11 @@ WHERE {{template "range" .}} AND {{template "violates" .}}
 {{/* ---------- checks on the real data ---------- */}}
 
 {{define "null-rows"}}{{q .Column}} IS NULL{{end}}
-{{define "diff-rows"}}NOT ({{q .To}} <=> {{q .Column}}){{end}}
+{{/* Text is compared as its characters, in one character set: a
+     collation would call 'b' and 'B' (or 'a' and 'a ') equal, and a copy
+     back would miss the application's write. */}}
+{{define "diff-rows"}}{{if .Text}}NOT ({{template "exact" .To}} <=> {{template "exact" .Column}}){{else}}NOT ({{q .To}} <=> {{q .Column}}){{end}}{{end}}
+{{define "exact"}}CAST(CONVERT({{q .}} USING utf8mb4) AS BINARY){{end}}
 
 {{/* A duplicate is a row whose values an earlier key already has. MySQL
      refuses a subquery on the table an UPDATE changes (error 1093), so the
@@ -495,6 +507,8 @@ WHERE {{template "range" .}} AND {{template "violates" .}}
 {{- else if eq .Cond "null-expr"}}{{template "null-rows" .}} AND ({{.Expr}}) IS NULL
 {{- else if eq .Cond "diff"}}{{template "diff-rows" .}}
 {{- else if eq .Cond "lost"}}{{q .Column}} IS NOT NULL AND {{q .To}} IS NULL
+{{- else if eq .Cond "new-only"}}{{q .To}} IS NOT NULL AND {{template "diff-rows" .}}
+{{- else if eq .Cond "unreproduced"}}CASE WHEN {{q .Column}} IS NULL THEN 0 ELSE {{if .Text}}NOT ({{template "exact" .Column}} <=> CAST(CONVERT(({{.Expr}}) USING utf8mb4) AS BINARY)){{else}}NOT ({{q .Column}} <=> ({{.Expr}})){{end}} END
 {{- else}}{{template "violates" .}}{{end}}
 {{- if .Bounded}} AND {{q .Key}} <= {{param "hi"}}{{end}}
 {{- end}}

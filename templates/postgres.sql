@@ -43,8 +43,14 @@ BEGIN
       checkpoint  text,
       rows_done   bigint      NOT NULL DEFAULT 0,
       detail      text,
+      took_effect boolean     NOT NULL DEFAULT true,
       PRIMARY KEY (plan, phase)
     );
+  END IF;
+  -- took_effect came later: a table made before it gets it (rows written
+  -- by an older shepherd read true, the safe answer).
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = 'shepherd.shepherd_state'::regclass AND attname = 'took_effect' AND NOT attisdropped) THEN
+    ALTER TABLE shepherd.shepherd_state ADD COLUMN took_effect boolean NOT NULL DEFAULT true;
   END IF;
   IF to_regclass('shepherd.shepherd_log') IS NULL THEN
     CREATE TABLE shepherd.shepherd_log (
@@ -77,10 +83,14 @@ $shepherd$
 
 {{define "state-exists"}}SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'shepherd' AND c.relname = 'shepherd_state'{{end}}
 
+{{/* .Cond is "effect" once shepherd_state has took_effect (a table an
+     older shepherd made has not, until a run adds it): else every row
+     reads as having taken effect. */}}
 {{define "state-load"}}
-SELECT phase, status, plan_hash, started_at, finished_at, run_by, checkpoint, rows_done, detail
+SELECT phase, status, plan_hash, started_at, finished_at, run_by, checkpoint, rows_done, detail, {{if eq .Cond "effect"}}took_effect{{else}}true{{end}}
 FROM shepherd.shepherd_state WHERE plan = {{param "plan"}}
 {{end}}
+{{define "state-has-effect"}}SELECT count(*) FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass('shepherd.shepherd_state') AND attname = 'took_effect' AND NOT attisdropped{{end}}
 
 {{define "state-phase"}}SELECT status FROM shepherd.shepherd_state WHERE plan = {{param "plan"}} AND phase = {{param "phase"}}{{end}}
 {{define "state-checkpoint"}}SELECT checkpoint, rows_done FROM shepherd.shepherd_state WHERE plan = {{param "plan"}} AND phase = {{param "phase"}}{{end}}
@@ -101,7 +111,8 @@ ON CONFLICT (plan, phase) DO NOTHING
 {{define "state-update"}}
 UPDATE shepherd.shepherd_state
 SET status = {{param "status"}}, started_at = {{param "started_at"}}, finished_at = {{param "finished_at"}},
-    run_by = {{param "run_by"}}, checkpoint = {{param "checkpoint"}}, rows_done = {{param "rows_done"}}, detail = {{param "detail"}}
+    run_by = {{param "run_by"}}, checkpoint = {{param "checkpoint"}}, rows_done = {{param "rows_done"}}, detail = {{param "detail"}},
+    took_effect = {{param "took_effect"}}
 WHERE plan = {{param "plan"}} AND phase = {{param "phase"}}
 {{end}}
 
@@ -496,6 +507,8 @@ WHERE {{template "range" .}} AND {{template "violates" .}}
 {{- else if eq .Cond "null-expr"}}{{template "null-rows" .}} AND ({{.Expr}}) IS NULL
 {{- else if eq .Cond "diff"}}{{template "diff-rows" .}}
 {{- else if eq .Cond "lost"}}{{q .Column}} IS NOT NULL AND {{q .To}} IS NULL
+{{- else if eq .Cond "new-only"}}{{q .To}} IS NOT NULL AND {{template "diff-rows" .}}
+{{- else if eq .Cond "unreproduced"}}CASE WHEN {{q .Column}} IS NULL THEN false ELSE {{q .Column}} IS DISTINCT FROM CAST(({{.Expr}}) AS {{.Type}}) END
 {{- else}}{{template "violates" .}}{{end}}
 {{- if .Bounded}} AND {{q .Key}} <= {{param "hi"}}{{end}}
 {{- end}}

@@ -18,8 +18,12 @@ CREATE TABLE IF NOT EXISTS shepherd_state (
   checkpoint  TEXT,
   rows_done   INTEGER NOT NULL DEFAULT 0,
   detail      TEXT,
+  took_effect INTEGER NOT NULL DEFAULT 1,
   PRIMARY KEY (plan, phase)
 )
+-- step: adds took_effect to a shepherd_state an older shepherd made (its rows read 1, the safe answer)
+-- applied: SELECT count(*) FROM pragma_table_info('shepherd_state') WHERE name = 'took_effect'
+ALTER TABLE shepherd_state ADD COLUMN took_effect INTEGER NOT NULL DEFAULT 1
 -- step:
 CREATE TABLE IF NOT EXISTS shepherd_log (
   id       INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -48,10 +52,13 @@ CREATE TABLE IF NOT EXISTS shepherd_lock (
 
 {{define "state-exists"}}SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'shepherd_state'{{end}}
 
+{{/* .Cond is "effect" once shepherd_state has took_effect: else every row
+     reads as having taken effect. */}}
 {{define "state-load"}}
-SELECT phase, status, plan_hash, started_at, finished_at, run_by, checkpoint, rows_done, detail
+SELECT phase, status, plan_hash, started_at, finished_at, run_by, checkpoint, rows_done, detail, {{if eq .Cond "effect"}}took_effect{{else}}1{{end}}
 FROM shepherd_state WHERE plan = {{param "plan"}}
 {{end}}
+{{define "state-has-effect"}}SELECT count(*) FROM pragma_table_info('shepherd_state') WHERE name = 'took_effect'{{end}}
 
 {{define "state-phase"}}SELECT status FROM shepherd_state WHERE plan = {{param "plan"}} AND phase = {{param "phase"}}{{end}}
 {{define "state-checkpoint"}}SELECT checkpoint, rows_done FROM shepherd_state WHERE plan = {{param "plan"}} AND phase = {{param "phase"}}{{end}}
@@ -72,7 +79,8 @@ ON CONFLICT (plan, phase) DO NOTHING
 {{define "state-update"}}
 UPDATE shepherd_state
 SET status = {{param "status"}}, started_at = {{param "started_at"}}, finished_at = {{param "finished_at"}},
-    run_by = {{param "run_by"}}, checkpoint = {{param "checkpoint"}}, rows_done = {{param "rows_done"}}, detail = {{param "detail"}}
+    run_by = {{param "run_by"}}, checkpoint = {{param "checkpoint"}}, rows_done = {{param "rows_done"}}, detail = {{param "detail"}},
+    took_effect = {{param "took_effect"}}
 WHERE plan = {{param "plan"}} AND phase = {{param "phase"}}
 {{end}}
 
@@ -331,6 +339,8 @@ WHERE {{template "range" .}} AND {{template "violates" .}}
 {{- else if eq .Cond "null-expr"}}{{template "null-rows" .}} AND ({{.Expr}}) IS NULL
 {{- else if eq .Cond "diff"}}{{template "diff-rows" .}}
 {{- else if eq .Cond "lost"}}{{q .Column}} IS NOT NULL AND {{q .To}} IS NULL
+{{- else if eq .Cond "new-only"}}{{q .To}} IS NOT NULL AND {{template "diff-rows" .}}
+{{- else if eq .Cond "unreproduced"}}CASE WHEN {{q .Column}} IS NULL THEN 0 ELSE {{q .Column}} IS NOT ({{.Expr}}) END
 {{- else}}{{template "violates" .}}{{end}}
 {{- if .Bounded}} AND {{q .Key}} <= {{param "hi"}}{{end}}
 {{- end}}

@@ -125,11 +125,12 @@ func infoOf(infos []engine.PhaseInfo, id string) engine.PhaseInfo {
 	return engine.PhaseInfo{ID: id, Status: phases.Pending}
 }
 
-// progressOf turns a snapshot into the state machine's view of it.
+// progressOf turns a snapshot into the state machine's view of it (a
+// failure that changed nothing is not in force).
 func progressOf(infos []engine.PhaseInfo) phases.Progress {
 	p := phases.Progress{}
 	for _, in := range infos {
-		p[in.ID] = in.Status
+		p[in.ID] = phases.Effective(in.Status, in.TookEffect)
 	}
 	return p
 }
