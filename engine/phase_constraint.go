@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/shepherd-db/shepherd/phases"
 )
@@ -12,18 +11,22 @@ import (
 // add-constraint: tighten-constraint's DDL, its check in the catalog and its
 // rollback (verify-failure-path, the proof, is proof.go).
 
-func (s *Session) phaseAddConstraint(ctx context.Context, b builder) error {
+func (s *Session) phaseAddConstraint(ctx context.Context, b builder, prev phases.Status) error {
 	c := s.plan.Constraint
+	cleaned, err := s.recleanSlipped(ctx, b, prev)
+	if err != nil {
+		return err
+	}
 	switch c.Kind() {
 	case "not_null":
-		if err := s.requireNoNulls(ctx, "add-constraint", c.NotNull); err != nil {
+		if err := s.requireNoViolations(ctx, b); err != nil {
 			return err
 		}
 	case "foreign_key":
 		if note := s.d.foreignKeyNote(); note != "" {
 			s.notice("add-constraint", "warning: %s", note)
 		}
-		if err := s.requireNoOrphans(ctx, b); err != nil {
+		if err := s.requireNoViolations(ctx, b); err != nil {
 			return err
 		}
 	}
@@ -35,6 +38,13 @@ func (s *Session) phaseAddConstraint(ctx context.Context, b builder) error {
 	if c.Kind() == "foreign_key" && s.d.uncheckedForeignKey() {
 		verify = s.verifyNoOrphans(b, verify)
 	}
+	if cleaned != "" {
+		then := verify
+		verify = func(ctx context.Context, q querier) (string, error) {
+			detail, err := then(ctx, q)
+			return detail + "; " + cleaned, err
+		}
+	}
 	err = s.runScript(ctx, "add-constraint", script, s.finishIn("add-constraint", verify))
 	var oe *orphansError
 	if errors.As(err, &oe) {
@@ -43,35 +53,10 @@ func (s *Session) phaseAddConstraint(ctx context.Context, b builder) error {
 		}
 		return oe.VerifyError
 	}
-	return err
-}
-
-// orphanHint says what to do about rows without a parent at add-constraint.
-func (s *Session) orphanHint() string {
-	return fmt.Sprintf("they were written after clean (is validate-in-app deployed everywhere?); give them a parent or set their %s to NULL and rerun, or roll back add-constraint and clean (shepherd rollback, twice) and rerun, so that clean fixes them",
-		strings.Join(s.plan.Constraint.ForeignKey, ", "))
-}
-
-// requireNoOrphans refuses to add a foreign key while rows lack their
-// parent: the count and the keys, before any DDL. A constraint that a
-// crashed run added without checking the rows (MySQL) is dropped again.
-func (s *Session) requireNoOrphans(ctx context.Context, b builder) error {
-	n, sample, err := s.countWhere(ctx, s.db, b.cond("violates"), nil)
 	if err != nil {
-		return fmt.Errorf("add-constraint: count the rows of %s without a parent: %w", s.plan.Table, err)
+		return s.violationsAt(ctx, b, err)
 	}
-	if n == 0 {
-		return nil
-	}
-	ve := &VerifyError{Phase: "add-constraint", What: fmt.Sprintf("every row of %s should have its parent in %s before %s is added", s.plan.Table, s.plan.Constraint.References.Table, s.plan.Constraint.Name),
-		Count: n, Sample: sample, Hint: s.orphanHint()}
-	if present, err := s.constraintPresent(ctx, s.db); err == nil && present {
-		if derr := s.dropHalfAdded(ctx, b); derr != nil {
-			return fmt.Errorf("%w; and dropping the constraint an earlier run added failed: %v", ve, derr)
-		}
-		ve.What += " (the constraint an earlier run added is dropped again)"
-	}
-	return ve
+	return nil
 }
 
 // orphansError is rows without a parent found right after a foreign key
@@ -91,7 +76,7 @@ func (s *Session) verifyNoOrphans(b builder, then func(context.Context, querier)
 			return "", &orphansError{&VerifyError{Phase: "add-constraint",
 				What: fmt.Sprintf("%s was added without checking the rows already there, and %s has rows without a parent in %s, written between clean and the constraint; %s is dropped again",
 					c.Name, s.plan.Table, c.References.Table, c.Name),
-				Count: n, Sample: sample, Hint: s.orphanHint()}}
+				Count: n, Sample: sample, Hint: s.slippedHint()}}
 		}
 		detail, err := then(ctx, q)
 		if err != nil {
