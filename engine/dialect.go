@@ -66,6 +66,12 @@ type dialect interface {
 	// batchGap is how long the batch loop leaves the table to the
 	// application after a batch that held its locks for took.
 	batchGap(took time.Duration) time.Duration
+	// checkDefinitions reads, on conn (discarded afterwards: it may hold
+	// a temporary copy of the table), the condition of the table's CHECK
+	// named d.Name as the database keeps it ("" when there is none), and
+	// the plan's check d.Check as the database would keep it, in the same
+	// form, so that two ways of writing one check compare equal.
+	checkDefinitions(ctx context.Context, conn *sql.Conn, set *templates.Set, d sqlData) (live, plan string, err error)
 	// pressure reads the "pressure" template's number (baseline: its
 	// value when the walk began): whether batches should hold, and why.
 	pressure(n, baseline int64) (busy bool, what string)

@@ -30,6 +30,12 @@ func (s *Session) phaseAddConstraint(ctx context.Context, b builder, prev phases
 			return err
 		}
 	}
+	// A constraint of the plan's name already there (an earlier attempt's,
+	// or one added by hand) is taken as done by the DDL's applied probe:
+	// only if it is the plan's.
+	if err := s.requirePlansDefinition(ctx, "add-constraint"); err != nil {
+		return err
+	}
 	script, err := b.addConstraint()
 	if err != nil {
 		return err

@@ -289,3 +289,29 @@ func (postgresDialect) pressure(n, _ int64) (bool, string) {
 	}
 	return n > 0, fmt.Sprintf("%d other sessions wait for a lock on the table (pg_locks)", n)
 }
+
+// checkDefinitions: pg_get_constraintdef of the table's CHECK, and of the
+// plan's added to an empty temporary copy of the table (try-check), in a
+// transaction that is rolled back.
+func (postgresDialect) checkDefinitions(ctx context.Context, conn *sql.Conn, set *templates.Set, d sqlData) (string, string, error) {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return "", "", err
+	}
+	defer tx.Rollback() // always: the copy is never committed
+	live, err := queryText(ctx, tx, set, "check-definition", d)
+	if err != nil || live == "" {
+		return "", "", err
+	}
+	script, err := set.Script("try-check", d)
+	if err != nil {
+		return "", "", err
+	}
+	if err := runConnSteps(ctx, tx, script); err != nil {
+		return "", "", fmt.Errorf("add the plan's check to an empty temporary copy of %s: %w", d.Table, err)
+	}
+	tmp := d
+	tmp.Schema = "pg_temp"
+	plan, err := queryText(ctx, tx, set, "check-definition", tmp)
+	return live, plan, err
+}

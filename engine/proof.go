@@ -75,6 +75,10 @@ type tryWrite struct {
 // write, inside a transaction that is always rolled back, must be rejected by
 // it. Only the database's own rejection counts.
 func (s *Session) phaseFailurePath(ctx context.Context, b builder) error {
+	// A weaker constraint of the plan's name would refuse a value too.
+	if err := s.requirePlansDefinition(ctx, "verify-failure-path"); err != nil {
+		return err
+	}
 	detail, rejected, err := s.proveRejected(ctx, b)
 	if err != nil {
 		return err

@@ -407,3 +407,17 @@ func (sqliteDialect) batchGap(took time.Duration) time.Duration {
 
 // pressure: SQLite has no reading (no "pressure" template).
 func (sqliteDialect) pressure(int64, int64) (bool, string) { return false, "" }
+
+// checkDefinitions: SQLite keeps a CHECK as it was written, in the table's
+// CREATE TABLE text; the plan's is compared as written.
+func (sqliteDialect) checkDefinitions(ctx context.Context, conn *sql.Conn, set *templates.Set, d sqlData) (string, string, error) {
+	create, err := queryText(ctx, conn, set, "table-definition", d)
+	if err != nil {
+		return "", "", err
+	}
+	live, ok := checkClause(create, d.Name)
+	if !ok {
+		return "", "", nil
+	}
+	return live, d.Check, nil
+}

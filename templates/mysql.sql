@@ -585,3 +585,20 @@ WHERE c.table_schema = {{template "db" .}} AND c.table_name = {{bind .Table}} AN
 
 {{define "suggest-index"}}ALTER TABLE {{qt .Schema .Table}} ADD {{if .Unique}}UNIQUE {{end}}KEY {{q .Name}} ({{qlist .Columns}}), ALGORITHM=INPLACE, LOCK=NONE{{end}}
 {{define "suggest-constraint"}}ALTER TABLE {{qt .Schema .Table}} ADD CONSTRAINT {{q .Name}} {{.Check}}{{end}}
+
+{{/* add-constraint and verify-failure-path: the table's definition as the
+     server prints it, CHECK clauses rewritten its way (`amount` > 0).
+     information_schema.check_constraints does not show a temporary table's,
+     so both the table's and the plan's check are read from here. */}}
+{{define "table-definition"}}SHOW CREATE TABLE {{qt .Schema .Table}}{{end}}
+
+{{/* The plan's check as the server rewrites it: added, under a name of
+     shepherd's own (LIKE copies the table's CHECK constraints, the one
+     named like the plan's among them), to an empty temporary copy of the
+     table on a connection that is discarded afterwards. */}}
+{{define "check-normalise"}}
+-- step conn: a shared metadata lock on {{.Table}} while its definition is copied into an empty temporary table of this connection
+CREATE TEMPORARY TABLE shepherd_check_probe LIKE {{qt .Schema .Table}}
+-- step conn: the empty temporary table only
+ALTER TABLE shepherd_check_probe ADD CONSTRAINT shepherd_plan_check CHECK ({{.Check}})
+{{end}}

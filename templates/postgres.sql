@@ -576,3 +576,11 @@ WHERE NOT tg.tgisinternal
 {{define "suggest-drop-index"}}DROP INDEX CONCURRENTLY {{qt .Schema .Name}}{{end}}
 {{define "suggest-index"}}CREATE {{if .Unique}}UNIQUE {{end}}INDEX CONCURRENTLY {{q .Name}} ON {{qt .Schema .Table}} ({{qlist .Columns}}){{end}}
 {{define "suggest-constraint"}}ALTER TABLE {{qt .Schema .Table}} ADD CONSTRAINT {{q .Name}} {{.Check}} NOT VALID; ALTER TABLE {{qt .Schema .Table}} VALIDATE CONSTRAINT {{q .Name}}{{end}}
+
+{{/* add-constraint and verify-failure-path: the definition of the table's
+     CHECK named .Name as PostgreSQL prints it (NOT VALID left out: whether
+     it is validated is checked apart), none when there is no such CHECK.
+     The plan's check is printed the same way from an empty temporary copy
+     of the table (try-check, with .Schema pg_temp), so that two ways of
+     writing one check compare equal. */}}
+{{define "check-definition"}}SELECT regexp_replace(pg_catalog.pg_get_constraintdef(con.oid), ' NOT VALID$', '') FROM pg_catalog.pg_constraint con WHERE con.conrelid = {{template "rel" .}} AND con.conname = {{bind .Name}} AND con.contype = 'c'{{end}}

@@ -402,3 +402,7 @@ SELECT 'trigger', name, tbl_name, '', 0, sql, 1 FROM sqlite_schema WHERE type = 
 {{end}}
 
 {{define "suggest-index"}}CREATE {{if .Unique}}UNIQUE {{end}}INDEX {{q .Name}} ON {{qt .Schema .Table}} ({{qlist .Columns}}){{end}}
+
+{{/* add-constraint and verify-failure-path: the table's CREATE TABLE text,
+     where SQLite keeps its CHECK constraints as they were written. */}}
+{{define "table-definition"}}SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = {{bind .Table}}{{end}}
