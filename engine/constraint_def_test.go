@@ -124,5 +124,31 @@ func TestProofValueIsOnTheBoundary(t *testing.T) {
 		if !strings.HasPrefix(s.st("verify-failure-path").Detail, "a violating write was rejected by orders_amount_positive") {
 			t.Errorf("verify-failure-path: %s", s.st("verify-failure-path").Detail)
 		}
+		// A weaker constraint would accept that value: the proof tells
+		// them apart.
+		replaceCheck(t, db, "amount > -100")
+		if err := db.ExecE(`UPDATE orders SET amount = 0 WHERE id = 1`); err != nil {
+			t.Errorf("amount > -100 refuses 0: %v", err)
+		}
 	})
+}
+
+// The numbers of a CHECK and their neighbours are the proof's boundary
+// candidates; the database then keeps those that violate the check, the
+// nearest to a satisfying one first (TestProofValueIsOnTheBoundary).
+func TestBoundaryCandidates(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ check, want string }{
+		{"amount > 0", "0 -1 1"},
+		{"amount BETWEEN 1 AND 100", "1 0 2 100 99 101"},
+		{"amount >= -5", "-5 -6 -4"},
+		{"(amount - 3) > 0", "3 2 4 0 -1 1"},
+		{"price > 0.5", "0.5 -0.5 1.5"},
+		{"status IN ('a', 'b')", ""},
+		{"amount > 0", "0 -1 1"},
+	} {
+		if got := strings.Join(boundaryCandidates(c.check), " "); got != c.want {
+			t.Errorf("%s: candidates %q, want %q", c.check, got, c.want)
+		}
+	}
 }

@@ -174,6 +174,16 @@ func (s *Session) proveRejected(ctx context.Context, b builder) (detail, rejecte
 			tries = b.checkCandidates()
 		}
 	}
+	if c.Kind() == "check" && len(c.Violating) == 0 && len(tries) > 0 {
+		if tries, err = s.boundaryFirst(ctx, tx, b, tries, keys); err != nil {
+			return "", "", err
+		}
+		if len(tries) == 0 {
+			return "", "", &VerifyError{Phase: phase,
+				What: fmt.Sprintf("none of the values shepherd tries for the columns of %s violates it, as the database evaluates the check for the row to write", label),
+				Hint: "give a value that violates only this check in the plan as constraint.violating: {column: value} (constraint.violating may change while the plan is in force), then rerun"}
+		}
+	}
 	var tried, refused []string
 	for _, w := range tries {
 		write, err := s.renderViolating(b, w, keys)

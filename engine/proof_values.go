@@ -310,8 +310,11 @@ func keyClass(typ string) string {
 }
 
 // checkCandidates guesses writes that break a CHECK: for each column the
-// check names, values that commonly fall outside a range or a list. Each is
-// tried inside a savepoint; the first the database rejects is the proof.
+// check names, values that commonly fall outside a range or a list, and,
+// for a number, the numbers of the check and their neighbours. The proof
+// keeps those the database says violate the check, its boundary first
+// (boundaryFirst), and tries each inside a savepoint; the first the
+// database rejects is the proof.
 func (b builder) checkCandidates() []violatingWrite {
 	check, _ := b.plan.Constraint.Check.For(b.d.name())
 	var out []violatingWrite
@@ -325,7 +328,17 @@ func (b builder) checkCandidates() []violatingWrite {
 			continue
 		}
 		seen[col.Name] = true
-		for _, v := range candidateValues(col.Type) {
+		values := candidateValues(col.Type)
+		if keyClass(col.Type) == "int" || containsAny(strings.ToLower(col.Type), "real", "float", "double", "money") {
+			// The numbers of the condition and their neighbours: its
+			// boundary (see boundaryFirst).
+			for _, v := range boundaryCandidates(check) {
+				if !slices.Contains(values, v) {
+					values = append(values, v)
+				}
+			}
+		}
+		for _, v := range values {
 			out = append(out, violatingWrite{set: []setExpr{{Column: col.Name, Expr: v}}})
 		}
 	}

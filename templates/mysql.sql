@@ -602,3 +602,10 @@ CREATE TEMPORARY TABLE shepherd_check_probe LIKE {{qt .Schema .Table}}
 -- step conn: the empty temporary table only
 ALTER TABLE shepherd_check_probe ADD CONSTRAINT shepherd_plan_check CHECK ({{.Check}})
 {{end}}
+
+{{/* verify-failure-path: whether a row with .Set's values violates the
+     plan's CHECK (1), satisfies it (0) or neither (NULL: a CHECK accepts
+     it), without writing it: with .Key, the table's row {{param "key"}}
+     with .Set's values in place of its own (.Set lists every column);
+     without, .Set's values alone (a row to insert). */}}
+{{define "check-verdict"}}SELECT CASE WHEN NOT ({{.Check}}) THEN 1 WHEN ({{.Check}}) THEN 0 END FROM (SELECT {{range $i, $s := .Set}}{{if $i}}, {{end}}({{$s.Expr}}) AS {{q $s.Column}}{{end}}{{if .Key}} FROM {{qt .Schema .Table}} AS shepherd_row WHERE shepherd_row.{{q .Key}} = {{param "key"}}{{end}}) AS {{q .Table}}{{end}}
