@@ -66,6 +66,10 @@ type dialect interface {
 	// batchGap is how long the batch loop leaves the table to the
 	// application after a batch that held its locks for took.
 	batchGap(took time.Duration) time.Duration
+	// blockedFor estimates how long a statement that copies the table
+	// blocks the application, from the table's size ("" where shepherd
+	// cannot say).
+	blockedFor(t *Table) string
 	// checkDefinitions reads, on conn (discarded afterwards: it may hold
 	// a temporary copy of the table), the condition of the table's CHECK
 	// named d.Name as the database keeps it ("" when there is none), and

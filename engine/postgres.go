@@ -315,3 +315,6 @@ func (postgresDialect) checkDefinitions(ctx context.Context, conn *sql.Conn, set
 	plan, err := queryText(ctx, tx, set, "check-definition", tmp)
 	return live, plan, err
 }
+
+// blockedFor: no PostgreSQL statement shepherd runs copies a table.
+func (postgresDialect) blockedFor(*Table) string { return "" }

@@ -421,3 +421,7 @@ func (sqliteDialect) checkDefinitions(ctx context.Context, conn *sql.Conn, set *
 	}
 	return live, d.Check, nil
 }
+
+// blockedFor: SQLite's rebuild holds the database's write lock, which
+// busy_timeout makes the application wait for; no estimate.
+func (sqliteDialect) blockedFor(*Table) string { return "" }

@@ -298,10 +298,15 @@ DROP TEMPORARY TABLE IF EXISTS shepherd_check_probe
 {{define "check-probe"}}SELECT count(*) FROM information_schema.table_constraints WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND constraint_name = {{bind .Name}} AND constraint_type = 'CHECK'{{end}}
 
 {{/* Neither MySQL nor MariaDB can add a CHECK in place: the ALTER copies
-     the table, validating every row. Saying so in the statement makes it
-     fail rather than take a stronger lock than the plan shows. */}}
+     the table, validating every row, and blocks writes while it does.
+     MariaDB 10.11 refuses ALGORITHM=INPLACE, INSTANT and NOCOPY and
+     LOCK=NONE for it, with check_constraint_checks off too. So the step
+     runs only with --allow-lock shared (-- blocks), and names its ALGORITHM
+     and LOCK, so that it fails rather than take a stronger lock than the
+     plan shows. */}}
 {{define "add-check"}}
 -- step own: ALGORITHM=COPY, LOCK=SHARED: a copying, validating ALTER: writes to the table are blocked (reads go on) while every row is copied and checked, for a time in proportion to the table's size; the exclusive metadata lock at the start waits at most lock_wait_timeout
+-- blocks shared: MySQL and MariaDB add a CHECK only by copying the table, and refuse ALGORITHM=INPLACE, INSTANT and LOCK=NONE for it
 -- applied: {{template "check-probe" .}}
 ALTER TABLE {{qt .Schema .Table}} ADD CONSTRAINT {{q .Name}} CHECK ({{.Check}}), ALGORITHM=COPY, LOCK=SHARED
 {{end}}
