@@ -56,13 +56,29 @@ func (s *Session) requirePlansDefinition(ctx context.Context, phase string) erro
 				theirs = fmt.Sprintf("a partial UNIQUE index on (%s)", strings.Join(ix.Columns, ", "))
 			}
 		}
-		if theirs == "" && (len(cols) == 0 || sameColumns(cols, want)) {
-			return nil // introspection gives no columns for it (SQLite's table constraints), or they match
+		refOK, refTable, refCols := true, "", []string(nil)
+		if _, ok := t.Constraint(c.Name); ok && c.Kind() == "foreign_key" {
+			d := s.builder().constraintData()
+			if refTable, refCols, err = s.d.foreignKeyReference(ctx, s.db, s.sql, d); err != nil {
+				return fmt.Errorf("%s: read what %s references: %w", phase, c.Name, s.dsn.scrub(err))
+			}
+			refOK = refTable == "" || strings.EqualFold(refTable, d.RefTable) &&
+				(len(refCols) == 0 || len(d.RefColumns) == 0 || sameOrder(refCols, d.RefColumns))
+		}
+		if theirs == "" && refOK && (len(cols) == 0 || sameColumns(cols, want)) {
+			return nil // they match, or the database does not say (SQLite's table constraints)
 		}
 		if theirs == "" {
 			theirs = fmt.Sprintf("%s (%s)", what, strings.Join(cols, ", "))
+			if refTable != "" {
+				theirs += fmt.Sprintf(" REFERENCES %s (%s)", refTable, strings.Join(refCols, ", "))
+			}
 		}
 		ours = fmt.Sprintf("%s (%s)", what, strings.Join(want, ", "))
+		if c.Kind() == "foreign_key" {
+			d := s.builder().constraintData()
+			ours += fmt.Sprintf(" REFERENCES %s (%s)", d.RefTable, strings.Join(d.RefColumns, ", "))
+		}
 	default:
 		return nil
 	}
@@ -202,6 +218,12 @@ func wraps(toks []string) bool {
 	return false
 }
 
+// sameOrder compares two column lists in order (a foreign key's column
+// pairs).
+func sameOrder(a, b []string) bool {
+	return slices.EqualFunc(a, b, strings.EqualFold)
+}
+
 // sameColumns compares two column lists as sets (a UNIQUE on (b, a) is
 // the same constraint as one on (a, b)).
 func sameColumns(a, b []string) bool {
@@ -214,4 +236,64 @@ func sameColumns(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// foreignKeyReference reads, with the "foreign-key-reference" template,
+// what a foreign key references: its table and columns, one row each.
+func foreignKeyReference(ctx context.Context, q querier, set *templates.Set, d sqlData) (table string, cols []string, err error) {
+	st, err := set.Query("foreign-key-reference", d)
+	if err != nil {
+		return "", nil, err
+	}
+	args, _ := st.Args(nil)
+	rows, err := q.QueryContext(ctx, st.SQL, args...)
+	if err != nil {
+		return "", nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var col string
+		if err := rows.Scan(&table, &col); err != nil {
+			return "", nil, err
+		}
+		cols = append(cols, col)
+	}
+	return table, cols, rows.Err()
+}
+
+// referenceClause finds, in a CREATE TABLE text, what the foreign key
+// named name references: CONSTRAINT name FOREIGN KEY (…) REFERENCES t
+// (cols), or on a column, CONSTRAINT name REFERENCES t (cols). cols is
+// empty when the text names none (the referenced table's primary key).
+func referenceClause(create, name string) (table string, cols []string, ok bool) {
+	var toks []sqlToken
+	for _, t := range lexSQL(create) {
+		if t.kind != ' ' {
+			toks = append(toks, t)
+		}
+	}
+	for i := 0; i+2 < len(toks); i++ {
+		if !toks[i].is("CONSTRAINT") || !strings.EqualFold(toks[i+1].name(), name) {
+			continue
+		}
+		j := i + 2
+		if toks[j].is("FOREIGN") {
+			for j < len(toks) && !toks[j].is("REFERENCES") {
+				j++
+			}
+		}
+		if j+1 >= len(toks) || !toks[j].is("REFERENCES") {
+			return "", nil, false
+		}
+		table = toks[j+1].name()
+		if j+2 < len(toks) && toks[j+2].text == "(" {
+			for k := j + 3; k < len(toks) && toks[k].text != ")"; k++ {
+				if toks[k].kind == 'w' || toks[k].kind == 'q' {
+					cols = append(cols, toks[k].name())
+				}
+			}
+		}
+		return table, cols, true
+	}
+	return "", nil, false
 }

@@ -152,3 +152,50 @@ func TestBoundaryCandidates(t *testing.T) {
 		}
 	}
 }
+
+// A foreign key of the plan's name that references another table is not
+// the plan's: the proof's orphan (a user_id no user has) is refused by it
+// too, and was taken as the proof.
+func TestOtherForeignKeyOfThePlansNameIsRefused(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *testdb.DB) {
+		db.Exec(`CREATE TABLE users (id int NOT NULL PRIMARY KEY);
+CREATE TABLE admins (id int NOT NULL PRIMARY KEY);
+CREATE TABLE orders (id int NOT NULL PRIMARY KEY, user_id int);
+INSERT INTO users (id) VALUES (1), (2);
+INSERT INTO admins (id) VALUES (1), (2);
+INSERT INTO orders (id, user_id) VALUES (1, 1), (2, 2)`)
+		ctx := context.Background()
+		s, _ := session(t, db, mustPlan(t, `name: orders-user-fk
+playbook: tighten-constraint
+table: orders
+constraint: {name: orders_user_fk, foreign_key: [user_id], references: {table: users}}
+`), Options{})
+		if err := runTo(t, s, "validate-in-app", "clean", "add-constraint"); err != nil {
+			t.Fatalf("add-constraint: %v", err)
+		}
+		switch db.Dialect {
+		case "sqlite":
+			db.Exec(`PRAGMA foreign_keys = OFF;
+CREATE TABLE orders_new (id int NOT NULL PRIMARY KEY, user_id int, CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES admins (id));
+INSERT INTO orders_new (id, user_id) SELECT id, user_id FROM orders;
+DROP TABLE orders;
+ALTER TABLE orders_new RENAME TO orders`)
+		case "mysql":
+			db.Exec(`ALTER TABLE orders DROP FOREIGN KEY orders_user_fk`)
+			db.Exec(`ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES admins (id)`)
+		default:
+			db.Exec(`ALTER TABLE orders DROP CONSTRAINT orders_user_fk`)
+			db.Exec(`ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES admins (id)`)
+		}
+		err := s.RunPhase(ctx, "verify-failure-path")
+		var ve *VerifyError
+		if !errors.As(err, &ve) {
+			t.Fatalf("verify-failure-path with a foreign key of the plan's name to admins: got %v, want a verification failure", err)
+		}
+		for _, want := range []string{"is not the plan's", "REFERENCES admins (id)", "REFERENCES users (id)"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("the failure does not say %q:\n%v", want, err)
+			}
+		}
+	})
+}

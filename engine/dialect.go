@@ -70,6 +70,10 @@ type dialect interface {
 	// blocks the application, from the table's size ("" where shepherd
 	// cannot say).
 	blockedFor(t *Table) string
+	// foreignKeyReference reads what the table's foreign key named d.Name
+	// references: its table and columns (none when the database does not
+	// say: SQLite's REFERENCES t without columns).
+	foreignKeyReference(ctx context.Context, q querier, set *templates.Set, d sqlData) (table string, cols []string, err error)
 	// checkDefinitions reads, on conn (discarded afterwards: it may hold
 	// a temporary copy of the table), the condition of the table's CHECK
 	// named d.Name as the database keeps it ("" when there is none), and

@@ -90,3 +90,8 @@ func roughly(d time.Duration) string {
 	}
 	return d.Round(time.Second).String()
 }
+
+// foreignKeyReference: from information_schema.key_column_usage.
+func (*mysqlDialect) foreignKeyReference(ctx context.Context, q querier, set *templates.Set, d sqlData) (string, []string, error) {
+	return foreignKeyReference(ctx, q, set, d)
+}

@@ -318,3 +318,8 @@ func (postgresDialect) checkDefinitions(ctx context.Context, conn *sql.Conn, set
 
 // blockedFor: no PostgreSQL statement shepherd runs copies a table.
 func (postgresDialect) blockedFor(*Table) string { return "" }
+
+// foreignKeyReference: from pg_constraint.
+func (postgresDialect) foreignKeyReference(ctx context.Context, q querier, set *templates.Set, d sqlData) (string, []string, error) {
+	return foreignKeyReference(ctx, q, set, d)
+}

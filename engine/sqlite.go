@@ -425,3 +425,14 @@ func (sqliteDialect) checkDefinitions(ctx context.Context, conn *sql.Conn, set *
 // blockedFor: SQLite's rebuild holds the database's write lock, which
 // busy_timeout makes the application wait for; no estimate.
 func (sqliteDialect) blockedFor(*Table) string { return "" }
+
+// foreignKeyReference: SQLite names no foreign key in its catalog; the
+// table's CREATE TABLE text does.
+func (sqliteDialect) foreignKeyReference(ctx context.Context, q querier, set *templates.Set, d sqlData) (string, []string, error) {
+	create, err := queryText(ctx, q, set, "table-definition", d)
+	if err != nil {
+		return "", nil, err
+	}
+	table, cols, _ := referenceClause(create, d.Name)
+	return table, cols, nil
+}

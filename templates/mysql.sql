@@ -614,3 +614,11 @@ ALTER TABLE shepherd_check_probe ADD CONSTRAINT shepherd_plan_check CHECK ({{.Ch
      with .Set's values in place of its own (.Set lists every column);
      without, .Set's values alone (a row to insert). */}}
 {{define "check-verdict"}}SELECT CASE WHEN NOT ({{.Check}}) THEN 1 WHEN ({{.Check}}) THEN 0 END FROM (SELECT {{range $i, $s := .Set}}{{if $i}}, {{end}}({{$s.Expr}}) AS {{q $s.Column}}{{end}}{{if .Key}} FROM {{qt .Schema .Table}} AS shepherd_row WHERE shepherd_row.{{q .Key}} = {{param "key"}}{{end}}) AS {{q .Table}}{{end}}
+
+{{/* add-constraint and verify-failure-path: what the table's foreign key
+     named .Name references, one row per column, in order. */}}
+{{define "foreign-key-reference"}}
+SELECT referenced_table_name, referenced_column_name FROM information_schema.key_column_usage
+WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND constraint_name = {{bind .Name}} AND referenced_table_name IS NOT NULL
+ORDER BY ordinal_position
+{{end}}

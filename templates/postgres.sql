@@ -591,3 +591,16 @@ WHERE NOT tg.tgisinternal
      with .Set's values in place of its own (.Set lists every column);
      without, .Set's values alone (a row to insert). */}}
 {{define "check-verdict"}}SELECT CASE WHEN NOT ({{.Check}}) THEN 1 WHEN ({{.Check}}) THEN 0 END FROM (SELECT {{range $i, $s := .Set}}{{if $i}}, {{end}}({{$s.Expr}}) AS {{q $s.Column}}{{end}}{{if .Key}} FROM {{qt .Schema .Table}} AS shepherd_row WHERE shepherd_row.{{q .Key}} = {{param "key"}}{{end}}) AS {{q .Table}}{{end}}
+
+{{/* add-constraint and verify-failure-path: what the table's foreign key
+     named .Name references, one row per column, in order: the referenced
+     table and column. */}}
+{{define "foreign-key-reference"}}
+SELECT rt.relname, a.attname
+FROM pg_catalog.pg_constraint con
+JOIN pg_catalog.pg_class rt ON rt.oid = con.confrelid
+CROSS JOIN LATERAL unnest(con.confkey) WITH ORDINALITY AS k(attnum, ord)
+JOIN pg_catalog.pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum
+WHERE con.conrelid = {{template "rel" .}} AND con.conname = {{bind .Name}} AND con.contype = 'f'
+ORDER BY k.ord
+{{end}}
