@@ -13,6 +13,13 @@ import (
 
 func (s *Session) phaseAddConstraint(ctx context.Context, b builder, prev phases.Status) error {
 	c := s.plan.Constraint
+	// A constraint of the plan's name already there (an earlier attempt's,
+	// or one added by hand) is taken as done by the DDL's applied probe,
+	// and dropped again when rows violate the plan's: only if it is the
+	// plan's.
+	if err := s.requirePlansDefinition(ctx, "add-constraint"); err != nil {
+		return err
+	}
 	cleaned, err := s.recleanSlipped(ctx, b, prev)
 	if err != nil {
 		return err
@@ -29,12 +36,6 @@ func (s *Session) phaseAddConstraint(ctx context.Context, b builder, prev phases
 		if err := s.requireNoViolations(ctx, b); err != nil {
 			return err
 		}
-	}
-	// A constraint of the plan's name already there (an earlier attempt's,
-	// or one added by hand) is taken as done by the DDL's applied probe:
-	// only if it is the plan's.
-	if err := s.requirePlansDefinition(ctx, "add-constraint"); err != nil {
-		return err
 	}
 	script, err := b.addConstraint()
 	if err != nil {
