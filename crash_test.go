@@ -271,7 +271,8 @@ func TestCrashAnywhere(t *testing.T) {
 				gates := []string{"--confirm", "deploy-readers", "--confirm", "switch-writes", "--confirm", "dual-write",
 					"--confirm", "switch-reads", "--confirm", "stop-old-writes", "--confirm", "drop-old-column", "--confirm", "validate-in-app"}
 				run := func(db *testdb.DB, killAt string) (string, error) {
-					args := append([]string{"run", plan, "--non-interactive", "--batch-size", "250", "--db", db.DSN}, gates...)
+					// --allow-lock shared: MySQL copies the table to add a CHECK.
+					args := append([]string{"run", plan, "--non-interactive", "--batch-size", "250", "--allow-lock", "shared", "--db", db.DSN}, gates...)
 					if tc.until != "" {
 						args = append(args, "--until", tc.until)
 					}
@@ -290,7 +291,7 @@ func TestCrashAnywhere(t *testing.T) {
 					db := testdb.New(t, dialect)
 					tc.seed(db)
 					if tc.after != "" {
-						args := append([]string{"run", plan, "--non-interactive", "--until", tc.after, "--db", db.DSN}, gates...)
+						args := append([]string{"run", plan, "--non-interactive", "--until", tc.after, "--allow-lock", "shared", "--db", db.DSN}, gates...)
 						cmd := exec.Command(bin, args...)
 						cmd.Dir = dir
 						if out, err := cmd.CombinedOutput(); err != nil {

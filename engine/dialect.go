@@ -82,6 +82,21 @@ type dialect interface {
 	// typeWarning is what the operator should know about typ as the type
 	// of a column the plan adds, which the database takes: "" when nothing.
 	typeWarning(typ string) string
+
+	// blockedFor estimates how long a statement that copies the table
+	// blocks the application, from the table's size ("" where shepherd
+	// cannot say).
+	blockedFor(t *Table) string
+	// foreignKeyReference reads what the table's foreign key named d.Name
+	// references: its table and columns (none when the database does not
+	// say: SQLite's REFERENCES t without columns).
+	foreignKeyReference(ctx context.Context, q querier, set *templates.Set, d sqlData) (table string, cols []string, err error)
+	// checkDefinitions reads, on conn (discarded afterwards: it may hold
+	// a temporary copy of the table), the condition of the table's CHECK
+	// named d.Name as the database keeps it ("" when there is none), and
+	// the plan's check d.Check as the database would keep it, in the same
+	// form, so that two ways of writing one check compare equal.
+	checkDefinitions(ctx context.Context, conn *sql.Conn, set *templates.Set, d sqlData) (live, plan string, err error)
 	// pressure reads the "pressure" template's number (baseline: its
 	// value when the walk began): whether batches should hold, and why.
 	pressure(n, baseline int64) (busy bool, what string)

@@ -216,6 +216,7 @@ func (e *Engine) check(ctx context.Context, plan *phases.Plan, opts Options) (*S
 	if err := s.checkSchema(ctx, s.table, s.progress()); err != nil {
 		return nil, err
 	}
+	s.warnings = append(s.warnings, s.blockingWarnings()...)
 	return s, nil
 }
 

@@ -279,6 +279,9 @@ type LockRequiredError struct {
 	Server       string // the database's message
 	SQL, Lock    string // the form that would run, and what it locks
 	Size         string // the table's size, as the database estimates it
+	// Estimate is how long the application would wait, where shepherd
+	// can say ("" otherwise).
+	Estimate string
 }
 
 func (e *LockRequiredError) Error() string {
@@ -287,7 +290,12 @@ func (e *LockRequiredError) Error() string {
 	if refused == "" {
 		refused = "the statement without a lock"
 	}
-	fmt.Fprintf(&b, "%s: the database refuses %s for this statement on %s", e.Phase, refused, e.Table)
+	if e.Server == "" {
+		// Known to block before it runs: no server refused anything.
+		fmt.Fprintf(&b, "%s: this statement on %s has no form that lets the application write meanwhile", e.Phase, e.Table)
+	} else {
+		fmt.Fprintf(&b, "%s: the database refuses %s for this statement on %s", e.Phase, refused, e.Table)
+	}
 	if e.Reason != "" {
 		fmt.Fprintf(&b, " (%s)", e.Reason)
 	}
@@ -296,10 +304,16 @@ func (e *LockRequiredError) Error() string {
 		who = "reads and writes to " + e.Table + " wait"
 	}
 	fmt.Fprintf(&b, ": it needs LOCK=%s: %s for as long as the statement runs, which rebuilds or copies the table", strings.ToUpper(e.Level), who)
-	if e.Size != "" {
+	switch {
+	case e.Size != "" && e.Estimate != "":
+		fmt.Fprintf(&b, " (%s: %s)", e.Size, e.Estimate)
+	case e.Size != "":
 		fmt.Fprintf(&b, " (%s: the time grows with that)", e.Size)
 	}
-	fmt.Fprintf(&b, ". Nothing was changed. To run it with that lock, in a window where the application can wait, rerun with --allow-lock %s; it would run:\n  %s\n  locks: %s\nthe database said: %s", e.Level, oneLine(e.SQL), e.Lock, e.Server)
+	fmt.Fprintf(&b, ". Nothing was changed. To run it with that lock, in a window where the application can wait, rerun with --allow-lock %s; it would run:\n  %s\n  locks: %s", e.Level, oneLine(e.SQL), e.Lock)
+	if e.Server != "" {
+		fmt.Fprintf(&b, "\nthe database said: %s", e.Server)
+	}
 	return b.String()
 }
 

@@ -215,6 +215,17 @@ func (s *Session) runStep(ctx context.Context, q querier, phase string, i int, s
 		}
 		return nil
 	}
+	// A statement that blocks the application in its only form runs
+	// only when the operator allows that lock: stop before it, as when
+	// the server refuses a form without it.
+	if step.Blocks != "" && templates.LevelRank(step.Blocks) > templates.LevelRank(s.opts.AllowLock) {
+		le := &LockRequiredError{Phase: phase, Table: s.plan.Table, Level: step.Blocks, Reason: step.BlocksWhy, SQL: step.SQL, Lock: step.Lock}
+		if s.table != nil {
+			le.Size = s.table.sizeText()
+			le.Estimate = s.d.blockedFor(s.table)
+		}
+		return le
+	}
 	if step.Mode != templates.ConnOp && !shown[i] {
 		s.emit(Event{Event: EventStep, Phase: phase, SQL: step.SQL, Lock: step.Lock})
 		shown[i] = true

@@ -331,3 +331,37 @@ func (d postgresDialect) valueProblem(ctx context.Context, q querier, set *templ
 
 // typeWarning: PostgreSQL refuses a type it does not know (try-type).
 func (postgresDialect) typeWarning(string) string { return "" }
+
+// checkDefinitions: pg_get_constraintdef of the table's CHECK, and of the
+// plan's added to an empty temporary copy of the table (try-check), in a
+// transaction that is rolled back.
+func (postgresDialect) checkDefinitions(ctx context.Context, conn *sql.Conn, set *templates.Set, d sqlData) (string, string, error) {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return "", "", err
+	}
+	defer tx.Rollback() // always: the copy is never committed
+	live, err := queryText(ctx, tx, set, "check-definition", d)
+	if err != nil || live == "" {
+		return "", "", err
+	}
+	script, err := set.Script("try-check", d)
+	if err != nil {
+		return "", "", err
+	}
+	if err := runConnSteps(ctx, tx, script); err != nil {
+		return "", "", fmt.Errorf("add the plan's check to an empty temporary copy of %s: %w", d.Table, err)
+	}
+	tmp := d
+	tmp.Schema = "pg_temp"
+	plan, err := queryText(ctx, tx, set, "check-definition", tmp)
+	return live, plan, err
+}
+
+// blockedFor: no PostgreSQL statement shepherd runs copies a table.
+func (postgresDialect) blockedFor(*Table) string { return "" }
+
+// foreignKeyReference: from pg_constraint.
+func (postgresDialect) foreignKeyReference(ctx context.Context, q querier, set *templates.Set, d sqlData) (string, []string, error) {
+	return foreignKeyReference(ctx, q, set, d)
+}

@@ -23,7 +23,7 @@ playbook: tighten-constraint
 table: orders
 constraint: {name: orders_amount_positive, check: "amount > 0"}
 `
-		s, _ := session(t, db, mustPlan(t, plan), Options{})
+		s, _ := session(t, db, mustPlan(t, plan), Options{AllowLock: "shared"}) // MySQL copies the table to add a CHECK
 		err := s.RunPhase(ctx, "validate-in-app")
 		for _, id := range []string{"clean", "add-constraint", "verify-failure-path"} {
 			if err != nil {

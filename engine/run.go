@@ -253,7 +253,7 @@ func (s *Session) runPhase(ctx context.Context, ph phases.Phase, prev phases.Sta
 	case ph.ID == "clean":
 		return s.phaseClean(ctx, b, prev)
 	case ph.ID == "add-constraint":
-		return s.phaseAddConstraint(ctx, b)
+		return s.phaseAddConstraint(ctx, b, prev)
 	case ph.ID == "verify-failure-path":
 		return s.phaseFailurePath(ctx, b)
 	case ph.ID == "stop-old-writes":

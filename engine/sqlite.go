@@ -437,3 +437,32 @@ func (sqliteDialect) typeWarning(typ string) string {
 	}
 	return fmt.Sprintf("type: SQLite gives %q NUMERIC affinity: it takes any type name, and this one has none of the words INT, CHAR, CLOB, TEXT, BLOB, REAL, FLOA, DOUB, so a text that looks like a number is stored as a number ('007' becomes 7); if the column holds text, write type: text", typ)
 }
+
+// checkDefinitions: SQLite keeps a CHECK as it was written, in the table's
+// CREATE TABLE text; the plan's is compared as written.
+func (sqliteDialect) checkDefinitions(ctx context.Context, conn *sql.Conn, set *templates.Set, d sqlData) (string, string, error) {
+	create, err := queryText(ctx, conn, set, "table-definition", d)
+	if err != nil {
+		return "", "", err
+	}
+	live, ok := checkClause(create, d.Name)
+	if !ok {
+		return "", "", nil
+	}
+	return live, d.Check, nil
+}
+
+// blockedFor: SQLite's rebuild holds the database's write lock, which
+// busy_timeout makes the application wait for; no estimate.
+func (sqliteDialect) blockedFor(*Table) string { return "" }
+
+// foreignKeyReference: SQLite names no foreign key in its catalog; the
+// table's CREATE TABLE text does.
+func (sqliteDialect) foreignKeyReference(ctx context.Context, q querier, set *templates.Set, d sqlData) (string, []string, error) {
+	create, err := queryText(ctx, q, set, "table-definition", d)
+	if err != nil {
+		return "", nil, err
+	}
+	table, cols, _ := referenceClause(create, d.Name)
+	return table, cols, nil
+}

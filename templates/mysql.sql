@@ -338,10 +338,15 @@ DROP TEMPORARY TABLE IF EXISTS shepherd_value_probe
 {{define "check-probe"}}SELECT count(*) FROM information_schema.table_constraints WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND constraint_name = {{bind .Name}} AND constraint_type = 'CHECK'{{end}}
 
 {{/* Neither MySQL nor MariaDB can add a CHECK in place: the ALTER copies
-     the table, validating every row. Saying so in the statement makes it
-     fail rather than take a stronger lock than the plan shows. */}}
+     the table, validating every row, and blocks writes while it does.
+     MariaDB 10.11 refuses ALGORITHM=INPLACE, INSTANT and NOCOPY and
+     LOCK=NONE for it, with check_constraint_checks off too. So the step
+     runs only with --allow-lock shared (-- blocks), and names its ALGORITHM
+     and LOCK, so that it fails rather than take a stronger lock than the
+     plan shows. */}}
 {{define "add-check"}}
 -- step own: ALGORITHM=COPY, LOCK=SHARED: a copying, validating ALTER: writes to the table are blocked (reads go on) while every row is copied and checked, for a time in proportion to the table's size; the exclusive metadata lock at the start waits at most lock_wait_timeout
+-- blocks shared: MySQL and MariaDB add a CHECK only by copying the table, and refuse ALGORITHM=INPLACE, INSTANT and LOCK=NONE for it
 -- applied: {{template "check-probe" .}}
 ALTER TABLE {{qt .Schema .Table}} ADD CONSTRAINT {{q .Name}} CHECK ({{.Check}}), ALGORITHM=COPY, LOCK=SHARED
 {{end}}
@@ -631,3 +636,35 @@ WHERE c.table_schema = {{template "db" .}} AND c.table_name = {{bind .Table}} AN
 
 {{define "suggest-index"}}ALTER TABLE {{qt .Schema .Table}} ADD {{if .Unique}}UNIQUE {{end}}KEY {{q .Name}} ({{qlist .Columns}}), ALGORITHM=INPLACE, LOCK=NONE{{end}}
 {{define "suggest-constraint"}}ALTER TABLE {{qt .Schema .Table}} ADD CONSTRAINT {{q .Name}} {{.Check}}{{end}}
+
+{{/* add-constraint and verify-failure-path: the table's definition as the
+     server prints it, CHECK clauses rewritten its way (`amount` > 0).
+     information_schema.check_constraints does not show a temporary table's,
+     so both the table's and the plan's check are read from here. */}}
+{{define "table-definition"}}SHOW CREATE TABLE {{qt .Schema .Table}}{{end}}
+
+{{/* The plan's check as the server rewrites it: added, under a name of
+     shepherd's own (LIKE copies the table's CHECK constraints, the one
+     named like the plan's among them), to an empty temporary copy of the
+     table on a connection that is discarded afterwards. */}}
+{{define "check-normalise"}}
+-- step conn: a shared metadata lock on {{.Table}} while its definition is copied into an empty temporary table of this connection
+CREATE TEMPORARY TABLE shepherd_check_probe LIKE {{qt .Schema .Table}}
+-- step conn: the empty temporary table only
+ALTER TABLE shepherd_check_probe ADD CONSTRAINT shepherd_plan_check CHECK ({{.Check}})
+{{end}}
+
+{{/* verify-failure-path: whether a row with .Set's values violates the
+     plan's CHECK (1), satisfies it (0) or neither (NULL: a CHECK accepts
+     it), without writing it: with .Key, the table's row {{param "key"}}
+     with .Set's values in place of its own (.Set lists every column);
+     without, .Set's values alone (a row to insert). */}}
+{{define "check-verdict"}}SELECT CASE WHEN NOT ({{.Check}}) THEN 1 WHEN ({{.Check}}) THEN 0 END FROM (SELECT {{range $i, $s := .Set}}{{if $i}}, {{end}}({{$s.Expr}}) AS {{q $s.Column}}{{end}}{{if .Key}} FROM {{qt .Schema .Table}} AS shepherd_row WHERE shepherd_row.{{q .Key}} = {{param "key"}}{{end}}) AS {{q .Table}}{{end}}
+
+{{/* add-constraint and verify-failure-path: what the table's foreign key
+     named .Name references, one row per column, in order. */}}
+{{define "foreign-key-reference"}}
+SELECT referenced_table_name, referenced_column_name FROM information_schema.key_column_usage
+WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND constraint_name = {{bind .Name}} AND referenced_table_name IS NOT NULL
+ORDER BY ordinal_position
+{{end}}

@@ -625,3 +625,31 @@ WHERE NOT tg.tgisinternal
 {{define "suggest-drop-index"}}DROP INDEX CONCURRENTLY {{qt .Schema .Name}}{{end}}
 {{define "suggest-index"}}CREATE {{if .Unique}}UNIQUE {{end}}INDEX CONCURRENTLY {{q .Name}} ON {{qt .Schema .Table}} ({{qlist .Columns}}){{end}}
 {{define "suggest-constraint"}}ALTER TABLE {{qt .Schema .Table}} ADD CONSTRAINT {{q .Name}} {{.Check}} NOT VALID; ALTER TABLE {{qt .Schema .Table}} VALIDATE CONSTRAINT {{q .Name}}{{end}}
+
+{{/* add-constraint and verify-failure-path: the definition of the table's
+     CHECK named .Name as PostgreSQL prints it (NOT VALID left out: whether
+     it is validated is checked apart), none when there is no such CHECK.
+     The plan's check is printed the same way from an empty temporary copy
+     of the table (try-check, with .Schema pg_temp), so that two ways of
+     writing one check compare equal. */}}
+{{define "check-definition"}}SELECT regexp_replace(pg_catalog.pg_get_constraintdef(con.oid), ' NOT VALID$', '') FROM pg_catalog.pg_constraint con WHERE con.conrelid = {{template "rel" .}} AND con.conname = {{bind .Name}} AND con.contype = 'c'{{end}}
+
+{{/* verify-failure-path: whether a row with .Set's values violates the
+     plan's CHECK (1), satisfies it (0) or neither (NULL: a CHECK accepts
+     it), without writing it: with .Key, the table's row {{param "key"}}
+     with .Set's values in place of its own (.Set lists every column);
+     without, .Set's values alone (a row to insert). */}}
+{{define "check-verdict"}}SELECT CASE WHEN NOT ({{.Check}}) THEN 1 WHEN ({{.Check}}) THEN 0 END FROM (SELECT {{range $i, $s := .Set}}{{if $i}}, {{end}}({{$s.Expr}}) AS {{q $s.Column}}{{end}}{{if .Key}} FROM {{qt .Schema .Table}} AS shepherd_row WHERE shepherd_row.{{q .Key}} = {{param "key"}}{{end}}) AS {{q .Table}}{{end}}
+
+{{/* add-constraint and verify-failure-path: what the table's foreign key
+     named .Name references, one row per column, in order: the referenced
+     table and column. */}}
+{{define "foreign-key-reference"}}
+SELECT rt.relname, a.attname
+FROM pg_catalog.pg_constraint con
+JOIN pg_catalog.pg_class rt ON rt.oid = con.confrelid
+CROSS JOIN LATERAL unnest(con.confkey) WITH ORDINALITY AS k(attnum, ord)
+JOIN pg_catalog.pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum
+WHERE con.conrelid = {{template "rel" .}} AND con.conname = {{bind .Name}} AND con.contype = 'f'
+ORDER BY k.ord
+{{end}}

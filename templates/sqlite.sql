@@ -437,3 +437,14 @@ SELECT 'trigger', name, tbl_name, '', 0, sql, 1 FROM sqlite_schema WHERE type = 
 {{end}}
 
 {{define "suggest-index"}}CREATE {{if .Unique}}UNIQUE {{end}}INDEX {{q .Name}} ON {{qt .Schema .Table}} ({{qlist .Columns}}){{end}}
+
+{{/* add-constraint and verify-failure-path: the table's CREATE TABLE text,
+     where SQLite keeps its CHECK constraints as they were written. */}}
+{{define "table-definition"}}SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = {{bind .Table}}{{end}}
+
+{{/* verify-failure-path: whether a row with .Set's values violates the
+     plan's CHECK (1), satisfies it (0) or neither (NULL: a CHECK accepts
+     it), without writing it: with .Key, the table's row {{param "key"}}
+     with .Set's values in place of its own (.Set lists every column);
+     without, .Set's values alone (a row to insert). */}}
+{{define "check-verdict"}}SELECT CASE WHEN NOT ({{.Check}}) THEN 1 WHEN ({{.Check}}) THEN 0 END FROM (SELECT {{range $i, $s := .Set}}{{if $i}}, {{end}}({{$s.Expr}}) AS {{q $s.Column}}{{end}}{{if .Key}} FROM {{qt .Schema .Table}} AS shepherd_row WHERE shepherd_row.{{q .Key}} = {{param "key"}}{{end}}) AS {{q .Table}}{{end}}

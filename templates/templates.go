@@ -13,6 +13,10 @@
 //	                 in the script must not count more than the first
 //	-- applied: SELECT …   optional: a query whose first column is non-zero when
 //	                       the step already took effect, so a rerun skips it
+//	-- blocks shared: why  optional: the statement blocks writes (shared) or
+//	                       reads and writes (exclusive) on every server, in
+//	                       its only form: it runs only when the operator
+//	                       allows that lock (MySQL's CHECK copies the table)
 //	-- noexport: reason    optional: the step cannot be a migration file (shepherd
 //	                       does something around it that a migration tool cannot)
 //
@@ -95,6 +99,10 @@ type Step struct {
 	Applied *Statement // probe: non-zero when the step already took effect
 	// NoExport, when set, says why the step cannot be a migration file.
 	NoExport string
+	// Blocks, when set, is the lock level (LevelShared, LevelExclusive)
+	// the statement takes on every server, in its only form, and
+	// BlocksWhy says why: it runs only when the operator allows it.
+	Blocks, BlocksWhy string
 	// Else are other forms of the step, in order, each run only when the
 	// database refuses the form before it.
 	Else []Alt
@@ -287,6 +295,12 @@ func (s *Set) Script(name string, data any) (Script, error) {
 			}
 		case strings.HasPrefix(trimmed, "-- noexport:") && cur != nil && alt == nil && len(body) == 0:
 			cur.NoExport = strings.TrimSpace(strings.TrimPrefix(trimmed, "-- noexport:"))
+		case strings.HasPrefix(trimmed, "-- blocks") && cur != nil && alt == nil && len(body) == 0:
+			head, why, _ := strings.Cut(strings.TrimPrefix(trimmed, "-- blocks"), ":")
+			cur.Blocks, cur.BlocksWhy = strings.TrimSpace(head), strings.TrimSpace(why)
+			if LevelRank(cur.Blocks) < 1 {
+				return nil, fmt.Errorf("render %s/%s: unknown lock level %q in -- blocks", s.Dialect, name, cur.Blocks)
+			}
 		case strings.HasPrefix(trimmed, "-- else") && cur != nil:
 			end()
 			head, lock, _ := strings.Cut(strings.TrimPrefix(trimmed, "-- else"), ":")
