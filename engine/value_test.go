@@ -219,7 +219,15 @@ func TestServerChecksTypes(t *testing.T) {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
 				}
-				if w := v.Warnings(); len(w) > 0 && !strings.Contains(g.name, "rename") {
+				// A tighten-constraint plan's CHECK on MySQL warns that
+				// it copies the table (--allow-lock): not about the value.
+				var w []string
+				for _, x := range v.Warnings() {
+					if !strings.Contains(x, "--allow-lock") {
+						w = append(w, x)
+					}
+				}
+				if len(w) > 0 && !strings.Contains(g.name, "rename") {
 					t.Errorf("warnings: %q", w)
 				}
 			})

@@ -11,10 +11,12 @@ package training
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
+	"github.com/shepherd-db/shepherd/engine"
 	"github.com/shepherd-db/shepherd/phases"
 )
 
@@ -393,7 +395,12 @@ func tightenLesson() *Lesson {
 
 func diagnoseTighten(r *Run, o occurrence) (string, string) {
 	msg := dbError(o.err)
-	if strings.Contains(msg, "CHECK constraint failed") {
+	// add-constraint counts the rows that break the rule and fails with
+	// them (a *engine.VerifyError) before or instead of the database's
+	// own refusal; the application's writes meet the CHECK itself.
+	var rows *engine.VerifyError
+	refusedForRows := errors.As(o.err, &rows) && rows.Phase == "add-constraint" && rows.Count > 0
+	if refusedForRows || strings.Contains(msg, "CHECK constraint failed") {
 		if o.kind == "migration-failed" {
 			if r.sess.Progress().Of("clean") != phases.Done {
 				return ruleClean, "Rows that break the rule are still there, so the database cannot add it: clean them first."
