@@ -47,6 +47,9 @@ type Options struct {
 	// Emit receives every event. It is called from the goroutine that runs
 	// the session and must not block for long.
 	Emit func(Event)
+	// LeaseTTL is how long SQLite's runner lock (a lease row) lasts without
+	// renewal; it is renewed four times as often (default 60s).
+	LeaseTTL time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -64,6 +67,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Failpoint == nil {
 		o.Failpoint = func(string) {}
+	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = defaultLeaseTTL
 	}
 	return o
 }

@@ -20,11 +20,11 @@ import (
 // holds it. On SQLite that row is the lock itself: a lease that expires
 // unless its holder renews it.
 
-// leaseTTL is how long an SQLite lease lasts without renewal. It is long
-// because a renewal can wait behind the runner's own table rebuild, which
-// holds SQLite's write lock; a dead runner on this host is recognised at
-// once anyway.
-const leaseTTL = 60 * time.Second
+// defaultLeaseTTL is how long an SQLite lease lasts without renewal
+// (Options.LeaseTTL). It is long because a renewal can wait behind the
+// runner's own table rebuild, which holds SQLite's write lock; a dead runner
+// on this host is recognised at once anyway.
+const defaultLeaseTTL = 60 * time.Second
 
 // lockPingEvery is how often the runner lock's session is pinged while it
 // is held. A session that says nothing is idle to the server and to any proxy
@@ -445,11 +445,13 @@ func (s *Session) lockScope() string {
 
 // lease is SQLite's runner lock: a row that expires unless renewed.
 type lease struct {
-	s         *Session
-	scope     string
-	token     string
-	releaseFn func()
-	loss      lossSignal
+	s     *Session
+	scope string
+	token string
+	loss  lossSignal
+
+	stop, done chan struct{} // the renewals' end, asked and reached
+	stopOnce   sync.Once
 }
 
 // held checks that the lease row is still this runner's.
@@ -477,7 +479,16 @@ func (l *lease) heldIn(ctx context.Context, q querier) error {
 
 func (l *lease) watch(cancel context.CancelCauseFunc) func() { return l.loss.watch(cancel) }
 
-func (l *lease) release() { l.releaseFn() }
+// stopRenewing ends the renewals and waits for them.
+func (l *lease) stopRenewing() {
+	l.stopOnce.Do(func() { close(l.stop) })
+	<-l.done
+}
+
+func (l *lease) release() {
+	l.stopRenewing()
+	_, _ = l.s.exec(context.Background(), l.s.db, "lease-release", sqlData{}, map[string]any{"scope": l.scope, "token": l.token})
+}
 
 // acquireLease takes the lease row for the session's table, taking over a
 // lease whose holder is gone (expired, or a dead process on this host), and
@@ -508,7 +519,7 @@ func (s *Session) acquireLease(ctx context.Context) (*lease, error) {
 		}
 		_, err = s.exec(ctx, tx, "lease-put", sqlData{}, map[string]any{
 			"scope": scope, "plan": s.plan.Name, "token": token, "holder": s.opts.Operator, "host": host, "pid": pid,
-			"since": s.d.timeValue(&now), "expires": s.d.timeValue(ptr(now.Add(leaseTTL))),
+			"since": s.d.timeValue(&now), "expires": s.d.timeValue(ptr(now.Add(s.opts.LeaseTTL))),
 		})
 		if err != nil {
 			return fmt.Errorf("take the runner lock of %s: %w", scope, s.dsn.scrub(err))
@@ -518,38 +529,35 @@ func (s *Session) acquireLease(ctx context.Context) (*lease, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &lease{s: s, scope: scope, token: token}
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(leaseTTL / 4)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				// A renewal that fails (busy) is retried on the next tick:
-				// the lease lasts four. One that finds the row no longer
-				// ours means another runner took over.
-				res, err := s.exec(context.Background(), s.db, "lease-renew", sqlData{}, map[string]any{
-					"scope": scope, "token": token, "expires": s.d.timeValue(ptr(time.Now().Add(leaseTTL))),
-				})
-				if err == nil {
-					if n, _ := res.RowsAffected(); n == 0 {
-						l.loss.lose(&LockLostError{Scope: scope, Plan: s.planRef(), Cause: "a renewal found the lease no longer this runner's: it expired and was taken over by another runner"})
-					}
+	l := &lease{s: s, scope: scope, token: token, stop: make(chan struct{}), done: make(chan struct{})}
+	go l.renew()
+	return l, nil
+}
+
+// renew renews the lease every quarter of its TTL until stopRenewing.
+func (l *lease) renew() {
+	s := l.s
+	defer close(l.done)
+	tick := time.NewTicker(s.opts.LeaseTTL / 4)
+	defer tick.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-tick.C:
+			// A renewal that fails (busy) is retried on the next tick: the
+			// lease lasts four. One that finds the row no longer ours means
+			// another runner took over.
+			res, err := s.exec(context.Background(), s.db, "lease-renew", sqlData{}, map[string]any{
+				"scope": l.scope, "token": l.token, "expires": s.d.timeValue(ptr(time.Now().Add(s.opts.LeaseTTL))),
+			})
+			if err == nil {
+				if n, _ := res.RowsAffected(); n == 0 {
+					l.loss.lose(&LockLostError{Scope: l.scope, Plan: s.planRef(), Cause: "a renewal found the lease no longer this runner's: it expired and was taken over by another runner"})
 				}
 			}
 		}
-	}()
-	l.releaseFn = func() {
-		close(stop)
-		<-done
-		_, _ = s.exec(context.Background(), s.db, "lease-release", sqlData{}, map[string]any{"scope": scope, "token": token})
 	}
-	return l, nil
 }
 
 // deadOnThisHost reports whether a lease holder was a process on this host
