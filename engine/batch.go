@@ -302,6 +302,9 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 			return time.Since(start), changed, nil
 		}
 		st.Checkpoint, st.RowsDone = prevCP, prevRows
+		if errors.As(err, new(*LockLostError)) {
+			return 0, 0, err // the batch rolled back with its checkpoint
+		}
 		if ctx.Err() != nil {
 			return 0, 0, s.interrupted(job.phase)
 		}

@@ -45,9 +45,16 @@ type runnerLock interface {
 	// without writing anything more.
 	held(ctx context.Context) error
 	// heldIn is held, for a check made inside the transaction q that
-	// records a phase: SQLite's lease row is read through q, as another
-	// connection would wait for the write lock that q holds.
+	// records a phase: a session lock looks at its own session (and takes
+	// the lock again if it ended and nobody else held it meanwhile); a
+	// lease has no session, and its row is read through q (guard), as
+	// another connection would wait for the write lock that q holds.
 	heldIn(ctx context.Context, q querier) error
+	// guard checks, inside the transaction q that writes to shepherd's
+	// tables, that the lock is still this runner's: it reads the holder row
+	// through q (see lockguard.go), and returns a *LockLostError, recorded
+	// for every later check, when the row is gone or names another runner.
+	guard(ctx context.Context, q querier) error
 	// watch calls cancel, with the *LockLostError, as soon as the lock is
 	// known to be lost for good, until the returned func is called: the
 	// running phase stops then instead of at its next check.
@@ -167,9 +174,15 @@ func (l *sessionLock) take(ctx context.Context) error {
 	}
 	host, _ := os.Hostname()
 	now := time.Now()
-	_, err = s.exec(ctx, conn, "lease-put", sqlData{}, map[string]any{
-		"scope": l.scope, "plan": s.plan.Name, "token": l.token, "holder": s.opts.Operator, "host": host, "pid": os.Getpid(),
-		"since": s.d.timeValue(&now), "expires": s.d.timeValue(nil),
+	// The row is share-locked while a runner that lost this lock (and may
+	// not know it yet) finishes a write to shepherd's tables (lease-guard):
+	// writing it waits for that write, which may outlast a lock timeout.
+	err = s.retryLocked(ctx, true, func() error {
+		_, err := s.exec(ctx, conn, "lease-put", sqlData{}, map[string]any{
+			"scope": l.scope, "plan": s.plan.Name, "token": l.token, "holder": s.opts.Operator, "host": host, "pid": os.Getpid(),
+			"since": s.d.timeValue(&now), "expires": s.d.timeValue(nil),
+		})
+		return err
 	})
 	if err != nil {
 		discardConn(conn) // closing it releases the lock
@@ -348,7 +361,6 @@ func (l *sessionLock) lostError(cause string, holder *LockHeldError) *LockLostEr
 	return e
 }
 
-// heldIn: a session lock is checked on its own session, whatever q is.
 func (l *sessionLock) heldIn(ctx context.Context, _ querier) error { return l.held(ctx) }
 
 func (l *sessionLock) watch(cancel context.CancelCauseFunc) func() { return l.loss.watch(cancel) }
@@ -375,9 +387,15 @@ func (l *sessionLock) release() {
 // readHolder reads the holder row of a runner lock: who holds it, its
 // token, and when it expires (SQLite's lease; nil for a session lock).
 func (s *Session) readHolder(ctx context.Context, q querier, scope string) (h *LockHeldError, token string, expires *time.Time, err error) {
+	return s.readHolderWith(ctx, q, "lease-get", scope)
+}
+
+// readHolderWith is readHolder with the template that reads the row:
+// lease-get, or lease-guard, which locks it.
+func (s *Session) readHolderWith(ctx context.Context, q querier, name, scope string) (h *LockHeldError, token string, expires *time.Time, err error) {
 	h = &LockHeldError{Scope: scope}
 	var since, exp any
-	err = s.queryRow(ctx, q, "lease-get", sqlData{}, map[string]any{"scope": scope},
+	err = s.queryRow(ctx, q, name, sqlData{}, map[string]any{"scope": scope},
 		&h.Plan, &token, &h.Holder, &h.Host, &h.PID, &since, &exp)
 	if t := parseTime(since); t != nil {
 		h.Since = *t
@@ -455,27 +473,33 @@ type lease struct {
 }
 
 // held checks that the lease row is still this runner's.
-func (l *lease) held(ctx context.Context) error { return l.heldIn(ctx, l.s.db) }
+func (l *lease) held(ctx context.Context) error {
+	h, token, _, err := l.s.readHolder(ctx, l.s.db, l.scope)
+	if lost := l.rowLost(h, token, err); lost != nil {
+		return l.loss.lose(lost)
+	}
+	// This runner's row, or one unreadable for a moment (busy): held,
+	// unless a renewal found the lease taken over.
+	if lost := l.loss.err(); lost != nil {
+		return lost
+	}
+	return nil
+}
 
-// heldIn reads the lease row through q.
-func (l *lease) heldIn(ctx context.Context, q querier) error {
-	h, token, _, err := l.s.readHolder(ctx, q, l.scope)
-	lost := &LockLostError{Scope: l.scope, Plan: l.s.planRef()}
+// rowLost is what a read of the lease row (readHolder's h, token and err)
+// shows: the lease lost for good when the row is gone or carries another
+// runner's token, nil while it is still this runner's or was not read.
+func (l *lease) rowLost(h *LockHeldError, token string, err error) *LockLostError {
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		lost.Cause = "its lease row is gone: another runner took the lease over and released it"
+		return &LockLostError{Scope: l.scope, Plan: l.s.planRef(), Cause: "its lease row is gone: another runner took the lease over and released it"}
 	case err == nil && token != l.token:
-		lost.Cause, lost.Holder = "the lease expired and was taken over by another runner", h
-	default:
-		// This runner's row, or one unreadable for a moment (busy): held,
-		// unless a renewal found the lease taken over.
-		if lost := l.loss.err(); lost != nil {
-			return lost
-		}
-		return nil
+		return &LockLostError{Scope: l.scope, Plan: l.s.planRef(), Cause: "the lease expired and was taken over by another runner", Holder: h}
 	}
-	return l.loss.lose(lost)
+	return nil
 }
+
+func (l *lease) heldIn(ctx context.Context, q querier) error { return l.guard(ctx, q) }
 
 func (l *lease) watch(cancel context.CancelCauseFunc) func() { return l.loss.watch(cancel) }
 

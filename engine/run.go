@@ -79,7 +79,7 @@ func (s *Session) Arrive(ctx context.Context, id string) error {
 	}
 	if s.st(id).Status != phases.Waiting {
 		if err := s.moveNow(ctx, id, phases.Arrive, ""); err != nil {
-			return err
+			return s.lockLost(id, err)
 		}
 	}
 	if id == "drop-old-column" && len(s.warnings) == 0 { // else said at the start
@@ -128,7 +128,7 @@ func (s *Session) execute(ctx context.Context, ph phases.Phase, confirmation str
 	if ph.Gate || ph.Confirm {
 		s.touched[id] = time.Now()
 		if err := s.log(ctx, s.db, id, "confirm", "", confirmation); err != nil {
-			return err
+			return s.lockLost(id, err)
 		}
 	}
 	if ph.ID == "drop-old-column" {
@@ -143,7 +143,7 @@ func (s *Session) execute(ctx context.Context, ph phases.Phase, confirmation str
 	s.emit(Event{Event: EventPhaseStart, Phase: id, Message: s.plan.Expand(ph.Does)})
 	prev := s.st(id).Status
 	if err := s.moveNow(ctx, id, phases.Start, ""); err != nil {
-		return err
+		return s.lockLost(id, err)
 	}
 	if err := s.runPhase(ctx, ph, prev); err != nil {
 		return s.failed(ctx, id, err)
@@ -161,7 +161,7 @@ func (s *Session) failed(ctx context.Context, id string, err error) error {
 	herr := s.lock.held(hctx)
 	cancel()
 	var lost *LockLostError
-	if errors.As(err, &lost) || errors.As(herr, &lost) {
+	if errors.As(err, &lost) || errors.As(herr, &lost) || errors.As(context.Cause(ctx), &lost) {
 		err = s.lockLost(id, lost)
 		s.emit(Event{Event: EventPhaseFailed, Phase: id, Error: err.Error()})
 		return err
@@ -187,6 +187,9 @@ func (s *Session) failed(ctx context.Context, id string, err error) error {
 	}
 	s.emit(ev)
 	if rerr := s.moveNow(context.WithoutCancel(ctx), id, phases.Fail, s.recordedDetail(err)); rerr != nil {
+		if errors.As(rerr, &lost) { // found lost by the write itself: not recorded
+			return s.lockLost(id, lost)
+		}
 		return fmt.Errorf("%w (and recording the failure failed too: %v)", err, rerr)
 	}
 	return err
@@ -203,6 +206,9 @@ func (s *Session) finishIn(id string, verify func(context.Context, querier) (str
 		if err := s.lock.heldIn(ctx, q); err != nil {
 			return err
 		}
+		// The move checks again, through q, that the lock is still this
+		// runner's (see write): the phase's work commits only with its
+		// record.
 		return s.move(ctx, q, id, phases.Finish, detail)
 	}
 }

@@ -132,6 +132,14 @@ SELECT detail FROM shepherd.shepherd_log WHERE plan = {{param "plan"}} AND event
 SELECT plan, token, holder, host, pid, since, expires_at FROM shepherd.shepherd_lock WHERE scope = {{param "scope"}}
 {{end}}
 
+{{/* The check a write to shepherd's tables makes in its own transaction: the
+     share lock on the holder row makes a runner that takes the lock over
+     (lease-put updates the row) wait until that transaction ends, and then
+     read what it wrote. */}}
+{{define "lease-guard"}}
+SELECT plan, token, holder, host, pid, since, expires_at FROM shepherd.shepherd_lock WHERE scope = {{param "scope"}} FOR SHARE
+{{end}}
+
 {{define "lease-put"}}
 INSERT INTO shepherd.shepherd_lock (scope, plan, token, holder, host, pid, since, expires_at)
 VALUES ({{param "scope"}}, {{param "plan"}}, {{param "token"}}, {{param "holder"}}, {{param "host"}}, {{param "pid"}}, {{param "since"}}, {{param "expires"}})

@@ -95,6 +95,13 @@ SELECT detail FROM shepherd_log WHERE plan = {{param "plan"}} AND event = 'plan'
 SELECT plan, token, holder, host, pid, since, expires_at FROM shepherd_lock WHERE scope = {{param "scope"}}
 {{end}}
 
+{{/* The check a write to shepherd's tables makes in its own transaction: that
+     transaction holds SQLite's write lock (BEGIN IMMEDIATE), so no runner can
+     take the lease over until it ends. */}}
+{{define "lease-guard"}}
+SELECT plan, token, holder, host, pid, since, expires_at FROM shepherd_lock WHERE scope = {{param "scope"}}
+{{end}}
+
 {{define "lease-put"}}
 INSERT INTO shepherd_lock (scope, plan, token, holder, host, pid, since, expires_at)
 VALUES ({{param "scope"}}, {{param "plan"}}, {{param "token"}}, {{param "holder"}}, {{param "host"}}, {{param "pid"}}, {{param "since"}}, {{param "expires"}})
