@@ -112,6 +112,11 @@ SELECT detail FROM shepherd_log WHERE plan = {{param "plan"}} AND `event` = 'pla
 {{define "runner-unlock"}}SELECT RELEASE_LOCK({{param "lock"}}){{end}}
 {{define "runner-lock-holder"}}SELECT IS_USED_LOCK({{param "lock"}}){{end}}
 
+{{/* every runner lock's holder, for status */}}
+{{define "lease-list"}}
+SELECT scope, plan, holder, host, pid, since, expires_at FROM shepherd_lock ORDER BY scope
+{{end}}
+
 {{define "lease-get"}}
 SELECT plan, token, holder, host, pid, since, expires_at FROM shepherd_lock WHERE scope = {{param "scope"}}
 {{end}}

@@ -91,6 +91,11 @@ SELECT detail FROM shepherd_log WHERE plan = {{param "plan"}} AND event = 'plan'
 
 {{/* ---------- runner lock: a lease row that expires unless renewed ---------- */}}
 
+{{/* every runner lock's holder, for status */}}
+{{define "lease-list"}}
+SELECT scope, plan, holder, host, pid, since, expires_at FROM shepherd_lock ORDER BY scope
+{{end}}
+
 {{define "lease-get"}}
 SELECT plan, token, holder, host, pid, since, expires_at FROM shepherd_lock WHERE scope = {{param "scope"}}
 {{end}}
