@@ -166,6 +166,16 @@ func (s *Session) failed(ctx context.Context, id string, err error) error {
 		s.emit(Event{Event: EventPhaseFailed, Phase: id, Error: err.Error()})
 		return err
 	}
+	// An interrupt (Ctrl-C, a signal, a stopped TUI) can land anywhere: in
+	// a statement waiting for its lock, in the pause before a retry, while
+	// the run reconnects. Whatever error it left there (the context's, the
+	// driver's cancelled statement, the lock timeout a retry gave up on),
+	// the phase was interrupted, and is recorded so: a verification that
+	// had failed already keeps its finding.
+	var ie *InterruptedError
+	if ctx.Err() != nil && !errors.As(err, &ie) && !errors.As(err, new(*VerifyError)) {
+		err = s.interrupted(id)
+	}
 	if herr != nil {
 		s.emit(Event{Event: EventPhaseFailed, Phase: id, Error: err.Error()})
 		return fmt.Errorf("%w (not recorded as failed: whether the runner lock is still this runner's could not be checked: %v)", err, herr)
