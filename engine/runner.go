@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/shepherd-db/shepherd/phases"
 )
 
 // Runner is who holds a plan's runner lock, as the lock's row in
@@ -116,4 +118,39 @@ func (s *Session) readRunner(ctx context.Context) *Runner {
 func (s *Session) ownRunner() *Runner {
 	host, _ := os.Hostname()
 	return &Runner{Holder: s.opts.Operator, Host: host, PID: int64(os.Getpid()), Since: time.Now(), Alive: true}
+}
+
+// withRunners adds to each plan who holds (or last held) its runner lock.
+func (e *Engine) withRunners(ctx context.Context, plans []PlanStatus) ([]PlanStatus, error) {
+	if len(plans) == 0 {
+		return plans, nil
+	}
+	runners, err := e.runners(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range plans {
+		plans[i].Runner = runners[plans[i].Name]
+	}
+	return plans, nil
+}
+
+// Stopped reports whether the phase stopped before it finished, and a run
+// resumes it: it was interrupted (Ctrl-C, a signal, a closed TUI), or it is
+// recorded as running while no live runner holds the plan's lock (a
+// runner killed, crashed or cut off before it could record anything).
+func (p PhaseInfo) Stopped() bool {
+	return Stopped(p.Status, p.Detail, p.Runner)
+}
+
+// Stopped is PhaseInfo.Stopped for a phase's recorded status and detail,
+// and the runner of its plan (PlanStatus.Runner).
+func Stopped(status phases.Status, detail string, runner *Runner) bool {
+	switch status {
+	case phases.Failed:
+		return Interrupted(detail)
+	case phases.Running:
+		return runner == nil || !runner.Alive
+	}
+	return false
 }

@@ -466,6 +466,9 @@ type PlanStatus struct {
 	Playbook string        `json:"playbook"`
 	Table    string        `json:"table"`
 	Phases   []PhaseStatus `json:"phases"`
+	// Runner holds the plan's runner lock, or held it last (its row is
+	// left by a runner that died); nil when no row names the plan.
+	Runner *Runner `json:"runner,omitempty"`
 }
 
 // PhaseStatus is one phase's state.
@@ -504,7 +507,10 @@ func (e *Engine) Status(ctx context.Context) ([]PlanStatus, error) {
 		}
 		out[len(out)-1].Phases = append(out[len(out)-1].Phases, ph)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read shepherd_state: %w", e.dsn.scrub(err))
+	}
+	return e.withRunners(ctx, out)
 }
 
 // LogEntry is one row of shepherd_log.

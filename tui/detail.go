@@ -151,7 +151,7 @@ func renderFacts(s *Styles, width int, f phaseFacts) string {
 	// says of its last run (when it finished, what it found, how it was
 	// undone) is history until the run answers.
 	stale := f.working && info.Status != phases.Running
-	if stale {
+	if f.working { // this screen's run: not a stopped one
 		lk = look(s, ph, phases.Running)
 	}
 	if head := s.Title.Render(ph.ID) + "  " + lk.style.Render(lk.icon+" "+lk.word); widthOf(head) <= width {
@@ -206,7 +206,10 @@ func renderFacts(s *Styles, width int, f phaseFacts) string {
 		section("Stopped", fmt.Sprintf("interrupted at key %s with %s rows done; the checkpoint is kept and r resumes from it", info.Checkpoint, printer.Count(info.RowsDone)), s.Waiting)
 		out = append(out, "")
 	case stopped(info) && f.failure == nil:
-		section("Stopped", info.Detail, s.Waiting)
+		section("Stopped", stoppedText(info), s.Waiting)
+		out = append(out, "")
+	case elsewhere(info):
+		section("Running", fmt.Sprintf("in another runner: %s, since %s; wait for it, or stop it", runnerText(info.Runner), clock(info.Runner.Since)), s.Running)
 		out = append(out, "")
 	case f.failure != nil || info.Status == phases.Failed:
 		out = append(out, renderFailure(s, width, labelW, f)...)
@@ -373,4 +376,16 @@ func keyNote(p *phases.Plan, ph phases.Phase, note string) string {
 		with = "confirm it with r, typing " + p.Table
 	}
 	return confirmFlagRE.ReplaceAllString(note, with)
+}
+
+// stoppedText says why a stopped phase stopped: its recorded interruption,
+// or, for one recorded as running, that its runner is gone.
+func stoppedText(info engine.PhaseInfo) string {
+	switch {
+	case info.Detail != "":
+		return info.Detail
+	case info.Runner != nil:
+		return "its runner (" + runnerText(info.Runner) + ") is gone: it stopped without recording it, and r runs it again"
+	}
+	return "no runner holds the plan's lock: it stopped without recording it, and r runs it again"
 }
