@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"os"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -582,18 +581,6 @@ func (l *lease) renew() {
 			}
 		}
 	}
-}
-
-// deadOnThisHost reports whether a lease holder was a process on this host
-// that no longer exists, so that a runner killed with SIGKILL does not block
-// the next one until its lease expires.
-func deadOnThisHost(host string, pid int64) bool {
-	me, _ := os.Hostname()
-	if host != me || pid <= 0 {
-		return false
-	}
-	err := syscall.Kill(int(pid), 0)
-	return errors.Is(err, syscall.ESRCH)
 }
 
 func randomToken() string {
