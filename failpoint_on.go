@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -13,14 +14,18 @@ import (
 // -tags failpoints. With SHEPHERD_TEST_KILL_AT=N the process kills itself
 // with SIGKILL (no cleanup, as the OOM killer would) at the Nth failpoint it
 // reaches; with SHEPHERD_TEST_KILL_AT=count it names each failpoint on
-// stderr.
+// stderr. With SHEPHERD_TEST_STOP_AT=POINT#K it stops itself with SIGSTOP
+// (as a frozen machine or `kill -STOP` would: every goroutine stops) the
+// Kth time it reaches POINT, and goes on when it gets SIGCONT.
 func failpoint() func(string) {
 	spec := os.Getenv("SHEPHERD_TEST_KILL_AT")
-	if spec == "" {
+	stopAt, stopNth, _ := strings.Cut(os.Getenv("SHEPHERD_TEST_STOP_AT"), "#")
+	if spec == "" && stopAt == "" {
 		return nil
 	}
 	n, _ := strconv.Atoi(spec)
-	reached := 0
+	k, _ := strconv.Atoi(stopNth)
+	reached, stopSeen := 0, 0
 	return func(point string) {
 		reached++
 		switch {
@@ -28,6 +33,11 @@ func failpoint() func(string) {
 			fmt.Fprintf(os.Stderr, "failpoint %d %s\n", reached, point)
 		case reached == n:
 			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		}
+		if point == stopAt {
+			if stopSeen++; stopSeen == max(k, 1) {
+				_ = syscall.Kill(os.Getpid(), syscall.SIGSTOP)
+			}
 		}
 	}
 }

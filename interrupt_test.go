@@ -2,10 +2,13 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -116,7 +119,7 @@ backfill: "lower(username)"
 func TestInterruptedBackfillResumes(t *testing.T) {
 	bin := shepherdBinary(t)
 	for _, dialect := range testdb.Dialects() {
-		for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGINT} {
+		for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
 			t.Run(dialect+"/"+sig.String(), func(t *testing.T) {
 				t.Parallel()
 				db := testdb.New(t, dialect)
@@ -141,7 +144,7 @@ func TestInterruptedBackfillResumes(t *testing.T) {
 
 				// A slow backfill: small batches, capped rate.
 				var out bytes.Buffer
-				cmd := shep("run", plan, "--non-interactive", "--confirm", "deploy-readers", "--batch-size", "250", "--max-rate", "8000")
+				cmd := shep("run", plan, "--non-interactive", "--confirm", "deploy-readers", "--batch-size", "250", "--max-rate", "4000", "--operator", "holder")
 				cmd.Stdout, cmd.Stderr = &out, &out
 				if err := cmd.Start(); err != nil {
 					t.Fatal(err)
@@ -154,13 +157,18 @@ func TestInterruptedBackfillResumes(t *testing.T) {
 					n, _ := strconv.Atoi(r[0][0])
 					return n >= 3000
 				})
+				// A live runner: status shows the phase running, by it.
+				checkRunnerStatus(t, shep, cmd.Process.Pid, true)
 				if err := cmd.Process.Signal(sig); err != nil {
 					t.Fatal(err)
 				}
 				err := cmd.Wait()
-				if sig == syscall.SIGINT && exitOf(err) != 1 {
-					t.Fatalf("Ctrl-C: exit %d, want 1\n%s", exitOf(err), out.String())
+				if sig != syscall.SIGKILL && exitOf(err) != 1 {
+					t.Fatalf("%s: exit %d, want 1 (interrupted)\n%s", sig, exitOf(err), out.String())
 				}
+				// Gone: the phase is stopped, not running, whether it
+				// could record that (a signal it catches) or not (kill -9).
+				checkRunnerStatus(t, shep, cmd.Process.Pid, false)
 				done, _ := strconv.Atoi(db.One(`SELECT rows_done FROM ` + stateTable(dialect) + ` WHERE plan = 'users-email' AND phase = 'backfill'`))
 				filled, _ := strconv.Atoi(db.One(`SELECT count(*) FROM users WHERE email IS NOT NULL`))
 				if done <= 0 || done >= rows {
@@ -217,5 +225,55 @@ func waitFor(t *testing.T, limit time.Duration, cond func() bool) {
 			t.Fatalf("condition not met within %s", limit)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// checkRunnerStatus checks what `status` and `status --json` say of the
+// backfill and of the runner lock's holder, pid, while it runs (alive) or
+// once it is gone.
+func checkRunnerStatus(t *testing.T, shep func(args ...string) *exec.Cmd, pid int, alive bool) {
+	t.Helper()
+	text, err := shep("status").CombinedOutput()
+	if err != nil {
+		t.Fatalf("status: %v\n%s", err, text)
+	}
+	var line string
+	for _, l := range strings.Split(string(text), "\n") {
+		if f := strings.Fields(l); len(f) > 1 && f[0] == "backfill" {
+			line = l
+		}
+	}
+	want := "stopped"
+	if alive {
+		want = "running"
+	}
+	if f := strings.Fields(line); len(f) < 2 || f[1] != want {
+		t.Errorf("status shows backfill as %q, want %s:\n%s", line, want, text)
+	}
+	if alive && !strings.Contains(string(text), fmt.Sprintf("runner lock: held by holder, pid %d on host", pid)) {
+		t.Errorf("status does not name the live runner, pid %d:\n%s", pid, text)
+	}
+	js, err := shep("status", "--json").Output()
+	if err != nil {
+		t.Fatalf("status --json: %v\n%s", err, js)
+	}
+	var got struct {
+		Plans []struct {
+			Runner *struct {
+				Holder string
+				PID    int
+				Alive  bool
+			}
+		}
+	}
+	if err := json.Unmarshal(js, &got); err != nil || len(got.Plans) != 1 {
+		t.Fatalf("status --json: %v\n%s", err, js)
+	}
+	r := got.Plans[0].Runner
+	switch {
+	case alive && (r == nil || !r.Alive || r.PID != pid || r.Holder != "holder"):
+		t.Errorf("status --json: the runner is %+v, want holder, pid %d, alive", r, pid)
+	case !alive && r != nil && r.Alive:
+		t.Errorf("status --json: the runner is %+v after it is gone", r)
 	}
 }

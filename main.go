@@ -9,11 +9,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/charmbracelet/x/term"
@@ -77,9 +75,10 @@ type flagError struct{ err error }
 func (e *flagError) Error() string { return e.err.Error() }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	ctx, stop := withInterrupts(context.Background(), os.Stderr, os.Exit) // signals.go
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
 // run is main without the process: tests call it.
@@ -651,6 +650,7 @@ Scripted, for tests and course authors (one JSON object a line with --output jso
 				if output == "json" {
 					return &flagError{errors.New("--output json needs --lesson NAME --steps a,b,c (or --list)")}
 				}
+				tuiHoldsTerminal(cmd.Context())
 				return wrapTrainErr(training.Interactive(cmd.Context(), lesson, out))
 			}
 			if lesson == "" {
@@ -702,6 +702,7 @@ func planTUI(cmd *cobra.Command, g *globals, f *runFlags, plan *phases.Plan, rol
 		return err
 	}
 	defer eng.Close()
+	tuiHoldsTerminal(cmd.Context())
 	return tui.Run(cmd.Context(), tui.Config{Engine: tui.Live(eng), Plans: planFiles(), Open: plan, Rollback: rollback, Options: f.options(nil)})
 }
 
@@ -717,5 +718,6 @@ func planListTUI(cmd *cobra.Command, g *globals, files []string, label string, o
 	if label == "demo" {
 		sources = "the bundled examples, on the demo database"
 	}
+	tuiHoldsTerminal(cmd.Context())
 	return tui.Run(cmd.Context(), tui.Config{Engine: tui.Live(eng), Plans: files, Sources: sources, Label: label, Options: opts})
 }

@@ -307,6 +307,9 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 			return time.Since(start), changed, nil
 		}
 		st.Checkpoint, st.RowsDone, st.TookEffect = prevCP, prevRows, prevTook
+		if errors.As(err, new(*LockLostError)) {
+			return 0, 0, err // the batch rolled back with its checkpoint
+		}
 		if ctx.Err() != nil {
 			return 0, 0, s.interrupted(job.phase)
 		}

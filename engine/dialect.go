@@ -34,6 +34,15 @@ type dialect interface {
 	// lock takes the runner lock for the session's table, or returns a
 	// *LockHeldError naming the holder.
 	lock(ctx context.Context, s *Session) (runnerLock, error)
+	// lockScope names what the session's runner lock covers: its row's
+	// scope in shepherd_lock.
+	lockScope(ctx context.Context, s *Session) (string, error)
+	// runnerAlive says whether the holder h of scope's runner lock, as its
+	// row records it (expires: a lease's end), still holds it: the database
+	// holds the lock for a live session (PostgreSQL, MySQL), or the lease
+	// is renewed (SQLite). A holder on this host whose process is gone is
+	// dead before this is asked.
+	runnerAlive(ctx context.Context, e *Engine, scope string, h *LockHeldError, expires *time.Time) (bool, error)
 	// connSetup is what a connection that runs DDL sets first (lock
 	// timeouts).
 	connSetup(opts Options) []string

@@ -36,7 +36,8 @@ type Options struct {
 	// Failpoint, when set, is called at every point where a crash must
 	// leave the database and the recorded state consistent and the phase
 	// retryable: before and after each statement, before each commit, after
-	// each batch. The crash tests kill the process there.
+	// each batch; and in Start, between reading the state and the schema.
+	// The crash tests kill the process there.
 	Failpoint func(point string)
 	// AllowLock is the strongest lock a statement may take when the
 	// database refuses its least-locking form for this table (MySQL:
@@ -52,6 +53,9 @@ type Options struct {
 	// Emit receives every event. It is called from the goroutine that runs
 	// the session and must not block for long.
 	Emit func(Event)
+	// LeaseTTL is how long SQLite's runner lock (a lease row) lasts without
+	// renewal; it is renewed four times as often (default 60s).
+	LeaseTTL time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -69,6 +73,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Failpoint == nil {
 		o.Failpoint = func(string) {}
+	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = defaultLeaseTTL
 	}
 	return o
 }
@@ -155,6 +162,9 @@ type Session struct {
 	changed map[string]bool
 	// effectColumn is set once shepherd_state is known to have took_effect.
 	effectColumn bool
+	// runner is who runs the plan: this session once it holds the lock;
+	// before, the holder of the plan's lock as read, if any.
+	runner *Runner
 }
 
 // Start checks the plan against the live schema and the recorded state,
@@ -162,11 +172,26 @@ type Session struct {
 // changes nothing when the plan does not fit, and returns a *SchemaError,
 // *PlanChangedError or *LockHeldError saying why.
 func (e *Engine) Start(ctx context.Context, plan *phases.Plan, opts Options) (*Session, error) {
+	s := e.newSession(plan, opts)
+	// A live runner at work on the table refuses this one at once, before
+	// anything waits behind its writes (SQLite's one writer).
+	if held := s.heldByAnother(ctx); held != nil {
+		return nil, held
+	}
 	// Read-only checks first: nothing is written before the plan is known
 	// to fit.
-	s, err := e.check(ctx, plan, opts)
-	if err != nil {
-		return nil, err
+	if err := s.check(ctx); err != nil {
+		// The checks read the state, then the schema, without the lock: a
+		// runner at work commits a phase in between, and they disagree
+		// (a column that the state says is not added yet). While that
+		// runner holds the lock, it is the answer: nothing touched, and no
+		// advice to undo its work. Once it is gone, its work is read whole.
+		if held := s.heldByAnother(ctx); held != nil {
+			return nil, held
+		}
+		if err := s.check(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.ensureStateTables(ctx); err != nil {
 		return nil, err
@@ -176,12 +201,14 @@ func (e *Engine) Start(ctx context.Context, plan *phases.Plan, opts Options) (*S
 		return nil, err
 	}
 	s.lock = lock
-	// Another runner may have moved on between the first read and the
-	// lock: read again under the lock.
-	if err := s.loadState(ctx); err != nil {
+	// Another runner may have moved on between the first reads and the
+	// lock: read the state and the table again under the lock, and check
+	// the plan against them again.
+	if err := s.check(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
+	s.runner = s.ownRunner()
 	if err := s.checkHash(ctx, true); err != nil {
 		s.Close()
 		return nil, err
@@ -196,28 +223,37 @@ func (e *Engine) Start(ctx context.Context, plan *phases.Plan, opts Options) (*S
 	return s, nil
 }
 
+func (e *Engine) newSession(plan *phases.Plan, opts Options) *Session {
+	return &Session{Engine: e, plan: plan.In(e.d.name()), pb: plan.PlaybookDef(), opts: opts.withDefaults(), touched: map[string]time.Time{}, changed: map[string]bool{}}
+}
+
 // check reads the plan's recorded state and checks the plan against it and
-// the live schema, without the lock and without writing anything: the
-// first half of Start, and all of Inspect.
-func (e *Engine) check(ctx context.Context, plan *phases.Plan, opts Options) (*Session, error) {
-	s := &Session{Engine: e, plan: plan.In(e.d.name()), pb: plan.PlaybookDef(), opts: opts.withDefaults(), touched: map[string]time.Time{}, changed: map[string]bool{}}
-	if plan.Schema != "" && !e.d.supportsSchema() {
-		return nil, s.schemaError(fmt.Sprintf("schema: %s has no schemas; remove schema: from the plan", e.d.name()))
+// the live schema, without writing anything: the first half of Start (and
+// again under the lock), and all of Inspect.
+func (s *Session) check(ctx context.Context) error {
+	if s.plan.Schema != "" && !s.d.supportsSchema() {
+		return s.schemaError(fmt.Sprintf("schema: %s has no schemas; remove schema: from the plan", s.d.name()))
 	}
 	if err := s.loadState(ctx); err != nil {
-		return nil, err
+		return err
 	}
 	if err := s.checkHash(ctx, false); err != nil {
-		return nil, err
+		return err
 	}
+	if s.lock == nil {
+		s.runner = s.readRunner(ctx)
+	}
+	// Between the state and the schema another runner's phase may commit.
+	s.opts.Failpoint("start:state-read")
 	if err := s.refreshTable(ctx); err != nil {
-		return nil, err
+		return err
 	}
+	s.warnings = nil // said once, from the last check
 	if err := s.checkSchema(ctx, s.table, s.progress()); err != nil {
-		return nil, err
+		return err
 	}
 	s.warnings = append(s.warnings, s.blockingWarnings()...)
-	return s, nil
+	return nil
 }
 
 // Warnings are what the operator should know before running the plan on
@@ -255,6 +291,10 @@ type PhaseInfo struct {
 	// TookEffect is whether the phase changed the database: a failure
 	// that did not is not in force (phases.Effective).
 	TookEffect bool
+	// Runner, for a running phase, is who holds the plan's runner lock;
+	// nil when nobody does. A running phase without a live runner is
+	// stopped: a run resumes it.
+	Runner *Runner
 }
 
 // Phases lists the recorded state of every phase, in playbook order.
@@ -271,6 +311,10 @@ func (s *Session) Phases() []PhaseInfo {
 		}
 		if st.Checkpoint != nil {
 			info.Checkpoint = *st.Checkpoint
+		}
+		if st.Status == phases.Running && s.runner != nil {
+			r := *s.runner
+			info.Runner = &r
 		}
 		out = append(out, info)
 	}

@@ -19,8 +19,8 @@ type View struct{ s *Session }
 // schema, returning a *SchemaError or *PlanChangedError as Start would. It
 // takes no lock and writes nothing, not even shepherd's own tables.
 func (e *Engine) Inspect(ctx context.Context, plan *phases.Plan, opts Options) (*View, error) {
-	s, err := e.check(ctx, plan, opts)
-	if err != nil {
+	s := e.newSession(plan, opts)
+	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
 	return &View{s: s}, nil

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"os"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -20,11 +19,11 @@ import (
 // holds it. On SQLite that row is the lock itself: a lease that expires
 // unless its holder renews it.
 
-// leaseTTL is how long an SQLite lease lasts without renewal. It is long
-// because a renewal can wait behind the runner's own table rebuild, which
-// holds SQLite's write lock; a dead runner on this host is recognised at
-// once anyway.
-const leaseTTL = 60 * time.Second
+// defaultLeaseTTL is how long an SQLite lease lasts without renewal
+// (Options.LeaseTTL). It is long because a renewal can wait behind the
+// runner's own table rebuild, which holds SQLite's write lock; a dead runner
+// on this host is recognised at once anyway.
+const defaultLeaseTTL = 60 * time.Second
 
 // lockPingEvery is how often the runner lock's session is pinged while it
 // is held. A session that says nothing is idle to the server and to any proxy
@@ -45,9 +44,16 @@ type runnerLock interface {
 	// without writing anything more.
 	held(ctx context.Context) error
 	// heldIn is held, for a check made inside the transaction q that
-	// records a phase: SQLite's lease row is read through q, as another
-	// connection would wait for the write lock that q holds.
+	// records a phase: a session lock looks at its own session (and takes
+	// the lock again if it ended and nobody else held it meanwhile); a
+	// lease has no session, and its row is read through q (guard), as
+	// another connection would wait for the write lock that q holds.
 	heldIn(ctx context.Context, q querier) error
+	// guard checks, inside the transaction q that writes to shepherd's
+	// tables, that the lock is still this runner's: it reads the holder row
+	// through q (see lockguard.go), and returns a *LockLostError, recorded
+	// for every later check, when the row is gone or names another runner.
+	guard(ctx context.Context, q querier) error
 	// watch calls cancel, with the *LockLostError, as soon as the lock is
 	// known to be lost for good, until the returned func is called: the
 	// running phase stops then instead of at its next check.
@@ -167,9 +173,15 @@ func (l *sessionLock) take(ctx context.Context) error {
 	}
 	host, _ := os.Hostname()
 	now := time.Now()
-	_, err = s.exec(ctx, conn, "lease-put", sqlData{}, map[string]any{
-		"scope": l.scope, "plan": s.plan.Name, "token": l.token, "holder": s.opts.Operator, "host": host, "pid": os.Getpid(),
-		"since": s.d.timeValue(&now), "expires": s.d.timeValue(nil),
+	// The row is share-locked while a runner that lost this lock (and may
+	// not know it yet) finishes a write to shepherd's tables (lease-guard):
+	// writing it waits for that write, which may outlast a lock timeout.
+	err = s.retryLocked(ctx, true, func() error {
+		_, err := s.exec(ctx, conn, "lease-put", sqlData{}, map[string]any{
+			"scope": l.scope, "plan": s.plan.Name, "token": l.token, "holder": s.opts.Operator, "host": host, "pid": os.Getpid(),
+			"since": s.d.timeValue(&now), "expires": s.d.timeValue(nil),
+		})
+		return err
 	})
 	if err != nil {
 		discardConn(conn) // closing it releases the lock
@@ -348,7 +360,6 @@ func (l *sessionLock) lostError(cause string, holder *LockHeldError) *LockLostEr
 	return e
 }
 
-// heldIn: a session lock is checked on its own session, whatever q is.
 func (l *sessionLock) heldIn(ctx context.Context, _ querier) error { return l.held(ctx) }
 
 func (l *sessionLock) watch(cancel context.CancelCauseFunc) func() { return l.loss.watch(cancel) }
@@ -375,9 +386,15 @@ func (l *sessionLock) release() {
 // readHolder reads the holder row of a runner lock: who holds it, its
 // token, and when it expires (SQLite's lease; nil for a session lock).
 func (s *Session) readHolder(ctx context.Context, q querier, scope string) (h *LockHeldError, token string, expires *time.Time, err error) {
+	return s.readHolderWith(ctx, q, "lease-get", scope)
+}
+
+// readHolderWith is readHolder with the template that reads the row:
+// lease-get, or lease-guard, which locks it.
+func (s *Session) readHolderWith(ctx context.Context, q querier, name, scope string) (h *LockHeldError, token string, expires *time.Time, err error) {
 	h = &LockHeldError{Scope: scope}
 	var since, exp any
-	err = s.queryRow(ctx, q, "lease-get", sqlData{}, map[string]any{"scope": scope},
+	err = s.queryRow(ctx, q, name, sqlData{}, map[string]any{"scope": scope},
 		&h.Plan, &token, &h.Holder, &h.Host, &h.PID, &since, &exp)
 	if t := parseTime(since); t != nil {
 		h.Since = *t
@@ -445,39 +462,56 @@ func (s *Session) lockScope() string {
 
 // lease is SQLite's runner lock: a row that expires unless renewed.
 type lease struct {
-	s         *Session
-	scope     string
-	token     string
-	releaseFn func()
-	loss      lossSignal
+	s     *Session
+	scope string
+	token string
+	loss  lossSignal
+
+	stop, done chan struct{} // the renewals' end, asked and reached
+	stopOnce   sync.Once
 }
 
 // held checks that the lease row is still this runner's.
-func (l *lease) held(ctx context.Context) error { return l.heldIn(ctx, l.s.db) }
+func (l *lease) held(ctx context.Context) error {
+	h, token, _, err := l.s.readHolder(ctx, l.s.db, l.scope)
+	if lost := l.rowLost(h, token, err); lost != nil {
+		return l.loss.lose(lost)
+	}
+	// This runner's row, or one unreadable for a moment (busy): held,
+	// unless a renewal found the lease taken over.
+	if lost := l.loss.err(); lost != nil {
+		return lost
+	}
+	return nil
+}
 
-// heldIn reads the lease row through q.
-func (l *lease) heldIn(ctx context.Context, q querier) error {
-	h, token, _, err := l.s.readHolder(ctx, q, l.scope)
-	lost := &LockLostError{Scope: l.scope, Plan: l.s.planRef()}
+// rowLost is what a read of the lease row (readHolder's h, token and err)
+// shows: the lease lost for good when the row is gone or carries another
+// runner's token, nil while it is still this runner's or was not read.
+func (l *lease) rowLost(h *LockHeldError, token string, err error) *LockLostError {
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		lost.Cause = "its lease row is gone: another runner took the lease over and released it"
+		return &LockLostError{Scope: l.scope, Plan: l.s.planRef(), Cause: "its lease row is gone: another runner took the lease over and released it"}
 	case err == nil && token != l.token:
-		lost.Cause, lost.Holder = "the lease expired and was taken over by another runner", h
-	default:
-		// This runner's row, or one unreadable for a moment (busy): held,
-		// unless a renewal found the lease taken over.
-		if lost := l.loss.err(); lost != nil {
-			return lost
-		}
-		return nil
+		return &LockLostError{Scope: l.scope, Plan: l.s.planRef(), Cause: "the lease expired and was taken over by another runner", Holder: h}
 	}
-	return l.loss.lose(lost)
+	return nil
 }
+
+func (l *lease) heldIn(ctx context.Context, q querier) error { return l.guard(ctx, q) }
 
 func (l *lease) watch(cancel context.CancelCauseFunc) func() { return l.loss.watch(cancel) }
 
-func (l *lease) release() { l.releaseFn() }
+// stopRenewing ends the renewals and waits for them.
+func (l *lease) stopRenewing() {
+	l.stopOnce.Do(func() { close(l.stop) })
+	<-l.done
+}
+
+func (l *lease) release() {
+	l.stopRenewing()
+	_, _ = l.s.exec(context.Background(), l.s.db, "lease-release", sqlData{}, map[string]any{"scope": l.scope, "token": l.token})
+}
 
 // acquireLease takes the lease row for the session's table, taking over a
 // lease whose holder is gone (expired, or a dead process on this host), and
@@ -508,7 +542,7 @@ func (s *Session) acquireLease(ctx context.Context) (*lease, error) {
 		}
 		_, err = s.exec(ctx, tx, "lease-put", sqlData{}, map[string]any{
 			"scope": scope, "plan": s.plan.Name, "token": token, "holder": s.opts.Operator, "host": host, "pid": pid,
-			"since": s.d.timeValue(&now), "expires": s.d.timeValue(ptr(now.Add(leaseTTL))),
+			"since": s.d.timeValue(&now), "expires": s.d.timeValue(ptr(now.Add(s.opts.LeaseTTL))),
 		})
 		if err != nil {
 			return fmt.Errorf("take the runner lock of %s: %w", scope, s.dsn.scrub(err))
@@ -518,50 +552,35 @@ func (s *Session) acquireLease(ctx context.Context) (*lease, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &lease{s: s, scope: scope, token: token}
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(leaseTTL / 4)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				// A renewal that fails (busy) is retried on the next tick:
-				// the lease lasts four. One that finds the row no longer
-				// ours means another runner took over.
-				res, err := s.exec(context.Background(), s.db, "lease-renew", sqlData{}, map[string]any{
-					"scope": scope, "token": token, "expires": s.d.timeValue(ptr(time.Now().Add(leaseTTL))),
-				})
-				if err == nil {
-					if n, _ := res.RowsAffected(); n == 0 {
-						l.loss.lose(&LockLostError{Scope: scope, Plan: s.planRef(), Cause: "a renewal found the lease no longer this runner's: it expired and was taken over by another runner"})
-					}
-				}
-			}
-		}
-	}()
-	l.releaseFn = func() {
-		close(stop)
-		<-done
-		_, _ = s.exec(context.Background(), s.db, "lease-release", sqlData{}, map[string]any{"scope": scope, "token": token})
-	}
+	l := &lease{s: s, scope: scope, token: token, stop: make(chan struct{}), done: make(chan struct{})}
+	go l.renew()
 	return l, nil
 }
 
-// deadOnThisHost reports whether a lease holder was a process on this host
-// that no longer exists, so that a runner killed with SIGKILL does not block
-// the next one until its lease expires.
-func deadOnThisHost(host string, pid int64) bool {
-	me, _ := os.Hostname()
-	if host != me || pid <= 0 {
-		return false
+// renew renews the lease every quarter of its TTL until stopRenewing.
+func (l *lease) renew() {
+	s := l.s
+	defer close(l.done)
+	tick := time.NewTicker(s.opts.LeaseTTL / 4)
+	defer tick.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-tick.C:
+			// A renewal that fails (busy) is retried on the next tick: the
+			// lease lasts four. One that finds the row no longer ours means
+			// another runner took over.
+			res, err := s.exec(context.Background(), s.db, "lease-renew", sqlData{}, map[string]any{
+				"scope": l.scope, "token": l.token, "expires": s.d.timeValue(ptr(time.Now().Add(s.opts.LeaseTTL))),
+			})
+			if err == nil {
+				if n, _ := res.RowsAffected(); n == 0 {
+					l.loss.lose(&LockLostError{Scope: l.scope, Plan: s.planRef(), Cause: "a renewal found the lease no longer this runner's: it expired and was taken over by another runner"})
+				}
+			}
+		}
 	}
-	err := syscall.Kill(int(pid), 0)
-	return errors.Is(err, syscall.ESRCH)
 }
 
 func randomToken() string {

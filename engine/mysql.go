@@ -752,12 +752,24 @@ func (d *mysqlDialect) lock(ctx context.Context, s *Session) (runnerLock, error)
 		s.db.SetMaxIdleConns(0)
 		s.db.SetMaxIdleConns(2) // database/sql's default
 	}
+	scope, _ := d.lockScope(ctx, s)
+	return s.takeSessionLock(ctx, scope, mysqlLockName(scope))
+}
+
+// lockScope is the table's name in its database.
+func (*mysqlDialect) lockScope(_ context.Context, s *Session) (string, error) {
 	db := s.plan.Schema
 	if db == "" {
 		db = s.dsn.database()
 	}
-	scope := db + "." + s.plan.Table
-	return s.takeSessionLock(ctx, scope, mysqlLockName(scope))
+	return db + "." + s.plan.Table, nil
+}
+
+// runnerAlive: a session holds GET_LOCK's lock (IS_USED_LOCK names it).
+func (*mysqlDialect) runnerAlive(ctx context.Context, e *Engine, scope string, _ *LockHeldError, _ *time.Time) (bool, error) {
+	var conn sql.NullInt64
+	err := e.queryRow(ctx, e.db, "runner-lock-holder", sqlData{}, map[string]any{"lock": mysqlLockName(scope)}, &conn)
+	return conn.Valid, err
 }
 
 func (*mysqlDialect) placeholder(n int) string { return templates.Question(n) }

@@ -80,7 +80,7 @@ func (s *Session) checkHash(ctx context.Context, apply bool) error {
 	}
 	msg, restart := s.editAllowed(changes, fields, inForce)
 	s.notice("", "%s", msg)
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, s.db, func(tx querier) error {
 		if _, err := s.exec(ctx, tx, "state-rehash", sqlData{}, map[string]any{"plan": s.plan.Name, "hash": hash}); err != nil {
 			return fmt.Errorf("record the changed plan %s: %w", s.plan.Name, s.dsn.scrub(err))
 		}

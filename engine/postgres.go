@@ -215,14 +215,30 @@ func (postgresDialect) prepare(op string, d *sqlData, live *Table) error { retur
 // goes when the connection does, so a killed runner frees it at once, and
 // a refused runner reads the row to say who holds it.
 func (d postgresDialect) lock(ctx context.Context, s *Session) (runnerLock, error) {
+	scope, err := d.lockScope(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	return s.takeSessionLock(ctx, scope, advisoryKey(scope))
+}
+
+// lockScope is the table's schema-qualified name.
+func (postgresDialect) lockScope(ctx context.Context, s *Session) (string, error) {
 	schema := s.plan.Schema
 	if schema == "" {
 		if err := s.queryRow(ctx, s.db, "current-schema", sqlData{}, nil, &schema); err != nil {
-			return nil, fmt.Errorf("find the current schema: %w", s.dsn.scrub(err))
+			return "", fmt.Errorf("find the current schema: %w", s.dsn.scrub(err))
 		}
 	}
-	scope := schema + "." + s.plan.Table
-	return s.takeSessionLock(ctx, scope, advisoryKey(scope))
+	return schema + "." + s.plan.Table, nil
+}
+
+// runnerAlive: a session of this database holds the advisory lock
+// (pg_locks, which any user can read).
+func (postgresDialect) runnerAlive(ctx context.Context, e *Engine, scope string, _ *LockHeldError, _ *time.Time) (bool, error) {
+	var n int64
+	err := e.queryRow(ctx, e.db, "runner-lock-held", sqlData{}, map[string]any{"lock": advisoryKey(scope)}, &n)
+	return n > 0, err
 }
 
 // advisoryKey is the advisory lock key of a lock scope: 64 bits of FNV-1a

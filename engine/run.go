@@ -82,7 +82,7 @@ func (s *Session) Arrive(ctx context.Context, id string) error {
 	}
 	if s.st(id).Status != phases.Waiting {
 		if err := s.moveNow(ctx, id, phases.Arrive, ""); err != nil {
-			return err
+			return s.lockLost(id, err)
 		}
 	}
 	if id == "drop-old-column" && len(s.warnings) == 0 { // else said at the start
@@ -134,7 +134,7 @@ func (s *Session) execute(ctx context.Context, ph phases.Phase, confirmation str
 	if ph.Gate || ph.Confirm {
 		s.touched[id] = time.Now()
 		if err := s.log(ctx, s.db, id, "confirm", "", confirmation); err != nil {
-			return err
+			return s.lockLost(id, err)
 		}
 	}
 	if ph.ID == "drop-old-column" {
@@ -149,7 +149,7 @@ func (s *Session) execute(ctx context.Context, ph phases.Phase, confirmation str
 	s.emit(Event{Event: EventPhaseStart, Phase: id, Message: s.plan.Expand(ph.Does)})
 	prev := s.st(id).Status
 	if err := s.moveNow(ctx, id, phases.Start, ""); err != nil {
-		return err
+		return s.lockLost(id, err)
 	}
 	if err := s.runPhase(ctx, ph, prev); err != nil {
 		return s.failed(ctx, id, err)
@@ -167,10 +167,20 @@ func (s *Session) failed(ctx context.Context, id string, err error) error {
 	herr := s.lock.held(hctx)
 	cancel()
 	var lost *LockLostError
-	if errors.As(err, &lost) || errors.As(herr, &lost) {
+	if errors.As(err, &lost) || errors.As(herr, &lost) || errors.As(context.Cause(ctx), &lost) {
 		err = s.lockLost(id, lost)
 		s.emit(Event{Event: EventPhaseFailed, Phase: id, Error: s.errorText(err)})
 		return err
+	}
+	// An interrupt (Ctrl-C, a signal, a stopped TUI) can land anywhere: in
+	// a statement waiting for its lock, in the pause before a retry, while
+	// the run reconnects. Whatever error it left there (the context's, the
+	// driver's cancelled statement, the lock timeout a retry gave up on),
+	// the phase was interrupted, and is recorded so: a verification that
+	// had failed already keeps its finding.
+	var ie *InterruptedError
+	if ctx.Err() != nil && !errors.As(err, &ie) && !errors.As(err, new(*VerifyError)) {
+		err = s.interrupted(id)
 	}
 	if herr != nil {
 		s.emit(Event{Event: EventPhaseFailed, Phase: id, Error: s.errorText(err)})
@@ -196,6 +206,9 @@ func (s *Session) failed(ctx context.Context, id string, err error) error {
 		s.markChanged(id)
 	}
 	if rerr := s.moveNow(context.WithoutCancel(ctx), id, phases.Fail, s.recordedDetail(err)); rerr != nil {
+		if errors.As(rerr, &lost) { // found lost by the write itself: not recorded
+			return s.lockLost(id, lost)
+		}
 		return fmt.Errorf("%w (and recording the failure failed too: %v)", err, rerr)
 	}
 	return err
@@ -212,6 +225,9 @@ func (s *Session) finishIn(id string, verify func(context.Context, querier) (str
 		if err := s.lock.heldIn(ctx, q); err != nil {
 			return err
 		}
+		// The move checks again, through q, that the lock is still this
+		// runner's (see write): the phase's work commits only with its
+		// record.
 		return s.move(ctx, q, id, phases.Finish, detail)
 	}
 }

@@ -375,6 +375,20 @@ func (d sqliteDialect) lock(ctx context.Context, s *Session) (runnerLock, error)
 	return s.acquireLease(ctx)
 }
 
+func (sqliteDialect) lockScope(_ context.Context, s *Session) (string, error) {
+	return s.lockScope(), nil
+}
+
+// runnerAlive: a holder on this host lives while its process does, whatever
+// its lease says (a renewal can wait behind its own long rebuild); one
+// elsewhere while its lease is renewed.
+func (sqliteDialect) runnerAlive(_ context.Context, _ *Engine, _ string, h *LockHeldError, expires *time.Time) (bool, error) {
+	if me, _ := os.Hostname(); h.Host == me {
+		return true, nil
+	}
+	return expires != nil && expires.After(time.Now()), nil
+}
+
 func (sqliteDialect) placeholder(n int) string { return templates.Question(n) }
 
 func (sqliteDialect) restatesColumn(op string) bool { return false }

@@ -235,7 +235,7 @@ func (s *Session) register(ctx context.Context) error {
 	if len(missing) == 0 {
 		return nil
 	}
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, s.db, func(tx querier) error {
 		for _, i := range missing {
 			ph := s.pb.Phases[i]
 			if _, err := s.exec(ctx, tx, "state-insert", sqlData{}, map[string]any{
@@ -279,24 +279,27 @@ func (s *Session) inTxWith(ctx context.Context, opts *sql.TxOptions, fn func(tx 
 	return s.dsn.scrub(tx.Commit())
 }
 
-// save writes a phase's state row.
+// save writes a phase's state row, through q's transaction or one of its
+// own, while the runner lock is this runner's (see write).
 func (s *Session) save(ctx context.Context, q querier, st *phaseState) error {
 	var cp any
 	if st.Checkpoint != nil {
 		cp = *st.Checkpoint
 	}
-	res, err := s.exec(ctx, q, "state-update", sqlData{}, map[string]any{
-		"status": string(st.Status), "started_at": s.d.timeValue(st.StartedAt), "finished_at": s.d.timeValue(st.FinishedAt),
-		"run_by": nullable(st.RunBy), "checkpoint": cp, "rows_done": st.RowsDone, "detail": nullable(redactValues(s.dsn.Scrub(st.Detail))),
-		"took_effect": st.TookEffect, "plan": s.plan.Name, "phase": st.ID,
+	return s.write(ctx, q, func(q querier) error {
+		res, err := s.exec(ctx, q, "state-update", sqlData{}, map[string]any{
+			"status": string(st.Status), "started_at": s.d.timeValue(st.StartedAt), "finished_at": s.d.timeValue(st.FinishedAt),
+			"run_by": nullable(st.RunBy), "checkpoint": cp, "rows_done": st.RowsDone, "detail": nullable(redactValues(s.dsn.Scrub(st.Detail))),
+			"took_effect": st.TookEffect, "plan": s.plan.Name, "phase": st.ID,
+		})
+		if err != nil {
+			return fmt.Errorf("record the state of %s: %w", st.ID, s.dsn.scrub(err))
+		}
+		if n, err := res.RowsAffected(); err == nil && n == 0 {
+			return fmt.Errorf("record the state of %s: shepherd_state has no row for plan %s, phase %s: it was changed outside shepherd; rerun to register it again", st.ID, s.plan.Name, st.ID)
+		}
+		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("record the state of %s: %w", st.ID, s.dsn.scrub(err))
-	}
-	if n, err := res.RowsAffected(); err == nil && n == 0 {
-		return fmt.Errorf("record the state of %s: shepherd_state has no row for plan %s, phase %s: it was changed outside shepherd; rerun to register it again", st.ID, s.plan.Name, st.ID)
-	}
-	return nil
 }
 
 // log appends to shepherd_log. sqlText is statement text only, never row
@@ -307,14 +310,16 @@ func (s *Session) log(ctx context.Context, q querier, phase, event, sqlText, det
 	if event != "plan" { // the plan's own text is kept whole, to explain a later edit
 		detail = redactValues(detail)
 	}
-	_, err := s.exec(ctx, q, "log-append", sqlData{}, map[string]any{
-		"at": s.d.timeValue(ptr(time.Now())), "plan": s.plan.Name, "phase": phase, "event": event,
-		"actor": s.opts.Operator, "sql": nullable(sqlText), "detail": nullable(detail),
+	return s.write(ctx, q, func(q querier) error {
+		_, err := s.exec(ctx, q, "log-append", sqlData{}, map[string]any{
+			"at": s.d.timeValue(ptr(time.Now())), "plan": s.plan.Name, "phase": phase, "event": event,
+			"actor": s.opts.Operator, "sql": nullable(sqlText), "detail": nullable(detail),
+		})
+		if err != nil {
+			return fmt.Errorf("append to shepherd_log: %w", s.dsn.scrub(err))
+		}
+		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("append to shepherd_log: %w", s.dsn.scrub(err))
-	}
-	return nil
 }
 
 // move applies a state-machine action to a phase and records it, with a log
@@ -343,20 +348,21 @@ func (s *Session) move(ctx context.Context, q querier, id string, a phases.Actio
 		st.StartedAt, st.FinishedAt = nil, nil
 	}
 	st.Status, st.Detail = to, detail
-	if err := s.save(ctx, q, st); err != nil {
+	err = s.write(ctx, q, func(q querier) error {
+		if err := s.save(ctx, q, st); err != nil {
+			return err
+		}
+		return s.log(ctx, q, id, string(a), "", detail)
+	})
+	if err != nil {
 		*st = prev
-		return err
 	}
-	if err := s.log(ctx, q, id, string(a), "", detail); err != nil {
-		*st = prev
-		return err
-	}
-	return nil
+	return err
 }
 
 // moveNow applies an action in its own transaction.
 func (s *Session) moveNow(ctx context.Context, id string, a phases.Action, detail string) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error { return s.move(ctx, tx, id, a, detail) })
+	return s.move(ctx, s.db, id, a, detail)
 }
 
 // PlanStatus is one plan's state, as `status` shows it.
@@ -365,6 +371,9 @@ type PlanStatus struct {
 	Playbook string        `json:"playbook"`
 	Table    string        `json:"table"`
 	Phases   []PhaseStatus `json:"phases"`
+	// Runner holds the plan's runner lock, or held it last (its row is
+	// left by a runner that died); nil when no row names the plan.
+	Runner *Runner `json:"runner,omitempty"`
 }
 
 // PhaseStatus is one phase's state.
@@ -403,7 +412,10 @@ func (e *Engine) Status(ctx context.Context) ([]PlanStatus, error) {
 		}
 		out[len(out)-1].Phases = append(out[len(out)-1].Phases, ph)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read shepherd_state: %w", e.dsn.scrub(err))
+	}
+	return e.withRunners(ctx, out)
 }
 
 // LogEntry is one row of shepherd_log.

@@ -225,6 +225,9 @@ func Status(w io.Writer, plans []engine.PlanStatus) {
 			fmt.Fprintln(w)
 		}
 		fmt.Fprintf(w, "%s  (%s on %s)\n", p.Name, p.Playbook, p.Table)
+		if line := runnerLine(p.Runner); line != "" {
+			fmt.Fprintf(w, "  %s\n", line)
+		}
 		for _, ph := range p.Phases {
 			when := ""
 			if ph.FinishedAt != nil {
@@ -233,21 +236,42 @@ func Status(w io.Writer, plans []engine.PlanStatus) {
 				when = "since " + ph.StartedAt.Local().Format("2006-01-02 15:04:05")
 			}
 			status, detail := string(ph.Status), firstLine(ph.Detail)
-			if Stopped(ph.Status, ph.Detail) {
-				// As the TUI says it; --json keeps "failed" and the detail.
-				status, detail = "stopped", StoppedAt(ph.RowsDone, "")+": "+Resumes(ph.RowsDone, "", "a rerun")
+			if engine.Stopped(ph.Status, ph.Detail, p.Runner) {
+				status = "stopped" // as the TUI says it; --json keeps what is recorded
+				if ph.Status == phases.Failed {
+					detail = StoppedAt(ph.RowsDone, "") + ": " + Resumes(ph.RowsDone, "", "a rerun")
+				}
+			}
+			if ph.Status == phases.Running && detail == "" {
+				detail = runningDetail(p.Runner)
 			}
 			fmt.Fprintf(w, "  %-20s %-12s %-25s %s\n", ph.ID, status, when, detail)
 		}
 	}
 }
 
-// Stopped reports whether a failed phase was only interrupted (quit,
-// Ctrl-C, a signal): it stopped at its checkpoint, and a run resumes it.
-// The state records it as failed; the status table and the TUI say
-// "stopped".
-func Stopped(status phases.Status, detail string) bool {
-	return status == phases.Failed && engine.Interrupted(detail)
+// runnerLine says who holds a plan's runner lock, or held it last.
+func runnerLine(r *engine.Runner) string {
+	if r == nil {
+		return ""
+	}
+	who := fmt.Sprintf("%s, pid %d on host %s, since %s", r.Holder, r.PID, r.Host, r.Since.Local().Format("2006-01-02 15:04:05"))
+	if r.Alive {
+		return "runner lock: held by " + who
+	}
+	return "runner lock: free; last held by " + who + ", which is gone"
+}
+
+// runningDetail says what a phase recorded as running is doing: run by a
+// live runner, or stopped when its runner died.
+func runningDetail(r *engine.Runner) string {
+	switch {
+	case r == nil:
+		return "no runner holds the plan's lock: it stopped without recording it; a run resumes it"
+	case r.Alive:
+		return fmt.Sprintf("run by %s, pid %d on host %s", r.Holder, r.PID, r.Host)
+	}
+	return fmt.Sprintf("its runner (%s, pid %d on host %s) is gone: it stopped without recording it; a run resumes it", r.Holder, r.PID, r.Host)
 }
 
 // StoppedAt says where an interrupted phase stopped, to follow the word

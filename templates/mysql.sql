@@ -120,8 +120,22 @@ SELECT detail FROM shepherd_log WHERE plan = {{param "plan"}} AND `event` = 'pla
 {{define "runner-unlock"}}SELECT RELEASE_LOCK({{param "lock"}}){{end}}
 {{define "runner-lock-holder"}}SELECT IS_USED_LOCK({{param "lock"}}){{end}}
 
+{{/* every runner lock's holder, for status */}}
+{{define "lease-list"}}
+SELECT scope, plan, holder, host, pid, since, expires_at FROM shepherd_lock ORDER BY scope
+{{end}}
+
 {{define "lease-get"}}
 SELECT plan, token, holder, host, pid, since, expires_at FROM shepherd_lock WHERE scope = {{param "scope"}}
+{{end}}
+
+{{/* The check a write to shepherd's tables makes in its own transaction: the
+     share lock on the holder row makes a runner that takes the lock over
+     (lease-put updates the row) wait until that transaction ends, and then
+     read what it wrote. A locking read sees the latest committed row, not
+     the transaction's snapshot. */}}
+{{define "lease-guard"}}
+SELECT plan, token, holder, host, pid, since, expires_at FROM shepherd_lock WHERE scope = {{param "scope"}} LOCK IN SHARE MODE
 {{end}}
 
 {{define "lease-put"}}

@@ -137,10 +137,31 @@ SELECT detail FROM shepherd.shepherd_log WHERE plan = {{param "plan"}} AND event
 
 {{define "runner-lock"}}SELECT pg_try_advisory_lock({{param "lock"}}){{end}}
 {{define "runner-unlock"}}SELECT pg_advisory_unlock({{param "lock"}}){{end}}
+{{/* whether any session holds the lock: a bigint key is classid (its high
+     32 bits) and objid (its low 32 bits), with objsubid 1 */}}
+{{define "runner-lock-held"}}
+SELECT count(*) FROM pg_catalog.pg_locks
+WHERE locktype = 'advisory' AND granted AND objsubid = 1
+  AND database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())
+  AND classid::bigint = ({{param "lock"}}::bigint >> 32) & 4294967295 AND objid::bigint = {{param "lock"}}::bigint & 4294967295
+{{end}}
 {{define "current-schema"}}SELECT current_schema(){{end}}
+
+{{/* every runner lock's holder, for status */}}
+{{define "lease-list"}}
+SELECT scope, plan, holder, host, pid, since, expires_at FROM shepherd.shepherd_lock ORDER BY scope
+{{end}}
 
 {{define "lease-get"}}
 SELECT plan, token, holder, host, pid, since, expires_at FROM shepherd.shepherd_lock WHERE scope = {{param "scope"}}
+{{end}}
+
+{{/* The check a write to shepherd's tables makes in its own transaction: the
+     share lock on the holder row makes a runner that takes the lock over
+     (lease-put updates the row) wait until that transaction ends, and then
+     read what it wrote. */}}
+{{define "lease-guard"}}
+SELECT plan, token, holder, host, pid, since, expires_at FROM shepherd.shepherd_lock WHERE scope = {{param "scope"}} FOR SHARE
 {{end}}
 
 {{define "lease-put"}}

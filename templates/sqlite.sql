@@ -99,7 +99,19 @@ SELECT detail FROM shepherd_log WHERE plan = {{param "plan"}} AND event = 'plan'
 
 {{/* ---------- runner lock: a lease row that expires unless renewed ---------- */}}
 
+{{/* every runner lock's holder, for status */}}
+{{define "lease-list"}}
+SELECT scope, plan, holder, host, pid, since, expires_at FROM shepherd_lock ORDER BY scope
+{{end}}
+
 {{define "lease-get"}}
+SELECT plan, token, holder, host, pid, since, expires_at FROM shepherd_lock WHERE scope = {{param "scope"}}
+{{end}}
+
+{{/* The check a write to shepherd's tables makes in its own transaction: that
+     transaction holds SQLite's write lock (BEGIN IMMEDIATE), so no runner can
+     take the lease over until it ends. */}}
+{{define "lease-guard"}}
 SELECT plan, token, holder, host, pid, since, expires_at FROM shepherd_lock WHERE scope = {{param "scope"}}
 {{end}}
 

@@ -41,6 +41,8 @@ func (ps planScreen) viewedPlan(m viewedMsg) (planScreen, tea.Cmd) {
 		ps.setMsg(msgOK, "✓ every phase of "+ps.plan.Name+" is done")
 	case ps.status(next.ID) == phases.Waiting:
 		ps.setMsg(msgWarn, next.ID+" waits for its confirmation: c confirms it")
+	case elsewhere(infoOf(ps.infos, next.ID)):
+		ps.setMsg(msgWarn, next.ID+" is running in another runner ("+runnerText(infoOf(ps.infos, next.ID).Runner)+"): wait for it, or stop it")
 	case ps.status(next.ID) == phases.Failed || ps.status(next.ID) == phases.Running:
 		ps.setMsg(msgWarn, next.ID+" did not finish: r runs it again")
 		if info := infoOf(ps.infos, next.ID); stopped(info) {

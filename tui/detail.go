@@ -154,7 +154,7 @@ func renderFacts(s *Styles, width int, f phaseFacts) string {
 	// says of its last run (when it finished, what it found, how it was
 	// undone) is history until the run answers.
 	stale := f.working && info.Status != phases.Running
-	if stale {
+	if f.working { // this screen's run: not a stopped one
 		lk = look(s, ph, phases.Running)
 	}
 	if head := s.Title.Render(ph.ID) + "  " + lk.style.Render(lk.icon+" "+lk.word); widthOf(head) <= width {
@@ -207,6 +207,9 @@ func renderFacts(s *Styles, width int, f phaseFacts) string {
 	case f.working:
 	case stopped(info) || f.failure != nil && f.failure.stopped:
 		section("Stopped", stoppedText(info, f.failure, f.blocked != "")+".", s.Waiting)
+		out = append(out, "")
+	case elsewhere(info):
+		section("Running", fmt.Sprintf("in another runner: %s, since %s; wait for it, or stop it", runnerText(info.Runner), clock(info.Runner.Since)), s.Running)
 		out = append(out, "")
 	case f.failure != nil || info.Status == phases.Failed:
 		out = append(out, renderFailure(s, width, labelW, f)...)
@@ -365,10 +368,22 @@ func stoppedText(info engine.PhaseInfo, fl *failure, blocked bool) string {
 	if fl != nil && fl.stopped && fl.checkpoint != "" {
 		checkpoint = fl.checkpoint // the engine's own words for it: "id 8000"
 	}
+	who := "r"
 	if blocked {
-		return printer.StoppedAt(rows, checkpoint) + ": " + printer.Resumes(rows, checkpoint, "a run") + " once the plan opens"
+		who = "a run"
 	}
-	return printer.StoppedAt(rows, checkpoint) + ": " + printer.Resumes(rows, checkpoint, "r")
+	text := printer.StoppedAt(rows, checkpoint) + ": " + printer.Resumes(rows, checkpoint, who)
+	if blocked {
+		text += " once the plan opens"
+	}
+	if info.Status == phases.Running { // recorded as running, and its runner is gone
+		gone := "no runner holds the plan's lock"
+		if info.Runner != nil {
+			gone = "its runner (" + runnerText(info.Runner) + ") is gone"
+		}
+		return gone + ", so it stopped without recording it " + text
+	}
+	return text
 }
 
 func sampleText(fl *failure) string {

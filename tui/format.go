@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -9,7 +10,6 @@ import (
 
 	"github.com/shepherd-db/shepherd/engine"
 	"github.com/shepherd-db/shepherd/phases"
-	"github.com/shepherd-db/shepherd/printer"
 )
 
 // now is the clock; tests set it.
@@ -100,10 +100,22 @@ func look(s *Styles, ph phases.Phase, st phases.Status) phaseLook {
 	return phaseLook{"○", "pending", s.Pending}
 }
 
-// stopped reports whether a failed phase was only interrupted (quit, Ctrl-C,
-// a signal): it keeps its checkpoint and a run resumes it.
+// stopped reports whether a phase stopped before it finished (quit, Ctrl-C,
+// a signal; or recorded as running while its runner is gone): it keeps its
+// checkpoint and a run resumes it.
 func stopped(info engine.PhaseInfo) bool {
-	return printer.Stopped(info.Status, info.Detail)
+	return info.Stopped()
+}
+
+// elsewhere reports whether a live runner other than this screen's session
+// runs the phase now (its lock's holder, as the engine read it).
+func elsewhere(info engine.PhaseInfo) bool {
+	return info.Status == phases.Running && info.Runner != nil && info.Runner.Alive
+}
+
+// runnerText names a runner: who, which process, where.
+func runnerText(r *engine.Runner) string {
+	return fmt.Sprintf("%s, pid %d on host %s", r.Holder, r.PID, r.Host)
 }
 
 // lookOf is look for a recorded phase: an interrupted one reads as stopped.

@@ -7,7 +7,6 @@ import (
 
 	"github.com/shepherd-db/shepherd/engine"
 	"github.com/shepherd-db/shepherd/phases"
-	"github.com/shepherd-db/shepherd/printer"
 )
 
 // planItem is one plan of the list: from a plan file, from the database's
@@ -244,12 +243,12 @@ func (l planList) summary(it planItem) string {
 		say = s.Dim.Render("not started in this database")
 	case !more:
 		say = s.Done.Render(fmt.Sprintf("all %d phases done", len(pb.Phases)))
-	case printer.Stopped(prog.Of(next.ID), detailOf(it.status, next.ID)):
+	case engine.Stopped(prog.Of(next.ID), detailOf(it.status, next.ID), it.status.Runner):
 		say = s.Waiting.Render(next.ID+" stopped at its checkpoint") + s.Dim.Render(fmt.Sprintf(" · %d of %d done", doneN, len(pb.Phases)))
 	case prog.Of(next.ID) == phases.Failed:
 		say = s.Failed.Render(next.ID+" failed") + s.Dim.Render(fmt.Sprintf(" · %d of %d done", doneN, len(pb.Phases)))
 	case prog.Of(next.ID) == phases.Running:
-		say = s.Running.Render(next.ID+" running or interrupted") + s.Dim.Render(fmt.Sprintf(" · %d of %d done", doneN, len(pb.Phases)))
+		say = s.Running.Render(next.ID+" running") + s.Dim.Render(fmt.Sprintf(" · %d of %d done", doneN, len(pb.Phases)))
 	case prog.Of(next.ID) == phases.Waiting:
 		say = s.Waiting.Render("waiting at "+next.ID) + s.Dim.Render(fmt.Sprintf(" · %d of %d done", doneN, len(pb.Phases)))
 	default:

@@ -65,7 +65,7 @@ func (t timeline) View() string {
 			st = phases.Running // the engine is on it; the snapshot is older
 		}
 		lk := look(s, ph, st)
-		if st == info.Status {
+		if st == info.Status && ph.ID != t.working {
 			lk = lookOf(s, ph, info)
 		}
 		when := ""
