@@ -206,7 +206,7 @@ func renderFacts(s *Styles, width int, f phaseFacts) string {
 	switch {
 	case f.working:
 	case stopped(info) || f.failure != nil && f.failure.stopped:
-		section("Stopped", stoppedText(info, f.failure, f.blocked != "")+".", s.Waiting)
+		section("Stopped", goneText(info)+stoppedText(info, f.failure, f.blocked != "")+".", s.Waiting)
 		out = append(out, "")
 	case elsewhere(info):
 		section("Running", fmt.Sprintf("in another runner: %s, since %s; wait for it, or stop it", runnerText(info.Runner), clock(info.Runner.Since)), s.Running)
@@ -376,14 +376,20 @@ func stoppedText(info engine.PhaseInfo, fl *failure, blocked bool) string {
 	if blocked {
 		text += " once the plan opens"
 	}
-	if info.Status == phases.Running { // recorded as running, and its runner is gone
-		gone := "no runner holds the plan's lock"
-		if info.Runner != nil {
-			gone = "its runner (" + runnerText(info.Runner) + ") is gone"
-		}
-		return gone + ", so it stopped without recording it " + text
-	}
 	return text
+}
+
+// goneText says, for a phase recorded as running whose runner is gone
+// (killed, crashed, cut off), that it stopped without recording it; "" for
+// any other phase.
+func goneText(info engine.PhaseInfo) string {
+	switch {
+	case info.Status != phases.Running:
+		return ""
+	case info.Runner != nil:
+		return "its runner (" + runnerText(info.Runner) + ") is gone, and could not record that it stopped; it stopped "
+	}
+	return "no runner holds the plan's lock: it could not record that it stopped; it stopped "
 }
 
 func sampleText(fl *failure) string {

@@ -27,12 +27,12 @@ func TestRunningPhaseShowsItsRunner(t *testing.T) {
 		{
 			name:   "gone",
 			runner: &engine.Runner{Holder: "ci@runner-7", Host: "runner-7", PID: 4242, Since: at.Add(-3 * time.Minute)},
-			shows:  []string{"⏸ stopped", "backfill stopped at the checkpoint 8000: r resumes from there", "interrupted at key 8000"},
+			shows:  []string{"⏸ stopped", "backfill stopped at key 8000, with 8,000 rows done", "r resumes from it", "Stopped its runner (ci@runner-7", "runner-7) is gone"},
 			lack:   []string{"▶ running", "another runner"},
 		},
 		{
 			name:  "no runner",
-			shows: []string{"⏸ stopped", "r resumes from there"},
+			shows: []string{"⏸ stopped", "r resumes from it", "no runner holds the plan's lock"},
 			lack:  []string{"▶ running", "another runner"},
 		},
 	} {
