@@ -19,8 +19,13 @@ func names(t *testing.T, s *Set) map[string]bool {
 	return out
 }
 
-// PostgreSQL defines every template SQLite does: the engine looks them up
-// by name on every dialect.
+// notOnPostgres are the templates only other dialects' own code reads:
+// table-definition is the CREATE TABLE text that SQLite's table rebuild and
+// MySQL's CHECK inspection parse; PostgreSQL reads its catalog instead.
+var notOnPostgres = map[string]bool{"table-definition": true}
+
+// PostgreSQL defines every template SQLite does (but notOnPostgres): the
+// engine looks them up by name on every dialect.
 func TestPostgresDefinesEverySQLiteTemplate(t *testing.T) {
 	pg, err := Load("postgres", quoteDouble, Dollar)
 	if err != nil {
@@ -33,7 +38,7 @@ func TestPostgresDefinesEverySQLiteTemplate(t *testing.T) {
 	have := names(t, pg)
 	var missing []string
 	for name := range names(t, lite) {
-		if !have[name] {
+		if !have[name] && !notOnPostgres[name] {
 			missing = append(missing, name)
 		}
 	}
