@@ -1,7 +1,8 @@
 // Package testdb gives each test a fresh, empty database of its own on each
-// dialect: an SQLite file in the test's temporary directory, or a new
-// database on the PostgreSQL or MySQL/MariaDB server named by
-// SHEPHERD_TEST_POSTGRES / SHEPHERD_TEST_MYSQL, dropped when the test ends.
+// dialect: an SQLite file in the test's temporary directory, a new MySQL
+// database dropped when the test ends, or an emptied PostgreSQL database
+// of a pool kept on the server (pool.go), on the servers named by
+// SHEPHERD_TEST_POSTGRES / SHEPHERD_TEST_MYSQL.
 // Tests of a dialect whose variable is unset are skipped, and say so.
 package testdb
 
@@ -107,53 +108,54 @@ func newServer(dialect, env string) (*DB, func(), error) {
 		_, why := Available(dialect)
 		return nil, nil, fmt.Errorf("%s", why)
 	}
-	name := "shepherd_t_" + randomHex(6)
 	admin, err := openDSN(dialect, base)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer admin.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := admin.PingContext(ctx); err != nil {
 		return nil, nil, fmt.Errorf("%s names a server that does not answer: %w", env, err)
 	}
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		return nil, nil, fmt.Errorf("create database %s: %w", name, err)
-	}
+	var name string
+	var release func() // after the test's pool is closed
 	if dialect == "postgres" {
-		// Test databases need not survive a crash of the server: commits
-		// that do not wait for the disk keep the suite fast.
-		if _, err := admin.ExecContext(ctx, "ALTER DATABASE "+name+" SET synchronous_commit = off"); err != nil {
-			return nil, nil, fmt.Errorf("configure database %s: %w", name, err)
+		slot, err := claimPostgres(ctx, admin, base)
+		if err != nil {
+			return nil, nil, err
 		}
+		name, release = slot.name, slot.release
+	} else {
+		// A MySQL database is a directory: made and dropped quickly.
+		name = "shepherd_t_" + randomHex(6)
+		if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+			return nil, nil, fmt.Errorf("create database %s: %w", name, err)
+		}
+		release = func() { dropDatabase(dialect, base, name) }
 	}
-	u, err := url.Parse(base)
-	if err != nil {
-		return nil, nil, err
-	}
-	u.Path = "/" + name
-	dsn := u.String()
+	dsn := withDatabase(base, name)
 	pool, err := openDSN(dialect, dsn)
 	if err != nil {
+		release()
 		return nil, nil, err
 	}
 	cleanup := func() {
 		pool.Close()
-		admin, err := openDSN(dialect, base)
-		if err != nil {
-			return
-		}
-		defer admin.Close()
-		drop := "DROP DATABASE IF EXISTS " + name
-		if dialect == "postgres" {
-			drop += " WITH (FORCE)"
-		}
-		if _, err := admin.Exec(drop); err != nil {
-			fmt.Fprintf(os.Stderr, "testdb: drop %s: %v\n", name, err)
-		}
+		release()
 	}
 	return &DB{Dialect: dialect, DSN: dsn, SQL: pool}, cleanup, nil
+}
+
+func dropDatabase(dialect, base, name string) {
+	admin, err := openDSN(dialect, base)
+	if err != nil {
+		return
+	}
+	defer admin.Close()
+	if _, err := admin.Exec("DROP DATABASE IF EXISTS " + name); err != nil {
+		fmt.Fprintf(os.Stderr, "testdb: drop %s: %v\n", name, err)
+	}
 }
 
 // openDSN opens a shepherd-style DSN with the dialect's driver.

@@ -1,0 +1,165 @@
+package testdb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"hash/fnv"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// PostgreSQL test databases come from a pool kept on the server, because
+// making and dropping a database there is what a test would spend most of
+// its time on: CREATE DATABASE writes the whole template to the WAL and
+// DROP DATABASE waits for a checkpoint (seconds each on a busy machine).
+// A test claims a slot, shepherd_t_pool_N, by an exclusive lock on a file
+// of this machine (released by the kernel when the test process ends,
+// however it ends), and empties the database before using it: every
+// schema dropped, public made again as a new database has it, the
+// database's settings reset, any connection a killed process left behind
+// ended. The pool lasts between runs, so a run makes no database once the
+// pool is as large as the run's peak of tests at once.
+//
+// The lock files are in the system's temporary directory: test processes
+// sharing one server must run on one machine (as the README's command
+// and CI do).
+
+// poolSlot is a claimed database: its name and the file lock that holds it.
+type poolSlot struct {
+	name string
+	lock *os.File
+}
+
+func (s *poolSlot) release() { s.lock.Close() } // closing drops the flock
+
+// claimPostgres claims a free slot of the pool on the server base names,
+// makes its database if it is not there yet and empties it.
+func claimPostgres(ctx context.Context, admin *sql.DB, base string) (*poolSlot, error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil, err
+	}
+	h := fnv.New32a()
+	h.Write([]byte(u.Host))
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("shepherd-testdb-pool-%08x", h.Sum32()))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	for n := 0; n < 1000; n++ {
+		f, err := os.OpenFile(filepath.Join(dir, fmt.Sprintf("slot-%d.lock", n)), os.O_CREATE|os.O_RDWR, 0o644)
+		if err != nil {
+			return nil, err
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			f.Close()
+			continue // another test holds this slot
+		}
+		slot := &poolSlot{name: fmt.Sprintf("shepherd_t_pool_%d", n), lock: f}
+		if err := preparePostgres(ctx, admin, base, slot.name); err != nil {
+			slot.release()
+			return nil, fmt.Errorf("pool database %s: %w", slot.name, err)
+		}
+		return slot, nil
+	}
+	return nil, fmt.Errorf("every one of 1000 pool slots in %s is taken", dir)
+}
+
+// preparePostgres leaves database name empty and as a new one, making it
+// if need be; what cannot be emptied is dropped and made again.
+func preparePostgres(ctx context.Context, admin *sql.DB, base, name string) error {
+	var exists bool
+	if err := admin.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
+		return err
+	}
+	if exists {
+		if err := emptyPostgres(ctx, admin, base, name); err == nil {
+			return nil
+		}
+		// Something a test left could not be undone: start afresh.
+		if _, err := admin.ExecContext(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
+			return err
+		}
+	}
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		return err
+	}
+	// Test databases need not survive a crash of the server: commits that
+	// do not wait for the disk keep the suite fast.
+	_, err := admin.ExecContext(ctx, "ALTER DATABASE "+name+" SET synchronous_commit = off")
+	return err
+}
+
+// emptyPostgres undoes what the last test of the slot did to its database.
+func emptyPostgres(ctx context.Context, admin *sql.DB, base, name string) error {
+	for _, st := range []string{
+		// Connections a killed test or shepherd process left open.
+		`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '` + name + `' AND pid <> pg_backend_pid()`,
+		`ALTER DATABASE ` + name + ` WITH ALLOW_CONNECTIONS true CONNECTION LIMIT -1`,
+		`ALTER DATABASE ` + name + ` RESET ALL`,
+		`ALTER DATABASE ` + name + ` SET synchronous_commit = off`,
+	} {
+		if _, err := admin.ExecContext(ctx, st); err != nil {
+			return err
+		}
+	}
+	db, err := openDSN("postgres", withDatabase(base, name))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	rows, err := conn.QueryContext(ctx, `SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\_%' AND nspname <> 'information_schema'`)
+	if err != nil {
+		return err
+	}
+	var schemas []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			rows.Close()
+			return err
+		}
+		schemas = append(schemas, s)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	stmts := []string{}
+	for _, s := range schemas {
+		stmts = append(stmts, `DROP SCHEMA "`+strings.ReplaceAll(s, `"`, `""`)+`" CASCADE`)
+	}
+	// public as CREATE DATABASE makes it in PostgreSQL 15 and later.
+	stmts = append(stmts,
+		`CREATE SCHEMA public`,
+		`ALTER SCHEMA public OWNER TO pg_database_owner`,
+		`GRANT USAGE ON SCHEMA public TO PUBLIC`,
+	)
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	for _, st := range stmts {
+		if _, err := conn.ExecContext(ctx, st); err != nil {
+			return fmt.Errorf("%s: %w", st, err)
+		}
+	}
+	return nil
+}
+
+// withDatabase is the DSN base with its database replaced by name.
+func withDatabase(base, name string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return base
+	}
+	u.Path = "/" + name
+	return u.String()
+}
