@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/shepherd-db/shepherd/phases"
@@ -39,10 +40,63 @@ func (s *Session) phaseFill(ctx context.Context, b builder, id string, prev phas
 	if err != nil {
 		return err
 	}
+	if id == "backfill" {
+		more, err := s.walkAgainBehind(ctx, b)
+		if err != nil {
+			return err
+		}
+		changed += more
+	}
 	if id == "switch-writes" {
 		return s.finishNow(ctx, id, s.verifyFilled(b, changed))
 	}
 	return s.finishNow(ctx, id, s.verifyBackfill(b, changed))
+}
+
+// behindWalkPasses bounds walkAgainBehind: rows that keep landing behind
+// the walk are not late commits, and verifyBackfill names them.
+const behindWalkPasses = 3
+
+// walkAgainBehind walks again, from just before the first of them, over
+// rows the backfill's walk passed before they were committed: an id taken
+// from a sequence (or the application's counter) before a slow insert
+// commits lands behind the walk, NULL, when the insert comes from code
+// that does not write the column yet. With an integer key they are near
+// the walk's end, so the walk from the first of them is short. Keys that
+// do not increase are left to switch-writes' catch-up (verifyBackfill).
+func (s *Session) walkAgainBehind(ctx context.Context, b builder) (int64, error) {
+	st := s.st("backfill")
+	if !s.keyIsInteger() {
+		return 0, nil
+	}
+	var changed int64
+	for pass := 0; pass < behindWalkPasses && st.Checkpoint != nil; pass++ {
+		d := b.cond("unfilled")
+		d.Bounded = true
+		n, sample, err := s.countWhere(ctx, s.db, d, map[string]any{"hi": s.keyArg(*st.Checkpoint)})
+		if err != nil {
+			return changed, fmt.Errorf("backfill: count rows left behind the walk: %w", err)
+		}
+		if n == 0 || len(sample) == 0 {
+			return changed, nil
+		}
+		first, err := strconv.ParseInt(sample[0], 10, 64)
+		if err != nil {
+			return changed, nil // verifyBackfill says which rows
+		}
+		s.notice("backfill", "%d rows committed behind the walk after it passed them (from %s %d): walking again from there", n, s.key, first)
+		back := strconv.FormatInt(first-1, 10)
+		st.Checkpoint = &back
+		if err := s.save(ctx, s.db, st); err != nil {
+			return changed, err
+		}
+		more, err := s.runBatches(ctx, b.fillJob("backfill"))
+		changed += more
+		if err != nil {
+			return changed, err
+		}
+	}
+	return changed, nil
 }
 
 // verifyBackfill: no row the walk covered is left NULL where the expression
