@@ -151,7 +151,12 @@ UPDATE shepherd_lock SET expires_at = {{param "expires"}} WHERE scope = {{param 
 
 {{define "lease-release"}}DELETE FROM shepherd_lock WHERE scope = {{param "scope"}} AND token = {{param "token"}}{{end}}
 
-{{/* ---------- introspection: information_schema ---------- */}}
+{{/* ---------- introspection: information_schema ----------
+     MariaDB builds an information_schema table by opening the tables it
+     lists: every query names its schema and table by constants (a bound
+     value or DATABASE()), never by another table's column, so that it
+     opens one table's definition rather than every table of every
+     database on the server (EXPLAIN says "Scanned 0 databases"). */}}
 
 {{define "list-tables"}}
 SELECT table_name FROM information_schema.tables
@@ -168,7 +173,7 @@ SELECT c.column_name, c.column_type, c.is_nullable = 'NO', c.column_default, c.e
   c.character_set_name, c.collation_name, c.column_comment,
   {{- if .MySQL.CheckLevel}}
   (SELECT cc.check_clause FROM information_schema.check_constraints AS cc
-   WHERE cc.constraint_schema = c.table_schema AND cc.table_name = c.table_name AND cc.level = 'Column' AND cc.constraint_name = c.column_name)
+   WHERE cc.constraint_schema = {{template "db" .}} AND cc.table_name = {{bind .Table}} AND cc.level = 'Column' AND cc.constraint_name = c.column_name)
   {{- else}} NULL{{end}}
 FROM information_schema.columns AS c
 WHERE c.table_schema = {{template "db" .}} AND c.table_name = {{bind .Table}}
@@ -234,7 +239,7 @@ SELECT CASE constraint_type WHEN 'FOREIGN KEY' THEN 'a foreign key' ELSE 'a CHEC
        concat('on ', table_name),
        {{if eq .Kind "foreign_key"}}'MySQL and MariaDB name foreign keys per database'{{else}}'MySQL names CHECK constraints per database'{{end}}
 FROM information_schema.table_constraints
-WHERE constraint_schema = {{template "db" .}} AND constraint_name = {{bind .Name}} AND table_name <> {{bind .Table}}
+WHERE table_schema = {{template "db" .}} AND constraint_name = {{bind .Name}} AND table_name <> {{bind .Table}}
   AND constraint_type = {{if eq .Kind "foreign_key"}}'FOREIGN KEY'{{else}}'CHECK'{{end}}
 {{- else}}SELECT '', '', '' FROM DUAL WHERE 1 = 0{{end}}
 {{end}}
@@ -452,9 +457,9 @@ SHOW GLOBAL STATUS LIKE 'Threads_running'
      index entries); beyond that, InnoDB's estimate, which the progress
      corrects as the batches go. */}}
 {{define "estimate-rows"}}
-SELECT CASE WHEN n.c < 100000 THEN n.c ELSE GREATEST(n.c, coalesce(t.table_rows, 0)) END
+SELECT CASE WHEN n.c < 100000 THEN n.c ELSE GREATEST(n.c, coalesce((SELECT t.table_rows FROM information_schema.tables AS t
+  WHERE t.table_schema = {{template "db" .}} AND t.table_name = {{bind .Table}}), 0)) END
 FROM (SELECT count(*) AS c FROM (SELECT 1 FROM {{qt .Schema .Table}} LIMIT 100000) AS shepherd_rows) AS n
-LEFT JOIN information_schema.tables AS t ON t.table_schema = {{template "db" .}} AND t.table_name = {{bind .Table}}
 {{end}}
 
 {{/* Rows where the expression gives NULL are left alone: they would stay
@@ -633,6 +638,7 @@ SELECT 'check', tc.constraint_name, tc.table_name, '', 0, concat('CHECK (', cc.c
 FROM information_schema.table_constraints AS tc JOIN information_schema.check_constraints AS cc
   ON cc.constraint_schema = tc.constraint_schema AND cc.constraint_name = tc.constraint_name{{if .MySQL.MariaDB}} AND cc.table_name = tc.table_name{{end}}
 WHERE tc.table_schema = {{template "db" .}} AND tc.table_name = {{bind .Table}} AND tc.constraint_type = 'CHECK'
+  AND cc.constraint_schema = {{template "db" .}}{{if .MySQL.MariaDB}} AND cc.table_name = {{bind .Table}}{{end}}
 {{- end}}
 UNION ALL
 SELECT 'view', v.table_name, v.table_name, '', 0, v.view_definition, 1

@@ -38,6 +38,7 @@ import (
 	"bytes"
 	"embed"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"text/template"
@@ -196,6 +197,18 @@ func Load(dialect string, quote func(string) string, placeholder func(n int) str
 
 // Has reports whether the dialect defines template name.
 func (s *Set) Has(name string) bool { return s.tmpl.Lookup(name) != nil }
+
+// Names lists the set's templates, sorted.
+func (s *Set) Names() []string {
+	var out []string
+	for _, t := range s.tmpl.Templates() {
+		if t.Name() != s.Dialect && !strings.HasSuffix(t.Name(), ".sql") {
+			out = append(out, t.Name())
+		}
+	}
+	sort.Strings(out)
+	return out
+}
 
 func (s *Set) render(name string, data any) (string, []any, error) {
 	var bound []any
