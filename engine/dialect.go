@@ -211,6 +211,9 @@ type sqlData struct {
 	// Offline is set by prepare when the statement stands in for what only
 	// the live table gives (previewing without a database): what it needs.
 	Offline string
+
+	// RowsChanged is set when shepherd_state has rows_changed (state-load).
+	RowsChanged bool
 }
 
 type setExpr struct{ Column, Expr string }

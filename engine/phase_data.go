@@ -17,15 +17,15 @@ import (
 func (s *Session) startPass(ctx context.Context, id string, prev phases.Status, keepFailed bool) error {
 	if prev == phases.Running || prev == phases.Failed && keepFailed {
 		if cp := s.st(id).Checkpoint; cp != nil {
-			s.notice(id, "resuming from the checkpoint %s %s (%d rows done)", s.key, *cp, s.st(id).RowsDone)
+			s.notice(id, "resuming from the checkpoint %s %s (%d rows done, %d changed)", s.key, *cp, s.st(id).RowsDone, s.st(id).RowsChanged)
 		}
 		return nil
 	}
 	st := s.st(id)
-	if st.Checkpoint == nil && st.RowsDone == 0 {
+	if st.Checkpoint == nil && st.RowsDone == 0 && st.RowsChanged == 0 {
 		return nil
 	}
-	st.Checkpoint, st.RowsDone = nil, 0
+	st.resetWalk()
 	return s.save(ctx, s.db, st)
 }
 
