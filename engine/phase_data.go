@@ -17,7 +17,7 @@ import (
 func (s *Session) startPass(ctx context.Context, id string, prev phases.Status, keepFailed bool) error {
 	if prev == phases.Running || prev == phases.Failed && keepFailed {
 		if cp := s.st(id).Checkpoint; cp != nil {
-			s.notice(id, "resuming from the checkpoint %s %s (%d rows done, %d changed)", s.key, *cp, s.st(id).RowsDone, s.st(id).RowsChanged)
+			s.notice(id, "resuming from the checkpoint %s %s (%d rows done)", s.key, *cp, s.st(id).RowsDone)
 		}
 		return nil
 	}
