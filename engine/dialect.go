@@ -214,6 +214,9 @@ type sqlData struct {
 
 	// RowsChanged is set when shepherd_state has rows_changed (state-load).
 	RowsChanged bool
+	// Keep are the columns a batch's UPDATE assigns to themselves, so that
+	// the database does not rewrite them (MySQL's ON UPDATE columns).
+	Keep []string
 }
 
 type setExpr struct{ Column, Expr string }

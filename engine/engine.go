@@ -254,6 +254,7 @@ func (s *Session) check(ctx context.Context) error {
 		return err
 	}
 	s.warnings = append(s.warnings, s.blockingWarnings()...)
+	s.warnings = append(s.warnings, s.triggerWarnings()...)
 	return nil
 }
 

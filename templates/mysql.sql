@@ -203,6 +203,14 @@ SELECT 'trigger', trigger_name, action_statement
 FROM information_schema.triggers WHERE event_object_schema = {{template "db" .}} AND event_object_table = {{bind .Table}}
 {{end}}
 
+{{/* the triggers that fire on UPDATE (engine/triggers.go): name, timing,
+     per row (always, on MySQL), a column of UPDATE OF (MySQL has none) */}}
+{{define "table-update-triggers"}}
+SELECT trigger_name, action_timing, 1, NULL FROM information_schema.triggers
+WHERE event_object_schema = {{template "db" .}} AND event_object_table = {{bind .Table}} AND event_manipulation = 'UPDATE'
+ORDER BY trigger_name
+{{end}}
+
 {{/* named CHECK, UNIQUE and FOREIGN KEY constraints; MySQL says whether a
      CHECK is enforced, MariaDB always enforces them */}}
 {{define "table-constraints"}}
@@ -463,17 +471,23 @@ FROM (SELECT count(*) AS c FROM (SELECT 1 FROM {{qt .Schema .Table}} LIMIT 10000
 LEFT JOIN information_schema.tables AS t ON t.table_schema = {{template "db" .}} AND t.table_name = {{bind .Table}}
 {{end}}
 
+{{/* A column declared ON UPDATE CURRENT_TIMESTAMP is rewritten in every
+     row an UPDATE changes, unless the UPDATE assigns it: each batch
+     assigns such columns (.Keep) to themselves, and the application's
+     last-modified times stay as they were. */}}
+{{define "keep"}}{{range .Keep}}, {{q .}} = {{q .}}{{end}}{{end}}
+
 {{/* Rows where the expression gives NULL are left alone: they would stay
      NULL, and the rows the update counts are the rows it filled. */}}
 {{define "fill-batch"}}
 -- step: row locks on one short batch of rows, for the batch's transaction
-UPDATE {{qt .Schema .Table}} SET {{q .Column}} = ({{.Expr}})
+UPDATE {{qt .Schema .Table}} SET {{q .Column}} = ({{.Expr}}){{template "keep" .}}
 WHERE {{template "range" .}} AND {{q .Column}} IS NULL AND ({{.Expr}}) IS NOT NULL
 {{end}}
 
 {{define "copy-batch"}}
 -- step: row locks on one short batch of rows, for the batch's transaction
-UPDATE {{qt .Schema .Table}} SET {{q .To}} = {{q .Column}}
+UPDATE {{qt .Schema .Table}} SET {{q .To}} = {{q .Column}}{{template "keep" .}}
 WHERE {{template "range" .}} AND {{template "diff-rows" .}}
 {{end}}
 
@@ -489,7 +503,7 @@ WHERE {{template "range" .}} AND {{template "diff-rows" .}}
 SELECT count(*) FROM (SELECT {{q .Key}} FROM {{qt .Schema .Table}} WHERE {{template "range" .}} FOR UPDATE) AS shepherd_batch
 {{end}}
 -- step: row locks on one short batch of rows, for the batch's transaction
-UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}} = ({{$s.Expr}}){{end}}
+UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}} = ({{$s.Expr}}){{end}}{{template "keep" .}}
 WHERE {{template "range" .}} AND {{template "violates" .}}
 {{end}}
 

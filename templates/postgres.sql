@@ -237,6 +237,20 @@ WHERE con.conrelid = {{template "rel" .}} AND con.contype IN ('c', 'u', 'f')
 ORDER BY con.conname, k.ord
 {{end}}
 
+{{/* The triggers that fire on UPDATE (engine/triggers.go), as a session
+     with the default session_replication_role fires them: name, timing,
+     per row, and a row per column of UPDATE OF. tgtype's bits: 1 row,
+     2 before, 16 update, 64 instead of. */}}
+{{define "table-update-triggers"}}
+SELECT t.tgname, CASE WHEN t.tgtype::int & 2 <> 0 THEN 'BEFORE' WHEN t.tgtype::int & 64 <> 0 THEN 'INSTEAD OF' ELSE 'AFTER' END,
+  t.tgtype::int & 1 <> 0, a.attname
+FROM pg_catalog.pg_trigger t
+LEFT JOIN LATERAL unnest(t.tgattr::int2[]) WITH ORDINALITY AS k(attnum, ord) ON true
+LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = t.tgrelid AND a.attnum = k.attnum
+WHERE t.tgrelid = {{template "rel" .}} AND NOT t.tgisinternal AND t.tgtype::int & 16 <> 0 AND t.tgenabled IN ('O', 'A')
+ORDER BY t.tgname, k.ord
+{{end}}
+
 {{/* The table's indexes and triggers with their definitions. PostgreSQL
      never rebuilds a table, so shepherd does not need them to run; they are
      here for parity with SQLite. */}}
