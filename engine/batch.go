@@ -101,7 +101,9 @@ func keyText(v any) string {
 }
 
 // runBatches walks the table from the phase's checkpoint to the end. It
-// returns how many rows the updates changed.
+// returns how many rows the walk's updates changed, from its first batch:
+// with the rows changed before an interruption that it resumes from (the
+// phase's state keeps the count with the checkpoint).
 func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, err error) {
 	st := s.st(job.phase)
 	z := newSizer(s.opts)
@@ -122,15 +124,15 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 	var limiter time.Time // when the rate cap lets the next batch start
 	for {
 		if err := ctx.Err(); err != nil {
-			return changed, s.interrupted(job.phase)
+			return st.RowsChanged, s.interrupted(job.phase)
 		}
 		paused, err := s.waitWhilePaused(ctx, job.phase, st.RowsDone, st.Checkpoint)
 		started = started.Add(paused) // rows per second leave the pause out
 		if err != nil {
-			return changed, s.interrupted(job.phase)
+			return st.RowsChanged, s.interrupted(job.phase)
 		}
 		if err := gauge.wait(ctx); err != nil {
-			return changed, s.interrupted(job.phase)
+			return st.RowsChanged, s.interrupted(job.phase)
 		}
 		var lo any
 		if st.Checkpoint != nil {
@@ -146,19 +148,19 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 		})
 		if err != nil {
 			if ctx.Err() != nil {
-				return changed, s.interrupted(job.phase)
+				return st.RowsChanged, s.interrupted(job.phase)
 			}
-			return changed, fmt.Errorf("%s: find the next batch of %s: %w", job.phase, s.plan.Table, s.dsn.scrub(err))
+			return st.RowsChanged, fmt.Errorf("%s: find the next batch of %s: %w", job.phase, s.plan.Table, s.dsn.scrub(err))
 		}
 		if !more {
 			break
 		}
 		if lo != nil && keyText(hi) == keyText(lo) {
-			return changed, &keyStuckError{phase: job.phase, key: s.key, at: keyText(lo)}
+			return st.RowsChanged, &keyStuckError{phase: job.phase, key: s.key, at: keyText(lo)}
 		}
-		took, n, err := s.runBatch(ctx, job, lo, hi, rows)
+		took, err := s.runBatch(ctx, job, lo, hi, rows)
 		if err != nil {
-			return changed, err
+			return st.RowsChanged, err
 		}
 		s.opts.Failpoint(job.phase + ":batch-done")
 		// The pool reconnects by itself; the runner lock's session does
@@ -166,15 +168,14 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 		// run stops before another runner's work is disturbed.
 		if time.Since(lockChecked) > 2*time.Second {
 			if err := s.lock.held(ctx); err != nil {
-				return changed, err
+				return st.RowsChanged, err
 			}
 			lockChecked = time.Now()
 		}
-		changed += n
 		z.observe(took) // sizes the next batch
 		if gap := s.d.batchGap(took); gap > 0 {
 			if err := sleep(ctx, gap); err != nil {
-				return changed, s.interrupted(job.phase)
+				return st.RowsChanged, s.interrupted(job.phase)
 			}
 		}
 		if st.RowsDone > total {
@@ -196,7 +197,7 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 			}
 		}
 	}
-	return changed, nil
+	return st.RowsChanged, nil
 }
 
 // logBatchStatement records in shepherd_log, once each time a batched
@@ -246,15 +247,16 @@ func (s *Session) upperBound(ctx context.Context, job batchJob, lo any, n int) (
 	return hi, count, count > 0, nil
 }
 
-// runBatch updates one range and moves the checkpoint in one transaction.
-// A lock timeout rolls the batch back and retries it; any other error
-// stops with the range named and the checkpoint where it was.
-func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows int64) (time.Duration, int64, error) {
+// runBatch updates one range and moves the checkpoint, with the count of
+// rows changed, in one transaction. A lock timeout rolls the batch back
+// and retries it; any other error stops with the range named and the
+// checkpoint where it was.
+func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows int64) (time.Duration, error) {
 	data := job.data
 	data.HasLo = lo != nil
 	script, err := s.sql.Script(job.update, data)
 	if err != nil {
-		return 0, 0, err
+		return 0, err
 	}
 	// The last statement is the batch's update; any before it prepare it
 	// (MySQL locks a unique clean's rows first).
@@ -262,7 +264,7 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 	for _, step := range script {
 		a, err := step.Args(map[string]any{"lo": lo, "hi": hi})
 		if err != nil {
-			return 0, 0, err
+			return 0, err
 		}
 		args = append(args, a)
 	}
@@ -277,7 +279,7 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 		// locks; waiting to begin (SQLite's write lock) is not the batch.
 		var start time.Time
 		var changed int64
-		prevCP, prevRows, prevTook := st.Checkpoint, st.RowsDone, st.TookEffect
+		prevCP, prevRows, prevTook, prevChanged := st.Checkpoint, st.RowsDone, st.TookEffect, st.RowsChanged
 		txOpts := s.d.batchTx()
 		if s.batchTxDefault {
 			txOpts = nil
@@ -292,6 +294,7 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 				changed, _ = res.RowsAffected()
 			}
 			st.Checkpoint, st.RowsDone = ptr(keyText(hi)), st.RowsDone+rows
+			st.RowsChanged += changed
 			// Rows it changed put the phase in force, recorded with them.
 			st.TookEffect = st.TookEffect || changed > 0
 			if err := s.save(ctx, tx, st); err != nil {
@@ -304,14 +307,14 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 			if changed > 0 {
 				s.markChanged(job.phase)
 			}
-			return time.Since(start), changed, nil
+			return time.Since(start), nil
 		}
-		st.Checkpoint, st.RowsDone, st.TookEffect = prevCP, prevRows, prevTook
+		st.Checkpoint, st.RowsDone, st.TookEffect, st.RowsChanged = prevCP, prevRows, prevTook, prevChanged
 		if errors.As(err, new(*LockLostError)) {
-			return 0, 0, err // the batch rolled back with its checkpoint
+			return 0, err // the batch rolled back with its checkpoint
 		}
 		if ctx.Err() != nil {
-			return 0, 0, s.interrupted(job.phase)
+			return 0, s.interrupted(job.phase)
 		}
 		f := s.d.classify(err)
 		kind := f.kind
@@ -336,21 +339,25 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 			}
 			s.notice(job.phase, "batch %s %s; retry %d in %s", rangeText, why, attempt, wait.Round(time.Millisecond))
 			if err := sleep(ctx, wait); err != nil {
-				return 0, 0, s.interrupted(job.phase)
+				return 0, s.interrupted(job.phase)
 			}
 			backoff = min(backoff*2, 5*time.Second)
 			if kind == failConnection {
 				if err := s.lock.held(ctx); err != nil {
-					return 0, 0, err
+					return 0, err
 				}
 				// A commit whose acknowledgement was lost moved the
 				// checkpoint with it: then the batch is done, and is not
 				// run again (a clean: expression that does not fix a row
 				// would be applied twice).
-				if done, rowsDone, err := s.checkpointIs(ctx, job.phase, keyText(hi)); err == nil && done {
-					st.Checkpoint, st.RowsDone = ptr(keyText(hi)), rowsDone
-					s.notice(job.phase, "batch %s had committed before the connection was lost (the checkpoint is at its end): going on after it; the rows it changed are not in the count", rangeText)
-					return 0, 0, nil
+				if done, rowsDone, rowsChanged, err := s.checkpointIs(ctx, job.phase, keyText(hi)); err == nil && done {
+					st.Checkpoint, st.RowsDone, st.RowsChanged = ptr(keyText(hi)), rowsDone, rowsChanged
+					if rowsChanged > prevChanged {
+						st.TookEffect = true
+						s.markChanged(job.phase)
+					}
+					s.notice(job.phase, "batch %s had committed before the connection was lost (the checkpoint is at its end): going on after it", rangeText)
+					return 0, nil
 				}
 			}
 			continue
@@ -366,7 +373,7 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 		case failLockTimeout, failConnection:
 			be.Fix = "the table stayed locked, or the database unreachable, through every retry: rerun to resume"
 		}
-		return 0, 0, be
+		return 0, be
 	}
 }
 
@@ -407,15 +414,14 @@ func (s *Session) countWhere(ctx context.Context, q querier, data sqlData, vals 
 }
 
 // checkpointIs reports whether the recorded checkpoint of a phase is cp,
-// with the rows done that it records.
-func (s *Session) checkpointIs(ctx context.Context, phase, cp string) (bool, int64, error) {
+// with the rows done and changed that it records.
+func (s *Session) checkpointIs(ctx context.Context, phase, cp string) (done bool, rows, changed int64, err error) {
 	var got sql.NullString
-	var rows int64
-	err := s.queryRow(ctx, s.db, "state-checkpoint", sqlData{}, map[string]any{"plan": s.plan.Name, "phase": phase}, &got, &rows)
+	err = s.queryRow(ctx, s.db, "state-checkpoint", sqlData{}, map[string]any{"plan": s.plan.Name, "phase": phase}, &got, &rows, &changed)
 	if err != nil {
-		return false, 0, s.dsn.scrub(err)
+		return false, 0, 0, s.dsn.scrub(err)
 	}
-	return got.Valid && got.String == cp, rows, nil
+	return got.Valid && got.String == cp, rows, changed, nil
 }
 
 // keyStuckError is a walk whose key did not advance: its values do not sort

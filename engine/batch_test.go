@@ -159,12 +159,11 @@ func TestBatchRunAgainAfterCommit(t *testing.T) {
 		db.Exec(`UPDATE users SET email = 'kept' WHERE id = 26`)
 		want := db.Query(`SELECT id, coalesce(email, 'NULL') FROM users WHERE id <> 25 ORDER BY id`)
 		st := s.st("backfill")
-		st.Checkpoint, st.RowsDone = ptr("20"), 20 // as before the last batch
-		_, changed, err := s.runBatch(ctx, s.builder().fillJob("backfill"), s.keyArg("20"), s.keyArg("30"), 10)
-		if err != nil {
+		st.Checkpoint, st.RowsDone, st.RowsChanged = ptr("20"), 20, 20 // as before the last batch
+		if _, err := s.runBatch(ctx, s.builder().fillJob("backfill"), s.keyArg("20"), s.keyArg("30"), 10); err != nil {
 			t.Fatal(err)
 		}
-		if changed != 1 {
+		if changed := st.RowsChanged - 20; changed != 1 {
 			t.Errorf("the batch run again changed %d rows, want 1 (the NULL old code wrote)", changed)
 		}
 		if got := db.Query(`SELECT id, coalesce(email, 'NULL') FROM users WHERE id <> 25 ORDER BY id`); fmt.Sprint(got) != fmt.Sprint(want) {
@@ -200,12 +199,12 @@ func TestCheckpointIs(t *testing.T) {
 			cp   string
 			want bool
 		}{{"250", true}, {"200", false}} {
-			got, rows, err := s.checkpointIs(context.Background(), "backfill", tc.cp)
+			got, rows, changed, err := s.checkpointIs(context.Background(), "backfill", tc.cp)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got != tc.want || rows != 250 {
-				t.Errorf("checkpointIs(%s) = %v with %d rows, want %v with 250", tc.cp, got, rows, tc.want)
+			if got != tc.want || rows != 250 || changed != 250 {
+				t.Errorf("checkpointIs(%s) = %v with %d rows done, %d changed; want %v with 250 and 250", tc.cp, got, rows, changed, tc.want)
 			}
 		}
 	})

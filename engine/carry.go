@@ -63,7 +63,7 @@ func (s *Session) carryBack(ctx context.Context, id string) (string, error) {
 		return "", err
 	}
 	st := s.st(id)
-	st.Checkpoint, st.RowsDone = nil, 0 // done: a later rollback walks the whole table
+	st.resetWalk() // done: a later rollback walks the whole table
 	if err := s.inTx(ctx, func(tx *sql.Tx) error { return s.save(ctx, tx, st) }); err != nil {
 		return "", err
 	}
@@ -80,10 +80,10 @@ func (s *Session) carryBack(ctx context.Context, id string) (string, error) {
 // table.
 func (s *Session) forgetCarry(ctx context.Context) error {
 	for id, st := range s.state {
-		if !s.carriesBack(id) || st.Checkpoint == nil && st.RowsDone == 0 {
+		if !s.carriesBack(id) || st.Checkpoint == nil && st.RowsDone == 0 && st.RowsChanged == 0 {
 			continue
 		}
-		st.Checkpoint, st.RowsDone = nil, 0
+		st.resetWalk()
 		if err := s.inTx(ctx, func(tx *sql.Tx) error { return s.save(ctx, tx, st) }); err != nil {
 			return err
 		}

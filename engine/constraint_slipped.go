@@ -43,8 +43,8 @@ func (s *Session) recleanSlipped(ctx context.Context, b builder, prev phases.Sta
 		return "", err
 	}
 	// The walk is over: a later rerun walks the whole table again.
-	if st := s.st(id); st.Checkpoint != nil || st.RowsDone != 0 {
-		st.Checkpoint, st.RowsDone = nil, 0
+	if st := s.st(id); st.Checkpoint != nil || st.RowsDone != 0 || st.RowsChanged != 0 {
+		st.resetWalk()
 		if err := s.save(ctx, s.db, st); err != nil {
 			return "", err
 		}

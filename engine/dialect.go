@@ -211,6 +211,12 @@ type sqlData struct {
 	// Offline is set by prepare when the statement stands in for what only
 	// the live table gives (previewing without a database): what it needs.
 	Offline string
+
+	// RowsChanged is set when shepherd_state has rows_changed (state-load).
+	RowsChanged bool
+	// Keep are the columns a batch's UPDATE assigns to themselves, so that
+	// the database does not rewrite them (MySQL's ON UPDATE columns).
+	Keep []string
 }
 
 type setExpr struct{ Column, Expr string }

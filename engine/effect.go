@@ -50,21 +50,33 @@ func (s *Session) tookEffect(st *phaseState, a phases.Action) bool {
 	return prior || s.changed[st.ID] // Fail, Arrive
 }
 
-// stateLoadData says how to read shepherd_state: with took_effect once the
-// table has it. A table an older shepherd made gets the column at the next
-// run's start, and reading it (plan --db, status) never writes.
+// stateLoadData says how to read shepherd_state: with took_effect and
+// rows_changed once the table has them. A table an older shepherd made
+// gets the columns at the next run's start, and reading it (plan --db,
+// status) never writes.
 func (s *Session) stateLoadData(ctx context.Context) (sqlData, error) {
-	if !s.effectColumn {
-		var n int64
-		if err := s.queryRow(ctx, s.db, "state-has-effect", sqlData{}, nil, &n); err != nil {
-			return sqlData{}, fmt.Errorf("read the state of %s: %w", s.plan.Name, s.dsn.scrub(err))
+	has := func(probe string, known *bool) error {
+		if *known {
+			return nil
 		}
-		s.effectColumn = n > 0
+		var n int64
+		if err := s.queryRow(ctx, s.db, probe, sqlData{}, nil, &n); err != nil {
+			return fmt.Errorf("read the state of %s: %w", s.plan.Name, s.dsn.scrub(err))
+		}
+		*known = n > 0
+		return nil
 	}
+	if err := has("state-has-effect", &s.effectColumn); err != nil {
+		return sqlData{}, err
+	}
+	if err := has("state-has-changed", &s.changedColumn); err != nil {
+		return sqlData{}, err
+	}
+	d := sqlData{RowsChanged: s.changedColumn}
 	if s.effectColumn {
-		return sqlData{Cond: "effect"}, nil
+		d.Cond = "effect"
 	}
-	return sqlData{}, nil
+	return d, nil
 }
 
 // stateStep runs one step of state-ddl, skipped when its probe finds it

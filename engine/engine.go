@@ -160,8 +160,9 @@ type Session struct {
 	// changed marks the phases whose changes committed in this session
 	// since they last started (effect.go).
 	changed map[string]bool
-	// effectColumn is set once shepherd_state is known to have took_effect.
-	effectColumn bool
+	// effectColumn is set once shepherd_state is known to have took_effect,
+	// changedColumn once it has rows_changed.
+	effectColumn, changedColumn bool
 	// runner is who runs the plan: this session once it holds the lock;
 	// before, the holder of the plan's lock as read, if any.
 	runner *Runner
@@ -253,6 +254,7 @@ func (s *Session) check(ctx context.Context) error {
 		return err
 	}
 	s.warnings = append(s.warnings, s.blockingWarnings()...)
+	s.warnings = append(s.warnings, s.triggerWarnings()...)
 	return nil
 }
 

@@ -459,10 +459,14 @@ func (d *mysqlDialect) introspect(ctx context.Context, q querier, set *templates
 			c.Type += " CHARACTER SET " + charset.String + " COLLATE " + collation.String
 		}
 		c.Attrs = columnAttrs(extra, comment, check)
+		c.OnUpdate = onUpdate.MatchString(extra)
 		t.Columns = append(t.Columns, c)
 		return nil
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := run("table-update-triggers", func(r *sql.Rows) error { return t.addUpdateTrigger(r) }); err != nil {
 		return nil, err
 	}
 	err = run("table-stats", func(r *sql.Rows) error {

@@ -23,10 +23,10 @@ func (s *Session) startPass(ctx context.Context, id string, prev phases.Status, 
 		return nil
 	}
 	st := s.st(id)
-	if st.Checkpoint == nil && st.RowsDone == 0 {
+	if st.Checkpoint == nil && st.RowsDone == 0 && st.RowsChanged == 0 {
 		return nil
 	}
-	st.Checkpoint, st.RowsDone = nil, 0
+	st.resetWalk()
 	return s.save(ctx, s.db, st)
 }
 

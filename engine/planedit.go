@@ -86,7 +86,7 @@ func (s *Session) checkHash(ctx context.Context, apply bool) error {
 		}
 		for _, id := range restart {
 			st := s.st(id)
-			st.Checkpoint, st.RowsDone = nil, 0
+			st.resetWalk()
 			if err := s.save(ctx, tx, st); err != nil {
 				return err
 			}

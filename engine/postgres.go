@@ -203,6 +203,9 @@ func (d postgresDialect) introspect(ctx context.Context, q querier, set *templat
 	if err != nil {
 		return nil, err
 	}
+	if err := run("table-update-triggers", func(r *sql.Rows) error { return t.addUpdateTrigger(r) }); err != nil {
+		return nil, err
+	}
 	return t, nil
 }
 

@@ -50,7 +50,7 @@ func (s *Session) Rollback(ctx context.Context) (phases.Phase, error) {
 		}
 	case phases.UndoKeepData:
 		st := s.st(id)
-		st.Checkpoint, st.RowsDone = nil, 0 // a rerun makes a fresh pass
+		st.resetWalk() // a rerun makes a fresh pass
 		err = s.moveNow(ctx, id, phases.Revert, keptDataDetail(s.plan, id))
 	case phases.UndoDDL, phases.UndoDDLIfLast:
 		err = s.revertDDL(ctx, b, id)

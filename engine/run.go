@@ -198,7 +198,7 @@ func (s *Session) failed(ctx context.Context, id string, err error) error {
 		// seen (the checkpoint is kept for interruptions and failed
 		// batches only).
 		if st := s.st(id); st.Checkpoint != nil {
-			st.Checkpoint, st.RowsDone = nil, 0
+			st.resetWalk()
 		}
 	}
 	s.emit(ev)

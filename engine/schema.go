@@ -33,6 +33,9 @@ type Table struct {
 	// rows and of the bytes of data and indexes, for what a lock would cost.
 	RowFormat   string
 	Rows, Bytes int64
+	// UpdateTriggers are the triggers that fire on an UPDATE of the table
+	// (triggers.go).
+	UpdateTriggers []Trigger
 }
 
 // sizeText describes the table's size as the server estimates it.
@@ -67,6 +70,9 @@ type Column struct {
 	// whole column must repeat after its type, nullability and default
 	// (MySQL's MODIFY: ON UPDATE, INVISIBLE, COMMENT, a column CHECK).
 	Attrs string
+	// OnUpdate is a column the database rewrites in every row an UPDATE
+	// changes (MySQL's ON UPDATE CURRENT_TIMESTAMP).
+	OnUpdate bool
 }
 
 // Index is one index of a table.

@@ -227,6 +227,7 @@ func (b builder) fillJob(phase string) batchJob {
 	d := b.base()
 	d.Column = b.plan.Column
 	d.Expr, _ = b.plan.Backfill.For(b.d.name())
+	d.Keep = b.kept(d.Column)
 	return batchJob{phase: phase, update: "fill-batch", data: d,
 		fix: "fix the rows in that range, or change the plan's backfill: expression (it may change until backfill or switch-writes is done), then rerun to resume"}
 }
@@ -237,6 +238,7 @@ func (b builder) fillJob(phase string) batchJob {
 func (b builder) carryJob(phase string) batchJob {
 	d := b.base()
 	d.Column, d.To, d.Text = b.plan.To, b.plan.Column, b.holdsText()
+	d.Keep = b.kept(d.To)
 	return batchJob{phase: phase, update: "copy-batch", data: d}
 }
 
@@ -245,6 +247,7 @@ func (b builder) carryJob(phase string) batchJob {
 func (b builder) copyJob(phase string) batchJob {
 	d := b.base()
 	d.Column, d.To, d.Text = b.plan.Column, b.plan.To, b.holdsText()
+	d.Keep = b.kept(d.To)
 	return batchJob{phase: phase, update: "copy-batch", data: d}
 }
 
@@ -266,6 +269,11 @@ func (b builder) holdsText() bool {
 func (b builder) cleanJob(phase string) batchJob {
 	d := b.constraintData()
 	d.Set = b.assigned(b.plan.Clean)
+	var sets []string
+	for _, a := range d.Set {
+		sets = append(sets, a.Column)
+	}
+	d.Keep = b.kept(sets...)
 	return batchJob{phase: phase, update: "clean-batch", data: d,
 		fix: "fix the rows in that range, or change the plan's clean: expressions (they may change until clean is done), then rerun to resume"}
 }
@@ -313,6 +321,11 @@ func (b builder) batchPreview(job batchJob) (templates.Script, error) {
 	upd, err := b.sql.Script(job.update, d)
 	if err != nil {
 		return nil, err
+	}
+	for _, col := range d.Keep {
+		if b.notes != nil {
+			*b.notes = append(*b.notes, fmt.Sprintf("%s is declared ON UPDATE: the batch sets it to its own value, or the database would rewrite it in every row the batch changes (the application's last-modified time is kept)", col))
+		}
 	}
 	return append(templates.Script{{Statement: ub, Lock: "reads the key index only", Mode: templates.Own}}, upd...), nil
 }

@@ -150,6 +150,11 @@ func (d sqliteDialect) introspect(ctx context.Context, q querier, set *templates
 	if t.CreateSQL == "" {
 		return nil, errNoTable
 	}
+	for _, o := range t.Objects {
+		if tr, ok := sqliteUpdateTrigger(o); ok {
+			t.UpdateTriggers = append(t.UpdateTriggers, tr)
+		}
+	}
 	ct, err := parseCreateTable(t.CreateSQL)
 	if err != nil {
 		return nil, fmt.Errorf("read the definition of %s: %w", table, err)

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -35,7 +34,17 @@ type phaseState struct {
 	// last pending or rolled back: a failure records it (a failure that
 	// changed nothing is not in force; phases.Effective).
 	TookEffect bool
-	stored     bool // a row exists in shepherd_state
+	// RowsChanged is how many rows the phase's walk changed, from its
+	// first batch: written with each batch and its checkpoint, so that it
+	// adds up across interruptions and resumes.
+	RowsChanged int64
+	stored      bool // a row exists in shepherd_state
+}
+
+// resetWalk forgets a phase's walk of the table: the next one starts
+// from the first key, with no row changed.
+func (st *phaseState) resetWalk() {
+	st.Checkpoint, st.RowsDone, st.RowsChanged = nil, 0, 0
 }
 
 // exec renders a one-statement template and runs it with named values. A
@@ -143,7 +152,7 @@ func (s *Session) loadState(ctx context.Context) error {
 		var started, finished any
 		var runBy, detail sql.NullString
 		var cp sql.NullString
-		if err := rows.Scan(&st.ID, &st.Status, &st.Hash, &started, &finished, &runBy, &cp, &st.RowsDone, &detail, &st.TookEffect); err != nil {
+		if err := rows.Scan(&st.ID, &st.Status, &st.Hash, &started, &finished, &runBy, &cp, &st.RowsDone, &detail, &st.TookEffect, &st.RowsChanged); err != nil {
 			return fmt.Errorf("read the state of %s: %w", s.plan.Name, s.dsn.scrub(err))
 		}
 		st.StartedAt, st.FinishedAt = parseTime(started), parseTime(finished)
@@ -290,7 +299,7 @@ func (s *Session) save(ctx context.Context, q querier, st *phaseState) error {
 		res, err := s.exec(ctx, q, "state-update", sqlData{}, map[string]any{
 			"status": string(st.Status), "started_at": s.d.timeValue(st.StartedAt), "finished_at": s.d.timeValue(st.FinishedAt),
 			"run_by": nullable(st.RunBy), "checkpoint": cp, "rows_done": st.RowsDone, "detail": nullable(redactValues(s.dsn.Scrub(st.Detail))),
-			"took_effect": st.TookEffect, "plan": s.plan.Name, "phase": st.ID,
+			"took_effect": st.TookEffect, "rows_changed": st.RowsChanged, "plan": s.plan.Name, "phase": st.ID,
 		})
 		if err != nil {
 			return fmt.Errorf("record the state of %s: %w", st.ID, s.dsn.scrub(err))
@@ -515,82 +524,3 @@ func nullable(s string) any {
 }
 
 func ptr[T any](v T) *T { return &v }
-
-// keysWithheld is what shepherd's tables say instead of the sample keys of
-// rows at fault when the key column holds data (an email, a name): only an
-// integer key, a surrogate, is recorded there. The operator's terminal and
-// JSON events still show them.
-const keysWithheld = "keys not recorded: the key column holds data"
-
-// recordedKeys is a list of sample keys as shepherd's tables may keep it.
-func (s *Session) recordedKeys(sample []string) string {
-	if s.keyIsInteger() {
-		return "keys " + strings.Join(sample, ", ")
-	}
-	return keysWithheld
-}
-
-// recordedDetail is err's text as shepherd's tables keep it: with a key
-// column that holds data, each error in err's chain that mentions key
-// values (a keyedError: the sample keys of a failed verification, a failed
-// batch's range, a checkpoint) renders itself without them (the checkpoint
-// column keeps the one key a rerun resumes from). An error that wraps one
-// holds its whole text, which is replaced by its text without keys; a
-// wrapper that changed that text is not kept, only the text without keys.
-func (s *Session) recordedDetail(err error) string {
-	text := err.Error()
-	if s.table == nil || s.keyIsInteger() {
-		return text
-	}
-	for _, ke := range keyedErrors(err) {
-		whole, without := ke.Error(), ke.withoutKeys()
-		if !strings.Contains(text, whole) {
-			return without
-		}
-		text = strings.Replace(text, whole, without, 1)
-	}
-	return text
-}
-
-// keyedErrors are the errors in err's tree that mention key values,
-// outermost first.
-func keyedErrors(err error) []keyedError {
-	var out []keyedError
-	var walk func(error)
-	walk = func(err error) {
-		if err == nil {
-			return
-		}
-		if ke, ok := err.(keyedError); ok {
-			out = append(out, ke)
-		}
-		switch u := err.(type) {
-		case interface{ Unwrap() error }:
-			walk(u.Unwrap())
-		case interface{ Unwrap() []error }:
-			for _, e := range u.Unwrap() {
-				walk(e)
-			}
-		}
-	}
-	walk(err)
-	return out
-}
-
-var (
-	quotedValueRE = regexp.MustCompile(`'(?:[^']|'')*'`)
-	pgInputRE     = regexp.MustCompile(`(syntax for type [^:]+: )"(?:[^"]|"")*"`)
-	pgKeyRE       = regexp.MustCompile(`\)=\((?:[^)]*)\)`)
-)
-
-// redactValues masks the row values a database quotes in its messages
-// (MySQL's Duplicate entry 'x', PostgreSQL's invalid input "x" and
-// Key (c)=(x)) before a message is kept in shepherd's tables. It masks
-// every quoted text, names too: the database's errors have their values
-// masked already where they enter the engine (dberror.go), and so do the
-// events; this is the tables' second guard.
-func redactValues(text string) string {
-	text = quotedValueRE.ReplaceAllString(text, "'…'")
-	text = pgInputRE.ReplaceAllString(text, `$1"…"`)
-	return pgKeyRE.ReplaceAllString(text, ")=(…)")
-}

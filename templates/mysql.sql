@@ -34,11 +34,15 @@ CREATE TABLE IF NOT EXISTS shepherd_state (
   rows_done    BIGINT       NOT NULL DEFAULT 0,
   detail       MEDIUMTEXT   NULL,
   took_effect  TINYINT(1)   NOT NULL DEFAULT 1,
+  rows_changed BIGINT       NOT NULL DEFAULT 0,
   PRIMARY KEY (plan, phase)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
 -- step: adds took_effect to a shepherd_state an older shepherd made (its rows read 1, the safe answer)
 -- applied: SELECT count(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'shepherd_state' AND column_name = 'took_effect'
 ALTER TABLE shepherd_state ADD COLUMN took_effect TINYINT(1) NOT NULL DEFAULT 1
+-- step: adds rows_changed to a shepherd_state an older shepherd made (a walk it left half done counts from its resume)
+-- applied: SELECT count(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'shepherd_state' AND column_name = 'rows_changed'
+ALTER TABLE shepherd_state ADD COLUMN rows_changed BIGINT NOT NULL DEFAULT 0
 -- step:
 CREATE TABLE IF NOT EXISTS shepherd_log (
   id       BIGINT       NOT NULL AUTO_INCREMENT,
@@ -69,15 +73,17 @@ CREATE TABLE IF NOT EXISTS shepherd_lock (
 {{define "state-exists"}}SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'shepherd_state'{{end}}
 
 {{/* .Cond is "effect" once shepherd_state has took_effect: else every row
-     reads as having taken effect. */}}
+     reads as having taken effect. .RowsChanged likewise for rows_changed:
+     else no row changed yet. */}}
 {{define "state-load"}}
-SELECT phase, `status`, plan_hash, started_at, finished_at, run_by, `checkpoint`, rows_done, detail, {{if eq .Cond "effect"}}took_effect{{else}}1{{end}}
+SELECT phase, `status`, plan_hash, started_at, finished_at, run_by, `checkpoint`, rows_done, detail, {{if eq .Cond "effect"}}took_effect{{else}}1{{end}}, {{if .RowsChanged}}rows_changed{{else}}0{{end}}
 FROM shepherd_state WHERE plan = {{param "plan"}}
 {{end}}
 {{define "state-has-effect"}}SELECT count(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'shepherd_state' AND column_name = 'took_effect'{{end}}
+{{define "state-has-changed"}}SELECT count(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'shepherd_state' AND column_name = 'rows_changed'{{end}}
 
 {{define "state-phase"}}SELECT `status` FROM shepherd_state WHERE plan = {{param "plan"}} AND phase = {{param "phase"}}{{end}}
-{{define "state-checkpoint"}}SELECT `checkpoint`, rows_done FROM shepherd_state WHERE plan = {{param "plan"}} AND phase = {{param "phase"}}{{end}}
+{{define "state-checkpoint"}}SELECT `checkpoint`, rows_done, rows_changed FROM shepherd_state WHERE plan = {{param "plan"}} AND phase = {{param "phase"}}{{end}}
 
 {{define "state-list"}}
 SELECT plan, playbook, table_name, phase, `status`, started_at, finished_at, rows_done, detail
@@ -96,7 +102,7 @@ ON DUPLICATE KEY UPDATE plan = plan
 UPDATE shepherd_state
 SET `status` = {{param "status"}}, started_at = {{param "started_at"}}, finished_at = {{param "finished_at"}},
     run_by = {{param "run_by"}}, `checkpoint` = {{param "checkpoint"}}, rows_done = {{param "rows_done"}}, detail = {{param "detail"}},
-    took_effect = {{param "took_effect"}}
+    took_effect = {{param "took_effect"}}, rows_changed = {{param "rows_changed"}}
 WHERE plan = {{param "plan"}} AND phase = {{param "phase"}}
 {{end}}
 
@@ -200,6 +206,14 @@ FROM information_schema.tables WHERE table_schema = {{template "db" .}} AND tabl
 UNION ALL
 SELECT 'trigger', trigger_name, action_statement
 FROM information_schema.triggers WHERE event_object_schema = {{template "db" .}} AND event_object_table = {{bind .Table}}
+{{end}}
+
+{{/* the triggers that fire on UPDATE (engine/triggers.go): name, timing,
+     per row (always, on MySQL), a column of UPDATE OF (MySQL has none) */}}
+{{define "table-update-triggers"}}
+SELECT trigger_name, action_timing, 1, NULL FROM information_schema.triggers
+WHERE event_object_schema = {{template "db" .}} AND event_object_table = {{bind .Table}} AND event_manipulation = 'UPDATE'
+ORDER BY trigger_name
 {{end}}
 
 {{/* named CHECK, UNIQUE and FOREIGN KEY constraints; MySQL says whether a
@@ -462,17 +476,23 @@ SELECT CASE WHEN n.c < 100000 THEN n.c ELSE GREATEST(n.c, coalesce((SELECT t.tab
 FROM (SELECT count(*) AS c FROM (SELECT 1 FROM {{qt .Schema .Table}} LIMIT 100000) AS shepherd_rows) AS n
 {{end}}
 
+{{/* A column declared ON UPDATE CURRENT_TIMESTAMP is rewritten in every
+     row an UPDATE changes, unless the UPDATE assigns it: each batch
+     assigns such columns (.Keep) to themselves, and the application's
+     last-modified times stay as they were. */}}
+{{define "keep"}}{{range .Keep}}, {{q .}} = {{q .}}{{end}}{{end}}
+
 {{/* Rows where the expression gives NULL are left alone: they would stay
      NULL, and the rows the update counts are the rows it filled. */}}
 {{define "fill-batch"}}
 -- step: row locks on one short batch of rows, for the batch's transaction
-UPDATE {{qt .Schema .Table}} SET {{q .Column}} = ({{.Expr}})
+UPDATE {{qt .Schema .Table}} SET {{q .Column}} = ({{.Expr}}){{template "keep" .}}
 WHERE {{template "range" .}} AND {{q .Column}} IS NULL AND ({{.Expr}}) IS NOT NULL
 {{end}}
 
 {{define "copy-batch"}}
 -- step: row locks on one short batch of rows, for the batch's transaction
-UPDATE {{qt .Schema .Table}} SET {{q .To}} = {{q .Column}}
+UPDATE {{qt .Schema .Table}} SET {{q .To}} = {{q .Column}}{{template "keep" .}}
 WHERE {{template "range" .}} AND {{template "diff-rows" .}}
 {{end}}
 
@@ -488,7 +508,7 @@ WHERE {{template "range" .}} AND {{template "diff-rows" .}}
 SELECT count(*) FROM (SELECT {{q .Key}} FROM {{qt .Schema .Table}} WHERE {{template "range" .}} FOR UPDATE) AS shepherd_batch
 {{end}}
 -- step: row locks on one short batch of rows, for the batch's transaction
-UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}} = ({{$s.Expr}}){{end}}
+UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}} = ({{$s.Expr}}){{end}}{{template "keep" .}}
 WHERE {{template "range" .}} AND {{template "violates" .}}
 {{end}}
 

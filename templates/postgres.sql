@@ -44,6 +44,7 @@ BEGIN
       rows_done   bigint      NOT NULL DEFAULT 0,
       detail      text,
       took_effect boolean     NOT NULL DEFAULT true,
+      rows_changed bigint     NOT NULL DEFAULT 0,
       PRIMARY KEY (plan, phase)
     );
   END IF;
@@ -51,6 +52,11 @@ BEGIN
   -- by an older shepherd read true, the safe answer).
   IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = 'shepherd.shepherd_state'::regclass AND attname = 'took_effect' AND NOT attisdropped) THEN
     ALTER TABLE shepherd.shepherd_state ADD COLUMN took_effect boolean NOT NULL DEFAULT true;
+  END IF;
+  -- rows_changed too (a walk an older shepherd left half done counts
+  -- from its resume).
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = 'shepherd.shepherd_state'::regclass AND attname = 'rows_changed' AND NOT attisdropped) THEN
+    ALTER TABLE shepherd.shepherd_state ADD COLUMN rows_changed bigint NOT NULL DEFAULT 0;
   END IF;
   IF to_regclass('shepherd.shepherd_log') IS NULL THEN
     CREATE TABLE shepherd.shepherd_log (
@@ -85,15 +91,17 @@ $shepherd$
 
 {{/* .Cond is "effect" once shepherd_state has took_effect (a table an
      older shepherd made has not, until a run adds it): else every row
-     reads as having taken effect. */}}
+     reads as having taken effect. .RowsChanged likewise for rows_changed:
+     else no row changed yet. */}}
 {{define "state-load"}}
-SELECT phase, status, plan_hash, started_at, finished_at, run_by, checkpoint, rows_done, detail, {{if eq .Cond "effect"}}took_effect{{else}}true{{end}}
+SELECT phase, status, plan_hash, started_at, finished_at, run_by, checkpoint, rows_done, detail, {{if eq .Cond "effect"}}took_effect{{else}}true{{end}}, {{if .RowsChanged}}rows_changed{{else}}0{{end}}
 FROM shepherd.shepherd_state WHERE plan = {{param "plan"}}
 {{end}}
 {{define "state-has-effect"}}SELECT count(*) FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass('shepherd.shepherd_state') AND attname = 'took_effect' AND NOT attisdropped{{end}}
+{{define "state-has-changed"}}SELECT count(*) FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass('shepherd.shepherd_state') AND attname = 'rows_changed' AND NOT attisdropped{{end}}
 
 {{define "state-phase"}}SELECT status FROM shepherd.shepherd_state WHERE plan = {{param "plan"}} AND phase = {{param "phase"}}{{end}}
-{{define "state-checkpoint"}}SELECT checkpoint, rows_done FROM shepherd.shepherd_state WHERE plan = {{param "plan"}} AND phase = {{param "phase"}}{{end}}
+{{define "state-checkpoint"}}SELECT checkpoint, rows_done, rows_changed FROM shepherd.shepherd_state WHERE plan = {{param "plan"}} AND phase = {{param "phase"}}{{end}}
 
 {{define "state-list"}}
 SELECT plan, playbook, table_name, phase, status, started_at, finished_at, rows_done, detail
@@ -112,7 +120,7 @@ ON CONFLICT (plan, phase) DO NOTHING
 UPDATE shepherd.shepherd_state
 SET status = {{param "status"}}, started_at = {{param "started_at"}}, finished_at = {{param "finished_at"}},
     run_by = {{param "run_by"}}, checkpoint = {{param "checkpoint"}}, rows_done = {{param "rows_done"}}, detail = {{param "detail"}},
-    took_effect = {{param "took_effect"}}
+    took_effect = {{param "took_effect"}}, rows_changed = {{param "rows_changed"}}
 WHERE plan = {{param "plan"}} AND phase = {{param "phase"}}
 {{end}}
 
@@ -227,6 +235,20 @@ LEFT JOIN LATERAL unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord) ON true
 LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum
 WHERE con.conrelid = {{template "rel" .}} AND con.contype IN ('c', 'u', 'f')
 ORDER BY con.conname, k.ord
+{{end}}
+
+{{/* The triggers that fire on UPDATE (engine/triggers.go), as a session
+     with the default session_replication_role fires them: name, timing,
+     per row, and a row per column of UPDATE OF. tgtype's bits: 1 row,
+     2 before, 16 update, 64 instead of. */}}
+{{define "table-update-triggers"}}
+SELECT t.tgname, CASE WHEN t.tgtype::int & 2 <> 0 THEN 'BEFORE' WHEN t.tgtype::int & 64 <> 0 THEN 'INSTEAD OF' ELSE 'AFTER' END,
+  t.tgtype::int & 1 <> 0, a.attname
+FROM pg_catalog.pg_trigger t
+LEFT JOIN LATERAL unnest(t.tgattr::int2[]) WITH ORDINALITY AS k(attnum, ord) ON true
+LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = t.tgrelid AND a.attnum = k.attnum
+WHERE t.tgrelid = {{template "rel" .}} AND NOT t.tgisinternal AND t.tgtype::int & 16 <> 0 AND t.tgenabled IN ('O', 'A')
+ORDER BY t.tgname, k.ord
 {{end}}
 
 {{/* The table's indexes and triggers with their definitions. PostgreSQL

@@ -19,11 +19,15 @@ CREATE TABLE IF NOT EXISTS shepherd_state (
   rows_done   INTEGER NOT NULL DEFAULT 0,
   detail      TEXT,
   took_effect INTEGER NOT NULL DEFAULT 1,
+  rows_changed INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (plan, phase)
 )
 -- step: adds took_effect to a shepherd_state an older shepherd made (its rows read 1, the safe answer)
 -- applied: SELECT count(*) FROM pragma_table_info('shepherd_state') WHERE name = 'took_effect'
 ALTER TABLE shepherd_state ADD COLUMN took_effect INTEGER NOT NULL DEFAULT 1
+-- step: adds rows_changed to a shepherd_state an older shepherd made (a walk it left half done counts from its resume)
+-- applied: SELECT count(*) FROM pragma_table_info('shepherd_state') WHERE name = 'rows_changed'
+ALTER TABLE shepherd_state ADD COLUMN rows_changed INTEGER NOT NULL DEFAULT 0
 -- step:
 CREATE TABLE IF NOT EXISTS shepherd_log (
   id       INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -53,15 +57,17 @@ CREATE TABLE IF NOT EXISTS shepherd_lock (
 {{define "state-exists"}}SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'shepherd_state'{{end}}
 
 {{/* .Cond is "effect" once shepherd_state has took_effect: else every row
-     reads as having taken effect. */}}
+     reads as having taken effect. .RowsChanged likewise for rows_changed:
+     else no row changed yet. */}}
 {{define "state-load"}}
-SELECT phase, status, plan_hash, started_at, finished_at, run_by, checkpoint, rows_done, detail, {{if eq .Cond "effect"}}took_effect{{else}}1{{end}}
+SELECT phase, status, plan_hash, started_at, finished_at, run_by, checkpoint, rows_done, detail, {{if eq .Cond "effect"}}took_effect{{else}}1{{end}}, {{if .RowsChanged}}rows_changed{{else}}0{{end}}
 FROM shepherd_state WHERE plan = {{param "plan"}}
 {{end}}
 {{define "state-has-effect"}}SELECT count(*) FROM pragma_table_info('shepherd_state') WHERE name = 'took_effect'{{end}}
+{{define "state-has-changed"}}SELECT count(*) FROM pragma_table_info('shepherd_state') WHERE name = 'rows_changed'{{end}}
 
 {{define "state-phase"}}SELECT status FROM shepherd_state WHERE plan = {{param "plan"}} AND phase = {{param "phase"}}{{end}}
-{{define "state-checkpoint"}}SELECT checkpoint, rows_done FROM shepherd_state WHERE plan = {{param "plan"}} AND phase = {{param "phase"}}{{end}}
+{{define "state-checkpoint"}}SELECT checkpoint, rows_done, rows_changed FROM shepherd_state WHERE plan = {{param "plan"}} AND phase = {{param "phase"}}{{end}}
 
 {{define "state-list"}}
 SELECT plan, playbook, table_name, phase, status, started_at, finished_at, rows_done, detail
@@ -80,7 +86,7 @@ ON CONFLICT (plan, phase) DO NOTHING
 UPDATE shepherd_state
 SET status = {{param "status"}}, started_at = {{param "started_at"}}, finished_at = {{param "finished_at"}},
     run_by = {{param "run_by"}}, checkpoint = {{param "checkpoint"}}, rows_done = {{param "rows_done"}}, detail = {{param "detail"}},
-    took_effect = {{param "took_effect"}}
+    took_effect = {{param "took_effect"}}, rows_changed = {{param "rows_changed"}}
 WHERE plan = {{param "plan"}} AND phase = {{param "phase"}}
 {{end}}
 
