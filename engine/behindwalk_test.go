@@ -44,6 +44,9 @@ func TestBackfillWalksAgainOverLateCommits(t *testing.T) {
 		if got := db.One(`SELECT count(*) FROM users WHERE email IS NULL`); got != "0" {
 			t.Errorf("%s rows are left NULL", got)
 		}
+		if got := db.One(`SELECT rows_changed FROM ` + stateTableOf(db) + ` WHERE phase = 'backfill'`); got != "290" {
+			t.Errorf("the backfill records %s rows changed, want 290 (289 seeded, 1 late)", got)
+		}
 		if len(rec.find(EventNotice, "committed behind the walk")) != 1 {
 			var texts []string
 			for _, e := range rec.of(EventNotice) {

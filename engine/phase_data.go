@@ -41,11 +41,9 @@ func (s *Session) phaseFill(ctx context.Context, b builder, id string, prev phas
 		return err
 	}
 	if id == "backfill" {
-		more, err := s.walkAgainBehind(ctx, b)
-		if err != nil {
+		if changed, err = s.walkAgainBehind(ctx, b, changed); err != nil {
 			return err
 		}
-		changed += more
 	}
 	if id == "switch-writes" {
 		return s.finishNow(ctx, id, s.verifyFilled(b, changed))
@@ -64,12 +62,13 @@ const behindWalkPasses = 3
 // that does not write the column yet. With an integer key they are near
 // the walk's end, so the walk from the first of them is short. Keys that
 // do not increase are left to switch-writes' catch-up (verifyBackfill).
-func (s *Session) walkAgainBehind(ctx context.Context, b builder) (int64, error) {
+// It returns the rows the phase changed in all (changed, runBatches'
+// total, when there were none behind).
+func (s *Session) walkAgainBehind(ctx context.Context, b builder, changed int64) (int64, error) {
 	st := s.st("backfill")
 	if !s.keyIsInteger() {
-		return 0, nil
+		return changed, nil
 	}
-	var changed int64
 	for pass := 0; pass < behindWalkPasses && st.Checkpoint != nil; pass++ {
 		d := b.cond("unfilled")
 		d.Bounded = true
@@ -90,9 +89,7 @@ func (s *Session) walkAgainBehind(ctx context.Context, b builder) (int64, error)
 		if err := s.save(ctx, s.db, st); err != nil {
 			return changed, err
 		}
-		more, err := s.runBatches(ctx, b.fillJob("backfill"))
-		changed += more
-		if err != nil {
+		if changed, err = s.runBatches(ctx, b.fillJob("backfill")); err != nil {
 			return changed, err
 		}
 	}
