@@ -213,8 +213,22 @@ func (s *Session) logBatchStatement(ctx context.Context, job batchJob) error {
 	for _, st := range script {
 		text = append(text, st.SQL)
 	}
-	return s.log(ctx, s.db, job.phase, "sql", strings.Join(text, ";\n"),
-		fmt.Sprintf("run once per batch of rows on %s: the range's bounds are bound parameters (the first batch has no lower bound)", s.key))
+	note := fmt.Sprintf("run once per batch of rows on %s: the range's bounds are bound parameters (the first batch has no lower bound)", s.key)
+	if bound, _, _ := s.batchTimeout(); bound > 0 {
+		note += fmt.Sprintf("; each batch's statements may run %s before the database cancels them (%s)", bound, s.d.timeoutSetting())
+	}
+	return s.log(ctx, s.db, job.phase, "sql", strings.Join(text, ";\n"), note)
+}
+
+// batchTimeout is the bound of a batch's statements (0 where the server
+// cannot bound an UPDATE: MySQL), and how the dialect sets it.
+func (s *Session) batchTimeout() (bound time.Duration, setup, prefix string) {
+	bound = s.opts.batchBound()
+	setup, prefix = s.d.batchBound(bound)
+	if setup == "" && prefix == "" {
+		bound = 0
+	}
+	return bound, setup, prefix
 }
 
 func (s *Session) interrupted(phase string) error {
@@ -271,6 +285,9 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 	if lo != nil {
 		rangeText = fmt.Sprintf("%s > %s AND %s", s.key, keyText(lo), rangeText)
 	}
+	// The batch's statements run under shepherd's bound for a batch,
+	// whatever the database sets (timeout.go).
+	bound, setup, prefix := s.batchTimeout()
 	backoff := 50 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		// The batch's time is from BEGIN to COMMIT, while it holds its
@@ -284,10 +301,15 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 		}
 		err := s.inTxWith(ctx, txOpts, func(tx *sql.Tx) error {
 			start = time.Now()
-			for i, step := range script {
-				res, err := tx.ExecContext(ctx, step.SQL, args[i]...)
-				if err != nil {
+			if setup != "" {
+				if _, err := tx.ExecContext(ctx, setup); err != nil {
 					return err
+				}
+			}
+			for i, step := range script {
+				res, err := tx.ExecContext(ctx, prefix+step.SQL, args[i]...)
+				if err != nil {
+					return s.cancelled(stmtBatch, bound, err)
 				}
 				changed, _ = res.RowsAffected()
 			}
@@ -365,6 +387,8 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 			be.Fix = "the database's disk is full: make room, then rerun to resume"
 		case failLockTimeout, failConnection:
 			be.Fix = "the table stayed locked, or the database unreachable, through every retry: rerun to resume"
+		case failCancelled:
+			be.Fix = s.batchCancelledFix(f.cancel, rows)
 		}
 		return 0, 0, be
 	}
@@ -385,14 +409,14 @@ func (s *Session) estimateRows(ctx context.Context) (int64, error) {
 func (s *Session) countWhere(ctx context.Context, q querier, data sqlData, vals map[string]any) (int64, []string, error) {
 	var n int64
 	if err := s.queryRow(ctx, q, "count-where", data, vals, &n); err != nil {
-		return 0, nil, s.dsn.scrub(err)
+		return 0, nil, s.cancelled(stmtScan, 0, s.dsn.scrub(err))
 	}
 	if n == 0 {
 		return 0, nil, nil
 	}
 	rows, err := s.query(ctx, q, "sample-where", data, vals)
 	if err != nil {
-		return n, nil, s.dsn.scrub(err)
+		return n, nil, s.cancelled(stmtScan, 0, s.dsn.scrub(err))
 	}
 	defer rows.Close()
 	var sample []string

@@ -206,7 +206,7 @@ func (s *Session) runStep(ctx context.Context, q querier, phase string, i int, s
 	if step.Mode == templates.Check {
 		var n int64
 		if err := q.QueryRowContext(ctx, step.SQL, args...).Scan(&n); err != nil {
-			return &StepError{Phase: phase, SQL: step.SQL, Err: s.dsn.scrub(err)}
+			return &StepError{Phase: phase, SQL: step.SQL, Err: s.cancelled(stmtScan, 0, s.dsn.scrub(err))}
 		}
 		if base, seen := baselines[step.SQL]; !seen {
 			baselines[step.SQL] = n
@@ -281,7 +281,7 @@ func (s *Session) execForms(ctx context.Context, q querier, phase string, i int,
 		}
 		f := s.d.classify(err)
 		if f.kind != failRefusedForm {
-			return "", &StepError{Phase: phase, SQL: st.SQL, Err: s.dsn.scrub(err)}
+			return "", &StepError{Phase: phase, SQL: st.SQL, Err: s.cancelled(stmtDDL, 0, s.dsn.scrub(err))}
 		}
 		// The next form that takes the lock the database asks for, the
 		// first one with the clause it suggests if there is one.
