@@ -139,6 +139,7 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 		var hi any
 		var rows int64
 		var more bool
+		asked := time.Now()
 		err = s.retryLocked(ctx, true, func() error {
 			var err error
 			hi, rows, more, err = s.upperBound(ctx, job, lo, z.n)
@@ -147,6 +148,11 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 		if err != nil {
 			if ctx.Err() != nil {
 				return changed, s.interrupted(job.phase)
+			}
+			if s.d.classify(err).kind == failConnection {
+				// retryLocked waited for it through its tries.
+				return changed, fmt.Errorf("%s: find the next batch of %s: %w; the connection to the database was lost, and the database stayed unreachable through every try over %s; nothing is wrong with the rows: rerun when it is back, and the run resumes from the checkpoint",
+					job.phase, s.plan.Table, s.dsn.scrub(err), time.Since(asked).Round(time.Second))
 			}
 			return changed, fmt.Errorf("%s: find the next batch of %s: %w", job.phase, s.plan.Table, s.dsn.scrub(err))
 		}
@@ -289,6 +295,7 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 	// whatever the database sets (timeout.go).
 	bound, setup, prefix := s.batchTimeout()
 	backoff := 50 * time.Millisecond
+	var troubled time.Time // when the first retried failure came
 	for attempt := 1; ; attempt++ {
 		// The batch's time is from BEGIN to COMMIT, while it holds its
 		// locks; waiting to begin (SQLite's write lock) is not the batch.
@@ -342,6 +349,9 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 			s.notice(job.phase, "%s: they run at its default isolation, where they lock more of the table", f.reason)
 			continue
 		}
+		if (kind == failLockTimeout || kind == failConnection) && troubled.IsZero() {
+			troubled = time.Now()
+		}
 		if (kind == failLockTimeout || kind == failConnection) && attempt < maxLockRetries {
 			if kind == failConnection {
 				backoff = max(backoff, 500*time.Millisecond) // a server restarting needs a moment
@@ -382,11 +392,17 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 			cp = s.key + " " + *prevCP
 		}
 		be := &BatchError{Phase: job.phase, Range: rangeText, Checkpoint: cp, Err: s.dsn.scrub(err), Fix: job.fix}
+		// What happened, when it was not a row of the batch: nothing is
+		// wrong with the rows then, and a rerun resumes.
 		switch kind {
 		case failDiskFull:
 			be.Fix = "the database's disk is full: make room, then rerun to resume"
-		case failLockTimeout, failConnection:
-			be.Fix = "the table stayed locked, or the database unreachable, through every retry: rerun to resume"
+		case failLockTimeout:
+			be.Fix = fmt.Sprintf("other sessions held rows of the batch locked through %d tries over %s; nothing is wrong with the rows: rerun when the application holds them less long, and the run resumes from the checkpoint",
+				attempt, time.Since(troubled).Round(time.Second))
+		case failConnection:
+			be.Fix = fmt.Sprintf("the connection to the database was lost, and the database stayed unreachable through %d tries over %s; nothing is wrong with the rows: rerun when it is back, and the run resumes from the checkpoint",
+				attempt, time.Since(troubled).Round(time.Second))
 		case failCancelled:
 			be.Fix = s.batchCancelledFix(f.cancel, rows)
 		}

@@ -31,6 +31,7 @@ func (s *Session) runScript(ctx context.Context, phase string, script templates.
 	backoff := 100 * time.Millisecond
 	// A step's SQL and locks are shown once; a retry shows only the retry.
 	run := &scriptRun{shown: map[int]bool{}, form: map[int]int{}}
+	var troubled time.Time // when the first retried failure came
 	for attempt := 1; ; attempt++ {
 		saved := s.snapshotState()
 		err := s.runScriptOnce(ctx, phase, script, finish, run)
@@ -48,11 +49,15 @@ func (s *Session) runScript(ctx context.Context, phase string, script templates.
 		if kind != failLockTimeout && kind != failConnection {
 			return err
 		}
+		if troubled.IsZero() {
+			troubled = time.Now()
+		}
 		if attempt >= maxLockRetries {
+			over := time.Since(troubled).Round(time.Second)
 			if kind == failConnection {
-				return fmt.Errorf("%w (gave up after %d attempts: the database stayed unreachable; rerun when it is back: every step is checked before it runs again)", err, attempt)
+				return fmt.Errorf("%w (gave up after %d attempts over %s: the connection to the database was lost and it stayed unreachable; rerun when it is back: every step is checked before it runs again)", err, attempt, over)
 			}
-			return fmt.Errorf("%w (gave up after %d attempts: the table stayed locked by other sessions; rerun when it is quieter, or raise --lock-timeout)", err, attempt)
+			return fmt.Errorf("%w (gave up after %d attempts over %s: the table stayed locked by other sessions; rerun when it is quieter, or raise --lock-timeout)", err, attempt, over)
 		}
 		wait := backoff/2 + rand.N(backoff)
 		if kind == failConnection {

@@ -117,7 +117,10 @@ func (postgresDialect) classify(err error) failure {
 	var ne net.Error
 	switch {
 	case errors.As(err, &ce), errors.As(err, &ne), errors.Is(err, driver.ErrBadConn),
-		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, sql.ErrConnDone):
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, sql.ErrConnDone),
+		// pgx's "conn closed": a statement or COMMIT on a connection
+		// whose socket went away (a batch's commit during an outage).
+		errors.Is(err, pgconn.ErrConnClosed):
 		return failure{kind: failConnection}
 	}
 	return failure{kind: failOther}

@@ -297,7 +297,8 @@ constraint: {name: orders_amount_positive, check: "slow_positive(amount)", viola
 
 // The server's cancellations are classified from the drivers' typed
 // errors: PostgreSQL's 57014 (a timeout or a cancel request, which its
-// message tells), MariaDB's 1969, MySQL's 3024 and 1317.
+// message tells), MariaDB's 1969, MySQL's 3024 and 1317; pgx's "conn
+// closed" (a COMMIT on a connection that went away) is a lost connection.
 func TestCancellationsAreClassified(t *testing.T) {
 	for _, c := range []struct {
 		d     dialect
