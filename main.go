@@ -199,6 +199,7 @@ type runFlags struct {
 	lockTimeout    time.Duration
 	batchSize      int
 	batchTime      time.Duration
+	batchTimeout   time.Duration
 	maxRate        float64
 	operator       string
 	allowLock      string
@@ -207,7 +208,7 @@ type runFlags struct {
 
 func (f *runFlags) options(emit func(engine.Event)) engine.Options {
 	return engine.Options{Operator: f.operator, LockTimeout: f.lockTimeout, BatchSize: f.batchSize,
-		BatchTime: f.batchTime, MaxRate: f.maxRate, Emit: emit, Failpoint: failpoint(), AllowLock: f.allowLock, DropData: f.dropData}
+		BatchTime: f.batchTime, BatchTimeout: f.batchTimeout, MaxRate: f.maxRate, Emit: emit, Failpoint: failpoint(), AllowLock: f.allowLock, DropData: f.dropData}
 }
 
 func (f *runFlags) check() error {
@@ -217,8 +218,8 @@ func (f *runFlags) check() error {
 	if templates.LevelRank(f.allowLock) < 0 {
 		return &flagError{fmt.Errorf("--allow-lock %q: use shared (writes wait) or exclusive (reads and writes wait)", f.allowLock)}
 	}
-	if f.batchSize < 0 || f.batchTime < 0 || f.lockTimeout < 0 || f.maxRate < 0 {
-		return &flagError{errors.New("--batch-size, --batch-time, --lock-timeout and --max-rate must not be negative")}
+	if f.batchSize < 0 || f.batchTime < 0 || f.batchTimeout < 0 || f.lockTimeout < 0 || f.maxRate < 0 {
+		return &flagError{errors.New("--batch-size, --batch-time, --batch-timeout, --lock-timeout and --max-rate must not be negative")}
 	}
 	return nil
 }
@@ -275,11 +276,14 @@ func newRunCmd(g *globals) *cobra.Command {
 	fl.DurationVar(&f.lockTimeout, "lock-timeout", 500*time.Millisecond, "how long one DDL statement waits for its lock before it is retried")
 	fl.IntVar(&f.batchSize, "batch-size", 0, "fixed backfill batch size (default: sized to --batch-time)")
 	fl.DurationVar(&f.batchTime, "batch-time", 50*time.Millisecond, "target duration of one backfill batch")
+	fl.DurationVar(&f.batchTimeout, "batch-timeout", 0, batchTimeoutHelp)
 	fl.Float64Var(&f.maxRate, "max-rate", 0, "cap the backfill at this many rows per second")
 	fl.StringVar(&f.operator, "operator", "", "who runs this, for the log (default: OS user@host)")
 	fl.StringVar(&f.allowLock, "allow-lock", "", allowLockHelp)
 	return cmd
 }
+
+const batchTimeoutHelp = "how long one batch's statement may run before the database cancels it (default: 100 × --batch-time, at least 10s); every other statement runs with no statement timeout, whatever the database or its role sets"
 
 const allowLockHelp = "where the database refuses a statement's lock-free form on this table (MySQL: LOCK=NONE on a table with a FULLTEXT index), allow the form that takes this lock: shared (writes wait) or exclusive (reads and writes wait); without it such a statement stops before changing anything"
 
@@ -321,6 +325,7 @@ func newRollbackCmd(g *globals) *cobra.Command {
 	// rename-column's rollbacks copy the new column back in batches.
 	fl.IntVar(&f.batchSize, "batch-size", 0, "fixed batch size of a rollback's copy back into the old column (default: sized to --batch-time)")
 	fl.DurationVar(&f.batchTime, "batch-time", 50*time.Millisecond, "target duration of one batch of that copy")
+	fl.DurationVar(&f.batchTimeout, "batch-timeout", 0, batchTimeoutHelp)
 	fl.Float64Var(&f.maxRate, "max-rate", 0, "cap that copy at this many rows per second")
 	fl.BoolVar(&f.dropData, "drop-data", false, "let add-column's rollback drop its column although rows hold values nothing can give back (what the application wrote there); without it the rollback refuses, naming them")
 	return cmd

@@ -141,6 +141,7 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 		var hi any
 		var rows int64
 		var more bool
+		asked := time.Now()
 		err = s.retryLocked(ctx, true, func() error {
 			var err error
 			hi, rows, more, err = s.upperBound(ctx, job, lo, z.n)
@@ -149,6 +150,11 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 		if err != nil {
 			if ctx.Err() != nil {
 				return st.RowsChanged, s.interrupted(job.phase)
+			}
+			if s.d.classify(err).kind == failConnection {
+				// retryLocked waited for it through its tries.
+				return st.RowsChanged, fmt.Errorf("%s: find the next batch of %s: %w; the connection to the database was lost, and the database stayed unreachable through every try over %s; nothing is wrong with the rows: rerun when it is back, and the run resumes from the checkpoint",
+					job.phase, s.plan.Table, s.dsn.scrub(err), time.Since(asked).Round(time.Second))
 			}
 			return st.RowsChanged, fmt.Errorf("%s: find the next batch of %s: %w", job.phase, s.plan.Table, s.dsn.scrub(err))
 		}
@@ -214,8 +220,22 @@ func (s *Session) logBatchStatement(ctx context.Context, job batchJob) error {
 	for _, st := range script {
 		text = append(text, st.SQL)
 	}
-	return s.log(ctx, s.db, job.phase, "sql", strings.Join(text, ";\n"),
-		fmt.Sprintf("run once per batch of rows on %s: the range's bounds are bound parameters (the first batch has no lower bound)", s.key))
+	note := fmt.Sprintf("run once per batch of rows on %s: the range's bounds are bound parameters (the first batch has no lower bound)", s.key)
+	if bound, _, _ := s.batchTimeout(); bound > 0 {
+		note += fmt.Sprintf("; each batch's statements may run %s before the database cancels them (%s)", bound, s.d.timeoutSetting())
+	}
+	return s.log(ctx, s.db, job.phase, "sql", strings.Join(text, ";\n"), note)
+}
+
+// batchTimeout is the bound of a batch's statements (0 where the server
+// cannot bound an UPDATE: MySQL), and how the dialect sets it.
+func (s *Session) batchTimeout() (bound time.Duration, setup, prefix string) {
+	bound = s.opts.batchBound()
+	setup, prefix = s.d.batchBound(bound)
+	if setup == "" && prefix == "" {
+		bound = 0
+	}
+	return bound, setup, prefix
 }
 
 func (s *Session) interrupted(phase string) error {
@@ -273,7 +293,11 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 	if lo != nil {
 		rangeText = fmt.Sprintf("%s > %s AND %s", s.key, keyText(lo), rangeText)
 	}
+	// The batch's statements run under shepherd's bound for a batch,
+	// whatever the database sets (timeout.go).
+	bound, setup, prefix := s.batchTimeout()
 	backoff := 50 * time.Millisecond
+	var troubled time.Time // when the first retried failure came
 	for attempt := 1; ; attempt++ {
 		// The batch's time is from BEGIN to COMMIT, while it holds its
 		// locks; waiting to begin (SQLite's write lock) is not the batch.
@@ -286,10 +310,15 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 		}
 		err := s.inTxWith(ctx, txOpts, func(tx *sql.Tx) error {
 			start = time.Now()
-			for i, step := range script {
-				res, err := tx.ExecContext(ctx, step.SQL, args[i]...)
-				if err != nil {
+			if setup != "" {
+				if _, err := tx.ExecContext(ctx, setup); err != nil {
 					return err
+				}
+			}
+			for i, step := range script {
+				res, err := tx.ExecContext(ctx, prefix+step.SQL, args[i]...)
+				if err != nil {
+					return s.cancelled(stmtBatch, bound, err)
 				}
 				changed, _ = res.RowsAffected()
 			}
@@ -322,6 +351,9 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 			s.batchTxDefault = true
 			s.notice(job.phase, "%s: they run at its default isolation, where they lock more of the table", f.reason)
 			continue
+		}
+		if (kind == failLockTimeout || kind == failConnection) && troubled.IsZero() {
+			troubled = time.Now()
 		}
 		if (kind == failLockTimeout || kind == failConnection) && attempt < maxLockRetries {
 			if kind == failConnection {
@@ -367,11 +399,19 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 			cp = s.key + " " + *prevCP
 		}
 		be := &BatchError{Phase: job.phase, Range: rangeText, Checkpoint: cp, Err: s.dsn.scrub(err), Fix: job.fix}
+		// What happened, when it was not a row of the batch: nothing is
+		// wrong with the rows then, and a rerun resumes.
 		switch kind {
 		case failDiskFull:
 			be.Fix = "the database's disk is full: make room, then rerun to resume"
-		case failLockTimeout, failConnection:
-			be.Fix = "the table stayed locked, or the database unreachable, through every retry: rerun to resume"
+		case failLockTimeout:
+			be.Fix = fmt.Sprintf("other sessions held rows of the batch locked through %d tries over %s; nothing is wrong with the rows: rerun when the application holds them less long, and the run resumes from the checkpoint",
+				attempt, time.Since(troubled).Round(time.Second))
+		case failConnection:
+			be.Fix = fmt.Sprintf("the connection to the database was lost, and the database stayed unreachable through %d tries over %s; nothing is wrong with the rows: rerun when it is back, and the run resumes from the checkpoint",
+				attempt, time.Since(troubled).Round(time.Second))
+		case failCancelled:
+			be.Fix = s.batchCancelledFix(f.cancel, rows)
 		}
 		return 0, be
 	}
@@ -392,14 +432,14 @@ func (s *Session) estimateRows(ctx context.Context) (int64, error) {
 func (s *Session) countWhere(ctx context.Context, q querier, data sqlData, vals map[string]any) (int64, []string, error) {
 	var n int64
 	if err := s.queryRow(ctx, q, "count-where", data, vals, &n); err != nil {
-		return 0, nil, s.dsn.scrub(err)
+		return 0, nil, s.cancelled(stmtScan, 0, s.dsn.scrub(err))
 	}
 	if n == 0 {
 		return 0, nil, nil
 	}
 	rows, err := s.query(ctx, q, "sample-where", data, vals)
 	if err != nil {
-		return n, nil, s.dsn.scrub(err)
+		return n, nil, s.cancelled(stmtScan, 0, s.dsn.scrub(err))
 	}
 	defer rows.Close()
 	var sample []string

@@ -212,11 +212,12 @@ func (o *outage) cut(d time.Duration) {
 }
 
 // Server unreachable for two seconds (connections refused, as during a
-// restart), mid-backfill and mid-DDL: shepherd waits, reconnects, takes its
+// restart), mid-backfill (between batches, and inside a batch's transaction
+// before its COMMIT) and mid-DDL: shepherd waits, reconnects, takes its
 // runner lock again and finishes, with every row updated once.
 func TestServerUnreachableForAWhile(t *testing.T) {
 	for _, dialect := range []string{"postgres", "mysql"} {
-		for _, at := range []string{"backfill:batch-done", "enforce:step-0"} {
+		for _, at := range []string{"backfill:batch-done", "backfill:batch-commit", "enforce:step-0"} {
 			t.Run(dialect+"/"+at, func(t *testing.T) {
 				t.Parallel()
 				db := testdb.New(t, dialect)
@@ -232,7 +233,7 @@ func TestServerUnreachableForAWhile(t *testing.T) {
 					if point == "backfill:batch-done" {
 						batches.Add(1)
 					}
-					if point == at && cuts.Load() == 0 && (at != "backfill:batch-done" || batches.Load() == 3) {
+					if point == at && cuts.Load() == 0 && (!strings.HasPrefix(at, "backfill:") || batches.Load() == 3) {
 						cuts.Add(1)
 						proxy.cut(2 * time.Second)
 					}

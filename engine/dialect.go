@@ -48,6 +48,14 @@ type dialect interface {
 	connSetup(opts Options) []string
 	// classify says what kind of failure a database error is.
 	classify(err error) failure
+	// timeoutSetting is the server's name for a statement timeout
+	// (statement_timeout, max_statement_time), "" where it has none. Every
+	// connection of the pool sets it to none as it connects (timeout.go).
+	timeoutSetting() string
+	// batchBound is how a batch's statements are bounded to d: a statement
+	// run first in the batch's transaction, or a prefix of each of them;
+	// both "" where the server cannot bound an UPDATE.
+	batchBound(d time.Duration) (setup, prefix string)
 	// describe is an error of this dialect's driver as shepherd shows it:
 	// without the row values it quotes, nor codes that are noise to an
 	// operator; ok is false for any other error (driver_*.go).
@@ -120,6 +128,8 @@ type failure struct {
 	// (templates.Level…) that suggestion needs. failIsolationRefused: the
 	// reason, for the operator.
 	refused, reason, suggest, need string
+	// failCancelled: why the server cancelled the statement.
+	cancel cancelCause
 }
 
 type failureKind int
@@ -142,6 +152,11 @@ const (
 	// cannot log (MySQL with binlog_format=STATEMENT and READ COMMITTED):
 	// nothing ran; it runs again at the default level.
 	failIsolationRefused
+	// failCancelled is a statement the server cancelled: its statement
+	// timeout fired, or a cancel request came (failure.cancel says which
+	// where the server does). It was rolled back: nothing is wrong with
+	// the rows.
+	failCancelled
 )
 
 func dialectFor(name string) (dialect, error) {

@@ -28,6 +28,11 @@ type Options struct {
 	BatchSize int
 	// BatchTime is the target duration of one backfill batch (default 50ms).
 	BatchTime time.Duration
+	// BatchTimeout bounds how long one batch's statement runs before the
+	// server cancels it (default: 100 × BatchTime, at least 10s; see
+	// timeout.go). Every other statement of shepherd's runs without a
+	// statement timeout, whatever the database sets.
+	BatchTimeout time.Duration
 	// MaxRate caps the backfill's rows per second; 0 means no cap.
 	MaxRate float64
 	// Pause, when set, can hold a batched phase between two batches (see

@@ -31,6 +31,7 @@ func (s *Session) runScript(ctx context.Context, phase string, script templates.
 	backoff := 100 * time.Millisecond
 	// A step's SQL and locks are shown once; a retry shows only the retry.
 	run := &scriptRun{shown: map[int]bool{}, form: map[int]int{}}
+	var troubled time.Time // when the first retried failure came
 	for attempt := 1; ; attempt++ {
 		saved := s.snapshotState()
 		err := s.runScriptOnce(ctx, phase, script, finish, run)
@@ -48,11 +49,15 @@ func (s *Session) runScript(ctx context.Context, phase string, script templates.
 		if kind != failLockTimeout && kind != failConnection {
 			return err
 		}
+		if troubled.IsZero() {
+			troubled = time.Now()
+		}
 		if attempt >= maxLockRetries {
+			over := time.Since(troubled).Round(time.Second)
 			if kind == failConnection {
-				return fmt.Errorf("%w (gave up after %d attempts: the database stayed unreachable; rerun when it is back: every step is checked before it runs again)", err, attempt)
+				return fmt.Errorf("%w (gave up after %d attempts over %s: the connection to the database was lost and it stayed unreachable; rerun when it is back: every step is checked before it runs again)", err, attempt, over)
 			}
-			return fmt.Errorf("%w (gave up after %d attempts: the table stayed locked by other sessions; rerun when it is quieter, or raise --lock-timeout)", err, attempt)
+			return fmt.Errorf("%w (gave up after %d attempts over %s: the table stayed locked by other sessions; rerun when it is quieter, or raise --lock-timeout)", err, attempt, over)
 		}
 		wait := backoff/2 + rand.N(backoff)
 		if kind == failConnection {
@@ -206,7 +211,7 @@ func (s *Session) runStep(ctx context.Context, q querier, phase string, i int, s
 	if step.Mode == templates.Check {
 		var n int64
 		if err := q.QueryRowContext(ctx, step.SQL, args...).Scan(&n); err != nil {
-			return &StepError{Phase: phase, SQL: step.SQL, Err: s.dsn.scrub(err)}
+			return &StepError{Phase: phase, SQL: step.SQL, Err: s.cancelled(stmtScan, 0, s.dsn.scrub(err))}
 		}
 		if base, seen := baselines[step.SQL]; !seen {
 			baselines[step.SQL] = n
@@ -281,7 +286,7 @@ func (s *Session) execForms(ctx context.Context, q querier, phase string, i int,
 		}
 		f := s.d.classify(err)
 		if f.kind != failRefusedForm {
-			return "", &StepError{Phase: phase, SQL: st.SQL, Err: s.dsn.scrub(err)}
+			return "", &StepError{Phase: phase, SQL: st.SQL, Err: s.cancelled(stmtDDL, 0, s.dsn.scrub(err))}
 		}
 		// The next form that takes the lock the database asks for, the
 		// first one with the clause it suggests if there is one.

@@ -35,6 +35,9 @@ type mysqlDialect struct {
 	// connection, so that a backfill batch waiting on rows the application
 	// holds gives up soon and is retried.
 	lockWait atomic.Int64
+	// timeout is the server's statement timeout, known once open has
+	// asked (mysql_timeout.go).
+	timeout atomic.Pointer[mysqlTimeout]
 }
 
 func (*mysqlDialect) name() string { return "mysql" }
@@ -257,6 +260,7 @@ func (d *mysqlDialect) open(ctx context.Context, dsn DSN) (*sql.DB, error) {
 	}
 	err := cfg.Apply(mysql.BeforeConnect(func(_ context.Context, c *mysql.Config) error {
 		c.Params["innodb_lock_wait_timeout"] = strconv.FormatInt(d.lockWait.Load(), 10)
+		d.timeoutParams(c.Params)
 		return nil
 	}))
 	if err != nil {
@@ -269,12 +273,23 @@ func (d *mysqlDialect) open(ctx context.Context, dsn DSN) (*sql.DB, error) {
 	db := sql.OpenDB(connector)
 	vctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
+	// The first connection asks what the server is, and sets its
+	// statement timeout to none: those the pool opens later set it as they
+	// connect.
 	var version string
-	if err := db.QueryRowContext(vctx, "SELECT VERSION()").Scan(&version); err != nil {
+	conn, err := db.Conn(vctx)
+	if err == nil {
+		err = conn.QueryRowContext(vctx, "SELECT VERSION()").Scan(&version)
+		if err == nil {
+			d.srv = parseMySQLVersion(version)
+			err = d.readTimeout(vctx, conn)
+		}
+		conn.Close()
+	}
+	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	d.srv = parseMySQLVersion(version)
 	return db, nil
 }
 
@@ -322,6 +337,10 @@ func (*mysqlDialect) classify(err error) failure {
 			return refusedForm(me.Message)
 		case 1205, 1213, 3572: // lock wait timeout, deadlock, NOWAIT
 			return failure{kind: failLockTimeout}
+		case 1969, 3024: // MariaDB's max_statement_time, MySQL's max_execution_time exceeded
+			return failure{kind: failCancelled, cancel: cancelTimeout}
+		case 1317: // query execution was interrupted: KILL QUERY
+			return failure{kind: failCancelled, cancel: cancelRequest}
 		case 1048, 1364, 1138: // column cannot be null, no default, invalid use of NULL
 			return failure{kind: failNotNull, constraint: name}
 		case 3819, 4025: // MySQL: Check constraint 'x' is violated; MariaDB: CONSTRAINT `x` failed

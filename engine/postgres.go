@@ -53,7 +53,20 @@ func (postgresDialect) open(ctx context.Context, dsn DSN) (*sql.DB, error) {
 	if _, set := cfg.RuntimeParams["application_name"]; !set {
 		cfg.RuntimeParams["application_name"] = "shepherd"
 	}
+	// No statement timeout on shepherd's sessions, whatever the database,
+	// the role or the DSN sets (timeout.go): a parameter of the startup
+	// message outranks ALTER DATABASE and ALTER ROLE settings and the DSN's
+	// options=-c…. A batch sets its own bound (batchBound).
+	cfg.RuntimeParams["statement_timeout"] = "0"
 	return stdlib.OpenDB(*cfg), nil
+}
+
+func (postgresDialect) timeoutSetting() string { return "statement_timeout" }
+
+// batchBound bounds a batch for its transaction only: SET LOCAL ends with
+// it, and the pool's connection goes back with no timeout.
+func (postgresDialect) batchBound(d time.Duration) (string, string) {
+	return fmt.Sprintf("SET LOCAL statement_timeout = '%s'", pgDuration(d)), ""
 }
 
 // pgDuration renders a duration as a PostgreSQL setting in milliseconds; at
@@ -91,6 +104,8 @@ func (postgresDialect) classify(err error) failure {
 			return failure{kind: failForeignKey, constraint: pe.ConstraintName}
 		case pe.Code == "53100": // disk_full
 			return failure{kind: failDiskFull}
+		case pe.Code == "57014": // query_canceled
+			return failure{kind: failCancelled, cancel: pgCancelCause(pe.Message)}
 		// connection_exception, and the server shutting down or
 		// terminating the session.
 		case strings.HasPrefix(pe.Code, "08"), pe.Code == "57P01", pe.Code == "57P02", pe.Code == "57P03":
@@ -102,10 +117,27 @@ func (postgresDialect) classify(err error) failure {
 	var ne net.Error
 	switch {
 	case errors.As(err, &ce), errors.As(err, &ne), errors.Is(err, driver.ErrBadConn),
-		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, sql.ErrConnDone):
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, sql.ErrConnDone),
+		// pgx's "conn closed": a statement or COMMIT on a connection
+		// whose socket went away (a batch's commit during an outage).
+		errors.Is(err, pgconn.ErrConnClosed):
 		return failure{kind: failConnection}
 	}
 	return failure{kind: failOther}
+}
+
+// pgCancelCause reads why PostgreSQL cancelled a statement (57014 is both)
+// from its message: "canceling statement due to statement timeout" or
+// "… due to user request" (pg_cancel_backend, a client's cancel). A
+// server that speaks another language (lc_messages) says neither.
+func pgCancelCause(msg string) cancelCause {
+	switch {
+	case strings.Contains(msg, "statement timeout"):
+		return cancelTimeout
+	case strings.Contains(msg, "user request"):
+		return cancelRequest
+	}
+	return cancelUnknown
 }
 
 func (d postgresDialect) introspect(ctx context.Context, q querier, set *templates.Set, schema, table string) (*Table, error) {

@@ -182,6 +182,9 @@ func (s *Session) failed(ctx context.Context, id string, err error) error {
 	if ctx.Err() != nil && !errors.As(err, &ie) && !errors.As(err, new(*VerifyError)) {
 		err = s.interrupted(id)
 	}
+	// A statement the server cancelled says so, wherever it ran (the
+	// batches, counts and DDL say which statement it was already).
+	err = s.cancelled(stmtOther, 0, err)
 	if herr != nil {
 		s.emit(Event{Event: EventPhaseFailed, Phase: id, Error: s.errorText(err)})
 		return fmt.Errorf("%w (not recorded as failed: whether the runner lock is still this runner's could not be checked: %v)", err, herr)

@@ -54,6 +54,11 @@ func openSQLiteFile(path string) (*sql.DB, error) {
 	return sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 }
 
+// SQLite has no statement timeout: a writer waits for the write lock its
+// busy timeout, and a statement runs until it is done.
+func (sqliteDialect) timeoutSetting() string                    { return "" }
+func (sqliteDialect) batchBound(time.Duration) (string, string) { return "", "" }
+
 func (sqliteDialect) connSetup(opts Options) []string {
 	return []string{fmt.Sprintf("PRAGMA busy_timeout = %d", opts.LockTimeout.Milliseconds())}
 }
