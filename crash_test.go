@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -316,10 +317,14 @@ func TestCrashAnywhere(t *testing.T) {
 				if len(points) < 3 {
 					t.Fatalf("only %d failpoints:\n%s", len(points), out)
 				}
-				// Kill at a spread of them: about 10 per case, always including
-				// the first and the last (the suite must stay fast), and at
-				// least once at each kind of point of each phase.
-				step := max(1, len(points)/10)
+				// Kill at the first point of each kind of each phase and at
+				// the last (the suite must stay fast); SHEPHERD_CRASH_STRIDE=n
+				// kills at every n-th point as well (1: at every one), for a
+				// full sweep.
+				step := len(points)
+				if n, err := strconv.Atoi(os.Getenv("SHEPHERD_CRASH_STRIDE")); err == nil && n > 0 {
+					step = n
+				}
 				kills := killsFor(points, step)
 				t.Logf("%d failpoints; killing at every %d and at each kind's first: %d kills", len(points), step, len(kills))
 				hit := map[string]bool{}
