@@ -174,9 +174,9 @@ func TestHeaderShortensTheDSN(t *testing.T) {
 func TestRerunShowsNoStaleDetails(t *testing.T) {
 	plan := example(t, "users-email")
 	snap := infos(plan, map[string]phases.Status{"add-column": phases.Done, "deploy-readers": phases.Done, "backfill": phases.RolledBack})
-	snap[2].Detail = "rolled back; the rows keep their values"
+	snap[2].Detail = "the values written to email stay (a rerun fills the rows still NULL)"
 	h := openPlan(t, plan, snap)
-	h.contains("backfill  ↺ rolled back", "finished 09:25:20", "Undone  rolled back; the rows keep their values")
+	h.contains("backfill  ↺ rolled back", "finished 09:25:20", "Undone  the values written to email stay")
 	h.key("r")
 	h.contains("backfill  ▶ running", "running now")
 	h.lacks("finished 09:25:20", "Undone", "since 09:25:00", "started 09:25:00")
@@ -317,7 +317,7 @@ func TestStatusTableSaysStoppedLikeTheTUI(t *testing.T) {
 func TestGoldenRolledBack(t *testing.T) {
 	plan := example(t, "users-email")
 	snap := infos(plan, doneUpTo(plan, "deploy-readers", map[string]phases.Status{"backfill": phases.RolledBack}))
-	snap[2].Detail = "rolled back; the rows keep their values"
+	snap[2].Detail = "the values written to email stay (a rerun fills the rows still NULL)"
 	h := openPlan(t, plan, snap)
 	h.send(rolledBackMsg{phase: plan.PlaybookDef().Phases[2], infos: snap})
 	golden(t, h, "rolled-back")

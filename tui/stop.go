@@ -32,7 +32,8 @@ type StoppedError struct {
 }
 
 func (e *StoppedError) Error() string {
-	run := "shepherd run " + e.File
+	// The database is never printed (its DSN may hold a password).
+	run := "shepherd run " + e.File + " on the same database (--db or SHEPHERD_DB)"
 	if e.File == "" {
 		run = "the next run of " + e.Plan
 	}

@@ -103,7 +103,7 @@ func TestLiveQuitMidBackfillReportsWhereItStopped(t *testing.T) {
 		t.Fatalf("stopped %s at %v with %d rows; the database records %d rows, checkpoint %s", stop.Phase, stop.Err, stop.RowsDone, n, cp)
 	}
 	for _, want := range []string{"backfill of users-email stopped at id " + cp, "rows done",
-		"the checkpoint is kept, and shepherd run " + file + " resumes from it"} {
+		"the checkpoint is kept, and shepherd run " + file + " on the same database (--db or SHEPHERD_DB) resumes from it"} {
 		if !strings.Contains(stop.Error(), want) {
 			t.Errorf("the summary %q does not say %q", stop.Error(), want)
 		}

@@ -283,7 +283,7 @@ func TestTmuxQuitMidBackfillKeepsTheCheckpoint(t *testing.T) {
 	summary := squash(tm.screen())
 	for _, want := range []string{
 		"shepherd: quit mid-phase: backfill of users-email stopped at id " + cp + ", with " + printer.Count(int64(n)) + " rows done",
-		"the checkpoint is kept, and shepherd run users-email.yaml resumes from it",
+		"the checkpoint is kept, and shepherd run users-email.yaml on the same database (--db or SHEPHERD_DB) resumes from it",
 	} {
 		if !strings.Contains(summary, squash(want)) {
 			t.Fatalf("the summary after quitting does not say %q:\n%s", want, tm.screen())
