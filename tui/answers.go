@@ -164,7 +164,7 @@ func (ps planScreen) rolledBack(m rolledBackMsg) (planScreen, tea.Cmd) {
 	if m.err != nil {
 		ps.setMsg(msgErr, "✗ rollback of "+m.phase.ID+": "+m.err.Error())
 	} else {
-		ps.setMsg(msgOK, "↺ "+m.phase.ID+": "+infoOf(ps.infos, m.phase.ID).Detail)
+		ps.setMsg(msgOK, "↺ "+m.phase.ID+" rolled back: "+infoOf(ps.infos, m.phase.ID).Detail)
 		ps.timeline.Select(m.phase.ID)
 	}
 	if ps.quitting {

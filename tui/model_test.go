@@ -274,7 +274,7 @@ func TestRollbackAsksFirstAndRefusesPastThePointOfNoReturn(t *testing.T) {
 	if got := h.sess().Calls(); !reflect.DeepEqual(got, []string{"rollback"}) {
 		t.Fatalf("engine calls %v, want [rollback]", got)
 	}
-	h.contains("↺ enforce:")
+	h.contains("↺ enforce rolled back:")
 
 	rename := example(t, "users-full-name")
 	st := map[string]phases.Status{}
