@@ -119,6 +119,21 @@ func (a *app) step() {
 	}
 }
 
+// await waits until the application has done n more operations: the
+// traffic overlaps each phase by what it did, not by a time that a slow
+// machine would spend on fewer operations.
+func (a *app) await(t *testing.T, n int64) {
+	t.Helper()
+	want := a.ops.Load() + n
+	deadline := time.Now().Add(time.Minute)
+	for a.ops.Load() < want {
+		if time.Now().After(deadline) {
+			t.Fatalf("the application did %d operations of %d in a minute: its writes are stuck", a.ops.Load(), want)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
 func (a *app) fail(msg string) {
 	if ph, ok := a.phase.Load().(string); ok {
 		msg = "during " + ph + ": " + msg
@@ -198,16 +213,16 @@ func runWithTraffic(t *testing.T, a *app, plan string, writers int, deployAt map
 		}
 		if v, ok := deployAt[ph.ID]; ok {
 			a.deploy(v)
-			time.Sleep(60 * time.Millisecond) // the deploy is out everywhere
+			a.await(t, 10) // the deploy is out everywhere: its writes are running
 		}
 		a.phase.Store(ph.ID)
 		if err := s.RunPhase(ctx, ph.ID); err != nil {
 			t.Fatalf("%s: %v", ph.ID, err)
 		}
 		a.phase.Store("after " + ph.ID)
-		time.Sleep(40 * time.Millisecond)
+		a.await(t, 10) // the application writes between phases too
 	}
-	time.Sleep(50 * time.Millisecond)
+	a.await(t, 10)
 	a.halt(t)
 	a.checkNoLostWrites(t, col)
 }
