@@ -121,6 +121,12 @@ func TestNoPasswordOutAnyForm(t *testing.T) {
 							if c%r.kinds != r.kind && !(args[0] == "plan" && r.good && r.enc) {
 								continue
 							}
+							// A rollback that connects would undo what another
+							// worker's plan --db is reading: it is printed with
+							// the DSNs that cannot connect.
+							if args[0] == "rollback" && r.good {
+								continue
+							}
 							cmd := exec.Command(bin, append(args, "--db", r.dsn)...)
 							if r.env {
 								cmd = exec.Command(bin, args...)
