@@ -35,6 +35,9 @@ backfill: "lower(username)"
 // forEachDialect runs a test once per dialect, each on a fresh database;
 // dialects without a configured server are skipped, saying so.
 func forEachDialect(t *testing.T, fn func(t *testing.T, db *testdb.DB)) {
+	// The test runs beside the other tests that do: each has databases of
+	// its own, and -parallel bounds how many run at once.
+	t.Parallel()
 	for _, d := range testdb.Dialects() {
 		t.Run(d, func(t *testing.T) {
 			t.Parallel()
