@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"time"
 
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver, as the engine uses
 )
@@ -97,8 +98,20 @@ func openApp(path string, busyMS int) (*sql.DB, error) {
 	return sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 }
 
+// removeAll removes the sandbox's folder. A step cancelled a moment ago
+// (a signal, q) may still be ending its transaction, and SQLite writes its
+// journal into the folder meanwhile, so that one pass leaves the folder
+// behind with that file: it tries again for up to a second.
 func removeAll(dir string) {
-	if dir != "" {
-		_ = os.RemoveAll(dir)
+	if dir == "" {
+		return
+	}
+	for try := 0; try < 50; try++ {
+		if err := os.RemoveAll(dir); err == nil {
+			if _, err := os.Stat(dir); os.IsNotExist(err) {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
