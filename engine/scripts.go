@@ -262,12 +262,17 @@ func (b builder) holdsText() bool {
 	return !ok || strings.Contains(t, "char") || strings.Contains(t, "text") || strings.HasPrefix(t, "enum")
 }
 
-// cleanJob applies the plan's clean: expressions to violating rows.
+// cleanJob applies the plan's clean: expressions to violating rows: for a
+// UNIQUE, it walks the duplicates (dupwalk.go), else the whole table.
 func (b builder) cleanJob(phase string) batchJob {
 	d := b.constraintData()
 	d.Set = b.assigned(b.plan.Clean)
-	return batchJob{phase: phase, update: "clean-batch", data: d,
+	job := batchJob{phase: phase, update: "clean-batch", data: d,
 		fix: "fix the rows in that range, or change the plan's clean: expressions (they may change until clean is done), then rerun to resume"}
+	if d.Kind == "unique" {
+		job.update, job.dups = "clean-duplicates", true
+	}
+	return job
 }
 
 // assigned is a plan's column: expression pairs (clean:,
@@ -306,13 +311,20 @@ func (b builder) cond(kind string) sqlData {
 func (b builder) batchPreview(job batchJob) (templates.Script, error) {
 	d := job.data
 	d.HasLo = true
-	ub, err := b.sql.Query("upper-bound", d)
+	find, lock := "upper-bound", "reads the key index only"
+	if job.dups {
+		find, lock = "duplicate-rows", "reads every row once (a sort of the table by the constraint's columns), with no lock on the rows; once per pass, not per batch"
+	}
+	ub, err := b.sql.Query(find, d)
 	if err != nil {
 		return nil, err
+	}
+	if job.dups {
+		d = duplicatesShown(d)
 	}
 	upd, err := b.sql.Script(job.update, d)
 	if err != nil {
 		return nil, err
 	}
-	return append(templates.Script{{Statement: ub, Lock: "reads the key index only", Mode: templates.Own}}, upd...), nil
+	return append(templates.Script{{Statement: ub, Lock: lock, Mode: templates.Own}}, upd...), nil
 }
