@@ -68,6 +68,10 @@ type batchJob struct {
 	// dups walks the duplicates of the plan's UNIQUE instead of the whole
 	// table (dupwalk.go).
 	dups bool
+	// noneLeft, when set, is told whether such a walk ended on a search of
+	// the whole table that found no duplicate: the clean's verification,
+	// without one more read of the table.
+	noneLeft *bool
 }
 
 // batchRange is one batch: the keys after lo up to hi, rows of them. A walk
@@ -168,7 +172,7 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 	}
 	var src batchSource
 	if job.dups {
-		if src, err = s.newDupSource(ctx, job); err != nil {
+		if src, err = s.newDupSource(ctx, job, dupChunk); err != nil {
 			if ctx.Err() != nil {
 				return 0, s.interrupted(job.phase)
 			}
@@ -250,6 +254,9 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 				_ = sleep(ctx, limiter.Sub(now)) // a stop is seen at the loop's top
 			}
 		}
+	}
+	if d, ok := src.(*dupSource); ok && job.noneLeft != nil {
+		*job.noneLeft = d.clear
 	}
 	return changed, nil
 }
@@ -352,12 +359,18 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, b batchRange) (tim
 		}
 		err := s.inTxWith(ctx, txOpts, func(tx *sql.Tx) error {
 			start = time.Now()
+			if s.watchBatch != nil {
+				s.watchBatch(ctx, tx, "begin", script, args)
+			}
 			for i, step := range script {
 				res, err := tx.ExecContext(ctx, step.SQL, args[i]...)
 				if err != nil {
 					return err
 				}
 				changed, _ = res.RowsAffected()
+			}
+			if s.watchBatch != nil {
+				s.watchBatch(ctx, tx, "end", script, args)
 			}
 			st.Checkpoint, st.RowsDone = ptr(keyText(hi)), st.RowsDone+rows
 			// Rows it changed put the phase in force, recorded with them.

@@ -60,11 +60,13 @@ type dupSource struct {
 	// clear is set when a search from the start found none.
 	clear   bool
 	rescans int
+	chunk   int // how many a search finds at most
 }
 
-// newDupSource finds the first duplicates past the phase's checkpoint.
-func (s *Session) newDupSource(ctx context.Context, job batchJob) (*dupSource, error) {
-	d := &dupSource{s: s, job: job}
+// newDupSource finds the first duplicates past the phase's checkpoint, up
+// to chunk of them.
+func (s *Session) newDupSource(ctx context.Context, job batchJob, chunk int) (*dupSource, error) {
+	d := &dupSource{s: s, job: job, chunk: chunk}
 	if cp := s.st(job.phase).Checkpoint; cp != nil {
 		d.cursor = s.keyArg(*cp)
 	}
@@ -103,7 +105,10 @@ func (d *dupSource) search(ctx context.Context) error {
 	s := d.s
 	data := d.job.data
 	data.HasLo = d.cursor != nil
-	vals := map[string]any{"lo": d.cursor, "limit": dupChunk}
+	vals := map[string]any{"lo": d.cursor, "limit": d.chunk}
+	if s.watchBatch != nil {
+		s.watchBatch(ctx, nil, "search", nil, nil)
+	}
 	var keys, firsts []any
 	err := s.retryLocked(ctx, true, func() error {
 		keys, firsts = nil, nil
@@ -125,7 +130,7 @@ func (d *dupSource) search(ctx context.Context) error {
 		return fmt.Errorf("find the duplicates of %s: %w", s.plan.ConstraintLabel(), err)
 	}
 	d.keys, d.firsts, d.pos = keys, firsts, 0
-	d.full = len(keys) == dupChunk
+	d.full = len(keys) == d.chunk
 	d.clear = d.cursor == nil && len(keys) == 0
 	return nil
 }
