@@ -231,8 +231,8 @@ func TestUniqueCleanCatchesRowsWrittenDuringTheWalk(t *testing.T) {
 			}
 			written = true
 			db.Exec(`INSERT INTO accounts (id, org, email) VALUES (40, 1, 'a')`) // ahead
-			db.Exec(`UPDATE accounts SET email = 'b' WHERE id = 5`)               // behind
-			db.Exec(`UPDATE accounts SET email = 'y' WHERE id = 12`)              // x's first row
+			db.Exec(`UPDATE accounts SET email = 'b' WHERE id = 5`)              // behind
+			db.Exec(`UPDATE accounts SET email = 'y' WHERE id = 12`)             // x's first row
 		}
 		s, _ = session(t, db, mustPlan(t, accountsUniquePlan("email", concatID)), Options{BatchSize: 2, Failpoint: hook})
 		reads := &batchReads{db: db, table: "accounts", searchesOnly: true}
