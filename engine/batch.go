@@ -176,7 +176,7 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 			if ctx.Err() != nil {
 				return 0, s.interrupted(job.phase)
 			}
-			return 0, fmt.Errorf("%s: find the duplicates in %s: %w", job.phase, s.plan.Table, s.dsn.scrub(err))
+			return 0, fmt.Errorf("%s: %w", job.phase, s.dsn.scrub(err))
 		}
 	} else {
 		total, err := s.estimateRows(ctx)

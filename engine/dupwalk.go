@@ -127,7 +127,7 @@ func (d *dupSource) search(ctx context.Context) error {
 		return rows.Err()
 	})
 	if err != nil {
-		return fmt.Errorf("find the duplicates of %s: %w", s.plan.ConstraintLabel(), err)
+		return fmt.Errorf("search %s for the duplicates of %s: %w", s.plan.Table, s.plan.ConstraintLabel(), err)
 	}
 	d.keys, d.firsts, d.pos = keys, firsts, 0
 	d.full = len(keys) == d.chunk

@@ -313,7 +313,7 @@ func (b builder) batchPreview(job batchJob) (templates.Script, error) {
 	d.HasLo = true
 	find, lock := "upper-bound", "reads the key index only"
 	if job.dups {
-		find, lock = "duplicate-rows", "reads every row once (a sort of the table by the constraint's columns), with no lock on the rows; once per pass, not per batch"
+		find, lock = "duplicate-rows", fmt.Sprintf("a plain read of every row (a sort of the table by the constraint's columns), not once a batch: once for up to %d duplicates, and once more from the start when the walk reaches the end", dupChunk)
 	}
 	ub, err := b.sql.Query(find, d)
 	if err != nil {
