@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/shepherd-db/shepherd/internal/testdb"
+	"github.com/shepherd-db/shepherd/templates"
 )
 
 // BenchmarkBackfill measures shepherd's backfill against the limit: on the
@@ -372,4 +373,155 @@ func p99ms(ds []time.Duration) float64 {
 	slices.Sort(s)
 	i := min(len(s)-1, (len(s)*99+99)/100-1)
 	return float64(s[i].Microseconds()) / 1000
+}
+
+// BenchmarkUniqueClean measures a UNIQUE clean against the limit: on the
+// same freshly loaded table (SHEPHERD_BENCH_ROWS rows, default 1,000,000,
+// with an email column of which 1% repeats the row before's), one UPDATE
+// that finds the duplicates and sets their email to NULL in one statement,
+// then shepherd's clean phase (clean: {set: {email: "NULL"}}, at its
+// defaults): the search for duplicates, the batches, and the look from the
+// start, which is its verification. One sub-benchmark per dialect.
+//
+//	SHEPHERD_TEST_POSTGRES=… SHEPHERD_TEST_MYSQL=… go test -run '^$' -bench UniqueClean -benchtime 1x ./engine
+func BenchmarkUniqueClean(b *testing.B) {
+	rows := 1_000_000
+	if v := os.Getenv("SHEPHERD_BENCH_ROWS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 100 {
+			b.Fatalf("SHEPHERD_BENCH_ROWS=%q: want at least 100 rows", v)
+		}
+		rows = n
+	}
+	for _, dialect := range testdb.Dialects() {
+		b.Run(dialect, func(b *testing.B) {
+			var single, clean time.Duration
+			var batches []time.Duration
+			searches := 0
+			for range b.N {
+				f := benchCleanOnce(b, dialect, rows)
+				single += f.single
+				clean += f.clean
+				batches = append(batches, f.batches...)
+				searches += f.searches
+			}
+			n := float64(b.N)
+			b.ReportMetric(float64(rows)*n/clean.Seconds(), "rows/s")
+			b.ReportMetric(float64(rows/100)*n/clean.Seconds(), "duplicates/s")
+			b.ReportMetric(single.Seconds()/clean.Seconds(), "ratio-to-single-update")
+			b.ReportMetric(p99ms(batches), "batch-p99-ms")
+			b.ReportMetric(single.Seconds()/n, "single-update-s")
+			b.ReportMetric(clean.Seconds()/n, "clean-s")
+			b.ReportMetric(float64(len(batches))/n, "batches")
+			b.ReportMetric(float64(searches)/n, "searches")
+		})
+	}
+}
+
+// benchDuplicates is the dialect's SQL for the clean benchmark: the email
+// column, its values (every hundredth row repeats the row before's), and
+// the limit, one UPDATE of the duplicates found by the same window as
+// shepherd's search.
+func benchDuplicates(dialect string) (addCol, fill, update string) {
+	addCol = `ALTER TABLE bench_users ADD COLUMN email varchar(255)`
+	fill = `UPDATE bench_users SET email = 'user' || (CASE WHEN id % 100 = 0 THEN id - 1 ELSE id END) || '@example.com'`
+	update = `UPDATE bench_users SET email = NULL WHERE id IN (SELECT w.k FROM (SELECT id AS k, first_value(id) OVER (PARTITION BY email ORDER BY id) AS f FROM bench_users WHERE email IS NOT NULL) AS w WHERE w.k <> w.f)`
+	if dialect == "mysql" {
+		fill = `UPDATE bench_users SET email = CONCAT('user', CASE WHEN id % 100 = 0 THEN id - 1 ELSE id END, '@example.com')`
+		// A join: MariaDB runs IN (subquery) as a lookup for every row of
+		// the table, five times as long.
+		update = `UPDATE bench_users JOIN (SELECT w.k FROM (SELECT id AS k, first_value(id) OVER (PARTITION BY email ORDER BY id) AS f FROM bench_users WHERE email IS NOT NULL) AS w WHERE w.k <> w.f) AS d ON d.k = bench_users.id SET email = NULL`
+	}
+	return addCol, fill, update
+}
+
+const benchCleanPlan = `name: bench-email-unique
+playbook: tighten-constraint
+table: bench_users
+constraint: {name: bench_users_email_key, unique: [email]}
+clean: {set: {email: "NULL"}}
+`
+
+type cleanFigures struct {
+	single, clean time.Duration
+	batches       []time.Duration
+	searches      int
+}
+
+// benchCleanOnce loads the table twice: once for the single UPDATE, once
+// for shepherd. The timer runs during shepherd's clean only.
+func benchCleanOnce(b *testing.B, dialect string, rows int) cleanFigures {
+	b.StopTimer()
+	ctx := context.Background()
+	db := testdb.New(b, dialect)
+	db.Durable()
+	q := benchDialect(dialect)
+	addCol, fill, update := benchDuplicates(dialect)
+	eng, err := Open(ctx, db.DSN)
+	if err != nil {
+		b.Fatalf("open: %v", err)
+	}
+	defer eng.Close()
+	load := func() {
+		db.Exec("DROP TABLE IF EXISTS bench_users")
+		db.Exec(q.create)
+		for _, stmt := range q.load(rows) {
+			db.Exec(stmt)
+		}
+		db.Exec(addCol)
+		db.Exec(fill)
+		for _, stmt := range q.settle {
+			db.Exec(stmt)
+		}
+	}
+	var f cleanFigures
+	check := func(what string) {
+		if got, want := db.One(`SELECT count(*) FROM bench_users WHERE email IS NULL`), strconv.Itoa(rows/100); got != want {
+			b.Fatalf("%s left %s rows without an email, want the %s duplicates", what, got, want)
+		}
+		if got := db.One(`SELECT count(*) FROM bench_users WHERE id % 100 = 99 AND email IS NULL`); got != "0" {
+			b.Fatalf("%s cleaned %s rows whose value the duplicate repeats", what, got)
+		}
+	}
+
+	load()
+	start := time.Now()
+	if _, err := eng.db.ExecContext(ctx, update); err != nil {
+		b.Fatalf("single update: %v", err)
+	}
+	f.single = time.Since(start)
+	check("the single update")
+
+	load()
+	var mu sync.Mutex
+	opts := Options{Emit: func(e Event) {
+		if e.Event == EventProgress && e.Phase == "clean" && e.BatchSize > 0 {
+			mu.Lock()
+			f.batches = append(f.batches, time.Duration(e.BatchMS*float64(time.Millisecond)))
+			mu.Unlock()
+		}
+	}}
+	s, err := eng.Start(ctx, mustPlan(b, benchCleanPlan), opts)
+	if err != nil {
+		b.Fatalf("start: %v", err)
+	}
+	defer s.Close()
+	s.watchBatch = func(_ context.Context, _ *sql.Tx, at string, _ templates.Script, _ [][]any) {
+		if at == "search" {
+			f.searches++
+		}
+	}
+	if err := s.RunPhase(ctx, "validate-in-app"); err != nil {
+		b.Fatalf("validate-in-app: %v", err)
+	}
+	b.StartTimer()
+	start = time.Now()
+	err = s.RunPhase(ctx, "clean")
+	f.clean = time.Since(start)
+	b.StopTimer()
+	if err != nil {
+		b.Fatalf("clean: %v", err)
+	}
+	check("shepherd's clean")
+	return f
 }

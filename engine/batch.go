@@ -60,11 +60,73 @@ func (z *sizer) observe(took time.Duration) {
 // batchJob is one keyset walk over the table that runs an update per range.
 type batchJob struct {
 	phase  string
-	update string // template: fill-batch, copy-batch, clean-batch
+	update string // template: fill-batch, copy-batch, clean-batch, clean-duplicates
 	data   sqlData
 	// fix says what to do about a row the update fails on; empty for the
 	// default (fix the rows).
 	fix string
+	// dups walks the duplicates of the plan's UNIQUE instead of the whole
+	// table (dupwalk.go).
+	dups bool
+	// noneLeft, when set, is told whether such a walk ended on a search of
+	// the whole table that found no duplicate: the clean's verification,
+	// without one more read of the table.
+	noneLeft *bool
+}
+
+// batchRange is one batch: the keys after lo up to hi, rows of them. A walk
+// of duplicates gives the keys of its rows and of their groups' first rows.
+type batchRange struct {
+	lo, hi       any
+	rows         int64
+	keys, firsts []any
+}
+
+// batchSource finds the batches of a walk, one after another.
+type batchSource interface {
+	// next returns the next batch, of about n rows; false once the walk
+	// is over.
+	next(ctx context.Context, n int) (batchRange, bool, error)
+	// total is how many rows the walk covers, for its progress, when done
+	// of them are walked.
+	total(done int64) int64
+}
+
+// keysetSource walks the whole table in ranges of the key, from the
+// phase's checkpoint.
+type keysetSource struct {
+	s        *Session
+	job      batchJob
+	estimate int64
+}
+
+func (k *keysetSource) next(ctx context.Context, n int) (batchRange, bool, error) {
+	s := k.s
+	var lo any
+	if cp := s.st(k.job.phase).Checkpoint; cp != nil {
+		lo = s.keyArg(*cp)
+	}
+	var hi any
+	var rows int64
+	var more bool
+	err := s.retryLocked(ctx, true, func() error {
+		var err error
+		hi, rows, more, err = s.upperBound(ctx, k.job, lo, n)
+		return err
+	})
+	if err != nil || !more {
+		return batchRange{}, false, err
+	}
+	if lo != nil && keyText(hi) == keyText(lo) {
+		return batchRange{}, false, &keyStuckError{phase: k.job.phase, key: s.key, at: keyText(lo)}
+	}
+	return batchRange{lo: lo, hi: hi, rows: rows}, true, nil
+}
+
+// total is the estimate, corrected as the walk goes when it was low.
+func (k *keysetSource) total(done int64) int64 {
+	k.estimate = max(k.estimate, done)
+	return k.estimate
 }
 
 // keyIsInteger reports whether the key column is an integer type.
@@ -107,16 +169,27 @@ func keyText(v any) string {
 func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, err error) {
 	st := s.st(job.phase)
 	z := newSizer(s.opts)
-	total, err := s.estimateRows(ctx)
-	if err != nil {
-		return 0, err
-	}
 	if err := s.logBatchStatement(ctx, job); err != nil {
 		return 0, err
 	}
-	// The estimate is known before the first batch, which may wait for
-	// its locks: say so at once.
-	s.emit(Event{Event: EventProgress, Phase: job.phase, RowsDone: int64p(st.RowsDone), RowsTotal: int64p(max(total, st.RowsDone))})
+	var src batchSource
+	if job.dups {
+		if src, err = s.newDupSource(ctx, job, dupChunk); err != nil {
+			if ctx.Err() != nil {
+				return 0, s.interrupted(job.phase)
+			}
+			return 0, fmt.Errorf("%s: %w", job.phase, s.dsn.scrub(err))
+		}
+	} else {
+		total, err := s.estimateRows(ctx)
+		if err != nil {
+			return 0, err
+		}
+		src = &keysetSource{s: s, job: job, estimate: total}
+	}
+	// The total is known before the first batch, which may wait for its
+	// locks: say so at once.
+	s.emit(Event{Event: EventProgress, Phase: job.phase, RowsDone: int64p(st.RowsDone), RowsTotal: int64p(src.total(st.RowsDone))})
 	gauge := s.newPressureGauge(ctx, job.phase)
 	started := time.Now()
 	lockChecked := started
@@ -134,22 +207,14 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 		if err := gauge.wait(ctx); err != nil {
 			return st.RowsChanged, s.interrupted(job.phase)
 		}
-		var lo any
-		if st.Checkpoint != nil {
-			lo = s.keyArg(*st.Checkpoint)
-		}
-		var hi any
-		var rows int64
-		var more bool
 		asked := time.Now()
-		err = s.retryLocked(ctx, true, func() error {
-			var err error
-			hi, rows, more, err = s.upperBound(ctx, job, lo, z.n)
-			return err
-		})
+		b, more, err := src.next(ctx, z.n)
 		if err != nil {
 			if ctx.Err() != nil {
 				return st.RowsChanged, s.interrupted(job.phase)
+			}
+			if ks := (*keyStuckError)(nil); errors.As(err, &ks) {
+				return st.RowsChanged, ks
 			}
 			if s.d.classify(err).kind == failConnection {
 				// retryLocked waited for it through its tries.
@@ -161,10 +226,7 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 		if !more {
 			break
 		}
-		if lo != nil && keyText(hi) == keyText(lo) {
-			return st.RowsChanged, &keyStuckError{phase: job.phase, key: s.key, at: keyText(lo)}
-		}
-		took, err := s.runBatch(ctx, job, lo, hi, rows)
+		took, err := s.runBatch(ctx, job, b)
 		if err != nil {
 			return st.RowsChanged, err
 		}
@@ -184,24 +246,24 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 				return st.RowsChanged, s.interrupted(job.phase)
 			}
 		}
-		if st.RowsDone > total {
-			total = st.RowsDone // the estimate was low: correct it as we go
-		}
 		elapsed := time.Since(started)
 		rate := 0.0
 		if elapsed > 0 {
 			rate = float64(st.RowsDone-startRows) / elapsed.Seconds()
 		}
-		s.emit(Event{Event: EventProgress, Phase: job.phase, RowsDone: int64p(st.RowsDone), RowsTotal: int64p(total),
-			RowsPerSec: rate, BatchSize: int(rows), BatchMS: float64(took.Microseconds()) / 1000, Checkpoint: keyText(hi)})
+		s.emit(Event{Event: EventProgress, Phase: job.phase, RowsDone: int64p(st.RowsDone), RowsTotal: int64p(src.total(st.RowsDone)),
+			RowsPerSec: rate, BatchSize: int(b.rows), BatchMS: float64(took.Microseconds()) / 1000, Checkpoint: keyText(b.hi)})
 		if s.opts.MaxRate > 0 {
-			limiter = limiter.Add(time.Duration(float64(rows) / s.opts.MaxRate * float64(time.Second)))
+			limiter = limiter.Add(time.Duration(float64(b.rows) / s.opts.MaxRate * float64(time.Second)))
 			if now := time.Now(); limiter.Before(now) {
 				limiter = now
 			} else {
 				_ = sleep(ctx, limiter.Sub(now)) // a stop is seen at the loop's top
 			}
 		}
+	}
+	if d, ok := src.(*dupSource); ok && job.noneLeft != nil {
+		*job.noneLeft = d.clear
 	}
 	return st.RowsChanged, nil
 }
@@ -212,19 +274,28 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 func (s *Session) logBatchStatement(ctx context.Context, job batchJob) error {
 	data := job.data
 	data.HasLo = true
+	var text []string
+	how := fmt.Sprintf("run once per batch of rows on %s: the range's bounds are bound parameters (the first batch has no lower bound)", s.key)
+	if job.dups {
+		search, err := s.sql.Query("duplicate-rows", data)
+		if err != nil {
+			return err
+		}
+		text = append(text, search.SQL)
+		data = duplicatesShown(data)
+		how = fmt.Sprintf("the first statement finds the duplicates past the last one cleaned (up to %d at a time; once the walk reaches the end, it looks again from the start); the second runs once per batch of them: the keys of its rows and of their groups' first rows are bound parameters, one pair per row", dupChunk)
+	}
 	script, err := s.sql.Script(job.update, data)
 	if err != nil {
 		return err
 	}
-	var text []string
 	for _, st := range script {
 		text = append(text, st.SQL)
 	}
-	note := fmt.Sprintf("run once per batch of rows on %s: the range's bounds are bound parameters (the first batch has no lower bound)", s.key)
 	if bound, _, _ := s.batchTimeout(); bound > 0 {
-		note += fmt.Sprintf("; each batch's statements may run %s before the database cancels them (%s)", bound, s.d.timeoutSetting())
+		how += fmt.Sprintf("; each batch's statements may run %s before the database cancels them (%s)", bound, s.d.timeoutSetting())
 	}
-	return s.log(ctx, s.db, job.phase, "sql", strings.Join(text, ";\n"), note)
+	return s.log(ctx, s.db, job.phase, "sql", strings.Join(text, ";\n"), how)
 }
 
 // batchTimeout is the bound of a batch's statements (0 where the server
@@ -267,22 +338,26 @@ func (s *Session) upperBound(ctx context.Context, job batchJob, lo any, n int) (
 	return hi, count, count > 0, nil
 }
 
-// runBatch updates one range and moves the checkpoint, with the count of
-// rows changed, in one transaction. A lock timeout rolls the batch back
-// and retries it; any other error stops with the range named and the
-// checkpoint where it was.
-func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows int64) (time.Duration, error) {
+// runBatch updates one range (or one batch of duplicates) and moves the
+// checkpoint, with the count of rows changed, in one transaction. A lock
+// timeout rolls the batch back and retries it; any other error stops with
+// the range named and the checkpoint where it was.
+func (s *Session) runBatch(ctx context.Context, job batchJob, b batchRange) (time.Duration, error) {
+	lo, hi, rows := b.lo, b.hi, b.rows
 	data := job.data
 	data.HasLo = lo != nil
+	vals := map[string]any{"lo": lo, "hi": hi}
+	if job.dups {
+		bindDuplicates(&data, vals, b.keys, b.firsts)
+	}
 	script, err := s.sql.Script(job.update, data)
 	if err != nil {
 		return 0, err
 	}
-	// The last statement is the batch's update; any before it prepare it
-	// (MySQL locks a unique clean's rows first).
+	// The last statement is the batch's update; any before it prepare it.
 	var args [][]any
 	for _, step := range script {
-		a, err := step.Args(map[string]any{"lo": lo, "hi": hi})
+		a, err := step.Args(vals)
 		if err != nil {
 			return 0, err
 		}
@@ -310,6 +385,9 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 		}
 		err := s.inTxWith(ctx, txOpts, func(tx *sql.Tx) error {
 			start = time.Now()
+			if s.watchBatch != nil {
+				s.watchBatch(ctx, tx, "begin", script, args)
+			}
 			if setup != "" {
 				if _, err := tx.ExecContext(ctx, setup); err != nil {
 					return err
@@ -321,6 +399,9 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, lo, hi any, rows i
 					return s.cancelled(stmtBatch, bound, err)
 				}
 				changed, _ = res.RowsAffected()
+			}
+			if s.watchBatch != nil {
+				s.watchBatch(ctx, tx, "end", script, args)
 			}
 			st.Checkpoint, st.RowsDone = ptr(keyText(hi)), st.RowsDone+rows
 			st.RowsChanged += changed

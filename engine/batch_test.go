@@ -160,7 +160,7 @@ func TestBatchRunAgainAfterCommit(t *testing.T) {
 		want := db.Query(`SELECT id, coalesce(email, 'NULL') FROM users WHERE id <> 25 ORDER BY id`)
 		st := s.st("backfill")
 		st.Checkpoint, st.RowsDone, st.RowsChanged = ptr("20"), 20, 20 // as before the last batch
-		if _, err := s.runBatch(ctx, s.builder().fillJob("backfill"), s.keyArg("20"), s.keyArg("30"), 10); err != nil {
+		if _, err := s.runBatch(ctx, s.builder().fillJob("backfill"), batchRange{lo: s.keyArg("20"), hi: s.keyArg("30"), rows: 10}); err != nil {
 			t.Fatal(err)
 		}
 		if changed := st.RowsChanged - 20; changed != 1 {

@@ -205,6 +205,11 @@ type sqlData struct {
 	// every character (MySQL's default collations call 'b' and 'B' equal,
 	// and a rollback must not miss a write that changed only the case).
 	Text bool
+	// Dups are one batch of a UNIQUE clean's duplicates (clean-duplicates):
+	// the parameter names of each row's key and of its group's first key;
+	// Firsts are the distinct names of the latter (dupwalk.go).
+	Dups   []dupParam
+	Firsts []string
 
 	// DropIndexes are the indexes a drop-column drops with the column, where
 	// the dialect does not drop them whole by itself (MySQL, SQLite).

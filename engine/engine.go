@@ -171,6 +171,11 @@ type Session struct {
 	// runner is who runs the plan: this session once it holds the lock;
 	// before, the holder of the plan's lock as read, if any.
 	runner *Runner
+	// watchBatch, set by tests only, sees what a batch reads from inside
+	// its transaction: called there before its statements ("begin") and
+	// after them, before the checkpoint's write ("end"); and, with no
+	// transaction, at each search of a walk of duplicates ("search").
+	watchBatch func(ctx context.Context, tx *sql.Tx, at string, script templates.Script, args [][]any)
 }
 
 // Start checks the plan against the live schema and the recorded state,

@@ -265,7 +265,8 @@ func (b builder) holdsText() bool {
 	return !ok || strings.Contains(t, "char") || strings.Contains(t, "text") || strings.HasPrefix(t, "enum")
 }
 
-// cleanJob applies the plan's clean: expressions to violating rows.
+// cleanJob applies the plan's clean: expressions to violating rows: for a
+// UNIQUE, it walks the duplicates (dupwalk.go), else the whole table.
 func (b builder) cleanJob(phase string) batchJob {
 	d := b.constraintData()
 	d.Set = b.assigned(b.plan.Clean)
@@ -274,8 +275,12 @@ func (b builder) cleanJob(phase string) batchJob {
 		sets = append(sets, a.Column)
 	}
 	d.Keep = b.kept(sets...)
-	return batchJob{phase: phase, update: "clean-batch", data: d,
+	job := batchJob{phase: phase, update: "clean-batch", data: d,
 		fix: "fix the rows in that range, or change the plan's clean: expressions (they may change until clean is done), then rerun to resume"}
+	if d.Kind == "unique" {
+		job.update, job.dups = "clean-duplicates", true
+	}
+	return job
 }
 
 // assigned is a plan's column: expression pairs (clean:,
@@ -314,9 +319,16 @@ func (b builder) cond(kind string) sqlData {
 func (b builder) batchPreview(job batchJob) (templates.Script, error) {
 	d := job.data
 	d.HasLo = true
-	ub, err := b.sql.Query("upper-bound", d)
+	find, lock := "upper-bound", "reads the key index only"
+	if job.dups {
+		find, lock = "duplicate-rows", fmt.Sprintf("a plain read of every row (a sort of the table by the constraint's columns), not once a batch: once for up to %d duplicates, and once more from the start when the walk reaches the end", dupChunk)
+	}
+	ub, err := b.sql.Query(find, d)
 	if err != nil {
 		return nil, err
+	}
+	if job.dups {
+		d = duplicatesShown(d)
 	}
 	upd, err := b.sql.Script(job.update, d)
 	if err != nil {
@@ -327,5 +339,5 @@ func (b builder) batchPreview(job batchJob) (templates.Script, error) {
 			*b.notes = append(*b.notes, fmt.Sprintf("%s is declared ON UPDATE: the batch sets it to its own value, or the database would rewrite it in every row the batch changes (the application's last-modified time is kept)", col))
 		}
 	}
-	return append(templates.Script{{Statement: ub, Lock: "reads the key index only", Mode: templates.Own}}, upd...), nil
+	return append(templates.Script{{Statement: ub, Lock: lock, Mode: templates.Own}}, upd...), nil
 }

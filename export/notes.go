@@ -14,6 +14,9 @@ var paramText = map[string]string{
 	"offset": "the batch size minus one",
 	"key":    "the key of the row written",
 	"other":  "the key of another row",
+	"limit":  "how many duplicates to list at a time",
+	"dup1":   "the key of one duplicate of the batch (one such value per row of the batch, the list of the first statement in order)",
+	"first1": "the key of the first row of that duplicate's group, the second column the first statement gives (one per row of the batch, or one per group)",
 }
 
 // applyHow says how to apply the migrations up to one version with the
@@ -133,6 +136,11 @@ func (m *model) notesSteps(b *strings.Builder, pv engine.PhasePreview) {
 			fmt.Fprintf(b, " On %s they depend on the live table: %s.", m.o.Dialect, strings.Join(pv.Gaps, "; "))
 		}
 		fmt.Fprintf(b, "\n\n")
+	case pv.Phase.ID == "clean" && m.plan().Constraint.Kind() == "unique":
+		fmt.Fprintf(b, "shepherd walks the duplicates, not the table: the first statement lists them in key order, each with the key of its group's first row (the row that keeps its values), "+
+			"and the second cleans them in short batches by those keys (each batch its own transaction, a checkpoint after each), sized to take about 50 ms. "+
+			"Your job can do the same: list the duplicates past the last key it cleaned, clean them in batches, and once it finds none past it, list them once more from the start "+
+			"(rows written meanwhile), until that finds none:\n\n")
 	default:
 		fmt.Fprintf(b, "shepherd runs it in short batches on the key (each its own transaction, a checkpoint after each), sized to take about 50 ms. "+
 			"Your job can run the same statements in a loop: the first finds the batch's last key; when it finds none, the last batch ends at the table's last key:\n\n")

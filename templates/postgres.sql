@@ -513,14 +513,50 @@ UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $
 WHERE {{template "range" .}} AND {{template "violates" .}}
 {{end}}
 
+{{/* ---------- a UNIQUE clean: the duplicates, not the table ----------
+     The rows of a UNIQUE's groups of equal values, each with the key of its
+     group's first row (the smallest key: it keeps its values), from one
+     sort of the rows by the constraint's columns, however many duplicates
+     there are. A row with a NULL in any of the columns is no duplicate:
+     UNIQUE lets NULLs be. */}}
+{{define "duplicate-window"}}SELECT {{q .Key}} AS shepherd_key, first_value({{q .Key}}) OVER (PARTITION BY {{qlist .Columns}} ORDER BY {{q .Key}}) AS shepherd_first FROM {{qt .Schema .Table}} WHERE {{range $i, $c := .Columns}}{{if $i}} AND {{end}}{{q $c}} IS NOT NULL{{end}}{{end}}
+
+{{/* The walk's next duplicates after the last it cleaned, in key order, at
+     most {{param "limit"}} at a time (engine/dupwalk.go). */}}
+{{define "duplicate-rows"}}
+SELECT shepherd_w.shepherd_key, shepherd_w.shepherd_first FROM ({{template "duplicate-window" .}}) AS shepherd_w
+WHERE shepherd_w.shepherd_key <> shepherd_w.shepherd_first{{if .HasLo}} AND shepherd_w.shepherd_key > {{param "lo"}}{{end}}
+ORDER BY shepherd_w.shepherd_key LIMIT {{param "limit"}}
+{{end}}
+
+{{/* One batch of duplicates, by their keys. A row is cleaned only if a row
+     with a smaller key still has its values, among the first rows the
+     search found for the batch (found by key too): one the application
+     changed since is left to the walk's next look. A hash join of the
+     two lists: the batch reads its own rows and their first rows, never
+     the table. */}}
+{{define "clean-duplicates"}}
+-- step: ROW EXCLUSIVE on {{.Table}} (reads and writes go on) and a lock on each row it changes, until the batch commits; it waits at most lock_timeout for a lock, then is retried
+UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}} = ({{$s.Expr}}){{end}}
+WHERE {{q .Key}} IN ({{range $i, $d := .Dups}}{{if $i}}, {{end}}{{param $d.Key}}{{end}})
+  AND EXISTS (SELECT 1 FROM {{qt .Schema .Table}} AS shepherd_dup WHERE shepherd_dup.{{q .Key}} IN ({{range $i, $f := .Firsts}}{{if $i}}, {{end}}{{param $f}}{{end}}){{range .Columns}} AND shepherd_dup.{{q .}} = {{q $.Table}}.{{q .}}{{end}} AND shepherd_dup.{{q .Key}} < {{q .Table}}.{{q .Key}})
+{{end}}
+
 {{/* ---------- checks on the real data ---------- */}}
 
 {{define "null-rows"}}{{q .Column}} IS NULL{{end}}
 {{define "diff-rows"}}{{q .To}} IS DISTINCT FROM {{q .Column}}{{end}}
 
+{{/* A duplicate is a row whose values a row with a smaller key has: the
+     rows of the one sort above but each group's first. (A correlated
+     EXISTS searched the table for every row: a hash of the whole table at
+     each batch of a clean, and SQLite's count read the table once per
+     row.) */}}
+{{define "duplicate"}}{{q .Table}}.{{q .Key}} IN (SELECT shepherd_w.shepherd_key FROM ({{template "duplicate-window" .}}) AS shepherd_w WHERE shepherd_w.shepherd_key <> shepherd_w.shepherd_first){{end}}
+
 {{define "violates"}}
 {{- if eq .Kind "not_null"}}{{q .Column}} IS NULL
-{{- else if eq .Kind "unique"}}EXISTS (SELECT 1 FROM {{qt .Schema .Table}} AS shepherd_dup WHERE {{range $i, $c := .Columns}}{{if $i}} AND {{end}}shepherd_dup.{{q $c}} = {{q $.Table}}.{{q $c}}{{end}} AND shepherd_dup.{{q .Key}} < {{q .Table}}.{{q .Key}})
+{{- else if eq .Kind "unique"}}{{template "duplicate" .}}
 {{- else if eq .Kind "foreign_key"}}{{template "orphan" .}}
 {{- else}}NOT ({{.Check}}){{end}}
 {{- end}}

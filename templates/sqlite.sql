@@ -329,14 +329,39 @@ UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $
 WHERE {{template "range" .}} AND {{template "violates" .}}
 {{end}}
 
+{{/* ---------- a UNIQUE clean: the duplicates, not the table ----------
+     See postgres.sql. */}}
+{{define "duplicate-window"}}SELECT {{q .Key}} AS shepherd_key, first_value({{q .Key}}) OVER (PARTITION BY {{qlist .Columns}} ORDER BY {{q .Key}}) AS shepherd_first FROM {{qt .Schema .Table}} WHERE {{range $i, $c := .Columns}}{{if $i}} AND {{end}}{{q $c}} IS NOT NULL{{end}}{{end}}
+
+{{define "duplicate-rows"}}
+SELECT shepherd_w.shepherd_key, shepherd_w.shepherd_first FROM ({{template "duplicate-window" .}}) AS shepherd_w
+WHERE shepherd_w.shepherd_key <> shepherd_w.shepherd_first{{if .HasLo}} AND shepherd_w.shepherd_key > {{param "lo"}}{{end}}
+ORDER BY shepherd_w.shepherd_key LIMIT {{param "limit"}}
+{{end}}
+
+{{/* One batch of duplicates, each paired with the first row of its group
+     (a VALUES list of bound pairs), which must still have its values: two
+     lookups by key a row. (A correlated subquery over the list of first
+     rows would look each of them up for every row of the batch.) */}}
+{{define "clean-duplicates"}}
+-- step: the database is write-locked for one short batch
+UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}} = ({{$s.Expr}}){{end}}
+FROM (SELECT column1 AS shepherd_key, column2 AS shepherd_first FROM (VALUES {{range $i, $d := .Dups}}{{if $i}}, {{end}}({{param $d.Key}}, {{param $d.First}}){{end}})) AS shepherd_batch
+WHERE {{q .Table}}.{{q .Key}} = shepherd_batch.shepherd_key
+  AND EXISTS (SELECT 1 FROM {{qt .Schema .Table}} AS shepherd_dup WHERE shepherd_dup.{{q .Key}} = shepherd_batch.shepherd_first{{range .Columns}} AND shepherd_dup.{{q .}} = {{q $.Table}}.{{q .}}{{end}} AND shepherd_dup.{{q .Key}} < {{q .Table}}.{{q .Key}})
+{{end}}
+
 {{/* ---------- checks on the real data ---------- */}}
 
 {{define "null-rows"}}{{q .Column}} IS NULL{{end}}
 {{define "diff-rows"}}{{q .To}} IS NOT {{q .Column}}{{end}}
 
+{{/* See postgres.sql. */}}
+{{define "duplicate"}}{{q .Table}}.{{q .Key}} IN (SELECT shepherd_w.shepherd_key FROM ({{template "duplicate-window" .}}) AS shepherd_w WHERE shepherd_w.shepherd_key <> shepherd_w.shepherd_first){{end}}
+
 {{define "violates"}}
 {{- if eq .Kind "not_null"}}{{q .Column}} IS NULL
-{{- else if eq .Kind "unique"}}EXISTS (SELECT 1 FROM {{qt .Schema .Table}} AS shepherd_dup WHERE {{range $i, $c := .Columns}}{{if $i}} AND {{end}}shepherd_dup.{{q $c}} = {{q $.Table}}.{{q $c}}{{end}} AND shepherd_dup.{{q .Key}} < {{q .Table}}.{{q .Key}})
+{{- else if eq .Kind "unique"}}{{template "duplicate" .}}
 {{- else if eq .Kind "foreign_key"}}{{template "orphan" .}}
 {{- else}}NOT ({{.Check}}){{end}}
 {{- end}}
