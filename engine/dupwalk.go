@@ -23,8 +23,9 @@ import (
 // looks for duplicates past it. Once the walk has reached the end it looks
 // again from the start, which finds what became a duplicate while it walked
 // (rows written ahead of it or behind it, groups whose first row changed),
-// at most dupRescans times; what is still there then is the verification's
-// to count, as before.
+// at most dupRescans times. A look that finds none is the clean's
+// verification (batchJob.noneLeft); what is still there after the last is
+// the verification's to count, as before.
 
 const (
 	// dupChunk bounds the duplicates held in memory (two keys each): one
