@@ -1,0 +1,229 @@
+package phases
+
+import (
+	"fmt"
+	"strings"
+)
+
+// The checks of a plan's fields after decoding: each problem found is a
+// PlanError naming the field, what is wrong and what to write instead.
+
+type validator struct {
+	p    *Plan
+	errs PlanErrors
+}
+
+func (v *validator) add(field, problem, fix string) {
+	v.errs = append(v.errs, &PlanError{File: v.p.File, Line: v.p.lines[field], Field: field, Problem: problem, Fix: fix})
+}
+
+func (v *validator) required(field, val, fix string) bool {
+	if strings.TrimSpace(val) == "" {
+		v.add(field, "is missing", fix)
+		return false
+	}
+	return true
+}
+
+func (v *validator) ident(field, val, what string) {
+	if val == "" {
+		return
+	}
+	if err := CheckIdent(val); err != nil {
+		v.add(field, fmt.Sprintf("%q %v", val, err), "give the "+what+"'s name as the database knows it, such as "+exampleFor(what))
+	}
+}
+
+func exampleFor(what string) string {
+	switch what {
+	case "table":
+		return "users"
+	case "constraint":
+		return "orders_amount_positive"
+	case "schema":
+		return "public"
+	}
+	return "email"
+}
+
+// expr checks an expression field: one value of one row (CheckScalar),
+// as a column's value and a CHECK's condition both are.
+func (v *validator) expr(field string, e PerDialect, example string) {
+	for _, s := range e.Values() {
+		if err := CheckScalar(s); err != nil {
+			v.add(field, fmt.Sprintf("%q %v", s, err), "give one SQL expression, such as "+example)
+		}
+	}
+}
+
+// forbid reports fields that the playbook does not use: a plan that carries
+// them was probably written for another playbook.
+func (v *validator) forbid(field string, set bool) {
+	if set {
+		v.add(field, fmt.Sprintf("is not used by the %s playbook", v.p.Playbook), "remove it, or choose the playbook that uses it")
+	}
+}
+
+func (v *validator) validate(r raw) {
+	p := v.p
+	if v.required("name", p.Name, "give the plan a name such as users-email") && !planNameRE.MatchString(p.Name) {
+		v.add("name", fmt.Sprintf("%q is not a valid plan name", p.Name), "use lower-case letters, digits, '-' and '_', starting with a letter or digit, such as users-email")
+	}
+	if v.required("playbook", p.Playbook, "set playbook: to add-column, rename-column or tighten-constraint") {
+		if _, ok := Playbooks()[p.Playbook]; !ok {
+			v.add("playbook", fmt.Sprintf("%q is not a playbook", p.Playbook), "use add-column, rename-column or tighten-constraint")
+		}
+	}
+	v.ident("schema", p.Schema, "schema")
+	if v.required("table", p.Table, "set table: to the table to change") {
+		v.ident("table", p.Table, "table")
+	}
+	v.ident("key", p.Key, "column")
+	for _, d := range []struct {
+		field string
+		val   PerDialect
+	}{{"type", p.Type}, {"backfill", p.Backfill}} {
+		for k := range d.val.By {
+			if !KnownDialect(k) {
+				v.add(d.field, fmt.Sprintf("%q is not a dialect", k), "use postgres, mysql or sqlite")
+			}
+		}
+	}
+	for _, t := range p.Type.Values() {
+		if err := CheckType(t); err != nil {
+			v.add("type", fmt.Sprintf("%q %v", t, err), "give a column type such as text or varchar(255)")
+		}
+	}
+
+	switch p.Playbook {
+	case AddColumn:
+		if v.required("column", p.Column, "set column: to the name of the column to add") {
+			v.ident("column", p.Column, "column")
+		}
+		if p.Type.IsZero() {
+			v.add("type", "is missing", "set type: to the new column's type, such as text, or per dialect: {postgres: text, mysql: varchar(255), sqlite: text}")
+		}
+		if p.Backfill.IsZero() {
+			v.add("backfill", "is missing", "set backfill: to an SQL expression over the row that gives the new column's value, such as lower(username) || '@example.com'")
+		}
+		v.expr("backfill", p.Backfill, "lower(username) || '@example.com'")
+		for _, e := range p.Backfill.Values() {
+			if looksLikeIdent(e) && strings.EqualFold(strings.Trim(strings.TrimSpace(e), "\"`"), p.Column) {
+				v.add("backfill", fmt.Sprintf("%q is the column being added, so every row would stay NULL", e), "give an expression over the existing columns, such as lower(username) || '@example.com'")
+			}
+		}
+		v.forbid("to", p.To != "")
+		v.forbid("constraint", r.Constraint != nil)
+		v.forbid("clean", r.Clean != nil)
+	case RenameColumn:
+		if v.required("column", p.Column, "set column: to the column to rename") {
+			v.ident("column", p.Column, "column")
+		}
+		if v.required("to", p.To, "set to: to the column's new name") {
+			v.ident("to", p.To, "column")
+		}
+		if p.Column != "" && p.Column == p.To {
+			v.add("to", fmt.Sprintf("is the same as column (%q)", p.To), "give the new name")
+		}
+		v.forbid("backfill", !p.Backfill.IsZero())
+		v.forbid("not_null", r.NotNull != nil)
+		v.forbid("constraint", r.Constraint != nil)
+		v.forbid("clean", r.Clean != nil)
+	case TightenConstraint:
+		v.forbid("column", p.Column != "")
+		v.forbid("type", !p.Type.IsZero())
+		v.forbid("backfill", !p.Backfill.IsZero())
+		v.forbid("not_null", r.NotNull != nil)
+		v.forbid("to", p.To != "")
+		v.validateConstraint()
+	}
+}
+
+func (v *validator) validateConstraint() {
+	p := v.p
+	c := p.Constraint
+	if c == nil {
+		v.add("constraint", "is missing", `set constraint: to {name: orders_amount_positive, check: "amount > 0"}, {not_null: COLUMN}, {name: users_email_key, unique: [email]} or {name: orders_user_fk, foreign_key: [user_id], references: {table: users}}`)
+		return
+	}
+	kinds := 0
+	if !c.Check.IsZero() {
+		kinds++
+	}
+	if c.NotNull != "" {
+		kinds++
+	}
+	if len(c.Unique) > 0 {
+		kinds++
+	}
+	if len(c.ForeignKey) > 0 {
+		kinds++
+	}
+	if kinds != 1 {
+		v.add("constraint", "must give exactly one of check, not_null, unique and foreign_key", "split it into one plan per constraint")
+		return
+	}
+	if c.References != nil && c.Kind() != "foreign_key" {
+		v.add("constraint.references", "is only for a foreign key", "add foreign_key: [COLUMN...] with the columns that reference it, or remove references:")
+	}
+	v.ident("constraint.name", c.Name, "constraint")
+	switch c.Kind() {
+	case "check":
+		v.required("constraint.name", c.Name, "name the constraint, such as orders_amount_positive")
+		v.expr("constraint.check", c.Check, `"amount > 0"`)
+		for _, e := range c.Check.Values() {
+			if looksLikeIdent(e) {
+				v.add("constraint.check", fmt.Sprintf("%q is a column name, not a condition", e), fmt.Sprintf("give a condition such as \"amount > 0\"; to forbid NULLs use not_null: %s", strings.Trim(e, "\"`")))
+			}
+		}
+	case "not_null":
+		v.ident("constraint.not_null", c.NotNull, "column")
+	case "unique":
+		v.required("constraint.name", c.Name, "name the constraint, such as users_email_key")
+		v.columnList("constraint.unique", c.Unique)
+	case "foreign_key":
+		v.required("constraint.name", c.Name, "name the constraint, such as orders_user_fk")
+		v.columnList("constraint.foreign_key", c.ForeignKey)
+		ref := c.References
+		if ref == nil {
+			v.add("constraint.references", "is missing", "say what the foreign key references, such as references: {table: users} (its primary key) or references: {table: users, columns: [id]}")
+			break
+		}
+		v.ident("constraint.references.schema", ref.Schema, "schema")
+		if strings.TrimSpace(ref.Table) == "" {
+			v.errs = append(v.errs, &PlanError{File: p.File, Line: p.lines["constraint.references"], Field: "constraint.references.table",
+				Problem: "is missing", Fix: "name the referenced table, such as references: {table: users}"})
+		}
+		v.ident("constraint.references.table", ref.Table, "table")
+		if ref.Columns != nil {
+			if len(ref.Columns) == 0 {
+				v.add("constraint.references.columns", "is an empty list", "list the referenced columns, such as [id], or leave columns: out to reference the primary key")
+			}
+			v.columnList("constraint.references.columns", ref.Columns)
+			if len(ref.Columns) > 0 && len(ref.Columns) != len(c.ForeignKey) {
+				v.add("constraint.references.columns", fmt.Sprintf("names %d columns (%s) for %d in foreign_key (%s)", len(ref.Columns), strings.Join(ref.Columns, ", "), len(c.ForeignKey), strings.Join(c.ForeignKey, ", ")),
+					"give one referenced column for each foreign_key column, in the same order")
+			}
+		}
+	}
+	for _, a := range c.Violating {
+		v.ident("constraint.violating", a.Column, "column")
+		v.expr("constraint.violating."+a.Column, a.Expr, "-1")
+	}
+	for _, a := range p.Clean {
+		v.ident("clean.set", a.Column, "column")
+		v.expr("clean.set."+a.Column, a.Expr, "abs(amount)")
+	}
+}
+
+// columnList checks a list of column names: each a valid name, none twice.
+func (v *validator) columnList(field string, cols []string) {
+	seen := map[string]bool{}
+	for _, col := range cols {
+		v.ident(field, col, "column")
+		if seen[col] {
+			v.add(field, fmt.Sprintf("names %q twice", col), "list each column once")
+		}
+		seen[col] = true
+	}
+}
