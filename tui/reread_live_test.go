@@ -2,15 +2,11 @@ package tui
 
 import (
 	"context"
-	"database/sql"
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/shepherd-db/shepherd/demo"
 	"github.com/shepherd-db/shepherd/engine"
 	"github.com/shepherd-db/shepherd/phases"
 )
@@ -24,30 +20,9 @@ func TestLiveTUIReadsTheEditedPlanFile(t *testing.T) {
 		t.Skip("-short")
 	}
 	ctx := context.Background()
-	dir := t.TempDir()
-	dbPath := filepath.Join(dir, "demo.db")
 	const users = 300
-	if _, err := demo.Create(ctx, dbPath, users); err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile("../examples/users-email.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(dir, "users-email.yaml")
-	if err := os.WriteFile(file, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	eng, err := engine.Open(ctx, "sqlite:"+dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close()
-	db, err := sql.Open("sqlite", "file:"+dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	f := newLiveFixture(ctx, t, users)
+	eng, db, plan, file := f.eng, f.db, f.plan, f.file
 	count := func(q string) int {
 		t.Helper()
 		var n int
@@ -56,20 +31,6 @@ func TestLiveTUIReadsTheEditedPlanFile(t *testing.T) {
 		}
 		return n
 	}
-
-	// A release job ran add-column and confirmed deploy-readers.
-	plan, err := phases.Load(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	job, err := eng.Start(ctx, plan, engine.Options{Operator: "release-job"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := job.Run(ctx, "deploy-readers", map[string]bool{"deploy-readers": true}); err != nil {
-		t.Fatal(err)
-	}
-	job.Close()
 
 	h := &harness{t: t}
 	h.m = New(ctx, Config{Engine: Live(eng), Open: plan, Options: engine.Options{Operator: "operator@tui"}})

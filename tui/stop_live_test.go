@@ -4,17 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/shepherd-db/shepherd/demo"
 	"github.com/shepherd-db/shepherd/engine"
-	"github.com/shepherd-db/shepherd/phases"
 )
 
 // q mid-backfill on a real SQLite database: the engine stops after the
@@ -26,41 +22,8 @@ func TestLiveQuitMidBackfillReportsWhereItStopped(t *testing.T) {
 		t.Skip("-short")
 	}
 	ctx := context.Background()
-	dir := t.TempDir()
-	dbPath := filepath.Join(dir, "demo.db")
-	if _, err := demo.Create(ctx, dbPath, 3000); err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile("../examples/users-email.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(dir, "users-email.yaml")
-	if err := os.WriteFile(file, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	eng, err := engine.Open(ctx, "sqlite:"+dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close()
-	db, err := sql.Open("sqlite", "file:"+dbPath+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	plan, err := phases.Load(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	job, err := eng.Start(ctx, plan, engine.Options{Operator: "release-job"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := job.Run(ctx, "deploy-readers", map[string]bool{"deploy-readers": true}); err != nil {
-		t.Fatal(err)
-	}
-	job.Close()
+	f := newLiveFixture(ctx, t, 3000)
+	eng, db, plan, file := f.eng, f.db, f.plan, f.file
 
 	h := &harness{t: t}
 	h.m = New(ctx, Config{Engine: Live(eng), Open: plan, Options: engine.Options{BatchSize: 100, MaxRate: 1000}})
