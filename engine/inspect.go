@@ -2,9 +2,11 @@ package engine
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/shepherd-db/shepherd/phases"
+	"github.com/shepherd-db/shepherd/templates"
 )
 
 // View is a plan opened to be looked at: its recorded state, checked against
@@ -49,3 +51,24 @@ func (v *View) Plan() *phases.Plan { return v.s.plan }
 // Warnings are what checking the plan against the live table found that the
 // operator should know before running it (a rename's dependents).
 func (v *View) Warnings() []string { return v.s.warnings }
+
+// eachRow runs introspection template name with data on q and calls scan
+// for each row it returns; errors name the template.
+func eachRow(ctx context.Context, q querier, set *templates.Set, name string, data sqlData, scan func(*sql.Rows) error) error {
+	st, err := set.Query(name, data)
+	if err != nil {
+		return err
+	}
+	args, _ := st.Args(nil)
+	rows, err := q.QueryContext(ctx, st.SQL, args...)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return rows.Err()
+}

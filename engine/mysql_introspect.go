@@ -17,22 +17,7 @@ func (d *mysqlDialect) introspect(ctx context.Context, q querier, set *templates
 	data := sqlData{Schema: schema, Table: table, MySQL: d.ddl()}
 	t := &Table{Schema: schema, Name: table}
 	run := func(name string, scan func(*sql.Rows) error) error {
-		st, err := set.Query(name, data)
-		if err != nil {
-			return err
-		}
-		args, _ := st.Args(nil)
-		rows, err := q.QueryContext(ctx, st.SQL, args...)
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			if err := scan(rows); err != nil {
-				return fmt.Errorf("%s: %w", name, err)
-			}
-		}
-		return rows.Err()
+		return eachRow(ctx, q, set, name, data, scan)
 	}
 	isTable := false
 	err := run("table-objects", func(r *sql.Rows) error {

@@ -143,22 +143,7 @@ func pgCancelCause(msg string) cancelCause {
 func (d postgresDialect) introspect(ctx context.Context, q querier, set *templates.Set, schema, table string) (*Table, error) {
 	data := sqlData{Schema: schema, Table: table}
 	run := func(name string, scan func(*sql.Rows) error) error {
-		st, err := set.Query(name, data)
-		if err != nil {
-			return err
-		}
-		args, _ := st.Args(nil)
-		rows, err := q.QueryContext(ctx, st.SQL, args...)
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			if err := scan(rows); err != nil {
-				return fmt.Errorf("%s: %w", name, err)
-			}
-		}
-		return rows.Err()
+		return eachRow(ctx, q, set, name, data, scan)
 	}
 	t := &Table{Name: table}
 	found := false

@@ -116,22 +116,7 @@ func (d sqliteDialect) introspect(ctx context.Context, q querier, set *templates
 	data := sqlData{Table: table}
 	t := &Table{Name: table}
 	run := func(name string, scan func(*sql.Rows) error) error {
-		st, err := set.Query(name, data)
-		if err != nil {
-			return err
-		}
-		args, _ := st.Args(nil)
-		rows, err := q.QueryContext(ctx, st.SQL, args...)
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			if err := scan(rows); err != nil {
-				return fmt.Errorf("%s: %w", name, err)
-			}
-		}
-		return rows.Err()
+		return eachRow(ctx, q, set, name, data, scan)
 	}
 	// The table's own row first: a view or a missing name stops here.
 	err := run("table-objects", func(r *sql.Rows) error {
