@@ -98,10 +98,10 @@ func openApp(path string, busyMS int) (*sql.DB, error) {
 	return sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 }
 
-// removeAll removes the sandbox's folder. A step cancelled a moment ago
-// (a signal, q) may still be ending its transaction, and SQLite writes its
-// journal into the folder meanwhile, so that one pass leaves the folder
-// behind with that file: it tries again for up to a second.
+// removeAll removes the sandbox's folder. Under load, one pass right after
+// a signal left the folder behind (a file in it appeared while the pass
+// ran; which closing writer created it is not pinned down), so it tries
+// again, for up to a second, until the folder is gone.
 func removeAll(dir string) {
 	if dir == "" {
 		return
