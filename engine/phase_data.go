@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -40,18 +41,22 @@ func (s *Session) phaseFill(ctx context.Context, b builder, id string, prev phas
 	if err != nil {
 		return err
 	}
-	if id == "backfill" {
-		if changed, err = s.walkAgainBehind(ctx, b, changed); err != nil {
-			return err
-		}
-	}
 	if id == "switch-writes" {
 		return s.finishNow(ctx, id, s.verifyFilled(b, changed))
 	}
-	return s.finishNow(ctx, id, s.verifyBackfill(b, changed))
+	for pass := 0; ; pass++ {
+		err := s.finishNow(ctx, id, s.verifyBackfill(b, changed))
+		var behind *VerifyError // verifyBackfill's only one: rows NULL behind the walk
+		if !errors.As(err, &behind) || pass == behindWalkPasses || len(behind.Sample) == 0 {
+			return err
+		}
+		if changed, err = s.walkAgainBehind(ctx, b, behind); err != nil {
+			return err
+		}
+	}
 }
 
-// behindWalkPasses bounds walkAgainBehind: rows that keep landing behind
+// behindWalkPasses bounds the walks again: rows that keep landing behind
 // the walk are not late commits, and verifyBackfill names them.
 const behindWalkPasses = 3
 
@@ -60,40 +65,25 @@ const behindWalkPasses = 3
 // from a sequence (or the application's counter) before a slow insert
 // commits lands behind the walk, NULL, when the insert comes from code
 // that does not write the column yet. With an integer key they are near
-// the walk's end, so the walk from the first of them is short. Keys that
-// do not increase are left to switch-writes' catch-up (verifyBackfill).
-// It returns the rows the phase changed in all (changed, runBatches'
-// total, when there were none behind).
-func (s *Session) walkAgainBehind(ctx context.Context, b builder, changed int64) (int64, error) {
+// the walk's end, so the walk from the first of them is short. Such a
+// commit can land at any moment before the verification reads the table,
+// so it is the verification that finds them (behind: its sample is
+// ordered by key) and phaseFill that walks again and verifies again. Keys
+// that do not increase are left to switch-writes' catch-up. It returns
+// the rows the phase changed in all.
+func (s *Session) walkAgainBehind(ctx context.Context, b builder, behind *VerifyError) (int64, error) {
 	st := s.st("backfill")
-	if !s.keyIsInteger() {
-		return changed, nil
+	first, err := strconv.ParseInt(behind.Sample[0], 10, 64)
+	if err != nil {
+		return st.RowsChanged, behind
 	}
-	for pass := 0; pass < behindWalkPasses && st.Checkpoint != nil; pass++ {
-		d := b.cond("unfilled")
-		d.Bounded = true
-		n, sample, err := s.countWhere(ctx, s.db, d, map[string]any{"hi": s.keyArg(*st.Checkpoint)})
-		if err != nil {
-			return changed, fmt.Errorf("backfill: count rows left behind the walk: %w", err)
-		}
-		if n == 0 || len(sample) == 0 {
-			return changed, nil
-		}
-		first, err := strconv.ParseInt(sample[0], 10, 64)
-		if err != nil {
-			return changed, nil // verifyBackfill says which rows
-		}
-		s.notice("backfill", "%d rows committed behind the walk after it passed them (from %s %d): walking again from there", n, s.key, first)
-		back := strconv.FormatInt(first-1, 10)
-		st.Checkpoint = &back
-		if err := s.save(ctx, s.db, st); err != nil {
-			return changed, err
-		}
-		if changed, err = s.runBatches(ctx, b.fillJob("backfill")); err != nil {
-			return changed, err
-		}
+	s.notice("backfill", "%d rows committed behind the walk after it passed them (from %s %d): walking again from there", behind.Count, s.key, first)
+	back := strconv.FormatInt(first-1, 10)
+	st.Checkpoint = &back
+	if err := s.save(ctx, s.db, st); err != nil {
+		return st.RowsChanged, err
 	}
-	return changed, nil
+	return s.runBatches(ctx, b.fillJob("backfill"))
 }
 
 // verifyBackfill: no row the walk covered is left NULL where the expression
