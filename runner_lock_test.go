@@ -136,10 +136,23 @@ func TestStartRaceLoserStoppedBetweenItsReadsExitsFour(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer winner.Process.Kill()
-			waitFor(t, time.Minute, func() bool {
+			winnerExit := make(chan error, 1)
+			go func() { winnerExit <- winner.Wait() }()
+			deadline := time.Now().Add(time.Minute)
+			for {
 				r, err := db.QueryE(`SELECT rows_done FROM ` + stateTable(dialect) + ` WHERE plan = 'users-email' AND phase = 'backfill'`)
-				return err == nil && len(r) == 1 && r[0][0] != "0"
-			})
+				if err == nil && len(r) == 1 && r[0][0] != "0" {
+					break
+				}
+				select {
+				case err := <-winnerExit:
+					t.Fatalf("the winner exited %d before its backfill began:\n%s", exitOf(err), winnerOut)
+				case <-time.After(20 * time.Millisecond):
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the winner's backfill did not begin within a minute (last read: %v %v); its output:\n%s", r, err, winnerOut)
+				}
+			}
 			loser.Process.Signal(syscall.SIGCONT)
 			if code := exitOf(loser.Wait()); code != 4 {
 				t.Fatalf("the loser exited %d, want 4:\n%s", code, loserOut)
@@ -148,7 +161,7 @@ func TestStartRaceLoserStoppedBetweenItsReadsExitsFour(t *testing.T) {
 				t.Errorf("the loser's message:\n%s", loserOut)
 			}
 			winner.Process.Signal(os.Interrupt)
-			if code := exitOf(winner.Wait()); code != 1 && code != 3 {
+			if code := exitOf(<-winnerExit); code != 1 && code != 3 {
 				t.Errorf("the winner exited %d:\n%s", code, winnerOut)
 			}
 			if got := db.One(`SELECT count(*) FROM ` + logTable(dialect) + ` WHERE actor = 'loser'`); got != "0" {
