@@ -216,7 +216,19 @@ func (s *Session) progress() phases.Progress {
 	return p
 }
 
+// ensureStateTables creates shepherd's schema, tables and columns where
+// they are missing. Where the dialect can say at once that all are there
+// (a "state-complete" template), the DDL is not run at all.
 func (s *Session) ensureStateTables(ctx context.Context) error {
+	if s.sql.Has("state-complete") {
+		var complete int
+		if err := s.queryRow(ctx, s.db, "state-complete", sqlData{}, nil, &complete); err != nil {
+			return fmt.Errorf("check shepherd's state tables: %w", s.dsn.scrub(err))
+		}
+		if complete == 1 {
+			return nil
+		}
+	}
 	script, err := s.sql.Script("state-ddl", sqlData{})
 	if err != nil {
 		return err

@@ -164,13 +164,22 @@ func (s *Session) checkValue(ctx context.Context, t *Table, field, expr string, 
 	if err != nil {
 		return "", s.dsn.scrub(err)
 	}
-	// The temporary table belongs to this connection: it goes with it.
-	defer discardConn(conn)
+	// The temporary table belongs to this connection: the connection goes
+	// back to the pool only once the table is gone for certain, and is
+	// discarded otherwise. Kept, it spares the next statement a new
+	// session (on PostgreSQL, a backend that reads the catalog afresh).
+	var probe *valueProbe
+	defer func() {
+		if probe != nil && probe.close(ctx) {
+			conn.Close()
+			return
+		}
+		discardConn(conn)
+	}()
 	probe, refused, err := s.openProbe(ctx, conn, d)
 	if err != nil {
 		return "", err
 	}
-	defer probe.close(ctx)
 	switch {
 	case refused != nil && target.TypeField != "":
 		return fmt.Sprintf("%s: the database does not take %q as a column's type: %v; give a type it has, such as text, varchar(255), integer or numeric(10, 2)", target.TypeField, target.Type, s.dsn.scrub(refused)), nil
@@ -275,6 +284,8 @@ type valueProbe struct {
 	// temporary table (why says so): only the checks that need none run.
 	made bool
 	why  string
+	// dirty: a close failed, so the connection may still hold the table.
+	dirty bool
 }
 
 // openProbe makes the temporary table for d.Type. refused is the
@@ -302,8 +313,8 @@ func (s *Session) openProbe(ctx context.Context, conn *sql.Conn, d sqlData) (p *
 				// A user that may read but not create a temporary table
 				// (plan --db with read-only rights): the checks that need
 				// no table still run, and the operator is told.
-				p.close(ctx)
-				p = &valueProbe{s: s, conn: conn, q: conn, d: d, why: fmt.Sprintf("this user may not create the temporary table shepherd checks it on (%v)", s.dsn.scrub(err))}
+				clean := p.close(ctx)
+				p = &valueProbe{s: s, conn: conn, q: conn, d: d, dirty: !clean, why: fmt.Sprintf("this user may not create the temporary table shepherd checks it on (%v)", s.dsn.scrub(err))}
 				// Where the dialect can check a type without a table
 				// (PostgreSQL's CAST takes any type), it still does.
 				if s.sql.Has("try-type-readonly") {
@@ -328,23 +339,30 @@ func (s *Session) openProbe(ctx context.Context, conn *sql.Conn, d sqlData) (p *
 }
 
 // close throws the temporary table away: the transaction is rolled back,
-// or the table dropped (the connection is discarded too, by the caller).
-func (p *valueProbe) close(ctx context.Context) {
+// or the table dropped. clean says the connection holds nothing of it any
+// more (the caller discards the connection otherwise).
+func (p *valueProbe) close(ctx context.Context) (clean bool) {
 	if p.tx != nil {
-		p.tx.Rollback() // always: nothing of it is kept
+		if err := p.tx.Rollback(); err != nil { // always: nothing of it is kept
+			p.dirty = true
+		}
 		p.tx = nil
 		p.q = p.conn
 	}
 	if !p.made {
-		return
+		return !p.dirty
 	}
 	p.made = false
 	script, err := p.s.sql.Script("try-type-end", p.d)
 	if err != nil {
-		return
+		p.dirty = true
+		return false
 	}
 	for _, st := range script {
 		args, _ := st.Args(nil)
-		_, _ = p.conn.ExecContext(ctx, st.SQL, args...) // the connection is discarded anyway
+		if _, err := p.conn.ExecContext(ctx, st.SQL, args...); err != nil {
+			p.dirty = true
+		}
 	}
+	return !p.dirty
 }

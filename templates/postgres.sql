@@ -87,6 +87,12 @@ END
 $shepherd$
 {{end}}
 
+{{/* 1 when shepherd's schema, tables and columns are all there (the usual
+     case after the first run): state-ddl's DO block, which a fresh session
+     compiles and which takes an advisory lock, is then skipped. */}}
+{{define "state-complete"}}SELECT CASE WHEN to_regclass('shepherd.shepherd_state') IS NOT NULL AND to_regclass('shepherd.shepherd_log') IS NOT NULL AND to_regclass('shepherd.shepherd_lock') IS NOT NULL
+  AND (SELECT count(*) FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass('shepherd.shepherd_state') AND attname IN ('took_effect', 'rows_changed') AND NOT attisdropped) = 2 THEN 1 ELSE 0 END{{end}}
+
 {{define "state-exists"}}SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'shepherd' AND c.relname = 'shepherd_state'{{end}}
 
 {{/* .Cond is "effect" once shepherd_state has took_effect (a table an

@@ -41,6 +41,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"text/template"
 )
 
@@ -161,6 +162,12 @@ type Set struct {
 	tmpl    *template.Template
 	quote   func(string) string
 	ph      func(n int) string
+	// rendering serializes renders: bound collects the values the one
+	// under way binds (the "bind" function appends to it). One parsed
+	// set serves every render, where a clone per render with its own
+	// "bind" cost more than the statement's round trip.
+	rendering sync.Mutex
+	bound     []any
 }
 
 // Load parses a dialect's template file. quote quotes one identifier;
@@ -183,8 +190,11 @@ func Load(dialect string, quote func(string) string, placeholder func(n int) str
 			return strings.Join(out, ", ")
 		},
 		"param": func(name string) string { return "\x00p" + name + "\x00" },
-		// bind and the args slice are per render; see render.
-		"bind": func(any) string { return "" },
+		// bind collects the value into the render under way; see render.
+		"bind": func(v any) string {
+			s.bound = append(s.bound, v)
+			return fmt.Sprintf("\x00b%d\x00", len(s.bound)-1)
+		},
 		"join": strings.Join,
 	}
 	t, err := template.New(dialect).Funcs(funcs).Option("missingkey=error").ParseFS(files, dialect+".sql")
@@ -211,17 +221,14 @@ func (s *Set) Names() []string {
 }
 
 func (s *Set) render(name string, data any) (string, []any, error) {
-	var bound []any
-	t, err := s.tmpl.Clone()
-	if err != nil {
-		return "", nil, err
-	}
-	t.Funcs(template.FuncMap{"bind": func(v any) string {
-		bound = append(bound, v)
-		return fmt.Sprintf("\x00b%d\x00", len(bound)-1)
-	}})
+	s.rendering.Lock()
+	defer s.rendering.Unlock()
+	s.bound = nil
 	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, name, data); err != nil {
+	err := s.tmpl.ExecuteTemplate(&buf, name, data)
+	bound := s.bound
+	s.bound = nil
+	if err != nil {
 		return "", nil, fmt.Errorf("render %s/%s: %w", s.Dialect, name, err)
 	}
 	return buf.String(), bound, nil
