@@ -9,11 +9,12 @@ import (
 	"sync"
 	"time"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
-	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/term"
 
 	"github.com/shepherd-db/shepherd/phases"
+	"github.com/shepherd-db/shepherd/tui"
 )
 
 // The interactive form: a lesson menu, then the lesson's actions beside the
@@ -45,6 +46,8 @@ func interactive(ctx context.Context, lesson string, out io.Writer, opts ...tea.
 	defer stop()
 
 	m := newUI(ctx)
+	m.noColor = tui.NoColorEnv()
+	m.styles = tui.NewStyles(true, m.noColor)
 	defer m.sandboxes.closeAll()
 	if lesson != "" {
 		i := -1
@@ -140,9 +143,10 @@ const (
 	scoreScreen
 )
 
+// logLine is a line of the lesson's log, drawn in its tone's style.
 type logLine struct {
-	text  string
-	style lipgloss.Style
+	text string
+	tone tone
 }
 
 type uiModel struct {
@@ -155,6 +159,9 @@ type uiModel struct {
 	height    int
 	tickEvery time.Duration
 	sandboxes *sandboxes
+	styles    *tui.Styles // the TUI's, for the terminal's background
+	noColor   bool
+	keys      keyMap
 
 	run       *Run
 	lesson    *Lesson
@@ -176,7 +183,8 @@ type uiModel struct {
 }
 
 func newUI(ctx context.Context) *uiModel {
-	return &uiModel{ctx: ctx, lessons: Lessons(), width: 100, height: 30, tickEvery: tickEvery, sandboxes: &sandboxes{}}
+	return &uiModel{ctx: ctx, lessons: Lessons(), width: 100, height: 30, tickEvery: tickEvery, sandboxes: &sandboxes{},
+		styles: tui.NewStyles(true, false), keys: newKeyMap()}
 }
 
 // Messages from commands.
@@ -202,22 +210,13 @@ type (
 	scoredMsg struct{ score Score }
 )
 
-var (
-	titleStyle  = lipgloss.NewStyle().Bold(true)
-	dimStyle    = lipgloss.NewStyle().Faint(true)
-	selStyle    = lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("12"))
-	okStyle     = lipgloss.NewStyle().Foreground(lipgloss.Color("10"))
-	badStyle    = lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("9"))
-	warnStyle   = lipgloss.NewStyle().Foreground(lipgloss.Color("11"))
-	plainStyle  = lipgloss.NewStyle()
-	headerStyle = lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("14"))
-)
-
+// Init asks the terminal for its background, to draw in the TUI's light or
+// dark colours, and starts the lesson named on the command line.
 func (m *uiModel) Init() tea.Cmd {
 	if m.autostart {
-		return m.startLesson()
+		return tea.Batch(tea.RequestBackgroundColor, m.startLesson())
 	}
-	return nil
+	return tea.RequestBackgroundColor
 }
 
 func (m *uiModel) startLesson() tea.Cmd {
@@ -237,6 +236,8 @@ func (m *uiModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
+	case tea.BackgroundColorMsg:
+		m.styles = tui.NewStyles(msg.IsDark(), m.noColor)
 	case tea.KeyPressMsg:
 		return m.key(msg.String())
 	case startedMsg:
@@ -248,7 +249,7 @@ func (m *uiModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.run, m.screen, m.act, m.log, m.incidents, m.tick, m.total, m.score, m.broke = msg.run, lessonScreen, 0, nil, 0, 0, stats{}, nil, nil
 		m.refused, m.scroll = 0, 0
 		m.res = StepResult{Fleet: msg.run.Fleet()}
-		m.add(dimStyle, m.lesson.Intro)
+		m.add(dimTone, m.lesson.Intro)
 	case begunMsg:
 		if msg.err != nil {
 			m.busy = false
@@ -277,8 +278,8 @@ func (m *uiModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			// As it happened, without a count: the step's count comes
 			// at its end.
 			m.incidents++
-			m.add(badStyle, fmt.Sprintf("  ✗ %s, first hit at tick %d: %s", inc.Kind, inc.Tick, inc.first))
-			m.add(warnStyle, fmt.Sprintf("    rule: %q", inc.Rule))
+			m.add(badTone, fmt.Sprintf("  ✗ %s, first hit at tick %d: %s", inc.Kind, inc.Tick, inc.first))
+			m.add(warnTone, fmt.Sprintf("    rule: %q", inc.Rule))
 		}
 		if !msg.done {
 			return m, tea.Tick(m.tickEvery, func(time.Time) tea.Msg { return tickMsg{} })
@@ -297,14 +298,14 @@ func (m *uiModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		// An incident is shown when it is first hit; at the step's end,
 		// its count: every count is per step.
 		for _, inc := range msg.incidents {
-			m.add(badStyle, fmt.Sprintf("  ✗ %s in this step: %s, by %s running %s: %s", inc.Kind, plural(inc.Count, "hit"), phases.WordList(inc.Replicas), inc.Version, inc.Error))
+			m.add(badTone, fmt.Sprintf("  ✗ %s in this step: %s, by %s running %s: %s", inc.Kind, plural(inc.Count, "hit"), phases.WordList(inc.Replicas), inc.Version, inc.Error))
 		}
 		m.stepFooter(msg.res)
 		// The safe order, after a step that broke something or was
 		// refused: only ever after the trainee has acted, and last, so
 		// that it is on screen when the step ends.
 		if len(msg.incidents) > 0 || msg.res.Refused {
-			m.add(warnStyle, "  safe order: "+strings.Join(m.lesson.Safe, " → "))
+			m.add(warnTone, "  safe order: "+strings.Join(m.lesson.Safe, " → "))
 		}
 		m.broke = append(m.broke, msg.incidents...)
 	case scoredMsg:
@@ -315,8 +316,11 @@ func (m *uiModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-func (m *uiModel) key(k string) (tea.Model, tea.Cmd) {
-	if k == "ctrl+c" {
+// key answers a key, named as Bubble Tea names it ("enter", "pgdown"), on
+// the screen shown.
+func (m *uiModel) key(name string) (tea.Model, tea.Cmd) {
+	k := keyName(name)
+	if key.Matches(k, m.keys.forceQuit) {
 		return m, tea.Quit
 	}
 	if m.err != nil {
@@ -325,64 +329,93 @@ func (m *uiModel) key(k string) (tea.Model, tea.Cmd) {
 	}
 	switch m.screen {
 	case menuScreen:
-		switch k {
-		case "q", "esc":
-			return m, tea.Quit
-		case "up", "k":
-			m.cursor = (m.cursor + len(m.lessons) - 1) % len(m.lessons)
-		case "down", "j":
-			m.cursor = (m.cursor + 1) % len(m.lessons)
-		case "enter", "space":
-			if !m.busy {
-				return m, m.startLesson()
-			}
-		}
+		return m.menuKey(k)
 	case lessonScreen:
-		switch {
-		case k == "pgup" || k == "b":
-			m.scroll += max(1, m.page/2)
-			return m, nil
-		case k == "pgdown" || k == "f":
-			m.scroll = max(0, m.scroll-max(1, m.page/2))
-			return m, nil
-		case m.busy:
-			return m, nil
-		}
-		acts := m.lesson.Actions
-		switch k {
-		case "q":
-			return m, m.finish()
-		case "esc":
-			m.sandboxes.close(m.run)
-			m.run, m.screen = nil, menuScreen
-		case "up", "k":
-			m.act = (m.act + len(acts) - 1) % len(acts)
-		case "down", "j":
-			m.act = (m.act + 1) % len(acts)
-		case "s":
-			return m, m.finish()
-		case "enter", "space":
-			return m, m.begin(acts[m.act].Name)
-		default:
-			if n := int(k[0] - '1'); len(k) == 1 && n >= 0 && n < len(acts) {
-				m.act = n
-				return m, m.begin(acts[n].Name)
-			}
-		}
+		return m.lessonKey(k)
 	case scoreScreen:
-		switch k {
-		case "q":
-			return m, tea.Quit
-		case "pgup", "b", "up", "k":
-			m.scroll = max(0, m.scroll-max(1, m.page/2))
-		case "pgdown", "f", "down", "j":
-			m.scroll += max(1, m.page/2)
-		case "enter", "esc", "space":
-			m.sandboxes.close(m.run)
-			m.run, m.screen = nil, menuScreen
+		return m.scoreKey(k)
+	}
+	return m, nil
+}
+
+func (m *uiModel) menuKey(k keyName) (tea.Model, tea.Cmd) {
+	keys := m.keys.menu
+	switch {
+	case key.Matches(k, keys.quit):
+		return m, tea.Quit
+	case key.Matches(k, keys.up):
+		m.cursor = (m.cursor + len(m.lessons) - 1) % len(m.lessons)
+	case key.Matches(k, keys.down):
+		m.cursor = (m.cursor + 1) % len(m.lessons)
+	case key.Matches(k, keys.start):
+		if !m.busy {
+			return m, m.startLesson()
 		}
 	}
 	return m, nil
+}
+
+func (m *uiModel) lessonKey(k keyName) (tea.Model, tea.Cmd) {
+	keys := m.keys.lesson
+	switch {
+	case key.Matches(k, keys.back):
+		m.scroll += max(1, m.page/2)
+		return m, nil
+	case key.Matches(k, keys.forward):
+		m.scroll = max(0, m.scroll-max(1, m.page/2))
+		return m, nil
+	case m.busy:
+		// Only scrolling while a step runs: the sandbox is its.
+		return m, nil
+	}
+	acts := m.lesson.Actions
+	switch {
+	case key.Matches(k, keys.score, keys.finish):
+		return m, m.finish()
+	case key.Matches(k, keys.lessons):
+		r := m.run
+		m.run, m.screen = nil, menuScreen
+		return m, m.closeRun(r)
+	case key.Matches(k, keys.up):
+		m.act = (m.act + len(acts) - 1) % len(acts)
+	case key.Matches(k, keys.down):
+		m.act = (m.act + 1) % len(acts)
+	case key.Matches(k, keys.run):
+		return m, m.begin(acts[m.act].Name)
+	case key.Matches(k, keys.pick):
+		if n := int(k[0] - '1'); n < len(acts) {
+			m.act = n
+			return m, m.begin(acts[n].Name)
+		}
+	}
+	return m, nil
+}
+
+func (m *uiModel) scoreKey(k keyName) (tea.Model, tea.Cmd) {
+	keys := m.keys.score
+	switch {
+	case key.Matches(k, keys.quit):
+		return m, tea.Quit
+	case key.Matches(k, keys.back):
+		m.scroll = max(0, m.scroll-max(1, m.page/2))
+	case key.Matches(k, keys.forward):
+		m.scroll += max(1, m.page/2)
+	case key.Matches(k, keys.lessons):
+		r := m.run
+		m.run, m.screen = nil, menuScreen
+		return m, m.closeRun(r)
+	}
+	return m, nil
+}
+
+// closeRun is a command that closes a lesson's run, which removes its
+// sandbox: the trainee left the lesson.
+func (m *uiModel) closeRun(r *Run) tea.Cmd {
+	sb := m.sandboxes
+	return func() tea.Msg {
+		sb.close(r)
+		return nil
+	}
 }
 
 func (m *uiModel) begin(name string) tea.Cmd {
@@ -401,9 +434,9 @@ func (m *uiModel) finish() tea.Cmd {
 	return m.sandboxes.call(r, func() tea.Msg { return scoredMsg{r.Score()} })
 }
 
-func (m *uiModel) add(style lipgloss.Style, text string) {
+func (m *uiModel) add(t tone, text string) {
 	m.scroll = 0
-	m.log = append(m.log, logLine{text, style})
+	m.log = append(m.log, logLine{text, t})
 	if len(m.log) > 400 {
 		m.log = m.log[len(m.log)-400:]
 	}
@@ -414,7 +447,7 @@ func (m *uiModel) stepHeader(res StepResult) {
 	if res.Refused {
 		m.refused++
 	}
-	m.add(headerStyle, fmt.Sprintf("step %d: %s", res.N, res.Action))
+	m.add(headerTone, fmt.Sprintf("step %d: %s", res.N, res.Action))
 	m.more(res)
 	switch {
 	case res.Refused:
@@ -422,13 +455,13 @@ func (m *uiModel) stepHeader(res StepResult) {
 		if res.RefusedBy == "database" {
 			by = "refused by the database (the migration rolled back): "
 		}
-		m.add(warnStyle, "  "+by+firstLine(res.Error))
+		m.add(warnTone, "  "+by+firstLine(res.Error))
 		if res.Why != "" {
-			m.add(warnStyle, "    "+res.Why)
+			m.add(warnTone, "    "+res.Why)
 		}
-		m.add(warnStyle, fmt.Sprintf("    rule: %q", res.Rule))
+		m.add(warnTone, fmt.Sprintf("    rule: %q", res.Rule))
 	case !res.OK:
-		m.add(badStyle, "  failed: "+firstLine(res.Error))
+		m.add(badTone, "  failed: "+firstLine(res.Error))
 	}
 }
 
@@ -436,13 +469,13 @@ func (m *uiModel) stepHeader(res StepResult) {
 // notices, in the order they came within each kind.
 func (m *uiModel) more(res StepResult) {
 	for _, s := range res.Messages[min(m.shown[0], len(res.Messages)):] {
-		m.add(plainStyle, "  "+s)
+		m.add(plainTone, "  "+s)
 	}
 	for _, s := range res.SQL[min(m.shown[1], len(res.SQL)):] {
-		m.add(dimStyle, "  sql: "+s)
+		m.add(dimTone, "  sql: "+s)
 	}
 	for _, n := range res.Notices[min(m.shown[2], len(res.Notices)):] {
-		m.add(warnStyle, "  note: "+n)
+		m.add(warnTone, "  note: "+n)
 	}
 	m.shown = [3]int{len(res.Messages), len(res.SQL), len(res.Notices)}
 }
@@ -454,8 +487,8 @@ func (m *uiModel) stepFooter(res StepResult) {
 	m.total.Failed += res.Traffic.Failed
 	line := fmt.Sprintf("  %d requests, %d failed, %s", res.Traffic.Requests, res.Traffic.Failed, plural(res.Incidents, "incident"))
 	if res.Incidents == 0 && res.Traffic.Failed == 0 {
-		m.add(okStyle, line)
+		m.add(okTone, line)
 	} else {
-		m.add(badStyle, line)
+		m.add(badTone, line)
 	}
 }

@@ -30,7 +30,7 @@ func (m *uiModel) View() tea.View {
 	height := m.height
 	var errLines []string
 	if m.err != nil {
-		errLines = append(styleLines(badStyle, wrapText("error: "+m.err.Error(), m.textWidth(), 0, 2, 3)), dimStyle.Render("press any key"))
+		errLines = append(styleLines(m.styles.Error, wrapText("error: "+m.err.Error(), m.textWidth(), 0, 2, 3)), m.styles.Dim.Render("press any key"))
 		height -= len(errLines)
 	}
 	switch m.screen {
@@ -65,7 +65,7 @@ func (m *uiModel) fit(s string) string { return ansi.Truncate(s, m.textWidth(), 
 func (m *uiModel) tooSmall() []string {
 	need := fmt.Sprintf("The window is too small: this screen needs at least %d columns and %d lines, and the window is %d×%d. Make it bigger, or press q to quit.",
 		minWidth, m.minHeight(), m.width, m.height)
-	lines := styleLines(warnStyle, wrapText(need, max(10, m.textWidth()), 0, 0, 0))
+	lines := styleLines(m.styles.Warn, wrapText(need, max(10, m.textWidth()), 0, 0, 0))
 	if len(lines) > m.height {
 		lines = lines[:max(1, m.height)]
 	}
@@ -134,6 +134,36 @@ func wrapText(s string, w, indent, hang, maxLines int) []string {
 	return out
 }
 
+// tone is the part a log line plays; it is drawn in the TUI's style for
+// that part, looked up when drawn, so that the log follows the styles when
+// the terminal says its background.
+type tone int
+
+const (
+	plainTone  tone = iota
+	dimTone         // the lesson's intro, SQL
+	okTone          // a step that failed nothing
+	badTone         // an incident, a failure
+	warnTone        // a refusal, its rule, a note
+	headerTone      // a step's heading
+)
+
+func (m *uiModel) style(t tone) lipgloss.Style {
+	switch t {
+	case dimTone:
+		return m.styles.Dim
+	case okTone:
+		return m.styles.OK
+	case badTone:
+		return m.styles.Error
+	case warnTone:
+		return m.styles.Warn
+	case headerTone:
+		return m.styles.Header
+	}
+	return m.styles.Text
+}
+
 func styleLines(st lipgloss.Style, lines []string) []string {
 	out := make([]string, len(lines))
 	for i, l := range lines {
@@ -145,24 +175,25 @@ func styleLines(st lipgloss.Style, lines []string) []string {
 // ---------- the lesson picker ----------
 
 func (m *uiModel) menuView(height int) ([]string, bool) {
-	title := m.fit(titleStyle.Render("shepherd train") + dimStyle.Render(" — learn safe schema changes by breaking a simulated app"))
+	title := m.fit(m.styles.Title.Render("shepherd train") + m.styles.Dim.Render(" — learn safe schema changes by breaking a simulated app"))
 	var lessons []string
 	for i, l := range m.lessons {
 		line := fmt.Sprintf("  %-19s %s", l.Name, l.Title)
 		if i == m.cursor {
-			line = selStyle.Render(fmt.Sprintf("▸ %-19s %s", l.Name, l.Title))
+			line = m.styles.Selected.Render(fmt.Sprintf("▸ %-19s %s", l.Name, l.Title))
 		}
 		lessons = append(lessons, m.fit(line))
 	}
 	l := m.lessons[m.cursor]
-	keys := "↑/↓ choose · enter start · q quit"
+	mk := m.keys.menu
+	keys := keyLine(mk.choose, mk.start, mk.quit)
 	if m.busy {
 		keys = "making the sandbox… · " + keys
 	}
-	footer := dimStyle.Render(m.fit(keys))
+	footer := m.styles.Dim.Render(m.fit(keys))
 	// The seed's heading, not its steps: they are the safe order, which
 	// the trainee sees in the score and in incidents, after acting.
-	seed := dimStyle.Render(m.fit("from the seed's " + l.Seed))
+	seed := m.styles.Dim.Render(m.fit("from the seed's " + l.Seed))
 	room := height - 1 - len(lessons) - 1 // under the title and the lessons, above the key line
 	if room < 1 {
 		return nil, false
@@ -219,7 +250,7 @@ func (m *uiModel) actionColumns(w int) []string {
 	pad := func(s string, n int) string { return s + strings.Repeat(" ", max(0, n-ansi.StringWidth(s))) }
 	var head strings.Builder
 	for _, c := range cols {
-		head.WriteString(pad(dimStyle.Render(c.head), c.width+2))
+		head.WriteString(pad(m.styles.Dim.Render(c.head), c.width+2))
 	}
 	lines := []string{strings.TrimRight(head.String(), " ")}
 	for r := 0; r < rows; r++ {
@@ -263,7 +294,7 @@ func (m *uiModel) actionFlow(w int) []string {
 			cell := m.actionCell(i, fmt.Sprintf("%d %s", i+1, a.Name))
 			if first {
 				// The kind stays on the line of its first action.
-				put(dimStyle.Render(kind+":")+" "+cell, 2)
+				put(m.styles.Dim.Render(kind+":")+" "+cell, 2)
 				first = false
 				continue
 			}
@@ -281,7 +312,7 @@ func (m *uiModel) actionFlow(w int) []string {
 // actionCell is one action in the menu: ▸ marks the one chosen.
 func (m *uiModel) actionCell(i int, text string) string {
 	if i == m.act {
-		return selStyle.Render("▸ " + text)
+		return m.styles.Selected.Render("▸ " + text)
 	}
 	return "  " + text
 }
@@ -289,7 +320,7 @@ func (m *uiModel) actionCell(i int, text string) string {
 func (m *uiModel) lessonView(height int) ([]string, bool) {
 	l := m.lesson
 	w := m.textWidth()
-	title := m.fit(titleStyle.Render(l.Name + ": " + l.Title))
+	title := m.fit(m.styles.Title.Render(l.Name + ": " + l.Title))
 	fleet := m.fleetLines(w)
 	status := fmt.Sprintf("tick %d · %d requests · %d failed · %s", m.tick, m.total.Requests+m.res.Traffic.Requests*boolInt(m.busy), m.total.Failed+m.res.Traffic.Failed*boolInt(m.busy), plural(m.incidents, "incident"))
 	if m.refused > 0 {
@@ -298,9 +329,9 @@ func (m *uiModel) lessonView(height int) ([]string, bool) {
 	if m.busy && m.current != "" {
 		status += " · running " + m.current + "…"
 	}
-	st := okStyle
+	st := m.styles.OK
 	if m.incidents > 0 {
-		st = badStyle
+		st = m.styles.Error
 	}
 	does := l.Actions[m.act].Does
 	columns, flow := m.actionColumns(w), m.actionFlow(w)
@@ -325,12 +356,12 @@ func (m *uiModel) lessonView(height int) ([]string, bool) {
 		top = []string{title}
 		top = append(top, lay.menu...)
 		if lay.desc > 0 {
-			top = append(top, styleLines(dimStyle, wrapText(does, w, 0, 0, lay.desc))...)
+			top = append(top, styleLines(m.styles.Dim, wrapText(does, w, 0, 0, lay.desc))...)
 		}
 		top = append(top, fleet...)
 		top = append(top, m.fit(st.Render(status)))
 		if lay.rule {
-			top = append(top, dimStyle.Render(strings.Repeat("─", w)))
+			top = append(top, m.styles.Dim.Render(strings.Repeat("─", w)))
 		}
 		room = height - len(top) - 1
 		if room >= lay.wantLog {
@@ -345,7 +376,7 @@ func (m *uiModel) lessonView(height int) ([]string, bool) {
 	var log []string
 	for _, ll := range m.log {
 		for _, w := range m.wrapLog(ll.text) {
-			log = append(log, ll.style.Render(w))
+			log = append(log, m.style(ll.tone).Render(w))
 		}
 	}
 	m.page = room
@@ -358,7 +389,9 @@ func (m *uiModel) lessonView(height int) ([]string, bool) {
 		log = append(log, "")
 	}
 
-	keys, short := "↑↓/1-9 choose · enter run · pgup/pgdn scroll · s score · esc lessons", "↑↓ 1-9 enter · pgup pgdn · s score · esc"
+	lk := m.keys.lesson
+	// The short line is for narrow windows: the keys, and what s does.
+	keys, short := keyLine(lk.choose, lk.run, lk.scrolls, lk.score, lk.lessons), "↑↓ 1-9 enter · pgup pgdn · s score · esc"
 	if m.scroll > 0 {
 		more := fmt.Sprintf("%d newer lines below · ", m.scroll)
 		keys, short = more+keys, more+short
@@ -367,7 +400,7 @@ func (m *uiModel) lessonView(height int) ([]string, bool) {
 		keys = short
 	}
 	lines := append(top, log...)
-	return append(lines, dimStyle.Render(m.fit(keys))), true
+	return append(lines, m.styles.Dim.Render(m.fit(keys))), true
 }
 
 // fleetLines say what each replica runs, in two lines at most.
@@ -403,31 +436,31 @@ func (m *uiModel) scoreView(height int) ([]string, bool) {
 	s := m.score
 	w := m.textWidth()
 	var body []string
-	body = append(body, m.fit(titleStyle.Render("score: "+s.Lesson)), "")
-	st := okStyle
+	body = append(body, m.fit(m.styles.Title.Render("score: "+s.Lesson)), "")
+	st := m.styles.OK
 	if s.Incidents > 0 || !s.Complete {
-		st = badStyle
+		st = m.styles.Error
 	}
 	body = append(body, styleLines(st, wrapText(s.Verdict, w, 0, 0, 0))...)
 	body = append(body, wrapText(fmt.Sprintf("%s · %d of %d requests failed · %s", plural(s.Incidents, "incident"), s.Failed, s.Requests, plural(s.Refused, "step")+" refused"), w, 0, 0, 0)...)
 	body = append(body, "")
 	for _, line := range SideBySide(s.Steps, s.Safe) {
-		style := plainStyle
+		style := m.styles.Text
 		if strings.Contains(line, "≠") {
-			style = warnStyle
+			style = m.styles.Warn
 		}
 		body = append(body, m.fit(style.Render(line)))
 	}
 	body = append(body, "", "the safe order, from the seed's "+m.lesson.Seed+":")
 	for i, rule := range m.lesson.Rules {
-		body = append(body, styleLines(dimStyle, wrapText(fmt.Sprintf("%d. %s", i+1, rule), w, 2, 5, 0))...)
+		body = append(body, styleLines(m.styles.Dim, wrapText(fmt.Sprintf("%d. %s", i+1, rule), w, 2, 5, 0))...)
 	}
 	if len(m.broke) > 0 {
 		body = append(body, "", "what broke:")
 		for _, inc := range m.broke {
 			who := phases.WordList(inc.Replicas) + " running " + inc.Version
-			body = append(body, styleLines(badStyle, wrapText(fmt.Sprintf("step %d: %s, %s in the step, by %s", inc.Step, inc.Kind, plural(inc.Count, "hit"), who), w, 2, 4, 0))...)
-			body = append(body, styleLines(dimStyle, wrapText(fmt.Sprintf("%q", inc.Rule), w, 4, 4, 0))...)
+			body = append(body, styleLines(m.styles.Error, wrapText(fmt.Sprintf("step %d: %s, %s in the step, by %s", inc.Step, inc.Kind, plural(inc.Count, "hit"), who), w, 2, 4, 0))...)
+			body = append(body, styleLines(m.styles.Dim, wrapText(fmt.Sprintf("%q", inc.Rule), w, 4, 4, 0))...)
 		}
 	}
 	room := height - 1
@@ -437,16 +470,17 @@ func (m *uiModel) scoreView(height int) ([]string, bool) {
 	m.page = room
 	m.scroll = min(m.scroll, max(0, len(body)-room))
 	body = body[m.scroll:]
-	keys := "enter back to the lessons · q quit"
+	sk := m.keys.score
+	keys := keyLine(sk.lessons, sk.quit)
 	if len(body) > room {
 		body = body[:room]
-		keys = "pgdn more · " + keys
+		keys = keyLine(sk.forward, sk.lessons, sk.quit)
 	}
 	if m.scroll > 0 {
-		keys = "pgup back · " + keys
+		keys = keyLine(sk.back) + " · " + keys
 	}
 	for len(body) < room {
 		body = append(body, "")
 	}
-	return append(body, dimStyle.Render(m.fit(keys))), true
+	return append(body, m.styles.Dim.Render(m.fit(keys))), true
 }
