@@ -9,15 +9,15 @@ import (
 	"sync"
 	"time"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
-	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/term"
 
-	"github.com/shepherd-db/shepherd/phases"
+	"github.com/shepherd-db/shepherd/tui"
 )
 
 // The interactive form: a lesson menu, then the lesson's actions beside the
-// fleet and what it hits, tick by tick, then the score. The model never
+// fleet and what it hits, tick by tick, then the score. No model ever
 // touches the sandbox itself: every call into the Run is a command, one at a
 // time, and the view draws only the snapshots those commands return.
 
@@ -45,6 +45,8 @@ func interactive(ctx context.Context, lesson string, out io.Writer, opts ...tea.
 	defer stop()
 
 	m := newUI(ctx)
+	m.noColor = tui.NoColorEnv()
+	m.styles = tui.NewStyles(true, m.noColor)
 	defer m.sandboxes.closeAll()
 	if lesson != "" {
 		i := -1
@@ -140,183 +142,106 @@ const (
 	scoreScreen
 )
 
-type logLine struct {
-	text  string
-	style lipgloss.Style
-}
-
-type uiModel struct {
+// shared is what every screen uses: the program's context, the sandboxes,
+// the window, and the TUI's styles and keys.
+type shared struct {
 	ctx       context.Context
-	lessons   []*Lesson
-	cursor    int
-	autostart bool
-	screen    screen
+	sandboxes *sandboxes
+	styles    *tui.Styles // the TUI's, for the terminal's background
+	noColor   bool
+	keys      keyMap
+	tickEvery time.Duration
 	width     int
 	height    int
-	tickEvery time.Duration
-	sandboxes *sandboxes
+}
 
-	run       *Run
-	lesson    *Lesson
-	act       int
-	busy      bool
-	current   string // the action running
-	res       StepResult
-	log       []logLine
-	incidents int
-	tick      int
-	total     stats
-	score     *Score
-	broke     []Incident // every incident of the lesson, with its final count
-	scroll    int        // log lines scrolled back from the newest; on the score, lines scrolled down
-	page      int        // the lines the log (or the score) had on screen last time
-	shown     [3]int     // the step's messages, SQL and notices already shown
-	refused   int        // steps refused so far
-	err       error
+// uiModel is the parent of the three screens, each a model of its own: the
+// lesson picker, the lesson and its score. It routes keys to the screen
+// shown, moves between screens on the messages they send, and shows
+// errors. The screens are embedded so that each one's state reads as the
+// program's (m.cursor, m.log).
+type uiModel struct {
+	*shared
+	screen screen
+	err    error
+	menuModel
+	lessonModel
+	scoreModel
 }
 
 func newUI(ctx context.Context) *uiModel {
-	return &uiModel{ctx: ctx, lessons: Lessons(), width: 100, height: 30, tickEvery: tickEvery, sandboxes: &sandboxes{}}
+	sh := &shared{ctx: ctx, sandboxes: &sandboxes{}, styles: tui.NewStyles(true, false), keys: newKeyMap(),
+		tickEvery: tickEvery, width: 100, height: 30}
+	return &uiModel{shared: sh, menuModel: menuModel{shared: sh, lessons: Lessons()}}
 }
 
-// Messages from commands.
+// Messages between the screens and their parent.
 type (
+	// startedMsg is a lesson's sandbox made, or why not.
 	startedMsg struct {
-		run *Run
-		err error
+		lesson *Lesson
+		run    *Run
+		err    error
 	}
-	begunMsg struct {
-		res StepResult
-		err error
-	}
-	tickMsg   struct{}
-	tickedMsg struct {
-		res   StepResult
-		fresh []Incident
-		done  bool
-	}
-	endedMsg struct {
-		res       StepResult
-		incidents []Incident
-	}
+	// scoredMsg is the lesson's score: the trainee asked for it.
 	scoredMsg struct{ score Score }
+	// leftMsg is the trainee leaving the lesson, or its score, for the
+	// lesson picker.
+	leftMsg struct{}
 )
 
-var (
-	titleStyle  = lipgloss.NewStyle().Bold(true)
-	dimStyle    = lipgloss.NewStyle().Faint(true)
-	selStyle    = lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("12"))
-	okStyle     = lipgloss.NewStyle().Foreground(lipgloss.Color("10"))
-	badStyle    = lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("9"))
-	warnStyle   = lipgloss.NewStyle().Foreground(lipgloss.Color("11"))
-	plainStyle  = lipgloss.NewStyle()
-	headerStyle = lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("14"))
-)
-
+// Init asks the terminal for its background, to draw in the TUI's light or
+// dark colours, and starts the lesson named on the command line.
 func (m *uiModel) Init() tea.Cmd {
 	if m.autostart {
-		return m.startLesson()
+		return tea.Batch(tea.RequestBackgroundColor, m.menuModel.start())
 	}
-	return nil
-}
-
-func (m *uiModel) startLesson() tea.Cmd {
-	l := m.lessons[m.cursor]
-	m.busy, m.lesson = true, l
-	ctx, sb := m.ctx, m.sandboxes
-	return func() tea.Msg {
-		r, err := Start(ctx, l.Name, nil)
-		if err == nil && !sb.add(r) {
-			return nil // the program ended while the sandbox was made
-		}
-		return startedMsg{r, err}
-	}
+	return tea.RequestBackgroundColor
 }
 
 func (m *uiModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
+	case tea.BackgroundColorMsg:
+		m.styles = tui.NewStyles(msg.IsDark(), m.noColor)
 	case tea.KeyPressMsg:
 		return m.key(msg.String())
 	case startedMsg:
-		m.busy = false
+		m.starting = false
 		if msg.err != nil {
 			m.err = msg.err
 			return m, nil
 		}
-		m.run, m.screen, m.act, m.log, m.incidents, m.tick, m.total, m.score, m.broke = msg.run, lessonScreen, 0, nil, 0, 0, stats{}, nil, nil
-		m.refused, m.scroll = 0, 0
-		m.res = StepResult{Fleet: msg.run.Fleet()}
-		m.add(dimStyle, m.lesson.Intro)
+		// A new lesson: the last one's score is not this one's.
+		m.lessonModel, m.scoreModel = newLessonModel(m.shared, msg.lesson, msg.run), scoreModel{}
+		m.screen = lessonScreen
 	case begunMsg:
 		if msg.err != nil {
 			m.busy = false
 			m.err = msg.err
 			return m, nil
 		}
-		m.res = msg.res
-		m.stepHeader(msg.res)
-		return m, tea.Tick(m.tickEvery, func(time.Time) tea.Msg { return tickMsg{} })
-	case tickMsg:
-		r, ctx := m.run, m.ctx
-		return m, m.sandboxes.call(r, func() tea.Msg {
-			var msg tickedMsg
-			for _, inc := range r.Tick(ctx) {
-				msg.fresh = append(msg.fresh, *inc)
-			}
-			msg.res, _ = r.Current()
-			msg.done = r.StepDone()
-			return msg
-		})
-	case tickedMsg:
-		m.res = msg.res
-		m.tick++
-		m.more(msg.res)
-		for _, inc := range msg.fresh {
-			// As it happened, without a count: the step's count comes
-			// at its end.
-			m.incidents++
-			m.add(badStyle, fmt.Sprintf("  ✗ %s, first hit at tick %d: %s", inc.Kind, inc.Tick, inc.first))
-			m.add(warnStyle, fmt.Sprintf("    rule: %q", inc.Rule))
-		}
-		if !msg.done {
-			return m, tea.Tick(m.tickEvery, func(time.Time) tea.Msg { return tickMsg{} })
-		}
-		r, ctx := m.run, m.ctx
-		return m, m.sandboxes.call(r, func() tea.Msg {
-			msg := endedMsg{res: r.End(ctx)}
-			_, incs := r.Current()
-			for _, inc := range incs {
-				msg.incidents = append(msg.incidents, *inc)
-			}
-			return msg
-		})
-	case endedMsg:
-		m.busy = false
-		// An incident is shown when it is first hit; at the step's end,
-		// its count: every count is per step.
-		for _, inc := range msg.incidents {
-			m.add(badStyle, fmt.Sprintf("  ✗ %s in this step: %s, by %s running %s: %s", inc.Kind, plural(inc.Count, "hit"), phases.WordList(inc.Replicas), inc.Version, inc.Error))
-		}
-		m.stepFooter(msg.res)
-		// The safe order, after a step that broke something or was
-		// refused: only ever after the trainee has acted, and last, so
-		// that it is on screen when the step ends.
-		if len(msg.incidents) > 0 || msg.res.Refused {
-			m.add(warnStyle, "  safe order: "+strings.Join(m.lesson.Safe, " → "))
-		}
-		m.broke = append(m.broke, msg.incidents...)
+		return m, m.lessonModel.update(msg)
+	case tickMsg, tickedMsg, endedMsg:
+		return m, m.lessonModel.update(msg)
 	case scoredMsg:
 		m.busy = false
-		s := msg.score
-		m.score, m.screen, m.scroll = &s, scoreScreen, 0
+		m.scoreModel = newScoreModel(m.shared, msg.score, m.lesson, m.broke)
+		m.screen = scoreScreen
+	case leftMsg:
+		r := m.run
+		m.run, m.screen = nil, menuScreen
+		return m, m.closeRun(r)
 	}
 	return m, nil
 }
 
-func (m *uiModel) key(k string) (tea.Model, tea.Cmd) {
-	if k == "ctrl+c" {
+// key answers a key, named as Bubble Tea names it ("enter", "pgdown"), on
+// the screen shown. Any key clears an error shown.
+func (m *uiModel) key(name string) (tea.Model, tea.Cmd) {
+	k := keyName(name)
+	if key.Matches(k, m.keys.forceQuit) {
 		return m, tea.Quit
 	}
 	if m.err != nil {
@@ -325,137 +250,21 @@ func (m *uiModel) key(k string) (tea.Model, tea.Cmd) {
 	}
 	switch m.screen {
 	case menuScreen:
-		switch k {
-		case "q", "esc":
-			return m, tea.Quit
-		case "up", "k":
-			m.cursor = (m.cursor + len(m.lessons) - 1) % len(m.lessons)
-		case "down", "j":
-			m.cursor = (m.cursor + 1) % len(m.lessons)
-		case "enter", "space":
-			if !m.busy {
-				return m, m.startLesson()
-			}
-		}
+		return m, m.menuModel.key(k)
 	case lessonScreen:
-		switch {
-		case k == "pgup" || k == "b":
-			m.scroll += max(1, m.page/2)
-			return m, nil
-		case k == "pgdown" || k == "f":
-			m.scroll = max(0, m.scroll-max(1, m.page/2))
-			return m, nil
-		case m.busy:
-			return m, nil
-		}
-		acts := m.lesson.Actions
-		switch k {
-		case "q":
-			return m, m.finish()
-		case "esc":
-			m.sandboxes.close(m.run)
-			m.run, m.screen = nil, menuScreen
-		case "up", "k":
-			m.act = (m.act + len(acts) - 1) % len(acts)
-		case "down", "j":
-			m.act = (m.act + 1) % len(acts)
-		case "s":
-			return m, m.finish()
-		case "enter", "space":
-			return m, m.begin(acts[m.act].Name)
-		default:
-			if n := int(k[0] - '1'); len(k) == 1 && n >= 0 && n < len(acts) {
-				m.act = n
-				return m, m.begin(acts[n].Name)
-			}
-		}
+		return m, m.lessonModel.key(k)
 	case scoreScreen:
-		switch k {
-		case "q":
-			return m, tea.Quit
-		case "pgup", "b", "up", "k":
-			m.scroll = max(0, m.scroll-max(1, m.page/2))
-		case "pgdown", "f", "down", "j":
-			m.scroll += max(1, m.page/2)
-		case "enter", "esc", "space":
-			m.sandboxes.close(m.run)
-			m.run, m.screen = nil, menuScreen
-		}
+		return m, m.scoreModel.key(k)
 	}
 	return m, nil
 }
 
-func (m *uiModel) begin(name string) tea.Cmd {
-	m.busy, m.current = true, name
-	r, ctx := m.run, m.ctx
-	return m.sandboxes.call(r, func() tea.Msg {
-		err := r.Begin(ctx, name)
-		res, _ := r.Current()
-		return begunMsg{res, err}
-	})
-}
-
-func (m *uiModel) finish() tea.Cmd {
-	m.busy = true
-	r := m.run
-	return m.sandboxes.call(r, func() tea.Msg { return scoredMsg{r.Score()} })
-}
-
-func (m *uiModel) add(style lipgloss.Style, text string) {
-	m.scroll = 0
-	m.log = append(m.log, logLine{text, style})
-	if len(m.log) > 400 {
-		m.log = m.log[len(m.log)-400:]
-	}
-}
-
-func (m *uiModel) stepHeader(res StepResult) {
-	m.shown = [3]int{}
-	if res.Refused {
-		m.refused++
-	}
-	m.add(headerStyle, fmt.Sprintf("step %d: %s", res.N, res.Action))
-	m.more(res)
-	switch {
-	case res.Refused:
-		by := "refused by shepherd: "
-		if res.RefusedBy == "database" {
-			by = "refused by the database (the migration rolled back): "
-		}
-		m.add(warnStyle, "  "+by+firstLine(res.Error))
-		if res.Why != "" {
-			m.add(warnStyle, "    "+res.Why)
-		}
-		m.add(warnStyle, fmt.Sprintf("    rule: %q", res.Rule))
-	case !res.OK:
-		m.add(badStyle, "  failed: "+firstLine(res.Error))
-	}
-}
-
-// more shows what the step said since the last look: messages, SQL and
-// notices, in the order they came within each kind.
-func (m *uiModel) more(res StepResult) {
-	for _, s := range res.Messages[min(m.shown[0], len(res.Messages)):] {
-		m.add(plainStyle, "  "+s)
-	}
-	for _, s := range res.SQL[min(m.shown[1], len(res.SQL)):] {
-		m.add(dimStyle, "  sql: "+s)
-	}
-	for _, n := range res.Notices[min(m.shown[2], len(res.Notices)):] {
-		m.add(warnStyle, "  note: "+n)
-	}
-	m.shown = [3]int{len(res.Messages), len(res.SQL), len(res.Notices)}
-}
-
-func (m *uiModel) stepFooter(res StepResult) {
-	m.res = res
-	m.more(res)
-	m.total.Requests += res.Traffic.Requests
-	m.total.Failed += res.Traffic.Failed
-	line := fmt.Sprintf("  %d requests, %d failed, %s", res.Traffic.Requests, res.Traffic.Failed, plural(res.Incidents, "incident"))
-	if res.Incidents == 0 && res.Traffic.Failed == 0 {
-		m.add(okStyle, line)
-	} else {
-		m.add(badStyle, line)
+// closeRun is a command that closes a lesson's run, which removes its
+// sandbox: the trainee left the lesson.
+func (m *uiModel) closeRun(r *Run) tea.Cmd {
+	sb := m.sandboxes
+	return func() tea.Msg {
+		sb.close(r)
+		return nil
 	}
 }

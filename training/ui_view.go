@@ -7,8 +7,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
-
-	"github.com/shepherd-db/shepherd/phases"
 )
 
 // ---------- the view ----------
@@ -30,16 +28,16 @@ func (m *uiModel) View() tea.View {
 	height := m.height
 	var errLines []string
 	if m.err != nil {
-		errLines = append(styleLines(badStyle, wrapText("error: "+m.err.Error(), m.textWidth(), 0, 2, 3)), dimStyle.Render("press any key"))
+		errLines = append(styleLines(m.styles.Error, wrapText("error: "+m.err.Error(), m.textWidth(), 0, 2, 3)), m.styles.Dim.Render("press any key"))
 		height -= len(errLines)
 	}
 	switch m.screen {
 	case menuScreen:
-		lines, ok = m.menuView(height)
+		lines, ok = m.menuModel.view(height)
 	case lessonScreen:
-		lines, ok = m.lessonView(height)
+		lines, ok = m.lessonModel.view(height)
 	case scoreScreen:
-		lines, ok = m.scoreView(height)
+		lines, ok = m.scoreModel.view(height)
 	}
 	if m.width < minWidth || !ok {
 		lines, errLines = m.tooSmall(), nil
@@ -55,17 +53,17 @@ func (m *uiModel) View() tea.View {
 
 // textWidth is the width a line may use: one column is left free, so that
 // no terminal wraps a full line.
-func (m *uiModel) textWidth() int { return max(1, m.width-1) }
+func (m *shared) textWidth() int { return max(1, m.width-1) }
 
 // fit cuts a line, styled or not, to the width, with an ellipsis where it
 // is cut.
-func (m *uiModel) fit(s string) string { return ansi.Truncate(s, m.textWidth(), "…") }
+func (m *shared) fit(s string) string { return ansi.Truncate(s, m.textWidth(), "…") }
 
 // tooSmall says the window is too small, and how big it must be.
 func (m *uiModel) tooSmall() []string {
 	need := fmt.Sprintf("The window is too small: this screen needs at least %d columns and %d lines, and the window is %d×%d. Make it bigger, or press q to quit.",
 		minWidth, m.minHeight(), m.width, m.height)
-	lines := styleLines(warnStyle, wrapText(need, max(10, m.textWidth()), 0, 0, 0))
+	lines := styleLines(m.styles.Warn, wrapText(need, max(10, m.textWidth()), 0, 0, 0))
 	if len(lines) > m.height {
 		lines = lines[:max(1, m.height)]
 	}
@@ -76,15 +74,11 @@ func (m *uiModel) tooSmall() []string {
 func (m *uiModel) minHeight() int {
 	switch m.screen {
 	case lessonScreen:
-		// The lesson screen's most compact layout at this width: the
-		// title, the menu as running text, the fleet and status lines, a
-		// few log lines and the key line.
-		w := max(minWidth, m.width) - 1
-		return 1 + len(m.actionFlow(w)) + len(m.fleetLines(w)) + 1 + minLog + 1
+		return m.lessonModel.minHeight()
 	case scoreScreen:
 		return 6
 	}
-	return 1 + len(m.lessons) + 1 + 1
+	return m.menuModel.minHeight()
 }
 
 // wrapText wraps plain text to width w: the first line indented by indent
@@ -134,319 +128,40 @@ func wrapText(s string, w, indent, hang, maxLines int) []string {
 	return out
 }
 
+// tone is the part a log line plays; it is drawn in the TUI's style for
+// that part, looked up when drawn, so that the log follows the styles when
+// the terminal says its background.
+type tone int
+
+const (
+	plainTone  tone = iota
+	dimTone         // the lesson's intro, SQL
+	okTone          // a step that failed nothing
+	badTone         // an incident, a failure
+	warnTone        // a refusal, its rule, a note
+	headerTone      // a step's heading
+)
+
+func (m *shared) style(t tone) lipgloss.Style {
+	switch t {
+	case dimTone:
+		return m.styles.Dim
+	case okTone:
+		return m.styles.OK
+	case badTone:
+		return m.styles.Error
+	case warnTone:
+		return m.styles.Warn
+	case headerTone:
+		return m.styles.Header
+	}
+	return m.styles.Text
+}
+
 func styleLines(st lipgloss.Style, lines []string) []string {
 	out := make([]string, len(lines))
 	for i, l := range lines {
 		out[i] = st.Render(l)
 	}
 	return out
-}
-
-// ---------- the lesson picker ----------
-
-func (m *uiModel) menuView(height int) ([]string, bool) {
-	title := m.fit(titleStyle.Render("shepherd train") + dimStyle.Render(" — learn safe schema changes by breaking a simulated app"))
-	var lessons []string
-	for i, l := range m.lessons {
-		line := fmt.Sprintf("  %-19s %s", l.Name, l.Title)
-		if i == m.cursor {
-			line = selStyle.Render(fmt.Sprintf("▸ %-19s %s", l.Name, l.Title))
-		}
-		lessons = append(lessons, m.fit(line))
-	}
-	l := m.lessons[m.cursor]
-	keys := "↑/↓ choose · enter start · q quit"
-	if m.busy {
-		keys = "making the sandbox… · " + keys
-	}
-	footer := dimStyle.Render(m.fit(keys))
-	// The seed's heading, not its steps: they are the safe order, which
-	// the trainee sees in the score and in incidents, after acting.
-	seed := dimStyle.Render(m.fit("from the seed's " + l.Seed))
-	room := height - 1 - len(lessons) - 1 // under the title and the lessons, above the key line
-	if room < 1 {
-		return nil, false
-	}
-	intro := wrapText(l.Intro, m.textWidth(), 0, 0, 0)
-	var lines []string
-	switch {
-	case room >= 1+1+len(intro)+1+1:
-		lines = append(append(append([]string{title, ""}, lessons...), ""), intro...)
-		lines = append(lines, "", seed)
-	case room >= 1+len(intro):
-		lines = append(append(append([]string{title}, lessons...), ""), intro...)
-	default:
-		lines = append(append([]string{title}, lessons...), wrapText(l.Intro, m.textWidth(), 0, 0, room)...)
-	}
-	for len(lines) < height-1 {
-		lines = append(lines, "")
-	}
-	return append(lines, footer), true
-}
-
-// ---------- the lesson ----------
-
-// actionColumns lays the actions out a column per kind, numbered in menu
-// order, with the kind above each column; nil when they do not fit in w.
-func (m *uiModel) actionColumns(w int) []string {
-	type col struct {
-		head  string
-		cells []string
-		width int
-	}
-	var cols []*col
-	for _, kind := range kinds {
-		c := &col{head: "  " + kind, width: ansi.StringWidth(kind) + 2}
-		for i, a := range m.lesson.Actions {
-			if a.Kind == kind {
-				cell := fmt.Sprintf("%d %s", i+1, a.Name)
-				c.width = max(c.width, ansi.StringWidth(cell)+2)
-				c.cells = append(c.cells, m.actionCell(i, cell))
-			}
-		}
-		if len(c.cells) > 0 {
-			cols = append(cols, c)
-		}
-	}
-	total, rows := 0, 0
-	for _, c := range cols {
-		total += c.width + 2
-		rows = max(rows, len(c.cells))
-	}
-	if total-2 > w {
-		return nil
-	}
-	pad := func(s string, n int) string { return s + strings.Repeat(" ", max(0, n-ansi.StringWidth(s))) }
-	var head strings.Builder
-	for _, c := range cols {
-		head.WriteString(pad(dimStyle.Render(c.head), c.width+2))
-	}
-	lines := []string{strings.TrimRight(head.String(), " ")}
-	for r := 0; r < rows; r++ {
-		var b strings.Builder
-		for _, c := range cols {
-			cell := ""
-			if r < len(c.cells) {
-				cell = c.cells[r]
-			}
-			b.WriteString(pad(cell, c.width+2))
-		}
-		lines = append(lines, strings.TrimRight(b.String(), " "))
-	}
-	return lines
-}
-
-// actionFlow lays the actions out as running text, kind by kind, wrapped to
-// w: the compact menu for small windows.
-func (m *uiModel) actionFlow(w int) []string {
-	var lines []string
-	line, width := "", 0
-	put := func(tok string, gap int) {
-		tw := ansi.StringWidth(tok)
-		if width > 0 && width+gap+tw > w {
-			lines = append(lines, line)
-			line, width = "", 0
-		}
-		if width > 0 {
-			line += strings.Repeat(" ", gap)
-			width += gap
-		}
-		line += ansi.Truncate(tok, w, "…")
-		width += min(tw, w)
-	}
-	for _, kind := range kinds {
-		first := true
-		for i, a := range m.lesson.Actions {
-			if a.Kind != kind {
-				continue
-			}
-			cell := m.actionCell(i, fmt.Sprintf("%d %s", i+1, a.Name))
-			if first {
-				// The kind stays on the line of its first action.
-				put(dimStyle.Render(kind+":")+" "+cell, 2)
-				first = false
-				continue
-			}
-			// A space between cells: the cursor (▸) takes the place of
-			// a cell's leading blanks, and must not touch the cell before.
-			put(cell, 1)
-		}
-	}
-	if line != "" {
-		lines = append(lines, line)
-	}
-	return lines
-}
-
-// actionCell is one action in the menu: ▸ marks the one chosen.
-func (m *uiModel) actionCell(i int, text string) string {
-	if i == m.act {
-		return selStyle.Render("▸ " + text)
-	}
-	return "  " + text
-}
-
-func (m *uiModel) lessonView(height int) ([]string, bool) {
-	l := m.lesson
-	w := m.textWidth()
-	title := m.fit(titleStyle.Render(l.Name + ": " + l.Title))
-	fleet := m.fleetLines(w)
-	status := fmt.Sprintf("tick %d · %d requests · %d failed · %s", m.tick, m.total.Requests+m.res.Traffic.Requests*boolInt(m.busy), m.total.Failed+m.res.Traffic.Failed*boolInt(m.busy), plural(m.incidents, "incident"))
-	if m.refused > 0 {
-		status += fmt.Sprintf(" · %d refused", m.refused)
-	}
-	if m.busy && m.current != "" {
-		status += " · running " + m.current + "…"
-	}
-	st := okStyle
-	if m.incidents > 0 {
-		st = badStyle
-	}
-	does := l.Actions[m.act].Does
-	columns, flow := m.actionColumns(w), m.actionFlow(w)
-
-	// What gives way first when the window is short: the columns for the
-	// compact menu, the action's second line, the rule under the status,
-	// the action's description.
-	type layout struct {
-		menu    []string
-		desc    int
-		rule    bool
-		wantLog int
-	}
-	layouts := []layout{{columns, 2, true, 10}, {flow, 2, true, 8}, {flow, 1, true, 6}, {flow, 1, false, minLog}, {flow, 0, false, minLog}}
-	var top []string
-	room := 0
-	ok := false
-	for _, lay := range layouts {
-		if lay.menu == nil {
-			continue
-		}
-		top = []string{title}
-		top = append(top, lay.menu...)
-		if lay.desc > 0 {
-			top = append(top, styleLines(dimStyle, wrapText(does, w, 0, 0, lay.desc))...)
-		}
-		top = append(top, fleet...)
-		top = append(top, m.fit(st.Render(status)))
-		if lay.rule {
-			top = append(top, dimStyle.Render(strings.Repeat("─", w)))
-		}
-		room = height - len(top) - 1
-		if room >= lay.wantLog {
-			ok = true
-			break
-		}
-	}
-	if !ok {
-		return nil, false
-	}
-
-	var log []string
-	for _, ll := range m.log {
-		for _, w := range m.wrapLog(ll.text) {
-			log = append(log, ll.style.Render(w))
-		}
-	}
-	m.page = room
-	m.scroll = min(m.scroll, max(0, len(log)-room))
-	if len(log) > room {
-		end := len(log) - m.scroll
-		log = log[end-room : end]
-	}
-	for len(log) < room {
-		log = append(log, "")
-	}
-
-	keys, short := "↑↓/1-9 choose · enter run · pgup/pgdn scroll · s score · esc lessons", "↑↓ 1-9 enter · pgup pgdn · s score · esc"
-	if m.scroll > 0 {
-		more := fmt.Sprintf("%d newer lines below · ", m.scroll)
-		keys, short = more+keys, more+short
-	}
-	if ansi.StringWidth(keys) > w {
-		keys = short
-	}
-	lines := append(top, log...)
-	return append(lines, dimStyle.Render(m.fit(keys))), true
-}
-
-// fleetLines say what each replica runs, in two lines at most.
-func (m *uiModel) fleetLines(w int) []string {
-	return wrapText("fleet: "+strings.Join(m.res.Fleet, ", "), w, 0, 7, 2)
-}
-
-// wrapLog wraps a log line to the screen, continuation lines indented
-// under the text; SQL is cut to one line, with an ellipsis.
-func (m *uiModel) wrapLog(s string) []string {
-	body := strings.TrimLeft(s, " ")
-	indent := len(s) - len(body)
-	if strings.HasPrefix(body, "sql: ") {
-		return []string{m.fit(s)}
-	}
-	hang := indent + 2
-	if indent == 0 {
-		hang = 0
-	}
-	return wrapText(body, m.textWidth(), indent, hang, 0)
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-// ---------- the score ----------
-
-func (m *uiModel) scoreView(height int) ([]string, bool) {
-	s := m.score
-	w := m.textWidth()
-	var body []string
-	body = append(body, m.fit(titleStyle.Render("score: "+s.Lesson)), "")
-	st := okStyle
-	if s.Incidents > 0 || !s.Complete {
-		st = badStyle
-	}
-	body = append(body, styleLines(st, wrapText(s.Verdict, w, 0, 0, 0))...)
-	body = append(body, wrapText(fmt.Sprintf("%s · %d of %d requests failed · %s", plural(s.Incidents, "incident"), s.Failed, s.Requests, plural(s.Refused, "step")+" refused"), w, 0, 0, 0)...)
-	body = append(body, "")
-	for _, line := range SideBySide(s.Steps, s.Safe) {
-		style := plainStyle
-		if strings.Contains(line, "≠") {
-			style = warnStyle
-		}
-		body = append(body, m.fit(style.Render(line)))
-	}
-	body = append(body, "", "the safe order, from the seed's "+m.lesson.Seed+":")
-	for i, rule := range m.lesson.Rules {
-		body = append(body, styleLines(dimStyle, wrapText(fmt.Sprintf("%d. %s", i+1, rule), w, 2, 5, 0))...)
-	}
-	if len(m.broke) > 0 {
-		body = append(body, "", "what broke:")
-		for _, inc := range m.broke {
-			who := phases.WordList(inc.Replicas) + " running " + inc.Version
-			body = append(body, styleLines(badStyle, wrapText(fmt.Sprintf("step %d: %s, %s in the step, by %s", inc.Step, inc.Kind, plural(inc.Count, "hit"), who), w, 2, 4, 0))...)
-			body = append(body, styleLines(dimStyle, wrapText(fmt.Sprintf("%q", inc.Rule), w, 4, 4, 0))...)
-		}
-	}
-	room := height - 1
-	if room < 5 {
-		return nil, false
-	}
-	m.page = room
-	m.scroll = min(m.scroll, max(0, len(body)-room))
-	body = body[m.scroll:]
-	keys := "enter back to the lessons · q quit"
-	if len(body) > room {
-		body = body[:room]
-		keys = "pgdn more · " + keys
-	}
-	if m.scroll > 0 {
-		keys = "pgup back · " + keys
-	}
-	for len(body) < room {
-		body = append(body, "")
-	}
-	return append(body, dimStyle.Render(m.fit(keys))), true
 }

@@ -64,3 +64,11 @@ func with(b key.Binding, keys, desc string, enabled bool) key.Binding {
 	b.SetEnabled(enabled)
 	return b
 }
+
+// KeyMap is the TUI's key map, for screens drawn outside this package on its
+// look (shepherd train's): a move the TUI has a key for is made with the
+// same key there.
+type KeyMap = keyMap
+
+// NewKeyMap returns the TUI's key bindings.
+func NewKeyMap() KeyMap { return newKeyMap() }

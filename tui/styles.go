@@ -2,6 +2,7 @@ package tui
 
 import (
 	"image/color"
+	"os"
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/lipgloss/v2"
@@ -128,3 +129,8 @@ func NewStyles(dark, noColor bool) *Styles {
 	}
 	return s
 }
+
+// NoColorEnv reports whether the environment asks for no colour: NO_COLOR
+// set to anything (https://no-color.org), as Run reads it; shepherd train's
+// screens read it here.
+func NoColorEnv() bool { return os.Getenv("NO_COLOR") != "" }

@@ -4,9 +4,79 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/spf13/cobra"
+
 	"github.com/shepherd-db/shepherd/engine"
 	"github.com/shepherd-db/shepherd/phases"
+	"github.com/shepherd-db/shepherd/printer"
 )
+
+// newStatusCmd is `shepherd status [PLAN...]`: the plan list in a terminal,
+// text or JSON (with the audit log on --log) otherwise.
+func newStatusCmd(g *globals) *cobra.Command {
+	var asJSON, withLog bool
+	cmd := &cobra.Command{
+		Use:   "status [PLAN...]",
+		Short: "every plan's state in this database; PLAN is a plan file or a plan's name",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			targets, err := statusTargets(args)
+			if err != nil {
+				return err
+			}
+			if !asJSON && !withLog && interactive(cmd) {
+				files := statusFiles(targets)
+				if len(args) == 0 {
+					files = planFiles()
+				}
+				return planListTUI(cmd, g, files, "", engine.Options{})
+			}
+			eng, err := engine.Open(cmd.Context(), g.dsn())
+			if err != nil {
+				return err
+			}
+			defer eng.Close()
+			all, err := eng.Status(cmd.Context())
+			if err != nil {
+				return err
+			}
+			shown := all
+			if len(targets) > 0 {
+				if shown, err = selectTargets(all, targets); err != nil {
+					return err
+				}
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				var logs [][]engine.LogEntry
+				if withLog {
+					for _, p := range shown {
+						entries, err := eng.Log(cmd.Context(), p.Name)
+						if err != nil {
+							return err
+						}
+						logs = append(logs, entries)
+					}
+				}
+				return printer.StatusJSON(out, shown, logs)
+			}
+			printer.Status(out, shown)
+			if withLog {
+				for _, p := range shown {
+					entries, err := eng.Log(cmd.Context(), p.Name)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(out, "\nlog of %s:\n", p.Name)
+					printer.Log(out, entries)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&withLog, "log", false, "also print each plan's audit log")
+	return cmd
+}
 
 // statusTarget is one argument of `shepherd status`: a plan file, or the
 // name of a plan as status prints it.

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/shepherd-db/shepherd/engine"
+	"github.com/shepherd-db/shepherd/phases"
+	"github.com/shepherd-db/shepherd/printer"
+	"github.com/shepherd-db/shepherd/templates"
+	"github.com/shepherd-db/shepherd/tui"
+)
+
+// What run and rollback share: their flags, and their opening (check the
+// flags, read the plan, then the TUI, or a session on the database that the
+// command's own step walks).
+
+type runFlags struct {
+	nonInteractive bool
+	until          string
+	confirm        []string
+	output         string
+	lockTimeout    time.Duration
+	batchSize      int
+	batchTime      time.Duration
+	batchTimeout   time.Duration
+	maxRate        float64
+	operator       string
+	allowLock      string
+	dropData       bool
+}
+
+// runHelp is the help of the shared flags whose meaning differs between run
+// and rollback: a rollback's batches are its copy back into the old column.
+type runHelp struct {
+	nonInteractive, output, batchSize, batchTime, maxRate string
+}
+
+// define adds the flags run and rollback share to cmd; each command adds its
+// own (run: --until, --confirm; rollback: --drop-data).
+func (f *runFlags) define(cmd *cobra.Command, h runHelp) {
+	fl := cmd.Flags()
+	fl.BoolVar(&f.nonInteractive, "non-interactive", false, h.nonInteractive)
+	fl.StringVar(&f.output, "output", "text", h.output)
+	fl.DurationVar(&f.lockTimeout, "lock-timeout", 500*time.Millisecond, "how long one DDL statement waits for its lock before it is retried")
+	fl.IntVar(&f.batchSize, "batch-size", 0, h.batchSize)
+	fl.DurationVar(&f.batchTime, "batch-time", 50*time.Millisecond, h.batchTime)
+	fl.DurationVar(&f.batchTimeout, "batch-timeout", 0, batchTimeoutHelp)
+	fl.Float64Var(&f.maxRate, "max-rate", 0, h.maxRate)
+	fl.StringVar(&f.operator, "operator", "", "who runs this, for the log (default: OS user@host)")
+	fl.StringVar(&f.allowLock, "allow-lock", "", allowLockHelp)
+}
+
+const batchTimeoutHelp = "how long one batch's statement may run before the database cancels it (default: 100 × --batch-time, at least 10s); every other statement runs with no statement timeout, whatever the database or its role sets"
+
+const allowLockHelp = "where the database refuses a statement's lock-free form on this table (MySQL: LOCK=NONE on a table with a FULLTEXT index), allow the form that takes this lock: shared (writes wait) or exclusive (reads and writes wait); without it such a statement stops before changing anything"
+
+func (f *runFlags) options(emit func(engine.Event)) engine.Options {
+	return engine.Options{Operator: f.operator, LockTimeout: f.lockTimeout, BatchSize: f.batchSize,
+		BatchTime: f.batchTime, BatchTimeout: f.batchTimeout, MaxRate: f.maxRate, Emit: emit, Failpoint: failpoint(), AllowLock: f.allowLock, DropData: f.dropData}
+}
+
+func (f *runFlags) check() error {
+	if f.output != "text" && f.output != "json" {
+		return &flagError{fmt.Errorf("--output %q: use text or json", f.output)}
+	}
+	if templates.LevelRank(f.allowLock) < 0 {
+		return &flagError{fmt.Errorf("--allow-lock %q: use shared (writes wait) or exclusive (reads and writes wait)", f.allowLock)}
+	}
+	if f.batchSize < 0 || f.batchTime < 0 || f.batchTimeout < 0 || f.lockTimeout < 0 || f.maxRate < 0 {
+		return &flagError{errors.New("--batch-size, --batch-time, --batch-timeout, --lock-timeout and --max-rate must not be negative")}
+	}
+	return nil
+}
+
+// walk is run's and rollback's common opening, on the plan file given.
+// Everything that can be refused without a database is refused first: the
+// flags, the plan, and --until and --confirm (only run has them; empty,
+// they name nothing to check). Without --non-interactive the TUI takes
+// over, on the rollback screen for rollback; with it, step walks a session
+// on the plan whose events the printer writes, closed when step returns.
+func walk(cmd *cobra.Command, g *globals, f *runFlags, file string, rollback bool, step func(context.Context, *engine.Session) error) error {
+	if err := f.check(); err != nil {
+		return err
+	}
+	plan, err := phases.Load(file)
+	if err != nil {
+		return err
+	}
+	g.plan = plan.Name
+	if err := plan.PlaybookDef().CheckTargets(f.until, f.confirm); err != nil {
+		return err
+	}
+	if !f.nonInteractive {
+		return planTUI(cmd, g, f, plan, rollback)
+	}
+	out := printer.NewEvents(cmd.OutOrStdout(), f.output)
+	eng, sess, err := openSession(cmd.Context(), g, plan, f.options(out.Event))
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	defer sess.Close()
+	return step(cmd.Context(), sess)
+}
+
+// openSession connects to the database and starts a session on the plan.
+func openSession(ctx context.Context, g *globals, plan *phases.Plan, opts engine.Options) (*engine.Engine, *engine.Session, error) {
+	eng, err := engine.Open(ctx, g.dsn())
+	if err != nil {
+		return nil, nil, err
+	}
+	sess, err := eng.Start(ctx, plan, opts)
+	if err != nil {
+		eng.Close()
+		return nil, nil, err
+	}
+	return eng, sess, nil
+}
+
+// planTUI opens the TUI on one plan: `run` and `rollback` without
+// --non-interactive.
+func planTUI(cmd *cobra.Command, g *globals, f *runFlags, plan *phases.Plan, rollback bool) error {
+	if !interactive(cmd) {
+		return &engine.UsageError{Msg: fmt.Sprintf("shepherd %s opens a TUI, which needs a terminal: add --non-interactive", cmd.Name())}
+	}
+	eng, err := engine.Open(cmd.Context(), g.dsn())
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	tuiHoldsTerminal(cmd.Context())
+	return tui.Run(cmd.Context(), tui.Config{Engine: tui.Live(eng), Plans: planFiles(), Open: plan, Rollback: rollback, Options: f.options(nil)})
+}
