@@ -41,8 +41,16 @@ type Event struct {
 	Plan    string    `json:"plan"`
 	Phase   string    `json:"phase"` // empty for events about the whole plan
 	Message string    `json:"message,omitempty"`
-	SQL     string    `json:"sql,omitempty"`
-	Lock    string    `json:"lock,omitempty"`
+	// Level is a notice's weight: a warning, or information (the
+	// message of a warning starts with "warning: "). Empty for the other
+	// events.
+	Level Level `json:"level,omitempty"`
+	// Notice names a notice that another layer acts on (training adds to
+	// the too-soon warning); most notices have none. Not part of the
+	// JSON output: it names no contract.
+	Notice Notice `json:"-"`
+	SQL    string `json:"sql,omitempty"`
+	Lock   string `json:"lock,omitempty"`
 	// progress
 	RowsDone   *int64  `json:"rows_done,omitempty"`
 	RowsTotal  *int64  `json:"rows_total,omitempty"`
@@ -60,6 +68,24 @@ type Event struct {
 	ElapsedMS int64 `json:"elapsed_ms,omitempty"`
 }
 
+// Level is how much a notice weighs.
+type Level string
+
+const (
+	LevelInfo    Level = "info"
+	LevelWarning Level = "warning"
+)
+
+// Notice names a notice that other layers recognise by its name, never by
+// its wording.
+type Notice string
+
+const (
+	// NoticeTooSoon warns that the point of no return follows
+	// stop-old-writes within one release (phases.TooSoon).
+	NoticeTooSoon Notice = "too-soon"
+)
+
 func int64p(v int64) *int64 { return &v }
 
 func (s *Session) emit(e Event) {
@@ -67,8 +93,20 @@ func (s *Session) emit(e Event) {
 	s.opts.Emit(e)
 }
 
+// notice tells the operator something worth reading.
 func (s *Session) notice(phase, format string, args ...any) {
-	s.emit(Event{Event: EventNotice, Phase: phase, Message: fmt.Sprintf(format, args...)})
+	s.emit(Event{Event: EventNotice, Level: LevelInfo, Phase: phase, Message: fmt.Sprintf(format, args...)})
+}
+
+// warn warns the operator: a notice of LevelWarning, whose message starts
+// with "warning: ".
+func (s *Session) warn(phase, format string, args ...any) {
+	s.emit(warning(phase, "", fmt.Sprintf(format, args...)))
+}
+
+// warning is the event of a warning named n ("" for most).
+func warning(phase string, n Notice, text string) Event {
+	return Event{Event: EventNotice, Level: LevelWarning, Notice: n, Phase: phase, Message: "warning: " + text}
 }
 
 // ---------- errors: one type per way a run can stop ----------
