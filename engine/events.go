@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/shepherd-db/shepherd/phases"
 )
 
 // EventKind names an event. The first six are part of the contract
@@ -396,12 +398,21 @@ func (e *InterruptedError) Error() string       { return e.text(true) }
 func (e *InterruptedError) withoutKeys() string { return e.text(false) }
 
 // interruptedMark is how an interruption's recorded detail reads after its
-// phase's name; Interrupted looks for it.
+// phase's name. shepherd_state keeps no other sign of an interruption, so
+// the engine, which writes that detail, reads the state from it
+// (interrupted); every other layer asks PhaseInfo.Interrupted or
+// PhaseStatus.Interrupted.
 const interruptedMark = ": interrupted; "
 
-// Interrupted reports whether a phase's recorded detail is an
-// interruption (Ctrl-C, a stopped TUI), which screens call "stopped".
-func Interrupted(detail string) bool { return strings.Contains(detail, interruptedMark) }
+// interrupted reports whether a phase's recorded status and detail are an
+// interruption's (Ctrl-C, a signal, a stopped TUI).
+func interrupted(status phases.Status, detail string) bool {
+	return status == phases.Failed && interruptedDetail(detail)
+}
+
+// interruptedDetail reports whether a recorded detail (of a phase, or of
+// its failure in the log) is an interruption's.
+func interruptedDetail(detail string) bool { return strings.Contains(detail, interruptedMark) }
 
 func (e *InterruptedError) text(keys bool) string {
 	switch {
