@@ -92,9 +92,9 @@ func (s *Session) Arrive(ctx context.Context, id string) error {
 	}
 	msg := s.plan.Expand(ph.Does)
 	if ph.Confirm {
-		msg += " Confirm it with --confirm " + id + " when the previous release is out everywhere."
+		msg += " Confirm it with " + ConfirmFlag(id) + " when the previous release is out everywhere."
 	} else {
-		msg += " When the deploy is out everywhere, rerun with --confirm " + id + "."
+		msg += " When the deploy is out everywhere, rerun with " + ConfirmFlag(id) + "."
 	}
 	s.emit(Event{Event: EventGate, Phase: id, Message: msg})
 	return nil

@@ -188,7 +188,7 @@ func Plan(w io.Writer, p *phases.Plan, dialect string, previews []engine.PhasePr
 			fmt.Fprintf(w, "           %s\n", indent(st.SQL, "           "))
 		}
 		for _, n := range pv.Notes {
-			fmt.Fprintf(w, "   note:   %s\n", n)
+			fmt.Fprintf(w, "   note:   %s\n", n.Text)
 		}
 	}
 }
