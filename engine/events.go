@@ -235,6 +235,13 @@ func (e *LockLostError) Error() string {
 	return b.String()
 }
 
+// notReadyLead starts the Reason of every *NotReadyError.
+const notReadyLead = "not ready: "
+
+// Why is why the phase is not ready: the error without the "not ready: "
+// it starts with, for a sentence that says that in its own words.
+func (e *NotReadyError) Why() string { return strings.TrimPrefix(e.Error(), notReadyLead) }
+
 // ---------- key values in errors ----------
 //
 // The plan's key column may hold data (an email, a name). The errors below

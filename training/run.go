@@ -145,10 +145,12 @@ type stepRun struct {
 	action *Action
 	res    StepResult
 	msgs   []string
-	ticks  int
-	inc    []*Incident
-	byKey  map[string]*tally
-	fresh  []*Incident
+	// phasesDone counts the engine's phase-done events in the step.
+	phasesDone int
+	ticks      int
+	inc        []*Incident
+	byKey      map[string]*tally
+	fresh      []*Incident
 }
 
 // tally is one incident of a step with its first hit and the lesson's
@@ -256,6 +258,7 @@ func (r *Run) onEngine(e engine.Event) {
 		}
 		c.res.Notices = append(c.res.Notices, msg)
 	case engine.EventPhaseDone:
+		c.phasesDone++
 		c.msgs = append(c.msgs, fmt.Sprintf("%s done: %s", e.Phase, e.Message))
 	case engine.EventGate:
 		if ph, ok := r.plan.PlaybookDef().Phase(e.Phase); ok {
