@@ -407,13 +407,13 @@ func (e *InterruptedError) withoutKeys() string { return e.text(false) }
 // interruptedMark is how an interruption's recorded detail reads after its
 // phase's name. shepherd_state keeps no other sign of an interruption, so
 // the engine, which writes that detail, reads the state from it
-// (interrupted); every other layer asks PhaseInfo.Interrupted or
+// (wasInterrupted); every other layer asks PhaseInfo.Interrupted or
 // PhaseStatus.Interrupted.
 const interruptedMark = ": interrupted; "
 
-// interrupted reports whether a phase's recorded status and detail are an
+// wasInterrupted reports whether a phase's recorded status and detail are an
 // interruption's (Ctrl-C, a signal, a stopped TUI).
-func interrupted(status phases.Status, detail string) bool {
+func wasInterrupted(status phases.Status, detail string) bool {
 	return status == phases.Failed && interruptedDetail(detail)
 }
 

@@ -150,7 +150,7 @@ func (p PhaseInfo) Stopped() bool {
 // Interrupted reports whether the phase's last run was interrupted
 // (Ctrl-C, a signal, a closed TUI): it is recorded as failed, keeps its
 // checkpoint, and screens call it stopped.
-func (p PhaseInfo) Interrupted() bool { return interrupted(p.Status, p.Detail) }
+func (p PhaseInfo) Interrupted() bool { return wasInterrupted(p.Status, p.Detail) }
 
 // Stopped is PhaseInfo.Stopped for a phase as status reads it, with the
 // runner of its plan (PlanStatus.Runner).
@@ -159,7 +159,7 @@ func (p PhaseStatus) Stopped(runner *Runner) bool {
 }
 
 // Interrupted is PhaseInfo.Interrupted for a phase as status reads it.
-func (p PhaseStatus) Interrupted() bool { return interrupted(p.Status, p.Detail) }
+func (p PhaseStatus) Interrupted() bool { return wasInterrupted(p.Status, p.Detail) }
 
 func stopped(status phases.Status, interrupted bool, runner *Runner) bool {
 	switch status {
