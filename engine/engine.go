@@ -229,7 +229,7 @@ func (e *Engine) Start(ctx context.Context, plan *phases.Plan, opts Options) (*S
 		return nil, err
 	}
 	for _, w := range s.warnings {
-		s.notice("", "warning: %s", w)
+		s.warn("", "%s", w)
 	}
 	return s, nil
 }

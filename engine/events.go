@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/shepherd-db/shepherd/phases"
 )
 
 // EventKind names an event. The first six are part of the contract
@@ -41,8 +43,16 @@ type Event struct {
 	Plan    string    `json:"plan"`
 	Phase   string    `json:"phase"` // empty for events about the whole plan
 	Message string    `json:"message,omitempty"`
-	SQL     string    `json:"sql,omitempty"`
-	Lock    string    `json:"lock,omitempty"`
+	// Level is a notice's weight: a warning, or information (the
+	// message of a warning starts with "warning: "). Empty for the other
+	// events.
+	Level Level `json:"level,omitempty"`
+	// Notice names a notice that another layer acts on (training adds to
+	// the too-soon warning); most notices have none. Not part of the
+	// JSON output: it names no contract.
+	Notice Notice `json:"-"`
+	SQL    string `json:"sql,omitempty"`
+	Lock   string `json:"lock,omitempty"`
 	// progress
 	RowsDone   *int64  `json:"rows_done,omitempty"`
 	RowsTotal  *int64  `json:"rows_total,omitempty"`
@@ -60,6 +70,24 @@ type Event struct {
 	ElapsedMS int64 `json:"elapsed_ms,omitempty"`
 }
 
+// Level is how much a notice weighs.
+type Level string
+
+const (
+	LevelInfo    Level = "info"
+	LevelWarning Level = "warning"
+)
+
+// Notice names a notice that other layers recognise by its name, never by
+// its wording.
+type Notice string
+
+const (
+	// NoticeTooSoon warns that the point of no return follows
+	// stop-old-writes within one release (phases.TooSoon).
+	NoticeTooSoon Notice = "too-soon"
+)
+
 func int64p(v int64) *int64 { return &v }
 
 func (s *Session) emit(e Event) {
@@ -67,8 +95,20 @@ func (s *Session) emit(e Event) {
 	s.opts.Emit(e)
 }
 
+// notice tells the operator something worth reading.
 func (s *Session) notice(phase, format string, args ...any) {
-	s.emit(Event{Event: EventNotice, Phase: phase, Message: fmt.Sprintf(format, args...)})
+	s.emit(Event{Event: EventNotice, Level: LevelInfo, Phase: phase, Message: fmt.Sprintf(format, args...)})
+}
+
+// warn warns the operator: a notice of LevelWarning, whose message starts
+// with "warning: ".
+func (s *Session) warn(phase, format string, args ...any) {
+	s.emit(warning(phase, "", fmt.Sprintf(format, args...)))
+}
+
+// warning is the event of a warning named n ("" for most).
+func warning(phase string, n Notice, text string) Event {
+	return Event{Event: EventNotice, Level: LevelWarning, Notice: n, Phase: phase, Message: "warning: " + text}
 }
 
 // ---------- errors: one type per way a run can stop ----------
@@ -194,6 +234,13 @@ func (e *LockLostError) Error() string {
 	fmt.Fprintf(&b, ". This run stopped and recorded nothing more, as another runner may have run meanwhile: check `shepherd status %s --log`, then rerun (it goes on from what the database holds)", e.Plan)
 	return b.String()
 }
+
+// notReadyLead starts the Reason of every *NotReadyError.
+const notReadyLead = "not ready: "
+
+// Why is why the phase is not ready: the error without the "not ready: "
+// it starts with, for a sentence that says that in its own words.
+func (e *NotReadyError) Why() string { return strings.TrimPrefix(e.Error(), notReadyLead) }
 
 // ---------- key values in errors ----------
 //
@@ -358,12 +405,21 @@ func (e *InterruptedError) Error() string       { return e.text(true) }
 func (e *InterruptedError) withoutKeys() string { return e.text(false) }
 
 // interruptedMark is how an interruption's recorded detail reads after its
-// phase's name; Interrupted looks for it.
+// phase's name. shepherd_state keeps no other sign of an interruption, so
+// the engine, which writes that detail, reads the state from it
+// (wasInterrupted); every other layer asks PhaseInfo.Interrupted or
+// PhaseStatus.Interrupted.
 const interruptedMark = ": interrupted; "
 
-// Interrupted reports whether a phase's recorded detail is an
-// interruption (Ctrl-C, a stopped TUI), which screens call "stopped".
-func Interrupted(detail string) bool { return strings.Contains(detail, interruptedMark) }
+// wasInterrupted reports whether a phase's recorded status and detail are an
+// interruption's (Ctrl-C, a signal, a stopped TUI).
+func wasInterrupted(status phases.Status, detail string) bool {
+	return status == phases.Failed && interruptedDetail(detail)
+}
+
+// interruptedDetail reports whether a recorded detail (of a phase, or of
+// its failure in the log) is an interruption's.
+func interruptedDetail(detail string) bool { return strings.Contains(detail, interruptedMark) }
 
 func (e *InterruptedError) text(keys bool) string {
 	switch {

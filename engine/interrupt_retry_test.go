@@ -154,10 +154,10 @@ func TestInterruptDuringRetriesIsRecordedAsInterrupted(t *testing.T) {
 				}
 				state, log, _ := shepherdTables(db)
 				row := db.Query(`SELECT status, detail FROM ` + state + ` WHERE plan = 'users-email' AND phase = 'add-column'`)
-				if len(row) != 1 || row[0][0] != "failed" || !Interrupted(row[0][1]) || strings.Contains(row[0][1], "cancel") {
+				if len(row) != 1 || row[0][0] != "failed" || !interruptedDetail(row[0][1]) || strings.Contains(row[0][1], "cancel") {
 					t.Errorf("add-column is recorded as %v, want failed with an interruption's detail", row)
 				}
-				if got := db.Query(`SELECT detail FROM ` + log + ` WHERE phase = 'add-column' AND event = 'fail'`); len(got) != 1 || !Interrupted(got[0][0]) {
+				if got := db.Query(`SELECT detail FROM ` + log + ` WHERE phase = 'add-column' AND event = 'fail'`); len(got) != 1 || !interruptedDetail(got[0][0]) {
 					t.Errorf("the log records the failure as %v", got)
 				}
 			})

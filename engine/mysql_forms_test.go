@@ -248,7 +248,11 @@ func TestMySQLPreviewExpectsPerTable(t *testing.T) {
 				if len(pv.Steps) == 0 || len(pv.Steps[0].Else) != forms {
 					t.Errorf("%s %s: the step has %d other forms, want %d", table, phase, len(pv.Steps[0].Else), forms)
 				}
-				return strings.Join(pv.Notes, "\n")
+				var notes []string
+				for _, n := range pv.Notes {
+					notes = append(notes, n.Text)
+				}
+				return strings.Join(notes, "\n")
 			}
 		}
 		t.Fatalf("no phase %s", phase)

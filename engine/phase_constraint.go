@@ -31,7 +31,7 @@ func (s *Session) phaseAddConstraint(ctx context.Context, b builder, prev phases
 		}
 	case "foreign_key":
 		if note := s.d.foreignKeyNote(); note != "" {
-			s.notice("add-constraint", "warning: %s", note)
+			s.warn("add-constraint", "%s", note)
 		}
 		if err := s.requireNoViolations(ctx, b); err != nil {
 			return err

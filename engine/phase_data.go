@@ -131,7 +131,7 @@ func (s *Session) verifyBackfill(b builder, changed int64) func(context.Context,
 		}
 		if nulls > 0 {
 			detail += fmt.Sprintf("; %d stay NULL: the expression gives NULL for them", nulls)
-			s.notice("backfill", "warning: the backfill expression gives NULL for %d rows (keys %s), so %s stays NULL there and enforce will refuse until they have a value", nulls, strings.Join(sample, ", "), s.plan.Column)
+			s.warn("backfill", "the backfill expression gives NULL for %d rows (keys %s), so %s stays NULL there and enforce will refuse until they have a value", nulls, strings.Join(sample, ", "), s.plan.Column)
 		}
 		return detail, nil
 	}

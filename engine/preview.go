@@ -17,7 +17,7 @@ type PhasePreview struct {
 	// Checks are the verification queries on the real data.
 	Checks []templates.Statement
 	Revert templates.Script
-	Notes  []string
+	Notes  []Note
 	// Gaps says, for a preview without a database, where Steps or Revert
 	// stand in for what only the live table gives (a column's type or
 	// definition, SQLite's table definition): such SQL is for review, and
@@ -78,7 +78,7 @@ func (s *Session) Previews() []PhasePreview {
 	for _, ph := range s.pb.Phases {
 		pv, err := b.previewLiveOrOffline(ph)
 		if err != nil {
-			pv = PhasePreview{Phase: ph, Notes: []string{fmt.Sprintf("its statements cannot be rendered yet: %v", err)}}
+			pv = PhasePreview{Phase: ph, Notes: []Note{infoNote(fmt.Sprintf("its statements cannot be rendered yet: %v", err))}}
 		}
 		out = append(out, pv)
 	}
@@ -93,10 +93,10 @@ func (b builder) preview() ([]PhasePreview, error) {
 			return nil, fmt.Errorf("%s: %w", ph.ID, err)
 		}
 		if b.live == nil && b.plan.Key == "" && (len(pv.Steps) > 0 || len(pv.Checks) > 0) {
-			pv.Notes = append(pv.Notes, `"id" stands for the table's primary key, which the live schema gives`)
+			pv.Notes = append(pv.Notes, Note{Kind: NoteTableKey, Text: `"id" stands for the table's primary key, which the live schema gives`})
 		}
 		if c := b.plan.Constraint; b.live == nil && c != nil && c.Kind() == "foreign_key" && len(c.References.Columns) == 0 && (len(pv.Steps) > 0 || len(pv.Checks) > 0) {
-			pv.Notes = append(pv.Notes, fmt.Sprintf(`the referenced "id" stands for the primary key of %s, which the live schema gives`, c.References.Table))
+			pv.Notes = append(pv.Notes, Note{Kind: NoteReferencedKey, Text: fmt.Sprintf(`the referenced "id" stands for the primary key of %s, which the live schema gives`, c.References.Table)})
 		}
 		out = append(out, pv)
 	}
@@ -111,7 +111,7 @@ func (b builder) previewLiveOrOffline(ph phases.Phase) (PhasePreview, error) {
 		offline := b
 		offline.live = nil
 		if pv, err = offline.previewPhase(ph); err == nil {
-			pv.Notes = append(pv.Notes, "shown as the plan gives it: the live table does not have what earlier phases add yet; the exact statements are rendered when it runs")
+			pv.Notes = append(pv.Notes, infoNote("shown as the plan gives it: the live table does not have what earlier phases add yet; the exact statements are rendered when it runs"))
 		}
 	}
 	return pv, err
@@ -133,8 +133,8 @@ func (b builder) previewPhase(ph phases.Phase) (pv PhasePreview, err error) {
 			}
 		}
 		for _, n := range notes {
-			if !slices.Contains(pv.Notes, n) {
-				pv.Notes = append(pv.Notes, n)
+			if !hasNote(pv.Notes, n) {
+				pv.Notes = append(pv.Notes, infoNote(n))
 			}
 		}
 	}()
@@ -174,20 +174,20 @@ func (b builder) previewPhase(ph phases.Phase) (pv PhasePreview, err error) {
 		count("diff", true)
 	case ph.ID == "switch-writes":
 		pv.Steps, err = b.batchPreview(b.fillJob(ph.ID))
-		pv.Notes = append(pv.Notes, "after the confirmation, a catch-up pass fills rows that old code wrote after the backfill")
+		pv.Notes = append(pv.Notes, infoNote("after the confirmation, a catch-up pass fills rows that old code wrote after the backfill"))
 		if p.NotNull {
 			count("null", false)
 		}
 	case ph.ID == "switch-reads":
 		count("diff", false)
-		pv.Notes = append(pv.Notes, "the gate refuses while the check counts any row")
+		pv.Notes = append(pv.Notes, infoNote("the gate refuses while the check counts any row"))
 	case ph.ID == "stop-old-writes":
 		if b.live != nil {
 			if c, ok := b.live.Column(p.Column); !ok || !c.NotNull {
 				break
 			}
 		} else {
-			pv.Notes = append(pv.Notes, "the SQL runs only when "+p.Column+" is NOT NULL, on arrival at the gate, before the deploy")
+			pv.Notes = append(pv.Notes, infoNote("the SQL runs only when "+p.Column+" is NOT NULL, on arrival at the gate, before the deploy"))
 		}
 		var relax templates.Script
 		if pv.Steps, err = b.setNotNull(p.To, true); err == nil {
@@ -196,7 +196,7 @@ func (b builder) previewPhase(ph phases.Phase) (pv PhasePreview, err error) {
 		}
 	case ph.ID == "enforce":
 		if !p.NotNull {
-			pv.Notes = append(pv.Notes, "not_null is false: nothing runs")
+			pv.Notes = append(pv.Notes, infoNote("not_null is false: nothing runs"))
 			break
 		}
 		count("null", false)
@@ -207,14 +207,14 @@ func (b builder) previewPhase(ph phases.Phase) (pv PhasePreview, err error) {
 	case ph.ID == "drop-old-column":
 		pv.Steps, err = b.dropColumn(p.Column)
 		column("column-exists", p.Column)
-		pv.Notes = append(pv.Notes, "point of no return: confirm it with --confirm drop-old-column, one release after stop-old-writes")
+		pv.Notes = append(pv.Notes, confirmNote(ph.ID, "point of no return: ", ", one release after stop-old-writes"))
 	case ph.ID == "validate-in-app":
 		count("violates", false)
 	case ph.ID == "clean":
 		if len(p.Clean) > 0 {
 			pv.Steps, err = b.batchPreview(b.cleanJob(ph.ID))
 		} else {
-			pv.Notes = append(pv.Notes, "the plan has no clean: section: the phase only checks that no row violates")
+			pv.Notes = append(pv.Notes, infoNote("the plan has no clean: section: the phase only checks that no row violates"))
 		}
 		count("violates", false)
 	case ph.ID == "add-constraint":
@@ -224,25 +224,25 @@ func (b builder) previewPhase(ph phases.Phase) (pv PhasePreview, err error) {
 		if p.Constraint.Kind() == "foreign_key" {
 			count("violates", false)
 			if b.d.uncheckedForeignKey() {
-				pv.Notes = append(pv.Notes, "before the ALTER, and again right after it, shepherd counts the rows without a parent (the check above); if the second count finds any (written between clean and the ALTER), the constraint is dropped again and the phase fails with their keys")
+				pv.Notes = append(pv.Notes, infoNote("before the ALTER, and again right after it, shepherd counts the rows without a parent (the check above); if the second count finds any (written between clean and the ALTER), the constraint is dropped again and the phase fails with their keys"))
 			} else {
-				pv.Notes = append(pv.Notes, "before the DDL, shepherd counts the rows without a parent (the check above) and stops with their keys if there are any")
+				pv.Notes = append(pv.Notes, infoNote("before the DDL, shepherd counts the rows without a parent (the check above) and stops with their keys if there are any"))
 			}
 			if note := b.d.foreignKeyNote(); note != "" {
-				pv.Notes = append(pv.Notes, note)
+				pv.Notes = append(pv.Notes, infoNote(note))
 			}
 		}
 	case ph.ID == "verify-failure-path":
 		pv.Steps, err = b.failurePreview()
-		pv.Notes = append(pv.Notes, "where "+p.Table+" has no row to write to (fewer than two for UNIQUE), it inserts one instead (two for UNIQUE) in the same rolled-back transaction: the columns an insert must give get a value of their type, or constraint.violating's; without one the phase fails and says which to give")
+		pv.Notes = append(pv.Notes, infoNote("where "+p.Table+" has no row to write to (fewer than two for UNIQUE), it inserts one instead (two for UNIQUE) in the same rolled-back transaction: the columns an insert must give get a value of their type, or constraint.violating's; without one the phase fails and says which to give"))
 		if p.Constraint.Kind() == "foreign_key" {
 			if note := b.d.foreignKeyNote(); note != "" {
-				pv.Notes = append(pv.Notes, note)
+				pv.Notes = append(pv.Notes, infoNote(note))
 			}
 		}
 	}
 	if ph.Gate && len(pv.Steps) == 0 && len(pv.Checks) == 0 {
-		pv.Notes = append(pv.Notes, "a deploy the database cannot see: confirm it with --confirm "+ph.ID)
+		pv.Notes = append(pv.Notes, confirmNote(ph.ID, "a deploy the database cannot see: ", ""))
 	}
 	return pv, err
 }

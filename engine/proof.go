@@ -124,7 +124,7 @@ func (s *Session) proveRejected(ctx context.Context, b builder) (detail, rejecte
 	var parent *Table
 	if c.Kind() == "foreign_key" {
 		if note := s.d.foreignKeyNote(); note != "" {
-			s.notice(phase, "warning: %s", note)
+			s.warn(phase, "%s", note)
 		}
 		// The table a foreign key references, read before the transaction
 		// (a failed read would end PostgreSQL's): without it, no row is

@@ -87,14 +87,14 @@ func (s *Session) Arrive(ctx context.Context, id string) error {
 	}
 	if id == "drop-old-column" && len(s.warnings) == 0 { // else said at the start
 		if w := s.renameWarning(ctx); w != "" {
-			s.notice(id, "warning: %s", w)
+			s.warn(id, "%s", w)
 		}
 	}
 	msg := s.plan.Expand(ph.Does)
 	if ph.Confirm {
-		msg += " Confirm it with --confirm " + id + " when the previous release is out everywhere."
+		msg += " Confirm it with " + ConfirmFlag(id) + " when the previous release is out everywhere."
 	} else {
-		msg += " When the deploy is out everywhere, rerun with --confirm " + id + "."
+		msg += " When the deploy is out everywhere, rerun with " + ConfirmFlag(id) + "."
 	}
 	s.emit(Event{Event: EventGate, Phase: id, Message: msg})
 	return nil
@@ -293,17 +293,18 @@ func (s *Session) runPhase(ctx context.Context, ph phases.Phase, prev phases.Sta
 }
 
 // warnTooSoon warns when the point of no return follows stop-old-writes
-// within the same release: the seed drops the old column one release later.
+// within the same release (phases.TooSoon), or in the run that confirmed
+// it: the seed drops the old column one release later.
 func (s *Session) warnTooSoon(ctx context.Context) {
 	st := s.st("stop-old-writes")
 	_, sameRun := s.touched["stop-old-writes"]
-	recent := st.FinishedAt != nil && time.Since(*st.FinishedAt) < time.Hour
+	recent := st.FinishedAt != nil && phases.TooSoon(*st.FinishedAt, time.Now())
 	if sameRun || recent {
 		ago := "moments"
 		if st.FinishedAt != nil {
 			ago = time.Since(*st.FinishedAt).Round(time.Second).String()
 		}
-		s.notice("drop-old-column", "warning: stop-old-writes was confirmed %s ago. Drop the old column one release later: a replica still running the previous release may read or write %s", ago, s.plan.Column)
+		s.emit(warning("drop-old-column", NoticeTooSoon, fmt.Sprintf("stop-old-writes was confirmed %s ago. Drop the old column one release later: a replica still running the previous release may read or write %s", ago, s.plan.Column)))
 	}
 }
 

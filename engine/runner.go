@@ -144,15 +144,27 @@ func (e *Engine) withRunners(ctx context.Context, plans []PlanStatus) ([]PlanSta
 // recorded as running while no live runner holds the plan's lock (a
 // runner killed, crashed or cut off before it could record anything).
 func (p PhaseInfo) Stopped() bool {
-	return Stopped(p.Status, p.Detail, p.Runner)
+	return stopped(p.Status, p.Interrupted(), p.Runner)
 }
 
-// Stopped is PhaseInfo.Stopped for a phase's recorded status and detail,
-// and the runner of its plan (PlanStatus.Runner).
-func Stopped(status phases.Status, detail string, runner *Runner) bool {
+// Interrupted reports whether the phase's last run was interrupted
+// (Ctrl-C, a signal, a closed TUI): it is recorded as failed, keeps its
+// checkpoint, and screens call it stopped.
+func (p PhaseInfo) Interrupted() bool { return wasInterrupted(p.Status, p.Detail) }
+
+// Stopped is PhaseInfo.Stopped for a phase as status reads it, with the
+// runner of its plan (PlanStatus.Runner).
+func (p PhaseStatus) Stopped(runner *Runner) bool {
+	return stopped(p.Status, p.Interrupted(), runner)
+}
+
+// Interrupted is PhaseInfo.Interrupted for a phase as status reads it.
+func (p PhaseStatus) Interrupted() bool { return wasInterrupted(p.Status, p.Detail) }
+
+func stopped(status phases.Status, interrupted bool, runner *Runner) bool {
 	switch status {
 	case phases.Failed:
-		return Interrupted(detail)
+		return interrupted
 	case phases.Running:
 		return runner == nil || !runner.Alive
 	}

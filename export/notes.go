@@ -114,10 +114,10 @@ func (m *model) notes() string {
 		for _, n := range pv.Notes {
 			// Notes about confirming with shepherd run, or about a key
 			// that no exported statement uses, would mislead here.
-			if strings.Contains(n, "--confirm") || pe != nil && strings.Contains(n, "stands for the table's primary key") {
+			if n.Kind == engine.NoteConfirm || pe != nil && n.Kind == engine.NoteTableKey {
 				continue
 			}
-			w("\nNote: %s\n", n)
+			w("\nNote: %s\n", n.Text)
 		}
 	}
 	return b.String()

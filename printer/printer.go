@@ -188,7 +188,7 @@ func Plan(w io.Writer, p *phases.Plan, dialect string, previews []engine.PhasePr
 			fmt.Fprintf(w, "           %s\n", indent(st.SQL, "           "))
 		}
 		for _, n := range pv.Notes {
-			fmt.Fprintf(w, "   note:   %s\n", n)
+			fmt.Fprintf(w, "   note:   %s\n", n.Text)
 		}
 	}
 }
@@ -236,7 +236,7 @@ func Status(w io.Writer, plans []engine.PlanStatus) {
 				when = "since " + ph.StartedAt.Local().Format("2006-01-02 15:04:05")
 			}
 			status, detail := string(ph.Status), firstLine(ph.Detail)
-			if engine.Stopped(ph.Status, ph.Detail, p.Runner) {
+			if ph.Stopped(p.Runner) {
 				status = "stopped" // as the TUI says it; --json keeps what is recorded
 				if ph.Status == phases.Failed {
 					detail = StoppedAt(ph.RowsDone, "") + ": " + Resumes(ph.RowsDone, "", "a rerun")

@@ -368,7 +368,7 @@ func (p *lockedStartup) step(ctx context.Context, r *Run, rep *replica) bool {
 		if r.allServing(1) {
 			confirmed["deploy-readers"] = true
 		}
-		before := len(r.cur.msgs)
+		before := r.cur.phasesDone
 		_, err := p.sess.Run(ctx, "", confirmed)
 		p.close()
 		p.ran = true
@@ -376,11 +376,7 @@ func (p *lockedStartup) step(ctx context.Context, r *Run, rep *replica) bool {
 			r.crash(rep, occurrence{err: err})
 			return true
 		}
-		ran := false
-		for _, m := range r.cur.msgs[before:] {
-			ran = ran || strings.Contains(m, " done: ")
-		}
-		if ran {
+		if r.cur.phasesDone > before { // a phase ran
 			r.say("%s released the lock", rep.Name)
 		} else {
 			r.say("%s found the migration already run, up to the gate: nothing to do; it released the lock", rep.Name)
@@ -401,7 +397,12 @@ func (p *readiness) step(ctx context.Context, r *Run, rep *replica) bool {
 	if err := r.sb.Ready(ctx, r.plan.Name, "add-column"); err != nil {
 		rep.State = "not-ready"
 		if !p.said {
-			r.say("%s is not ready: %s. Readiness fails closed, so it gets no traffic", rep.Name, strings.TrimPrefix(err.Error(), "not ready: "))
+			why := err.Error()
+			var nr *engine.NotReadyError
+			if errors.As(err, &nr) {
+				why = nr.Why()
+			}
+			r.say("%s is not ready: %s. Readiness fails closed, so it gets no traffic", rep.Name, why)
 			p.said = true
 		}
 		return false

@@ -145,10 +145,12 @@ type stepRun struct {
 	action *Action
 	res    StepResult
 	msgs   []string
-	ticks  int
-	inc    []*Incident
-	byKey  map[string]*tally
-	fresh  []*Incident
+	// phasesDone counts the engine's phase-done events in the step.
+	phasesDone int
+	ticks      int
+	inc        []*Incident
+	byKey      map[string]*tally
+	fresh      []*Incident
 }
 
 // tally is one incident of a step with its first hit and the lesson's
@@ -251,15 +253,16 @@ func (r *Run) onEngine(e engine.Event) {
 		c.res.SQL = append(c.res.SQL, oneLine(e.SQL))
 	case engine.EventNotice:
 		msg := e.Message
-		if strings.HasPrefix(msg, "warning: stop-old-writes was confirmed") && r.fleet.minVersion() == len(r.fleet.versions)-1 {
+		if e.Notice == engine.NoticeTooSoon && r.fleet.minVersion() == len(r.fleet.versions)-1 {
 			msg += " (in this sandbox every replica has run the last release for a whole step, so no running code uses the old column)"
 		}
 		c.res.Notices = append(c.res.Notices, msg)
 	case engine.EventPhaseDone:
+		c.phasesDone++
 		c.msgs = append(c.msgs, fmt.Sprintf("%s done: %s", e.Phase, e.Message))
 	case engine.EventGate:
 		if ph, ok := r.plan.PlaybookDef().Phase(e.Phase); ok {
-			msg := fmt.Sprintf("shepherd waits at the gate %s: %s", e.Phase, strings.TrimPrefix(r.plan.Expand(ph.Does), "Gate: "))
+			msg := fmt.Sprintf("shepherd waits at the gate %s: %s", e.Phase, r.plan.Expand(ph.Deploy()))
 			if !contains(c.msgs, msg) {
 				c.msgs = append(c.msgs, msg)
 			}

@@ -80,8 +80,8 @@ func (ps planScreen) askGate(ph phases.Phase) (planScreen, tea.Cmd) {
 	}
 	c := newConfirm(ps.styles, confirmGate, ph.ID, "Gate: "+ph.ID)
 	c.width = min(ps.detail.width, maxDialogWidth)
-	c.body = []string{upperFirst(strings.TrimPrefix(p.Expand(ph.Does), "Gate: ")), "The database cannot see a deploy: shepherd takes your word for it."}
-	if pv := ps.previews[ph.ID]; pv != nil && (len(pv.Steps) > 0 || len(pv.Checks) > 0) && !strings.HasPrefix(ph.Verify, "You confirm") {
+	c.body = []string{upperFirst(p.Expand(ph.Deploy())), "The database cannot see a deploy: shepherd takes your word for it."}
+	if pv := ps.previews[ph.ID]; pv != nil && (len(pv.Steps) > 0 || len(pv.Checks) > 0) && !ph.VerifiedByWord() {
 		c.body = append(c.body, "On yes, shepherd checks the data before it records the gate: "+lowerFirst(p.Expand(ph.Verify)))
 	}
 	c.ask = "Is this deploy out on every replica?"
@@ -91,11 +91,12 @@ func (ps planScreen) askGate(ph phases.Phase) (planScreen, tea.Cmd) {
 	return ps, nil
 }
 
-// tooSoon warns, as the engine does, when the point of no return follows
-// stop-old-writes closely: the seed drops the old column one release later.
+// tooSoon warns, by the rule the engine warns by (phases.TooSoon), when the
+// point of no return follows stop-old-writes closely: the seed drops the
+// old column one release later.
 func (ps planScreen) tooSoon() string {
 	in := infoOf(ps.infos, "stop-old-writes")
-	if in.Status == phases.Done && !in.FinishedAt.IsZero() && now().Sub(in.FinishedAt) < time.Hour {
+	if in.Status == phases.Done && phases.TooSoon(in.FinishedAt, now()) {
 		ago := "moments"
 		if d := now().Sub(in.FinishedAt).Round(time.Second); d > 0 {
 			ago = d.String()

@@ -211,7 +211,7 @@ func (ps *planScreen) event(e engine.Event) {
 		add(e.Message)
 		switch {
 		case !live:
-		case strings.HasPrefix(e.Message, "warning"):
+		case e.Level == engine.LevelWarning:
 			ps.setMsg(msgWarn, e.Message)
 		default:
 			ps.setMsg(msgInfo, e.Message)

@@ -2,7 +2,6 @@ package tui
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
 	"charm.land/bubbles/v2/viewport"
@@ -245,13 +244,14 @@ func renderFacts(s *Styles, width int, f phaseFacts) string {
 	if pv := f.preview; pv != nil {
 		var stmts, locks []string
 		guessed := false
-		for _, st := range pv.Steps {
+		write, guess, proof := pv.ProofWrite()
+		for i, st := range pv.Steps {
 			sql := st.SQL
-			if strings.HasPrefix(strings.TrimSpace(sql), "UPDATE") && ph.ID == failurePath {
+			if proof && i == write {
 				switch {
 				case f.used != "":
 					sql = f.used
-				case strings.Contains(sql, engine.GuessedValue):
+				case guess:
 					guessed = true
 				}
 			}
@@ -403,16 +403,14 @@ func sampleText(fl *failure) string {
 	return t
 }
 
-// confirmFlagRE finds the engine's advice to confirm with a flag, which a
-// release job needs; in the TUI it is a key.
-var confirmFlagRE = regexp.MustCompile(`confirm it with --confirm [a-z0-9-]+`)
-
-// keyNote says a note for the TUI: a gate is confirmed with c (or r), the
-// point of no return by typing the table's name.
-func keyNote(p *phases.Plan, ph phases.Phase, note string) string {
+// keyNote says a note for the TUI: where the engine's note says how a
+// release job confirms (engine.NoteConfirm: with a flag), the TUI's keys
+// confirm: a gate with c (or r), the point of no return by typing the
+// table's name.
+func keyNote(p *phases.Plan, ph phases.Phase, note engine.Note) string {
 	with := "confirm it with c (or r) once the deploy is out"
 	if ph.Confirm {
 		with = "confirm it with r, typing " + p.Table
 	}
-	return confirmFlagRE.ReplaceAllString(note, with)
+	return note.ConfirmedBy(with)
 }

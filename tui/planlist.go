@@ -243,7 +243,7 @@ func (l planList) summary(it planItem) string {
 		say = s.Dim.Render("not started in this database")
 	case !more:
 		say = s.Done.Render(fmt.Sprintf("all %d phases done", len(pb.Phases)))
-	case engine.Stopped(prog.Of(next.ID), detailOf(it.status, next.ID), it.status.Runner):
+	case recordOf(it.status, next.ID).Stopped(it.status.Runner):
 		say = s.Waiting.Render(next.ID+" stopped at its checkpoint") + s.Dim.Render(fmt.Sprintf(" · %d of %d done", doneN, len(pb.Phases)))
 	case prog.Of(next.ID) == phases.Failed:
 		say = s.Failed.Render(next.ID+" failed") + s.Dim.Render(fmt.Sprintf(" · %d of %d done", doneN, len(pb.Phases)))
@@ -263,13 +263,14 @@ func (l planList) summary(it planItem) string {
 // truncateStyled cuts a styled line to width cells.
 func truncateStyled(s string, width int) string { return truncate(s, width) }
 
-func detailOf(st *engine.PlanStatus, id string) string {
+// recordOf is a phase as status read it; pending when it is not recorded.
+func recordOf(st *engine.PlanStatus, id string) engine.PhaseStatus {
 	if st != nil {
 		for _, ph := range st.Phases {
 			if ph.ID == id {
-				return ph.Detail
+				return ph
 			}
 		}
 	}
-	return ""
+	return engine.PhaseStatus{ID: id, Status: phases.Pending}
 }

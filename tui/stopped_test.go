@@ -11,7 +11,7 @@ import (
 )
 
 // An interrupted phase reads as one sentence wherever the TUI shows it,
-// said from its typed state (engine.Interrupted, the checkpoint, the rows
+// said from its typed state (PhaseInfo.Interrupted, the checkpoint, the rows
 // done), never "Stopped" followed by the engine's "interrupted …".
 func TestAnInterruptedPhaseReadsAsASentence(t *testing.T) {
 	plan := example(t, "users-email")
