@@ -48,9 +48,7 @@ import (
 
 // carriesBack reports whether rolling back (or going back past) a phase
 // copies rename's new column back into the old one.
-func (s *Session) carriesBack(id string) bool {
-	return s.plan.Playbook == phases.RenameColumn && (id == "stop-old-writes" || id == "switch-reads")
-}
+func (s *Session) carriesBack(id string) bool { return s.ops(id).undoArrival != nil }
 
 // carryBack copies the new column into the old one in every row where they
 // differ, in keyset batches on the phase's checkpoint (an interrupted
@@ -96,7 +94,7 @@ func (s *Session) forgetCarry(ctx context.Context) error {
 // for the drop anyway (Options.DropData): then a notice says what goes, and
 // dropped says it for the log (without keys). It reads the whole table
 // once.
-func (s *Session) guardDrop(ctx context.Context, b builder) (dropped string, err error) {
+func (s *Session) guardDrop(ctx context.Context, b builder, id string) (dropped string, err error) {
 	p := s.plan
 	d := b.cond("unreproduced")
 	if p.Playbook == phases.RenameColumn {
@@ -105,10 +103,10 @@ func (s *Session) guardDrop(ctx context.Context, b builder) (dropped string, err
 	n, sample, err := s.countWhere(ctx, s.db, d, nil)
 	switch {
 	case err != nil && s.opts.DropData:
-		s.notice("add-column", "could not tell whether dropping the column loses values (%v): dropping it anyway, as --drop-data asks", err)
+		s.notice(id, "could not tell whether dropping the column loses values (%v): dropping it anyway, as --drop-data asks", err)
 		return "; whether it held values nothing could give back was not known: dropped as --drop-data asked", nil
 	case err != nil:
-		return "", &phases.RefusedError{Phase: "add-column", Reason: fmt.Sprintf(
+		return "", &phases.RefusedError{Phase: id, Reason: fmt.Sprintf(
 			"add-column: could not tell whether dropping the column loses values (%v); nothing was changed. Roll back with --drop-data to drop it anyway: shepherd rollback %s --drop-data", err, p.File)}
 	}
 	if n == 0 {
@@ -122,7 +120,7 @@ func (s *Session) guardDrop(ctx context.Context, b builder) (dropped string, err
 	rows := fmt.Sprintf("%d %s of %s %s %s (%s %s)", n, phases.Plural(one, "row", "rows"), p.Table,
 		phases.Plural(one, "has", "have"), what, s.key, sampleText(sample, n))
 	if s.opts.DropData {
-		s.notice("add-column", "%s: dropped with the column, as --drop-data asks", rows)
+		s.notice(id, "%s: dropped with the column, as --drop-data asks", rows)
 		return fmt.Sprintf("; %d %s values that nothing could give back went with it, as --drop-data asked", n, phases.Plural(one, "row's", "rows'")), nil
 	}
 	them := phases.Plural(one, "it", "them")
@@ -132,7 +130,7 @@ func (s *Session) guardDrop(ctx context.Context, b builder) (dropped string, err
 		why = fmt.Sprintf("either code that writes only %s changed %s since (then %s is right, and %s's value is stale), or %s holds a value nothing carried back into %s (a write of code that wrote only %s), which dropping %s would lose. Check these rows, copy into %s what must be kept, then roll back again",
 			p.Column, p.Column, p.Column, p.To, p.To, p.Column, p.To, p.To, p.Column)
 	}
-	return "", &phases.RefusedError{Phase: "add-column", Reason: fmt.Sprintf(
+	return "", &phases.RefusedError{Phase: id, Reason: fmt.Sprintf(
 		"add-column: %s: %s; or roll back with --drop-data to drop %s with the column: shepherd rollback %s --drop-data. Nothing was changed", rows, why, phases.Plural(one, "it", "them"), p.File)}
 }
 
@@ -159,12 +157,8 @@ func article(name string) string {
 // NOT NULL back to the old column if it moved it to the new one. It says
 // what it copied, for the phase's detail.
 func (s *Session) undoArrival(ctx context.Context, id string) (string, error) {
-	if !s.carriesBack(id) {
-		return "", nil
+	if undo := s.ops(id).undoArrival; undo != nil {
+		return undo(ctx, s)
 	}
-	carried, err := s.carryBack(ctx, id)
-	if err != nil || id != "stop-old-writes" {
-		return carried, err
-	}
-	return carried, s.moveNotNullBack(ctx, id)
+	return "", nil
 }
