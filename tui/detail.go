@@ -247,7 +247,7 @@ func renderFacts(s *Styles, width int, f phaseFacts) string {
 		guessed := false
 		for _, st := range pv.Steps {
 			sql := st.SQL
-			if strings.HasPrefix(strings.TrimSpace(sql), "UPDATE") && ph.ID == failurePath {
+			if strings.HasPrefix(strings.TrimSpace(sql), "UPDATE") && ph.Proof {
 				switch {
 				case f.used != "":
 					sql = f.used
