@@ -28,6 +28,8 @@ type playbookUnit interface {
 }
 
 // unitOf is the registry: the engine unit of each playbook, one line each.
+// A playbook it does not list has no unit: nothing runs, and runPhase and
+// Reverify say there is no implementation.
 func unitOf(playbook string) playbookUnit {
 	switch playbook {
 	case phases.AddColumn:
@@ -37,8 +39,16 @@ func unitOf(playbook string) playbookUnit {
 	case phases.TightenConstraint:
 		return tightenUnit{}
 	}
-	return nil
+	return noUnit{}
 }
+
+// noUnit is the unit of a playbook the registry does not list.
+type noUnit struct{}
+
+func (noUnit) phase(string) phaseOps { return phaseOps{} }
+func (noUnit) checkTable(context.Context, *Session, *Table, func(string) bool, func(string) bool, *[]string) {
+}
+func (noUnit) batchUpdates(*phases.Plan, func(string) bool) []batchUpdate { return nil }
 
 // phaseOps is the engine's side of one phase. Each field is one thing the
 // phase does; a nil field is a thing it does not do (a gate without run

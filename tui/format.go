@@ -150,7 +150,11 @@ func progressOf(infos []engine.PhaseInfo) phases.Progress {
 // batched reports whether a phase walks the table in batches, so that it
 // shows a progress bar and can be paused.
 func batched(plan *phases.Plan, id string) bool {
-	ph, ok := plan.PlaybookDef().Phase(id)
+	pb := plan.PlaybookDef()
+	if pb == nil {
+		return false
+	}
+	ph, ok := pb.Phase(id)
 	return ok && ph.Batched(plan)
 }
 

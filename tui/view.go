@@ -30,7 +30,11 @@ const statusUnknown phases.Status = "unknown"
 // depends on a value shepherd picks when it runs (tighten-constraint's
 // verify-failure-path); "" when its playbook has none.
 func proofPhase(plan *phases.Plan) string {
-	for _, ph := range plan.PlaybookDef().Phases {
+	pb := plan.PlaybookDef()
+	if pb == nil {
+		return ""
+	}
+	for _, ph := range pb.Phases {
 		if ph.Proof {
 			return ph.ID
 		}
@@ -106,8 +110,9 @@ func usedWrite(ctx context.Context, eng Engine, plan *phases.Plan) string {
 	if err != nil {
 		return ""
 	}
+	proof := proofPhase(plan)
 	for i := len(entries) - 1; i >= 0; i-- {
-		if e := entries[i]; isProof(plan, e.Phase) && e.Event == "sql" && e.SQL != "" {
+		if e := entries[i]; proof != "" && e.Phase == proof && e.Event == "sql" && e.SQL != "" {
 			return e.SQL
 		}
 	}
