@@ -82,12 +82,9 @@ func (b builder) planColumnTable(op, col string) *Table {
 		return nil
 	}
 	p := b.plan
-	added := p.Column
-	if p.Playbook == phases.RenameColumn {
-		added = p.To
-	}
+	added := p.NewColumn()
 	typ, ok := p.Type.For(b.d.name())
-	if p.Playbook == phases.TightenConstraint || col != added || !ok {
+	if added == "" || col != added || !ok {
 		return nil
 	}
 	return &Table{Schema: p.Schema, Name: p.Table, Columns: []Column{{Name: col, Type: typ}}}

@@ -94,10 +94,7 @@ func snapshotAfter(prev snapshot, p *phases.Plan, dialect string, ph phases.Phas
 	}
 	switch ph.Schema {
 	case phases.SchemaAddColumn:
-		name := p.Column
-		if p.Playbook == phases.RenameColumn {
-			name = p.To
-		}
+		name := p.NewColumn()
 		typ, ok := p.Type.For(dialect)
 		if !ok {
 			return nil, fmt.Errorf("the plan gives no type for %s", dialect)

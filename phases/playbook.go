@@ -204,6 +204,18 @@ func (ph Phase) Batched(p *Plan) bool {
 	return false
 }
 
+// NewColumn is the column the plan adds: add-column's column:,
+// rename-column's to:; "" for a playbook that adds none.
+func (p *Plan) NewColumn() string {
+	switch p.Playbook {
+	case AddColumn:
+		return p.Column
+	case RenameColumn:
+		return p.To
+	}
+	return ""
+}
+
 // PlaybookDef returns the plan's playbook.
 func (p *Plan) PlaybookDef() *Playbook { return Playbooks()[p.Playbook] }
 

@@ -32,3 +32,19 @@ func TestBatchedFollowsThePlansClean(t *testing.T) {
 		t.Errorf("add-column's backfill is not batched")
 	}
 }
+
+// The column a plan adds is add-column's column:, rename-column's to:, and
+// none for tighten-constraint.
+func TestNewColumn(t *testing.T) {
+	for _, c := range []struct{ playbook, want string }{
+		{AddColumn, "email"}, {RenameColumn, "full_name"}, {TightenConstraint, ""},
+	} {
+		p := &Plan{Playbook: c.playbook, Column: "email", To: "full_name"}
+		if p.Playbook == RenameColumn {
+			p.Column = "name"
+		}
+		if got := p.NewColumn(); got != c.want {
+			t.Errorf("%s: NewColumn() = %q, want %q", c.playbook, got, c.want)
+		}
+	}
+}
