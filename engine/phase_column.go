@@ -25,7 +25,7 @@ func (s *Session) phaseAddColumn(ctx context.Context, b builder, id string) erro
 }
 
 // revertAddColumn drops the column add-column added.
-func (s *Session) revertAddColumn(ctx context.Context, b builder, id string) error {
+func (s *Session) revertAddColumn(ctx context.Context, b builder, id string, loss dropLoss) error {
 	col, _, _ := b.newColumn()
 	if exists, err := s.columnIs(ctx, s.db, col, "column-exists"); err != nil {
 		return err
@@ -33,7 +33,7 @@ func (s *Session) revertAddColumn(ctx context.Context, b builder, id string) err
 		return s.moveNow(ctx, id, phases.Revert, fmt.Sprintf("%s.%s was not there: nothing to drop", s.plan.Table, col))
 	}
 	// Values nothing could give back are not dropped unasked (carry.go).
-	dropped, err := s.guardDrop(ctx, b, id)
+	dropped, err := s.guardDrop(ctx, b, id, loss)
 	if err != nil {
 		return err
 	}

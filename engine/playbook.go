@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/shepherd-db/shepherd/phases"
 	"github.com/shepherd-db/shepherd/templates"
@@ -25,6 +26,12 @@ type playbookUnit interface {
 	// batchUpdates are the batched UPDATEs the plan may still make, given
 	// which phases are still to do.
 	batchUpdates(p *phases.Plan, todo func(id string) bool) []batchUpdate
+	// dialectProblems lists the plan's per-dialect fields that give
+	// nothing for dialect where the playbook needs one.
+	dialectProblems(p *phases.Plan, dialect string) []string
+	// newColumn is the column the playbook adds (phases.Plan.NewColumn)
+	// and its type on b's dialect; an error for one that adds none.
+	newColumn(b builder) (name, typ string, err error)
 }
 
 // unitOf is the registry: the engine unit of each playbook, one line each.
@@ -49,6 +56,13 @@ func (noUnit) phase(string) phaseOps { return phaseOps{} }
 func (noUnit) checkTable(context.Context, *Session, *Table, func(string) bool, func(string) bool, *[]string) {
 }
 func (noUnit) batchUpdates(*phases.Plan, func(string) bool) []batchUpdate { return nil }
+func (noUnit) dialectProblems(*phases.Plan, string) []string              { return nil }
+func (noUnit) newColumn(b builder) (string, string, error)                { return noNewColumn(b) }
+
+// noNewColumn is newColumn for a playbook that adds no column.
+func noNewColumn(b builder) (string, string, error) {
+	return "", "", fmt.Errorf("%s adds no column", b.plan.Playbook)
+}
 
 // phaseOps is the engine's side of one phase. Each field is one thing the
 // phase does; a nil field is a thing it does not do (a gate without run

@@ -16,7 +16,19 @@ type addColumnUnit struct{}
 func (addColumnUnit) phase(id string) phaseOps {
 	switch id {
 	case "add-column":
-		return newColumnOps(id)
+		return newColumnOps(id, dropLoss{
+			// Values the backfill expression would not give again: the
+			// application wrote them.
+			cond: "unreproduced",
+			what: func(p *phases.Plan, one int) string {
+				return fmt.Sprintf("%s %s that the plan's backfill expression would not give %s", article(p.Column), p.Column, phases.Plural(one, "it", "them"))
+			},
+			why: func(p *phases.Plan, one int) string {
+				them := phases.Plural(one, "it", "them")
+				return fmt.Sprintf("code that writes %s wrote %s, and nothing can give %s back once %s.%s is dropped. Keep %s elsewhere first if %s matter%s, then roll back again",
+					p.Column, them, them, p.Table, p.Column, them, phases.Plural(one, "it", "they"), phases.Plural(one, "s", ""))
+			},
+		})
 	case "backfill":
 		return phaseOps{
 			run: func(ctx context.Context, s *Session, b builder, prev phases.Status) error {
@@ -97,7 +109,29 @@ func (addColumnUnit) checkTable(_ context.Context, s *Session, t *Table, ran, do
 	case done("add-column") && !t.has(p.Column):
 		addProblem(problems, "column: %q was added by this plan but is gone from %s; it was dropped outside shepherd (columns: %s)", p.Column, t.Name, cols)
 	}
-	*problems = append(*problems, dialectProblems(p, s.d.name())...)
+	*problems = append(*problems, addColumnUnit{}.dialectProblems(p, s.d.name())...)
+}
+
+// dialectProblems: add-column's type: and backfill:.
+func (addColumnUnit) dialectProblems(p *phases.Plan, dialect string) []string {
+	var problems []string
+	if _, ok := p.Type.For(dialect); !ok {
+		problems = append(problems, missingForDialect("type", "type", dialect, p.Type))
+	}
+	if _, ok := p.Backfill.For(dialect); !ok {
+		problems = append(problems, missingForDialect("backfill", "expression", dialect, p.Backfill))
+	}
+	return problems
+}
+
+// newColumn: the plan's column:, of the plan's type:.
+func (addColumnUnit) newColumn(b builder) (string, string, error) {
+	p := b.plan
+	t, ok := p.Type.For(b.d.name())
+	if !ok {
+		return "", "", fmt.Errorf("type: no type given for %s", b.d.name())
+	}
+	return p.Column, t, nil
 }
 
 func (addColumnUnit) batchUpdates(p *phases.Plan, todo func(string) bool) []batchUpdate {
@@ -112,8 +146,9 @@ func (addColumnUnit) batchUpdates(p *phases.Plan, todo func(string) bool) []batc
 }
 
 // newColumnOps is the phase that adds the plan's new column, nullable:
-// add-column's column:, rename-column's to:. Its undo drops the column.
-func newColumnOps(id string) phaseOps {
+// add-column's column:, rename-column's to:. Its undo drops the column,
+// refusing while rows hold values loss says would be lost.
+func newColumnOps(id string, loss dropLoss) phaseOps {
 	return phaseOps{
 		run: func(ctx context.Context, s *Session, b builder, _ phases.Status) error {
 			return s.phaseAddColumn(ctx, b, id)
@@ -132,7 +167,7 @@ func newColumnOps(id string) phaseOps {
 			return s.reverifyNewColumn(ctx, b, id)
 		},
 		revert: func(ctx context.Context, s *Session, b builder) error {
-			return s.revertAddColumn(ctx, b, id)
+			return s.revertAddColumn(ctx, b, id, loss)
 		},
 	}
 }

@@ -25,7 +25,18 @@ func (renameColumnUnit) phase(id string) phaseOps {
 	}
 	switch id {
 	case "add-column":
-		return newColumnOps(id)
+		return newColumnOps(id, dropLoss{
+			// Values of the new column the old one does not have (see
+			// carry.go): the data cannot tell which column is right.
+			cond: "new-only",
+			what: func(p *phases.Plan, _ int) string {
+				return fmt.Sprintf("%s %s that %s does not have", article(p.To), p.To, p.Column)
+			},
+			why: func(p *phases.Plan, _ int) string {
+				return fmt.Sprintf("either code that writes only %s changed %s since (then %s is right, and %s's value is stale), or %s holds a value nothing carried back into %s (a write of code that wrote only %s), which dropping %s would lose. Check these rows, copy into %s what must be kept, then roll back again",
+					p.Column, p.Column, p.Column, p.To, p.To, p.Column, p.To, p.To, p.Column)
+			},
+		})
 	case "backfill":
 		return phaseOps{
 			run: func(ctx context.Context, s *Session, b builder, prev phases.Status) error {
@@ -159,6 +170,26 @@ func (renameColumnUnit) checkTable(ctx context.Context, s *Session, t *Table, ra
 			s.warnings = append(s.warnings, w)
 		}
 	}
+}
+
+// dialectProblems: none; type: is optional (the old column's type).
+func (renameColumnUnit) dialectProblems(*phases.Plan, string) []string { return nil }
+
+// newColumn: the plan's to:, of the plan's type: or else the old column's.
+func (renameColumnUnit) newColumn(b builder) (string, string, error) {
+	p := b.plan
+	if t, ok := p.Type.For(b.d.name()); ok {
+		return p.To, t, nil
+	}
+	if b.live == nil {
+		b.gap("the type of " + p.To + " is " + p.Column + "'s type, which only the database holds (or give type: in the plan)")
+		return p.To, "/* the type of " + p.Column + " */", nil
+	}
+	c, ok := b.live.Column(p.Column)
+	if !ok {
+		return "", "", fmt.Errorf("rename %s: no column %q", p.Table, p.Column)
+	}
+	return p.To, c.Type, nil
 }
 
 func (renameColumnUnit) batchUpdates(p *phases.Plan, todo func(string) bool) []batchUpdate {

@@ -153,6 +153,10 @@ func (tightenUnit) checkTable(ctx context.Context, s *Session, t *Table, ran, _ 
 	}
 }
 
+func (tightenUnit) dialectProblems(*phases.Plan, string) []string { return nil }
+
+func (tightenUnit) newColumn(b builder) (string, string, error) { return noNewColumn(b) }
+
 func (tightenUnit) batchUpdates(p *phases.Plan, todo func(string) bool) []batchUpdate {
 	var sets []string
 	for _, a := range p.Clean {

@@ -54,7 +54,7 @@ func offlineBuilder(plan *phases.Plan, dialectName string) (builder, error) {
 	if err != nil {
 		return builder{}, err
 	}
-	if problems := dialectProblems(plan, dialectName); len(problems) > 0 {
+	if problems := unitOf(plan.Playbook).dialectProblems(plan, dialectName); len(problems) > 0 {
 		return builder{}, &SchemaError{File: plan.File, Problems: problems, Line: plan.Line}
 	}
 	key := plan.Key

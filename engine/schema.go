@@ -377,22 +377,6 @@ func (s *Session) invalidIndex(ctx context.Context, t *Table, ix Index) string {
 	return ""
 }
 
-// dialectProblems lists the fields of the plan that give nothing for this
-// dialect: add-column's type: and backfill:.
-func dialectProblems(p *phases.Plan, dialect string) []string {
-	var problems []string
-	if p.Playbook != phases.AddColumn {
-		return nil
-	}
-	if _, ok := p.Type.For(dialect); !ok {
-		problems = append(problems, missingForDialect("type", "type", dialect, p.Type))
-	}
-	if _, ok := p.Backfill.For(dialect); !ok {
-		problems = append(problems, missingForDialect("backfill", "expression", dialect, p.Backfill))
-	}
-	return problems
-}
-
 // missingForDialect says that a per-dialect field has nothing for this
 // dialect, and how to give it.
 func missingForDialect(field, what, dialect string, given phases.PerDialect) string {
