@@ -94,7 +94,7 @@ type phaseOps struct {
 	// checkpoint.
 	undoArrival func(ctx context.Context, s *Session) (string, error)
 	// leftBehind reports whether a DDL phase that failed left part of its
-	// work in the catalog (so that it is in force, and its to revert).
+	// work in the catalog (so that it is in force, and the phase's to revert).
 	leftBehind func(ctx context.Context, s *Session) bool
 	// exportGuard is the guard of the phase's migration on export:
 	// statements that fail while the rows are not ready for it (see
