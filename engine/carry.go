@@ -48,9 +48,7 @@ import (
 
 // carriesBack reports whether rolling back (or going back past) a phase
 // copies rename's new column back into the old one.
-func (s *Session) carriesBack(id string) bool {
-	return s.plan.Playbook == phases.RenameColumn && (id == "stop-old-writes" || id == "switch-reads")
-}
+func (s *Session) carriesBack(id string) bool { return s.ops(id).undoArrival != nil }
 
 // carryBack copies the new column into the old one in every row where they
 // differ, in keyset batches on the phase's checkpoint (an interrupted
@@ -95,45 +93,39 @@ func (s *Session) forgetCarry(ctx context.Context) error {
 // values that would be lost with it (see above), unless the operator asked
 // for the drop anyway (Options.DropData): then a notice says what goes, and
 // dropped says it for the log (without keys). It reads the whole table
-// once.
-func (s *Session) guardDrop(ctx context.Context, b builder) (dropped string, err error) {
+// once. loss says, for the plan's playbook, which values those are.
+func (s *Session) guardDrop(ctx context.Context, b builder, id string, loss dropLoss) (dropped string, err error) {
 	p := s.plan
-	d := b.cond("unreproduced")
-	if p.Playbook == phases.RenameColumn {
-		d = b.cond("new-only")
-	}
-	n, sample, err := s.countWhere(ctx, s.db, d, nil)
+	n, sample, err := s.countWhere(ctx, s.db, b.cond(loss.cond), nil)
 	switch {
 	case err != nil && s.opts.DropData:
-		s.notice("add-column", "could not tell whether dropping the column loses values (%v): dropping it anyway, as --drop-data asks", err)
+		s.notice(id, "could not tell whether dropping the column loses values (%v): dropping it anyway, as --drop-data asks", err)
 		return "; whether it held values nothing could give back was not known: dropped as --drop-data asked", nil
 	case err != nil:
-		return "", &phases.RefusedError{Phase: "add-column", Reason: fmt.Sprintf(
+		return "", &phases.RefusedError{Phase: id, Reason: fmt.Sprintf(
 			"add-column: could not tell whether dropping the column loses values (%v); nothing was changed. Roll back with --drop-data to drop it anyway: shepherd rollback %s --drop-data", err, p.File)}
 	}
 	if n == 0 {
 		return "", nil
 	}
 	one := int(min(n, 2)) // 1 or many, for Plural
-	what := fmt.Sprintf("%s %s that the plan's backfill expression would not give %s", article(p.Column), p.Column, phases.Plural(one, "it", "them"))
-	if p.Playbook == phases.RenameColumn {
-		what = fmt.Sprintf("%s %s that %s does not have", article(p.To), p.To, p.Column)
-	}
 	rows := fmt.Sprintf("%d %s of %s %s %s (%s %s)", n, phases.Plural(one, "row", "rows"), p.Table,
-		phases.Plural(one, "has", "have"), what, s.key, sampleText(sample, n))
+		phases.Plural(one, "has", "have"), loss.what(p, one), s.key, sampleText(sample, n))
 	if s.opts.DropData {
-		s.notice("add-column", "%s: dropped with the column, as --drop-data asks", rows)
+		s.notice(id, "%s: dropped with the column, as --drop-data asks", rows)
 		return fmt.Sprintf("; %d %s values that nothing could give back went with it, as --drop-data asked", n, phases.Plural(one, "row's", "rows'")), nil
 	}
-	them := phases.Plural(one, "it", "them")
-	why := fmt.Sprintf("code that writes %s wrote %s, and nothing can give %s back once %s.%s is dropped. Keep %s elsewhere first if %s matter%s, then roll back again",
-		p.Column, them, them, p.Table, p.Column, them, phases.Plural(one, "it", "they"), phases.Plural(one, "s", ""))
-	if p.Playbook == phases.RenameColumn {
-		why = fmt.Sprintf("either code that writes only %s changed %s since (then %s is right, and %s's value is stale), or %s holds a value nothing carried back into %s (a write of code that wrote only %s), which dropping %s would lose. Check these rows, copy into %s what must be kept, then roll back again",
-			p.Column, p.Column, p.Column, p.To, p.To, p.Column, p.To, p.To, p.Column)
-	}
-	return "", &phases.RefusedError{Phase: "add-column", Reason: fmt.Sprintf(
-		"add-column: %s: %s; or roll back with --drop-data to drop %s with the column: shepherd rollback %s --drop-data. Nothing was changed", rows, why, phases.Plural(one, "it", "them"), p.File)}
+	return "", &phases.RefusedError{Phase: id, Reason: fmt.Sprintf(
+		"add-column: %s: %s; or roll back with --drop-data to drop %s with the column: shepherd rollback %s --drop-data. Nothing was changed", rows, loss.why(p, one), phases.Plural(one, "it", "them"), p.File)}
+}
+
+// dropLoss says which values dropping the plan's new column would lose,
+// for guardDrop: the rows that hold them (a condition template), and what
+// they hold and why they would be lost, for one row (one == 1) or many.
+type dropLoss struct {
+	cond string
+	what func(p *phases.Plan, one int) string
+	why  func(p *phases.Plan, one int) string
 }
 
 // sampleText lists sample keys, with … when there are more rows.
@@ -159,12 +151,8 @@ func article(name string) string {
 // NOT NULL back to the old column if it moved it to the new one. It says
 // what it copied, for the phase's detail.
 func (s *Session) undoArrival(ctx context.Context, id string) (string, error) {
-	if !s.carriesBack(id) {
-		return "", nil
+	if undo := s.ops(id).undoArrival; undo != nil {
+		return undo(ctx, s)
 	}
-	carried, err := s.carryBack(ctx, id)
-	if err != nil || id != "stop-old-writes" {
-		return carried, err
-	}
-	return carried, s.moveNotNullBack(ctx, id)
+	return "", nil
 }

@@ -83,7 +83,7 @@ func (s *Session) requirePlansDefinition(ctx context.Context, phase string) erro
 		return nil
 	}
 	hint := "drop that constraint (it is not this plan's) and rerun add-constraint, or keep it and give the plan's constraint another name (constraint.name, in a new plan: this one has started)"
-	if phase == "verify-failure-path" {
+	if ph, _ := s.pb.Phase(phase); ph.Proof {
 		hint = fmt.Sprintf("roll back add-constraint (shepherd rollback drops the constraint named %s) and run again, so that add-constraint adds the plan's; or keep that constraint and give the plan's another name (constraint.name, in a new plan: this one has started)", c.Name)
 	}
 	return &VerifyError{Phase: phase,

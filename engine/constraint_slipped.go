@@ -20,7 +20,7 @@ import (
 // and fixes the rows that violate the constraint now. It returns what the
 // phase's detail says of it ("" when it did not run).
 func (s *Session) recleanSlipped(ctx context.Context, b builder, prev phases.Status) (string, error) {
-	const id = "add-constraint"
+	const id = addConstraintPhase
 	if prev != phases.Failed || len(s.plan.Clean) == 0 {
 		return "", nil
 	}
@@ -109,7 +109,7 @@ func (s *Session) requireNoViolations(ctx context.Context, b builder) error {
 		return nil
 	}
 	return s.violationFailure(ctx, b, "the constraint an earlier run added is dropped again",
-		&VerifyError{Phase: "add-constraint", What: s.violationWhat(), Count: n, Sample: sample, Hint: s.slippedHint()})
+		&VerifyError{Phase: addConstraintPhase, What: s.violationWhat(), Count: n, Sample: sample, Hint: s.slippedHint()})
 }
 
 // violationsAt turns a failure of add-constraint's DDL into what rows
@@ -126,7 +126,7 @@ func (s *Session) violationsAt(ctx context.Context, b builder, err error) error 
 	if cerr != nil || n == 0 {
 		return err
 	}
-	return s.violationFailure(ctx, b, "what this attempt left of "+s.constraintName()+" is dropped again", &VerifyError{Phase: "add-constraint",
+	return s.violationFailure(ctx, b, "what this attempt left of "+s.constraintName()+" is dropped again", &VerifyError{Phase: addConstraintPhase,
 		What:  fmt.Sprintf("the database refused to add %s: rows of %s violate it", s.plan.ConstraintLabel(), s.plan.Table),
 		Count: n, Sample: sample, Hint: s.slippedHint()})
 }

@@ -112,29 +112,35 @@ func (s *Session) stateStep(ctx context.Context, step templates.Step) error {
 // NULL check, an invalid unique index) is the phase's to revert, so the
 // phase is in force. A look that fails counts as a leftover.
 func (s *Session) leftBehind(ctx context.Context, id string) bool {
-	p := s.plan
-	notNull := func(col string) bool {
-		set, err := s.columnIs(ctx, s.db, col, "column-not-null")
-		return err != nil || set || s.notNullLeftover(ctx, col)
-	}
-	switch {
-	case id == "enforce":
-		return notNull(p.Column)
-	case id == "add-constraint" && p.Constraint.Kind() == "not_null":
-		return notNull(p.Constraint.NotNull)
-	case id == "add-constraint":
-		present, err := s.constraintPresent(ctx, s.db)
-		if err != nil || present {
-			return true
-		}
-		if p.Constraint.Kind() != "unique" {
-			return false
-		}
-		if err := s.refreshTable(ctx); err != nil {
-			return true
-		}
-		_, found := s.table.Index(p.Constraint.Name)
-		return found
+	if left := s.ops(id).leftBehind; left != nil {
+		return left(ctx, s)
 	}
 	return false
+}
+
+// notNullLeftBehind is leftBehind for a phase that sets NOT NULL on col.
+func (s *Session) notNullLeftBehind(ctx context.Context, col string) bool {
+	set, err := s.columnIs(ctx, s.db, col, "column-not-null")
+	return err != nil || set || s.notNullLeftover(ctx, col)
+}
+
+// constraintLeftBehind is leftBehind for a phase that adds the plan's
+// constraint.
+func (s *Session) constraintLeftBehind(ctx context.Context) bool {
+	c := s.plan.Constraint
+	if c.Kind() == "not_null" {
+		return s.notNullLeftBehind(ctx, c.NotNull)
+	}
+	present, err := s.constraintPresent(ctx, s.db)
+	if err != nil || present {
+		return true
+	}
+	if c.Kind() != "unique" {
+		return false
+	}
+	if err := s.refreshTable(ctx); err != nil {
+		return true
+	}
+	_, found := s.table.Index(c.Name)
+	return found
 }

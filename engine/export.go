@@ -30,42 +30,18 @@ func ExportPreview(plan *phases.Plan, dialectName string) ([]PhasePreview, error
 	if err != nil {
 		return nil, err
 	}
-	p := plan
 	for i := range previews {
 		pv := &previews[i]
 		if len(pv.Steps) == 0 {
 			continue
 		}
-		var guard sqlData
-		switch pv.Phase.ID {
-		case "enforce":
-			guard = b.cond("null")
-			guard.Name = fmt.Sprintf("%s.%s has NULLs: backfill it first", p.Table, p.Column)
-		case "add-constraint":
-			guard = b.cond("violates")
-			guard.Name = fmt.Sprintf("rows break %s: clean them first", p.Constraint.Name)
-			switch p.Constraint.Kind() {
-			case "not_null":
-				guard.Name = fmt.Sprintf("%s.%s has NULLs: clean it first", p.Table, p.Constraint.NotNull)
-			case "foreign_key":
-				guard.Name = fmt.Sprintf("rows of %s have no parent in %s: clean them first", p.Table, p.Constraint.References.Table)
-			case "unique":
-				// Counted without the key, which only the live table may
-				// give: groups of equal values, not rows.
-				guard.Cond = "duplicates"
-				guard.Name = fmt.Sprintf("duplicates break %s: clean them first", p.Constraint.Name)
-			}
-		case "drop-old-column":
-			guard = b.cond("diff")
-			guard.Cond = "lost"
-			guard.Name = fmt.Sprintf("%s.%s lacks values of %s: backfill first", p.Table, p.To, p.Column)
-			refuse := b.base()
-			refuse.Name = guardName(fmt.Sprintf("point of no return: %s.%s cannot be restored", p.Table, p.Column))
-			if pv.Revert, err = b.sql.Script("export-guard", refuse); err != nil {
-				return nil, err
-			}
-		default:
+		exportGuard := unitOf(plan.Playbook).phase(pv.Phase.ID).exportGuard
+		if exportGuard == nil {
 			continue
+		}
+		guard, err := exportGuard(b, pv)
+		if err != nil {
+			return nil, err
 		}
 		guard.Name = guardName(guard.Name)
 		if pv.Guard, err = b.sql.Script("export-guard", guard); err != nil {
@@ -73,6 +49,26 @@ func ExportPreview(plan *phases.Plan, dialectName string) ([]PhasePreview, error
 		}
 	}
 	return previews, nil
+}
+
+// constraintGuard is the export guard of the phase that adds the plan's
+// constraint: it fails while rows break it.
+func (b builder) constraintGuard() sqlData {
+	p := b.plan
+	guard := b.cond("violates")
+	guard.Name = fmt.Sprintf("rows break %s: clean them first", p.Constraint.Name)
+	switch p.Constraint.Kind() {
+	case "not_null":
+		guard.Name = fmt.Sprintf("%s.%s has NULLs: clean it first", p.Table, p.Constraint.NotNull)
+	case "foreign_key":
+		guard.Name = fmt.Sprintf("rows of %s have no parent in %s: clean them first", p.Table, p.Constraint.References.Table)
+	case "unique":
+		// Counted without the key, which only the live table may
+		// give: groups of equal values, not rows.
+		guard.Cond = "duplicates"
+		guard.Name = fmt.Sprintf("duplicates break %s: clean them first", p.Constraint.Name)
+	}
+	return guard
 }
 
 // guardName is a guard's constraint name, which is what the failed

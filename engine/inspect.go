@@ -39,10 +39,21 @@ func (v *View) Previews() []PhasePreview { return v.s.Previews() }
 // violating write, rolled back), and nothing writes without the runner
 // lock: verify it again on a Session.
 func (v *View) Reverify(ctx context.Context, id string) (string, error) {
-	if id == "verify-failure-path" {
+	if provesByWriting(id) {
 		return "", &UsageError{Msg: fmt.Sprintf("%s writes a violating row (rolled back) to check again: it needs the runner lock, so verify it again on a session (Start)", id)}
 	}
 	return v.s.Reverify(ctx, id)
+}
+
+// provesByWriting reports whether id is a proof phase (phases.Phase.Proof)
+// of a playbook: the refusal needs no plan.
+func provesByWriting(id string) bool {
+	for _, pb := range phases.Playbooks() {
+		if ph, ok := pb.Phase(id); ok && ph.Proof {
+			return true
+		}
+	}
+	return false
 }
 
 // Plan is the plan as the view's database reads it.

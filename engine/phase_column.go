@@ -7,16 +7,17 @@ import (
 	"github.com/shepherd-db/shepherd/phases"
 )
 
-// add-column, enforce and drop-old-column: the DDL phases on one column.
+// The DDL phases on one column (add-column, enforce, drop-old-column); id is
+// the phase that runs them.
 
-func (s *Session) phaseAddColumn(ctx context.Context, b builder) error {
+func (s *Session) phaseAddColumn(ctx context.Context, b builder, id string) error {
 	script, err := b.addColumn()
 	if err != nil {
 		return err
 	}
 	col, _, _ := b.newColumn()
-	return s.runScript(ctx, "add-column", script, s.finishIn("add-column", func(ctx context.Context, q querier) (string, error) {
-		if err := s.mustColumn(ctx, q, "add-column", col, "column-nullable", true, "should exist and be nullable, and does not"); err != nil {
+	return s.runScript(ctx, id, script, s.finishIn(id, func(ctx context.Context, q querier) (string, error) {
+		if err := s.mustColumn(ctx, q, id, col, "column-nullable", true, "should exist and be nullable, and does not"); err != nil {
 			return "", err
 		}
 		return fmt.Sprintf("%s.%s exists and is nullable", s.plan.Table, col), nil
@@ -24,15 +25,15 @@ func (s *Session) phaseAddColumn(ctx context.Context, b builder) error {
 }
 
 // revertAddColumn drops the column add-column added.
-func (s *Session) revertAddColumn(ctx context.Context, b builder) error {
+func (s *Session) revertAddColumn(ctx context.Context, b builder, id string, loss dropLoss) error {
 	col, _, _ := b.newColumn()
 	if exists, err := s.columnIs(ctx, s.db, col, "column-exists"); err != nil {
 		return err
 	} else if !exists {
-		return s.moveNow(ctx, "add-column", phases.Revert, fmt.Sprintf("%s.%s was not there: nothing to drop", s.plan.Table, col))
+		return s.moveNow(ctx, id, phases.Revert, fmt.Sprintf("%s.%s was not there: nothing to drop", s.plan.Table, col))
 	}
 	// Values nothing could give back are not dropped unasked (carry.go).
-	dropped, err := s.guardDrop(ctx, b)
+	dropped, err := s.guardDrop(ctx, b, id, loss)
 	if err != nil {
 		return err
 	}
@@ -41,17 +42,17 @@ func (s *Session) revertAddColumn(ctx context.Context, b builder) error {
 	if held, err := s.columnIs(ctx, s.db, col, "column-has-values"); err != nil {
 		return err
 	} else if held {
-		s.notice("add-column", "%s.%s holds values (written by phases since rolled back, or by code that wrote it); they are dropped with the column", s.plan.Table, col)
+		s.notice(id, "%s.%s holds values (written by phases since rolled back, or by code that wrote it); they are dropped with the column", s.plan.Table, col)
 	}
 	script, err := b.dropColumn(col)
 	if err != nil {
 		return err
 	}
-	return s.runScript(ctx, "add-column", script, func(ctx context.Context, q querier) error {
-		if err := s.mustColumn(ctx, q, "add-column", col, "column-exists", false, "should be gone after the drop"); err != nil {
+	return s.runScript(ctx, id, script, func(ctx context.Context, q querier) error {
+		if err := s.mustColumn(ctx, q, id, col, "column-exists", false, "should be gone after the drop"); err != nil {
 			return err
 		}
-		return s.move(ctx, q, "add-column", phases.Revert, fmt.Sprintf("dropped %s.%s%s", s.plan.Table, col, dropped))
+		return s.move(ctx, q, id, phases.Revert, fmt.Sprintf("dropped %s.%s%s", s.plan.Table, col, dropped))
 	})
 }
 
@@ -80,21 +81,21 @@ func (s *Session) mustColumn(ctx context.Context, q querier, phase, col, probe s
 	return nil
 }
 
-func (s *Session) phaseEnforce(ctx context.Context, b builder) error {
+func (s *Session) phaseEnforce(ctx context.Context, b builder, id string) error {
 	p := s.plan
 	if !p.NotNull {
-		return s.finishNow(ctx, "enforce", func(context.Context, querier) (string, error) {
+		return s.finishNow(ctx, id, func(context.Context, querier) (string, error) {
 			return "not_null is false in the plan: nothing to enforce", nil
 		})
 	}
-	if err := s.requireNoNulls(ctx, "enforce", p.Column); err != nil {
+	if err := s.requireNoNulls(ctx, id, p.Column); err != nil {
 		return err
 	}
 	script, err := b.setNotNull(p.Column, true)
 	if err != nil {
 		return err
 	}
-	return s.runScript(ctx, "enforce", script, s.finishIn("enforce", s.verifyNotNull("enforce", p.Column)))
+	return s.runScript(ctx, id, script, s.finishIn(id, s.verifyNotNull(id, p.Column)))
 }
 
 // requireNoNulls refuses to add NOT NULL while rows would break it: the DDL
@@ -157,7 +158,7 @@ func (s *Session) notNullLeftover(ctx context.Context, col string) bool {
 	return s.queryRow(ctx, s.db, "not-null-leftover", d, nil, &n) == nil && n > 0
 }
 
-func (s *Session) phaseDropOld(ctx context.Context, b builder) error {
+func (s *Session) phaseDropOld(ctx context.Context, b builder, id string) error {
 	p := s.plan
 	// Before the point of no return: nothing that uses the old column may
 	// be lost with it, or make the drop fail half-way.
@@ -169,11 +170,11 @@ func (s *Session) phaseDropOld(ctx context.Context, b builder) error {
 	if err != nil {
 		return err
 	}
-	return s.runScript(ctx, "drop-old-column", script, s.finishIn("drop-old-column", func(ctx context.Context, q querier) (string, error) {
-		if err := s.mustColumn(ctx, q, "drop-old-column", p.Column, "column-exists", false, "should be gone"); err != nil {
+	return s.runScript(ctx, id, script, s.finishIn(id, func(ctx context.Context, q querier) (string, error) {
+		if err := s.mustColumn(ctx, q, id, p.Column, "column-exists", false, "should be gone"); err != nil {
 			return "", err
 		}
-		if err := s.mustColumn(ctx, q, "drop-old-column", p.To, "column-exists", true, "should hold the data"); err != nil {
+		if err := s.mustColumn(ctx, q, id, p.To, "column-exists", true, "should hold the data"); err != nil {
 			return "", err
 		}
 		return fmt.Sprintf("%s.%s dropped; %s.%s holds the data", p.Table, p.Column, p.Table, p.To), nil
@@ -186,12 +187,8 @@ func (s *Session) phaseDropOld(ctx context.Context, b builder) error {
 // it holds every value, and dual-writing code fills it) and then the old one
 // nullable. Both steps are skipped when already done, so arriving at the
 // gate again changes nothing.
-func (s *Session) prepareStopOldWrites(ctx context.Context) error {
+func (s *Session) prepareStopOldWrites(ctx context.Context, phase string) error {
 	p := s.plan
-	const phase = "stop-old-writes"
-	if p.Playbook != phases.RenameColumn {
-		return nil
-	}
 	if oldNotNull, err := s.columnIs(ctx, s.db, p.Column, "column-not-null"); err != nil || !oldNotNull {
 		return err
 	}

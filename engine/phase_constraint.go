@@ -17,7 +17,7 @@ func (s *Session) phaseAddConstraint(ctx context.Context, b builder, prev phases
 	// or one added by hand) is taken as done by the DDL's applied probe,
 	// and dropped again when rows violate the plan's: only if it is the
 	// plan's.
-	if err := s.requirePlansDefinition(ctx, "add-constraint"); err != nil {
+	if err := s.requirePlansDefinition(ctx, addConstraintPhase); err != nil {
 		return err
 	}
 	cleaned, err := s.recleanSlipped(ctx, b, prev)
@@ -31,7 +31,7 @@ func (s *Session) phaseAddConstraint(ctx context.Context, b builder, prev phases
 		}
 	case "foreign_key":
 		if note := s.d.foreignKeyNote(); note != "" {
-			s.warn("add-constraint", "%s", note)
+			s.warn(addConstraintPhase, "%s", note)
 		}
 		if err := s.requireNoViolations(ctx, b); err != nil {
 			return err
@@ -52,7 +52,7 @@ func (s *Session) phaseAddConstraint(ctx context.Context, b builder, prev phases
 			return detail + "; " + cleaned, err
 		}
 	}
-	err = s.runScript(ctx, "add-constraint", script, s.finishIn("add-constraint", verify))
+	err = s.runScript(ctx, addConstraintPhase, script, s.finishIn(addConstraintPhase, verify))
 	var oe *orphansError
 	if errors.As(err, &oe) {
 		if derr := s.dropHalfAdded(ctx, b); derr != nil {
@@ -80,7 +80,7 @@ func (s *Session) verifyNoOrphans(b builder, then func(context.Context, querier)
 		}
 		if n > 0 {
 			c := s.plan.Constraint
-			return "", &orphansError{&VerifyError{Phase: "add-constraint",
+			return "", &orphansError{&VerifyError{Phase: addConstraintPhase,
 				What: fmt.Sprintf("%s was added without checking the rows already there, and %s has rows without a parent in %s, written between clean and the constraint; %s is dropped again",
 					c.Name, s.plan.Table, c.References.Table, c.Name),
 				Count: n, Sample: sample, Hint: s.slippedHint()}}
@@ -100,7 +100,7 @@ func (s *Session) dropHalfAdded(ctx context.Context, b builder) error {
 	if err != nil {
 		return err
 	}
-	return s.runScript(ctx, "add-constraint", script, func(context.Context, querier) error { return nil })
+	return s.runScript(ctx, addConstraintPhase, script, func(context.Context, querier) error { return nil })
 }
 
 // verifyConstraint checks that the plan's constraint is (or, after a
@@ -118,7 +118,7 @@ func (s *Session) verifyConstraint(want bool) func(context.Context, querier) (st
 			if !want {
 				state = "gone"
 			}
-			return "", &VerifyError{Phase: "add-constraint", What: fmt.Sprintf("%s should be %s on %s", label, state, s.plan.Table)}
+			return "", &VerifyError{Phase: addConstraintPhase, What: fmt.Sprintf("%s should be %s on %s", label, state, s.plan.Table)}
 		}
 		if !want {
 			return label + " dropped", nil
@@ -126,7 +126,7 @@ func (s *Session) verifyConstraint(want bool) func(context.Context, querier) (st
 		if c.Kind() == "check" || c.Kind() == "foreign_key" {
 			if t, _ := s.d.introspect(ctx, q, s.sql, s.plan.Schema, s.plan.Table); t != nil {
 				if con, ok := t.Constraint(c.Name); ok && !con.Validated {
-					return "", &VerifyError{Phase: "add-constraint", What: label + " exists but is not validated"}
+					return "", &VerifyError{Phase: addConstraintPhase, What: label + " exists but is not validated"}
 				}
 			}
 		}
@@ -159,7 +159,7 @@ func (s *Session) constraintPresent(ctx context.Context, q querier) (bool, error
 func (s *Session) revertConstraint(ctx context.Context, b builder) error {
 	c := s.plan.Constraint
 	if c.Kind() == "not_null" {
-		return s.revertNotNull(ctx, b, "add-constraint", c.NotNull)
+		return s.revertNotNull(ctx, b, addConstraintPhase, c.NotNull)
 	}
 	present, err := s.constraintPresent(ctx, s.db)
 	if err != nil {
@@ -171,17 +171,17 @@ func (s *Session) revertConstraint(ctx context.Context, b builder) error {
 		_, present = s.table.Index(c.Name)
 	}
 	if !present {
-		return s.moveNow(ctx, "add-constraint", phases.Revert, s.plan.ConstraintLabel()+" was not there: nothing to drop")
+		return s.moveNow(ctx, addConstraintPhase, phases.Revert, s.plan.ConstraintLabel()+" was not there: nothing to drop")
 	}
 	script, err := b.dropConstraint()
 	if err != nil {
 		return err
 	}
-	return s.runScript(ctx, "add-constraint", script, func(ctx context.Context, q querier) error {
+	return s.runScript(ctx, addConstraintPhase, script, func(ctx context.Context, q querier) error {
 		detail, err := s.verifyConstraint(false)(ctx, q)
 		if err != nil {
 			return err
 		}
-		return s.move(ctx, q, "add-constraint", phases.Revert, detail)
+		return s.move(ctx, q, addConstraintPhase, phases.Revert, detail)
 	})
 }

@@ -31,29 +31,44 @@ func (s *Session) startPass(ctx context.Context, id string, prev phases.Status, 
 	return s.save(ctx, s.db, st)
 }
 
-// phaseFill fills NULLs of the new column with the plan's expression: the
-// backfill, and switch-writes' catch-up of rows that old code wrote after it.
-func (s *Session) phaseFill(ctx context.Context, b builder, id string, prev phases.Status) error {
-	if err := s.startPass(ctx, id, prev, id == "backfill"); err != nil {
-		return err
-	}
-	changed, err := s.runBatches(ctx, b.fillJob(id))
+// phaseBackfill fills NULLs of the new column with the plan's expression,
+// in batches from its checkpoint, and walks again behind the walk where
+// its verification finds rows committed there.
+func (s *Session) phaseBackfill(ctx context.Context, b builder, id string, prev phases.Status) error {
+	changed, err := s.fillPass(ctx, b, id, prev, true)
 	if err != nil {
 		return err
 	}
-	if id == "switch-writes" {
-		return s.finishNow(ctx, id, s.verifyFilled(b, changed))
-	}
 	for pass := 0; ; pass++ {
-		err := s.finishNow(ctx, id, s.verifyBackfill(b, changed))
+		err := s.finishNow(ctx, id, s.verifyBackfill(b, id, changed))
 		var behind *VerifyError // verifyBackfill's only one: rows NULL behind the walk
 		if !errors.As(err, &behind) || pass == behindWalkPasses || len(behind.Sample) == 0 {
 			return err
 		}
-		if changed, err = s.walkAgainBehind(ctx, b, behind); err != nil {
+		if changed, err = s.walkAgainBehind(ctx, b, id, behind); err != nil {
 			return err
 		}
 	}
+}
+
+// phaseCatchUp is switch-writes' catch-up: it fills the rows that old code
+// wrote after the backfill, in a fresh pass, and then no row may be NULL.
+func (s *Session) phaseCatchUp(ctx context.Context, b builder, id string, prev phases.Status) error {
+	changed, err := s.fillPass(ctx, b, id, prev, false)
+	if err != nil {
+		return err
+	}
+	return s.finishNow(ctx, id, s.verifyFilled(b, id, changed))
+}
+
+// fillPass walks the table filling NULLs of the new column with the plan's
+// expression, and says how many rows it changed (see startPass for
+// keepFailed).
+func (s *Session) fillPass(ctx context.Context, b builder, id string, prev phases.Status, keepFailed bool) (int64, error) {
+	if err := s.startPass(ctx, id, prev, keepFailed); err != nil {
+		return 0, err
+	}
+	return s.runBatches(ctx, b.fillJob(id))
 }
 
 // behindWalkPasses bounds the walks again: rows that keep landing behind
@@ -71,38 +86,38 @@ const behindWalkPasses = 3
 // ordered by key) and phaseFill that walks again and verifies again. Keys
 // that do not increase are left to switch-writes' catch-up. It returns
 // the rows the phase changed in all.
-func (s *Session) walkAgainBehind(ctx context.Context, b builder, behind *VerifyError) (int64, error) {
-	st := s.st("backfill")
+func (s *Session) walkAgainBehind(ctx context.Context, b builder, id string, behind *VerifyError) (int64, error) {
+	st := s.st(id)
 	first, err := strconv.ParseInt(behind.Sample[0], 10, 64)
 	if err != nil {
 		return st.RowsChanged, behind
 	}
-	s.notice("backfill", "%d rows committed behind the walk after it passed them (from %s %d): walking again from there", behind.Count, s.key, first)
+	s.notice(id, "%d rows committed behind the walk after it passed them (from %s %d): walking again from there", behind.Count, s.key, first)
 	back := strconv.FormatInt(first-1, 10)
 	st.Checkpoint = &back
 	if err := s.save(ctx, s.db, st); err != nil {
 		return st.RowsChanged, err
 	}
-	return s.runBatches(ctx, b.fillJob("backfill"))
+	return s.runBatches(ctx, b.fillJob(id))
 }
 
 // verifyBackfill: no row the walk covered is left NULL where the expression
 // has a value. Rows past the last checkpoint were written after the walk by
 // code that does not know the column yet; switch-writes catches them up.
-func (s *Session) verifyBackfill(b builder, changed int64) func(context.Context, querier) (string, error) {
+func (s *Session) verifyBackfill(b builder, id string, changed int64) func(context.Context, querier) (string, error) {
 	return func(ctx context.Context, q querier) (string, error) {
-		cp := s.st("backfill").Checkpoint
+		cp := s.st(id).Checkpoint
 		if cp == nil {
 			return "the table is empty: nothing to backfill", nil
 		}
 		vals := map[string]any{"hi": s.keyArg(*cp)}
-		detail := fmt.Sprintf("%d rows walked %s, %d filled", s.st("backfill").RowsDone, s.walkedTo(*cp), changed)
+		detail := fmt.Sprintf("%d rows walked %s, %d filled", s.st(id).RowsDone, s.walkedTo(*cp), changed)
 		// One pass over the table in the usual case: no NULL is left, so
 		// none is unfilled and the expression gave NULL for none.
 		d := b.cond("null")
 		d.Bounded = true
 		if n, _, err := s.countWhere(ctx, q, d, vals); err != nil {
-			return "", fmt.Errorf("backfill: verify: %w", err)
+			return "", fmt.Errorf("%s: verify: %w", id, err)
 		} else if n == 0 {
 			return detail, nil
 		}
@@ -110,16 +125,16 @@ func (s *Session) verifyBackfill(b builder, changed int64) func(context.Context,
 		d.Bounded = true
 		n, sample, err := s.countWhere(ctx, q, d, vals)
 		if err != nil {
-			return "", fmt.Errorf("backfill: verify: %w", err)
+			return "", fmt.Errorf("%s: verify: %w", id, err)
 		}
 		if n > 0 {
 			if !s.keyIsInteger() {
 				// With a key that does not increase (uuid, text), rows that
 				// code not writing the column inserts land behind the walk.
 				// switch-writes catches them up and requires zero NULLs.
-				s.notice("backfill", "%d rows behind the walk are NULL (keys %s): with a key that does not increase, rows inserted meanwhile by code that does not write %s land there; switch-writes catches them up", n, strings.Join(sample, ", "), s.plan.Column)
+				s.notice(id, "%d rows behind the walk are NULL (keys %s): with a key that does not increase, rows inserted meanwhile by code that does not write %s land there; switch-writes catches them up", n, strings.Join(sample, ", "), s.plan.Column)
 			} else {
-				return "", &VerifyError{Phase: "backfill", What: fmt.Sprintf("rows should have %s filled", s.plan.Column), UpTo: s.key + " " + *cp,
+				return "", &VerifyError{Phase: id, What: fmt.Sprintf("rows should have %s filled", s.plan.Column), UpTo: s.key + " " + *cp,
 					Count: n, Sample: sample, Hint: "rerun: the backfill walks the table again"}
 			}
 		}
@@ -127,11 +142,11 @@ func (s *Session) verifyBackfill(b builder, changed int64) func(context.Context,
 		d.Bounded = true
 		nulls, sample, err := s.countWhere(ctx, q, d, vals)
 		if err != nil {
-			return "", fmt.Errorf("backfill: verify: %w", err)
+			return "", fmt.Errorf("%s: verify: %w", id, err)
 		}
 		if nulls > 0 {
 			detail += fmt.Sprintf("; %d stay NULL: the expression gives NULL for them", nulls)
-			s.warn("backfill", "the backfill expression gives NULL for %d rows (keys %s), so %s stays NULL there and enforce will refuse until they have a value", nulls, strings.Join(sample, ", "), s.plan.Column)
+			s.warn(id, "the backfill expression gives NULL for %d rows (keys %s), so %s stays NULL there and enforce will refuse until they have a value", nulls, strings.Join(sample, ", "), s.plan.Column)
 		}
 		return detail, nil
 	}
@@ -150,13 +165,13 @@ func (s *Session) walkedTo(cp string) string {
 
 // verifyFilled is switch-writes' check after the catch-up: with writes
 // switched, no row may be NULL any more.
-func (s *Session) verifyFilled(b builder, changed int64) func(context.Context, querier) (string, error) {
+func (s *Session) verifyFilled(b builder, id string, changed int64) func(context.Context, querier) (string, error) {
 	return func(ctx context.Context, q querier) (string, error) {
 		caught := fmt.Sprintf("the catch-up filled %d rows where %s was NULL", changed, s.plan.Column)
 		if !s.plan.NotNull {
 			n, _, err := s.countWhere(ctx, q, b.cond("null"), nil)
 			if err != nil {
-				return "", fmt.Errorf("switch-writes: count NULLs: %w", err)
+				return "", fmt.Errorf("%s: count NULLs: %w", id, err)
 			}
 			if n > 0 {
 				return caught + fmt.Sprintf("; %d rows stay NULL (not_null is false, so NULLs may remain)", n), nil
@@ -165,14 +180,14 @@ func (s *Session) verifyFilled(b builder, changed int64) func(context.Context, q
 		}
 		n, sample, err := s.countWhere(ctx, q, b.cond("null"), nil)
 		if err != nil {
-			return "", fmt.Errorf("switch-writes: verify: %w", err)
+			return "", fmt.Errorf("%s: verify: %w", id, err)
 		}
 		if n > 0 {
 			hint := "code that does not write " + s.plan.Column + " is still running somewhere (is the deploy out everywhere?)"
 			if m, _, err := s.countWhere(ctx, q, b.cond("null-expr"), nil); err == nil && m > 0 {
 				hint += fmt.Sprintf(", or the backfill expression gives NULL for these rows (%d of them)", m)
 			}
-			return "", &VerifyError{Phase: "switch-writes", What: fmt.Sprintf("%s has no NULLs once writes are switched; %s", s.plan.Column, caught),
+			return "", &VerifyError{Phase: id, What: fmt.Sprintf("%s has no NULLs once writes are switched; %s", s.plan.Column, caught),
 				Count: n, Sample: sample, Hint: hint + "; confirm again to catch up and check again"}
 		}
 		return caught + "; no row is NULL", nil
@@ -180,27 +195,27 @@ func (s *Session) verifyFilled(b builder, changed int64) func(context.Context, q
 }
 
 // phaseCopy is rename-column's backfill: the old column copied into the new.
-func (s *Session) phaseCopy(ctx context.Context, b builder, prev phases.Status) error {
-	if err := s.startPass(ctx, "backfill", prev, true); err != nil {
+func (s *Session) phaseCopy(ctx context.Context, b builder, id string, prev phases.Status) error {
+	if err := s.startPass(ctx, id, prev, true); err != nil {
 		return err
 	}
-	changed, err := s.runBatches(ctx, b.copyJob("backfill"))
+	changed, err := s.runBatches(ctx, b.copyJob(id))
 	if err != nil {
 		return err
 	}
-	cp := s.st("backfill").Checkpoint
+	cp := s.st(id).Checkpoint
 	bound := ""
 	if cp != nil {
 		bound = *cp
 	}
-	return s.finishNow(ctx, "backfill", func(ctx context.Context, q querier) (string, error) {
+	return s.finishNow(ctx, id, func(ctx context.Context, q querier) (string, error) {
 		if cp == nil {
 			return "the table is empty: nothing to copy", nil
 		}
-		if _, err := s.verifyNoDiff(b, "backfill", bound)(ctx, q); err != nil {
+		if _, err := s.verifyNoDiff(b, id, bound)(ctx, q); err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("%d rows walked %s, %d copied; %s equals %s in each", s.st("backfill").RowsDone, s.walkedTo(bound), changed, s.plan.To, s.plan.Column), nil
+		return fmt.Sprintf("%d rows walked %s, %d copied; %s equals %s in each", s.st(id).RowsDone, s.walkedTo(bound), changed, s.plan.To, s.plan.Column), nil
 	})
 }
 
@@ -220,7 +235,7 @@ func (s *Session) verifyNoDiff(b builder, phase, bound string) func(context.Cont
 		}
 		if n > 0 {
 			hint := "rows written by code that does not dual-write yet; roll back to the backfill and run it again once dual-write is deployed everywhere"
-			if phase == "backfill" {
+			if ph, _ := s.pb.Phase(phase); ph.Batched(s.plan) { // the copy itself: a rerun copies again
 				hint = "rerun to copy them"
 			}
 			return "", &VerifyError{Phase: phase, What: fmt.Sprintf("%s should equal %s in every row", s.plan.To, s.plan.Column),
@@ -232,54 +247,54 @@ func (s *Session) verifyNoDiff(b builder, phase, bound string) func(context.Cont
 
 // countViolations is validate-in-app's look at the data: how many rows
 // break the constraint now. It never fails: clean comes next.
-func (s *Session) countViolations(b builder) func(context.Context, querier) (string, error) {
+func (s *Session) countViolations(b builder, id string) func(context.Context, querier) (string, error) {
 	return func(ctx context.Context, q querier) (string, error) {
 		n, sample, err := s.countWhere(ctx, q, b.cond("violates"), nil)
 		if err != nil {
-			return "", fmt.Errorf("validate-in-app: count violating rows: %w", err)
+			return "", fmt.Errorf("%s: count violating rows: %w", id, err)
 		}
 		if n == 0 {
 			return "confirmed by " + s.opts.Operator + "; no row violates " + s.plan.ConstraintLabel(), nil
 		}
 		if !s.keyIsInteger() {
-			s.notice("validate-in-app", "%d rows violate %s now (keys %s)", n, s.plan.ConstraintLabel(), strings.Join(sample, ", "))
+			s.notice(id, "%d rows violate %s now (keys %s)", n, s.plan.ConstraintLabel(), strings.Join(sample, ", "))
 		}
 		return fmt.Sprintf("confirmed by %s; %d rows violate %s now (%s): clean comes next", s.opts.Operator, n, s.plan.ConstraintLabel(), s.recordedKeys(sample)), nil
 	}
 }
 
 // phaseClean fixes violating rows with the plan's clean: expressions.
-func (s *Session) phaseClean(ctx context.Context, b builder, prev phases.Status) error {
+func (s *Session) phaseClean(ctx context.Context, b builder, id string, prev phases.Status) error {
 	label := s.plan.ConstraintLabel()
 	var changed int64
 	// A walk of duplicates that ended on a search of the whole table
 	// finding none has just counted them: no second read of the table.
 	var noneLeft bool
 	if len(s.plan.Clean) > 0 {
-		if err := s.startPass(ctx, "clean", prev, true); err != nil {
+		if err := s.startPass(ctx, id, prev, true); err != nil {
 			return err
 		}
-		job := b.cleanJob("clean")
+		job := b.cleanJob(id)
 		job.noneLeft = &noneLeft
 		var err error
 		if changed, err = s.runBatches(ctx, job); err != nil {
 			return err
 		}
 	}
-	return s.finishNow(ctx, "clean", func(ctx context.Context, q querier) (string, error) {
+	return s.finishNow(ctx, id, func(ctx context.Context, q querier) (string, error) {
 		if noneLeft {
 			return fmt.Sprintf("%d rows cleaned; no row violates %s", changed, label), nil
 		}
 		n, sample, err := s.countWhere(ctx, q, b.cond("violates"), nil)
 		if err != nil {
-			return "", fmt.Errorf("clean: count violating rows: %w", err)
+			return "", fmt.Errorf("%s: count violating rows: %w", id, err)
 		}
 		if n > 0 {
 			hint := "add clean: {set: {column: expression}} to the plan to fix them (the plan may change so until clean is done), or fix them by hand, then rerun"
 			if len(s.plan.Clean) > 0 {
 				hint = "the clean: expressions leave these rows violating, or new ones arrive (is validate-in-app deployed everywhere?); fix the rows, or change the plan's clean: expressions (they may change until clean is done), then rerun"
 			}
-			return "", &VerifyError{Phase: "clean", What: "no row should violate " + label, Count: n, Sample: sample, Hint: hint}
+			return "", &VerifyError{Phase: id, What: "no row should violate " + label, Count: n, Sample: sample, Hint: hint}
 		}
 		if len(s.plan.Clean) == 0 {
 			return "no row violates " + label + ": nothing to clean", nil

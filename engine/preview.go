@@ -54,7 +54,7 @@ func offlineBuilder(plan *phases.Plan, dialectName string) (builder, error) {
 	if err != nil {
 		return builder{}, err
 	}
-	if problems := dialectProblems(plan, dialectName); len(problems) > 0 {
+	if problems := unitOf(plan.Playbook).dialectProblems(plan, dialectName); len(problems) > 0 {
 		return builder{}, &SchemaError{File: plan.File, Problems: problems, Line: plan.Line}
 	}
 	key := plan.Key
@@ -121,130 +121,30 @@ func (b builder) query(name string, d sqlData) (templates.Statement, error) {
 	return b.sql.Query(name, d)
 }
 
-func (b builder) previewPhase(ph phases.Phase) (pv PhasePreview, err error) {
-	p := b.plan
-	pv = PhasePreview{Phase: ph}
+// previewPhase renders one phase, as its playbook's unit says.
+func (b builder) previewPhase(ph phases.Phase) (PhasePreview, error) {
+	pv := PhasePreview{Phase: ph}
 	var gaps, notes []string
 	b.gaps, b.notes = &gaps, &notes
-	defer func() {
-		for _, g := range gaps {
-			if !slices.Contains(pv.Gaps, g) {
-				pv.Gaps = append(pv.Gaps, g)
-			}
-		}
-		for _, n := range notes {
-			if !hasNote(pv.Notes, n) {
-				pv.Notes = append(pv.Notes, infoNote(n))
-			}
-		}
-	}()
-	check := func(name string, d sqlData) {
-		if err != nil {
-			return
-		}
-		var st templates.Statement
-		st, err = b.query(name, d)
-		pv.Checks = append(pv.Checks, st)
-	}
-	count := func(cond string, bounded bool) {
-		d := b.cond(cond)
-		d.Bounded = bounded
-		check("count-where", d)
-	}
-	column := func(probe, col string) {
-		d := b.base()
-		d.Column = col
-		check(probe, d)
-	}
-	switch {
-	case ph.ID == "add-column":
-		col, _, cerr := b.newColumn()
-		if cerr != nil {
-			return pv, cerr
-		}
-		if pv.Steps, err = b.addColumn(); err == nil {
-			pv.Revert, err = b.revertPreview(func(b builder) (templates.Script, error) { return b.dropColumn(col) })
-		}
-		column("column-nullable", col)
-	case ph.ID == "backfill" && p.Playbook == phases.AddColumn:
-		pv.Steps, err = b.batchPreview(b.fillJob(ph.ID))
-		count("unfilled", true)
-	case ph.ID == "backfill":
-		pv.Steps, err = b.batchPreview(b.copyJob(ph.ID))
-		count("diff", true)
-	case ph.ID == "switch-writes":
-		pv.Steps, err = b.batchPreview(b.fillJob(ph.ID))
-		pv.Notes = append(pv.Notes, infoNote("after the confirmation, a catch-up pass fills rows that old code wrote after the backfill"))
-		if p.NotNull {
-			count("null", false)
-		}
-	case ph.ID == "switch-reads":
-		count("diff", false)
-		pv.Notes = append(pv.Notes, infoNote("the gate refuses while the check counts any row"))
-	case ph.ID == "stop-old-writes":
-		if b.live != nil {
-			if c, ok := b.live.Column(p.Column); !ok || !c.NotNull {
-				break
-			}
-		} else {
-			pv.Notes = append(pv.Notes, infoNote("the SQL runs only when "+p.Column+" is NOT NULL, on arrival at the gate, before the deploy"))
-		}
-		var relax templates.Script
-		if pv.Steps, err = b.setNotNull(p.To, true); err == nil {
-			relax, err = b.setNotNull(p.Column, false)
-			pv.Steps = append(pv.Steps, relax...)
-		}
-	case ph.ID == "enforce":
-		if !p.NotNull {
-			pv.Notes = append(pv.Notes, infoNote("not_null is false: nothing runs"))
-			break
-		}
-		count("null", false)
-		if pv.Steps, err = b.setNotNull(p.Column, true); err == nil {
-			pv.Revert, err = b.revertPreview(func(b builder) (templates.Script, error) { return b.setNotNull(p.Column, false) })
-		}
-		column("column-not-null", p.Column)
-	case ph.ID == "drop-old-column":
-		pv.Steps, err = b.dropColumn(p.Column)
-		column("column-exists", p.Column)
-		pv.Notes = append(pv.Notes, confirmNote(ph.ID, "point of no return: ", ", one release after stop-old-writes"))
-	case ph.ID == "validate-in-app":
-		count("violates", false)
-	case ph.ID == "clean":
-		if len(p.Clean) > 0 {
-			pv.Steps, err = b.batchPreview(b.cleanJob(ph.ID))
-		} else {
-			pv.Notes = append(pv.Notes, infoNote("the plan has no clean: section: the phase only checks that no row violates"))
-		}
-		count("violates", false)
-	case ph.ID == "add-constraint":
-		if pv.Steps, err = b.addConstraint(); err == nil {
-			pv.Revert, err = b.revertPreview(builder.dropConstraint)
-		}
-		if p.Constraint.Kind() == "foreign_key" {
-			count("violates", false)
-			if b.d.uncheckedForeignKey() {
-				pv.Notes = append(pv.Notes, infoNote("before the ALTER, and again right after it, shepherd counts the rows without a parent (the check above); if the second count finds any (written between clean and the ALTER), the constraint is dropped again and the phase fails with their keys"))
-			} else {
-				pv.Notes = append(pv.Notes, infoNote("before the DDL, shepherd counts the rows without a parent (the check above) and stops with their keys if there are any"))
-			}
-			if note := b.d.foreignKeyNote(); note != "" {
-				pv.Notes = append(pv.Notes, infoNote(note))
-			}
-		}
-	case ph.ID == "verify-failure-path":
-		pv.Steps, err = b.failurePreview()
-		pv.Notes = append(pv.Notes, infoNote("where "+p.Table+" has no row to write to (fewer than two for UNIQUE), it inserts one instead (two for UNIQUE) in the same rolled-back transaction: the columns an insert must give get a value of their type, or constraint.violating's; without one the phase fails and says which to give"))
-		if p.Constraint.Kind() == "foreign_key" {
-			if note := b.d.foreignKeyNote(); note != "" {
-				pv.Notes = append(pv.Notes, infoNote(note))
-			}
-		}
+	pr := &previewer{b: b, p: b.plan, pv: &pv}
+	if preview := unitOf(b.plan.Playbook).phase(ph.ID).preview; preview != nil {
+		preview(pr)
 	}
 	if ph.Gate && len(pv.Steps) == 0 && len(pv.Checks) == 0 {
 		pv.Notes = append(pv.Notes, confirmNote(ph.ID, "a deploy the database cannot see: ", ""))
 	}
-	return pv, err
+	// What rendering the statements noticed comes after the phase's own.
+	for _, g := range gaps {
+		if !slices.Contains(pv.Gaps, g) {
+			pv.Gaps = append(pv.Gaps, g)
+		}
+	}
+	for _, n := range notes {
+		if !hasNote(pv.Notes, n) {
+			pv.Notes = append(pv.Notes, infoNote(n))
+		}
+	}
+	return pv, pr.err
 }
 
 // revertPreview renders a phase's undo. The live table cannot always show

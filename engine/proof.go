@@ -76,7 +76,7 @@ type tryWrite struct {
 // it. Only the database's own rejection counts.
 func (s *Session) phaseFailurePath(ctx context.Context, b builder) error {
 	// A weaker constraint of the plan's name would refuse a value too.
-	if err := s.requirePlansDefinition(ctx, "verify-failure-path"); err != nil {
+	if err := s.requirePlansDefinition(ctx, failurePathPhase); err != nil {
 		return err
 	}
 	detail, rejected, err := s.proveRejected(ctx, b)
@@ -89,11 +89,11 @@ func (s *Session) phaseFailurePath(ctx context.Context, b builder) error {
 	}
 	// Logged only now: the probe's transaction held the write lock.
 	if rejected != "" {
-		if err := s.log(ctx, s.db, "verify-failure-path", "sql", rejected, detail); err != nil {
+		if err := s.log(ctx, s.db, failurePathPhase, "sql", rejected, detail); err != nil {
 			return err
 		}
 	}
-	return s.moveNow(ctx, "verify-failure-path", phases.Finish, detail)
+	return s.moveNow(ctx, failurePathPhase, phases.Finish, detail)
 }
 
 // proveRejected returns what happened and the statement the database
@@ -102,7 +102,7 @@ func (s *Session) phaseFailurePath(ctx context.Context, b builder) error {
 // be built, or none was refused by the plan's constraint, it fails saying
 // what the plan must give.
 func (s *Session) proveRejected(ctx context.Context, b builder) (detail, rejected string, err error) {
-	const phase = "verify-failure-path"
+	const phase = failurePathPhase
 	c := s.plan.Constraint
 	label := s.plan.ConstraintLabel()
 	conn, err := s.db.Conn(ctx)
@@ -305,7 +305,7 @@ func (s *Session) renderInsert(d sqlData, row []setExpr) (templates.Statement, e
 // or a statement that could not run at all (a lock timeout, a lost
 // connection), which ends the proof.
 func (s *Session) runTry(ctx context.Context, tx *sql.Tx, t tryWrite) (at int, werr, err error) {
-	const phase = "verify-failure-path"
+	const phase = failurePathPhase
 	if _, err := s.exec(ctx, tx, "savepoint", sqlData{}, nil); err != nil {
 		return 0, nil, &StepError{Phase: phase, SQL: "SAVEPOINT", Err: s.dsn.scrub(err)}
 	}

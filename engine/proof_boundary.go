@@ -173,12 +173,12 @@ func (s *Session) judge(ctx context.Context, tx *sql.Tx, b builder, w violatingW
 		}
 	}
 	if _, err := s.exec(ctx, tx, "savepoint", sqlData{}, nil); err != nil {
-		return 0, &StepError{Phase: "verify-failure-path", SQL: "SAVEPOINT", Err: s.dsn.scrub(err)}
+		return 0, &StepError{Phase: failurePathPhase, SQL: "SAVEPOINT", Err: s.dsn.scrub(err)}
 	}
 	var n sql.NullInt64
 	qerr := s.queryRow(ctx, tx, "check-verdict", d, vals, &n)
 	if _, err := s.exec(ctx, tx, "rollback-to-savepoint", sqlData{}, nil); err != nil {
-		return 0, &StepError{Phase: "verify-failure-path", SQL: "ROLLBACK TO SAVEPOINT", Err: s.dsn.scrub(err)}
+		return 0, &StepError{Phase: failurePathPhase, SQL: "ROLLBACK TO SAVEPOINT", Err: s.dsn.scrub(err)}
 	}
 	switch {
 	case qerr != nil:

@@ -26,98 +26,97 @@ func (s *Session) Reverify(ctx context.Context, id string) (string, error) {
 	if err := s.refreshTable(ctx); err != nil {
 		return "", err
 	}
-	b := s.builder()
-	p := s.plan
-	done := func(id string) bool { return s.st(id).Status == phases.Done }
-	switch {
-	case id == "add-column":
-		col, _, err := b.newColumn()
-		if err != nil {
-			return "", err
-		}
-		if err := s.mustColumn(ctx, s.db, id, col, "column-exists", true, "should exist, and does not"); err != nil {
-			return "", err
-		}
-		if nullable, err := s.columnIs(ctx, s.db, col, "column-nullable"); err != nil {
-			return "", err
-		} else if nullable {
-			return fmt.Sprintf("%s.%s exists and is nullable", p.Table, col), nil
-		}
-		return fmt.Sprintf("%s.%s exists (NOT NULL since a later phase)", p.Table, col), nil
-	case p.Playbook == phases.RenameColumn && (id == "backfill" || id == "switch-reads") && done("drop-old-column"):
-		return s.verifyDropped(ctx, id)
-	case id == "backfill" && p.Playbook == phases.AddColumn:
-		cp := s.st(id).Checkpoint
-		if cp == nil {
-			return "the table was empty when the backfill ran: nothing to check", nil
-		}
-		d := b.cond("unfilled")
-		d.Bounded = true
-		n, sample, err := s.countWhere(ctx, s.db, d, map[string]any{"hi": s.keyArg(*cp)})
-		if err != nil {
-			return "", fmt.Errorf("backfill: verify: %w", err)
-		}
-		if n > 0 {
-			return "", &VerifyError{Phase: id, What: fmt.Sprintf("rows should have %s filled", p.Column), UpTo: s.key + " " + *cp,
-				Count: n, Sample: sample, Hint: "they lost their value since the backfill; roll back to the backfill and run it again"}
-		}
-		return fmt.Sprintf("no row the backfill walked is left without %s", p.Column), nil
-	case id == "backfill":
-		bound := ""
-		if cp := s.st(id).Checkpoint; cp != nil {
-			bound = *cp
-		}
-		return s.verifyNoDiff(b, id, bound)(ctx, s.db)
-	case id == "switch-writes":
-		if !p.NotNull {
-			return "not_null is false: NULLs may remain in " + p.Column, nil
-		}
-		n, sample, err := s.countWhere(ctx, s.db, b.cond("null"), nil)
-		if err != nil {
-			return "", fmt.Errorf("switch-writes: verify: %w", err)
-		}
-		if n > 0 {
-			return "", &VerifyError{Phase: id, What: fmt.Sprintf("%s should have no NULLs once writes are switched", p.Column),
-				Count: n, Sample: sample, Hint: "code that does not write " + p.Column + " is running somewhere"}
-		}
-		return "no row is NULL in " + p.Column, nil
-	case id == "switch-reads":
-		return s.verifyNoDiff(b, id, "")(ctx, s.db)
-	case id == "enforce":
-		if !p.NotNull {
-			return "not_null is false in the plan: nothing was enforced", nil
-		}
-		return s.verifyNotNull(id, p.Column)(ctx, s.db)
-	case id == "drop-old-column":
-		return s.verifyDropped(ctx, id)
-	case id == "validate-in-app":
-		n, sample, err := s.countWhere(ctx, s.db, b.cond("violates"), nil)
-		if err != nil {
-			return "", fmt.Errorf("validate-in-app: count violating rows: %w", err)
-		}
-		if n == 0 {
-			return "no row violates " + p.ConstraintLabel(), nil
-		}
-		return fmt.Sprintf("%d rows violate %s now (keys %s)", n, p.ConstraintLabel(), strings.Join(sample, ", ")), nil
-	case id == "clean":
-		n, sample, err := s.countWhere(ctx, s.db, b.cond("violates"), nil)
-		if err != nil {
-			return "", fmt.Errorf("clean: count violating rows: %w", err)
-		}
-		if n > 0 {
-			return "", &VerifyError{Phase: id, What: "no row should violate " + p.ConstraintLabel(), Count: n, Sample: sample,
-				Hint: "new violating rows arrived since clean (is validate-in-app deployed everywhere?)"}
-		}
-		return "no row violates " + p.ConstraintLabel(), nil
-	case id == "add-constraint":
-		return s.verifyConstraint(true)(ctx, s.db)
-	case id == "verify-failure-path":
-		detail, _, err := s.proveRejected(ctx, b)
-		return detail, err
-	case ph.Gate:
+	if reverify := s.ops(id).reverify; reverify != nil {
+		return reverify(ctx, s, s.builder())
+	}
+	if ph.Gate {
 		return "a deploy the database cannot see: nothing to check again", nil
 	}
-	return "", fmt.Errorf("%s: no verification for phase %s", p.Playbook, id)
+	return "", fmt.Errorf("%s: no verification for phase %s", s.plan.Playbook, id)
+}
+
+// reverifyNewColumn checks that the column the plan added is there.
+func (s *Session) reverifyNewColumn(ctx context.Context, b builder, id string) (string, error) {
+	p := s.plan
+	col, _, err := b.newColumn()
+	if err != nil {
+		return "", err
+	}
+	if err := s.mustColumn(ctx, s.db, id, col, "column-exists", true, "should exist, and does not"); err != nil {
+		return "", err
+	}
+	if nullable, err := s.columnIs(ctx, s.db, col, "column-nullable"); err != nil {
+		return "", err
+	} else if nullable {
+		return fmt.Sprintf("%s.%s exists and is nullable", p.Table, col), nil
+	}
+	return fmt.Sprintf("%s.%s exists (NOT NULL since a later phase)", p.Table, col), nil
+}
+
+// reverifyFilled checks that no row the backfill walked lost its value.
+func (s *Session) reverifyFilled(ctx context.Context, b builder, id string) (string, error) {
+	p := s.plan
+	cp := s.st(id).Checkpoint
+	if cp == nil {
+		return "the table was empty when the backfill ran: nothing to check", nil
+	}
+	d := b.cond("unfilled")
+	d.Bounded = true
+	n, sample, err := s.countWhere(ctx, s.db, d, map[string]any{"hi": s.keyArg(*cp)})
+	if err != nil {
+		return "", fmt.Errorf("%s: verify: %w", id, err)
+	}
+	if n > 0 {
+		return "", &VerifyError{Phase: id, What: fmt.Sprintf("rows should have %s filled", p.Column), UpTo: s.key + " " + *cp,
+			Count: n, Sample: sample, Hint: "they lost their value since the backfill; roll back to the backfill and run it again"}
+	}
+	return fmt.Sprintf("no row the backfill walked is left without %s", p.Column), nil
+}
+
+// reverifyNoNulls checks that no row is NULL in the new column once every
+// writer fills it.
+func (s *Session) reverifyNoNulls(ctx context.Context, b builder, id string) (string, error) {
+	p := s.plan
+	if !p.NotNull {
+		return "not_null is false: NULLs may remain in " + p.Column, nil
+	}
+	n, sample, err := s.countWhere(ctx, s.db, b.cond("null"), nil)
+	if err != nil {
+		return "", fmt.Errorf("%s: verify: %w", id, err)
+	}
+	if n > 0 {
+		return "", &VerifyError{Phase: id, What: fmt.Sprintf("%s should have no NULLs once writes are switched", p.Column),
+			Count: n, Sample: sample, Hint: "code that does not write " + p.Column + " is running somewhere"}
+	}
+	return "no row is NULL in " + p.Column, nil
+}
+
+// reverifyViolations says how many rows violate the constraint now; it
+// finds nothing wrong: the application's validation is a deploy.
+func (s *Session) reverifyViolations(ctx context.Context, b builder, id string) (string, error) {
+	p := s.plan
+	n, sample, err := s.countWhere(ctx, s.db, b.cond("violates"), nil)
+	if err != nil {
+		return "", fmt.Errorf("%s: count violating rows: %w", id, err)
+	}
+	if n == 0 {
+		return "no row violates " + p.ConstraintLabel(), nil
+	}
+	return fmt.Sprintf("%d rows violate %s now (keys %s)", n, p.ConstraintLabel(), strings.Join(sample, ", ")), nil
+}
+
+// reverifyCleaned checks that no row violates the constraint.
+func (s *Session) reverifyCleaned(ctx context.Context, b builder, id string) (string, error) {
+	p := s.plan
+	n, sample, err := s.countWhere(ctx, s.db, b.cond("violates"), nil)
+	if err != nil {
+		return "", fmt.Errorf("%s: count violating rows: %w", id, err)
+	}
+	if n > 0 {
+		return "", &VerifyError{Phase: id, What: "no row should violate " + p.ConstraintLabel(), Count: n, Sample: sample,
+			Hint: "new violating rows arrived since clean (is validate-in-app deployed everywhere?)"}
+	}
+	return "no row violates " + p.ConstraintLabel(), nil
 }
 
 // verifyDropped checks rename-column's end state: the old column gone, the

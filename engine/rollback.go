@@ -51,7 +51,7 @@ func (s *Session) Rollback(ctx context.Context) (phases.Phase, error) {
 	case phases.UndoKeepData:
 		st := s.st(id)
 		st.resetWalk() // a rerun makes a fresh pass
-		err = s.moveNow(ctx, id, phases.Revert, keptDataDetail(s.plan, id))
+		err = s.moveNow(ctx, id, phases.Revert, s.keptDataDetail(id))
 	case phases.UndoDDL, phases.UndoDDLIfLast:
 		err = s.revertDDL(ctx, b, id)
 	default:
@@ -93,29 +93,17 @@ func joinDetail(detail, more string) string {
 
 // keptDataDetail says what rolling back a phase that is not undone in the
 // database leaves behind. It follows "rolled back: " wherever it is shown.
-func keptDataDetail(p *phases.Plan, id string) string {
-	switch id {
-	case "verify-failure-path":
-		return "it changed no row (its violating write was rolled back when it ran)"
-	case "backfill":
-		if p.Playbook == phases.RenameColumn {
-			return fmt.Sprintf("the values copied into %s stay (a rerun copies again where %s and %s differ)", p.To, p.Column, p.To)
-		}
-		return fmt.Sprintf("the values written to %s stay (a rerun fills the rows still NULL)", p.Column)
-	case "clean":
-		return "cleaned rows stay cleaned (shepherd keeps no row values to restore)"
+func (s *Session) keptDataDetail(id string) string {
+	if kept := s.ops(id).keptData; kept != nil {
+		return kept(s.plan)
 	}
 	return "the rows keep their values"
 }
 
+// revertDDL runs the reverse DDL of a phase undone by DDL.
 func (s *Session) revertDDL(ctx context.Context, b builder, id string) error {
-	switch id {
-	case "add-column":
-		return s.revertAddColumn(ctx, b)
-	case "enforce":
-		return s.revertNotNull(ctx, b, "enforce", s.plan.Column)
-	case "add-constraint":
-		return s.revertConstraint(ctx, b)
+	if revert := s.ops(id).revert; revert != nil {
+		return revert(ctx, s, b)
 	}
 	return fmt.Errorf("%s: no rollback for %s", s.plan.Playbook, id)
 }

@@ -49,8 +49,8 @@ func (s *Session) Run(ctx context.Context, until string, confirmed map[string]bo
 		}
 		// The old column goes one release after writes to it stopped: a
 		// release job that confirms both in one run stops before the drop.
-		if _, sameRun := s.touched["stop-old-writes"]; ph.ID == "drop-old-column" && sameRun {
-			s.notice(ph.ID, "not dropping %s in the run that confirmed stop-old-writes: drop it one release later, when no running code can still use it", s.plan.Column)
+		if _, sameRun := s.touched[ph.OneReleaseAfter]; ph.OneReleaseAfter != "" && sameRun {
+			s.notice(ph.ID, "not dropping %s in the run that confirmed %s: drop it one release later, when no running code can still use it", s.plan.Column, ph.OneReleaseAfter)
 			if err := s.Arrive(ctx, ph.ID); err != nil {
 				return Reached, err
 			}
@@ -75,8 +75,9 @@ func (s *Session) Arrive(ctx context.Context, id string) error {
 	if err := s.forgetCarry(ctx); err != nil {
 		return err
 	}
-	if id == "stop-old-writes" {
-		if err := s.prepareStopOldWrites(ctx); err != nil {
+	ops := s.ops(id)
+	if ops.arrive != nil {
+		if err := ops.arrive(ctx, s); err != nil {
 			return s.failed(ctx, id, err)
 		}
 	}
@@ -85,8 +86,8 @@ func (s *Session) Arrive(ctx context.Context, id string) error {
 			return s.lockLost(id, err)
 		}
 	}
-	if id == "drop-old-column" && len(s.warnings) == 0 { // else said at the start
-		if w := s.renameWarning(ctx); w != "" {
+	if ops.arrivalWarning != nil && len(s.warnings) == 0 { // else said at the start
+		if w := ops.arrivalWarning(ctx, s); w != "" {
 			s.warn(id, "%s", w)
 		}
 	}
@@ -137,8 +138,8 @@ func (s *Session) execute(ctx context.Context, ph phases.Phase, confirmation str
 			return s.lockLost(id, err)
 		}
 	}
-	if ph.ID == "drop-old-column" {
-		s.warnTooSoon(ctx)
+	if ph.OneReleaseAfter != "" {
+		s.warnTooSoon(ctx, ph)
 	}
 	// Every phase re-reads the table: the application may have changed
 	// it, and the rebuild on SQLite needs its exact definition.
@@ -248,63 +249,33 @@ func (s *Session) finishNow(ctx context.Context, id string, verify func(context.
 	return s.moveNow(ctx, id, phases.Finish, detail)
 }
 
-// runPhase does a phase's work; prev is its status before this start.
+// runPhase does a phase's work, as its playbook's unit says; prev is its
+// status before this start. A gate with nothing of its own (a deploy the
+// database cannot see) is done by its confirmation.
 func (s *Session) runPhase(ctx context.Context, ph phases.Phase, prev phases.Status) error {
-	p := s.plan
-	b := s.builder()
-	switch {
-	case ph.ID == "add-column":
-		return s.phaseAddColumn(ctx, b)
-	case ph.ID == "backfill" && p.Playbook == phases.AddColumn:
-		return s.phaseFill(ctx, b, "backfill", prev)
-	case ph.ID == "backfill":
-		return s.phaseCopy(ctx, b, prev)
-	case ph.ID == "switch-writes":
-		return s.phaseFill(ctx, b, "switch-writes", prev)
-	case ph.ID == "switch-reads":
-		return s.finishNow(ctx, ph.ID, s.verifyNoDiff(b, ph.ID, ""))
-	case ph.ID == "enforce":
-		return s.phaseEnforce(ctx, b)
-	case ph.ID == "drop-old-column":
-		return s.phaseDropOld(ctx, b)
-	case ph.ID == "validate-in-app":
-		return s.finishNow(ctx, ph.ID, s.countViolations(b))
-	case ph.ID == "clean":
-		return s.phaseClean(ctx, b, prev)
-	case ph.ID == "add-constraint":
-		return s.phaseAddConstraint(ctx, b, prev)
-	case ph.ID == "verify-failure-path":
-		return s.phaseFailurePath(ctx, b)
-	case ph.ID == "stop-old-writes":
-		if err := s.prepareStopOldWrites(ctx); err != nil {
-			return err
-		}
-		return s.finishNow(ctx, ph.ID, func(context.Context, querier) (string, error) {
-			return "confirmed by " + s.opts.Operator, nil
-		})
-	case ph.Gate:
-		// deploy-readers, dual-write: deploys the database
-		// cannot see. The confirmation is the check.
-		return s.finishNow(ctx, ph.ID, func(context.Context, querier) (string, error) {
-			return "confirmed by " + s.opts.Operator, nil
-		})
+	if run := s.ops(ph.ID).run; run != nil {
+		return run(ctx, s, s.builder(), prev)
 	}
-	return fmt.Errorf("%s: no implementation for phase %s", p.Playbook, ph.ID)
+	if ph.Gate {
+		return confirmedGate(ctx, s, ph.ID)
+	}
+	return fmt.Errorf("%s: no implementation for phase %s", s.plan.Playbook, ph.ID)
 }
 
 // warnTooSoon warns when the point of no return follows stop-old-writes
-// within the same release (phases.TooSoon), or in the run that confirmed
-// it: the seed drops the old column one release later.
-func (s *Session) warnTooSoon(ctx context.Context) {
-	st := s.st("stop-old-writes")
-	_, sameRun := s.touched["stop-old-writes"]
+// (ph.OneReleaseAfter) within the same release (phases.TooSoon), or in
+// the run that confirmed it: the seed drops the old column one release
+// later.
+func (s *Session) warnTooSoon(ctx context.Context, ph phases.Phase) {
+	st := s.st(ph.OneReleaseAfter)
+	_, sameRun := s.touched[ph.OneReleaseAfter]
 	recent := st.FinishedAt != nil && phases.TooSoon(*st.FinishedAt, time.Now())
 	if sameRun || recent {
 		ago := "moments"
 		if st.FinishedAt != nil {
 			ago = time.Since(*st.FinishedAt).Round(time.Second).String()
 		}
-		s.emit(warning("drop-old-column", NoticeTooSoon, fmt.Sprintf("stop-old-writes was confirmed %s ago. Drop the old column one release later: a replica still running the previous release may read or write %s", ago, s.plan.Column)))
+		s.emit(warning(ph.ID, NoticeTooSoon, fmt.Sprintf("%s was confirmed %s ago. Drop the old column one release later: a replica still running the previous release may read or write %s", ph.OneReleaseAfter, ago, s.plan.Column)))
 	}
 }
 

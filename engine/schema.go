@@ -245,6 +245,17 @@ func (e *SchemaError) Error() string {
 	return strings.Join(lines, "\n")
 }
 
+// columnList names the table's columns, for problems.
+func columnList(t *Table) string { return strings.Join(t.ColumnNames(), ", ") }
+
+// has reports whether the table has column c.
+func (t *Table) has(c string) bool { _, ok := t.Column(c); return ok }
+
+// addProblem adds a problem with the plan to problems.
+func addProblem(problems *[]string, format string, args ...any) {
+	*problems = append(*problems, fmt.Sprintf(format, args...))
+}
+
 // schemaError is a SchemaError on the session's plan, with its lines.
 func (s *Session) schemaError(problems ...string) *SchemaError {
 	return &SchemaError{File: s.plan.File, Problems: problems, Line: s.plan.Line}
@@ -257,9 +268,6 @@ func (s *Session) schemaError(problems ...string) *SchemaError {
 func (s *Session) checkSchema(ctx context.Context, t *Table, progress phases.Progress) error {
 	p := s.plan
 	var problems []string
-	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
-	cols := strings.Join(t.ColumnNames(), ", ")
-	has := func(c string) bool { _, ok := t.Column(c); return ok }
 	// A phase that failed with nothing changed did not run, as far as the
 	// schema goes.
 	ran := func(id string) bool {
@@ -270,91 +278,31 @@ func (s *Session) checkSchema(ctx context.Context, t *Table, progress phases.Pro
 
 	key, err := t.resolveKey(p)
 	if err != nil {
-		add("%v", err)
+		addProblem(&problems, "%v", err)
 	}
 	s.key = key
 
-	switch p.Playbook {
-	case phases.AddColumn:
-		switch {
-		case !ran("add-column") && has(p.Column):
-			add("column: %s already has a column %q; choose another name, or drop it first if it is left over (columns: %s)", t.Name, p.Column, cols)
-		case done("add-column") && !has(p.Column):
-			add("column: %q was added by this plan but is gone from %s; it was dropped outside shepherd (columns: %s)", p.Column, t.Name, cols)
-		}
-		problems = append(problems, dialectProblems(p, s.d.name())...)
-	case phases.RenameColumn:
-		switch {
-		// Once drop-old-column has started, the column may be gone: where
-		// DDL is not transactional (MySQL) a crash can come between the
-		// DROP and the record of it.
-		case !ran("drop-old-column") && !has(p.Column):
-			add("column: %s has no column %q (columns: %s)", t.Name, p.Column, cols)
-		case !ran("add-column") && has(p.To):
-			add("to: %s already has a column %q; a rename target must be new (columns: %s)", t.Name, p.To, cols)
-		case done("add-column") && !has(p.To):
-			add("to: %q was added by this plan but is gone from %s (columns: %s)", p.To, t.Name, cols)
-		}
-		if p.Column == key {
-			add("column: %q is the batch key; renaming a key column is not supported, set key: to another unique column", p.Column)
-		}
-		if c, ok := t.Column(p.Column); ok && c.Generated {
-			add("column: %q is a generated column; rename it with its expression by hand", p.Column)
-		}
-		// What uses the old column must be recreated on the new one before
-		// drop-old-column: say so from the start.
-		if !done("drop-old-column") && has(p.Column) && len(problems) == 0 {
-			if w := s.renameWarning(ctx); w != "" {
-				s.warnings = append(s.warnings, w)
-			}
-		}
-	case phases.TightenConstraint:
-		c := p.Constraint
-		for _, col := range c.Columns() {
-			if !has(col) {
-				add("constraint: %s has no column %q (columns: %s)", t.Name, col, cols)
-			}
-		}
-		for _, a := range p.Clean {
-			if !has(a.Column) {
-				add("clean.set: %s has no column %q (columns: %s)", t.Name, a.Column, cols)
-			}
-		}
-		for _, a := range c.Violating {
-			if !has(a.Column) {
-				add("constraint.violating: %s has no column %q (columns: %s)", t.Name, a.Column, cols)
-			}
-		}
-		if c.Kind() == "not_null" && !ran("add-constraint") {
-			if col, ok := t.Column(c.NotNull); ok && col.NotNull {
-				add("constraint: %s.%s is already NOT NULL; there is nothing to tighten", t.Name, c.NotNull)
-			}
-		}
-		if c.Kind() == "foreign_key" {
-			problems = append(problems, s.checkForeignKey(ctx, t)...)
-		}
-		if c.Name != "" && !ran("add-constraint") {
-			if _, ok := t.Constraint(c.Name); ok {
-				add("constraint.name: %s already has a constraint %q (constraints: %s)", t.Name, c.Name, constraintNames(t))
-			} else if ix, ok := t.Index(c.Name); ok && ix.Valid {
-				add("constraint.name: %s already has an index %q; choose another name", t.Name, c.Name)
-			} else if ok {
-				if problem := s.invalidIndex(ctx, t, ix); problem != "" {
-					add("%s", problem)
-				}
-			} else {
-				problems = append(problems, s.nameClashes(ctx, t)...)
-			}
+	unitOf(p.Playbook).checkTable(ctx, s, t, ran, done, &problems)
+	// What the plan's expressions are tried against: the column the plan
+	// adds is there once the phase that adds it is done, and the plan's
+	// CHECK is probed until the phase that adds it ran.
+	var added, constraintRan bool
+	for _, ph := range s.pb.Phases {
+		switch ph.Schema {
+		case phases.SchemaAddColumn:
+			added = added || done(ph.ID)
+		case phases.SchemaAddConstraint:
+			constraintRan = constraintRan || ran(ph.ID)
 		}
 	}
 	if len(problems) == 0 {
-		more, err := s.tryExpressions(ctx, t, done("add-column"))
+		more, err := s.tryExpressions(ctx, t, added)
 		if err != nil {
 			return err
 		}
 		problems = append(problems, more...)
 	}
-	if c := p.Constraint; len(problems) == 0 && c != nil && c.Kind() == "check" && !ran("add-constraint") {
+	if c := p.Constraint; len(problems) == 0 && c != nil && c.Kind() == "check" && !constraintRan {
 		problem, err := s.probeCheck(ctx, t)
 		if err != nil {
 			return err
@@ -427,22 +375,6 @@ func (s *Session) invalidIndex(ctx context.Context, t *Table, ix Index) string {
 	}
 	s.notice("", "%s.%s is an INVALID index (a CREATE INDEX CONCURRENTLY that failed left it) with exactly the definition the plan asks for: add-constraint drops it and builds it again", t.Name, ix.Name)
 	return ""
-}
-
-// dialectProblems lists the fields of the plan that give nothing for this
-// dialect: add-column's type: and backfill:.
-func dialectProblems(p *phases.Plan, dialect string) []string {
-	var problems []string
-	if p.Playbook != phases.AddColumn {
-		return nil
-	}
-	if _, ok := p.Type.For(dialect); !ok {
-		problems = append(problems, missingForDialect("type", "type", dialect, p.Type))
-	}
-	if _, ok := p.Backfill.For(dialect); !ok {
-		problems = append(problems, missingForDialect("backfill", "expression", dialect, p.Backfill))
-	}
-	return problems
 }
 
 // missingForDialect says that a per-dialect field has nothing for this

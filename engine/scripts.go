@@ -82,39 +82,18 @@ func (b builder) planColumnTable(op, col string) *Table {
 		return nil
 	}
 	p := b.plan
-	added := p.Column
-	if p.Playbook == phases.RenameColumn {
-		added = p.To
-	}
+	added := p.NewColumn()
 	typ, ok := p.Type.For(b.d.name())
-	if p.Playbook == phases.TightenConstraint || col != added || !ok {
+	if added == "" || col != added || !ok {
 		return nil
 	}
 	return &Table{Schema: p.Schema, Name: p.Table, Columns: []Column{{Name: col, Type: typ}}}
 }
 
-// newColumn is the column add-column adds, and its type on this dialect.
+// newColumn is the column add-column adds, and its type on this dialect,
+// as the plan's playbook says.
 func (b builder) newColumn() (name, typ string, err error) {
-	p := b.plan
-	if p.Playbook == phases.RenameColumn {
-		if t, ok := p.Type.For(b.d.name()); ok {
-			return p.To, t, nil
-		}
-		if b.live == nil {
-			b.gap("the type of " + p.To + " is " + p.Column + "'s type, which only the database holds (or give type: in the plan)")
-			return p.To, "/* the type of " + p.Column + " */", nil
-		}
-		c, ok := b.live.Column(p.Column)
-		if !ok {
-			return "", "", fmt.Errorf("rename %s: no column %q", p.Table, p.Column)
-		}
-		return p.To, c.Type, nil
-	}
-	t, ok := p.Type.For(b.d.name())
-	if !ok {
-		return "", "", fmt.Errorf("type: no type given for %s", b.d.name())
-	}
-	return p.Column, t, nil
+	return unitOf(b.plan.Playbook).newColumn(b)
 }
 
 func (b builder) addColumn() (templates.Script, error) {

@@ -121,39 +121,9 @@ type batchUpdate struct {
 // batchUpdates are the batched UPDATEs of the table that this plan may
 // still make here: none once the phases that make them are done.
 func (s *Session) batchUpdates() []batchUpdate {
-	p := s.plan
 	progress := s.progress()
 	todo := func(id string) bool { return progress.Of(id) != phases.Done }
-	var out []batchUpdate
-	switch p.Playbook {
-	case phases.AddColumn:
-		if todo("backfill") {
-			out = append(out, batchUpdate{"the backfill", []string{p.Column}})
-		}
-		if todo("switch-writes") {
-			out = append(out, batchUpdate{"switch-writes' catch-up", []string{p.Column}})
-		}
-	case phases.RenameColumn:
-		if todo("backfill") {
-			out = append(out, batchUpdate{"the backfill", []string{p.To}})
-		}
-		if todo("drop-old-column") {
-			out = append(out, batchUpdate{"the copy back of " + p.To + " into " + p.Column + " that a rollback past switch-reads makes", []string{p.Column}})
-		}
-	case phases.TightenConstraint:
-		var sets []string
-		for _, a := range p.Clean {
-			sets = append(sets, a.Column)
-		}
-		switch {
-		case len(sets) == 0:
-		case todo("clean"):
-			out = append(out, batchUpdate{"clean", sets})
-		case todo("add-constraint"):
-			out = append(out, batchUpdate{"the clean that a rerun of add-constraint makes again", sets})
-		}
-	}
-	return out
+	return unitOf(s.plan.Playbook).batchUpdates(s.plan, todo)
 }
 
 // triggerWarnings name each UPDATE trigger of the table that fires on the

@@ -61,10 +61,6 @@ type Options struct {
 	Existing Existing
 }
 
-// ddlPhases are the phases that become migrations: the others are deploys
-// (gates), data changes in batches, or a test.
-var ddlPhases = []string{"add-column", "enforce", "add-constraint", "drop-old-column"}
-
 // unit is statements that commit together: a migration.
 type unit struct {
 	steps templates.Script
@@ -131,7 +127,10 @@ func build(o Options, previews []engine.PhasePreview) (*model, error) {
 	var problems []string
 	var pending []engine.PhasePreview
 	for i, pv := range previews {
-		if !slices.Contains(ddlPhases, pv.Phase.ID) || len(pv.Steps) == 0 {
+		// The phases that change the table's definition become migrations:
+		// the others are deploys (gates), data changes in batches, or a
+		// test.
+		if pv.Phase.Schema == phases.SchemaNone || len(pv.Steps) == 0 {
 			pending = append(pending, pv)
 			continue
 		}
@@ -141,7 +140,7 @@ func build(o Options, previews []engine.PhasePreview) (*model, error) {
 			}
 		}
 		for _, g := range pv.Gaps {
-			if pv.Phase.ID == "enforce" {
+			if pv.Phase.Schema == phases.SchemaSetNotNull {
 				g += " (with not_null: false the plan exports without it, and the column stays nullable)"
 			}
 			problems = append(problems, pv.Phase.ID+": "+g)

@@ -14,9 +14,9 @@ import (
 func kind(pv engine.PhasePreview) string {
 	ph := pv.Phase
 	switch {
-	case ph.ID == "verify-failure-path":
+	case ph.Proof:
 		return "a test on the real database"
-	case ph.ID == "stop-old-writes":
+	case ph.MovesNotNull:
 		return "a deploy; if the old column is NOT NULL, NOT NULL moves to the new one first"
 	case ph.Gate && len(pv.Steps) > 0:
 		return "a deploy, then catch-up batches"
@@ -316,7 +316,7 @@ func (m *model) drizzle() ([]File, error) {
 		j.Entries = append(j.Entries, JournalEntry{Idx: len(j.Entries), Version: version, When: when, Tag: tag, Breakpoints: true})
 		when++
 		if prev != nil {
-			snap, err := snapshotAfter(prev, m.plan(), m.o.Dialect, pe.pv.Phase.ID)
+			snap, err := snapshotAfter(prev, m.plan(), m.o.Dialect, pe.pv.Phase)
 			if err != nil {
 				m.snapshotGap = err.Error()
 				prev = nil

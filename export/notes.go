@@ -2,6 +2,7 @@ package export
 
 import (
 	"fmt"
+	"github.com/shepherd-db/shepherd/phases"
 	"strings"
 
 	"github.com/shepherd-db/shepherd/engine"
@@ -126,9 +127,9 @@ func (m *model) notes() string {
 // notesSteps writes the statements of a phase that is not a migration.
 func (m *model) notesSteps(b *strings.Builder, pv engine.PhasePreview) {
 	switch {
-	case pv.Phase.ID == "verify-failure-path":
+	case pv.Phase.Proof:
 		fmt.Fprintf(b, "In a transaction that is rolled back, on one existing row, the UPDATE must fail:\n\n")
-	case pv.Phase.ID == "stop-old-writes":
+	case pv.Phase.MovesNotNull:
 		fmt.Fprintf(b, "shepherd runs these statements at this gate only when %s is NOT NULL, before the deploy: code that no longer writes it could not insert otherwise. "+
 			"No migration file holds them, because only the live table says whether they apply; if they do, make them a migration of this release. "+
 			"Each statement commits by itself.", m.plan().Column)
@@ -136,7 +137,7 @@ func (m *model) notesSteps(b *strings.Builder, pv engine.PhasePreview) {
 			fmt.Fprintf(b, " On %s they depend on the live table: %s.", m.o.Dialect, strings.Join(pv.Gaps, "; "))
 		}
 		fmt.Fprintf(b, "\n\n")
-	case pv.Phase.ID == "clean" && m.plan().Constraint.Kind() == "unique":
+	case pv.Phase.Batches == phases.InBatchesIfClean && m.plan().Constraint.Kind() == "unique": // clean
 		fmt.Fprintf(b, "shepherd walks the duplicates, not the table: the first statement lists them in key order, each with the key of its group's first row (the row that keeps its values), "+
 			"and the second cleans them in short batches by those keys (each batch its own transaction, a checkpoint after each), sized to take about 50 ms. "+
 			"Your job can do the same: list the duplicates past the last key it cleaned, clean them in batches, and once it finds none past it, list them once more from the start "+

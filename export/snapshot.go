@@ -70,7 +70,7 @@ func child(m map[string]any, key string) map[string]any {
 // snapshotAfter returns the snapshot after a phase's migration: prev with
 // the phase's change patched in, a new id, and prev's id as its prevId. It
 // says why when it cannot: prev does not describe the plan's table.
-func snapshotAfter(prev snapshot, p *phases.Plan, dialect, phase string) (snapshot, error) {
+func snapshotAfter(prev snapshot, p *phases.Plan, dialect string, ph phases.Phase) (snapshot, error) {
 	ds := factsOf(dialect).snapshot
 	s := prev.clone()
 	t, ok := s.table(p, ds)
@@ -92,12 +92,9 @@ func snapshotAfter(prev snapshot, p *phases.Plan, dialect, phase string) (snapsh
 		}
 		return err
 	}
-	switch phase {
-	case "add-column":
-		name := p.Column
-		if p.Playbook == phases.RenameColumn {
-			name = p.To
-		}
+	switch ph.Schema {
+	case phases.SchemaAddColumn:
+		name := p.NewColumn()
 		typ, ok := p.Type.For(dialect)
 		if !ok {
 			return nil, fmt.Errorf("the plan gives no type for %s", dialect)
@@ -107,11 +104,11 @@ func snapshotAfter(prev snapshot, p *phases.Plan, dialect, phase string) (snapsh
 			c["autoincrement"] = false
 		}
 		cols[name] = c
-	case "enforce":
+	case phases.SchemaSetNotNull:
 		if err := notNull(p.Column); err != nil {
 			return nil, err
 		}
-	case "drop-old-column":
+	case phases.SchemaDropOldColumn:
 		// stop-old-writes moved NOT NULL to the new column where the old
 		// one had it.
 		old, err := col(p.Column)
@@ -124,7 +121,7 @@ func snapshotAfter(prev snapshot, p *phases.Plan, dialect, phase string) (snapsh
 		}
 		c["notNull"] = old["notNull"]
 		delete(cols, p.Column)
-	case "add-constraint":
+	case phases.SchemaAddConstraint:
 		k := p.Constraint
 		switch k.Kind() {
 		case "not_null":
@@ -140,7 +137,7 @@ func snapshotAfter(prev snapshot, p *phases.Plan, dialect, phase string) (snapsh
 			child(t, ds.checkKey)[k.Name] = map[string]any{"name": k.Name, "value": strings.TrimSpace(check)}
 		}
 	default:
-		return nil, fmt.Errorf("no snapshot for phase %s", phase)
+		return nil, fmt.Errorf("no snapshot for phase %s", ph.ID)
 	}
 	s["prevId"] = prev["id"]
 	s["id"] = newUUID()

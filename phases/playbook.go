@@ -23,6 +23,38 @@ const (
 	UndoNever
 )
 
+// SchemaChange is what a phase does to the table's definition, for exports
+// that keep a schema snapshot or a migration per DDL phase.
+type SchemaChange int
+
+const (
+	// SchemaNone: the phase changes no definition (a deploy, a data
+	// change in batches, a check or a test).
+	SchemaNone SchemaChange = iota
+	// SchemaAddColumn adds the plan's new column (add-column's column:, rename-column's to:), nullable.
+	SchemaAddColumn
+	// SchemaSetNotNull makes the plan's column NOT NULL.
+	SchemaSetNotNull
+	// SchemaDropOldColumn drops rename's old column; NOT NULL, where the
+	// old column had it, is on the new one by then.
+	SchemaDropOldColumn
+	// SchemaAddConstraint adds the plan's constraint.
+	SchemaAddConstraint
+)
+
+// Batching says whether a phase walks the table in keyset batches.
+type Batching int
+
+const (
+	// NoBatches: the phase does not walk the table.
+	NoBatches Batching = iota
+	// InBatches: the phase always walks the table in batches.
+	InBatches
+	// InBatchesIfClean: the phase walks the table only when the plan has
+	// clean: expressions (else it only checks).
+	InBatchesIfClean
+)
+
 // Phase is one step of a playbook. Its texts may name {table}, {column},
 // {to} and {constraint}, which Plan.Expand fills in.
 type Phase struct {
@@ -32,6 +64,22 @@ type Phase struct {
 	// deploy: the point of no return.
 	Confirm bool
 	Undo    Undo
+	// Schema is what the phase changes in the table's definition: a phase
+	// that changes one becomes a migration on export.
+	Schema SchemaChange
+	// Batches says whether the phase walks the table in batches (a
+	// progress bar, a pause).
+	Batches Batching
+	// Proof marks the test on the real database: its check writes a
+	// violating row inside a transaction that is always rolled back.
+	Proof bool
+	// MovesNotNull marks the gate that, on arrival and only where the old
+	// column is NOT NULL, moves NOT NULL to the new column first, so that
+	// code that stops writing the old column can insert.
+	MovesNotNull bool
+	// OneReleaseAfter names the phase this one must follow by a release:
+	// confirmed in the same run, or within the hour, it is too soon.
+	OneReleaseAfter string
 
 	Does   string // what the phase does
 	Why    string // why it comes here, from the seed's reasoning
@@ -53,7 +101,7 @@ func Playbooks() map[string]*Playbook {
 		AddColumn: {
 			Name: AddColumn, Seed: "Add Nullable Column",
 			Phases: []Phase{
-				{ID: "add-column", Undo: UndoDDLIfLast,
+				{ID: "add-column", Undo: UndoDDLIfLast, Schema: SchemaAddColumn,
 					Does:   "Adds {column} to {table} as a nullable column.",
 					Why:    "Add the column as nullable or with a safe default: the code running now does not know the column, and its inserts must keep working.",
 					Verify: "{column} exists and is nullable.",
@@ -63,18 +111,18 @@ func Playbooks() map[string]*Playbook {
 					Why:    "Deploy code that can read old and new rows: until the backfill is done, most rows have NULL in {column}.",
 					Verify: "You confirm the deploy; the database cannot see it.",
 					Revert: "Un-confirms the gate (the readers' deploy was rolled back)."},
-				{ID: "backfill",
+				{ID: "backfill", Batches: InBatches,
 					Undo:   UndoKeepData,
 					Does:   "Fills {column} for existing rows, in short keyset batches on the key, with a checkpoint after each batch.",
 					Why:    "Backfill existing rows, in batches small enough that no lock is held long and the application's writes go on.",
 					Verify: "No row that existed when the backfill started is left NULL.",
 					Revert: "Marks the backfill rolled back; the values stay (they harm nothing in a nullable column)."},
-				{ID: "switch-writes", Gate: true, Undo: UndoGate,
+				{ID: "switch-writes", Gate: true, Undo: UndoGate, Batches: InBatches,
 					Does:   "Gate: deploy code that writes {column} on every insert and update. Then shepherd fills rows the old code wrote after the backfill.",
 					Why:    "Switch writes to populate the column: until every writer fills it, new rows arrive with NULL.",
 					Verify: "After the catch-up, no row has NULL in {column}.",
 					Revert: "Un-confirms the gate (the writers' deploy was rolled back)."},
-				{ID: "enforce", Undo: UndoDDL,
+				{ID: "enforce", Undo: UndoDDL, Schema: SchemaSetNotNull,
 					Does:   "Makes {column} NOT NULL, in the dialect's least-locking way.",
 					Why:    "Enforce NOT NULL in a later migration, once every writer fills the column: earlier, inserts from old code would fail.",
 					Verify: "NOT NULL is in force on {column}.",
@@ -84,7 +132,7 @@ func Playbooks() map[string]*Playbook {
 		RenameColumn: {
 			Name: RenameColumn, Seed: "Rename Column",
 			Phases: []Phase{
-				{ID: "add-column", Undo: UndoDDLIfLast,
+				{ID: "add-column", Undo: UndoDDLIfLast, Schema: SchemaAddColumn,
 					Does:   "Adds {to} to {table} as a nullable column of {column}'s type.",
 					Why:    "Add the new column: a rename in place would break every running replica that still uses {column}.",
 					Verify: "{to} exists and is nullable.",
@@ -94,7 +142,7 @@ func Playbooks() map[string]*Playbook {
 					Why:    "Write to both old and new columns, so that rows written from now on are right in both.",
 					Verify: "You confirm the deploy; the database cannot see it.",
 					Revert: "Un-confirms the gate."},
-				{ID: "backfill", Undo: UndoKeepData,
+				{ID: "backfill", Undo: UndoKeepData, Batches: InBatches,
 					Does:   "Copies {column} into {to} for rows where they differ, in short keyset batches.",
 					Why:    "Backfill old rows into the new column: rows written before dual-write have only {column}.",
 					Verify: "No row's {to} differs from its {column}.",
@@ -104,16 +152,17 @@ func Playbooks() map[string]*Playbook {
 					Why:    "Switch reads to the new column only once it holds the same data as the old one.",
 					Verify: "Every row's {to} equals its {column}.",
 					Revert: "Un-confirms the gate; copies {to} into {column} wherever they differ (a write of code that wrote only {to}), so code that reads {column} reads it."},
-				{ID: "stop-old-writes", Gate: true, Undo: UndoGate,
+				{ID: "stop-old-writes", Gate: true, Undo: UndoGate, MovesNotNull: true,
 					Does:   "Gate: deploy code that no longer writes {column}. If {column} is NOT NULL, shepherd first moves NOT NULL to {to}, so inserts that leave {column} out keep working.",
 					Why:    "Stop writing the old column; it is dropped one release later, once no running code reads or writes it.",
 					Verify: "You confirm the deploy; the database cannot see it.",
 					Revert: "Un-confirms the gate; copies {to} into {column} wherever they differ (code that stopped writing {column} wrote only {to}), in batches, and moves NOT NULL back to {column} if it moved."},
-				{ID: "drop-old-column", Confirm: true, Undo: UndoNever,
-					Does:   "Drops {column}. This is the point of no return.",
-					Why:    "Drop the old column in a later release: a replica still running the previous release may use it.",
-					Verify: "{column} is gone and {to} holds the data.",
-					Revert: "None: a dropped column cannot be brought back."},
+				{ID: "drop-old-column", Confirm: true, Undo: UndoNever, Schema: SchemaDropOldColumn,
+					OneReleaseAfter: "stop-old-writes",
+					Does:            "Drops {column}. This is the point of no return.",
+					Why:             "Drop the old column in a later release: a replica still running the previous release may use it.",
+					Verify:          "{column} is gone and {to} holds the data.",
+					Revert:          "None: a dropped column cannot be brought back."},
 			},
 		},
 		TightenConstraint: {
@@ -124,17 +173,17 @@ func Playbooks() map[string]*Playbook {
 					Why:    "Add validation at the application boundary first, so no new violating rows arrive while the old ones are cleaned.",
 					Verify: "You confirm the deploy; shepherd shows how many rows violate {constraint} now.",
 					Revert: "Un-confirms the gate."},
-				{ID: "clean", Undo: UndoKeepData,
+				{ID: "clean", Undo: UndoKeepData, Batches: InBatchesIfClean,
 					Does:   "Fixes the rows that violate {constraint}, with the plan's clean: expressions, in short keyset batches.",
 					Why:    "Backfill or clean existing rows: the constraint cannot be added while any row breaks it.",
 					Verify: "No row violates {constraint}.",
 					Revert: "Marks clean rolled back; cleaned rows stay cleaned (shepherd never keeps row values)."},
-				{ID: "add-constraint", Undo: UndoDDL,
+				{ID: "add-constraint", Undo: UndoDDL, Schema: SchemaAddConstraint,
 					Does:   "Adds {constraint} in the dialect's least-locking way.",
 					Why:    "Add the database constraint once no row breaks it.",
 					Verify: "{constraint} is in force on {table}.",
 					Revert: "Drops {constraint}."},
-				{ID: "verify-failure-path", Undo: UndoKeepData,
+				{ID: "verify-failure-path", Undo: UndoKeepData, Proof: true,
 					Does:   "Writes a violating value inside a transaction and rolls it back: the database must reject it.",
 					Why:    "Keep a real database test for the failure path: only the real database proves the constraint holds.",
 					Verify: "The violating write was rejected by {constraint}.",
@@ -142,6 +191,29 @@ func Playbooks() map[string]*Playbook {
 			},
 		},
 	}
+}
+
+// Batched reports whether the phase walks the table in batches under plan p.
+func (ph Phase) Batched(p *Plan) bool {
+	switch ph.Batches {
+	case InBatches:
+		return true
+	case InBatchesIfClean:
+		return len(p.Clean) > 0
+	}
+	return false
+}
+
+// NewColumn is the column the plan adds: add-column's column:,
+// rename-column's to:; "" for a playbook that adds none.
+func (p *Plan) NewColumn() string {
+	switch p.Playbook {
+	case AddColumn:
+		return p.Column
+	case RenameColumn:
+		return p.To
+	}
+	return ""
 }
 
 // PlaybookDef returns the plan's playbook.

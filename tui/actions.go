@@ -55,7 +55,7 @@ func (ps planScreen) runPhase(id string) (planScreen, tea.Cmd) {
 	return ps, ps.act(opRun, id, func(ctx context.Context, sess Session, tap *stepTap) tea.Msg {
 		err := sess.RunPhase(ctx, id)
 		m := phaseRanMsg{id: id, infos: sess.Phases(), previews: sess.Previews(), err: err}
-		if id == failurePath && err == nil {
+		if isProof(ps.plan, id) && err == nil {
 			m.used = tap.last() // the proof stops at the write the database rejected
 		}
 		return m
@@ -68,7 +68,7 @@ func (ps planScreen) askGate(ph phases.Phase) (planScreen, tea.Cmd) {
 		c := newConfirm(ps.styles, confirmTyped, ph.ID, ph.ID+": the point of no return")
 		c.width = min(ps.detail.width, maxDialogWidth)
 		c.body = []string{p.Expand(ph.Does) + " " + p.Expand(ph.Why)}
-		if w := ps.tooSoon(); w != "" {
+		if w := ps.tooSoon(ph); w != "" {
 			c.warn = w
 		}
 		c.ask = fmt.Sprintf("Type the table's name, %s, to drop %s.%s:", p.Table, p.Table, p.Column)
@@ -91,18 +91,21 @@ func (ps planScreen) askGate(ph phases.Phase) (planScreen, tea.Cmd) {
 	return ps, nil
 }
 
-// tooSoon warns, by the rule the engine warns by (phases.TooSoon), when the
-// point of no return follows stop-old-writes closely: the seed drops the
-// old column one release later.
-func (ps planScreen) tooSoon() string {
-	in := infoOf(ps.infos, "stop-old-writes")
+// tooSoon warns, by the rule the engine warns by (phases.TooSoon), when
+// the point of no return follows stop-old-writes (ph.OneReleaseAfter)
+// closely: the seed drops the old column one release later.
+func (ps planScreen) tooSoon(ph phases.Phase) string {
+	if ph.OneReleaseAfter == "" {
+		return ""
+	}
+	in := infoOf(ps.infos, ph.OneReleaseAfter)
 	if in.Status == phases.Done && phases.TooSoon(in.FinishedAt, now()) {
 		ago := "moments"
 		if d := now().Sub(in.FinishedAt).Round(time.Second); d > 0 {
 			ago = d.String()
 		}
-		return fmt.Sprintf("stop-old-writes was confirmed only %s ago. Drop the old column one release later: a replica still running the previous release may read or write %s.",
-			ago, ps.plan.Column)
+		return fmt.Sprintf("%s was confirmed only %s ago. Drop the old column one release later: a replica still running the previous release may read or write %s.",
+			ph.OneReleaseAfter, ago, ps.plan.Column)
 	}
 	return ""
 }
@@ -171,7 +174,7 @@ func (ps planScreen) reverify() (planScreen, tea.Cmd) {
 		return ps, nil
 	}
 	id := ph.ID
-	if id == failurePath {
+	if ph.Proof {
 		return ps, ps.act(opReverify, id, func(ctx context.Context, sess Session, tap *stepTap) tea.Msg {
 			detail, err := sess.Reverify(ctx, id)
 			m := reverifiedMsg{id: id, detail: detail, err: err}

@@ -150,13 +150,12 @@ func progressOf(infos []engine.PhaseInfo) phases.Progress {
 // batched reports whether a phase walks the table in batches, so that it
 // shows a progress bar and can be paused.
 func batched(plan *phases.Plan, id string) bool {
-	switch id {
-	case "backfill", "switch-writes":
-		return true
-	case "clean":
-		return len(plan.Clean) > 0
+	pb := plan.PlaybookDef()
+	if pb == nil {
+		return false
 	}
-	return false
+	ph, ok := pb.Phase(id)
+	return ok && ph.Batched(plan)
 }
 
 // firstLine is the first line of a text.

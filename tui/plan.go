@@ -339,7 +339,7 @@ func (ps *planScreen) refresh() {
 		failure: ps.failures[ph.ID], recheck: ps.rechecks[ph.ID], activity: ps.activity[ph.ID],
 		working: ps.op == opRun && ps.opPhase == ph.ID, next: more && next.ID == ph.ID,
 	}
-	if ph.ID == failurePath {
+	if ph.Proof {
 		facts.used = ps.used
 	}
 	if ps.openErr != nil {

@@ -26,9 +26,26 @@ import (
 // statusUnknown is a phase whose state the screen could not read.
 const statusUnknown phases.Status = "unknown"
 
-// failurePath is the phase whose proof writes, and whose statement depends
-// on a value shepherd picks when it runs.
-const failurePath = "verify-failure-path"
+// proofPhase is the plan's phase whose proof writes, and whose statement
+// depends on a value shepherd picks when it runs (tighten-constraint's
+// verify-failure-path); "" when its playbook has none.
+func proofPhase(plan *phases.Plan) string {
+	pb := plan.PlaybookDef()
+	if pb == nil {
+		return ""
+	}
+	for _, ph := range pb.Phases {
+		if ph.Proof {
+			return ph.ID
+		}
+	}
+	return ""
+}
+
+// isProof reports whether the plan's phase id is its proof (see proofPhase).
+func isProof(plan *phases.Plan, id string) bool {
+	return id != "" && id == proofPhase(plan)
+}
 
 // inspect reads the plan without the lock. When the plan cannot be opened,
 // the phases are what shepherd_state records of it, read the way status
@@ -41,7 +58,7 @@ func inspect(ctx context.Context, eng Engine, plan *phases.Plan, opts engine.Opt
 		return m
 	}
 	m := viewedMsg{infos: v.Phases(), previews: v.Previews()}
-	if infoOf(m.infos, failurePath).Status == phases.Done {
+	if proof := proofPhase(plan); proof != "" && infoOf(m.infos, proof).Status == phases.Done {
 		m.used = usedWrite(ctx, eng, plan)
 	}
 	return m
@@ -93,8 +110,9 @@ func usedWrite(ctx context.Context, eng Engine, plan *phases.Plan) string {
 	if err != nil {
 		return ""
 	}
+	proof := proofPhase(plan)
 	for i := len(entries) - 1; i >= 0; i-- {
-		if e := entries[i]; e.Phase == failurePath && e.Event == "sql" && e.SQL != "" {
+		if e := entries[i]; proof != "" && e.Phase == proof && e.Event == "sql" && e.SQL != "" {
 			return e.SQL
 		}
 	}
@@ -142,13 +160,14 @@ func stillThere(o op, pb *phases.Playbook, phase string, infos []engine.PhaseInf
 // stepTap remembers the last statement a session ran for the failure
 // path, so that the screen can show the write the database rejected.
 type stepTap struct {
-	mu  sync.Mutex
-	sql string
+	proof string // the plan's proof phase (proofPhase)
+	mu    sync.Mutex
+	sql   string
 }
 
 func (t *stepTap) emit(next func(engine.Event)) func(engine.Event) {
 	return func(e engine.Event) {
-		if e.Event == engine.EventStep && e.Phase == failurePath {
+		if e.Event == engine.EventStep && e.Phase != "" && e.Phase == t.proof {
 			t.mu.Lock()
 			t.sql = e.SQL
 			t.mu.Unlock()
@@ -171,7 +190,7 @@ func (t *stepTap) last() string {
 func (ps *planScreen) act(o op, phase string, do func(ctx context.Context, sess Session, tap *stepTap) tea.Msg) tea.Cmd {
 	eng, plan, track := ps.eng, ps.plan, ps.track
 	opts := ps.sessionOpts()
-	tap := &stepTap{}
+	tap := &stepTap{proof: proofPhase(plan)}
 	opts.Emit = tap.emit(opts.Emit)
 	return ps.start(o, phase, func(ctx context.Context) tea.Msg {
 		// The file as it is now, checked by the engine as a CLI run
