@@ -223,41 +223,43 @@ func (s *Session) renamedName(dep Dependent) string {
 }
 
 // renameWarning says, at the start of a rename and in `plan --db`, what the
-// new column needs before drop-old-column; "" when nothing.
-func (s *Session) renameWarning(ctx context.Context) string {
+// new column needs before the phase drop (drop-old-column); "" when
+// nothing.
+func (s *Session) renameWarning(ctx context.Context, drop string) string {
 	gaps, _, err := s.renameGaps(ctx)
 	if err != nil {
-		return fmt.Sprintf("could not read what uses %s.%s (%v): check by hand what must be recreated on %s before drop-old-column", s.plan.Table, s.plan.Column, err, s.plan.To)
+		return fmt.Sprintf("could not read what uses %s.%s (%v): check by hand what must be recreated on %s before %s", s.plan.Table, s.plan.Column, err, s.plan.To, drop)
 	}
 	if len(gaps) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("%s.%s is used by what %s lacks; drop-old-column refuses until each is recreated on %s or dropped:\n  - %s",
-		s.plan.Table, s.plan.Column, s.plan.To, s.plan.To, strings.Join(gaps, "\n  - "))
+	return fmt.Sprintf("%s.%s is used by what %s lacks; %s refuses until each is recreated on %s or dropped:\n  - %s",
+		s.plan.Table, s.plan.Column, s.plan.To, drop, s.plan.To, strings.Join(gaps, "\n  - "))
 }
 
-// DependentsError is drop-old-column refused because the old column is
-// still used by what the new one lacks. Nothing was changed.
+// DependentsError is Phase (drop-old-column) refused because the old
+// column is still used by what the new one lacks. Nothing was changed.
 type DependentsError struct {
+	Phase             string
 	Table, Column, To string
 	Gaps              []string
 }
 
 func (e *DependentsError) Error() string {
-	return fmt.Sprintf("drop-old-column: %s.%s is still used by what %s lacks, so dropping %s would lose it or fail at the point of no return. Nothing was changed. Do this first, then rerun with --confirm drop-old-column:\n  - %s",
-		e.Table, e.Column, e.To, e.Column, strings.Join(e.Gaps, "\n  - "))
+	return fmt.Sprintf("%s: %s.%s is still used by what %s lacks, so dropping %s would lose it or fail at the point of no return. Nothing was changed. Do this first, then rerun with %s:\n  - %s",
+		e.Phase, e.Table, e.Column, e.To, e.Column, ConfirmFlag(e.Phase), strings.Join(e.Gaps, "\n  - "))
 }
 
-// requireNoGaps is drop-old-column's check before any DDL. It returns the
-// CHECK constraints that name the old column (the new one has the same),
-// which go with it.
-func (s *Session) requireNoGaps(ctx context.Context) (checks []string, err error) {
+// requireNoGaps is the check of drop (drop-old-column) before any DDL. It
+// returns the CHECK constraints that name the old column (the new one has
+// the same), which go with it.
+func (s *Session) requireNoGaps(ctx context.Context, drop string) (checks []string, err error) {
 	gaps, old, err := s.renameGaps(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if len(gaps) > 0 {
-		return nil, &DependentsError{Table: s.plan.Table, Column: s.plan.Column, To: s.plan.To, Gaps: gaps}
+		return nil, &DependentsError{Phase: drop, Table: s.plan.Table, Column: s.plan.Column, To: s.plan.To, Gaps: gaps}
 	}
 	for _, d := range old {
 		if d.Kind == "check" {

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -144,8 +143,11 @@ type PlanChangedError struct {
 	// fields could change; NoRollback says why no rollback can get there
 	// (the point of no return is done). Both are empty when shepherd
 	// cannot tell what changed.
-	Rollbacks  []string
-	NoRollback string
+	Rollbacks []string
+	// DropsColumn is the one of Rollbacks whose rollback drops the column
+	// the plan added, which the operator is told.
+	DropsColumn string
+	NoRollback  string
 }
 
 func (e *PlanChangedError) Error() string {
@@ -166,8 +168,8 @@ func (e *PlanChangedError) Error() string {
 			times = fmt.Sprintf("%d phases", n)
 		}
 		fmt.Fprintf(&b, "; or, with the file as it was, roll back %s: %s (shepherd rollback %s, once for each), then change it again: the changed plan will be accepted", times, strings.Join(e.Rollbacks, ", then "), e.File)
-		if slices.Contains(e.Rollbacks, "add-column") {
-			b.WriteString(" (add-column's rollback drops the column it added)")
+		if e.DropsColumn != "" {
+			fmt.Fprintf(&b, " (%s's rollback drops the column it added)", e.DropsColumn)
 		}
 	case e.NoRollback != "":
 		fmt.Fprintf(&b, "; no rollback can get there: %s", e.NoRollback)

@@ -79,7 +79,7 @@ const proofWriteStep = 1
 // the proof runs (the plan gives no constraint.violating, and GuessedValue
 // stands in for it). ok is false for any other preview.
 func (pv PhasePreview) ProofWrite() (step int, guessed, ok bool) {
-	if pv.Phase.ID != "verify-failure-path" || len(pv.Steps) <= proofWriteStep {
+	if !pv.Phase.Proof || len(pv.Steps) <= proofWriteStep {
 		return 0, false, false
 	}
 	return proofWriteStep, strings.Contains(pv.Steps[proofWriteStep].SQL, GuessedValue), true

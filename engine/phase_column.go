@@ -162,7 +162,7 @@ func (s *Session) phaseDropOld(ctx context.Context, b builder, id string) error 
 	p := s.plan
 	// Before the point of no return: nothing that uses the old column may
 	// be lost with it, or make the drop fail half-way.
-	checks, err := s.requireNoGaps(ctx)
+	checks, err := s.requireNoGaps(ctx, id)
 	if err != nil {
 		return err
 	}

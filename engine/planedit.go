@@ -71,6 +71,11 @@ func (s *Session) checkHash(ctx context.Context, apply bool) error {
 				e.NoRollback = re.Reason
 			case err == nil:
 				e.Rollbacks = steps
+				for _, id := range steps {
+					if ph, _ := s.pb.Phase(id); ph.Schema == phases.SchemaAddColumn {
+						e.DropsColumn = id
+					}
+				}
 			}
 		}
 		return e

@@ -125,7 +125,7 @@ func (renameColumnUnit) phase(id string) phaseOps {
 				return s.verifyDropped(ctx, id)
 			},
 			arrivalWarning: func(ctx context.Context, s *Session) string {
-				return s.renameWarning(ctx)
+				return s.renameWarning(ctx, id)
 			},
 			exportGuard: func(b builder, pv *PhasePreview) (sqlData, error) {
 				p := b.plan
@@ -166,7 +166,7 @@ func (renameColumnUnit) checkTable(ctx context.Context, s *Session, t *Table, ra
 	// What uses the old column must be recreated on the new one before
 	// drop-old-column: say so from the start.
 	if !done("drop-old-column") && t.has(p.Column) && len(*problems) == 0 {
-		if w := s.renameWarning(ctx); w != "" {
+		if w := s.renameWarning(ctx, "drop-old-column"); w != "" {
 			s.warnings = append(s.warnings, w)
 		}
 	}

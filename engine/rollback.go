@@ -72,8 +72,8 @@ func refusedUndo(p *phases.Plan, ph phases.Phase, st phases.Status) error {
 		how = "it was interrupted, and may have changed the database"
 	}
 	return &phases.RefusedError{Phase: ph.ID, Reason: fmt.Sprintf(
-		"%s cannot be rolled back: %s (shepherd status %s --log shows what ran), and it is the point of no return: what it dropped cannot be brought back. Fix what made it fail, then run it again to finish: shepherd run %s --confirm %s",
-		ph.ID, how, p.File, p.File, ph.ID)}
+		"%s cannot be rolled back: %s (shepherd status %s --log shows what ran), and it is the point of no return: what it dropped cannot be brought back. Fix what made it fail, then run it again to finish: shepherd run %s %s",
+		ph.ID, how, p.File, p.File, ConfirmFlag(ph.ID))}
 }
 
 // rollbackFailed re-reads the recorded state after a rollback stopped (a
