@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/shepherd-db/shepherd/phases"
 	"github.com/shepherd-db/shepherd/templates"
 )
 
@@ -27,7 +28,7 @@ func (s *Session) requirePlansDefinition(ctx context.Context, phase string) erro
 	c := s.plan.Constraint
 	var theirs, ours string
 	switch c.Kind() {
-	case "check":
+	case phases.CheckConstraint:
 		live, plan, err := s.checkDefinitions(ctx)
 		if err != nil {
 			return fmt.Errorf("%s: compare the definition of %s on %s with the plan's: %w", phase, c.Name, s.plan.Table, s.dsn.scrub(err))
@@ -37,7 +38,7 @@ func (s *Session) requirePlansDefinition(ctx context.Context, phase string) erro
 		}
 		check, _ := c.Check.For(s.d.name())
 		theirs, ours = live, fmt.Sprintf("%s (the plan's %q, as the database writes it)", plan, check)
-	case "unique", "foreign_key":
+	case phases.UniqueConstraint, phases.ForeignKeyConstraint:
 		t, err := s.d.introspect(ctx, s.db, s.sql, s.plan.Schema, s.plan.Table)
 		if err != nil {
 			return fmt.Errorf("%s: read the constraints of %s: %w", phase, s.plan.Table, s.dsn.scrub(err))
@@ -45,19 +46,19 @@ func (s *Session) requirePlansDefinition(ctx context.Context, phase string) erro
 		want := c.Columns()
 		var cols []string
 		what := "UNIQUE"
-		if c.Kind() == "foreign_key" {
+		if c.Kind() == phases.ForeignKeyConstraint {
 			what = "FOREIGN KEY"
 		}
 		if con, ok := t.Constraint(c.Name); ok {
 			cols = con.Columns
-		} else if ix, ok := t.Index(c.Name); ok && c.Kind() == "unique" {
+		} else if ix, ok := t.Index(c.Name); ok && c.Kind() == phases.UniqueConstraint {
 			cols = ix.Columns
 			if ix.Partial {
 				theirs = fmt.Sprintf("a partial UNIQUE index on (%s)", strings.Join(ix.Columns, ", "))
 			}
 		}
 		refOK, refTable, refCols := true, "", []string(nil)
-		if _, ok := t.Constraint(c.Name); ok && c.Kind() == "foreign_key" {
+		if _, ok := t.Constraint(c.Name); ok && c.Kind() == phases.ForeignKeyConstraint {
 			d := s.builder().constraintData()
 			if refTable, refCols, err = s.d.foreignKeyReference(ctx, s.db, s.sql, d); err != nil {
 				return fmt.Errorf("%s: read what %s references: %w", phase, c.Name, s.dsn.scrub(err))
@@ -75,7 +76,7 @@ func (s *Session) requirePlansDefinition(ctx context.Context, phase string) erro
 			}
 		}
 		ours = fmt.Sprintf("%s (%s)", what, strings.Join(want, ", "))
-		if c.Kind() == "foreign_key" {
+		if c.Kind() == phases.ForeignKeyConstraint {
 			d := s.builder().constraintData()
 			ours += fmt.Sprintf(" REFERENCES %s (%s)", d.RefTable, strings.Join(d.RefColumns, ", "))
 		}

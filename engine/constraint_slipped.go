@@ -63,13 +63,13 @@ func (s *Session) slippedHint() string {
 	why := "they were written after clean (is validate-in-app deployed everywhere?)"
 	if len(s.plan.Clean) > 0 {
 		hint := why + "; rerun: add-constraint cleans them again with the plan's clean: first, then adds " + s.constraintName()
-		if c.Kind() == "foreign_key" {
+		if c.Kind() == phases.ForeignKeyConstraint {
 			hint += fmt.Sprintf(" (or give them a parent or set their %s to NULL yourself)", strings.Join(c.ForeignKey, ", "))
 		}
 		return hint
 	}
 	fix := "fix them"
-	if c.Kind() == "foreign_key" {
+	if c.Kind() == phases.ForeignKeyConstraint {
 		fix = fmt.Sprintf("fix them (give them a parent or set their %s to NULL)", strings.Join(c.ForeignKey, ", "))
 	}
 	return fmt.Sprintf("%s; %s, then rerun: add-constraint adds %s once no row violates it (the plan has no clean:, which can change only until clean is done)", why, fix, s.constraintName())
@@ -88,9 +88,9 @@ func (s *Session) constraintName() string {
 func (s *Session) violationWhat() string {
 	c := s.plan.Constraint
 	switch c.Kind() {
-	case "foreign_key":
+	case phases.ForeignKeyConstraint:
 		return fmt.Sprintf("every row of %s should have its parent in %s before %s is added", s.plan.Table, c.References.Table, c.Name)
-	case "not_null":
+	case phases.NotNullConstraint:
 		return fmt.Sprintf("%s.%s still has NULLs, so NOT NULL cannot be added", s.plan.Table, c.NotNull)
 	}
 	return fmt.Sprintf("no row of %s should violate %s before it is added", s.plan.Table, s.plan.ConstraintLabel())
@@ -153,7 +153,7 @@ func (s *Session) violationFailure(ctx context.Context, b builder, dropped strin
 // leftover check (PostgreSQL) is taken up by the rerun and rollback.
 func (s *Session) constraintLeft(ctx context.Context) (bool, error) {
 	c := s.plan.Constraint
-	if c.Kind() == "not_null" {
+	if c.Kind() == phases.NotNullConstraint {
 		return false, nil
 	}
 	t, err := s.d.introspect(ctx, s.db, s.sql, s.plan.Schema, s.plan.Table)

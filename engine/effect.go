@@ -128,14 +128,14 @@ func (s *Session) notNullLeftBehind(ctx context.Context, col string) bool {
 // constraint.
 func (s *Session) constraintLeftBehind(ctx context.Context) bool {
 	c := s.plan.Constraint
-	if c.Kind() == "not_null" {
+	if c.Kind() == phases.NotNullConstraint {
 		return s.notNullLeftBehind(ctx, c.NotNull)
 	}
 	present, err := s.constraintPresent(ctx, s.db)
 	if err != nil || present {
 		return true
 	}
-	if c.Kind() != "unique" {
+	if c.Kind() != phases.UniqueConstraint {
 		return false
 	}
 	if err := s.refreshTable(ctx); err != nil {

@@ -58,11 +58,11 @@ func (b builder) constraintGuard() sqlData {
 	guard := b.cond("violates")
 	guard.Name = fmt.Sprintf("rows break %s: clean them first", p.Constraint.Name)
 	switch p.Constraint.Kind() {
-	case "not_null":
+	case phases.NotNullConstraint:
 		guard.Name = fmt.Sprintf("%s.%s has NULLs: clean it first", p.Table, p.Constraint.NotNull)
-	case "foreign_key":
+	case phases.ForeignKeyConstraint:
 		guard.Name = fmt.Sprintf("rows of %s have no parent in %s: clean them first", p.Table, p.Constraint.References.Table)
-	case "unique":
+	case phases.UniqueConstraint:
 		// Counted without the key, which only the live table may
 		// give: groups of equal values, not rows.
 		guard.Cond = "duplicates"

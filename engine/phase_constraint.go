@@ -25,11 +25,11 @@ func (s *Session) phaseAddConstraint(ctx context.Context, b builder, prev phases
 		return err
 	}
 	switch c.Kind() {
-	case "not_null":
+	case phases.NotNullConstraint:
 		if err := s.requireNoViolations(ctx, b); err != nil {
 			return err
 		}
-	case "foreign_key":
+	case phases.ForeignKeyConstraint:
 		if note := s.d.foreignKeyNote(); note != "" {
 			s.warn(addConstraintPhase, "%s", note)
 		}
@@ -42,7 +42,7 @@ func (s *Session) phaseAddConstraint(ctx context.Context, b builder, prev phases
 		return err
 	}
 	verify := s.verifyConstraint(true)
-	if c.Kind() == "foreign_key" && s.d.uncheckedForeignKey() {
+	if c.Kind() == phases.ForeignKeyConstraint && s.d.uncheckedForeignKey() {
 		verify = s.verifyNoOrphans(b, verify)
 	}
 	if cleaned != "" {
@@ -123,7 +123,7 @@ func (s *Session) verifyConstraint(want bool) func(context.Context, querier) (st
 		if !want {
 			return label + " dropped", nil
 		}
-		if c.Kind() == "check" || c.Kind() == "foreign_key" {
+		if c.Kind() == phases.CheckConstraint || c.Kind() == phases.ForeignKeyConstraint {
 			if t, _ := s.d.introspect(ctx, q, s.sql, s.plan.Schema, s.plan.Table); t != nil {
 				if con, ok := t.Constraint(c.Name); ok && !con.Validated {
 					return "", &VerifyError{Phase: addConstraintPhase, What: label + " exists but is not validated"}
@@ -135,11 +135,11 @@ func (s *Session) verifyConstraint(want bool) func(context.Context, querier) (st
 }
 
 // catalogKinds maps a plan's constraint kind to introspection's.
-var catalogKinds = map[string]string{"check": "check", "unique": "unique", "foreign_key": "foreign-key"}
+var catalogKinds = map[phases.ConstraintKind]string{phases.CheckConstraint: "check", phases.UniqueConstraint: "unique", phases.ForeignKeyConstraint: "foreign-key"}
 
 func (s *Session) constraintPresent(ctx context.Context, q querier) (bool, error) {
 	c := s.plan.Constraint
-	if c.Kind() == "not_null" {
+	if c.Kind() == phases.NotNullConstraint {
 		return s.columnIs(ctx, q, c.NotNull, "column-not-null")
 	}
 	t, err := s.d.introspect(ctx, q, s.sql, s.plan.Schema, s.plan.Table)
@@ -149,7 +149,7 @@ func (s *Session) constraintPresent(ctx context.Context, q querier) (bool, error
 	if con, ok := t.Constraint(c.Name); ok {
 		return con.Kind == catalogKinds[c.Kind()], nil
 	}
-	if ix, ok := t.Index(c.Name); ok && c.Kind() == "unique" {
+	if ix, ok := t.Index(c.Name); ok && c.Kind() == phases.UniqueConstraint {
 		return ix.Unique && ix.Valid, nil
 	}
 	return false, nil
@@ -158,7 +158,7 @@ func (s *Session) constraintPresent(ctx context.Context, q querier) (bool, error
 // revertConstraint drops the constraint add-constraint added.
 func (s *Session) revertConstraint(ctx context.Context, b builder) error {
 	c := s.plan.Constraint
-	if c.Kind() == "not_null" {
+	if c.Kind() == phases.NotNullConstraint {
 		return s.revertNotNull(ctx, b, addConstraintPhase, c.NotNull)
 	}
 	present, err := s.constraintPresent(ctx, s.db)
@@ -167,7 +167,7 @@ func (s *Session) revertConstraint(ctx context.Context, b builder) error {
 	}
 	// A failed concurrent build (PostgreSQL) leaves an index that is not
 	// the constraint, but is the plan's to drop.
-	if !present && c.Kind() == "unique" && s.table != nil {
+	if !present && c.Kind() == phases.UniqueConstraint && s.table != nil {
 		_, present = s.table.Index(c.Name)
 	}
 	if !present {

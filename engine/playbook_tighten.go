@@ -59,7 +59,7 @@ func (tightenUnit) phase(id string) phaseOps {
 			preview: func(pr *previewer) {
 				pr.steps(pr.b.addConstraint())
 				pr.revert(builder.dropConstraint)
-				if pr.p.Constraint.Kind() == "foreign_key" {
+				if pr.p.Constraint.Kind() == phases.ForeignKeyConstraint {
 					pr.count("violates", false)
 					if pr.b.d.uncheckedForeignKey() {
 						pr.note("before the ALTER, and again right after it, shepherd counts the rows without a parent (the check above); if the second count finds any (written between clean and the ALTER), the constraint is dropped again and the phase fails with their keys")
@@ -93,7 +93,7 @@ func (tightenUnit) phase(id string) phaseOps {
 				p := pr.p
 				pr.steps(pr.b.failurePreview())
 				pr.note("where " + p.Table + " has no row to write to (fewer than two for UNIQUE), it inserts one instead (two for UNIQUE) in the same rolled-back transaction: the columns an insert must give get a value of their type, or constraint.violating's; without one the phase fails and says which to give")
-				if p.Constraint.Kind() == "foreign_key" {
+				if p.Constraint.Kind() == phases.ForeignKeyConstraint {
 					if note := pr.b.d.foreignKeyNote(); note != "" {
 						pr.note(note)
 					}
@@ -130,12 +130,12 @@ func (tightenUnit) checkTable(ctx context.Context, s *Session, t *Table, ran, _ 
 			addProblem(problems, "constraint.violating: %s has no column %q (columns: %s)", t.Name, a.Column, cols)
 		}
 	}
-	if c.Kind() == "not_null" && !ran(addConstraintPhase) {
+	if c.Kind() == phases.NotNullConstraint && !ran(addConstraintPhase) {
 		if col, ok := t.Column(c.NotNull); ok && col.NotNull {
 			addProblem(problems, "constraint: %s.%s is already NOT NULL; there is nothing to tighten", t.Name, c.NotNull)
 		}
 	}
-	if c.Kind() == "foreign_key" {
+	if c.Kind() == phases.ForeignKeyConstraint {
 		*problems = append(*problems, s.checkForeignKey(ctx, t)...)
 	}
 	if c.Name != "" && !ran(addConstraintPhase) {

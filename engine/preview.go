@@ -95,7 +95,7 @@ func (b builder) preview() ([]PhasePreview, error) {
 		if b.live == nil && b.plan.Key == "" && (len(pv.Steps) > 0 || len(pv.Checks) > 0) {
 			pv.Notes = append(pv.Notes, Note{Kind: NoteTableKey, Text: `"id" stands for the table's primary key, which the live schema gives`})
 		}
-		if c := b.plan.Constraint; b.live == nil && c != nil && c.Kind() == "foreign_key" && len(c.References.Columns) == 0 && (len(pv.Steps) > 0 || len(pv.Checks) > 0) {
+		if c := b.plan.Constraint; b.live == nil && c != nil && c.Kind() == phases.ForeignKeyConstraint && len(c.References.Columns) == 0 && (len(pv.Steps) > 0 || len(pv.Checks) > 0) {
 			pv.Notes = append(pv.Notes, Note{Kind: NoteReferencedKey, Text: fmt.Sprintf(`the referenced "id" stands for the primary key of %s, which the live schema gives`, c.References.Table)})
 		}
 		out = append(out, pv)
@@ -165,11 +165,11 @@ func (b builder) failurePreview() (templates.Script, error) {
 	d := b.constraintData()
 	name := "violating-update"
 	switch c.Kind() {
-	case "not_null":
+	case phases.NotNullConstraint:
 		d.Set = []setExpr{{Column: c.NotNull, Expr: "NULL"}}
-	case "unique":
+	case phases.UniqueConstraint:
 		name = "duplicate-update"
-	case "foreign_key":
+	case phases.ForeignKeyConstraint:
 		d.Set = b.assigned(c.Violating)
 		if len(d.Set) == 0 {
 			if tries := b.orphanCandidates(); len(tries) > 0 {

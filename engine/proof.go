@@ -122,7 +122,7 @@ func (s *Session) proveRejected(ctx context.Context, b builder) (detail, rejecte
 		}
 	}
 	var parent *Table
-	if c.Kind() == "foreign_key" {
+	if c.Kind() == phases.ForeignKeyConstraint {
 		if note := s.d.foreignKeyNote(); note != "" {
 			s.warn(phase, "%s", note)
 		}
@@ -143,7 +143,7 @@ func (s *Session) proveRejected(ctx context.Context, b builder) (detail, rejecte
 		return "", "", err
 	}
 	need := 1
-	if c.Kind() == "unique" {
+	if c.Kind() == phases.UniqueConstraint {
 		need = 2
 	}
 	var tries []violatingWrite
@@ -162,19 +162,19 @@ func (s *Session) proveRejected(ctx context.Context, b builder) (detail, rejecte
 		}
 	} else {
 		switch {
-		case c.Kind() == "not_null":
+		case c.Kind() == phases.NotNullConstraint:
 			tries = []violatingWrite{{set: []setExpr{{Column: c.NotNull, Expr: "NULL"}}}}
-		case c.Kind() == "unique":
+		case c.Kind() == phases.UniqueConstraint:
 			tries = []violatingWrite{{dupe: true}}
 		case len(c.Violating) > 0:
 			tries = []violatingWrite{{set: b.assigned(c.Violating)}}
-		case c.Kind() == "foreign_key":
+		case c.Kind() == phases.ForeignKeyConstraint:
 			tries = b.orphanCandidates()
 		default:
 			tries = b.checkCandidates()
 		}
 	}
-	if c.Kind() == "check" && len(c.Violating) == 0 && len(tries) > 0 {
+	if c.Kind() == phases.CheckConstraint && len(c.Violating) == 0 && len(tries) > 0 {
 		if tries, err = s.boundaryFirst(ctx, tx, b, tries, keys); err != nil {
 			return "", "", err
 		}
@@ -218,12 +218,12 @@ func (s *Session) proveRejected(ctx context.Context, b builder) (detail, rejecte
 	switch {
 	case len(keys) < need:
 		hint = s.violatingHint(b, true)
-	case c.Kind() == "check" && len(c.Violating) == 0:
+	case c.Kind() == phases.CheckConstraint && len(c.Violating) == 0:
 		hint = "shepherd could not guess a value that breaks the check: give one in the plan as constraint.violating: {column: value}"
-	case c.Kind() == "foreign_key" && len(c.Violating) == 0:
+	case c.Kind() == phases.ForeignKeyConstraint && len(c.Violating) == 0:
 		hint = fmt.Sprintf("shepherd could not find a value of %s that no row of %s has: give one in the plan as constraint.violating: {%s: value}",
 			strings.Join(c.ForeignKey, ", "), c.References.Table, c.ForeignKey[0])
-	case len(refused) > 0 && c.Kind() != "unique":
+	case len(refused) > 0 && c.Kind() != phases.UniqueConstraint:
 		hint = s.violatingHint(b, false)
 	}
 	return "", "", &VerifyError{Phase: phase, What: what, Hint: hint}

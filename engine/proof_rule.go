@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/shepherd-db/shepherd/phases"
 )
 
 // provesConstraint is the rule of what counts as the proof. A try whose
@@ -93,20 +95,20 @@ const (
 // constraint).
 func (s *Session) rejectedBy(f failure) rejection {
 	c := s.plan.Constraint
-	want := map[string]failureKind{"not_null": failNotNull, "unique": failUnique, "check": failCheck, "foreign_key": failForeignKey}[c.Kind()]
+	want := map[phases.ConstraintKind]failureKind{phases.NotNullConstraint: failNotNull, phases.UniqueConstraint: failUnique, phases.CheckConstraint: failCheck, phases.ForeignKeyConstraint: failForeignKey}[c.Kind()]
 	switch {
 	case f.kind != want:
 		return rejectedOther
 	case f.constraint == "":
 		return rejectedUnnamed
-	case c.Kind() == "not_null":
+	case c.Kind() == phases.NotNullConstraint:
 		if s.namesColumns(f.constraint, []string{c.NotNull}) {
 			return rejectedByPlan
 		}
 		return rejectedUnnamed
 	case strings.EqualFold(f.constraint, c.Name):
 		return rejectedByPlan
-	case c.Kind() == "unique" && s.namesColumns(f.constraint, c.Unique):
+	case c.Kind() == phases.UniqueConstraint && s.namesColumns(f.constraint, c.Unique):
 		return rejectedByPlan
 	}
 	return rejectedOther

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/shepherd-db/shepherd/phases"
 )
 
 // The proof's values: the writes that break the plan's constraint, and
@@ -70,7 +72,7 @@ func (b builder) insertTries(parent *Table) (tries []violatingWrite, missing []m
 	}
 	with := withValue
 	switch c.Kind() {
-	case "not_null":
+	case phases.NotNullConstraint:
 		base := row(1, nil)
 		satisfying := base
 		if col, ok := b.live.Column(c.NotNull); ok {
@@ -79,7 +81,7 @@ func (b builder) insertTries(parent *Table) (tries []violatingWrite, missing []m
 			}
 		}
 		tries = []violatingWrite{{insert: [][]setExpr{with(base, c.NotNull, "NULL")}, satisfying: []satisfyingRow{{row: satisfying}}}}
-	case "unique":
+	case phases.UniqueConstraint:
 		// Two rows, equal in the constraint's columns, different in the
 		// others; another seed where the one row there clashes with them
 		// on another key. The second row as it was built, before it took
@@ -96,7 +98,7 @@ func (b builder) insertTries(parent *Table) (tries []violatingWrite, missing []m
 			}
 			tries = append(tries, violatingWrite{insert: [][]setExpr{first, second}, satisfying: []satisfyingRow{{row: apart}}})
 		}
-	case "foreign_key":
+	case phases.ForeignKeyConstraint:
 		// The referencing columns the plan gives no value take one that no
 		// parent has (past the greatest), where shepherd can derive one.
 		absent := map[string]string{}

@@ -302,7 +302,7 @@ func (s *Session) checkSchema(ctx context.Context, t *Table, progress phases.Pro
 		}
 		problems = append(problems, more...)
 	}
-	if c := p.Constraint; len(problems) == 0 && c != nil && c.Kind() == "check" && !constraintRan {
+	if c := p.Constraint; len(problems) == 0 && c != nil && c.Kind() == phases.CheckConstraint && !constraintRan {
 		problem, err := s.probeCheck(ctx, t)
 		if err != nil {
 			return err
@@ -362,7 +362,7 @@ func (s *Session) invalidIndex(ctx context.Context, t *Table, ix Index) string {
 		return fmt.Sprintf("%s; %v", what, err)
 	}
 	drop := fmt.Sprintf("drop it with %s, or choose another name", st.SQL)
-	if c.Kind() != "unique" {
+	if c.Kind() != phases.UniqueConstraint {
 		return what + "; " + drop
 	}
 	d := sqlData{Schema: s.plan.Schema, Table: t.Name, Name: ix.Name, Columns: c.Unique}

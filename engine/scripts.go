@@ -152,12 +152,12 @@ func fitName(name string) string {
 func (b builder) constraintData() sqlData {
 	d := b.base()
 	c := b.plan.Constraint
-	d.Kind, d.Name, d.Columns = c.Kind(), c.Name, c.Columns()
+	d.Kind, d.Name, d.Columns = string(c.Kind()), c.Name, c.Columns()
 	d.Check, _ = c.Check.For(b.d.name())
-	if c.Kind() == "not_null" {
+	if c.Kind() == phases.NotNullConstraint {
 		d.Column = c.NotNull
 	}
-	if ref := c.References; c.Kind() == "foreign_key" {
+	if ref := c.References; c.Kind() == phases.ForeignKeyConstraint {
 		d.RefSchema, d.RefTable, d.RefColumns = ref.Schema, ref.Table, ref.Columns
 		if d.RefSchema == "" {
 			d.RefSchema = b.plan.Schema
@@ -178,15 +178,15 @@ func (b builder) constraintData() sqlData {
 
 // constraintOps names the scripts that add and drop each kind of
 // constraint (not_null goes through setNotNull).
-var constraintOps = map[string][2]string{
-	"check":       {"add-check", "drop-check"},
-	"unique":      {"add-unique", "drop-unique"},
-	"foreign_key": {"add-foreign-key", "drop-foreign-key"},
+var constraintOps = map[phases.ConstraintKind][2]string{
+	phases.CheckConstraint:      {"add-check", "drop-check"},
+	phases.UniqueConstraint:     {"add-unique", "drop-unique"},
+	phases.ForeignKeyConstraint: {"add-foreign-key", "drop-foreign-key"},
 }
 
 func (b builder) addConstraint() (templates.Script, error) {
 	c := b.plan.Constraint
-	if c.Kind() == "not_null" {
+	if c.Kind() == phases.NotNullConstraint {
 		return b.setNotNull(c.NotNull, true)
 	}
 	return b.script(constraintOps[c.Kind()][0], b.constraintData())
@@ -194,7 +194,7 @@ func (b builder) addConstraint() (templates.Script, error) {
 
 func (b builder) dropConstraint() (templates.Script, error) {
 	c := b.plan.Constraint
-	if c.Kind() == "not_null" {
+	if c.Kind() == phases.NotNullConstraint {
 		return b.setNotNull(c.NotNull, false)
 	}
 	return b.script(constraintOps[c.Kind()][1], b.constraintData())

@@ -90,7 +90,7 @@ func (s *Session) tryExpressions(ctx context.Context, t *Table, added bool) ([]s
 			if problem := s.compiles(ctx, t, "constraint.check", v, "CASE WHEN "+v+" THEN 1 ELSE 0 END"); problem != "" {
 				problems = append(problems, problem)
 			}
-		} else if c.Kind() == "check" {
+		} else if c.Kind() == phases.CheckConstraint {
 			return []string{fmt.Sprintf("constraint.check: no condition given for %s (given for: %s)", dialect, strings.Join(keysOf(c.Check.By), ", "))}, nil
 		}
 		for _, a := range c.Violating {

@@ -2,8 +2,9 @@ package export
 
 import (
 	"fmt"
-	"github.com/shepherd-db/shepherd/phases"
 	"strings"
+
+	"github.com/shepherd-db/shepherd/phases"
 
 	"github.com/shepherd-db/shepherd/engine"
 )
@@ -137,7 +138,7 @@ func (m *model) notesSteps(b *strings.Builder, pv engine.PhasePreview) {
 			fmt.Fprintf(b, " On %s they depend on the live table: %s.", m.o.Dialect, strings.Join(pv.Gaps, "; "))
 		}
 		fmt.Fprintf(b, "\n\n")
-	case pv.Phase.Batches == phases.InBatchesIfClean && m.plan().Constraint.Kind() == "unique": // clean
+	case pv.Phase.Batches == phases.InBatchesIfClean && m.plan().Constraint.Kind() == phases.UniqueConstraint: // clean
 		fmt.Fprintf(b, "shepherd walks the duplicates, not the table: the first statement lists them in key order, each with the key of its group's first row (the row that keeps its values), "+
 			"and the second cleans them in short batches by those keys (each batch its own transaction, a checkpoint after each), sized to take about 50 ms. "+
 			"Your job can do the same: list the duplicates past the last key it cleaned, clean them in batches, and once it finds none past it, list them once more from the start "+

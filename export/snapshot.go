@@ -124,11 +124,11 @@ func snapshotAfter(prev snapshot, p *phases.Plan, dialect string, ph phases.Phas
 	case phases.SchemaAddConstraint:
 		k := p.Constraint
 		switch k.Kind() {
-		case "not_null":
+		case phases.NotNullConstraint:
 			if err := notNull(k.NotNull); err != nil {
 				return nil, err
 			}
-		case "unique":
+		case phases.UniqueConstraint:
 			u := map[string]any{"name": k.Name, "columns": k.Unique}
 			maps.Copy(u, ds.uniqueFields)
 			child(t, ds.uniqueKey)[k.Name] = u

@@ -99,18 +99,28 @@ type Reference struct {
 	Columns []string `json:"columns,omitempty"`
 }
 
-// Kind names which kind of constraint it is: check, not_null, unique or
-// foreign_key.
-func (c *Constraint) Kind() string {
+// ConstraintKind is which kind of constraint tighten-constraint adds: the
+// plan's key under constraint: that says it.
+type ConstraintKind string
+
+const (
+	CheckConstraint      ConstraintKind = "check"
+	NotNullConstraint    ConstraintKind = "not_null"
+	UniqueConstraint     ConstraintKind = "unique"
+	ForeignKeyConstraint ConstraintKind = "foreign_key"
+)
+
+// Kind says which kind of constraint it is.
+func (c *Constraint) Kind() ConstraintKind {
 	switch {
 	case c.NotNull != "":
-		return "not_null"
+		return NotNullConstraint
 	case len(c.Unique) > 0:
-		return "unique"
+		return UniqueConstraint
 	case len(c.ForeignKey) > 0:
-		return "foreign_key"
+		return ForeignKeyConstraint
 	default:
-		return "check"
+		return CheckConstraint
 	}
 }
 
@@ -118,11 +128,11 @@ func (c *Constraint) Kind() string {
 // where it names them.
 func (c *Constraint) Columns() []string {
 	switch c.Kind() {
-	case "not_null":
+	case NotNullConstraint:
 		return []string{c.NotNull}
-	case "unique":
+	case UniqueConstraint:
 		return c.Unique
-	case "foreign_key":
+	case ForeignKeyConstraint:
 		return c.ForeignKey
 	}
 	return nil

@@ -814,7 +814,7 @@ func TestParseValid(t *testing.T) {
 			eq(t, "To", p.To, "full_name")
 		}},
 		{name: "check constraint with clean", yaml: yamlOf(tightenPlan), check: func(t *testing.T, p *Plan) {
-			eq(t, "Kind", p.Constraint.Kind(), "check")
+			eq(t, "Kind", string(p.Constraint.Kind()), "check")
 			eq(t, "Columns", len(p.Constraint.Columns()), 0)
 			eq(t, "ConstraintLabel", p.ConstraintLabel(), "orders_amount_positive (CHECK amount > 0)")
 			eq(t, "Clean", p.Clean, []Assign{{Column: "amount", Expr: PerDialect{All: "abs(amount)"}}})
@@ -846,7 +846,7 @@ func TestParseValid(t *testing.T) {
 			eq(t, "Line(constraint.violating.note)", p.Line("constraint.violating.note"), 9)
 		}},
 		{name: "foreign key", file: "tighten-foreign-key.yaml", check: func(t *testing.T, p *Plan) {
-			eq(t, "Kind", p.Constraint.Kind(), "foreign_key")
+			eq(t, "Kind", string(p.Constraint.Kind()), "foreign_key")
 			eq(t, "ForeignKey", p.Constraint.ForeignKey, []string{"tenant_id", "user_id"})
 			eq(t, "Columns", p.Constraint.Columns(), []string{"tenant_id", "user_id"})
 			eq(t, "References", *p.Constraint.References, Reference{Schema: "auth", Table: "users", Columns: []string{"tenant_id", "id"}})
@@ -863,7 +863,7 @@ func TestParseValid(t *testing.T) {
 		}},
 		{name: "not_null constraint needs no name", file: "tighten-not-null.yaml", check: func(t *testing.T, p *Plan) {
 			eq(t, "Constraint", *p.Constraint, Constraint{NotNull: "customer_id"})
-			eq(t, "Kind", p.Constraint.Kind(), "not_null")
+			eq(t, "Kind", string(p.Constraint.Kind()), "not_null")
 			eq(t, "Columns", p.Constraint.Columns(), []string{"customer_id"})
 			eq(t, "ConstraintLabel", p.ConstraintLabel(), "NOT NULL on customer_id")
 			eq(t, "Clean", p.Clean, []Assign{{Column: "customer_id", Expr: PerDialect{All: "0"}}})
@@ -871,7 +871,7 @@ func TestParseValid(t *testing.T) {
 		{name: "unique constraint with violating and clean", file: "tighten-unique.yaml", check: func(t *testing.T, p *Plan) {
 			eq(t, "Name", p.Constraint.Name, "users_email_key")
 			eq(t, "Unique", p.Constraint.Unique, []string{"email", "tenant_id"})
-			eq(t, "Kind", p.Constraint.Kind(), "unique")
+			eq(t, "Kind", string(p.Constraint.Kind()), "unique")
 			eq(t, "Columns", p.Constraint.Columns(), []string{"email", "tenant_id"})
 			eq(t, "ConstraintLabel", p.ConstraintLabel(), "users_email_key (UNIQUE email, tenant_id)")
 			eq(t, "Violating", p.Constraint.Violating, []Assign{

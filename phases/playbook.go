@@ -226,11 +226,11 @@ func (p *Plan) ConstraintLabel() string {
 		return ""
 	}
 	switch c.Kind() {
-	case "not_null":
+	case NotNullConstraint:
 		return "NOT NULL on " + c.NotNull
-	case "unique":
+	case UniqueConstraint:
 		return c.Name + " (UNIQUE " + strings.Join(c.Unique, ", ") + ")"
-	case "foreign_key":
+	case ForeignKeyConstraint:
 		if c.References == nil {
 			return c.Name + " (FOREIGN KEY " + strings.Join(c.ForeignKey, ", ") + ")"
 		}

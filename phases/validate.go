@@ -163,12 +163,12 @@ func (v *validator) validateConstraint() {
 		v.add("constraint", "must give exactly one of check, not_null, unique and foreign_key", "split it into one plan per constraint")
 		return
 	}
-	if c.References != nil && c.Kind() != "foreign_key" {
+	if c.References != nil && c.Kind() != ForeignKeyConstraint {
 		v.add("constraint.references", "is only for a foreign key", "add foreign_key: [COLUMN...] with the columns that reference it, or remove references:")
 	}
 	v.ident("constraint.name", c.Name, "constraint")
 	switch c.Kind() {
-	case "check":
+	case CheckConstraint:
 		v.required("constraint.name", c.Name, "name the constraint, such as orders_amount_positive")
 		v.expr("constraint.check", c.Check, `"amount > 0"`)
 		for _, e := range c.Check.Values() {
@@ -176,12 +176,12 @@ func (v *validator) validateConstraint() {
 				v.add("constraint.check", fmt.Sprintf("%q is a column name, not a condition", e), fmt.Sprintf("give a condition such as \"amount > 0\"; to forbid NULLs use not_null: %s", strings.Trim(e, "\"`")))
 			}
 		}
-	case "not_null":
+	case NotNullConstraint:
 		v.ident("constraint.not_null", c.NotNull, "column")
-	case "unique":
+	case UniqueConstraint:
 		v.required("constraint.name", c.Name, "name the constraint, such as users_email_key")
 		v.columnList("constraint.unique", c.Unique)
-	case "foreign_key":
+	case ForeignKeyConstraint:
 		v.required("constraint.name", c.Name, "name the constraint, such as orders_user_fk")
 		v.columnList("constraint.foreign_key", c.ForeignKey)
 		ref := c.References
