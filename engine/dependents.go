@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/shepherd-db/shepherd/phases"
 )
 
 // rename-column: what uses the old column. A rename copies the values into a
@@ -219,7 +221,7 @@ func (s *Session) renamedName(dep Dependent) string {
 	if name == dep.Name {
 		name = dep.Name + "_" + s.plan.To
 	}
-	return fitName(name)
+	return phases.FitIdent(name)
 }
 
 // renameWarning says, at the start of a rename and in `plan --db`, what the

@@ -60,32 +60,17 @@ func ExportPreview(plan *phases.Plan, dialectName string) ([]PhasePreview, error
 			guard.Cond = "lost"
 			guard.Name = fmt.Sprintf("%s.%s lacks values of %s: backfill first", p.Table, p.To, p.Column)
 			refuse := b.base()
-			refuse.Name = guardName(fmt.Sprintf("point of no return: %s.%s cannot be restored", p.Table, p.Column))
+			refuse.Name = phases.CutIdent(fmt.Sprintf("point of no return: %s.%s cannot be restored", p.Table, p.Column))
 			if pv.Revert, err = b.sql.Script("export-guard", refuse); err != nil {
 				return nil, err
 			}
 		default:
 			continue
 		}
-		guard.Name = guardName(guard.Name)
+		guard.Name = phases.CutIdent(guard.Name)
 		if pv.Guard, err = b.sql.Script("export-guard", guard); err != nil {
 			return nil, err
 		}
 	}
 	return previews, nil
-}
-
-// guardName is a guard's constraint name, which is what the failed
-// migration's error shows: within the 63 bytes PostgreSQL keeps and the 64
-// characters MySQL allows, cut on a character boundary.
-func guardName(s string) string {
-	const max = 63
-	if len(s) <= max {
-		return s
-	}
-	cut := max
-	for cut > 0 && s[cut]&0xC0 == 0x80 {
-		cut--
-	}
-	return s[:cut]
 }

@@ -1,11 +1,8 @@
 package engine
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/shepherd-db/shepherd/phases"
 	"github.com/shepherd-db/shepherd/templates"
@@ -146,27 +143,7 @@ func (b builder) setNotNull(col string, set bool) (templates.Script, error) {
 
 // notNullCheckName names PostgreSQL's temporary check, kept within 63 bytes.
 func notNullCheckName(table, col string) string {
-	return fitName("shepherd_nn_" + table + "_" + col)
-}
-
-// fitName keeps a name shepherd makes up within the 63 bytes PostgreSQL
-// keeps of an identifier (MySQL allows 64 characters). A longer one is cut
-// on a character boundary (cutting inside a UTF-8 character makes the
-// database refuse the statement) and ends in 8 hex digits of a hash of the
-// whole name, so that two long names that share their first 54 bytes do
-// not become one.
-func fitName(name string) string {
-	const max = phases.MaxIdentLen
-	if len(name) <= max {
-		return name
-	}
-	sum := sha256.Sum256([]byte(name))
-	suffix := "_" + hex.EncodeToString(sum[:4])
-	cut := max - len(suffix)
-	for cut > 0 && !utf8.RuneStart(name[cut]) {
-		cut--
-	}
-	return name[:cut] + suffix
+	return phases.FitIdent("shepherd_nn_" + table + "_" + col)
 }
 
 // constraintData is the data of the plan's constraint.

@@ -1,6 +1,8 @@
 package phases
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"unicode"
@@ -10,6 +12,37 @@ import (
 // MaxIdentLen is the longest identifier every supported dialect accepts
 // (PostgreSQL truncates at 63 bytes, MySQL refuses past 64 characters).
 const MaxIdentLen = 63
+
+// FitIdent keeps a name shepherd makes up (a temporary check's, a suggested
+// constraint's) within MaxIdentLen bytes. A longer one is cut and ends in
+// 8 hex digits of a hash of the whole name, so that two long names that
+// share their first 54 bytes do not become one.
+func FitIdent(name string) string {
+	if len(name) <= MaxIdentLen {
+		return name
+	}
+	sum := sha256.Sum256([]byte(name))
+	return fitIdent(name, "_"+hex.EncodeToString(sum[:4]))
+}
+
+// CutIdent keeps a name that a person reads (a migration guard's
+// constraint, which its failure shows) within MaxIdentLen bytes: a longer
+// one is cut, with no hash to make it unreadable.
+func CutIdent(name string) string { return fitIdent(name, "") }
+
+// fitIdent cuts name to MaxIdentLen bytes with suffix at its end. It cuts
+// on a character boundary: cutting inside a UTF-8 character makes the
+// database refuse the statement.
+func fitIdent(name, suffix string) string {
+	if len(name) <= MaxIdentLen {
+		return name
+	}
+	cut := MaxIdentLen - len(suffix)
+	for cut > 0 && !utf8.RuneStart(name[cut]) {
+		cut--
+	}
+	return name[:cut] + suffix
+}
 
 // CheckIdent reports why s cannot be used as a table, column or constraint
 // name. Identifiers are always quoted when they reach SQL, so the rule is not
