@@ -38,7 +38,7 @@ type Dependent struct {
 func (s *Session) dependents(ctx context.Context, col string) ([]Dependent, error) {
 	d := sqlData{Schema: s.plan.Schema, Table: s.plan.Table, Column: col}
 	// MySQL's catalog reads depend on the server's version.
-	if err := s.d.prepare("column-dependents", &d, s.table); err != nil {
+	if err := prepare(s.d, "column-dependents", &d, s.table); err != nil {
 		return nil, err
 	}
 	rows, err := s.query(ctx, s.db, "column-dependents", d, nil)

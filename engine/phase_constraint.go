@@ -30,7 +30,7 @@ func (s *Session) phaseAddConstraint(ctx context.Context, b builder, prev phases
 			return err
 		}
 	case "foreign_key":
-		if note := s.d.foreignKeyNote(); note != "" {
+		if note := foreignKeyNote(s.d); note != "" {
 			s.notice("add-constraint", "warning: %s", note)
 		}
 		if err := s.requireNoViolations(ctx, b); err != nil {
@@ -42,7 +42,7 @@ func (s *Session) phaseAddConstraint(ctx context.Context, b builder, prev phases
 		return err
 	}
 	verify := s.verifyConstraint(true)
-	if c.Kind() == "foreign_key" && s.d.uncheckedForeignKey() {
+	if c.Kind() == "foreign_key" && uncheckedForeignKey(s.d) {
 		verify = s.verifyNoOrphans(b, verify)
 	}
 	if cleaned != "" {

@@ -223,12 +223,12 @@ func (b builder) previewPhase(ph phases.Phase) (pv PhasePreview, err error) {
 		}
 		if p.Constraint.Kind() == "foreign_key" {
 			count("violates", false)
-			if b.d.uncheckedForeignKey() {
+			if uncheckedForeignKey(b.d) {
 				pv.Notes = append(pv.Notes, "before the ALTER, and again right after it, shepherd counts the rows without a parent (the check above); if the second count finds any (written between clean and the ALTER), the constraint is dropped again and the phase fails with their keys")
 			} else {
 				pv.Notes = append(pv.Notes, "before the DDL, shepherd counts the rows without a parent (the check above) and stops with their keys if there are any")
 			}
-			if note := b.d.foreignKeyNote(); note != "" {
+			if note := foreignKeyNote(b.d); note != "" {
 				pv.Notes = append(pv.Notes, note)
 			}
 		}
@@ -236,7 +236,7 @@ func (b builder) previewPhase(ph phases.Phase) (pv PhasePreview, err error) {
 		pv.Steps, err = b.failurePreview()
 		pv.Notes = append(pv.Notes, "where "+p.Table+" has no row to write to (fewer than two for UNIQUE), it inserts one instead (two for UNIQUE) in the same rolled-back transaction: the columns an insert must give get a value of their type, or constraint.violating's; without one the phase fails and says which to give")
 		if p.Constraint.Kind() == "foreign_key" {
-			if note := b.d.foreignKeyNote(); note != "" {
+			if note := foreignKeyNote(b.d); note != "" {
 				pv.Notes = append(pv.Notes, note)
 			}
 		}

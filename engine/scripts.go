@@ -55,14 +55,14 @@ func (b builder) script(op string, data sqlData) (templates.Script, error) {
 	if live == nil && b.export {
 		live = b.planColumnTable(op, data.Column)
 	}
-	if err := b.d.prepare(op, &data, live); err != nil {
+	if err := prepare(b.d, op, &data, live); err != nil {
 		return nil, err
 	}
 	if data.Offline != "" {
 		b.gap(data.Offline)
 	}
 	if b.notes != nil {
-		if note := b.d.expect(op, b.seen); note != "" {
+		if note := expect(b.d, op, b.seen); note != "" {
 			*b.notes = append(*b.notes, note)
 		}
 	}
@@ -75,7 +75,7 @@ func (b builder) script(op string, data sqlData) (templates.Script, error) {
 // definition (its type, nothing else). SQLite's rebuild needs the whole
 // table, which no plan gives, so there it is nil.
 func (b builder) planColumnTable(op, col string) *Table {
-	if !b.d.restatesColumn(op) {
+	if !restatesColumn(b.d, op) {
 		return nil
 	}
 	p := b.plan
