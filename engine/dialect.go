@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/shepherd-db/shepherd/phases"
 	"github.com/shepherd-db/shepherd/templates"
 )
 
@@ -345,6 +346,8 @@ const (
 	failCancelled
 )
 
+// dialectFor is the dialect of a name (phases.Dialects): the one place that
+// gives each name its type.
 func dialectFor(name string) (dialect, error) {
 	switch name {
 	case "sqlite":
@@ -355,6 +358,17 @@ func dialectFor(name string) (dialect, error) {
 		return postgresDialect{}, nil
 	}
 	return nil, &UsageError{Msg: fmt.Sprintf("unknown dialect %q: use postgres, mysql or sqlite", name)}
+}
+
+// dialects are every dialect, new (not open), in phases.Dialects' order.
+func dialects() []dialect {
+	var out []dialect
+	for _, name := range phases.Dialects() {
+		if d, err := dialectFor(name); err == nil {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // sqlData is what templates are rendered with. Fields a template does not use
