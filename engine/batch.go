@@ -241,7 +241,7 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 			lockChecked = time.Now()
 		}
 		z.observe(took) // sizes the next batch
-		if gap := s.d.batchGap(took); gap > 0 {
+		if gap := batchGap(s.d, took); gap > 0 {
 			if err := sleep(ctx, gap); err != nil {
 				return st.RowsChanged, s.interrupted(job.phase)
 			}
@@ -293,7 +293,7 @@ func (s *Session) logBatchStatement(ctx context.Context, job batchJob) error {
 		text = append(text, st.SQL)
 	}
 	if bound, _, _ := s.batchTimeout(); bound > 0 {
-		how += fmt.Sprintf("; each batch's statements may run %s before the database cancels them (%s)", bound, s.d.timeoutSetting())
+		how += fmt.Sprintf("; each batch's statements may run %s before the database cancels them (%s)", bound, timeoutSetting(s.d))
 	}
 	return s.log(ctx, s.db, job.phase, "sql", strings.Join(text, ";\n"), how)
 }
@@ -302,7 +302,7 @@ func (s *Session) logBatchStatement(ctx context.Context, job batchJob) error {
 // cannot bound an UPDATE: MySQL), and how the dialect sets it.
 func (s *Session) batchTimeout() (bound time.Duration, setup, prefix string) {
 	bound = s.opts.batchBound()
-	setup, prefix = s.d.batchBound(bound)
+	setup, prefix = batchBound(s.d, bound)
 	if setup == "" && prefix == "" {
 		bound = 0
 	}
@@ -379,7 +379,7 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, b batchRange) (tim
 		var start time.Time
 		var changed int64
 		prevCP, prevRows, prevTook, prevChanged := st.Checkpoint, st.RowsDone, st.TookEffect, st.RowsChanged
-		txOpts := s.d.batchTx()
+		txOpts := batchTx(s.d)
 		if s.batchTxDefault {
 			txOpts = nil
 		}

@@ -40,7 +40,7 @@ func (d DSN) scrub(err error) error {
 
 // drivers are the dialects, each of which describes its own driver's
 // errors: an error is described by whichever driver returned it.
-func drivers() []dialect { return []dialect{postgresDialect{}, &mysqlDialect{}, sqliteDialect{}} }
+func drivers() []dialect { return dialects() }
 
 // describe is err's text with the text of each database error in its chain
 // replaced by how its driver describes it (without row values), and then

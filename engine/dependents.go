@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/shepherd-db/shepherd/phases"
 )
 
 // rename-column: what uses the old column. A rename copies the values into a
@@ -36,7 +38,7 @@ type Dependent struct {
 func (s *Session) dependents(ctx context.Context, col string) ([]Dependent, error) {
 	d := sqlData{Schema: s.plan.Schema, Table: s.plan.Table, Column: col}
 	// MySQL's catalog reads depend on the server's version.
-	if err := s.d.prepare("column-dependents", &d, s.table); err != nil {
+	if err := prepare(s.d, "column-dependents", &d, s.table); err != nil {
 		return nil, err
 	}
 	rows, err := s.query(ctx, s.db, "column-dependents", d, nil)
@@ -219,7 +221,7 @@ func (s *Session) renamedName(dep Dependent) string {
 	if name == dep.Name {
 		name = dep.Name + "_" + s.plan.To
 	}
-	return fitName(name)
+	return phases.FitIdent(name)
 }
 
 // renameWarning says, at the start of a rename and in `plan --db`, what the

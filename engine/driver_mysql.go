@@ -10,13 +10,6 @@ import (
 // What shepherd reads from MySQL's driver (go-sql-driver/mysql): how it
 // reads a DSN, and how its errors read.
 
-// readDSN has nothing to add: shepherd builds the driver's configuration
-// from the URL as Go's URL reader reads it (the user, the password, the
-// host, the database: see open), so the driver uses the password the URL
-// shows, and an @ in the password is read as every MySQL URL reader reads
-// it, ending the user and password at the last @.
-func (*mysqlDialect) readDSN(DSN) ([]string, error) { return nil, nil }
-
 // paramName names a DSN parameter shepherd does not read for MySQL: by its
 // name when it is one a MySQL or PostgreSQL DSN has, or else as "a
 // parameter", since a name shepherd does not know may be the rest of a

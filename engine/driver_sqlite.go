@@ -11,9 +11,6 @@ import (
 // What shepherd reads from SQLite's driver (modernc.org/sqlite): its DSN is
 // a file, and how its errors read.
 
-// readDSN is never asked: an sqlite: DSN is a path, with no password.
-func (sqliteDialect) readDSN(DSN) ([]string, error) { return nil, nil }
-
 // describe renders SQLite's error without the result code modernc appends
 // ("CHECK constraint failed: c (275)": 275 is SQLITE_CONSTRAINT_CHECK, which
 // classify reads from the error's code, and is noise to an operator), and

@@ -82,7 +82,7 @@ func ParseDSN(s string) (DSN, error) {
 	if err != nil {
 		return d, err
 	}
-	more, err := dl.readDSN(d)
+	more, err := readDSN(dl, d)
 	if err != nil {
 		return d, err
 	}

@@ -242,7 +242,7 @@ func (e *Engine) newSession(plan *phases.Plan, opts Options) *Session {
 // the live schema, without writing anything: the first half of Start (and
 // again under the lock), and all of Inspect.
 func (s *Session) check(ctx context.Context) error {
-	if s.plan.Schema != "" && !s.d.supportsSchema() {
+	if s.plan.Schema != "" && !supportsSchema(s.d) {
 		return s.schemaError(fmt.Sprintf("schema: %s has no schemas; remove schema: from the plan", s.d.name()))
 	}
 	if err := s.loadState(ctx); err != nil {

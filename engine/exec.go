@@ -227,7 +227,7 @@ func (s *Session) runStep(ctx context.Context, q querier, phase string, i int, s
 		le := &LockRequiredError{Phase: phase, Table: s.plan.Table, Level: step.Blocks, Reason: step.BlocksWhy, SQL: step.SQL, Lock: step.Lock}
 		if s.table != nil {
 			le.Size = s.table.sizeText()
-			le.Estimate = s.d.blockedFor(s.table)
+			le.Estimate = blockedFor(s.d, s.table)
 		}
 		return le
 	}

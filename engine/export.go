@@ -43,7 +43,7 @@ func ExportPreview(plan *phases.Plan, dialectName string) ([]PhasePreview, error
 		if err != nil {
 			return nil, err
 		}
-		guard.Name = guardName(guard.Name)
+		guard.Name = phases.CutIdent(guard.Name)
 		if pv.Guard, err = b.sql.Script("export-guard", guard); err != nil {
 			return nil, err
 		}
@@ -69,19 +69,4 @@ func (b builder) constraintGuard() sqlData {
 		guard.Name = fmt.Sprintf("duplicates break %s: clean them first", p.Constraint.Name)
 	}
 	return guard
-}
-
-// guardName is a guard's constraint name, which is what the failed
-// migration's error shows: within the 63 bytes PostgreSQL keeps and the 64
-// characters MySQL allows, cut on a character boundary.
-func guardName(s string) string {
-	const max = 63
-	if len(s) <= max {
-		return s
-	}
-	cut := max
-	for cut > 0 && s[cut]&0xC0 == 0x80 {
-		cut--
-	}
-	return s[:cut]
 }

@@ -196,7 +196,7 @@ func TestForeignKeyTypes(t *testing.T) {
 		{&mysqlDialect{}, "varchar(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", "int(11)", false},
 		{sqliteDialect{}, "TEXT", "INTEGER", true},
 	} {
-		why := tc.d.foreignKeyTypes(col(tc.child), col(tc.parent))
+		why := foreignKeyTypes(tc.d, col(tc.child), col(tc.parent))
 		if (why == "") != tc.ok {
 			t.Errorf("%s: %s -> %s: %q, want ok=%v", tc.d.name(), tc.child, tc.parent, why, tc.ok)
 		}

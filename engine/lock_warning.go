@@ -37,7 +37,7 @@ func (s *Session) blockingWarnings() []string {
 				who = "reads and writes to " + s.table.Name + " wait"
 			}
 			size := s.table.sizeText()
-			if est := s.d.blockedFor(s.table); est != "" {
+			if est := blockedFor(s.d, s.table); est != "" {
 				size += ": " + est
 			}
 			out = append(out, fmt.Sprintf("%s runs %s: %s while it copies the table (%s). %s, so it runs only with --allow-lock %s, in a window where the application can wait; without it the run stops there, before changing anything",

@@ -29,6 +29,16 @@ import (
 //
 // It is a pointer: open reads the server's version once, and the templates
 // render what that server can do.
+//
+// What it lacks of the optional interfaces (dialect.go), and why: a
+// dsnReader (shepherd builds the driver's configuration from the URL as
+// Go's URL reader reads it, the user, the password, the host, the
+// database: see open; so the driver uses the password the URL shows, and
+// an @ in the password is read as every MySQL URL reader reads it, ending
+// the user and password at the last @), a typeWarner (MySQL refuses a type
+// it does not know: try-type), a foreignKeyNoter, and a batchGapper (InnoDB
+// queues a write that meets a row of the batch and grants it the row at the
+// batch's commit).
 type mysqlDialect struct {
 	srv *mysqlServer // nil until open: previewing without a server
 	// lockWait is the innodb_lock_wait_timeout (seconds) of every pooled
@@ -39,6 +49,22 @@ type mysqlDialect struct {
 	// asked (mysql_timeout.go).
 	timeout atomic.Pointer[mysqlTimeout]
 }
+
+// What it has beyond the core.
+var (
+	_ dialect             = (*mysqlDialect)(nil)
+	_ schemaHolder        = (*mysqlDialect)(nil)
+	_ preparer            = (*mysqlDialect)(nil)
+	_ formExpecter        = (*mysqlDialect)(nil)
+	_ columnRestater      = (*mysqlDialect)(nil)
+	_ copyEstimator       = (*mysqlDialect)(nil)
+	_ foreignKeyTyper     = (*mysqlDialect)(nil)
+	_ foreignKeyUnchecker = (*mysqlDialect)(nil)
+	_ valueChecker        = (*mysqlDialect)(nil)
+	_ batchTxer           = (*mysqlDialect)(nil)
+	_ statementBounder    = (*mysqlDialect)(nil)
+	_ pressureReader      = (*mysqlDialect)(nil)
+)
 
 func (*mysqlDialect) name() string { return "mysql" }
 
@@ -522,8 +548,6 @@ func (*mysqlDialect) foreignKeyTypes(child, parent Column) string {
 // so it does not check the rows already there.
 func (*mysqlDialect) uncheckedForeignKey() bool { return true }
 
-func (*mysqlDialect) foreignKeyNote() string { return "" }
-
 // batchTx: READ COMMITTED. At InnoDB's default, REPEATABLE READ, an UPDATE
 // takes shared locks on every row its subqueries read (a UNIQUE clean's
 // search for duplicates reads the whole table; a foreign key's search for
@@ -534,10 +558,6 @@ func (*mysqlDialect) foreignKeyNote() string { return "" }
 func (*mysqlDialect) batchTx() *sql.TxOptions {
 	return &sql.TxOptions{Isolation: sql.LevelReadCommitted}
 }
-
-// batchGap: none. InnoDB queues a write that meets a row of the batch and
-// grants it the row at the batch's commit.
-func (*mysqlDialect) batchGap(time.Duration) time.Duration { return 0 }
 
 // pressure: n is Threads_running; the limit is pt-online-schema-change's
 // default, 25, or a fifth over the level when the walk began if that was

@@ -117,6 +117,3 @@ func mysqlCastHint(into string) string {
 	}
 	return "ST_AsText(…)"
 }
-
-// typeWarning: MySQL refuses a type it does not know (try-type).
-func (*mysqlDialect) typeWarning(string) string { return "" }

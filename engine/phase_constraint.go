@@ -30,7 +30,7 @@ func (s *Session) phaseAddConstraint(ctx context.Context, b builder, prev phases
 			return err
 		}
 	case phases.ForeignKeyConstraint:
-		if note := s.d.foreignKeyNote(); note != "" {
+		if note := foreignKeyNote(s.d); note != "" {
 			s.warn(addConstraintPhase, "%s", note)
 		}
 		if err := s.requireNoViolations(ctx, b); err != nil {
@@ -42,7 +42,7 @@ func (s *Session) phaseAddConstraint(ctx context.Context, b builder, prev phases
 		return err
 	}
 	verify := s.verifyConstraint(true)
-	if c.Kind() == phases.ForeignKeyConstraint && s.d.uncheckedForeignKey() {
+	if c.Kind() == phases.ForeignKeyConstraint && uncheckedForeignKey(s.d) {
 		verify = s.verifyNoOrphans(b, verify)
 	}
 	if cleaned != "" {

@@ -133,7 +133,7 @@ func (renameColumnUnit) phase(id string) phaseOps {
 				guard.Cond = "lost"
 				guard.Name = fmt.Sprintf("%s.%s lacks values of %s: backfill first", p.Table, p.To, p.Column)
 				refuse := b.base()
-				refuse.Name = guardName(fmt.Sprintf("point of no return: %s.%s cannot be restored", p.Table, p.Column))
+				refuse.Name = phases.CutIdent(fmt.Sprintf("point of no return: %s.%s cannot be restored", p.Table, p.Column))
 				var err error
 				pv.Revert, err = b.sql.Script("export-guard", refuse)
 				return guard, err

@@ -61,12 +61,12 @@ func (tightenUnit) phase(id string) phaseOps {
 				pr.revert(builder.dropConstraint)
 				if pr.p.Constraint.Kind() == phases.ForeignKeyConstraint {
 					pr.count("violates", false)
-					if pr.b.d.uncheckedForeignKey() {
+					if uncheckedForeignKey(pr.b.d) {
 						pr.note("before the ALTER, and again right after it, shepherd counts the rows without a parent (the check above); if the second count finds any (written between clean and the ALTER), the constraint is dropped again and the phase fails with their keys")
 					} else {
 						pr.note("before the DDL, shepherd counts the rows without a parent (the check above) and stops with their keys if there are any")
 					}
-					if note := pr.b.d.foreignKeyNote(); note != "" {
+					if note := foreignKeyNote(pr.b.d); note != "" {
 						pr.note(note)
 					}
 				}
@@ -94,7 +94,7 @@ func (tightenUnit) phase(id string) phaseOps {
 				pr.steps(pr.b.failurePreview())
 				pr.note("where " + p.Table + " has no row to write to (fewer than two for UNIQUE), it inserts one instead (two for UNIQUE) in the same rolled-back transaction: the columns an insert must give get a value of their type, or constraint.violating's; without one the phase fails and says which to give")
 				if p.Constraint.Kind() == phases.ForeignKeyConstraint {
-					if note := pr.b.d.foreignKeyNote(); note != "" {
+					if note := foreignKeyNote(pr.b.d); note != "" {
 						pr.note(note)
 					}
 				}

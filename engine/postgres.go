@@ -24,7 +24,27 @@ import (
 // NULL, CHECK and UNIQUE each go through their least-locking form (NOT
 // VALID then VALIDATE; an index built CONCURRENTLY), and every statement
 // waits at most lock_timeout for its lock.
+//
+// What it lacks of the optional interfaces (dialect.go), and why: a
+// preparer (its scripts need nothing from the live table), a formExpecter,
+// a columnRestater, a copyEstimator (no statement shepherd runs there
+// copies a table), a typeWarner (PostgreSQL refuses a type it does not
+// know: try-type), a foreignKeyUnchecker (VALIDATE checks every row), a
+// foreignKeyNoter, a batchTxer (its batches run at the default, READ
+// COMMITTED) and a batchGapper (a write that meets a row of the batch
+// queues for that row's lock and gets it at the batch's commit).
 type postgresDialect struct{}
+
+// What it has beyond the core.
+var (
+	_ dialect          = postgresDialect{}
+	_ dsnReader        = postgresDialect{}
+	_ schemaHolder     = postgresDialect{}
+	_ foreignKeyTyper  = postgresDialect{}
+	_ valueChecker     = postgresDialect{}
+	_ statementBounder = postgresDialect{}
+	_ pressureReader   = postgresDialect{}
+)
 
 // pgPoolLockTimeout is the lock_timeout every connection of shepherd's pool
 // starts with: the default of Options.LockTimeout. Connections that run DDL
@@ -33,10 +53,9 @@ type postgresDialect struct{}
 // application's for long. A DSN that sets lock_timeout itself wins.
 const pgPoolLockTimeout = 500 * time.Millisecond
 
-func (postgresDialect) name() string                 { return "postgres" }
-func (postgresDialect) server() string               { return "PostgreSQL" }
-func (postgresDialect) expect(string, *Table) string { return "" }
-func (postgresDialect) supportsSchema() bool         { return true }
+func (postgresDialect) name() string         { return "postgres" }
+func (postgresDialect) server() string       { return "PostgreSQL" }
+func (postgresDialect) supportsSchema() bool { return true }
 
 func (postgresDialect) quote(ident string) string {
 	return `"` + strings.ReplaceAll(ident, `"`, `""`) + `"`
@@ -226,9 +245,6 @@ func (d postgresDialect) introspect(ctx context.Context, q querier, set *templat
 	return t, nil
 }
 
-// prepare: PostgreSQL's scripts need nothing from the live table.
-func (postgresDialect) prepare(op string, d *sqlData, live *Table) error { return nil }
-
 // lock takes a session-level advisory lock on a connection held for the
 // whole session, keyed on the table, and records the holder in
 // shepherd.shepherd_lock. The lock is the advisory lock, not the row: it
@@ -271,8 +287,6 @@ func advisoryKey(scope string) int64 {
 
 func (postgresDialect) placeholder(n int) string { return templates.Dollar(n) }
 
-func (postgresDialect) restatesColumn(op string) bool { return false }
-
 // pgTypeFamilies groups the types PostgreSQL compares across in a foreign
 // key: it needs an equality operator between the two types in the family
 // of the referenced key's index (or an implicit cast), which these have.
@@ -305,18 +319,6 @@ func (postgresDialect) foreignKeyTypes(child, parent Column) string {
 	}
 	return "PostgreSQL has no equality between them for a foreign key; make the columns the same type first"
 }
-
-// uncheckedForeignKey: VALIDATE checks every row.
-func (postgresDialect) uncheckedForeignKey() bool { return false }
-
-func (postgresDialect) foreignKeyNote() string { return "" }
-
-// batchTx: the default, READ COMMITTED.
-func (postgresDialect) batchTx() *sql.TxOptions { return nil }
-
-// batchGap: none. A write that meets a row of the batch queues for that
-// row's lock and gets it at the batch's commit.
-func (postgresDialect) batchGap(time.Duration) time.Duration { return 0 }
 
 // pressure: n sessions wait for a lock on the table.
 func (postgresDialect) pressure(n, _ int64) (bool, string) {
@@ -365,9 +367,6 @@ func (d postgresDialect) valueProblem(ctx context.Context, q querier, set *templ
 	return "", nil
 }
 
-// typeWarning: PostgreSQL refuses a type it does not know (try-type).
-func (postgresDialect) typeWarning(string) string { return "" }
-
 // checkDefinitions: pg_get_constraintdef of the table's CHECK, and of the
 // plan's added to an empty temporary copy of the table (try-check), in a
 // transaction that is rolled back.
@@ -393,9 +392,6 @@ func (postgresDialect) checkDefinitions(ctx context.Context, conn *sql.Conn, set
 	plan, err := queryText(ctx, tx, set, "check-definition", tmp)
 	return live, plan, err
 }
-
-// blockedFor: no PostgreSQL statement shepherd runs copies a table.
-func (postgresDialect) blockedFor(*Table) string { return "" }
 
 // foreignKeyReference: from pg_constraint.
 func (postgresDialect) foreignKeyReference(ctx context.Context, q querier, set *templates.Set, d sqlData) (string, []string, error) {

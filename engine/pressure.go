@@ -71,7 +71,7 @@ func (g *pressureGauge) wait(ctx context.Context) error {
 			}
 			return nil
 		}
-		busy, what := g.s.d.pressure(n, g.baseline)
+		busy, what := pressure(g.s.d, n, g.baseline)
 		if !busy {
 			if !since.IsZero() {
 				g.s.notice(g.phase, "going on after holding %s between batches for the database's load", time.Since(since).Round(time.Millisecond))

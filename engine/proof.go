@@ -123,7 +123,7 @@ func (s *Session) proveRejected(ctx context.Context, b builder) (detail, rejecte
 	}
 	var parent *Table
 	if c.Kind() == phases.ForeignKeyConstraint {
-		if note := s.d.foreignKeyNote(); note != "" {
+		if note := foreignKeyNote(s.d); note != "" {
 			s.warn(phase, "%s", note)
 		}
 		// The table a foreign key references, read before the transaction

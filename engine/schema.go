@@ -324,7 +324,7 @@ func (s *Session) checkSchema(ctx context.Context, t *Table, progress phases.Pro
 func (s *Session) nameClashes(ctx context.Context, t *Table) []string {
 	d := s.builder().constraintData()
 	d.Table = t.Name
-	if err := s.d.prepare("name-clashes", &d, t); err != nil {
+	if err := prepare(s.d, "name-clashes", &d, t); err != nil {
 		return []string{fmt.Sprintf("constraint.name: %v", err)}
 	}
 	rows, err := s.query(ctx, s.db, "name-clashes", d, nil)

@@ -26,7 +26,7 @@ func (s *Session) checkForeignKey(ctx context.Context, t *Table) []string {
 	schema := ref.Schema
 	if schema == "" {
 		schema = s.plan.Schema
-	} else if !s.d.supportsSchema() {
+	} else if !supportsSchema(s.d) {
 		return []string{fmt.Sprintf("constraint.references.schema: %s has no schemas; remove schema: from references", s.d.name())}
 	}
 	var problems []string
@@ -73,7 +73,7 @@ func (s *Session) checkForeignKey(ctx context.Context, t *Table) []string {
 			continue // reported with the table's columns
 		}
 		pc, _ := parent.Column(refCols[i])
-		if why := s.d.foreignKeyTypes(child, pc); why != "" {
+		if why := foreignKeyTypes(s.d, child, pc); why != "" {
 			add("constraint.foreign_key: %s.%s is %s but %s.%s is %s: %s", t.Name, col, child.Type, ref.Table, pc.Name, pc.Type, why)
 		}
 	}

@@ -1,11 +1,8 @@
 package engine
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/shepherd-db/shepherd/phases"
 	"github.com/shepherd-db/shepherd/templates"
@@ -58,14 +55,14 @@ func (b builder) script(op string, data sqlData) (templates.Script, error) {
 	if live == nil && b.export {
 		live = b.planColumnTable(op, data.Column)
 	}
-	if err := b.d.prepare(op, &data, live); err != nil {
+	if err := prepare(b.d, op, &data, live); err != nil {
 		return nil, err
 	}
 	if data.Offline != "" {
 		b.gap(data.Offline)
 	}
 	if b.notes != nil {
-		if note := b.d.expect(op, b.seen); note != "" {
+		if note := expect(b.d, op, b.seen); note != "" {
 			*b.notes = append(*b.notes, note)
 		}
 	}
@@ -78,7 +75,7 @@ func (b builder) script(op string, data sqlData) (templates.Script, error) {
 // definition (its type, nothing else). SQLite's rebuild needs the whole
 // table, which no plan gives, so there it is nil.
 func (b builder) planColumnTable(op, col string) *Table {
-	if !b.d.restatesColumn(op) {
+	if !restatesColumn(b.d, op) {
 		return nil
 	}
 	p := b.plan
@@ -125,27 +122,7 @@ func (b builder) setNotNull(col string, set bool) (templates.Script, error) {
 
 // notNullCheckName names PostgreSQL's temporary check, kept within 63 bytes.
 func notNullCheckName(table, col string) string {
-	return fitName("shepherd_nn_" + table + "_" + col)
-}
-
-// fitName keeps a name shepherd makes up within the 63 bytes PostgreSQL
-// keeps of an identifier (MySQL allows 64 characters). A longer one is cut
-// on a character boundary (cutting inside a UTF-8 character makes the
-// database refuse the statement) and ends in 8 hex digits of a hash of the
-// whole name, so that two long names that share their first 54 bytes do
-// not become one.
-func fitName(name string) string {
-	const max = phases.MaxIdentLen
-	if len(name) <= max {
-		return name
-	}
-	sum := sha256.Sum256([]byte(name))
-	suffix := "_" + hex.EncodeToString(sum[:4])
-	cut := max - len(suffix)
-	for cut > 0 && !utf8.RuneStart(name[cut]) {
-		cut--
-	}
-	return name[:cut] + suffix
+	return phases.FitIdent("shepherd_nn_" + table + "_" + col)
 }
 
 // constraintData is the data of the plan's constraint.

@@ -19,12 +19,35 @@ import (
 // sqliteDialect runs on SQLite through modernc.org/sqlite (pure Go). SQLite
 // has one writer at a time, transactional DDL, and no ALTER TABLE for
 // constraints: NOT NULL and CHECK go through a table rebuild.
+//
+// What it lacks of the optional interfaces (dialect.go), and why: a
+// schemaHolder, a formExpecter, a columnRestater, a dsnReader (an sqlite:
+// DSN is a path, with no password), a statementBounder (SQLite has no
+// statement timeout: a writer waits for the write lock its busy timeout,
+// and a statement runs until it is done), a copyEstimator (the rebuild
+// holds the database's write lock, which busy_timeout makes the
+// application wait for; no estimate), a foreignKeyTyper (SQLite compares a
+// child value with its parent after applying the parent column's affinity;
+// any declared types fit), a foreignKeyUnchecker (the rebuild checks every
+// row before it commits), a valueChecker (SQLite stores any value in any
+// column, its type only giving the column an affinity, a preference it
+// converts to where it can: no expression is refused for its type;
+// checkValue still has it compiled as one value per row), a batchTxer (the
+// default: a write transaction locks the database anyway) and a
+// pressureReader (SQLite has no reading: no "pressure" template).
 type sqliteDialect struct{}
 
-func (sqliteDialect) name() string                 { return "sqlite" }
-func (sqliteDialect) server() string               { return "SQLite" }
-func (sqliteDialect) expect(string, *Table) string { return "" }
-func (sqliteDialect) supportsSchema() bool         { return false }
+// What it has beyond the core.
+var (
+	_ dialect         = sqliteDialect{}
+	_ preparer        = sqliteDialect{}
+	_ foreignKeyNoter = sqliteDialect{}
+	_ typeWarner      = sqliteDialect{}
+	_ batchGapper     = sqliteDialect{}
+)
+
+func (sqliteDialect) name() string   { return "sqlite" }
+func (sqliteDialect) server() string { return "SQLite" }
 
 // quote uses backticks, not double quotes: SQLite reads a double-quoted
 // name that matches no column as a string literal (its "DQS" misfeature),
@@ -53,11 +76,6 @@ func openSQLiteFile(path string) (*sql.DB, error) {
 	q.Set("_txlock", "immediate")
 	return sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 }
-
-// SQLite has no statement timeout: a writer waits for the write lock its
-// busy timeout, and a statement runs until it is done.
-func (sqliteDialect) timeoutSetting() string                    { return "" }
-func (sqliteDialect) batchBound(time.Duration) (string, string) { return "", "" }
 
 func (sqliteDialect) connSetup(opts Options) []string {
 	return []string{fmt.Sprintf("PRAGMA busy_timeout = %d", opts.LockTimeout.Milliseconds())}
@@ -386,21 +404,9 @@ func (sqliteDialect) runnerAlive(_ context.Context, _ *Engine, _ string, h *Lock
 
 func (sqliteDialect) placeholder(n int) string { return templates.Question(n) }
 
-func (sqliteDialect) restatesColumn(op string) bool { return false }
-
-// foreignKeyTypes: SQLite compares a child value with its parent after
-// applying the parent column's affinity; any declared types fit.
-func (sqliteDialect) foreignKeyTypes(child, parent Column) string { return "" }
-
-// uncheckedForeignKey: the rebuild checks every row before it commits.
-func (sqliteDialect) uncheckedForeignKey() bool { return false }
-
 func (sqliteDialect) foreignKeyNote() string {
 	return "SQLite enforces foreign keys only on connections that turn them on: shepherd's proof does (PRAGMA foreign_keys = ON), and every connection of the application must too (PRAGMA foreign_keys = ON, or _pragma=foreign_keys(1) in its DSN), or its writes are not checked"
 }
-
-// batchTx: the default; a write transaction locks the database anyway.
-func (sqliteDialect) batchTx() *sql.TxOptions { return nil }
 
 // batchGap: SQLite has one write lock and no queue for it. A writer that
 // finds it taken sleeps in its busy handler (1, 2, 5 … 25, 50, 100 ms) and
@@ -412,17 +418,6 @@ func (sqliteDialect) batchTx() *sql.TxOptions { return nil }
 // one batch, for about a third of the backfill's speed.
 func (sqliteDialect) batchGap(took time.Duration) time.Duration {
 	return took / 2
-}
-
-// pressure: SQLite has no reading (no "pressure" template).
-func (sqliteDialect) pressure(int64, int64) (bool, string) { return false, "" }
-
-// valueProblem: SQLite stores any value in any column (its type only gives
-// the column an affinity, a preference it converts to where it can): no
-// expression is refused for its type. checkValue still has it compiled as
-// one value per row.
-func (sqliteDialect) valueProblem(context.Context, querier, *templates.Set, sqlData, valueOf) (string, error) {
-	return "", nil
 }
 
 // typeWarning: SQLite takes any type name and derives the column's
@@ -460,10 +455,6 @@ func (sqliteDialect) checkDefinitions(ctx context.Context, conn *sql.Conn, set *
 	}
 	return live, d.Check, nil
 }
-
-// blockedFor: SQLite's rebuild holds the database's write lock, which
-// busy_timeout makes the application wait for; no estimate.
-func (sqliteDialect) blockedFor(*Table) string { return "" }
 
 // foreignKeyReference: SQLite names no foreign key in its catalog; the
 // table's CREATE TABLE text does.

@@ -3,8 +3,8 @@ package engine
 import (
 	"fmt"
 	"strings"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/shepherd-db/shepherd/internal/sqllex"
 )
 
 // SQLite cannot add NOT NULL or CHECK to an existing table with ALTER TABLE,
@@ -16,7 +16,8 @@ import (
 // The edits work on tokens, never on raw text, so a "NOT NULL" inside a
 // string, a comment or a CHECK expression is never touched.
 
-// sqlToken is one lexical token of an SQLite statement.
+// sqlToken is one lexical token of an SQLite statement, as sqllex reads
+// it, under the kinds the rebuild's readers match on.
 type sqlToken struct {
 	text string
 	kind byte // 'w' word, 'q' quoted identifier, 's' string, 'p' punctuation, ' ' space or comment
@@ -24,68 +25,21 @@ type sqlToken struct {
 
 func lexSQL(s string) []sqlToken {
 	var toks []sqlToken
-	for i := 0; i < len(s); {
-		c := s[i]
-		start := i
-		switch {
-		case c == '\'' || c == '"' || c == '`' || c == '[':
-			end := byte(c)
-			if c == '[' {
-				end = ']'
-			}
-			i++
-			for i < len(s) {
-				if s[i] == end {
-					if end != ']' && i+1 < len(s) && s[i+1] == end {
-						i += 2
-						continue
-					}
-					i++
-					break
-				}
-				i++
-			}
-			kind := byte('q')
-			if c == '\'' {
-				kind = 's'
-			}
-			toks = append(toks, sqlToken{s[start:i], kind})
-		case c == '-' && i+1 < len(s) && s[i+1] == '-':
-			for i < len(s) && s[i] != '\n' {
-				i++
-			}
-			toks = append(toks, sqlToken{s[start:i], ' '})
-		case c == '/' && i+1 < len(s) && s[i+1] == '*':
-			j := strings.Index(s[i+2:], "*/")
-			if j < 0 {
-				i = len(s)
-			} else {
-				i += j + 4
-			}
-			toks = append(toks, sqlToken{s[start:i], ' '})
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
-			for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
-				i++
-			}
-			toks = append(toks, sqlToken{s[start:i], ' '})
-		case isWordByte(s, i):
-			for i < len(s) && isWordByte(s, i) {
-				_, n := utf8.DecodeRuneInString(s[i:])
-				i += n
-			}
-			toks = append(toks, sqlToken{s[start:i], 'w'})
-		default:
-			_, n := utf8.DecodeRuneInString(s[i:])
-			i += n
-			toks = append(toks, sqlToken{s[start:i], 'p'})
+	for _, t := range sqllex.Lex(s, sqllex.SQLite) {
+		kind := byte('p')
+		switch t.Kind {
+		case sqllex.Space, sqllex.Comment:
+			kind = ' '
+		case sqllex.Word, sqllex.Number: // SQLite's syntax reads a number as a word
+			kind = 'w'
+		case sqllex.Quoted:
+			kind = 'q'
+		case sqllex.String:
+			kind = 's'
 		}
+		toks = append(toks, sqlToken{t.Text, kind})
 	}
 	return toks
-}
-
-func isWordByte(s string, i int) bool {
-	r, _ := utf8.DecodeRuneInString(s[i:])
-	return r == '_' || r == '$' || unicode.IsLetter(r) || unicode.IsDigit(r)
 }
 
 // name returns a word or quoted identifier's name, unquoted.

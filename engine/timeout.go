@@ -147,7 +147,7 @@ func (s *Session) cancelled(k stmtKind, bound time.Duration, err error) error {
 	if f.kind != failCancelled {
 		return err
 	}
-	ce := &CancelledError{kind: k, what: k.what(s.plan.Table), bound: bound, setting: s.d.timeoutSetting(), cause: f.cancel, err: err}
+	ce := &CancelledError{kind: k, what: k.what(s.plan.Table), bound: bound, setting: timeoutSetting(s.d), cause: f.cancel, err: err}
 	if k == stmtBatch {
 		ce.source = s.opts.batchBoundSource()
 		return ce

@@ -9,11 +9,27 @@ import (
 	"github.com/shepherd-db/shepherd/internal/testdb"
 )
 
-// unbounded is a dialect whose batches run without shepherd's bound: the
-// baseline of BenchmarkBatchBound.
-type unbounded struct{ dialect }
+// unbounded is d with batches that run without shepherd's bound: the
+// baseline of BenchmarkBatchBound. It embeds the dialect's own type, not
+// the dialect interface, so that it keeps every optional interface d has
+// (MySQL's batchTx, prepare, ...) and overrides only batchBound.
+func unbounded(d dialect) dialect {
+	switch d := d.(type) {
+	case postgresDialect:
+		return unboundedPostgres{d}
+	case *mysqlDialect:
+		return unboundedMySQL{d}
+	}
+	return d
+}
 
-func (unbounded) batchBound(time.Duration) (string, string) { return "", "" }
+type unboundedPostgres struct{ postgresDialect }
+
+func (unboundedPostgres) batchBound(time.Duration) (string, string) { return "", "" }
+
+type unboundedMySQL struct{ *mysqlDialect }
+
+func (unboundedMySQL) batchBound(time.Duration) (string, string) { return "", "" }
 
 // BenchmarkBatchBound measures what bounding every batch costs (PostgreSQL:
 // one more statement, SET LOCAL statement_timeout, in each batch's
@@ -44,7 +60,7 @@ backfill: "lower(username)"
 						b.Fatal(err)
 					}
 					if v == 0 {
-						eng.d = unbounded{eng.d}
+						eng.d = unbounded(eng.d)
 					}
 					s, err := eng.Start(ctx, plan, Options{BatchSize: batch})
 					if err != nil {

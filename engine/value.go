@@ -58,7 +58,7 @@ func (s *Session) tryExpressions(ctx context.Context, t *Table, added bool) ([]s
 		return err
 	}
 	warnType := func(typ string) {
-		if w := s.d.typeWarning(typ); w != "" && !added {
+		if w := typeWarning(s.d, typ); w != "" && !added {
 			s.warnings = append(s.warnings, w)
 		}
 	}
@@ -235,7 +235,7 @@ func (s *Session) valueWhy(ctx context.Context, probe *valueProbe, t *Table, d s
 		}
 		return fmt.Sprintf("%s is not one value per row: the database refuses it where one row's value must stand (%v): an aggregate, a window function or a set-returning function is computed over many rows; to use other rows, read them in a scalar subquery in parentheses, such as (SELECT max(amount) FROM orders WHERE orders.user_id = users.id)", shown, s.dsn.scrub(err)), nil
 	}
-	why, err := s.d.valueProblem(ctx, probe.q, s.sql, d, valueOf{Type: cols[0].DatabaseTypeName(), Target: target, Made: probe.made})
+	why, err := valueProblem(ctx, s.d, probe.q, s.sql, d, valueOf{Type: cols[0].DatabaseTypeName(), Target: target, Made: probe.made})
 	if err != nil {
 		if err := s.unasked(err); err != nil {
 			return "", err

@@ -5,42 +5,37 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/shepherd-db/shepherd/internal/sqllex"
 	"github.com/shepherd-db/shepherd/templates"
 )
 
 // inline writes a statement's values into its text, for a file that runs
 // without shepherd to bind them: only values fixed when the statement was
 // rendered (a table's name in a catalog probe), as SQL literals. A
-// placeholder inside a quoted string or identifier is left alone.
+// placeholder inside a quoted string or identifier, or a comment, is left
+// alone.
 func inline(st templates.Statement, dialect string) string {
 	if len(st.Params) == 0 {
 		return st.SQL
 	}
+	dollar := factsOf(dialect).dollarPlaceholders
 	var b strings.Builder
-	s := st.SQL
 	n := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '\'' || c == '"' || c == '`':
-			j := i + 1
-			for j < len(s) {
-				if s[j] == c {
-					if j+1 < len(s) && s[j+1] == c {
-						j += 2
-						continue
-					}
-					break
-				}
-				j++
+	for _, t := range sqllex.Lex(st.SQL, sqllex.Statement) {
+		if t.Kind == sqllex.String || t.Kind == sqllex.Quoted || t.Kind == sqllex.Comment {
+			b.WriteString(t.Text)
+			continue
+		}
+		// A placeholder is ? or $ and digits, which the Statement syntax
+		// keeps within one token (a Punct, or a Word of $ and digits).
+		s := t.Text
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			if !(c == '?' && !dollar || c == '$' && dollar && i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '9') {
+				b.WriteByte(c)
+				continue
 			}
-			if j >= len(s) {
-				j = len(s) - 1
-			}
-			b.WriteString(s[i : j+1])
-			i = j
-		case c == '?' && !factsOf(dialect).dollarPlaceholders || c == '$' && factsOf(dialect).dollarPlaceholders && i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '9':
-			if factsOf(dialect).dollarPlaceholders {
+			if dollar {
 				j := i + 1
 				for j < len(s) && s[j] >= '0' && s[j] <= '9' {
 					j++
@@ -55,8 +50,6 @@ func inline(st templates.Statement, dialect string) string {
 				b.WriteString("<" + paramName(st.Params, n) + ">")
 			}
 			n++
-		default:
-			b.WriteByte(c)
 		}
 	}
 	return b.String()

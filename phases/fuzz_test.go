@@ -120,3 +120,42 @@ func checkOutsideQuotes(t *testing.T, s string, quoteEnd func(string, int) int) 
 		t.Fatalf("accepted unbalanced parentheses: %q", s)
 	}
 }
+
+// The quote readers of checkOutsideQuotes: independent of the lexer they
+// check (sqllex), as PostgreSQL and SQLite, and MySQL, read quoted text.
+
+// closingQuote returns the index of the quote that closes the one at s[i], or
+// -1. A doubled quote inside is an escaped quote, as in SQL.
+func closingQuote(s string, i int) int {
+	q := s[i]
+	for j := i + 1; j < len(s); j++ {
+		if s[j] == q {
+			if j+1 < len(s) && s[j+1] == q {
+				j++
+				continue
+			}
+			return j
+		}
+	}
+	return -1
+}
+
+// closingQuoteBackslash is closingQuote as MySQL reads quoted text: a
+// backslash inside '…' or "…" escapes the character after it (not inside
+// `…`, an identifier).
+func closingQuoteBackslash(s string, i int) int {
+	q := s[i]
+	for j := i + 1; j < len(s); j++ {
+		switch {
+		case s[j] == '\\' && q != '`':
+			j++
+		case s[j] == q:
+			if j+1 < len(s) && s[j+1] == q {
+				j++
+				continue
+			}
+			return j
+		}
+	}
+	return -1
+}

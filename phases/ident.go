@@ -1,15 +1,50 @@
 package phases
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/shepherd-db/shepherd/internal/sqllex"
 )
 
 // MaxIdentLen is the longest identifier every supported dialect accepts
 // (PostgreSQL truncates at 63 bytes, MySQL refuses past 64 characters).
 const MaxIdentLen = 63
+
+// FitIdent keeps a name shepherd makes up (a temporary check's, a suggested
+// constraint's) within MaxIdentLen bytes. A longer one is cut and ends in
+// 8 hex digits of a hash of the whole name, so that two long names that
+// share their first 54 bytes do not become one.
+func FitIdent(name string) string {
+	if len(name) <= MaxIdentLen {
+		return name
+	}
+	sum := sha256.Sum256([]byte(name))
+	return fitIdent(name, "_"+hex.EncodeToString(sum[:4]))
+}
+
+// CutIdent keeps a name that a person reads (a migration guard's
+// constraint, which its failure shows) within MaxIdentLen bytes: a longer
+// one is cut, with no hash to make it unreadable.
+func CutIdent(name string) string { return fitIdent(name, "") }
+
+// fitIdent cuts name to MaxIdentLen bytes with suffix at its end. It cuts
+// on a character boundary: cutting inside a UTF-8 character makes the
+// database refuse the statement.
+func fitIdent(name, suffix string) string {
+	if len(name) <= MaxIdentLen {
+		return name
+	}
+	cut := MaxIdentLen - len(suffix)
+	for cut > 0 && !utf8.RuneStart(name[cut]) {
+		cut--
+	}
+	return name[:cut] + suffix
+}
 
 // CheckIdent reports why s cannot be used as a table, column or constraint
 // name. Identifiers are always quoted when they reach SQL, so the rule is not
@@ -116,8 +151,8 @@ type token struct {
 
 // scanExpr reads an expression into tokens, refusing what cannot be
 // spliced into a statement as one expression (see CheckExpr). It is the
-// one lexer of plan expressions: CheckExpr, CheckScalar and HasOperator
-// read its tokens.
+// one reader of plan expressions: CheckExpr, CheckScalar and HasOperator
+// read its tokens, which sqllex splits as every supported database would.
 func scanExpr(expr string) ([]token, error) {
 	s := strings.TrimSpace(expr)
 	if s == "" {
@@ -129,98 +164,65 @@ func scanExpr(expr string) ([]token, error) {
 	var toks []token
 	parens, depth := 0, 0
 	add := func(k tokenKind, text string) { toks = append(toks, token{kind: k, text: text, depth: depth}) }
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch c {
-		case '\'', '"', '`':
-			j := closingQuote(s, i)
+	for _, t := range sqllex.Lex(s, sqllex.Expr) {
+		switch t.Kind {
+		case sqllex.Space:
+		case sqllex.Comment:
+			if strings.HasPrefix(t.Text, "--") {
+				return nil, fmt.Errorf("contains a '--' comment")
+			}
+			return nil, fmt.Errorf("contains a '/*' comment")
+		case sqllex.String, sqllex.Quoted:
 			// MySQL reads a backslash in quoted text as an escape (\' is
 			// a quote inside the text); PostgreSQL and SQLite read it as a
 			// backslash. Where the two disagree on where the text ends,
 			// one of them would read what follows as SQL: '\'' # ' is one
 			// literal to PostgreSQL, a literal and a comment to MySQL.
-			if jm := closingQuoteBackslash(s, i); jm != j {
+			if t.Backslash {
 				return nil, fmt.Errorf("has a backslash before a quote inside quoted text, which MySQL reads as an escaped quote and PostgreSQL and SQLite as a backslash that ends the text; write a quote inside text doubled ('') and keep backslashes away from quotes")
 			}
-			if j < 0 {
-				return nil, fmt.Errorf("has an unterminated %c quote", c)
+			if t.Open {
+				return nil, fmt.Errorf("has an unterminated %c quote", t.Text[0])
 			}
 			// A quoted text that spans lines could put a line of its
 			// own into a rendered statement.
-			if strings.ContainsAny(s[i:j], "\r\n") {
+			if strings.ContainsAny(t.Text, "\r\n") {
 				return nil, fmt.Errorf("has a quoted text that spans lines; keep each quoted text on one line")
 			}
 			kind := tokQuoted
-			if c == '\'' {
+			if t.Kind == sqllex.String {
 				kind = tokString
 			}
-			add(kind, s[i:j+1])
-			i = j
-		case '(', '[':
-			if c == '(' {
-				parens++
-			}
-			add(tokPunct, string(c))
-			depth++
-		case ')', ']':
-			if c == ')' {
-				parens--
-				if parens < 0 {
-					return nil, fmt.Errorf("has a ')' without a matching '('")
-				}
-			}
-			depth = max(depth-1, 0) // an unbalanced ']' is the database's to refuse
-			add(tokPunct, string(c))
-		case ';':
-			return nil, fmt.Errorf("contains ';': an expression is one SQL expression, not a statement")
-		case '#':
-			return nil, fmt.Errorf("contains '#', which starts a comment on MySQL")
-		case 0:
-			return nil, fmt.Errorf("contains a NUL byte")
-		case ' ', '\t', '\n', '\r', '\f', '\v':
-		case ',', '.', '*', '{', '}':
-			if c == '.' && i+1 < len(s) && isDigit(s[i+1]) {
-				j := scanWhile(s, i, isNumberByte)
-				add(tokNumber, s[i:j])
-				i = j - 1
-				continue
-			}
-			add(tokPunct, string(c))
+			add(kind, t.Text)
+		case sqllex.Word:
+			add(tokWord, t.Text)
+		case sqllex.Number:
+			add(tokNumber, t.Text)
 		default:
-			switch r, _ := utf8.DecodeRuneInString(s[i:]); {
-			case isDigit(c):
-				j := scanWhile(s, i, isNumberByte)
-				add(tokNumber, s[i:j])
-				i = j - 1
-			case c == '_' || unicode.IsLetter(r):
-				j := i
-				for j < len(s) {
-					r, n := utf8.DecodeRuneInString(s[j:])
-					if !(r == '_' || r == '$' || unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r)) {
-						break
-					}
-					j += n
+			switch t.Text {
+			case "(", "[":
+				if t.Text == "(" {
+					parens++
 				}
-				add(tokWord, s[i:j])
-				i = j - 1
-			case strings.IndexByte(operatorBytes, c) >= 0:
-				// An operator: the longest run of operator characters,
-				// never holding a comment's start.
-				j := i
-				for ; j < len(s) && strings.IndexByte(operatorBytes, s[j]) >= 0; j++ {
-					if s[j] == '-' && j+1 < len(s) && s[j+1] == '-' {
-						return nil, fmt.Errorf("contains a '--' comment")
-					}
-					if s[j] == '/' && j+1 < len(s) && s[j+1] == '*' {
-						return nil, fmt.Errorf("contains a '/*' comment")
+				add(tokPunct, t.Text)
+				depth++
+			case ")", "]":
+				if t.Text == ")" {
+					parens--
+					if parens < 0 {
+						return nil, fmt.Errorf("has a ')' without a matching '('")
 					}
 				}
-				add(tokPunct, s[i:j])
-				i = j - 1
+				depth = max(depth-1, 0) // an unbalanced ']' is the database's to refuse
+				add(tokPunct, t.Text)
+			case ";":
+				return nil, fmt.Errorf("contains ';': an expression is one SQL expression, not a statement")
+			case "#":
+				return nil, fmt.Errorf("contains '#', which starts a comment on MySQL")
+			case "\x00":
+				return nil, fmt.Errorf("contains a NUL byte")
 			default:
-				_, n := utf8.DecodeRuneInString(s[i:])
-				add(tokPunct, s[i:i+n])
-				i += n - 1
+				add(tokPunct, t.Text)
 			}
 		}
 	}
@@ -228,61 +230,6 @@ func scanExpr(expr string) ([]token, error) {
 		return nil, fmt.Errorf("has a '(' without a matching ')'")
 	}
 	return toks, nil
-}
-
-// operatorBytes are the characters operators are made of ('*' is a token
-// of its own: t.* must be seen as such).
-const operatorBytes = "+-/<>=~!@%^&|?:$"
-
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-
-// isNumberByte reads a number loosely (1.5, 1e3, 0x1f, 1_000): what
-// matters is where it ends.
-func isNumberByte(c byte) bool {
-	return isDigit(c) || c == '.' || c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-}
-
-func scanWhile(s string, i int, ok func(byte) bool) int {
-	for i < len(s) && ok(s[i]) {
-		i++
-	}
-	return i
-}
-
-// closingQuote returns the index of the quote that closes the one at s[i], or
-// -1. A doubled quote inside is an escaped quote, as in SQL.
-func closingQuote(s string, i int) int {
-	q := s[i]
-	for j := i + 1; j < len(s); j++ {
-		if s[j] == q {
-			if j+1 < len(s) && s[j+1] == q {
-				j++
-				continue
-			}
-			return j
-		}
-	}
-	return -1
-}
-
-// closingQuoteBackslash is closingQuote as MySQL reads quoted text: a
-// backslash inside '…' or "…" escapes the character after it (not inside
-// `…`, an identifier).
-func closingQuoteBackslash(s string, i int) int {
-	q := s[i]
-	for j := i + 1; j < len(s); j++ {
-		switch {
-		case s[j] == '\\' && q != '`':
-			j++
-		case s[j] == q:
-			if j+1 < len(s) && s[j+1] == q {
-				j++
-				continue
-			}
-			return j
-		}
-	}
-	return -1
 }
 
 // CheckType reports why t cannot be used as a column type. Types are spliced

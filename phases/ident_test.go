@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // checkReason asserts that err is nil when reason is "", and otherwise an
@@ -307,5 +308,33 @@ func TestCheckExprRefusesMultilineQuotes(t *testing.T) {
 	}
 	if err := CheckExpr("CASE\n  WHEN a > 0 THEN 'yes'\n  ELSE 'no'\nEND"); err != nil {
 		t.Errorf("a multi-line expression with one-line quotes: %v", err)
+	}
+}
+
+// TestFitIdent: a name within the limit is kept; a longer one is cut on a
+// character boundary to at most the limit, and FitIdent ends it in a hash
+// of the whole name, so that names sharing their start stay apart.
+func TestFitIdent(t *testing.T) {
+	long := strings.Repeat("a", 60) + "éé" // 64 bytes: é is cut whole
+	for _, tc := range []struct {
+		fn       func(string) string
+		in, want string
+	}{
+		{FitIdent, "shepherd_nn_users_email", "shepherd_nn_users_email"},
+		{CutIdent, "shepherd_nn_users_email", "shepherd_nn_users_email"},
+		{FitIdent, strings.Repeat("a", 63), strings.Repeat("a", 63)},
+		{CutIdent, strings.Repeat("a", 63), strings.Repeat("a", 63)},
+		{CutIdent, long, strings.Repeat("a", 60) + "é"},
+		{CutIdent, strings.Repeat("a", 62) + "é", strings.Repeat("a", 62)},
+		{FitIdent, strings.Repeat("a", 64), strings.Repeat("a", 54) + "_ffe054fe"},
+		{FitIdent, strings.Repeat("a", 53) + strings.Repeat("é", 6), strings.Repeat("a", 53) + "_00accc5a"}, // the cut at 54 is inside é
+	} {
+		got := tc.fn(tc.in)
+		if got != tc.want || len(got) > MaxIdentLen || !utf8.ValidString(got) {
+			t.Errorf("%q: got %q (%d bytes), want %q", tc.in, got, len(got), tc.want)
+		}
+	}
+	if FitIdent(strings.Repeat("a", 63)+"b") == FitIdent(strings.Repeat("a", 63)+"c") {
+		t.Error("two long names that share their start got one name")
 	}
 }
