@@ -32,6 +32,10 @@ type playbookUnit interface {
 	// newColumn is the column the playbook adds (phases.Plan.NewColumn)
 	// and its type on b's dialect; an error for one that adds none.
 	newColumn(b builder) (name, typ string, err error)
+	// checkExpressions has the database check the plan's expressions and
+	// types against the live table (tryExpressions), and returns the
+	// problems found.
+	checkExpressions(c *exprCheck) ([]string, error)
 }
 
 // unitOf is the registry: the engine unit of each playbook, one line each.
@@ -58,6 +62,7 @@ func (noUnit) checkTable(context.Context, *Session, *Table, func(string) bool, f
 func (noUnit) batchUpdates(*phases.Plan, func(string) bool) []batchUpdate { return nil }
 func (noUnit) dialectProblems(*phases.Plan, string) []string              { return nil }
 func (noUnit) newColumn(b builder) (string, string, error)                { return noNewColumn(b) }
+func (noUnit) checkExpressions(*exprCheck) ([]string, error)              { return nil, nil }
 
 // noNewColumn is newColumn for a playbook that adds no column.
 func noNewColumn(b builder) (string, string, error) {

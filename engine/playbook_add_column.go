@@ -13,6 +13,19 @@ import (
 // enforce NOT NULL.
 type addColumnUnit struct{}
 
+// checkExpressions: the backfill expression, one value of the new
+// column's type.
+func (addColumnUnit) checkExpressions(c *exprCheck) ([]string, error) {
+	p := c.s.plan
+	typ, _ := p.Type.For(c.dialect)
+	expr, _ := p.Backfill.For(c.dialect)
+	c.warnType(typ)
+	if err := c.value("backfill", expr, valueTarget{What: "the new column " + p.Column, Type: typ, TypeField: "type"}); err != nil {
+		return nil, err
+	}
+	return c.problems, nil
+}
+
 func (addColumnUnit) phase(id string) phaseOps {
 	switch id {
 	case "add-column":

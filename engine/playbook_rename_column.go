@@ -13,6 +13,24 @@ import (
 // NULL moves with it), and drop the old column one release later.
 type renameColumnUnit struct{}
 
+// checkExpressions: the copy writes the old column's values into the new
+// one, of the plan's type where it gives one, of the old column's where
+// not (nothing to check then).
+func (renameColumnUnit) checkExpressions(c *exprCheck) ([]string, error) {
+	p := c.s.plan
+	if typ, ok := p.Type.For(c.dialect); ok {
+		if _, had := c.t.Column(p.Column); had {
+			c.warnType(typ)
+			target := valueTarget{What: "the new column " + p.To, Type: typ, TypeField: "type", From: p.Column + "'s value",
+				Fix: fmt.Sprintf("a rename copies the values as they are: give a type that takes them, or leave type: out to keep %s's", p.Column)}
+			if err := c.value("type", c.s.d.quote(p.Column), target); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return c.problems, nil
+}
+
 func (renameColumnUnit) phase(id string) phaseOps {
 	// Once the old column is dropped, what the copy and the switch of
 	// reads proved is the end state: the old column gone, the new one

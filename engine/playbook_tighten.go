@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"github.com/shepherd-db/shepherd/phases"
 )
@@ -18,6 +20,37 @@ const (
 	addConstraintPhase = "add-constraint"
 	failurePathPhase   = "verify-failure-path"
 )
+
+// checkExpressions: the CHECK's condition, constraint.violating's values
+// and clean: set:'s, each one value of its column's type.
+func (tightenUnit) checkExpressions(ec *exprCheck) ([]string, error) {
+	p, t, dialect := ec.s.plan, ec.t, ec.dialect
+	c := p.Constraint
+	if v, ok := c.Check.For(dialect); ok {
+		ec.condition("constraint.check", v)
+	} else if c.Kind() == phases.CheckConstraint {
+		return []string{fmt.Sprintf("constraint.check: no condition given for %s (given for: %s)", dialect, strings.Join(keysOf(c.Check.By), ", "))}, nil
+	}
+	for _, a := range c.Violating {
+		if v, ok := a.Expr.For(dialect); ok {
+			col, _ := t.Column(a.Column)
+			if err := ec.value("constraint.violating."+a.Column, v, valueTarget{What: t.Name + "." + a.Column, Type: col.Type}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, a := range p.Clean {
+		v, ok := a.Expr.For(dialect)
+		if !ok {
+			return []string{fmt.Sprintf("clean.set.%s: no expression given for %s", a.Column, dialect)}, nil
+		}
+		col, _ := t.Column(a.Column)
+		if err := ec.value("clean.set."+a.Column, v, valueTarget{What: t.Name + "." + a.Column, Type: col.Type}); err != nil {
+			return nil, err
+		}
+	}
+	return ec.problems, nil
+}
 
 func (tightenUnit) phase(id string) phaseOps {
 	switch id {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/shepherd-db/shepherd/phases"
 	"github.com/shepherd-db/shepherd/templates"
 )
 
@@ -45,74 +44,46 @@ func (t valueTarget) fix(convert string) string {
 // becomes a column's value as one value of that column's type
 // (checkValue), a CHECK's condition as a condition. added says the plan's
 // column exists already (add-column is done): what the operator should
-// know about its type was said before.
+// know about its type was said before. Which expressions a plan has is its
+// playbook's to say (checkExpressions).
 func (s *Session) tryExpressions(ctx context.Context, t *Table, added bool) ([]string, error) {
-	p := s.plan
-	dialect := s.d.name()
-	var problems []string
-	value := func(field, expr string, target valueTarget) error {
-		problem, err := s.checkValue(ctx, t, field, expr, target)
-		if problem != "" {
-			problems = append(problems, problem)
-		}
-		return err
+	return unitOf(s.plan.Playbook).checkExpressions(&exprCheck{ctx: ctx, s: s, t: t, added: added, dialect: s.d.name()})
+}
+
+// exprCheck is what a playbook's checkExpressions checks its plan's
+// expressions with, and collects the problems in.
+type exprCheck struct {
+	ctx      context.Context
+	s        *Session
+	t        *Table
+	added    bool
+	dialect  string
+	problems []string
+}
+
+// value checks that expr, written into target, is one value of the
+// target's type; a problem is collected, an error is the database's.
+func (c *exprCheck) value(field, expr string, target valueTarget) error {
+	problem, err := c.s.checkValue(c.ctx, c.t, field, expr, target)
+	if problem != "" {
+		c.problems = append(c.problems, problem)
 	}
-	warnType := func(typ string) {
-		if w := typeWarning(s.d, typ); w != "" && !added {
-			s.warnings = append(s.warnings, w)
-		}
+	return err
+}
+
+// warnType adds, before the column is added, what the operator should
+// know about typ as its type.
+func (c *exprCheck) warnType(typ string) {
+	if w := typeWarning(c.s.d, typ); w != "" && !c.added {
+		c.s.warnings = append(c.s.warnings, w)
 	}
-	switch p.Playbook {
-	case phases.AddColumn:
-		typ, _ := p.Type.For(dialect)
-		expr, _ := p.Backfill.For(dialect)
-		warnType(typ)
-		if err := value("backfill", expr, valueTarget{What: "the new column " + p.Column, Type: typ, TypeField: "type"}); err != nil {
-			return nil, err
-		}
-	case phases.RenameColumn:
-		// The copy writes the old column's values into the new one: of
-		// the plan's type: where it gives one, of the old column's where
-		// not (nothing to check then).
-		if typ, ok := p.Type.For(dialect); ok {
-			if _, had := t.Column(p.Column); had {
-				warnType(typ)
-				target := valueTarget{What: "the new column " + p.To, Type: typ, TypeField: "type", From: p.Column + "'s value",
-					Fix: fmt.Sprintf("a rename copies the values as they are: give a type that takes them, or leave type: out to keep %s's", p.Column)}
-				if err := value("type", s.d.quote(p.Column), target); err != nil {
-					return nil, err
-				}
-			}
-		}
-	case phases.TightenConstraint:
-		c := p.Constraint
-		if v, ok := c.Check.For(dialect); ok {
-			if problem := s.compiles(ctx, t, "constraint.check", v, "CASE WHEN "+v+" THEN 1 ELSE 0 END"); problem != "" {
-				problems = append(problems, problem)
-			}
-		} else if c.Kind() == phases.CheckConstraint {
-			return []string{fmt.Sprintf("constraint.check: no condition given for %s (given for: %s)", dialect, strings.Join(keysOf(c.Check.By), ", "))}, nil
-		}
-		for _, a := range c.Violating {
-			if v, ok := a.Expr.For(dialect); ok {
-				col, _ := t.Column(a.Column)
-				if err := value("constraint.violating."+a.Column, v, valueTarget{What: t.Name + "." + a.Column, Type: col.Type}); err != nil {
-					return nil, err
-				}
-			}
-		}
-		for _, a := range p.Clean {
-			v, ok := a.Expr.For(dialect)
-			if !ok {
-				return []string{fmt.Sprintf("clean.set.%s: no expression given for %s", a.Column, dialect)}, nil
-			}
-			col, _ := t.Column(a.Column)
-			if err := value("clean.set."+a.Column, v, valueTarget{What: t.Name + "." + a.Column, Type: col.Type}); err != nil {
-				return nil, err
-			}
-		}
+}
+
+// condition checks that v compiles as a condition on the table.
+func (c *exprCheck) condition(field, v string) {
+	if problem := c.s.compiles(c.ctx, c.t, field, v, "CASE WHEN "+v+" THEN 1 ELSE 0 END"); problem != "" {
+		c.problems = append(c.problems, problem)
 	}
-	return problems, nil
 }
 
 // compiles asks the database to compile sql, which stands for the plan's
