@@ -92,6 +92,9 @@ type Playbook struct {
 	Name   string
 	Seed   string // the seed's heading this playbook encodes
 	Phases []Phase
+	// validate checks the plan fields that are the playbook's own, and
+	// refuses the other playbooks' (validate.go).
+	validate func(v *validator, r raw)
 }
 
 // Playbooks returns the three playbooks by name. They are built fresh on each
@@ -99,7 +102,7 @@ type Playbook struct {
 func Playbooks() map[string]*Playbook {
 	return map[string]*Playbook{
 		AddColumn: {
-			Name: AddColumn, Seed: "Add Nullable Column",
+			Name: AddColumn, validate: validateAddColumn, Seed: "Add Nullable Column",
 			Phases: []Phase{
 				{ID: "add-column", Undo: UndoDDLIfLast, Schema: SchemaAddColumn,
 					Does:   "Adds {column} to {table} as a nullable column.",
@@ -130,7 +133,7 @@ func Playbooks() map[string]*Playbook {
 			},
 		},
 		RenameColumn: {
-			Name: RenameColumn, Seed: "Rename Column",
+			Name: RenameColumn, validate: validateRenameColumn, Seed: "Rename Column",
 			Phases: []Phase{
 				{ID: "add-column", Undo: UndoDDLIfLast, Schema: SchemaAddColumn,
 					Does:   "Adds {to} to {table} as a nullable column of {column}'s type.",
@@ -166,7 +169,7 @@ func Playbooks() map[string]*Playbook {
 			},
 		},
 		TightenConstraint: {
-			Name: TightenConstraint, Seed: "Tighten Constraint",
+			Name: TightenConstraint, validate: validateTighten, Seed: "Tighten Constraint",
 			Phases: []Phase{
 				{ID: "validate-in-app", Gate: true, Undo: UndoGate,
 					Does:   "Gate: deploy code that validates {constraint} at the application boundary.",

@@ -95,48 +95,61 @@ func (v *validator) validate(r raw) {
 		}
 	}
 
-	switch p.Playbook {
-	case AddColumn:
-		if v.required("column", p.Column, "set column: to the name of the column to add") {
-			v.ident("column", p.Column, "column")
-		}
-		if p.Type.IsZero() {
-			v.add("type", "is missing", "set type: to the new column's type, such as text, or per dialect: {postgres: text, mysql: varchar(255), sqlite: text}")
-		}
-		if p.Backfill.IsZero() {
-			v.add("backfill", "is missing", "set backfill: to an SQL expression over the row that gives the new column's value, such as lower(username) || '@example.com'")
-		}
-		v.expr("backfill", p.Backfill, "lower(username) || '@example.com'")
-		for _, e := range p.Backfill.Values() {
-			if looksLikeIdent(e) && strings.EqualFold(strings.Trim(strings.TrimSpace(e), "\"`"), p.Column) {
-				v.add("backfill", fmt.Sprintf("%q is the column being added, so every row would stay NULL", e), "give an expression over the existing columns, such as lower(username) || '@example.com'")
-			}
-		}
-		v.forbid("to", p.To != "")
-		v.forbid("constraint", r.Constraint != nil)
-		v.forbid("clean", r.Clean != nil)
-	case RenameColumn:
-		if v.required("column", p.Column, "set column: to the column to rename") {
-			v.ident("column", p.Column, "column")
-		}
-		if v.required("to", p.To, "set to: to the column's new name") {
-			v.ident("to", p.To, "column")
-		}
-		if p.Column != "" && p.Column == p.To {
-			v.add("to", fmt.Sprintf("is the same as column (%q)", p.To), "give the new name")
-		}
-		v.forbid("backfill", !p.Backfill.IsZero())
-		v.forbid("not_null", r.NotNull != nil)
-		v.forbid("constraint", r.Constraint != nil)
-		v.forbid("clean", r.Clean != nil)
-	case TightenConstraint:
-		v.forbid("column", p.Column != "")
-		v.forbid("type", !p.Type.IsZero())
-		v.forbid("backfill", !p.Backfill.IsZero())
-		v.forbid("not_null", r.NotNull != nil)
-		v.forbid("to", p.To != "")
-		v.validateConstraint()
+	if pb, ok := Playbooks()[p.Playbook]; ok && pb.validate != nil {
+		pb.validate(v, r)
 	}
+}
+
+// validateAddColumn checks an add-column plan's own fields.
+func validateAddColumn(v *validator, r raw) {
+	p := v.p
+	if v.required("column", p.Column, "set column: to the name of the column to add") {
+		v.ident("column", p.Column, "column")
+	}
+	if p.Type.IsZero() {
+		v.add("type", "is missing", "set type: to the new column's type, such as text, or per dialect: {postgres: text, mysql: varchar(255), sqlite: text}")
+	}
+	if p.Backfill.IsZero() {
+		v.add("backfill", "is missing", "set backfill: to an SQL expression over the row that gives the new column's value, such as lower(username) || '@example.com'")
+	}
+	v.expr("backfill", p.Backfill, "lower(username) || '@example.com'")
+	for _, e := range p.Backfill.Values() {
+		if looksLikeIdent(e) && strings.EqualFold(strings.Trim(strings.TrimSpace(e), "\"`"), p.Column) {
+			v.add("backfill", fmt.Sprintf("%q is the column being added, so every row would stay NULL", e), "give an expression over the existing columns, such as lower(username) || '@example.com'")
+		}
+	}
+	v.forbid("to", p.To != "")
+	v.forbid("constraint", r.Constraint != nil)
+	v.forbid("clean", r.Clean != nil)
+}
+
+// validateRenameColumn checks a rename-column plan's own fields.
+func validateRenameColumn(v *validator, r raw) {
+	p := v.p
+	if v.required("column", p.Column, "set column: to the column to rename") {
+		v.ident("column", p.Column, "column")
+	}
+	if v.required("to", p.To, "set to: to the column's new name") {
+		v.ident("to", p.To, "column")
+	}
+	if p.Column != "" && p.Column == p.To {
+		v.add("to", fmt.Sprintf("is the same as column (%q)", p.To), "give the new name")
+	}
+	v.forbid("backfill", !p.Backfill.IsZero())
+	v.forbid("not_null", r.NotNull != nil)
+	v.forbid("constraint", r.Constraint != nil)
+	v.forbid("clean", r.Clean != nil)
+}
+
+// validateTighten checks a tighten-constraint plan's own fields.
+func validateTighten(v *validator, r raw) {
+	p := v.p
+	v.forbid("column", p.Column != "")
+	v.forbid("type", !p.Type.IsZero())
+	v.forbid("backfill", !p.Backfill.IsZero())
+	v.forbid("not_null", r.NotNull != nil)
+	v.forbid("to", p.To != "")
+	v.validateConstraint()
 }
 
 func (v *validator) validateConstraint() {
