@@ -95,7 +95,7 @@ func (m *model) downHeader(pe *phaseExport) []string {
 	p := m.plan()
 	if undoNever(pe.pv) {
 		return comment(fmt.Sprintf("No down: %s This down fails on purpose, with the error %q, so that it never reports success while the column is gone.",
-			strings.TrimPrefix(p.Expand(pe.pv.Phase.Revert), "None: "), guardError(pe.pv.Revert)), "")
+			p.Expand(pe.pv.Phase.WhyIrreversible()), guardError(pe.pv.Revert)), "")
 	}
 	text := "Down: " + p.Expand(pe.pv.Phase.Revert)
 	if len(pe.names) > 1 {

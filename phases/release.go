@@ -21,6 +21,18 @@ func TooSoon(confirmed, now time.Time) bool {
 	return !confirmed.IsZero() && now.Sub(confirmed) < OneRelease
 }
 
+// noRevertPrefix starts the Revert of a phase that cannot be undone.
+const noRevertPrefix = "None: "
+
+// WhyIrreversible is why a phase that cannot be undone (UndoNever) cannot:
+// its Revert after the "None: " it starts with; "" for any other phase.
+func (ph Phase) WhyIrreversible() string {
+	if ph.Undo != UndoNever {
+		return ""
+	}
+	return strings.TrimPrefix(ph.Revert, noRevertPrefix)
+}
+
 // gatePrefix starts the Does of every gate.
 const gatePrefix = "Gate: "
 
