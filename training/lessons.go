@@ -4,8 +4,8 @@
 // keeps reading and writing it with real SQL while the trainee picks the next
 // action. What the fleet really hits (a failed insert, a NULL where code
 // expects a value, a lost write, a dropped column, a replica that crashed at
-// startup) becomes an incident that quotes the rule it broke from the seed
-// (shared/seed/migration-operations.txt) and gives the safe order.
+// startup) becomes an incident that quotes the rule it broke from the
+// Migration Operations guide and gives the safe order.
 package training
 
 import (

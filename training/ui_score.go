@@ -60,7 +60,7 @@ func (m *scoreModel) view(height int) ([]string, bool) {
 		}
 		body = append(body, m.fit(style.Render(line)))
 	}
-	body = append(body, "", "the safe order, from the seed's "+m.seed+":")
+	body = append(body, "", "the safe order, from the Migration Operations guide's "+m.seed+":")
 	for i, rule := range m.rules {
 		body = append(body, styleLines(m.styles.Dim, wrapText(fmt.Sprintf("%d. %s", i+1, rule), w, 2, 5, 0))...)
 	}
