@@ -114,11 +114,11 @@ func (d *mysqlDialect) introspect(ctx context.Context, q querier, set *templates
 		}
 		switch kind {
 		case "CHECK":
-			c.Kind = "check"
+			c.Kind = CatalogCheck
 		case "UNIQUE":
-			c.Kind = "unique"
+			c.Kind = CatalogUnique
 		case "FOREIGN KEY":
-			c.Kind = "foreign-key"
+			c.Kind = CatalogForeignKey
 		default:
 			return nil
 		}
@@ -135,7 +135,7 @@ func (d *mysqlDialect) introspect(ctx context.Context, q querier, set *templates
 			return err
 		}
 		for i := range t.Constraints {
-			if t.Constraints[i].Name == name && t.Constraints[i].Kind != "check" {
+			if t.Constraints[i].Name == name && t.Constraints[i].Kind != CatalogCheck {
 				t.Constraints[i].Columns = append(t.Constraints[i].Columns, col)
 			}
 		}

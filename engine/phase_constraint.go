@@ -135,7 +135,7 @@ func (s *Session) verifyConstraint(want bool) func(context.Context, querier) (st
 }
 
 // catalogKinds maps a plan's constraint kind to introspection's.
-var catalogKinds = map[phases.ConstraintKind]string{phases.CheckConstraint: "check", phases.UniqueConstraint: "unique", phases.ForeignKeyConstraint: "foreign-key"}
+var catalogKinds = map[phases.ConstraintKind]CatalogKind{phases.CheckConstraint: CatalogCheck, phases.UniqueConstraint: CatalogUnique, phases.ForeignKeyConstraint: CatalogForeignKey}
 
 func (s *Session) constraintPresent(ctx context.Context, q querier) (bool, error) {
 	c := s.plan.Constraint

@@ -219,7 +219,7 @@ func (d postgresDialect) introspect(ctx context.Context, q querier, set *templat
 	if err != nil {
 		return nil, err
 	}
-	kinds := map[string]string{"c": "check", "u": "unique", "f": "foreign-key"}
+	kinds := map[string]CatalogKind{"c": CatalogCheck, "u": CatalogUnique, "f": CatalogForeignKey}
 	err = run("table-constraints", func(r *sql.Rows) error {
 		var name, kind string
 		var validated bool

@@ -86,10 +86,21 @@ type Index struct {
 // Constraint is one named table constraint.
 type Constraint struct {
 	Name      string
-	Kind      string // check, unique, foreign-key
+	Kind      CatalogKind
 	Columns   []string
 	Validated bool
 }
+
+// CatalogKind is the kind of a constraint the table has, as introspection
+// reads it from the database's catalog (a plan's constraint kind is
+// phases.ConstraintKind; catalogKinds maps one to the other).
+type CatalogKind string
+
+const (
+	CatalogCheck      CatalogKind = "check"
+	CatalogUnique     CatalogKind = "unique"
+	CatalogForeignKey CatalogKind = "foreign-key"
+)
 
 // SchemaObject is an index, trigger or view stored with its SQL (SQLite).
 type SchemaObject struct {

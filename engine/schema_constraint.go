@@ -106,7 +106,7 @@ func (t *Table) uniqueKeyLists() [][]string {
 		}
 	}
 	for _, c := range t.Constraints {
-		if c.Kind == "unique" && len(c.Columns) > 0 {
+		if c.Kind == CatalogUnique && len(c.Columns) > 0 {
 			keys = append(keys, c.Columns)
 		}
 	}

@@ -298,11 +298,11 @@ func (ct *createTable) constraints() []Constraint {
 			c := Constraint{Name: w[k+1].name(), Validated: true}
 			switch {
 			case w[k+2].is("CHECK"):
-				c.Kind = "check"
+				c.Kind = CatalogCheck
 			case w[k+2].is("UNIQUE"):
-				c.Kind = "unique"
+				c.Kind = CatalogUnique
 			case w[k+2].is("FOREIGN"), w[k+2].is("REFERENCES"):
-				c.Kind = "foreign-key"
+				c.Kind = CatalogForeignKey
 			case w[k+2].is("PRIMARY"):
 				c.Kind = "primary-key"
 			case w[k+2].is("NOT"):
