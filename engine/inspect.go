@@ -63,6 +63,16 @@ func (v *View) Plan() *phases.Plan { return v.s.plan }
 // operator should know before running it (a rename's dependents).
 func (v *View) Warnings() []string { return v.s.warnings }
 
+// foreignKeysOn reads whether the session checks foreign keys (the
+// "foreign-keys-on" template: MySQL's foreign_key_checks, SQLite's PRAGMA).
+func foreignKeysOn(ctx context.Context, q querier, set *templates.Set) (bool, error) {
+	var fk int
+	if err := q.QueryRowContext(ctx, mustSQL(set, "foreign-keys-on")).Scan(&fk); err != nil {
+		return false, fmt.Errorf("foreign-keys-on: %w", err)
+	}
+	return fk == 1, nil
+}
+
 // eachRow runs introspection template name with data on q and calls scan
 // for each row it returns; errors name the template.
 func eachRow(ctx context.Context, q querier, set *templates.Set, name string, data sqlData, scan func(*sql.Rows) error) error {

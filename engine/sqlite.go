@@ -235,11 +235,9 @@ func (d sqliteDialect) introspect(ctx context.Context, q querier, set *templates
 	if err != nil {
 		return nil, err
 	}
-	var fk int
-	if err := q.QueryRowContext(ctx, mustSQL(set, "foreign-keys-on")).Scan(&fk); err != nil {
-		return nil, fmt.Errorf("foreign-keys-on: %w", err)
+	if t.ForeignKeysOn, err = foreignKeysOn(ctx, q, set); err != nil {
+		return nil, err
 	}
-	t.ForeignKeysOn = fk == 1
 	var hasSeq int
 	if err := q.QueryRowContext(ctx, mustSQL(set, "has-sequence")).Scan(&hasSeq); err != nil {
 		return nil, fmt.Errorf("has-sequence: %w", err)
