@@ -538,7 +538,7 @@ func (s *Session) countWhere(ctx context.Context, q querier, data sqlData, vals 
 // with the rows done and changed that it records.
 func (s *Session) checkpointIs(ctx context.Context, phase, cp string) (done bool, rows, changed int64, err error) {
 	var got sql.NullString
-	err = s.queryRow(ctx, s.db, "state-checkpoint", sqlData{}, map[string]any{"plan": s.plan.Name, "phase": phase}, &got, &rows, &changed)
+	err = s.queryRow(ctx, s.db, "state-checkpoint", nil, map[string]any{"plan": s.plan.Name, "phase": phase}, &got, &rows, &changed)
 	if err != nil {
 		return false, 0, 0, s.dsn.scrub(err)
 	}

@@ -55,7 +55,7 @@ func (s *Session) carriesBack(id string) bool { return s.ops(id).undoArrival != 
 // rollback resumes where it stopped), and says how many rows it copied.
 func (s *Session) carryBack(ctx context.Context, id string) (string, error) {
 	p := s.plan
-	s.notice(id, "copying %s back into %s where they differ: code that wrote only %s may have run, and code that reads %s may run again", p.To, p.Column, p.To, p.Column)
+	s.notice(id, "copying %s back into %s where they differ: code that wrote only %s may have run, and code that reads %s may run again", p.RenameColumn.To, p.RenameColumn.Column, p.RenameColumn.To, p.RenameColumn.Column)
 	copied, err := s.runBatches(ctx, s.builder().carryJob(id))
 	if err != nil {
 		return "", err
@@ -66,10 +66,10 @@ func (s *Session) carryBack(ctx context.Context, id string) (string, error) {
 		return "", err
 	}
 	if copied == 0 {
-		return fmt.Sprintf("no row of %s had a %s that %s did not have", p.Table, p.To, p.Column), nil
+		return fmt.Sprintf("no row of %s had a %s that %s did not have", p.Table, p.RenameColumn.To, p.RenameColumn.Column), nil
 	}
 	return fmt.Sprintf("%d %s of %s had a %s that %s did not have: copied into %s",
-		copied, phases.Plural(int(min(copied, 2)), "row", "rows"), p.Table, p.To, p.Column, p.Column), nil
+		copied, phases.Plural(int(min(copied, 2)), "row", "rows"), p.Table, p.RenameColumn.To, p.RenameColumn.Column, p.RenameColumn.Column), nil
 }
 
 // forgetCarry drops the checkpoint an interrupted carry-back left behind

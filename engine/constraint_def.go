@@ -25,7 +25,7 @@ import (
 // No constraint of that name is no mismatch: what is missing is the
 // caller's to say.
 func (s *Session) requirePlansDefinition(ctx context.Context, phase string) error {
-	c := s.plan.Constraint
+	c := s.plan.Tighten.Constraint
 	var theirs, ours string
 	switch c.Kind() {
 	case phases.CheckConstraint:

@@ -21,7 +21,7 @@ import (
 // phase's detail says of it ("" when it did not run).
 func (s *Session) recleanSlipped(ctx context.Context, b builder, prev phases.Status) (string, error) {
 	const id = addConstraintPhase
-	if prev != phases.Failed || len(s.plan.Clean) == 0 {
+	if prev != phases.Failed || len(s.plan.Tighten.Clean) == 0 {
 		return "", nil
 	}
 	// One count first: a failure that was not the rows' (a lock the
@@ -59,9 +59,9 @@ func (s *Session) recleanSlipped(ctx context.Context, b builder, prev phases.Sta
 // slippedHint says what to do about rows that violate the constraint at
 // add-constraint.
 func (s *Session) slippedHint() string {
-	c := s.plan.Constraint
+	c := s.plan.Tighten.Constraint
 	why := "they were written after clean (is validate-in-app deployed everywhere?)"
-	if len(s.plan.Clean) > 0 {
+	if len(s.plan.Tighten.Clean) > 0 {
 		hint := why + "; rerun: add-constraint cleans them again with the plan's clean: first, then adds " + s.constraintName()
 		if c.Kind() == phases.ForeignKeyConstraint {
 			hint += fmt.Sprintf(" (or give them a parent or set their %s to NULL yourself)", strings.Join(c.ForeignKey, ", "))
@@ -78,7 +78,7 @@ func (s *Session) slippedHint() string {
 // constraintName is the plan's constraint by its name, or, for NOT NULL,
 // its label.
 func (s *Session) constraintName() string {
-	if n := s.plan.Constraint.Name; n != "" {
+	if n := s.plan.Tighten.Constraint.Name; n != "" {
 		return n
 	}
 	return s.plan.ConstraintLabel()
@@ -86,7 +86,7 @@ func (s *Session) constraintName() string {
 
 // violationWhat says what add-constraint expected of the rows.
 func (s *Session) violationWhat() string {
-	c := s.plan.Constraint
+	c := s.plan.Tighten.Constraint
 	switch c.Kind() {
 	case phases.ForeignKeyConstraint:
 		return fmt.Sprintf("every row of %s should have its parent in %s before %s is added", s.plan.Table, c.References.Table, c.Name)
@@ -152,7 +152,7 @@ func (s *Session) violationFailure(ctx context.Context, b builder, dropped strin
 // name, is on the table, valid or not. NOT NULL is left as it is: its
 // leftover check (PostgreSQL) is taken up by the rerun and rollback.
 func (s *Session) constraintLeft(ctx context.Context) (bool, error) {
-	c := s.plan.Constraint
+	c := s.plan.Tighten.Constraint
 	if c.Kind() == phases.NotNullConstraint {
 		return false, nil
 	}

@@ -18,14 +18,30 @@ import (
 // lists them at the start of a rename, in `plan --db`, and refuses to drop the
 // old column while it has any that the new column lacks.
 
+// DependentKind is what kind of schema object uses a column, as the
+// dialects' column-dependents templates name it.
+type DependentKind string
+
+const (
+	DependsIndex      DependentKind = "index"
+	DependsUnique     DependentKind = "unique" // a unique index or UNIQUE constraint
+	DependsPrimaryKey DependentKind = "primary-key"
+	// DependsTableUnique is a UNIQUE constraint the database cannot drop
+	// without rebuilding the table (SQLite's).
+	DependsTableUnique DependentKind = "table-unique"
+	DependsCheck       DependentKind = "check"
+	DependsForeignKey  DependentKind = "foreign-key"
+	// DependsReferencedBy is another table's foreign key to the column.
+	DependsReferencedBy DependentKind = "referenced-by"
+	DependsView         DependentKind = "view"
+	DependsTrigger      DependentKind = "trigger"
+	// DependsGenerated is a generated column computed from the column.
+	DependsGenerated DependentKind = "generated"
+)
+
 // Dependent is one schema object that uses a column.
 type Dependent struct {
-	// Kind is index, unique, primary-key, table-unique (a UNIQUE
-	// constraint the database cannot drop without rebuilding the table:
-	// SQLite's), check, foreign-key, referenced-by (another table's
-	// foreign key), view, trigger or generated (a generated column
-	// computed from it).
-	Kind    string
+	Kind    DependentKind
 	Name    string
 	On      string   // the table or view it belongs to
 	Columns []string // an index's or constraint's columns, in order
@@ -110,13 +126,13 @@ func normDef(def string) string {
 // too.
 func (s *Session) renameGaps(ctx context.Context) (gaps []string, old []Dependent, err error) {
 	p := s.plan
-	old, err = s.dependents(ctx, p.Column)
+	old, err = s.dependents(ctx, p.RenameColumn.Column)
 	if err != nil || len(old) == 0 {
 		return nil, old, err
 	}
 	var have []Dependent
-	if _, ok := s.table.Column(p.To); ok {
-		if have, err = s.dependents(ctx, p.To); err != nil {
+	if _, ok := s.table.Column(p.RenameColumn.To); ok {
+		if have, err = s.dependents(ctx, p.RenameColumn.To); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -124,23 +140,23 @@ func (s *Session) renameGaps(ctx context.Context) (gaps []string, old []Dependen
 		out := make([]string, len(cols))
 		for i, c := range cols {
 			out[i] = c
-			if c == p.Column {
-				out[i] = p.To
+			if c == p.RenameColumn.Column {
+				out[i] = p.RenameColumn.To
 			}
 		}
 		return out
 	}
 	hasIndex := func(cols []string, unique bool) bool {
 		for _, h := range have {
-			if (h.Kind == "index" || h.Kind == "unique" || h.Kind == "primary-key") && !h.Partial &&
-				slices.Equal(h.Columns, cols) && (!unique || h.Kind != "index") {
+			if (h.Kind == DependsIndex || h.Kind == DependsUnique || h.Kind == DependsPrimaryKey) && !h.Partial &&
+				slices.Equal(h.Columns, cols) && (!unique || h.Kind != DependsIndex) {
 				return true
 			}
 		}
 		return false
 	}
-	hasDef := func(kind, def string) bool {
-		want := normDef(replaceWord(def, p.Column, p.To))
+	hasDef := func(kind DependentKind, def string) bool {
+		want := normDef(replaceWord(def, p.RenameColumn.Column, p.RenameColumn.To))
 		for _, h := range have {
 			if h.Kind == kind && normDef(h.Def) == want {
 				return true
@@ -150,41 +166,41 @@ func (s *Session) renameGaps(ctx context.Context) (gaps []string, old []Dependen
 	}
 	for _, dep := range old {
 		switch {
-		case dep.Kind == "table-unique":
-			gaps = append(gaps, fmt.Sprintf("a UNIQUE constraint in %s's definition covers %s (%s): the database cannot drop a column such a constraint covers without rebuilding the table; rebuild %s without it (with a unique index on %s instead), then rerun", p.Table, p.Column, dep.Name, p.Table, p.To))
-		case dep.Kind == "primary-key":
-			gaps = append(gaps, fmt.Sprintf("the primary key (%s) uses %s: a rename cannot move a primary key; drop the old column by hand once the key is changed", strings.Join(dep.Columns, ", "), p.Column))
-		case (dep.Kind == "index" || dep.Kind == "unique") && dep.Partial:
-			gaps = append(gaps, fmt.Sprintf("index %s uses %s in an expression, a prefix or a WHERE (%s): create it again on %s, then drop %s", dep.Name, p.Column, oneLine(dep.Def), p.To, dep.Name))
-		case dep.Kind == "index" || dep.Kind == "unique":
+		case dep.Kind == DependsTableUnique:
+			gaps = append(gaps, fmt.Sprintf("a UNIQUE constraint in %s's definition covers %s (%s): the database cannot drop a column such a constraint covers without rebuilding the table; rebuild %s without it (with a unique index on %s instead), then rerun", p.Table, p.RenameColumn.Column, dep.Name, p.Table, p.RenameColumn.To))
+		case dep.Kind == DependsPrimaryKey:
+			gaps = append(gaps, fmt.Sprintf("the primary key (%s) uses %s: a rename cannot move a primary key; drop the old column by hand once the key is changed", strings.Join(dep.Columns, ", "), p.RenameColumn.Column))
+		case (dep.Kind == DependsIndex || dep.Kind == DependsUnique) && dep.Partial:
+			gaps = append(gaps, fmt.Sprintf("index %s uses %s in an expression, a prefix or a WHERE (%s): create it again on %s, then drop %s", dep.Name, p.RenameColumn.Column, oneLine(dep.Def), p.RenameColumn.To, dep.Name))
+		case dep.Kind == DependsIndex || dep.Kind == DependsUnique:
 			cols := mapped(dep.Columns)
-			if hasIndex(cols, dep.Kind == "unique") {
+			if hasIndex(cols, dep.Kind == DependsUnique) {
 				continue
 			}
 			what := "index"
-			if dep.Kind == "unique" {
+			if dep.Kind == DependsUnique {
 				what = "unique index"
 			}
 			gaps = append(gaps, fmt.Sprintf("%s %s (%s): create one on (%s)%s, or drop %s if %s does not need it",
-				what, dep.Name, strings.Join(dep.Columns, ", "), strings.Join(cols, ", "), s.suggestIndex(dep, cols), dep.Name, p.To))
-		case dep.Kind == "check" || dep.Kind == "foreign-key":
+				what, dep.Name, strings.Join(dep.Columns, ", "), strings.Join(cols, ", "), s.suggestIndex(dep, cols), dep.Name, p.RenameColumn.To))
+		case dep.Kind == DependsCheck || dep.Kind == DependsForeignKey:
 			if hasDef(dep.Kind, dep.Def) {
 				continue
 			}
 			what := "CHECK constraint"
-			if dep.Kind == "foreign-key" {
+			if dep.Kind == DependsForeignKey {
 				what = "foreign key"
 			}
 			gaps = append(gaps, fmt.Sprintf("%s %s (%s): add it on %s%s, then drop %s",
-				what, dep.Name, oneLine(dep.Def), p.To, s.suggestConstraint(dep), dep.Name))
-		case dep.Kind == "referenced-by":
-			gaps = append(gaps, fmt.Sprintf("%s's foreign key %s references %s.%s: make it reference %s.%s (which needs a unique index), then drop %s", dep.On, dep.Name, p.Table, p.Column, p.Table, p.To, dep.Name))
-		case dep.Kind == "view":
-			gaps = append(gaps, fmt.Sprintf("view %s uses %s: recreate it on %s (or drop it)", dep.On, p.Column, p.To))
-		case dep.Kind == "trigger":
-			gaps = append(gaps, fmt.Sprintf("trigger %s on %s names %s: drop it, or recreate it without %s (a dual-write trigger ends with stop-old-writes)", dep.Name, dep.On, p.Column, p.Column))
-		case dep.Kind == "generated":
-			gaps = append(gaps, fmt.Sprintf("generated column %s is computed from %s: recreate it from %s", dep.Name, p.Column, p.To))
+				what, dep.Name, oneLine(dep.Def), p.RenameColumn.To, s.suggestConstraint(dep), dep.Name))
+		case dep.Kind == DependsReferencedBy:
+			gaps = append(gaps, fmt.Sprintf("%s's foreign key %s references %s.%s: make it reference %s.%s (which needs a unique index), then drop %s", dep.On, dep.Name, p.Table, p.RenameColumn.Column, p.Table, p.RenameColumn.To, dep.Name))
+		case dep.Kind == DependsView:
+			gaps = append(gaps, fmt.Sprintf("view %s uses %s: recreate it on %s (or drop it)", dep.On, p.RenameColumn.Column, p.RenameColumn.To))
+		case dep.Kind == DependsTrigger:
+			gaps = append(gaps, fmt.Sprintf("trigger %s on %s names %s: drop it, or recreate it without %s (a dual-write trigger ends with stop-old-writes)", dep.Name, dep.On, p.RenameColumn.Column, p.RenameColumn.Column))
+		case dep.Kind == DependsGenerated:
+			gaps = append(gaps, fmt.Sprintf("generated column %s is computed from %s: recreate it from %s", dep.Name, p.RenameColumn.Column, p.RenameColumn.To))
 		}
 	}
 	return gaps, old, nil
@@ -193,7 +209,7 @@ func (s *Session) renameGaps(ctx context.Context) (gaps []string, old []Dependen
 // suggestIndex is, for a message, the statement that gives the new column
 // an index like dep.
 func (s *Session) suggestIndex(dep Dependent, cols []string) string {
-	q, err := s.sql.Query("suggest-index", sqlData{Schema: s.plan.Schema, Table: s.plan.Table, Name: s.renamedName(dep), Columns: cols, Unique: dep.Kind == "unique"})
+	q, err := s.sql.Query("suggest-index", sqlData{Schema: s.plan.Schema, Table: s.plan.Table, Name: s.renamedName(dep), Columns: cols, Unique: dep.Kind == DependsUnique})
 	if err != nil {
 		return ""
 	}
@@ -206,7 +222,7 @@ func (s *Session) suggestConstraint(dep Dependent) string {
 	if !s.sql.Has("suggest-constraint") || dep.Def == "" {
 		return ""
 	}
-	q, err := s.sql.Query("suggest-constraint", sqlData{Schema: s.plan.Schema, Table: s.plan.Table, Name: s.renamedName(dep), Check: replaceWord(dep.Def, s.plan.Column, s.plan.To)})
+	q, err := s.sql.Query("suggest-constraint", sqlData{Schema: s.plan.Schema, Table: s.plan.Table, Name: s.renamedName(dep), Check: replaceWord(dep.Def, s.plan.RenameColumn.Column, s.plan.RenameColumn.To)})
 	if err != nil {
 		return ""
 	}
@@ -217,9 +233,9 @@ func (s *Session) suggestConstraint(dep Dependent) string {
 // column: dep's with the old column's name replaced, or with the new one
 // appended, kept within an identifier's length.
 func (s *Session) renamedName(dep Dependent) string {
-	name := strings.ReplaceAll(dep.Name, s.plan.Column, s.plan.To)
+	name := strings.ReplaceAll(dep.Name, s.plan.RenameColumn.Column, s.plan.RenameColumn.To)
 	if name == dep.Name {
-		name = dep.Name + "_" + s.plan.To
+		name = dep.Name + "_" + s.plan.RenameColumn.To
 	}
 	return phases.FitIdent(name)
 }
@@ -230,13 +246,13 @@ func (s *Session) renamedName(dep Dependent) string {
 func (s *Session) renameWarning(ctx context.Context, drop string) string {
 	gaps, _, err := s.renameGaps(ctx)
 	if err != nil {
-		return fmt.Sprintf("could not read what uses %s.%s (%v): check by hand what must be recreated on %s before %s", s.plan.Table, s.plan.Column, err, s.plan.To, drop)
+		return fmt.Sprintf("could not read what uses %s.%s (%v): check by hand what must be recreated on %s before %s", s.plan.Table, s.plan.RenameColumn.Column, err, s.plan.RenameColumn.To, drop)
 	}
 	if len(gaps) == 0 {
 		return ""
 	}
 	return fmt.Sprintf("%s.%s is used by what %s lacks; %s refuses until each is recreated on %s or dropped:\n  - %s",
-		s.plan.Table, s.plan.Column, s.plan.To, drop, s.plan.To, strings.Join(gaps, "\n  - "))
+		s.plan.Table, s.plan.RenameColumn.Column, s.plan.RenameColumn.To, drop, s.plan.RenameColumn.To, strings.Join(gaps, "\n  - "))
 }
 
 // DependentsError is Phase (drop-old-column) refused because the old
@@ -261,10 +277,10 @@ func (s *Session) requireNoGaps(ctx context.Context, drop string) (checks []stri
 		return nil, err
 	}
 	if len(gaps) > 0 {
-		return nil, &DependentsError{Phase: drop, Table: s.plan.Table, Column: s.plan.Column, To: s.plan.To, Gaps: gaps}
+		return nil, &DependentsError{Phase: drop, Table: s.plan.Table, Column: s.plan.RenameColumn.Column, To: s.plan.RenameColumn.To, Gaps: gaps}
 	}
 	for _, d := range old {
-		if d.Kind == "check" {
+		if d.Kind == DependsCheck {
 			checks = append(checks, d.Name)
 		}
 	}

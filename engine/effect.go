@@ -60,7 +60,7 @@ func (s *Session) stateLoadData(ctx context.Context) (sqlData, error) {
 			return nil
 		}
 		var n int64
-		if err := s.queryRow(ctx, s.db, probe, sqlData{}, nil, &n); err != nil {
+		if err := s.queryRow(ctx, s.db, probe, nil, nil, &n); err != nil {
 			return fmt.Errorf("read the state of %s: %w", s.plan.Name, s.dsn.scrub(err))
 		}
 		*known = n > 0
@@ -127,7 +127,7 @@ func (s *Session) notNullLeftBehind(ctx context.Context, col string) bool {
 // constraintLeftBehind is leftBehind for a phase that adds the plan's
 // constraint.
 func (s *Session) constraintLeftBehind(ctx context.Context) bool {
-	c := s.plan.Constraint
+	c := s.plan.Tighten.Constraint
 	if c.Kind() == phases.NotNullConstraint {
 		return s.notNullLeftBehind(ctx, c.NotNull)
 	}

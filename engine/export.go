@@ -56,17 +56,17 @@ func ExportPreview(plan *phases.Plan, dialectName string) ([]PhasePreview, error
 func (b builder) constraintGuard() sqlData {
 	p := b.plan
 	guard := b.cond("violates")
-	guard.Name = fmt.Sprintf("rows break %s: clean them first", p.Constraint.Name)
-	switch p.Constraint.Kind() {
+	guard.Name = fmt.Sprintf("rows break %s: clean them first", p.Tighten.Constraint.Name)
+	switch p.Tighten.Constraint.Kind() {
 	case phases.NotNullConstraint:
-		guard.Name = fmt.Sprintf("%s.%s has NULLs: clean it first", p.Table, p.Constraint.NotNull)
+		guard.Name = fmt.Sprintf("%s.%s has NULLs: clean it first", p.Table, p.Tighten.Constraint.NotNull)
 	case phases.ForeignKeyConstraint:
-		guard.Name = fmt.Sprintf("rows of %s have no parent in %s: clean them first", p.Table, p.Constraint.References.Table)
+		guard.Name = fmt.Sprintf("rows of %s have no parent in %s: clean them first", p.Table, p.Tighten.Constraint.References.Table)
 	case phases.UniqueConstraint:
 		// Counted without the key, which only the live table may
 		// give: groups of equal values, not rows.
 		guard.Cond = "duplicates"
-		guard.Name = fmt.Sprintf("duplicates break %s: clean them first", p.Constraint.Name)
+		guard.Name = fmt.Sprintf("duplicates break %s: clean them first", p.Tighten.Constraint.Name)
 	}
 	return guard
 }

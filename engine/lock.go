@@ -159,7 +159,7 @@ func (l *sessionLock) take(ctx context.Context) error {
 		return fmt.Errorf("take the runner lock of %s: %w", l.scope, s.dsn.scrub(err))
 	}
 	var got sql.NullBool // PostgreSQL answers true/false, MySQL 1/0/NULL
-	if err := s.queryRow(ctx, conn, "runner-lock", sqlData{}, map[string]any{"lock": l.key}, &got); err != nil {
+	if err := s.queryRow(ctx, conn, "runner-lock", nil, map[string]any{"lock": l.key}, &got); err != nil {
 		discardConn(conn)
 		return fmt.Errorf("take the runner lock of %s: %w", l.scope, s.dsn.scrub(err))
 	}
@@ -177,7 +177,7 @@ func (l *sessionLock) take(ctx context.Context) error {
 	// not know it yet) finishes a write to shepherd's tables (lease-guard):
 	// writing it waits for that write, which may outlast a lock timeout.
 	err = s.retryLocked(ctx, true, func() error {
-		_, err := s.exec(ctx, conn, "lease-put", sqlData{}, map[string]any{
+		_, err := s.exec(ctx, conn, "lease-put", nil, map[string]any{
 			"scope": l.scope, "plan": s.plan.Name, "token": l.token, "holder": s.opts.Operator, "host": host, "pid": os.Getpid(),
 			"since": s.d.timeValue(&now), "expires": s.d.timeValue(nil),
 		})
@@ -311,7 +311,7 @@ func (l *sessionLock) retake(ctx context.Context) error {
 		return s.dsn.scrub(err)
 	}
 	var got sql.NullBool
-	if err := s.queryRow(ctx, conn, "runner-lock", sqlData{}, map[string]any{"lock": l.key}, &got); err != nil {
+	if err := s.queryRow(ctx, conn, "runner-lock", nil, map[string]any{"lock": l.key}, &got); err != nil {
 		discardConn(conn)
 		return s.dsn.scrub(err)
 	}
@@ -333,7 +333,7 @@ func (l *sessionLock) retake(ctx context.Context) error {
 	}
 	if got.Bool {
 		var released sql.NullBool
-		_ = s.queryRow(ctx, conn, "runner-unlock", sqlData{}, map[string]any{"lock": l.key}, &released)
+		_ = s.queryRow(ctx, conn, "runner-unlock", nil, map[string]any{"lock": l.key}, &released)
 	}
 	discardConn(conn)
 	return lost
@@ -373,12 +373,12 @@ func (l *sessionLock) release() {
 	s := l.s
 	// The row first, while the lock is still held; by token, so that a
 	// runner that took over after this connection died keeps its own.
-	_, _ = s.exec(ctx, s.db, "lease-release", sqlData{}, map[string]any{"scope": l.scope, "token": l.token})
+	_, _ = s.exec(ctx, s.db, "lease-release", nil, map[string]any{"scope": l.scope, "token": l.token})
 	if l.conn == nil {
 		return
 	}
 	var released sql.NullBool
-	_ = s.queryRow(ctx, l.conn, "runner-unlock", sqlData{}, map[string]any{"lock": l.key}, &released)
+	_ = s.queryRow(ctx, l.conn, "runner-unlock", nil, map[string]any{"lock": l.key}, &released)
 	discardConn(l.conn) // never back to the pool: closing it frees the lock for certain
 	l.conn = nil
 }
@@ -394,7 +394,7 @@ func (s *Session) readHolder(ctx context.Context, q querier, scope string) (h *L
 func (s *Session) readHolderWith(ctx context.Context, q querier, name, scope string) (h *LockHeldError, token string, expires *time.Time, err error) {
 	h = &LockHeldError{Scope: scope}
 	var since, exp any
-	err = s.queryRow(ctx, q, name, sqlData{}, map[string]any{"scope": scope},
+	err = s.queryRow(ctx, q, name, nil, map[string]any{"scope": scope},
 		&h.Plan, &token, &h.Holder, &h.Host, &h.PID, &since, &exp)
 	if t := parseTime(since); t != nil {
 		h.Since = *t
@@ -417,7 +417,7 @@ func (s *Session) lockHolder(ctx context.Context, scope string, key any) error {
 	for try := 0; ; try++ {
 		var token string
 		var since, expires any
-		err := s.queryRow(ctx, s.db, "lease-get", sqlData{}, map[string]any{"scope": scope},
+		err := s.queryRow(ctx, s.db, "lease-get", nil, map[string]any{"scope": scope},
 			&h.Plan, &token, &h.Holder, &h.Host, &h.PID, &since, &expires)
 		if err == nil {
 			if t := parseTime(since); t != nil {
@@ -438,7 +438,7 @@ func (s *Session) lockHolder(ctx context.Context, scope string, key any) error {
 	h.Holder, h.Host, h.Plan = "a runner that has not recorded itself", "unknown", "unknown"
 	if s.sql.Has("runner-lock-holder") {
 		var connID sql.NullInt64
-		if s.queryRow(ctx, s.db, "runner-lock-holder", sqlData{}, map[string]any{"lock": key}, &connID) == nil && connID.Valid {
+		if s.queryRow(ctx, s.db, "runner-lock-holder", nil, map[string]any{"lock": key}, &connID) == nil && connID.Valid {
 			h.Holder = fmt.Sprintf("an unknown runner (database connection %d)", connID.Int64)
 		}
 	}
@@ -510,7 +510,7 @@ func (l *lease) stopRenewing() {
 
 func (l *lease) release() {
 	l.stopRenewing()
-	_, _ = l.s.exec(context.Background(), l.s.db, "lease-release", sqlData{}, map[string]any{"scope": l.scope, "token": l.token})
+	_, _ = l.s.exec(context.Background(), l.s.db, "lease-release", nil, map[string]any{"scope": l.scope, "token": l.token})
 }
 
 // acquireLease takes the lease row for the session's table, taking over a
@@ -540,7 +540,7 @@ func (s *Session) acquireLease(ctx context.Context) (*lease, error) {
 			}
 			s.notice("", "took over the runner lock of %s from %s (pid %d on %s), which is gone", scope, h.Holder, h.PID, h.Host)
 		}
-		_, err = s.exec(ctx, tx, "lease-put", sqlData{}, map[string]any{
+		_, err = s.exec(ctx, tx, "lease-put", nil, map[string]any{
 			"scope": scope, "plan": s.plan.Name, "token": token, "holder": s.opts.Operator, "host": host, "pid": pid,
 			"since": s.d.timeValue(&now), "expires": s.d.timeValue(ptr(now.Add(s.opts.LeaseTTL))),
 		})
@@ -571,7 +571,7 @@ func (l *lease) renew() {
 			// A renewal that fails (busy) is retried on the next tick: the
 			// lease lasts four. One that finds the row no longer ours means
 			// another runner took over.
-			res, err := s.exec(context.Background(), s.db, "lease-renew", sqlData{}, map[string]any{
+			res, err := s.exec(context.Background(), s.db, "lease-renew", nil, map[string]any{
 				"scope": l.scope, "token": l.token, "expires": s.d.timeValue(ptr(time.Now().Add(s.opts.LeaseTTL))),
 			})
 			if err == nil {

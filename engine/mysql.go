@@ -481,7 +481,7 @@ func (*mysqlDialect) lockScope(_ context.Context, s *Session) (string, error) {
 // runnerAlive: a session holds GET_LOCK's lock (IS_USED_LOCK names it).
 func (*mysqlDialect) runnerAlive(ctx context.Context, e *Engine, scope string, _ *LockHeldError, _ *time.Time) (bool, error) {
 	var conn sql.NullInt64
-	err := e.queryRow(ctx, e.db, "runner-lock-holder", sqlData{}, map[string]any{"lock": mysqlLockName(scope)}, &conn)
+	err := e.queryRow(ctx, e.db, "runner-lock-holder", nil, map[string]any{"lock": mysqlLockName(scope)}, &conn)
 	return conn.Valid, err
 }
 

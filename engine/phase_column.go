@@ -83,19 +83,19 @@ func (s *Session) mustColumn(ctx context.Context, q querier, phase, col, probe s
 
 func (s *Session) phaseEnforce(ctx context.Context, b builder, id string) error {
 	p := s.plan
-	if !p.NotNull {
+	if !p.AddColumn.NotNull {
 		return s.finishNow(ctx, id, func(context.Context, querier) (string, error) {
 			return "not_null is false in the plan: nothing to enforce", nil
 		})
 	}
-	if err := s.requireNoNulls(ctx, id, p.Column); err != nil {
+	if err := s.requireNoNulls(ctx, id, p.AddColumn.Column); err != nil {
 		return err
 	}
-	script, err := b.setNotNull(p.Column, true)
+	script, err := b.setNotNull(p.AddColumn.Column, true)
 	if err != nil {
 		return err
 	}
-	return s.runScript(ctx, id, script, s.finishIn(id, s.verifyNotNull(id, p.Column)))
+	return s.runScript(ctx, id, script, s.finishIn(id, s.verifyNotNull(id, p.AddColumn.Column)))
 }
 
 // requireNoNulls refuses to add NOT NULL while rows would break it: the DDL
@@ -166,18 +166,18 @@ func (s *Session) phaseDropOld(ctx context.Context, b builder, id string) error 
 	if err != nil {
 		return err
 	}
-	script, err := b.dropColumn(p.Column, checks...)
+	script, err := b.dropColumn(p.RenameColumn.Column, checks...)
 	if err != nil {
 		return err
 	}
 	return s.runScript(ctx, id, script, s.finishIn(id, func(ctx context.Context, q querier) (string, error) {
-		if err := s.mustColumn(ctx, q, id, p.Column, "column-exists", false, "should be gone"); err != nil {
+		if err := s.mustColumn(ctx, q, id, p.RenameColumn.Column, "column-exists", false, "should be gone"); err != nil {
 			return "", err
 		}
-		if err := s.mustColumn(ctx, q, id, p.To, "column-exists", true, "should hold the data"); err != nil {
+		if err := s.mustColumn(ctx, q, id, p.RenameColumn.To, "column-exists", true, "should hold the data"); err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("%s.%s dropped; %s.%s holds the data", p.Table, p.Column, p.Table, p.To), nil
+		return fmt.Sprintf("%s.%s dropped; %s.%s holds the data", p.Table, p.RenameColumn.Column, p.Table, p.RenameColumn.To), nil
 	}))
 }
 
@@ -189,26 +189,26 @@ func (s *Session) phaseDropOld(ctx context.Context, b builder, id string) error 
 // gate again changes nothing.
 func (s *Session) prepareStopOldWrites(ctx context.Context, phase string) error {
 	p := s.plan
-	if oldNotNull, err := s.columnIs(ctx, s.db, p.Column, "column-not-null"); err != nil || !oldNotNull {
+	if oldNotNull, err := s.columnIs(ctx, s.db, p.RenameColumn.Column, "column-not-null"); err != nil || !oldNotNull {
 		return err
 	}
-	s.notice(phase, "%s.%s is NOT NULL: code that stops writing it could not insert, so shepherd moves NOT NULL from %s to %s before that deploy", p.Table, p.Column, p.Column, p.To)
-	newNotNull, err := s.columnIs(ctx, s.db, p.To, "column-not-null")
+	s.notice(phase, "%s.%s is NOT NULL: code that stops writing it could not insert, so shepherd moves NOT NULL from %s to %s before that deploy", p.Table, p.RenameColumn.Column, p.RenameColumn.Column, p.RenameColumn.To)
+	newNotNull, err := s.columnIs(ctx, s.db, p.RenameColumn.To, "column-not-null")
 	if err != nil {
 		return err
 	}
 	if !newNotNull {
-		if err := s.requireNoNulls(ctx, phase, p.To); err != nil {
+		if err := s.requireNoNulls(ctx, phase, p.RenameColumn.To); err != nil {
 			return err
 		}
 		if err := s.refreshTable(ctx); err != nil {
 			return err
 		}
-		script, err := s.builder().setNotNull(p.To, true)
+		script, err := s.builder().setNotNull(p.RenameColumn.To, true)
 		if err != nil {
 			return err
 		}
-		verify := s.verifyNotNull(phase, p.To)
+		verify := s.verifyNotNull(phase, p.RenameColumn.To)
 		if err := s.runScript(ctx, phase, script, func(ctx context.Context, q querier) error {
 			_, err := verify(ctx, q)
 			return err
@@ -219,11 +219,11 @@ func (s *Session) prepareStopOldWrites(ctx context.Context, phase string) error 
 	if err := s.refreshTable(ctx); err != nil {
 		return err
 	}
-	script, err := s.builder().setNotNull(p.Column, false)
+	script, err := s.builder().setNotNull(p.RenameColumn.Column, false)
 	if err != nil {
 		return err
 	}
 	return s.runScript(ctx, phase, script, func(ctx context.Context, q querier) error {
-		return s.mustColumn(ctx, q, phase, p.Column, "column-nullable", true, "should be nullable before writes to it stop")
+		return s.mustColumn(ctx, q, phase, p.RenameColumn.Column, "column-nullable", true, "should be nullable before writes to it stop")
 	})
 }

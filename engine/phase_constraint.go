@@ -12,7 +12,7 @@ import (
 // rollback (verify-failure-path, the proof, is proof.go).
 
 func (s *Session) phaseAddConstraint(ctx context.Context, b builder, prev phases.Status) error {
-	c := s.plan.Constraint
+	c := s.plan.Tighten.Constraint
 	// A constraint of the plan's name already there (an earlier attempt's,
 	// or one added by hand) is taken as done by the DDL's applied probe,
 	// and dropped again when rows violate the plan's: only if it is the
@@ -79,7 +79,7 @@ func (s *Session) verifyNoOrphans(b builder, then func(context.Context, querier)
 			return "", fmt.Errorf("add-constraint: count the rows of %s without a parent: %w", s.plan.Table, err)
 		}
 		if n > 0 {
-			c := s.plan.Constraint
+			c := s.plan.Tighten.Constraint
 			return "", &orphansError{&VerifyError{Phase: addConstraintPhase,
 				What: fmt.Sprintf("%s was added without checking the rows already there, and %s has rows without a parent in %s, written between clean and the constraint; %s is dropped again",
 					c.Name, s.plan.Table, c.References.Table, c.Name),
@@ -107,7 +107,7 @@ func (s *Session) dropHalfAdded(ctx context.Context, b builder) error {
 // rollback, is not) in force, from the live catalog.
 func (s *Session) verifyConstraint(want bool) func(context.Context, querier) (string, error) {
 	return func(ctx context.Context, q querier) (string, error) {
-		c := s.plan.Constraint
+		c := s.plan.Tighten.Constraint
 		label := s.plan.ConstraintLabel()
 		present, err := s.constraintPresent(ctx, q)
 		if err != nil {
@@ -138,7 +138,7 @@ func (s *Session) verifyConstraint(want bool) func(context.Context, querier) (st
 var catalogKinds = map[phases.ConstraintKind]CatalogKind{phases.CheckConstraint: CatalogCheck, phases.UniqueConstraint: CatalogUnique, phases.ForeignKeyConstraint: CatalogForeignKey}
 
 func (s *Session) constraintPresent(ctx context.Context, q querier) (bool, error) {
-	c := s.plan.Constraint
+	c := s.plan.Tighten.Constraint
 	if c.Kind() == phases.NotNullConstraint {
 		return s.columnIs(ctx, q, c.NotNull, "column-not-null")
 	}
@@ -157,7 +157,7 @@ func (s *Session) constraintPresent(ctx context.Context, q querier) (bool, error
 
 // revertConstraint drops the constraint add-constraint added.
 func (s *Session) revertConstraint(ctx context.Context, b builder) error {
-	c := s.plan.Constraint
+	c := s.plan.Tighten.Constraint
 	if c.Kind() == phases.NotNullConstraint {
 		return s.revertNotNull(ctx, b, addConstraintPhase, c.NotNull)
 	}

@@ -132,9 +132,9 @@ func (s *Session) verifyBackfill(b builder, id string, changed int64) func(conte
 				// With a key that does not increase (uuid, text), rows that
 				// code not writing the column inserts land behind the walk.
 				// switch-writes catches them up and requires zero NULLs.
-				s.notice(id, "%d rows behind the walk are NULL (keys %s): with a key that does not increase, rows inserted meanwhile by code that does not write %s land there; switch-writes catches them up", n, strings.Join(sample, ", "), s.plan.Column)
+				s.notice(id, "%d rows behind the walk are NULL (keys %s): with a key that does not increase, rows inserted meanwhile by code that does not write %s land there; switch-writes catches them up", n, strings.Join(sample, ", "), s.plan.AddColumn.Column)
 			} else {
-				return "", &VerifyError{Phase: id, What: fmt.Sprintf("rows should have %s filled", s.plan.Column), UpTo: s.key + " " + *cp,
+				return "", &VerifyError{Phase: id, What: fmt.Sprintf("rows should have %s filled", s.plan.AddColumn.Column), UpTo: s.key + " " + *cp,
 					Count: n, Sample: sample, Hint: "rerun: the backfill walks the table again"}
 			}
 		}
@@ -146,7 +146,7 @@ func (s *Session) verifyBackfill(b builder, id string, changed int64) func(conte
 		}
 		if nulls > 0 {
 			detail += fmt.Sprintf("; %d stay NULL: the expression gives NULL for them", nulls)
-			s.warn(id, "the backfill expression gives NULL for %d rows (keys %s), so %s stays NULL there and enforce will refuse until they have a value", nulls, strings.Join(sample, ", "), s.plan.Column)
+			s.warn(id, "the backfill expression gives NULL for %d rows (keys %s), so %s stays NULL there and enforce will refuse until they have a value", nulls, strings.Join(sample, ", "), s.plan.AddColumn.Column)
 		}
 		return detail, nil
 	}
@@ -167,8 +167,8 @@ func (s *Session) walkedTo(cp string) string {
 // switched, no row may be NULL any more.
 func (s *Session) verifyFilled(b builder, id string, changed int64) func(context.Context, querier) (string, error) {
 	return func(ctx context.Context, q querier) (string, error) {
-		caught := fmt.Sprintf("the catch-up filled %d rows where %s was NULL", changed, s.plan.Column)
-		if !s.plan.NotNull {
+		caught := fmt.Sprintf("the catch-up filled %d rows where %s was NULL", changed, s.plan.AddColumn.Column)
+		if !s.plan.AddColumn.NotNull {
 			n, _, err := s.countWhere(ctx, q, b.cond("null"), nil)
 			if err != nil {
 				return "", fmt.Errorf("%s: count NULLs: %w", id, err)
@@ -183,11 +183,11 @@ func (s *Session) verifyFilled(b builder, id string, changed int64) func(context
 			return "", fmt.Errorf("%s: verify: %w", id, err)
 		}
 		if n > 0 {
-			hint := "code that does not write " + s.plan.Column + " is still running somewhere (is the deploy out everywhere?)"
+			hint := "code that does not write " + s.plan.AddColumn.Column + " is still running somewhere (is the deploy out everywhere?)"
 			if m, _, err := s.countWhere(ctx, q, b.cond("null-expr"), nil); err == nil && m > 0 {
 				hint += fmt.Sprintf(", or the backfill expression gives NULL for these rows (%d of them)", m)
 			}
-			return "", &VerifyError{Phase: id, What: fmt.Sprintf("%s has no NULLs once writes are switched; %s", s.plan.Column, caught),
+			return "", &VerifyError{Phase: id, What: fmt.Sprintf("%s has no NULLs once writes are switched; %s", s.plan.AddColumn.Column, caught),
 				Count: n, Sample: sample, Hint: hint + "; confirm again to catch up and check again"}
 		}
 		return caught + "; no row is NULL", nil
@@ -215,7 +215,7 @@ func (s *Session) phaseCopy(ctx context.Context, b builder, id string, prev phas
 		if _, err := s.verifyNoDiff(b, id, bound)(ctx, q); err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("%d rows walked %s, %d copied; %s equals %s in each", s.st(id).RowsDone, s.walkedTo(bound), changed, s.plan.To, s.plan.Column), nil
+		return fmt.Sprintf("%d rows walked %s, %d copied; %s equals %s in each", s.st(id).RowsDone, s.walkedTo(bound), changed, s.plan.RenameColumn.To, s.plan.RenameColumn.Column), nil
 	})
 }
 
@@ -231,17 +231,17 @@ func (s *Session) verifyNoDiff(b builder, phase, bound string) func(context.Cont
 		}
 		n, sample, err := s.countWhere(ctx, q, d, vals)
 		if err != nil {
-			return "", fmt.Errorf("%s: compare %s and %s: %w", phase, s.plan.Column, s.plan.To, err)
+			return "", fmt.Errorf("%s: compare %s and %s: %w", phase, s.plan.RenameColumn.Column, s.plan.RenameColumn.To, err)
 		}
 		if n > 0 {
 			hint := "rows written by code that does not dual-write yet; roll back to the backfill and run it again once dual-write is deployed everywhere"
 			if ph, _ := s.pb.Phase(phase); ph.Batched(s.plan) { // the copy itself: a rerun copies again
 				hint = "rerun to copy them"
 			}
-			return "", &VerifyError{Phase: phase, What: fmt.Sprintf("%s should equal %s in every row", s.plan.To, s.plan.Column),
+			return "", &VerifyError{Phase: phase, What: fmt.Sprintf("%s should equal %s in every row", s.plan.RenameColumn.To, s.plan.RenameColumn.Column),
 				Count: n, Sample: sample, Hint: hint}
 		}
-		return fmt.Sprintf("%s equals %s in every row", s.plan.To, s.plan.Column), nil
+		return fmt.Sprintf("%s equals %s in every row", s.plan.RenameColumn.To, s.plan.RenameColumn.Column), nil
 	}
 }
 
@@ -270,7 +270,7 @@ func (s *Session) phaseClean(ctx context.Context, b builder, id string, prev pha
 	// A walk of duplicates that ended on a search of the whole table
 	// finding none has just counted them: no second read of the table.
 	var noneLeft bool
-	if len(s.plan.Clean) > 0 {
+	if len(s.plan.Tighten.Clean) > 0 {
 		if err := s.startPass(ctx, id, prev, true); err != nil {
 			return err
 		}
@@ -291,12 +291,12 @@ func (s *Session) phaseClean(ctx context.Context, b builder, id string, prev pha
 		}
 		if n > 0 {
 			hint := "add clean: {set: {column: expression}} to the plan to fix them (the plan may change so until clean is done), or fix them by hand, then rerun"
-			if len(s.plan.Clean) > 0 {
+			if len(s.plan.Tighten.Clean) > 0 {
 				hint = "the clean: expressions leave these rows violating, or new ones arrive (is validate-in-app deployed everywhere?); fix the rows, or change the plan's clean: expressions (they may change until clean is done), then rerun"
 			}
 			return "", &VerifyError{Phase: id, What: "no row should violate " + label, Count: n, Sample: sample, Hint: hint}
 		}
-		if len(s.plan.Clean) == 0 {
+		if len(s.plan.Tighten.Clean) == 0 {
 			return "no row violates " + label + ": nothing to clean", nil
 		}
 		return fmt.Sprintf("%d rows cleaned; no row violates %s", changed, label), nil

@@ -38,7 +38,7 @@ func (s *Session) checkHash(ctx context.Context, apply bool) error {
 		return nil
 	}
 	var old sql.NullString
-	err := s.queryRow(ctx, s.db, "log-last-plan", sqlData{}, map[string]any{"plan": s.plan.Name}, &old)
+	err := s.queryRow(ctx, s.db, "log-last-plan", nil, map[string]any{"plan": s.plan.Name}, &old)
 	changes := []string{"(the earlier plan text is not in shepherd_log)"}
 	var fields []string
 	known := err == nil && old.Valid
@@ -86,7 +86,7 @@ func (s *Session) checkHash(ctx context.Context, apply bool) error {
 	msg, restart := s.editAllowed(changes, fields, inForce)
 	s.notice("", "%s", msg)
 	return s.write(ctx, s.db, func(tx querier) error {
-		if _, err := s.exec(ctx, tx, "state-rehash", sqlData{}, map[string]any{"plan": s.plan.Name, "hash": hash}); err != nil {
+		if _, err := s.exec(ctx, tx, "state-rehash", nil, map[string]any{"plan": s.plan.Name, "hash": hash}); err != nil {
 			return fmt.Errorf("record the changed plan %s: %w", s.plan.Name, s.dsn.scrub(err))
 		}
 		for _, id := range restart {

@@ -17,10 +17,10 @@ type addColumnUnit struct{}
 // column's type.
 func (addColumnUnit) checkExpressions(c *exprCheck) ([]string, error) {
 	p := c.s.plan
-	typ, _ := p.Type.For(c.dialect)
-	expr, _ := p.Backfill.For(c.dialect)
+	typ, _ := p.AddColumn.Type.For(c.dialect)
+	expr, _ := p.AddColumn.Backfill.For(c.dialect)
 	c.warnType(typ)
-	if err := c.value("backfill", expr, valueTarget{What: "the new column " + p.Column, Type: typ, TypeField: "type"}); err != nil {
+	if err := c.value("backfill", expr, valueTarget{What: "the new column " + p.AddColumn.Column, Type: typ, TypeField: "type"}); err != nil {
 		return nil, err
 	}
 	return c.problems, nil
@@ -34,12 +34,12 @@ func (addColumnUnit) phase(id string) phaseOps {
 			// application wrote them.
 			cond: "unreproduced",
 			what: func(p *phases.Plan, one int) string {
-				return fmt.Sprintf("%s %s that the plan's backfill expression would not give %s", article(p.Column), p.Column, phases.Plural(one, "it", "them"))
+				return fmt.Sprintf("%s %s that the plan's backfill expression would not give %s", article(p.AddColumn.Column), p.AddColumn.Column, phases.Plural(one, "it", "them"))
 			},
 			why: func(p *phases.Plan, one int) string {
 				them := phases.Plural(one, "it", "them")
 				return fmt.Sprintf("code that writes %s wrote %s, and nothing can give %s back once %s.%s is dropped. Keep %s elsewhere first if %s matter%s, then roll back again",
-					p.Column, them, them, p.Table, p.Column, them, phases.Plural(one, "it", "they"), phases.Plural(one, "s", ""))
+					p.AddColumn.Column, them, them, p.Table, p.AddColumn.Column, them, phases.Plural(one, "it", "they"), phases.Plural(one, "s", ""))
 			},
 		})
 	case "backfill":
@@ -55,7 +55,7 @@ func (addColumnUnit) phase(id string) phaseOps {
 				return s.reverifyFilled(ctx, b, id)
 			},
 			keptData: func(p *phases.Plan) string {
-				return fmt.Sprintf("the values written to %s stay (a rerun fills the rows still NULL)", p.Column)
+				return fmt.Sprintf("the values written to %s stay (a rerun fills the rows still NULL)", p.AddColumn.Column)
 			},
 		}
 	case "switch-writes":
@@ -66,7 +66,7 @@ func (addColumnUnit) phase(id string) phaseOps {
 			preview: func(pr *previewer) {
 				pr.steps(pr.b.batchPreview(pr.b.fillJob(id)))
 				pr.note("after the confirmation, a catch-up pass fills rows that old code wrote after the backfill")
-				if pr.p.NotNull {
+				if pr.p.AddColumn.NotNull {
 					pr.count("null", false)
 				}
 			},
@@ -81,31 +81,31 @@ func (addColumnUnit) phase(id string) phaseOps {
 			},
 			preview: func(pr *previewer) {
 				p := pr.p
-				if !p.NotNull {
+				if !p.AddColumn.NotNull {
 					pr.note("not_null is false: nothing runs")
 					return
 				}
 				pr.count("null", false)
-				pr.steps(pr.b.setNotNull(p.Column, true))
-				pr.revert(func(b builder) (templates.Script, error) { return b.setNotNull(p.Column, false) })
-				pr.column("column-not-null", p.Column)
+				pr.steps(pr.b.setNotNull(p.AddColumn.Column, true))
+				pr.revert(func(b builder) (templates.Script, error) { return b.setNotNull(p.AddColumn.Column, false) })
+				pr.column("column-not-null", p.AddColumn.Column)
 			},
 			reverify: func(ctx context.Context, s *Session, _ builder) (string, error) {
-				if !s.plan.NotNull {
+				if !s.plan.AddColumn.NotNull {
 					return "not_null is false in the plan: nothing was enforced", nil
 				}
-				return s.verifyNotNull(id, s.plan.Column)(ctx, s.db)
+				return s.verifyNotNull(id, s.plan.AddColumn.Column)(ctx, s.db)
 			},
 			revert: func(ctx context.Context, s *Session, b builder) error {
-				return s.revertNotNull(ctx, b, id, s.plan.Column)
+				return s.revertNotNull(ctx, b, id, s.plan.AddColumn.Column)
 			},
 			leftBehind: func(ctx context.Context, s *Session) bool {
-				return s.notNullLeftBehind(ctx, s.plan.Column)
+				return s.notNullLeftBehind(ctx, s.plan.AddColumn.Column)
 			},
 			exportGuard: func(b builder, _ *PhasePreview) (sqlData, error) {
 				p := b.plan
 				guard := b.cond("null")
-				guard.Name = fmt.Sprintf("%s.%s has NULLs: backfill it first", p.Table, p.Column)
+				guard.Name = fmt.Sprintf("%s.%s has NULLs: backfill it first", p.Table, p.AddColumn.Column)
 				return guard, nil
 			},
 		}
@@ -117,10 +117,10 @@ func (addColumnUnit) checkTable(_ context.Context, s *Session, t *Table, ran, do
 	p := s.plan
 	cols := columnList(t)
 	switch {
-	case !ran("add-column") && t.has(p.Column):
-		addProblem(problems, "column: %s already has a column %q; choose another name, or drop it first if it is left over (columns: %s)", t.Name, p.Column, cols)
-	case done("add-column") && !t.has(p.Column):
-		addProblem(problems, "column: %q was added by this plan but is gone from %s; it was dropped outside shepherd (columns: %s)", p.Column, t.Name, cols)
+	case !ran("add-column") && t.has(p.AddColumn.Column):
+		addProblem(problems, "column: %s already has a column %q; choose another name, or drop it first if it is left over (columns: %s)", t.Name, p.AddColumn.Column, cols)
+	case done("add-column") && !t.has(p.AddColumn.Column):
+		addProblem(problems, "column: %q was added by this plan but is gone from %s; it was dropped outside shepherd (columns: %s)", p.AddColumn.Column, t.Name, cols)
 	}
 	*problems = append(*problems, addColumnUnit{}.dialectProblems(p, s.d.name())...)
 }
@@ -128,11 +128,11 @@ func (addColumnUnit) checkTable(_ context.Context, s *Session, t *Table, ran, do
 // dialectProblems: add-column's type: and backfill:.
 func (addColumnUnit) dialectProblems(p *phases.Plan, dialect string) []string {
 	var problems []string
-	if _, ok := p.Type.For(dialect); !ok {
-		problems = append(problems, missingForDialect("type", "type", dialect, p.Type))
+	if _, ok := p.AddColumn.Type.For(dialect); !ok {
+		problems = append(problems, missingForDialect("type", "type", dialect, p.AddColumn.Type))
 	}
-	if _, ok := p.Backfill.For(dialect); !ok {
-		problems = append(problems, missingForDialect("backfill", "expression", dialect, p.Backfill))
+	if _, ok := p.AddColumn.Backfill.For(dialect); !ok {
+		problems = append(problems, missingForDialect("backfill", "expression", dialect, p.AddColumn.Backfill))
 	}
 	return problems
 }
@@ -140,20 +140,20 @@ func (addColumnUnit) dialectProblems(p *phases.Plan, dialect string) []string {
 // newColumn: the plan's column:, of the plan's type:.
 func (addColumnUnit) newColumn(b builder) (string, string, error) {
 	p := b.plan
-	t, ok := p.Type.For(b.d.name())
+	t, ok := p.AddColumn.Type.For(b.d.name())
 	if !ok {
 		return "", "", fmt.Errorf("type: no type given for %s", b.d.name())
 	}
-	return p.Column, t, nil
+	return p.AddColumn.Column, t, nil
 }
 
 func (addColumnUnit) batchUpdates(p *phases.Plan, todo func(string) bool) []batchUpdate {
 	var out []batchUpdate
 	if todo("backfill") {
-		out = append(out, batchUpdate{"the backfill", []string{p.Column}})
+		out = append(out, batchUpdate{"the backfill", []string{p.AddColumn.Column}})
 	}
 	if todo("switch-writes") {
-		out = append(out, batchUpdate{"switch-writes' catch-up", []string{p.Column}})
+		out = append(out, batchUpdate{"switch-writes' catch-up", []string{p.AddColumn.Column}})
 	}
 	return out
 }

@@ -18,12 +18,12 @@ type renameColumnUnit struct{}
 // not (nothing to check then).
 func (renameColumnUnit) checkExpressions(c *exprCheck) ([]string, error) {
 	p := c.s.plan
-	if typ, ok := p.Type.For(c.dialect); ok {
-		if _, had := c.t.Column(p.Column); had {
+	if typ, ok := p.RenameColumn.Type.For(c.dialect); ok {
+		if _, had := c.t.Column(p.RenameColumn.Column); had {
 			c.warnType(typ)
-			target := valueTarget{What: "the new column " + p.To, Type: typ, TypeField: "type", From: p.Column + "'s value",
-				Fix: fmt.Sprintf("a rename copies the values as they are: give a type that takes them, or leave type: out to keep %s's", p.Column)}
-			if err := c.value("type", c.s.d.quote(p.Column), target); err != nil {
+			target := valueTarget{What: "the new column " + p.RenameColumn.To, Type: typ, TypeField: "type", From: p.RenameColumn.Column + "'s value",
+				Fix: fmt.Sprintf("a rename copies the values as they are: give a type that takes them, or leave type: out to keep %s's", p.RenameColumn.Column)}
+			if err := c.value("type", c.s.d.quote(p.RenameColumn.Column), target); err != nil {
 				return nil, err
 			}
 		}
@@ -48,11 +48,11 @@ func (renameColumnUnit) phase(id string) phaseOps {
 			// carry.go): the data cannot tell which column is right.
 			cond: "new-only",
 			what: func(p *phases.Plan, _ int) string {
-				return fmt.Sprintf("%s %s that %s does not have", article(p.To), p.To, p.Column)
+				return fmt.Sprintf("%s %s that %s does not have", article(p.RenameColumn.To), p.RenameColumn.To, p.RenameColumn.Column)
 			},
 			why: func(p *phases.Plan, _ int) string {
 				return fmt.Sprintf("either code that writes only %s changed %s since (then %s is right, and %s's value is stale), or %s holds a value nothing carried back into %s (a write of code that wrote only %s), which dropping %s would lose. Check these rows, copy into %s what must be kept, then roll back again",
-					p.Column, p.Column, p.Column, p.To, p.To, p.Column, p.To, p.To, p.Column)
+					p.RenameColumn.Column, p.RenameColumn.Column, p.RenameColumn.Column, p.RenameColumn.To, p.RenameColumn.To, p.RenameColumn.Column, p.RenameColumn.To, p.RenameColumn.To, p.RenameColumn.Column)
 			},
 		})
 	case "backfill":
@@ -74,7 +74,7 @@ func (renameColumnUnit) phase(id string) phaseOps {
 				})
 			},
 			keptData: func(p *phases.Plan) string {
-				return fmt.Sprintf("the values copied into %s stay (a rerun copies again where %s and %s differ)", p.To, p.Column, p.To)
+				return fmt.Sprintf("the values copied into %s stay (a rerun copies again where %s and %s differ)", p.RenameColumn.To, p.RenameColumn.Column, p.RenameColumn.To)
 			},
 		}
 	case "switch-reads":
@@ -104,16 +104,16 @@ func (renameColumnUnit) phase(id string) phaseOps {
 			preview: func(pr *previewer) {
 				p := pr.p
 				if pr.b.live != nil {
-					if c, ok := pr.b.live.Column(p.Column); !ok || !c.NotNull {
+					if c, ok := pr.b.live.Column(p.RenameColumn.Column); !ok || !c.NotNull {
 						return
 					}
 				} else {
-					pr.note("the SQL runs only when " + p.Column + " is NOT NULL, on arrival at the gate, before the deploy")
+					pr.note("the SQL runs only when " + p.RenameColumn.Column + " is NOT NULL, on arrival at the gate, before the deploy")
 				}
-				script, err := pr.b.setNotNull(p.To, true)
+				script, err := pr.b.setNotNull(p.RenameColumn.To, true)
 				if err == nil {
 					var relax templates.Script
-					relax, err = pr.b.setNotNull(p.Column, false)
+					relax, err = pr.b.setNotNull(p.RenameColumn.Column, false)
 					script = append(script, relax...)
 				}
 				pr.steps(script, err)
@@ -135,8 +135,8 @@ func (renameColumnUnit) phase(id string) phaseOps {
 				return s.phaseDropOld(ctx, b, id)
 			},
 			preview: func(pr *previewer) {
-				pr.steps(pr.b.dropColumn(pr.p.Column))
-				pr.column("column-exists", pr.p.Column)
+				pr.steps(pr.b.dropColumn(pr.p.RenameColumn.Column))
+				pr.column("column-exists", pr.p.RenameColumn.Column)
 				pr.confirmNote(id, "point of no return: ", ", one release after stop-old-writes")
 			},
 			reverify: func(ctx context.Context, s *Session, _ builder) (string, error) {
@@ -149,9 +149,9 @@ func (renameColumnUnit) phase(id string) phaseOps {
 				p := b.plan
 				guard := b.cond("diff")
 				guard.Cond = "lost"
-				guard.Name = fmt.Sprintf("%s.%s lacks values of %s: backfill first", p.Table, p.To, p.Column)
+				guard.Name = fmt.Sprintf("%s.%s lacks values of %s: backfill first", p.Table, p.RenameColumn.To, p.RenameColumn.Column)
 				refuse := b.base()
-				refuse.Name = phases.CutIdent(fmt.Sprintf("point of no return: %s.%s cannot be restored", p.Table, p.Column))
+				refuse.Name = phases.CutIdent(fmt.Sprintf("point of no return: %s.%s cannot be restored", p.Table, p.RenameColumn.Column))
 				var err error
 				pv.Revert, err = b.sql.Script("export-guard", refuse)
 				return guard, err
@@ -168,22 +168,22 @@ func (renameColumnUnit) checkTable(ctx context.Context, s *Session, t *Table, ra
 	// Once drop-old-column has started, the column may be gone: where
 	// DDL is not transactional (MySQL) a crash can come between the
 	// DROP and the record of it.
-	case !ran("drop-old-column") && !t.has(p.Column):
-		addProblem(problems, "column: %s has no column %q (columns: %s)", t.Name, p.Column, cols)
-	case !ran("add-column") && t.has(p.To):
-		addProblem(problems, "to: %s already has a column %q; a rename target must be new (columns: %s)", t.Name, p.To, cols)
-	case done("add-column") && !t.has(p.To):
-		addProblem(problems, "to: %q was added by this plan but is gone from %s (columns: %s)", p.To, t.Name, cols)
+	case !ran("drop-old-column") && !t.has(p.RenameColumn.Column):
+		addProblem(problems, "column: %s has no column %q (columns: %s)", t.Name, p.RenameColumn.Column, cols)
+	case !ran("add-column") && t.has(p.RenameColumn.To):
+		addProblem(problems, "to: %s already has a column %q; a rename target must be new (columns: %s)", t.Name, p.RenameColumn.To, cols)
+	case done("add-column") && !t.has(p.RenameColumn.To):
+		addProblem(problems, "to: %q was added by this plan but is gone from %s (columns: %s)", p.RenameColumn.To, t.Name, cols)
 	}
-	if p.Column == s.key {
-		addProblem(problems, "column: %q is the batch key; renaming a key column is not supported, set key: to another unique column", p.Column)
+	if p.RenameColumn.Column == s.key {
+		addProblem(problems, "column: %q is the batch key; renaming a key column is not supported, set key: to another unique column", p.RenameColumn.Column)
 	}
-	if c, ok := t.Column(p.Column); ok && c.Generated {
-		addProblem(problems, "column: %q is a generated column; rename it with its expression by hand", p.Column)
+	if c, ok := t.Column(p.RenameColumn.Column); ok && c.Generated {
+		addProblem(problems, "column: %q is a generated column; rename it with its expression by hand", p.RenameColumn.Column)
 	}
 	// What uses the old column must be recreated on the new one before
 	// drop-old-column: say so from the start.
-	if !done("drop-old-column") && t.has(p.Column) && len(*problems) == 0 {
+	if !done("drop-old-column") && t.has(p.RenameColumn.Column) && len(*problems) == 0 {
 		if w := s.renameWarning(ctx, "drop-old-column"); w != "" {
 			s.warnings = append(s.warnings, w)
 		}
@@ -196,27 +196,27 @@ func (renameColumnUnit) dialectProblems(*phases.Plan, string) []string { return 
 // newColumn: the plan's to:, of the plan's type: or else the old column's.
 func (renameColumnUnit) newColumn(b builder) (string, string, error) {
 	p := b.plan
-	if t, ok := p.Type.For(b.d.name()); ok {
-		return p.To, t, nil
+	if t, ok := p.RenameColumn.Type.For(b.d.name()); ok {
+		return p.RenameColumn.To, t, nil
 	}
 	if b.live == nil {
-		b.gap("the type of " + p.To + " is " + p.Column + "'s type, which only the database holds (or give type: in the plan)")
-		return p.To, "/* the type of " + p.Column + " */", nil
+		b.gap("the type of " + p.RenameColumn.To + " is " + p.RenameColumn.Column + "'s type, which only the database holds (or give type: in the plan)")
+		return p.RenameColumn.To, "/* the type of " + p.RenameColumn.Column + " */", nil
 	}
-	c, ok := b.live.Column(p.Column)
+	c, ok := b.live.Column(p.RenameColumn.Column)
 	if !ok {
-		return "", "", fmt.Errorf("rename %s: no column %q", p.Table, p.Column)
+		return "", "", fmt.Errorf("rename %s: no column %q", p.Table, p.RenameColumn.Column)
 	}
-	return p.To, c.Type, nil
+	return p.RenameColumn.To, c.Type, nil
 }
 
 func (renameColumnUnit) batchUpdates(p *phases.Plan, todo func(string) bool) []batchUpdate {
 	var out []batchUpdate
 	if todo("backfill") {
-		out = append(out, batchUpdate{"the backfill", []string{p.To}})
+		out = append(out, batchUpdate{"the backfill", []string{p.RenameColumn.To}})
 	}
 	if todo("drop-old-column") {
-		out = append(out, batchUpdate{"the copy back of " + p.To + " into " + p.Column + " that a rollback past switch-reads makes", []string{p.Column}})
+		out = append(out, batchUpdate{"the copy back of " + p.RenameColumn.To + " into " + p.RenameColumn.Column + " that a rollback past switch-reads makes", []string{p.RenameColumn.Column}})
 	}
 	return out
 }

@@ -25,7 +25,7 @@ const (
 // and clean: set:'s, each one value of its column's type.
 func (tightenUnit) checkExpressions(ec *exprCheck) ([]string, error) {
 	p, t, dialect := ec.s.plan, ec.t, ec.dialect
-	c := p.Constraint
+	c := p.Tighten.Constraint
 	if v, ok := c.Check.For(dialect); ok {
 		ec.condition("constraint.check", v)
 	} else if c.Kind() == phases.CheckConstraint {
@@ -39,7 +39,7 @@ func (tightenUnit) checkExpressions(ec *exprCheck) ([]string, error) {
 			}
 		}
 	}
-	for _, a := range p.Clean {
+	for _, a := range p.Tighten.Clean {
 		v, ok := a.Expr.For(dialect)
 		if !ok {
 			return []string{fmt.Sprintf("clean.set.%s: no expression given for %s", a.Column, dialect)}, nil
@@ -70,7 +70,7 @@ func (tightenUnit) phase(id string) phaseOps {
 				return s.phaseClean(ctx, b, id, prev)
 			},
 			preview: func(pr *previewer) {
-				if len(pr.p.Clean) > 0 {
+				if len(pr.p.Tighten.Clean) > 0 {
 					pr.steps(pr.b.batchPreview(pr.b.cleanJob(id)))
 				} else {
 					pr.note("the plan has no clean: section: the phase only checks that no row violates")
@@ -92,7 +92,7 @@ func (tightenUnit) phase(id string) phaseOps {
 			preview: func(pr *previewer) {
 				pr.steps(pr.b.addConstraint())
 				pr.revert(builder.dropConstraint)
-				if pr.p.Constraint.Kind() == phases.ForeignKeyConstraint {
+				if pr.p.Tighten.Constraint.Kind() == phases.ForeignKeyConstraint {
 					pr.count("violates", false)
 					if uncheckedForeignKey(pr.b.d) {
 						pr.note("before the ALTER, and again right after it, shepherd counts the rows without a parent (the check above); if the second count finds any (written between clean and the ALTER), the constraint is dropped again and the phase fails with their keys")
@@ -126,7 +126,7 @@ func (tightenUnit) phase(id string) phaseOps {
 				p := pr.p
 				pr.steps(pr.b.failurePreview())
 				pr.note("where " + p.Table + " has no row to write to (fewer than two for UNIQUE), it inserts one instead (two for UNIQUE) in the same rolled-back transaction: the columns an insert must give get a value of their type, or constraint.violating's; without one the phase fails and says which to give")
-				if p.Constraint.Kind() == phases.ForeignKeyConstraint {
+				if p.Tighten.Constraint.Kind() == phases.ForeignKeyConstraint {
 					if note := foreignKeyNote(pr.b.d); note != "" {
 						pr.note(note)
 					}
@@ -147,13 +147,13 @@ func (tightenUnit) phase(id string) phaseOps {
 func (tightenUnit) checkTable(ctx context.Context, s *Session, t *Table, ran, _ func(string) bool, problems *[]string) {
 	p := s.plan
 	cols := columnList(t)
-	c := p.Constraint
+	c := p.Tighten.Constraint
 	for _, col := range c.Columns() {
 		if !t.has(col) {
 			addProblem(problems, "constraint: %s has no column %q (columns: %s)", t.Name, col, cols)
 		}
 	}
-	for _, a := range p.Clean {
+	for _, a := range p.Tighten.Clean {
 		if !t.has(a.Column) {
 			addProblem(problems, "clean.set: %s has no column %q (columns: %s)", t.Name, a.Column, cols)
 		}
@@ -192,7 +192,7 @@ func (tightenUnit) newColumn(b builder) (string, string, error) { return noNewCo
 
 func (tightenUnit) batchUpdates(p *phases.Plan, todo func(string) bool) []batchUpdate {
 	var sets []string
-	for _, a := range p.Clean {
+	for _, a := range p.Tighten.Clean {
 		sets = append(sets, a.Column)
 	}
 	switch {

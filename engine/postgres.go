@@ -262,7 +262,7 @@ func (d postgresDialect) lock(ctx context.Context, s *Session) (runnerLock, erro
 func (postgresDialect) lockScope(ctx context.Context, s *Session) (string, error) {
 	schema := s.plan.Schema
 	if schema == "" {
-		if err := s.queryRow(ctx, s.db, "current-schema", sqlData{}, nil, &schema); err != nil {
+		if err := s.queryRow(ctx, s.db, "current-schema", nil, nil, &schema); err != nil {
 			return "", fmt.Errorf("find the current schema: %w", s.dsn.scrub(err))
 		}
 	}
@@ -273,7 +273,7 @@ func (postgresDialect) lockScope(ctx context.Context, s *Session) (string, error
 // (pg_locks, which any user can read).
 func (postgresDialect) runnerAlive(ctx context.Context, e *Engine, scope string, _ *LockHeldError, _ *time.Time) (bool, error) {
 	var n int64
-	err := e.queryRow(ctx, e.db, "runner-lock-held", sqlData{}, map[string]any{"lock": advisoryKey(scope)}, &n)
+	err := e.queryRow(ctx, e.db, "runner-lock-held", nil, map[string]any{"lock": advisoryKey(scope)}, &n)
 	return n > 0, err
 }
 

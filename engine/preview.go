@@ -95,7 +95,8 @@ func (b builder) preview() ([]PhasePreview, error) {
 		if b.live == nil && b.plan.Key == "" && (len(pv.Steps) > 0 || len(pv.Checks) > 0) {
 			pv.Notes = append(pv.Notes, Note{Kind: NoteTableKey, Text: `"id" stands for the table's primary key, which the live schema gives`})
 		}
-		if c := b.plan.Constraint; b.live == nil && c != nil && c.Kind() == phases.ForeignKeyConstraint && len(c.References.Columns) == 0 && (len(pv.Steps) > 0 || len(pv.Checks) > 0) {
+		if t := b.plan.Tighten; b.live == nil && t != nil && t.Constraint.Kind() == phases.ForeignKeyConstraint && len(t.Constraint.References.Columns) == 0 && (len(pv.Steps) > 0 || len(pv.Checks) > 0) {
+			c := t.Constraint
 			pv.Notes = append(pv.Notes, Note{Kind: NoteReferencedKey, Text: fmt.Sprintf(`the referenced "id" stands for the primary key of %s, which the live schema gives`, c.References.Table)})
 		}
 		out = append(out, pv)
@@ -161,7 +162,7 @@ func (b builder) revertPreview(render func(builder) (templates.Script, error)) (
 }
 
 func (b builder) failurePreview() (templates.Script, error) {
-	c := b.plan.Constraint
+	c := b.plan.Tighten.Constraint
 	d := b.constraintData()
 	name := "violating-update"
 	switch c.Kind() {

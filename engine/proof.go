@@ -103,7 +103,7 @@ func (s *Session) phaseFailurePath(ctx context.Context, b builder) error {
 // what the plan must give.
 func (s *Session) proveRejected(ctx context.Context, b builder) (detail, rejected string, err error) {
 	const phase = failurePathPhase
-	c := s.plan.Constraint
+	c := s.plan.Tighten.Constraint
 	label := s.plan.ConstraintLabel()
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
@@ -112,7 +112,7 @@ func (s *Session) proveRejected(ctx context.Context, b builder) (detail, rejecte
 	// The proof's settings (SQLite's PRAGMA foreign_keys) are for this
 	// connection only: it is discarded, not returned to the pool.
 	defer discardConn(conn)
-	setup, err := s.sql.Script("proof-setup", sqlData{})
+	setup, err := s.sql.Script("proof-setup", nil)
 	if err != nil {
 		return "", "", err
 	}
@@ -263,7 +263,7 @@ func (s *Session) renderViolating(b builder, w violatingWrite, keys []any) (tryW
 func (s *Session) renderSatisfying(b builder, w violatingWrite, keys []any) ([]tryWrite, error) {
 	if len(w.insert) == 0 {
 		d := b.constraintData()
-		for _, col := range w.columns(s.plan.Constraint) {
+		for _, col := range w.columns(s.plan.Tighten.Constraint) {
 			d.Set = append(d.Set, setExpr{Column: col, Expr: s.sql.Quote(col)})
 		}
 		st, err := s.sql.Query("violating-update", d)
@@ -306,7 +306,7 @@ func (s *Session) renderInsert(d sqlData, row []setExpr) (templates.Statement, e
 // connection), which ends the proof.
 func (s *Session) runTry(ctx context.Context, tx *sql.Tx, t tryWrite) (at int, werr, err error) {
 	const phase = failurePathPhase
-	if _, err := s.exec(ctx, tx, "savepoint", sqlData{}, nil); err != nil {
+	if _, err := s.exec(ctx, tx, "savepoint", nil, nil); err != nil {
 		return 0, nil, &StepError{Phase: phase, SQL: "SAVEPOINT", Err: s.dsn.scrub(err)}
 	}
 	at = len(t.stmts) - 1
@@ -321,7 +321,7 @@ func (s *Session) runTry(ctx context.Context, tx *sql.Tx, t tryWrite) (at int, w
 			break
 		}
 	}
-	if _, err := s.exec(ctx, tx, "rollback-to-savepoint", sqlData{}, nil); err != nil {
+	if _, err := s.exec(ctx, tx, "rollback-to-savepoint", nil, nil); err != nil {
 		return 0, nil, &StepError{Phase: phase, SQL: "ROLLBACK TO SAVEPOINT", Err: s.dsn.scrub(err)}
 	}
 	if werr != nil {
@@ -353,8 +353,8 @@ func (s *Session) violatingHint(b builder, insert bool) string {
 			cols = append(cols, col.Name+": …")
 		}
 	}
-	more := b.plan.Constraint.Columns()
-	for _, a := range b.plan.Constraint.Violating {
+	more := b.plan.Tighten.Constraint.Columns()
+	for _, a := range b.plan.Tighten.Constraint.Violating {
 		more = append(more, a.Column)
 	}
 	for _, col := range more {
@@ -367,7 +367,7 @@ func (s *Session) violatingHint(b builder, insert bool) string {
 		how = "written to an existing row inside a transaction that is rolled back"
 	}
 	return fmt.Sprintf("add to the plan constraint.violating: {%s}, values that break only %s (%s; constraint.violating may change while the plan is in force), then rerun",
-		strings.Join(cols, ", "), b.plan.Constraint.Name, how)
+		strings.Join(cols, ", "), b.plan.Tighten.Constraint.Name, how)
 }
 
 func (s *Session) firstKeys(ctx context.Context, q querier) ([]any, error) {

@@ -95,7 +95,7 @@ func (s *Session) boundaryFirst(ctx context.Context, tx *sql.Tx, b builder, trie
 		j := judged{w: w, v: v}
 		// The one column the try sets (an update), or where its row
 		// differs from its satisfying twin (an insert).
-		row, cols := w.set, w.columns(s.plan.Constraint)
+		row, cols := w.set, w.columns(s.plan.Tighten.Constraint)
 		if len(w.insert) > 0 {
 			row = w.insert[len(w.insert)-1]
 		}
@@ -172,12 +172,12 @@ func (s *Session) judge(ctx context.Context, tx *sql.Tx, b builder, w violatingW
 			d.Set = append(d.Set, e)
 		}
 	}
-	if _, err := s.exec(ctx, tx, "savepoint", sqlData{}, nil); err != nil {
+	if _, err := s.exec(ctx, tx, "savepoint", nil, nil); err != nil {
 		return 0, &StepError{Phase: failurePathPhase, SQL: "SAVEPOINT", Err: s.dsn.scrub(err)}
 	}
 	var n sql.NullInt64
 	qerr := s.queryRow(ctx, tx, "check-verdict", d, vals, &n)
-	if _, err := s.exec(ctx, tx, "rollback-to-savepoint", sqlData{}, nil); err != nil {
+	if _, err := s.exec(ctx, tx, "rollback-to-savepoint", nil, nil); err != nil {
 		return 0, &StepError{Phase: failurePathPhase, SQL: "ROLLBACK TO SAVEPOINT", Err: s.dsn.scrub(err)}
 	}
 	switch {

@@ -47,11 +47,11 @@ func (s *Session) provesConstraint(ctx context.Context, tx *sql.Tx, b builder, w
 // constraint: the same write with values that satisfy the plan's
 // constraint must be accepted (any of the ways renderSatisfying gives).
 func (s *Session) compareSatisfying(ctx context.Context, tx *sql.Tx, b builder, w violatingWrite, keys []any, refused, msg string) (proof, why string, err error) {
-	name := s.plan.Constraint.Name
+	name := s.plan.Tighten.Constraint.Name
 	if name == "" {
 		name = s.plan.ConstraintLabel()
 	}
-	cols := strings.Join(w.columns(s.plan.Constraint), ", ")
+	cols := strings.Join(w.columns(s.plan.Tighten.Constraint), ", ")
 	compare, err := s.renderSatisfying(b, w, keys)
 	if err != nil {
 		return "", "", err
@@ -94,7 +94,7 @@ const (
 // match (PostgreSQL: no name, or, from 18, the column's own not-null
 // constraint).
 func (s *Session) rejectedBy(f failure) rejection {
-	c := s.plan.Constraint
+	c := s.plan.Tighten.Constraint
 	want := map[phases.ConstraintKind]failureKind{phases.NotNullConstraint: failNotNull, phases.UniqueConstraint: failUnique, phases.CheckConstraint: failCheck, phases.ForeignKeyConstraint: failForeignKey}[c.Kind()]
 	switch {
 	case f.kind != want:

@@ -31,7 +31,7 @@ func requiredColumns(t *Table) []Column {
 // for. parent is the table a foreign key references, when it could be
 // read.
 func (b builder) insertTries(parent *Table) (tries []violatingWrite, missing []missingValue) {
-	c := b.plan.Constraint
+	c := b.plan.Tighten.Constraint
 	violating := map[string]string{}
 	for _, a := range c.Violating {
 		violating[a.Column], _ = a.Expr.For(b.d.name())
@@ -318,7 +318,7 @@ func keyClass(typ string) string {
 // (boundaryFirst), and tries each inside a savepoint; the first the
 // database rejects is the proof.
 func (b builder) checkCandidates() []violatingWrite {
-	check, _ := b.plan.Constraint.Check.For(b.d.name())
+	check, _ := b.plan.Tighten.Constraint.Check.For(b.d.name())
 	var out []violatingWrite
 	seen := map[string]bool{}
 	for _, t := range lexSQL(check) {

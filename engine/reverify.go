@@ -67,28 +67,28 @@ func (s *Session) reverifyFilled(ctx context.Context, b builder, id string) (str
 		return "", fmt.Errorf("%s: verify: %w", id, err)
 	}
 	if n > 0 {
-		return "", &VerifyError{Phase: id, What: fmt.Sprintf("rows should have %s filled", p.Column), UpTo: s.key + " " + *cp,
+		return "", &VerifyError{Phase: id, What: fmt.Sprintf("rows should have %s filled", p.AddColumn.Column), UpTo: s.key + " " + *cp,
 			Count: n, Sample: sample, Hint: "they lost their value since the backfill; roll back to the backfill and run it again"}
 	}
-	return fmt.Sprintf("no row the backfill walked is left without %s", p.Column), nil
+	return fmt.Sprintf("no row the backfill walked is left without %s", p.AddColumn.Column), nil
 }
 
 // reverifyNoNulls checks that no row is NULL in the new column once every
 // writer fills it.
 func (s *Session) reverifyNoNulls(ctx context.Context, b builder, id string) (string, error) {
 	p := s.plan
-	if !p.NotNull {
-		return "not_null is false: NULLs may remain in " + p.Column, nil
+	if !p.AddColumn.NotNull {
+		return "not_null is false: NULLs may remain in " + p.AddColumn.Column, nil
 	}
 	n, sample, err := s.countWhere(ctx, s.db, b.cond("null"), nil)
 	if err != nil {
 		return "", fmt.Errorf("%s: verify: %w", id, err)
 	}
 	if n > 0 {
-		return "", &VerifyError{Phase: id, What: fmt.Sprintf("%s should have no NULLs once writes are switched", p.Column),
-			Count: n, Sample: sample, Hint: "code that does not write " + p.Column + " is running somewhere"}
+		return "", &VerifyError{Phase: id, What: fmt.Sprintf("%s should have no NULLs once writes are switched", p.AddColumn.Column),
+			Count: n, Sample: sample, Hint: "code that does not write " + p.AddColumn.Column + " is running somewhere"}
 	}
-	return "no row is NULL in " + p.Column, nil
+	return "no row is NULL in " + p.AddColumn.Column, nil
 }
 
 // reverifyViolations says how many rows violate the constraint now; it
@@ -123,11 +123,11 @@ func (s *Session) reverifyCleaned(ctx context.Context, b builder, id string) (st
 // new one present.
 func (s *Session) verifyDropped(ctx context.Context, phase string) (string, error) {
 	p := s.plan
-	if err := s.mustColumn(ctx, s.db, phase, p.Column, "column-exists", false, "should be gone"); err != nil {
+	if err := s.mustColumn(ctx, s.db, phase, p.RenameColumn.Column, "column-exists", false, "should be gone"); err != nil {
 		return "", err
 	}
-	if err := s.mustColumn(ctx, s.db, phase, p.To, "column-exists", true, "should hold the data"); err != nil {
+	if err := s.mustColumn(ctx, s.db, phase, p.RenameColumn.To, "column-exists", true, "should hold the data"); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("%s.%s is gone; %s.%s holds the data", p.Table, p.Column, p.Table, p.To), nil
+	return fmt.Sprintf("%s.%s is gone; %s.%s holds the data", p.Table, p.RenameColumn.Column, p.Table, p.RenameColumn.To), nil
 }

@@ -115,23 +115,23 @@ func (s *Session) revertDDL(ctx context.Context, b builder, id string) error {
 // carry-back) is NOT NULL again.
 func (s *Session) moveNotNullBack(ctx context.Context, id string) error {
 	p := s.plan
-	oldNullable, err := s.columnIs(ctx, s.db, p.Column, "column-nullable")
+	oldNullable, err := s.columnIs(ctx, s.db, p.RenameColumn.Column, "column-nullable")
 	if err != nil {
 		return err
 	}
-	newNotNull, err := s.columnIs(ctx, s.db, p.To, "column-not-null")
+	newNotNull, err := s.columnIs(ctx, s.db, p.RenameColumn.To, "column-not-null")
 	if err != nil || !oldNullable || !newNotNull {
 		return err
 	}
-	s.notice(id, "moving NOT NULL back from %s to %s, as it was before stop-old-writes", p.To, p.Column)
-	if err := s.requireNoNulls(ctx, id, p.Column); err != nil {
+	s.notice(id, "moving NOT NULL back from %s to %s, as it was before stop-old-writes", p.RenameColumn.To, p.RenameColumn.Column)
+	if err := s.requireNoNulls(ctx, id, p.RenameColumn.Column); err != nil {
 		return err
 	}
 	for _, move := range []struct {
 		col     string
 		notNull bool
 		probe   string
-	}{{p.Column, true, "column-not-null"}, {p.To, false, "column-nullable"}} {
+	}{{p.RenameColumn.Column, true, "column-not-null"}, {p.RenameColumn.To, false, "column-nullable"}} {
 		if err := s.refreshTable(ctx); err != nil {
 			return err
 		}

@@ -49,7 +49,7 @@ func (e *Engine) runners(ctx context.Context) (map[string]*Runner, error) {
 	}
 	var found []row
 	err := func() error {
-		rows, err := e.query(ctx, e.db, "lease-list", sqlData{}, nil)
+		rows, err := e.query(ctx, e.db, "lease-list", nil, nil)
 		if err != nil {
 			return err
 		}

@@ -100,6 +100,11 @@ const (
 	CatalogCheck      CatalogKind = "check"
 	CatalogUnique     CatalogKind = "unique"
 	CatalogForeignKey CatalogKind = "foreign-key"
+	// CatalogPrimaryKey and CatalogNotNull are constraints only SQLite's
+	// table definition names (a named PRIMARY KEY or NOT NULL), which its
+	// rebuild keeps.
+	CatalogPrimaryKey CatalogKind = "primary-key"
+	CatalogNotNull    CatalogKind = "not-null"
 )
 
 // SchemaObject is an index, trigger or view stored with its SQL (SQLite).
@@ -313,7 +318,7 @@ func (s *Session) checkSchema(ctx context.Context, t *Table, progress phases.Pro
 		}
 		problems = append(problems, more...)
 	}
-	if c := p.Constraint; len(problems) == 0 && c != nil && c.Kind() == phases.CheckConstraint && !constraintRan {
+	if tg := p.Tighten; len(problems) == 0 && tg != nil && tg.Constraint.Kind() == phases.CheckConstraint && !constraintRan {
 		problem, err := s.probeCheck(ctx, t)
 		if err != nil {
 			return err
@@ -366,7 +371,7 @@ func (s *Session) nameClashes(ctx context.Context, t *Table) []string {
 // (drops it and builds it again, as it does after its own failed build);
 // otherwise the plan is refused, saying how to drop it.
 func (s *Session) invalidIndex(ctx context.Context, t *Table, ix Index) string {
-	c := s.plan.Constraint
+	c := s.plan.Tighten.Constraint
 	what := fmt.Sprintf("constraint.name: %s already has an index %q that is INVALID (a CREATE INDEX CONCURRENTLY that failed left it)", t.Name, ix.Name)
 	st, err := s.sql.Query("suggest-drop-index", sqlData{Schema: t.Schema, Name: ix.Name})
 	if err != nil {

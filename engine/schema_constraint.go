@@ -21,7 +21,7 @@ import (
 // pair of columns has types the database can compare. It resolves the
 // referenced columns for the session.
 func (s *Session) checkForeignKey(ctx context.Context, t *Table) []string {
-	c := s.plan.Constraint
+	c := s.plan.Tighten.Constraint
 	ref := c.References
 	schema := ref.Schema
 	if schema == "" {

@@ -80,7 +80,8 @@ func (b builder) planColumnTable(op, col string) *Table {
 	}
 	p := b.plan
 	added := p.NewColumn()
-	typ, ok := p.Type.For(b.d.name())
+	_, types := p.ColumnFields()
+	typ, ok := types.For(b.d.name())
 	if added == "" || col != added || !ok {
 		return nil
 	}
@@ -128,7 +129,7 @@ func notNullCheckName(table, col string) string {
 // constraintData is the data of the plan's constraint.
 func (b builder) constraintData() sqlData {
 	d := b.base()
-	c := b.plan.Constraint
+	c := b.plan.Tighten.Constraint
 	d.Kind, d.Name, d.Columns = string(c.Kind()), c.Name, c.Columns()
 	d.Check, _ = c.Check.For(b.d.name())
 	if c.Kind() == phases.NotNullConstraint {
@@ -162,7 +163,7 @@ var constraintOps = map[phases.ConstraintKind][2]string{
 }
 
 func (b builder) addConstraint() (templates.Script, error) {
-	c := b.plan.Constraint
+	c := b.plan.Tighten.Constraint
 	if c.Kind() == phases.NotNullConstraint {
 		return b.setNotNull(c.NotNull, true)
 	}
@@ -170,7 +171,7 @@ func (b builder) addConstraint() (templates.Script, error) {
 }
 
 func (b builder) dropConstraint() (templates.Script, error) {
-	c := b.plan.Constraint
+	c := b.plan.Tighten.Constraint
 	if c.Kind() == phases.NotNullConstraint {
 		return b.setNotNull(c.NotNull, false)
 	}
@@ -181,8 +182,8 @@ func (b builder) dropConstraint() (templates.Script, error) {
 // the new column is NULL get the plan's expression.
 func (b builder) fillJob(phase string) batchJob {
 	d := b.base()
-	d.Column = b.plan.Column
-	d.Expr, _ = b.plan.Backfill.For(b.d.name())
+	d.Column = b.plan.AddColumn.Column
+	d.Expr, _ = b.plan.AddColumn.Backfill.For(b.d.name())
 	d.Keep = b.kept(d.Column)
 	return batchJob{phase: phase, update: "fill-batch", data: d,
 		fix: "fix the rows in that range, or change the plan's backfill: expression (it may change until backfill or switch-writes is done), then rerun to resume"}
@@ -193,7 +194,7 @@ func (b builder) fillJob(phase string) batchJob {
 // of the backfill, the other way.
 func (b builder) carryJob(phase string) batchJob {
 	d := b.base()
-	d.Column, d.To, d.Text = b.plan.To, b.plan.Column, b.holdsText()
+	d.Column, d.To, d.Text = b.plan.RenameColumn.To, b.plan.RenameColumn.Column, b.holdsText()
 	d.Keep = b.kept(d.To)
 	return batchJob{phase: phase, update: "copy-batch", data: d}
 }
@@ -202,7 +203,7 @@ func (b builder) carryJob(phase string) batchJob {
 // one where they differ.
 func (b builder) copyJob(phase string) batchJob {
 	d := b.base()
-	d.Column, d.To, d.Text = b.plan.Column, b.plan.To, b.holdsText()
+	d.Column, d.To, d.Text = b.plan.RenameColumn.Column, b.plan.RenameColumn.To, b.holdsText()
 	d.Keep = b.kept(d.To)
 	return batchJob{phase: phase, update: "copy-batch", data: d}
 }
@@ -211,9 +212,10 @@ func (b builder) copyJob(phase string) batchJob {
 // table says, else as the plan's type: does, else it is assumed to): a
 // comparison of its values must then see every character.
 func (b builder) holdsText() bool {
-	typ, ok := b.plan.Type.For(b.d.name())
+	col, types := b.plan.ColumnFields()
+	typ, ok := types.For(b.d.name())
 	if b.live != nil {
-		if c, found := b.live.Column(b.plan.Column); found {
+		if c, found := b.live.Column(col); found {
 			typ, ok = c.Type, true
 		}
 	}
@@ -225,7 +227,7 @@ func (b builder) holdsText() bool {
 // UNIQUE, it walks the duplicates (dupwalk.go), else the whole table.
 func (b builder) cleanJob(phase string) batchJob {
 	d := b.constraintData()
-	d.Set = b.assigned(b.plan.Clean)
+	d.Set = b.assigned(b.plan.Tighten.Clean)
 	var sets []string
 	for _, a := range d.Set {
 		sets = append(sets, a.Column)
@@ -256,13 +258,13 @@ func (b builder) cond(kind string) sqlData {
 	switch kind {
 	case "null", "unfilled", "null-expr", "unreproduced":
 		d = b.base()
-		d.Column = b.plan.Column
-		d.Expr, _ = b.plan.Backfill.For(b.d.name())
-		d.Type, _ = b.plan.Type.For(b.d.name())
+		d.Column = b.plan.AddColumn.Column
+		d.Expr, _ = b.plan.AddColumn.Backfill.For(b.d.name())
+		d.Type, _ = b.plan.AddColumn.Type.For(b.d.name())
 		d.Text = b.holdsText()
 	case "diff", "new-only":
 		d = b.base()
-		d.Column, d.To, d.Text = b.plan.Column, b.plan.To, b.holdsText()
+		d.Column, d.To, d.Text = b.plan.RenameColumn.Column, b.plan.RenameColumn.To, b.holdsText()
 	default:
 		d = b.constraintData()
 	}

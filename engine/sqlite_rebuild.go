@@ -304,9 +304,9 @@ func (ct *createTable) constraints() []Constraint {
 			case w[k+2].is("FOREIGN"), w[k+2].is("REFERENCES"):
 				c.Kind = CatalogForeignKey
 			case w[k+2].is("PRIMARY"):
-				c.Kind = "primary-key"
+				c.Kind = CatalogPrimaryKey
 			case w[k+2].is("NOT"):
-				c.Kind = "not-null"
+				c.Kind = CatalogNotNull
 			default:
 				continue
 			}

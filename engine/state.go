@@ -51,7 +51,7 @@ func (st *phaseState) resetWalk() {
 // statement on the pool (autocommit) that timed out waiting for a lock did
 // not apply, so it is retried a few times: under heavy write traffic an
 // SQLite writer can wait out its busy timeout.
-func (e *Engine) exec(ctx context.Context, q querier, name string, data sqlData, vals map[string]any) (sql.Result, error) {
+func (e *Engine) exec(ctx context.Context, q querier, name string, data any, vals map[string]any) (sql.Result, error) {
 	st, err := e.sql.Query(name, data)
 	if err != nil {
 		return nil, err
@@ -93,7 +93,7 @@ func (e *Engine) retryLocked(ctx context.Context, retry bool, fn func() error) e
 }
 
 // query renders a one-statement template and runs it.
-func (e *Engine) query(ctx context.Context, q querier, name string, data sqlData, vals map[string]any) (*sql.Rows, error) {
+func (e *Engine) query(ctx context.Context, q querier, name string, data any, vals map[string]any) (*sql.Rows, error) {
 	st, err := e.sql.Query(name, data)
 	if err != nil {
 		return nil, err
@@ -107,7 +107,7 @@ func (e *Engine) query(ctx context.Context, q querier, name string, data sqlData
 }
 
 // queryRow renders a one-statement template and scans its one row.
-func (e *Engine) queryRow(ctx context.Context, q querier, name string, data sqlData, vals map[string]any, dest ...any) error {
+func (e *Engine) queryRow(ctx context.Context, q querier, name string, data any, vals map[string]any, dest ...any) error {
 	st, err := e.sql.Query(name, data)
 	if err != nil {
 		return err
@@ -122,7 +122,7 @@ func (e *Engine) queryRow(ctx context.Context, q querier, name string, data sqlD
 // stateExists reports whether shepherd's tables exist in this database.
 func (e *Engine) stateExists(ctx context.Context) (bool, error) {
 	var n int64
-	if err := e.queryRow(ctx, e.db, "state-exists", sqlData{}, nil, &n); err != nil {
+	if err := e.queryRow(ctx, e.db, "state-exists", nil, nil, &n); err != nil {
 		return false, fmt.Errorf("look for shepherd's state table: %w", e.dsn.scrub(err))
 	}
 	return n > 0, nil
@@ -222,14 +222,14 @@ func (s *Session) progress() phases.Progress {
 func (s *Session) ensureStateTables(ctx context.Context) error {
 	if s.sql.Has("state-complete") {
 		var complete int
-		if err := s.queryRow(ctx, s.db, "state-complete", sqlData{}, nil, &complete); err != nil {
+		if err := s.queryRow(ctx, s.db, "state-complete", nil, nil, &complete); err != nil {
 			return fmt.Errorf("check shepherd's state tables: %w", s.dsn.scrub(err))
 		}
 		if complete == 1 {
 			return nil
 		}
 	}
-	script, err := s.sql.Script("state-ddl", sqlData{})
+	script, err := s.sql.Script("state-ddl", nil)
 	if err != nil {
 		return err
 	}
@@ -259,7 +259,7 @@ func (s *Session) register(ctx context.Context) error {
 	return s.write(ctx, s.db, func(tx querier) error {
 		for _, i := range missing {
 			ph := s.pb.Phases[i]
-			if _, err := s.exec(ctx, tx, "state-insert", sqlData{}, map[string]any{
+			if _, err := s.exec(ctx, tx, "state-insert", nil, map[string]any{
 				"plan": s.plan.Name, "phase": ph.ID, "position": i, "playbook": s.plan.Playbook,
 				"table": s.plan.Table, "hash": s.plan.Hash(),
 			}); err != nil {
@@ -308,7 +308,7 @@ func (s *Session) save(ctx context.Context, q querier, st *phaseState) error {
 		cp = *st.Checkpoint
 	}
 	return s.write(ctx, q, func(q querier) error {
-		res, err := s.exec(ctx, q, "state-update", sqlData{}, map[string]any{
+		res, err := s.exec(ctx, q, "state-update", nil, map[string]any{
 			"status": string(st.Status), "started_at": s.d.timeValue(st.StartedAt), "finished_at": s.d.timeValue(st.FinishedAt),
 			"run_by": nullable(st.RunBy), "checkpoint": cp, "rows_done": st.RowsDone, "detail": nullable(redactValues(s.dsn.Scrub(st.Detail))),
 			"took_effect": st.TookEffect, "rows_changed": st.RowsChanged, "plan": s.plan.Name, "phase": st.ID,
@@ -332,7 +332,7 @@ func (s *Session) log(ctx context.Context, q querier, phase, event, sqlText, det
 		detail = redactValues(detail)
 	}
 	return s.write(ctx, q, func(q querier) error {
-		_, err := s.exec(ctx, q, "log-append", sqlData{}, map[string]any{
+		_, err := s.exec(ctx, q, "log-append", nil, map[string]any{
 			"at": s.d.timeValue(ptr(time.Now())), "plan": s.plan.Name, "phase": phase, "event": event,
 			"actor": s.opts.Operator, "sql": nullable(sqlText), "detail": nullable(detail),
 		})
@@ -413,7 +413,7 @@ func (e *Engine) Status(ctx context.Context) ([]PlanStatus, error) {
 	if err != nil || !exists {
 		return nil, err
 	}
-	rows, err := e.query(ctx, e.db, "state-list", sqlData{}, nil)
+	rows, err := e.query(ctx, e.db, "state-list", nil, nil)
 	if err != nil {
 		return nil, fmt.Errorf("read shepherd_state: %w", e.dsn.scrub(err))
 	}
@@ -455,7 +455,7 @@ func (e *Engine) Log(ctx context.Context, plan string) ([]LogEntry, error) {
 	if err != nil || !exists {
 		return nil, err
 	}
-	rows, err := e.query(ctx, e.db, "log-list", sqlData{}, map[string]any{"plan": plan})
+	rows, err := e.query(ctx, e.db, "log-list", nil, map[string]any{"plan": plan})
 	if err != nil {
 		return nil, fmt.Errorf("read shepherd_log: %w", e.dsn.scrub(err))
 	}
@@ -496,7 +496,7 @@ func (e *NotReadyError) Error() string {
 // phase is done, else a *NotReadyError saying why.
 func (e *Engine) Ready(ctx context.Context, plan, phase string) error {
 	var status string
-	err := e.queryRow(ctx, e.db, "state-phase", sqlData{}, map[string]any{"plan": plan, "phase": phase}, &status)
+	err := e.queryRow(ctx, e.db, "state-phase", nil, map[string]any{"plan": plan, "phase": phase}, &status)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return &NotReadyError{Reason: fmt.Sprintf("not ready: plan %q has not started in this database", plan)}

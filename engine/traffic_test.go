@@ -196,7 +196,7 @@ func runWithTraffic(t *testing.T, a *app, plan string, writers int, deployAt map
 	ctx := context.Background()
 	p := mustPlan(t, plan)
 	opts := Options{BatchSize: 300}
-	if p.Constraint != nil && p.Constraint.Kind() == "check" {
+	if p.Tighten != nil && p.Tighten.Constraint.Kind() == "check" {
 		opts.AllowLock = "shared" // MySQL copies the table to add a CHECK, blocking writes for as long
 	}
 	s, _ := session(t, a.db, p, opts)

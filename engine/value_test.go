@@ -34,18 +34,18 @@ table: accounts
 column: email
 type: {postgres: text, mysql: varchar(200), sqlite: text}
 backfill: "username"
-`, func(p *phases.Plan, e string) { p.Backfill = phases.PerDialect{All: e} }},
+`, func(p *phases.Plan, e string) { p.AddColumn.Backfill = phases.PerDialect{All: e} }},
 	{"clean.set.username", `name: accounts-username-short
 playbook: tighten-constraint
 table: accounts
 constraint: {name: accounts_username_short, check: "length(username) < 50"}
 clean: {set: {username: "username"}}
-`, func(p *phases.Plan, e string) { p.Clean[0].Expr = phases.PerDialect{All: e} }},
+`, func(p *phases.Plan, e string) { p.Tighten.Clean[0].Expr = phases.PerDialect{All: e} }},
 	{"constraint.violating.username", `name: accounts-username-short
 playbook: tighten-constraint
 table: accounts
 constraint: {name: accounts_username_short, check: "length(username) < 50", violating: {username: "'x'"}}
-`, func(p *phases.Plan, e string) { p.Constraint.Violating[0].Expr = phases.PerDialect{All: e} }},
+`, func(p *phases.Plan, e string) { p.Tighten.Constraint.Violating[0].Expr = phases.PerDialect{All: e} }},
 }
 
 // schemaProblem returns the problems of a *SchemaError, or fails.
@@ -156,8 +156,8 @@ func TestServerChecksTypes(t *testing.T) {
 		defer eng.Close()
 		typed := func(typ, backfill string) *phases.Plan {
 			p := mustPlan(t, valuePlans[0].plan)
-			p.Type = phases.PerDialect{All: typ}
-			p.Backfill = phases.PerDialect{All: backfill}
+			p.AddColumn.Type = phases.PerDialect{All: typ}
+			p.AddColumn.Backfill = phases.PerDialect{All: backfill}
 			return p
 		}
 		renamed := func(typ string) *phases.Plan {
@@ -165,7 +165,7 @@ func TestServerChecksTypes(t *testing.T) {
 		}
 		cleaned := func(expr string) *phases.Plan {
 			p := mustPlan(t, valuePlans[1].plan)
-			p.Clean = []phases.Assign{{Column: "score", Expr: phases.PerDialect{All: expr}}}
+			p.Tighten.Clean = []phases.Assign{{Column: "score", Expr: phases.PerDialect{All: expr}}}
 			return p
 		}
 		bad := []struct {
@@ -281,7 +281,7 @@ func TestValueChecksWithoutTemporaryTables(t *testing.T) {
 			if dialect == "postgres" {
 				// PostgreSQL checks a type without a table too.
 				p := mustPlan(t, valuePlans[0].plan)
-				p.Type = phases.PerDialect{All: "txet"}
+				p.AddColumn.Type = phases.PerDialect{All: "txet"}
 				_, err := eng.Inspect(ctx, p, Options{})
 				if problem := schemaProblem(t, "txet", err); !strings.Contains(problem, `type: the database does not take "txet" as a column's type`) {
 					t.Errorf("txet: %s", problem)
@@ -293,7 +293,7 @@ func TestValueChecksWithoutTemporaryTables(t *testing.T) {
 				{"username AS e", "the database rejects"},
 			} {
 				p := mustPlan(t, valuePlans[0].plan)
-				p.Backfill = phases.PerDialect{All: bad.expr}
+				p.AddColumn.Backfill = phases.PerDialect{All: bad.expr}
 				_, err := eng.Inspect(ctx, p, Options{})
 				if problem := schemaProblem(t, bad.expr, err); !strings.Contains(problem, bad.want) {
 					t.Errorf("%s: %s", bad.expr, problem)

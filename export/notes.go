@@ -133,12 +133,12 @@ func (m *model) notesSteps(b *strings.Builder, pv engine.PhasePreview) {
 	case pv.Phase.MovesNotNull:
 		fmt.Fprintf(b, "shepherd runs these statements at this gate only when %s is NOT NULL, before the deploy: code that no longer writes it could not insert otherwise. "+
 			"No migration file holds them, because only the live table says whether they apply; if they do, make them a migration of this release. "+
-			"Each statement commits by itself.", m.plan().Column)
+			"Each statement commits by itself.", m.plan().OldColumn())
 		if len(pv.Gaps) > 0 {
 			fmt.Fprintf(b, " On %s they depend on the live table: %s.", m.o.Dialect, strings.Join(pv.Gaps, "; "))
 		}
 		fmt.Fprintf(b, "\n\n")
-	case pv.Phase.Batches == phases.InBatchesIfClean && m.plan().Constraint.Kind() == phases.UniqueConstraint: // clean
+	case pv.Phase.Batches == phases.InBatchesIfClean && m.plan().Tighten.Constraint.Kind() == phases.UniqueConstraint: // clean
 		fmt.Fprintf(b, "shepherd walks the duplicates, not the table: the first statement lists them in key order, each with the key of its group's first row (the row that keeps its values), "+
 			"and the second cleans them in short batches by those keys (each batch its own transaction, a checkpoint after each), sized to take about 50 ms. "+
 			"Your job can do the same: list the duplicates past the last key it cleaned, clean them in batches, and once it finds none past it, list them once more from the start "+

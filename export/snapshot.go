@@ -95,7 +95,8 @@ func snapshotAfter(prev snapshot, p *phases.Plan, dialect string, ph phases.Phas
 	switch ph.Schema {
 	case phases.SchemaAddColumn:
 		name := p.NewColumn()
-		typ, ok := p.Type.For(dialect)
+		_, types := p.ColumnFields()
+		typ, ok := types.For(dialect)
 		if !ok {
 			return nil, fmt.Errorf("the plan gives no type for %s", dialect)
 		}
@@ -105,24 +106,24 @@ func snapshotAfter(prev snapshot, p *phases.Plan, dialect string, ph phases.Phas
 		}
 		cols[name] = c
 	case phases.SchemaSetNotNull:
-		if err := notNull(p.Column); err != nil {
+		if err := notNull(p.NewColumn()); err != nil {
 			return nil, err
 		}
 	case phases.SchemaDropOldColumn:
 		// stop-old-writes moved NOT NULL to the new column where the old
 		// one had it.
-		old, err := col(p.Column)
+		old, err := col(p.OldColumn())
 		if err != nil {
 			return nil, err
 		}
-		c, err := col(p.To)
+		c, err := col(p.NewColumn())
 		if err != nil {
 			return nil, err
 		}
 		c["notNull"] = old["notNull"]
-		delete(cols, p.Column)
+		delete(cols, p.OldColumn())
 	case phases.SchemaAddConstraint:
-		k := p.Constraint
+		k := p.Tighten.Constraint
 		switch k.Kind() {
 		case phases.NotNullConstraint:
 			if err := notNull(k.NotNull); err != nil {

@@ -183,8 +183,8 @@ func (pb *Playbook) RollbacksToEdit(fields []string, p Progress) ([]string, erro
 // the plan now, as both read on one dialect, and lists the top-level fields
 // whose meaning there changed. A fragment given for another dialect only
 // (type: {sqlite: …} in a plan running on PostgreSQL) is no change here.
-func EditedFields(oldCanonical []byte, now *Plan, dialect string) ([]string, error) {
-	var old Plan
+func EditedFields(oldCanonical []byte, nowPlan *Plan, dialect string) ([]string, error) {
+	var old canonicalPlan
 	if err := json.Unmarshal(oldCanonical, &old); err != nil {
 		return nil, fmt.Errorf("read the recorded plan: %w", err)
 	}
@@ -224,6 +224,7 @@ func EditedFields(oldCanonical []byte, now *Plan, dialect string) ([]string, err
 		}
 		return assigns(c.Violating)
 	}
+	now := nowPlan.fields()
 	diff("name", old.Name, now.Name)
 	diff("playbook", old.Playbook, now.Playbook)
 	diff("schema", old.Schema, now.Schema)

@@ -28,18 +28,19 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		names := []string{p.Table, p.Column, p.To, p.Key, p.Schema}
-		if c := p.Constraint; c != nil {
+		f := p.fields()
+		names := []string{p.Table, f.Column, f.To, p.Key, p.Schema}
+		if c := f.Constraint; c != nil {
 			names = append(names, c.Name, c.NotNull)
 			names = append(names, c.Unique...)
 		}
 		var exprs []string
-		exprs = append(exprs, p.Backfill.Values()...)
-		for _, a := range p.Clean {
+		exprs = append(exprs, f.Backfill.Values()...)
+		for _, a := range f.Clean {
 			names = append(names, a.Column)
 			exprs = append(exprs, a.Expr.Values()...)
 		}
-		if c := p.Constraint; c != nil {
+		if c := f.Constraint; c != nil {
 			exprs = append(exprs, c.Check.Values()...)
 			for _, a := range c.Violating {
 				names = append(names, a.Column)
@@ -59,7 +60,7 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("accepted the expression %q: %v", e, err)
 			}
 		}
-		for _, ty := range p.Type.Values() {
+		for _, ty := range f.Type.Values() {
 			if err := CheckType(ty); err != nil {
 				t.Fatalf("accepted the type %q: %v", ty, err)
 			}

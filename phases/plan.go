@@ -51,16 +51,11 @@ type Plan struct {
 	// single-column primary key, found from the live schema.
 	Key string `json:"key,omitempty"`
 
-	// add-column; rename-column uses Column and To, and Type optionally.
-	Column   string     `json:"column,omitempty"`
-	Type     PerDialect `json:"type,omitzero"`
-	Backfill PerDialect `json:"backfill,omitzero"`
-	NotNull  bool       `json:"not_null"`
-	To       string     `json:"to,omitempty"`
-
-	// tighten-constraint
-	Constraint *Constraint `json:"constraint,omitempty"`
-	Clean      []Assign    `json:"clean,omitempty"`
+	// The playbook's own fields: exactly one is set, the one playbook:
+	// names (spec.go).
+	AddColumn    *AddColumnSpec    `json:"-"`
+	RenameColumn *RenameColumnSpec `json:"-"`
+	Tighten      *TightenSpec      `json:"-"`
 
 	lines   map[string]int // field path → line in File, for messages
 	dialect string         // set by In: texts show this dialect's fragments
@@ -204,7 +199,7 @@ func (p *Plan) Hash() string {
 // Canonical is the plan as JSON with a fixed field order: what Hash hashes,
 // and what the state log keeps so that a changed plan can be explained.
 func (p *Plan) Canonical() []byte {
-	b, err := json.Marshal(p)
+	b, err := json.Marshal(p.fields())
 	if err != nil {
 		panic(fmt.Sprintf("marshal plan: %v", err)) // only plain fields: cannot fail
 	}
@@ -421,24 +416,7 @@ func Parse(file string, data []byte) (*Plan, error) {
 	if err := dec.Decode(&more); err == nil {
 		return nil, &PlanError{File: file, Line: more.Line, Problem: "the file holds more than one YAML document", Fix: "keep one plan per file, without a second ---"}
 	}
-	p := &Plan{
-		File: file, Name: r.Name, Playbook: r.Playbook, Schema: r.Schema, Table: r.Table, Key: r.Key,
-		Column: r.Column, Type: r.Type, Backfill: r.Backfill, NotNull: r.NotNull == nil || *r.NotNull, To: r.To,
-		lines: lines,
-	}
-	if r.Constraint != nil {
-		p.Constraint = &Constraint{Name: r.Constraint.Name, Check: r.Constraint.Check, NotNull: r.Constraint.NotNull,
-			Unique: r.Constraint.Unique, ForeignKey: r.Constraint.ForeignKey, Violating: r.Constraint.Violating}
-		if ref := r.Constraint.References; ref != nil {
-			p.Constraint.References = &Reference{Schema: ref.Schema, Table: ref.Table, Columns: ref.Columns}
-		}
-	}
-	if r.Clean != nil {
-		p.Clean = r.Clean.Set
-	}
-	if r.Playbook != AddColumn {
-		p.NotNull = false // only add-column enforces NOT NULL on its own column
-	}
+	p := &Plan{File: file, Name: r.Name, Playbook: r.Playbook, Schema: r.Schema, Table: r.Table, Key: r.Key, lines: lines}
 	v := &validator{p: p}
 	v.validate(r)
 	if len(v.errs) > 0 {

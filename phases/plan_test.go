@@ -645,21 +645,26 @@ func TestParseExamples(t *testing.T) {
 	want := map[string]*Plan{
 		"orders-amount-positive.yaml": {
 			Name: "orders-amount-positive", Playbook: TightenConstraint, Table: "orders",
-			Constraint: &Constraint{Name: "orders_amount_positive", Check: PerDialect{All: "amount > 0"}},
-			Clean:      []Assign{{Column: "amount", Expr: PerDialect{All: "abs(amount)"}}},
+			Tighten: &TightenSpec{
+				Constraint: &Constraint{Name: "orders_amount_positive", Check: PerDialect{All: "amount > 0"}},
+				Clean:      []Assign{{Column: "amount", Expr: PerDialect{All: "abs(amount)"}}},
+			},
 		},
 		"users-email.yaml": {
-			Name: "users-email", Playbook: AddColumn, Table: "users", Column: "email",
-			Type: PerDialect{By: map[string]string{Postgres: "text", MySQL: "varchar(320)", SQLite: "text"}},
-			Backfill: PerDialect{By: map[string]string{
-				Postgres: "lower(username) || '@example.com'",
-				MySQL:    "concat(lower(username), '@example.com')",
-				SQLite:   "lower(username) || '@example.com'",
-			}},
-			NotNull: true,
+			Name: "users-email", Playbook: AddColumn, Table: "users",
+			AddColumn: &AddColumnSpec{Column: "email",
+				Type: PerDialect{By: map[string]string{Postgres: "text", MySQL: "varchar(320)", SQLite: "text"}},
+				Backfill: PerDialect{By: map[string]string{
+					Postgres: "lower(username) || '@example.com'",
+					MySQL:    "concat(lower(username), '@example.com')",
+					SQLite:   "lower(username) || '@example.com'",
+				}},
+				NotNull: true,
+			},
 		},
 		"users-full-name.yaml": {
-			Name: "users-full-name", Playbook: RenameColumn, Table: "users", Column: "name", To: "full_name",
+			Name: "users-full-name", Playbook: RenameColumn, Table: "users",
+			RenameColumn: &RenameColumnSpec{Column: "name", To: "full_name"},
 		},
 	}
 	if len(files) != len(want) {
@@ -738,8 +743,8 @@ func TestNotNullDefault(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := mustParse(t, tc.yaml)
-			if p.NotNull != tc.want {
-				t.Errorf("NotNull = %v, want %v", p.NotNull, tc.want)
+			if got := p.AddColumn != nil && p.AddColumn.NotNull; got != tc.want {
+				t.Errorf("NotNull = %v, want %v", got, tc.want)
 			}
 			if w := fmt.Sprintf(`"not_null":%v`, tc.want); !strings.Contains(string(p.Canonical()), w) {
 				t.Errorf("Canonical %s does not contain %s", p.Canonical(), w)
@@ -760,64 +765,64 @@ func TestParseValid(t *testing.T) {
 			eq(t, "Schema", p.Schema, "billing")
 			eq(t, "Table", p.Table, "Accounts")
 			eq(t, "Key", p.Key, "account_id")
-			eq(t, "Column", p.Column, "region")
-			eq(t, "NotNull", p.NotNull, false)
-			eq(t, "Type.All", p.Type.All, "")
-			eq(t, "Type.By", p.Type.By, map[string]string{Postgres: "varchar(8)", MySQL: "varchar(8)", SQLite: "text"})
-			eqFor(t, p.Type, Postgres, "varchar(8)", true)
-			eqFor(t, p.Type, MySQL, "varchar(8)", true)
-			eqFor(t, p.Type, SQLite, "text", true)
-			eqFor(t, p.Type, "oracle", "", false)
-			eq(t, "Type.Values", p.Type.Values(), []string{"varchar(8)", "varchar(8)", "text"})
-			eq(t, "Type.String", p.Type.String(), "{postgres: varchar(8), mysql: varchar(8), sqlite: text}")
-			eqFor(t, p.Backfill, MySQL, "upper(country)", true)
+			eq(t, "Column", p.AddColumn.Column, "region")
+			eq(t, "NotNull", p.AddColumn.NotNull, false)
+			eq(t, "Type.All", p.AddColumn.Type.All, "")
+			eq(t, "Type.By", p.AddColumn.Type.By, map[string]string{Postgres: "varchar(8)", MySQL: "varchar(8)", SQLite: "text"})
+			eqFor(t, p.AddColumn.Type, Postgres, "varchar(8)", true)
+			eqFor(t, p.AddColumn.Type, MySQL, "varchar(8)", true)
+			eqFor(t, p.AddColumn.Type, SQLite, "text", true)
+			eqFor(t, p.AddColumn.Type, "oracle", "", false)
+			eq(t, "Type.Values", p.AddColumn.Type.Values(), []string{"varchar(8)", "varchar(8)", "text"})
+			eq(t, "Type.String", p.AddColumn.Type.String(), "{postgres: varchar(8), mysql: varchar(8), sqlite: text}")
+			eqFor(t, p.AddColumn.Backfill, MySQL, "upper(country)", true)
 			eq(t, "Line(type)", p.Line("type"), 8)
 			eq(t, "Line(type.mysql)", p.Line("type.mysql"), 10)
 			eq(t, "Line(backfill)", p.Line("backfill"), 12)
 			eq(t, "Line(not_null)", p.Line("not_null"), 13)
 		}},
 		{name: "type for one dialect only", yaml: setLine(addColumnPlan, 5, "type: {postgres: citext}"), check: func(t *testing.T, p *Plan) {
-			eqFor(t, p.Type, Postgres, "citext", true)
-			eqFor(t, p.Type, MySQL, "", false)
-			eqFor(t, p.Type, SQLite, "", false)
-			eq(t, "Type.Values", p.Type.Values(), []string{"citext"})
-			eq(t, "Type.String", p.Type.String(), "{postgres: citext}")
+			eqFor(t, p.AddColumn.Type, Postgres, "citext", true)
+			eqFor(t, p.AddColumn.Type, MySQL, "", false)
+			eqFor(t, p.AddColumn.Type, SQLite, "", false)
+			eq(t, "Type.Values", p.AddColumn.Type.Values(), []string{"citext"})
+			eq(t, "Type.String", p.AddColumn.Type.String(), "{postgres: citext}")
 		}},
 		{name: "one type for every dialect", yaml: yamlOf(addColumnPlan), check: func(t *testing.T, p *Plan) {
-			eq(t, "Type.All", p.Type.All, "text")
-			eq(t, "Type.By", len(p.Type.By), 0)
+			eq(t, "Type.All", p.AddColumn.Type.All, "text")
+			eq(t, "Type.By", len(p.AddColumn.Type.By), 0)
 			for _, d := range append(Dialects(), "oracle") {
-				eqFor(t, p.Type, d, "text", true)
+				eqFor(t, p.AddColumn.Type, d, "text", true)
 			}
-			eq(t, "Backfill.All", p.Backfill.All, "lower(username) || '@example.com'")
-			eq(t, "Backfill.String", p.Backfill.String(), "lower(username) || '@example.com'")
+			eq(t, "Backfill.All", p.AddColumn.Backfill.All, "lower(username) || '@example.com'")
+			eq(t, "Backfill.String", p.AddColumn.Backfill.String(), "lower(username) || '@example.com'")
 		}},
 		{name: "numeric backfill", yaml: setLine(addColumnPlan, 6, "backfill: 0"), check: func(t *testing.T, p *Plan) {
-			eq(t, "Backfill.All", p.Backfill.All, "0")
+			eq(t, "Backfill.All", p.AddColumn.Backfill.All, "0")
 		}},
 		{name: "decimal backfill", yaml: setLine(addColumnPlan, 6, "backfill: 1.5"), check: func(t *testing.T, p *Plan) {
-			eq(t, "Backfill.All", p.Backfill.All, "1.5")
+			eq(t, "Backfill.All", p.AddColumn.Backfill.All, "1.5")
 		}},
 		{name: "reserved words as names", yaml: yamlOf([]string{"name: order-select", "playbook: add-column", "table: order", "column: select", "type: text", "backfill: \"'x'\""}), check: func(t *testing.T, p *Plan) {
 			eq(t, "Table", p.Table, "order")
-			eq(t, "Column", p.Column, "select")
+			eq(t, "Column", p.AddColumn.Column, "select")
 		}},
 		{name: "unicode, mixed case, spaces", yaml: yamlOf([]string{"name: konten-strasse", "playbook: add-column", `table: "Benutzer Konten"`, "column: Straße", "type: text", `backfill: "'unbekannt'"`}), check: func(t *testing.T, p *Plan) {
 			eq(t, "Table", p.Table, "Benutzer Konten")
-			eq(t, "Column", p.Column, "Straße")
+			eq(t, "Column", p.AddColumn.Column, "Straße")
 		}},
 		{name: "backfill naming another column", yaml: setLine(addColumnPlan, 6, "backfill: username"), check: func(t *testing.T, p *Plan) {
-			eq(t, "Backfill.All", p.Backfill.All, "username")
+			eq(t, "Backfill.All", p.AddColumn.Backfill.All, "username")
 		}},
 		{name: "rename-column with a type", yaml: addLines(renamePlan, "type: varchar(100)"), check: func(t *testing.T, p *Plan) {
-			eq(t, "Type.All", p.Type.All, "varchar(100)")
-			eq(t, "To", p.To, "full_name")
+			eq(t, "Type.All", p.RenameColumn.Type.All, "varchar(100)")
+			eq(t, "To", p.RenameColumn.To, "full_name")
 		}},
 		{name: "check constraint with clean", yaml: yamlOf(tightenPlan), check: func(t *testing.T, p *Plan) {
-			eq(t, "Kind", string(p.Constraint.Kind()), "check")
-			eq(t, "Columns", len(p.Constraint.Columns()), 0)
+			eq(t, "Kind", string(p.Tighten.Constraint.Kind()), "check")
+			eq(t, "Columns", len(p.Tighten.Constraint.Columns()), 0)
 			eq(t, "ConstraintLabel", p.ConstraintLabel(), "orders_amount_positive (CHECK amount > 0)")
-			eq(t, "Clean", p.Clean, []Assign{{Column: "amount", Expr: PerDialect{All: "abs(amount)"}}})
+			eq(t, "Clean", p.Tighten.Clean, []Assign{{Column: "amount", Expr: PerDialect{All: "abs(amount)"}}})
 			eq(t, "Line(name)", p.Line("name"), 1)
 			eq(t, "Line(constraint)", p.Line("constraint"), 4)
 			eq(t, "Line(constraint.check)", p.Line("constraint.check"), 6)
@@ -832,53 +837,53 @@ func TestParseValid(t *testing.T) {
 		}},
 		{name: "clean.set keeps its order", yaml: firstLines(tightenPlan, 8, `    zeta: "1"`, `    alpha: "2"`, `    mid: {postgres: "3", sqlite: "4"}`, `    beta: "5"`), check: func(t *testing.T, p *Plan) {
 			var cols []string
-			for _, a := range p.Clean {
+			for _, a := range p.Tighten.Clean {
 				cols = append(cols, a.Column)
 			}
 			eq(t, "clean columns", cols, []string{"zeta", "alpha", "mid", "beta"})
-			eq(t, "clean[2]", p.Clean[2].Expr, PerDialect{By: map[string]string{Postgres: "3", SQLite: "4"}})
+			eq(t, "clean[2]", p.Tighten.Clean[2].Expr, PerDialect{By: map[string]string{Postgres: "3", SQLite: "4"}})
 		}},
 		{name: "constraint.violating", yaml: insertLines(tightenPlan, 6, "  violating:", `    amount: "-1"`, `    note: "'bad'"`), check: func(t *testing.T, p *Plan) {
-			eq(t, "Violating", p.Constraint.Violating, []Assign{
+			eq(t, "Violating", p.Tighten.Constraint.Violating, []Assign{
 				{Column: "amount", Expr: PerDialect{All: "-1"}},
 				{Column: "note", Expr: PerDialect{All: "'bad'"}},
 			})
 			eq(t, "Line(constraint.violating.note)", p.Line("constraint.violating.note"), 9)
 		}},
 		{name: "foreign key", file: "tighten-foreign-key.yaml", check: func(t *testing.T, p *Plan) {
-			eq(t, "Kind", string(p.Constraint.Kind()), "foreign_key")
-			eq(t, "ForeignKey", p.Constraint.ForeignKey, []string{"tenant_id", "user_id"})
-			eq(t, "Columns", p.Constraint.Columns(), []string{"tenant_id", "user_id"})
-			eq(t, "References", *p.Constraint.References, Reference{Schema: "auth", Table: "users", Columns: []string{"tenant_id", "id"}})
+			eq(t, "Kind", string(p.Tighten.Constraint.Kind()), "foreign_key")
+			eq(t, "ForeignKey", p.Tighten.Constraint.ForeignKey, []string{"tenant_id", "user_id"})
+			eq(t, "Columns", p.Tighten.Constraint.Columns(), []string{"tenant_id", "user_id"})
+			eq(t, "References", *p.Tighten.Constraint.References, Reference{Schema: "auth", Table: "users", Columns: []string{"tenant_id", "id"}})
 			eq(t, "ConstraintLabel", p.ConstraintLabel(), "orders_user_fk (FOREIGN KEY tenant_id, user_id REFERENCES auth.users (tenant_id, id))")
-			eq(t, "Clean", p.Clean, []Assign{{Column: "user_id", Expr: PerDialect{All: "NULL"}}})
-			eq(t, "Violating", p.Constraint.Violating, []Assign{{Column: "user_id", Expr: PerDialect{All: "-1"}}})
+			eq(t, "Clean", p.Tighten.Clean, []Assign{{Column: "user_id", Expr: PerDialect{All: "NULL"}}})
+			eq(t, "Violating", p.Tighten.Constraint.Violating, []Assign{{Column: "user_id", Expr: PerDialect{All: "-1"}}})
 			eq(t, "Line(constraint.references.columns)", p.Line("constraint.references.columns"), 9)
 		}},
 		{name: "foreign key to the primary key", yaml: firstLines(tightenPlan, 3, "constraint: {name: orders_user_fk, foreign_key: [user_id], references: {table: users}}", `clean: {set: {user_id: "NULL"}}`), check: func(t *testing.T, p *Plan) {
-			eq(t, "References", *p.Constraint.References, Reference{Table: "users"})
+			eq(t, "References", *p.Tighten.Constraint.References, Reference{Table: "users"})
 			eq(t, "ConstraintLabel", p.ConstraintLabel(), "orders_user_fk (FOREIGN KEY user_id REFERENCES users)")
 			eq(t, "Canonical", string(p.Canonical()), `{"name":"orders-amount-positive","playbook":"tighten-constraint","table":"orders","not_null":false,`+
 				`"constraint":{"name":"orders_user_fk","foreign_key":["user_id"],"references":{"table":"users"}},"clean":[{"column":"user_id","expr":{"all":"NULL"}}]}`)
 		}},
 		{name: "not_null constraint needs no name", file: "tighten-not-null.yaml", check: func(t *testing.T, p *Plan) {
-			eq(t, "Constraint", *p.Constraint, Constraint{NotNull: "customer_id"})
-			eq(t, "Kind", string(p.Constraint.Kind()), "not_null")
-			eq(t, "Columns", p.Constraint.Columns(), []string{"customer_id"})
+			eq(t, "Constraint", *p.Tighten.Constraint, Constraint{NotNull: "customer_id"})
+			eq(t, "Kind", string(p.Tighten.Constraint.Kind()), "not_null")
+			eq(t, "Columns", p.Tighten.Constraint.Columns(), []string{"customer_id"})
 			eq(t, "ConstraintLabel", p.ConstraintLabel(), "NOT NULL on customer_id")
-			eq(t, "Clean", p.Clean, []Assign{{Column: "customer_id", Expr: PerDialect{All: "0"}}})
+			eq(t, "Clean", p.Tighten.Clean, []Assign{{Column: "customer_id", Expr: PerDialect{All: "0"}}})
 		}},
 		{name: "unique constraint with violating and clean", file: "tighten-unique.yaml", check: func(t *testing.T, p *Plan) {
-			eq(t, "Name", p.Constraint.Name, "users_email_key")
-			eq(t, "Unique", p.Constraint.Unique, []string{"email", "tenant_id"})
-			eq(t, "Kind", string(p.Constraint.Kind()), "unique")
-			eq(t, "Columns", p.Constraint.Columns(), []string{"email", "tenant_id"})
+			eq(t, "Name", p.Tighten.Constraint.Name, "users_email_key")
+			eq(t, "Unique", p.Tighten.Constraint.Unique, []string{"email", "tenant_id"})
+			eq(t, "Kind", string(p.Tighten.Constraint.Kind()), "unique")
+			eq(t, "Columns", p.Tighten.Constraint.Columns(), []string{"email", "tenant_id"})
 			eq(t, "ConstraintLabel", p.ConstraintLabel(), "users_email_key (UNIQUE email, tenant_id)")
-			eq(t, "Violating", p.Constraint.Violating, []Assign{
+			eq(t, "Violating", p.Tighten.Constraint.Violating, []Assign{
 				{Column: "email", Expr: PerDialect{All: "'dup@example.com'"}},
 				{Column: "tenant_id", Expr: PerDialect{All: "1"}},
 			})
-			eq(t, "Clean", p.Clean, []Assign{
+			eq(t, "Clean", p.Tighten.Clean, []Assign{
 				{Column: "email", Expr: PerDialect{All: "lower(email) || '+' || id"}},
 				{Column: "updated_at", Expr: PerDialect{By: map[string]string{Postgres: "now()", MySQL: "now()", SQLite: "datetime('now')"}}},
 				{Column: "tenant_id", Expr: PerDialect{All: "coalesce(tenant_id, 0)"}},
@@ -889,7 +894,7 @@ func TestParseValid(t *testing.T) {
 			eq(t, "Line(playbook)", p.Line("playbook"), 3)
 		}},
 		{name: "CRLF line endings", yaml: strings.ReplaceAll(yamlOf(addColumnPlan), "\n", "\r\n"), check: func(t *testing.T, p *Plan) {
-			eq(t, "Backfill.All", p.Backfill.All, "lower(username) || '@example.com'")
+			eq(t, "Backfill.All", p.AddColumn.Backfill.All, "lower(username) || '@example.com'")
 			eq(t, "Line(backfill)", p.Line("backfill"), 6)
 		}},
 	} {

@@ -92,9 +92,9 @@ type Playbook struct {
 	Name   string
 	Seed   string // the seed's heading this playbook encodes
 	Phases []Phase
-	// validate checks the plan fields that are the playbook's own, and
-	// refuses the other playbooks' (validate.go).
-	validate func(v *validator, r raw)
+	// readSpec takes the plan fields that are the playbook's own into its
+	// spec (spec.go), checks them, and refuses the other playbooks'.
+	readSpec func(v *validator, r raw)
 }
 
 // Playbooks returns the three playbooks by name. They are built fresh on each
@@ -102,7 +102,7 @@ type Playbook struct {
 func Playbooks() map[string]*Playbook {
 	return map[string]*Playbook{
 		AddColumn: {
-			Name: AddColumn, validate: validateAddColumn, Seed: "Add Nullable Column",
+			Name: AddColumn, readSpec: readAddColumn, Seed: "Add Nullable Column",
 			Phases: []Phase{
 				{ID: "add-column", Undo: UndoDDLIfLast, Schema: SchemaAddColumn,
 					Does:   "Adds {column} to {table} as a nullable column.",
@@ -133,7 +133,7 @@ func Playbooks() map[string]*Playbook {
 			},
 		},
 		RenameColumn: {
-			Name: RenameColumn, validate: validateRenameColumn, Seed: "Rename Column",
+			Name: RenameColumn, readSpec: readRenameColumn, Seed: "Rename Column",
 			Phases: []Phase{
 				{ID: "add-column", Undo: UndoDDLIfLast, Schema: SchemaAddColumn,
 					Does:   "Adds {to} to {table} as a nullable column of {column}'s type.",
@@ -169,7 +169,7 @@ func Playbooks() map[string]*Playbook {
 			},
 		},
 		TightenConstraint: {
-			Name: TightenConstraint, validate: validateTighten, Seed: "Tighten Constraint",
+			Name: TightenConstraint, readSpec: readTighten, Seed: "Tighten Constraint",
 			Phases: []Phase{
 				{ID: "validate-in-app", Gate: true, Undo: UndoGate,
 					Does:   "Gate: deploy code that validates {constraint} at the application boundary.",
@@ -202,7 +202,7 @@ func (ph Phase) Batched(p *Plan) bool {
 	case InBatches:
 		return true
 	case InBatchesIfClean:
-		return len(p.Clean) > 0
+		return p.Tighten != nil && len(p.Tighten.Clean) > 0
 	}
 	return false
 }
@@ -210,11 +210,11 @@ func (ph Phase) Batched(p *Plan) bool {
 // NewColumn is the column the plan adds: add-column's column:,
 // rename-column's to:; "" for a playbook that adds none.
 func (p *Plan) NewColumn() string {
-	switch p.Playbook {
-	case AddColumn:
-		return p.Column
-	case RenameColumn:
-		return p.To
+	switch {
+	case p.AddColumn != nil:
+		return p.AddColumn.Column
+	case p.RenameColumn != nil:
+		return p.RenameColumn.To
 	}
 	return ""
 }
@@ -224,10 +224,10 @@ func (p *Plan) PlaybookDef() *Playbook { return Playbooks()[p.Playbook] }
 
 // ConstraintLabel names what tighten-constraint adds, for messages.
 func (p *Plan) ConstraintLabel() string {
-	c := p.Constraint
-	if c == nil {
+	if p.Tighten == nil || p.Tighten.Constraint == nil {
 		return ""
 	}
+	c := p.Tighten.Constraint
 	switch c.Kind() {
 	case NotNullConstraint:
 		return "NOT NULL on " + c.NotNull
@@ -254,10 +254,11 @@ func (p *Plan) ConstraintLabel() string {
 
 // Expand fills a phase text's placeholders from the plan.
 func (p *Plan) Expand(text string) string {
+	f := p.fields()
 	return strings.NewReplacer(
 		"{table}", p.Table,
-		"{column}", p.Column,
-		"{to}", p.To,
+		"{column}", f.Column,
+		"{to}", f.To,
 		"{constraint}", p.ConstraintLabel(),
 	).Replace(text)
 }

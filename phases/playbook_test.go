@@ -25,7 +25,7 @@ func TestBatchedFollowsThePlansClean(t *testing.T) {
 	if ph.Batched(&Plan{}) {
 		t.Errorf("clean without clean: expressions is batched")
 	}
-	if !ph.Batched(&Plan{Clean: []Assign{{Column: "amount"}}}) {
+	if !ph.Batched(&Plan{Tighten: &TightenSpec{Clean: []Assign{{Column: "amount"}}}}) {
 		t.Errorf("clean with clean: expressions is not batched")
 	}
 	if add, _ := Playbooks()[AddColumn].Phase("backfill"); !add.Batched(&Plan{}) {
@@ -39,9 +39,14 @@ func TestNewColumn(t *testing.T) {
 	for _, c := range []struct{ playbook, want string }{
 		{AddColumn, "email"}, {RenameColumn, "full_name"}, {TightenConstraint, ""},
 	} {
-		p := &Plan{Playbook: c.playbook, Column: "email", To: "full_name"}
-		if p.Playbook == RenameColumn {
-			p.Column = "name"
+		p := &Plan{Playbook: c.playbook}
+		switch c.playbook {
+		case AddColumn:
+			p.AddColumn = &AddColumnSpec{Column: "email"}
+		case RenameColumn:
+			p.RenameColumn = &RenameColumnSpec{Column: "name", To: "full_name"}
+		case TightenConstraint:
+			p.Tighten = &TightenSpec{}
 		}
 		if got := p.NewColumn(); got != c.want {
 			t.Errorf("%s: NewColumn() = %q, want %q", c.playbook, got, c.want)

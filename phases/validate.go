@@ -82,27 +82,26 @@ func (v *validator) validate(r raw) {
 	for _, d := range []struct {
 		field string
 		val   PerDialect
-	}{{"type", p.Type}, {"backfill", p.Backfill}} {
+	}{{"type", r.Type}, {"backfill", r.Backfill}} {
 		for k := range d.val.By {
 			if !KnownDialect(k) {
 				v.add(d.field, fmt.Sprintf("%q is not a dialect", k), "use postgres, mysql or sqlite")
 			}
 		}
 	}
-	for _, t := range p.Type.Values() {
+	for _, t := range r.Type.Values() {
 		if err := CheckType(t); err != nil {
 			v.add("type", fmt.Sprintf("%q %v", t, err), "give a column type such as text or varchar(255)")
 		}
 	}
 
-	if pb, ok := Playbooks()[p.Playbook]; ok && pb.validate != nil {
-		pb.validate(v, r)
+	if pb, ok := Playbooks()[p.Playbook]; ok && pb.readSpec != nil {
+		pb.readSpec(v, r)
 	}
 }
 
-// validateAddColumn checks an add-column plan's own fields.
-func validateAddColumn(v *validator, r raw) {
-	p := v.p
+// validate checks an add-column plan's own fields.
+func (p *AddColumnSpec) validate(v *validator, r raw) {
 	if v.required("column", p.Column, "set column: to the name of the column to add") {
 		v.ident("column", p.Column, "column")
 	}
@@ -118,14 +117,13 @@ func validateAddColumn(v *validator, r raw) {
 			v.add("backfill", fmt.Sprintf("%q is the column being added, so every row would stay NULL", e), "give an expression over the existing columns, such as lower(username) || '@example.com'")
 		}
 	}
-	v.forbid("to", p.To != "")
+	v.forbid("to", r.To != "")
 	v.forbid("constraint", r.Constraint != nil)
 	v.forbid("clean", r.Clean != nil)
 }
 
-// validateRenameColumn checks a rename-column plan's own fields.
-func validateRenameColumn(v *validator, r raw) {
-	p := v.p
+// validate checks a rename-column plan's own fields.
+func (p *RenameColumnSpec) validate(v *validator, r raw) {
 	if v.required("column", p.Column, "set column: to the column to rename") {
 		v.ident("column", p.Column, "column")
 	}
@@ -135,26 +133,25 @@ func validateRenameColumn(v *validator, r raw) {
 	if p.Column != "" && p.Column == p.To {
 		v.add("to", fmt.Sprintf("is the same as column (%q)", p.To), "give the new name")
 	}
-	v.forbid("backfill", !p.Backfill.IsZero())
+	v.forbid("backfill", !r.Backfill.IsZero())
 	v.forbid("not_null", r.NotNull != nil)
 	v.forbid("constraint", r.Constraint != nil)
 	v.forbid("clean", r.Clean != nil)
 }
 
-// validateTighten checks a tighten-constraint plan's own fields.
-func validateTighten(v *validator, r raw) {
-	p := v.p
-	v.forbid("column", p.Column != "")
-	v.forbid("type", !p.Type.IsZero())
-	v.forbid("backfill", !p.Backfill.IsZero())
+// validate checks a tighten-constraint plan's own fields.
+func (t *TightenSpec) validate(v *validator, r raw) {
+	v.forbid("column", r.Column != "")
+	v.forbid("type", !r.Type.IsZero())
+	v.forbid("backfill", !r.Backfill.IsZero())
 	v.forbid("not_null", r.NotNull != nil)
-	v.forbid("to", p.To != "")
-	v.validateConstraint()
+	v.forbid("to", r.To != "")
+	t.validateConstraint(v)
 }
 
-func (v *validator) validateConstraint() {
+func (t *TightenSpec) validateConstraint(v *validator) {
 	p := v.p
-	c := p.Constraint
+	c := t.Constraint
 	if c == nil {
 		v.add("constraint", "is missing", `set constraint: to {name: orders_amount_positive, check: "amount > 0"}, {not_null: COLUMN}, {name: users_email_key, unique: [email]} or {name: orders_user_fk, foreign_key: [user_id], references: {table: users}}`)
 		return
@@ -223,7 +220,7 @@ func (v *validator) validateConstraint() {
 		v.ident("constraint.violating", a.Column, "column")
 		v.expr("constraint.violating."+a.Column, a.Expr, "-1")
 	}
-	for _, a := range p.Clean {
+	for _, a := range t.Clean {
 		v.ident("clean.set", a.Column, "column")
 		v.expr("clean.set."+a.Column, a.Expr, "abs(amount)")
 	}

@@ -71,7 +71,7 @@ func (ps planScreen) askGate(ph phases.Phase) (planScreen, tea.Cmd) {
 		if w := ps.tooSoon(ph); w != "" {
 			c.warn = w
 		}
-		c.ask = fmt.Sprintf("Type the table's name, %s, to drop %s.%s:", p.Table, p.Table, p.Column)
+		c.ask = fmt.Sprintf("Type the table's name, %s, to drop %s.%s:", p.Table, p.Table, p.OldColumn())
 		c.yesTo = "drop it"
 		c, cmd := c.typed(p.Table)
 		ps.confirm = &c
@@ -105,7 +105,7 @@ func (ps planScreen) tooSoon(ph phases.Phase) string {
 			ago = d.String()
 		}
 		return fmt.Sprintf("%s was confirmed only %s ago. Drop the old column one release later: a replica still running the previous release may read or write %s.",
-			ph.OneReleaseAfter, ago, ps.plan.Column)
+			ph.OneReleaseAfter, ago, ps.plan.OldColumn())
 	}
 	return ""
 }

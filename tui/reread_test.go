@@ -60,15 +60,15 @@ func TestActionsReadThePlanFileAgain(t *testing.T) {
 	// given the plan as the file has it now.
 	edit(t, path, sqliteBackfill, `sqlite: "upper(username) || '@m'"`)
 	cmd := h.key("r")
-	if got, _ := h.m.plan.plan.Backfill.For("sqlite"); got != "lower(username) || '@example.com'" {
+	if got, _ := h.m.plan.plan.AddColumn.Backfill.For("sqlite"); got != "lower(username) || '@example.com'" {
 		t.Fatalf("Update read the file (backfill %q): the read is I/O, for the command", got)
 	}
 	h.sess().after = map[string][]engine.PhaseInfo{"run backfill": infos(plan, doneUpTo(plan, "backfill", nil))}
 	h.run(cmd)
-	if got, _ := h.eng.Given().Backfill.For("sqlite"); got != "upper(username) || '@m'" {
+	if got, _ := h.eng.Given().AddColumn.Backfill.For("sqlite"); got != "upper(username) || '@m'" {
 		t.Fatalf("r ran backfill with the plan read when the screen opened (backfill %q), not the file as it is now", got)
 	}
-	if got, _ := h.m.plan.plan.Backfill.For("sqlite"); got != "upper(username) || '@m'" {
+	if got, _ := h.m.plan.plan.AddColumn.Backfill.For("sqlite"); got != "upper(username) || '@m'" {
 		t.Fatalf("the screen still shows the old plan (backfill %q)", got)
 	}
 	if calls := h.sess().Calls(); len(calls) != 1 || calls[0] != "run backfill" {
@@ -85,7 +85,7 @@ func TestActionsReadThePlanFileAgain(t *testing.T) {
 	h.m.plan.infos = h.sess().infos
 	h.key("c")
 	h.run(h.key("y")) // the gate's confirmation
-	if got := h.eng.Given().Column; got != "mail" {
+	if got := h.eng.Given().AddColumn.Column; got != "mail" {
 		t.Fatalf("the gate's confirmation was checked with column %q, not the file's mail", got)
 	}
 	if calls := h.sess().Calls(); len(calls) != 1 {
@@ -111,7 +111,7 @@ func TestActionsReadThePlanFileAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.run(h.key("R"))
-	if got, _ := h.eng.Given().Backfill.For("sqlite"); got != "lower(name)" {
+	if got, _ := h.eng.Given().AddColumn.Backfill.For("sqlite"); got != "lower(name)" {
 		t.Fatalf("R looked at backfill %q, not the file's", got)
 	}
 	h.contains("read again at")
@@ -121,7 +121,7 @@ func TestActionsReadThePlanFileAgain(t *testing.T) {
 	edit(t, path, `sqlite: "lower(name)"`, `sqlite: "lower(name) || 'x'"`)
 	h.key("u")
 	h.run(h.key("y"))
-	if got, _ := h.eng.Given().Backfill.For("sqlite"); got != "lower(name) || 'x'" {
+	if got, _ := h.eng.Given().AddColumn.Backfill.For("sqlite"); got != "lower(name) || 'x'" {
 		t.Fatalf("u rolled back with backfill %q, not the file's", got)
 	}
 	if calls := h.sess().Calls(); calls[len(calls)-1] != "rollback" {

@@ -1,0 +1,119 @@
+package phases
+
+// Each playbook's own part of a plan, typed: a Plan carries the fields every
+// playbook shares (name, table, key…) and exactly one of these, the one its
+// playbook: names. A spec is read from the decoded file and checks itself
+// (validate.go); the registry (playbook.go) says which reader a playbook uses.
+
+// AddColumnSpec is an add-column plan's own part: the column it adds, its
+// type, the expression that fills existing rows, and whether it ends NOT NULL.
+type AddColumnSpec struct {
+	Column   string
+	Type     PerDialect
+	Backfill PerDialect
+	NotNull  bool
+}
+
+// RenameColumnSpec is a rename-column plan's own part: the column renamed,
+// its new name, and optionally a new type for the new column.
+type RenameColumnSpec struct {
+	Column string
+	To     string
+	Type   PerDialect
+}
+
+// TightenSpec is a tighten-constraint plan's own part: the constraint added
+// and the clean: expressions that fix violating rows first.
+type TightenSpec struct {
+	Constraint *Constraint
+	Clean      []Assign
+}
+
+// canonicalPlan is the plan as one flat record, in the field order Hash has
+// always hashed: the specs are new in shape, not in meaning, so a plan
+// recorded by an earlier shepherd keeps its hash. A new playbook's fields go
+// at the end, each omitted when empty, so that no existing hash moves.
+type canonicalPlan struct {
+	Name     string `json:"name"`
+	Playbook string `json:"playbook"`
+	Schema   string `json:"schema,omitempty"`
+	Table    string `json:"table"`
+	Key      string `json:"key,omitempty"`
+
+	Column   string     `json:"column,omitempty"`
+	Type     PerDialect `json:"type,omitzero"`
+	Backfill PerDialect `json:"backfill,omitzero"`
+	NotNull  bool       `json:"not_null"`
+	To       string     `json:"to,omitempty"`
+
+	Constraint *Constraint `json:"constraint,omitempty"`
+	Clean      []Assign    `json:"clean,omitempty"`
+}
+
+// fields flattens the plan into its canonical record.
+func (p *Plan) fields() canonicalPlan {
+	c := canonicalPlan{Name: p.Name, Playbook: p.Playbook, Schema: p.Schema, Table: p.Table, Key: p.Key}
+	if a := p.AddColumn; a != nil {
+		c.Column, c.Type, c.Backfill, c.NotNull = a.Column, a.Type, a.Backfill, a.NotNull
+	}
+	if r := p.RenameColumn; r != nil {
+		c.Column, c.To, c.Type = r.Column, r.To, r.Type
+	}
+	if t := p.Tighten; t != nil {
+		c.Constraint, c.Clean = t.Constraint, t.Clean
+	}
+	return c
+}
+
+// readAddColumn takes an add-column plan's own fields from the file.
+func readAddColumn(v *validator, r raw) {
+	a := &AddColumnSpec{Column: r.Column, Type: r.Type, Backfill: r.Backfill, NotNull: r.NotNull == nil || *r.NotNull}
+	v.p.AddColumn = a
+	a.validate(v, r)
+}
+
+// readRenameColumn takes a rename-column plan's own fields from the file.
+func readRenameColumn(v *validator, r raw) {
+	rc := &RenameColumnSpec{Column: r.Column, To: r.To, Type: r.Type}
+	v.p.RenameColumn = rc
+	rc.validate(v, r)
+}
+
+// readTighten takes a tighten-constraint plan's own fields from the file.
+func readTighten(v *validator, r raw) {
+	t := &TightenSpec{}
+	if c := r.Constraint; c != nil {
+		t.Constraint = &Constraint{Name: c.Name, Check: c.Check, NotNull: c.NotNull,
+			Unique: c.Unique, ForeignKey: c.ForeignKey, Violating: c.Violating}
+		if ref := c.References; ref != nil {
+			t.Constraint.References = &Reference{Schema: ref.Schema, Table: ref.Table, Columns: ref.Columns}
+		}
+	}
+	if r.Clean != nil {
+		t.Clean = r.Clean.Set
+	}
+	v.p.Tighten = t
+	t.validate(v, r)
+}
+
+// ColumnFields is what a column playbook's column: and type: say: the
+// column it is about (add-column's new column, rename-column's old one)
+// and the type it gives (the new column's); empty for other playbooks.
+func (p *Plan) ColumnFields() (column string, typ PerDialect) {
+	switch {
+	case p.AddColumn != nil:
+		return p.AddColumn.Column, p.AddColumn.Type
+	case p.RenameColumn != nil:
+		return p.RenameColumn.Column, p.RenameColumn.Type
+	}
+	return "", PerDialect{}
+}
+
+// OldColumn is the column the plan retires, which its last phase drops:
+// rename-column's column:; "" for a playbook that retires none.
+func (p *Plan) OldColumn() string {
+	if p.RenameColumn != nil {
+		return p.RenameColumn.Column
+	}
+	return ""
+}
