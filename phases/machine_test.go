@@ -190,12 +190,16 @@ var wantPlaybooks = map[string]struct {
 		{"add-constraint", false, false, UndoDDL},
 		{"verify-failure-path", false, false, UndoKeepData},
 	}},
+	AddIndex: {"Backward-Compatible Changes", []phaseSpec{
+		{"create-index", false, false, UndoDDL},
+		{"verify-index", false, false, UndoKeepData},
+	}},
 }
 
 func TestPlaybookDefinitions(t *testing.T) {
 	pbs := Playbooks()
-	if len(pbs) != 3 {
-		t.Fatalf("Playbooks() has %d playbooks, want 3", len(pbs))
+	if len(pbs) != len(wantPlaybooks) || len(PlaybookNames()) != len(pbs) {
+		t.Fatalf("Playbooks() has %d playbooks and PlaybookNames() %d, want %d", len(pbs), len(PlaybookNames()), len(wantPlaybooks))
 	}
 	for name, want := range wantPlaybooks {
 		t.Run(name, func(t *testing.T) {

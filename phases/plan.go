@@ -34,6 +34,7 @@ const (
 	AddColumn         = "add-column"
 	RenameColumn      = "rename-column"
 	TightenConstraint = "tighten-constraint"
+	AddIndex          = "add-index"
 )
 
 // Plan is one validated plan file.
@@ -56,6 +57,7 @@ type Plan struct {
 	AddColumn    *AddColumnSpec    `json:"-"`
 	RenameColumn *RenameColumnSpec `json:"-"`
 	Tighten      *TightenSpec      `json:"-"`
+	AddIndex     *AddIndexSpec     `json:"-"`
 
 	lines   map[string]int // field path → line in File, for messages
 	dialect string         // set by In: texts show this dialect's fragments
@@ -316,6 +318,13 @@ type raw struct {
 	Clean *struct {
 		Set assigns `yaml:"set"`
 	} `yaml:"clean"`
+	Index *struct {
+		Name    string     `yaml:"name"`
+		Columns []string   `yaml:"columns"`
+		Where   PerDialect `yaml:"where"`
+		Using   string     `yaml:"using"`
+	} `yaml:"index"`
+	Query PerDialect `yaml:"query"`
 }
 
 type assigns []Assign

@@ -40,6 +40,8 @@ const (
 	SchemaDropOldColumn
 	// SchemaAddConstraint adds the plan's constraint.
 	SchemaAddConstraint
+	// SchemaAddIndex builds the plan's index.
+	SchemaAddIndex
 )
 
 // Batching says whether a phase walks the table in keyset batches.
@@ -95,6 +97,11 @@ type Playbook struct {
 	// readSpec takes the plan fields that are the playbook's own into its
 	// spec (spec.go), checks them, and refuses the other playbooks'.
 	readSpec func(v *validator, r raw)
+}
+
+// PlaybookNames lists the playbooks in the order shepherd documents them.
+func PlaybookNames() []string {
+	return []string{AddColumn, RenameColumn, TightenConstraint, AddIndex}
 }
 
 // Playbooks returns the three playbooks by name. They are built fresh on each
@@ -193,6 +200,27 @@ func Playbooks() map[string]*Playbook {
 					Revert: "Marks it rolled back; it changed nothing."},
 			},
 		},
+		AddIndex: addIndexPlaybook(),
+	}
+}
+
+// addIndexPlaybook builds an index without blocking writes, then proves it
+// is valid and, given the query it is for, that the planner uses it.
+func addIndexPlaybook() *Playbook {
+	return &Playbook{
+		Name: AddIndex, readSpec: readAddIndex, Seed: "Backward-Compatible Changes",
+		Phases: []Phase{
+			{ID: "create-index", Undo: UndoDDL, Schema: SchemaAddIndex,
+				Does:   "Builds {index} on {table} in the dialect's least-locking way: reads and writes go on while it builds, where the dialect allows.",
+				Why:    "Split risky schema changes into multiple deploys: an index built the plain way stops every write to the table for as long as the build takes, and code that needs the index ships only once it is there.",
+				Verify: "{index} exists, is valid and is ready.",
+				Revert: "Drops {index}, without blocking writes where the dialect can."},
+			{ID: "verify-index", Undo: UndoKeepData,
+				Does:   "Checks {index} again on the live database and, with query:, reads the database's own plan (EXPLAIN) for that query.",
+				Why:    "Use real database tests: only the real database proves the index is valid and that its planner uses it for the query it was built for.",
+				Verify: "{index} is valid and ready; with query:, the query's plan uses it, or the phase fails naming what the planner chose instead.",
+				Revert: "Marks it rolled back; it changed nothing."},
+		},
 	}
 }
 
@@ -260,5 +288,6 @@ func (p *Plan) Expand(text string) string {
 		"{column}", f.Column,
 		"{to}", f.To,
 		"{constraint}", p.ConstraintLabel(),
+		"{index}", p.IndexLabel(),
 	).Replace(text)
 }

@@ -1,5 +1,7 @@
 package phases
 
+import "strings"
+
 // Each playbook's own part of a plan, typed: a Plan carries the fields every
 // playbook shares (name, table, key…) and exactly one of these, the one its
 // playbook: names. A spec is read from the decoded file and checks itself
@@ -29,6 +31,23 @@ type TightenSpec struct {
 	Clean      []Assign
 }
 
+// IndexSpec is an index as a plan gives it: its name, its columns in
+// order, and optionally a predicate (a partial index) and PostgreSQL's
+// index method.
+type IndexSpec struct {
+	Name    string     `json:"name"`
+	Columns []string   `json:"columns,omitempty"`
+	Where   PerDialect `json:"where,omitzero"`
+	Using   string     `json:"using,omitempty"`
+}
+
+// AddIndexSpec is an add-index plan's own part: the index it builds and,
+// optionally, the query it is for, whose plan verify-index reads.
+type AddIndexSpec struct {
+	Index IndexSpec
+	Query PerDialect
+}
+
 // canonicalPlan is the plan as one flat record, in the field order Hash has
 // always hashed: the specs are new in shape, not in meaning, so a plan
 // recorded by an earlier shepherd keeps its hash. A new playbook's fields go
@@ -48,6 +67,9 @@ type canonicalPlan struct {
 
 	Constraint *Constraint `json:"constraint,omitempty"`
 	Clean      []Assign    `json:"clean,omitempty"`
+
+	Index *IndexSpec `json:"index,omitempty"`
+	Query PerDialect `json:"query,omitzero"`
 }
 
 // fields flattens the plan into its canonical record.
@@ -61,6 +83,10 @@ func (p *Plan) fields() canonicalPlan {
 	}
 	if t := p.Tighten; t != nil {
 		c.Constraint, c.Clean = t.Constraint, t.Clean
+	}
+	if a := p.AddIndex; a != nil {
+		ix := a.Index
+		c.Index, c.Query = &ix, a.Query
 	}
 	return c
 }
@@ -94,6 +120,35 @@ func readTighten(v *validator, r raw) {
 	}
 	v.p.Tighten = t
 	t.validate(v, r)
+}
+
+// readAddIndex takes an add-index plan's own fields from the file.
+func readAddIndex(v *validator, r raw) {
+	a := &AddIndexSpec{Query: r.Query}
+	if ix := r.Index; ix != nil {
+		a.Index = IndexSpec{Name: ix.Name, Columns: ix.Columns, Where: ix.Where, Using: ix.Using}
+	}
+	v.p.AddIndex = a
+	a.validate(v, r)
+}
+
+// IndexLabel names the index a plan builds, for messages: its name, its
+// columns and its predicate as this dialect reads it.
+func (p *Plan) IndexLabel() string {
+	if p.AddIndex == nil {
+		return ""
+	}
+	ix := p.AddIndex.Index
+	label := ix.Name + " (" + strings.Join(ix.Columns, ", ") + ")"
+	if ix.Using != "" {
+		label = ix.Name + " USING " + ix.Using + " (" + strings.Join(ix.Columns, ", ") + ")"
+	}
+	if w, ok := ix.Where.For(p.dialect); ok && p.dialect != "" {
+		label += " WHERE " + w
+	} else if !ix.Where.IsZero() {
+		label += " WHERE " + ix.Where.String()
+	}
+	return label
 }
 
 // ColumnFields is what a column playbook's column: and type: say: the

@@ -2,6 +2,7 @@ package phases
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -42,6 +43,8 @@ func exampleFor(what string) string {
 		return "orders_amount_positive"
 	case "schema":
 		return "public"
+	case "index":
+		return "orders_user_idx"
 	}
 	return "email"
 }
@@ -56,6 +59,9 @@ func (v *validator) expr(field string, e PerDialect, example string) {
 	}
 }
 
+// playbookChoice lists the playbooks as a choice: "a, b or c".
+func playbookChoice() string { return joinWords(PlaybookNames(), " or ") }
+
 // forbid reports fields that the playbook does not use: a plan that carries
 // them was probably written for another playbook.
 func (v *validator) forbid(field string, set bool) {
@@ -69,9 +75,9 @@ func (v *validator) validate(r raw) {
 	if v.required("name", p.Name, "give the plan a name such as users-email") && !planNameRE.MatchString(p.Name) {
 		v.add("name", fmt.Sprintf("%q is not a valid plan name", p.Name), "use lower-case letters, digits, '-' and '_', starting with a letter or digit, such as users-email")
 	}
-	if v.required("playbook", p.Playbook, "set playbook: to add-column, rename-column or tighten-constraint") {
+	if v.required("playbook", p.Playbook, "set playbook: to "+playbookChoice()) {
 		if _, ok := Playbooks()[p.Playbook]; !ok {
-			v.add("playbook", fmt.Sprintf("%q is not a playbook", p.Playbook), "use add-column, rename-column or tighten-constraint")
+			v.add("playbook", fmt.Sprintf("%q is not a playbook", p.Playbook), "use "+playbookChoice())
 		}
 	}
 	v.ident("schema", p.Schema, "schema")
@@ -120,6 +126,7 @@ func (p *AddColumnSpec) validate(v *validator, r raw) {
 	v.forbid("to", r.To != "")
 	v.forbid("constraint", r.Constraint != nil)
 	v.forbid("clean", r.Clean != nil)
+	v.forbidIndex(r)
 }
 
 // validate checks a rename-column plan's own fields.
@@ -137,6 +144,7 @@ func (p *RenameColumnSpec) validate(v *validator, r raw) {
 	v.forbid("not_null", r.NotNull != nil)
 	v.forbid("constraint", r.Constraint != nil)
 	v.forbid("clean", r.Clean != nil)
+	v.forbidIndex(r)
 }
 
 // validate checks a tighten-constraint plan's own fields.
@@ -146,7 +154,46 @@ func (t *TightenSpec) validate(v *validator, r raw) {
 	v.forbid("backfill", !r.Backfill.IsZero())
 	v.forbid("not_null", r.NotNull != nil)
 	v.forbid("to", r.To != "")
+	v.forbidIndex(r)
 	t.validateConstraint(v)
+}
+
+// forbidIndex refuses add-index's fields in a plan of another playbook.
+func (v *validator) forbidIndex(r raw) {
+	v.forbid("index", r.Index != nil)
+	v.forbid("query", !r.Query.IsZero())
+}
+
+// validate checks an add-index plan's own fields.
+func (a *AddIndexSpec) validate(v *validator, r raw) {
+	v.forbid("column", r.Column != "")
+	v.forbid("type", !r.Type.IsZero())
+	v.forbid("backfill", !r.Backfill.IsZero())
+	v.forbid("not_null", r.NotNull != nil)
+	v.forbid("to", r.To != "")
+	v.forbid("constraint", r.Constraint != nil)
+	v.forbid("clean", r.Clean != nil)
+	if r.Index == nil {
+		v.add("index", "is missing", `set index: to the index to build, such as {name: orders_user_idx, columns: [user_id]}`)
+		return
+	}
+	ix := a.Index
+	if v.required("index.name", ix.Name, "name the index, such as orders_user_idx") {
+		v.ident("index.name", ix.Name, "index")
+	}
+	if len(ix.Columns) == 0 {
+		v.add("index.columns", "is missing", "list the columns the index is on, in order, such as [user_id] or [tenant_id, created_at]")
+	}
+	v.columnList("index.columns", ix.Columns)
+	v.expr("index.where", ix.Where, `"deleted_at IS NULL"`)
+	if ix.Using != "" && !slices.Contains(IndexMethods(), ix.Using) {
+		v.add("index.using", fmt.Sprintf("%q is not an index method", ix.Using), "use one of "+strings.Join(IndexMethods(), ", ")+" (PostgreSQL's), or leave using: out for the default (btree)")
+	}
+	for _, q := range a.Query.Values() {
+		if err := CheckQuery(q); err != nil {
+			v.add("query", fmt.Sprintf("%q %v", q, err), `give the SELECT the index is for, such as "SELECT * FROM orders WHERE user_id = 42"`)
+		}
+	}
 }
 
 func (t *TightenSpec) validateConstraint(v *validator) {
