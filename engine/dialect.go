@@ -385,6 +385,11 @@ type sqlData struct {
 	Type   string
 	Expr   string
 
+	// Where and Using are add-index's predicate and PostgreSQL's index
+	// method (Name and Columns are the index's).
+	Where string
+	Using string
+
 	Kind    string // constraint kind: check, not_null, unique, foreign_key
 	Unique  bool   // suggest-index: a unique one
 	Name    string // constraint name

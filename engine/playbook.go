@@ -49,6 +49,8 @@ func unitOf(playbook string) playbookUnit {
 		return renameColumnUnit{}
 	case phases.TightenConstraint:
 		return tightenUnit{}
+	case phases.AddIndex:
+		return addIndexUnit{}
 	}
 	return noUnit{}
 }

@@ -292,11 +292,15 @@ func (s *Session) checkSchema(ctx context.Context, t *Table, progress phases.Pro
 	}
 	done := func(id string) bool { return progress.Of(id) == phases.Done }
 
-	key, err := t.resolveKey(p)
-	if err != nil {
-		addProblem(&problems, "%v", err)
+	// A playbook that walks no rows (add-index) needs no batch key: a
+	// table without one can still get an index.
+	if p.Key != "" || walksRows(s.pb) {
+		key, err := t.resolveKey(p)
+		if err != nil {
+			addProblem(&problems, "%v", err)
+		}
+		s.key = key
 	}
-	s.key = key
 
 	unitOf(p.Playbook).checkTable(ctx, s, t, ran, done, &problems)
 	// What the plan's expressions are tried against: the column the plan
@@ -333,6 +337,17 @@ func (s *Session) checkSchema(ctx context.Context, t *Table, progress phases.Pro
 	return nil
 }
 
+// walksRows reports whether a playbook has a phase that walks the table's
+// rows by its key: a batched phase, or the proof (which writes to a row).
+func walksRows(pb *phases.Playbook) bool {
+	for _, ph := range pb.Phases {
+		if ph.Batches != phases.NoBatches || ph.Proof {
+			return true
+		}
+	}
+	return false
+}
+
 // nameClashes finds what outside the table already has the name the
 // constraint needs, where the database's names are wider than one table
 // (templates' name-clashes says where that is on each dialect): the DDL
@@ -340,27 +355,33 @@ func (s *Session) checkSchema(ctx context.Context, t *Table, progress phases.Pro
 func (s *Session) nameClashes(ctx context.Context, t *Table) []string {
 	d := s.builder().constraintData()
 	d.Table = t.Name
+	return s.nameClashesOf(ctx, t, "constraint.name", d)
+}
+
+// nameClashesOf is nameClashes for the name d gives (d.Kind says what it
+// is: "unique" for an index's name), as the plan's field says it.
+func (s *Session) nameClashesOf(ctx context.Context, t *Table, field string, d sqlData) []string {
 	if err := prepare(s.d, "name-clashes", &d, t); err != nil {
-		return []string{fmt.Sprintf("constraint.name: %v", err)}
+		return []string{fmt.Sprintf("%s: %v", field, err)}
 	}
 	rows, err := s.query(ctx, s.db, "name-clashes", d, nil)
 	if err != nil {
-		return []string{fmt.Sprintf("constraint.name: look for other objects named %q: %v", d.Name, s.dsn.scrub(err))}
+		return []string{fmt.Sprintf("%s: look for other objects named %q: %v", field, d.Name, s.dsn.scrub(err))}
 	}
 	defer rows.Close()
 	var problems []string
 	for rows.Next() {
 		var what, where, why string
 		if err := rows.Scan(&what, &where, &why); err != nil {
-			return []string{fmt.Sprintf("constraint.name: look for other objects named %q: %v", d.Name, s.dsn.scrub(err))}
+			return []string{fmt.Sprintf("%s: look for other objects named %q: %v", field, d.Name, s.dsn.scrub(err))}
 		}
 		if where != "" {
 			where = " " + where
 		}
-		problems = append(problems, fmt.Sprintf("constraint.name: %q is already the name of %s%s, and %s; choose another name", d.Name, what, where, why))
+		problems = append(problems, fmt.Sprintf("%s: %q is already the name of %s%s, and %s; choose another name", field, d.Name, what, where, why))
 	}
 	if err := rows.Err(); err != nil {
-		return []string{fmt.Sprintf("constraint.name: look for other objects named %q: %v", d.Name, s.dsn.scrub(err))}
+		return []string{fmt.Sprintf("%s: look for other objects named %q: %v", field, d.Name, s.dsn.scrub(err))}
 	}
 	return problems
 }

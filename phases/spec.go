@@ -143,10 +143,11 @@ func (p *Plan) IndexLabel() string {
 	if ix.Using != "" {
 		label = ix.Name + " USING " + ix.Using + " (" + strings.Join(ix.Columns, ", ") + ")"
 	}
-	if w, ok := ix.Where.For(p.dialect); ok && p.dialect != "" {
-		label += " WHERE " + w
-	} else if !ix.Where.IsZero() {
+	switch w, ok := ix.Where.For(p.dialect); {
+	case p.dialect == "" && !ix.Where.IsZero():
 		label += " WHERE " + ix.Where.String()
+	case p.dialect != "" && ok:
+		label += " WHERE " + w
 	}
 	return label
 }

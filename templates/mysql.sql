@@ -332,6 +332,8 @@ DROP TEMPORARY TABLE IF EXISTS shepherd_value_probe
 {{- else if eq .Op "modify"}}ALTER TABLE {{qt .Schema .Table}} MODIFY COLUMN {{q .Column}} {{.MySQL.Definition}}
 {{- else if eq .Op "add-unique"}}ALTER TABLE {{qt .Schema .Table}} ADD UNIQUE KEY {{q .Name}} ({{qlist .Columns}})
 {{- else if eq .Op "drop-unique"}}ALTER TABLE {{qt .Schema .Table}} DROP INDEX {{q .Name}}
+{{- else if eq .Op "create-index"}}ALTER TABLE {{qt .Schema .Table}} ADD INDEX {{q .Name}} ({{qlist .Columns}})
+{{- else if eq .Op "drop-index"}}ALTER TABLE {{qt .Schema .Table}} DROP INDEX {{q .Name}}
 {{- end}}
 {{- end}}
 
@@ -440,6 +442,49 @@ ALTER TABLE {{qt .Schema .Table}} FORCE, ALGORITHM=INPLACE, LOCK=NONE
 {{template "alter" .With "add-unique" .MySQL.Online}}, {{.MySQL.Online}}
 {{- template "else-forms" .With "add-unique" .MySQL.Online}}
 {{end}}
+
+{{/* add-index: built in place while reads and writes go on; a stronger
+     lock only with --allow-lock. MySQL and MariaDB have no partial indexes
+     and no index methods of PostgreSQL's: the plan is refused before
+     anything runs when it gives where: or using:. */}}
+{{define "create-index"}}
+-- step own: ALGORITHM=INPLACE, LOCK=NONE: the index is built while reads and writes go on, under brief exclusive metadata locks at the start and the end
+-- applied: {{template "index-probe" .}}
+{{template "alter" .With "create-index" .MySQL.Online}}, {{.MySQL.Online}}
+{{- template "else-forms" .With "create-index" .MySQL.Online}}
+{{end}}
+
+{{define "drop-index"}}
+-- step own: ALGORITHM=INPLACE, LOCK=NONE: only metadata changes, under a brief exclusive metadata lock; reads and writes go on
+-- applied: SELECT count(*) = 0 FROM information_schema.statistics WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND index_name = {{bind .Name}}
+{{template "alter" .With "drop-index" .MySQL.Online}}, {{.MySQL.Online}}
+{{- template "else-forms" .With "drop-index" .MySQL.Online}}
+{{end}}
+
+{{/* See postgres.sql. An index MySQL lists is complete and in use: it has
+     no invalid or unready state. */}}
+{{define "index-state"}}
+SELECT 1, 1, lower(max(index_type)), 0, group_concat(coalesce(column_name, '') ORDER BY seq_in_index SEPARATOR ',')
+FROM information_schema.statistics
+WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND index_name = {{bind .Name}}
+HAVING count(*) > 0
+{{end}}
+
+{{/* How far the ALTER that builds the index has got (MariaDB reports it
+     in the process list; MySQL without performance_schema stages does
+     not: then nothing is returned). */}}
+{{define "index-progress"}}
+{{- if .MySQL.MariaDB}}
+SELECT coalesce(state, ''), 0, 0, round(progress * 10), 1000
+FROM information_schema.processlist
+WHERE command = 'Query' AND max_stage > 0 AND info LIKE 'ALTER TABLE%' AND db = {{template "db" .}}
+ORDER BY progress DESC LIMIT 1
+{{- else}}SELECT '', 0, 0, 0, 0 FROM DUAL WHERE 1 = 0{{end}}
+{{end}}
+
+{{define "analyze"}}SELECT 1{{end}}
+
+{{define "explain"}}EXPLAIN {{.Expr}}{{end}}
 
 {{define "drop-unique"}}
 -- step own: ALGORITHM=INPLACE, LOCK=NONE: only metadata changes, under a brief exclusive metadata lock; reads and writes go on

@@ -445,6 +445,59 @@ CREATE UNIQUE INDEX CONCURRENTLY {{q .Name}} ON {{qt .Schema .Table}} ({{qlist .
 ALTER TABLE {{qt .Schema .Table}} ADD CONSTRAINT {{q .Name}} UNIQUE USING INDEX {{q .Name}}
 {{end}}
 
+{{/* add-index: the index is built CONCURRENTLY (outside any transaction):
+     writes go on while it builds. A build that fails or is killed leaves an
+     INVALID index behind, which is never taken as done: the first step finds
+     it and drops it (concurrently too), and the second builds again. The
+     build is skipped only when a VALID index of the name is there, and the
+     phase's verification then checks it is the plan's and ready. */}}
+{{define "create-index"}}
+-- step notx: SHARE UPDATE EXCLUSIVE on {{.Table}}: drops an INVALID index {{.Name}} that an earlier failed or killed build left behind; reads and writes go on
+-- applied: SELECT (NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = {{template "rel" .}} AND ic.relname = {{bind .Name}} AND NOT i.indisvalid))::int
+DROP INDEX CONCURRENTLY IF EXISTS {{qt .Schema .Name}}
+-- step notx: SHARE UPDATE EXCLUSIVE on {{.Table}} while it builds the index (two scans of the table, after waiting for the transactions that started before it): reads and writes go on; progress is read from pg_stat_progress_create_index
+-- applied: SELECT count(*) FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = {{template "rel" .}} AND ic.relname = {{bind .Name}} AND i.indisvalid
+CREATE INDEX CONCURRENTLY {{q .Name}} ON {{qt .Schema .Table}}{{if .Using}} USING {{.Using}}{{end}} ({{qlist .Columns}}){{if .Where}} WHERE {{.Where}}{{end}}
+{{end}}
+
+{{define "drop-index"}}
+-- step notx: SHARE UPDATE EXCLUSIVE on {{.Table}}, after waiting for the transactions that use the index: reads and writes go on
+-- applied: SELECT (NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = {{template "rel" .}} AND ic.relname = {{bind .Name}}))::int
+DROP INDEX CONCURRENTLY IF EXISTS {{qt .Schema .Name}}
+{{end}}
+
+{{/* The plan's index as the catalog holds it: whether it is valid and
+     ready, its key columns in order (an expression counts as none), its
+     method and whether it has a predicate. */}}
+{{define "index-state"}}
+SELECT i.indisvalid::int, i.indisready::int, am.amname, (i.indpred IS NOT NULL)::int,
+       coalesce((SELECT string_agg(coalesce(a.attname, ''), ',' ORDER BY k.ord)
+                 FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+                 LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum AND k.attnum > 0
+                 WHERE k.ord <= i.indnkeyatts), '')
+FROM pg_catalog.pg_index i
+JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_catalog.pg_am am ON am.oid = ic.relam
+WHERE i.indrelid = {{template "rel" .}} AND ic.relname = {{bind .Name}}
+{{end}}
+
+{{/* How far a concurrent index build on the table has got: its phase, and
+     the blocks or tuples done of the current one. */}}
+{{define "index-progress"}}
+SELECT p.phase, p.blocks_done, p.blocks_total, p.tuples_done, p.tuples_total
+FROM pg_catalog.pg_stat_progress_create_index p
+WHERE p.relid = {{template "rel" .}}
+LIMIT 1
+{{end}}
+
+{{/* The planner's statistics, so that EXPLAIN sees the table as it is: a
+     sampled read; SHARE UPDATE EXCLUSIVE, which reads and writes do not
+     wait for. */}}
+{{define "analyze"}}ANALYZE {{qt .Schema .Table}}{{end}}
+
+{{/* The database's plan of add-index's query:, which is not run. */}}
+{{define "explain"}}EXPLAIN (FORMAT JSON) {{.Expr}}{{end}}
+
 {{/* An INVALID index with the constraint's name that a failed build left
      (outside shepherd) is adopted only when it is exactly the index the
      plan asks for: its definition, as PostgreSQL prints it, is that of a

@@ -283,6 +283,33 @@ PRAGMA foreign_keys = {{.Rebuild.ForeignKeys}}
 CREATE UNIQUE INDEX {{q .Name}} ON {{q .Table}} ({{qlist .Columns}})
 {{end}}
 
+{{/* add-index: SQLite has no online build: CREATE INDEX holds the
+     database's write lock while it reads the whole table and writes the
+     index. Readers go on (in WAL mode); writers wait, each up to its busy
+     timeout, and fail after it. */}}
+{{define "create-index"}}
+-- step: the whole database is write-locked while the index is built: readers go on (WAL), writers wait up to their busy timeout
+CREATE INDEX {{q .Name}} ON {{q .Table}} ({{qlist .Columns}}){{if .Where}} WHERE {{.Where}}{{end}}
+{{end}}
+
+{{define "drop-index"}}
+-- step: the database is write-locked for an instant
+DROP INDEX IF EXISTS {{q .Name}}
+{{end}}
+
+{{/* See postgres.sql. An index SQLite lists is complete. */}}
+{{define "index-state"}}
+SELECT 1, 1, 'btree', il.partial, coalesce((SELECT group_concat(coalesce(name, ''), ',') FROM (SELECT name FROM pragma_index_info(il.name) ORDER BY seqno)), '')
+FROM pragma_index_list({{bind .Table}}) il
+WHERE il.name = {{bind .Name}}
+{{end}}
+
+{{define "index-progress"}}SELECT '', 0, 0, 0, 0 WHERE 0{{end}}
+
+{{define "analyze"}}SELECT 1{{end}}
+
+{{define "explain"}}EXPLAIN QUERY PLAN {{.Expr}}{{end}}
+
 {{define "drop-unique"}}
 -- step: the database is write-locked for an instant
 DROP INDEX IF EXISTS {{q .Name}}
