@@ -42,10 +42,15 @@ func (s *Session) explainProblem(ctx context.Context, query string) string {
 	d := s.builder().base()
 	d.Expr = query
 	rows, err := s.query(ctx, s.db, "explain", d, nil)
+	if err == nil {
+		for rows.Next() {
+		}
+		err = rows.Err()
+		rows.Close()
+	}
 	if err != nil {
 		return fmt.Sprintf("query: the database cannot plan it: %v", s.dsn.scrub(err))
 	}
-	rows.Close()
 	return ""
 }
 
