@@ -196,6 +196,25 @@ clean: {set: {username: "concat(username, '-', id)"}}
 		},
 	},
 	{
+		// The index is built concurrently on PostgreSQL (a kill leaves an
+		// INVALID index, which the rerun drops and builds again), in place
+		// on MySQL, in one statement on SQLite.
+		name: "add-index",
+		plan: `name: users-name-idx
+playbook: add-index
+table: users
+index: {name: users_name_idx, columns: [name, username]}
+query: "SELECT id FROM users WHERE name = 'Name 7'"
+`,
+		seed:      func(db *testdb.DB) { db.Seed(900) },
+		untouched: "username, name",
+		check: func(t *testing.T, db *testdb.DB, _ map[string]string) {
+			if got := crashIndexState(db, "users_name_idx"); got != "valid" {
+				t.Errorf("users_name_idx is %s after the reruns, want valid", got)
+			}
+		},
+	},
+	{
 		// NOT NULL on an existing column: PostgreSQL's validated
 		// check, MySQL's MODIFY, SQLite's rebuild.
 		name: "tighten-not-null",
@@ -220,6 +239,21 @@ clean: {set: {nick: "concat('n', id)"}}
 			}
 		},
 	},
+}
+
+// crashIndexState reads from the catalog whether the index is there and
+// valid: "valid", "invalid" or "none".
+func crashIndexState(db *testdb.DB, name string) string {
+	var n string
+	switch db.Dialect {
+	case "postgres":
+		n = db.One("SELECT coalesce(max(CASE WHEN i.indisvalid AND i.indisready THEN 2 ELSE 1 END), 0) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = $1", name)
+	case "mysql":
+		n = db.One("SELECT 2 * count(DISTINCT index_name) FROM information_schema.statistics WHERE table_schema = database() AND index_name = ?", name)
+	default:
+		n = db.One("SELECT 2 * count(*) FROM sqlite_master WHERE type = 'index' AND name = ?", name)
+	}
+	return map[string]string{"0": "none", "1": "invalid", "2": "valid"}[n]
 }
 
 // lateRows inserts users first..last as code that does not know email

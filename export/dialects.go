@@ -40,7 +40,16 @@ type drizzleSnapshot struct {
 	uniqueFields map[string]any
 	// types are the type names drizzle-kit writes for other spellings.
 	types map[string]string
+	// indexColumn is how an index's column is written in its "columns"
+	// (PostgreSQL's snapshots give each as an object; the others, a name).
+	indexColumn func(name string) any
+	// indexMethod: an index carries its method, "concurrently" and "with"
+	// (PostgreSQL's).
+	indexMethod bool
 }
+
+// indexColumnName writes an index's column as its name.
+func indexColumnName(name string) any { return name }
 
 func factsOf(dialect string) dialectFacts {
 	switch dialect {
@@ -53,7 +62,11 @@ func factsOf(dialect string) dialectFacts {
 				uniqueKey: "uniqueConstraints", uniqueFields: map[string]any{"nullsNotDistinct": false},
 				types: map[string]string{"int": "integer", "int4": "integer", "int8": "bigint", "int2": "smallint", "bool": "boolean",
 					"float8": "double precision", "float4": "real", "timestamptz": "timestamp with time zone",
-					"timestamp without time zone": "timestamp", "character varying": "varchar"}},
+					"timestamp without time zone": "timestamp", "character varying": "varchar"},
+				indexMethod: true,
+				indexColumn: func(name string) any {
+					return map[string]any{"expression": name, "isExpression": false, "asc": true, "nulls": "last"}
+				}},
 		}
 	case "mysql":
 		return dialectFacts{
@@ -61,13 +74,14 @@ func factsOf(dialect string) dialectFacts {
 			gooseDriver: "mysql", drizzleDialect: "mysql", drizzleVersion: "5",
 			autocommitDDL: true, backslashEscapes: true, multiStatementDSN: true,
 			snapshot: drizzleSnapshot{autoincrement: true, checkKey: "checkConstraint", uniqueKey: "uniqueConstraints",
-				types: map[string]string{"integer": "int", "bool": "boolean"}},
+				types: map[string]string{"integer": "int", "bool": "boolean"}, indexColumn: indexColumnName},
 		}
 	}
 	return dialectFacts{
 		lockTimeout: "busy_timeout (e.g. _pragma=busy_timeout(5000) in the DSN)",
 		gooseDriver: "sqlite3", drizzleDialect: "sqlite", drizzleVersion: "6",
 		snapshot: drizzleSnapshot{autoincrement: true, checkKey: "checkConstraints",
-			uniqueKey: "indexes", uniqueFields: map[string]any{"isUnique": true}}, // a unique index
+			uniqueKey: "indexes", uniqueFields: map[string]any{"isUnique": true}, // a unique index
+			indexColumn: indexColumnName},
 	}
 }

@@ -137,6 +137,24 @@ func snapshotAfter(prev snapshot, p *phases.Plan, dialect string, ph phases.Phas
 			check, _ := k.Check.For(dialect)
 			child(t, ds.checkKey)[k.Name] = map[string]any{"name": k.Name, "value": strings.TrimSpace(check)}
 		}
+	case phases.SchemaAddIndex:
+		ix := p.AddIndex.Index
+		var cols []any
+		for _, c := range ix.Columns {
+			cols = append(cols, ds.indexColumn(c))
+		}
+		entry := map[string]any{"name": ix.Name, "columns": cols, "isUnique": false}
+		if w, ok := ix.Where.For(dialect); ok {
+			entry["where"] = w
+		}
+		if ds.indexMethod {
+			method := ix.Using
+			if method == "" {
+				method = "btree"
+			}
+			entry["concurrently"], entry["method"], entry["with"] = true, method, map[string]any{}
+		}
+		child(t, "indexes")[ix.Name] = entry
 	default:
 		return nil, fmt.Errorf("no snapshot for phase %s", ph.ID)
 	}
