@@ -233,6 +233,33 @@ WHERE i.indrelid = {{template "rel" .}} AND k.ord <= i.indnkeyatts
 ORDER BY ic.relname, k.ord
 {{end}}
 
+{{/* A partitioned table's (relkind 'p') strategy and key, one row per key
+     part in order; an expression part has no column (NULL). No row: the
+     table is not partitioned (engine/partition.go). */}}
+{{define "table-partitioning"}}
+SELECT CASE pt.partstrat WHEN 'l' THEN 'list' WHEN 'r' THEN 'range' WHEN 'h' THEN 'hash' ELSE pt.partstrat::text END, a.attname
+FROM pg_catalog.pg_partitioned_table pt
+CROSS JOIN LATERAL unnest(pt.partattrs::int2[]) WITH ORDINALITY AS k(attnum, ord)
+LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = pt.partrelid AND a.attnum = k.attnum AND k.attnum > 0
+WHERE pt.partrelid = {{template "rel" .}}
+ORDER BY k.ord
+{{end}}
+
+{{/* A partitioned table's partitions (one level), by schema then name,
+     one row per index of each (none: NULL): schema, name, kind ('p' a
+     partitioned partition, 'f' a foreign table), index, whether it is
+     valid. */}}
+{{define "table-partitions"}}
+SELECT n.nspname, c.relname, c.relkind::text, ic.relname, coalesce(i.indisvalid, false)
+FROM pg_catalog.pg_inherits h
+JOIN pg_catalog.pg_class c ON c.oid = h.inhrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_catalog.pg_index i ON i.indrelid = c.oid
+LEFT JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+WHERE h.inhparent = {{template "rel" .}}
+ORDER BY n.nspname, c.relname, ic.relname
+{{end}}
+
 {{/* Named CHECK, UNIQUE and FOREIGN KEY constraints, one row per column. */}}
 {{define "table-constraints"}}
 SELECT con.conname, con.contype::text, con.convalidated, a.attname
