@@ -355,3 +355,21 @@ ALTER INDEX events_email_key ATTACH PARTITION events_email_key_events_p1`)
 		t.Errorf("the check with two partitions unattached: %v, want that it is not in force", err)
 	}
 }
+
+// A partitioned table without partitions yet: the parent's constraint
+// alone, valid at once (there is nothing to attach).
+func TestPartitionedUniqueWithoutPartitions(t *testing.T) {
+	db := pgOnly(t)
+	db.Exec(`CREATE TABLE events (id int NOT NULL, email text, CONSTRAINT events_pkey PRIMARY KEY (id) DEFERRABLE INITIALLY DEFERRED) PARTITION BY RANGE (id)`)
+	s, _ := session(t, db, mustPlan(t, eventsPlan("email, id")), Options{})
+	if err := runTo(t, s, "validate-in-app", "clean", "add-constraint"); err != nil {
+		t.Fatalf("add-constraint: %v", err)
+	}
+	if got := partitionedUnique(db); got != "parent:u:true" {
+		t.Errorf("catalog: %s, want the parent's valid constraint alone", got)
+	}
+	rollbackAll(t, context.Background(), s)
+	if got := leftovers(db); got != "0" {
+		t.Errorf("%s indexes or constraints named events_email_key* after rollback", got)
+	}
+}
