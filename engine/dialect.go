@@ -442,6 +442,9 @@ type sqlData struct {
 	// Keep are the columns a batch's UPDATE assigns to themselves, so that
 	// the database does not rewrite them (MySQL's ON UPDATE columns).
 	Keep []string
+	// Partitions are a UNIQUE's indexes on the partitions of a PostgreSQL
+	// partitioned table, one each (add-unique-partitioned, partition.go).
+	Partitions []partitionIndex
 }
 
 type setExpr struct{ Column, Expr string }

@@ -142,5 +142,5 @@ func (s *Session) constraintLeftBehind(ctx context.Context) bool {
 		return true
 	}
 	_, found := s.table.Index(c.Name)
-	return found
+	return found || s.table.partitionIndexLeft(c.Name)
 }

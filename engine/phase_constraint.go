@@ -147,7 +147,7 @@ func (s *Session) constraintPresent(ctx context.Context, q querier) (bool, error
 		return false, fmt.Errorf("read the constraints of %s: %w", s.plan.Table, s.dsn.scrub(err))
 	}
 	if con, ok := t.Constraint(c.Name); ok {
-		return con.Kind == catalogKinds[c.Kind()], nil
+		return con.Kind == catalogKinds[c.Kind()] && !t.partitionedIndexInvalid(c.Name), nil
 	}
 	if ix, ok := t.Index(c.Name); ok && c.Kind() == phases.UniqueConstraint {
 		return ix.Unique && ix.Valid, nil
@@ -169,6 +169,7 @@ func (s *Session) revertConstraint(ctx context.Context, b builder) error {
 	// the constraint, but is the plan's to drop.
 	if !present && c.Kind() == phases.UniqueConstraint && s.table != nil {
 		_, present = s.table.Index(c.Name)
+		present = present || s.table.partitionIndexLeft(c.Name)
 	}
 	if !present {
 		return s.moveNow(ctx, addConstraintPhase, phases.Revert, s.plan.ConstraintLabel()+" was not there: nothing to drop")

@@ -171,6 +171,9 @@ func (tightenUnit) checkTable(ctx context.Context, s *Session, t *Table, ran, _ 
 	if c.Kind() == phases.ForeignKeyConstraint {
 		*problems = append(*problems, s.checkForeignKey(ctx, t)...)
 	}
+	// A UNIQUE on a partitioned table (PostgreSQL) that the database would
+	// refuse, or shepherd cannot build, is refused before anything changes.
+	checkPartitionedUnique(t, c, ran(addConstraintPhase), problems)
 	if c.Name != "" && !ran(addConstraintPhase) {
 		if _, ok := t.Constraint(c.Name); ok {
 			addProblem(problems, "constraint.name: %s already has a constraint %q (constraints: %s)", t.Name, c.Name, constraintNames(t))

@@ -242,7 +242,57 @@ func (d postgresDialect) introspect(ctx context.Context, q querier, set *templat
 	if err := run("table-update-triggers", func(r *sql.Rows) error { return t.addUpdateTrigger(r) }); err != nil {
 		return nil, err
 	}
+	if err := pgPartitioning(run, t); err != nil {
+		return nil, err
+	}
 	return t, nil
+}
+
+// pgPartitioning reads, for a partitioned table, its partition key and its
+// partitions with their indexes (partition.go); t.Partition stays nil for
+// any other table.
+func pgPartitioning(run func(string, func(*sql.Rows) error) error, t *Table) error {
+	var p *Partitioning
+	err := run("table-partitioning", func(r *sql.Rows) error {
+		var strategy string
+		var col sql.NullString
+		if err := r.Scan(&strategy, &col); err != nil {
+			return err
+		}
+		if p == nil {
+			p = &Partitioning{Strategy: strategy}
+		}
+		if col.Valid {
+			p.Key = append(p.Key, col.String)
+		} else {
+			p.Expression = true
+		}
+		return nil
+	})
+	if err != nil || p == nil {
+		return err
+	}
+	err = run("table-partitions", func(r *sql.Rows) error {
+		var schema, name, kind string
+		var index sql.NullString
+		var valid bool
+		if err := r.Scan(&schema, &name, &kind, &index, &valid); err != nil {
+			return err
+		}
+		if n := len(p.Partitions); n == 0 || p.Partitions[n-1].Schema != schema || p.Partitions[n-1].Name != name {
+			p.Partitions = append(p.Partitions, Partition{Schema: schema, Name: name, Partitioned: kind == "p", Foreign: kind == "f"})
+		}
+		if index.Valid {
+			part := &p.Partitions[len(p.Partitions)-1]
+			part.Indexes = append(part.Indexes, PartitionIndex{Name: index.String, Valid: valid})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	t.Partition = p
+	return nil
 }
 
 // lock takes a session-level advisory lock on a connection held for the

@@ -110,6 +110,8 @@ func (s *Session) rejectedBy(f failure) rejection {
 		return rejectedByPlan
 	case c.Kind() == phases.UniqueConstraint && s.namesColumns(f.constraint, c.Unique):
 		return rejectedByPlan
+	case c.Kind() == phases.UniqueConstraint && s.table.ownsIndex(c.Name, f.constraint):
+		return rejectedByPlan // a partition's part of it (partition.go)
 	}
 	return rejectedOther
 }

@@ -33,6 +33,8 @@ type Table struct {
 	// UpdateTriggers are the triggers that fire on an UPDATE of the table
 	// (triggers.go).
 	UpdateTriggers []Trigger
+	// Partition is set on a PostgreSQL partitioned table (partition.go).
+	Partition *Partitioning
 }
 
 // sizeText describes the table's size as the server estimates it.

@@ -151,6 +151,9 @@ func (b builder) constraintData() sqlData {
 		}
 		d.SelfRef = d.RefTable == b.plan.Table && d.RefSchema == b.plan.Schema
 	}
+	if b.seen.partitioned() && c.Kind() == phases.UniqueConstraint {
+		d.Partitions = b.seen.Partition.indexes(c.Name)
+	}
 	return d
 }
 
@@ -167,7 +170,7 @@ func (b builder) addConstraint() (templates.Script, error) {
 	if c.Kind() == phases.NotNullConstraint {
 		return b.setNotNull(c.NotNull, true)
 	}
-	return b.script(constraintOps[c.Kind()][0], b.constraintData())
+	return b.script(partitionedOp(constraintOps[c.Kind()][0], b.seen), b.constraintData())
 }
 
 func (b builder) dropConstraint() (templates.Script, error) {
@@ -175,7 +178,7 @@ func (b builder) dropConstraint() (templates.Script, error) {
 	if c.Kind() == phases.NotNullConstraint {
 		return b.setNotNull(c.NotNull, false)
 	}
-	return b.script(constraintOps[c.Kind()][1], b.constraintData())
+	return b.script(partitionedOp(constraintOps[c.Kind()][1], b.seen), b.constraintData())
 }
 
 // fillJob is add-column's backfill (and switch-writes' catch-up): rows where

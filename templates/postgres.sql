@@ -233,6 +233,33 @@ WHERE i.indrelid = {{template "rel" .}} AND k.ord <= i.indnkeyatts
 ORDER BY ic.relname, k.ord
 {{end}}
 
+{{/* A partitioned table's (relkind 'p') strategy and key, one row per key
+     part in order; an expression part has no column (NULL). No row: the
+     table is not partitioned (engine/partition.go). */}}
+{{define "table-partitioning"}}
+SELECT CASE pt.partstrat WHEN 'l' THEN 'list' WHEN 'r' THEN 'range' WHEN 'h' THEN 'hash' ELSE pt.partstrat::text END, a.attname
+FROM pg_catalog.pg_partitioned_table pt
+CROSS JOIN LATERAL unnest(pt.partattrs::int2[]) WITH ORDINALITY AS k(attnum, ord)
+LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = pt.partrelid AND a.attnum = k.attnum AND k.attnum > 0
+WHERE pt.partrelid = {{template "rel" .}}
+ORDER BY k.ord
+{{end}}
+
+{{/* A partitioned table's partitions (one level), by schema then name,
+     one row per index of each (none: NULL): schema, name, kind ('p' a
+     partitioned partition, 'f' a foreign table), index, whether it is
+     valid. */}}
+{{define "table-partitions"}}
+SELECT n.nspname, c.relname, c.relkind::text, ic.relname, coalesce(i.indisvalid, false)
+FROM pg_catalog.pg_inherits h
+JOIN pg_catalog.pg_class c ON c.oid = h.inhrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_catalog.pg_index i ON i.indrelid = c.oid
+LEFT JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+WHERE h.inhparent = {{template "rel" .}}
+ORDER BY n.nspname, c.relname, ic.relname
+{{end}}
+
 {{/* Named CHECK, UNIQUE and FOREIGN KEY constraints, one row per column. */}}
 {{define "table-constraints"}}
 SELECT con.conname, con.contype::text, con.convalidated, a.attname
@@ -519,6 +546,59 @@ WHERE i.indrelid = {{template "rel" .}} AND ic.relname = {{bind .Name}}
 ALTER TABLE {{qt .Schema .Table}} DROP CONSTRAINT IF EXISTS {{q .Name}}
 -- step: ACCESS EXCLUSIVE on {{.Table}}, already held, until commit: drops an index {{.Name}} that was built but not yet attached as the constraint, if there is one
 DROP INDEX IF EXISTS {{qt .Schema .Name}}
+{{end}}
+
+{{/* UNIQUE on a partitioned table (engine/partition.go), without
+     blocking writes for more than an instant. PostgreSQL builds no index
+     CONCURRENTLY on a partitioned table and takes no ADD CONSTRAINT …
+     USING INDEX there, so: on each partition (.Partitions), the index is
+     built CONCURRENTLY (an INVALID one a failed or killed build left is
+     dropped first) and becomes that partition's constraint; then the
+     parent's constraint is added ONLY to the parent, which creates its
+     index INVALID without reading a row or touching a partition; then each
+     partition's index is attached to it (a partition's constraint index
+     attaches only to a constraint's index), and with the last the parent's
+     index is valid. Every step is probed, so a rerun after a kill resumes.
+     A partition created or attached once the parent's constraint is there
+     gets its index from PostgreSQL, under that DDL's own lock; one created
+     after shepherd read the table and before that gets none from this
+     script: the parent's index stays INVALID, add-constraint's check says
+     the constraint is not in force, and a rerun builds that one too. */}}
+{{define "add-unique-partitioned"}}
+{{- range .Partitions}}
+-- step notx: SHARE UPDATE EXCLUSIVE on {{.Table}}: drops an INVALID index {{.Index}} that an earlier failed build left behind; reads and writes go on
+-- applied: SELECT (NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = to_regclass({{bind (qt .Schema .Table)}}) AND ic.relname = {{bind .Index}} AND NOT i.indisvalid))::int
+DROP INDEX CONCURRENTLY IF EXISTS {{qt .Schema .Index}}
+-- step notx: SHARE UPDATE EXCLUSIVE on the partition {{.Table}} while it builds the index (two scans of the partition, after waiting for transactions that started before it): reads and writes go on
+-- applied: SELECT count(*) FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = to_regclass({{bind (qt .Schema .Table)}}) AND ic.relname = {{bind .Index}} AND i.indisvalid
+CREATE UNIQUE INDEX CONCURRENTLY {{q .Index}} ON {{qt .Schema .Table}} ({{qlist $.Columns}})
+-- step own: ACCESS EXCLUSIVE on the partition {{.Table}} for an instant (it waits at most --lock-timeout, then is retried): the built index becomes the partition's constraint, no row is read
+-- applied: SELECT count(*) FROM pg_catalog.pg_constraint WHERE conrelid = to_regclass({{bind (qt .Schema .Table)}}) AND conname = {{bind .Index}} AND contype = 'u'
+ALTER TABLE {{qt .Schema .Table}} ADD CONSTRAINT {{q .Index}} UNIQUE USING INDEX {{q .Index}}
+{{- end}}
+-- step own: ACCESS EXCLUSIVE on {{.Table}} (the partitioned parent, not its partitions) for an instant (it waits at most --lock-timeout, then is retried): ONLY creates the constraint's index INVALID, reads no row and builds nothing on the partitions
+-- applied: SELECT count(*) FROM pg_catalog.pg_constraint WHERE conrelid = {{template "rel" .}} AND conname = {{bind .Name}} AND contype = 'u'
+ALTER TABLE ONLY {{qt .Schema .Table}} ADD CONSTRAINT {{q .Name}} UNIQUE ({{qlist .Columns}})
+{{- range .Partitions}}
+-- step{{if not .Last}} own{{end}}: ACCESS EXCLUSIVE on the index {{.Index}} of {{.Table}} for an instant (writes to {{.Table}} wait that instant; it waits at most --lock-timeout, then is retried), SHARE UPDATE EXCLUSIVE on the index {{$.Name}}: attaches it to the constraint's index, no row is read{{if .Last}}; the constraint's index is valid once every partition's is attached{{end}}
+-- applied: SELECT count(*) FROM pg_catalog.pg_inherits h JOIN pg_catalog.pg_constraint con ON con.conindid = h.inhparent WHERE h.inhrelid = to_regclass({{bind (qt .Schema .Index)}}) AND con.conrelid = {{template "rel" $}} AND con.conname = {{bind $.Name}}
+ALTER INDEX {{qt $.Schema $.Name}} ATTACH PARTITION {{qt .Schema .Index}}
+{{- end}}
+{{end}}
+
+{{/* Rollback of add-unique-partitioned: dropping the parent's constraint
+     drops the partitions' constraints and indexes attached to it; what a
+     run that did not finish left on a partition (an index, or a
+     constraint not yet attached) is dropped by name. */}}
+{{define "drop-unique-partitioned"}}
+-- step: ACCESS EXCLUSIVE on {{.Table}} and its partitions for an instant (it waits at most --lock-timeout, then is retried): drops the constraint and its index on every partition attached to it
+ALTER TABLE {{qt .Schema .Table}} DROP CONSTRAINT IF EXISTS {{q .Name}}
+{{- range .Partitions}}
+-- step: ACCESS EXCLUSIVE on the partition {{.Table}}, until commit: drops the constraint {{.Index}} of a run that did not attach it, if there is one
+ALTER TABLE {{qt .Schema .Table}} DROP CONSTRAINT IF EXISTS {{q .Index}}
+-- step: ACCESS EXCLUSIVE on the partition {{.Table}}, already held, until commit: drops the index {{.Index}} of a run that did not finish (built, or left INVALID), if there is one
+DROP INDEX IF EXISTS {{qt .Schema .Index}}
+{{- end}}
 {{end}}
 
 {{/* ---------- batches: keyset ranges on the key column ---------- */}}
