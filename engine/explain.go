@@ -23,8 +23,10 @@ type indexer interface {
 	// planner's statistics before it EXPLAINs the query.
 	analyzesBeforeExplain() bool
 	// readExplain reads the rows of the explain template: whether the
-	// plan uses the index, and else what it does instead.
-	readExplain(rows *sql.Rows, index string) (uses bool, chose string, err error)
+	// plan uses the index (is reports whether a name is the index's: on a
+	// partitioned table, its partitions' indexes are too), and what the
+	// plan does.
+	readExplain(rows *sql.Rows, is func(name string) bool) (uses bool, chose string, err error)
 }
 
 var (
@@ -79,7 +81,10 @@ func (s *Session) verifyIndexUse(b builder) func(context.Context, querier) (stri
 		}
 		defer rows.Close()
 		name := s.plan.AddIndex.Index.Name
-		uses, chose, err := indexerOf(s.d).readExplain(rows, name)
+		is := func(n string) bool {
+			return strings.EqualFold(n, name) || s.table.ownsIndex(name, n)
+		}
+		uses, chose, err := indexerOf(s.d).readExplain(rows, is)
 		if err != nil {
 			return "", fmt.Errorf("%s: read the query's plan: %w", verifyIndexPhase, err)
 		}
@@ -105,7 +110,7 @@ func (postgresDialect) analyzesBeforeExplain() bool { return true }
 // readExplain reads EXPLAIN (FORMAT JSON): one row holding the plan tree.
 // An index is used by an Index Scan, an Index Only Scan or a Bitmap Index
 // Scan that names it, anywhere in the tree.
-func (postgresDialect) readExplain(rows *sql.Rows, index string) (bool, string, error) {
+func (postgresDialect) readExplain(rows *sql.Rows, is func(string) bool) (bool, string, error) {
 	var text string
 	if !rows.Next() {
 		return false, "", fmt.Errorf("EXPLAIN returned no plan")
@@ -123,7 +128,7 @@ func (postgresDialect) readExplain(rows *sql.Rows, index string) (bool, string, 
 	var uses bool
 	var walk func(n pgPlanNode)
 	walk = func(n pgPlanNode) {
-		if strings.EqualFold(n.IndexName, index) {
+		if n.IndexName != "" && is(n.IndexName) {
 			uses = true
 		}
 		if strings.Contains(n.NodeType, "Scan") {
@@ -175,7 +180,7 @@ func (*mysqlDialect) analyzesBeforeExplain() bool { return false }
 
 // readExplain reads EXPLAIN's table: one row per table of the query, with
 // the index it uses in key (index_merge lists several, comma-separated).
-func (*mysqlDialect) readExplain(rows *sql.Rows, index string) (bool, string, error) {
+func (*mysqlDialect) readExplain(rows *sql.Rows, is func(string) bool) (bool, string, error) {
 	cols, err := rows.Columns()
 	if err != nil {
 		return false, "", err
@@ -196,7 +201,7 @@ func (*mysqlDialect) readExplain(rows *sql.Rows, index string) (bool, string, er
 			row[strings.ToLower(c)] = vals[i].String
 		}
 		for _, k := range strings.Split(row["key"], ",") {
-			if strings.EqualFold(strings.TrimSpace(k), index) {
+			if k = strings.TrimSpace(k); k != "" && is(k) {
 				uses = true
 			}
 		}
@@ -229,7 +234,7 @@ func (sqliteDialect) analyzesBeforeExplain() bool { return false }
 
 // readExplain reads EXPLAIN QUERY PLAN: a row per step, whose detail says
 // "SEARCH t USING INDEX name (…)" or "… USING COVERING INDEX name …".
-func (sqliteDialect) readExplain(rows *sql.Rows, index string) (bool, string, error) {
+func (sqliteDialect) readExplain(rows *sql.Rows, is func(string) bool) (bool, string, error) {
 	var uses bool
 	var chose []string
 	for rows.Next() {
@@ -241,7 +246,7 @@ func (sqliteDialect) readExplain(rows *sql.Rows, index string) (bool, string, er
 		for _, w := range []string{"USING INDEX ", "USING COVERING INDEX "} {
 			if i := strings.Index(detail, w); i >= 0 {
 				rest := detail[i+len(w):]
-				if name, _, _ := strings.Cut(rest, " "); strings.EqualFold(name, index) {
+				if name, _, _ := strings.Cut(rest, " "); is(name) {
 					uses = true
 				}
 			}

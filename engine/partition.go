@@ -186,3 +186,29 @@ func (t *Table) partitionedIndexInvalid(name string) bool {
 	ix, ok := t.Index(name)
 	return ok && !ix.Valid
 }
+
+// checkPartitionedIndex is add-index's check of a partitioned table, before
+// anything changes: shepherd builds one partition level deep, a foreign
+// partition takes no index, and the names the build gives the partitions'
+// indexes must be free (an INVALID one is a failed build's, to drop and
+// build again). ran says whether create-index already ran.
+func checkPartitionedIndex(t *Table, name string, ran bool, problems *[]string) {
+	if !t.partitioned() {
+		return
+	}
+	for _, part := range t.Partition.Partitions {
+		switch {
+		case part.Partitioned:
+			addProblem(problems, "table: %s's partition %s is itself partitioned, and shepherd builds an index on a partitioned table one level deep only; index %s's partitions by hand first", t.Name, part.Name, part.Name)
+		case part.Foreign:
+			addProblem(problems, "table: %s's partition %s is a foreign table, which PostgreSQL cannot index; an index on %s cannot be built", t.Name, part.Name, t.Name)
+		case !ran:
+			want := partitionIndexName(name, part.Name)
+			for _, ix := range part.Indexes {
+				if ix.Name == want && ix.Valid {
+					addProblem(problems, "index.name: %s's partition %s already has an index %q, the name create-index gives the index on that partition; drop it, or choose another index.name", t.Name, part.Name, want)
+				}
+			}
+		}
+	}
+}

@@ -89,12 +89,23 @@ func (b builder) indexQuery() (string, bool) {
 	return strings.TrimSuffix(strings.TrimSpace(q), ";"), ok
 }
 
+// createIndex is the build; on a partitioned table (PostgreSQL), one
+// partition at a time, then the parent's index attached to them.
 func (b builder) createIndex() (templates.Script, error) {
-	return b.script("create-index", b.indexData())
+	return b.indexScript("create-index")
 }
 
 func (b builder) dropIndex() (templates.Script, error) {
-	return b.script("drop-index", b.indexData())
+	return b.indexScript("drop-index")
+}
+
+func (b builder) indexScript(op string) (templates.Script, error) {
+	d := b.indexData()
+	if b.seen.partitioned() {
+		d.Partitions = b.seen.Partition.indexes(d.Name)
+		op += "-partitioned"
+	}
+	return b.script(op, d)
 }
 
 // checkTable: the index's columns are the table's, and its name is free
@@ -108,6 +119,7 @@ func (addIndexUnit) checkTable(ctx context.Context, s *Session, t *Table, ran, d
 		}
 	}
 	*problems = append(*problems, addIndexUnit{}.dialectProblems(s.plan, s.d.name())...)
+	checkPartitionedIndex(t, ix.Name, ran(createIndexPhase), problems)
 	switch _, exists := t.Index(ix.Name); {
 	case !ran(createIndexPhase) && exists:
 		addProblem(problems, "index.name: %s already has an index %q (indexes: %s); choose another name, or drop it first if it is left over", t.Name, ix.Name, indexNames(t))

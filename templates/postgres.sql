@@ -493,6 +493,44 @@ CREATE INDEX CONCURRENTLY {{q .Name}} ON {{qt .Schema .Table}}{{if .Using}} USIN
 DROP INDEX CONCURRENTLY IF EXISTS {{qt .Schema .Name}}
 {{end}}
 
+{{/* add-index on a partitioned table: PostgreSQL builds no index
+     CONCURRENTLY on one. Each partition's index is built concurrently
+     (an INVALID one a failed build left dropped first), then the parent's
+     index is created ON ONLY the parent (INVALID, no row read), and each
+     partition's index is attached to it; once the last is, the parent's
+     index is valid. */}}
+{{define "create-index-partitioned"}}
+{{- range .Partitions}}
+-- step notx: SHARE UPDATE EXCLUSIVE on the partition {{.Table}}: drops an INVALID index {{.Index}} that an earlier failed or killed build left behind; reads and writes go on
+-- applied: SELECT (NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = to_regclass({{bind (qt .Schema .Table)}}) AND ic.relname = {{bind .Index}} AND NOT i.indisvalid))::int
+DROP INDEX CONCURRENTLY IF EXISTS {{qt .Schema .Index}}
+-- step notx: SHARE UPDATE EXCLUSIVE on the partition {{.Table}} while it builds the index (two scans of the partition, after waiting for the transactions that started before it): reads and writes go on
+-- applied: SELECT count(*) FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = to_regclass({{bind (qt .Schema .Table)}}) AND ic.relname = {{bind .Index}} AND i.indisvalid
+CREATE INDEX CONCURRENTLY {{q .Index}} ON {{qt .Schema .Table}}{{if $.Using}} USING {{$.Using}}{{end}} ({{qlist $.Columns}}){{if $.Where}} WHERE {{$.Where}}{{end}}
+{{- end}}
+-- step own: SHARE on {{.Table}} (the partitioned parent, not its partitions) for an instant (writes wait that instant; it waits at most --lock-timeout, then is retried): ON ONLY creates the parent's index INVALID, reads no row and builds nothing on the partitions
+-- applied: SELECT count(*) FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = {{template "rel" .}} AND ic.relname = {{bind .Name}}
+CREATE INDEX {{q .Name}} ON ONLY {{qt .Schema .Table}}{{if .Using}} USING {{.Using}}{{end}} ({{qlist .Columns}}){{if .Where}} WHERE {{.Where}}{{end}}
+{{- range .Partitions}}
+-- step{{if not .Last}} own{{end}}: SHARE UPDATE EXCLUSIVE on the index {{$.Name}} and on {{.Index}} for an instant (it waits at most --lock-timeout, then is retried): attaches it to the parent's index, no row is read{{if .Last}}; the parent's index is valid once every partition's is attached{{end}}
+-- applied: SELECT count(*) FROM pg_catalog.pg_inherits h WHERE h.inhrelid = to_regclass({{bind (qt .Schema .Index)}}) AND h.inhparent = to_regclass({{bind (qt $.Schema $.Name)}})
+ALTER INDEX {{qt $.Schema $.Name}} ATTACH PARTITION {{qt .Schema .Index}}
+{{- end}}
+{{end}}
+
+{{/* Rollback of create-index-partitioned: dropping the parent's index
+     drops the partitions' indexes attached to it (no CONCURRENTLY on a
+     partitioned index: an instant's ACCESS EXCLUSIVE); those a run that
+     did not finish left unattached are dropped concurrently by name. */}}
+{{define "drop-index-partitioned"}}
+-- step: ACCESS EXCLUSIVE on {{.Table}} and its partitions for an instant (it waits at most --lock-timeout, then is retried): drops the index and the partitions' indexes attached to it
+DROP INDEX IF EXISTS {{qt .Schema .Name}}
+{{- range .Partitions}}
+-- step notx: SHARE UPDATE EXCLUSIVE on the partition {{.Table}}: drops the index {{.Index}} of a run that did not attach it, if there is one; reads and writes go on
+DROP INDEX CONCURRENTLY IF EXISTS {{qt .Schema .Index}}
+{{- end}}
+{{end}}
+
 {{/* The plan's index as the catalog holds it: whether it is valid and
      ready, its key columns in order (an expression counts as none), its
      method and whether it has a predicate. */}}
@@ -513,7 +551,7 @@ WHERE i.indrelid = {{template "rel" .}} AND ic.relname = {{bind .Name}}
 {{define "index-progress"}}
 SELECT p.phase, p.blocks_done, p.blocks_total, p.tuples_done, p.tuples_total
 FROM pg_catalog.pg_stat_progress_create_index p
-WHERE p.relid = {{template "rel" .}}
+WHERE p.relid = {{template "rel" .}} OR p.relid IN (SELECT inhrelid FROM pg_catalog.pg_inherits WHERE inhparent = {{template "rel" .}})
 LIMIT 1
 {{end}}
 
