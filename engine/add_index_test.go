@@ -46,7 +46,7 @@ func TestAddIndexEndToEnd(t *testing.T) {
 		if got := indexInCatalog(t, db, "users_name_idx"); got != "valid" {
 			t.Fatalf("users_name_idx after the run: %s, want valid", got)
 		}
-		if got := db.One("SELECT count(*) FROM "+stateTable(db)+" WHERE plan = 'users-name-idx' AND status = 'done'"); got != "2" {
+		if got := db.One("SELECT count(*) FROM " + stateTable(db) + " WHERE plan = 'users-name-idx' AND status = 'done'"); got != "2" {
 			t.Errorf("%s phases done, want 2", got)
 		}
 		done := rec.find(EventPhaseDone, "the query's plan uses users_name_idx")
@@ -66,7 +66,7 @@ func TestAddIndexEndToEnd(t *testing.T) {
 		if got := indexInCatalog(t, db, "users_name_idx"); got != "none" {
 			t.Errorf("users_name_idx after the rollback: %s, want none", got)
 		}
-		if got := db.One("SELECT count(*) FROM "+stateTable(db)+" WHERE plan = 'users-name-idx' AND status = 'rolled-back'"); got != "2" {
+		if got := db.One("SELECT count(*) FROM " + stateTable(db) + " WHERE plan = 'users-name-idx' AND status = 'rolled-back'"); got != "2" {
 			t.Errorf("%s phases rolled back, want 2", got)
 		}
 	})
@@ -180,7 +180,7 @@ func TestCreateIndexRebuildsTheIndexAStoppedBuildLeft(t *testing.T) {
 	if got := indexInCatalog(t, db, "users_name_idx"); got != "invalid" {
 		t.Fatalf("after the stopped build the index is %s, want invalid", got)
 	}
-	if got := db.One("SELECT status FROM "+stateTable(db)+" WHERE plan = 'users-name-idx' AND phase = 'create-index'"); got == "done" {
+	if got := db.One("SELECT status FROM " + stateTable(db) + " WHERE plan = 'users-name-idx' AND phase = 'create-index'"); got == "done" {
 		t.Fatalf("create-index is done with an INVALID index")
 	}
 	again, rec := session(t, db, mustPlan(t, usersNameIndexPlan), Options{})
