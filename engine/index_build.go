@@ -51,6 +51,11 @@ func (s *Session) watchIndexBuild(ctx context.Context, b builder) (stop func()) 
 		defer wg.Done()
 		d := b.indexData()
 		var last int64 = -1
+		// The rate is measured within one stage of the build (its units
+		// change from stage to stage), for an ETA.
+		var stage string
+		var stageFrom int64
+		var stageAt time.Time
 		for sleep(ctx, indexBuildPoll) == nil {
 			var phase string
 			var blocksDone, blocksTotal, tuplesDone, tuplesTotal int64
@@ -66,11 +71,18 @@ func (s *Session) watchIndexBuild(ctx context.Context, b builder) (stop func()) 
 				continue
 			}
 			last = done
-			msg := "building " + d.Name
+			if phase != stage || done < stageFrom {
+				stage, stageFrom, stageAt = phase, done, time.Now()
+			}
+			var rate float64
+			if secs := time.Since(stageAt).Seconds(); secs > 0 && done > stageFrom {
+				rate = float64(done-stageFrom) / secs
+			}
+			msg := d.Name
 			if phase != "" {
 				msg += ": " + phase
 			}
-			s.emit(Event{Event: EventProgress, Phase: createIndexPhase, Message: msg, RowsDone: int64p(done), RowsTotal: int64p(total)})
+			s.emit(Event{Event: EventProgress, Phase: createIndexPhase, Message: msg, RowsDone: int64p(done), RowsTotal: int64p(total), RowsPerSec: rate})
 		}
 	}()
 	return func() {

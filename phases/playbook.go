@@ -72,6 +72,9 @@ type Phase struct {
 	// Batches says whether the phase walks the table in batches (a
 	// progress bar, a pause).
 	Batches Batching
+	// Watched marks a phase whose progress the database reports while it
+	// runs (an index build): a progress bar, without batches to pause at.
+	Watched bool
 	// Proof marks the test on the real database: its check writes a
 	// violating row inside a transaction that is always rolled back.
 	Proof bool
@@ -210,7 +213,7 @@ func addIndexPlaybook() *Playbook {
 	return &Playbook{
 		Name: AddIndex, readSpec: readAddIndex, Seed: "Backward-Compatible Changes",
 		Phases: []Phase{
-			{ID: "create-index", Undo: UndoDDL, Schema: SchemaAddIndex,
+			{ID: "create-index", Undo: UndoDDL, Schema: SchemaAddIndex, Watched: true,
 				Does:   "Builds {index} on {table} in the dialect's least-locking way: reads and writes go on while it builds, where the dialect allows.",
 				Why:    "Split risky schema changes into multiple deploys: an index built the plain way stops every write to the table for as long as the build takes, and code that needs the index ships only once it is there.",
 				Verify: "{index} exists, is valid and is ready.",

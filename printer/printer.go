@@ -93,12 +93,19 @@ func Progress(e engine.Event) string {
 		total = *e.RowsTotal
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s / %s rows", Count(done), Count(total))
+	// A build the database reports (an index build) says what it is
+	// doing, in its own units; a walk counts rows.
+	unit := " rows"
+	if e.Message != "" {
+		b.WriteString(e.Message + ": ")
+		unit = ""
+	}
+	fmt.Fprintf(&b, "%s / %s%s", Count(done), Count(total), unit)
 	if total > 0 {
 		fmt.Fprintf(&b, " (%d%%)", done*100/total)
 	}
 	if e.RowsPerSec > 0 {
-		fmt.Fprintf(&b, ", %s rows/s", Count(int64(e.RowsPerSec)))
+		fmt.Fprintf(&b, ", %s%s/s", Count(int64(e.RowsPerSec)), unit)
 		if total > done {
 			eta := time.Duration(float64(total-done) / e.RowsPerSec * float64(time.Second))
 			fmt.Fprintf(&b, ", ETA %s", eta.Round(time.Second))

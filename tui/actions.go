@@ -41,6 +41,9 @@ func (ps planScreen) runNext() (planScreen, tea.Cmd) {
 }
 
 func (ps planScreen) runPhase(id string) (planScreen, tea.Cmd) {
+	if watched(ps.plan, id) {
+		ps.progress.Watch(id)
+	}
 	if batched(ps.plan, id) {
 		info := infoOf(ps.infos, id)
 		rows := int64(0)

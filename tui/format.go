@@ -158,6 +158,17 @@ func batched(plan *phases.Plan, id string) bool {
 	return ok && ph.Batched(plan)
 }
 
+// watched reports whether the database reports a phase's progress while it
+// runs (an index build), so that it shows a progress bar too.
+func watched(plan *phases.Plan, id string) bool {
+	pb := plan.PlaybookDef()
+	if pb == nil {
+		return false
+	}
+	ph, ok := pb.Phase(id)
+	return ok && ph.Watched
+}
+
 // firstLine is the first line of a text.
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")

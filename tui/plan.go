@@ -185,7 +185,15 @@ func (ps *planScreen) SetSize(w, h int) {
 	ps.refresh() // the detail is wrapped to its width: wrap it again
 }
 
+// progressShown reports whether the running phase shows a progress bar:
+// a batched walk, or a build the database reports (watched).
 func (ps *planScreen) progressShown() bool {
+	return ps.walking() || ps.op == opRun && watched(ps.plan, ps.opPhase)
+}
+
+// walking reports whether the running phase walks the table in batches,
+// which can pause between them and keep a checkpoint.
+func (ps *planScreen) walking() bool {
 	return ps.op == opRun && batched(ps.plan, ps.opPhase)
 }
 
@@ -430,7 +438,7 @@ func (ps planScreen) back() (planScreen, tea.Cmd) {
 }
 
 func (ps *planScreen) togglePause() {
-	if !ps.progressShown() {
+	if !ps.walking() {
 		ps.setMsg(msgInfo, "p pauses a backfill between batches; none is running")
 		return
 	}

@@ -42,14 +42,14 @@ func (ps planScreen) helpKeys() bindings {
 	if ps.pause != nil && ps.pause.Paused() {
 		pauseText = "resume"
 	}
-	pause := with(k.Pause, "p", pauseText, ps.progressShown())
+	pause := with(k.Pause, "p", pauseText, ps.walking())
 	// u is offered only where a rollback can happen: never past the point
 	// of no return, never with nothing to undo.
 	_, _, noRollback := ps.pb.RollbackTarget(progressOf(ps.infos))
 	rollback := with(k.Rollback, "u", "roll back", !busy && ps.viewed && noRollback == nil)
 	reverify := with(k.Reverify, "v", "re-verify", !busy && ps.viewed && ps.status(sel.ID) == phases.Done)
 	quit := with(k.Quit, "q", "quit", true)
-	if busy && ps.progressShown() {
+	if busy && ps.walking() {
 		quit = with(k.Quit, "q", "stop & quit (keeps checkpoint)", true)
 	}
 	back := with(k.Back, "esc", "plans", !busy)

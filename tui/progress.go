@@ -25,6 +25,11 @@ type backfill struct {
 	rate   float64
 	batch  int
 	cp     string
+	// what is what the database says it is doing, for a phase it reports
+	// (an index build: its stage); "" for a batched walk.
+	what string
+	// watched: the phase is a build the database reports, not a walk.
+	watched bool
 	// pausing: the operator asked for a pause that the engine has not
 	// reached yet (it pauses between batches); paused: it has.
 	pausing bool
@@ -54,6 +59,13 @@ func (b *backfill) Start(phase string, rowsDone int64) {
 	*b = backfill{styles: b.styles, bar: b.bar, width: b.width, phase: phase, done: rowsDone}
 }
 
+// Watch resets the bar for a phase whose progress the database reports
+// (an index build): no rows, no checkpoint, its own units.
+func (b *backfill) Watch(phase string) {
+	b.Start(phase, 0)
+	b.watched = true
+}
+
 // Event takes a progress, paused or resumed event.
 func (b *backfill) Event(e engine.Event) {
 	if e.Phase != b.phase {
@@ -67,7 +79,7 @@ func (b *backfill) Event(e engine.Event) {
 		if e.RowsTotal != nil {
 			b.total = *e.RowsTotal
 		}
-		b.rate, b.batch, b.cp = e.RowsPerSec, e.BatchSize, e.Checkpoint
+		b.rate, b.batch, b.cp, b.what = e.RowsPerSec, e.BatchSize, e.Checkpoint, e.Message
 	case engine.EventPaused:
 		b.paused, b.pausing = true, false
 		if e.Checkpoint != "" {
@@ -92,9 +104,16 @@ func (b backfill) View() string {
 	b.bar.SetWidth(max(b.width-ansi.StringWidth(b.phase)-7, 10))
 	bar := b.bar.ViewAs(pct) + fmt.Sprintf(" %3.0f%%", pct*100)
 	var parts []string
-	if b.total > 0 {
+	switch {
+	case b.total > 0 && b.what != "":
+		// A build the database reports (an index build): its own stage
+		// and units.
+		parts = append(parts, fmt.Sprintf("%s · %s / %s", b.what, printer.Count(b.done), printer.Count(b.total)))
+	case b.total > 0:
 		parts = append(parts, fmt.Sprintf("%s / %s rows", printer.Count(b.done), printer.Count(b.total)))
-	} else {
+	case b.watched:
+		parts = append(parts, "waiting for the database's first report…")
+	default:
 		parts = append(parts, "counting rows…")
 	}
 	switch {
@@ -108,7 +127,11 @@ func (b backfill) View() string {
 		parts = append(parts, s.Waiting.Render("pausing after this batch…"))
 	default:
 		if b.rate > 0 {
-			parts = append(parts, printer.Count(int64(b.rate))+" rows/s")
+			unit := " rows/s"
+			if b.what != "" {
+				unit = "/s"
+			}
+			parts = append(parts, printer.Count(int64(b.rate))+unit)
 			if b.total > b.done {
 				eta := time.Duration(float64(b.total-b.done) / b.rate * float64(time.Second))
 				parts = append(parts, "ETA "+eta.Round(time.Second).String())
