@@ -215,6 +215,26 @@ query: "SELECT id FROM users WHERE name = 'Name 7'"
 		},
 	},
 	{
+		// The index's definition is recorded before the drop; a kill
+		// anywhere leaves it dropped or not, and the rerun finishes.
+		name: "drop-index",
+		plan: `name: users-name-idx-drop
+playbook: drop-index
+table: users
+index: {name: users_name_idx}
+`,
+		seed: func(db *testdb.DB) {
+			db.Seed(900)
+			db.Exec("CREATE INDEX users_name_idx ON users (name)")
+		},
+		untouched: "username, name",
+		check: func(t *testing.T, db *testdb.DB, _ map[string]string) {
+			if got := crashIndexState(db, "users_name_idx"); got != "none" {
+				t.Errorf("users_name_idx is %s after the reruns, want dropped", got)
+			}
+		},
+	},
+	{
 		// NOT NULL on an existing column: PostgreSQL's validated
 		// check, MySQL's MODIFY, SQLite's rebuild.
 		name: "tighten-not-null",
@@ -309,7 +329,7 @@ func TestCrashAnywhere(t *testing.T) {
 				plan := filepath.Join(dir, "plan.yaml")
 				os.WriteFile(plan, []byte(tc.plan), 0o644)
 				gates := []string{"--confirm", "deploy-readers", "--confirm", "switch-writes", "--confirm", "dual-write",
-					"--confirm", "switch-reads", "--confirm", "stop-old-writes", "--confirm", "drop-old-column", "--confirm", "validate-in-app"}
+					"--confirm", "switch-reads", "--confirm", "stop-old-writes", "--confirm", "drop-old-column", "--confirm", "validate-in-app", "--confirm", "stop-using"}
 				run := func(db *testdb.DB, killAt string) (string, error) {
 					// --allow-lock shared: MySQL copies the table to add a CHECK.
 					args := append([]string{"run", plan, "--non-interactive", "--batch-size", "250", "--allow-lock", "shared", "--db", db.DSN}, gates...)
@@ -444,17 +464,14 @@ func gatesOfLaterCase(tc crashCase) map[string]bool {
 }
 
 func ownGates(plan string, confirms []string) []string {
+	p, err := phases.Parse("plan.yaml", []byte(plan))
+	if err != nil {
+		return confirms
+	}
 	var out []string
 	for i := 0; i+1 < len(confirms); i += 2 {
-		g := confirms[i+1]
-		has := map[string]bool{
-			"deploy-readers": strings.Contains(plan, "add-column\n"), "switch-writes": strings.Contains(plan, "add-column\n"),
-			"dual-write": strings.Contains(plan, "rename-column"), "switch-reads": strings.Contains(plan, "rename-column"),
-			"stop-old-writes": strings.Contains(plan, "rename-column"), "drop-old-column": strings.Contains(plan, "rename-column"),
-			"validate-in-app": strings.Contains(plan, "tighten-constraint"),
-		}[g]
-		if has {
-			out = append(out, "--confirm", g)
+		if _, has := p.PlaybookDef().Phase(confirms[i+1]); has {
+			out = append(out, "--confirm", confirms[i+1])
 		}
 	}
 	return out

@@ -22,6 +22,9 @@ type indexer interface {
 	// analyzesBeforeExplain reports whether verify-index refreshes the
 	// planner's statistics before it EXPLAINs the query.
 	analyzesBeforeExplain() bool
+	// noUsageCount says why this database gave no count of an index's
+	// use, and what to do instead.
+	noUsageCount() string
 	// readExplain reads the rows of the explain template: whether the
 	// plan uses the index (is reports whether a name is the index's: on a
 	// partitioned table, its partitions' indexes are too), and what the
@@ -107,6 +110,10 @@ func (postgresDialect) indexBuildNote() string {
 
 func (postgresDialect) analyzesBeforeExplain() bool { return true }
 
+func (postgresDialect) noUsageCount() string {
+	return "PostgreSQL gave no count of its use (pg_stat_user_indexes has no row for it): check the queries' plans by hand"
+}
+
 // readExplain reads EXPLAIN (FORMAT JSON): one row holding the plan tree.
 // An index is used by an Index Scan, an Index Only Scan or a Bitmap Index
 // Scan that names it, anywhere in the tree.
@@ -178,6 +185,10 @@ func (*mysqlDialect) indexBuildNote() string {
 
 func (*mysqlDialect) analyzesBeforeExplain() bool { return false }
 
+func (*mysqlDialect) noUsageCount() string {
+	return "MySQL and MariaDB count index use only with performance_schema on, and it is off here: check the queries' plans by hand (EXPLAIN), or turn performance_schema on"
+}
+
 // readExplain reads EXPLAIN's table: one row per table of the query, with
 // the index it uses in key (index_merge lists several, comma-separated).
 func (*mysqlDialect) readExplain(rows *sql.Rows, is func(string) bool) (bool, string, error) {
@@ -231,6 +242,10 @@ func (sqliteDialect) indexBuildNote() string {
 }
 
 func (sqliteDialect) analyzesBeforeExplain() bool { return false }
+
+func (sqliteDialect) noUsageCount() string {
+	return "SQLite counts no index use: check the queries' plans by hand (EXPLAIN QUERY PLAN)"
+}
 
 // readExplain reads EXPLAIN QUERY PLAN: a row per step, whose detail says
 // "SEARCH t USING INDEX name (…)" or "… USING COVERING INDEX name …".

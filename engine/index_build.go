@@ -110,7 +110,7 @@ func (s *Session) readIndex(ctx context.Context, q querier, b builder) (st index
 		return st, false, nil
 	}
 	if err != nil {
-		return st, false, fmt.Errorf("read index %s of %s: %w", b.plan.AddIndex.Index.Name, s.plan.Table, err)
+		return st, false, fmt.Errorf("read index %s of %s: %w", b.plan.IndexName(), s.plan.Table, err)
 	}
 	return indexState{valid: valid != 0, ready: ready != 0, method: method.String, partial: partial != 0, columns: cols.String}, true, nil
 }

@@ -51,6 +51,8 @@ func unitOf(playbook string) playbookUnit {
 		return tightenUnit{}
 	case phases.AddIndex:
 		return addIndexUnit{}
+	case phases.DropIndex:
+		return dropIndexUnit{}
 	}
 	return noUnit{}
 }

@@ -77,14 +77,19 @@ func (addIndexUnit) phase(id string) phaseOps {
 // indexData is the data of the plan's index, as this dialect gives it.
 func (b builder) indexData() sqlData {
 	d := b.base()
-	ix := b.plan.AddIndex.Index
-	d.Name, d.Columns, d.Using = ix.Name, ix.Columns, ix.Using
-	d.Where, _ = ix.Where.For(b.d.name())
+	d.Name = b.plan.IndexName()
+	if a := b.plan.AddIndex; a != nil {
+		d.Columns, d.Using = a.Index.Columns, a.Index.Using
+		d.Where, _ = a.Index.Where.For(b.d.name())
+	}
 	return d
 }
 
 // indexQuery is the plan's query: on this dialect, if it gives one.
 func (b builder) indexQuery() (string, bool) {
+	if b.plan.AddIndex == nil {
+		return "", false
+	}
 	q, ok := b.plan.AddIndex.Query.For(b.d.name())
 	return strings.TrimSuffix(strings.TrimSpace(q), ";"), ok
 }

@@ -155,6 +155,8 @@ func snapshotAfter(prev snapshot, p *phases.Plan, dialect string, ph phases.Phas
 			entry["concurrently"], entry["method"], entry["with"] = true, method, map[string]any{}
 		}
 		child(t, "indexes")[ix.Name] = entry
+	case phases.SchemaDropIndex:
+		delete(child(t, "indexes"), p.IndexName())
 	default:
 		return nil, fmt.Errorf("no snapshot for phase %s", ph.ID)
 	}

@@ -194,6 +194,10 @@ var wantPlaybooks = map[string]struct {
 		{"create-index", false, false, UndoDDL},
 		{"verify-index", false, false, UndoKeepData},
 	}},
+	DropIndex: {"Backward-Compatible Changes", []phaseSpec{
+		{"stop-using", true, false, UndoGate},
+		{"drop-index", false, false, UndoDDL},
+	}},
 }
 
 func TestPlaybookDefinitions(t *testing.T) {

@@ -35,6 +35,7 @@ const (
 	RenameColumn      = "rename-column"
 	TightenConstraint = "tighten-constraint"
 	AddIndex          = "add-index"
+	DropIndex         = "drop-index"
 )
 
 // Plan is one validated plan file.
@@ -58,6 +59,7 @@ type Plan struct {
 	RenameColumn *RenameColumnSpec `json:"-"`
 	Tighten      *TightenSpec      `json:"-"`
 	AddIndex     *AddIndexSpec     `json:"-"`
+	DropIndex    *DropIndexSpec    `json:"-"`
 
 	lines   map[string]int // field path → line in File, for messages
 	dialect string         // set by In: texts show this dialect's fragments

@@ -42,6 +42,8 @@ const (
 	SchemaAddConstraint
 	// SchemaAddIndex builds the plan's index.
 	SchemaAddIndex
+	// SchemaDropIndex drops the plan's index.
+	SchemaDropIndex
 )
 
 // Batching says whether a phase walks the table in keyset batches.
@@ -104,7 +106,7 @@ type Playbook struct {
 
 // PlaybookNames lists the playbooks in the order shepherd documents them.
 func PlaybookNames() []string {
-	return []string{AddColumn, RenameColumn, TightenConstraint, AddIndex}
+	return []string{AddColumn, RenameColumn, TightenConstraint, AddIndex, DropIndex}
 }
 
 // Playbooks returns the three playbooks by name. They are built fresh on each
@@ -203,7 +205,8 @@ func Playbooks() map[string]*Playbook {
 					Revert: "Marks it rolled back; it changed nothing."},
 			},
 		},
-		AddIndex: addIndexPlaybook(),
+		AddIndex:  addIndexPlaybook(),
+		DropIndex: dropIndexPlaybook(),
 	}
 }
 
@@ -223,6 +226,26 @@ func addIndexPlaybook() *Playbook {
 				Why:    "Use real database tests: only the real database proves the index is valid and that its planner uses it for the query it was built for.",
 				Verify: "{index} is valid and ready; with query:, the query's plan uses it, or the phase fails naming what the planner chose instead.",
 				Revert: "Marks it rolled back; it changed nothing."},
+		},
+	}
+}
+
+// dropIndexPlaybook drops an index once no running code relies on it,
+// recording its definition so that rollback can build it again.
+func dropIndexPlaybook() *Playbook {
+	return &Playbook{
+		Name: DropIndex, readSpec: readDropIndex, Seed: "Backward-Compatible Changes",
+		Phases: []Phase{
+			{ID: "stop-using", Gate: true, Undo: UndoGate,
+				Does:   "Gate: deploy code that no longer relies on {index}: none of its queries needs it any more.",
+				Why:    "Split risky schema changes into multiple deploys: dropping an index that running code still relies on turns its queries into full scans of {table}, all at once, under load.",
+				Verify: "You confirm the deploy; where the database counts index use (PostgreSQL, MySQL with performance_schema), shepherd shows how often {index} was used since the gate was reached.",
+				Revert: "Un-confirms the gate."},
+			{ID: "drop-index", Undo: UndoDDL, Schema: SchemaDropIndex,
+				Does:   "Records {index}'s definition, then drops it in the dialect's least-locking way.",
+				Why:    "Drop the index once no running code relies on it: until then it costs every write to {table} and nothing more.",
+				Verify: "{index} is gone, and its definition is recorded for rollback.",
+				Revert: "Builds {index} again from its recorded definition, without blocking writes where the dialect can."},
 		},
 	}
 }

@@ -48,6 +48,13 @@ type AddIndexSpec struct {
 	Query PerDialect
 }
 
+// DropIndexSpec is a drop-index plan's own part: the index it drops, by
+// name (its definition is read from the catalog and recorded before the
+// drop, so that rollback can build it again).
+type DropIndexSpec struct {
+	Name string
+}
+
 // canonicalPlan is the plan as one flat record, in the field order Hash has
 // always hashed: the specs are new in shape, not in meaning, so a plan
 // recorded by an earlier shepherd keeps its hash. A new playbook's fields go
@@ -87,6 +94,9 @@ func (p *Plan) fields() canonicalPlan {
 	if a := p.AddIndex; a != nil {
 		ix := a.Index
 		c.Index, c.Query = &ix, a.Query
+	}
+	if d := p.DropIndex; d != nil {
+		c.Index = &IndexSpec{Name: d.Name}
 	}
 	return c
 }
@@ -132,11 +142,32 @@ func readAddIndex(v *validator, r raw) {
 	a.validate(v, r)
 }
 
+// readDropIndex takes a drop-index plan's own fields from the file.
+func readDropIndex(v *validator, r raw) {
+	d := &DropIndexSpec{}
+	if r.Index != nil {
+		d.Name = r.Index.Name
+	}
+	v.p.DropIndex = d
+	d.validate(v, r)
+}
+
+// IndexName is the index an index playbook builds or drops; "" for others.
+func (p *Plan) IndexName() string {
+	switch {
+	case p.AddIndex != nil:
+		return p.AddIndex.Index.Name
+	case p.DropIndex != nil:
+		return p.DropIndex.Name
+	}
+	return ""
+}
+
 // IndexLabel names the index a plan builds, for messages: its name, its
 // columns and its predicate as this dialect reads it.
 func (p *Plan) IndexLabel() string {
 	if p.AddIndex == nil {
-		return ""
+		return p.IndexName()
 	}
 	ix := p.AddIndex.Index
 	label := ix.Name + " (" + strings.Join(ix.Columns, ", ") + ")"

@@ -158,6 +158,35 @@ func (t *TightenSpec) validate(v *validator, r raw) {
 	t.validateConstraint(v)
 }
 
+// validate checks a drop-index plan's own fields.
+func (d *DropIndexSpec) validate(v *validator, r raw) {
+	v.forbidColumnFields(r)
+	v.forbid("query", !r.Query.IsZero())
+	if r.Index == nil {
+		v.add("index", "is missing", "set index: to the index to drop, such as {name: orders_user_idx}")
+		return
+	}
+	if v.required("index.name", d.Name, "name the index to drop, such as orders_user_idx") {
+		v.ident("index.name", d.Name, "index")
+	}
+	// Its definition is the catalog's, recorded before the drop: a plan
+	// that restates it could only disagree.
+	v.forbid("index.columns", r.Index.Columns != nil)
+	v.forbid("index.where", !r.Index.Where.IsZero())
+	v.forbid("index.using", r.Index.Using != "")
+}
+
+// forbidColumnFields refuses the column and constraint playbooks' fields.
+func (v *validator) forbidColumnFields(r raw) {
+	v.forbid("column", r.Column != "")
+	v.forbid("type", !r.Type.IsZero())
+	v.forbid("backfill", !r.Backfill.IsZero())
+	v.forbid("not_null", r.NotNull != nil)
+	v.forbid("to", r.To != "")
+	v.forbid("constraint", r.Constraint != nil)
+	v.forbid("clean", r.Clean != nil)
+}
+
 // forbidIndex refuses add-index's fields in a plan of another playbook.
 func (v *validator) forbidIndex(r raw) {
 	v.forbid("index", r.Index != nil)
@@ -166,13 +195,7 @@ func (v *validator) forbidIndex(r raw) {
 
 // validate checks an add-index plan's own fields.
 func (a *AddIndexSpec) validate(v *validator, r raw) {
-	v.forbid("column", r.Column != "")
-	v.forbid("type", !r.Type.IsZero())
-	v.forbid("backfill", !r.Backfill.IsZero())
-	v.forbid("not_null", r.NotNull != nil)
-	v.forbid("to", r.To != "")
-	v.forbid("constraint", r.Constraint != nil)
-	v.forbid("clean", r.Clean != nil)
+	v.forbidColumnFields(r)
 	if r.Index == nil {
 		v.add("index", "is missing", `set index: to the index to build, such as {name: orders_user_idx, columns: [user_id]}`)
 		return

@@ -334,6 +334,7 @@ DROP TEMPORARY TABLE IF EXISTS shepherd_value_probe
 {{- else if eq .Op "drop-unique"}}ALTER TABLE {{qt .Schema .Table}} DROP INDEX {{q .Name}}
 {{- else if eq .Op "create-index"}}ALTER TABLE {{qt .Schema .Table}} ADD INDEX {{q .Name}} ({{qlist .Columns}})
 {{- else if eq .Op "drop-index"}}ALTER TABLE {{qt .Schema .Table}} DROP INDEX {{q .Name}}
+{{- else if eq .Op "recreate-index"}}ALTER TABLE {{qt .Schema .Table}} ADD {{.Expr}}
 {{- end}}
 {{- end}}
 
@@ -459,6 +460,35 @@ ALTER TABLE {{qt .Schema .Table}} FORCE, ALGORITHM=INPLACE, LOCK=NONE
 -- applied: SELECT count(*) = 0 FROM information_schema.statistics WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND index_name = {{bind .Name}}
 {{template "alter" .With "drop-index" .MySQL.Online}}, {{.MySQL.Online}}
 {{- template "else-forms" .With "drop-index" .MySQL.Online}}
+{{end}}
+
+{{/* See postgres.sql. The definition is restated from the catalog as
+     ADD's clause: the kind, the name and each column with its prefix
+     length. A functional index (MySQL 8: a part without a column) cannot
+     be restated: the third column says so. */}}
+{{define "index-definition"}}
+SELECT concat(CASE WHEN max(index_type) = 'FULLTEXT' THEN 'FULLTEXT ' WHEN max(index_type) = 'SPATIAL' THEN 'SPATIAL ' WHEN max(non_unique) = 0 THEN 'UNIQUE ' ELSE '' END,
+              'INDEX `', replace(index_name, '`', '``'), '` (',
+              group_concat(concat('`', replace(column_name, '`', '``'), '`', coalesce(concat('(', sub_part, ')'), '')) ORDER BY seq_in_index SEPARATOR ', '), ')'),
+       CASE WHEN index_name = 'PRIMARY' THEN 'the primary key' ELSE '' END,
+       max(column_name IS NULL), 1
+FROM information_schema.statistics
+WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND index_name = {{bind .Name}}
+GROUP BY index_name
+{{end}}
+
+{{/* performance_schema counts each index's reads (when it is on; MariaDB
+     has it off by default: then no row). */}}
+{{define "index-usage"}}
+SELECT count_star FROM performance_schema.table_io_waits_summary_by_index_usage
+WHERE object_schema = {{template "db" .}} AND object_name = {{bind .Table}} AND index_name = {{bind .Name}}
+{{end}}
+
+{{define "recreate-index"}}
+-- step own: ALGORITHM=INPLACE, LOCK=NONE: the index is built again from its recorded definition while reads and writes go on, under brief exclusive metadata locks at the start and the end
+-- applied: {{template "index-probe" .}}
+{{template "alter" .With "recreate-index" .MySQL.Online}}, {{.MySQL.Online}}
+{{- template "else-forms" .With "recreate-index" .MySQL.Online}}
 {{end}}
 
 {{/* See postgres.sql. An index MySQL lists is complete and in use: it has

@@ -531,6 +531,34 @@ DROP INDEX CONCURRENTLY IF EXISTS {{qt .Schema .Index}}
 {{- end}}
 {{end}}
 
+{{/* drop-index: the index's definition as its rollback builds it again
+     (concurrently), what constraint it backs or a foreign key references
+     through it ("" when none), whether it is an expression index MySQL
+     could not restate (never here), and whether it is valid. */}}
+{{define "index-definition"}}
+SELECT regexp_replace(pg_catalog.pg_get_indexdef(i.indexrelid), '^CREATE (UNIQUE )?INDEX ', 'CREATE \1INDEX CONCURRENTLY '),
+       coalesce((SELECT string_agg(con.conname, ', ' ORDER BY con.conname) FROM pg_catalog.pg_constraint con WHERE con.conindid = i.indexrelid), ''),
+       0, i.indisvalid::int
+FROM pg_catalog.pg_index i
+JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+WHERE i.indrelid = {{template "rel" .}} AND ic.relname = {{bind .Name}}
+{{end}}
+
+{{/* How often the planner's scans used the index, since the statistics
+     were last reset. */}}
+{{define "index-usage"}}SELECT idx_scan FROM pg_catalog.pg_stat_user_indexes WHERE indexrelid = to_regclass({{bind (qt .Schema .Name)}}){{end}}
+
+{{/* drop-index's rollback: the recorded definition (.Expr, CREATE …
+     INDEX CONCURRENTLY …), built as add-index builds. */}}
+{{define "recreate-index"}}
+-- step notx: SHARE UPDATE EXCLUSIVE on {{.Table}}: drops an INVALID index {{.Name}} that an earlier failed or killed build left behind; reads and writes go on
+-- applied: SELECT (NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = {{template "rel" .}} AND ic.relname = {{bind .Name}} AND NOT i.indisvalid))::int
+DROP INDEX CONCURRENTLY IF EXISTS {{qt .Schema .Name}}
+-- step notx: SHARE UPDATE EXCLUSIVE on {{.Table}} while it builds the index again from its recorded definition: reads and writes go on
+-- applied: SELECT count(*) FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = {{template "rel" .}} AND ic.relname = {{bind .Name}} AND i.indisvalid
+{{.Expr}}
+{{end}}
+
 {{/* The plan's index as the catalog holds it: whether it is valid and
      ready, its key columns in order (an expression counts as none), its
      method and whether it has a predicate. */}}

@@ -297,6 +297,21 @@ CREATE INDEX {{q .Name}} ON {{q .Table}} ({{qlist .Columns}}){{if .Where}} WHERE
 DROP INDEX IF EXISTS {{q .Name}}
 {{end}}
 
+{{/* See postgres.sql. SQLite keeps each index's CREATE INDEX text; one
+     without text is a UNIQUE or PRIMARY KEY constraint's own. */}}
+{{define "index-definition"}}
+SELECT coalesce(sql, ''), CASE WHEN sql IS NULL THEN 'a UNIQUE or PRIMARY KEY constraint of the table' ELSE '' END, 0, 1
+FROM sqlite_schema WHERE type = 'index' AND name = {{bind .Name}} AND tbl_name = {{bind .Table}}
+{{end}}
+
+{{/* SQLite counts no index use. */}}
+{{define "index-usage"}}SELECT 0 WHERE 0{{end}}
+
+{{define "recreate-index"}}
+-- step: the whole database is write-locked while the index is built again from its recorded definition: readers go on (WAL), writers wait up to their busy timeout
+{{.Expr}}
+{{end}}
+
 {{/* See postgres.sql. An index SQLite lists is complete. */}}
 {{define "index-state"}}
 SELECT 1, 1, 'btree', il.partial, coalesce((SELECT group_concat(coalesce(name, ''), ',') FROM (SELECT name FROM pragma_index_info(il.name) ORDER BY seqno)), '')
