@@ -264,6 +264,10 @@ type DependentsError struct {
 }
 
 func (e *DependentsError) Error() string {
+	if e.To == "" { // drop-column: no new column takes over
+		return fmt.Sprintf("%s: %s.%s is still used, so dropping it would lose what uses it or fail. Nothing was changed. Do this first, then rerun with %s:\n  - %s",
+			e.Phase, e.Table, e.Column, ConfirmFlag(e.Phase), strings.Join(e.Gaps, "\n  - "))
+	}
 	return fmt.Sprintf("%s: %s.%s is still used by what %s lacks, so dropping %s would lose it or fail at the point of no return. Nothing was changed. Do this first, then rerun with %s:\n  - %s",
 		e.Phase, e.Table, e.Column, e.To, e.Column, ConfirmFlag(e.Phase), strings.Join(e.Gaps, "\n  - "))
 }

@@ -53,6 +53,8 @@ func unitOf(playbook string) playbookUnit {
 		return addIndexUnit{}
 	case phases.DropIndex:
 		return dropIndexUnit{}
+	case phases.DropColumn:
+		return dropColumnUnit{}
 	}
 	return noUnit{}
 }

@@ -92,7 +92,7 @@ func (b builder) preview() ([]PhasePreview, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", ph.ID, err)
 		}
-		if b.live == nil && b.plan.Key == "" && walksRows(b.plan.PlaybookDef()) && (len(pv.Steps) > 0 || len(pv.Checks) > 0) {
+		if b.live == nil && b.plan.Key == "" && walksRows(b.plan) && (len(pv.Steps) > 0 || len(pv.Checks) > 0) {
 			pv.Notes = append(pv.Notes, Note{Kind: NoteTableKey, Text: `"id" stands for the table's primary key, which the live schema gives`})
 		}
 		if t := b.plan.Tighten; b.live == nil && t != nil && t.Constraint.Kind() == phases.ForeignKeyConstraint && len(t.Constraint.References.Columns) == 0 && (len(pv.Steps) > 0 || len(pv.Checks) > 0) {

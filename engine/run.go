@@ -50,7 +50,7 @@ func (s *Session) Run(ctx context.Context, until string, confirmed map[string]bo
 		// The old column goes one release after writes to it stopped: a
 		// release job that confirms both in one run stops before the drop.
 		if _, sameRun := s.touched[ph.OneReleaseAfter]; ph.OneReleaseAfter != "" && sameRun {
-			s.notice(ph.ID, "not dropping %s in the run that confirmed %s: drop it one release later, when no running code can still use it", s.plan.RenameColumn.Column, ph.OneReleaseAfter)
+			s.notice(ph.ID, "not dropping %s in the run that confirmed %s: drop it one release later, when no running code can still use it", s.plan.OldColumn(), ph.OneReleaseAfter)
 			if err := s.Arrive(ctx, ph.ID); err != nil {
 				return Reached, err
 			}
@@ -275,7 +275,7 @@ func (s *Session) warnTooSoon(ctx context.Context, ph phases.Phase) {
 		if st.FinishedAt != nil {
 			ago = time.Since(*st.FinishedAt).Round(time.Second).String()
 		}
-		s.emit(warning(ph.ID, NoticeTooSoon, fmt.Sprintf("%s was confirmed %s ago. Drop the old column one release later: a replica still running the previous release may read or write %s", ph.OneReleaseAfter, ago, s.plan.RenameColumn.Column)))
+		s.emit(warning(ph.ID, NoticeTooSoon, fmt.Sprintf("%s was confirmed %s ago. Drop the old column one release later: a replica still running the previous release may read or write %s", ph.OneReleaseAfter, ago, s.plan.OldColumn())))
 	}
 }
 

@@ -296,7 +296,7 @@ func (s *Session) checkSchema(ctx context.Context, t *Table, progress phases.Pro
 
 	// A playbook that walks no rows (add-index) needs no batch key: a
 	// table without one can still get an index.
-	if p.Key != "" || walksRows(s.pb) {
+	if p.Key != "" || walksRows(p) {
 		key, err := t.resolveKey(p)
 		if err != nil {
 			addProblem(&problems, "%v", err)
@@ -339,11 +339,11 @@ func (s *Session) checkSchema(ctx context.Context, t *Table, progress phases.Pro
 	return nil
 }
 
-// walksRows reports whether a playbook has a phase that walks the table's
-// rows by its key: a batched phase, or the proof (which writes to a row).
-func walksRows(pb *phases.Playbook) bool {
-	for _, ph := range pb.Phases {
-		if ph.Batches != phases.NoBatches || ph.Proof {
+// walksRows reports whether a plan has a phase that walks the table's rows
+// by its key: a batched phase, or the proof (which writes to a row).
+func walksRows(p *phases.Plan) bool {
+	for _, ph := range p.PlaybookDef().Phases {
+		if ph.Batched(p) || ph.Proof {
 			return true
 		}
 	}

@@ -155,6 +155,14 @@ func snapshotAfter(prev snapshot, p *phases.Plan, dialect string, ph phases.Phas
 			entry["concurrently"], entry["method"], entry["with"] = true, method, map[string]any{}
 		}
 		child(t, "indexes")[ix.Name] = entry
+	case phases.SchemaRelax:
+		c, err := col(p.OldColumn())
+		if err != nil {
+			return nil, err
+		}
+		c["notNull"] = false
+	case phases.SchemaDropColumn:
+		delete(cols, p.OldColumn())
 	case phases.SchemaDropIndex:
 		delete(child(t, "indexes"), p.IndexName())
 	default:

@@ -198,6 +198,12 @@ var wantPlaybooks = map[string]struct {
 		{"stop-using", true, false, UndoGate},
 		{"drop-index", false, false, UndoDDL},
 	}},
+	DropColumn: {"Rename Column", []phaseSpec{
+		{"relax", false, false, UndoDDL},
+		{"stop-using", true, false, UndoGate},
+		{"archive", false, false, UndoKeepData},
+		{"drop-column", false, true, UndoNever},
+	}},
 }
 
 func TestPlaybookDefinitions(t *testing.T) {

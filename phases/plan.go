@@ -36,6 +36,7 @@ const (
 	TightenConstraint = "tighten-constraint"
 	AddIndex          = "add-index"
 	DropIndex         = "drop-index"
+	DropColumn        = "drop-column"
 )
 
 // Plan is one validated plan file.
@@ -60,6 +61,7 @@ type Plan struct {
 	Tighten      *TightenSpec      `json:"-"`
 	AddIndex     *AddIndexSpec     `json:"-"`
 	DropIndex    *DropIndexSpec    `json:"-"`
+	DropColumn   *DropColumnSpec   `json:"-"`
 
 	lines   map[string]int // field path → line in File, for messages
 	dialect string         // set by In: texts show this dialect's fragments
@@ -326,7 +328,8 @@ type raw struct {
 		Where   PerDialect `yaml:"where"`
 		Using   string     `yaml:"using"`
 	} `yaml:"index"`
-	Query PerDialect `yaml:"query"`
+	Query   PerDialect `yaml:"query"`
+	Archive *bool      `yaml:"archive"`
 }
 
 type assigns []Assign

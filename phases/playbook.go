@@ -44,6 +44,11 @@ const (
 	SchemaAddIndex
 	// SchemaDropIndex drops the plan's index.
 	SchemaDropIndex
+	// SchemaRelax drops NOT NULL from the column the plan drops, where it
+	// has it without a default.
+	SchemaRelax
+	// SchemaDropColumn drops the plan's column.
+	SchemaDropColumn
 )
 
 // Batching says whether a phase walks the table in keyset batches.
@@ -57,6 +62,9 @@ const (
 	// InBatchesIfClean: the phase walks the table only when the plan has
 	// clean: expressions (else it only checks).
 	InBatchesIfClean
+	// InBatchesIfArchive: the phase walks the table only when the plan
+	// archives the column (drop-column's archive: true).
+	InBatchesIfArchive
 )
 
 // Phase is one step of a playbook. Its texts may name {table}, {column},
@@ -102,11 +110,13 @@ type Playbook struct {
 	// readSpec takes the plan fields that are the playbook's own into its
 	// spec (spec.go), checks them, and refuses the other playbooks'.
 	readSpec func(v *validator, r raw)
+	// tailor, when set, adapts the phases to a plan's spec (PlaybookDef).
+	tailor func(p *Plan, pb *Playbook)
 }
 
 // PlaybookNames lists the playbooks in the order shepherd documents them.
 func PlaybookNames() []string {
-	return []string{AddColumn, RenameColumn, TightenConstraint, AddIndex, DropIndex}
+	return []string{AddColumn, RenameColumn, TightenConstraint, AddIndex, DropIndex, DropColumn}
 }
 
 // Playbooks returns the three playbooks by name. They are built fresh on each
@@ -205,8 +215,9 @@ func Playbooks() map[string]*Playbook {
 					Revert: "Marks it rolled back; it changed nothing."},
 			},
 		},
-		AddIndex:  addIndexPlaybook(),
-		DropIndex: dropIndexPlaybook(),
+		AddIndex:   addIndexPlaybook(),
+		DropIndex:  dropIndexPlaybook(),
+		DropColumn: dropColumnPlaybook(),
 	}
 }
 
@@ -250,6 +261,50 @@ func dropIndexPlaybook() *Playbook {
 	}
 }
 
+// dropColumnPlaybook is the contract half of expand/contract: stop using
+// the column, then drop it one release later. With archive: true its
+// values are kept first, so that the drop can be rolled back.
+func dropColumnPlaybook() *Playbook {
+	return &Playbook{
+		Name: DropColumn, readSpec: readDropColumn, Seed: "Rename Column",
+		tailor: func(p *Plan, pb *Playbook) {
+			if p.DropColumn == nil || !p.DropColumn.Archive {
+				return
+			}
+			for i := range pb.Phases {
+				if pb.Phases[i].ID == "drop-column" {
+					pb.Phases[i].Undo = UndoDDL
+					pb.Phases[i].Does = "Drops {column}; its values are archived, so a rollback can bring them back."
+					pb.Phases[i].Revert = "Adds {column} again (nullable, of its type) and restores every row's value from the archive, in batches."
+				}
+			}
+		},
+		Phases: []Phase{
+			{ID: "relax", Undo: UndoDDL, Schema: SchemaRelax,
+				Does:   "If {column} is NOT NULL without a default, drops NOT NULL from it; otherwise does nothing.",
+				Why:    "Stop writing the old column: code that no longer writes {column} could not insert while it is NOT NULL without a default.",
+				Verify: "{column} takes inserts that leave it out.",
+				Revert: "Makes {column} NOT NULL again, if relax dropped it (refused while rows hold NULL in it)."},
+			{ID: "stop-using", Gate: true, Undo: UndoGate,
+				Does:   "Gate: deploy code that neither reads nor writes {column} (what ORMs call ignoring a column).",
+				Why:    "Stop writing the old column, and stop reading it: a replica still running code that uses {column} fails once it is gone.",
+				Verify: "You confirm the deploy; the database cannot see it.",
+				Revert: "Un-confirms the gate."},
+			{ID: "archive", Undo: UndoKeepData, Batches: InBatchesIfArchive,
+				Does:   "With archive: true, copies each row's key and {column} into {archive}, in short keyset batches; without it, does nothing.",
+				Why:    "Keep what the drop would lose: with the values archived, the drop is no longer a point of no return.",
+				Verify: "Every row's {column} is in {archive}.",
+				Revert: "Marks the archive rolled back; {archive} stays (drop it by hand once it is not needed)."},
+			{ID: "drop-column", Confirm: true, Undo: UndoNever, Schema: SchemaDropColumn,
+				OneReleaseAfter: "stop-using",
+				Does:            "Drops {column}. Without an archive, this is the point of no return.",
+				Why:             "Drop the old column in a later release: a replica still running the previous release may use it.",
+				Verify:          "{column} is gone.",
+				Revert:          "None: a dropped column cannot be brought back without an archive."},
+		},
+	}
+}
+
 // Batched reports whether the phase walks the table in batches under plan p.
 func (ph Phase) Batched(p *Plan) bool {
 	switch ph.Batches {
@@ -257,6 +312,8 @@ func (ph Phase) Batched(p *Plan) bool {
 		return true
 	case InBatchesIfClean:
 		return p.Tighten != nil && len(p.Tighten.Clean) > 0
+	case InBatchesIfArchive:
+		return p.DropColumn != nil && p.DropColumn.Archive
 	}
 	return false
 }
@@ -273,8 +330,15 @@ func (p *Plan) NewColumn() string {
 	return ""
 }
 
-// PlaybookDef returns the plan's playbook.
-func (p *Plan) PlaybookDef() *Playbook { return Playbooks()[p.Playbook] }
+// PlaybookDef returns the plan's playbook, as the plan shapes it (a
+// drop-column that archives can be rolled back past its drop).
+func (p *Plan) PlaybookDef() *Playbook {
+	pb := Playbooks()[p.Playbook]
+	if pb != nil && pb.tailor != nil {
+		pb.tailor(p, pb)
+	}
+	return pb
+}
 
 // ConstraintLabel names what tighten-constraint adds, for messages.
 func (p *Plan) ConstraintLabel() string {
@@ -315,5 +379,6 @@ func (p *Plan) Expand(text string) string {
 		"{to}", f.To,
 		"{constraint}", p.ConstraintLabel(),
 		"{index}", p.IndexLabel(),
+		"{archive}", p.ArchiveTable(),
 	).Replace(text)
 }

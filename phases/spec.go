@@ -55,6 +55,14 @@ type DropIndexSpec struct {
 	Name string
 }
 
+// DropColumnSpec is a drop-column plan's own part: the column it drops,
+// and whether its values are archived first (key and value, in a table of
+// their own) so that a rollback after the drop can restore them.
+type DropColumnSpec struct {
+	Column  string
+	Archive bool
+}
+
 // canonicalPlan is the plan as one flat record, in the field order Hash has
 // always hashed: the specs are new in shape, not in meaning, so a plan
 // recorded by an earlier shepherd keeps its hash. A new playbook's fields go
@@ -77,6 +85,8 @@ type canonicalPlan struct {
 
 	Index *IndexSpec `json:"index,omitempty"`
 	Query PerDialect `json:"query,omitzero"`
+
+	Archive bool `json:"archive,omitempty"`
 }
 
 // fields flattens the plan into its canonical record.
@@ -97,6 +107,9 @@ func (p *Plan) fields() canonicalPlan {
 	}
 	if d := p.DropIndex; d != nil {
 		c.Index = &IndexSpec{Name: d.Name}
+	}
+	if d := p.DropColumn; d != nil {
+		c.Column, c.Archive = d.Column, d.Archive
 	}
 	return c
 }
@@ -140,6 +153,23 @@ func readAddIndex(v *validator, r raw) {
 	}
 	v.p.AddIndex = a
 	a.validate(v, r)
+}
+
+// readDropColumn takes a drop-column plan's own fields from the file.
+func readDropColumn(v *validator, r raw) {
+	d := &DropColumnSpec{Column: r.Column, Archive: r.Archive != nil && *r.Archive}
+	v.p.DropColumn = d
+	d.validate(v, r)
+}
+
+// ArchiveTable is the table drop-column's archive keeps the column's
+// values in, by key: named after the table and the column, within 63
+// bytes.
+func (p *Plan) ArchiveTable() string {
+	if p.DropColumn == nil {
+		return ""
+	}
+	return FitIdent(p.Table + "_" + p.DropColumn.Column + "_archive")
 }
 
 // readDropIndex takes a drop-index plan's own fields from the file.
@@ -197,10 +227,14 @@ func (p *Plan) ColumnFields() (column string, typ PerDialect) {
 }
 
 // OldColumn is the column the plan retires, which its last phase drops:
-// rename-column's column:; "" for a playbook that retires none.
+// rename-column's and drop-column's column:; "" for a playbook that
+// retires none.
 func (p *Plan) OldColumn() string {
-	if p.RenameColumn != nil {
+	switch {
+	case p.RenameColumn != nil:
 		return p.RenameColumn.Column
+	case p.DropColumn != nil:
+		return p.DropColumn.Column
 	}
 	return ""
 }

@@ -161,6 +161,7 @@ func (t *TightenSpec) validate(v *validator, r raw) {
 // validate checks a drop-index plan's own fields.
 func (d *DropIndexSpec) validate(v *validator, r raw) {
 	v.forbidColumnFields(r)
+	v.forbid("archive", r.Archive != nil)
 	v.forbid("query", !r.Query.IsZero())
 	if r.Index == nil {
 		v.add("index", "is missing", "set index: to the index to drop, such as {name: orders_user_idx}")
@@ -187,8 +188,25 @@ func (v *validator) forbidColumnFields(r raw) {
 	v.forbid("clean", r.Clean != nil)
 }
 
-// forbidIndex refuses add-index's fields in a plan of another playbook.
+// forbidIndex refuses the index and drop-column playbooks' own fields in a
+// plan of another playbook.
 func (v *validator) forbidIndex(r raw) {
+	v.forbid("index", r.Index != nil)
+	v.forbid("query", !r.Query.IsZero())
+	v.forbid("archive", r.Archive != nil)
+}
+
+// validate checks a drop-column plan's own fields.
+func (d *DropColumnSpec) validate(v *validator, r raw) {
+	if v.required("column", d.Column, "set column: to the column to drop") {
+		v.ident("column", d.Column, "column")
+	}
+	v.forbid("type", !r.Type.IsZero())
+	v.forbid("backfill", !r.Backfill.IsZero())
+	v.forbid("not_null", r.NotNull != nil)
+	v.forbid("to", r.To != "")
+	v.forbid("constraint", r.Constraint != nil)
+	v.forbid("clean", r.Clean != nil)
 	v.forbid("index", r.Index != nil)
 	v.forbid("query", !r.Query.IsZero())
 }
@@ -196,6 +214,7 @@ func (v *validator) forbidIndex(r raw) {
 // validate checks an add-index plan's own fields.
 func (a *AddIndexSpec) validate(v *validator, r raw) {
 	v.forbidColumnFields(r)
+	v.forbid("archive", r.Archive != nil)
 	if r.Index == nil {
 		v.add("index", "is missing", `set index: to the index to build, such as {name: orders_user_idx, columns: [user_id]}`)
 		return

@@ -809,3 +809,35 @@ SELECT referenced_table_name, referenced_column_name FROM information_schema.key
 WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND constraint_name = {{bind .Name}} AND referenced_table_name IS NOT NULL
 ORDER BY ordinal_position
 {{end}}
+
+{{/* ---------- drop-column's archive: see postgres.sql. INSERT … SELECT
+     takes shared locks on the batch's rows of the table (writes to them
+     wait for the batch, which is short). ---------- */}}
+{{define "archive-create"}}
+-- step own: creates the archive table {{.To}} (nothing else waits), keyed like {{.Table}}
+CREATE TABLE IF NOT EXISTS {{qt .Schema .To}} (shepherd_key {{.Type}} NOT NULL PRIMARY KEY, {{q .Column}} {{.Expr}})
+{{end}}
+
+{{define "archive-batch"}}
+-- step: shared locks on one short batch of rows of {{.Table}} (writes to them wait for the batch), and writes their key and {{.Column}} into {{.To}}
+INSERT INTO {{qt .Schema .To}} (shepherd_key, {{q .Column}})
+SELECT {{q .Key}}, {{q .Column}} FROM {{qt .Schema .Table}} WHERE {{template "range" .}}
+ON DUPLICATE KEY UPDATE {{q .Column}} = VALUES({{q .Column}})
+{{end}}
+
+{{define "archive-missing"}}
+SELECT count(*) FROM {{qt .Schema .Table}} t
+WHERE t.{{q .Column}} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {{qt .Schema .To}} a WHERE a.shepherd_key = t.{{q .Key}} AND a.{{q .Column}} <=> t.{{q .Column}})
+{{end}}
+
+{{define "restore-batch"}}
+-- step: row locks on one short batch of rows, for the batch's transaction
+UPDATE {{qt .Schema .Table}} t JOIN {{qt .Schema .To}} a ON a.shepherd_key = t.{{q .Key}}
+SET t.{{q .Column}} = a.{{q .Column}}
+WHERE {{template "range" .}} AND NOT (t.{{q .Column}} <=> a.{{q .Column}})
+{{end}}
+
+{{define "restore-missing"}}
+SELECT count(*) FROM {{qt .Schema .To}} a JOIN {{qt .Schema .Table}} t ON t.{{q .Key}} = a.shepherd_key
+WHERE NOT (t.{{q .Column}} <=> a.{{q .Column}})
+{{end}}

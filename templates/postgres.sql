@@ -937,3 +937,38 @@ JOIN pg_catalog.pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.at
 WHERE con.conrelid = {{template "rel" .}} AND con.conname = {{bind .Name}} AND con.contype = 'f'
 ORDER BY k.ord
 {{end}}
+
+{{/* ---------- drop-column's archive: each row's key and the column's
+     value, in a table of their own, so that a rollback after the drop can
+     restore them. Each batch is an upsert: a batch run again after a
+     crash writes the same rows again. ---------- */}}
+{{define "archive-create"}}
+-- step: ACCESS EXCLUSIVE on the new table {{.To}} only (nothing else waits): creates the archive {{.To}} (shepherd_key, the key of {{.Table}}, and {{.Column}})
+CREATE TABLE IF NOT EXISTS {{qt .Schema .To}} (shepherd_key {{.Type}} PRIMARY KEY, {{q .Column}} {{.Expr}})
+{{end}}
+
+{{define "archive-batch"}}
+-- step: reads one short batch of rows of {{.Table}} (no lock on them: reads and writes go on) and writes their key and {{.Column}} into {{.To}}
+INSERT INTO {{qt .Schema .To}} (shepherd_key, {{q .Column}})
+SELECT {{q .Key}}, {{q .Column}} FROM {{qt .Schema .Table}} WHERE {{template "range" .}}
+ON CONFLICT (shepherd_key) DO UPDATE SET {{q .Column}} = EXCLUDED.{{q .Column}}
+{{end}}
+
+{{/* Rows whose value the archive lacks (a NULL needs no archive). */}}
+{{define "archive-missing"}}
+SELECT count(*) FROM {{qt .Schema .Table}} t
+WHERE t.{{q .Column}} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {{qt .Schema .To}} a WHERE a.shepherd_key = t.{{q .Key}} AND a.{{q .Column}} IS NOT DISTINCT FROM t.{{q .Column}})
+{{end}}
+
+{{define "restore-batch"}}
+-- step: ROW EXCLUSIVE on {{.Table}} (reads and writes go on) and a lock on each row it changes, until the batch commits; it waits at most lock_timeout for a lock, then is retried
+UPDATE {{qt .Schema .Table}} t SET {{q .Column}} = a.{{q .Column}}
+FROM {{qt .Schema .To}} a
+WHERE a.shepherd_key = t.{{q .Key}} AND {{template "range" .}} AND t.{{q .Column}} IS DISTINCT FROM a.{{q .Column}}
+{{end}}
+
+{{/* Archived values the table does not hold (after a restore: none). */}}
+{{define "restore-missing"}}
+SELECT count(*) FROM {{qt .Schema .To}} a JOIN {{qt .Schema .Table}} t ON t.{{q .Key}} = a.shepherd_key
+WHERE t.{{q .Column}} IS DISTINCT FROM a.{{q .Column}}
+{{end}}

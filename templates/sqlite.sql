@@ -533,3 +533,31 @@ SELECT 'trigger', name, tbl_name, '', 0, sql, 1 FROM sqlite_schema WHERE type = 
      with .Set's values in place of its own (.Set lists every column);
      without, .Set's values alone (a row to insert). */}}
 {{define "check-verdict"}}SELECT CASE WHEN NOT ({{.Check}}) THEN 1 WHEN ({{.Check}}) THEN 0 END FROM (SELECT {{range $i, $s := .Set}}{{if $i}}, {{end}}({{$s.Expr}}) AS {{q $s.Column}}{{end}}{{if .Key}} FROM {{qt .Schema .Table}} AS shepherd_row WHERE shepherd_row.{{q .Key}} = {{param "key"}}{{end}}) AS {{q .Table}}{{end}}
+
+{{/* ---------- drop-column's archive: see postgres.sql. ---------- */}}
+{{define "archive-create"}}
+-- step: the database is write-locked for an instant: creates the archive table {{.To}} (shepherd_key, the key of {{.Table}}, and {{.Column}})
+CREATE TABLE IF NOT EXISTS {{q .To}} (shepherd_key {{.Type}} NOT NULL PRIMARY KEY, {{q .Column}} {{.Expr}})
+{{end}}
+
+{{define "archive-batch"}}
+-- step: the database is write-locked for one short batch
+INSERT OR REPLACE INTO {{q .To}} (shepherd_key, {{q .Column}})
+SELECT {{q .Key}}, {{q .Column}} FROM {{q .Table}} WHERE {{template "range" .}}
+{{end}}
+
+{{define "archive-missing"}}
+SELECT count(*) FROM {{q .Table}} t
+WHERE t.{{q .Column}} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {{q .To}} a WHERE a.shepherd_key = t.{{q .Key}} AND a.{{q .Column}} IS t.{{q .Column}})
+{{end}}
+
+{{define "restore-batch"}}
+-- step: the database is write-locked for one short batch
+UPDATE {{q .Table}} SET {{q .Column}} = (SELECT a.{{q .Column}} FROM {{q .To}} a WHERE a.shepherd_key = {{q .Table}}.{{q .Key}})
+WHERE {{template "range" .}} AND EXISTS (SELECT 1 FROM {{q .To}} a WHERE a.shepherd_key = {{q .Table}}.{{q .Key}} AND a.{{q .Column}} IS NOT {{q .Table}}.{{q .Column}})
+{{end}}
+
+{{define "restore-missing"}}
+SELECT count(*) FROM {{q .To}} a JOIN {{q .Table}} t ON t.{{q .Key}} = a.shepherd_key
+WHERE t.{{q .Column}} IS NOT a.{{q .Column}}
+{{end}}
