@@ -235,6 +235,33 @@ index: {name: users_name_idx}
 		},
 	},
 	{
+		// Relax (NOT NULL dropped: SQLite's rebuild), the gate, and the
+		// archive's batches; the drop comes one release later, below.
+		name: "drop-column", until: "archive",
+		plan:      dropColumnCrashPlan,
+		seed:      dropColumnCrashSeed,
+		untouched: "username, name, nick",
+		check: func(t *testing.T, db *testdb.DB, _ map[string]string) {
+			if got := db.One("SELECT count(*) FROM users u WHERE NOT EXISTS (SELECT 1 FROM users_nick_archive a WHERE a.shepherd_key = u.id AND a.nick = u.nick)"); got != "0" {
+				t.Errorf("%s rows are not archived right", got)
+			}
+		},
+	},
+	{
+		name: "drop-column-drop", after: "archive",
+		plan:      dropColumnCrashPlan,
+		seed:      dropColumnCrashSeed,
+		untouched: "username, name",
+		check: func(t *testing.T, db *testdb.DB, _ map[string]string) {
+			if _, err := db.QueryE("SELECT nick FROM users"); err == nil {
+				t.Error("the column is still there")
+			}
+			if got := db.One("SELECT count(*) FROM users_nick_archive WHERE nick = concat('n', shepherd_key)"); got != "900" {
+				t.Errorf("the archive holds %s right values, want 900", got)
+			}
+		},
+	},
+	{
 		// NOT NULL on an existing column: PostgreSQL's validated
 		// check, MySQL's MODIFY, SQLite's rebuild.
 		name: "tighten-not-null",
@@ -259,6 +286,32 @@ clean: {set: {nick: "concat('n', id)"}}
 			}
 		},
 	},
+}
+
+// dropColumnCrashPlan drops users.nick, archived first.
+const dropColumnCrashPlan = `name: users-drop-nick
+playbook: drop-column
+table: users
+column: nick
+archive: true
+`
+
+// dropColumnCrashSeed gives users a NOT NULL nick without a default, so
+// that relax changes the table.
+func dropColumnCrashSeed(db *testdb.DB) {
+	db.Seed(900)
+	if db.Dialect == "sqlite" {
+		db.Exec(`CREATE TABLE users2 (id integer PRIMARY KEY, username varchar(100) NOT NULL, name varchar(100) NOT NULL, nick varchar(20) NOT NULL);
+INSERT INTO users2 SELECT id, username, name, 'n' || id FROM users; DROP TABLE users; ALTER TABLE users2 RENAME TO users`)
+		return
+	}
+	db.Exec("ALTER TABLE users ADD COLUMN nick varchar(20)")
+	db.Exec("UPDATE users SET nick = concat('n', id)")
+	if db.Dialect == "mysql" {
+		db.Exec("ALTER TABLE users MODIFY nick varchar(20) NOT NULL")
+	} else {
+		db.Exec("ALTER TABLE users ALTER COLUMN nick SET NOT NULL")
+	}
 }
 
 // crashIndexState reads from the catalog whether the index is there and
@@ -329,7 +382,7 @@ func TestCrashAnywhere(t *testing.T) {
 				plan := filepath.Join(dir, "plan.yaml")
 				os.WriteFile(plan, []byte(tc.plan), 0o644)
 				gates := []string{"--confirm", "deploy-readers", "--confirm", "switch-writes", "--confirm", "dual-write",
-					"--confirm", "switch-reads", "--confirm", "stop-old-writes", "--confirm", "drop-old-column", "--confirm", "validate-in-app", "--confirm", "stop-using"}
+					"--confirm", "switch-reads", "--confirm", "stop-old-writes", "--confirm", "drop-old-column", "--confirm", "validate-in-app", "--confirm", "stop-using", "--confirm", "drop-column"}
 				run := func(db *testdb.DB, killAt string) (string, error) {
 					// --allow-lock shared: MySQL copies the table to add a CHECK.
 					args := append([]string{"run", plan, "--non-interactive", "--batch-size", "250", "--allow-lock", "shared", "--db", db.DSN}, gates...)

@@ -153,8 +153,10 @@ func Plan(w io.Writer, p *phases.Plan, dialect string, previews []engine.PhasePr
 		switch {
 		case ph.Gate:
 			kind = "  [gate]"
-		case ph.Confirm:
+		case ph.Confirm && ph.Undo == phases.UndoNever:
 			kind = "  [point of no return]"
+		case ph.Confirm:
+			kind = "  [confirm]"
 		}
 		fmt.Fprintf(w, "\n%d. %s%s\n", i+1, ph.ID, kind)
 		fmt.Fprintf(w, "   does:   %s\n", p.Expand(ph.Does))

@@ -68,7 +68,11 @@ func (ps planScreen) runPhase(id string) (planScreen, tea.Cmd) {
 func (ps planScreen) askGate(ph phases.Phase) (planScreen, tea.Cmd) {
 	p := ps.plan
 	if ph.Confirm {
-		c := newConfirm(ps.styles, confirmTyped, ph.ID, ph.ID+": the point of no return")
+		title := ph.ID + ": the point of no return"
+		if ph.Undo != phases.UndoNever {
+			title = ph.ID + ": a drop that only its rollback can undo"
+		}
+		c := newConfirm(ps.styles, confirmTyped, ph.ID, title)
 		c.width = min(ps.detail.width, maxDialogWidth)
 		c.body = []string{p.Expand(ph.Does) + " " + p.Expand(ph.Why)}
 		if w := ps.tooSoon(ph); w != "" {

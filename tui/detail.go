@@ -165,8 +165,10 @@ func renderFacts(s *Styles, width int, f phaseFacts) string {
 	switch {
 	case ph.Gate:
 		when = append(when, "gate: a deploy the database cannot see")
-	case ph.Confirm:
+	case ph.Confirm && ph.Undo == phases.UndoNever:
 		when = append(when, "a step you confirm: the point of no return")
+	case ph.Confirm:
+		when = append(when, "a step you confirm")
 	}
 	if stale {
 		when = append(when, "running now")
