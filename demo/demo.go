@@ -1,7 +1,7 @@
 // Package demo makes the local SQLite database that `shepherd demo` and the
 // README's quick start work on: a users table and an orders table, with
-// enough rows for a backfill's progress to be seen, and a few orders that
-// break the example constraint.
+// enough rows for a backfill's progress to be seen, a few orders that break
+// the example constraint, an index and a column for the drop examples.
 package demo
 
 import (
@@ -27,7 +27,8 @@ CREATE TABLE users (
   id         INTEGER PRIMARY KEY,
   username   TEXT NOT NULL UNIQUE,
   name       TEXT NOT NULL,
-  created_at TEXT NOT NULL DEFAULT (datetime('now'))
+  created_at TEXT NOT NULL DEFAULT (datetime('now')),
+  nickname   TEXT -- no longer used by the code: the drop-column example drops it
 );
 CREATE TABLE orders (
   id      INTEGER PRIMARY KEY,
@@ -73,7 +74,7 @@ func seed(ctx context.Context, db *sql.DB, n int) error {
 	}
 	first := []string{"Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Radia", "Tim"}
 	last := []string{"Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson", "Perlman", "Berners-Lee"}
-	user, err := tx.PrepareContext(ctx, `INSERT INTO users (id, username, name) VALUES (?, ?, ?)`)
+	user, err := tx.PrepareContext(ctx, `INSERT INTO users (id, username, name, nickname) VALUES (?, ?, ?, ?)`)
 	if err != nil {
 		return err
 	}
@@ -84,7 +85,7 @@ func seed(ctx context.Context, db *sql.DB, n int) error {
 	statuses := []string{"new", "paid", "shipped"}
 	for i := 1; i <= n; i++ {
 		f, l := first[i%len(first)], last[(i/len(first))%len(last)]
-		if _, err := user.ExecContext(ctx, i, fmt.Sprintf("%s%s%d", f, l, i), f+" "+l); err != nil {
+		if _, err := user.ExecContext(ctx, i, fmt.Sprintf("%s%s%d", f, l, i), f+" "+l, f); err != nil {
 			return err
 		}
 		for j := 0; j < 2+i%2; j++ {

@@ -33,6 +33,14 @@ func (dropColumnUnit) phase(id string) phaseOps {
 				return s.phaseRelax(ctx, b)
 			},
 			preview: func(pr *previewer) {
+				col := pr.p.DropColumn.Column
+				if live := pr.b.live; live != nil {
+					if c, ok := live.Column(col); ok && (!c.NotNull || c.Default != nil || c.Auto) {
+						pr.column("column-nullable", col)
+						pr.note(col + " takes inserts that leave it out already (it is nullable, or has a default): relax changes nothing")
+						return
+					}
+				}
 				pr.steps(pr.b.setNotNull(pr.p.DropColumn.Column, false))
 				pr.revert(func(b builder) (templates.Script, error) { return b.setNotNull(b.plan.DropColumn.Column, true) })
 				pr.column("column-nullable", pr.p.DropColumn.Column)

@@ -666,6 +666,17 @@ func TestParseExamples(t *testing.T) {
 			Name: "users-full-name", Playbook: RenameColumn, Table: "users",
 			RenameColumn: &RenameColumnSpec{Column: "name", To: "full_name"},
 		},
+		"users-created-idx.yaml": {
+			Name: "users-created-idx", Playbook: AddIndex, Table: "users",
+			AddIndex: &AddIndexSpec{Index: IndexSpec{Name: "users_created_idx", Columns: []string{"created_at"}},
+				Query: PerDialect{All: "SELECT id FROM users WHERE created_at > '2030-01-01'"}},
+		},
+		"orders-user-idx-drop.yaml": {
+			Name: "orders-user-idx-drop", Playbook: DropIndex, Table: "orders", DropIndex: &DropIndexSpec{Name: "orders_user"},
+		},
+		"users-drop-nickname.yaml": {
+			Name: "users-drop-nickname", Playbook: DropColumn, Table: "users", DropColumn: &DropColumnSpec{Column: "nickname", Archive: true},
+		},
 	}
 	if len(files) != len(want) {
 		t.Fatalf("examples/ has %d plans %q, want %d", len(files), files, len(want))

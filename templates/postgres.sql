@@ -948,7 +948,7 @@ CREATE TABLE IF NOT EXISTS {{qt .Schema .To}} (shepherd_key {{.Type}} PRIMARY KE
 {{end}}
 
 {{define "archive-batch"}}
--- step: reads one short batch of rows of {{.Table}} (no lock on them: reads and writes go on) and writes their key and {{.Column}} into {{.To}}
+-- step: ROW EXCLUSIVE on the archive {{.To}} and ACCESS SHARE on {{.Table}} (reads and writes go on, no row of it is locked): copies one short batch of rows' key and {{.Column}}
 INSERT INTO {{qt .Schema .To}} (shepherd_key, {{q .Column}})
 SELECT {{q .Key}}, {{q .Column}} FROM {{qt .Schema .Table}} WHERE {{template "range" .}}
 ON CONFLICT (shepherd_key) DO UPDATE SET {{q .Column}} = EXCLUDED.{{q .Column}}

@@ -91,9 +91,12 @@ func look(s *Styles, ph phases.Phase, st phases.Status) phaseLook {
 		return phaseLook{"?", "unknown", s.Dim}
 	}
 	switch {
-	case ph.Confirm:
+	case ph.Confirm && ph.Undo == phases.UndoNever:
 		// A step, not a gate: the one that cannot be undone.
 		return phaseLook{"⊘", "step · no return", s.Pending}
+	case ph.Confirm:
+		// A step you confirm that its rollback can undo (an archived drop).
+		return phaseLook{"◈", "step · you confirm", s.Pending}
 	case ph.Gate:
 		return phaseLook{"◇", "gate · pending", s.Pending}
 	}
