@@ -22,6 +22,9 @@ type indexer interface {
 	// analyzesBeforeExplain reports whether verify-index refreshes the
 	// planner's statistics before it EXPLAINs the query.
 	analyzesBeforeExplain() bool
+	// countsIndexUse reports whether the database can count an index's
+	// use at all (index-usage).
+	countsIndexUse() bool
 	// noUsageCount says why this database gave no count of an index's
 	// use, and what to do instead.
 	noUsageCount() string
@@ -110,6 +113,8 @@ func (postgresDialect) indexBuildNote() string {
 
 func (postgresDialect) analyzesBeforeExplain() bool { return true }
 
+func (postgresDialect) countsIndexUse() bool { return true }
+
 func (postgresDialect) noUsageCount() string {
 	return "PostgreSQL gave no count of its use (pg_stat_user_indexes has no row for it): check the queries' plans by hand"
 }
@@ -185,6 +190,8 @@ func (*mysqlDialect) indexBuildNote() string {
 
 func (*mysqlDialect) analyzesBeforeExplain() bool { return false }
 
+func (*mysqlDialect) countsIndexUse() bool { return true }
+
 func (*mysqlDialect) noUsageCount() string {
 	return "MySQL and MariaDB count index use only with performance_schema on, and it is off here: check the queries' plans by hand (EXPLAIN), or turn performance_schema on"
 }
@@ -242,6 +249,8 @@ func (sqliteDialect) indexBuildNote() string {
 }
 
 func (sqliteDialect) analyzesBeforeExplain() bool { return false }
+
+func (sqliteDialect) countsIndexUse() bool { return false }
 
 func (sqliteDialect) noUsageCount() string {
 	return "SQLite counts no index use: check the queries' plans by hand (EXPLAIN QUERY PLAN)"

@@ -41,8 +41,12 @@ func (dropIndexUnit) phase(id string) phaseOps {
 				})
 			},
 			preview: func(pr *previewer) {
+				if !indexerOf(pr.b.d).countsIndexUse() {
+					pr.note(indexerOf(pr.b.d).noUsageCount())
+					return
+				}
 				pr.check("index-usage", pr.b.indexData())
-				pr.note("the count is read when the gate is reached and again when it is confirmed: the difference is how often the database used the index meanwhile (PostgreSQL's pg_stat_user_indexes; MySQL's performance_schema, where it is on; SQLite counts nothing)")
+				pr.note("the count is read when the gate is reached and again when it is confirmed: the difference is how often the database used the index meanwhile (PostgreSQL's pg_stat_user_indexes; MySQL's performance_schema, where it is on)")
 			},
 		}
 	case dropIndexPhase:
@@ -160,7 +164,7 @@ func (s *Session) recordUsageAtArrival(ctx context.Context) {
 func (s *Session) usageSinceArrival(ctx context.Context, b builder) usage {
 	name := s.plan.IndexName()
 	now, ok := s.readUsage(ctx, b)
-	if !ok {
+	if !ok || !indexerOf(s.d).countsIndexUse() {
 		return usage{text: indexerOf(s.d).noUsageCount()}
 	}
 	st := s.st(stopUsingPhase)
