@@ -36,6 +36,22 @@ func indexInCatalog(t *testing.T, db *testdb.DB, name string) string {
 	return map[string]string{"0": "none", "1": "invalid", "2": "valid"}[n]
 }
 
+// startRefused starts plan and expects a SchemaError saying want: the plan
+// is refused before anything changes.
+func startRefused(t *testing.T, db *testdb.DB, plan, want string) {
+	t.Helper()
+	eng, err := Open(context.Background(), db.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	_, err = eng.Start(context.Background(), mustPlan(t, plan), Options{Emit: func(Event) {}})
+	var se *SchemaError
+	if !errors.As(err, &se) || !strings.Contains(err.Error(), want) {
+		t.Errorf("start: %v, want a schema error with %q", err, want)
+	}
+}
+
 // The whole playbook on every dialect: the index is built, valid, and the
 // planner uses it for the plan's query; rollback drops it again.
 func TestAddIndexEndToEnd(t *testing.T) {
@@ -108,16 +124,7 @@ func TestAddIndexRefusesBeforeAnythingChanges(t *testing.T) {
 			{strings.Replace(usersNameIndexPlan, "{name: users_name_idx", "{name: users_taken_idx", 1), `index.name: users already has an index "users_taken_idx"`},
 			{strings.Replace(usersNameIndexPlan, "WHERE name =", "WHERE nmae =", 1), "query: the database cannot plan it"},
 		} {
-			eng, err := Open(context.Background(), db.DSN)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = eng.Start(context.Background(), mustPlan(t, tc.plan), Options{Emit: func(Event) {}})
-			eng.Close()
-			var se *SchemaError
-			if !errors.As(err, &se) || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("start: %v, want a schema error with %q", err, tc.want)
-			}
+			startRefused(t, db, tc.plan, tc.want)
 		}
 		eng, err := Open(context.Background(), db.DSN)
 		if err != nil {

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -86,16 +85,7 @@ func TestDropIndexRefusesBeforeAnythingChanges(t *testing.T) {
 			if db.Dialect == phases.MySQL && strings.Contains(tc.plan, "tags") {
 				continue // MySQL's UNIQUE is its index: dropping it is the constraint's drop, which MySQL allows
 			}
-			eng, err := Open(context.Background(), db.DSN)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = eng.Start(context.Background(), mustPlan(t, tc.plan), Options{Emit: func(Event) {}})
-			eng.Close()
-			var se *SchemaError
-			if !errors.As(err, &se) || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("start: %v, want a schema error with %q", err, tc.want)
-			}
+			startRefused(t, db, tc.plan, tc.want)
 		}
 	})
 }

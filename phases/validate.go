@@ -180,6 +180,12 @@ func (d *DropIndexSpec) validate(v *validator, r raw) {
 // forbidColumnFields refuses the column and constraint playbooks' fields.
 func (v *validator) forbidColumnFields(r raw) {
 	v.forbid("column", r.Column != "")
+	v.forbidTypeFields(r)
+}
+
+// forbidTypeFields refuses the column and constraint playbooks' fields but
+// column:, which drop-column uses too.
+func (v *validator) forbidTypeFields(r raw) {
 	v.forbid("type", !r.Type.IsZero())
 	v.forbid("backfill", !r.Backfill.IsZero())
 	v.forbid("not_null", r.NotNull != nil)
@@ -201,12 +207,7 @@ func (d *DropColumnSpec) validate(v *validator, r raw) {
 	if v.required("column", d.Column, "set column: to the column to drop") {
 		v.ident("column", d.Column, "column")
 	}
-	v.forbid("type", !r.Type.IsZero())
-	v.forbid("backfill", !r.Backfill.IsZero())
-	v.forbid("not_null", r.NotNull != nil)
-	v.forbid("to", r.To != "")
-	v.forbid("constraint", r.Constraint != nil)
-	v.forbid("clean", r.Clean != nil)
+	v.forbidTypeFields(r)
 	v.forbid("index", r.Index != nil)
 	v.forbid("query", !r.Query.IsZero())
 }
