@@ -185,7 +185,7 @@ func (*mysqlDialect) indexProblems(ix phases.IndexSpec, where string) []string {
 }
 
 func (*mysqlDialect) indexBuildNote() string {
-	return "MariaDB reports how far the ALTER has got in its process list, and shepherd shows it; MySQL does not without performance_schema stages"
+	return "where performance_schema is on with InnoDB's alter stages (stage/innodb/alter%, and the events_stages_current consumer), shepherd shows how far the build has got; without it, no progress is reported"
 }
 
 func (*mysqlDialect) analyzesBeforeExplain() bool { return false }

@@ -500,16 +500,17 @@ WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND in
 HAVING count(*) > 0
 {{end}}
 
-{{/* How far the ALTER that builds the index has got (MariaDB reports it
-     in the process list; MySQL without performance_schema stages does
-     not: then nothing is returned). */}}
+{{/* How far the ALTER that builds the index has got: InnoDB's alter
+     stages in performance_schema, where it is on with the stage
+     instruments and the events_stages_current consumer (MySQL and
+     MariaDB alike; MariaDB's process list reports no progress for an
+     in-place build). Where it is off: no row, and no bar. */}}
 {{define "index-progress"}}
-{{- if .MySQL.MariaDB}}
-SELECT coalesce(state, ''), 0, 0, round(progress * 10), 1000
-FROM information_schema.processlist
-WHERE command = 'Query' AND max_stage > 0 AND info LIKE 'ALTER TABLE%' AND db = {{template "db" .}}
-ORDER BY progress DESC LIMIT 1
-{{- else}}SELECT '', 0, 0, 0, 0 FROM DUAL WHERE 1 = 0{{end}}
+SELECT substring_index(s.event_name, '/', -1), 0, 0, coalesce(s.work_completed, 0), coalesce(s.work_estimated, 0)
+FROM performance_schema.events_stages_current s
+JOIN performance_schema.threads t ON t.thread_id = s.thread_id
+WHERE s.event_name LIKE 'stage/innodb/alter%' AND t.processlist_db = {{template "db" .}}
+ORDER BY s.work_estimated DESC LIMIT 1
 {{end}}
 
 {{define "analyze"}}SELECT 1{{end}}
