@@ -115,6 +115,14 @@ func TestUnsafeActionsCauseIncidents(t *testing.T) {
 				{kind: "failed-write", version: "v1", err: "table users has no column named nickname", rule: ruleDropLater},
 				{kind: "failed-read", version: "v1", err: "no such column: nickname", rule: ruleDropLater},
 			}},
+		// The index lessons: SQLite's own plan for the lookup is a full
+		// scan of the table, which the fleet counts as a timeout.
+		{"drop the index while old code relies on it", "drop-index", []string{"drop-index"},
+			[]want{{kind: "timeout", version: "v1", err: "timed out: full scan of orders (query plan: SCAN orders)", rule: ruleSplitDeploys}}},
+		{"drop the index in the release that stops relying on it", "drop-index", []string{"deploy-and-drop-index"},
+			[]want{{kind: "timeout", version: "v1", err: "full scan of orders", rule: ruleSplitDeploys}}},
+		{"deploy the lookup before its index", "add-index", []string{"deploy-new-lookup"},
+			[]want{{kind: "timeout", version: "v2", err: "timed out: full scan of users (query plan: SCAN users)", rule: ruleSplitDeploys}}},
 		{"replicas race to migrate at startup", "multi-replica", []string{"startup-migrate"},
 			[]want{
 				{kind: "replica-crash", version: "v2", err: "duplicate column name: email", rule: ruleNoRace},
@@ -295,6 +303,7 @@ func TestRefusedSteps(t *testing.T) {
 		// The archive ran while v1 still wrote nickname: the drop finds
 		// values the archive does not hold, and shepherd keeps the column.
 		{"drop-column", []string{"relax", "archive", "drop-column"}, "shepherd", "should be in users_nickname_archive", ruleStopOld},
+		{"add-index", []string{"verify-index"}, "shepherd", "users has no index users_created_idx", ruleRealDBTests},
 	}
 	for _, c := range cases {
 		t.Run(c.lesson+":"+strings.Join(c.steps, ","), func(t *testing.T) {
@@ -385,7 +394,8 @@ func TestRulesQuoteTheSeed(t *testing.T) {
 		}
 	}
 	for _, rule := range []string{ruleAddNullable, ruleEnforce, ruleAddNew, ruleDualWrite, ruleBackfillOld, ruleStopOld,
-		ruleDropLater, ruleValidate, ruleClean, ruleNoCombine, ruleScaleOut, ruleNoRace, ruleReadiness, ruleReleaseJob, ruleExternalLock} {
+		ruleDropLater, ruleValidate, ruleClean, ruleNoCombine, ruleScaleOut, ruleNoRace, ruleReadiness, ruleReleaseJob, ruleExternalLock,
+		ruleSplitDeploys, ruleRealDBTests} {
 		rules[rule] = true
 	}
 	for rule := range rules {

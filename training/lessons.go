@@ -84,8 +84,8 @@ type Lesson struct {
 type Action struct {
 	Name string `json:"name"`
 	Does string `json:"does"`
-	// Kind groups the menu: kindData, kindDeploy, kindMigration or
-	// kindRecovery.
+	// Kind groups the menu: kindCheck, kindData, kindDeploy,
+	// kindMigration or kindRecovery.
 	Kind string `json:"kind"`
 	// rule is the seed's step the action carries out, for a migration that
 	// fails while doing it.
@@ -95,6 +95,7 @@ type Action struct {
 
 // The kinds of action, in the order the menu groups them.
 const (
+	kindCheck     = "checks"
 	kindData      = "data"
 	kindDeploy    = "deploys"
 	kindMigration = "migrations"
@@ -102,7 +103,7 @@ const (
 )
 
 // kinds are the menu's groups, in order.
-var kinds = []string{kindData, kindDeploy, kindMigration, kindRecovery}
+var kinds = []string{kindCheck, kindData, kindDeploy, kindMigration, kindRecovery}
 
 // menuOrder puts a lesson's actions in the order the menu offers them:
 // grouped by kind, then by name. The order says nothing about which actions
@@ -147,7 +148,7 @@ func (l *Lesson) SafeOrder() string { return strings.Join(l.Rules, " → ") }
 // with its actions in menu order.
 func Lessons() []*Lesson {
 	ls := []*Lesson{addColumnLesson(), renameColumnLesson(), tightenLesson(), multiReplicaLesson(),
-		dropColumnLesson()}
+		dropColumnLesson(), dropIndexLesson(), addIndexLesson()}
 	for _, l := range ls {
 		l.Actions = menuOrder(l.Actions)
 	}
