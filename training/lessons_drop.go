@@ -47,8 +47,8 @@ func dropColumnLesson() *Lesson {
 			{Name: "deploy-stop-using", Kind: kindDeploy, Does: "deploy v2: neither reads nor writes nickname (the stop-using gate)", rule: ruleStopOld, apply: deployTo(1, "stop-using")},
 			{Name: "archive", Kind: kindData, Does: "shepherd's archive: copy every user's nickname into an archive table, in short batches, so that the drop can be rolled back", rule: ruleDropLater, apply: runPhases("archive")},
 			{Name: "drop-column", Kind: kindMigration, Does: "shepherd's drop-column: DROP COLUMN nickname (its values archived first, if archive ran)", rule: ruleDropLater, apply: runPhases("drop-column")},
-			{Name: "drop-now", Kind: kindMigration, Does: "shortcut: one migration archives nickname and drops it, now, whatever the fleet runs", rule: ruleStopOld, apply: runPhases("archive", "drop-column")},
-			{Name: "deploy-and-drop", Kind: kindDeploy, Does: "shortcut: one release deploys v2, and its release job confirms stop-using, archives and drops nickname", rule: ruleDropLater,
+			{Name: "drop-now", Kind: kindMigration, Does: "shortcut: archive nickname and drop it now, in one go, whatever the fleet runs (the sandbox lets shepherd run them out of order)", rule: ruleStopOld, apply: runPhases("archive", "drop-column")},
+			{Name: "deploy-and-drop", Kind: kindDeploy, Does: "shortcut: one release deploys v2, and its release job runs shepherd twice: once to confirm stop-using, then at once to archive and drop nickname", rule: ruleDropLater,
 				apply: func(ctx context.Context, r *Run) error {
 					if err := deployTo(1, "stop-using")(ctx, r); err != nil {
 						return err

@@ -54,7 +54,7 @@ func dropIndexLesson() *Lesson {
 			{Name: "deploy-stop-using", Kind: kindDeploy, Does: "deploy v2: no query of it needs orders_user (the stop-using gate)", rule: ruleSplitDeploys, apply: deployTo(1, "stop-using")},
 			{Name: "check-plans", Kind: kindCheck, Does: "read SQLite's plan (EXPLAIN QUERY PLAN) of every query the running code sends: which of them use orders_user", rule: ruleSplitDeploys, apply: checkPlans},
 			{Name: "drop-index", Kind: kindMigration, Does: "shepherd's drop-index: record orders_user's definition, then DROP INDEX", rule: ruleSplitDeploys, apply: runPhases("drop-index")},
-			{Name: "deploy-and-drop-index", Kind: kindDeploy, Does: "shortcut: one release deploys v2, and its release job confirms stop-using and drops orders_user", rule: ruleSplitDeploys,
+			{Name: "deploy-and-drop-index", Kind: kindDeploy, Does: "shortcut: one release deploys v2, and its release job confirms stop-using and drops orders_user at once", rule: ruleSplitDeploys,
 				apply: func(ctx context.Context, r *Run) error {
 					if err := deployTo(1, "stop-using")(ctx, r); err != nil {
 						return err

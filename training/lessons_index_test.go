@@ -2,6 +2,8 @@ package training
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -44,5 +46,39 @@ func TestCheckPlans(t *testing.T) {
 	}
 	if len(incidents) != 0 {
 		t.Errorf("incidents: %+v", incidents)
+	}
+}
+
+// The new lessons' screens fit as the others' do, in a standard terminal
+// and in the small ones, after a step that broke something (with its
+// incident, rule and safe order on screen); and the menu lists them.
+func TestNewLessonScreensFit(t *testing.T) {
+	for _, c := range []struct{ lesson, step, kind string }{
+		{"drop-column", "drop-now", "✗ failed-write"},
+		{"drop-index", "drop-index", "✗ timeout"},
+		{"add-index", "deploy-new-lookup", "✗ timeout"},
+	} {
+		for _, size := range [][2]int{{80, 24}, {60, 16}, {48, 14}, {120, 40}} {
+			t.Run(fmt.Sprintf("%s %dx%d", c.lesson, size[0], size[1]), func(t *testing.T) {
+				m := newTestUI(t, size[0], size[1])
+				menu := strings.Join(checkFits(t, m, "q quit"), "\n")
+				if !strings.Contains(menu, c.lesson) {
+					t.Errorf("the menu does not list %s:\n%s", c.lesson, menu)
+				}
+				m.cursor = slices.Index(LessonNames(), c.lesson)
+				press(t, m, "enter")
+				if m.screen != lessonScreen || m.lesson.Name != c.lesson {
+					t.Fatalf("%s not started: %v", c.lesson, m.err)
+				}
+				press(t, m, fmt.Sprint(slices.Index(m.lesson.ActionNames(), c.step)+1))
+				text := strings.Join(checkFits(t, m, "score"), "\n")
+				if m.incidents == 0 {
+					t.Fatalf("%s broke nothing:\n%s", c.step, text)
+				}
+				if size[0] >= 80 && !strings.Contains(text, c.kind) {
+					t.Errorf("%q is not on screen:\n%s", c.kind, text)
+				}
+			})
+		}
 	}
 }
