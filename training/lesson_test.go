@@ -425,6 +425,14 @@ func TestDropColumnSandbox(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The drop follows stop-using within the sandbox's one session: the
+	// engine warns that it is too soon, and the lesson says why it is
+	// safe here.
+	res, _ := r.Current()
+	if notes := strings.Join(res.Notices, "\n"); !strings.Contains(notes, "warning: stop-using was confirmed") ||
+		!strings.Contains(notes, "every replica has run the last release for a whole step") {
+		t.Errorf("drop-column's notices: %s", notes)
+	}
 	if err := r.app.QueryRow(`SELECT count(*) FROM pragma_table_info('users') WHERE name = 'nickname'`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("nickname is still there after the safe order: %d (%v)", n, err)
 	}
