@@ -50,6 +50,11 @@ type request struct {
 	// rejected: the application refused the input before any SQL
 	// (validation at the boundary), with this reason.
 	rejected string
+	// scan: the table a full scan of which this lookup cannot afford. The
+	// sandbox stands in for a production table of millions of rows: the
+	// fleet asks SQLite for the lookup's plan first (EXPLAIN QUERY PLAN),
+	// and a plan that scans the whole table is a request that times out.
+	scan string
 }
 
 // replica is one running process of the application.
@@ -172,8 +177,9 @@ func (f *fleet) touched(id int64) {
 // occurrence is one thing a replica hit.
 type occurrence struct {
 	// kind: failed-write, failed-read, null-read, lost-write, lock-wait,
-	// replica-crash, duplicate-work; or migration-failed, which only asks
-	// the lesson's diagnosis why a step was refused (it is no incident).
+	// timeout (a lookup whose plan scans the whole table), replica-crash,
+	// duplicate-work; or migration-failed, which only asks the lesson's
+	// diagnosis why a step was refused (it is no incident).
 	kind    string
 	replica string
 	version *codeVersion
@@ -225,6 +231,15 @@ func (f *fleet) do(ctx context.Context, db *sql.DB, r *replica, q request, st *s
 	}
 	st.Requests++
 	o := occurrence{replica: r.Name, version: r.V, sql: q.sql, row: q.row, col: q.col, tick: f.tick}
+	if q.scan != "" {
+		if plan := fullScan(ctx, db, q); plan != "" {
+			st.Failed++
+			o.kind = "timeout"
+			o.err = fmt.Errorf("timed out: full scan of %s (query plan: %s)", q.scan, plan)
+			hit(o)
+			return
+		}
+	}
 	if q.op == "read" {
 		var v sql.NullString
 		err := db.QueryRowContext(ctx, q.sql, q.args...).Scan(&v)
@@ -283,6 +298,43 @@ func (f *fleet) do(ctx context.Context, db *sql.DB, r *replica, q request, st *s
 		t.writer, t.cols, t.tick, t.by = r.V.ID, q.cols, f.tick, r.Name
 	}
 	f.touched(id)
+}
+
+// fullScan is the step of SQLite's own plan for q that scans q.scan from
+// end to end ("SCAN orders"), or "" when the plan searches it by an index
+// or its key. A statement SQLite cannot plan (a column gone, say) is left
+// to fail as itself when it runs.
+func fullScan(ctx context.Context, db *sql.DB, q request) string {
+	steps, err := queryPlan(ctx, db, q)
+	if err != nil {
+		return ""
+	}
+	for _, detail := range steps {
+		if detail == "SCAN "+q.scan || strings.HasPrefix(detail, "SCAN "+q.scan+" ") {
+			return detail
+		}
+	}
+	return ""
+}
+
+// queryPlan is SQLite's plan for q's statement (EXPLAIN QUERY PLAN, with
+// q's values bound), one line a step.
+func queryPlan(ctx context.Context, db *sql.DB, q request) ([]string, error) {
+	rows, err := db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+q.sql, q.args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var steps []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			return nil, err
+		}
+		steps = append(steps, detail)
+	}
+	return steps, rows.Err()
 }
 
 // failKind tells a request that waited out the busy timeout behind

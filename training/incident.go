@@ -64,6 +64,8 @@ func describe(o occurrence, reps []string, count int) string {
 		return fmt.Sprintf("%s: %s: %s.", who, times("the write failed", "writes failed"), dbError(o.err))
 	case "failed-read":
 		return fmt.Sprintf("%s: %s: %s.", who, times("the read failed", "reads failed"), dbError(o.err))
+	case "timeout":
+		return fmt.Sprintf("%s: %s: %s.", who, times("a lookup failed", "lookups failed"), dbError(o.err))
 	case "lock-wait":
 		return fmt.Sprintf("%s: %s out the busy timeout behind another connection's write lock and failed: %s.", who,
 			times("a request waited", "requests waited"), dbError(o.err))

@@ -98,6 +98,31 @@ func TestUnsafeActionsCauseIncidents(t *testing.T) {
 			[]want{{kind: "failed-write", version: "v4", err: "NOT NULL constraint failed: users.name", rule: ruleStopOld}}},
 		{"one migration cleans and constrains under old code", "tighten-constraint", []string{"clean-and-constrain"},
 			[]want{{kind: "failed-write", version: "v1", err: "CHECK constraint failed: orders_amount_positive", rule: ruleNoCombine}}},
+		// drop-column: code that stops writing the column cannot insert
+		// while it is NOT NULL without a default.
+		{"stop writing a NOT NULL column before relax", "drop-column", []string{"deploy-stop-using"},
+			[]want{{kind: "failed-write", version: "v2", err: "NOT NULL constraint failed: users.nickname", rule: ruleStopOld}}},
+		// The column dropped while every replica still runs v1.
+		{"drop the column before the deploy that stops using it", "drop-column", []string{"relax", "drop-now"},
+			[]want{
+				{kind: "failed-write", version: "v1", err: "table users has no column named nickname", rule: ruleStopOld},
+				{kind: "failed-read", version: "v1", err: "no such column: nickname", rule: ruleStopOld},
+			}},
+		// The same release deploys v2 and drops the column: the replicas
+		// the rolling deploy has not reached yet still run v1.
+		{"drop the column in the release that stops using it", "drop-column", []string{"relax", "deploy-and-drop"},
+			[]want{
+				{kind: "failed-write", version: "v1", err: "table users has no column named nickname", rule: ruleDropLater},
+				{kind: "failed-read", version: "v1", err: "no such column: nickname", rule: ruleDropLater},
+			}},
+		// The index lessons: SQLite's own plan for the lookup is a full
+		// scan of the table, which the fleet counts as a timeout.
+		{"drop the index while old code relies on it", "drop-index", []string{"drop-index"},
+			[]want{{kind: "timeout", version: "v1", err: "timed out: full scan of orders (query plan: SCAN orders)", rule: ruleSplitDeploys}}},
+		{"drop the index in the release that stops relying on it", "drop-index", []string{"deploy-and-drop-index"},
+			[]want{{kind: "timeout", version: "v1", err: "full scan of orders", rule: ruleSplitDeploys}}},
+		{"deploy the lookup before its index", "add-index", []string{"deploy-new-lookup"},
+			[]want{{kind: "timeout", version: "v2", err: "timed out: full scan of users (query plan: SCAN users)", rule: ruleSplitDeploys}}},
 		{"replicas race to migrate at startup", "multi-replica", []string{"startup-migrate"},
 			[]want{
 				{kind: "replica-crash", version: "v2", err: "duplicate column name: email", rule: ruleNoRace},
@@ -275,6 +300,10 @@ func TestRefusedSteps(t *testing.T) {
 		{"tighten-constraint", []string{"add-constraint"}, "shepherd", "rows of orders violate it", ruleClean},
 		// Old code booked new bad rows after the clean.
 		{"tighten-constraint", []string{"clean", "add-constraint"}, "shepherd", "rows of orders violate it", ruleValidate},
+		// The archive ran while v1 still wrote nickname: the drop finds
+		// values the archive does not hold, and shepherd keeps the column.
+		{"drop-column", []string{"relax", "archive", "drop-column"}, "shepherd", "should be in users_nickname_archive", ruleStopOld},
+		{"add-index", []string{"verify-index"}, "shepherd", "users has no index users_created_idx", ruleRealDBTests},
 	}
 	for _, c := range cases {
 		t.Run(c.lesson+":"+strings.Join(c.steps, ","), func(t *testing.T) {
@@ -365,12 +394,50 @@ func TestRulesQuoteTheSeed(t *testing.T) {
 		}
 	}
 	for _, rule := range []string{ruleAddNullable, ruleEnforce, ruleAddNew, ruleDualWrite, ruleBackfillOld, ruleStopOld,
-		ruleDropLater, ruleValidate, ruleClean, ruleNoCombine, ruleScaleOut, ruleNoRace, ruleReadiness, ruleReleaseJob, ruleExternalLock} {
+		ruleDropLater, ruleValidate, ruleClean, ruleNoCombine, ruleScaleOut, ruleNoRace, ruleReadiness, ruleReleaseJob, ruleExternalLock,
+		ruleSplitDeploys, ruleRealDBTests} {
 		rules[rule] = true
 	}
 	for rule := range rules {
 		if !strings.Contains(text, squash(rule)) {
 			t.Errorf("rule %q is not in the seed", rule)
 		}
+	}
+}
+
+// drop-column's lesson has its own column: nickname, NOT NULL without a
+// default, in its sandbox only; the safe order drops it and keeps every
+// value in the archive, and the other lessons' users never had it.
+func TestDropColumnSandbox(t *testing.T) {
+	r, _, _ := runLesson(t, "drop-column", nil)
+	var notNull int
+	var dflt any
+	if err := r.app.QueryRow(`SELECT "notnull", dflt_value FROM pragma_table_info('users') WHERE name = 'nickname'`).Scan(&notNull, &dflt); err != nil || notNull != 1 || dflt != nil {
+		t.Fatalf("users.nickname: notnull %d, default %v (%v); want NOT NULL without a default", notNull, dflt, err)
+	}
+	other, _, _ := runLesson(t, "rename-column", nil)
+	var n int
+	if err := other.app.QueryRow(`SELECT count(*) FROM pragma_table_info('users') WHERE name = 'nickname'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("rename-column's users has nickname: %d (%v)", n, err)
+	}
+	for _, s := range mustFind("drop-column").Safe {
+		if err := r.Step(context.Background(), s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The drop follows stop-using within the sandbox's one session: the
+	// engine warns that it is too soon, and the lesson says why it is
+	// safe here.
+	res, _ := r.Current()
+	if notes := strings.Join(res.Notices, "\n"); !strings.Contains(notes, "warning: stop-using was confirmed") ||
+		!strings.Contains(notes, "every replica has run the last release for a whole step") {
+		t.Errorf("drop-column's notices: %s", notes)
+	}
+	if err := r.app.QueryRow(`SELECT count(*) FROM pragma_table_info('users') WHERE name = 'nickname'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("nickname is still there after the safe order: %d (%v)", n, err)
+	}
+	// Every seeded user's nickname is in the archive, as it was.
+	if err := r.app.QueryRow(`SELECT count(*) FROM users_nickname_archive WHERE shepherd_key <= ? AND nickname IS NOT NULL`, sandboxUsers).Scan(&n); err != nil || n != sandboxUsers {
+		t.Fatalf("%d seeded nicknames archived (%v), want %d", n, err, sandboxUsers)
 	}
 }

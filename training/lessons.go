@@ -63,8 +63,12 @@ type Lesson struct {
 	// Safe is the safe sequence of actions.
 	Safe []string `json:"safe"`
 
-	plan     string // the example plan the lesson runs
-	table    string
+	plan  string // the example plan the lesson runs
+	table string
+	// setup is SQL run on this lesson's sandbox after the shared schema:
+	// what only this lesson's tables have (a column the code is retiring,
+	// an index), so that the other lessons keep the schema they teach on.
+	setup    string
 	versions []*codeVersion
 	// gates: each deploy gate of the playbook, and the version that must
 	// be out everywhere before the lesson confirms it.
@@ -80,8 +84,8 @@ type Lesson struct {
 type Action struct {
 	Name string `json:"name"`
 	Does string `json:"does"`
-	// Kind groups the menu: kindData, kindDeploy, kindMigration or
-	// kindRecovery.
+	// Kind groups the menu: kindCheck, kindData, kindDeploy,
+	// kindMigration or kindRecovery.
 	Kind string `json:"kind"`
 	// rule is the seed's step the action carries out, for a migration that
 	// fails while doing it.
@@ -91,6 +95,7 @@ type Action struct {
 
 // The kinds of action, in the order the menu groups them.
 const (
+	kindCheck     = "checks"
 	kindData      = "data"
 	kindDeploy    = "deploys"
 	kindMigration = "migrations"
@@ -98,7 +103,7 @@ const (
 )
 
 // kinds are the menu's groups, in order.
-var kinds = []string{kindData, kindDeploy, kindMigration, kindRecovery}
+var kinds = []string{kindCheck, kindData, kindDeploy, kindMigration, kindRecovery}
 
 // menuOrder puts a lesson's actions in the order the menu offers them:
 // grouped by kind, then by name. The order says nothing about which actions
@@ -142,7 +147,8 @@ func (l *Lesson) SafeOrder() string { return strings.Join(l.Rules, " → ") }
 // Lessons returns every lesson, in the order the menu shows them, each
 // with its actions in menu order.
 func Lessons() []*Lesson {
-	ls := []*Lesson{addColumnLesson(), renameColumnLesson(), tightenLesson(), multiReplicaLesson()}
+	ls := []*Lesson{addColumnLesson(), renameColumnLesson(), tightenLesson(), multiReplicaLesson(),
+		dropColumnLesson(), dropIndexLesson(), addIndexLesson()}
 	for _, l := range ls {
 		l.Actions = menuOrder(l.Actions)
 	}
@@ -434,9 +440,12 @@ func insertUser(cols ...string) func(f *fleet) request {
 		args := []any{username}
 		for _, c := range cols {
 			names = append(names, c)
-			if c == "email" {
+			switch c {
+			case "email":
 				args = append(args, username+"@example.com")
-			} else {
+			case "nickname":
+				args = append(args, nickname(name))
+			default:
 				args = append(args, name)
 			}
 		}
@@ -457,6 +466,10 @@ func updateUser(cols ...string) func(f *fleet, id int64) request {
 				continue
 			}
 			sets = append(sets, c+" = ?")
+			if c == "nickname" {
+				args = append(args, nickname(name))
+				continue
+			}
 			args = append(args, name)
 		}
 		return request{op: "update", row: id, sql: "UPDATE users SET " + strings.Join(sets, ", ") + " WHERE id = ?",

@@ -181,6 +181,9 @@ func Start(ctx context.Context, name string, emit func(any)) (*Run, error) {
 	if r.path, err = makeSandbox(ctx, r.dir); err != nil {
 		return fail(err)
 	}
+	if err := setupSandbox(ctx, r.path, l.setup); err != nil {
+		return fail(err)
+	}
 	data, err := examples.Plans.ReadFile(l.plan)
 	if err != nil {
 		return fail(err)

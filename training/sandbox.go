@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver, as the engine uses
@@ -46,6 +47,35 @@ var lastNames = []string{"Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "
 // writes follow.
 func personName(i int) string {
 	return firstNames[i%len(firstNames)] + " " + lastNames[(i/len(firstNames))%len(lastNames)]
+}
+
+// nickname is the nickname the fleet writes for a person: their first
+// name, in lower case.
+func nickname(name string) string {
+	first, _, _ := strings.Cut(name, " ")
+	return strings.ToLower(first)
+}
+
+// setupSandbox runs a lesson's own setup SQL on its sandbox, in one
+// transaction: fixed text of the lesson's, no input.
+func setupSandbox(ctx context.Context, path, setup string) error {
+	if setup == "" {
+		return nil
+	}
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("set up the lesson's sandbox: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, setup); err != nil {
+		return fmt.Errorf("set up the lesson's sandbox: %w", err)
+	}
+	return tx.Commit()
 }
 
 // makeSandbox creates the sandbox database in dir and returns its path.
