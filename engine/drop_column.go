@@ -14,9 +14,11 @@ import (
 // default: code that stops writing the column could not insert otherwise.
 func (s *Session) phaseRelax(ctx context.Context, b builder) error {
 	col := s.plan.DropColumn.Column
-	c, _ := s.table.Column(col)
+	c, there := s.table.Column(col)
 	st := s.st(relaxPhase)
 	switch {
+	case !there:
+		return fmt.Errorf("%s: %s has no column %s: it is gone already, nothing to relax", relaxPhase, s.plan.Table, col)
 	case !c.NotNull:
 		return s.finishNow(ctx, relaxPhase, func(context.Context, querier) (string, error) {
 			return fmt.Sprintf("%s.%s is nullable: nothing to relax", s.plan.Table, col), nil
@@ -159,6 +161,10 @@ func (s *Session) phaseDropColumn(ctx context.Context, b builder) error {
 	there, err := s.columnIs(ctx, s.db, col, "column-exists")
 	if err != nil {
 		return err
+	}
+	if there && s.plan.DropColumn.Archive && s.progress().Of(archivePhase) != phases.Done {
+		return &VerifyError{Phase: dropColumnPhase, What: fmt.Sprintf("the values of %s.%s should be archived before the drop (the plan has archive: true), and archive is not done", s.plan.Table, col),
+			Hint: "run archive first"}
 	}
 	if there && s.plan.DropColumn.Archive {
 		// The archive is the way back: it must hold every value now (a
