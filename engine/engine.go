@@ -148,6 +148,7 @@ type Session struct {
 	opts  Options
 	table *Table
 	key   string
+	keys  []string // a composite key's columns; nil for a single-column key (compositekey.go)
 	// refColumns are the referenced columns of a foreign key, resolved
 	// against the live referenced table.
 	refColumns []string

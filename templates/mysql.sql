@@ -495,14 +495,32 @@ ORDER BY progress DESC LIMIT 1
 
 {{/* ---------- batches: keyset ranges on the key column ---------- */}}
 
-{{define "range"}}{{if .HasLo}}{{q .Key}} > {{param "lo"}} AND {{end}}{{q .Key}} <= {{param "hi"}}{{end}}
+{{define "range"}}{{if .Keys}}{{if .HasLo}}{{template "key-after-lo" .}} AND {{end}}{{template "key-upto-hi" .}}{{else}}{{if .HasLo}}{{q .Key}} > {{param "lo"}} AND {{end}}{{q .Key}} <= {{param "hi"}}{{end}}{{end}}
+
+{{/* A composite key (.Keys) is walked in the order of its tuple. MySQL and
+     MariaDB do not range-optimize a row-value comparison ((a, b) > (?, ?)
+     reads the whole index), so it is written out: a > ? OR (a = ? AND b > ?),
+     which they serve as ranges of the key's index. */}}
+{{define "key-after-lo"}}({{range $i, $k := .Keys}}{{if $i}} OR {{end}}({{range $j, $p := slice $.Keys 0 $i}}{{q $p}} = {{param (printf "lo%d" $j)}} AND {{end}}{{q $k}} > {{param (printf "lo%d" $i)}}){{end}}){{end}}
+{{define "key-upto-hi"}}({{range $i, $k := .Keys}}{{if $i}} OR {{end}}({{range $j, $p := slice $.Keys 0 $i}}{{q $p}} = {{param (printf "hi%d" $j)}} AND {{end}}{{q $k}} {{if eq (len (slice $.Keys $i)) 1}}<={{else}}<{{end}} {{param (printf "hi%d" $i)}}){{end}}){{end}}
+{{define "key-order"}}{{range $i, $k := .Keys}}{{if $i}}, {{end}}{{q $k}}{{end}}{{end}}
+{{define "key-order-desc"}}{{range $i, $k := .Keys}}{{if $i}}, {{end}}{{q $k}} DESC{{end}}{{end}}
 
 {{define "upper-bound"}}
+{{- if .Keys}}
+SELECT {{qlist .Keys}} FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{template "key-after-lo" .}}{{end}} ORDER BY {{template "key-order" .}} LIMIT 1 OFFSET {{param "offset"}}
+{{- else}}
 SELECT {{q .Key}} FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{q .Key}} > {{param "lo"}}{{end}} ORDER BY {{q .Key}} LIMIT 1 OFFSET {{param "offset"}}
+{{- end}}
 {{end}}
 
 {{define "last-key"}}
+{{- if .Keys}}
+{{/* the last key of a composite key and the rows left; no row when none is */}}
+SELECT {{qlist .Keys}}, (SELECT count(*) FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{template "key-after-lo" .}}{{end}}) FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{template "key-after-lo" .}}{{end}} ORDER BY {{template "key-order-desc" .}} LIMIT 1
+{{- else}}
 SELECT max({{q .Key}}), count(*) FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{q .Key}} > {{param "lo"}}{{end}}
+{{- end}}
 {{end}}
 
 {{/* The server's load: the batch loop holds between batches while
@@ -615,7 +633,7 @@ SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}} = ({{$s.Expr}}){{e
 {{define "parent-key"}}SELECT shepherd_parent.{{q .Column}} FROM {{qt .RefSchema .RefTable}} AS shepherd_parent ORDER BY {{range $i, $c := .RefColumns}}{{if $i}}, {{end}}shepherd_parent.{{q $c}}{{end}} LIMIT 1{{end}}
 
 {{define "count-where"}}SELECT count(*) FROM {{qt .Schema .Table}} WHERE {{template "cond" .}}{{end}}
-{{define "sample-where"}}SELECT {{q .Key}} FROM {{qt .Schema .Table}} WHERE {{template "cond" .}} ORDER BY {{q .Key}} LIMIT 5{{end}}
+{{define "sample-where"}}{{if .Keys}}SELECT {{qlist .Keys}} FROM {{qt .Schema .Table}} WHERE {{template "cond" .}} ORDER BY {{template "key-order" .}} LIMIT 5{{else}}SELECT {{q .Key}} FROM {{qt .Schema .Table}} WHERE {{template "cond" .}} ORDER BY {{q .Key}} LIMIT 5{{end}}{{end}}
 {{define "cond"}}
 {{- if eq .Cond "null"}}{{template "null-rows" .}}
 {{- else if eq .Cond "unfilled"}}{{template "null-rows" .}} AND ({{.Expr}}) IS NOT NULL
@@ -625,7 +643,7 @@ SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}} = ({{$s.Expr}}){{e
 {{- else if eq .Cond "new-only"}}{{q .To}} IS NOT NULL AND {{template "diff-rows" .}}
 {{- else if eq .Cond "unreproduced"}}CASE WHEN {{q .Column}} IS NULL THEN 0 ELSE {{if .Text}}NOT ({{template "exact" .Column}} <=> CAST(CONVERT(({{.Expr}}) USING utf8mb4) AS BINARY)){{else}}NOT ({{q .Column}} <=> ({{.Expr}})){{end}} END
 {{- else}}{{template "violates" .}}{{end}}
-{{- if .Bounded}} AND {{q .Key}} <= {{param "hi"}}{{end}}
+{{- if .Bounded}} AND {{if .Keys}}{{template "key-upto-hi" .}}{{else}}{{q .Key}} <= {{param "hi"}}{{end}}{{end}}
 {{- end}}
 
 

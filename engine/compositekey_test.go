@@ -1,0 +1,272 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/shepherd-db/shepherd/internal/testdb"
+)
+
+// itemsLabelPlan adds items.label over a table whose primary key is
+// (tenant_id, id): the key is not given, so it is the primary key.
+const itemsLabelPlan = `name: items-label
+playbook: add-column
+table: items
+column: label
+type: {postgres: text, mysql: varchar(100), sqlite: text}
+backfill: "upper(name)"
+`
+
+// seedItems creates items with PRIMARY KEY (tenant_id, id) and tenants ×
+// perTenant rows. Ids repeat across tenants and tenants are inserted out of
+// order, so only a walk in the order of the whole tuple covers each row
+// once.
+func seedItems(t *testing.T, db *testdb.DB, tenants, perTenant int) {
+	t.Helper()
+	db.Exec(`CREATE TABLE items (tenant_id INTEGER NOT NULL, id INTEGER NOT NULL, name VARCHAR(50) NOT NULL, PRIMARY KEY (tenant_id, id))`)
+	var rows []string
+	flush := func() {
+		if len(rows) > 0 {
+			db.Exec(`INSERT INTO items (tenant_id, id, name) VALUES ` + strings.Join(rows, ", "))
+			rows = rows[:0]
+		}
+	}
+	for k := range tenants {
+		tenant := (k*3)%tenants + 1 // every tenant once, out of order (3 is prime to tenants)
+		for id := 1; id <= perTenant; id++ {
+			rows = append(rows, fmt.Sprintf("(%d, %d, 'item %d-%d')", tenant, id, tenant, id))
+			if len(rows) == 500 {
+				flush()
+			}
+		}
+	}
+	flush()
+}
+
+// runPhases arrives at and runs each phase in turn.
+func runPhases(ctx context.Context, t *testing.T, s *Session, ids ...string) error {
+	t.Helper()
+	for _, id := range ids {
+		if err := s.Arrive(ctx, id); err != nil {
+			t.Fatalf("arrive at %s: %v", id, err)
+		}
+		if err := s.RunPhase(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// A backfill over a composite primary key, interrupted mid-walk and
+// resumed: the checkpoint is the last committed tuple, shown with its
+// columns' names, and the rerun walks on from just after it, so every row
+// is walked and filled exactly once.
+func TestCompositeKeyBackfillResumes(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *testdb.DB) {
+		const tenants, perTenant = 7, 500
+		seedItems(t, db, tenants, perTenant)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		batches := 0
+		s, _ := session(t, db, mustPlan(t, itemsLabelPlan), Options{
+			BatchSize: 97, // batches end inside a tenant and cross from one to the next
+			Failpoint: func(point string) {
+				if point == "backfill:batch-done" {
+					if batches++; batches == 12 {
+						cancel()
+					}
+				}
+			},
+		})
+		if s.keyLabel() != "(tenant_id, id)" {
+			t.Fatalf("the key is %s, want the primary key (tenant_id, id)", s.keyLabel())
+		}
+		if err := runPhases(context.Background(), t, s, "add-column", "deploy-readers"); err != nil {
+			t.Fatal(err)
+		}
+		err := runPhases(ctx, t, s, "backfill")
+		var ie *InterruptedError
+		if !errors.As(err, &ie) {
+			t.Fatalf("backfill = %v, want it interrupted", err)
+		}
+		// 12 batches of 97 rows: 1164 rows, the last of them tenant 3's
+		// id 164 (tenant 1 and 2 hold 1000 rows).
+		if ie.Checkpoint != "tenant_id 3, id 164" {
+			t.Errorf("the interruption's checkpoint is %q, want tenant_id 3, id 164", ie.Checkpoint)
+		}
+		state := stateTableOf(db)
+		if got := db.One(`SELECT rows_done FROM ` + state + ` WHERE phase = 'backfill'`); got != "1164" {
+			t.Errorf("%s rows done at the interruption, want 1164", got)
+		}
+		if got := db.One(`SELECT count(*) FROM items WHERE label IS NOT NULL`); got != "1164" {
+			t.Errorf("%s rows filled at the interruption, want 1164", got)
+		}
+		// The rows filled are exactly those up to the checkpoint's tuple.
+		if got := db.One(`SELECT count(*) FROM items WHERE (label IS NOT NULL) <> (tenant_id < 3 OR (tenant_id = 3 AND id <= 164))`); got != "0" {
+			t.Errorf("%s rows are filled but past the checkpoint, or not filled before it", got)
+		}
+
+		s.Close() // the interrupted run has ended: its runner lock goes
+		s2, rec := session(t, db, mustPlan(t, itemsLabelPlan), Options{BatchSize: 97})
+		if err := s2.RunPhase(context.Background(), "backfill"); err != nil {
+			t.Fatalf("resumed backfill: %v", err)
+		}
+		if len(rec.find(EventNotice, `resuming from the checkpoint tenant_id 3, id 164 \(1164 rows done\)`)) != 1 {
+			t.Errorf("no notice of the resumption from tenant_id 3, id 164; notices: %v", rec.of(EventNotice))
+		}
+		total := fmt.Sprint(tenants * perTenant)
+		row := db.Query(`SELECT rows_done, rows_changed, status FROM ` + state + ` WHERE phase = 'backfill'`)
+		if len(row) != 1 || row[0][0] != total || row[0][1] != total || row[0][2] != "done" {
+			t.Errorf("backfill state (rows_done, rows_changed, status) = %v, want %s walked and filled once each, done", row, total)
+		}
+		if got := db.One(`SELECT count(*) FROM items WHERE label IS NULL OR label <> upper(name)`); got != "0" {
+			t.Errorf("%s rows are not filled with upper(name)", got)
+		}
+		// The first batch after the resumption starts just after the
+		// checkpoint: the resumed run walked exactly the rows left.
+		progress := rec.of(EventProgress)
+		if last := progress[len(progress)-1]; last.RowsDone == nil || *last.RowsDone != int64(tenants*perTenant) || last.Checkpoint != fmt.Sprintf("tenant_id %d, id %d", tenants, perTenant) {
+			t.Errorf("the last progress event is %+v, want %s rows done at tenant_id %d, id %d", last, total, tenants, perTenant)
+		}
+		// What the log keeps of the batch statement names no value.
+		_, log, _ := shepherdTables(db)
+		for _, r := range db.Query(`SELECT detail FROM ` + log + ` WHERE phase = 'backfill' AND event = 'sql'`) {
+			if strings.Contains(r[0], "164") {
+				t.Errorf("the logged batch statement holds a key value: %s", r[0])
+			}
+		}
+	})
+}
+
+// One batch's UPDATE over a composite key is an index range scan on every
+// dialect, never a full scan: PostgreSQL's row-value comparison is an
+// Index Cond, MySQL/MariaDB's written-out form is a range, SQLite's row
+// values SEARCH the primary key.
+func TestCompositeKeyBatchIsIndexRange(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *testdb.DB) {
+		seedItems(t, db, 40, 1000)
+		switch db.Dialect {
+		case "postgres":
+			db.Exec(`ANALYZE items`)
+		case "mysql":
+			db.Exec(`ANALYZE TABLE items`)
+		}
+		s, _ := session(t, db, mustPlan(t, itemsLabelPlan), Options{})
+		if err := runPhases(context.Background(), t, s, "add-column"); err != nil {
+			t.Fatal(err)
+		}
+		job := s.builder().fillJob("backfill")
+		data := job.data
+		data.HasLo = true
+		script, err := s.sql.Script(job.update, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		update := script[len(script)-1]
+		vals := map[string]any{}
+		bindKey(vals, "lo", keyTuple{int64(12), int64(300)})
+		bindKey(vals, "hi", keyTuple{int64(12), int64(800)})
+		args, err := update.Args(vals)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		switch db.Dialect {
+		case "postgres":
+			for _, r := range db.Query(`EXPLAIN `+update.SQL, args...) {
+				plan = append(plan, r[0])
+			}
+			text := strings.Join(plan, "\n")
+			// An Index Scan, or a Bitmap Index Scan (the planner's choice
+			// for a range of a few hundred rows): both read only the
+			// range of items_pkey that the Index Cond gives.
+			if strings.Contains(text, "Seq Scan") || !regexp.MustCompile(`(Bitmap Index Scan on|Index (Only )?Scan using) items_pkey`).MatchString(text) || !strings.Contains(text, "Index Cond: ((ROW(tenant_id, id) > ROW(12, 300)) AND (ROW(tenant_id, id) <= ROW(12, 800)))") {
+				t.Errorf("the batch is not a range of items_pkey:\n%s\n%s", update.SQL, text)
+			}
+		case "mysql":
+			rows, err := db.SQL.Query(`EXPLAIN `+update.SQL, args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			cols, _ := rows.Columns()
+			for rows.Next() {
+				vals := make([]any, len(cols))
+				ptrs := make([]any, len(cols))
+				for i := range vals {
+					ptrs[i] = &vals[i]
+				}
+				if err := rows.Scan(ptrs...); err != nil {
+					t.Fatal(err)
+				}
+				row := map[string]string{}
+				for i, c := range cols {
+					row[c] = keyText(vals[i])
+				}
+				plan = append(plan, fmt.Sprint(row))
+				if row["type"] != "range" || row["key"] != "PRIMARY" {
+					t.Errorf("the batch reads items with access type %q on %q, want a range of PRIMARY:\n%s", row["type"], row["key"], update.SQL)
+				}
+			}
+			if len(plan) == 0 {
+				t.Fatal("EXPLAIN gave no row")
+			}
+		case "sqlite":
+			for _, r := range db.Query(`EXPLAIN QUERY PLAN `+update.SQL, args...) {
+				plan = append(plan, r[len(r)-1])
+			}
+			text := strings.Join(plan, "\n")
+			if !regexp.MustCompile(`SEARCH items USING (PRIMARY KEY|INDEX \S+) \(\(tenant_id,id\)>\(\?,\?\) AND \(tenant_id,id\)<\(\?,\?\)\)`).MatchString(text) || strings.Contains(text, "SCAN items") {
+				t.Errorf("the batch is not a search of the primary key:\n%s\n%s", update.SQL, text)
+			}
+		}
+		t.Logf("%s\n%s", update.SQL, strings.Join(plan, "\n"))
+	})
+}
+
+// A table with no unique NOT NULL key is refused before anything changes,
+// saying what to do; a composite key given that is not one is refused
+// naming the candidates.
+func TestCompositeKeyRefusals(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *testdb.DB) {
+		db.Exec(`CREATE TABLE logs (tenant_id INTEGER NOT NULL, id INTEGER NOT NULL, name VARCHAR(50) NOT NULL, note VARCHAR(50))`)
+		db.Exec(`CREATE UNIQUE INDEX logs_tenant_note ON logs (tenant_id, note)`) // note takes NULL: no key
+		db.Exec(`INSERT INTO logs (tenant_id, id, name) VALUES (1, 1, 'a'), (1, 2, 'b')`)
+		start := func(plan string) error {
+			eng, err := Open(context.Background(), db.DSN)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer eng.Close()
+			s, err := eng.Start(context.Background(), mustPlan(t, plan), Options{})
+			if err == nil {
+				s.Close()
+			}
+			return err
+		}
+		plan := strings.ReplaceAll(itemsLabelPlan, "items", "logs")
+		err := start(plan)
+		var se *SchemaError
+		if !errors.As(err, &se) || !strings.Contains(err.Error(), "key: logs has no primary key and no unique index over NOT NULL columns") || !strings.Contains(err.Error(), "add a primary key") {
+			t.Errorf("start on a table with no key = %v, want a refusal saying to add a primary key", err)
+		}
+		db.Exec(`CREATE UNIQUE INDEX logs_tenant_id ON logs (tenant_id, id)`)
+		err = start(plan + "key: [id, tenant_id]\n")
+		if !errors.As(err, &se) || !strings.Contains(err.Error(), "key: (id, tenant_id) is not a unique set of NOT NULL columns of logs") || !strings.Contains(err.Error(), "candidates: (tenant_id, id)") {
+			t.Errorf("start with key: [id, tenant_id] = %v, want a refusal naming the candidate (tenant_id, id)", err)
+		}
+		if err := start(plan + "key: [tenant_id, id]\n"); err != nil {
+			t.Errorf("start with key: [tenant_id, id], a unique index over NOT NULL columns: %v", err)
+		}
+		if got := db.One(`SELECT count(*) FROM logs`); got != "2" {
+			t.Errorf("logs has %s rows, want 2: nothing changes", got)
+		}
+		if db.Query(`SELECT name FROM logs WHERE name = 'a'`) == nil {
+			t.Error("logs changed")
+		}
+	})
+}
