@@ -173,7 +173,7 @@ func indexesOn(live *Table, col string, keep func(Index) bool) []string {
 func (t *Table) uniqueKeys() [][]string {
 	var keys [][]string
 	seen := map[string]bool{}
-	add := func(cols []string) {
+	add := func(cols []string, primary bool) {
 		id := strings.Join(cols, "\x00")
 		if len(cols) == 0 || seen[id] {
 			return
@@ -182,19 +182,21 @@ func (t *Table) uniqueKeys() [][]string {
 			// A primary key's columns are NOT NULL, except on SQLite,
 			// where a table with rowids takes NULL in any of them unless
 			// it is declared NOT NULL (an INTEGER PRIMARY KEY is the
-			// rowid, and marked NOT NULL when it is read).
+			// rowid, and marked NOT NULL when it is read). A single-column
+			// primary key is taken as it always was; a composite one must
+			// be NOT NULL.
 			c, ok := t.Column(col)
-			if !ok || !c.NotNull && !t.WithoutRowid {
+			if !ok || !c.NotNull && !(primary && (t.WithoutRowid || len(cols) == 1)) {
 				return
 			}
 		}
 		seen[id] = true
 		keys = append(keys, cols)
 	}
-	add(t.PrimaryKey)
+	add(t.PrimaryKey, true)
 	for _, ix := range t.Indexes {
 		if ix.Unique && !ix.Partial && ix.Valid {
-			add(ix.Columns)
+			add(ix.Columns, false)
 		}
 	}
 	slices.SortStableFunc(keys, func(a, b []string) int { return len(a) - len(b) })
