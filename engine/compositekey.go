@@ -25,9 +25,13 @@ func (s *Session) setKey(cols []string) {
 	case 1:
 		s.key, s.keys = cols[0], nil
 	default:
-		s.key, s.keys = strings.Join(cols, ", "), cols
+		s.key, s.keys = keysNamed(cols), cols
 	}
 }
+
+// keysNamed is what Key holds for a composite key: its columns' names, for
+// people ("tenant_id, id"); templates walk Keys.
+func keysNamed(cols []string) string { return strings.Join(cols, ", ") }
 
 // composite reports whether the walk's key has several columns.
 func (s *Session) composite() bool { return len(s.keys) > 1 }
@@ -39,11 +43,11 @@ func (s *Session) keyData(d sqlData) sqlData {
 }
 
 // bindKey sets a key value under name in a statement's values: a
-// composite key's columns under name0, name1, … (the templates' names).
+// composite key's columns under name_0, name_1, … (the templates' names).
 func bindKey(vals map[string]any, name string, v any) {
 	if t, ok := v.(keyTuple); ok {
 		for i, x := range t {
-			vals[name+strconv.Itoa(i)] = x
+			vals[name+"_"+strconv.Itoa(i)] = x
 		}
 		return
 	}

@@ -270,3 +270,107 @@ func TestCompositeKeyRefusals(t *testing.T) {
 		}
 	})
 }
+
+// membersTable has a composite primary key; membersGroups are rows whose
+// email repeats in an order the tuple (tenant_id, id) decides, not id:
+// a: (1,5) first, then (1,9), (2,1), (2,2); b: (1,2) first, then (3,0).
+const (
+	membersTable  = `CREATE TABLE members (tenant_id int NOT NULL, id int NOT NULL, email varchar(100), amount int NOT NULL, PRIMARY KEY (tenant_id, id))`
+	membersGroups = `INSERT INTO members (tenant_id, id, email, amount) VALUES (2, 1, 'a', 1), (1, 5, 'a', 1), (1, 9, 'a', -1), (3, 0, 'b', 1), (1, 2, 'b', -3), (2, 7, 'c', 1), (1, 3, 'd', 1), (1, 4, NULL, 1), (2, 8, NULL, 1), (2, 2, 'a', -2)`
+)
+
+func memberRows(db *testdb.DB) string {
+	var out []string
+	for _, r := range db.Query(`SELECT tenant_id, id, coalesce(email, 'NULL'), amount FROM members ORDER BY tenant_id, id`) {
+		out = append(out, strings.Join(r, ":"))
+	}
+	return strings.Join(out, " ")
+}
+
+// A UNIQUE clean over a table with a composite key walks the duplicates in
+// the order of the key's tuple, keeps each group's first row by that order,
+// resumes after an interruption from the last tuple cleaned, and the proof
+// then writes a duplicate by the first rows' composite keys.
+func TestCompositeKeyUniqueClean(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *testdb.DB) {
+		db.Exec(membersTable)
+		db.Exec(membersGroups)
+		plan := mustPlan(t, `name: members-email
+playbook: tighten-constraint
+table: members
+constraint: {name: members_email_key, unique: [email]}
+clean:
+  set:
+    email: {postgres: "email || '-' || tenant_id || '.' || id", sqlite: "email || '-' || tenant_id || '.' || id", mysql: "CONCAT(email, '-', tenant_id, '.', id)"}
+`)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		s, _ := session(t, db, plan, Options{BatchSize: 2, Failpoint: func(point string) {
+			if point == "clean:batch-done" {
+				cancel()
+			}
+		}})
+		if err := s.RunPhase(context.Background(), "validate-in-app"); err != nil {
+			t.Fatal(err)
+		}
+		err := s.RunPhase(ctx, "clean")
+		var ie *InterruptedError
+		if !errors.As(err, &ie) || ie.Checkpoint != "tenant_id 2, id 1" {
+			t.Fatalf("clean, stopped after its first batch: %v, want interrupted at tenant_id 2, id 1", err)
+		}
+		if got, want := memberRows(db), "1:2:b:-3 1:3:d:1 1:4:NULL:1 1:5:a:1 1:9:a-1.9:-1 2:1:a-2.1:1 2:2:a:-2 2:7:c:1 2:8:NULL:1 3:0:b:1"; got != want {
+			t.Errorf("rows when interrupted:\n got %s\nwant %s", got, want)
+		}
+		s.Close()
+
+		s2, rec := session(t, db, plan, Options{BatchSize: 2})
+		runAll(t, s2)
+		if rec.notices("resuming from the checkpoint tenant_id 2, id 1") != 1 {
+			t.Errorf("the rerun did not resume from the checkpoint; notices: %v", rec.of(EventNotice))
+		}
+		if got, want := memberRows(db), "1:2:b:-3 1:3:d:1 1:4:NULL:1 1:5:a:1 1:9:a-1.9:-1 2:1:a-2.1:1 2:2:a-2.2:-2 2:7:c:1 2:8:NULL:1 3:0:b-3.0:1"; got != want {
+			t.Errorf("rows after clean:\n got %s\nwant %s", got, want)
+		}
+		if got := db.One(`SELECT rows_done FROM ` + stateTableOf(db) + ` WHERE phase = 'clean'`); got != "4" {
+			t.Errorf("clean walked %s rows, want the 4 duplicates", got)
+		}
+		if got := db.One(`SELECT status FROM ` + stateTableOf(db) + ` WHERE phase = 'verify-failure-path'`); got != "done" {
+			t.Errorf("verify-failure-path is %s, want done", got)
+		}
+		if err := db.ExecE(`UPDATE members SET email = 'd' WHERE tenant_id = 1 AND id = 2`); err == nil {
+			t.Error("a duplicate email was written: the constraint is not there")
+		}
+	})
+}
+
+// A CHECK clean over a composite key walks the table in ranges of the
+// tuple; the proof writes a violating value to the first row by its
+// composite key.
+func TestCompositeKeyCheckClean(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *testdb.DB) {
+		db.Exec(membersTable)
+		db.Exec(membersGroups)
+		s, _ := session(t, db, mustPlan(t, `name: members-amount
+playbook: tighten-constraint
+table: members
+key: [tenant_id, id]
+constraint: {name: members_amount_positive, check: "amount > 0"}
+clean: {set: {amount: "abs(amount)"}}
+`), Options{BatchSize: 3, AllowLock: "shared"}) // MySQL adds a CHECK only by copying the table
+		runAll(t, s)
+		if got, want := memberRows(db), "1:2:b:3 1:3:d:1 1:4:NULL:1 1:5:a:1 1:9:a:1 2:1:a:1 2:2:a:2 2:7:c:1 2:8:NULL:1 3:0:b:1"; got != want {
+			t.Errorf("rows after clean:\n got %s\nwant %s", got, want)
+		}
+		state := stateTableOf(db)
+		row := db.Query(`SELECT rows_done, rows_changed FROM ` + state + ` WHERE phase = 'clean'`)
+		if len(row) != 1 || row[0][0] != "10" || row[0][1] != "3" {
+			t.Errorf("clean (rows_done, rows_changed) = %v, want 10 walked, 3 changed", row)
+		}
+		if got := db.One(`SELECT status FROM ` + state + ` WHERE phase = 'verify-failure-path'`); got != "done" {
+			t.Errorf("verify-failure-path is %s, want done", got)
+		}
+		if got := memberRows(db); !strings.HasPrefix(got, "1:2:b:3 ") {
+			t.Errorf("the proof's write stayed: %s", got)
+		}
+	})
+}

@@ -231,6 +231,9 @@ func (t *Table) resolveKey(p *phases.Plan) ([]string, error) {
 	given := p.KeyColumns()
 	if len(given) == 0 {
 		if slices.ContainsFunc(keys, func(k []string) bool { return slices.Equal(k, t.PrimaryKey) }) {
+			if r := p.RenameColumn; r != nil && len(t.PrimaryKey) > 1 && slices.Contains(t.PrimaryKey, r.Column) {
+				return nil, fmt.Errorf("key: %q, which the plan renames, is a column of the primary key %s, the batch key; renaming a key column is not supported, set key: to a unique key without it%s", r.Column, keyName(t.PrimaryKey), candidates)
+			}
 			return t.walkable(t.PrimaryKey)
 		}
 		if len(t.PrimaryKey) > 0 {
@@ -245,6 +248,10 @@ func (t *Table) resolveKey(p *phases.Plan) ([]string, error) {
 		if _, ok := t.Column(col); !ok {
 			return nil, fmt.Errorf("key: %s has no column %q (columns: %s)", t.Name, col, strings.Join(t.ColumnNames(), ", "))
 		}
+	}
+	// A rename of a single key column is refused by rename-column itself.
+	if r := p.RenameColumn; r != nil && len(given) > 1 && slices.Contains(given, r.Column) {
+		return nil, fmt.Errorf("key: %q, which the plan renames, is a column of the batch key %s; renaming a key column is not supported, set key: to a unique key without it%s", r.Column, keyName(given), candidates)
 	}
 	for _, k := range keys {
 		if slices.Equal(k, given) {

@@ -527,8 +527,8 @@ DROP INDEX IF EXISTS {{qt .Schema .Name}}
 
 {{/* A composite key (.Keys) is walked in the order of its tuple. PostgreSQL
      serves a row-value comparison as one range of the key's index. */}}
-{{define "key-after-lo"}}({{qlist .Keys}}) > ({{range $i, $k := .Keys}}{{if $i}}, {{end}}{{param (printf "lo%d" $i)}}{{end}}){{end}}
-{{define "key-upto-hi"}}({{qlist .Keys}}) <= ({{range $i, $k := .Keys}}{{if $i}}, {{end}}{{param (printf "hi%d" $i)}}{{end}}){{end}}
+{{define "key-after-lo"}}({{qlist .Keys}}) > ({{range $i, $k := .Keys}}{{if $i}}, {{end}}{{param (printf "lo_%d" $i)}}{{end}}){{end}}
+{{define "key-upto-hi"}}({{qlist .Keys}}) <= ({{range $i, $k := .Keys}}{{if $i}}, {{end}}{{param (printf "hi_%d" $i)}}{{end}}){{end}}
 {{define "key-order"}}{{range $i, $k := .Keys}}{{if $i}}, {{end}}{{q $k}}{{end}}{{end}}
 {{define "key-order-desc"}}{{range $i, $k := .Keys}}{{if $i}}, {{end}}{{q $k}} DESC{{end}}{{end}}
 
@@ -594,14 +594,20 @@ WHERE {{template "range" .}} AND {{template "violates" .}}
      sort of the rows by the constraint's columns, however many duplicates
      there are. A row with a NULL in any of the columns is no duplicate:
      UNIQUE lets NULLs be. */}}
-{{define "duplicate-window"}}SELECT {{q .Key}} AS shepherd_key, first_value({{q .Key}}) OVER (PARTITION BY {{qlist .Columns}} ORDER BY {{q .Key}}) AS shepherd_first FROM {{qt .Schema .Table}} WHERE {{range $i, $c := .Columns}}{{if $i}} AND {{end}}{{q $c}} IS NOT NULL{{end}}{{end}}
+{{define "duplicate-window"}}{{if .Keys}}SELECT {{range $j, $k := .Keys}}{{if $j}}, {{end}}{{q $k}} AS shepherd_k{{$j}}{{end}}{{range $j, $k := .Keys}}, first_value({{q $k}}) OVER (PARTITION BY {{qlist $.Columns}} ORDER BY {{template "key-order" $}}) AS shepherd_f{{$j}}{{end}} FROM {{qt .Schema .Table}} WHERE {{range $i, $c := .Columns}}{{if $i}} AND {{end}}{{q $c}} IS NOT NULL{{end}}{{else}}SELECT {{q .Key}} AS shepherd_key, first_value({{q .Key}}) OVER (PARTITION BY {{qlist .Columns}} ORDER BY {{q .Key}}) AS shepherd_first FROM {{qt .Schema .Table}} WHERE {{range $i, $c := .Columns}}{{if $i}} AND {{end}}{{q $c}} IS NOT NULL{{end}}{{end}}{{end}}
 
 {{/* The walk's next duplicates after the last it cleaned, in key order, at
      most {{param "limit"}} at a time (engine/dupwalk.go). */}}
 {{define "duplicate-rows"}}
+{{- if .Keys}}
+SELECT {{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_w.shepherd_k{{$j}}{{end}}, {{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_w.shepherd_f{{$j}}{{end}} FROM ({{template "duplicate-window" .}}) AS shepherd_w
+WHERE ({{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_w.shepherd_k{{$j}}{{end}}) <> ({{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_w.shepherd_f{{$j}}{{end}}){{if .HasLo}} AND ({{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_w.shepherd_k{{$j}}{{end}}) > ({{range $j, $k := .Keys}}{{if $j}}, {{end}}{{param (printf "lo_%d" $j)}}{{end}}){{end}}
+ORDER BY {{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_w.shepherd_k{{$j}}{{end}} LIMIT {{param "limit"}}
+{{- else}}
 SELECT shepherd_w.shepherd_key, shepherd_w.shepherd_first FROM ({{template "duplicate-window" .}}) AS shepherd_w
 WHERE shepherd_w.shepherd_key <> shepherd_w.shepherd_first{{if .HasLo}} AND shepherd_w.shepherd_key > {{param "lo"}}{{end}}
 ORDER BY shepherd_w.shepherd_key LIMIT {{param "limit"}}
+{{- end}}
 {{end}}
 
 {{/* One batch of duplicates, by their keys. A row is cleaned only if a row
@@ -612,9 +618,15 @@ ORDER BY shepherd_w.shepherd_key LIMIT {{param "limit"}}
      the table. */}}
 {{define "clean-duplicates"}}
 -- step: ROW EXCLUSIVE on {{.Table}} (reads and writes go on) and a lock on each row it changes, until the batch commits; it waits at most lock_timeout for a lock, then is retried
+{{- if .Keys}}
+UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}} = ({{$s.Expr}}){{end}}
+WHERE ({{qlist .Keys}}) IN ({{range $i, $d := .Dups}}{{if $i}}, {{end}}({{range $j, $k := $.Keys}}{{if $j}}, {{end}}{{param (printf "%s_%d" $d.Key $j)}}{{end}}){{end}})
+  AND EXISTS (SELECT 1 FROM {{qt .Schema .Table}} AS shepherd_dup WHERE ({{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_dup.{{q $k}}{{end}}) IN ({{range $i, $f := .Firsts}}{{if $i}}, {{end}}({{range $j, $k := $.Keys}}{{if $j}}, {{end}}{{param (printf "%s_%d" $f $j)}}{{end}}){{end}}){{range .Columns}} AND shepherd_dup.{{q .}} = {{q $.Table}}.{{q .}}{{end}} AND ({{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_dup.{{q $k}}{{end}}) < ({{range $j, $k := .Keys}}{{if $j}}, {{end}}{{q $.Table}}.{{q $k}}{{end}}))
+{{- else}}
 UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}} = ({{$s.Expr}}){{end}}
 WHERE {{q .Key}} IN ({{range $i, $d := .Dups}}{{if $i}}, {{end}}{{param $d.Key}}{{end}})
   AND EXISTS (SELECT 1 FROM {{qt .Schema .Table}} AS shepherd_dup WHERE shepherd_dup.{{q .Key}} IN ({{range $i, $f := .Firsts}}{{if $i}}, {{end}}{{param $f}}{{end}}){{range .Columns}} AND shepherd_dup.{{q .}} = {{q $.Table}}.{{q .}}{{end}} AND shepherd_dup.{{q .Key}} < {{q .Table}}.{{q .Key}})
+{{- end}}
 {{end}}
 
 {{/* ---------- checks on the real data ---------- */}}
@@ -627,7 +639,7 @@ WHERE {{q .Key}} IN ({{range $i, $d := .Dups}}{{if $i}}, {{end}}{{param $d.Key}}
      EXISTS searched the table for every row: a hash of the whole table at
      each batch of a clean, and SQLite's count read the table once per
      row.) */}}
-{{define "duplicate"}}{{q .Table}}.{{q .Key}} IN (SELECT shepherd_w.shepherd_key FROM ({{template "duplicate-window" .}}) AS shepherd_w WHERE shepherd_w.shepherd_key <> shepherd_w.shepherd_first){{end}}
+{{define "duplicate"}}{{if .Keys}}({{range $j, $k := .Keys}}{{if $j}}, {{end}}{{q $.Table}}.{{q $k}}{{end}}) IN (SELECT {{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_w.shepherd_k{{$j}}{{end}} FROM ({{template "duplicate-window" .}}) AS shepherd_w WHERE ({{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_w.shepherd_k{{$j}}{{end}}) <> ({{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_w.shepherd_f{{$j}}{{end}})){{else}}{{q .Table}}.{{q .Key}} IN (SELECT shepherd_w.shepherd_key FROM ({{template "duplicate-window" .}}) AS shepherd_w WHERE shepherd_w.shepherd_key <> shepherd_w.shepherd_first){{end}}{{end}}
 
 {{define "violates"}}
 {{- if eq .Kind "not_null"}}{{q .Column}} IS NULL
@@ -676,7 +688,11 @@ WHERE {{q .Key}} IN ({{range $i, $d := .Dups}}{{if $i}}, {{end}}{{param $d.Key}}
 
 {{/* verify-failure-path: a violating write, inside a transaction that is rolled back */}}
 {{define "violating-update"}}
+{{- if .Keys}}
+UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}} = ({{$s.Expr}}){{end}} WHERE {{range $j, $k := .Keys}}{{if $j}} AND {{end}}{{q $k}} = {{param (printf "key_%d" $j)}}{{end}}
+{{- else}}
 UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}} = ({{$s.Expr}}){{end}} WHERE {{q .Key}} = {{param "key"}}
+{{- end}}
 {{end}}
 
 {{/* verify-failure-path on a table with too few rows to write to: a row
@@ -685,11 +701,16 @@ UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $
 INSERT INTO {{qt .Schema .Table}} ({{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}}{{end}}) VALUES ({{range $i, $s := .Set}}{{if $i}}, {{end}}({{$s.Expr}}){{end}})
 {{end}}
 
-{{define "first-keys"}}SELECT {{q .Key}} FROM {{qt .Schema .Table}} ORDER BY {{q .Key}} LIMIT 2{{end}}
+{{define "first-keys"}}{{if .Keys}}SELECT {{qlist .Keys}} FROM {{qt .Schema .Table}} ORDER BY {{template "key-order" .}} LIMIT 2{{else}}SELECT {{q .Key}} FROM {{qt .Schema .Table}} ORDER BY {{q .Key}} LIMIT 2{{end}}{{end}}
 
 {{define "duplicate-update"}}
+{{- if .Keys}}
+UPDATE {{qt .Schema .Table}} SET {{range $i, $c := .Columns}}{{if $i}}, {{end}}{{q $c}} = (SELECT shepherd_src.{{q $c}} FROM {{qt $.Schema $.Table}} AS shepherd_src WHERE {{range $j, $k := $.Keys}}{{if $j}} AND {{end}}shepherd_src.{{q $k}} = {{param (printf "other_%d" $j)}}{{end}}){{end}}
+WHERE {{range $j, $k := .Keys}}{{if $j}} AND {{end}}{{q $k}} = {{param (printf "key_%d" $j)}}{{end}}
+{{- else}}
 UPDATE {{qt .Schema .Table}} SET {{range $i, $c := .Columns}}{{if $i}}, {{end}}{{q $c}} = (SELECT shepherd_src.{{q $c}} FROM {{qt $.Schema $.Table}} AS shepherd_src WHERE shepherd_src.{{q $.Key}} = {{param "other"}}){{end}}
 WHERE {{q .Key}} = {{param "key"}}
+{{- end}}
 {{end}}
 
 {{/* verify-failure-path's connection: PostgreSQL always enforces every constraint. */}}
@@ -793,7 +814,7 @@ WHERE NOT tg.tgisinternal
      it), without writing it: with .Key, the table's row {{param "key"}}
      with .Set's values in place of its own (.Set lists every column);
      without, .Set's values alone (a row to insert). */}}
-{{define "check-verdict"}}SELECT CASE WHEN NOT ({{.Check}}) THEN 1 WHEN ({{.Check}}) THEN 0 END FROM (SELECT {{range $i, $s := .Set}}{{if $i}}, {{end}}({{$s.Expr}}) AS {{q $s.Column}}{{end}}{{if .Key}} FROM {{qt .Schema .Table}} AS shepherd_row WHERE shepherd_row.{{q .Key}} = {{param "key"}}{{end}}) AS {{q .Table}}{{end}}
+{{define "check-verdict"}}SELECT CASE WHEN NOT ({{.Check}}) THEN 1 WHEN ({{.Check}}) THEN 0 END FROM (SELECT {{range $i, $s := .Set}}{{if $i}}, {{end}}({{$s.Expr}}) AS {{q $s.Column}}{{end}}{{if .Key}} FROM {{qt .Schema .Table}} AS shepherd_row WHERE {{if .Keys}}{{range $j, $k := .Keys}}{{if $j}} AND {{end}}shepherd_row.{{q $k}} = {{param (printf "key_%d" $j)}}{{end}}{{else}}shepherd_row.{{q .Key}} = {{param "key"}}{{end}}{{end}}) AS {{q .Table}}{{end}}
 
 {{/* add-constraint and verify-failure-path: what the table's foreign key
      named .Name references, one row per column, in order: the referenced
