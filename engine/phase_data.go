@@ -129,8 +129,10 @@ func (s *Session) verifyBackfill(b builder, id string, changed int64) func(conte
 		}
 		if n > 0 {
 			if !s.keyIsInteger() {
-				// With a key that does not increase (uuid, text), rows that
-				// code not writing the column inserts land behind the walk.
+				// With a key that does not increase (uuid, text, or a
+				// composite key, whose new rows land anywhere in its tuple's
+				// order), rows that code not writing the column inserts
+				// land behind the walk.
 				// switch-writes catches them up and requires zero NULLs.
 				s.notice(id, "%d rows behind the walk are NULL (keys %s): with a key that does not increase, rows inserted meanwhile by code that does not write %s land there; switch-writes catches them up", n, strings.Join(sample, ", "), s.plan.AddColumn.Column)
 			} else {
