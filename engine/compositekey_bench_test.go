@@ -145,4 +145,3 @@ func benchCompositeOnce(b *testing.B, dialect string, rows int) (single, backfil
 	}
 	return single, backfill, batches
 }
-
