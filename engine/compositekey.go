@@ -76,7 +76,9 @@ func (s *Session) keyDest() (dest []any, value func() any) {
 	for i := range vals {
 		dest[i] = &vals[i]
 	}
-	return dest, func() any { return append(keyTuple(nil), vals...) }
+	// Text as a string (ownKey): a []byte the driver gave may be its
+	// buffer, and is kept as the batch's bound.
+	return dest, func() any { return ownKey(append(keyTuple(nil), vals...)) }
 }
 
 // colIsInteger reports whether a key column is of an integer type.

@@ -323,7 +323,7 @@ func (s *Session) Phases() []PhaseInfo {
 			info.FinishedAt = *st.FinishedAt
 		}
 		if st.Checkpoint != nil {
-			info.Checkpoint = *st.Checkpoint
+			info.Checkpoint = s.checkpointShown(*st.Checkpoint)
 		}
 		if st.Status == phases.Running && s.runner != nil {
 			r := *s.runner
