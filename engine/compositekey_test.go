@@ -271,6 +271,22 @@ func TestCompositeKeyRefusals(t *testing.T) {
 		if err := start(plan + "key: [tenant_id, id]\n"); err != nil {
 			t.Errorf("start with key: [tenant_id, id], a unique index over NOT NULL columns: %v", err)
 		}
+		// A rename of a column of the composite key is refused, as a
+		// rename of a single key column is.
+		seedItems(t, db, 2, 3)
+		err = start("name: items-rename\nplaybook: rename-column\ntable: items\ncolumn: id\nto: item_id\n")
+		if !errors.As(err, &se) || !strings.Contains(err.Error(), `key: "id", which the plan renames, is a column of the primary key (tenant_id, id), the batch key`) {
+			t.Errorf("start renaming a column of the composite primary key = %v, want a refusal", err)
+		}
+		if db.Dialect == "sqlite" {
+			// SQLite takes NULL in a composite primary key's columns
+			// unless they are declared NOT NULL: no key to walk.
+			db.Exec(`CREATE TABLE loose (tenant_id int, id int, name text, PRIMARY KEY (tenant_id, id))`)
+			err = start(strings.ReplaceAll(itemsLabelPlan, "items", "loose"))
+			if !errors.As(err, &se) || !strings.Contains(err.Error(), "key: the primary key of loose, (tenant_id, id), takes NULL") {
+				t.Errorf("start on a SQLite table whose composite primary key takes NULL = %v, want a refusal", err)
+			}
+		}
 		if got := db.One(`SELECT count(*) FROM logs`); got != "2" {
 			t.Errorf("logs has %s rows, want 2: nothing changes", got)
 		}
