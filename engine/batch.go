@@ -17,7 +17,8 @@ import (
 // scanned per batch. Each batch is its own short transaction that also
 // moves the checkpoint, so an interrupted run resumes with no row skipped
 // and none updated twice. Only the current range's two bounds are held in
-// memory, whatever the table's size.
+// memory, whatever the table's size. A composite key is walked the same
+// way in the order of its tuple of values (compositekey.go).
 
 const (
 	minBatch     = 10
