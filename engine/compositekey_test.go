@@ -496,3 +496,45 @@ func TestCompositeKeyRenameColumn(t *testing.T) {
 		}
 	})
 }
+
+// A composite checkpoint is kept as a JSON list of each column's text,
+// which a comma, a quote or a bracket in a text column cannot make
+// ambiguous, read back with each column's type, and shown by column.
+func TestCompositeCheckpointText(t *testing.T) {
+	s := &Session{table: &Table{Columns: []Column{{Name: "region", Type: "varchar(20)"}, {Name: "id", Type: "bigint"}}}}
+	s.setKey([]string{"region", "id"})
+	for _, tc := range []struct {
+		key        keyTuple
+		kept, at   string
+		shown      string
+		backRegion string
+	}{
+		{keyTuple{"eu", int64(1200)}, `["eu","1200"]`, "region eu, id 1200", "(eu, 1200)", "eu"},
+		{keyTuple{[]byte(`a, "b" [c]`), int64(-3)}, `["a, \"b\" [c]","-3"]`, `region a, "b" [c], id -3`, `(a, "b" [c], -3)`, `a, "b" [c]`},
+	} {
+		kept := keyText(tc.key)
+		if kept != tc.kept {
+			t.Errorf("keyText(%v) = %s, want %s", tc.key, kept, tc.kept)
+		}
+		back, ok := s.keyArg(kept).(keyTuple)
+		if !ok || len(back) != 2 || back[0] != tc.backRegion || back[1] != tc.key[1] {
+			t.Errorf("keyArg(%s) = %#v, want region %q and the int64 %v", kept, s.keyArg(kept), tc.backRegion, tc.key[1])
+		}
+		if got := s.keyAt(kept); got != tc.at {
+			t.Errorf("keyAt(%s) = %q, want %q", kept, got, tc.at)
+		}
+		if got := s.keyShown(kept); got != tc.shown {
+			t.Errorf("keyShown(%s) = %q, want %q", kept, got, tc.shown)
+		}
+	}
+	// A checkpoint that is not this key's (a single key's, before an edit
+	// of key:) walks from the start rather than from a wrong place.
+	if got := s.keyArg("1200"); got != nil {
+		t.Errorf("keyArg of a single key's checkpoint = %#v, want nil", got)
+	}
+	vals := map[string]any{"hi": keyTuple{"eu", int64(7)}, "offset": 4}
+	expandKeys(vals)
+	if vals["hi_0"] != "eu" || vals["hi_1"] != int64(7) || vals["offset"] != 4 {
+		t.Errorf("expandKeys = %v, want hi_0, hi_1 by column", vals)
+	}
+}
