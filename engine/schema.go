@@ -239,10 +239,9 @@ func (t *Table) resolveKey(p *phases.Plan) ([]string, error) {
 		if len(t.PrimaryKey) > 0 {
 			return nil, fmt.Errorf("key: the primary key of %s, %s, takes NULL (a SQLite table with rowids allows it unless its columns are declared NOT NULL), so batches on it could skip rows; set key: to a unique NOT NULL column or columns%s, or declare them NOT NULL", t.Name, keyName(t.PrimaryKey), candidates)
 		}
-		if len(keys) > 0 {
-			return nil, fmt.Errorf("key: %s has no primary key; set key: to a unique NOT NULL column or columns%s", t.Name, candidates)
-		}
-		return nil, fmt.Errorf("key: %s has no primary key and no unique index over NOT NULL columns, so batches could skip or repeat rows; add a primary key (or a unique index over NOT NULL columns) to %s, then set key: to it if it is not the primary key", t.Name, t.Name)
+		// Worded as before composite keys were walked (scripts match it),
+		// then what a composite key is.
+		return nil, fmt.Errorf("key: %s has no single-column primary key (primary key: none); set key: to a unique NOT NULL column%s, or add one: a primary key, or a unique index over NOT NULL columns, which batches can walk without skipping or repeating a row (a key of several columns is a list, key: [tenant_id, id])", t.Name, candidates)
 	}
 	for _, col := range given {
 		if _, ok := t.Column(col); !ok {
@@ -277,7 +276,7 @@ func (t *Table) walkable(key []string) ([]string, error) {
 			if shown == "" {
 				shown = "no declared type"
 			}
-			return nil, fmt.Errorf("key: %s.%s (%s) cannot be walked in batches; set key: to a unique NOT NULL column (or columns) of an integer, text, uuid or date/time type", t.Name, col, shown)
+			return nil, fmt.Errorf("key: %s.%s (%s) cannot be walked in batches; set key: to a unique NOT NULL column of an integer, text, uuid or date/time type", t.Name, col, shown)
 		}
 	}
 	return key, nil
