@@ -17,7 +17,8 @@ import (
 // scanned per batch. Each batch is its own short transaction that also
 // moves the checkpoint, so an interrupted run resumes with no row skipped
 // and none updated twice. Only the current range's two bounds are held in
-// memory, whatever the table's size.
+// memory, whatever the table's size. A composite key is walked the same
+// way in the order of its tuple of values (compositekey.go).
 
 const (
 	minBatch     = 10
@@ -118,7 +119,7 @@ func (k *keysetSource) next(ctx context.Context, n int) (batchRange, bool, error
 		return batchRange{}, false, err
 	}
 	if lo != nil && keyText(hi) == keyText(lo) {
-		return batchRange{}, false, &keyStuckError{phase: k.job.phase, key: s.key, at: keyText(lo)}
+		return batchRange{}, false, &keyStuckError{phase: k.job.phase, key: s.key, at: s.keyShown(keyText(lo))}
 	}
 	return batchRange{lo: lo, hi: hi, rows: rows}, true, nil
 }
@@ -129,14 +130,23 @@ func (k *keysetSource) total(done int64) int64 {
 	return k.estimate
 }
 
-// keyIsInteger reports whether the key column is an integer type.
+// keyIsInteger reports whether the key is one integer column: a surrogate
+// whose new values come after the old ones. A composite key is not, even
+// of integers: a new row may land anywhere in the order of its tuple.
 func (s *Session) keyIsInteger() bool {
-	c, ok := s.table.Column(s.key)
-	return ok && strings.Contains(strings.ToLower(c.Type), "int")
+	return !s.composite() && s.colIsInteger(s.key)
 }
 
-// keyArg turns a checkpoint back into a value of the key's type.
+// keyArg turns a checkpoint back into a value of the key's type (a
+// keyTuple for a composite key; nil, a walk from the start, when a
+// composite checkpoint is not one of this key's).
 func (s *Session) keyArg(text string) any {
+	if s.composite() {
+		if t := s.tupleArg(text); t != nil {
+			return t
+		}
+		return nil
+	}
 	if s.keyIsInteger() {
 		if n, err := strconv.ParseInt(text, 10, 64); err == nil {
 			return n
@@ -150,6 +160,8 @@ func (s *Session) keyArg(text string) any {
 // the key is an integer): a uuid in its canonical form, a time in RFC 3339.
 func keyText(v any) string {
 	switch t := v.(type) {
+	case keyTuple:
+		return tupleText(t)
 	case []byte:
 		return string(t)
 	case [16]byte:
@@ -252,7 +264,7 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 			rate = float64(st.RowsDone-startRows) / elapsed.Seconds()
 		}
 		s.emit(Event{Event: EventProgress, Phase: job.phase, RowsDone: int64p(st.RowsDone), RowsTotal: int64p(src.total(st.RowsDone)),
-			RowsPerSec: rate, BatchSize: int(b.rows), BatchMS: float64(took.Microseconds()) / 1000, Checkpoint: keyText(b.hi)})
+			RowsPerSec: rate, BatchSize: int(b.rows), BatchMS: float64(took.Microseconds()) / 1000, Checkpoint: s.checkpointShown(keyText(b.hi))})
 		if s.opts.MaxRate > 0 {
 			limiter = limiter.Add(time.Duration(float64(b.rows) / s.opts.MaxRate * float64(time.Second)))
 			if now := time.Now(); limiter.Before(now) {
@@ -275,7 +287,7 @@ func (s *Session) logBatchStatement(ctx context.Context, job batchJob) error {
 	data := job.data
 	data.HasLo = true
 	var text []string
-	how := fmt.Sprintf("run once per batch of rows on %s: the range's bounds are bound parameters (the first batch has no lower bound)", s.key)
+	how := fmt.Sprintf("run once per batch of rows on %s: the range's bounds are bound parameters (the first batch has no lower bound)", s.keyLabel())
 	if job.dups {
 		search, err := s.sql.Query("duplicate-rows", data)
 		if err != nil {
@@ -312,7 +324,7 @@ func (s *Session) batchTimeout() (bound time.Duration, setup, prefix string) {
 func (s *Session) interrupted(phase string) error {
 	cp := ""
 	if st := s.st(phase); st.Checkpoint != nil {
-		cp = s.key + " " + *st.Checkpoint
+		cp = s.keyAt(*st.Checkpoint)
 	}
 	return &InterruptedError{Phase: phase, Checkpoint: cp}
 }
@@ -322,20 +334,27 @@ func (s *Session) interrupted(phase string) error {
 func (s *Session) upperBound(ctx context.Context, job batchJob, lo any, n int) (hi any, rows int64, more bool, err error) {
 	data := job.data
 	data.HasLo = lo != nil
-	vals := map[string]any{"lo": lo, "offset": n - 1}
-	err = s.queryRow(ctx, s.db, "upper-bound", data, vals, &hi)
+	vals := map[string]any{"offset": n - 1}
+	bindKey(vals, "lo", lo)
+	dest, key := s.keyDest()
+	err = s.queryRow(ctx, s.db, "upper-bound", data, vals, dest...)
 	if err == nil {
-		return hi, int64(n), true, nil
+		return key(), int64(n), true, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return nil, 0, false, err
 	}
 	// Fewer than n rows are left: the last batch ends at the largest key.
+	// A composite key's last-key has no row when none is left.
 	var count int64
-	if err := s.queryRow(ctx, s.db, "last-key", data, vals, &hi, &count); err != nil {
+	err = s.queryRow(ctx, s.db, "last-key", data, vals, append(dest, &count)...)
+	if s.composite() && errors.Is(err, sql.ErrNoRows) {
+		return nil, 0, false, nil
+	}
+	if err != nil {
 		return nil, 0, false, err
 	}
-	return hi, count, count > 0, nil
+	return key(), count, count > 0, nil
 }
 
 // runBatch updates one range (or one batch of duplicates) and moves the
@@ -346,7 +365,9 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, b batchRange) (tim
 	lo, hi, rows := b.lo, b.hi, b.rows
 	data := job.data
 	data.HasLo = lo != nil
-	vals := map[string]any{"lo": lo, "hi": hi}
+	vals := map[string]any{}
+	bindKey(vals, "lo", lo)
+	bindKey(vals, "hi", hi)
 	if job.dups {
 		bindDuplicates(&data, vals, b.keys, b.firsts)
 	}
@@ -364,9 +385,10 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, b batchRange) (tim
 		args = append(args, a)
 	}
 	st := s.st(job.phase)
-	rangeText := fmt.Sprintf("%s <= %s", s.key, keyText(hi))
+	label := s.keyLabel()
+	rangeText := fmt.Sprintf("%s <= %s", label, s.keyShown(keyText(hi)))
 	if lo != nil {
-		rangeText = fmt.Sprintf("%s > %s AND %s", s.key, keyText(lo), rangeText)
+		rangeText = fmt.Sprintf("%s > %s AND %s", label, s.keyShown(keyText(lo)), rangeText)
 	}
 	// The batch's statements run under shepherd's bound for a batch,
 	// whatever the database sets (timeout.go).
@@ -477,7 +499,7 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, b batchRange) (tim
 		}
 		cp := ""
 		if prevCP != nil {
-			cp = s.key + " " + *prevCP
+			cp = s.keyAt(*prevCP)
 		}
 		be := &BatchError{Phase: job.phase, Range: rangeText, Checkpoint: cp, Err: s.dsn.scrub(err), Fix: job.fix}
 		// What happened, when it was not a row of the batch: nothing is
@@ -501,7 +523,7 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, b batchRange) (tim
 // estimateRows is a cheap row count for progress and ETA.
 func (s *Session) estimateRows(ctx context.Context) (int64, error) {
 	var n sql.NullInt64
-	data := sqlData{Schema: s.plan.Schema, Table: s.plan.Table, Key: s.key, IntKey: s.keyIsInteger()}
+	data := sqlData{Schema: s.plan.Schema, Table: s.plan.Table, Key: s.key, Keys: s.keys, IntKey: s.keyIsInteger()}
 	if err := s.queryRow(ctx, s.db, "estimate-rows", data, nil, &n); err != nil {
 		return 0, fmt.Errorf("estimate the rows of %s: %w", s.plan.Table, s.dsn.scrub(err))
 	}
@@ -512,6 +534,8 @@ func (s *Session) estimateRows(ctx context.Context) (int64, error) {
 // and returns up to five of their keys.
 func (s *Session) countWhere(ctx context.Context, q querier, data sqlData, vals map[string]any) (int64, []string, error) {
 	var n int64
+	data.Keys = s.keys
+	vals = expandKeys(vals)
 	if err := s.queryRow(ctx, q, "count-where", data, vals, &n); err != nil {
 		return 0, nil, s.cancelled(stmtScan, 0, s.dsn.scrub(err))
 	}
@@ -524,12 +548,12 @@ func (s *Session) countWhere(ctx context.Context, q querier, data sqlData, vals 
 	}
 	defer rows.Close()
 	var sample []string
+	dest, key := s.keyDest()
 	for rows.Next() {
-		var k any
-		if err := rows.Scan(&k); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return n, nil, s.dsn.scrub(err)
 		}
-		sample = append(sample, keyText(k))
+		sample = append(sample, s.keyShown(keyText(key())))
 	}
 	return n, sample, s.dsn.scrub(rows.Err())
 }

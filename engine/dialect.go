@@ -379,6 +379,9 @@ type sqlData struct {
 	Key    string
 	HasLo  bool // the batch has a lower bound (every batch but the first)
 	IntKey bool // the key is an integer (estimate-rows may read its range)
+	// Keys are a composite key's columns, in order (Key then only names
+	// them for people); nil for a single-column key.
+	Keys []string
 
 	Column string
 	To     string

@@ -140,3 +140,17 @@ func TestDropColumnWithArchiveRollsBack(t *testing.T) {
 		}
 	})
 }
+
+// An archive keeps values by a single-column key: a table whose key has
+// several columns is refused before anything changes, saying what to do.
+func TestDropColumnArchiveRefusesACompositeKey(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *testdb.DB) {
+		db.Exec("CREATE TABLE items (tenant_id integer NOT NULL, id integer NOT NULL, flag varchar(20), PRIMARY KEY (tenant_id, id))")
+		db.Exec("INSERT INTO items (tenant_id, id, flag) VALUES (1, 1, 'a'), (1, 2, 'b'), (2, 1, 'c')")
+		startRefused(t, db, "name: items-drop-flag\nplaybook: drop-column\ntable: items\ncolumn: flag\narchive: true\n",
+			"archive: items's key has several columns (tenant_id, id)")
+		if !strings.Contains(db.One("SELECT count(*) FROM items"), "3") {
+			t.Error("rows changed")
+		}
+	})
+}

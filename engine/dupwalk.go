@@ -106,7 +106,8 @@ func (d *dupSource) search(ctx context.Context) error {
 	s := d.s
 	data := d.job.data
 	data.HasLo = d.cursor != nil
-	vals := map[string]any{"lo": d.cursor, "limit": d.chunk}
+	vals := map[string]any{"limit": d.chunk}
+	bindKey(vals, "lo", d.cursor)
 	if s.watchBatch != nil {
 		s.watchBatch(ctx, nil, "search", nil, nil)
 	}
@@ -118,12 +119,16 @@ func (d *dupSource) search(ctx context.Context) error {
 			return err
 		}
 		defer rows.Close()
+		// A row's key, then its group's first key: one column each, or
+		// each a composite key's columns.
+		kDest, k := s.keyDest()
+		fDest, f := s.keyDest()
+		dest := append(kDest, fDest...)
 		for rows.Next() {
-			var k, f any
-			if err := rows.Scan(&k, &f); err != nil {
+			if err := rows.Scan(dest...); err != nil {
 				return err
 			}
-			keys, firsts = append(keys, ownKey(k)), append(firsts, ownKey(f))
+			keys, firsts = append(keys, ownKey(k())), append(firsts, ownKey(f()))
 		}
 		return rows.Err()
 	})
@@ -139,32 +144,42 @@ func (d *dupSource) search(ctx context.Context) error {
 // ownKey keeps a key read from the database: text as a string (a []byte
 // the driver gave may be its buffer, and binds back as binary).
 func ownKey(v any) any {
-	if b, ok := v.([]byte); ok {
-		return string(b)
+	switch t := v.(type) {
+	case []byte:
+		return string(t)
+	case keyTuple:
+		for i := range t {
+			t[i] = ownKey(t[i])
+		}
 	}
 	return v
 }
 
 // bindDuplicates gives clean-duplicates one batch: a parameter for each
 // row's key and for each distinct first key, their values in vals (nil
-// when only rendering the statement).
+// when only rendering the statement). A composite key's values are bound
+// by column (bindKey): name_0, name_1, ….
 func bindDuplicates(data *sqlData, vals map[string]any, keys, firsts []any) {
 	named := map[any]string{}
 	data.Dups, data.Firsts = make([]dupParam, len(keys)), nil
 	for i, k := range keys {
 		f := firsts[i]
-		name, ok := named[f]
+		id := f
+		if t, ok := f.(keyTuple); ok {
+			id = tupleText(t) // a slice is no map key
+		}
+		name, ok := named[id]
 		if !ok {
 			name = "first" + strconv.Itoa(len(data.Firsts)+1)
-			named[f] = name
+			named[id] = name
 			data.Firsts = append(data.Firsts, name)
 			if vals != nil {
-				vals[name] = f
+				bindKey(vals, name, f)
 			}
 		}
 		data.Dups[i] = dupParam{Key: "dup" + strconv.Itoa(i+1), First: name}
 		if vals != nil {
-			vals[data.Dups[i].Key] = k
+			bindKey(vals, data.Dups[i].Key, k)
 		}
 	}
 }

@@ -148,6 +148,7 @@ type Session struct {
 	opts  Options
 	table *Table
 	key   string
+	keys  []string // a composite key's columns; nil for a single-column key (compositekey.go)
 	// refColumns are the referenced columns of a foreign key, resolved
 	// against the live referenced table.
 	refColumns []string
@@ -322,7 +323,7 @@ func (s *Session) Phases() []PhaseInfo {
 			info.FinishedAt = *st.FinishedAt
 		}
 		if st.Checkpoint != nil {
-			info.Checkpoint = *st.Checkpoint
+			info.Checkpoint = s.checkpointShown(*st.Checkpoint)
 		}
 		if st.Status == phases.Running && s.runner != nil {
 			r := *s.runner

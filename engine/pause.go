@@ -77,7 +77,7 @@ func (s *Session) waitWhilePaused(ctx context.Context, phase string, rowsDone in
 		}
 		cp := ""
 		if checkpoint != nil {
-			cp = *checkpoint
+			cp = s.checkpointShown(*checkpoint)
 		}
 		s.emit(Event{Event: EventPaused, Phase: phase, RowsDone: int64p(rowsDone), Checkpoint: cp,
 			Message: "paused between batches: no transaction is open on " + s.plan.Table})

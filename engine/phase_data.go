@@ -19,7 +19,7 @@ import (
 func (s *Session) startPass(ctx context.Context, id string, prev phases.Status, keepFailed bool) error {
 	if prev == phases.Running || prev == phases.Failed && keepFailed {
 		if cp := s.st(id).Checkpoint; cp != nil {
-			s.notice(id, "resuming from the checkpoint %s %s (%d rows done)", s.key, *cp, s.st(id).RowsDone)
+			s.notice(id, "resuming from the checkpoint %s (%d rows done)", s.keyAt(*cp), s.st(id).RowsDone)
 		}
 		return nil
 	}
@@ -129,12 +129,14 @@ func (s *Session) verifyBackfill(b builder, id string, changed int64) func(conte
 		}
 		if n > 0 {
 			if !s.keyIsInteger() {
-				// With a key that does not increase (uuid, text), rows that
-				// code not writing the column inserts land behind the walk.
+				// With a key that does not increase (uuid, text, or a
+				// composite key, whose new rows land anywhere in its tuple's
+				// order), rows that code not writing the column inserts
+				// land behind the walk.
 				// switch-writes catches them up and requires zero NULLs.
 				s.notice(id, "%d rows behind the walk are NULL (keys %s): with a key that does not increase, rows inserted meanwhile by code that does not write %s land there; switch-writes catches them up", n, strings.Join(sample, ", "), s.plan.AddColumn.Column)
 			} else {
-				return "", &VerifyError{Phase: id, What: fmt.Sprintf("rows should have %s filled", s.plan.AddColumn.Column), UpTo: s.key + " " + *cp,
+				return "", &VerifyError{Phase: id, What: fmt.Sprintf("rows should have %s filled", s.plan.AddColumn.Column), UpTo: s.keyAt(*cp),
 					Count: n, Sample: sample, Hint: "rerun: the backfill walks the table again"}
 			}
 		}

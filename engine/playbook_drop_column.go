@@ -163,6 +163,10 @@ func (dropColumnUnit) checkTable(ctx context.Context, s *Session, t *Table, ran,
 			addProblem(problems, "column: %q is in %s's primary key; a primary key's column cannot be dropped this way", p.Column, t.Name)
 		}
 	}
+	if p.Archive && len(s.keys) > 1 {
+		addProblem(problems, "archive: %s's key has several columns (%s), and the archive keeps each value by a single-column key; set key: to a unique NOT NULL column of %s, or leave archive: out (the drop is then the point of no return)",
+			t.Name, strings.Join(s.keys, ", "), t.Name)
+	}
 	if p.Archive && !ran(archivePhase) {
 		// An archive of this plan's shape (an earlier run's, rolled back)
 		// is the archive's to fill again; any other table of its name is

@@ -57,11 +57,13 @@ func offlineBuilder(plan *phases.Plan, dialectName string) (builder, error) {
 	if problems := unitOf(plan.Playbook).dialectProblems(plan, dialectName); len(problems) > 0 {
 		return builder{}, &SchemaError{File: plan.File, Problems: problems, Line: plan.Line}
 	}
-	key := plan.Key
-	if key == "" {
+	key, keys := plan.Key, plan.Keys
+	if len(keys) > 1 {
+		key = keysNamed(keys) // a composite key: its columns are keys
+	} else if key == "" {
 		key = "id"
 	}
-	return builder{plan: plan, d: d, sql: set, key: key}, nil
+	return builder{plan: plan, d: d, sql: set, key: key, keys: keys}, nil
 }
 
 // Preview renders every phase with the live table: exactly what runs. A
@@ -92,7 +94,7 @@ func (b builder) preview() ([]PhasePreview, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", ph.ID, err)
 		}
-		if b.live == nil && b.plan.Key == "" && walksRows(b.plan) && (len(pv.Steps) > 0 || len(pv.Checks) > 0) {
+		if b.live == nil && len(b.plan.KeyColumns()) == 0 && walksRows(b.plan) && (len(pv.Steps) > 0 || len(pv.Checks) > 0) {
 			pv.Notes = append(pv.Notes, Note{Kind: NoteTableKey, Text: `"id" stands for the table's primary key, which the live schema gives`})
 		}
 		if t := b.plan.Tighten; b.live == nil && t != nil && t.Constraint.Kind() == phases.ForeignKeyConstraint && len(t.Constraint.References.Columns) == 0 && (len(pv.Steps) > 0 || len(pv.Checks) > 0) {

@@ -311,7 +311,7 @@ func (s *Session) runTry(ctx context.Context, tx *sql.Tx, t tryWrite) (at int, w
 	}
 	at = len(t.stmts) - 1
 	for i, st := range t.stmts {
-		args, err := st.Args(t.vals)
+		args, err := st.Args(expandKeys(t.vals))
 		if err != nil {
 			return 0, nil, err
 		}
@@ -371,18 +371,18 @@ func (s *Session) violatingHint(b builder, insert bool) string {
 }
 
 func (s *Session) firstKeys(ctx context.Context, q querier) ([]any, error) {
-	rows, err := s.query(ctx, q, "first-keys", sqlData{Schema: s.plan.Schema, Table: s.plan.Table, Key: s.key}, nil)
+	rows, err := s.query(ctx, q, "first-keys", sqlData{Schema: s.plan.Schema, Table: s.plan.Table, Key: s.key, Keys: s.keys}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("verify-failure-path: pick rows of %s: %w", s.plan.Table, s.dsn.scrub(err))
 	}
 	defer rows.Close()
 	var keys []any
+	dest, key := s.keyDest() // a keyTuple for a composite key: bound by column (bindKey)
 	for rows.Next() {
-		var k any
-		if err := rows.Scan(&k); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return nil, s.dsn.scrub(err)
 		}
-		keys = append(keys, k)
+		keys = append(keys, key())
 	}
 	return keys, s.dsn.scrub(rows.Err())
 }

@@ -168,66 +168,118 @@ func indexesOn(live *Table, col string, keep func(Index) bool) []string {
 	return out
 }
 
-// uniqueKeys lists the single columns whose values are unique and never
-// NULL: the primary key, and NOT NULL columns with a full unique index.
-// Those are the columns a keyset batch can walk without skipping or
-// repeating a row.
-func (t *Table) uniqueKeys() []string {
-	var keys []string
+// uniqueKeys lists the column sets whose values are unique and never NULL:
+// the primary key, and full unique indexes over NOT NULL columns, single
+// columns first. Those are the keys a keyset batch can walk, in the order
+// of their values, without skipping or repeating a row.
+func (t *Table) uniqueKeys() [][]string {
+	var keys [][]string
 	seen := map[string]bool{}
-	if len(t.PrimaryKey) == 1 {
-		keys = append(keys, t.PrimaryKey[0])
-		seen[t.PrimaryKey[0]] = true
+	add := func(cols []string, primary bool) {
+		id := strings.Join(cols, "\x00")
+		if len(cols) == 0 || seen[id] {
+			return
+		}
+		for _, col := range cols {
+			// A primary key's columns are NOT NULL, except on SQLite,
+			// where a table with rowids takes NULL in any of them unless
+			// it is declared NOT NULL (an INTEGER PRIMARY KEY is the
+			// rowid, and marked NOT NULL when it is read). A single-column
+			// primary key is taken as it always was; a composite one must
+			// be NOT NULL.
+			c, ok := t.Column(col)
+			if !ok || !c.NotNull && !(primary && (t.WithoutRowid || len(cols) == 1)) {
+				return
+			}
+		}
+		seen[id] = true
+		keys = append(keys, cols)
 	}
+	add(t.PrimaryKey, true)
 	for _, ix := range t.Indexes {
-		if !ix.Unique || ix.Partial || !ix.Valid || len(ix.Columns) != 1 || seen[ix.Columns[0]] {
-			continue
-		}
-		if c, ok := t.Column(ix.Columns[0]); ok && c.NotNull {
-			seen[c.Name] = true
-			keys = append(keys, c.Name)
+		if ix.Unique && !ix.Partial && ix.Valid {
+			add(ix.Columns, false)
 		}
 	}
+	slices.SortStableFunc(keys, func(a, b []string) int { return len(a) - len(b) })
 	return keys
 }
 
-// resolveKey returns the plan's batch key, checked against the table.
-func (t *Table) resolveKey(p *phases.Plan) (string, error) {
+// keysText shows key candidates: id, (tenant_id, id).
+func keysText(keys [][]string) string {
+	var out []string
+	for _, k := range keys {
+		out = append(out, keyName(k))
+	}
+	return strings.Join(out, ", ")
+}
+
+// keyName shows one key: id, or (tenant_id, id) for a composite key.
+func keyName(cols []string) string {
+	if len(cols) == 1 {
+		return cols[0]
+	}
+	return "(" + strings.Join(cols, ", ") + ")"
+}
+
+// resolveKey returns the columns of the plan's batch key, checked against
+// the table: the plan's key:, or else the primary key, whatever its width.
+func (t *Table) resolveKey(p *phases.Plan) ([]string, error) {
 	keys := t.uniqueKeys()
 	candidates := ""
 	if len(keys) > 0 {
-		candidates = fmt.Sprintf(" (candidates: %s)", strings.Join(keys, ", "))
+		candidates = fmt.Sprintf(" (candidates: %s)", keysText(keys))
 	}
-	if p.Key == "" {
-		if len(t.PrimaryKey) == 1 {
-			return t.walkable(t.PrimaryKey[0])
+	given := p.KeyColumns()
+	if len(given) == 0 {
+		if slices.ContainsFunc(keys, func(k []string) bool { return slices.Equal(k, t.PrimaryKey) }) {
+			if r := p.RenameColumn; r != nil && len(t.PrimaryKey) > 1 && slices.Contains(t.PrimaryKey, r.Column) {
+				return nil, fmt.Errorf("key: %q, which the plan renames, is a column of the primary key %s, the batch key; renaming a key column is not supported, set key: to a unique key without it%s", r.Column, keyName(t.PrimaryKey), candidates)
+			}
+			return t.walkable(t.PrimaryKey)
 		}
-		return "", fmt.Errorf("key: %s has no single-column primary key (primary key: %s); set key: to a unique NOT NULL column%s, or add one", t.Name, listOrNone(t.PrimaryKey), candidates)
+		if len(t.PrimaryKey) > 0 {
+			return nil, fmt.Errorf("key: the primary key of %s, %s, takes NULL (a SQLite table with rowids allows it unless its columns are declared NOT NULL), so batches on it could skip rows; set key: to a unique NOT NULL column or columns%s, or declare them NOT NULL", t.Name, keyName(t.PrimaryKey), candidates)
+		}
+		// Worded as before composite keys were walked (scripts match it),
+		// then what a composite key is.
+		return nil, fmt.Errorf("key: %s has no single-column primary key (primary key: none); set key: to a unique NOT NULL column%s, or add one: a primary key, or a unique index over NOT NULL columns, which batches can walk without skipping or repeating a row (a key of several columns is a list, key: [tenant_id, id])", t.Name, candidates)
 	}
-	if _, ok := t.Column(p.Key); !ok {
-		return "", fmt.Errorf("key: %s has no column %q (columns: %s)", t.Name, p.Key, strings.Join(t.ColumnNames(), ", "))
+	for _, col := range given {
+		if _, ok := t.Column(col); !ok {
+			return nil, fmt.Errorf("key: %s has no column %q (columns: %s)", t.Name, col, strings.Join(t.ColumnNames(), ", "))
+		}
+	}
+	// A rename of a single key column is refused by rename-column itself.
+	if r := p.RenameColumn; r != nil && len(given) > 1 && slices.Contains(given, r.Column) {
+		return nil, fmt.Errorf("key: %q, which the plan renames, is a column of the batch key %s; renaming a key column is not supported, set key: to a unique key without it%s", r.Column, keyName(given), candidates)
 	}
 	for _, k := range keys {
-		if k == p.Key {
+		if slices.Equal(k, given) {
 			return t.walkable(k)
 		}
 	}
-	return "", fmt.Errorf("key: %q is not a unique NOT NULL single column of %s, so batches on it could skip or repeat rows; use one that is%s", p.Key, t.Name, candidates)
+	if len(given) == 1 {
+		return nil, fmt.Errorf("key: %q is not a unique NOT NULL single column of %s, so batches on it could skip or repeat rows; use one that is%s", p.Key, t.Name, candidates)
+	}
+	return nil, fmt.Errorf("key: %s is not a unique set of NOT NULL columns of %s (its primary key, or a unique index over exactly those columns, in that order), so batches on it could skip or repeat rows; use one that is%s", keyName(given), t.Name, candidates)
 }
 
 // walkable checks that a key's values can be walked in order and kept as a
 // text checkpoint: integers, text, uuids, dates and times can; binary
 // values, and SQLite columns without a type (whose values may mix storage
 // classes), cannot.
-func (t *Table) walkable(key string) (string, error) {
-	c, _ := t.Column(key)
-	typ := strings.ToLower(c.Type)
-	if typ == "" || containsAny(typ, "blob", "binary", "bytea", "bit") {
-		shown := c.Type
-		if shown == "" {
-			shown = "no declared type"
+func (t *Table) walkable(key []string) ([]string, error) {
+	for _, col := range key {
+		c, _ := t.Column(col)
+		typ := strings.ToLower(c.Type)
+		if typ == "" || containsAny(typ, "blob", "binary", "bytea", "bit") {
+			shown := c.Type
+			if shown == "" {
+				shown = "no declared type"
+			}
+			return nil, fmt.Errorf("key: %s.%s (%s) cannot be walked in batches; set key: to a unique NOT NULL column of an integer, text, uuid or date/time type", t.Name, col, shown)
 		}
-		return "", fmt.Errorf("key: %s.%s (%s) cannot be walked in batches; set key: to a unique NOT NULL column of an integer, text, uuid or date/time type", t.Name, key, shown)
 	}
 	return key, nil
 }
@@ -296,12 +348,12 @@ func (s *Session) checkSchema(ctx context.Context, t *Table, progress phases.Pro
 
 	// A playbook that walks no rows (add-index) needs no batch key: a
 	// table without one can still get an index.
-	if p.Key != "" || walksRows(p) {
+	if len(p.KeyColumns()) > 0 || walksRows(p) {
 		key, err := t.resolveKey(p)
 		if err != nil {
 			addProblem(&problems, "%v", err)
 		}
-		s.key = key
+		s.setKey(key)
 	}
 
 	unitOf(p.Playbook).checkTable(ctx, s, t, ran, done, &problems)

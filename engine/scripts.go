@@ -21,6 +21,7 @@ type builder struct {
 	// the dialect expects of the table does not depend on that.
 	seen *Table
 	key  string
+	keys []string // a composite key's columns (compositekey.go)
 	// refColumns are the columns a foreign key references, resolved from
 	// the live schema where the plan leaves them to the primary key.
 	refColumns []string
@@ -42,12 +43,12 @@ func (b builder) gap(what string) {
 }
 
 func (s *Session) builder() builder {
-	return builder{plan: s.plan, d: s.d, sql: s.sql, live: s.table, seen: s.table, key: s.key, refColumns: s.refColumns}
+	return builder{plan: s.plan, d: s.d, sql: s.sql, live: s.table, seen: s.table, key: s.key, keys: s.keys, refColumns: s.refColumns}
 }
 
 // base is the data every template gets.
 func (b builder) base() sqlData {
-	return sqlData{Schema: b.plan.Schema, Table: b.plan.Table, Key: b.key}
+	return sqlData{Schema: b.plan.Schema, Table: b.plan.Table, Key: b.key, Keys: b.keys}
 }
 
 func (b builder) script(op string, data sqlData) (templates.Script, error) {

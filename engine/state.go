@@ -56,7 +56,7 @@ func (e *Engine) exec(ctx context.Context, q querier, name string, data any, val
 	if err != nil {
 		return nil, err
 	}
-	args, err := st.Args(vals)
+	args, err := st.Args(expandKeys(vals))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -98,7 +98,7 @@ func (e *Engine) query(ctx context.Context, q querier, name string, data any, va
 	if err != nil {
 		return nil, err
 	}
-	args, err := st.Args(vals)
+	args, err := st.Args(expandKeys(vals))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -112,7 +112,7 @@ func (e *Engine) queryRow(ctx context.Context, q querier, name string, data any,
 	if err != nil {
 		return err
 	}
-	args, err := st.Args(vals)
+	args, err := st.Args(expandKeys(vals))
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}

@@ -51,8 +51,11 @@ type Plan struct {
 	Schema string `json:"schema,omitempty"`
 	Table  string `json:"table"`
 	// Key is the column batches are keyed on; empty means the table's
-	// single-column primary key, found from the live schema.
-	Key string `json:"key,omitempty"`
+	// primary key, found from the live schema. A composite key (key: a
+	// list of two or more columns) is in Keys instead, and Key is empty:
+	// code that knows only single keys sees none given.
+	Key  string   `json:"key,omitempty"`
+	Keys []string `json:"keys,omitempty"`
 
 	// The playbook's own fields: exactly one is set, the one playbook:
 	// names (spec.go).
@@ -300,7 +303,7 @@ type raw struct {
 	Playbook   string     `yaml:"playbook"`
 	Schema     string     `yaml:"schema"`
 	Table      string     `yaml:"table"`
-	Key        string     `yaml:"key"`
+	Key        keyField   `yaml:"key"`
 	Column     string     `yaml:"column"`
 	Type       PerDialect `yaml:"type"`
 	Backfill   PerDialect `yaml:"backfill"`
@@ -430,7 +433,8 @@ func Parse(file string, data []byte) (*Plan, error) {
 	if err := dec.Decode(&more); err == nil {
 		return nil, &PlanError{File: file, Line: more.Line, Problem: "the file holds more than one YAML document", Fix: "keep one plan per file, without a second ---"}
 	}
-	p := &Plan{File: file, Name: r.Name, Playbook: r.Playbook, Schema: r.Schema, Table: r.Table, Key: r.Key, lines: lines}
+	p := &Plan{File: file, Name: r.Name, Playbook: r.Playbook, Schema: r.Schema, Table: r.Table, lines: lines}
+	p.Key, p.Keys = r.Key.split()
 	v := &validator{p: p}
 	v.validate(r)
 	if len(v.errs) > 0 {

@@ -72,7 +72,7 @@ type canonicalPlan struct {
 	Playbook string `json:"playbook"`
 	Schema   string `json:"schema,omitempty"`
 	Table    string `json:"table"`
-	Key      string `json:"key,omitempty"`
+	Key      any    `json:"key,omitempty"` // a string; a list for a composite key
 
 	Column   string     `json:"column,omitempty"`
 	Type     PerDialect `json:"type,omitzero"`
@@ -91,7 +91,7 @@ type canonicalPlan struct {
 
 // fields flattens the plan into its canonical record.
 func (p *Plan) fields() canonicalPlan {
-	c := canonicalPlan{Name: p.Name, Playbook: p.Playbook, Schema: p.Schema, Table: p.Table, Key: p.Key}
+	c := canonicalPlan{Name: p.Name, Playbook: p.Playbook, Schema: p.Schema, Table: p.Table, Key: p.keyCanonical()}
 	if a := p.AddColumn; a != nil {
 		c.Column, c.Type, c.Backfill, c.NotNull = a.Column, a.Type, a.Backfill, a.NotNull
 	}

@@ -85,6 +85,7 @@ func (v *validator) validate(r raw) {
 		v.ident("table", p.Table, "table")
 	}
 	v.ident("key", p.Key, "column")
+	v.columnList("key", p.Keys)
 	for _, d := range []struct {
 		field string
 		val   PerDialect

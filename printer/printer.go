@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -208,13 +209,22 @@ func describeParams(ps []templates.Param) string {
 		if p.Fixed {
 			continue
 		}
+		name, col := p.Name, -1
+		if base, c, ok := strings.Cut(p.Name, "_"); ok { // a composite key's column: lo_0 is lo's first
+			if n, err := strconv.Atoi(c); err == nil {
+				name, col = base, n
+			}
+		}
 		what := map[string]string{
 			"lo":     "the previous batch's last key (the checkpoint)",
 			"hi":     "this batch's last key",
 			"offset": "the batch size minus one",
 			"key":    "the key of the row written",
 			"other":  "the key of another row",
-		}[p.Name]
+		}[name]
+		if what != "" && col >= 0 {
+			what += fmt.Sprintf(", column %d of the key", col+1)
+		}
 		if what == "" {
 			what = p.Name
 		}

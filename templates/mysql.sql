@@ -526,14 +526,32 @@ ORDER BY s.work_estimated DESC LIMIT 1
 
 {{/* ---------- batches: keyset ranges on the key column ---------- */}}
 
-{{define "range"}}{{if .HasLo}}{{q .Key}} > {{param "lo"}} AND {{end}}{{q .Key}} <= {{param "hi"}}{{end}}
+{{define "range"}}{{if .Keys}}{{if .HasLo}}{{template "key-after-lo" .}} AND {{end}}{{template "key-upto-hi" .}}{{else}}{{if .HasLo}}{{q .Key}} > {{param "lo"}} AND {{end}}{{q .Key}} <= {{param "hi"}}{{end}}{{end}}
+
+{{/* A composite key (.Keys) is walked in the order of its tuple. MySQL and
+     MariaDB do not range-optimize a row-value comparison ((a, b) > (?, ?)
+     reads the whole index), so it is written out: a > ? OR (a = ? AND b > ?),
+     which they serve as ranges of the key's index. */}}
+{{define "key-after-lo"}}({{range $i, $k := .Keys}}{{if $i}} OR {{end}}({{range $j, $p := slice $.Keys 0 $i}}{{q $p}} = {{param (printf "lo_%d" $j)}} AND {{end}}{{q $k}} > {{param (printf "lo_%d" $i)}}){{end}}){{end}}
+{{define "key-upto-hi"}}({{range $i, $k := .Keys}}{{if $i}} OR {{end}}({{range $j, $p := slice $.Keys 0 $i}}{{q $p}} = {{param (printf "hi_%d" $j)}} AND {{end}}{{q $k}} {{if eq (len (slice $.Keys $i)) 1}}<={{else}}<{{end}} {{param (printf "hi_%d" $i)}}){{end}}){{end}}
+{{define "key-order"}}{{range $i, $k := .Keys}}{{if $i}}, {{end}}{{q $k}}{{end}}{{end}}
+{{define "key-order-desc"}}{{range $i, $k := .Keys}}{{if $i}}, {{end}}{{q $k}} DESC{{end}}{{end}}
 
 {{define "upper-bound"}}
+{{- if .Keys}}
+SELECT {{qlist .Keys}} FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{template "key-after-lo" .}}{{end}} ORDER BY {{template "key-order" .}} LIMIT 1 OFFSET {{param "offset"}}
+{{- else}}
 SELECT {{q .Key}} FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{q .Key}} > {{param "lo"}}{{end}} ORDER BY {{q .Key}} LIMIT 1 OFFSET {{param "offset"}}
+{{- end}}
 {{end}}
 
 {{define "last-key"}}
+{{- if .Keys}}
+{{/* the last key of a composite key and the rows left; no row when none is */}}
+SELECT {{qlist .Keys}}, (SELECT count(*) FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{template "key-after-lo" .}}{{end}}) FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{template "key-after-lo" .}}{{end}} ORDER BY {{template "key-order-desc" .}} LIMIT 1
+{{- else}}
 SELECT max({{q .Key}}), count(*) FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{q .Key}} > {{param "lo"}}{{end}}
+{{- end}}
 {{end}}
 
 {{/* The server's load: the batch loop holds between batches while
@@ -584,12 +602,18 @@ WHERE {{template "range" .}} AND {{template "violates" .}}
      long column goes through a temporary table on disk (17 s for a
      million rows where the sort took 4 s), and the join back to the rows
      found no key on that column. */}}
-{{define "duplicate-window"}}SELECT {{q .Key}} AS shepherd_key, first_value({{q .Key}}) OVER (PARTITION BY {{qlist .Columns}} ORDER BY {{q .Key}}) AS shepherd_first FROM {{qt .Schema .Table}} WHERE {{range $i, $c := .Columns}}{{if $i}} AND {{end}}{{q $c}} IS NOT NULL{{end}}{{end}}
+{{define "duplicate-window"}}{{if .Keys}}SELECT {{range $j, $k := .Keys}}{{if $j}}, {{end}}{{q $k}} AS shepherd_k{{$j}}{{end}}{{range $j, $k := .Keys}}, first_value({{q $k}}) OVER (PARTITION BY {{qlist $.Columns}} ORDER BY {{template "key-order" $}}) AS shepherd_f{{$j}}{{end}} FROM {{qt .Schema .Table}} WHERE {{range $i, $c := .Columns}}{{if $i}} AND {{end}}{{q $c}} IS NOT NULL{{end}}{{else}}SELECT {{q .Key}} AS shepherd_key, first_value({{q .Key}}) OVER (PARTITION BY {{qlist .Columns}} ORDER BY {{q .Key}}) AS shepherd_first FROM {{qt .Schema .Table}} WHERE {{range $i, $c := .Columns}}{{if $i}} AND {{end}}{{q $c}} IS NOT NULL{{end}}{{end}}{{end}}
 
 {{define "duplicate-rows"}}
+{{- if .Keys}}
+SELECT {{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_w.shepherd_k{{$j}}{{end}}, {{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_w.shepherd_f{{$j}}{{end}} FROM ({{template "duplicate-window" .}}) AS shepherd_w
+WHERE ({{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_w.shepherd_k{{$j}}{{end}}) <> ({{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_w.shepherd_f{{$j}}{{end}}){{if .HasLo}} AND ({{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_w.shepherd_k{{$j}}{{end}}) > ({{range $j, $k := .Keys}}{{if $j}}, {{end}}{{param (printf "lo_%d" $j)}}{{end}}){{end}}
+ORDER BY {{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_w.shepherd_k{{$j}}{{end}} LIMIT {{param "limit"}}
+{{- else}}
 SELECT shepherd_w.shepherd_key, shepherd_w.shepherd_first FROM ({{template "duplicate-window" .}}) AS shepherd_w
 WHERE shepherd_w.shepherd_key <> shepherd_w.shepherd_first{{if .HasLo}} AND shepherd_w.shepherd_key > {{param "lo"}}{{end}}
 ORDER BY shepherd_w.shepherd_key LIMIT {{param "limit"}}
+{{- end}}
 {{end}}
 
 {{/* One batch of duplicates, each paired with the first row of its group
@@ -604,11 +628,19 @@ ORDER BY shepherd_w.shepherd_key LIMIT {{param "limit"}}
      (shepherd_*), so the clean's expressions read the table's. */}}
 {{define "clean-duplicates"}}
 -- step: row locks on one short batch of rows, for the batch's transaction
+{{- if .Keys}}
+UPDATE {{qt .Schema .Table}}
+JOIN ({{range $i, $d := .Dups}}{{if $i}} UNION ALL {{end}}SELECT {{range $j, $k := $.Keys}}{{if $j}}, {{end}}{{param (printf "%s_%d" $d.Key $j)}}{{if not $i}} AS shepherd_k{{$j}}{{end}}{{end}}{{range $j, $k := $.Keys}}, {{param (printf "%s_%d" $d.First $j)}}{{if not $i}} AS shepherd_f{{$j}}{{end}}{{end}}{{end}}) AS shepherd_batch ON {{range $j, $k := .Keys}}{{if $j}} AND {{end}}shepherd_batch.shepherd_k{{$j}} = {{q $.Table}}.{{q $k}}{{end}}
+JOIN (SELECT DISTINCT {{range $j, $k := .Keys}}{{if $j}}, {{end}}{{q $k}} AS shepherd_f{{$j}}{{end}}{{range $i, $c := .Columns}}, {{q $c}} AS shepherd_c{{$i}}{{end}} FROM {{qt .Schema .Table}} WHERE {{range $i, $f := .Firsts}}{{if $i}} OR {{end}}({{range $j, $k := $.Keys}}{{if $j}} AND {{end}}{{q $k}} = {{param (printf "%s_%d" $f $j)}}{{end}}){{end}}) AS shepherd_dup
+  ON {{range $j, $k := .Keys}}{{if $j}} AND {{end}}shepherd_dup.shepherd_f{{$j}} = shepherd_batch.shepherd_f{{$j}}{{end}}{{range $i, $c := .Columns}} AND shepherd_dup.shepherd_c{{$i}} = {{q $.Table}}.{{q $c}}{{end}} AND ({{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_dup.shepherd_f{{$j}}{{end}}) < ({{range $j, $k := .Keys}}{{if $j}}, {{end}}{{q $.Table}}.{{q $k}}{{end}})
+SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}} = ({{$s.Expr}}){{end}}{{template "keep" .}}
+{{- else}}
 UPDATE {{qt .Schema .Table}}
 JOIN ({{range $i, $d := .Dups}}{{if $i}} UNION ALL {{end}}SELECT {{param $d.Key}}{{if not $i}} AS shepherd_key{{end}}, {{param $d.First}}{{if not $i}} AS shepherd_first{{end}}{{end}}) AS shepherd_batch ON shepherd_batch.shepherd_key = {{q .Table}}.{{q .Key}}
 JOIN (SELECT DISTINCT {{q .Key}} AS shepherd_first{{range $i, $c := .Columns}}, {{q $c}} AS shepherd_c{{$i}}{{end}} FROM {{qt .Schema .Table}} WHERE {{q .Key}} IN ({{range $i, $f := .Firsts}}{{if $i}}, {{end}}{{param $f}}{{end}})) AS shepherd_dup
   ON shepherd_dup.shepherd_first = shepherd_batch.shepherd_first{{range $i, $c := .Columns}} AND shepherd_dup.shepherd_c{{$i}} = {{q $.Table}}.{{q $c}}{{end}} AND shepherd_dup.shepherd_first < {{q .Table}}.{{q .Key}}
 SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}} = ({{$s.Expr}}){{end}}{{template "keep" .}}
+{{- end}}
 {{end}}
 
 {{/* ---------- checks on the real data ---------- */}}
@@ -625,7 +657,7 @@ SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}} = ({{$s.Expr}}){{e
      row with every group, through a join buffer: minutes for a million
      rows.) The window's derived table is materialized: MySQL also refuses
      a subquery on a table an UPDATE changes (error 1093) otherwise. */}}
-{{define "duplicate"}}{{q .Table}}.{{q .Key}} IN (SELECT shepherd_w.shepherd_key FROM ({{template "duplicate-window" .}}) AS shepherd_w WHERE shepherd_w.shepherd_key <> shepherd_w.shepherd_first){{end}}
+{{define "duplicate"}}{{if .Keys}}({{range $j, $k := .Keys}}{{if $j}}, {{end}}{{q $.Table}}.{{q $k}}{{end}}) IN (SELECT {{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_w.shepherd_k{{$j}}{{end}} FROM ({{template "duplicate-window" .}}) AS shepherd_w WHERE ({{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_w.shepherd_k{{$j}}{{end}}) <> ({{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_w.shepherd_f{{$j}}{{end}})){{else}}{{q .Table}}.{{q .Key}} IN (SELECT shepherd_w.shepherd_key FROM ({{template "duplicate-window" .}}) AS shepherd_w WHERE shepherd_w.shepherd_key <> shepherd_w.shepherd_first){{end}}{{end}}
 
 {{define "violates"}}
 {{- if eq .Kind "not_null"}}{{q .Column}} IS NULL
@@ -646,7 +678,7 @@ SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}} = ({{$s.Expr}}){{e
 {{define "parent-key"}}SELECT shepherd_parent.{{q .Column}} FROM {{qt .RefSchema .RefTable}} AS shepherd_parent ORDER BY {{range $i, $c := .RefColumns}}{{if $i}}, {{end}}shepherd_parent.{{q $c}}{{end}} LIMIT 1{{end}}
 
 {{define "count-where"}}SELECT count(*) FROM {{qt .Schema .Table}} WHERE {{template "cond" .}}{{end}}
-{{define "sample-where"}}SELECT {{q .Key}} FROM {{qt .Schema .Table}} WHERE {{template "cond" .}} ORDER BY {{q .Key}} LIMIT 5{{end}}
+{{define "sample-where"}}{{if .Keys}}SELECT {{qlist .Keys}} FROM {{qt .Schema .Table}} WHERE {{template "cond" .}} ORDER BY {{template "key-order" .}} LIMIT 5{{else}}SELECT {{q .Key}} FROM {{qt .Schema .Table}} WHERE {{template "cond" .}} ORDER BY {{q .Key}} LIMIT 5{{end}}{{end}}
 {{define "cond"}}
 {{- if eq .Cond "null"}}{{template "null-rows" .}}
 {{- else if eq .Cond "unfilled"}}{{template "null-rows" .}} AND ({{.Expr}}) IS NOT NULL
@@ -656,7 +688,7 @@ SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}} = ({{$s.Expr}}){{e
 {{- else if eq .Cond "new-only"}}{{q .To}} IS NOT NULL AND {{template "diff-rows" .}}
 {{- else if eq .Cond "unreproduced"}}CASE WHEN {{q .Column}} IS NULL THEN 0 ELSE {{if .Text}}NOT ({{template "exact" .Column}} <=> CAST(CONVERT(({{.Expr}}) USING utf8mb4) AS BINARY)){{else}}NOT ({{q .Column}} <=> ({{.Expr}})){{end}} END
 {{- else}}{{template "violates" .}}{{end}}
-{{- if .Bounded}} AND {{q .Key}} <= {{param "hi"}}{{end}}
+{{- if .Bounded}} AND {{if .Keys}}{{template "key-upto-hi" .}}{{else}}{{q .Key}} <= {{param "hi"}}{{end}}{{end}}
 {{- end}}
 
 
@@ -668,7 +700,11 @@ SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}} = ({{$s.Expr}}){{e
 
 {{/* verify-failure-path: a violating write, inside a transaction that is rolled back */}}
 {{define "violating-update"}}
+{{- if .Keys}}
+UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}} = ({{$s.Expr}}){{end}} WHERE {{range $j, $k := .Keys}}{{if $j}} AND {{end}}{{q $k}} = {{param (printf "key_%d" $j)}}{{end}}
+{{- else}}
 UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}} = ({{$s.Expr}}){{end}} WHERE {{q .Key}} = {{param "key"}}
+{{- end}}
 {{end}}
 
 {{/* verify-failure-path on a table with too few rows to write to: a row
@@ -677,14 +713,20 @@ UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $
 INSERT INTO {{qt .Schema .Table}} ({{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}}{{end}}) VALUES ({{range $i, $s := .Set}}{{if $i}}, {{end}}({{$s.Expr}}){{end}})
 {{end}}
 
-{{define "first-keys"}}SELECT {{q .Key}} FROM {{qt .Schema .Table}} ORDER BY {{q .Key}} LIMIT 2{{end}}
+{{define "first-keys"}}{{if .Keys}}SELECT {{qlist .Keys}} FROM {{qt .Schema .Table}} ORDER BY {{template "key-order" .}} LIMIT 2{{else}}SELECT {{q .Key}} FROM {{qt .Schema .Table}} ORDER BY {{q .Key}} LIMIT 2{{end}}{{end}}
 
 {{/* MySQL refuses a subquery on the table being updated: a self-join
      copies the other row's values instead. */}}
 {{define "duplicate-update"}}
+{{- if .Keys}}
+UPDATE {{qt .Schema .Table}} AS shepherd_dst JOIN {{qt .Schema .Table}} AS shepherd_src ON {{range $j, $k := .Keys}}{{if $j}} AND {{end}}shepherd_src.{{q $k}} = {{param (printf "other_%d" $j)}}{{end}}
+SET {{range $i, $c := .Columns}}{{if $i}}, {{end}}shepherd_dst.{{q $c}} = shepherd_src.{{q $c}}{{end}}
+WHERE {{range $j, $k := .Keys}}{{if $j}} AND {{end}}shepherd_dst.{{q $k}} = {{param (printf "key_%d" $j)}}{{end}}
+{{- else}}
 UPDATE {{qt .Schema .Table}} AS shepherd_dst JOIN {{qt .Schema .Table}} AS shepherd_src ON shepherd_src.{{q .Key}} = {{param "other"}}
 SET {{range $i, $c := .Columns}}{{if $i}}, {{end}}shepherd_dst.{{q $c}} = shepherd_src.{{q $c}}{{end}}
 WHERE shepherd_dst.{{q .Key}} = {{param "key"}}
+{{- end}}
 {{end}}
 
 {{/* verify-failure-path's connection: foreign keys checked, whatever the server's default. */}}
@@ -801,7 +843,7 @@ ALTER TABLE shepherd_check_probe ADD CONSTRAINT shepherd_plan_check CHECK ({{.Ch
      it), without writing it: with .Key, the table's row {{param "key"}}
      with .Set's values in place of its own (.Set lists every column);
      without, .Set's values alone (a row to insert). */}}
-{{define "check-verdict"}}SELECT CASE WHEN NOT ({{.Check}}) THEN 1 WHEN ({{.Check}}) THEN 0 END FROM (SELECT {{range $i, $s := .Set}}{{if $i}}, {{end}}({{$s.Expr}}) AS {{q $s.Column}}{{end}}{{if .Key}} FROM {{qt .Schema .Table}} AS shepherd_row WHERE shepherd_row.{{q .Key}} = {{param "key"}}{{end}}) AS {{q .Table}}{{end}}
+{{define "check-verdict"}}SELECT CASE WHEN NOT ({{.Check}}) THEN 1 WHEN ({{.Check}}) THEN 0 END FROM (SELECT {{range $i, $s := .Set}}{{if $i}}, {{end}}({{$s.Expr}}) AS {{q $s.Column}}{{end}}{{if .Key}} FROM {{qt .Schema .Table}} AS shepherd_row WHERE {{if .Keys}}{{range $j, $k := .Keys}}{{if $j}} AND {{end}}shepherd_row.{{q $k}} = {{param (printf "key_%d" $j)}}{{end}}{{else}}shepherd_row.{{q .Key}} = {{param "key"}}{{end}}{{end}}) AS {{q .Table}}{{end}}
 
 {{/* add-constraint and verify-failure-path: what the table's foreign key
      named .Name references, one row per column, in order. */}}

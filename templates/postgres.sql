@@ -669,16 +669,32 @@ DROP INDEX IF EXISTS {{qt .Schema .Index}}
 
 {{/* ---------- batches: keyset ranges on the key column ---------- */}}
 
-{{define "range"}}{{if .HasLo}}{{q .Key}} > {{param "lo"}} AND {{end}}{{q .Key}} <= {{param "hi"}}{{end}}
+{{define "range"}}{{if .Keys}}{{if .HasLo}}{{template "key-after-lo" .}} AND {{end}}{{template "key-upto-hi" .}}{{else}}{{if .HasLo}}{{q .Key}} > {{param "lo"}} AND {{end}}{{q .Key}} <= {{param "hi"}}{{end}}{{end}}
+
+{{/* A composite key (.Keys) is walked in the order of its tuple. PostgreSQL
+     serves a row-value comparison as one range of the key's index. */}}
+{{define "key-after-lo"}}({{qlist .Keys}}) > ({{range $i, $k := .Keys}}{{if $i}}, {{end}}{{param (printf "lo_%d" $i)}}{{end}}){{end}}
+{{define "key-upto-hi"}}({{qlist .Keys}}) <= ({{range $i, $k := .Keys}}{{if $i}}, {{end}}{{param (printf "hi_%d" $i)}}{{end}}){{end}}
+{{define "key-order"}}{{range $i, $k := .Keys}}{{if $i}}, {{end}}{{q $k}}{{end}}{{end}}
+{{define "key-order-desc"}}{{range $i, $k := .Keys}}{{if $i}}, {{end}}{{q $k}} DESC{{end}}{{end}}
 
 {{define "upper-bound"}}
+{{- if .Keys}}
+SELECT {{qlist .Keys}} FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{template "key-after-lo" .}}{{end}} ORDER BY {{template "key-order" .}} LIMIT 1 OFFSET {{param "offset"}}
+{{- else}}
 SELECT {{q .Key}} FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{q .Key}} > {{param "lo"}}{{end}} ORDER BY {{q .Key}} LIMIT 1 OFFSET {{param "offset"}}
+{{- end}}
 {{end}}
 
 {{/* Not max(): uuid has no max aggregate; the key's index gives the last key. */}}
 {{define "last-key"}}
+{{- if .Keys}}
+{{/* the last key of a composite key and the rows left; no row when none is */}}
+SELECT {{qlist .Keys}}, (SELECT count(*) FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{template "key-after-lo" .}}{{end}}) FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{template "key-after-lo" .}}{{end}} ORDER BY {{template "key-order-desc" .}} LIMIT 1
+{{- else}}
 SELECT (SELECT {{q .Key}} FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{q .Key}} > {{param "lo"}}{{end}} ORDER BY {{q .Key}} DESC LIMIT 1), count(*)
 FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{q .Key}} > {{param "lo"}}{{end}}
+{{- end}}
 {{end}}
 
 {{/* Sessions of this database waiting for a lock on the table (a DDL, a
@@ -724,14 +740,20 @@ WHERE {{template "range" .}} AND {{template "violates" .}}
      sort of the rows by the constraint's columns, however many duplicates
      there are. A row with a NULL in any of the columns is no duplicate:
      UNIQUE lets NULLs be. */}}
-{{define "duplicate-window"}}SELECT {{q .Key}} AS shepherd_key, first_value({{q .Key}}) OVER (PARTITION BY {{qlist .Columns}} ORDER BY {{q .Key}}) AS shepherd_first FROM {{qt .Schema .Table}} WHERE {{range $i, $c := .Columns}}{{if $i}} AND {{end}}{{q $c}} IS NOT NULL{{end}}{{end}}
+{{define "duplicate-window"}}{{if .Keys}}SELECT {{range $j, $k := .Keys}}{{if $j}}, {{end}}{{q $k}} AS shepherd_k{{$j}}{{end}}{{range $j, $k := .Keys}}, first_value({{q $k}}) OVER (PARTITION BY {{qlist $.Columns}} ORDER BY {{template "key-order" $}}) AS shepherd_f{{$j}}{{end}} FROM {{qt .Schema .Table}} WHERE {{range $i, $c := .Columns}}{{if $i}} AND {{end}}{{q $c}} IS NOT NULL{{end}}{{else}}SELECT {{q .Key}} AS shepherd_key, first_value({{q .Key}}) OVER (PARTITION BY {{qlist .Columns}} ORDER BY {{q .Key}}) AS shepherd_first FROM {{qt .Schema .Table}} WHERE {{range $i, $c := .Columns}}{{if $i}} AND {{end}}{{q $c}} IS NOT NULL{{end}}{{end}}{{end}}
 
 {{/* The walk's next duplicates after the last it cleaned, in key order, at
      most {{param "limit"}} at a time (engine/dupwalk.go). */}}
 {{define "duplicate-rows"}}
+{{- if .Keys}}
+SELECT {{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_w.shepherd_k{{$j}}{{end}}, {{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_w.shepherd_f{{$j}}{{end}} FROM ({{template "duplicate-window" .}}) AS shepherd_w
+WHERE ({{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_w.shepherd_k{{$j}}{{end}}) <> ({{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_w.shepherd_f{{$j}}{{end}}){{if .HasLo}} AND ({{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_w.shepherd_k{{$j}}{{end}}) > ({{range $j, $k := .Keys}}{{if $j}}, {{end}}{{param (printf "lo_%d" $j)}}{{end}}){{end}}
+ORDER BY {{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_w.shepherd_k{{$j}}{{end}} LIMIT {{param "limit"}}
+{{- else}}
 SELECT shepherd_w.shepherd_key, shepherd_w.shepherd_first FROM ({{template "duplicate-window" .}}) AS shepherd_w
 WHERE shepherd_w.shepherd_key <> shepherd_w.shepherd_first{{if .HasLo}} AND shepherd_w.shepherd_key > {{param "lo"}}{{end}}
 ORDER BY shepherd_w.shepherd_key LIMIT {{param "limit"}}
+{{- end}}
 {{end}}
 
 {{/* One batch of duplicates, by their keys. A row is cleaned only if a row
@@ -742,9 +764,15 @@ ORDER BY shepherd_w.shepherd_key LIMIT {{param "limit"}}
      the table. */}}
 {{define "clean-duplicates"}}
 -- step: ROW EXCLUSIVE on {{.Table}} (reads and writes go on) and a lock on each row it changes, until the batch commits; it waits at most lock_timeout for a lock, then is retried
+{{- if .Keys}}
+UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}} = ({{$s.Expr}}){{end}}
+WHERE ({{qlist .Keys}}) IN ({{range $i, $d := .Dups}}{{if $i}}, {{end}}({{range $j, $k := $.Keys}}{{if $j}}, {{end}}{{param (printf "%s_%d" $d.Key $j)}}{{end}}){{end}})
+  AND EXISTS (SELECT 1 FROM {{qt .Schema .Table}} AS shepherd_dup WHERE ({{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_dup.{{q $k}}{{end}}) IN ({{range $i, $f := .Firsts}}{{if $i}}, {{end}}({{range $j, $k := $.Keys}}{{if $j}}, {{end}}{{param (printf "%s_%d" $f $j)}}{{end}}){{end}}){{range .Columns}} AND shepherd_dup.{{q .}} = {{q $.Table}}.{{q .}}{{end}} AND ({{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_dup.{{q $k}}{{end}}) < ({{range $j, $k := .Keys}}{{if $j}}, {{end}}{{q $.Table}}.{{q $k}}{{end}}))
+{{- else}}
 UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}} = ({{$s.Expr}}){{end}}
 WHERE {{q .Key}} IN ({{range $i, $d := .Dups}}{{if $i}}, {{end}}{{param $d.Key}}{{end}})
   AND EXISTS (SELECT 1 FROM {{qt .Schema .Table}} AS shepherd_dup WHERE shepherd_dup.{{q .Key}} IN ({{range $i, $f := .Firsts}}{{if $i}}, {{end}}{{param $f}}{{end}}){{range .Columns}} AND shepherd_dup.{{q .}} = {{q $.Table}}.{{q .}}{{end}} AND shepherd_dup.{{q .Key}} < {{q .Table}}.{{q .Key}})
+{{- end}}
 {{end}}
 
 {{/* ---------- checks on the real data ---------- */}}
@@ -757,7 +785,7 @@ WHERE {{q .Key}} IN ({{range $i, $d := .Dups}}{{if $i}}, {{end}}{{param $d.Key}}
      EXISTS searched the table for every row: a hash of the whole table at
      each batch of a clean, and SQLite's count read the table once per
      row.) */}}
-{{define "duplicate"}}{{q .Table}}.{{q .Key}} IN (SELECT shepherd_w.shepherd_key FROM ({{template "duplicate-window" .}}) AS shepherd_w WHERE shepherd_w.shepherd_key <> shepherd_w.shepherd_first){{end}}
+{{define "duplicate"}}{{if .Keys}}({{range $j, $k := .Keys}}{{if $j}}, {{end}}{{q $.Table}}.{{q $k}}{{end}}) IN (SELECT {{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_w.shepherd_k{{$j}}{{end}} FROM ({{template "duplicate-window" .}}) AS shepherd_w WHERE ({{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_w.shepherd_k{{$j}}{{end}}) <> ({{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_w.shepherd_f{{$j}}{{end}})){{else}}{{q .Table}}.{{q .Key}} IN (SELECT shepherd_w.shepherd_key FROM ({{template "duplicate-window" .}}) AS shepherd_w WHERE shepherd_w.shepherd_key <> shepherd_w.shepherd_first){{end}}{{end}}
 
 {{define "violates"}}
 {{- if eq .Kind "not_null"}}{{q .Column}} IS NULL
@@ -784,7 +812,7 @@ WHERE {{q .Key}} IN ({{range $i, $d := .Dups}}{{if $i}}, {{end}}{{param $d.Key}}
 {{define "parent-key"}}SELECT shepherd_parent.{{q .Column}} FROM {{qt .RefSchema .RefTable}} AS shepherd_parent ORDER BY {{range $i, $c := .RefColumns}}{{if $i}}, {{end}}shepherd_parent.{{q $c}}{{end}} LIMIT 1{{end}}
 
 {{define "count-where"}}SELECT count(*) FROM {{qt .Schema .Table}} WHERE {{template "cond" .}}{{end}}
-{{define "sample-where"}}SELECT {{q .Key}} FROM {{qt .Schema .Table}} WHERE {{template "cond" .}} ORDER BY {{q .Key}} LIMIT 5{{end}}
+{{define "sample-where"}}{{if .Keys}}SELECT {{qlist .Keys}} FROM {{qt .Schema .Table}} WHERE {{template "cond" .}} ORDER BY {{template "key-order" .}} LIMIT 5{{else}}SELECT {{q .Key}} FROM {{qt .Schema .Table}} WHERE {{template "cond" .}} ORDER BY {{q .Key}} LIMIT 5{{end}}{{end}}
 {{define "cond"}}
 {{- if eq .Cond "null"}}{{template "null-rows" .}}
 {{- else if eq .Cond "unfilled"}}{{template "null-rows" .}} AND ({{.Expr}}) IS NOT NULL
@@ -794,7 +822,7 @@ WHERE {{q .Key}} IN ({{range $i, $d := .Dups}}{{if $i}}, {{end}}{{param $d.Key}}
 {{- else if eq .Cond "new-only"}}{{q .To}} IS NOT NULL AND {{template "diff-rows" .}}
 {{- else if eq .Cond "unreproduced"}}CASE WHEN {{q .Column}} IS NULL THEN false ELSE {{q .Column}} IS DISTINCT FROM CAST(({{.Expr}}) AS {{.Type}}) END
 {{- else}}{{template "violates" .}}{{end}}
-{{- if .Bounded}} AND {{q .Key}} <= {{param "hi"}}{{end}}
+{{- if .Bounded}} AND {{if .Keys}}{{template "key-upto-hi" .}}{{else}}{{q .Key}} <= {{param "hi"}}{{end}}{{end}}
 {{- end}}
 
 
@@ -806,7 +834,11 @@ WHERE {{q .Key}} IN ({{range $i, $d := .Dups}}{{if $i}}, {{end}}{{param $d.Key}}
 
 {{/* verify-failure-path: a violating write, inside a transaction that is rolled back */}}
 {{define "violating-update"}}
+{{- if .Keys}}
+UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}} = ({{$s.Expr}}){{end}} WHERE {{range $j, $k := .Keys}}{{if $j}} AND {{end}}{{q $k}} = {{param (printf "key_%d" $j)}}{{end}}
+{{- else}}
 UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}} = ({{$s.Expr}}){{end}} WHERE {{q .Key}} = {{param "key"}}
+{{- end}}
 {{end}}
 
 {{/* verify-failure-path on a table with too few rows to write to: a row
@@ -815,11 +847,16 @@ UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $
 INSERT INTO {{qt .Schema .Table}} ({{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}}{{end}}) VALUES ({{range $i, $s := .Set}}{{if $i}}, {{end}}({{$s.Expr}}){{end}})
 {{end}}
 
-{{define "first-keys"}}SELECT {{q .Key}} FROM {{qt .Schema .Table}} ORDER BY {{q .Key}} LIMIT 2{{end}}
+{{define "first-keys"}}{{if .Keys}}SELECT {{qlist .Keys}} FROM {{qt .Schema .Table}} ORDER BY {{template "key-order" .}} LIMIT 2{{else}}SELECT {{q .Key}} FROM {{qt .Schema .Table}} ORDER BY {{q .Key}} LIMIT 2{{end}}{{end}}
 
 {{define "duplicate-update"}}
+{{- if .Keys}}
+UPDATE {{qt .Schema .Table}} SET {{range $i, $c := .Columns}}{{if $i}}, {{end}}{{q $c}} = (SELECT shepherd_src.{{q $c}} FROM {{qt $.Schema $.Table}} AS shepherd_src WHERE {{range $j, $k := $.Keys}}{{if $j}} AND {{end}}shepherd_src.{{q $k}} = {{param (printf "other_%d" $j)}}{{end}}){{end}}
+WHERE {{range $j, $k := .Keys}}{{if $j}} AND {{end}}{{q $k}} = {{param (printf "key_%d" $j)}}{{end}}
+{{- else}}
 UPDATE {{qt .Schema .Table}} SET {{range $i, $c := .Columns}}{{if $i}}, {{end}}{{q $c}} = (SELECT shepherd_src.{{q $c}} FROM {{qt $.Schema $.Table}} AS shepherd_src WHERE shepherd_src.{{q $.Key}} = {{param "other"}}){{end}}
 WHERE {{q .Key}} = {{param "key"}}
+{{- end}}
 {{end}}
 
 {{/* verify-failure-path's connection: PostgreSQL always enforces every constraint. */}}
@@ -923,7 +960,7 @@ WHERE NOT tg.tgisinternal
      it), without writing it: with .Key, the table's row {{param "key"}}
      with .Set's values in place of its own (.Set lists every column);
      without, .Set's values alone (a row to insert). */}}
-{{define "check-verdict"}}SELECT CASE WHEN NOT ({{.Check}}) THEN 1 WHEN ({{.Check}}) THEN 0 END FROM (SELECT {{range $i, $s := .Set}}{{if $i}}, {{end}}({{$s.Expr}}) AS {{q $s.Column}}{{end}}{{if .Key}} FROM {{qt .Schema .Table}} AS shepherd_row WHERE shepherd_row.{{q .Key}} = {{param "key"}}{{end}}) AS {{q .Table}}{{end}}
+{{define "check-verdict"}}SELECT CASE WHEN NOT ({{.Check}}) THEN 1 WHEN ({{.Check}}) THEN 0 END FROM (SELECT {{range $i, $s := .Set}}{{if $i}}, {{end}}({{$s.Expr}}) AS {{q $s.Column}}{{end}}{{if .Key}} FROM {{qt .Schema .Table}} AS shepherd_row WHERE {{if .Keys}}{{range $j, $k := .Keys}}{{if $j}} AND {{end}}shepherd_row.{{q $k}} = {{param (printf "key_%d" $j)}}{{end}}{{else}}shepherd_row.{{q .Key}} = {{param "key"}}{{end}}{{end}}) AS {{q .Table}}{{end}}
 
 {{/* add-constraint and verify-failure-path: what the table's foreign key
      named .Name references, one row per column, in order: the referenced

@@ -58,6 +58,7 @@ func TestPostgresPlaceholders(t *testing.T) {
 	data := struct {
 		Schema, Table, Column, Key, CheckName string
 		HasLo                                 bool
+		Keys                                  []string // a composite key's columns: none here
 	}{Schema: "app", Table: "users", Column: "email", Key: "id", CheckName: "shepherd_nn_users_email", HasLo: true}
 	st, err := pg.Query("column-not-null", data)
 	if err != nil {

@@ -332,14 +332,30 @@ DROP INDEX IF EXISTS {{q .Name}}
 
 {{/* ---------- batches: keyset ranges on the key column ---------- */}}
 
-{{define "range"}}{{if .HasLo}}{{q .Key}} > {{param "lo"}} AND {{end}}{{q .Key}} <= {{param "hi"}}{{end}}
+{{define "range"}}{{if .Keys}}{{if .HasLo}}{{template "key-after-lo" .}} AND {{end}}{{template "key-upto-hi" .}}{{else}}{{if .HasLo}}{{q .Key}} > {{param "lo"}} AND {{end}}{{q .Key}} <= {{param "hi"}}{{end}}{{end}}
+
+{{/* A composite key (.Keys) is walked in the order of its tuple. SQLite (3.15+)
+     serves a row-value comparison as one range of the key's index. */}}
+{{define "key-after-lo"}}({{qlist .Keys}}) > ({{range $i, $k := .Keys}}{{if $i}}, {{end}}{{param (printf "lo_%d" $i)}}{{end}}){{end}}
+{{define "key-upto-hi"}}({{qlist .Keys}}) <= ({{range $i, $k := .Keys}}{{if $i}}, {{end}}{{param (printf "hi_%d" $i)}}{{end}}){{end}}
+{{define "key-order"}}{{range $i, $k := .Keys}}{{if $i}}, {{end}}{{q $k}}{{end}}{{end}}
+{{define "key-order-desc"}}{{range $i, $k := .Keys}}{{if $i}}, {{end}}{{q $k}} DESC{{end}}{{end}}
 
 {{define "upper-bound"}}
+{{- if .Keys}}
+SELECT {{qlist .Keys}} FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{template "key-after-lo" .}}{{end}} ORDER BY {{template "key-order" .}} LIMIT 1 OFFSET {{param "offset"}}
+{{- else}}
 SELECT {{q .Key}} FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{q .Key}} > {{param "lo"}}{{end}} ORDER BY {{q .Key}} LIMIT 1 OFFSET {{param "offset"}}
+{{- end}}
 {{end}}
 
 {{define "last-key"}}
+{{- if .Keys}}
+{{/* the last key of a composite key and the rows left; no row when none is */}}
+SELECT {{qlist .Keys}}, (SELECT count(*) FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{template "key-after-lo" .}}{{end}}) FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{template "key-after-lo" .}}{{end}} ORDER BY {{template "key-order-desc" .}} LIMIT 1
+{{- else}}
 SELECT max({{q .Key}}), count(*) FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{q .Key}} > {{param "lo"}}{{end}}
+{{- end}}
 {{end}}
 
 {{/* SQLite keeps no row count: an exact count while the table is small (at
@@ -373,12 +389,18 @@ WHERE {{template "range" .}} AND {{template "violates" .}}
 
 {{/* ---------- a UNIQUE clean: the duplicates, not the table ----------
      See postgres.sql. */}}
-{{define "duplicate-window"}}SELECT {{q .Key}} AS shepherd_key, first_value({{q .Key}}) OVER (PARTITION BY {{qlist .Columns}} ORDER BY {{q .Key}}) AS shepherd_first FROM {{qt .Schema .Table}} WHERE {{range $i, $c := .Columns}}{{if $i}} AND {{end}}{{q $c}} IS NOT NULL{{end}}{{end}}
+{{define "duplicate-window"}}{{if .Keys}}SELECT {{range $j, $k := .Keys}}{{if $j}}, {{end}}{{q $k}} AS shepherd_k{{$j}}{{end}}{{range $j, $k := .Keys}}, first_value({{q $k}}) OVER (PARTITION BY {{qlist $.Columns}} ORDER BY {{template "key-order" $}}) AS shepherd_f{{$j}}{{end}} FROM {{qt .Schema .Table}} WHERE {{range $i, $c := .Columns}}{{if $i}} AND {{end}}{{q $c}} IS NOT NULL{{end}}{{else}}SELECT {{q .Key}} AS shepherd_key, first_value({{q .Key}}) OVER (PARTITION BY {{qlist .Columns}} ORDER BY {{q .Key}}) AS shepherd_first FROM {{qt .Schema .Table}} WHERE {{range $i, $c := .Columns}}{{if $i}} AND {{end}}{{q $c}} IS NOT NULL{{end}}{{end}}{{end}}
 
 {{define "duplicate-rows"}}
+{{- if .Keys}}
+SELECT {{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_w.shepherd_k{{$j}}{{end}}, {{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_w.shepherd_f{{$j}}{{end}} FROM ({{template "duplicate-window" .}}) AS shepherd_w
+WHERE ({{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_w.shepherd_k{{$j}}{{end}}) <> ({{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_w.shepherd_f{{$j}}{{end}}){{if .HasLo}} AND ({{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_w.shepherd_k{{$j}}{{end}}) > ({{range $j, $k := .Keys}}{{if $j}}, {{end}}{{param (printf "lo_%d" $j)}}{{end}}){{end}}
+ORDER BY {{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_w.shepherd_k{{$j}}{{end}} LIMIT {{param "limit"}}
+{{- else}}
 SELECT shepherd_w.shepherd_key, shepherd_w.shepherd_first FROM ({{template "duplicate-window" .}}) AS shepherd_w
 WHERE shepherd_w.shepherd_key <> shepherd_w.shepherd_first{{if .HasLo}} AND shepherd_w.shepherd_key > {{param "lo"}}{{end}}
 ORDER BY shepherd_w.shepherd_key LIMIT {{param "limit"}}
+{{- end}}
 {{end}}
 
 {{/* One batch of duplicates, each paired with the first row of its group
@@ -387,10 +409,18 @@ ORDER BY shepherd_w.shepherd_key LIMIT {{param "limit"}}
      rows would look each of them up for every row of the batch.) */}}
 {{define "clean-duplicates"}}
 -- step: the database is write-locked for one short batch
+{{- if .Keys}}
+WITH shepherd_batch({{range $j, $k := .Keys}}shepherd_k{{$j}}, {{end}}{{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_f{{$j}}{{end}}) AS (VALUES {{range $i, $d := .Dups}}{{if $i}}, {{end}}({{range $j, $k := $.Keys}}{{param (printf "%s_%d" $d.Key $j)}}, {{end}}{{range $j, $k := $.Keys}}{{if $j}}, {{end}}{{param (printf "%s_%d" $d.First $j)}}{{end}}){{end}})
+UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}} = ({{$s.Expr}}){{end}}
+FROM shepherd_batch
+WHERE {{range $j, $k := .Keys}}{{if $j}} AND {{end}}{{q $.Table}}.{{q $k}} = shepherd_batch.shepherd_k{{$j}}{{end}}
+  AND EXISTS (SELECT 1 FROM {{qt .Schema .Table}} AS shepherd_dup WHERE {{range $j, $k := .Keys}}{{if $j}} AND {{end}}shepherd_dup.{{q $k}} = shepherd_batch.shepherd_f{{$j}}{{end}}{{range .Columns}} AND shepherd_dup.{{q .}} = {{q $.Table}}.{{q .}}{{end}} AND ({{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_dup.{{q $k}}{{end}}) < ({{range $j, $k := .Keys}}{{if $j}}, {{end}}{{q $.Table}}.{{q $k}}{{end}}))
+{{- else}}
 UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}} = ({{$s.Expr}}){{end}}
 FROM (SELECT column1 AS shepherd_key, column2 AS shepherd_first FROM (VALUES {{range $i, $d := .Dups}}{{if $i}}, {{end}}({{param $d.Key}}, {{param $d.First}}){{end}})) AS shepherd_batch
 WHERE {{q .Table}}.{{q .Key}} = shepherd_batch.shepherd_key
   AND EXISTS (SELECT 1 FROM {{qt .Schema .Table}} AS shepherd_dup WHERE shepherd_dup.{{q .Key}} = shepherd_batch.shepherd_first{{range .Columns}} AND shepherd_dup.{{q .}} = {{q $.Table}}.{{q .}}{{end}} AND shepherd_dup.{{q .Key}} < {{q .Table}}.{{q .Key}})
+{{- end}}
 {{end}}
 
 {{/* ---------- checks on the real data ---------- */}}
@@ -399,7 +429,7 @@ WHERE {{q .Table}}.{{q .Key}} = shepherd_batch.shepherd_key
 {{define "diff-rows"}}{{q .To}} IS NOT {{q .Column}}{{end}}
 
 {{/* See postgres.sql. */}}
-{{define "duplicate"}}{{q .Table}}.{{q .Key}} IN (SELECT shepherd_w.shepherd_key FROM ({{template "duplicate-window" .}}) AS shepherd_w WHERE shepherd_w.shepherd_key <> shepherd_w.shepherd_first){{end}}
+{{define "duplicate"}}{{if .Keys}}({{range $j, $k := .Keys}}{{if $j}}, {{end}}{{q $.Table}}.{{q $k}}{{end}}) IN (SELECT {{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_w.shepherd_k{{$j}}{{end}} FROM ({{template "duplicate-window" .}}) AS shepherd_w WHERE ({{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_w.shepherd_k{{$j}}{{end}}) <> ({{range $j, $k := .Keys}}{{if $j}}, {{end}}shepherd_w.shepherd_f{{$j}}{{end}})){{else}}{{q .Table}}.{{q .Key}} IN (SELECT shepherd_w.shepherd_key FROM ({{template "duplicate-window" .}}) AS shepherd_w WHERE shepherd_w.shepherd_key <> shepherd_w.shepherd_first){{end}}{{end}}
 
 {{define "violates"}}
 {{- if eq .Kind "not_null"}}{{q .Column}} IS NULL
@@ -417,7 +447,7 @@ WHERE {{q .Table}}.{{q .Key}} = shepherd_batch.shepherd_key
 {{define "parent-key"}}SELECT shepherd_parent.{{q .Column}} FROM {{qt .RefSchema .RefTable}} AS shepherd_parent ORDER BY {{range $i, $c := .RefColumns}}{{if $i}}, {{end}}shepherd_parent.{{q $c}}{{end}} LIMIT 1{{end}}
 
 {{define "count-where"}}SELECT count(*) FROM {{qt .Schema .Table}} WHERE {{template "cond" .}}{{end}}
-{{define "sample-where"}}SELECT {{q .Key}} FROM {{qt .Schema .Table}} WHERE {{template "cond" .}} ORDER BY {{q .Key}} LIMIT 5{{end}}
+{{define "sample-where"}}{{if .Keys}}SELECT {{qlist .Keys}} FROM {{qt .Schema .Table}} WHERE {{template "cond" .}} ORDER BY {{template "key-order" .}} LIMIT 5{{else}}SELECT {{q .Key}} FROM {{qt .Schema .Table}} WHERE {{template "cond" .}} ORDER BY {{q .Key}} LIMIT 5{{end}}{{end}}
 {{define "cond"}}
 {{- if eq .Cond "null"}}{{template "null-rows" .}}
 {{- else if eq .Cond "unfilled"}}{{template "null-rows" .}} AND ({{.Expr}}) IS NOT NULL
@@ -427,7 +457,7 @@ WHERE {{q .Table}}.{{q .Key}} = shepherd_batch.shepherd_key
 {{- else if eq .Cond "new-only"}}{{q .To}} IS NOT NULL AND {{template "diff-rows" .}}
 {{- else if eq .Cond "unreproduced"}}CASE WHEN {{q .Column}} IS NULL THEN 0 ELSE {{q .Column}} IS NOT ({{.Expr}}) END
 {{- else}}{{template "violates" .}}{{end}}
-{{- if .Bounded}} AND {{q .Key}} <= {{param "hi"}}{{end}}
+{{- if .Bounded}} AND {{if .Keys}}{{template "key-upto-hi" .}}{{else}}{{q .Key}} <= {{param "hi"}}{{end}}{{end}}
 {{- end}}
 
 
@@ -439,7 +469,11 @@ WHERE {{q .Table}}.{{q .Key}} = shepherd_batch.shepherd_key
 
 {{/* verify-failure-path: a violating write, inside a transaction that is rolled back */}}
 {{define "violating-update"}}
+{{- if .Keys}}
+UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}} = ({{$s.Expr}}){{end}} WHERE {{range $j, $k := .Keys}}{{if $j}} AND {{end}}{{q $k}} = {{param (printf "key_%d" $j)}}{{end}}
+{{- else}}
 UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}} = ({{$s.Expr}}){{end}} WHERE {{q .Key}} = {{param "key"}}
+{{- end}}
 {{end}}
 
 {{/* verify-failure-path on a table with too few rows to write to: a row
@@ -448,11 +482,16 @@ UPDATE {{qt .Schema .Table}} SET {{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $
 INSERT INTO {{qt .Schema .Table}} ({{range $i, $s := .Set}}{{if $i}}, {{end}}{{q $s.Column}}{{end}}) VALUES ({{range $i, $s := .Set}}{{if $i}}, {{end}}({{$s.Expr}}){{end}})
 {{end}}
 
-{{define "first-keys"}}SELECT {{q .Key}} FROM {{qt .Schema .Table}} ORDER BY {{q .Key}} LIMIT 2{{end}}
+{{define "first-keys"}}{{if .Keys}}SELECT {{qlist .Keys}} FROM {{qt .Schema .Table}} ORDER BY {{template "key-order" .}} LIMIT 2{{else}}SELECT {{q .Key}} FROM {{qt .Schema .Table}} ORDER BY {{q .Key}} LIMIT 2{{end}}{{end}}
 
 {{define "duplicate-update"}}
+{{- if .Keys}}
+UPDATE {{qt .Schema .Table}} SET {{range $i, $c := .Columns}}{{if $i}}, {{end}}{{q $c}} = (SELECT shepherd_src.{{q $c}} FROM {{qt $.Schema $.Table}} AS shepherd_src WHERE {{range $j, $k := $.Keys}}{{if $j}} AND {{end}}shepherd_src.{{q $k}} = {{param (printf "other_%d" $j)}}{{end}}){{end}}
+WHERE {{range $j, $k := .Keys}}{{if $j}} AND {{end}}{{q $k}} = {{param (printf "key_%d" $j)}}{{end}}
+{{- else}}
 UPDATE {{qt .Schema .Table}} SET {{range $i, $c := .Columns}}{{if $i}}, {{end}}{{q $c}} = (SELECT shepherd_src.{{q $c}} FROM {{qt $.Schema $.Table}} AS shepherd_src WHERE shepherd_src.{{q $.Key}} = {{param "other"}}){{end}}
 WHERE {{q .Key}} = {{param "key"}}
+{{- end}}
 {{end}}
 
 {{/* verify-failure-path's connection: SQLite checks foreign keys only on
@@ -532,7 +571,7 @@ SELECT 'trigger', name, tbl_name, '', 0, sql, 1 FROM sqlite_schema WHERE type = 
      it), without writing it: with .Key, the table's row {{param "key"}}
      with .Set's values in place of its own (.Set lists every column);
      without, .Set's values alone (a row to insert). */}}
-{{define "check-verdict"}}SELECT CASE WHEN NOT ({{.Check}}) THEN 1 WHEN ({{.Check}}) THEN 0 END FROM (SELECT {{range $i, $s := .Set}}{{if $i}}, {{end}}({{$s.Expr}}) AS {{q $s.Column}}{{end}}{{if .Key}} FROM {{qt .Schema .Table}} AS shepherd_row WHERE shepherd_row.{{q .Key}} = {{param "key"}}{{end}}) AS {{q .Table}}{{end}}
+{{define "check-verdict"}}SELECT CASE WHEN NOT ({{.Check}}) THEN 1 WHEN ({{.Check}}) THEN 0 END FROM (SELECT {{range $i, $s := .Set}}{{if $i}}, {{end}}({{$s.Expr}}) AS {{q $s.Column}}{{end}}{{if .Key}} FROM {{qt .Schema .Table}} AS shepherd_row WHERE {{if .Keys}}{{range $j, $k := .Keys}}{{if $j}} AND {{end}}shepherd_row.{{q $k}} = {{param (printf "key_%d" $j)}}{{end}}{{else}}shepherd_row.{{q .Key}} = {{param "key"}}{{end}}{{end}}) AS {{q .Table}}{{end}}
 
 {{/* ---------- drop-column's archive: see postgres.sql. ---------- */}}
 {{define "archive-create"}}
