@@ -36,12 +36,6 @@ func keysNamed(cols []string) string { return strings.Join(cols, ", ") }
 // composite reports whether the walk's key has several columns.
 func (s *Session) composite() bool { return len(s.keys) > 1 }
 
-// keyData is the data templates walk the key with.
-func (s *Session) keyData(d sqlData) sqlData {
-	d.Key, d.Keys = s.key, s.keys
-	return d
-}
-
 // bindKey sets a key value under name in a statement's values: a
 // composite key's columns under name_0, name_1, … (the templates' names).
 func bindKey(vals map[string]any, name string, v any) {
