@@ -113,62 +113,93 @@ func TestStartRaceLoserStoppedBetweenItsReadsExitsFour(t *testing.T) {
 				t.Skip(why)
 			}
 			t.Parallel()
-			db := testdb.New(t, dialect)
-			db.Seed(3000)
-			dir, plan := planDir(t)
-			shep := func(bin, operator string) (*exec.Cmd, *bytes.Buffer) {
-				cmd := exec.Command(bin, "run", plan, "--non-interactive", "--confirm", "deploy-readers",
-					"--batch-size", "100", "--max-rate", "1000", "--operator", operator, "--db", db.DSN)
-				cmd.Dir = dir
-				var out bytes.Buffer
-				cmd.Stdout, cmd.Stderr = &out, &out
-				return cmd, &out
-			}
-			loser, loserOut := shep(fpBin, "loser")
-			loser.Env = append(os.Environ(), "SHEPHERD_TEST_STOP_AT=start:state-read#1")
-			if err := loser.Start(); err != nil {
-				t.Fatal(err)
-			}
-			defer loser.Process.Kill()
-			waitFor(t, time.Minute, func() bool { return stoppedProcess(loser.Process.Pid) })
-			winner, winnerOut := shep(bin, "winner")
-			if err := winner.Start(); err != nil {
-				t.Fatal(err)
-			}
-			defer winner.Process.Kill()
-			winnerExit := make(chan error, 1)
-			go func() { winnerExit <- winner.Wait() }()
-			deadline := time.Now().Add(time.Minute)
-			for {
-				r, err := db.QueryE(`SELECT rows_done FROM ` + stateTable(dialect) + ` WHERE plan = 'users-email' AND phase = 'backfill'`)
-				if err == nil && len(r) == 1 && r[0][0] != "0" {
-					break
+			// On SQLite, about one run in six, the stop (SIGSTOP, which
+			// freezes every goroutine wherever it is) catches the loser
+			// holding a read lock on the file: the winner then cannot
+			// create its tables ("database is locked") or even open the
+			// file within its 10 s ping, as with any process frozen
+			// mid-read on SQLite. That outcome says nothing of the race,
+			// so it is retried on a fresh database, logged, up to three
+			// times in all; any other outcome is checked as it comes.
+			for attempt := 1; ; attempt++ {
+				stalled := loserStoppedBetweenReads(t, dialect, fpBin, bin)
+				if !stalled {
+					return
 				}
-				select {
-				case err := <-winnerExit:
-					t.Fatalf("the winner exited %d before its backfill began:\n%s", exitOf(err), winnerOut)
-				case <-time.After(20 * time.Millisecond):
+				if attempt == 3 {
+					t.Fatal("three times, the stopped loser held the SQLite file's lock and the winner could not start")
 				}
-				if time.Now().After(deadline) {
-					t.Fatalf("the winner's backfill did not begin within a minute (last read: %v %v); its output:\n%s", r, err, winnerOut)
-				}
-			}
-			loser.Process.Signal(syscall.SIGCONT)
-			if code := exitOf(loser.Wait()); code != 4 {
-				t.Fatalf("the loser exited %d, want 4:\n%s", code, loserOut)
-			}
-			if !strings.Contains(loserOut.String(), "another runner holds") || strings.Contains(loserOut.String(), "drop it first") {
-				t.Errorf("the loser's message:\n%s", loserOut)
-			}
-			winner.Process.Signal(os.Interrupt)
-			if code := exitOf(<-winnerExit); code != 1 && code != 3 {
-				t.Errorf("the winner exited %d:\n%s", code, winnerOut)
-			}
-			if got := db.One(`SELECT count(*) FROM ` + logTable(dialect) + ` WHERE actor = 'loser'`); got != "0" {
-				t.Errorf("the loser wrote %s log rows", got)
+				t.Logf("attempt %d: the stopped loser held the SQLite file's lock; once more on a fresh database", attempt)
 			}
 		})
 	}
+}
+
+// loserStoppedBetweenReads runs the race once; it reports whether the
+// winner could not start for the stopped loser's SQLite lock (the stall
+// above), and fails the test on any other outcome than the loser's exit 4
+// with nothing written.
+func loserStoppedBetweenReads(t *testing.T, dialect, fpBin, bin string) (stalled bool) {
+	t.Helper()
+	db := testdb.New(t, dialect)
+	db.Seed(3000)
+	dir, plan := planDir(t)
+	shep := func(bin, operator string) (*exec.Cmd, *bytes.Buffer) {
+		cmd := exec.Command(bin, "run", plan, "--non-interactive", "--confirm", "deploy-readers",
+			"--batch-size", "100", "--max-rate", "1000", "--operator", operator, "--db", db.DSN)
+		cmd.Dir = dir
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		return cmd, &out
+	}
+	loser, loserOut := shep(fpBin, "loser")
+	loser.Env = append(os.Environ(), "SHEPHERD_TEST_STOP_AT=start:state-read#1")
+	if err := loser.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer loser.Process.Kill()
+	waitFor(t, time.Minute, func() bool { return stoppedProcess(loser.Process.Pid) })
+	winner, winnerOut := shep(bin, "winner")
+	if err := winner.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer winner.Process.Kill()
+	winnerExit := make(chan error, 1)
+	go func() { winnerExit <- winner.Wait() }()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		r, err := db.QueryE(`SELECT rows_done FROM ` + stateTable(dialect) + ` WHERE plan = 'users-email' AND phase = 'backfill'`)
+		if err == nil && len(r) == 1 && r[0][0] != "0" {
+			break
+		}
+		select {
+		case err := <-winnerExit:
+			if strings.Contains(winnerOut.String(), "cannot connect") && strings.Contains(winnerOut.String(), "context deadline exceeded") {
+				t.Logf("the winner exited %d before its backfill began:\n%s", exitOf(err), winnerOut)
+				return true
+			}
+			t.Fatalf("the winner exited %d before its backfill began:\n%s", exitOf(err), winnerOut)
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the winner's backfill did not begin within a minute (last read: %v %v); its output:\n%s", r, err, winnerOut)
+		}
+	}
+	loser.Process.Signal(syscall.SIGCONT)
+	if code := exitOf(loser.Wait()); code != 4 {
+		t.Fatalf("the loser exited %d, want 4:\n%s", code, loserOut)
+	}
+	if !strings.Contains(loserOut.String(), "another runner holds") || strings.Contains(loserOut.String(), "drop it first") {
+		t.Errorf("the loser's message:\n%s", loserOut)
+	}
+	winner.Process.Signal(os.Interrupt)
+	if code := exitOf(<-winnerExit); code != 1 && code != 3 {
+		t.Errorf("the winner exited %d:\n%s", code, winnerOut)
+	}
+	if got := db.One(`SELECT count(*) FROM ` + logTable(dialect) + ` WHERE actor = 'loser'`); got != "0" {
+		t.Errorf("the loser wrote %s log rows", got)
+	}
+	return false
 }
 
 // loseLock makes a stopped runner lose its runner lock: the server ends
