@@ -388,6 +388,9 @@ type sqlData struct {
 	Type   string
 	Expr   string
 
+	// KeyTypes are a composite key's columns' types, in order, for the
+	// archive drop-column keeps values in (its shepherd_key_N columns).
+	KeyTypes []string
 	// Where and Using are add-index's predicate and PostgreSQL's index
 	// method (Name and Columns are the index's).
 	Where string

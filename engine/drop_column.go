@@ -51,13 +51,18 @@ func (s *Session) verifyRelaxed(ctx context.Context, q querier) (string, error) 
 }
 
 // archiveData is the data of the archive's templates: .To is the archive
-// table; .Type and .Expr the key's and the column's types.
+// table; .Type (.KeyTypes for a composite key) and .Expr the key's and the
+// column's types.
 func (b builder) archiveData() sqlData {
 	d := b.base()
 	d.Column, d.To = b.plan.DropColumn.Column, b.plan.ArchiveTable()
 	if b.live != nil {
 		if k, ok := b.live.Column(b.key); ok {
 			d.Type = k.Type
+		}
+		for _, col := range b.keys {
+			k, _ := b.live.Column(col)
+			d.KeyTypes = append(d.KeyTypes, k.Type)
 		}
 		if c, ok := b.live.Column(d.Column); ok {
 			d.Expr = c.Type

@@ -163,17 +163,26 @@ func (dropColumnUnit) checkTable(ctx context.Context, s *Session, t *Table, ran,
 			addProblem(problems, "column: %q is in %s's primary key; a primary key's column cannot be dropped this way", p.Column, t.Name)
 		}
 	}
-	if p.Archive && len(s.keys) > 1 {
-		addProblem(problems, "archive: %s's key has several columns (%s), and the archive keeps each value by a single-column key; set key: to a unique NOT NULL column of %s, or leave archive: out (the drop is then the point of no return)",
-			t.Name, strings.Join(s.keys, ", "), t.Name)
-	}
 	if p.Archive && !ran(archivePhase) {
 		// An archive of this plan's shape (an earlier run's, rolled back)
 		// is the archive's to fill again; any other table of its name is
 		// not shepherd's.
 		ts, err := s.d.introspect(ctx, s.db, s.sql, s.plan.Schema, s.plan.ArchiveTable())
-		if err == nil && ts != nil && len(ts.Columns) > 0 && (len(ts.Columns) != 2 || !ts.has("shepherd_key") || !ts.has(p.Column)) {
-			addProblem(problems, "archive: a table %s already exists and is not this plan's archive (shepherd_key, %s); drop or rename it", s.plan.ArchiveTable(), p.Column)
+		keys := []string{"shepherd_key"}
+		if len(s.keys) > 1 {
+			keys = nil
+			for i := range s.keys {
+				keys = append(keys, fmt.Sprintf("shepherd_key_%d", i))
+			}
+		}
+		if err == nil && ts != nil && len(ts.Columns) > 0 {
+			shaped := len(ts.Columns) == len(keys)+1 && ts.has(p.Column)
+			for _, k := range keys {
+				shaped = shaped && ts.has(k)
+			}
+			if !shaped {
+				addProblem(problems, "archive: a table %s already exists and is not this plan's archive (%s, %s); drop or rename it", s.plan.ArchiveTable(), strings.Join(keys, ", "), p.Column)
+			}
 		}
 	}
 }

@@ -856,31 +856,39 @@ ORDER BY ordinal_position
 {{/* ---------- drop-column's archive: see postgres.sql. INSERT … SELECT
      takes shared locks on the batch's rows of the table (writes to them
      wait for the batch, which is short). ---------- */}}
+{{/* The archive's key columns: shepherd_key, or shepherd_key_0, _1, … for
+     a composite key (.Keys); the table's key columns; and the join of an
+     archive row (a) to its table row (t). */}}
+{{define "archive-keys"}}{{if .Keys}}{{range $i, $k := .Keys}}{{if $i}}, {{end}}shepherd_key_{{$i}}{{end}}{{else}}shepherd_key{{end}}{{end}}
+{{define "table-keys"}}{{if .Keys}}{{qlist .Keys}}{{else}}{{q .Key}}{{end}}{{end}}
+{{define "archive-join"}}{{if .Keys}}{{range $i, $k := .Keys}}{{if $i}} AND {{end}}a.shepherd_key_{{$i}} = t.{{q $k}}{{end}}{{else}}a.shepherd_key = t.{{q .Key}}{{end}}{{end}}
+{{define "archive-key-defs"}}{{if .Keys}}{{range $i, $t := .KeyTypes}}shepherd_key_{{$i}} {{$t}} NOT NULL, {{end}}{{else}}shepherd_key {{.Type}} NOT NULL, {{end}}{{end}}
+
 {{define "archive-create"}}
 -- step own: creates the archive table {{.To}} (nothing else waits), keyed like {{.Table}}
-CREATE TABLE IF NOT EXISTS {{qt .Schema .To}} (shepherd_key {{.Type}} NOT NULL PRIMARY KEY, {{q .Column}} {{.Expr}})
+CREATE TABLE IF NOT EXISTS {{qt .Schema .To}} ({{template "archive-key-defs" .}}{{q .Column}} {{.Expr}}, PRIMARY KEY ({{template "archive-keys" .}}))
 {{end}}
 
 {{define "archive-batch"}}
 -- step: shared locks on one short batch of rows of {{.Table}} (writes to them wait for the batch), and writes their key and {{.Column}} into {{.To}}
-INSERT INTO {{qt .Schema .To}} (shepherd_key, {{q .Column}})
-SELECT {{q .Key}}, {{q .Column}} FROM {{qt .Schema .Table}} WHERE {{template "range" .}}
+INSERT INTO {{qt .Schema .To}} ({{template "archive-keys" .}}, {{q .Column}})
+SELECT {{template "table-keys" .}}, {{q .Column}} FROM {{qt .Schema .Table}} WHERE {{template "range" .}}
 ON DUPLICATE KEY UPDATE {{q .Column}} = VALUES({{q .Column}})
 {{end}}
 
 {{define "archive-missing"}}
 SELECT count(*) FROM {{qt .Schema .Table}} t
-WHERE t.{{q .Column}} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {{qt .Schema .To}} a WHERE a.shepherd_key = t.{{q .Key}} AND a.{{q .Column}} <=> t.{{q .Column}})
+WHERE t.{{q .Column}} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {{qt .Schema .To}} a WHERE {{template "archive-join" .}} AND a.{{q .Column}} <=> t.{{q .Column}})
 {{end}}
 
 {{define "restore-batch"}}
 -- step: row locks on one short batch of rows, for the batch's transaction
-UPDATE {{qt .Schema .Table}} t JOIN {{qt .Schema .To}} a ON a.shepherd_key = t.{{q .Key}}
+UPDATE {{qt .Schema .Table}} t JOIN {{qt .Schema .To}} a ON {{template "archive-join" .}}
 SET t.{{q .Column}} = a.{{q .Column}}
 WHERE {{template "range" .}} AND NOT (t.{{q .Column}} <=> a.{{q .Column}})
 {{end}}
 
 {{define "restore-missing"}}
-SELECT count(*) FROM {{qt .Schema .To}} a JOIN {{qt .Schema .Table}} t ON t.{{q .Key}} = a.shepherd_key
+SELECT count(*) FROM {{qt .Schema .To}} a JOIN {{qt .Schema .Table}} t ON {{template "archive-join" .}}
 WHERE NOT (t.{{q .Column}} <=> a.{{q .Column}})
 {{end}}

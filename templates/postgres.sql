@@ -979,33 +979,41 @@ ORDER BY k.ord
      value, in a table of their own, so that a rollback after the drop can
      restore them. Each batch is an upsert: a batch run again after a
      crash writes the same rows again. ---------- */}}
+{{/* The archive's key columns: shepherd_key, or shepherd_key_0, _1, … for
+     a composite key (.Keys); the table's key columns; and the join of an
+     archive row (a) to its table row (t). */}}
+{{define "archive-keys"}}{{if .Keys}}{{range $i, $k := .Keys}}{{if $i}}, {{end}}shepherd_key_{{$i}}{{end}}{{else}}shepherd_key{{end}}{{end}}
+{{define "table-keys"}}{{if .Keys}}{{qlist .Keys}}{{else}}{{q .Key}}{{end}}{{end}}
+{{define "archive-join"}}{{if .Keys}}{{range $i, $k := .Keys}}{{if $i}} AND {{end}}a.shepherd_key_{{$i}} = t.{{q $k}}{{end}}{{else}}a.shepherd_key = t.{{q .Key}}{{end}}{{end}}
+{{define "archive-key-defs"}}{{if .Keys}}{{range $i, $t := .KeyTypes}}shepherd_key_{{$i}} {{$t}} NOT NULL, {{end}}{{else}}shepherd_key {{.Type}} NOT NULL, {{end}}{{end}}
+
 {{define "archive-create"}}
 -- step: ACCESS EXCLUSIVE on the new table {{.To}} only (nothing else waits): creates the archive {{.To}} (shepherd_key, the key of {{.Table}}, and {{.Column}})
-CREATE TABLE IF NOT EXISTS {{qt .Schema .To}} (shepherd_key {{.Type}} PRIMARY KEY, {{q .Column}} {{.Expr}})
+CREATE TABLE IF NOT EXISTS {{qt .Schema .To}} ({{template "archive-key-defs" .}}{{q .Column}} {{.Expr}}, PRIMARY KEY ({{template "archive-keys" .}}))
 {{end}}
 
 {{define "archive-batch"}}
 -- step: ROW EXCLUSIVE on the archive {{.To}} and ACCESS SHARE on {{.Table}} (reads and writes go on, no row of it is locked): copies one short batch of rows' key and {{.Column}}
-INSERT INTO {{qt .Schema .To}} (shepherd_key, {{q .Column}})
-SELECT {{q .Key}}, {{q .Column}} FROM {{qt .Schema .Table}} WHERE {{template "range" .}}
-ON CONFLICT (shepherd_key) DO UPDATE SET {{q .Column}} = EXCLUDED.{{q .Column}}
+INSERT INTO {{qt .Schema .To}} ({{template "archive-keys" .}}, {{q .Column}})
+SELECT {{template "table-keys" .}}, {{q .Column}} FROM {{qt .Schema .Table}} WHERE {{template "range" .}}
+ON CONFLICT ({{template "archive-keys" .}}) DO UPDATE SET {{q .Column}} = EXCLUDED.{{q .Column}}
 {{end}}
 
 {{/* Rows whose value the archive lacks (a NULL needs no archive). */}}
 {{define "archive-missing"}}
 SELECT count(*) FROM {{qt .Schema .Table}} t
-WHERE t.{{q .Column}} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {{qt .Schema .To}} a WHERE a.shepherd_key = t.{{q .Key}} AND a.{{q .Column}} IS NOT DISTINCT FROM t.{{q .Column}})
+WHERE t.{{q .Column}} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {{qt .Schema .To}} a WHERE {{template "archive-join" .}} AND a.{{q .Column}} IS NOT DISTINCT FROM t.{{q .Column}})
 {{end}}
 
 {{define "restore-batch"}}
 -- step: ROW EXCLUSIVE on {{.Table}} (reads and writes go on) and a lock on each row it changes, until the batch commits; it waits at most lock_timeout for a lock, then is retried
 UPDATE {{qt .Schema .Table}} t SET {{q .Column}} = a.{{q .Column}}
 FROM {{qt .Schema .To}} a
-WHERE a.shepherd_key = t.{{q .Key}} AND {{template "range" .}} AND t.{{q .Column}} IS DISTINCT FROM a.{{q .Column}}
+WHERE {{template "archive-join" .}} AND {{template "range" .}} AND t.{{q .Column}} IS DISTINCT FROM a.{{q .Column}}
 {{end}}
 
 {{/* Archived values the table does not hold (after a restore: none). */}}
 {{define "restore-missing"}}
-SELECT count(*) FROM {{qt .Schema .To}} a JOIN {{qt .Schema .Table}} t ON t.{{q .Key}} = a.shepherd_key
+SELECT count(*) FROM {{qt .Schema .To}} a JOIN {{qt .Schema .Table}} t ON {{template "archive-join" .}}
 WHERE t.{{q .Column}} IS DISTINCT FROM a.{{q .Column}}
 {{end}}

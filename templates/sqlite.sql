@@ -288,7 +288,7 @@ CREATE UNIQUE INDEX {{q .Name}} ON {{q .Table}} ({{qlist .Columns}})
      index. Readers go on (in WAL mode); writers wait, each up to its busy
      timeout, and fail after it. */}}
 {{define "create-index"}}
--- step: the whole database is write-locked while the index is built: readers go on (WAL), writers wait up to their busy timeout
+-- step: the whole database is write-locked while the index is built: readers go on in WAL mode, writers wait up to their busy timeout
 CREATE INDEX {{q .Name}} ON {{q .Table}} ({{qlist .Columns}}){{if .Where}} WHERE {{.Where}}{{end}}
 {{end}}
 
@@ -308,7 +308,7 @@ FROM sqlite_schema WHERE type = 'index' AND name = {{bind .Name}} AND tbl_name =
 {{define "index-usage"}}SELECT 0 WHERE 0{{end}}
 
 {{define "recreate-index"}}
--- step: the whole database is write-locked while the index is built again from its recorded definition: readers go on (WAL), writers wait up to their busy timeout
+-- step: the whole database is write-locked while the index is built again from its recorded definition: readers go on in WAL mode, writers wait up to their busy timeout
 {{.Expr}}
 {{end}}
 
@@ -574,29 +574,37 @@ SELECT 'trigger', name, tbl_name, '', 0, sql, 1 FROM sqlite_schema WHERE type = 
 {{define "check-verdict"}}SELECT CASE WHEN NOT ({{.Check}}) THEN 1 WHEN ({{.Check}}) THEN 0 END FROM (SELECT {{range $i, $s := .Set}}{{if $i}}, {{end}}({{$s.Expr}}) AS {{q $s.Column}}{{end}}{{if .Key}} FROM {{qt .Schema .Table}} AS shepherd_row WHERE {{if .Keys}}{{range $j, $k := .Keys}}{{if $j}} AND {{end}}shepherd_row.{{q $k}} = {{param (printf "key_%d" $j)}}{{end}}{{else}}shepherd_row.{{q .Key}} = {{param "key"}}{{end}}{{end}}) AS {{q .Table}}{{end}}
 
 {{/* ---------- drop-column's archive: see postgres.sql. ---------- */}}
+{{/* The archive's key columns: shepherd_key, or shepherd_key_0, _1, … for
+     a composite key (.Keys); the table's key columns; and the join of an
+     archive row (a) to its table row (t). */}}
+{{define "archive-keys"}}{{if .Keys}}{{range $i, $k := .Keys}}{{if $i}}, {{end}}shepherd_key_{{$i}}{{end}}{{else}}shepherd_key{{end}}{{end}}
+{{define "table-keys"}}{{if .Keys}}{{qlist .Keys}}{{else}}{{q .Key}}{{end}}{{end}}
+{{define "archive-join"}}{{if .Keys}}{{range $i, $k := .Keys}}{{if $i}} AND {{end}}a.shepherd_key_{{$i}} = t.{{q $k}}{{end}}{{else}}a.shepherd_key = t.{{q .Key}}{{end}}{{end}}
+{{define "archive-key-defs"}}{{if .Keys}}{{range $i, $t := .KeyTypes}}shepherd_key_{{$i}} {{$t}} NOT NULL, {{end}}{{else}}shepherd_key {{.Type}} NOT NULL, {{end}}{{end}}
+
 {{define "archive-create"}}
 -- step: the database is write-locked for an instant: creates the archive table {{.To}} (shepherd_key, the key of {{.Table}}, and {{.Column}})
-CREATE TABLE IF NOT EXISTS {{q .To}} (shepherd_key {{.Type}} NOT NULL PRIMARY KEY, {{q .Column}} {{.Expr}})
+CREATE TABLE IF NOT EXISTS {{q .To}} ({{template "archive-key-defs" .}}{{q .Column}} {{.Expr}}, PRIMARY KEY ({{template "archive-keys" .}}))
 {{end}}
 
 {{define "archive-batch"}}
 -- step: the database is write-locked for one short batch
-INSERT OR REPLACE INTO {{q .To}} (shepherd_key, {{q .Column}})
-SELECT {{q .Key}}, {{q .Column}} FROM {{q .Table}} WHERE {{template "range" .}}
+INSERT OR REPLACE INTO {{q .To}} ({{template "archive-keys" .}}, {{q .Column}})
+SELECT {{template "table-keys" .}}, {{q .Column}} FROM {{q .Table}} WHERE {{template "range" .}}
 {{end}}
 
 {{define "archive-missing"}}
 SELECT count(*) FROM {{q .Table}} t
-WHERE t.{{q .Column}} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {{q .To}} a WHERE a.shepherd_key = t.{{q .Key}} AND a.{{q .Column}} IS t.{{q .Column}})
+WHERE t.{{q .Column}} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {{q .To}} a WHERE {{template "archive-join" .}} AND a.{{q .Column}} IS t.{{q .Column}})
 {{end}}
 
 {{define "restore-batch"}}
 -- step: the database is write-locked for one short batch
-UPDATE {{q .Table}} SET {{q .Column}} = (SELECT a.{{q .Column}} FROM {{q .To}} a WHERE a.shepherd_key = {{q .Table}}.{{q .Key}})
-WHERE {{template "range" .}} AND EXISTS (SELECT 1 FROM {{q .To}} a WHERE a.shepherd_key = {{q .Table}}.{{q .Key}} AND a.{{q .Column}} IS NOT {{q .Table}}.{{q .Column}})
+UPDATE {{q .Table}} AS t SET {{q .Column}} = (SELECT a.{{q .Column}} FROM {{q .To}} a WHERE {{template "archive-join" .}})
+WHERE {{template "range" .}} AND EXISTS (SELECT 1 FROM {{q .To}} a WHERE {{template "archive-join" .}} AND a.{{q .Column}} IS NOT t.{{q .Column}})
 {{end}}
 
 {{define "restore-missing"}}
-SELECT count(*) FROM {{q .To}} a JOIN {{q .Table}} t ON t.{{q .Key}} = a.shepherd_key
+SELECT count(*) FROM {{q .To}} a JOIN {{q .Table}} t ON {{template "archive-join" .}}
 WHERE t.{{q .Column}} IS NOT a.{{q .Column}}
 {{end}}
