@@ -19,6 +19,20 @@ import (
 	"github.com/shepherd-db/shepherd/templates"
 )
 
+// benchRows is how many rows a backfill benchmark loads:
+// SHEPHERD_BENCH_ROWS, by default 1,000,000.
+func benchRows(b *testing.B) int {
+	v := os.Getenv("SHEPHERD_BENCH_ROWS")
+	if v == "" {
+		return 1_000_000
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		b.Fatalf("SHEPHERD_BENCH_ROWS=%q: want a positive number of rows", v)
+	}
+	return n
+}
+
 // BenchmarkBackfill measures shepherd's backfill against the limit: on the
 // same freshly loaded table (SHEPHERD_BENCH_ROWS rows, default 1,000,000),
 // one UPDATE of the whole table, then shepherd's backfill at its defaults,
@@ -31,14 +45,7 @@ import (
 // PostgreSQL test databases are made durable first (synchronous_commit
 // back on): every batch pays its commit's flush, as in production.
 func BenchmarkBackfill(b *testing.B) {
-	rows := 1_000_000
-	if v := os.Getenv("SHEPHERD_BENCH_ROWS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			b.Fatalf("SHEPHERD_BENCH_ROWS=%q: want a positive number of rows", v)
-		}
-		rows = n
-	}
+	rows := benchRows(b)
 	// SHEPHERD_BENCH_BATCH_TIME runs the backfill with another
 	// --batch-time, to see what a target costs and buys.
 	var opts Options

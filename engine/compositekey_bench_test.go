@@ -2,8 +2,6 @@ package engine
 
 import (
 	"context"
-	"os"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -20,14 +18,7 @@ import (
 //
 //	SHEPHERD_TEST_POSTGRES=… SHEPHERD_TEST_MYSQL=… go test -run '^$' -bench BackfillCompositeKey -benchtime 1x ./engine
 func BenchmarkBackfillCompositeKey(b *testing.B) {
-	rows := 1_000_000
-	if v := os.Getenv("SHEPHERD_BENCH_ROWS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			b.Fatalf("SHEPHERD_BENCH_ROWS=%q: want a positive number of rows", v)
-		}
-		rows = n
-	}
+	rows := benchRows(b)
 	for _, dialect := range testdb.Dialects() {
 		b.Run(dialect, func(b *testing.B) {
 			var single, backfill time.Duration

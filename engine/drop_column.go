@@ -23,7 +23,7 @@ func (s *Session) phaseRelax(ctx context.Context, b builder) error {
 		return s.finishNow(ctx, relaxPhase, func(context.Context, querier) (string, error) {
 			return fmt.Sprintf("%s.%s is nullable: nothing to relax", s.plan.Table, col), nil
 		})
-	case c.Default != nil || c.Auto:
+	case insertsMayLeaveOut(c):
 		return s.finishNow(ctx, relaxPhase, func(context.Context, querier) (string, error) {
 			return fmt.Sprintf("%s.%s is NOT NULL with a default: inserts that leave it out get the default, nothing to relax", s.plan.Table, col), nil
 		})
@@ -37,11 +37,34 @@ func (s *Session) phaseRelax(ctx context.Context, b builder) error {
 	return s.runScript(ctx, relaxPhase, script, s.finishIn(relaxPhase, s.verifyRelaxed))
 }
 
+// insertsMayLeaveOut reports whether an insert may leave the column out:
+// it is nullable, has a default, or the database fills it.
+func insertsMayLeaveOut(c Column) bool { return !c.NotNull || c.Default != nil || c.Auto }
+
+// revertRelax makes the column NOT NULL again where relax dropped it, once
+// no row holds NULL in it.
+func (s *Session) revertRelax(ctx context.Context, b builder) error {
+	col := s.plan.DropColumn.Column
+	if cp := s.st(relaxPhase).Checkpoint; cp == nil || *cp != relaxed {
+		return s.moveNow(ctx, relaxPhase, phases.Revert, "relax changed nothing: nothing to put back")
+	}
+	if err := s.requireNoNulls(ctx, relaxPhase, col); err != nil {
+		return err
+	}
+	script, err := b.setNotNull(col, true)
+	if err != nil {
+		return err
+	}
+	return s.runScript(ctx, relaxPhase, script, func(ctx context.Context, q querier) error {
+		return s.move(ctx, q, relaxPhase, phases.Revert, fmt.Sprintf("%s.%s is NOT NULL again", s.plan.Table, col))
+	})
+}
+
 // verifyRelaxed checks that an insert that leaves the column out can work:
 // it is nullable, or has a default.
 func (s *Session) verifyRelaxed(ctx context.Context, q querier) (string, error) {
 	col := s.plan.DropColumn.Column
-	if c, ok := s.table.Column(col); ok && c.NotNull && (c.Default != nil || c.Auto) {
+	if c, ok := s.table.Column(col); ok && c.NotNull && insertsMayLeaveOut(c) {
 		return fmt.Sprintf("%s.%s has a default for inserts that leave it out", s.plan.Table, col), nil
 	}
 	if err := s.mustColumn(ctx, q, relaxPhase, col, "column-nullable", true, "should take inserts that leave it out"); err != nil {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"sync"
 	"time"
 
 	"github.com/shepherd-db/shepherd/phases"
@@ -143,12 +144,15 @@ func (e *Engine) DSN() string { return e.dsn.String() }
 // runner lock for its table. Close releases the lock.
 type Session struct {
 	*Engine
-	plan  *phases.Plan
-	pb    *phases.Playbook
-	opts  Options
-	table *Table
-	key   string
-	keys  []string // a composite key's columns; nil for a single-column key (compositekey.go)
+	// emitMu serializes events: a phase may emit from a goroutine of its
+	// own too (an index build's progress watcher, index_build.go).
+	emitMu sync.Mutex
+	plan   *phases.Plan
+	pb     *phases.Playbook
+	opts   Options
+	table  *Table
+	key    string
+	keys   []string // a composite key's columns; nil for a single-column key (compositekey.go)
 	// refColumns are the referenced columns of a foreign key, resolved
 	// against the live referenced table.
 	refColumns []string

@@ -91,6 +91,8 @@ func int64p(v int64) *int64 { return &v }
 
 func (s *Session) emit(e Event) {
 	e.Plan = s.plan.Name
+	s.emitMu.Lock()
+	defer s.emitMu.Unlock()
 	s.opts.Emit(e)
 }
 

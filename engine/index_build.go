@@ -34,16 +34,9 @@ func (s *Session) phaseCreateIndex(ctx context.Context, b builder) error {
 const indexBuildPoll = 500 * time.Millisecond
 
 // watchIndexBuild reads the build's progress until the returned stop is
-// called, and emits it. Events are emitted under a lock while it runs: the
-// build's own events come from the caller's goroutine.
+// called, and emits it (s.emit serializes it with the build's own events,
+// which come from the caller's goroutine).
 func (s *Session) watchIndexBuild(ctx context.Context, b builder) (stop func()) {
-	emit := s.opts.Emit
-	var mu sync.Mutex
-	s.opts.Emit = func(e Event) {
-		mu.Lock()
-		defer mu.Unlock()
-		emit(e)
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -88,7 +81,6 @@ func (s *Session) watchIndexBuild(ctx context.Context, b builder) (stop func()) 
 	return func() {
 		cancel()
 		wg.Wait()
-		s.opts.Emit = emit
 	}
 }
 

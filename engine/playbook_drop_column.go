@@ -35,7 +35,7 @@ func (dropColumnUnit) phase(id string) phaseOps {
 			preview: func(pr *previewer) {
 				col := pr.p.DropColumn.Column
 				if live := pr.b.live; live != nil {
-					if c, ok := live.Column(col); ok && (!c.NotNull || c.Default != nil || c.Auto) {
+					if c, ok := live.Column(col); ok && insertsMayLeaveOut(c) {
 						pr.column("column-nullable", col)
 						pr.note(col + " takes inserts that leave it out already (it is nullable, or has a default): relax changes nothing")
 						return
@@ -50,19 +50,7 @@ func (dropColumnUnit) phase(id string) phaseOps {
 				return s.verifyRelaxed(ctx, s.db)
 			},
 			revert: func(ctx context.Context, s *Session, b builder) error {
-				if cp := s.st(relaxPhase).Checkpoint; cp == nil || *cp != relaxed {
-					return s.moveNow(ctx, relaxPhase, phases.Revert, "relax changed nothing: nothing to put back")
-				}
-				if err := s.requireNoNulls(ctx, relaxPhase, s.plan.DropColumn.Column); err != nil {
-					return err
-				}
-				script, err := b.setNotNull(s.plan.DropColumn.Column, true)
-				if err != nil {
-					return err
-				}
-				return s.runScript(ctx, relaxPhase, script, func(ctx context.Context, q querier) error {
-					return s.move(ctx, q, relaxPhase, phases.Revert, fmt.Sprintf("%s.%s is NOT NULL again", s.plan.Table, s.plan.DropColumn.Column))
-				})
+				return s.revertRelax(ctx, b)
 			},
 		}
 	case archivePhase:
