@@ -105,7 +105,7 @@ func (k *keysetSource) next(ctx context.Context, n int) (batchRange, bool, error
 	s := k.s
 	var lo any
 	if cp := s.st(k.job.phase).Checkpoint; cp != nil {
-		lo = s.keyArg(*cp)
+		lo = s.walkArg(*cp)
 	}
 	var hi any
 	var rows int64
@@ -119,7 +119,7 @@ func (k *keysetSource) next(ctx context.Context, n int) (batchRange, bool, error
 		return batchRange{}, false, err
 	}
 	if lo != nil && keyText(hi) == keyText(lo) {
-		return batchRange{}, false, &keyStuckError{phase: k.job.phase, key: s.key, at: s.keyShown(keyText(lo))}
+		return batchRange{}, false, &keyStuckError{phase: k.job.phase, key: s.key, at: s.walkShown(keyText(lo))}
 	}
 	return batchRange{lo: lo, hi: hi, rows: rows}, true, nil
 }
@@ -287,7 +287,7 @@ func (s *Session) logBatchStatement(ctx context.Context, job batchJob) error {
 	data := job.data
 	data.HasLo = true
 	var text []string
-	how := fmt.Sprintf("run once per batch of rows on %s: the range's bounds are bound parameters (the first batch has no lower bound)", s.keyLabel())
+	how := fmt.Sprintf("run once per batch of rows on %s: the range's bounds are bound parameters (the first batch has no lower bound)", s.walkLabel())
 	if job.dups {
 		search, err := s.sql.Query("duplicate-rows", data)
 		if err != nil {
@@ -324,7 +324,7 @@ func (s *Session) batchTimeout() (bound time.Duration, setup, prefix string) {
 func (s *Session) interrupted(phase string) error {
 	cp := ""
 	if st := s.st(phase); st.Checkpoint != nil {
-		cp = s.keyAt(*st.Checkpoint)
+		cp = s.walkAt(*st.Checkpoint)
 	}
 	return &InterruptedError{Phase: phase, Checkpoint: cp}
 }
@@ -336,7 +336,7 @@ func (s *Session) upperBound(ctx context.Context, job batchJob, lo any, n int) (
 	data.HasLo = lo != nil
 	vals := map[string]any{"offset": n - 1}
 	bindKey(vals, "lo", lo)
-	dest, key := s.keyDest()
+	dest, key := s.walkDest()
 	err = s.queryRow(ctx, s.db, "upper-bound", data, vals, dest...)
 	if err == nil {
 		return key(), int64(n), true, nil
@@ -348,7 +348,7 @@ func (s *Session) upperBound(ctx context.Context, job batchJob, lo any, n int) (
 	// A composite key's last-key has no row when none is left.
 	var count int64
 	err = s.queryRow(ctx, s.db, "last-key", data, vals, append(dest, &count)...)
-	if s.composite() && errors.Is(err, sql.ErrNoRows) {
+	if s.composite() && s.rowid == "" && errors.Is(err, sql.ErrNoRows) {
 		return nil, 0, false, nil
 	}
 	if err != nil {
@@ -385,10 +385,10 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, b batchRange) (tim
 		args = append(args, a)
 	}
 	st := s.st(job.phase)
-	label := s.keyLabel()
-	rangeText := fmt.Sprintf("%s <= %s", label, s.keyShown(keyText(hi)))
+	label := s.walkLabel()
+	rangeText := fmt.Sprintf("%s <= %s", label, s.walkShown(keyText(hi)))
 	if lo != nil {
-		rangeText = fmt.Sprintf("%s > %s AND %s", label, s.keyShown(keyText(lo)), rangeText)
+		rangeText = fmt.Sprintf("%s > %s AND %s", label, s.walkShown(keyText(lo)), rangeText)
 	}
 	// The batch's statements run under shepherd's bound for a batch,
 	// whatever the database sets (timeout.go).
@@ -499,7 +499,7 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, b batchRange) (tim
 		}
 		cp := ""
 		if prevCP != nil {
-			cp = s.keyAt(*prevCP)
+			cp = s.walkAt(*prevCP)
 		}
 		be := &BatchError{Phase: job.phase, Range: rangeText, Checkpoint: cp, Err: s.dsn.scrub(err), Fix: job.fix}
 		// What happened, when it was not a row of the batch: nothing is
@@ -523,7 +523,7 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, b batchRange) (tim
 // estimateRows is a cheap row count for progress and ETA.
 func (s *Session) estimateRows(ctx context.Context) (int64, error) {
 	var n sql.NullInt64
-	data := sqlData{Schema: s.plan.Schema, Table: s.plan.Table, Key: s.key, Keys: s.keys, IntKey: s.keyIsInteger()}
+	data := sqlData{Schema: s.plan.Schema, Table: s.plan.Table, Key: s.key, Keys: s.keys, IntKey: s.keyIsInteger(), Rowid: s.rowid}
 	if err := s.queryRow(ctx, s.db, "estimate-rows", data, nil, &n); err != nil {
 		return 0, fmt.Errorf("estimate the rows of %s: %w", s.plan.Table, s.dsn.scrub(err))
 	}
@@ -534,7 +534,7 @@ func (s *Session) estimateRows(ctx context.Context) (int64, error) {
 // and returns up to five of their keys.
 func (s *Session) countWhere(ctx context.Context, q querier, data sqlData, vals map[string]any) (int64, []string, error) {
 	var n int64
-	data.Keys = s.keys
+	data.Keys, data.Rowid = s.keys, s.rowid
 	vals = expandKeys(vals)
 	if err := s.queryRow(ctx, q, "count-where", data, vals, &n); err != nil {
 		return 0, nil, s.cancelled(stmtScan, 0, s.dsn.scrub(err))

@@ -159,8 +159,8 @@ func (s *Session) keyLabel() string {
 // kept for a single key (1200), with the columns named for a composite one
 // (tenant_id 3, id 1200).
 func (s *Session) checkpointShown(cp string) string {
-	if s.composite() {
-		return s.keyAt(cp)
+	if s.composite() || s.rowid != "" {
+		return s.walkAt(cp)
 	}
 	return cp
 }

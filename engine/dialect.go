@@ -379,6 +379,10 @@ type sqlData struct {
 	Key    string
 	HasLo  bool // the batch has a lower bound (every batch but the first)
 	IntKey bool // the key is an integer (estimate-rows may read its range)
+	// Rowid, when set, is what batches walk instead of the key: SQLite's
+	// rowid under that name (rowidwalk.go). Only the walk's templates
+	// (range, upper-bound, last-key, estimate-rows, a bounded cond) read it.
+	Rowid string
 	// Keys are a composite key's columns, in order (Key then only names
 	// them for people); nil for a single-column key.
 	Keys []string

@@ -153,6 +153,9 @@ type Session struct {
 	table  *Table
 	key    string
 	keys   []string // a composite key's columns; nil for a single-column key (compositekey.go)
+	// rowid, when set, is what the batches walk instead of the key: SQLite's
+	// rowid, under this name (rowidwalk.go).
+	rowid string
 	// refColumns are the referenced columns of a foreign key, resolved
 	// against the live referenced table.
 	refColumns []string

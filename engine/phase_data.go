@@ -19,7 +19,7 @@ import (
 func (s *Session) startPass(ctx context.Context, id string, prev phases.Status, keepFailed bool) error {
 	if prev == phases.Running || prev == phases.Failed && keepFailed {
 		if cp := s.st(id).Checkpoint; cp != nil {
-			s.notice(id, "resuming from the checkpoint %s (%d rows done)", s.keyAt(*cp), s.st(id).RowsDone)
+			s.notice(id, "resuming from the checkpoint %s (%d rows done)", s.walkAt(*cp), s.st(id).RowsDone)
 		}
 		return nil
 	}
@@ -110,7 +110,7 @@ func (s *Session) verifyBackfill(b builder, id string, changed int64) func(conte
 		if cp == nil {
 			return "the table is empty: nothing to backfill", nil
 		}
-		vals := map[string]any{"hi": s.keyArg(*cp)}
+		vals := map[string]any{"hi": s.walkArg(*cp)}
 		detail := fmt.Sprintf("%d rows walked %s, %d filled", s.st(id).RowsDone, s.walkedTo(*cp), changed)
 		// One pass over the table in the usual case: no NULL is left, so
 		// none is unfilled and the expression gave NULL for none.
@@ -136,7 +136,7 @@ func (s *Session) verifyBackfill(b builder, id string, changed int64) func(conte
 				// switch-writes catches them up and requires zero NULLs.
 				s.notice(id, "%d rows behind the walk are NULL (keys %s): with a key that does not increase, rows inserted meanwhile by code that does not write %s land there; switch-writes catches them up", n, strings.Join(sample, ", "), s.plan.AddColumn.Column)
 			} else {
-				return "", &VerifyError{Phase: id, What: fmt.Sprintf("rows should have %s filled", s.plan.AddColumn.Column), UpTo: s.keyAt(*cp),
+				return "", &VerifyError{Phase: id, What: fmt.Sprintf("rows should have %s filled", s.plan.AddColumn.Column), UpTo: s.walkAt(*cp),
 					Count: n, Sample: sample, Hint: "rerun: the backfill walks the table again"}
 			}
 		}
@@ -229,7 +229,7 @@ func (s *Session) verifyNoDiff(b builder, phase, bound string) func(context.Cont
 		var vals map[string]any
 		if bound != "" {
 			d.Bounded = true
-			vals = map[string]any{"hi": s.keyArg(bound)}
+			vals = map[string]any{"hi": s.walkArg(bound)}
 		}
 		n, sample, err := s.countWhere(ctx, q, d, vals)
 		if err != nil {

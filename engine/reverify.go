@@ -62,12 +62,12 @@ func (s *Session) reverifyFilled(ctx context.Context, b builder, id string) (str
 	}
 	d := b.cond("unfilled")
 	d.Bounded = true
-	n, sample, err := s.countWhere(ctx, s.db, d, map[string]any{"hi": s.keyArg(*cp)})
+	n, sample, err := s.countWhere(ctx, s.db, d, map[string]any{"hi": s.walkArg(*cp)})
 	if err != nil {
 		return "", fmt.Errorf("%s: verify: %w", id, err)
 	}
 	if n > 0 {
-		return "", &VerifyError{Phase: id, What: fmt.Sprintf("rows should have %s filled", p.AddColumn.Column), UpTo: s.keyAt(*cp),
+		return "", &VerifyError{Phase: id, What: fmt.Sprintf("rows should have %s filled", p.AddColumn.Column), UpTo: s.walkAt(*cp),
 			Count: n, Sample: sample, Hint: "they lost their value since the backfill; roll back to the backfill and run it again"}
 	}
 	return fmt.Sprintf("no row the backfill walked is left without %s", p.AddColumn.Column), nil

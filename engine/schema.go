@@ -354,6 +354,7 @@ func (s *Session) checkSchema(ctx context.Context, t *Table, progress phases.Pro
 			addProblem(&problems, "%v", err)
 		}
 		s.setKey(key)
+		s.rowid = rowidWalk(s.d, t, key)
 	}
 
 	unitOf(p.Playbook).checkTable(ctx, s, t, ran, done, &problems)

@@ -19,9 +19,10 @@ type builder struct {
 	// seen is the live table when there is one, kept when a phase is
 	// previewed as the plan gives it (its column is not there yet): what
 	// the dialect expects of the table does not depend on that.
-	seen *Table
-	key  string
-	keys []string // a composite key's columns (compositekey.go)
+	seen  *Table
+	key   string
+	keys  []string // a composite key's columns (compositekey.go)
+	rowid string   // what batches walk instead of the key (rowidwalk.go)
 	// refColumns are the columns a foreign key references, resolved from
 	// the live schema where the plan leaves them to the primary key.
 	refColumns []string
@@ -43,12 +44,12 @@ func (b builder) gap(what string) {
 }
 
 func (s *Session) builder() builder {
-	return builder{plan: s.plan, d: s.d, sql: s.sql, live: s.table, seen: s.table, key: s.key, keys: s.keys, refColumns: s.refColumns}
+	return builder{plan: s.plan, d: s.d, sql: s.sql, live: s.table, seen: s.table, key: s.key, keys: s.keys, rowid: s.rowid, refColumns: s.refColumns}
 }
 
 // base is the data every template gets.
 func (b builder) base() sqlData {
-	return sqlData{Schema: b.plan.Schema, Table: b.plan.Table, Key: b.key, Keys: b.keys}
+	return sqlData{Schema: b.plan.Schema, Table: b.plan.Table, Key: b.key, Keys: b.keys, Rowid: b.rowid}
 }
 
 func (b builder) script(op string, data sqlData) (templates.Script, error) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -384,6 +385,20 @@ type rebuild struct {
 
 func (d sqliteDialect) lock(ctx context.Context, s *Session) (runnerLock, error) {
 	return s.acquireLease(ctx)
+}
+
+// rowidWalk: a rowid table walked by a composite key walks its rowid,
+// under the first of its names that no column of the table takes.
+func (sqliteDialect) rowidWalk(t *Table, keys []string) string {
+	if t.WithoutRowid || len(keys) < 2 {
+		return ""
+	}
+	for _, name := range []string{"rowid", "_rowid_", "oid"} {
+		if !slices.ContainsFunc(t.ColumnNames(), func(c string) bool { return strings.EqualFold(c, name) }) {
+			return name
+		}
+	}
+	return ""
 }
 
 func (sqliteDialect) lockScope(_ context.Context, s *Session) (string, error) {

@@ -332,7 +332,10 @@ DROP INDEX IF EXISTS {{q .Name}}
 
 {{/* ---------- batches: keyset ranges on the key column ---------- */}}
 
-{{define "range"}}{{if .Keys}}{{if .HasLo}}{{template "key-after-lo" .}} AND {{end}}{{template "key-upto-hi" .}}{{else}}{{if .HasLo}}{{q .Key}} > {{param "lo"}} AND {{end}}{{q .Key}} <= {{param "hi"}}{{end}}{{end}}
+{{/* A rowid table walked by a composite key walks its rowid (.Rowid names
+     it): ranges of the table's own b-tree, in the order its pages are
+     stored (engine/rowidwalk.go). */}}
+{{define "range"}}{{if .Rowid}}{{if .HasLo}}{{q .Rowid}} > {{param "lo"}} AND {{end}}{{q .Rowid}} <= {{param "hi"}}{{else if .Keys}}{{if .HasLo}}{{template "key-after-lo" .}} AND {{end}}{{template "key-upto-hi" .}}{{else}}{{if .HasLo}}{{q .Key}} > {{param "lo"}} AND {{end}}{{q .Key}} <= {{param "hi"}}{{end}}{{end}}
 
 {{/* A composite key (.Keys) is walked in the order of its tuple. SQLite (3.15+)
      serves a row-value comparison as one range of the key's index. */}}
@@ -342,7 +345,9 @@ DROP INDEX IF EXISTS {{q .Name}}
 {{define "key-order-desc"}}{{range $i, $k := .Keys}}{{if $i}}, {{end}}{{q $k}} DESC{{end}}{{end}}
 
 {{define "upper-bound"}}
-{{- if .Keys}}
+{{- if .Rowid}}
+SELECT {{q .Rowid}} FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{q .Rowid}} > {{param "lo"}}{{end}} ORDER BY {{q .Rowid}} LIMIT 1 OFFSET {{param "offset"}}
+{{- else if .Keys}}
 SELECT {{qlist .Keys}} FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{template "key-after-lo" .}}{{end}} ORDER BY {{template "key-order" .}} LIMIT 1 OFFSET {{param "offset"}}
 {{- else}}
 SELECT {{q .Key}} FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{q .Key}} > {{param "lo"}}{{end}} ORDER BY {{q .Key}} LIMIT 1 OFFSET {{param "offset"}}
@@ -350,7 +355,9 @@ SELECT {{q .Key}} FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{q .Key}} > {{p
 {{end}}
 
 {{define "last-key"}}
-{{- if .Keys}}
+{{- if .Rowid}}
+SELECT max({{q .Rowid}}), count(*) FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{q .Rowid}} > {{param "lo"}}{{end}}
+{{- else if .Keys}}
 {{/* the last key of a composite key and the rows left; no row when none is */}}
 SELECT {{qlist .Keys}}, (SELECT count(*) FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{template "key-after-lo" .}}{{end}}) FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{template "key-after-lo" .}}{{end}} ORDER BY {{template "key-order-desc" .}} LIMIT 1
 {{- else}}
@@ -363,7 +370,7 @@ SELECT max({{q .Key}}), count(*) FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {
      index lookups, which the progress corrects as the batches go; a
      count when the key is not an integer. */}}
 {{define "estimate-rows"}}
-SELECT CASE WHEN n.c < 100000 THEN n.c ELSE {{if .IntKey}}max(n.c, (SELECT max({{q .Key}}) FROM {{qt .Schema .Table}}) - (SELECT min({{q .Key}}) FROM {{qt .Schema .Table}}) + 1){{else}}(SELECT count(*) FROM {{qt .Schema .Table}}){{end}} END
+SELECT CASE WHEN n.c < 100000 THEN n.c ELSE {{if .Rowid}}max(n.c, (SELECT max({{q .Rowid}}) FROM {{qt .Schema .Table}}) - (SELECT min({{q .Rowid}}) FROM {{qt .Schema .Table}}) + 1){{else if .IntKey}}max(n.c, (SELECT max({{q .Key}}) FROM {{qt .Schema .Table}}) - (SELECT min({{q .Key}}) FROM {{qt .Schema .Table}}) + 1){{else}}(SELECT count(*) FROM {{qt .Schema .Table}}){{end}} END
 FROM (SELECT count(*) AS c FROM (SELECT 1 FROM {{qt .Schema .Table}} LIMIT 100000)) AS n
 {{end}}
 
@@ -457,7 +464,7 @@ WHERE {{q .Table}}.{{q .Key}} = shepherd_batch.shepherd_key
 {{- else if eq .Cond "new-only"}}{{q .To}} IS NOT NULL AND {{template "diff-rows" .}}
 {{- else if eq .Cond "unreproduced"}}CASE WHEN {{q .Column}} IS NULL THEN 0 ELSE {{q .Column}} IS NOT ({{.Expr}}) END
 {{- else}}{{template "violates" .}}{{end}}
-{{- if .Bounded}} AND {{if .Keys}}{{template "key-upto-hi" .}}{{else}}{{q .Key}} <= {{param "hi"}}{{end}}{{end}}
+{{- if .Bounded}} AND {{if .Rowid}}{{q .Rowid}} <= {{param "hi"}}{{else if .Keys}}{{template "key-upto-hi" .}}{{else}}{{q .Key}} <= {{param "hi"}}{{end}}{{end}}
 {{- end}}
 
 
