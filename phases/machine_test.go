@@ -204,6 +204,14 @@ var wantPlaybooks = map[string]struct {
 		{"archive", false, false, UndoKeepData},
 		{"drop-column", false, true, UndoNever},
 	}},
+	ChangeColumnType: {"Rename Column", []phaseSpec{
+		{"add-shadow", false, false, UndoDDLIfLast},
+		{"backfill", false, false, UndoKeepData},
+		{"deploy-readers", true, false, UndoGate},
+		{"swap", false, false, UndoDDL},
+		{"stop-old-writes", true, false, UndoGate},
+		{"drop-old-column", false, true, UndoNever},
+	}},
 }
 
 func TestPlaybookDefinitions(t *testing.T) {

@@ -37,6 +37,7 @@ const (
 	AddIndex          = "add-index"
 	DropIndex         = "drop-index"
 	DropColumn        = "drop-column"
+	ChangeColumnType  = "change-column-type"
 )
 
 // Plan is one validated plan file.
@@ -65,6 +66,8 @@ type Plan struct {
 	AddIndex     *AddIndexSpec     `json:"-"`
 	DropIndex    *DropIndexSpec    `json:"-"`
 	DropColumn   *DropColumnSpec   `json:"-"`
+
+	ChangeType *ChangeColumnTypeSpec `json:"-"`
 
 	lines   map[string]int // field path → line in File, for messages
 	dialect string         // set by In: texts show this dialect's fragments
@@ -309,6 +312,8 @@ type raw struct {
 	Backfill   PerDialect `yaml:"backfill"`
 	NotNull    *bool      `yaml:"not_null"`
 	To         string     `yaml:"to"`
+	Using      PerDialect `yaml:"using"`
+	Reverse    PerDialect `yaml:"reverse"`
 	Constraint *struct {
 		Name       string     `yaml:"name"`
 		Check      PerDialect `yaml:"check"`
@@ -333,6 +338,7 @@ type raw struct {
 	} `yaml:"index"`
 	Query   PerDialect `yaml:"query"`
 	Archive *bool      `yaml:"archive"`
+	Sync    string     `yaml:"sync"`
 }
 
 type assigns []Assign

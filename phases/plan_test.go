@@ -137,7 +137,7 @@ func TestParseRejects(t *testing.T) {
 	cases := []errCase{
 		// --- playbook and name
 		{name: "unknown playbook", yaml: setLine(addColumnPlan, 2, "playbook: drop-table"),
-			want: []string{f + `:2: playbook: "drop-table" is not a playbook; use add-column, rename-column, tighten-constraint, add-index, drop-index or drop-column`}, line: 2, field: "playbook", count: 1},
+			want: []string{f + `:2: playbook: "drop-table" is not a playbook; use add-column, rename-column, tighten-constraint, add-index, drop-index, drop-column or change-column-type`}, line: 2, field: "playbook", count: 1},
 		{name: "playbook in the wrong case", yaml: setLine(addColumnPlan, 2, "playbook: Add-Column"),
 			want: []string{`playbook: "Add-Column" is not a playbook`}, line: 2, field: "playbook"},
 		{name: "plan name upper-case", yaml: setLine(addColumnPlan, 1, "name: Users-Email"),
@@ -232,7 +232,7 @@ func TestParseRejects(t *testing.T) {
 		{name: "name blank", yaml: setLine(addColumnPlan, 1, `name: "   "`),
 			want: []string{f + ":1: name: is missing"}, line: 1, field: "name", count: 1},
 		{name: "playbook missing", yaml: delLine(addColumnPlan, 2),
-			want: []string{f + ": playbook: is missing; set playbook: to add-column, rename-column, tighten-constraint, add-index, drop-index or drop-column"}, field: "playbook", count: 1},
+			want: []string{f + ": playbook: is missing; set playbook: to add-column, rename-column, tighten-constraint, add-index, drop-index, drop-column or change-column-type"}, field: "playbook", count: 1},
 		{name: "table missing", yaml: delLine(addColumnPlan, 3),
 			want: []string{f + ": table: is missing; set table: to the table to change"}, field: "table", count: 1},
 		{name: "table null", yaml: setLine(addColumnPlan, 3, "table: ~"),

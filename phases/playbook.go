@@ -116,7 +116,7 @@ type Playbook struct {
 
 // PlaybookNames lists the playbooks in the order shepherd documents them.
 func PlaybookNames() []string {
-	return []string{AddColumn, RenameColumn, TightenConstraint, AddIndex, DropIndex, DropColumn}
+	return []string{AddColumn, RenameColumn, TightenConstraint, AddIndex, DropIndex, DropColumn, ChangeColumnType}
 }
 
 // Playbooks returns the three playbooks by name. They are built fresh on each
@@ -218,6 +218,8 @@ func Playbooks() map[string]*Playbook {
 		AddIndex:   addIndexPlaybook(),
 		DropIndex:  dropIndexPlaybook(),
 		DropColumn: dropColumnPlaybook(),
+
+		ChangeColumnType: changeColumnTypePlaybook(),
 	}
 }
 
@@ -326,6 +328,8 @@ func (p *Plan) NewColumn() string {
 		return p.AddColumn.Column
 	case p.RenameColumn != nil:
 		return p.RenameColumn.To
+	case p.ChangeType != nil:
+		return p.ChangeType.ShadowName()
 	}
 	return ""
 }
@@ -380,5 +384,102 @@ func (p *Plan) Expand(text string) string {
 		"{constraint}", p.ConstraintLabel(),
 		"{index}", p.IndexLabel(),
 		"{archive}", p.ArchiveTable(),
+		"{shadow}", p.changeTypeText("shadow"),
+		"{old}", p.changeTypeText("old"),
+		"{type}", p.changeTypeText("type"),
+		"{using}", p.changeTypeText("using"),
 	).Replace(text)
+}
+
+// ---------- change-column-type ----------
+
+// changeColumnTypePlaybook changes a column's type through a shadow column
+// of the new type: the guide's Rename Column, where the rename is a swap
+// of names at the end instead of a switch of the code's reads.
+func changeColumnTypePlaybook() *Playbook {
+	return &Playbook{
+		Name: ChangeColumnType, readSpec: readChangeType, Seed: "Rename Column",
+		tailor: tailorChangeTypeSync,
+		Phases: []Phase{
+			{ID: "add-shadow", Undo: UndoDDLIfLast, Schema: SchemaAddColumn,
+				Does:   "Adds {shadow} to {table}, nullable, of the new type {type}. {column} is not touched.",
+				Why:    "Add the new column: changing {column}'s type in place rewrites the table under an exclusive lock, and breaks every running replica that reads {column} as its old type.",
+				Verify: "{shadow} exists and is nullable.",
+				Revert: "Drops {shadow}, once every later phase is pending or rolled back (the values converted into it go with it)."},
+			{ID: "backfill", Undo: UndoKeepData, Batches: InBatches,
+				Does:   "Fills {shadow} with {using} for rows where it differs, in short keyset batches with a checkpoint after each. A batch the conversion fails on stops the phase: shepherd counts the rows it fails on and names some by key.",
+				Why:    "Backfill old rows into the new column, in batches small enough that no lock is held long and the application's writes go on.",
+				Verify: "Every row's {shadow} is {using}; a row whose conversion fails, or gives NULL for a value, fails the phase.",
+				Revert: "Marks the backfill rolled back; the converted values stay in {shadow} (they harm nothing in a column no code uses yet)."},
+			{ID: "deploy-readers", Gate: true, Undo: UndoGate,
+				Does:   "Gate: deploy code that reads {column} as its old type and as {type} alike.",
+				Why:    "Deploy code that can read old and new rows: after the swap {column} is of the new type, and a replica that cannot read it fails.",
+				Verify: "You confirm the deploy; the database cannot see it.",
+				Revert: "Un-confirms the gate."},
+			{ID: "swap", Undo: UndoDDL,
+				Does:   "Builds on {shadow}, without blocking writes, what the swap moves onto it: a copy of each index on {column}, and for a primary key a unique index and a validated NOT NULL check. Then, in one short transaction under the lock timeout, renames {column} to {old} and {shadow} to {column}, and moves the default, NOT NULL, the primary key and the foreign keys that reference it; those foreign keys are validated after it, without blocking writes.",
+				Why:    "Switch reads to the new column once it holds the same data as the old one: the swap is that switch, for every reader at once, and it comes after the readers' deploy.",
+				Verify: "{column} is of type {type}, holds the primary key, NOT NULL and default {old} had, and every foreign key that references it is valid.",
+				Revert: "Swaps back the same way: {column} becomes {shadow} again and {old} becomes {column}, with its default, NOT NULL, primary key and foreign keys."},
+			{ID: "stop-old-writes", Gate: true, Undo: UndoGate,
+				Does:   "Gate: deploy code that no longer writes {column} as its old type nor uses {old}: the previous release is gone everywhere.",
+				Why:    "Stop writing the old column; it is dropped one release later, once no running code reads or writes it.",
+				Verify: "You confirm the deploy; the database cannot see it.",
+				Revert: "Un-confirms the gate."},
+			{ID: "drop-old-column", Confirm: true, Undo: UndoNever, Schema: SchemaDropOldColumn,
+				OneReleaseAfter: "stop-old-writes",
+				Does:            "Drops {old}, with the indexes copied from it. This is the point of no return.",
+				Why:             "Drop the old column in a later release: a replica still running the previous release may use it.",
+				Verify:          "{old} is gone and {column}, of type {type}, holds the data.",
+				Revert:          "None: a dropped column cannot be brought back."},
+		},
+	}
+}
+
+// tailorChangeTypeSync words the phases for sync: database, where
+// triggers installed with the shadow keep the two columns in step.
+func tailorChangeTypeSync(p *Plan, pb *Playbook) {
+	if p.ChangeType == nil || !p.ChangeType.SyncsInDatabase() {
+		return
+	}
+	for i := range pb.Phases {
+		ph := &pb.Phases[i]
+		switch ph.ID {
+		case "add-shadow":
+			ph.Does = "Adds {shadow} to {table}, nullable, of the new type {type}, and triggers that keep it in step with {column} (sync: database): a write of {column} sets {shadow} to {using}, and, with reverse:, a write of {shadow} sets {column} back."
+			ph.Revert = "Drops the triggers and {shadow}, once every later phase is pending or rolled back."
+		case "swap":
+			ph.Does += " The triggers are rebound so that writes through {old} keep {column} in step."
+		case "drop-old-column":
+			ph.Does = "Drops the triggers that kept the columns in step, then {old}, with the indexes copied from it. This is the point of no return."
+		}
+	}
+}
+
+// changeTypeText is one of change-column-type's phase texts' values: the
+// shadow and old column's names, the new type and the conversion, as this
+// dialect reads them (every dialect's without one).
+func (p *Plan) changeTypeText(what string) string {
+	c := p.ChangeType
+	if c == nil {
+		return ""
+	}
+	pick := func(e PerDialect) string {
+		if v, ok := e.For(p.dialect); ok && p.dialect != "" {
+			return v
+		}
+		return e.String()
+	}
+	switch what {
+	case "shadow":
+		return c.ShadowName()
+	case "old":
+		return c.OldName()
+	case "type":
+		return pick(c.Type)
+	}
+	if !c.Using.IsZero() {
+		return pick(c.Using)
+	}
+	return "a cast of " + c.Column + " to " + pick(c.Type)
 }

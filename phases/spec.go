@@ -87,6 +87,13 @@ type canonicalPlan struct {
 	Query PerDialect `json:"query,omitzero"`
 
 	Archive bool `json:"archive,omitempty"`
+
+	// change-column-type's own (column: and type: are above).
+	Using   PerDialect `json:"using,omitzero"`
+	Reverse PerDialect `json:"reverse,omitzero"`
+	// SyncMode is change-column-type's sync: database (omitted for the
+	// default, app).
+	SyncMode string `json:"sync_mode,omitempty"`
 }
 
 // fields flattens the plan into its canonical record.
@@ -111,6 +118,7 @@ func (p *Plan) fields() canonicalPlan {
 	if d := p.DropColumn; d != nil {
 		c.Column, c.Archive = d.Column, d.Archive
 	}
+	p.changeTypeFields(&c)
 	return c
 }
 
@@ -235,6 +243,87 @@ func (p *Plan) OldColumn() string {
 		return p.RenameColumn.Column
 	case p.DropColumn != nil:
 		return p.DropColumn.Column
+	case p.ChangeType != nil:
+		return p.ChangeType.OldName()
 	}
 	return ""
+}
+
+// ---------- change-column-type ----------
+
+// change-column-type: a column's type changed on a live table the way
+// rename-column changes its name, through a second column. The shadow
+// column of the new type is added beside it, filled by the plan's
+// conversion (using:), and swapped into the column's name in one short
+// transaction; the old column stays beside it, under a name of its own,
+// until it is dropped one release later.
+
+// ChangeColumnTypeSpec is a change-column-type plan's own part: the column
+// whose type changes, the new type, the conversion of a row's old value to
+// the new type (using:; a cast when the plan leaves it out), optionally
+// the conversion back (reverse:, for writes of new code that old code
+// still reads), and who keeps the two columns in step (sync:).
+type ChangeColumnTypeSpec struct {
+	Column  string
+	Type    PerDialect
+	Using   PerDialect
+	Reverse PerDialect
+	Sync    string // "" or "app": the application; "database": triggers
+}
+
+// The suffixes of the two columns a change-column-type works with: the
+// shadow column of the new type (renamed into the column's name by the
+// swap) and the old column once the swap has moved it aside.
+const (
+	shadowSuffix = "_shepherd_new"
+	asideSuffix  = "_shepherd_old"
+)
+
+// changeTypeSyncModes are sync:'s values for change-column-type, the
+// default first.
+var changeTypeSyncModes = []string{"app", "database"}
+
+// ShadowName is the shadow column: the column's name and _shepherd_new.
+func (c *ChangeColumnTypeSpec) ShadowName() string { return c.Column + shadowSuffix }
+
+// OldName is the name the swap gives the old column: the column's name and
+// _shepherd_old.
+func (c *ChangeColumnTypeSpec) OldName() string { return c.Column + asideSuffix }
+
+// SyncsInDatabase reports whether triggers keep the two columns in step
+// (sync: database).
+func (c *ChangeColumnTypeSpec) SyncsInDatabase() bool { return c.Sync == "database" }
+
+// UsingFor is the conversion on dialect d: the plan's using:, else a cast
+// of the column to the new type.
+func (c *ChangeColumnTypeSpec) UsingFor(d string, quote func(string) string) (string, bool) {
+	if e, ok := c.Using.For(d); ok {
+		return e, true
+	}
+	t, ok := c.Type.For(d)
+	if !ok {
+		return "", false
+	}
+	return "CAST(" + quote(c.Column) + " AS " + t + ")", true
+}
+
+// readChangeType takes a change-column-type plan's own fields from the file.
+func readChangeType(v *validator, r raw) {
+	c := &ChangeColumnTypeSpec{Column: r.Column, Type: r.Type, Using: r.Using, Reverse: r.Reverse, Sync: r.Sync}
+	v.p.ChangeType = c
+	c.validate(v, r)
+}
+
+// changeTypeFields puts a change-column-type plan's fields into its
+// canonical record: column: and type: where the other column playbooks
+// keep theirs, the rest at the end (omitted when empty).
+func (p *Plan) changeTypeFields(c *canonicalPlan) {
+	ct := p.ChangeType
+	if ct == nil {
+		return
+	}
+	c.Column, c.Type, c.Using, c.Reverse = ct.Column, ct.Type, ct.Using, ct.Reverse
+	if ct.SyncsInDatabase() {
+		c.SyncMode = ct.Sync
+	}
 }

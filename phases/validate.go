@@ -86,6 +86,9 @@ func (v *validator) validate(r raw) {
 	}
 	v.ident("key", p.Key, "column")
 	v.columnList("key", p.Keys)
+	if p.Playbook != ChangeColumnType {
+		v.forbidChangeType(r)
+	}
 	for _, d := range []struct {
 		field string
 		val   PerDialect
@@ -327,4 +330,54 @@ func (v *validator) columnList(field string, cols []string) {
 		}
 		seen[col] = true
 	}
+}
+
+// ---------- change-column-type ----------
+
+// validate checks a change-column-type plan's own fields.
+func (c *ChangeColumnTypeSpec) validate(v *validator, r raw) {
+	if v.required("column", c.Column, "set column: to the column whose type changes") {
+		v.ident("column", c.Column, "column")
+		// Both names the playbook makes from the column must fit the
+		// database's identifier limit, or PostgreSQL would cut them
+		// (and two plans' shadows could share a name).
+		if n := len(c.ShadowName()); n > MaxIdentLen && CheckIdent(c.Column) == nil {
+			v.add("column", fmt.Sprintf("%q is too long for its shadow column %q (%d bytes; at most %d)", c.Column, c.ShadowName(), n, MaxIdentLen),
+				fmt.Sprintf("change-column-type names the shadow column %s<column>%s: the column's name may have at most %d bytes", "", shadowSuffix, MaxIdentLen-len(shadowSuffix)))
+		}
+	}
+	if c.Type.IsZero() {
+		v.add("type", "is missing", "set type: to the column's new type, such as bigint, or per dialect: {postgres: bigint, mysql: bigint, sqlite: integer}")
+	}
+	v.expr("using", c.Using, `"payload::jsonb"`)
+	v.expr("reverse", c.Reverse, `"payload::text"`)
+	for _, f := range []struct {
+		field string
+		e     PerDialect
+	}{{"using", c.Using}, {"reverse", c.Reverse}} {
+		for _, e := range f.e.Values() {
+			if looksLikeIdent(e) && strings.EqualFold(strings.Trim(strings.TrimSpace(e), "\"`"), c.ShadowName()) {
+				v.add(f.field, fmt.Sprintf("%q is the shadow column itself", e), "give an expression over the row's columns, such as CAST("+c.Column+" AS bigint)")
+			}
+		}
+	}
+	if !c.Reverse.IsZero() && c.Sync != "database" {
+		v.add("reverse", "is used only with sync: database (triggers write the old column from the new one)", "add sync: database, or remove reverse:")
+	}
+	if c.Sync != "" && !slices.Contains(changeTypeSyncModes, c.Sync) {
+		v.add("sync", fmt.Sprintf("%q is not a sync mode", c.Sync), "use app (the application writes both columns; the default) or database (triggers keep them in step)")
+	}
+	v.forbid("backfill", !r.Backfill.IsZero())
+	v.forbid("not_null", r.NotNull != nil)
+	v.forbid("to", r.To != "")
+	v.forbid("constraint", r.Constraint != nil)
+	v.forbid("clean", r.Clean != nil)
+	v.forbidIndex(r)
+}
+
+// forbidChangeType refuses change-column-type's own fields in a plan of
+// another playbook.
+func (v *validator) forbidChangeType(r raw) {
+	v.forbid("using", !r.Using.IsZero())
+	v.forbid("reverse", !r.Reverse.IsZero())
 }
