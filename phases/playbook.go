@@ -112,6 +112,9 @@ type Playbook struct {
 	readSpec func(v *validator, r raw)
 	// tailor, when set, adapts the phases to a plan's spec (PlaybookDef).
 	tailor func(p *Plan, pb *Playbook)
+	// Syncs marks a playbook that takes sync: (the database keeps its old
+	// and new columns in step).
+	Syncs bool
 }
 
 // PlaybookNames lists the playbooks in the order shepherd documents them.
@@ -156,6 +159,7 @@ func Playbooks() map[string]*Playbook {
 		},
 		RenameColumn: {
 			Name: RenameColumn, readSpec: readRenameColumn, Seed: "Rename Column",
+			Syncs: true, tailor: tailorRenameSync,
 			Phases: []Phase{
 				{ID: "add-column", Undo: UndoDDLIfLast, Schema: SchemaAddColumn,
 					Does:   "Adds {to} to {table} as a nullable column of {column}'s type.",
@@ -307,6 +311,33 @@ func dropColumnPlaybook() *Playbook {
 	}
 }
 
+// tailorRenameSync words rename-column's phases for sync: database, where
+// triggers installed with the new column do the dual write. The phase ids
+// stay (they are the contract): dual-write is still a gate, but confirming
+// it needs no deploy.
+func tailorRenameSync(p *Plan, pb *Playbook) {
+	if !p.SyncByDatabase() {
+		return
+	}
+	for i := range pb.Phases {
+		ph := &pb.Phases[i]
+		switch ph.ID {
+		case "add-column":
+			ph.Does = "Adds {to} to {table} as a nullable column of {column}'s type, and installs triggers that keep {column} and {to} in step (sync: database): a write of {column} only sets {to}, a write of {to} only sets {column}, a write of both keeps both. Each costs a write one more column assignment per row written, in the writer's own statement (on SQLite, one more UPDATE of the row)."
+			ph.Verify = "{to} exists and is nullable, and the triggers are installed."
+			ph.Revert = "Drops the triggers and {to}, once every later phase is pending or rolled back (values copied into it go with it). Refuses while a row's {to} holds a value {column} does not have, naming the rows, unless rollback --drop-data."
+		case "dual-write":
+			ph.Does = "Gate, for information: the database does the dual write (sync: database), so confirming it needs no deploy. Code that writes only {column}, only {to}, or both may run from now on."
+			ph.Why = "Write to both old and new columns, so that rows written from now on are right in both: the triggers installed with {to} do it for every writer, including the ones nobody remembered."
+			ph.Verify = "Nothing to deploy: the triggers do the dual write."
+		case "drop-old-column":
+			ph.Does = "Drops the triggers that kept {column} and {to} in step, then {column}. This is the point of no return."
+			ph.Why = "Drop the old column in a later release: a replica still running the previous release may use it. The triggers stay until this drop: until then a straggling replica of old code may still write {column}, and a rollback of stop-old-writes must find {column} right; SQLite and MySQL also refuse, or break, dropping a column a trigger uses."
+			ph.Verify = "{column} and the triggers are gone and {to} holds the data."
+		}
+	}
+}
+
 // Batched reports whether the phase walks the table in batches under plan p.
 func (ph Phase) Batched(p *Plan) bool {
 	switch ph.Batches {
@@ -399,13 +430,13 @@ func (p *Plan) Expand(text string) string {
 func changeColumnTypePlaybook() *Playbook {
 	return &Playbook{
 		Name: ChangeColumnType, readSpec: readChangeType, Seed: "Rename Column",
-		tailor: tailorChangeTypeSync,
+		Syncs: true,
 		Phases: []Phase{
 			{ID: "add-shadow", Undo: UndoDDLIfLast, Schema: SchemaAddColumn,
-				Does:   "Adds {shadow} to {table}, nullable, of the new type {type}. {column} is not touched.",
+				Does:   "Adds {shadow} to {table}, nullable, of the new type {type}, and triggers that keep the two columns in step (sync: database): a write of {column} alone sets {shadow} to {using}; a write of {shadow} alone sets {column} back (reverse:, else a cast to {column}'s type). Each costs a write one more assignment per row written, in the writer's own statement.",
 				Why:    "Add the new column: changing {column}'s type in place rewrites the table under an exclusive lock, and breaks every running replica that reads {column} as its old type.",
 				Verify: "{shadow} exists and is nullable.",
-				Revert: "Drops {shadow}, once every later phase is pending or rolled back (the values converted into it go with it)."},
+				Revert: "Drops the triggers and {shadow}, once every later phase is pending or rolled back (the values converted into it go with it)."},
 			{ID: "backfill", Undo: UndoKeepData, Batches: InBatches,
 				Does:   "Fills {shadow} with {using} for rows where it differs, in short keyset batches with a checkpoint after each. A batch the conversion fails on stops the phase: shepherd counts the rows it fails on and names some by key.",
 				Why:    "Backfill old rows into the new column, in batches small enough that no lock is held long and the application's writes go on.",
@@ -417,7 +448,7 @@ func changeColumnTypePlaybook() *Playbook {
 				Verify: "You confirm the deploy; the database cannot see it.",
 				Revert: "Un-confirms the gate."},
 			{ID: "swap", Undo: UndoDDL,
-				Does:   "Builds on {shadow}, without blocking writes, what the swap moves onto it: a copy of each index on {column}, and for a primary key a unique index and a validated NOT NULL check. Then, in one short transaction under the lock timeout, renames {column} to {old} and {shadow} to {column}, and moves the default, NOT NULL, the primary key and the foreign keys that reference it; those foreign keys are validated after it, without blocking writes.",
+				Does:   "Builds on {shadow}, without blocking writes, what the swap moves onto it: a copy of each index on {column}, and for a primary key a unique index and a validated NOT NULL check. Then, in one short transaction under the lock timeout, renames {column} to {old} and {shadow} to {column}, and moves the default, NOT NULL, the primary key and the foreign keys that reference it, and rebinds the triggers to the new names; the foreign keys are validated after it, without blocking writes.",
 				Why:    "Switch reads to the new column once it holds the same data as the old one: the swap is that switch, for every reader at once, and it comes after the readers' deploy.",
 				Verify: "{column} is of type {type}, holds the primary key, NOT NULL and default {old} had, and every foreign key that references it is valid.",
 				Revert: "Swaps back the same way: {column} becomes {shadow} again and {old} becomes {column}, with its default, NOT NULL, primary key and foreign keys."},
@@ -428,31 +459,11 @@ func changeColumnTypePlaybook() *Playbook {
 				Revert: "Un-confirms the gate."},
 			{ID: "drop-old-column", Confirm: true, Undo: UndoNever, Schema: SchemaDropOldColumn,
 				OneReleaseAfter: "stop-old-writes",
-				Does:            "Drops {old}, with the indexes copied from it. This is the point of no return.",
+				Does:            "Drops the triggers that kept the columns in step, then {old} with its indexes. This is the point of no return.",
 				Why:             "Drop the old column in a later release: a replica still running the previous release may use it.",
-				Verify:          "{old} is gone and {column}, of type {type}, holds the data.",
+				Verify:          "{old} and the triggers are gone and {column}, of type {type}, holds the data.",
 				Revert:          "None: a dropped column cannot be brought back."},
 		},
-	}
-}
-
-// tailorChangeTypeSync words the phases for sync: database, where
-// triggers installed with the shadow keep the two columns in step.
-func tailorChangeTypeSync(p *Plan, pb *Playbook) {
-	if p.ChangeType == nil || !p.ChangeType.SyncsInDatabase() {
-		return
-	}
-	for i := range pb.Phases {
-		ph := &pb.Phases[i]
-		switch ph.ID {
-		case "add-shadow":
-			ph.Does = "Adds {shadow} to {table}, nullable, of the new type {type}, and triggers that keep it in step with {column} (sync: database): a write of {column} sets {shadow} to {using}, and, with reverse:, a write of {shadow} sets {column} back."
-			ph.Revert = "Drops the triggers and {shadow}, once every later phase is pending or rolled back."
-		case "swap":
-			ph.Does += " The triggers are rebound so that writes through {old} keep {column} in step."
-		case "drop-old-column":
-			ph.Does = "Drops the triggers that kept the columns in step, then {old}, with the indexes copied from it. This is the point of no return."
-		}
 	}
 }
 

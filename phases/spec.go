@@ -17,11 +17,30 @@ type AddColumnSpec struct {
 }
 
 // RenameColumnSpec is a rename-column plan's own part: the column renamed,
-// its new name, and optionally a new type for the new column.
+// its new name, optionally a new type for the new column, and who keeps
+// the two columns in step while both are written (sync:).
 type RenameColumnSpec struct {
 	Column string
 	To     string
 	Type   PerDialect
+	Sync   string // SyncApp, or "" (the plan leaves sync: out: the same), or SyncDatabase
+}
+
+// The values of sync:. With SyncApp the application writes both columns
+// during dual-write; with SyncDatabase triggers that add-column installs
+// do (engine/sync_triggers.go).
+const (
+	SyncApp      = "app"
+	SyncDatabase = "database"
+)
+
+// SyncModes lists sync:'s values, the default first.
+func SyncModes() []string { return []string{SyncApp, SyncDatabase} }
+
+// SyncByDatabase reports whether the plan has the database keep its old
+// and new columns in step (sync: database).
+func (p *Plan) SyncByDatabase() bool {
+	return p.RenameColumn != nil && p.RenameColumn.Sync == SyncDatabase
 }
 
 // TightenSpec is a tighten-constraint plan's own part: the constraint added
@@ -88,12 +107,14 @@ type canonicalPlan struct {
 
 	Archive bool `json:"archive,omitempty"`
 
-	// change-column-type's own (column: and type: are above).
+	// Sync is set only for sync: database: sync: app is the default, and
+	// a plan that says it means what one without it does (same hash).
+	Sync string `json:"sync,omitempty"`
+
+	// change-column-type's own (column: and type: are above; it always
+	// keeps its columns in step in the database, so sync: adds nothing).
 	Using   PerDialect `json:"using,omitzero"`
 	Reverse PerDialect `json:"reverse,omitzero"`
-	// SyncMode is change-column-type's sync: database (omitted for the
-	// default, app).
-	SyncMode string `json:"sync_mode,omitempty"`
 }
 
 // fields flattens the plan into its canonical record.
@@ -104,6 +125,9 @@ func (p *Plan) fields() canonicalPlan {
 	}
 	if r := p.RenameColumn; r != nil {
 		c.Column, c.To, c.Type = r.Column, r.To, r.Type
+		if r.Sync == SyncDatabase {
+			c.Sync = r.Sync
+		}
 	}
 	if t := p.Tighten; t != nil {
 		c.Constraint, c.Clean = t.Constraint, t.Clean
@@ -131,7 +155,7 @@ func readAddColumn(v *validator, r raw) {
 
 // readRenameColumn takes a rename-column plan's own fields from the file.
 func readRenameColumn(v *validator, r raw) {
-	rc := &RenameColumnSpec{Column: r.Column, To: r.To, Type: r.Type}
+	rc := &RenameColumnSpec{Column: r.Column, To: r.To, Type: r.Type, Sync: r.Sync}
 	v.p.RenameColumn = rc
 	rc.validate(v, r)
 }
@@ -268,7 +292,7 @@ type ChangeColumnTypeSpec struct {
 	Type    PerDialect
 	Using   PerDialect
 	Reverse PerDialect
-	Sync    string // "" or "app": the application; "database": triggers
+	Sync    string // "" or SyncDatabase: triggers (SyncApp is refused)
 }
 
 // The suffixes of the two columns a change-column-type works with: the
@@ -279,10 +303,6 @@ const (
 	asideSuffix  = "_shepherd_old"
 )
 
-// changeTypeSyncModes are sync:'s values for change-column-type, the
-// default first.
-var changeTypeSyncModes = []string{"app", "database"}
-
 // ShadowName is the shadow column: the column's name and _shepherd_new.
 func (c *ChangeColumnTypeSpec) ShadowName() string { return c.Column + shadowSuffix }
 
@@ -290,9 +310,12 @@ func (c *ChangeColumnTypeSpec) ShadowName() string { return c.Column + shadowSuf
 // _shepherd_old.
 func (c *ChangeColumnTypeSpec) OldName() string { return c.Column + asideSuffix }
 
-// SyncsInDatabase reports whether triggers keep the two columns in step
-// (sync: database).
-func (c *ChangeColumnTypeSpec) SyncsInDatabase() bool { return c.Sync == "database" }
+// SyncsInDatabase reports whether triggers keep the two columns in step:
+// always, for change-column-type. The swap renames the shadow column into
+// the column's name, so no application code can write the shadow by name
+// through it: only the database can keep the two in step (sync: database
+// is its only mode, and its default).
+func (c *ChangeColumnTypeSpec) SyncsInDatabase() bool { return true }
 
 // UsingFor is the conversion on dialect d: the plan's using:, else a cast
 // of the column to the new type.
@@ -323,7 +346,4 @@ func (p *Plan) changeTypeFields(c *canonicalPlan) {
 		return
 	}
 	c.Column, c.Type, c.Using, c.Reverse = ct.Column, ct.Type, ct.Using, ct.Reverse
-	if ct.SyncsInDatabase() {
-		c.SyncMode = ct.Sync
-	}
 }

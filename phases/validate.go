@@ -107,6 +107,16 @@ func (v *validator) validate(r raw) {
 
 	if pb, ok := Playbooks()[p.Playbook]; ok && pb.readSpec != nil {
 		pb.readSpec(v, r)
+		if r.Sync != "" && !pb.Syncs {
+			v.add("sync", fmt.Sprintf("is not used by the %s playbook: only rename-column keeps two columns in step", p.Playbook), "remove it, or use playbook: rename-column")
+		}
+	}
+}
+
+// sync checks sync:'s value: one of SyncModes.
+func (v *validator) sync(val string) {
+	if val != "" && !slices.Contains(SyncModes(), val) {
+		v.add("sync", fmt.Sprintf("%q is not a sync mode", val), "use app (the application writes both columns; the default) or database (triggers keep them in step)")
 	}
 }
 
@@ -149,6 +159,7 @@ func (p *RenameColumnSpec) validate(v *validator, r raw) {
 	v.forbid("constraint", r.Constraint != nil)
 	v.forbid("clean", r.Clean != nil)
 	v.forbidIndex(r)
+	v.sync(r.Sync)
 }
 
 // validate checks a tighten-constraint plan's own fields.
@@ -361,11 +372,12 @@ func (c *ChangeColumnTypeSpec) validate(v *validator, r raw) {
 			}
 		}
 	}
-	if !c.Reverse.IsZero() && c.Sync != "database" {
-		v.add("reverse", "is used only with sync: database (triggers write the old column from the new one)", "add sync: database, or remove reverse:")
-	}
-	if c.Sync != "" && !slices.Contains(changeTypeSyncModes, c.Sync) {
-		v.add("sync", fmt.Sprintf("%q is not a sync mode", c.Sync), "use app (the application writes both columns; the default) or database (triggers keep them in step)")
+	switch c.Sync {
+	case "", SyncDatabase:
+	case SyncApp:
+		v.add("sync", "app is not a mode of change-column-type: the swap renames the shadow column into the column's name, so application code that wrote the shadow by name would fail there; triggers keep the two in step", "remove sync:, or write sync: database (the default)")
+	default:
+		v.sync(c.Sync)
 	}
 	v.forbid("backfill", !r.Backfill.IsZero())
 	v.forbid("not_null", r.NotNull != nil)
