@@ -55,6 +55,8 @@ func unitOf(playbook string) playbookUnit {
 		return dropIndexUnit{}
 	case phases.DropColumn:
 		return dropColumnUnit{}
+	case phases.ChangeColumnType:
+		return changeTypeUnit{}
 	}
 	return noUnit{}
 }

@@ -317,17 +317,18 @@ func (c *ChangeColumnTypeSpec) OldName() string { return c.Column + asideSuffix 
 // is its only mode, and its default).
 func (c *ChangeColumnTypeSpec) SyncsInDatabase() bool { return true }
 
-// UsingFor is the conversion on dialect d: the plan's using:, else a cast
-// of the column to the new type.
+// UsingFor is the conversion on dialect d: the plan's using:, else the
+// column, which is cast to the new type wherever the conversion is used.
 func (c *ChangeColumnTypeSpec) UsingFor(d string, quote func(string) string) (string, bool) {
 	if e, ok := c.Using.For(d); ok {
 		return e, true
 	}
-	t, ok := c.Type.For(d)
-	if !ok {
+	if _, ok := c.Type.For(d); !ok {
 		return "", false
 	}
-	return "CAST(" + quote(c.Column) + " AS " + t + ")", true
+	// The column itself: every use of the conversion casts it to the
+	// new type.
+	return quote(c.Column), true
 }
 
 // readChangeType takes a change-column-type plan's own fields from the file.

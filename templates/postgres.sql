@@ -1066,3 +1066,180 @@ DROP FUNCTION IF EXISTS {{qt .Schema .Sync.Function}}()
 {{/* how many of the sync trigger and its function are in the catalog */}}
 {{define "sync-present"}}SELECT (SELECT count(*) FROM pg_catalog.pg_trigger WHERE tgrelid = {{template "rel" .}} AND tgname = {{bind .Sync.Trigger}}) + (CASE WHEN to_regproc({{bind (qt .Schema .Sync.Function)}}) IS NULL THEN 0 ELSE 1 END){{end}}
 {{define "sync-expected"}}SELECT 2{{end}}
+
+{{/* ---------- change-column-type (engine/change_type*.go) ----------
+     The shadow column (.To) of the new type (.Type) is filled with the
+     plan's conversion (.Expr) of the row, cast to the new type, so that a
+     conversion of another type still lands as the column holds it. */}}
+{{define "convert-value"}}CAST(({{.Expr}}) AS {{.Type}}){{end}}
+
+{{/* The conversion as the sync triggers compute it from the row written:
+     the expression sees the column under its own name (.Column), holding
+     NEW's field .To. */}}
+{{define "convert-trigger-value"}}(SELECT CAST(({{.Expr}}) AS {{.Type}}) FROM (SELECT NEW.{{q .To}} AS {{q .Column}}) AS {{q .Table}}){{end}}
+
+{{/* The conversion compiled as the triggers run it, over the column alone (of type .From). */}}
+{{define "convert-try-alone"}}SELECT CAST(({{.Expr}}) AS {{.Type}}) FROM (SELECT CAST(NULL AS {{.From}}) AS {{q .Column}}) AS {{q .Table}} WHERE false{{end}}
+
+{{define "convert-batch"}}
+-- step: ROW EXCLUSIVE on {{.Table}} (reads and writes go on) and a lock on each row it changes, until the batch commits; it waits at most lock_timeout for a lock, then is retried
+UPDATE {{qt .Schema .Table}} SET {{q .To}} = {{template "convert-value" .}}
+WHERE {{template "range" .}} AND {{q .To}} IS DISTINCT FROM {{template "convert-value" .}}
+{{end}}
+
+{{/* Rows the conversion leaves wrong: "lost", a value it turns into NULL;
+     else rows whose shadow is not the conversion (up to the walk's bound
+     when .Bounded). */}}
+{{define "convert-cond"}}{{if eq .Cond "lost"}}{{q .Column}} IS NOT NULL AND {{template "convert-value" .}} IS NULL{{else}}{{q .To}} IS DISTINCT FROM {{template "convert-value" .}}{{end}}{{if .Bounded}} AND {{if .Keys}}{{template "key-upto-hi" .}}{{else}}{{q .Key}} <= {{param "hi"}}{{end}}{{end}}{{end}}
+{{define "convert-count"}}SELECT count(*) FROM {{qt .Schema .Table}} WHERE {{template "convert-cond" .}}{{end}}
+{{define "convert-sample"}}SELECT {{template "table-keys" .}} FROM {{qt .Schema .Table}} WHERE {{template "convert-cond" .}} ORDER BY {{template "table-keys" .}} LIMIT 5{{end}}
+
+{{/* The rows the conversion fails on (invalid input for a cast, a value
+     out of range): a function of the session's own (pg_temp), created in a
+     transaction that is always rolled back, tries it on each row and says
+     whether it raised. Only after a batch failed: it reads the table. */}}
+{{define "convert-probe-function"}}
+CREATE FUNCTION pg_temp.shepherd_convert_fails(shepherd_row {{qt .Schema .Table}}) RETURNS boolean LANGUAGE plpgsql AS $shepherd$
+BEGIN
+  PERFORM {{template "convert-value" .}} FROM (SELECT (shepherd_row).*) AS {{q .Table}};
+  RETURN false;
+EXCEPTION WHEN others THEN
+  RETURN true;
+END
+$shepherd$
+{{end}}
+{{define "convert-fails-count"}}SELECT count(*) FROM {{qt .Schema .Table}} AS {{q .Table}} WHERE pg_temp.shepherd_convert_fails({{q .Table}}){{end}}
+{{define "convert-fails-sample"}}SELECT {{template "table-keys" .}} FROM {{qt .Schema .Table}} AS {{q .Table}} WHERE pg_temp.shepherd_convert_fails({{q .Table}}) ORDER BY {{template "table-keys" .}} LIMIT 5{{end}}
+
+{{/* What the swap reads of the column: NOT NULL, identity, generated, its
+     default's text, the sequence it owns (serial) and that sequence's type. */}}
+{{define "swap-column"}}
+SELECT a.attnotnull, a.attidentity::text, a.attgenerated::text,
+  coalesce(pg_catalog.pg_get_expr(d.adbin, d.adrelid), ''),
+  coalesce(pg_catalog.pg_get_serial_sequence({{bind (qt .Schema .Table)}}, a.attname), ''),
+  coalesce((SELECT pg_catalog.format_type(s.seqtypid, NULL) FROM pg_catalog.pg_sequence s WHERE s.seqrelid = to_regclass(pg_catalog.pg_get_serial_sequence({{bind (qt .Schema .Table)}}, a.attname))), ''),
+  pg_catalog.format_type(a.atttypid, a.atttypmod)
+FROM pg_catalog.pg_attribute a LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE a.attrelid = {{template "rel" .}} AND a.attname = {{bind .Column}} AND a.attnum > 0 AND NOT a.attisdropped
+{{end}}
+
+{{/* The indexes whose key includes the column: name, unique, primary,
+     method, the PRIMARY KEY or UNIQUE constraint it backs, whether it has
+     expressions, its predicate, and its key columns in order (JSON). */}}
+{{define "swap-indexes"}}
+SELECT ic.relname, i.indisunique, i.indisprimary, am.amname, coalesce(con.conname, ''),
+  i.indexprs IS NOT NULL, coalesce(pg_catalog.pg_get_expr(i.indpred, i.indrelid), ''),
+  (SELECT json_agg(a.attname ORDER BY k.n)::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n) JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum)
+FROM pg_catalog.pg_index i
+JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_catalog.pg_am am ON am.oid = ic.relam
+LEFT JOIN pg_catalog.pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u')
+WHERE i.indrelid = {{template "rel" .}} AND i.indisvalid
+  AND (SELECT attnum FROM pg_catalog.pg_attribute WHERE attrelid = i.indrelid AND attname = {{bind .Column}} AND NOT attisdropped) = ANY (i.indkey::int2[])
+ORDER BY ic.relname
+{{end}}
+
+{{/* The constraints that name the column (a CHECK, a FOREIGN KEY from it,
+     an EXCLUDE) or reference it (a FOREIGN KEY of any table to it): each
+     with its table as a name to use in SQL, and its definition. */}}
+{{define "swap-constraints"}}
+SELECT con.conname, con.contype::text, con.conrelid::regclass::text, regexp_replace(pg_catalog.pg_get_constraintdef(con.oid), ' NOT VALID$', '')
+FROM pg_catalog.pg_constraint con
+WHERE con.contype IN ('c', 'f', 'x') AND (
+  (con.conrelid = {{template "rel" .}} AND (SELECT attnum FROM pg_catalog.pg_attribute WHERE attrelid = con.conrelid AND attname = {{bind .Column}} AND NOT attisdropped) = ANY (con.conkey))
+  OR (con.contype = 'f' AND con.confrelid = {{template "rel" .}} AND (SELECT attnum FROM pg_catalog.pg_attribute WHERE attrelid = con.confrelid AND attname = {{bind .Column}} AND NOT attisdropped) = ANY (con.confkey)))
+ORDER BY con.conname
+{{end}}
+
+{{/* 1 once the swap took effect: the column it moves aside (.Out) is
+     there under its new name and the incoming one (.In) is not any more. */}}
+{{define "swap-done"}}((EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = {{template "rel" .}} AND attname = {{bind .OutName}} AND attnum > 0 AND NOT attisdropped) AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = {{template "rel" .}} AND attname = {{bind .In}} AND attnum > 0 AND NOT attisdropped))::int){{end}}
+
+{{define "swap-done-query"}}SELECT {{template "swap-done" .}}{{end}}
+
+{{/* Constraints that name or reference the column and are not validated yet. */}}
+{{define "swap-unvalidated"}}
+SELECT count(*) FROM pg_catalog.pg_constraint con
+WHERE con.contype IN ('c', 'f') AND NOT con.convalidated AND (
+  (con.conrelid = {{template "rel" .}} AND (SELECT attnum FROM pg_catalog.pg_attribute WHERE attrelid = con.conrelid AND attname = {{bind .Column}} AND NOT attisdropped) = ANY (con.conkey))
+  OR (con.contype = 'f' AND con.confrelid = {{template "rel" .}} AND (SELECT attnum FROM pg_catalog.pg_attribute WHERE attrelid = con.confrelid AND attname = {{bind .Column}} AND NOT attisdropped) = ANY (con.confkey)))
+{{end}}
+
+{{define "swap-column-type"}}SELECT pg_catalog.format_type(atttypid, atttypmod) FROM pg_catalog.pg_attribute WHERE attrelid = {{template "rel" .}} AND attname = {{bind .Column}} AND attnum > 0 AND NOT attisdropped{{end}}
+
+{{/* The swap: what it moves onto the incoming column (.In) is built first
+     without blocking writes (each build skipped once done, or once the
+     swap is); then one transaction, a single statement, renames the
+     column (.Column) to .OutName and .In to .Column, and moves the
+     default, the sequence, NOT NULL, the PRIMARY KEY or UNIQUE
+     constraints (onto the built indexes) and the constraints that name
+     or reference the column (NOT VALID: no row is read); after it, each
+     of those is validated under a lock that lets reads and writes go on. */}}
+{{define "swap"}}
+{{- if not .ValidateOnly}}
+{{- range .Indexes}}{{if not .Ready}}
+-- step notx: SHARE UPDATE EXCLUSIVE on {{$.Table}}: drops an INVALID index {{.Mirror}} that an earlier failed build left behind; reads and writes go on
+-- applied: SELECT ({{template "swap-done" $}} + (NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = {{template "rel" $}} AND ic.relname = {{bind .Mirror}} AND NOT i.indisvalid))::int)
+DROP INDEX CONCURRENTLY IF EXISTS {{qt $.Schema .Mirror}}
+-- step notx: SHARE UPDATE EXCLUSIVE on {{$.Table}} while it builds the index on {{$.In}} (two scans of the table, after waiting for the transactions that started before it): reads and writes go on
+-- applied: SELECT ({{template "swap-done" $}} + (EXISTS (SELECT 1 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = {{template "rel" $}} AND ic.relname = {{bind .Mirror}} AND i.indisvalid))::int)
+CREATE {{if .Unique}}UNIQUE {{end}}INDEX CONCURRENTLY {{q .Mirror}} ON {{qt $.Schema $.Table}} USING {{.Method}} ({{qlist .Columns}}){{if .Where}} WHERE {{.Where}}{{end}}
+{{- end}}{{end}}
+{{- if .NotNull}}
+-- step own: ACCESS EXCLUSIVE on {{.Table}} for an instant (it waits at most --lock-timeout, then is retried): NOT VALID reads no row; from now on a write that leaves {{.In}} NULL is refused (the triggers fill it)
+-- applied: SELECT ({{template "swap-done" .}} + (SELECT count(*) FROM pg_catalog.pg_constraint WHERE conrelid = {{template "rel" .}} AND conname = {{bind .CheckName}}))
+ALTER TABLE {{qt .Schema .Table}} ADD CONSTRAINT {{q .CheckName}} CHECK ({{q .In}} IS NOT NULL) NOT VALID
+-- step own: SHARE UPDATE EXCLUSIVE on {{.Table}} while it scans the table: reads and writes go on; the swap's SET NOT NULL then reads no row
+-- applied: SELECT ({{template "swap-done" .}} + (SELECT count(*) FROM pg_catalog.pg_constraint WHERE conrelid = {{template "rel" .}} AND conname = {{bind .CheckName}} AND convalidated))
+ALTER TABLE {{qt .Schema .Table}} VALIDATE CONSTRAINT {{q .CheckName}}
+{{- end}}
+-- step own: ACCESS EXCLUSIVE on {{.Table}}{{range .Constraints}}{{if ne .On $.Table}} and on {{.On}}{{end}}{{end}} for the length of one short transaction (each lock waits at most --lock-timeout, then the whole swap is rolled back and retried): only the catalog changes, no row is read or rewritten
+-- applied: SELECT {{template "swap-done" .}}
+DO $shepherd_swap$
+BEGIN
+{{- range .Constraints}}
+  ALTER TABLE {{.Qualified}} DROP CONSTRAINT {{q .Name}};
+{{- end}}
+{{- range .Indexes}}{{if .Constraint}}
+  ALTER TABLE {{qt $.Schema $.Table}} DROP CONSTRAINT {{q .Constraint}};
+{{- end}}{{end}}
+  ALTER TABLE {{qt .Schema .Table}} RENAME COLUMN {{q .Column}} TO {{q .OutName}};
+  ALTER TABLE {{qt .Schema .Table}} RENAME COLUMN {{q .In}} TO {{q .Column}};
+{{- if .Default}}
+  ALTER TABLE {{qt .Schema .Table}} ALTER COLUMN {{q .OutName}} DROP DEFAULT;
+  ALTER TABLE {{qt .Schema .Table}} ALTER COLUMN {{q .Column}} SET DEFAULT {{.Default}};
+{{- end}}
+{{- if .Sequence}}
+  ALTER SEQUENCE {{.Sequence}} OWNED BY {{qt .Schema .Table}}.{{q .Column}};
+{{- if .SequenceAs}}
+  ALTER SEQUENCE {{.Sequence}} AS {{.SequenceAs}};
+{{- end}}
+{{- end}}
+{{- if .NotNull}}
+  ALTER TABLE {{qt .Schema .Table}} ALTER COLUMN {{q .Column}} SET NOT NULL;
+  ALTER TABLE {{qt .Schema .Table}} DROP CONSTRAINT {{q .CheckName}};
+  ALTER TABLE {{qt .Schema .Table}} ALTER COLUMN {{q .OutName}} DROP NOT NULL;
+{{- end}}
+{{- range .Indexes}}
+{{- if .Constraint}}
+  ALTER TABLE {{qt $.Schema $.Table}} ADD CONSTRAINT {{q .Constraint}} {{if .Primary}}PRIMARY KEY{{else}}UNIQUE{{end}} USING INDEX {{q .Mirror}};
+{{- else}}
+  ALTER INDEX {{qt $.Schema .Name}} RENAME TO {{q .Aside}};
+  ALTER INDEX {{qt $.Schema .Mirror}} RENAME TO {{q .Name}};
+{{- end}}
+{{- end}}
+{{- range .Constraints}}
+  ALTER TABLE {{.Qualified}} ADD CONSTRAINT {{q .Name}} {{.Def}} NOT VALID;
+{{- end}}
+{{- if .SyncFunction}}
+  {{.SyncFunction}};
+{{- end}}
+END
+$shepherd_swap$
+{{- end}}
+{{- range .Constraints}}
+-- step own: SHARE UPDATE EXCLUSIVE on {{.On}} while it checks every row: reads and writes go on
+-- applied: SELECT count(*) FROM pg_catalog.pg_constraint WHERE conrelid = to_regclass({{bind .Qualified}}) AND conname = {{bind .Name}} AND convalidated
+ALTER TABLE {{.Qualified}} VALIDATE CONSTRAINT {{q .Name}}
+{{- end}}
+{{end}}

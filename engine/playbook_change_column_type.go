@@ -1,0 +1,267 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/shepherd-db/shepherd/phases"
+	"github.com/shepherd-db/shepherd/templates"
+)
+
+// changeTypeUnit is the engine's change-column-type playbook: a shadow
+// column of the new type kept in step by triggers, the conversion's
+// backfill, the readers' deploy, the swap of the two columns' names in one
+// short transaction, the deploy that stops old writes, and the old
+// column's drop one release later.
+type changeTypeUnit struct{}
+
+// changeTypeDialects are the dialects the swap is built for. The others'
+// plans are refused before anything changes.
+var changeTypeDialects = map[string]bool{phases.Postgres: true}
+
+func (changeTypeUnit) phase(id string) phaseOps {
+	switch id {
+	case "add-shadow":
+		return phaseOps{
+			run: func(ctx context.Context, s *Session, b builder, _ phases.Status) error {
+				return s.phaseAddShadow(ctx, b, id)
+			},
+			preview: func(pr *previewer) {
+				pr.steps(pr.b.addShadow())
+				pr.revert(func(b builder) (templates.Script, error) {
+					return b.dropChangeTypeSynced(b.plan.ChangeType.ShadowName(), false)
+				})
+				pr.column("column-nullable", pr.p.ChangeType.ShadowName())
+				pr.note(syncCostNote)
+			},
+			reverify: func(ctx context.Context, s *Session, b builder) (string, error) {
+				if s.st("drop-old-column").Status == phases.Done {
+					return s.verifyOldDropped(ctx, s.db, id)
+				}
+				if done, err := s.swapped(ctx, s.db, false); err != nil || done {
+					return "the swap moved " + s.plan.ChangeType.ShadowName() + " into " + s.plan.ChangeType.Column + "'s name", err
+				}
+				if err := s.mustColumn(ctx, s.db, id, s.plan.ChangeType.ShadowName(), "column-nullable", true, "should exist and be nullable"); err != nil {
+					return "", err
+				}
+				return s.plan.Table + "." + s.plan.ChangeType.ShadowName() + " exists and is nullable", s.mustChangeTypeSync(ctx, s.db, id, true)
+			},
+			revert: func(ctx context.Context, s *Session, b builder) error {
+				return s.revertAddShadow(ctx, b, id)
+			},
+		}
+	case "backfill":
+		return phaseOps{
+			run: func(ctx context.Context, s *Session, b builder, prev phases.Status) error {
+				return s.phaseConvert(ctx, b, id, prev)
+			},
+			preview: func(pr *previewer) {
+				pr.steps(pr.b.batchPreview(pr.b.convertJob(id)))
+				d := pr.b.convertData()
+				d.Cond = "lost"
+				pr.check("convert-count", d)
+				d.Cond, d.Bounded = "diff", true
+				pr.check("convert-count", d)
+				pr.note("where a batch fails, shepherd counts the rows the conversion fails on (a function of its session's own tries it on each row, in a transaction it rolls back) and names up to five by key")
+			},
+			reverify: func(ctx context.Context, s *Session, b builder) (string, error) {
+				if done, err := s.swapped(ctx, s.db, false); err != nil || done || s.st("drop-old-column").Status == phases.Done {
+					return "the swap moved the converted column into " + s.plan.ChangeType.Column + "'s name", err
+				}
+				cp := s.st(id).Checkpoint
+				if cp == nil {
+					return "the table was empty: nothing to convert", nil
+				}
+				return s.verifyConverted(ctx, s.db, b, id, *cp, s.st(id).RowsChanged)
+			},
+			keptData: func(p *phases.Plan) string {
+				return fmt.Sprintf("the converted values stay in %s (a rerun converts again where they differ)", p.ChangeType.ShadowName())
+			},
+		}
+	case "swap":
+		return phaseOps{
+			run: func(ctx context.Context, s *Session, b builder, _ phases.Status) error {
+				return s.phaseSwap(ctx, b, id)
+			},
+			preview: func(pr *previewer) {
+				pr.steps(pr.b.offlineSwap(false))
+				pr.revert(func(b builder) (templates.Script, error) { return b.offlineSwap(true) })
+				pr.note("the swap's transaction holds its locks for milliseconds: everything that reads the table (index builds, the NOT NULL check's validation, the foreign keys' validation) runs before or after it, without blocking writes")
+			},
+			reverify: func(ctx context.Context, s *Session, _ builder) (string, error) {
+				if s.st("drop-old-column").Status == phases.Done {
+					return s.verifyOldDropped(ctx, s.db, id)
+				}
+				return s.verifySwapped(ctx, s.db, id, false, swapData{})
+			},
+			revert: func(ctx context.Context, s *Session, b builder) error {
+				return s.revertSwap(ctx, b, id)
+			},
+		}
+	case "drop-old-column":
+		return phaseOps{
+			run: func(ctx context.Context, s *Session, b builder, _ phases.Status) error {
+				return s.phaseDropAside(ctx, b, id)
+			},
+			preview: func(pr *previewer) {
+				pr.steps(pr.b.dropChangeTypeSynced(pr.p.ChangeType.OldName(), true))
+				pr.column("column-exists", pr.p.ChangeType.OldName())
+				pr.confirmNote(id, "point of no return: ", ", one release after stop-old-writes")
+			},
+			reverify: func(ctx context.Context, s *Session, _ builder) (string, error) {
+				return s.verifyOldDropped(ctx, s.db, id)
+			},
+		}
+	}
+	return phaseOps{} // deploy-readers, stop-old-writes: deploys the database cannot see
+}
+
+// phaseDropAside drops the triggers and the old column, set aside by the
+// swap.
+func (s *Session) phaseDropAside(ctx context.Context, b builder, id string) error {
+	old := s.plan.ChangeType.OldName()
+	script, err := b.dropChangeTypeSynced(old, true)
+	if err != nil {
+		return err
+	}
+	return s.runScript(ctx, id, script, s.finishIn(id, func(ctx context.Context, q querier) (string, error) {
+		return s.verifyOldDropped(ctx, q, id)
+	}))
+}
+
+// verifyOldDropped: the old column and the triggers are gone, the column
+// is there.
+func (s *Session) verifyOldDropped(ctx context.Context, q querier, id string) (string, error) {
+	ct := s.plan.ChangeType
+	if err := s.mustColumn(ctx, q, id, ct.OldName(), "column-exists", false, "should be gone"); err != nil {
+		return "", err
+	}
+	if err := s.mustChangeTypeSync(ctx, q, id, false); err != nil {
+		return "", err
+	}
+	if err := s.mustColumn(ctx, q, id, ct.Column, "column-exists", true, "should hold the data"); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s.%s and the triggers are gone; %s holds the data", s.plan.Table, ct.OldName(), ct.Column), nil
+}
+
+// checkTable: the column is there, the names the playbook makes are free
+// until it makes them, and the column is one the swap can move.
+func (changeTypeUnit) checkTable(ctx context.Context, s *Session, t *Table, ran, done func(string) bool, problems *[]string) {
+	p := s.plan
+	ct := p.ChangeType
+	*problems = append(*problems, changeTypeUnit{}.dialectProblems(p, s.d.name())...)
+	if len(*problems) > 0 {
+		return
+	}
+	cols := columnList(t)
+	swappedish := ran("swap") || ran("drop-old-column")
+	switch {
+	case !t.has(ct.Column):
+		addProblem(problems, "column: %s has no column %q (columns: %s)", t.Name, ct.Column, cols)
+	case !ran("add-shadow") && t.has(ct.ShadowName()):
+		addProblem(problems, "column: %s already has a column %q, the name of the shadow column change-column-type adds; drop or rename it (columns: %s)", t.Name, ct.ShadowName(), cols)
+	case !swappedish && t.has(ct.OldName()):
+		addProblem(problems, "column: %s already has a column %q, the name the swap gives the old column; drop or rename it (columns: %s)", t.Name, ct.OldName(), cols)
+	case done("add-shadow") && !swappedish && !t.has(ct.ShadowName()):
+		addProblem(problems, "column: %q was added by this plan but is gone from %s (columns: %s)", ct.ShadowName(), t.Name, cols)
+	}
+	if c, ok := t.Column(ct.Column); ok && !swappedish {
+		switch {
+		case c.Generated:
+			addProblem(problems, "column: %q is a generated column; change its type by hand with its expression", ct.Column)
+		case c.Auto:
+			addProblem(problems, "column: %q is an identity column (GENERATED … AS IDENTITY); change-column-type does not move an identity yet: make it a serial's (a sequence and a DEFAULT nextval), or change it by hand", ct.Column)
+		}
+	}
+	if s.composite() {
+		for _, k := range s.keys {
+			if strings.EqualFold(k, ct.Column) {
+				addProblem(problems, "key: %q is the column whose type changes; the batches cannot walk a key the swap moves: set key: to another unique column", k)
+			}
+		}
+	}
+}
+
+// dialectProblems: the type for the dialect, and a dialect the swap is
+// built for.
+func (changeTypeUnit) dialectProblems(p *phases.Plan, dialect string) []string {
+	var problems []string
+	if !changeTypeDialects[dialect] {
+		problems = append(problems, fmt.Sprintf("playbook: change-column-type runs on PostgreSQL only for now (this database is %s); change the type with rename-column's type: where an implicit cast converts it, or by hand", dialect))
+		return problems
+	}
+	ct := p.ChangeType
+	if _, ok := ct.Type.For(dialect); !ok {
+		problems = append(problems, missingForDialect("type", "type", dialect, ct.Type))
+	}
+	if !ct.Using.IsZero() {
+		if _, ok := ct.Using.For(dialect); !ok {
+			problems = append(problems, missingForDialect("using", "expression", dialect, ct.Using))
+		}
+	}
+	return problems
+}
+
+// newColumn: the shadow column, of the plan's type.
+func (changeTypeUnit) newColumn(b builder) (string, string, error) {
+	ct := b.plan.ChangeType
+	t, ok := ct.Type.For(b.d.name())
+	if !ok {
+		return "", "", fmt.Errorf("type: no type given for %s", b.d.name())
+	}
+	return ct.ShadowName(), t, nil
+}
+
+// checkExpressions: the type is one the database knows, and the
+// conversion one it can compute, as the batches and the triggers do.
+func (changeTypeUnit) checkExpressions(c *exprCheck) ([]string, error) {
+	p := c.s.plan
+	ct := p.ChangeType
+	if c.added {
+		return c.problems, nil // the shadow is there: its type was taken
+	}
+	typ, ok := ct.Type.For(c.dialect)
+	if !ok {
+		return c.problems, nil
+	}
+	old, had := c.t.Column(ct.Column)
+	if !had {
+		return c.problems, nil
+	}
+	c.warnType(typ)
+	using, _ := ct.UsingFor(c.dialect, c.s.d.quote)
+	if problem := c.s.compiles(c.ctx, c.t, "using", using, "CAST(("+using+") AS "+typ+")"); problem != "" {
+		return append(c.problems, problem), nil
+	}
+	// The triggers compute the conversions from the column alone.
+	for _, e := range []struct{ field, expr, from, to string }{
+		{"using", using, old.Type, typ},
+		{"reverse", func() string { r, _ := ct.Reverse.For(c.dialect); return r }(), typ, old.Type},
+	} {
+		if e.expr == "" {
+			continue
+		}
+		d := struct{ Schema, Table, Column, Expr, Type, From string }{c.s.plan.Schema, c.t.Name, ct.Column, e.expr, e.to, e.from}
+		q, err := c.s.sql.Query("convert-try-alone", d)
+		if err != nil {
+			return nil, err
+		}
+		rows, err := c.s.db.QueryContext(c.ctx, q.SQL)
+		if err == nil {
+			rows.Close()
+			continue
+		}
+		c.problems = append(c.problems, fmt.Sprintf("%s: the database rejects %q as a conversion of %s alone (the triggers that keep the columns in step see only the column, of type %s): %v", e.field, e.expr, ct.Column, e.from, c.s.dsn.scrub(err)))
+	}
+	return c.problems, nil
+}
+
+// batchUpdates: the backfill sets the shadow column.
+func (changeTypeUnit) batchUpdates(p *phases.Plan, todo func(string) bool) []batchUpdate {
+	if todo("backfill") {
+		return []batchUpdate{{"the backfill", []string{p.ChangeType.ShadowName()}}}
+	}
+	return nil
+}
