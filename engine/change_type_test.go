@@ -1,0 +1,321 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/shepherd-db/shepherd/internal/testdb"
+	"github.com/shepherd-db/shepherd/phases"
+)
+
+const parentBigintPlan = `name: parent-id-bigint
+playbook: change-column-type
+table: parent
+column: id
+type: bigint
+`
+
+// parentChild is a parent whose serial integer primary key a child's
+// foreign key references, with rows rows in each.
+func parentChild(t *testing.T, rows int) *testdb.DB {
+	db := testdb.New(t, "postgres")
+	db.Exec(fmt.Sprintf(`CREATE TABLE parent (id serial PRIMARY KEY, name text NOT NULL);
+CREATE INDEX parent_id_name_idx ON parent (id, name);
+CREATE TABLE child (id serial PRIMARY KEY, parent_id integer NOT NULL REFERENCES parent (id), note text);
+INSERT INTO parent (name) SELECT 'p' || g FROM generate_series(1, %d) g;
+INSERT INTO child (parent_id, note) SELECT g, 'c' FROM generate_series(1, %d) g;`, rows, rows))
+	return db
+}
+
+// traffic is application writes to parent and child, from writers
+// goroutines, until stopped: inserts into both tables (the child's row
+// references the parent's just inserted) and updates of parent rows. The
+// SQL names only the columns the application knows, never the shadow.
+type traffic struct {
+	db     *sql.DB
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	ops    atomic.Int64
+	mu     sync.Mutex
+	errs   []string
+	maxGap atomic.Int64 // the longest write, in microseconds
+	// phase is the phase shepherd runs (set from its events); gaps the
+	// longest write while each ran.
+	phase atomic.Value
+	gaps  sync.Map // phase -> *atomic.Int64
+}
+
+// gap records a write's time under the phase that was running.
+func (tr *traffic) gap(d time.Duration) {
+	ph, _ := tr.phase.Load().(string)
+	v, _ := tr.gaps.LoadOrStore(ph, new(atomic.Int64))
+	if m := v.(*atomic.Int64); d.Microseconds() > m.Load() {
+		m.Store(d.Microseconds())
+	}
+}
+
+func startTraffic(db *sql.DB, writers int) *traffic {
+	tr := &traffic{db: db, stop: make(chan struct{})}
+	for w := 0; w < writers; w++ {
+		tr.wg.Add(1)
+		go func(w int) {
+			defer tr.wg.Done()
+			ctx := context.Background()
+			for i := 0; ; i++ {
+				select {
+				case <-tr.stop:
+					return
+				default:
+				}
+				start := time.Now()
+				var id int64
+				err := db.QueryRowContext(ctx, `INSERT INTO parent (name) VALUES ($1) RETURNING id`, fmt.Sprintf("w%d-%d", w, i)).Scan(&id)
+				if err == nil {
+					_, err = db.ExecContext(ctx, `INSERT INTO child (parent_id, note) VALUES ($1, 'x')`, id)
+				}
+				if err == nil {
+					_, err = db.ExecContext(ctx, `UPDATE parent SET name = name || '.' WHERE id = $1`, id-int64(w+1))
+				}
+				if gap := time.Since(start).Microseconds(); gap > tr.maxGap.Load() {
+					tr.maxGap.Store(gap)
+				}
+				tr.gap(time.Since(start))
+				if err != nil {
+					tr.mu.Lock()
+					tr.errs = append(tr.errs, err.Error())
+					tr.mu.Unlock()
+				}
+				tr.ops.Add(1)
+				time.Sleep(time.Millisecond)
+			}
+		}(w)
+	}
+	return tr
+}
+
+func (tr *traffic) end(t *testing.T) {
+	t.Helper()
+	close(tr.stop)
+	tr.wg.Wait()
+	if len(tr.errs) > 0 {
+		t.Errorf("%d of %d application writes failed; first: %s", len(tr.errs), tr.ops.Load(), tr.errs[0])
+	}
+	if tr.ops.Load() < 20 {
+		t.Errorf("only %d application writes ran: the traffic did not run through the phases", tr.ops.Load())
+	}
+	t.Logf("%d application writes, none failed; the longest took %s", tr.ops.Load(), time.Duration(tr.maxGap.Load())*time.Microsecond)
+	tr.gaps.Range(func(k, v any) bool {
+		t.Logf("  longest write during %q: %s", k, time.Duration(v.(*atomic.Int64).Load())*time.Microsecond)
+		return true
+	})
+}
+
+// The headline case: parent.id, a serial integer primary key that
+// child.parent_id references, becomes bigint while the application
+// inserts into both tables and updates parent: no write fails, and at the
+// end the column is bigint, holds the primary key and its sequence (now
+// bigint too), and the foreign key is valid.
+func TestChangeTypeIntToBigintUnderTraffic(t *testing.T) {
+	t.Parallel()
+	db := parentChild(t, 3000)
+	p := mustPlan(t, parentBigintPlan)
+	// The application's pool runs each statement unprepared (pgx's exec
+	// mode): a statement prepared before the swap whose result includes
+	// the column fails once after it ("cached plan must not change result
+	// type"), as PostgreSQL refuses to change a prepared statement's
+	// result type. That is the readers' deploy's to handle, not the swap's.
+	app, err := sql.Open("pgx", appDSN(db.DSN))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { app.Close() })
+	tr := startTraffic(app, 3)
+	ctx := context.Background()
+
+	watch := func(e Event) {
+		if e.Event == EventPhaseStart || e.Event == EventStep {
+			tr.phase.Store(e.Phase + ": " + firstWords(e.SQL))
+		}
+	}
+	s, _ := session(t, db, p, Options{BatchSize: 500, Emit: watch})
+	out, err := s.Run(ctx, "", map[string]bool{"deploy-readers": true, "stop-old-writes": true})
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if out != AtGate || s.progress().Of("drop-old-column") == phases.Done {
+		t.Fatalf("the run that confirmed stop-old-writes went on to drop the old column")
+	}
+	// The swap's state on the way: the old column aside, nullable, and
+	// kept in step by the triggers for the writes that go on.
+	time.Sleep(50 * time.Millisecond)
+	if got := db.One(`SELECT count(*) FROM parent WHERE id_shepherd_old IS DISTINCT FROM id::integer`); got != "0" {
+		t.Errorf("%s rows' id_shepherd_old differ from id after the swap", got)
+	}
+	s.Close()
+
+	s2, _ := session(t, db, p, Options{})
+	if out, err := s2.Run(ctx, "", map[string]bool{"drop-old-column": true}); err != nil || out != Reached {
+		t.Fatalf("drop-old-column: %v (%v)", err, out)
+	}
+	tr.end(t)
+
+	if got := db.One(`SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'parent'::regclass AND attname = 'id'`); got != "bigint" {
+		t.Errorf("parent.id is %s, want bigint", got)
+	}
+	if got := db.One(`SELECT convalidated FROM pg_constraint WHERE conrelid = 'child'::regclass AND contype = 'f'`); got != "true" {
+		t.Errorf("child's foreign key convalidated = %s, want true", got)
+	}
+	if got := db.One(`SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'parent'::regclass AND contype = 'p'`); got != "PRIMARY KEY (id)" {
+		t.Errorf("parent's primary key is %q", got)
+	}
+	if got := db.One(`SELECT format_type(seqtypid, NULL) FROM pg_sequence WHERE seqrelid = pg_get_serial_sequence('parent', 'id')::regclass`); got != "bigint" {
+		t.Errorf("parent's sequence is %s, want bigint", got)
+	}
+	if got := db.One(`SELECT count(*) FROM pg_attribute WHERE attrelid = 'parent'::regclass AND attname LIKE 'id_shepherd%' AND NOT attisdropped`); got != "0" {
+		t.Errorf("%s shepherd columns are left on parent", got)
+	}
+	if got := db.One(`SELECT count(*) FROM pg_trigger WHERE tgrelid = 'parent'::regclass AND NOT tgisinternal`); got != "0" {
+		t.Errorf("%s triggers are left on parent", got)
+	}
+	if got := db.One(`SELECT pg_get_indexdef('parent_id_name_idx'::regclass)`); !strings.Contains(got, "(id, name)") {
+		t.Errorf("parent_id_name_idx is %s, want it on (id, name)", got)
+	}
+	if got := db.One(`SELECT count(*) FROM child c LEFT JOIN parent p ON p.id = c.parent_id WHERE p.id IS NULL`); got != "0" {
+		t.Errorf("%s children have no parent", got)
+	}
+	// The application goes on writing with the new type.
+	db.Exec(`INSERT INTO parent (id, name) VALUES (3000000000, 'big')`)
+}
+
+// firstWords are a statement's first words, to name it in a log.
+func firstWords(sql string) string {
+	f := strings.Fields(sql)
+	return strings.Join(f[:min(len(f), 6)], " ")
+}
+
+// appDSN is the test database's DSN for an application that does not keep
+// prepared statements.
+func appDSN(dsn string) string {
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	return dsn + sep + "default_query_exec_mode=exec"
+}
+
+// Every phase before the point of no return rolls back: the swap swaps
+// back (the foreign key valid, the primary key and the default on the
+// integer column again), and add-shadow drops the shadow and the
+// triggers; the plan then runs again to the end.
+func TestChangeTypeRollback(t *testing.T) {
+	t.Parallel()
+	db := parentChild(t, 1000)
+	p := mustPlan(t, parentBigintPlan)
+	ctx := context.Background()
+	s, _ := session(t, db, p, Options{})
+	if _, err := s.Run(ctx, "swap", map[string]bool{"deploy-readers": true}); err != nil {
+		t.Fatalf("run to swap: %v", err)
+	}
+	// Written after the swap: the triggers give the old column its value.
+	db.Exec(`INSERT INTO parent (name) VALUES ('after the swap')`)
+	for _, want := range []string{"swap", "deploy-readers", "backfill", "add-shadow"} {
+		ph, err := s.Rollback(ctx)
+		if err != nil {
+			t.Fatalf("rollback %s: %v", want, err)
+		}
+		if ph.ID != want {
+			t.Fatalf("rolled back %s, want %s", ph.ID, want)
+		}
+		if want == "swap" {
+			for q, want := range map[string]string{
+				`SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'parent'::regclass AND attname = 'id'`:                                                                           "integer",
+				`SELECT convalidated FROM pg_constraint WHERE conrelid = 'child'::regclass AND contype = 'f'`:                                                                                                "true",
+				`SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'parent'::regclass AND contype = 'p'`:                                                                                  "PRIMARY KEY (id)",
+				`SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef WHERE adrelid = 'parent'::regclass AND adnum = (SELECT attnum FROM pg_attribute WHERE attrelid = 'parent'::regclass AND attname = 'id')`: "nextval('parent_id_seq'::regclass)",
+				`SELECT count(*) FROM parent WHERE name = 'after the swap' AND id IS NOT NULL`:                                                                                                               "1",
+			} {
+				if got := db.One(q); got != want {
+					t.Errorf("after the swap back, %s = %q, want %q", q, got, want)
+				}
+			}
+			db.Exec(`INSERT INTO parent (name) VALUES ('after the swap back')`)
+			if got := db.One(`SELECT count(*) FROM parent WHERE id_shepherd_new IS DISTINCT FROM id::bigint`); got != "0" {
+				t.Errorf("%s rows' id_shepherd_new differ from id after the swap back", got)
+			}
+		}
+	}
+	if got := db.One(`SELECT count(*) FROM pg_attribute WHERE attrelid = 'parent'::regclass AND attname LIKE 'id_shepherd%' AND NOT attisdropped`); got != "0" {
+		t.Errorf("%s shepherd columns are left on parent after the rollback", got)
+	}
+	if got := db.One(`SELECT count(*) FROM pg_trigger WHERE tgrelid = 'parent'::regclass AND NOT tgisinternal`); got != "0" {
+		t.Errorf("%s triggers are left on parent after the rollback", got)
+	}
+	if _, err := s.Run(ctx, "swap", map[string]bool{"deploy-readers": true}); err != nil {
+		t.Fatalf("run again to swap: %v", err)
+	}
+	if got := db.One(`SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'parent'::regclass AND attname = 'id'`); got != "bigint" {
+		t.Errorf("parent.id is %s after running again, want bigint", got)
+	}
+}
+
+// A conversion that fails on some rows fails the backfill, naming the
+// conversion, how many rows, and some of their keys; no batch with such a
+// row is kept, and the phase is not done. A conversion that gives NULL
+// for a value fails it too.
+func TestChangeTypeConversionFailures(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, using, want string
+		count             string
+	}{
+		{"invalid input", "", "should succeed for every row", "(2 rows; keys 7, 1500)"},
+		{"NULL from a value", "NULLIF(code, 'x')", "it gives NULL", "(2 rows; keys 7, 1500)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			db := testdb.New(t, "postgres")
+			db.Exec(`CREATE TABLE items (id bigint PRIMARY KEY, code text);
+INSERT INTO items SELECT g, g::text FROM generate_series(1, 2000) g;
+UPDATE items SET code = 'x' WHERE id IN (7, 1500);`)
+			plan := "name: items-code-int\nplaybook: change-column-type\ntable: items\ncolumn: code\ntype: integer\n"
+			if tc.using != "" {
+				plan += "using: \"CAST(" + tc.using + " AS integer)\"\n"
+			}
+			s, _ := session(t, db, mustPlan(t, plan), Options{BatchSize: 200})
+			_, err := s.Run(context.Background(), "backfill", nil)
+			var ve *VerifyError
+			if !errors.As(err, &ve) {
+				t.Fatalf("backfill: %v, want a verification failure", err)
+			}
+			if !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), tc.count) {
+				t.Errorf("backfill failed with %q, want it to say %q and %q", err, tc.want, tc.count)
+			}
+			if st := s.progress().Of("backfill"); st == phases.Done {
+				t.Errorf("backfill is %s", st)
+			}
+		})
+	}
+}
+
+// Other dialects are refused before anything changes, with a message that
+// says the playbook runs on PostgreSQL only for now.
+func TestChangeTypeRefusedOffPostgres(t *testing.T) {
+	p := mustPlan(t, parentBigintPlan)
+	for _, d := range []string{phases.MySQL, phases.SQLite} {
+		_, err := Preview(p, d)
+		var se *SchemaError
+		if !errors.As(err, &se) || !strings.Contains(err.Error(), "runs on PostgreSQL only for now") {
+			t.Errorf("%s: preview: %v, want a SchemaError saying it runs on PostgreSQL only", d, err)
+		}
+	}
+	if _, err := Preview(p, phases.Postgres); err != nil {
+		t.Errorf("postgres: preview: %v", err)
+	}
+}
