@@ -116,15 +116,21 @@ func (b builder) addShadow() (templates.Script, error) {
 	return append(script, install...), err
 }
 
+// changeTypeSyncNames is the data that names the sync triggers, without
+// their conversions: enough to find or remove them.
+func (b builder) changeTypeSyncNames() sqlData {
+	sd := &syncData{}
+	sd.Function, sd.Trigger, sd.Insert, sd.Update = syncNames(b.plan)
+	d := b.base()
+	d.Sync = sd
+	return d
+}
+
 // dropChangeTypeSynced drops the triggers, then col (the shadow on
 // add-shadow's rollback, the old column at drop-old-column). The trigger
 // names the columns: it must not outlive either.
-func (b builder) dropChangeTypeSynced(col string, swapped bool) (templates.Script, error) {
-	d, err := b.changeTypeSync(swapped)
-	if err != nil {
-		return nil, err
-	}
-	script, err := b.sql.Script("sync-remove", d)
+func (b builder) dropChangeTypeSynced(col string) (templates.Script, error) {
+	script, err := b.sql.Script("sync-remove", b.changeTypeSyncNames())
 	if err != nil {
 		return nil, err
 	}
@@ -132,13 +138,10 @@ func (b builder) dropChangeTypeSynced(col string, swapped bool) (templates.Scrip
 	return append(script, drop...), err
 }
 
-// changeTypeSyncMissing counts the sync objects missing (want installed)
-// or present (want gone), as a verification.
+// mustChangeTypeSync is a verification: the sync triggers are installed
+// (want) or gone (!want).
 func (s *Session) mustChangeTypeSync(ctx context.Context, q querier, phase string, want bool) error {
-	d, err := s.builder().changeTypeSync(false)
-	if err != nil {
-		return err
-	}
+	d := s.builder().changeTypeSyncNames()
 	var expected, present int64
 	if err := s.queryRow(ctx, q, "sync-expected", d, nil, &expected); err != nil {
 		return fmt.Errorf("%s: count the sync triggers: %w", phase, s.dsn.scrub(err))
@@ -185,7 +188,7 @@ func (s *Session) revertAddShadow(ctx context.Context, b builder, id string) err
 	} else if !exists {
 		return s.moveNow(ctx, id, phases.Revert, fmt.Sprintf("%s.%s was not there: nothing to drop", s.plan.Table, shadow))
 	}
-	script, err := b.dropChangeTypeSynced(shadow, false)
+	script, err := b.dropChangeTypeSynced(shadow)
 	if err != nil {
 		return err
 	}

@@ -30,7 +30,7 @@ func (changeTypeUnit) phase(id string) phaseOps {
 			preview: func(pr *previewer) {
 				pr.steps(pr.b.addShadow())
 				pr.revert(func(b builder) (templates.Script, error) {
-					return b.dropChangeTypeSynced(b.plan.ChangeType.ShadowName(), false)
+					return b.dropChangeTypeSynced(b.plan.ChangeType.ShadowName())
 				})
 				pr.column("column-nullable", pr.p.ChangeType.ShadowName())
 				pr.note(syncCostNote)
@@ -105,7 +105,7 @@ func (changeTypeUnit) phase(id string) phaseOps {
 				return s.phaseDropAside(ctx, b, id)
 			},
 			preview: func(pr *previewer) {
-				pr.steps(pr.b.dropChangeTypeSynced(pr.p.ChangeType.OldName(), true))
+				pr.steps(pr.b.dropChangeTypeSynced(pr.p.ChangeType.OldName()))
 				pr.column("column-exists", pr.p.ChangeType.OldName())
 				pr.confirmNote(id, "point of no return: ", ", one release after stop-old-writes")
 			},
@@ -121,7 +121,7 @@ func (changeTypeUnit) phase(id string) phaseOps {
 // swap.
 func (s *Session) phaseDropAside(ctx context.Context, b builder, id string) error {
 	old := s.plan.ChangeType.OldName()
-	script, err := b.dropChangeTypeSynced(old, true)
+	script, err := b.dropChangeTypeSynced(old)
 	if err != nil {
 		return err
 	}
