@@ -319,3 +319,16 @@ func TestChangeTypeRefusedOffPostgres(t *testing.T) {
 		t.Errorf("postgres: preview: %v", err)
 	}
 }
+
+// A view reads the column by its position, not its name: the swap leaves
+// it on the old column, and the plan warns of it from the start.
+func TestChangeTypeWarnsOfViews(t *testing.T) {
+	t.Parallel()
+	db := parentChild(t, 10)
+	db.Exec(`CREATE VIEW parent_names AS SELECT id, name FROM parent`)
+	s, _ := session(t, db, mustPlan(t, parentBigintPlan), Options{})
+	w := strings.Join(s.warnings, "\n")
+	if !strings.Contains(w, "view") || !strings.Contains(w, "parent_names") {
+		t.Errorf("warnings %q do not name the view", w)
+	}
+}

@@ -88,6 +88,7 @@ func (changeTypeUnit) phase(id string) phaseOps {
 				pr.steps(pr.b.offlineSwap(false))
 				pr.revert(func(b builder) (templates.Script, error) { return b.offlineSwap(true) })
 				pr.note("the swap's transaction holds its locks for milliseconds: everything that reads the table (index builds, the NOT NULL check's validation, the foreign keys' validation) runs before or after it, without blocking writes")
+				pr.note("the swap changes the type of what " + pr.p.ChangeType.Column + " returns: a statement a client prepared before it (pgx's statement cache, JDBC's server-side prepares) fails once per connection after it with PostgreSQL's \"cached plan must not change result type\"; the readers' deploy must prepare again on that error, or not keep prepared statements")
 			},
 			reverify: func(ctx context.Context, s *Session, _ builder) (string, error) {
 				if s.st("drop-old-column").Status == phases.Done {
@@ -175,6 +176,11 @@ func (changeTypeUnit) checkTable(ctx context.Context, s *Session, t *Table, ran,
 			addProblem(problems, "column: %q is an identity column (GENERATED … AS IDENTITY); change-column-type does not move an identity yet: make it a serial's (a sequence and a DEFAULT nextval), or change it by hand", ct.Column)
 		}
 	}
+	if !swappedish && len(*problems) == 0 {
+		if w := s.swapLeavesBehind(ctx); w != "" {
+			s.warnings = append(s.warnings, w)
+		}
+	}
 	if s.composite() {
 		for _, k := range s.keys {
 			if strings.EqualFold(k, ct.Column) {
@@ -182,6 +188,34 @@ func (changeTypeUnit) checkTable(ctx context.Context, s *Session, t *Table, ran,
 			}
 		}
 	}
+}
+
+// swapLeavesBehind warns of what uses the column by its position and not
+// its name, which the swap does not move: a view, another trigger, a
+// generated column keep reading the old column (aside, under its new
+// name) after the swap, and drop-old-column fails while they do.
+func (s *Session) swapLeavesBehind(ctx context.Context) string {
+	ct := s.plan.ChangeType
+	deps, err := s.dependents(ctx, ct.Column)
+	if err != nil {
+		return fmt.Sprintf("could not read what uses %s.%s (%v): check by hand what reads it besides the table's own indexes and constraints", s.plan.Table, ct.Column, err)
+	}
+	_, trigger, insert, update := syncNames(s.plan)
+	var left []string
+	for _, d := range deps {
+		switch d.Kind {
+		case DependsView, DependsTrigger, DependsGenerated:
+			if d.Name == trigger || d.Name == insert || d.Name == update {
+				continue // the playbook's own: rebound by the swap
+			}
+			left = append(left, fmt.Sprintf("%s %s on %s", d.Kind, d.Name, d.On))
+		}
+	}
+	if len(left) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("the swap moves %s.%s's indexes and constraints to the new column, but not these, which go on using the old one (%s) after it, and make drop-old-column fail: recreate them on %s after the swap:\n  - %s",
+		s.plan.Table, ct.Column, ct.OldName(), ct.Column, strings.Join(left, "\n  - "))
 }
 
 // dialectProblems: the type for the dialect, and a dialect the swap is

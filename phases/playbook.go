@@ -443,7 +443,7 @@ func changeColumnTypePlaybook() *Playbook {
 				Verify: "Every row's {shadow} is {using}; a row whose conversion fails, or gives NULL for a value, fails the phase.",
 				Revert: "Marks the backfill rolled back; the converted values stay in {shadow} (they harm nothing in a column no code uses yet)."},
 			{ID: "deploy-readers", Gate: true, Undo: UndoGate,
-				Does:   "Gate: deploy code that reads {column} as its old type and as {type} alike.",
+				Does:   "Gate: deploy code that reads {column} as its old type and as {type} alike (and prepares its statements again where the database says their result type changed).",
 				Why:    "Deploy code that can read old and new rows: after the swap {column} is of the new type, and a replica that cannot read it fails.",
 				Verify: "You confirm the deploy; the database cannot see it.",
 				Revert: "Un-confirms the gate."},
