@@ -332,3 +332,52 @@ func TestChangeTypeWarnsOfViews(t *testing.T) {
 		t.Errorf("warnings %q do not name the view", w)
 	}
 }
+
+// A run stopped right after the swap's transaction committed, before the
+// foreign key it re-added NOT VALID is validated, leaves the phase to a
+// rerun: the rerun skips what took effect and validates the key.
+func TestChangeTypeSwapStoppedAfterItsTransaction(t *testing.T) {
+	t.Parallel()
+	db := parentChild(t, 500)
+	p := mustPlan(t, parentBigintPlan)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var swapRan atomic.Bool
+	opts := Options{
+		Emit: func(e Event) {
+			if e.Event == EventStep && strings.HasPrefix(e.SQL, "DO $shepherd_swap$") {
+				swapRan.Store(true)
+			}
+		},
+		Failpoint: func(point string) {
+			if swapRan.Load() && strings.HasPrefix(point, "swap:step-") && strings.HasSuffix(point, "-done") {
+				cancel()
+			}
+		},
+	}
+	s, _ := session(t, db, p, opts)
+	if _, err := s.Run(ctx, "swap", map[string]bool{"deploy-readers": true}); err == nil {
+		t.Fatal("the run went through the swap; want it stopped after its transaction")
+	}
+	if got := db.One(`SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'parent'::regclass AND attname = 'id'`); got != "bigint" {
+		t.Fatalf("the swap's transaction did not commit before the stop: id is %s", got)
+	}
+	if got := db.One(`SELECT convalidated FROM pg_constraint WHERE conrelid = 'child'::regclass AND contype = 'f'`); got != "false" {
+		t.Fatalf("child's foreign key convalidated = %s before the rerun; the stop came too late to test the rerun", got)
+	}
+	swapRan.Store(false)
+	s.Close()
+	s2, rec := session(t, db, p, Options{})
+	if _, err := s2.Run(context.Background(), "swap", map[string]bool{"deploy-readers": true}); err != nil {
+		t.Fatalf("rerun: %v", err)
+	}
+	if got := db.One(`SELECT convalidated FROM pg_constraint WHERE conrelid = 'child'::regclass AND contype = 'f'`); got != "true" {
+		t.Errorf("child's foreign key convalidated = %s after the rerun", got)
+	}
+	if n := len(rec.find(EventStep, `^DO \$shepherd_swap\$`)); n != 0 {
+		t.Errorf("the rerun ran the swap's transaction again (%d times)", n)
+	}
+	if s2.progress().Of("swap") != phases.Done {
+		t.Errorf("swap is %s after the rerun", s2.progress().Of("swap"))
+	}
+}
