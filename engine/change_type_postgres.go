@@ -64,6 +64,9 @@ type swapIndex struct {
 // it; On the same for people; Def its definition as the catalog gives it.
 type swapConstraint struct {
 	Name, Kind, Qualified, On, Def string
+	// Other: the constraint is another table's (a foreign key to the
+	// column), which the swap locks before the table.
+	Other bool
 }
 
 // swapNames are the incoming column, the outgoing column's new name, and
@@ -180,7 +183,7 @@ func (s *Session) readSwapConstraints(ctx context.Context, col sqlData) ([]swapC
 	var out []swapConstraint
 	for rows.Next() {
 		var c swapConstraint
-		if err := rows.Scan(&c.Name, &c.Kind, &c.Qualified, &c.Def); err != nil {
+		if err := rows.Scan(&c.Name, &c.Kind, &c.Qualified, &c.Def, &c.Other); err != nil {
 			return nil, s.dsn.scrub(err)
 		}
 		c.On = c.Qualified

@@ -381,3 +381,23 @@ func TestChangeTypeSwapStoppedAfterItsTransaction(t *testing.T) {
 		t.Errorf("swap is %s after the rerun", s2.progress().Of("swap"))
 	}
 }
+
+// An identity column is refused before anything changes, saying why.
+func TestChangeTypeRefusesIdentity(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t, "postgres")
+	db.Exec(`CREATE TABLE things (id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text)`)
+	eng, err := Open(context.Background(), db.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	_, err = eng.Start(context.Background(), mustPlan(t, strings.ReplaceAll(parentBigintPlan, "parent", "things")), Options{Emit: func(Event) {}})
+	var se *SchemaError
+	if !errors.As(err, &se) || !strings.Contains(err.Error(), "is an identity column") {
+		t.Fatalf("start: %v, want a SchemaError about the identity column", err)
+	}
+	if got := db.One(`SELECT count(*) FROM pg_attribute WHERE attrelid = 'things'::regclass AND attname = 'id_shepherd_new'`); got != "0" {
+		t.Errorf("the shadow column was added")
+	}
+}

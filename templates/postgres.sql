@@ -1143,7 +1143,7 @@ ORDER BY ic.relname
      an EXCLUDE) or reference it (a FOREIGN KEY of any table to it): each
      with its table as a name to use in SQL, and its definition. */}}
 {{define "swap-constraints"}}
-SELECT con.conname, con.contype::text, con.conrelid::regclass::text, regexp_replace(pg_catalog.pg_get_constraintdef(con.oid), ' NOT VALID$', '')
+SELECT con.conname, con.contype::text, con.conrelid::regclass::text, regexp_replace(pg_catalog.pg_get_constraintdef(con.oid), ' NOT VALID$', ''), con.conrelid <> {{template "rel" .}}
 FROM pg_catalog.pg_constraint con
 WHERE con.contype IN ('c', 'f', 'x') AND (
   (con.conrelid = {{template "rel" .}} AND (SELECT attnum FROM pg_catalog.pg_attribute WHERE attrelid = con.conrelid AND attname = {{bind .Column}} AND NOT attisdropped) = ANY (con.conkey))
@@ -1174,7 +1174,11 @@ WHERE con.contype IN ('c', 'f') AND NOT con.convalidated AND (
      default, the sequence, NOT NULL, the PRIMARY KEY or UNIQUE
      constraints (onto the built indexes) and the constraints that name
      or reference the column (NOT VALID: no row is read); after it, each
-     of those is validated under a lock that lets reads and writes go on. */}}
+     of those is validated under a lock that lets reads and writes go on.
+     The swap locks the tables whose foreign keys reference the column
+     before the table, as the application's writes to them do (a write to
+     a referencing table locks it, then the referenced row): the other
+     order could deadlock with such a write. */}}
 {{define "swap"}}
 {{- if not .ValidateOnly}}
 {{- range .Indexes}}{{if not .Ready}}
@@ -1197,6 +1201,7 @@ ALTER TABLE {{qt .Schema .Table}} VALIDATE CONSTRAINT {{q .CheckName}}
 -- applied: SELECT {{template "swap-done" .}}
 DO $shepherd_swap$
 BEGIN
+  LOCK TABLE {{range .Constraints}}{{if .Other}}{{.Qualified}}, {{end}}{{end}}{{qt .Schema .Table}} IN ACCESS EXCLUSIVE MODE;
 {{- range .Constraints}}
   ALTER TABLE {{.Qualified}} DROP CONSTRAINT {{q .Name}};
 {{- end}}
