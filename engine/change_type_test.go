@@ -401,3 +401,62 @@ func TestChangeTypeRefusesIdentity(t *testing.T) {
 		t.Errorf("the shadow column was added")
 	}
 }
+
+// Other shapes the swap moves: a column with a UNIQUE constraint that
+// another table's foreign key references, and a text column converted to
+// jsonb by using: (and back by reverse:), with an index and NOT NULL.
+func TestChangeTypeShapes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, setup, plan string
+		checks            map[string]string // query -> want, at the end
+		after             string            // a write of new code after the swap
+	}{
+		{
+			name: "unique referenced",
+			setup: `CREATE TABLE codes (id bigint PRIMARY KEY, code varchar(20) NOT NULL CONSTRAINT codes_code_key UNIQUE);
+CREATE TABLE uses (id bigint PRIMARY KEY, code varchar(20) REFERENCES codes (code));
+INSERT INTO codes SELECT g, 'c' || g FROM generate_series(1, 300) g;
+INSERT INTO uses SELECT g, 'c' || g FROM generate_series(1, 300) g;`,
+			plan: "name: codes-wider\nplaybook: change-column-type\ntable: codes\ncolumn: code\ntype: varchar(255)\n",
+			checks: map[string]string{
+				`SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'codes'::regclass AND attname = 'code'`: "character varying(255)",
+				`SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'codes_code_key'`:                               "UNIQUE (code)",
+				`SELECT convalidated FROM pg_constraint WHERE conrelid = 'uses'::regclass AND contype = 'f'`:                         "true",
+				`SELECT attnotnull FROM pg_attribute WHERE attrelid = 'codes'::regclass AND attname = 'code'`:                        "true",
+				`SELECT count(*) FROM codes WHERE code = 'c' || id`:                                                                  "301",
+			},
+			after: `INSERT INTO codes VALUES (301, 'c301')`,
+		},
+		{
+			name: "text to jsonb",
+			setup: `CREATE TABLE docs (id bigint PRIMARY KEY, payload text NOT NULL);
+CREATE INDEX docs_payload_idx ON docs (payload);
+INSERT INTO docs SELECT g, '{"n": ' || g || '}' FROM generate_series(1, 300) g;`,
+			plan: "name: docs-jsonb\nplaybook: change-column-type\ntable: docs\ncolumn: payload\ntype: jsonb\nusing: \"payload::jsonb\"\nreverse: \"payload::text\"\n",
+			checks: map[string]string{
+				`SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'docs'::regclass AND attname = 'payload'`: "jsonb",
+				`SELECT pg_get_indexdef('docs_payload_idx'::regclass)`:                                                                 "CREATE INDEX docs_payload_idx ON public.docs USING btree (payload)",
+				`SELECT count(*) FROM docs WHERE (payload->>'n')::int = id`:                                                            "301",
+				`SELECT payload_shepherd_old FROM docs WHERE id = 301`:                                                                 `{"n": 301}`,
+			},
+			after: `INSERT INTO docs VALUES (301, '{"n": 301}'::jsonb)`,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			db := testdb.New(t, "postgres")
+			db.Exec(tc.setup)
+			s, _ := session(t, db, mustPlan(t, tc.plan), Options{BatchSize: 100})
+			if _, err := s.Run(context.Background(), "stop-old-writes", map[string]bool{"deploy-readers": true, "stop-old-writes": true}); err != nil {
+				t.Fatalf("run: %v", err)
+			}
+			db.Exec(tc.after)
+			for q, want := range tc.checks {
+				if got := db.One(q); got != want {
+					t.Errorf("%s = %q, want %q", q, got, want)
+				}
+			}
+		})
+	}
+}
