@@ -460,3 +460,22 @@ INSERT INTO docs SELECT g, '{"n": ' || g || '}' FROM generate_series(1, 300) g;`
 		})
 	}
 }
+
+// The playbook's own triggers are not warned of as triggers that fire on
+// the backfill's batches.
+func TestChangeTypeOwnTriggersNotWarned(t *testing.T) {
+	t.Parallel()
+	db := parentChild(t, 10)
+	p := mustPlan(t, parentBigintPlan)
+	s, _ := session(t, db, p, Options{})
+	if _, err := s.Run(context.Background(), "add-shadow", nil); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s2, _ := session(t, db, p, Options{})
+	for _, w := range s2.warnings {
+		if strings.Contains(w, "shepherd_sync_") {
+			t.Errorf("warned of the playbook's own trigger: %s", w)
+		}
+	}
+}

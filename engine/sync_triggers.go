@@ -52,7 +52,7 @@ func syncNames(p *phases.Plan) (function, trigger, insert, update string) {
 // batches' updates by design, so what warns of other triggers leaves them
 // out.
 func isSyncTrigger(p *phases.Plan, name string) bool {
-	if !p.SyncByDatabase() {
+	if !p.SyncByDatabase() && p.ChangeType == nil { // change-column-type always syncs
 		return false
 	}
 	_, trigger, insert, update := syncNames(p)
