@@ -322,3 +322,57 @@ func diffCond(dialect string) string {
 	}
 	return "handle IS DISTINCT FROM nick"
 }
+
+// TestSyncOldNotNull: an old column NOT NULL without a default. PostgreSQL
+// and MySQL check NOT NULL after their BEFORE triggers set it, so code that
+// writes only the new column inserts; SQLite's triggers run after the
+// write, so there the insert fails, and the run warns of it from its start.
+func TestSyncOldNotNull(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *testdb.DB) {
+		db.Exec("CREATE TABLE accounts (id integer PRIMARY KEY, nick varchar(100) NOT NULL, note varchar(100))")
+		db.Exec("INSERT INTO accounts (id, nick) VALUES (1, 'a')")
+		s, _ := session(t, db, mustPlan(t, accountsSyncPlan), Options{})
+		warned := strings.Contains(strings.Join(s.Warnings(), "\n"), "the sync triggers set it only after a row is written")
+		if err := s.RunPhase(context.Background(), "add-column"); err != nil {
+			t.Fatal(err)
+		}
+		err := db.ExecE("INSERT INTO accounts (id, handle) VALUES (2, 'b')")
+		if db.Dialect == "sqlite" {
+			if err == nil || !warned {
+				t.Errorf("SQLite: insert of the new column only: %v, warned %v; want a NOT NULL failure, warned", err, warned)
+			}
+			return
+		}
+		if err != nil || warned {
+			t.Fatalf("insert of the new column only: %v (warned %v)", err, warned)
+		}
+		if got := db.One("SELECT nick FROM accounts WHERE id = 2"); got != "b" {
+			t.Errorf("nick = %s, want b", got)
+		}
+	})
+}
+
+// TestSyncReverify: re-verifying add-column finds the triggers gone when
+// something dropped them by hand.
+func TestSyncReverify(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *testdb.DB) {
+		accounts(db, 5)
+		ctx := context.Background()
+		s, _ := session(t, db, mustPlan(t, accountsSyncPlan), Options{})
+		if err := s.RunPhase(ctx, "add-column"); err != nil {
+			t.Fatal(err)
+		}
+		if msg, err := s.Reverify(ctx, "add-column"); err != nil || !strings.Contains(msg, "sync triggers are installed") {
+			t.Fatalf("reverify: %q, %v", msg, err)
+		}
+		switch db.Dialect {
+		case "postgres":
+			db.Exec(`DROP TRIGGER "shepherd_sync_accounts-handle" ON accounts`)
+		default:
+			db.Exec("DROP TRIGGER `shepherd_sync_accounts-handle_upd`")
+		}
+		if _, err := s.Reverify(ctx, "add-column"); err == nil || !strings.Contains(err.Error(), "are missing") {
+			t.Errorf("reverify with a trigger dropped: %v", err)
+		}
+	})
+}
