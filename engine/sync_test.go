@@ -376,3 +376,55 @@ func TestSyncReverify(t *testing.T) {
 		}
 	})
 }
+
+// TestSyncKeysAndType: the triggers find the row by a composite key (on
+// SQLite by its rowid, or by the key's columns in a WITHOUT ROWID table),
+// and a type: casts what they copy into the new column (SQLite: integer
+// into text, stored as text).
+func TestSyncKeysAndType(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *testdb.DB) {
+		tables := []string{"CREATE TABLE members (tenant integer NOT NULL, id integer NOT NULL, nick integer, PRIMARY KEY (tenant, id))"}
+		if db.Dialect == "sqlite" {
+			tables = append(tables, tables[0]+" WITHOUT ROWID")
+		}
+		for i, create := range tables {
+			db.Exec("DROP TABLE IF EXISTS members")
+			db.Exec(create)
+			db.Exec("INSERT INTO members (tenant, id, nick) VALUES (1, 1, 7), (2, 1, 8)")
+			s, _ := session(t, db, mustPlan(t, fmt.Sprintf(`
+name: members-code-%d
+playbook: rename-column
+table: members
+key: [tenant, id]
+column: nick
+to: code
+type: {postgres: bigint, mysql: bigint, sqlite: text}
+sync: database
+`, i)), Options{})
+			if err := s.RunPhase(context.Background(), "add-column"); err != nil {
+				t.Fatal(err)
+			}
+			db.Exec("INSERT INTO members (tenant, id, nick) VALUES (1, 2, 42)")
+			db.Exec("INSERT INTO members (tenant, id, code) VALUES (2, 2, 43)")
+			db.Exec("UPDATE members SET nick = 9 WHERE tenant = 2 AND id = 1")
+			db.Exec("UPDATE members SET code = 10 WHERE tenant = 1 AND id = 1")
+			got := db.Query("SELECT tenant, id, nick, code FROM members ORDER BY tenant, id")
+			var rows []string
+			for _, r := range got {
+				rows = append(rows, strings.Join(r, ":"))
+			}
+			if want := "1:1:10:10 1:2:42:42 2:1:9:9 2:2:43:43"; strings.Join(rows, " ") != want {
+				t.Errorf("%s: rows %s, want %s", create, strings.Join(rows, " "), want)
+			}
+			if want := map[string]string{"postgres": "bigint", "sqlite": "text"}[db.Dialect]; want != "" {
+				if typ := db.One("SELECT " + map[string]string{"postgres": "pg_typeof(code)::text", "sqlite": "typeof(code)"}[db.Dialect] + " FROM members WHERE tenant = 1 AND id = 2"); typ != want {
+					t.Errorf("%s: code holds %s, want %s", create, typ, want)
+				}
+			}
+			if _, err := s.Rollback(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+		}
+	})
+}
