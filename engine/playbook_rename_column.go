@@ -176,6 +176,14 @@ func renameAddColumnOps(ops phaseOps) phaseOps {
 		pr.revert(func(b builder) (templates.Script, error) { return b.dropSynced(col) })
 		pr.note(syncCostNote)
 	}
+	reverify := ops.reverify
+	ops.reverify = func(ctx context.Context, s *Session, b builder) (string, error) {
+		verified, err := reverify(ctx, s, b)
+		if err != nil {
+			return "", err
+		}
+		return s.reverifySync(ctx, "add-column", verified)
+	}
 	return ops
 }
 
@@ -198,6 +206,9 @@ func (renameColumnUnit) checkTable(ctx context.Context, s *Session, t *Table, ra
 	}
 	if c, ok := t.Column(p.RenameColumn.Column); ok && c.Generated {
 		addProblem(problems, "column: %q is a generated column; rename it with its expression by hand", p.RenameColumn.Column)
+	}
+	if w := s.syncNotNullWarning(t); w != "" && !ran("stop-old-writes") {
+		s.warnings = append(s.warnings, w)
 	}
 	// What uses the old column must be recreated on the new one before
 	// drop-old-column: say so from the start.

@@ -69,8 +69,8 @@ func (b builder) syncValue(col, typ string) (string, error) {
 	return st.SQL, nil
 }
 
-// syncData is the template data of the plan's sync triggers; nil when the
-// plan does not have the database keep its columns in step.
+// syncData is the template data of the plan's sync triggers; false when
+// the plan does not have the database keep its columns in step.
 func (b builder) syncData() (sqlData, bool, error) {
 	p := b.plan
 	if !p.SyncByDatabase() {
@@ -162,4 +162,40 @@ func (b builder) dropSynced(col string, checks ...string) (templates.Script, err
 	}
 	drop, err := b.dropColumn(col, checks...)
 	return append(script, drop...), err
+}
+
+// syncAfterWriter is a dialect whose sync triggers set the other column
+// only after the row is written (SQLite): a NOT NULL on the old column is
+// checked before they run.
+type syncAfterWriter interface{ syncAfterWrite() bool }
+
+// syncNotNullWarning warns, where the sync triggers run after the write,
+// that code writing only the new column cannot insert while the old one is
+// NOT NULL without a default: until stop-old-writes moves NOT NULL to the
+// new column. PostgreSQL and MySQL check NOT NULL after their BEFORE
+// triggers have set the old column.
+func (s *Session) syncNotNullWarning(t *Table) string {
+	p := s.plan
+	if a, ok := s.d.(syncAfterWriter); !p.SyncByDatabase() || !ok || !a.syncAfterWrite() {
+		return ""
+	}
+	c, ok := t.Column(p.RenameColumn.Column)
+	if !ok || !c.NotNull || c.Default != nil || c.Auto {
+		return ""
+	}
+	return fmt.Sprintf("%s.%s is NOT NULL without a default, and on this database the sync triggers set it only after a row is written: an INSERT of code that writes only %s fails until stop-old-writes has moved NOT NULL to %s. Deploy such code at stop-old-writes, or give %s a default",
+		p.Table, p.RenameColumn.Column, p.RenameColumn.To, p.RenameColumn.To, p.RenameColumn.Column)
+}
+
+// reverifySync checks, after add-column's own re-verification, that the
+// sync triggers are still installed: until drop-old-column removes them,
+// they are what keeps the columns in step.
+func (s *Session) reverifySync(ctx context.Context, id, verified string) (string, error) {
+	if !s.plan.SyncByDatabase() || s.st("drop-old-column").Status == phases.Done {
+		return verified, nil
+	}
+	if err := s.mustSync(ctx, s.db, id, true); err != nil {
+		return "", err
+	}
+	return verified + "; the sync triggers are installed", nil
 }
