@@ -88,6 +88,7 @@ func (changeTypeUnit) phase(id string) phaseOps {
 				pr.steps(pr.b.offlineSwap(false))
 				pr.revert(func(b builder) (templates.Script, error) { return b.offlineSwap(true) })
 				pr.note("the swap's transaction holds its locks for milliseconds: everything that reads the table (index builds, the NOT NULL check's validation, the foreign keys' validation) runs before or after it, without blocking writes")
+				pr.note("until drop-old-column the triggers write each new value back into " + pr.p.ChangeType.OldName() + " (reverse:, else a cast to its type), so that the swap can be rolled back: a value the old type cannot hold (an id past 2^31 in an integer) fails its write until then. Swap well before the column runs out")
 				pr.note("the swap changes the type of what " + pr.p.ChangeType.Column + " returns: a statement a client prepared before it (pgx's statement cache, JDBC's server-side prepares) fails once per connection after it with PostgreSQL's \"cached plan must not change result type\"; the readers' deploy must prepare again on that error, or not keep prepared statements")
 			},
 			reverify: func(ctx context.Context, s *Session, _ builder) (string, error) {
