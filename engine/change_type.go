@@ -211,6 +211,9 @@ func (s *Session) phaseConvert(ctx context.Context, b builder, id string, prev p
 	if err := s.startPass(ctx, id, prev, true); err != nil {
 		return err
 	}
+	if err := s.resyncConversions(ctx, b, id); err != nil {
+		return err
+	}
 	job := b.convertJob(id)
 	changed, err := s.runBatches(ctx, job)
 	if err != nil {
@@ -227,6 +230,30 @@ func (s *Session) phaseConvert(ctx context.Context, b builder, id string, prev p
 		}
 		return s.verifyConverted(ctx, q, b, id, *cp, changed)
 	})
+}
+
+// resyncConversions replaces the triggers' function with the plan's
+// conversions as they are now: using: and reverse: may change until the
+// backfill is done (phases/edit.go), and the triggers must convert as the
+// backfill does. Replacing a function takes no lock on the table.
+func (s *Session) resyncConversions(ctx context.Context, b builder, id string) error {
+	d, err := b.changeTypeSync(false)
+	if err != nil {
+		return err
+	}
+	install, err := b.sql.Script("sync-install", d)
+	if err != nil || len(install) == 0 {
+		return err
+	}
+	fn := install[0]
+	args, err := fn.Args(nil)
+	if err != nil {
+		return err
+	}
+	if _, err := s.db.ExecContext(ctx, fn.SQL, args...); err != nil {
+		return &StepError{Phase: id, SQL: fn.SQL, Err: s.dsn.scrub(err)}
+	}
+	return s.log(ctx, s.db, id, "sql", fn.SQL, "the triggers' function, replaced with the plan's conversions before the backfill")
 }
 
 // verifyConverted: no value the conversion turns into NULL, and every row

@@ -494,3 +494,35 @@ func TestChangeTypeOwnTriggersNotWarned(t *testing.T) {
 		}
 	}
 }
+
+// A conversion that failed on some rows is fixed by editing using: (it
+// may change until the backfill is done): the rerun converts with the new
+// expression, and so do the triggers for the application's writes.
+func TestChangeTypeUsingEditedAfterFailure(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t, "postgres")
+	db.Exec(`CREATE TABLE items (id bigint PRIMARY KEY, code text);
+INSERT INTO items SELECT g, g::text FROM generate_series(1, 500) g;
+UPDATE items SET code = 'x' WHERE id = 42;`)
+	plan := "name: items-code-int\nplaybook: change-column-type\ntable: items\ncolumn: code\ntype: integer\n"
+	s, _ := session(t, db, mustPlan(t, plan), Options{BatchSize: 100})
+	if _, err := s.Run(context.Background(), "backfill", nil); err == nil {
+		t.Fatal("backfill went through a value the cast cannot convert")
+	}
+	s.Close()
+	edited := mustPlan(t, plan+"using: \"CASE WHEN code ~ '^[0-9]+$' THEN code::integer ELSE -1 END\"\n")
+	s2, _ := session(t, db, edited, Options{BatchSize: 100})
+	if _, err := s2.Run(context.Background(), "backfill", nil); err != nil {
+		t.Fatalf("backfill with the edited using: %v", err)
+	}
+	db.Exec(`INSERT INTO items VALUES (501, 'y')`)
+	for q, want := range map[string]string{
+		`SELECT code_shepherd_new FROM items WHERE id = 42`:  "-1",
+		`SELECT code_shepherd_new FROM items WHERE id = 7`:   "7",
+		`SELECT code_shepherd_new FROM items WHERE id = 501`: "-1",
+	} {
+		if got := db.One(q); got != want {
+			t.Errorf("%s = %q, want %q", q, got, want)
+		}
+	}
+}

@@ -57,6 +57,15 @@ var fieldUses = map[string]map[string]fieldUse{
 		// each duplicate by it.
 		"key": {phases: []string{"clean"}},
 	},
+	ChangeColumnType: {
+		// using: and reverse: are the conversions: the backfill applies
+		// using: afresh each time it runs, and replaces the triggers'
+		// function at its start, so both may change until it is done
+		// (a conversion that failed on some rows is fixed so).
+		"using":   {phases: []string{"backfill"}, rerun: true},
+		"reverse": {phases: []string{"backfill"}, rerun: true},
+		"key":     {phases: []string{"backfill"}},
+	},
 }
 
 // EditableFields lists, for the playbook, the fields that not every phase
