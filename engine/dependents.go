@@ -197,6 +197,8 @@ func (s *Session) renameGaps(ctx context.Context) (gaps []string, old []Dependen
 			gaps = append(gaps, fmt.Sprintf("%s's foreign key %s references %s.%s: make it reference %s.%s (which needs a unique index), then drop %s", dep.On, dep.Name, p.Table, p.RenameColumn.Column, p.Table, p.RenameColumn.To, dep.Name))
 		case dep.Kind == DependsView:
 			gaps = append(gaps, fmt.Sprintf("view %s uses %s: recreate it on %s (or drop it)", dep.On, p.RenameColumn.Column, p.RenameColumn.To))
+		case dep.Kind == DependsTrigger && isSyncTrigger(p, dep.Name):
+			continue // the plan's own: drop-old-column removes them first
 		case dep.Kind == DependsTrigger:
 			gaps = append(gaps, fmt.Sprintf("trigger %s on %s names %s: drop it, or recreate it without %s (a dual-write trigger ends with stop-old-writes)", dep.Name, dep.On, p.RenameColumn.Column, p.RenameColumn.Column))
 		case dep.Kind == DependsGenerated:

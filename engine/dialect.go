@@ -455,6 +455,8 @@ type sqlData struct {
 	// Partitions are a UNIQUE's indexes on the partitions of a PostgreSQL
 	// partitioned table, one each (add-unique-partitioned, partition.go).
 	Partitions []partitionIndex
+	// Sync is what the triggers of sync: database need (sync_triggers.go).
+	Sync *syncData
 }
 
 type setExpr struct{ Column, Expr string }

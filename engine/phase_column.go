@@ -20,6 +20,12 @@ func (s *Session) phaseAddColumn(ctx context.Context, b builder, id string) erro
 		if err := s.mustColumn(ctx, q, id, col, "column-nullable", true, "should exist and be nullable, and does not"); err != nil {
 			return "", err
 		}
+		if err := s.mustSync(ctx, q, id, true); err != nil {
+			return "", err
+		}
+		if s.plan.SyncByDatabase() {
+			return fmt.Sprintf("%s.%s exists and is nullable; triggers keep it in step with %s", s.plan.Table, col, s.plan.RenameColumn.Column), nil
+		}
 		return fmt.Sprintf("%s.%s exists and is nullable", s.plan.Table, col), nil
 	}))
 }
@@ -44,12 +50,16 @@ func (s *Session) revertAddColumn(ctx context.Context, b builder, id string, los
 	} else if held {
 		s.notice(id, "%s.%s holds values (written by phases since rolled back, or by code that wrote it); they are dropped with the column", s.plan.Table, col)
 	}
-	script, err := b.dropColumn(col)
+	// sync: database: the triggers go with the column (they name it).
+	script, err := b.dropSynced(col)
 	if err != nil {
 		return err
 	}
 	return s.runScript(ctx, id, script, func(ctx context.Context, q querier) error {
 		if err := s.mustColumn(ctx, q, id, col, "column-exists", false, "should be gone after the drop"); err != nil {
+			return err
+		}
+		if err := s.mustSync(ctx, q, id, false); err != nil {
 			return err
 		}
 		return s.move(ctx, q, id, phases.Revert, fmt.Sprintf("dropped %s.%s%s", s.plan.Table, col, dropped))
@@ -166,12 +176,20 @@ func (s *Session) phaseDropOld(ctx context.Context, b builder, id string) error 
 	if err != nil {
 		return err
 	}
-	script, err := b.dropColumn(p.RenameColumn.Column, checks...)
+	// sync: database: the triggers are removed here, just before the old
+	// column, not at stop-old-writes: until the drop a straggling replica
+	// of old code may still write the old column, and a rollback of
+	// stop-old-writes must find it right. SQLite refuses, and MySQL breaks
+	// every write, when a column a trigger names is dropped.
+	script, err := b.dropSynced(p.RenameColumn.Column, checks...)
 	if err != nil {
 		return err
 	}
 	return s.runScript(ctx, id, script, s.finishIn(id, func(ctx context.Context, q querier) (string, error) {
 		if err := s.mustColumn(ctx, q, id, p.RenameColumn.Column, "column-exists", false, "should be gone"); err != nil {
+			return "", err
+		}
+		if err := s.mustSync(ctx, q, id, false); err != nil {
 			return "", err
 		}
 		if err := s.mustColumn(ctx, q, id, p.RenameColumn.To, "column-exists", true, "should hold the data"); err != nil {

@@ -43,7 +43,7 @@ func (renameColumnUnit) phase(id string) phaseOps {
 	}
 	switch id {
 	case "add-column":
-		return newColumnOps(id, dropLoss{
+		return renameAddColumnOps(newColumnOps(id, dropLoss{
 			// Values of the new column the old one does not have (see
 			// carry.go): the data cannot tell which column is right.
 			cond: "new-only",
@@ -54,7 +54,7 @@ func (renameColumnUnit) phase(id string) phaseOps {
 				return fmt.Sprintf("either code that writes only %s changed %s since (then %s is right, and %s's value is stale), or %s holds a value nothing carried back into %s (a write of code that wrote only %s), which dropping %s would lose. Check these rows, copy into %s what must be kept, then roll back again",
 					p.RenameColumn.Column, p.RenameColumn.Column, p.RenameColumn.Column, p.RenameColumn.To, p.RenameColumn.To, p.RenameColumn.Column, p.RenameColumn.To, p.RenameColumn.To, p.RenameColumn.Column)
 			},
-		})
+		}))
 	case "backfill":
 		return phaseOps{
 			run: func(ctx context.Context, s *Session, b builder, prev phases.Status) error {
@@ -135,7 +135,7 @@ func (renameColumnUnit) phase(id string) phaseOps {
 				return s.phaseDropOld(ctx, b, id)
 			},
 			preview: func(pr *previewer) {
-				pr.steps(pr.b.dropColumn(pr.p.RenameColumn.Column))
+				pr.steps(pr.b.dropSynced(pr.p.RenameColumn.Column))
 				pr.column("column-exists", pr.p.RenameColumn.Column)
 				pr.confirmNote(id, "point of no return: ", ", one release after stop-old-writes")
 			},
@@ -161,6 +161,32 @@ func (renameColumnUnit) phase(id string) phaseOps {
 	return phaseOps{} // dual-write: a deploy the database cannot see
 }
 
+// renameAddColumnOps is add-column's ops with what sync: database adds to
+// its preview: the triggers' removal in its undo, and what they cost a
+// write (the install is in the phase's own script, builder.addColumn).
+func renameAddColumnOps(ops phaseOps) phaseOps {
+	preview := ops.preview
+	ops.preview = func(pr *previewer) {
+		preview(pr)
+		if !pr.p.SyncByDatabase() {
+			return
+		}
+		col := pr.p.RenameColumn.To
+		pr.pv.Revert = nil
+		pr.revert(func(b builder) (templates.Script, error) { return b.dropSynced(col) })
+		pr.note(syncCostNote)
+	}
+	reverify := ops.reverify
+	ops.reverify = func(ctx context.Context, s *Session, b builder) (string, error) {
+		verified, err := reverify(ctx, s, b)
+		if err != nil {
+			return "", err
+		}
+		return s.reverifySync(ctx, "add-column", verified)
+	}
+	return ops
+}
+
 func (renameColumnUnit) checkTable(ctx context.Context, s *Session, t *Table, ran, done func(string) bool, problems *[]string) {
 	p := s.plan
 	cols := columnList(t)
@@ -180,6 +206,9 @@ func (renameColumnUnit) checkTable(ctx context.Context, s *Session, t *Table, ra
 	}
 	if c, ok := t.Column(p.RenameColumn.Column); ok && c.Generated {
 		addProblem(problems, "column: %q is a generated column; rename it with its expression by hand", p.RenameColumn.Column)
+	}
+	if w := s.syncNotNullWarning(t); w != "" && !ran("stop-old-writes") {
+		s.warnings = append(s.warnings, w)
 	}
 	// What uses the old column must be recreated on the new one before
 	// drop-old-column: say so from the start.

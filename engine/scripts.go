@@ -103,7 +103,14 @@ func (b builder) addColumn() (templates.Script, error) {
 	}
 	d := b.base()
 	d.Column, d.Type = col, typ
-	return b.script("add-column", d)
+	script, err := b.script("add-column", d)
+	if err != nil {
+		return nil, err
+	}
+	// sync: database: the triggers come with the column, in its
+	// transaction where the dialect's DDL is transactional.
+	sync, err := b.syncScript("sync-install")
+	return append(script, sync...), err
 }
 
 func (b builder) dropColumn(col string, checks ...string) (templates.Script, error) {

@@ -47,8 +47,12 @@ var (
 	_ batchGapper     = sqliteDialect{}
 )
 
-func (sqliteDialect) name() string   { return "sqlite" }
-func (sqliteDialect) server() string { return "SQLite" }
+func (sqliteDialect) name() string { return "sqlite" }
+
+// syncAfterWrite: SQLite's triggers cannot change the row being written,
+// so the sync triggers set the other column after it (sync_triggers.go).
+func (sqliteDialect) syncAfterWrite() bool { return true }
+func (sqliteDialect) server() string       { return "SQLite" }
 
 // quote uses backticks, not double quotes: SQLite reads a double-quoted
 // name that matches no column as a string literal (its "DQS" misfeature),

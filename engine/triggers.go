@@ -135,6 +135,9 @@ func (s *Session) triggerWarnings() []string {
 	updates := s.batchUpdates()
 	var out []string
 	for _, tr := range s.table.UpdateTriggers {
+		if isSyncTrigger(s.plan, tr.Name) {
+			continue // the plan's own (sync_triggers.go): their cost is in plan
+		}
 		var by []string
 		for _, u := range updates {
 			if tr.firesOn(u.sets) {

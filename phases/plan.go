@@ -333,6 +333,7 @@ type raw struct {
 	} `yaml:"index"`
 	Query   PerDialect `yaml:"query"`
 	Archive *bool      `yaml:"archive"`
+	Sync    string     `yaml:"sync"`
 }
 
 type assigns []Assign

@@ -112,6 +112,9 @@ type Playbook struct {
 	readSpec func(v *validator, r raw)
 	// tailor, when set, adapts the phases to a plan's spec (PlaybookDef).
 	tailor func(p *Plan, pb *Playbook)
+	// Syncs marks a playbook that takes sync: (the database keeps its old
+	// and new columns in step).
+	Syncs bool
 }
 
 // PlaybookNames lists the playbooks in the order shepherd documents them.
@@ -156,6 +159,7 @@ func Playbooks() map[string]*Playbook {
 		},
 		RenameColumn: {
 			Name: RenameColumn, readSpec: readRenameColumn, Seed: "Rename Column",
+			Syncs: true, tailor: tailorRenameSync,
 			Phases: []Phase{
 				{ID: "add-column", Undo: UndoDDLIfLast, Schema: SchemaAddColumn,
 					Does:   "Adds {to} to {table} as a nullable column of {column}'s type.",
@@ -302,6 +306,33 @@ func dropColumnPlaybook() *Playbook {
 				Verify:          "{column} is gone.",
 				Revert:          "None: a dropped column cannot be brought back without an archive."},
 		},
+	}
+}
+
+// tailorRenameSync words rename-column's phases for sync: database, where
+// triggers installed with the new column do the dual write. The phase ids
+// stay (they are the contract): dual-write is still a gate, but confirming
+// it needs no deploy.
+func tailorRenameSync(p *Plan, pb *Playbook) {
+	if !p.SyncByDatabase() {
+		return
+	}
+	for i := range pb.Phases {
+		ph := &pb.Phases[i]
+		switch ph.ID {
+		case "add-column":
+			ph.Does = "Adds {to} to {table} as a nullable column of {column}'s type, and installs triggers that keep {column} and {to} in step (sync: database): a write of {column} only sets {to}, a write of {to} only sets {column}, a write of both keeps both. Each costs a write one more column assignment per row written, in the writer's own statement (on SQLite, one more UPDATE of the row)."
+			ph.Verify = "{to} exists and is nullable, and the triggers are installed."
+			ph.Revert = "Drops the triggers and {to}, once every later phase is pending or rolled back (values copied into it go with it). Refuses while a row's {to} holds a value {column} does not have, naming the rows, unless rollback --drop-data."
+		case "dual-write":
+			ph.Does = "Gate, for information: the database does the dual write (sync: database), so confirming it needs no deploy. Code that writes only {column}, only {to}, or both may run from now on."
+			ph.Why = "Write to both old and new columns, so that rows written from now on are right in both: the triggers installed with {to} do it for every writer, including the ones nobody remembered."
+			ph.Verify = "Nothing to deploy: the triggers do the dual write."
+		case "drop-old-column":
+			ph.Does = "Drops the triggers that kept {column} and {to} in step, then {column}. This is the point of no return."
+			ph.Why = "Drop the old column in a later release: a replica still running the previous release may use it. The triggers stay until this drop: until then a straggling replica of old code may still write {column}, and a rollback of stop-old-writes must find {column} right; SQLite and MySQL also refuse, or break, dropping a column a trigger uses."
+			ph.Verify = "{column} and the triggers are gone and {to} holds the data."
+		}
 	}
 }
 

@@ -17,11 +17,30 @@ type AddColumnSpec struct {
 }
 
 // RenameColumnSpec is a rename-column plan's own part: the column renamed,
-// its new name, and optionally a new type for the new column.
+// its new name, optionally a new type for the new column, and who keeps
+// the two columns in step while both are written (sync:).
 type RenameColumnSpec struct {
 	Column string
 	To     string
 	Type   PerDialect
+	Sync   string // SyncApp, or "" (the plan leaves sync: out: the same), or SyncDatabase
+}
+
+// The values of sync:. With SyncApp the application writes both columns
+// during dual-write; with SyncDatabase triggers that add-column installs
+// do (engine/sync_triggers.go).
+const (
+	SyncApp      = "app"
+	SyncDatabase = "database"
+)
+
+// SyncModes lists sync:'s values, the default first.
+func SyncModes() []string { return []string{SyncApp, SyncDatabase} }
+
+// SyncByDatabase reports whether the plan has the database keep its old
+// and new columns in step (sync: database).
+func (p *Plan) SyncByDatabase() bool {
+	return p.RenameColumn != nil && p.RenameColumn.Sync == SyncDatabase
 }
 
 // TightenSpec is a tighten-constraint plan's own part: the constraint added
@@ -87,6 +106,10 @@ type canonicalPlan struct {
 	Query PerDialect `json:"query,omitzero"`
 
 	Archive bool `json:"archive,omitempty"`
+
+	// Sync is set only for sync: database: sync: app is the default, and
+	// a plan that says it means what one without it does (same hash).
+	Sync string `json:"sync,omitempty"`
 }
 
 // fields flattens the plan into its canonical record.
@@ -97,6 +120,9 @@ func (p *Plan) fields() canonicalPlan {
 	}
 	if r := p.RenameColumn; r != nil {
 		c.Column, c.To, c.Type = r.Column, r.To, r.Type
+		if r.Sync == SyncDatabase {
+			c.Sync = r.Sync
+		}
 	}
 	if t := p.Tighten; t != nil {
 		c.Constraint, c.Clean = t.Constraint, t.Clean
@@ -123,7 +149,7 @@ func readAddColumn(v *validator, r raw) {
 
 // readRenameColumn takes a rename-column plan's own fields from the file.
 func readRenameColumn(v *validator, r raw) {
-	rc := &RenameColumnSpec{Column: r.Column, To: r.To, Type: r.Type}
+	rc := &RenameColumnSpec{Column: r.Column, To: r.To, Type: r.Type, Sync: r.Sync}
 	v.p.RenameColumn = rc
 	rc.validate(v, r)
 }

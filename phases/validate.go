@@ -104,6 +104,16 @@ func (v *validator) validate(r raw) {
 
 	if pb, ok := Playbooks()[p.Playbook]; ok && pb.readSpec != nil {
 		pb.readSpec(v, r)
+		if r.Sync != "" && !pb.Syncs {
+			v.add("sync", fmt.Sprintf("is not used by the %s playbook: only rename-column keeps two columns in step", p.Playbook), "remove it, or use playbook: rename-column")
+		}
+	}
+}
+
+// sync checks sync:'s value: one of SyncModes.
+func (v *validator) sync(val string) {
+	if val != "" && !slices.Contains(SyncModes(), val) {
+		v.add("sync", fmt.Sprintf("%q is not a sync mode", val), "use app (the application writes both columns; the default) or database (triggers keep them in step)")
 	}
 }
 
@@ -146,6 +156,7 @@ func (p *RenameColumnSpec) validate(v *validator, r raw) {
 	v.forbid("constraint", r.Constraint != nil)
 	v.forbid("clean", r.Clean != nil)
 	v.forbidIndex(r)
+	v.sync(r.Sync)
 }
 
 // validate checks a tighten-constraint plan's own fields.

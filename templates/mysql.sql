@@ -892,3 +892,48 @@ WHERE {{template "range" .}} AND NOT (t.{{q .Column}} <=> a.{{q .Column}})
 SELECT count(*) FROM {{qt .Schema .To}} a JOIN {{qt .Schema .Table}} t ON {{template "archive-join" .}}
 WHERE NOT (t.{{q .Column}} <=> a.{{q .Column}})
 {{end}}
+
+{{/* ---------- sync: database (engine/sync_triggers.go) ----------
+     A BEFORE INSERT and a BEFORE UPDATE trigger keep a rename's old and
+     new columns in step while code of both shapes runs: see postgres.sql.
+     A write of text is a change of any character (.Text): the default
+     collations call 'b' and 'B' equal. DDL is not transactional here:
+     each step commits on its own and is skipped on a rerun when the
+     catalog has its trigger (or, on removal, no longer has it). A server
+     that allows only one trigger per table, timing and event (MySQL
+     before 5.7.2, MariaDB before 10.2.3) refuses the CREATE when the table
+     has its own BEFORE INSERT or UPDATE trigger: the step fails naming the
+     server's error, and rollback of add-column drops the column. */}}
+{{define "sync-install"}}
+-- step own: a brief exclusive metadata lock on {{.Table}} (it waits at most lock_wait_timeout): only the catalog changes; from now on every INSERT of {{.Table}} does one more column assignment per row written, in the writer's own statement
+-- applied: SELECT count(*) FROM information_schema.triggers WHERE trigger_schema = {{template "db" .}} AND trigger_name = {{bind .Sync.Insert}}
+CREATE TRIGGER {{qt .Schema .Sync.Insert}} BEFORE INSERT ON {{qt .Schema .Table}} FOR EACH ROW
+IF NEW.{{q .Sync.New}} IS NULL THEN SET NEW.{{q .Sync.New}} = {{.Sync.Forward}};
+ELSEIF NEW.{{q .Sync.Old}} IS NULL THEN SET NEW.{{q .Sync.Old}} = {{.Sync.Reverse}};
+END IF
+-- step own: a brief exclusive metadata lock on {{.Table}} (it waits at most lock_wait_timeout): only the catalog changes; from now on every UPDATE of {{.Table}} does one more column assignment per row written, in the writer's own statement
+-- applied: SELECT count(*) FROM information_schema.triggers WHERE trigger_schema = {{template "db" .}} AND trigger_name = {{bind .Sync.Update}}
+CREATE TRIGGER {{qt .Schema .Sync.Update}} BEFORE UPDATE ON {{qt .Schema .Table}} FOR EACH ROW
+IF NOT {{template "sync-same" .With "old" ""}} AND {{template "sync-same" .With "new" ""}} THEN SET NEW.{{q .Sync.New}} = {{.Sync.Forward}};
+ELSEIF NOT {{template "sync-same" .With "new" ""}} AND {{template "sync-same" .With "old" ""}} THEN SET NEW.{{q .Sync.Old}} = {{.Sync.Reverse}};
+END IF
+{{end}}
+
+{{define "sync-remove"}}
+-- step own: a brief exclusive metadata lock on {{.Table}} (it waits at most lock_wait_timeout): only the catalog changes
+-- applied: SELECT count(*) = 0 FROM information_schema.triggers WHERE trigger_schema = {{template "db" .}} AND trigger_name = {{bind .Sync.Insert}}
+DROP TRIGGER IF EXISTS {{qt .Schema .Sync.Insert}}
+-- step own: a brief exclusive metadata lock on {{.Table}} (it waits at most lock_wait_timeout): only the catalog changes
+-- applied: SELECT count(*) = 0 FROM information_schema.triggers WHERE trigger_schema = {{template "db" .}} AND trigger_name = {{bind .Sync.Update}}
+DROP TRIGGER IF EXISTS {{qt .Schema .Sync.Update}}
+{{end}}
+
+{{/* whether the UPDATE left the column (.Op: old or new) as it was */}}
+{{define "sync-same"}}{{$c := .Sync.New}}{{if eq .Op "old"}}{{$c = .Sync.Old}}{{end}}{{if .Text}}(CAST(CONVERT(NEW.{{q $c}} USING utf8mb4) AS BINARY) <=> CAST(CONVERT(OLD.{{q $c}} USING utf8mb4) AS BINARY)){{else}}(NEW.{{q $c}} <=> OLD.{{q $c}}){{end}}{{end}}
+
+{{/* SET converts the value to the column's type, as the backfill's copy
+     does; MySQL's CAST takes no column types (varchar(255)) */}}
+{{define "sync-value"}}NEW.{{q .Column}}{{end}}
+
+{{define "sync-present"}}SELECT count(*) FROM information_schema.triggers WHERE trigger_schema = {{template "db" .}} AND trigger_name IN ({{bind .Sync.Insert}}, {{bind .Sync.Update}}){{end}}
+{{define "sync-expected"}}SELECT 2{{end}}

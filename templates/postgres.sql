@@ -1035,3 +1035,52 @@ WHERE {{template "archive-join" .}} AND {{template "range" .}} AND t.{{q .Column
 SELECT count(*) FROM {{qt .Schema .To}} a JOIN {{qt .Schema .Table}} t ON {{template "archive-join" .}}
 WHERE t.{{q .Column}} IS DISTINCT FROM a.{{q .Column}}
 {{end}}
+
+{{/* ---------- sync: database (engine/sync_triggers.go) ----------
+     One trigger function and one BEFORE INSERT OR UPDATE trigger keep a
+     rename's old and new columns in step while code of both shapes runs.
+     A write of the old column only sets the new one (.Sync.Forward), a
+     write of the new one only sets the old one (.Sync.Reverse), a write of
+     both keeps both. "Writes": an UPDATE that changes the value; an INSERT
+     that gives the new column a non-NULL value. Forward and Reverse are
+     expressions over NEW, so that change-column-type can give conversions.
+     Each statement runs in add-column's transaction, with its state. */}}
+{{define "sync-install"}}
+-- step: only the catalog changes (the trigger function, replaced on a rerun)
+CREATE OR REPLACE FUNCTION {{qt .Schema .Sync.Function}}() RETURNS trigger LANGUAGE plpgsql AS $shepherd$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    IF NEW.{{q .Sync.New}} IS NULL THEN
+      NEW.{{q .Sync.New}} := {{.Sync.Forward}};
+    ELSIF NEW.{{q .Sync.Old}} IS NULL THEN
+      NEW.{{q .Sync.Old}} := {{.Sync.Reverse}};
+    END IF;
+  ELSIF NEW.{{q .Sync.Old}} IS DISTINCT FROM OLD.{{q .Sync.Old}} AND NEW.{{q .Sync.New}} IS NOT DISTINCT FROM OLD.{{q .Sync.New}} THEN
+    NEW.{{q .Sync.New}} := {{.Sync.Forward}};
+  ELSIF NEW.{{q .Sync.New}} IS DISTINCT FROM OLD.{{q .Sync.New}} AND NEW.{{q .Sync.Old}} IS NOT DISTINCT FROM OLD.{{q .Sync.Old}} THEN
+    NEW.{{q .Sync.Old}} := {{.Sync.Reverse}};
+  END IF;
+  RETURN NEW;
+END
+$shepherd$
+-- step: ACCESS EXCLUSIVE on {{.Table}} for an instant (it waits at most --lock-timeout, then is retried), only where a trigger of this name was left: a rerun replaces it
+DROP TRIGGER IF EXISTS {{q .Sync.Trigger}} ON {{qt .Schema .Table}}
+-- step: SHARE ROW EXCLUSIVE on {{.Table}} for an instant (it waits at most --lock-timeout, then is retried): only the catalog changes; from now on every INSERT and UPDATE of {{.Table}} does one more column assignment per row written, in the writer's own statement
+CREATE TRIGGER {{q .Sync.Trigger}} BEFORE INSERT OR UPDATE ON {{qt .Schema .Table}} FOR EACH ROW EXECUTE FUNCTION {{qt .Schema .Sync.Function}}()
+{{end}}
+
+{{define "sync-remove"}}
+-- step: ACCESS EXCLUSIVE on {{.Table}} for an instant (it waits at most --lock-timeout, then is retried): only the catalog changes
+DROP TRIGGER IF EXISTS {{q .Sync.Trigger}} ON {{qt .Schema .Table}}
+-- step: only the catalog changes
+DROP FUNCTION IF EXISTS {{qt .Schema .Sync.Function}}()
+{{end}}
+
+{{/* the value of the other column as the column written gets it: cast to
+     the plan's type: where it gives one, else as assignment converts it
+     (as the backfill's copy does) */}}
+{{define "sync-value"}}{{if .Type}}CAST(NEW.{{q .Column}} AS {{.Type}}){{else}}NEW.{{q .Column}}{{end}}{{end}}
+
+{{/* how many of the sync trigger and its function are in the catalog */}}
+{{define "sync-present"}}SELECT (SELECT count(*) FROM pg_catalog.pg_trigger WHERE tgrelid = {{template "rel" .}} AND tgname = {{bind .Sync.Trigger}}) + (CASE WHEN to_regproc({{bind (qt .Schema .Sync.Function)}}) IS NULL THEN 0 ELSE 1 END){{end}}
+{{define "sync-expected"}}SELECT 2{{end}}

@@ -615,3 +615,47 @@ WHERE {{template "range" .}} AND EXISTS (SELECT 1 FROM {{q .To}} a WHERE {{templ
 SELECT count(*) FROM {{q .To}} a JOIN {{q .Table}} t ON {{template "archive-join" .}}
 WHERE t.{{q .Column}} IS NOT a.{{q .Column}}
 {{end}}
+
+{{/* ---------- sync: database (engine/sync_triggers.go) ----------
+     SQLite's triggers cannot change the row being written, so AFTER
+     INSERT and AFTER UPDATE OF triggers UPDATE the row just written (by
+     .Sync.Rowid, or by the batch key's columns, for a WITHOUT ROWID table
+     or one whose key is its rowid). Their UPDATE fires no trigger again
+     while recursive_triggers is off, SQLite's default. The rules are
+     postgres.sql's. Each statement runs in add-column's transaction, with
+     its state. */}}
+{{define "sync-install"}}
+-- step: the database is write-locked for an instant: only the schema changes, where a trigger of this name was left (a rerun replaces it)
+DROP TRIGGER IF EXISTS {{qt .Schema .Sync.Insert}}
+-- step: the database is write-locked for an instant: only the schema changes; from now on an INSERT into {{.Table}} that gives one of the two columns only runs one more UPDATE of the row it wrote
+CREATE TRIGGER {{qt .Schema .Sync.Insert}} AFTER INSERT ON {{q .Table}} FOR EACH ROW
+WHEN NEW.{{q .Sync.Old}} IS NOT NEW.{{q .Sync.New}}
+BEGIN
+  UPDATE {{q .Table}} SET {{q .Sync.New}} = {{.Sync.Forward}} WHERE {{template "sync-row" .}} AND NEW.{{q .Sync.New}} IS NULL;
+  UPDATE {{q .Table}} SET {{q .Sync.Old}} = {{.Sync.Reverse}} WHERE {{template "sync-row" .}} AND NEW.{{q .Sync.New}} IS NOT NULL AND NEW.{{q .Sync.Old}} IS NULL;
+END
+-- step: the database is write-locked for an instant: only the schema changes, where a trigger of this name was left (a rerun replaces it)
+DROP TRIGGER IF EXISTS {{qt .Schema .Sync.Update}}
+-- step: the database is write-locked for an instant: only the schema changes; from now on an UPDATE of {{.Table}} that changes one of the two columns only runs one more UPDATE of the row it wrote
+CREATE TRIGGER {{qt .Schema .Sync.Update}} AFTER UPDATE OF {{q .Sync.Old}}, {{q .Sync.New}} ON {{q .Table}} FOR EACH ROW
+WHEN NEW.{{q .Sync.Old}} IS NOT NEW.{{q .Sync.New}}
+BEGIN
+  UPDATE {{q .Table}} SET {{q .Sync.New}} = {{.Sync.Forward}} WHERE {{template "sync-row" .}} AND NEW.{{q .Sync.Old}} IS NOT OLD.{{q .Sync.Old}} AND NEW.{{q .Sync.New}} IS OLD.{{q .Sync.New}};
+  UPDATE {{q .Table}} SET {{q .Sync.Old}} = {{.Sync.Reverse}} WHERE {{template "sync-row" .}} AND NEW.{{q .Sync.New}} IS NOT OLD.{{q .Sync.New}} AND NEW.{{q .Sync.Old}} IS OLD.{{q .Sync.Old}};
+END
+{{end}}
+
+{{define "sync-row"}}{{if .Sync.Rowid}}{{.Sync.Rowid}} = NEW.{{.Sync.Rowid}}{{else}}{{range $i, $k := .Sync.Keys}}{{if $i}} AND {{end}}{{q $k}} = NEW.{{q $k}}{{end}}{{end}}{{end}}
+
+{{define "sync-remove"}}
+-- step: the database is write-locked for an instant: only the schema changes
+DROP TRIGGER IF EXISTS {{qt .Schema .Sync.Insert}}
+-- step: the database is write-locked for an instant: only the schema changes
+DROP TRIGGER IF EXISTS {{qt .Schema .Sync.Update}}
+{{end}}
+
+{{/* see postgres.sql */}}
+{{define "sync-value"}}{{if .Type}}CAST(NEW.{{q .Column}} AS {{.Type}}){{else}}NEW.{{q .Column}}{{end}}{{end}}
+
+{{define "sync-present"}}SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = {{bind .Table}} AND name IN ({{bind .Sync.Insert}}, {{bind .Sync.Update}}){{end}}
+{{define "sync-expected"}}SELECT 2{{end}}
