@@ -1084,3 +1084,7 @@ DROP FUNCTION IF EXISTS {{qt .Schema .Sync.Function}}()
 {{/* how many of the sync trigger and its function are in the catalog */}}
 {{define "sync-present"}}SELECT (SELECT count(*) FROM pg_catalog.pg_trigger WHERE tgrelid = {{template "rel" .}} AND tgname = {{bind .Sync.Trigger}}) + (CASE WHEN to_regproc({{bind (qt .Schema .Sync.Function)}}) IS NULL THEN 0 ELSE 1 END){{end}}
 {{define "sync-expected"}}SELECT 2{{end}}
+
+{{/* sync-row is SQLite's (its AFTER triggers update the row just written):
+     here the BEFORE triggers change NEW in place. */}}
+{{define "sync-row"}}{{end}}
