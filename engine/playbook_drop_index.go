@@ -55,11 +55,18 @@ func (dropIndexUnit) phase(id string) phaseOps {
 				return s.phaseDropIndex(ctx, b)
 			},
 			preview: func(pr *previewer) {
-				pr.check("index-definition", pr.b.indexData())
-				pr.steps(pr.b.dropIndex())
-				d := pr.b.indexData()
-				d.Expr = "/* the definition recorded before the drop */"
-				pr.revert(func(b builder) (templates.Script, error) { return b.script("recreate-index", d) })
+				if pr.b.seen.partitioned() {
+					pr.check("partitioned-index-definition", pr.b.indexData())
+				} else {
+					pr.check("index-definition", pr.b.indexData())
+				}
+				pr.steps(pr.b.droppedIndexScript())
+				pr.revert(func(b builder) (templates.Script, error) {
+					if b.seen.partitioned() {
+						return b.rebuildScript(`{"tail": "/* the definition recorded before the drop */"}`)
+					}
+					return b.rebuildScript("/* the definition recorded before the drop */")
+				})
 				pr.note("before the drop, shepherd records the index's definition (the query above) in its state, so that rollback builds it again")
 			},
 			reverify: func(ctx context.Context, s *Session, b builder) (string, error) {
@@ -102,10 +109,6 @@ func (s *Session) readIndexDefinition(ctx context.Context, b builder) (indexDefi
 func (dropIndexUnit) checkTable(ctx context.Context, s *Session, t *Table, ran, _ func(string) bool, problems *[]string) {
 	name := s.plan.IndexName()
 	if ran(dropIndexPhase) {
-		return
-	}
-	if t.partitioned() {
-		addProblem(problems, "table: %s is partitioned; drop-index does not drop a partitioned table's index yet (its rollback could not build it again concurrently): drop it by hand", t.Name)
 		return
 	}
 	def, ok, err := s.readIndexDefinition(ctx, s.builder())
@@ -199,11 +202,18 @@ func (s *Session) phaseDropIndex(ctx context.Context, b builder) error {
 				Hint: "it was dropped outside shepherd: nothing is left to drop"}
 		}
 		st.Checkpoint = &def.sql
+		if b.seen.partitioned() {
+			pdef, err := s.readPartitionedIndexDef(ctx, b)
+			if err != nil {
+				return err
+			}
+			st.Checkpoint = &pdef
+		}
 		if err := s.save(ctx, s.db, st); err != nil {
 			return err
 		}
 	}
-	script, err := b.dropIndex()
+	script, err := b.droppedIndexScript()
 	if err != nil {
 		return err
 	}
@@ -237,9 +247,7 @@ func (s *Session) revertDropIndex(ctx context.Context, b builder) error {
 	if st.Checkpoint == nil || *st.Checkpoint == "" {
 		return fmt.Errorf("%s: no definition of %s was recorded before the drop; build it again by hand", dropIndexPhase, name)
 	}
-	d := b.indexData()
-	d.Expr = *st.Checkpoint
-	script, err := b.script("recreate-index", d)
+	script, err := b.rebuildScript(*st.Checkpoint)
 	if err != nil {
 		return err
 	}

@@ -133,7 +133,10 @@ func (b builder) previewPhase(ph phases.Phase) (PhasePreview, error) {
 	if preview := unitOf(b.plan.Playbook).phase(ph.ID).preview; preview != nil {
 		preview(pr)
 	}
-	if ph.Gate && len(pv.Steps) == 0 && len(pv.Checks) == 0 {
+	switch {
+	case ph.Gate && ph.NoDeploy:
+		pv.Notes = append(pv.Notes, confirmNote(ph.ID, "nothing to deploy, the database does it: ", ""))
+	case ph.Gate && len(pv.Steps) == 0 && len(pv.Checks) == 0:
 		pv.Notes = append(pv.Notes, confirmNote(ph.ID, "a deploy the database cannot see: ", ""))
 	}
 	// What rendering the statements noticed comes after the phase's own.

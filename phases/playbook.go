@@ -72,6 +72,10 @@ const (
 type Phase struct {
 	ID   string
 	Gate bool // a deploy the database cannot see: the operator confirms it
+	// NoDeploy marks a gate kept for its place in the sequence whose deploy
+	// the database does itself (sync: database's dual-write): confirming
+	// it needs no deploy.
+	NoDeploy bool
 	// Confirm asks for explicit confirmation although the phase is not a
 	// deploy: the point of no return.
 	Confirm bool
@@ -330,6 +334,7 @@ func tailorRenameSync(p *Plan, pb *Playbook) {
 			ph.Does = "Gate, for information: the database does the dual write (sync: database), so confirming it needs no deploy. Code that writes only {column}, only {to}, or both may run from now on."
 			ph.Why = "Write to both old and new columns, so that rows written from now on are right in both: the triggers installed with {to} do it for every writer, including the ones nobody remembered."
 			ph.Verify = "Nothing to deploy: the triggers do the dual write."
+			ph.NoDeploy = true
 		case "drop-old-column":
 			ph.Does = "Drops the triggers that kept {column} and {to} in step, then {column}. This is the point of no return."
 			ph.Why = "Drop the old column in a later release: a replica still running the previous release may use it. The triggers stay until this drop: until then a straggling replica of old code may still write {column}, and a rollback of stop-old-writes must find {column} right; SQLite and MySQL also refuse, or break, dropping a column a trigger uses."

@@ -499,6 +499,12 @@ DROP INDEX CONCURRENTLY IF EXISTS {{qt .Schema .Name}}
      index is created ON ONLY the parent (INVALID, no row read), and each
      partition's index is attached to it; once the last is, the parent's
      index is valid. */}}
+{{/* What follows ON <table> in an index's definition: the plan's index
+     (add-index), or the tail of the definition PostgreSQL gave for a
+     partitioned index that drop-index dropped (.Expr), which its rollback
+     builds again on each partition and on the parent. */}}
+{{define "index-tail"}}{{if .Expr}}{{.Expr}}{{else}}{{if .Using}}USING {{.Using}} {{end}}({{qlist .Columns}}){{if .Where}} WHERE {{.Where}}{{end}}{{end}}{{end}}
+
 {{define "create-index-partitioned"}}
 {{- range .Partitions}}
 -- step notx: SHARE UPDATE EXCLUSIVE on the partition {{.Table}}: drops an INVALID index {{.Index}} that an earlier failed or killed build left behind; reads and writes go on
@@ -506,11 +512,11 @@ DROP INDEX CONCURRENTLY IF EXISTS {{qt .Schema .Name}}
 DROP INDEX CONCURRENTLY IF EXISTS {{qt .Schema .Index}}
 -- step notx: SHARE UPDATE EXCLUSIVE on the partition {{.Table}} while it builds the index (two scans of the partition, after waiting for the transactions that started before it): reads and writes go on
 -- applied: SELECT count(*) FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = to_regclass({{bind (qt .Schema .Table)}}) AND ic.relname = {{bind .Index}} AND i.indisvalid
-CREATE INDEX CONCURRENTLY {{q .Index}} ON {{qt .Schema .Table}}{{if $.Using}} USING {{$.Using}}{{end}} ({{qlist $.Columns}}){{if $.Where}} WHERE {{$.Where}}{{end}}
+CREATE {{if $.Unique}}UNIQUE {{end}}INDEX CONCURRENTLY {{q .Index}} ON {{qt .Schema .Table}} {{template "index-tail" $}}
 {{- end}}
 -- step own: SHARE on {{.Table}} (the partitioned parent, not its partitions) for an instant (writes wait that instant; it waits at most --lock-timeout, then is retried): ON ONLY creates the parent's index INVALID, reads no row and builds nothing on the partitions
 -- applied: SELECT count(*) FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = {{template "rel" .}} AND ic.relname = {{bind .Name}}
-CREATE INDEX {{q .Name}} ON ONLY {{qt .Schema .Table}}{{if .Using}} USING {{.Using}}{{end}} ({{qlist .Columns}}){{if .Where}} WHERE {{.Where}}{{end}}
+CREATE {{if .Unique}}UNIQUE {{end}}INDEX {{q .Name}} ON ONLY {{qt .Schema .Table}} {{template "index-tail" .}}
 {{- range .Partitions}}
 -- step{{if not .Last}} own{{end}}: SHARE UPDATE EXCLUSIVE on the index {{$.Name}} and on {{.Index}} for an instant (it waits at most --lock-timeout, then is retried): attaches it to the parent's index, no row is read{{if .Last}}; the parent's index is valid once every partition's is attached{{end}}
 -- applied: SELECT count(*) FROM pg_catalog.pg_inherits h WHERE h.inhrelid = to_regclass({{bind (qt .Schema .Index)}}) AND h.inhparent = to_regclass({{bind (qt $.Schema $.Name)}})
@@ -541,6 +547,18 @@ SELECT regexp_replace(pg_catalog.pg_get_indexdef(i.indexrelid), '^CREATE (UNIQUE
        0, i.indisvalid::int
 FROM pg_catalog.pg_index i
 JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+WHERE i.indrelid = {{template "rel" .}} AND ic.relname = {{bind .Name}}
+{{end}}
+
+{{/* drop-index on a partitioned table: whether the index is UNIQUE, and its
+     definition after ON <table> (USING method (columns) …), which rollback
+     builds again partition by partition (create-index-partitioned). */}}
+{{define "partitioned-index-definition"}}
+SELECT i.indisunique::int, substr(d.def, strpos(d.def, ' USING ' || am.amname || ' (') + 1)
+FROM pg_catalog.pg_index i
+JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_catalog.pg_am am ON am.oid = ic.relam
+CROSS JOIN LATERAL (SELECT pg_catalog.pg_get_indexdef(i.indexrelid) AS def) d
 WHERE i.indrelid = {{template "rel" .}} AND ic.relname = {{bind .Name}}
 {{end}}
 
@@ -1066,6 +1084,10 @@ DROP FUNCTION IF EXISTS {{qt .Schema .Sync.Function}}()
 {{/* how many of the sync trigger and its function are in the catalog */}}
 {{define "sync-present"}}SELECT (SELECT count(*) FROM pg_catalog.pg_trigger WHERE tgrelid = {{template "rel" .}} AND tgname = {{bind .Sync.Trigger}}) + (CASE WHEN to_regproc({{bind (qt .Schema .Sync.Function)}}) IS NULL THEN 0 ELSE 1 END){{end}}
 {{define "sync-expected"}}SELECT 2{{end}}
+
+{{/* sync-row is SQLite's (its AFTER triggers update the row just written):
+     here the BEFORE triggers change NEW in place. */}}
+{{define "sync-row"}}{{end}}
 
 {{/* ---------- change-column-type (engine/change_type*.go) ----------
      The shadow column (.To) of the new type (.Type) is filled with the

@@ -93,6 +93,11 @@ func (ps planScreen) askGate(ph phases.Phase) (planScreen, tea.Cmd) {
 	}
 	c.ask = "Is this deploy out on every replica?"
 	c.yesTo = "yes, it is out everywhere"
+	if ph.NoDeploy {
+		c.body = []string{upperFirst(p.Expand(ph.Does)), "Nothing needs deploying: confirming records the step in its place."}
+		c.ask = "Record it?"
+		c.yesTo = "yes, record it"
+	}
 	ps.confirm = &c
 	ps.setMsg(msgInfo, "")
 	return ps, nil

@@ -163,6 +163,8 @@ func renderFacts(s *Styles, width int, f phaseFacts) string {
 	}
 	var when []string
 	switch {
+	case ph.Gate && ph.NoDeploy:
+		when = append(when, "gate, for information: nothing to deploy")
 	case ph.Gate:
 		when = append(when, "gate: a deploy the database cannot see")
 	case ph.Confirm && ph.Undo == phases.UndoNever:
@@ -411,7 +413,10 @@ func sampleText(fl *failure) string {
 // table's name.
 func keyNote(p *phases.Plan, ph phases.Phase, note engine.Note) string {
 	with := "confirm it with c (or r) once the deploy is out"
-	if ph.Confirm {
+	switch {
+	case ph.NoDeploy:
+		with = "confirm it with c (or r)"
+	case ph.Confirm:
 		with = "confirm it with r, typing " + p.Table
 	}
 	return note.ConfirmedBy(with)
