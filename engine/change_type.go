@@ -322,6 +322,9 @@ func (s *Session) countSampled(ctx context.Context, q querier, count, sample str
 // batch failed for another reason, and batchErr is the phase's error.
 func (s *Session) convertFailures(ctx context.Context, b builder, id string, batchErr error) error {
 	d := b.convertData()
+	if !s.sql.Has("convert-probe-function") {
+		return batchErr // the dialect cannot catch a failing conversion per row
+	}
 	fn, err := s.sql.Query("convert-probe-function", d)
 	if err != nil {
 		return err

@@ -323,3 +323,42 @@ func (s *Session) verifySwapped(ctx context.Context, q querier, id string, back 
 	}
 	return fmt.Sprintf("%s.%s is %s; %s holds the old values; %s, every one valid", s.plan.Table, ct.Column, typ, ct.OldName(), moved), nil
 }
+
+// postgresSwapper is the swap on PostgreSQL.
+type postgresSwapper struct{}
+
+func (postgresSwapper) run(ctx context.Context, s *Session, b builder, id string) error {
+	return s.phaseSwap(ctx, b, id)
+}
+
+func (postgresSwapper) revert(ctx context.Context, s *Session, b builder, id string) error {
+	return s.revertSwap(ctx, b, id)
+}
+
+func (postgresSwapper) preview(b builder, back bool) (templates.Script, error) {
+	return b.offlineSwap(back)
+}
+
+func (postgresSwapper) verify(ctx context.Context, s *Session, id string) (string, error) {
+	return s.verifySwapped(ctx, s.db, id, false, swapData{})
+}
+
+// columnProblem: an identity column's sequence belongs to the column in a
+// way the swap does not move yet.
+func (postgresSwapper) columnProblem(c Column) string {
+	if c.Auto {
+		return fmt.Sprintf("%q is an identity column (GENERATED … AS IDENTITY); change-column-type does not move an identity yet: make it a serial's (a sequence and a DEFAULT nextval), or change it by hand", c.Name)
+	}
+	return ""
+}
+
+func (postgresSwapper) notes(p *phases.Plan) []string {
+	return []string{
+		"the swap's transaction holds its locks for milliseconds: everything that reads the table (index builds, the NOT NULL check's validation, the foreign keys' validation) runs before or after it, without blocking writes",
+		"the swap changes the type of what " + p.ChangeType.Column + " returns: a statement a client prepared before it (pgx's statement cache, JDBC's server-side prepares) fails once per connection after it with PostgreSQL's \"cached plan must not change result type\"; the readers' deploy must prepare again on that error, or not keep prepared statements",
+	}
+}
+
+func (postgresSwapper) leftBehind(ctx context.Context, s *Session) string {
+	return s.swapLeavesBehind(ctx)
+}

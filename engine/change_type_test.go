@@ -304,19 +304,19 @@ UPDATE items SET code = 'x' WHERE id IN (7, 1500);`)
 	}
 }
 
-// Other dialects are refused before anything changes, with a message that
-// says the playbook runs on PostgreSQL only for now.
+// MySQL is refused before anything changes, with a message that says the
+// playbook runs on PostgreSQL and SQLite only for now.
 func TestChangeTypeRefusedOffPostgres(t *testing.T) {
 	p := mustPlan(t, parentBigintPlan)
-	for _, d := range []string{phases.MySQL, phases.SQLite} {
-		_, err := Preview(p, d)
-		var se *SchemaError
-		if !errors.As(err, &se) || !strings.Contains(err.Error(), "runs on PostgreSQL only for now") {
-			t.Errorf("%s: preview: %v, want a SchemaError saying it runs on PostgreSQL only", d, err)
-		}
+	_, err := Preview(p, phases.MySQL)
+	var se *SchemaError
+	if !errors.As(err, &se) || !strings.Contains(err.Error(), "runs on PostgreSQL and SQLite only for now") {
+		t.Errorf("mysql: preview: %v, want a SchemaError saying it runs on PostgreSQL and SQLite only", err)
 	}
-	if _, err := Preview(p, phases.Postgres); err != nil {
-		t.Errorf("postgres: preview: %v", err)
+	for _, d := range []string{phases.Postgres, phases.SQLite} {
+		if _, err := Preview(p, d); err != nil {
+			t.Errorf("%s: preview: %v", d, err)
+		}
 	}
 }
 
@@ -524,5 +524,93 @@ UPDATE items SET code = 'x' WHERE id = 42;`)
 		if got := db.One(q); got != want {
 			t.Errorf("%s = %q, want %q", q, got, want)
 		}
+	}
+}
+
+// On SQLite the swap rebuilds the table: the column keeps its constraints,
+// default and index with the new type and values, the old values stay
+// beside it until drop-old-column, the triggers follow the names; the swap
+// rolls back the same way, and runs again to the end.
+func TestChangeTypeSQLite(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t, "sqlite")
+	db.Exec(`CREATE TABLE items (id INTEGER PRIMARY KEY, code TEXT NOT NULL DEFAULT '0', name TEXT);
+CREATE INDEX items_code_idx ON items (code);
+CREATE TABLE refs (id INTEGER PRIMARY KEY, item_id INTEGER REFERENCES items (id));
+WITH RECURSIVE g(value) AS (SELECT 1 UNION ALL SELECT value + 1 FROM g WHERE value < 400)
+INSERT INTO items (id, code, name) SELECT value, CAST(value AS TEXT), 'n' FROM g;
+INSERT INTO refs (id, item_id) SELECT id, id FROM items;`)
+	p := mustPlan(t, "name: items-code-int\nplaybook: change-column-type\ntable: items\ncolumn: code\ntype: integer\n")
+	ctx := context.Background()
+	s, _ := session(t, db, p, Options{BatchSize: 100})
+	if _, err := s.Run(ctx, "stop-old-writes", map[string]bool{"deploy-readers": true, "stop-old-writes": true}); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	db.Exec(`INSERT INTO items (id, code) VALUES (401, 401)`) // new code writes the integer
+	swapped := map[string]string{
+		`SELECT type FROM pragma_table_info('items') WHERE name = 'code'`:                           "INTEGER",
+		`SELECT "notnull" || ' ' || dflt_value FROM pragma_table_info('items') WHERE name = 'code'`: "1 '0'",
+		`SELECT count(*) FROM items WHERE typeof(code) = 'integer' AND code = id`:                   "401",
+		`SELECT typeof(code_shepherd_old) || ' ' || code_shepherd_old FROM items WHERE id = 401`:    "text 401",
+		`SELECT count(*) FROM sqlite_schema WHERE name = 'items_code_idx' AND sql LIKE '%(code)%'`:  "1",
+		`SELECT count(*) FROM pragma_foreign_key_check('refs')`:                                     "0",
+	}
+	for q, want := range swapped {
+		if got := db.One(q); got != want {
+			t.Errorf("after the swap, %s = %q, want %q", q, got, want)
+		}
+	}
+	for _, want := range []string{"stop-old-writes", "swap"} {
+		if ph, err := s.Rollback(ctx); err != nil || ph.ID != want {
+			t.Fatalf("rollback: %v (%s), want %s", err, ph.ID, want)
+		}
+	}
+	db.Exec(`INSERT INTO items (id, code) VALUES (402, '402')`) // old code again
+	for q, want := range map[string]string{
+		`SELECT type FROM pragma_table_info('items') WHERE name = 'code'`:                        "TEXT",
+		`SELECT typeof(code) || ' ' || code FROM items WHERE id = 401`:                           "text 401",
+		`SELECT typeof(code_shepherd_new) || ' ' || code_shepherd_new FROM items WHERE id = 402`: "integer 402",
+		`SELECT count(*) FROM pragma_table_info('items') WHERE name = 'code_shepherd_old'`:       "0",
+	} {
+		if got := db.One(q); got != want {
+			t.Errorf("after the swap back, %s = %q, want %q", q, got, want)
+		}
+	}
+	s.Close()
+	s2, _ := session(t, db, p, Options{})
+	if _, err := s2.Run(ctx, "stop-old-writes", map[string]bool{"stop-old-writes": true}); err != nil {
+		t.Fatalf("run again: %v", err)
+	}
+	s2.Close()
+	s3, _ := session(t, db, p, Options{})
+	if _, err := s3.Run(ctx, "", map[string]bool{"drop-old-column": true}); err != nil {
+		t.Fatalf("drop-old-column: %v", err)
+	}
+	for q, want := range map[string]string{
+		`SELECT type FROM pragma_table_info('items') WHERE name = 'code'`:                  "INTEGER",
+		`SELECT count(*) FROM pragma_table_info('items') WHERE name LIKE 'code_shepherd%'`: "0",
+		`SELECT count(*) FROM sqlite_schema WHERE type = 'trigger'`:                        "0",
+		`SELECT count(*) FROM items WHERE typeof(code) = 'integer' AND code = id`:          "402",
+	} {
+		if got := db.One(q); got != want {
+			t.Errorf("at the end, %s = %q, want %q", q, got, want)
+		}
+	}
+}
+
+// SQLite's INTEGER PRIMARY KEY is the rowid: refused before anything
+// changes.
+func TestChangeTypeSQLiteRefusesRowid(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t, "sqlite")
+	db.Exec(`CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT)`)
+	eng, err := Open(context.Background(), db.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	_, err = eng.Start(context.Background(), mustPlan(t, parentBigintPlan), Options{Emit: func(Event) {}})
+	if err == nil || !strings.Contains(err.Error(), "the rowid itself") {
+		t.Fatalf("start: %v, want a refusal naming the rowid", err)
 	}
 }

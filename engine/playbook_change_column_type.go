@@ -16,9 +16,29 @@ import (
 // column's drop one release later.
 type changeTypeUnit struct{}
 
-// changeTypeDialects are the dialects the swap is built for. The others'
-// plans are refused before anything changes.
-var changeTypeDialects = map[string]bool{phases.Postgres: true}
+// swapper is the swap on one dialect (change_type_<dialect>.go).
+type swapper interface {
+	run(ctx context.Context, s *Session, b builder, id string) error
+	// revert swaps back.
+	revert(ctx context.Context, s *Session, b builder, id string) error
+	preview(b builder, back bool) (templates.Script, error)
+	// verify checks the swap took effect, on the live table.
+	verify(ctx context.Context, s *Session, id string) (string, error)
+	// columnProblem is why the column cannot be swapped on the dialect;
+	// "" when it can.
+	columnProblem(c Column) string
+	// leftBehind warns of what keeps using the old column after the swap.
+	leftBehind(ctx context.Context, s *Session) string
+	// notes say how the swap locks, and what it does to clients, for plan.
+	notes(p *phases.Plan) []string
+}
+
+// swappers are the dialects the swap is built for. The others' plans are
+// refused before anything changes.
+var swappers = map[string]swapper{phases.Postgres: postgresSwapper{}, phases.SQLite: sqliteSwapper{}}
+
+// swapperOf is the session's dialect's swap.
+func (s *Session) swapperOf() swapper { return swappers[s.d.name()] }
 
 func (changeTypeUnit) phase(id string) phaseOps {
 	switch id {
@@ -82,23 +102,25 @@ func (changeTypeUnit) phase(id string) phaseOps {
 	case "swap":
 		return phaseOps{
 			run: func(ctx context.Context, s *Session, b builder, _ phases.Status) error {
-				return s.phaseSwap(ctx, b, id)
+				return s.swapperOf().run(ctx, s, b, id)
 			},
 			preview: func(pr *previewer) {
-				pr.steps(pr.b.offlineSwap(false))
-				pr.revert(func(b builder) (templates.Script, error) { return b.offlineSwap(true) })
-				pr.note("the swap's transaction holds its locks for milliseconds: everything that reads the table (index builds, the NOT NULL check's validation, the foreign keys' validation) runs before or after it, without blocking writes")
+				sw := swappers[pr.b.d.name()]
+				pr.steps(sw.preview(pr.b, false))
+				pr.revert(func(b builder) (templates.Script, error) { return sw.preview(b, true) })
+				for _, n := range sw.notes(pr.p) {
+					pr.note(n)
+				}
 				pr.note("until drop-old-column the triggers write each new value back into " + pr.p.ChangeType.OldName() + " (reverse:, else a cast to its type), so that the swap can be rolled back: a value the old type cannot hold (an id past 2^31 in an integer) fails its write until then. Swap well before the column runs out")
-				pr.note("the swap changes the type of what " + pr.p.ChangeType.Column + " returns: a statement a client prepared before it (pgx's statement cache, JDBC's server-side prepares) fails once per connection after it with PostgreSQL's \"cached plan must not change result type\"; the readers' deploy must prepare again on that error, or not keep prepared statements")
 			},
 			reverify: func(ctx context.Context, s *Session, _ builder) (string, error) {
 				if s.st("drop-old-column").Status == phases.Done {
 					return s.verifyOldDropped(ctx, s.db, id)
 				}
-				return s.verifySwapped(ctx, s.db, id, false, swapData{})
+				return s.swapperOf().verify(ctx, s, id)
 			},
 			revert: func(ctx context.Context, s *Session, b builder) error {
-				return s.revertSwap(ctx, b, id)
+				return s.swapperOf().revert(ctx, s, b, id)
 			},
 		}
 	case "drop-old-column":
@@ -173,12 +195,12 @@ func (changeTypeUnit) checkTable(ctx context.Context, s *Session, t *Table, ran,
 		switch {
 		case c.Generated:
 			addProblem(problems, "column: %q is a generated column; change its type by hand with its expression", ct.Column)
-		case c.Auto:
-			addProblem(problems, "column: %q is an identity column (GENERATED … AS IDENTITY); change-column-type does not move an identity yet: make it a serial's (a sequence and a DEFAULT nextval), or change it by hand", ct.Column)
+		case s.swapperOf().columnProblem(c) != "":
+			addProblem(problems, "column: %s", s.swapperOf().columnProblem(c))
 		}
 	}
 	if !swappedish && len(*problems) == 0 {
-		if w := s.swapLeavesBehind(ctx); w != "" {
+		if w := s.swapperOf().leftBehind(ctx, s); w != "" {
 			s.warnings = append(s.warnings, w)
 		}
 	}
@@ -219,8 +241,8 @@ func (s *Session) swapLeavesBehind(ctx context.Context) string {
 // built for.
 func (changeTypeUnit) dialectProblems(p *phases.Plan, dialect string) []string {
 	var problems []string
-	if !changeTypeDialects[dialect] {
-		problems = append(problems, fmt.Sprintf("playbook: change-column-type runs on PostgreSQL only for now (this database is %s); change the type with rename-column's type: where an implicit cast converts it, or by hand", dialect))
+	if swappers[dialect] == nil {
+		problems = append(problems, fmt.Sprintf("playbook: change-column-type runs on PostgreSQL and SQLite only for now (this database is %s); change the type with rename-column's type: where an implicit cast converts it, or by hand", dialect))
 		return problems
 	}
 	ct := p.ChangeType

@@ -659,3 +659,69 @@ DROP TRIGGER IF EXISTS {{qt .Schema .Sync.Update}}
 
 {{define "sync-present"}}SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = {{bind .Table}} AND name IN ({{bind .Sync.Insert}}, {{bind .Sync.Update}}){{end}}
 {{define "sync-expected"}}SELECT 2{{end}}
+
+{{/* ---------- change-column-type (engine/change_type*.go) ----------
+     See postgres.sql. SQLite casts without failing (a text that is no
+     number becomes 0): a conversion that must refuse such values says so
+     in its using: expression. */}}
+{{define "convert-value"}}CAST(({{.Expr}}) AS {{.Type}}){{end}}
+{{define "convert-trigger-value"}}(SELECT CAST(({{.Expr}}) AS {{.Type}}) FROM (SELECT NEW.{{q .To}} AS {{q .Column}}) AS {{q .Table}}){{end}}
+{{define "convert-try-alone"}}SELECT CAST(({{.Expr}}) AS {{.Type}}) FROM (SELECT CAST(NULL AS {{.From}}) AS {{q .Column}}) AS {{q .Table}} WHERE 0{{end}}
+
+{{define "convert-batch"}}
+-- step: the database is write-locked until the batch commits (readers go on in WAL mode); it waits at most the busy timeout, then is retried
+UPDATE {{q .Table}} SET {{q .To}} = {{template "convert-value" .}}
+WHERE {{template "range" .}} AND {{q .To}} IS NOT {{template "convert-value" .}}
+{{end}}
+
+{{define "convert-cond"}}{{if eq .Cond "lost"}}{{q .Column}} IS NOT NULL AND {{template "convert-value" .}} IS NULL{{else}}{{q .To}} IS NOT {{template "convert-value" .}}{{end}}{{if .Bounded}} AND {{if .Rowid}}{{q .Rowid}} <= {{param "hi"}}{{else if .Keys}}{{template "key-upto-hi" .}}{{else}}{{q .Key}} <= {{param "hi"}}{{end}}{{end}}{{end}}
+{{define "convert-count"}}SELECT count(*) FROM {{q .Table}} WHERE {{template "convert-cond" .}}{{end}}
+{{define "convert-sample"}}SELECT {{template "table-keys" .}} FROM {{q .Table}} WHERE {{template "convert-cond" .}} ORDER BY {{template "table-keys" .}} LIMIT 5{{end}}
+
+{{/* The swap: SQLite moves no constraint from one column to another, so
+     the table is rebuilt in one transaction (as its other ALTERs that
+     SQLite lacks are): the column gets the incoming column's type and
+     values, keeping its own constraints, default and indexes; the
+     outgoing values go to a column .OutName of their own, without
+     constraints; the sync triggers are installed again on the new names. */}}
+{{define "swap"}}
+-- step conn: foreign keys are not enforced while the table is swapped; they are checked before commit
+PRAGMA foreign_keys = OFF
+-- step conn: renaming the new table must not rewrite other tables' references
+PRAGMA legacy_alter_table = ON
+-- step check: foreign keys of {{.Table}} hold no worse than before
+SELECT count(*) FROM pragma_foreign_key_check({{bind .Table}})
+{{- range .DropTriggers}}
+-- step: the database is write-locked until commit: the triggers name the columns, and are installed again on their new names
+DROP TRIGGER IF EXISTS {{q .}}
+{{- end}}
+-- step: the database is write-locked until commit, while every row is copied (readers go on in WAL mode)
+CREATE TABLE {{q .New}} {{.Definition}}
+-- step:
+INSERT INTO {{q .New}} ({{if .Rowid}}rowid, {{end}}{{qlist .Into}})
+SELECT {{if .Rowid}}rowid, {{end}}{{qlist .From}} FROM {{q .Table}}
+-- step:
+DROP TABLE {{q .Table}}
+-- step:
+ALTER TABLE {{q .New}} RENAME TO {{q .Table}}
+{{- range .Objects}}
+-- step:
+{{.}}
+{{- end}}
+{{- if .Sequence}}
+-- step: keeps AUTOINCREMENT from reusing the ids of deleted rows
+DELETE FROM sqlite_sequence WHERE name = {{bind .Table}}
+-- step:
+INSERT INTO sqlite_sequence (name, seq) VALUES ({{bind .Table}}, {{bind .SequenceValue}})
+{{- end}}
+{{- range .SyncSteps}}
+-- step:
+{{.}}
+{{- end}}
+-- step check: foreign keys of {{.Table}} hold no worse than before
+SELECT count(*) FROM pragma_foreign_key_check({{bind .Table}})
+-- step conn:
+PRAGMA legacy_alter_table = OFF
+-- step conn:
+PRAGMA foreign_keys = {{.ForeignKeys}}
+{{end}}
