@@ -318,6 +318,9 @@ func (s *Session) verifySwapped(ctx context.Context, q querier, id string, back 
 		return "", fmt.Errorf("%s: read the type of %s.%s: %w", id, s.plan.Table, ct.Column, s.dsn.scrub(err))
 	}
 	moved := fmt.Sprintf("%d indexes and %d constraints moved", len(d.Indexes), len(d.Constraints))
+	if d.Column == "" { // verified again later: what moved is not known
+		moved = "the constraints that name or reference it"
+	}
 	if back {
 		return fmt.Sprintf("swapped back: %s.%s is %s again; %s holds the new type's values; %s", s.plan.Table, ct.Column, typ, ct.ShadowName(), moved), nil
 	}
