@@ -457,6 +457,10 @@ type sqlData struct {
 	Partitions []partitionIndex
 	// Sync is what the triggers of sync: database need (sync_triggers.go).
 	Sync *syncData
+	// SyncOff marks a batch whose writes keep the plan's two columns in
+	// step by themselves: the sync triggers skip them (PostgreSQL's
+	// sync-off; elsewhere the triggers' own conditions find nothing to do).
+	SyncOff bool
 }
 
 type setExpr struct{ Column, Expr string }

@@ -208,6 +208,7 @@ func (b builder) carryJob(phase string) batchJob {
 	d := b.base()
 	d.Column, d.To, d.Text = b.plan.RenameColumn.To, b.plan.RenameColumn.Column, b.holdsText()
 	d.Keep = b.kept(d.To)
+	d.SyncOff = b.plan.SyncByDatabase()
 	return batchJob{phase: phase, update: "copy-batch", data: d}
 }
 
@@ -217,6 +218,7 @@ func (b builder) copyJob(phase string) batchJob {
 	d := b.base()
 	d.Column, d.To, d.Text = b.plan.RenameColumn.Column, b.plan.RenameColumn.To, b.holdsText()
 	d.Keep = b.kept(d.To)
+	d.SyncOff = b.plan.SyncByDatabase()
 	return batchJob{phase: phase, update: "copy-batch", data: d}
 }
 

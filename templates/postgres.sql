@@ -741,6 +741,7 @@ WHERE {{template "range" .}} AND {{q .Column}} IS NULL AND ({{.Expr}}) IS NOT NU
 {{end}}
 
 {{define "copy-batch"}}
+{{- if .SyncOff}}{{template "sync-off" .}}{{end}}
 -- step: ROW EXCLUSIVE on {{.Table}} (reads and writes go on) and a lock on each row it changes, until the batch commits; it waits at most lock_timeout for a lock, then is retried
 UPDATE {{qt .Schema .Table}} SET {{q .To}} = {{q .Column}}
 WHERE {{template "range" .}} AND {{q .To}} IS DISTINCT FROM {{q .Column}}
@@ -1066,7 +1067,22 @@ $shepherd$
 -- step: ACCESS EXCLUSIVE on {{.Table}} for an instant (it waits at most --lock-timeout, then is retried), only where a trigger of this name was left: a rerun replaces it
 DROP TRIGGER IF EXISTS {{q .Sync.Trigger}} ON {{qt .Schema .Table}}
 -- step: SHARE ROW EXCLUSIVE on {{.Table}} for an instant (it waits at most --lock-timeout, then is retried): only the catalog changes; from now on every INSERT and UPDATE of {{.Table}} does one more column assignment per row written, in the writer's own statement
-CREATE TRIGGER {{q .Sync.Trigger}} BEFORE INSERT OR UPDATE ON {{qt .Schema .Table}} FOR EACH ROW EXECUTE FUNCTION {{qt .Schema .Sync.Function}}()
+CREATE TRIGGER {{q .Sync.Trigger}} BEFORE INSERT OR UPDATE ON {{qt .Schema .Table}} FOR EACH ROW WHEN ({{template "sync-on" .}}) EXECUTE FUNCTION {{qt .Schema .Sync.Function}}()
+{{end}}
+
+{{/* The triggers skip the writes of shepherd's own batches (copy-batch,
+     convert-batch), which set shepherd.sync to off for their transaction
+     (sync-off): each batch writes the new column from the old one itself,
+     so the trigger has nothing to keep in step there, and it would cost
+     every row of the walk a call of the function (the backfill of
+     change-column-type measured at half add-column's speed), and, seeing
+     a write of the new column only, write the old one back through
+     reverse:. The condition is in the trigger's WHEN, so the function is
+     not even called. */}}
+{{define "sync-on"}}current_setting('shepherd.sync', true) IS DISTINCT FROM 'off'{{end}}
+{{define "sync-off"}}
+-- step: for this batch's transaction only: the sync triggers skip its writes, which keep the columns in step themselves
+SELECT set_config('shepherd.sync', 'off', true)
 {{end}}
 
 {{define "sync-remove"}}
@@ -1104,9 +1120,10 @@ DROP FUNCTION IF EXISTS {{qt .Schema .Sync.Function}}()
 {{define "convert-try-alone"}}SELECT CAST(({{.Expr}}) AS {{.Type}}) FROM (SELECT CAST(NULL AS {{.From}}) AS {{q .Column}}) AS {{q .Table}} WHERE false{{end}}
 
 {{define "convert-batch"}}
+{{- template "sync-off" .}}
 -- step: ROW EXCLUSIVE on {{.Table}} (reads and writes go on) and a lock on each row it changes, until the batch commits; it waits at most lock_timeout for a lock, then is retried
 UPDATE {{qt .Schema .Table}} SET {{q .To}} = {{template "convert-value" .}}
-WHERE {{template "range" .}} AND {{q .To}} IS DISTINCT FROM {{template "convert-value" .}}
+WHERE {{template "range" .}} AND ({{q .To}} IS NULL OR {{q .To}} IS DISTINCT FROM {{template "convert-value" .}})
 {{end}}
 
 {{/* Rows the conversion leaves wrong: "lost", a value it turns into NULL;

@@ -641,10 +641,14 @@ CREATE TRIGGER {{qt .Schema .Sync.Update}} AFTER UPDATE OF {{q .Sync.Old}}, {{q 
 WHEN NEW.{{q .Sync.Old}} IS NOT NEW.{{q .Sync.New}}
 BEGIN
   UPDATE {{q .Table}} SET {{q .Sync.New}} = {{.Sync.Forward}} WHERE {{template "sync-row" .}} AND NEW.{{q .Sync.Old}} IS NOT OLD.{{q .Sync.Old}} AND NEW.{{q .Sync.New}} IS OLD.{{q .Sync.New}};
-  UPDATE {{q .Table}} SET {{q .Sync.Old}} = {{.Sync.Reverse}} WHERE {{template "sync-row" .}} AND NEW.{{q .Sync.New}} IS NOT OLD.{{q .Sync.New}} AND NEW.{{q .Sync.Old}} IS OLD.{{q .Sync.Old}};
+  UPDATE {{q .Table}} SET {{q .Sync.Old}} = {{.Sync.Reverse}} WHERE {{template "sync-row" .}} AND NEW.{{q .Sync.New}} IS NOT OLD.{{q .Sync.New}} AND NEW.{{q .Sync.Old}} IS OLD.{{q .Sync.Old}} AND NEW.{{q .Sync.New}} IS NOT {{.Sync.Forward}};
 END
 {{end}}
 
+{{/* A write of the new column that is the old one's value as the forward
+     conversion gives it (the backfill's own writes) leaves the old column
+     alone: the reverse conversion is not always the identity ('007' → 7 →
+     '7'). */}}
 {{define "sync-row"}}{{if .Sync.Rowid}}{{.Sync.Rowid}} = NEW.{{.Sync.Rowid}}{{else}}{{range $i, $k := .Sync.Keys}}{{if $i}} AND {{end}}{{q $k}} = NEW.{{q $k}}{{end}}{{end}}{{end}}
 
 {{define "sync-remove"}}
