@@ -677,6 +677,10 @@ func TestParseExamples(t *testing.T) {
 		"users-drop-nickname.yaml": {
 			Name: "users-drop-nickname", Playbook: DropColumn, Table: "users", DropColumn: &DropColumnSpec{Column: "nickname", Archive: true},
 		},
+		"orders-user-id-bigint.yaml": {
+			Name: "orders-user-id-bigint", Playbook: ChangeColumnType, Table: "orders",
+			ChangeType: &ChangeColumnTypeSpec{Column: "user_id", Type: PerDialect{All: "bigint"}},
+		},
 	}
 	if len(files) != len(want) {
 		t.Fatalf("examples/ has %d plans %q, want %d", len(files), files, len(want))

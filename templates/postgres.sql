@@ -1047,7 +1047,7 @@ WHERE t.{{q .Column}} IS DISTINCT FROM a.{{q .Column}}
      expressions over NEW, so that change-column-type can give conversions.
      Each statement runs in add-column's transaction, with its state. */}}
 {{define "sync-install"}}
--- step: only the catalog changes (the trigger function, replaced on a rerun)
+-- step: no table lock: only the catalog changes (the trigger function, replaced on a rerun)
 CREATE OR REPLACE FUNCTION {{qt .Schema .Sync.Function}}() RETURNS trigger LANGUAGE plpgsql AS $shepherd$
 BEGIN
   IF TG_OP = 'INSERT' THEN
@@ -1088,7 +1088,7 @@ SELECT set_config('shepherd.sync', 'off', true)
 {{define "sync-remove"}}
 -- step: ACCESS EXCLUSIVE on {{.Table}} for an instant (it waits at most --lock-timeout, then is retried): only the catalog changes
 DROP TRIGGER IF EXISTS {{q .Sync.Trigger}} ON {{qt .Schema .Table}}
--- step: only the catalog changes
+-- step: no table lock: only the catalog changes (the trigger function goes)
 DROP FUNCTION IF EXISTS {{qt .Schema .Sync.Function}}()
 {{end}}
 
