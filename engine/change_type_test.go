@@ -654,3 +654,28 @@ INSERT INTO items SELECT v, printf('%05d', v) FROM g;`,
 		})
 	}
 }
+
+// A conversion that names the column with its table (items.code) runs in
+// the sync triggers as in the backfill: a write of old code after
+// add-shadow gets its shadow converted.
+func TestChangeTypeTriggerTakesAQualifiedColumn(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t, phases.Postgres)
+	db.Exec(`CREATE TABLE items (id bigint PRIMARY KEY, code text NOT NULL);
+INSERT INTO items SELECT g, lpad(g::text, 4, '0') FROM generate_series(1, 50) g;`)
+	s, _ := session(t, db, mustPlan(t, "name: items-code-int\nplaybook: change-column-type\ntable: items\ncolumn: code\ntype: integer\nusing: \"items.code::integer * 10\"\nreverse: \"lpad((items.code / 10)::text, 4, '0')\"\n"), Options{BatchSize: 20})
+	if _, err := s.Run(context.Background(), "backfill", nil); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	db.Exec(`INSERT INTO items (id, code) VALUES (51, '0051')`)
+	db.Exec(`UPDATE items SET code = '0007' WHERE id = 3`)
+	for q, want := range map[string]string{
+		`SELECT code_shepherd_new FROM items WHERE id = 51`:                    "510",
+		`SELECT code_shepherd_new FROM items WHERE id = 3`:                     "70",
+		`SELECT count(*) FROM items WHERE code_shepherd_new <> code::int * 10`: "0",
+	} {
+		if got := db.One(q); got != want {
+			t.Errorf("%s = %s, want %s", q, got, want)
+		}
+	}
+}

@@ -37,6 +37,12 @@ type syncData struct {
 	// trigger updates.
 	Rowid string
 	Keys  []string
+	// Var (change-column-type on PostgreSQL) is the name the conversions
+	// use for the column: the trigger function binds it, in a block of its
+	// own, to the field each conversion reads, so that plpgsql evaluates
+	// the conversion as a plain expression rather than as a query per row
+	// (a subquery cost a writer's insert 2.7 times the trigger's time).
+	Var string
 }
 
 // syncNames are the plan's trigger (and function) names, from the plan's

@@ -1052,14 +1052,14 @@ CREATE OR REPLACE FUNCTION {{qt .Schema .Sync.Function}}() RETURNS trigger LANGU
 BEGIN
   IF TG_OP = 'INSERT' THEN
     IF NEW.{{q .Sync.New}} IS NULL THEN
-      NEW.{{q .Sync.New}} := {{.Sync.Forward}};
+      {{template "sync-forward" .}}
     ELSIF NEW.{{q .Sync.Old}} IS NULL THEN
-      NEW.{{q .Sync.Old}} := {{.Sync.Reverse}};
+      {{template "sync-reverse" .}}
     END IF;
   ELSIF NEW.{{q .Sync.Old}} IS DISTINCT FROM OLD.{{q .Sync.Old}} AND NEW.{{q .Sync.New}} IS NOT DISTINCT FROM OLD.{{q .Sync.New}} THEN
-    NEW.{{q .Sync.New}} := {{.Sync.Forward}};
+    {{template "sync-forward" .}}
   ELSIF NEW.{{q .Sync.New}} IS DISTINCT FROM OLD.{{q .Sync.New}} AND NEW.{{q .Sync.Old}} IS NOT DISTINCT FROM OLD.{{q .Sync.Old}} THEN
-    NEW.{{q .Sync.Old}} := {{.Sync.Reverse}};
+    {{template "sync-reverse" .}}
   END IF;
   RETURN NEW;
 END
@@ -1079,6 +1079,14 @@ CREATE TRIGGER {{q .Sync.Trigger}} BEFORE INSERT OR UPDATE ON {{qt .Schema .Tabl
      a write of the new column only, write the old one back through
      reverse:. The condition is in the trigger's WHEN, so the function is
      not even called. */}}
+{{/* Each way's assignment. With .Sync.Var (change-column-type), the
+     conversion sees the column under its own name: a block labelled as the
+     table (for a conversion that qualifies the column) binds that name
+     to the field it converts, of the field's type, so that plpgsql runs the
+     conversion as a plain expression, not a query per row. */}}
+{{define "sync-forward"}}{{if .Sync.Var}}<<{{q .Table}}>> DECLARE {{q .Sync.Var}} {{qt .Schema .Table}}.{{q .Sync.Old}}%TYPE := NEW.{{q .Sync.Old}}; BEGIN NEW.{{q .Sync.New}} := {{.Sync.Forward}}; END;{{else}}NEW.{{q .Sync.New}} := {{.Sync.Forward}};{{end}}{{end}}
+{{define "sync-reverse"}}{{if .Sync.Var}}<<{{q .Table}}>> DECLARE {{q .Sync.Var}} {{qt .Schema .Table}}.{{q .Sync.New}}%TYPE := NEW.{{q .Sync.New}}; BEGIN NEW.{{q .Sync.Old}} := {{.Sync.Reverse}}; END;{{else}}NEW.{{q .Sync.Old}} := {{.Sync.Reverse}};{{end}}{{end}}
+
 {{define "sync-on"}}current_setting('shepherd.sync', true) IS DISTINCT FROM 'off'{{end}}
 {{define "sync-off"}}
 -- step: for this batch's transaction only: the sync triggers skip its writes, which keep the columns in step themselves
@@ -1112,9 +1120,9 @@ DROP FUNCTION IF EXISTS {{qt .Schema .Sync.Function}}()
 {{define "convert-value"}}CAST(({{.Expr}}) AS {{.Type}}){{end}}
 
 {{/* The conversion as the sync triggers compute it from the row written:
-     the expression sees the column under its own name (.Column), holding
-     NEW's field .To. */}}
-{{define "convert-trigger-value"}}(SELECT CAST(({{.Expr}}) AS {{.Type}}) FROM (SELECT NEW.{{q .To}} AS {{q .Column}}) AS {{q .Table}}){{end}}
+     the expression sees the column under its own name (.Column), which the
+     trigger function binds to NEW's field .To (sync-forward, sync-reverse). */}}
+{{define "convert-trigger-value"}}CAST(({{.Expr}}) AS {{.Type}}){{end}}
 
 {{/* The conversion compiled as the triggers run it, over the column alone (of type .From). */}}
 {{define "convert-try-alone"}}SELECT CAST(({{.Expr}}) AS {{.Type}}) FROM (SELECT CAST(NULL AS {{.From}}) AS {{q .Column}}) AS {{q .Table}} WHERE false{{end}}
