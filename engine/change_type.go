@@ -88,6 +88,17 @@ func (b builder) changeTypeSync(swapped bool) (sqlData, error) {
 	return d, nil
 }
 
+// swappedSync is the sync triggers' install as it stands after the swap
+// (before it, for the swap back): the same triggers, the two columns under
+// their names on the other side of it.
+func (b builder) swappedSync(back bool) (templates.Script, error) {
+	sync, err := b.changeTypeSync(!back)
+	if err != nil {
+		return nil, err
+	}
+	return b.sql.Script("sync-install", sync)
+}
+
 // triggerValue renders expr, over the column under its own name, cast to
 // typ, as a trigger computes it from the row written: the column's value
 // is NEW's field col.

@@ -158,11 +158,7 @@ func (s *Session) readSwap(ctx context.Context, b builder, phase string, back bo
 	}
 	// The trigger function names the columns: rebound in the swap's
 	// transaction to their names after it.
-	sync, err := b.changeTypeSync(!back)
-	if err != nil {
-		return d, err
-	}
-	install, err := b.sql.Script("sync-install", sync)
+	install, err := b.swappedSync(back)
 	if err != nil {
 		return d, err
 	}
@@ -226,11 +222,7 @@ func (b builder) offlineSwap(back bool) (templates.Script, error) {
 	if t, _ := ct.Type.For(b.d.name()); !back && widensSequence(t, "integer") {
 		d.SequenceAs = "bigint"
 	}
-	sync, err := b.changeTypeSync(!back)
-	if err != nil {
-		return nil, err
-	}
-	install, err := b.sql.Script("sync-install", sync)
+	install, err := b.swappedSync(back)
 	if err != nil {
 		return nil, err
 	}

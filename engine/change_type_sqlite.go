@@ -115,11 +115,7 @@ func (s *Session) sqliteSwap(b builder, back bool) (templates.Script, error) {
 		}
 		d.Objects = append(d.Objects, o.SQL)
 	}
-	sync, err := b.changeTypeSync(!back)
-	if err != nil {
-		return nil, err
-	}
-	install, err := b.sql.Script("sync-install", sync)
+	install, err := b.swappedSync(back)
 	if err != nil {
 		return nil, err
 	}
@@ -141,11 +137,7 @@ func (b builder) offlineSQLiteSwap(back bool) (templates.Script, error) {
 		Definition: fmt.Sprintf("(/* the columns and constraints of %s as sqlite_schema holds them, with %s of %s's type, without %s, and with %s of %s's type */)", b.plan.Table, ct.Column, in, in, out, ct.Column),
 		Into:       []string{ct.Column, out}, From: []string{in, ct.Column},
 		Objects: []string{fmt.Sprintf("/* each CREATE INDEX and CREATE TRIGGER of %s, as sqlite_schema holds it */", b.plan.Table)}}
-	sync, err := b.changeTypeSync(!back)
-	if err != nil {
-		return nil, err
-	}
-	install, err := b.sql.Script("sync-install", sync)
+	install, err := b.swappedSync(back)
 	if err != nil {
 		return nil, err
 	}
