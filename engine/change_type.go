@@ -243,28 +243,38 @@ func (s *Session) phaseConvert(ctx context.Context, b builder, id string, prev p
 	})
 }
 
-// resyncConversions replaces the triggers' function with the plan's
-// conversions as they are now: using: and reverse: may change until the
-// backfill is done (phases/edit.go), and the triggers must convert as the
-// backfill does. Replacing a function takes no lock on the table.
+// resyncConversions makes the triggers convert with the plan's conversions
+// as they are now: using: and reverse: may change until the backfill is
+// done (phases/edit.go), and the triggers must convert as the backfill
+// does. The dialect's sync-refresh says how: PostgreSQL replaces the
+// function alone, which takes no lock on the table; SQLite drops and
+// creates both triggers again.
 func (s *Session) resyncConversions(ctx context.Context, b builder, id string) error {
 	d, err := b.changeTypeSync(false)
 	if err != nil {
 		return err
 	}
-	install, err := b.sql.Script("sync-install", d)
-	if err != nil || len(install) == 0 {
-		return err
-	}
-	fn := install[0]
-	args, err := fn.Args(nil)
+	script, err := b.sql.Script("sync-refresh", d)
 	if err != nil {
 		return err
 	}
-	if _, err := s.db.ExecContext(ctx, fn.SQL, args...); err != nil {
-		return &StepError{Phase: id, SQL: fn.SQL, Err: s.dsn.scrub(err)}
-	}
-	return s.log(ctx, s.db, id, "sql", fn.SQL, "the triggers' function, replaced with the plan's conversions before the backfill")
+	// In one transaction: SQLite drops and creates its triggers again, and
+	// no write may come between the two.
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, st := range script {
+			args, err := st.Args(nil)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, st.SQL, args...); err != nil {
+				return &StepError{Phase: id, SQL: st.SQL, Err: s.dsn.scrub(err)}
+			}
+			if err := s.log(ctx, tx, id, "sql", st.SQL, "the sync triggers, made again with the plan's conversions before the backfill"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // verifyConverted: no value the conversion turns into NULL, and every row

@@ -1046,7 +1046,7 @@ WHERE t.{{q .Column}} IS DISTINCT FROM a.{{q .Column}}
      that gives the new column a non-NULL value. Forward and Reverse are
      expressions over NEW, so that change-column-type can give conversions.
      Each statement runs in add-column's transaction, with its state. */}}
-{{define "sync-install"}}
+{{define "sync-function"}}
 -- step: no table lock: only the catalog changes (the trigger function, replaced on a rerun)
 CREATE OR REPLACE FUNCTION {{qt .Schema .Sync.Function}}() RETURNS trigger LANGUAGE plpgsql AS $shepherd$
 BEGIN
@@ -1064,6 +1064,15 @@ BEGIN
   RETURN NEW;
 END
 $shepherd$
+{{end}}
+
+{{/* sync-refresh: the triggers converting with the plan's using: and
+     reverse: as they are now (they may change until the backfill is done):
+     here the function alone, which locks no table. */}}
+{{define "sync-refresh"}}{{template "sync-function" .}}{{end}}
+
+{{define "sync-install"}}
+{{template "sync-function" .}}
 -- step: ACCESS EXCLUSIVE on {{.Table}} for an instant (it waits at most --lock-timeout, then is retried), only where a trigger of this name was left: a rerun replaces it
 DROP TRIGGER IF EXISTS {{q .Sync.Trigger}} ON {{qt .Schema .Table}}
 -- step: SHARE ROW EXCLUSIVE on {{.Table}} for an instant (it waits at most --lock-timeout, then is retried): only the catalog changes; from now on every INSERT and UPDATE of {{.Table}} does one more column assignment per row written, in the writer's own statement

@@ -649,6 +649,10 @@ END
      conversion gives it (the backfill's own writes) leaves the old column
      alone: the reverse conversion is not always the identity ('007' → 7 →
      '7'). */}}
+{{/* sync-refresh: the triggers converting with the plan's using: and
+     reverse: as they are now: both made again, in one transaction. */}}
+{{define "sync-refresh"}}{{template "sync-install" .}}{{end}}
+
 {{define "sync-row"}}{{if .Sync.Rowid}}{{.Sync.Rowid}} = NEW.{{.Sync.Rowid}}{{else}}{{range $i, $k := .Sync.Keys}}{{if $i}} AND {{end}}{{q $k}} = NEW.{{q $k}}{{end}}{{end}}{{end}}
 
 {{define "sync-remove"}}
