@@ -45,7 +45,7 @@ func TestTrainList(t *testing.T) {
 			}
 		}
 	}
-	if got := strings.Join(names, ","); got != "add-column,rename-column,tighten-constraint,multi-replica,drop-column,drop-index,add-index" {
+	if got := strings.Join(names, ","); got != "add-column,rename-column,tighten-constraint,multi-replica,drop-column,drop-index,add-index,change-column-type" {
 		t.Fatalf("lessons %s", got)
 	}
 	// As issue 5 writes it: [{"lesson":NAME,"actions":[...],"safe":[...]…}].

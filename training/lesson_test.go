@@ -41,6 +41,9 @@ func TestSafeSequenceHasNoIncidents(t *testing.T) {
 	for _, l := range Lessons() {
 		t.Run(l.Name, func(t *testing.T) {
 			t.Parallel()
+			if l.Name == "change-column-type" {
+				skipIfInsertsMissTheShadow(t)
+			}
 			r, results, incidents := runLesson(t, l.Name, l.Safe)
 			for _, inc := range incidents {
 				t.Errorf("incident in the safe sequence: %+v", inc)
@@ -123,6 +126,24 @@ func TestUnsafeActionsCauseIncidents(t *testing.T) {
 			[]want{{kind: "timeout", version: "v1", err: "full scan of orders", rule: ruleSplitDeploys}}},
 		{"deploy the lookup before its index", "add-index", []string{"deploy-new-lookup"},
 			[]want{{kind: "timeout", version: "v2", err: "timed out: full scan of users (query plan: SCAN users)", rule: ruleSplitDeploys}}},
+		// change-column-type: the swap gives score its integer type while
+		// v1, which shows it as stored, still runs; before the backfill,
+		// the rows written before add-shadow have no integer at all.
+		{"swap before the readers' deploy", "change-column-type", []string{"add-shadow", "backfill", "swap"},
+			[]want{{kind: "lost-write", version: "v1", rule: ruleDeployReaders}}},
+		{"swap before the backfill", "change-column-type", []string{"add-shadow", "swap"},
+			[]want{{kind: "null-read", version: "v1", got: "NULL", rule: ruleBackfillOld}}},
+		{"write the new type before any reader copes", "change-column-type", []string{"deploy-stop-old-writes"},
+			[]want{{kind: "lost-write", version: "v1", rule: ruleDeployReaders}}},
+		// The old column dropped in the release that stopped the old
+		// writes: no request names it, but the swap can no longer be
+		// undone, and code rolled back to v1 reads integers.
+		{"drop the old column in the release that stops old writes, then roll back", "change-column-type",
+			[]string{"add-shadow", "backfill", "deploy-readers", "swap", "deploy-and-drop", "roll-back-to-v1"},
+			[]want{{kind: "lost-write", version: "v1", rule: ruleDropLater}}},
+		{"roll the code back to v1 without swapping back", "change-column-type",
+			[]string{"add-shadow", "backfill", "deploy-readers", "swap", "roll-back-to-v1"},
+			[]want{{kind: "lost-write", version: "v1", rule: ruleDeployReaders}}},
 		{"replicas race to migrate at startup", "multi-replica", []string{"startup-migrate"},
 			[]want{
 				{kind: "replica-crash", version: "v2", err: "duplicate column name: email", rule: ruleNoRace},
@@ -304,6 +325,9 @@ func TestRefusedSteps(t *testing.T) {
 		// values the archive does not hold, and shepherd keeps the column.
 		{"drop-column", []string{"relax", "archive", "drop-column"}, "shepherd", "should be in users_nickname_archive", ruleStopOld},
 		{"add-index", []string{"verify-index"}, "shepherd", "users has no index users_created_idx", ruleRealDBTests},
+		// The old column's drop before stop-old-writes: the point of no
+		// return is never run out of order.
+		{"change-column-type", []string{"add-shadow", "backfill", "deploy-readers", "swap", "drop-old-column"}, "shepherd", "not the next phase", ruleDropLater},
 	}
 	for _, c := range cases {
 		t.Run(c.lesson+":"+strings.Join(c.steps, ","), func(t *testing.T) {

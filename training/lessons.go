@@ -148,7 +148,7 @@ func (l *Lesson) SafeOrder() string { return strings.Join(l.Rules, " → ") }
 // with its actions in menu order.
 func Lessons() []*Lesson {
 	ls := []*Lesson{addColumnLesson(), renameColumnLesson(), tightenLesson(), multiReplicaLesson(),
-		dropColumnLesson(), dropIndexLesson(), addIndexLesson()}
+		dropColumnLesson(), dropIndexLesson(), addIndexLesson(), changeTypeLesson()}
 	for _, l := range ls {
 		l.Actions = menuOrder(l.Actions)
 	}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/shepherd-db/shepherd/engine"
-	"github.com/shepherd-db/shepherd/examples"
 	"github.com/shepherd-db/shepherd/phases"
 )
 
@@ -184,7 +183,7 @@ func Start(ctx context.Context, name string, emit func(any)) (*Run, error) {
 	if err := setupSandbox(ctx, r.path, l.setup); err != nil {
 		return fail(err)
 	}
-	data, err := examples.Plans.ReadFile(l.plan)
+	data, err := lessonPlan(l.plan)
 	if err != nil {
 		return fail(err)
 	}
