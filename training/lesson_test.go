@@ -41,9 +41,6 @@ func TestSafeSequenceHasNoIncidents(t *testing.T) {
 	for _, l := range Lessons() {
 		t.Run(l.Name, func(t *testing.T) {
 			t.Parallel()
-			if l.Name == "change-column-type" {
-				skipIfInsertsMissTheShadow(t)
-			}
 			r, results, incidents := runLesson(t, l.Name, l.Safe)
 			for _, inc := range incidents {
 				t.Errorf("incident in the safe sequence: %+v", inc)

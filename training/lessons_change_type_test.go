@@ -37,7 +37,6 @@ func scoreTypes(t *testing.T, r *Run) (types map[string]int, oldThere bool) {
 // and the triggers gone, and every score the fleet wrote readable as the
 // user saved it (the safe-sequence test proves no read saw otherwise).
 func TestChangeTypeSafeOrderConvertsEveryRow(t *testing.T) {
-	skipIfInsertsMissTheShadow(t)
 	r, _, incidents := runLesson(t, "change-column-type", mustFind("change-column-type").Safe)
 	if len(incidents) != 0 {
 		t.Fatalf("incidents: %+v", incidents)
@@ -73,7 +72,6 @@ func TestChangeTypeSafeOrderConvertsEveryRow(t *testing.T) {
 // v2's and the swap's values back through reverse:), and v1, rolled back
 // to, reads what every user saved.
 func TestChangeTypeSwapBackBeforeTheDrop(t *testing.T) {
-	skipIfInsertsMissTheShadow(t)
 	r, results, incidents := runLesson(t, "change-column-type",
 		[]string{"add-shadow", "backfill", "deploy-readers", "swap", "rollback", "roll-back-to-v1"})
 	if len(incidents) != 0 {
@@ -98,7 +96,6 @@ func TestChangeTypeSwapBackBeforeTheDrop(t *testing.T) {
 // column, and the integer column takes v2's text); the step says so, and
 // after it shepherd can no longer swap back.
 func TestChangeTypeEarlyDropLosesTheWayBack(t *testing.T) {
-	skipIfInsertsMissTheShadow(t)
 	r, results, incidents := runLesson(t, "change-column-type", []string{"add-shadow", "backfill", "deploy-readers", "swap", "deploy-and-drop"})
 	if len(incidents) != 0 {
 		t.Fatalf("incidents: %+v", incidents)
@@ -115,31 +112,5 @@ func TestChangeTypeEarlyDropLosesTheWayBack(t *testing.T) {
 	}
 	if types, old := scoreTypes(t, r); old || types["text"] != 0 {
 		t.Fatalf("after the refused rollback: types %v, old column %v", types, old)
-	}
-}
-
-// skipIfInsertsMissTheShadow skips a test of this lesson while the
-// engine's backfill on SQLite drops add-shadow's insert trigger (its
-// resync of the conversions runs only the first statement of the SQLite
-// sync-install script, which is DROP TRIGGER … _ins): rows inserted
-// between the backfill and the swap then get no integer, and the swap
-// leaves them NULL. It checks the engine itself, so it stops skipping as
-// soon as the engine keeps the trigger.
-func skipIfInsertsMissTheShadow(t *testing.T) {
-	t.Helper()
-	r, _, _ := runLesson(t, "change-column-type", nil)
-	ctx := context.Background()
-	if err := r.sess.RunPhase(ctx, "add-shadow"); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.sess.RunOutOfOrder(ctx, "backfill"); err != nil {
-		t.Fatal(err)
-	}
-	var n int
-	if err := r.app.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND name LIKE '%\_ins' ESCAPE '\'`).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	if n == 0 {
-		t.Skip("engine gap: change-column-type's backfill drops the SQLite insert sync trigger (resyncConversions runs only sync-install's first statement), so rows inserted before the swap lose their score")
 	}
 }
