@@ -201,25 +201,34 @@ func benchBackfill(b *testing.B, dialect string, rows int, opts Options) {
 	b.ReportMetric(float64(len(writer))/n, "writer-ops")
 }
 
+// openBench opens a fresh durable database of dialect for a benchmark,
+// with its SQL and shepherd's engine on it (closed with the benchmark).
+func openBench(b *testing.B, dialect string) (*testdb.DB, benchSQL, *Engine) {
+	db := testdb.New(b, dialect)
+	db.Durable()
+	eng, err := Open(context.Background(), db.DSN)
+	if err != nil {
+		b.Fatalf("open: %v", err)
+	}
+	b.Cleanup(func() { eng.Close() })
+	return db, benchDialect(dialect), eng
+}
+
+// loadUsers makes bench_users again with rows rows.
+func (q benchSQL) loadUsers(db *testdb.DB, rows int) {
+	db.Exec("DROP TABLE IF EXISTS bench_users")
+	db.Exec(q.create)
+	for _, stmt := range q.load(rows) {
+		db.Exec(stmt)
+	}
+}
+
 // benchOnce loads the table twice, the same way: once for the single
 // UPDATE, once for shepherd. The timer runs during shepherd's backfill only.
 func benchOnce(b *testing.B, dialect string, rows int, opts Options) benchFigures {
 	ctx := context.Background()
-	db := testdb.New(b, dialect)
-	db.Durable()
-	q := benchDialect(dialect)
-	eng, err := Open(ctx, db.DSN)
-	if err != nil {
-		b.Fatalf("open: %v", err)
-	}
-	defer eng.Close()
-	load := func() {
-		db.Exec("DROP TABLE IF EXISTS bench_users")
-		db.Exec(q.create)
-		for _, stmt := range q.load(rows) {
-			db.Exec(stmt)
-		}
-	}
+	db, q, eng := openBench(b, dialect)
+	load := func() { q.loadUsers(db, rows) }
 	settle := func() {
 		for _, stmt := range q.settle {
 			db.Exec(stmt)

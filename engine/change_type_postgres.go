@@ -322,6 +322,8 @@ func (s *Session) verifySwapped(ctx context.Context, q querier, id string, back 
 // postgresSwapper is the swap on PostgreSQL.
 type postgresSwapper struct{}
 
+func (postgresDialect) swapper() swapper { return postgresSwapper{} }
+
 func (postgresSwapper) run(ctx context.Context, s *Session, b builder, id string) error {
 	return s.phaseSwap(ctx, b, id)
 }

@@ -151,6 +151,8 @@ func (b builder) offlineSQLiteSwap(back bool) (templates.Script, error) {
 // the record of the phase.
 type sqliteSwapper struct{}
 
+func (sqliteDialect) swapper() swapper { return sqliteSwapper{} }
+
 func (sqliteSwapper) run(ctx context.Context, s *Session, b builder, id string) error {
 	script, err := s.sqliteSwap(b, false)
 	if err != nil {

@@ -75,18 +75,8 @@ backfill:
 func benchCompositeOnce(b *testing.B, dialect string, rows int, key, loadSQL string) (single, backfill time.Duration, batches []time.Duration) {
 	b.StopTimer()
 	ctx := context.Background()
-	db := testdb.New(b, dialect)
-	db.Durable()
-	q := benchDialect(dialect)
-	eng, err := Open(ctx, db.DSN)
-	if err != nil {
-		b.Fatalf("open: %v", err)
-	}
-	defer eng.Close()
-	db.Exec(q.create)
-	for _, stmt := range q.load(rows) {
-		db.Exec(stmt)
-	}
+	db, q, eng := openBench(b, dialect)
+	q.loadUsers(db, rows)
 	addCol, update, wrong := `ALTER TABLE bench_members ADD COLUMN email text`,
 		`UPDATE bench_members SET email = (lower(username) || '@example.com') WHERE email IS NULL`,
 		`SELECT count(*) FROM bench_members WHERE email IS NULL OR email <> lower(username) || '@example.com'`

@@ -33,12 +33,23 @@ type swapper interface {
 	notes(p *phases.Plan) []string
 }
 
-// swappers are the dialects the swap is built for. The others' plans are
-// refused before anything changes.
-var swappers = map[string]swapper{phases.Postgres: postgresSwapper{}, phases.SQLite: sqliteSwapper{}}
+// typeSwapper is a database the swap is built for (change_type_postgres.go,
+// change_type_sqlite.go). The others' plans are refused before anything
+// changes.
+type typeSwapper interface {
+	swapper() swapper
+}
+
+// swapperFor is d's swap; nil where it is not built.
+func swapperFor(d dialect) swapper {
+	if t, ok := d.(typeSwapper); ok {
+		return t.swapper()
+	}
+	return nil
+}
 
 // swapperOf is the session's dialect's swap.
-func (s *Session) swapperOf() swapper { return swappers[s.d.name()] }
+func (s *Session) swapperOf() swapper { return swapperFor(s.d) }
 
 func (changeTypeUnit) phase(id string) phaseOps {
 	switch id {
@@ -105,7 +116,7 @@ func (changeTypeUnit) phase(id string) phaseOps {
 				return s.swapperOf().run(ctx, s, b, id)
 			},
 			preview: func(pr *previewer) {
-				sw := swappers[pr.b.d.name()]
+				sw := swapperFor(pr.b.d)
 				pr.steps(sw.preview(pr.b, false))
 				pr.revert(func(b builder) (templates.Script, error) { return sw.preview(b, true) })
 				for _, n := range sw.notes(pr.p) {
@@ -241,7 +252,7 @@ func (s *Session) swapLeavesBehind(ctx context.Context) string {
 // built for.
 func (changeTypeUnit) dialectProblems(p *phases.Plan, dialect string) []string {
 	var problems []string
-	if swappers[dialect] == nil {
+	if d, err := dialectFor(dialect); err != nil || swapperFor(d) == nil {
 		problems = append(problems, fmt.Sprintf("playbook: change-column-type runs on PostgreSQL and SQLite only for now (this database is %s); change the type with rename-column's type: where an implicit cast converts it, or by hand", dialect))
 		return problems
 	}
