@@ -71,7 +71,11 @@ func (b builder) changeTypeSync(swapped bool) (sqlData, error) {
 	}
 	back, ok := ct.Reverse.For(b.d.name())
 	if !ok {
-		back = "CAST(" + b.d.quote(ct.Column) + " AS " + b.oldType() + ")"
+		cast, err := b.sql.Query("convert-cast", sqlData{Expr: b.d.quote(ct.Column), Type: b.oldType()})
+		if err != nil {
+			return sqlData{}, fmt.Errorf("render the default reverse: conversion: %w", err)
+		}
+		back = cast.SQL
 	}
 	rev, err := b.triggerValue(newCol, back, b.oldType())
 	if err != nil {
@@ -82,8 +86,12 @@ func (b builder) changeTypeSync(swapped bool) (sqlData, error) {
 		sd.Keys = []string{b.key}
 	}
 	sd.Function, sd.Trigger, sd.Insert, sd.Update = syncNames(b.plan)
+	sd.InsertSwapped, sd.UpdateSwapped = swappedSyncNames(b.plan)
 	d := b.base()
 	d.Column, d.To = oldCol, newCol
+	// An update that changes only a text's case or trailing spaces is a
+	// change (MySQL's sync-same compares bytes, not by the collation).
+	d.Text = true
 	d.Sync = sd
 	return d, nil
 }
@@ -132,6 +140,7 @@ func (b builder) addShadow() (templates.Script, error) {
 func (b builder) changeTypeSyncNames() sqlData {
 	sd := &syncData{}
 	sd.Function, sd.Trigger, sd.Insert, sd.Update = syncNames(b.plan)
+	sd.InsertSwapped, sd.UpdateSwapped = swappedSyncNames(b.plan)
 	d := b.base()
 	d.Sync = sd
 	return d

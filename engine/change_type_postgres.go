@@ -359,3 +359,6 @@ func (postgresSwapper) notes(p *phases.Plan) []string {
 func (postgresSwapper) leftBehind(ctx context.Context, s *Session) string {
 	return s.swapLeavesBehind(ctx)
 }
+
+// blockers: nothing beyond what the swap refuses as it reads the catalog.
+func (postgresSwapper) blockers(context.Context, *Session) ([]string, error) { return nil, nil }

@@ -227,3 +227,6 @@ func sqliteSwapped(ctx context.Context, s *Session, q querier, id string, back b
 	}
 	return fmt.Sprintf("%s.%s has the new type and values (the table rebuilt); %s holds the old values", s.plan.Table, ct.Column, ct.OldName()), nil
 }
+
+// blockers: nothing beyond what the swap refuses as it reads the catalog.
+func (sqliteSwapper) blockers(context.Context, *Session) ([]string, error) { return nil, nil }

@@ -263,6 +263,10 @@ func (s *Session) runStep(ctx context.Context, q querier, phase string, i int, s
 	}
 	s.opts.Failpoint(fmt.Sprintf("%s:step-%d-done", phase, i))
 	if step.Mode != templates.ConnOp {
+		if step.UnderLock {
+			// A transaction on q would end its LOCK TABLES.
+			q = s.db
+		}
 		return s.log(ctx, q, phase, "sql", ran, "")
 	}
 	return nil
@@ -309,7 +313,11 @@ func (s *Session) execForms(ctx context.Context, q querier, phase string, i int,
 		}
 		alt := step.Else[next]
 		refusal := s.dsn.scrub(err).Error()
-		_ = s.log(ctx, q, phase, "refused", st.SQL, refusal)
+		logQ := q
+		if step.UnderLock {
+			logQ = s.db // a transaction on q would end its LOCK TABLES
+		}
+		_ = s.log(ctx, logQ, phase, "refused", st.SQL, refusal)
 		if alt.Level != templates.LevelNone && templates.LevelRank(alt.Level) > templates.LevelRank(s.opts.AllowLock) {
 			le := &LockRequiredError{Phase: phase, Table: s.plan.Table, Level: alt.Level, Refused: f.refused, Reason: f.reason,
 				Server: refusal, SQL: alt.SQL, Lock: alt.Lock}

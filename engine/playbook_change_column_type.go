@@ -29,6 +29,9 @@ type swapper interface {
 	columnProblem(c Column) string
 	// leftBehind warns of what keeps using the old column after the swap.
 	leftBehind(ctx context.Context, s *Session) string
+	// blockers are what on the live table the swap cannot move on the
+	// dialect, each a plan problem; nil when it can.
+	blockers(ctx context.Context, s *Session) ([]string, error)
 	// notes say how the swap locks, and what it does to clients, for plan.
 	notes(p *phases.Plan) []string
 }
@@ -156,6 +159,12 @@ func (changeTypeUnit) phase(id string) phaseOps {
 // swap.
 func (s *Session) phaseDropAside(ctx context.Context, b builder, id string) error {
 	old := s.plan.ChangeType.OldName()
+	// What the drop takes with the column (MySQL's indexes on it) is read
+	// from the table as the swap left it.
+	if err := s.refreshTable(ctx); err != nil {
+		return err
+	}
+	b = s.builder()
 	script, err := b.dropChangeTypeSynced(old)
 	if err != nil {
 		return err
@@ -211,6 +220,13 @@ func (changeTypeUnit) checkTable(ctx context.Context, s *Session, t *Table, ran,
 		}
 	}
 	if !swappedish && len(*problems) == 0 {
+		blockers, err := s.swapperOf().blockers(ctx, s)
+		if err != nil {
+			addProblem(problems, "column: could not read what uses %s.%s: %v", t.Name, ct.Column, err)
+		}
+		*problems = append(*problems, blockers...)
+	}
+	if !swappedish && len(*problems) == 0 {
 		if w := s.swapperOf().leftBehind(ctx, s); w != "" {
 			s.warnings = append(s.warnings, w)
 		}
@@ -230,12 +246,11 @@ func (s *Session) swapLeavesBehind(ctx context.Context) string {
 	if err != nil {
 		return fmt.Sprintf("could not read what uses %s.%s (%v): check by hand what reads it besides the table's own indexes and constraints", s.plan.Table, ct.Column, err)
 	}
-	_, trigger, insert, update := syncNames(s.plan)
 	var left []string
 	for _, d := range deps {
 		switch d.Kind {
 		case DependsView, DependsTrigger, DependsGenerated:
-			if d.Name == trigger || d.Name == insert || d.Name == update {
+			if d.Kind == DependsTrigger && isSyncTrigger(s.plan, d.Name) {
 				continue // the playbook's own: rebound by the swap
 			}
 			left = append(left, fmt.Sprintf("%s %s on %s", d.Kind, d.Name, d.On))
@@ -253,7 +268,7 @@ func (s *Session) swapLeavesBehind(ctx context.Context) string {
 func (changeTypeUnit) dialectProblems(p *phases.Plan, dialect string) []string {
 	var problems []string
 	if d, err := dialectFor(dialect); err != nil || swapperFor(d) == nil {
-		problems = append(problems, fmt.Sprintf("playbook: change-column-type runs on PostgreSQL and SQLite only for now (this database is %s); change the type with rename-column's type: where an implicit cast converts it, or by hand", dialect))
+		problems = append(problems, fmt.Sprintf("playbook: change-column-type does not run on %s; change the type with rename-column's type: where an implicit cast converts it, or by hand", dialect))
 		return problems
 	}
 	ct := p.ChangeType
@@ -296,7 +311,11 @@ func (changeTypeUnit) checkExpressions(c *exprCheck) ([]string, error) {
 	}
 	c.warnType(typ)
 	using, _ := ct.UsingFor(c.dialect, c.s.d.quote)
-	if problem := c.s.compiles(c.ctx, c.t, "using", using, "CAST(("+using+") AS "+typ+")"); problem != "" {
+	conv, err := c.s.sql.Query("convert-value", sqlData{Expr: using, Type: typ})
+	if err != nil {
+		return nil, err
+	}
+	if problem := c.s.compiles(c.ctx, c.t, "using", using, conv.SQL); problem != "" {
 		return append(c.problems, problem), nil
 	}
 	// The triggers compute the conversions from the column alone.

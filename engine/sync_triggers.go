@@ -32,6 +32,11 @@ type syncData struct {
 	// Function and Trigger are PostgreSQL's trigger function and trigger;
 	// Insert and Update the triggers of MySQL and SQLite, one per event.
 	Function, Trigger, Insert, Update string
+	// InsertSwapped and UpdateSwapped name MySQL's triggers after
+	// change-column-type's swap (change_type_mysql.go): its DDL is not
+	// transactional, so the swap creates the triggers of the columns'
+	// new names before it drops the old ones, under names of their own.
+	InsertSwapped, UpdateSwapped string
 	// Rowid (SQLite) is the rowid under a name no column shadows, when the
 	// batches walk it; else Keys, the batch key's columns, find the row the
 	// trigger updates.
@@ -53,6 +58,13 @@ func syncNames(p *phases.Plan) (function, trigger, insert, update string) {
 	return phases.FitIdent(base), phases.FitIdent(base), phases.FitIdent(base + "_ins"), phases.FitIdent(base + "_upd")
 }
 
+// swappedSyncNames are MySQL's trigger names after change-column-type's
+// swap.
+func swappedSyncNames(p *phases.Plan) (insert, update string) {
+	base := "shepherd_sync_" + p.Name
+	return phases.FitIdent(base + "_ins_swapped"), phases.FitIdent(base + "_upd_swapped")
+}
+
 // isSyncTrigger reports whether a trigger of the table is one of the
 // plan's own sync triggers: they name the old column and fire on the
 // batches' updates by design, so what warns of other triggers leaves them
@@ -62,7 +74,8 @@ func isSyncTrigger(p *phases.Plan, name string) bool {
 		return false
 	}
 	_, trigger, insert, update := syncNames(p)
-	return name == trigger || name == insert || name == update
+	insertSwapped, updateSwapped := swappedSyncNames(p)
+	return name == trigger || name == insert || name == update || name == insertSwapped || name == updateSwapped
 }
 
 // syncValue renders the other column as the written one gets it (the

@@ -915,7 +915,7 @@ END IF
 -- applied: SELECT count(*) FROM information_schema.triggers WHERE trigger_schema = {{template "db" .}} AND trigger_name = {{bind .Sync.Update}}
 CREATE TRIGGER {{qt .Schema .Sync.Update}} BEFORE UPDATE ON {{qt .Schema .Table}} FOR EACH ROW
 IF NOT {{template "sync-same" .With "old" ""}} AND {{template "sync-same" .With "new" ""}} THEN SET NEW.{{q .Sync.New}} = {{.Sync.Forward}};
-ELSEIF NOT {{template "sync-same" .With "new" ""}} AND {{template "sync-same" .With "old" ""}} THEN SET NEW.{{q .Sync.Old}} = {{.Sync.Reverse}};
+ELSEIF NOT {{template "sync-same" .With "new" ""}} AND {{template "sync-same" .With "old" ""}} AND NOT (NEW.{{q .Sync.New}} <=> {{.Sync.Forward}}) THEN SET NEW.{{q .Sync.Old}} = {{.Sync.Reverse}};
 END IF
 {{end}}
 
@@ -926,6 +926,14 @@ DROP TRIGGER IF EXISTS {{qt .Schema .Sync.Insert}}
 -- step own: a brief exclusive metadata lock on {{.Table}} (it waits at most lock_wait_timeout): only the catalog changes
 -- applied: SELECT count(*) = 0 FROM information_schema.triggers WHERE trigger_schema = {{template "db" .}} AND trigger_name = {{bind .Sync.Update}}
 DROP TRIGGER IF EXISTS {{qt .Schema .Sync.Update}}
+{{- if .Sync.InsertSwapped}}
+-- step own: a brief exclusive metadata lock on {{.Table}} (it waits at most lock_wait_timeout): only the catalog changes
+-- applied: SELECT count(*) = 0 FROM information_schema.triggers WHERE trigger_schema = {{template "db" .}} AND trigger_name = {{bind .Sync.InsertSwapped}}
+DROP TRIGGER IF EXISTS {{qt .Schema .Sync.InsertSwapped}}
+-- step own: a brief exclusive metadata lock on {{.Table}} (it waits at most lock_wait_timeout): only the catalog changes
+-- applied: SELECT count(*) = 0 FROM information_schema.triggers WHERE trigger_schema = {{template "db" .}} AND trigger_name = {{bind .Sync.UpdateSwapped}}
+DROP TRIGGER IF EXISTS {{qt .Schema .Sync.UpdateSwapped}}
+{{- end}}
 {{end}}
 
 {{/* whether the UPDATE left the column (.Op: old or new) as it was */}}
@@ -935,9 +943,133 @@ DROP TRIGGER IF EXISTS {{qt .Schema .Sync.Update}}
      does; MySQL's CAST takes no column types (varchar(255)) */}}
 {{define "sync-value"}}NEW.{{q .Column}}{{end}}
 
-{{define "sync-present"}}SELECT count(*) FROM information_schema.triggers WHERE trigger_schema = {{template "db" .}} AND trigger_name IN ({{bind .Sync.Insert}}, {{bind .Sync.Update}}){{end}}
+{{define "sync-present"}}SELECT count(*) FROM information_schema.triggers WHERE trigger_schema = {{template "db" .}} AND trigger_name IN ({{bind .Sync.Insert}}, {{bind .Sync.Update}}{{if .Sync.InsertSwapped}}, {{bind .Sync.InsertSwapped}}, {{bind .Sync.UpdateSwapped}}{{end}}){{end}}
 {{define "sync-expected"}}SELECT 2{{end}}
 
 {{/* sync-row is SQLite's (its AFTER triggers update the row just written):
      here the BEFORE triggers change NEW in place. */}}
 {{define "sync-row"}}{{end}}
+
+{{/* ---------- change-column-type (engine/change_type*.go) ----------
+     MySQL's CAST takes no column types (BIGINT, varchar(255)): the
+     conversion is the plan's expression as it is, and the assignment to the
+     shadow column converts it to the column's type, strictly: shepherd's
+     sessions, and so the triggers they create, run with
+     STRICT_TRANS_TABLES, and a value the type cannot hold fails its
+     statement rather than being cut. */}}
+{{define "convert-value"}}({{.Expr}}){{end}}
+
+{{/* The reverse: conversion a plan does not give: the column itself, which
+     the assignment converts back to the old type. */}}
+{{define "convert-cast"}}{{.Expr}}{{end}}
+
+{{/* The conversion as the sync triggers compute it from the row written:
+     the expression sees the column under its own name (.Column), bound to
+     NEW's field .To; the column alone needs no binding. */}}
+{{define "convert-trigger-value"}}{{if eq .Expr (q .Column)}}NEW.{{q .To}}{{else}}(SELECT ({{.Expr}}) FROM (SELECT NEW.{{q .To}} AS {{q .Column}}) AS {{q .Table}}){{end}}{{end}}
+
+{{/* The conversion compiled as the triggers run it, over the column alone. */}}
+{{define "convert-try-alone"}}SELECT ({{.Expr}}) FROM (SELECT NULL AS {{q .Column}}) AS {{q .Table}} WHERE 1 = 0{{end}}
+
+{{define "convert-batch"}}
+-- step: row locks on one short batch of rows, for the batch's transaction; each waits at most innodb_lock_wait_timeout, then the batch is retried
+UPDATE {{qt .Schema .Table}} SET {{q .To}} = {{template "convert-value" .}}{{template "keep" .}}
+WHERE {{template "range" .}} AND NOT ({{q .To}} <=> {{template "convert-value" .}})
+{{end}}
+
+{{define "convert-cond"}}{{if eq .Cond "lost"}}{{q .Column}} IS NOT NULL AND {{template "convert-value" .}} IS NULL{{else}}NOT ({{q .To}} <=> {{template "convert-value" .}}){{end}}{{if .Bounded}} AND {{if .Keys}}{{template "key-upto-hi" .}}{{else}}{{q .Key}} <= {{param "hi"}}{{end}}{{end}}{{end}}
+{{define "convert-count"}}SELECT count(*) FROM {{qt .Schema .Table}} WHERE {{template "convert-cond" .}}{{end}}
+{{define "convert-sample"}}SELECT {{template "table-keys" .}} FROM {{qt .Schema .Table}} WHERE {{template "convert-cond" .}} ORDER BY {{template "table-keys" .}} LIMIT 5{{end}}
+
+{{/* The swap (change_type_mysql.go). DDL is not transactional here, so
+     the swap is a sequence of steps, each skipped on a rerun when the
+     catalog shows it done. First, while reads and writes go on
+     (ALGORITHM=INPLACE, LOCK=NONE), what the incoming column .In must
+     carry: a mirror of each index on the column, then, in one online
+     rebuild, NOT NULL and the primary key; the column itself becomes
+     nullable in the same rebuild, so that once it is set aside and its
+     triggers are gone (drop-old-column) an insert that leaves it out
+     still succeeds. Then, under LOCK TABLES … WRITE (swap-lock), only
+     metadata: the columns and their indexes renamed in one ALTER
+     (swap-rename), the triggers of the names after the swap created (the
+     engine's sync-install: the server checks a trigger's columns when it
+     is created), the default moved, and the triggers of the names before
+     it dropped (swap-cut). A stop between two of these leaves triggers
+     that name a column that is not there: writes fail, loudly, until the
+     rerun finishes the swap; none goes through without the other column
+     kept in step. */}}
+{{define "swap-prepare"}}
+{{- range .Indexes}}
+-- step own: ALGORITHM=INPLACE, LOCK=NONE: the index is built while reads and writes go on; brief exclusive metadata locks at the start and the end, each waiting at most lock_wait_timeout
+-- applied: SELECT count(*) FROM information_schema.statistics WHERE table_schema = {{template "db" $}} AND table_name = {{bind $.Table}} AND index_name = {{bind .Mirror}}
+ALTER TABLE {{qt $.Schema $.Table}} ADD {{if .Unique}}UNIQUE {{end}}INDEX {{q .Mirror}} ({{.Parts}}), ALGORITHM=INPLACE, LOCK=NONE
+{{- end}}
+{{- if or .NotNull .PrimaryKey}}
+-- step own: ALGORITHM=INPLACE, LOCK=NONE: the table is rebuilt in place{{if .NotNull}} and every row checked{{end}} while reads and writes go on; brief exclusive metadata locks at the start and the end, each waiting at most lock_wait_timeout
+-- applied: SELECT {{if .NotNull}}(SELECT count(*) FROM information_schema.columns WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND column_name = {{bind .In}} AND is_nullable = 'NO') > 0{{else}}1{{end}} AND {{if .PrimaryKey}}(SELECT count(*) FROM information_schema.statistics WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND index_name = 'PRIMARY' AND column_name = {{bind .In}}) > 0{{else}}1{{end}}
+ALTER TABLE {{qt .Schema .Table}} {{if .NotNull}}MODIFY COLUMN {{q .In}} {{.InDefinition}}, MODIFY COLUMN {{q .Column}} {{.ColumnDefinition}}, {{end}}{{if .PrimaryKey}}DROP PRIMARY KEY, ADD PRIMARY KEY ({{qlist .PrimaryKey}}), {{end}}ALGORITHM=INPLACE, LOCK=NONE
+{{- end}}
+{{end}}
+
+{{define "swap-lock"}}
+-- step own: LOCK TABLES … WRITE: reads and writes of {{.Table}} wait from here until UNLOCK TABLES, a few statements on, which change only metadata; it waits at most lock_wait_timeout for the lock
+-- under-lock
+LOCK TABLES {{qt .Schema .Table}} WRITE
+{{end}}
+
+{{define "swap-rename"}}
+-- step own: ALGORITHM=INSTANT, under the table lock: only metadata changes
+-- applied: {{template "swap-done-query" .}}
+-- under-lock
+ALTER TABLE {{qt .Schema .Table}} RENAME COLUMN {{q .Column}} TO {{q .OutName}}, RENAME COLUMN {{q .In}} TO {{q .Column}}{{range .Indexes}}, RENAME INDEX {{q .Name}} TO {{q .Aside}}, RENAME INDEX {{q .Mirror}} TO {{q .Name}}{{end}}, ALGORITHM=INSTANT
+{{end}}
+
+{{define "swap-cut"}}
+-- step own: ALGORITHM=INSTANT, under the table lock: only metadata changes
+-- under-lock
+ALTER TABLE {{qt .Schema .Table}} ALTER COLUMN {{q .Column}} {{if .Default}}SET DEFAULT {{.Default}}{{else}}DROP DEFAULT{{end}}, ALTER COLUMN {{q .OutName}} SET DEFAULT NULL, ALGORITHM=INSTANT
+-- step own: under the table lock: only the catalog changes
+-- under-lock
+DROP TRIGGER IF EXISTS {{qt .Schema .DropInsert}}
+-- step own: under the table lock: only the catalog changes
+-- under-lock
+DROP TRIGGER IF EXISTS {{qt .Schema .DropUpdate}}
+-- step own: the table lock ends: reads and writes go on
+UNLOCK TABLES
+{{end}}
+
+{{/* Undoes what swap-prepare built, where the swap did not happen or was
+     swapped back: the primary key back on the column from the shadow
+     .In, a default the shadow took from a cut back that stopped moved
+     back, the shadow nullable again (add-shadow's state). The mirror
+     indexes stay: they go with the shadow, or serve the next swap. */}}
+{{define "swap-unprepare"}}
+{{- if .Default}}
+-- step own: ALGORITHM=INSTANT: only metadata changes
+ALTER TABLE {{qt .Schema .Table}} ALTER COLUMN {{q .Column}} SET DEFAULT {{.Default}}, ALTER COLUMN {{q .In}} SET DEFAULT NULL, ALGORITHM=INSTANT
+{{- end}}
+{{- if or .NotNull .PrimaryKey}}
+-- step own: ALGORITHM=INPLACE, LOCK=NONE: the table is rebuilt in place{{if .NotNull}} and every row checked{{end}} while reads and writes go on; brief exclusive metadata locks at the start and the end, each waiting at most lock_wait_timeout
+-- applied: SELECT (SELECT count(*) FROM information_schema.columns WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND column_name = {{bind .In}} AND is_nullable = 'YES') > 0 AND (SELECT count(*) FROM information_schema.statistics WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND index_name = 'PRIMARY' AND column_name = {{bind .In}}) = 0
+ALTER TABLE {{qt .Schema .Table}} {{if .NotNull}}MODIFY COLUMN {{q .Column}} {{.ColumnDefinition}}, MODIFY COLUMN {{q .In}} {{.InDefinition}}, {{end}}{{if .PrimaryKey}}DROP PRIMARY KEY, ADD PRIMARY KEY ({{qlist .PrimaryKey}}), {{end}}ALGORITHM=INPLACE, LOCK=NONE
+{{- end}}
+{{end}}
+
+{{define "swap-done-query"}}SELECT (SELECT count(*) FROM information_schema.columns WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND column_name = {{bind .OutName}}) > 0 AND (SELECT count(*) FROM information_schema.columns WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND column_name = {{bind .In}}) = 0{{end}}
+
+{{/* The indexes whose key includes the column, part by part. */}}
+{{define "swap-indexes"}}
+SELECT index_name, non_unique = 0, upper(index_type), column_name, coalesce(sub_part, 0)
+FROM information_schema.statistics
+WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}}
+  AND index_name IN (SELECT index_name FROM information_schema.statistics WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND column_name = {{bind .Column}})
+ORDER BY index_name = 'PRIMARY' DESC, index_name, seq_in_index
+{{end}}
+
+{{define "swap-column-type"}}SELECT column_type FROM information_schema.columns WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND column_name = {{bind .Column}}{{end}}
+
+{{/* The triggers made again with the plan's conversions as they are now,
+     before the backfill (resyncConversions): dropped and created, each
+     statement committing on its own; a write between them leaves its row's
+     shadow unset, which the backfill that follows converts. */}}
+{{define "sync-refresh"}}{{template "sync-remove" .}}{{template "sync-install" .}}{{end}}

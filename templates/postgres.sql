@@ -1128,6 +1128,9 @@ DROP FUNCTION IF EXISTS {{qt .Schema .Sync.Function}}()
      conversion of another type still lands as the column holds it. */}}
 {{define "convert-value"}}CAST(({{.Expr}}) AS {{.Type}}){{end}}
 
+{{/* The reverse: conversion a plan does not give: a cast back to the old type. */}}
+{{define "convert-cast"}}CAST({{.Expr}} AS {{.Type}}){{end}}
+
 {{/* The conversion as the sync triggers compute it from the row written:
      the expression sees the column under its own name (.Column), which the
      trigger function binds to NEW's field .To (sync-forward, sync-reverse). */}}

@@ -673,6 +673,9 @@ DROP TRIGGER IF EXISTS {{qt .Schema .Sync.Update}}
      number becomes 0): a conversion that must refuse such values says so
      in its using: expression. */}}
 {{define "convert-value"}}CAST(({{.Expr}}) AS {{.Type}}){{end}}
+
+{{/* The reverse: conversion a plan does not give: a cast back to the old type. */}}
+{{define "convert-cast"}}CAST({{.Expr}} AS {{.Type}}){{end}}
 {{define "convert-trigger-value"}}(SELECT CAST(({{.Expr}}) AS {{.Type}}) FROM (SELECT NEW.{{q .To}} AS {{q .Column}}) AS {{q .Table}}){{end}}
 {{define "convert-try-alone"}}SELECT CAST(({{.Expr}}) AS {{.Type}}) FROM (SELECT CAST(NULL AS {{.From}}) AS {{q .Column}}) AS {{q .Table}} WHERE 0{{end}}
 

@@ -108,6 +108,11 @@ type Step struct {
 	// Else are other forms of the step, in order, each run only when the
 	// database refuses the form before it.
 	Else []Alt
+	// UnderLock marks a step that runs while its connection holds MySQL's
+	// LOCK TABLES (the line "-- under-lock"): a transaction on that
+	// connection would end the lock, so what records the step is written
+	// through another one.
+	UnderLock bool
 }
 
 // Lock levels of an Alt: what it blocks beyond the step's own brief locks.
@@ -313,6 +318,8 @@ func (s *Set) Script(name string, data any) (Script, error) {
 			default:
 				return nil, fmt.Errorf("render %s/%s: unknown step mode %q", s.Dialect, name, cur.Mode)
 			}
+		case trimmed == "-- under-lock" && cur != nil && alt == nil && len(body) == 0:
+			cur.UnderLock = true
 		case strings.HasPrefix(trimmed, "-- noexport:") && cur != nil && alt == nil && len(body) == 0:
 			cur.NoExport = strings.TrimSpace(strings.TrimPrefix(trimmed, "-- noexport:"))
 		case strings.HasPrefix(trimmed, "-- blocks") && cur != nil && alt == nil && len(body) == 0:
