@@ -97,6 +97,9 @@ func (changeTypeUnit) phase(id string) phaseOps {
 				pr.check("convert-count", d)
 				d.Cond, d.Bounded = "diff", true
 				pr.check("convert-count", d)
+				if !pr.b.sql.Has("convert-probe-function") {
+					return
+				}
 				pr.note("where a batch fails, shepherd counts the rows the conversion fails on (a function of its session's own tries it on each row, in a transaction it rolls back) and names up to five by key")
 			},
 			reverify: func(ctx context.Context, s *Session, b builder) (string, error) {

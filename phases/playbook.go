@@ -412,6 +412,11 @@ func (p *Plan) ConstraintLabel() string {
 
 // Expand fills a phase text's placeholders from the plan.
 func (p *Plan) Expand(text string) string {
+	text = strings.ReplaceAll(text, "{swap-how}", p.swapHow())
+	if p.dialect == MySQL {
+		text = strings.ReplaceAll(text, "{fails-how}", "shepherd names the batch's key range and the server's error.")
+	}
+	text = strings.ReplaceAll(text, "{fails-how}", "shepherd counts the rows it fails on and names some by key.")
 	f := p.fields()
 	return strings.NewReplacer(
 		"{table}", p.Table,
@@ -443,7 +448,7 @@ func changeColumnTypePlaybook() *Playbook {
 				Verify: "{shadow} exists and is nullable.",
 				Revert: "Drops the triggers and {shadow}, once every later phase is pending or rolled back (the values converted into it go with it)."},
 			{ID: "backfill", Undo: UndoKeepData, Batches: InBatches,
-				Does:   "Fills {shadow} with {using} for rows where it differs, in short keyset batches with a checkpoint after each. A batch the conversion fails on stops the phase: shepherd counts the rows it fails on and names some by key.",
+				Does:   "Fills {shadow} with {using} for rows where it differs, in short keyset batches with a checkpoint after each. A batch the conversion fails on stops the phase, keeping nothing of it: {fails-how}",
 				Why:    "Backfill old rows into the new column, in batches small enough that no lock is held long and the application's writes go on.",
 				Verify: "Every row's {shadow} is {using}; a row whose conversion fails, or gives NULL for a value, fails the phase.",
 				Revert: "Marks the backfill rolled back; the converted values stay in {shadow} (they harm nothing in a column no code uses yet)."},
@@ -453,7 +458,7 @@ func changeColumnTypePlaybook() *Playbook {
 				Verify: "You confirm the deploy; the database cannot see it.",
 				Revert: "Un-confirms the gate."},
 			{ID: "swap", Undo: UndoDDL,
-				Does:   "Builds on {shadow}, without blocking writes, what the swap moves onto it: a copy of each index on {column}, and for a primary key a unique index and a validated NOT NULL check. Then, in one short transaction under the lock timeout, renames {column} to {old} and {shadow} to {column}, and moves the default, NOT NULL, the primary key and the foreign keys that reference it, and rebinds the triggers to the new names; the foreign keys are validated after it, without blocking writes.",
+				Does:   "{swap-how}",
 				Why:    "Switch reads to the new column once it holds the same data as the old one: the swap is that switch, for every reader at once, and it comes after the readers' deploy.",
 				Verify: "{column} is of type {type}, holds the primary key, NOT NULL and default {old} had, and every foreign key that references it is valid.",
 				Revert: "Swaps back the same way: {column} becomes {shadow} again and {old} becomes {column}, with its default, NOT NULL, primary key and foreign keys."},
@@ -470,6 +475,18 @@ func changeColumnTypePlaybook() *Playbook {
 				Revert:          "None: a dropped column cannot be brought back."},
 		},
 	}
+}
+
+// swapHow is what the swap does on the plan's dialect: each database moves
+// a column's name and what it carries its own way.
+func (p *Plan) swapHow() string {
+	switch p.dialect {
+	case MySQL:
+		return "Builds on {shadow}, while reads and writes go on (ALGORITHM=INPLACE, LOCK=NONE), a copy of each index on {column}, then in one online rebuild NOT NULL and the primary key. Then, under LOCK TABLES for metadata changes only (milliseconds), renames {column} to {old} and {shadow} to {column} with their indexes in one INSTANT ALTER, moves the default, and rebinds the triggers to the new names."
+	case SQLite:
+		return "Rebuilds {table} in one transaction, writes waiting while every row is copied: {column} takes {shadow}'s type and values and keeps its constraints, default and indexes; the old values go to {old}; the triggers are made again on the new names."
+	}
+	return "Builds on {shadow}, without blocking writes, what the swap moves onto it: a copy of each index on {column}, and for a primary key a unique index and a validated NOT NULL check. Then, in one short transaction under the lock timeout, renames {column} to {old} and {shadow} to {column}, and moves the default, NOT NULL, the primary key and the foreign keys that reference it, and rebinds the triggers to the new names; the foreign keys are validated after it, without blocking writes."
 }
 
 // changeTypeText is one of change-column-type's phase texts' values: the
