@@ -85,6 +85,10 @@ type scriptRun struct {
 	// inTx is set while the open transaction holds a statement that
 	// changed something: its commit is a change of the phase's.
 	inTx bool
+	// underLock are the statements that ran while the connection held
+	// MySQL's LOCK TABLES, recorded once the lock is released (each record
+	// is a commit the lock would otherwise be held through).
+	underLock []string
 }
 
 func (s *Session) runScriptOnce(ctx context.Context, phase string, script templates.Script, finish func(context.Context, querier) error, run *scriptRun) (err error) {
@@ -110,6 +114,11 @@ func (s *Session) runScriptOnce(ctx context.Context, phase string, script templa
 	}()
 	baselines := map[string]int64{}
 	run.inTx = false // an attempt's open transaction never outlives it
+	defer func() {
+		if len(run.underLock) > 0 { // the script stopped under the lock
+			_ = s.logUnderLock(context.WithoutCancel(ctx), s.db, phase, run)
+		}
+	}()
 	commit := func() error {
 		err := tx.Commit()
 		tx = nil
@@ -264,10 +273,27 @@ func (s *Session) runStep(ctx context.Context, q querier, phase string, i int, s
 	s.opts.Failpoint(fmt.Sprintf("%s:step-%d-done", phase, i))
 	if step.Mode != templates.ConnOp {
 		if step.UnderLock {
-			// A transaction on q would end its LOCK TABLES.
-			q = s.db
+			run.underLock = append(run.underLock, ran)
+			return nil
+		}
+		if err := s.logUnderLock(ctx, q, phase, run); err != nil {
+			return err
 		}
 		return s.log(ctx, q, phase, "sql", ran, "")
+	}
+	return nil
+}
+
+// logUnderLock records the statements that ran under MySQL's LOCK TABLES,
+// through q once the lock is released (or the pool, when the script
+// failed while it held the lock: a transaction on its connection would
+// end the lock, and the connection is thrown away).
+func (s *Session) logUnderLock(ctx context.Context, q querier, phase string, run *scriptRun) error {
+	for len(run.underLock) > 0 {
+		if err := s.log(ctx, q, phase, "sql", run.underLock[0], ""); err != nil {
+			return err
+		}
+		run.underLock = run.underLock[1:]
 	}
 	return nil
 }
