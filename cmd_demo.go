@@ -25,7 +25,7 @@ func newDemoCmd() *cobra.Command {
 
   # only create the database and plans, to script against them
   shepherd demo --setup --dir /tmp/shepherd-demo`,
-		Args:  exactArgs(0, "no arguments"),
+		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dbPath := filepath.Join(dir, "demo.db")
 			created, err := demo.Create(cmd.Context(), dbPath, demo.Users)

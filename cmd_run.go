@@ -31,7 +31,7 @@ rerun goes on from the state recorded in the database.`,
 
   # tell a chat channel when the run waits at a gate, fails or finishes
   shepherd run plans/users-email.yaml --non-interactive --notify "$SLACK_WEBHOOK_URL"`,
-		Args:  exactArgs(1, "one plan file"),
+		Args: exactArgs(1, "one plan file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return walk(cmd, g, f, args[0], false, func(ctx context.Context, sess *engine.Session) error {
 				confirmed := map[string]bool{}
