@@ -19,12 +19,11 @@ func completeWords(words ...string) cobra.CompletionFunc {
 	return cobra.FixedCompletions(words, cobra.ShellCompDirectiveNoFileComp)
 }
 
-var (
-	completeOutput  = completeWords("text", "json")
-	completeDialect = completeWords(phases.Dialects()...)
-	completeFormat  = completeWords(export.Formats()...)
-	completeLocks   = completeWords("shared", "exclusive")
-)
+// The flags whose values are a fixed list.
+func completeOutput() cobra.CompletionFunc  { return completeWords("text", "json") }
+func completeDialect() cobra.CompletionFunc { return completeWords(phases.Dialects()...) }
+func completeFormat() cobra.CompletionFunc  { return completeWords(export.Formats()...) }
+func completeLocks() cobra.CompletionFunc   { return completeWords("shared", "exclusive") }
 
 // completePhases completes a phase id of the plan file given as the first
 // argument. Without a readable plan, nothing completes.

@@ -80,8 +80,8 @@ which come before it, and PLAN.shepherd.md beside them walks the whole plan.`,
 	fl.StringVar(&dialect, "dialect", "", "postgres, mysql or sqlite")
 	fl.StringVar(&dir, "dir", "", "the folder to write the migration files in (created if missing; must be empty unless --force)")
 	fl.StringVar(&format, "format", export.Plain, "goose, golang-migrate, drizzle or plain")
-	_ = cmd.RegisterFlagCompletionFunc("dialect", completeDialect)
-	_ = cmd.RegisterFlagCompletionFunc("format", completeFormat)
+	_ = cmd.RegisterFlagCompletionFunc("dialect", completeDialect())
+	_ = cmd.RegisterFlagCompletionFunc("format", completeFormat())
 	_ = cmd.MarkFlagDirname("dir")
 	fl.BoolVar(&force, "force", false, "write into a folder that has files: this plan's earlier export is replaced, other files are kept")
 	return cmd

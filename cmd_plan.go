@@ -82,7 +82,7 @@ and what a rename must recreate on the new column.`,
 		},
 	}
 	cmd.Flags().StringVar(&dialect, "dialect", "", "postgres, mysql or sqlite (default: all three; with --db, the database's)")
-	_ = cmd.RegisterFlagCompletionFunc("dialect", completeDialect)
+	_ = cmd.RegisterFlagCompletionFunc("dialect", completeDialect())
 	return cmd
 }
 

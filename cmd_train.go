@@ -57,7 +57,7 @@ Scripted, for tests and course authors (one JSON object a line with --output jso
 	fl.StringVar(&lesson, "lesson", "", "the lesson: "+strings.Join(training.LessonNames(), ", "))
 	fl.StringVar(&steps, "steps", "", "run the lesson's actions in this order, comma-separated, without the TUI")
 	fl.StringVarP(&output, "output", "o", "text", "text or json (one event a line)")
-	_ = cmd.RegisterFlagCompletionFunc("output", completeOutput)
+	_ = cmd.RegisterFlagCompletionFunc("output", completeOutput())
 	_ = cmd.RegisterFlagCompletionFunc("lesson", completeWords(training.LessonNames()...))
 	fl.BoolVar(&list, "list", false, "list the lessons, their actions and the safe sequence")
 	return cmd

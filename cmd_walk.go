@@ -56,8 +56,8 @@ func (f *runFlags) define(cmd *cobra.Command, h runHelp) {
 	fl.Float64Var(&f.maxRate, "max-rate", 0, h.maxRate)
 	fl.StringVar(&f.operator, "operator", "", "who runs this, for the log (default: OS user@host)")
 	fl.StringVar(&f.allowLock, "allow-lock", "", allowLockHelp)
-	_ = cmd.RegisterFlagCompletionFunc("output", completeOutput)
-	_ = cmd.RegisterFlagCompletionFunc("allow-lock", completeLocks)
+	_ = cmd.RegisterFlagCompletionFunc("output", completeOutput())
+	_ = cmd.RegisterFlagCompletionFunc("allow-lock", completeLocks())
 	cmd.ValidArgsFunction = completePlanFiles
 }
 

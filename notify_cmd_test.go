@@ -162,10 +162,14 @@ func TestRunNotifyFailureIsAWarning(t *testing.T) {
 	}))
 	t.Cleanup(hanging.Close)
 	t.Cleanup(func() { close(release) })
+	gone := httptest.NewServer(http.NotFoundHandler())
+	closed := gone.URL
+	gone.Close()
 	for _, c := range []struct {
 		url, output, want string
 	}{
 		{broken.srv.URL + "/hook/s3cr3t", "text", "[users-email] warning: --notify: notifying " + broken.srv.URL + ": the server answered 500 Internal Server Error; the run's outcome is unchanged\n"},
+		{closed + "/hook/s3cr3t", "text", "[users-email] warning: --notify: notifying " + closed + ": dial tcp "},
 		{hanging.URL + "/hook/s3cr3t", "json", `{"event":"notice","plan":"users-email","phase":"","message":"warning: --notify: notifying ` + hanging.URL + `: no answer within 200ms; the run's outcome is unchanged","level":"warning","time":"`},
 	} {
 		var out, errb bytes.Buffer
@@ -183,6 +187,13 @@ func TestRunNotifyFailureIsAWarning(t *testing.T) {
 		if strings.Contains(out.String()+errb.String(), "s3cr3t") {
 			t.Errorf("the output shows the webhook's path:\n%s%s", out.String(), errb.String())
 		}
+	}
+
+	// In the TUI the operator sees the gates: --notify is refused there.
+	var o, e bytes.Buffer
+	if code := run(context.Background(), []string{"run", plan, "--notify", broken.srv.URL, "--db", db.DSN}, &o, &e); code != 2 ||
+		!strings.Contains(e.String(), "--notify is for --non-interactive runs") {
+		t.Errorf("--notify without --non-interactive: exit %d, want 2\n%s", code, e.String())
 	}
 
 	// A --notify that is no http(s) URL is refused before anything runs,
