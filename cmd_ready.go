@@ -84,7 +84,7 @@ for a run to reach a gate, wait for the phase before it.`,
 	fl := cmd.Flags()
 	fl.StringVar(&phase, "phase", "", "the phase that must be done")
 	fl.BoolVar(&wait, "wait", false, "wait until the phase is done (polling, read-only), instead of answering at once")
-	fl.DurationVar(&timeout, "timeout", probeTimeout, "how long the probe may take; with --wait, how long to wait in all (default with --wait: no limit)")
+	fl.DurationVar(&timeout, "timeout", probeTimeout, "how long the probe may take; with --wait, how long to wait in all, without a limit unless given")
 	fl.DurationVar(&interval, "interval", time.Second, "with --wait, how often to look at the state")
 	_ = cmd.RegisterFlagCompletionFunc("phase", completePhases)
 	return cmd
