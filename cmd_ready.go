@@ -27,7 +27,7 @@ const pollTimeout = 10 * time.Second
 // or a CI step.
 func newReadyCmd(g *globals) *cobra.Command {
 	var phase string
-	var wait bool
+	var wait, reached bool
 	var timeout, interval time.Duration
 	cmd := &cobra.Command{
 		Use:   "ready PLAN --phase ID",
@@ -38,13 +38,20 @@ does not answer), 2 for a usage error. It never writes.
 
 With --wait it polls the recorded state (read-only, every --interval) until the
 phase is done, then exits 0; when --timeout passes first, it exits 1 saying
-what the phase was waiting for. A gate is done when it is confirmed: to wait
-for a run to reach a gate, wait for the phase before it.`,
+what the phase was waiting for.
+
+A gate is done once it is confirmed. With --reached, ready answers yes once a
+run has reached the phase: it runs, waits at it (a gate), or is done. A deploy
+step waits this way for the gate of its deploy: the database side is ready for
+the deploy once the run waits there.`,
 		Example: `  # a probe: is the backfill done?
   shepherd ready plans/users-email.yaml --phase backfill --db "$DSN"
 
   # an initContainer or CI step: wait up to 30 minutes for it
-  shepherd ready plans/users-email.yaml --phase backfill --wait --timeout 30m`,
+  shepherd ready plans/users-email.yaml --phase backfill --wait --timeout 30m
+
+  # a deploy step: wait until the run waits at the gate for this deploy
+  shepherd ready plans/users-email.yaml --phase deploy-readers --reached --wait --timeout 1h`,
 		Args: exactArgs(1, "one plan file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			plan, err := phases.Load(args[0])
@@ -61,54 +68,64 @@ for a run to reach a gate, wait for the phase before it.`,
 			if timeout < 0 || interval <= 0 {
 				return &flagError{errors.New("--timeout must not be negative and --interval must be positive")}
 			}
+			look := func(ctx context.Context, eng *engine.Engine) error {
+				if reached {
+					return eng.Reached(ctx, plan.Name, phase)
+				}
+				return eng.Ready(ctx, plan.Name, phase)
+			}
 			if !wait {
 				if timeout == 0 {
 					timeout = probeTimeout
 				}
 				ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 				defer cancel()
-				err = probe(ctx, g, nil, plan.Name, phase)
+				err = probe(ctx, g, look)
 			} else {
 				if !cmd.Flags().Changed("timeout") {
 					timeout = 0 // --wait without --timeout waits until the phase is done
 				}
-				err = waitReady(cmd.Context(), g, cmd.ErrOrStderr(), plan.Name, phase, timeout, interval)
+				err = waitReady(cmd.Context(), g, cmd.ErrOrStderr(), look, timeout, interval)
 			}
 			if err != nil {
 				return err
+			}
+			if reached {
+				fmt.Fprintf(cmd.OutOrStdout(), "ready: a run of %s has reached phase %s\n", plan.Name, phase)
+				return nil
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "ready: phase %s of %s is done\n", phase, plan.Name)
 			return nil
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&phase, "phase", "", "the phase that must be done")
-	fl.BoolVar(&wait, "wait", false, "wait until the phase is done (polling, read-only), instead of answering at once")
+	fl.StringVar(&phase, "phase", "", "the phase asked about")
+	fl.BoolVar(&reached, "reached", false, "answer yes once a run has reached the phase (running, waiting at its gate, or done), not only once it is done")
+	fl.BoolVar(&wait, "wait", false, "wait until the answer is yes (polling, read-only), instead of answering at once")
 	fl.DurationVar(&timeout, "timeout", probeTimeout, "how long the probe may take; with --wait, how long to wait in all, without a limit unless given")
 	fl.DurationVar(&interval, "interval", time.Second, "with --wait, how often to look at the state")
 	_ = cmd.RegisterFlagCompletionFunc("phase", completePhases)
 	return cmd
 }
 
-// probe looks once at whether the phase is done: nil, or a
-// *engine.NotReadyError saying why not. eng is an engine already open (the
-// wait keeps one), or nil to open one for this look.
-func probe(ctx context.Context, g *globals, eng *engine.Engine, plan, phase string) error {
-	if eng == nil {
-		e, err := engine.Open(ctx, g.dsn())
-		if err != nil {
-			return &engine.NotReadyError{Reason: "not ready: " + err.Error()}
-		}
-		defer e.Close()
-		eng = e
+// readyLook is one look at the state: nil when the phase is as asked, else a
+// *engine.NotReadyError saying why not.
+type readyLook func(ctx context.Context, eng *engine.Engine) error
+
+// probe looks once, on an engine opened for it.
+func probe(ctx context.Context, g *globals, look readyLook) error {
+	eng, err := engine.Open(ctx, g.dsn())
+	if err != nil {
+		return &engine.NotReadyError{Reason: "not ready: " + err.Error()}
 	}
-	return eng.Ready(ctx, plan, phase)
+	defer eng.Close()
+	return look(ctx, eng)
 }
 
-// waitReady polls until the phase is done, the timeout passes (0: none) or
+// waitReady polls until look says yes, the timeout passes (0: none) or
 // the command is interrupted. It says on w, once a reason, why it waits. An
 // engine is kept open between polls once the database answers.
-func waitReady(ctx context.Context, g *globals, w io.Writer, plan, phase string, timeout, interval time.Duration) error {
+func waitReady(ctx context.Context, g *globals, w io.Writer, look readyLook, timeout, interval time.Duration) error {
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
@@ -132,7 +149,7 @@ func waitReady(ctx context.Context, g *globals, w io.Writer, plan, phase string,
 			}
 		}
 		if eng != nil {
-			err = eng.Ready(pctx, plan, phase)
+			err = look(pctx, eng)
 		}
 		cancel()
 		var notReady *engine.NotReadyError
