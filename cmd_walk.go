@@ -88,7 +88,8 @@ func (f *runFlags) check() error {
 // flags, the plan, and --until and --confirm (only run has them; empty,
 // they name nothing to check). Without --non-interactive the TUI takes
 // over, on the rollback screen for rollback; with it, step walks a session
-// on the plan whose events the printer writes, closed when step returns.
+// on the plan whose events the printer writes, closed when step returns;
+// with --notify (run's), the webhook is told how it ended, once it has.
 func walk(cmd *cobra.Command, g *globals, f *runFlags, file string, rollback bool, step func(context.Context, *engine.Session) error) (err error) {
 	if err := f.check(); err != nil {
 		return err
