@@ -20,7 +20,12 @@ func newDemoCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "a local SQLite demo database with the bundled example plans",
-		Args:  exactArgs(0, "no arguments"),
+		Example: `  # the TUI on a demo database in ./.shepherd-demo
+  shepherd demo
+
+  # only create the database and plans, to script against them
+  shepherd demo --setup --dir /tmp/shepherd-demo`,
+		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dbPath := filepath.Join(dir, "demo.db")
 			created, err := demo.Create(cmd.Context(), dbPath, demo.Users)
@@ -54,6 +59,7 @@ func newDemoCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", ".shepherd-demo", "where the demo database and plans live")
+	_ = cmd.MarkFlagDirname("dir")
 	cmd.Flags().BoolVar(&setup, "setup", false, "only create the database and plans, and print how to use them")
 	cmd.Flags().IntVar(&batchSize, "batch-size", 250, "backfill batch size in the demo")
 	cmd.Flags().Float64Var(&maxRate, "max-rate", 5000, "cap the demo's backfills at this many rows per second, so that they can be watched and paused (0: no cap)")

@@ -30,7 +30,10 @@ locks of its statements in comments, a down where the tool has one (the point
 of no return's down fails on purpose), and a guard where rows must be ready.
 The deploys and data phases between them are not migrations: each file says
 which come before it, and PLAN.shepherd.md beside them walks the whole plan.`,
-		Args: exactArgs(1, "one plan file"),
+		Example: `  shepherd export plans/users-email.yaml --dialect postgres --dir migrations --format goose
+  shepherd export plans/users-email.yaml --dialect mysql --dir db/migrate --format golang-migrate`,
+		Args:              exactArgs(1, "one plan file"),
+		ValidArgsFunction: completePlanFiles,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if dialect == "" {
 				return &flagError{errors.New("export needs --dialect: postgres, mysql or sqlite (the files hold one dialect's SQL)")}
@@ -77,6 +80,9 @@ which come before it, and PLAN.shepherd.md beside them walks the whole plan.`,
 	fl.StringVar(&dialect, "dialect", "", "postgres, mysql or sqlite")
 	fl.StringVar(&dir, "dir", "", "the folder to write the migration files in (created if missing; must be empty unless --force)")
 	fl.StringVar(&format, "format", export.Plain, "goose, golang-migrate, drizzle or plain")
+	_ = cmd.RegisterFlagCompletionFunc("dialect", completeDialect())
+	_ = cmd.RegisterFlagCompletionFunc("format", completeFormat())
+	_ = cmd.MarkFlagDirname("dir")
 	fl.BoolVar(&force, "force", false, "write into a folder that has files: this plan's earlier export is replaced, other files are kept")
 	return cmd
 }

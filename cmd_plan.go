@@ -26,7 +26,16 @@ SHEPHERD_DB) it reads the live table, read-only, and shows what this server
 and table will run: the table's real key and column definitions, what the
 server is expected to refuse on this table (MySQL: INSTANT or LOCK=NONE),
 and what a rename must recreate on the new column.`,
-		Args: exactArgs(1, "one plan file"),
+		Example: `  # every dialect, without a database
+  shepherd plan plans/users-email.yaml
+
+  # one dialect
+  shepherd plan plans/users-email.yaml --dialect mysql
+
+  # as this database will run it, read-only
+  shepherd plan plans/users-email.yaml --db "$DSN"`,
+		Args:              exactArgs(1, "one plan file"),
+		ValidArgsFunction: completePlanFiles,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			plan, err := phases.Load(args[0])
 			if err != nil {
@@ -73,6 +82,7 @@ and what a rename must recreate on the new column.`,
 		},
 	}
 	cmd.Flags().StringVar(&dialect, "dialect", "", "postgres, mysql or sqlite (default: all three; with --db, the database's)")
+	_ = cmd.RegisterFlagCompletionFunc("dialect", completeDialect())
 	return cmd
 }
 

@@ -15,7 +15,10 @@ func newRollbackCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rollback PLAN",
 		Short: "revert the last reversible phase (refuses past the point of no return)",
-		Args:  exactArgs(1, "one plan file"),
+		Example: `  # review, then revert the last reversible phase
+  shepherd status plans/users-email.yaml
+  shepherd rollback plans/users-email.yaml --non-interactive --db "$DSN"`,
+		Args: exactArgs(1, "one plan file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return walk(cmd, g, f, args[0], true, func(ctx context.Context, sess *engine.Session) error {
 				_, err := sess.Rollback(ctx)

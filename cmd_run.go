@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -15,7 +16,22 @@ func newRunCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "run PLAN",
 		Short: "walk a plan: phase by phase, stopping at each gate until it is confirmed",
-		Args:  exactArgs(1, "one plan file"),
+		Long: `run walks a plan phase by phase against the database (--db or SHEPHERD_DB).
+In a terminal it opens the TUI. With --non-interactive it runs up to the next
+gate that is not confirmed and stops there with exit 3, or up to --until; a
+rerun goes on from the state recorded in the database.`,
+		Example: `  # in the TUI
+  shepherd run plans/users-email.yaml --db "$DSN"
+
+  # a release job: up to the next gate (exit 3 there), as JSON lines
+  shepherd run plans/users-email.yaml --non-interactive -o json
+
+  # after the readers are deployed: confirm that gate and go on
+  shepherd run plans/users-email.yaml --non-interactive --confirm deploy-readers
+
+  # tell a chat channel when the run waits at a gate, fails or finishes
+  shepherd run plans/users-email.yaml --non-interactive --notify "$SLACK_WEBHOOK_URL"`,
+		Args: exactArgs(1, "one plan file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return walk(cmd, g, f, args[0], false, func(ctx context.Context, sess *engine.Session) error {
 				confirmed := map[string]bool{}
@@ -43,5 +59,10 @@ func newRunCmd(g *globals) *cobra.Command {
 	fl := cmd.Flags()
 	fl.StringVar(&f.until, "until", "", "stop after this phase")
 	fl.StringSliceVar(&f.confirm, "confirm", nil, "confirm this gate (repeatable)")
+	fl.StringVar(&f.notify, "notify", "", "with --non-interactive: POST a JSON message (Slack-compatible \"text\") to this webhook URL when the run waits at a gate, fails or finishes; a POST that fails is a warning, never a failed run")
+	fl.DurationVar(&f.notifyTimeout, "notify-timeout", 5*time.Second, "how long the --notify POST may take")
+	_ = cmd.RegisterFlagCompletionFunc("notify", cobra.NoFileCompletions)
+	_ = cmd.RegisterFlagCompletionFunc("until", completePhases)
+	_ = cmd.RegisterFlagCompletionFunc("confirm", completeGates)
 	return cmd
 }

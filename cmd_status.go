@@ -73,8 +73,12 @@ func newStatusCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().VarP(outputFlag{&asJSON}, "output", "o", "text or json")
+	_ = cmd.RegisterFlagCompletionFunc("output", completeOutput())
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (the same as --output json)")
+	_ = cmd.Flags().MarkHidden("json")
 	cmd.Flags().BoolVar(&withLog, "log", false, "also print each plan's audit log")
+	cmd.Example = statusExample
 	return cmd
 }
 

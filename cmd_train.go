@@ -23,9 +23,13 @@ engine changes for real, and an application fleet that keeps reading and writing
 Pick actions in the wrong order and the fleet breaks; the score shows your sequence
 beside the safe one.
 
-Scripted, for tests and course authors (one JSON object a line with --output json):
+Scripted, for tests and course authors (one JSON object a line with --output json).`,
+		Example: `  # the lessons, in the TUI
+  shepherd train
+
+  # scripted
   shepherd train --list --output json
-  shepherd train --lesson add-column --steps add-column,deploy-readers,backfill,deploy-writers,enforce --output json`,
+  shepherd train --lesson add-column --steps add-column,deploy-readers,backfill,deploy-writers,enforce -o json`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if output != "text" && output != "json" {
@@ -52,7 +56,9 @@ Scripted, for tests and course authors (one JSON object a line with --output jso
 	fl := cmd.Flags()
 	fl.StringVar(&lesson, "lesson", "", "the lesson: "+strings.Join(training.LessonNames(), ", "))
 	fl.StringVar(&steps, "steps", "", "run the lesson's actions in this order, comma-separated, without the TUI")
-	fl.StringVar(&output, "output", "text", "text or json (one event a line)")
+	fl.StringVarP(&output, "output", "o", "text", "text or json (one event a line)")
+	_ = cmd.RegisterFlagCompletionFunc("output", completeOutput())
+	_ = cmd.RegisterFlagCompletionFunc("lesson", completeWords(training.LessonNames()...))
 	fl.BoolVar(&list, "list", false, "list the lessons, their actions and the safe sequence")
 	return cmd
 }

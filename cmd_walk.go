@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shepherd-db/shepherd/engine"
+	"github.com/shepherd-db/shepherd/notify"
 	"github.com/shepherd-db/shepherd/phases"
 	"github.com/shepherd-db/shepherd/printer"
 	"github.com/shepherd-db/shepherd/templates"
@@ -32,6 +33,8 @@ type runFlags struct {
 	operator       string
 	allowLock      string
 	dropData       bool
+	notify         string        // run: the webhook told how the run ended
+	notifyTimeout  time.Duration // run: how long that POST may take
 }
 
 // runHelp is the help of the shared flags whose meaning differs between run
@@ -45,7 +48,7 @@ type runHelp struct {
 func (f *runFlags) define(cmd *cobra.Command, h runHelp) {
 	fl := cmd.Flags()
 	fl.BoolVar(&f.nonInteractive, "non-interactive", false, h.nonInteractive)
-	fl.StringVar(&f.output, "output", "text", h.output)
+	fl.StringVarP(&f.output, "output", "o", "text", h.output)
 	fl.DurationVar(&f.lockTimeout, "lock-timeout", 500*time.Millisecond, "how long one DDL statement waits for its lock before it is retried")
 	fl.IntVar(&f.batchSize, "batch-size", 0, h.batchSize)
 	fl.DurationVar(&f.batchTime, "batch-time", 50*time.Millisecond, h.batchTime)
@@ -53,6 +56,9 @@ func (f *runFlags) define(cmd *cobra.Command, h runHelp) {
 	fl.Float64Var(&f.maxRate, "max-rate", 0, h.maxRate)
 	fl.StringVar(&f.operator, "operator", "", "who runs this, for the log (default: OS user@host)")
 	fl.StringVar(&f.allowLock, "allow-lock", "", allowLockHelp)
+	_ = cmd.RegisterFlagCompletionFunc("output", completeOutput())
+	_ = cmd.RegisterFlagCompletionFunc("allow-lock", completeLocks())
+	cmd.ValidArgsFunction = completePlanFiles
 }
 
 const batchTimeoutHelp = "how long one batch's statement may run before the database cancels it (default: 100 × --batch-time, at least 10s); every other statement runs with no statement timeout, whatever the database or its role sets"
@@ -82,8 +88,9 @@ func (f *runFlags) check() error {
 // flags, the plan, and --until and --confirm (only run has them; empty,
 // they name nothing to check). Without --non-interactive the TUI takes
 // over, on the rollback screen for rollback; with it, step walks a session
-// on the plan whose events the printer writes, closed when step returns.
-func walk(cmd *cobra.Command, g *globals, f *runFlags, file string, rollback bool, step func(context.Context, *engine.Session) error) error {
+// on the plan whose events the printer writes, closed when step returns;
+// with --notify (run's), the webhook is told how it ended, once it has.
+func walk(cmd *cobra.Command, g *globals, f *runFlags, file string, rollback bool, step func(context.Context, *engine.Session) error) (err error) {
 	if err := f.check(); err != nil {
 		return err
 	}
@@ -95,17 +102,41 @@ func walk(cmd *cobra.Command, g *globals, f *runFlags, file string, rollback boo
 	if err := plan.PlaybookDef().CheckTargets(f.until, f.confirm); err != nil {
 		return err
 	}
+	var target *notify.Target
+	if f.notify != "" {
+		if !f.nonInteractive {
+			return &flagError{errors.New("--notify is for --non-interactive runs: in the TUI, the operator sees the gates")}
+		}
+		if target, err = notify.Parse(f.notify, f.notifyTimeout); err != nil {
+			return &flagError{err}
+		}
+	}
 	if !f.nonInteractive {
 		return planTUI(cmd, g, f, plan, rollback)
 	}
 	out := printer.NewEvents(cmd.OutOrStdout(), f.output)
-	eng, sess, err := openSession(cmd.Context(), g, plan, f.options(out.Event))
+	emit := out.Event
+	if target != nil {
+		n := &notifier{target: target, plan: plan}
+		emit = n.watch(emit)
+		defer func() {
+			n.send(cmd.Context(), err, func(msg string) {
+				out.Event(engine.Event{Event: engine.EventNotice, Plan: plan.Name, Level: engine.LevelWarning, Message: msg, Time: engine.Now()})
+			})
+		}()
+	}
+	return session(cmd.Context(), g, plan, f.options(emit), step)
+}
+
+// session opens a session on the plan, has step walk it, and closes it.
+func session(ctx context.Context, g *globals, plan *phases.Plan, opts engine.Options, step func(context.Context, *engine.Session) error) error {
+	eng, sess, err := openSession(ctx, g, plan, opts)
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
 	defer sess.Close()
-	return step(cmd.Context(), sess)
+	return step(ctx, sess)
 }
 
 // openSession connects to the database and starts a session on the plan.

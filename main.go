@@ -118,7 +118,18 @@ func newRoot(stdout, stderr io.Writer) (*cobra.Command, *globals) {
 		Short: "Walk expand/contract schema changes one deploy-safe phase at a time",
 		Long: `shepherd walks database operators through expand/contract schema changes
 (add a column, rename a column, tighten a constraint), one deploy-safe phase at a
-time, against live PostgreSQL, MySQL/MariaDB and SQLite databases.`,
+time, against live PostgreSQL, MySQL/MariaDB and SQLite databases.
+
+` + exitCodesHelp,
+		Example: `  # the plan list of this database, in the TUI
+  shepherd --db "$DSN"
+
+  # review a plan, then walk it
+  shepherd plan plans/users-email.yaml --dialect postgres
+  shepherd run plans/users-email.yaml --db "$DSN"
+
+  # a release job: runs up to the next gate, exit 3 there
+  shepherd run plans/users-email.yaml --non-interactive --confirm deploy-readers`,
 		SilenceUsage:     true,
 		SilenceErrors:    true,
 		PersistentPreRun: func(*cobra.Command, []string) { g.started = true },
@@ -133,7 +144,26 @@ time, against live PostgreSQL, MySQL/MariaDB and SQLite databases.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &flagError{err} })
-	root.PersistentFlags().StringVar(&g.db, "db", "", "database DSN: postgres://…, mysql://user:pass@host:port/db or sqlite:path/to/file.db (default $SHEPHERD_DB)")
-	root.AddCommand(newRunCmd(g), newStatusCmd(g), newPlanCmd(g), newRollbackCmd(g), newReadyCmd(g), newExportCmd(), newDemoCmd(), newTrainCmd())
+	// --db is on the commands that use a database, and only there: export,
+	// demo and train work without one.
+	withDB := []*cobra.Command{root, newRunCmd(g), newStatusCmd(g), newPlanCmd(g), newRollbackCmd(g), newReadyCmd(g)}
+	for _, cmd := range withDB {
+		cmd.Flags().StringVar(&g.db, "db", "", dbHelp)
+	}
+	root.AddCommand(withDB[1:]...)
+	root.AddCommand(newExportCmd(), newDemoCmd(), newTrainCmd(), newGenDocsCmd())
 	return root, g
 }
+
+const dbHelp = "database DSN: postgres://…, mysql://user:pass@host:port/db or sqlite:path/to/file.db (default $SHEPHERD_DB)"
+
+// exitCodesHelp is the exit-code table of the root help: the contract of
+// non-interactive runs, as exitCode gives it.
+const exitCodesHelp = `Exit codes:
+  0  reached the target (--until phase or the end); ready: the phase is done
+  1  a step failed (SQL error or failed verification; state recorded, safe to
+     rerun); ready: not done, or the database did not answer
+  2  usage error or invalid plan; nothing touched
+  3  stopped at a gate that was not confirmed (a release job is waiting for
+     the deploy the gate names)
+  4  another runner holds this plan's lock; nothing touched`

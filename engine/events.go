@@ -67,6 +67,36 @@ type Event struct {
 	Sample []string `json:"sample,omitempty"`
 	// phase-done
 	ElapsedMS int64 `json:"elapsed_ms,omitempty"`
+	// Time is when the event happened: every event a session emits has
+	// one. In JSON, RFC 3339 in UTC with milliseconds; left out when zero.
+	Time Timestamp `json:"time,omitzero"`
+}
+
+// Timestamp is an event's time. It marshals as RFC 3339 in UTC with
+// milliseconds ("2026-12-05T22:59:26.123Z"): one fixed width, sortable as
+// text, what log shippers parse.
+type Timestamp struct{ time.Time }
+
+// TimeLayout is the layout of a Timestamp in JSON.
+const TimeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// Now is the current time as a Timestamp.
+func Now() Timestamp { return Timestamp{time.Now()} }
+
+func (t Timestamp) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + t.UTC().Format(TimeLayout) + `"`), nil
+}
+
+func (t *Timestamp) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
+	v, err := time.Parse(`"`+time.RFC3339Nano+`"`, string(b))
+	if err != nil {
+		return fmt.Errorf("reading an event's time: %w", err)
+	}
+	t.Time = v
+	return nil
 }
 
 // Level is how much a notice weighs.
@@ -91,6 +121,9 @@ func int64p(v int64) *int64 { return &v }
 
 func (s *Session) emit(e Event) {
 	e.Plan = s.plan.Name
+	if e.Time.IsZero() {
+		e.Time = Now()
+	}
 	s.emitMu.Lock()
 	defer s.emitMu.Unlock()
 	s.opts.Emit(e)

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -493,22 +492,9 @@ func (e *NotReadyError) Error() string {
 }
 
 // Ready answers the readiness probe with one indexed read: nil when the
-// phase is done, else a *NotReadyError saying why.
+// phase is done, else a *NotReadyError saying why (see ready.go).
 func (e *Engine) Ready(ctx context.Context, plan, phase string) error {
-	var status string
-	err := e.queryRow(ctx, e.db, "state-phase", nil, map[string]any{"plan": plan, "phase": phase}, &status)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return &NotReadyError{Reason: fmt.Sprintf("not ready: plan %q has not started in this database", plan)}
-	case err != nil:
-		if ok, _ := e.stateExists(ctx); !ok {
-			return &NotReadyError{Reason: "not ready: this database has no shepherd state table (no plan has run here)"}
-		}
-		return &NotReadyError{Reason: "not ready: " + e.dsn.scrub(err).Error()}
-	case status != string(phases.Done):
-		return &NotReadyError{Reason: fmt.Sprintf("not ready: phase %s of %s is %s", phase, plan, status)}
-	}
-	return nil
+	return e.readyWhen(ctx, plan, phase, phases.Done)
 }
 
 // parseTime reads a time the way each driver returns it.

@@ -71,8 +71,8 @@ func (p *Events) Event(e engine.Event) {
 }
 
 // ErrorLine prints, for --output json, the error that ended a command as
-// one JSON line: {"event":"error","plan":…,"error":…,"exit":N}. The error
-// text is the one printed on stderr, its password masked.
+// one JSON line: {"event":"error","plan":…,"error":…,"exit":N,"time":…}.
+// The error text is the one printed on stderr, its password masked.
 func ErrorLine(w io.Writer, plan, msg string, exit int) {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
@@ -81,7 +81,8 @@ func ErrorLine(w io.Writer, plan, msg string, exit int) {
 		Plan  string           `json:"plan"`
 		Error string           `json:"error"`
 		Exit  int              `json:"exit"`
-	}{engine.EventError, plan, msg, exit})
+		Time  engine.Timestamp `json:"time"`
+	}{engine.EventError, plan, msg, exit, engine.Now()})
 }
 
 // Progress describes a progress event in one line.
