@@ -65,7 +65,7 @@ func TestUnreadDSNNotEchoed(t *testing.T) {
 		{"u:Sekr3tPa55@tcp(127.0.0.1:3306", "has no ) after its address"},
 		{"u:Sekr3tPa55@tcp(127.0.0.1:3306)db", "has no /database"},
 		{"u:Sekr3tPa55@tcp(127.0.0.1:3306)/db?timeout=Sekr3tPa55", "cannot be read by MySQL's driver"},
-		{"u:Sekr3tPa55@tcp(127.0.0.1:3306)/db?tls=Sekr3tPa55", "is not one shepherd reads"},
+		{"u:Sekr3tPa55@tcp(127.0.0.1:3306)/db?tls=Sekr3tPa55", "tls= value is not one shepherd reads"},
 	}
 	for _, tc := range cases {
 		_, err := ParseDSN(tc.dsn)
