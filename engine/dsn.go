@@ -24,7 +24,10 @@ import (
 // users, passwords, hosts or databases, the DSN is refused, saying which
 // character to percent-encode, and without a word of the DSN: a masked form
 // of a string that two readers split differently could still show a piece
-// of the password.
+// of the password. The forms that are not URLs are read by their driver
+// alone: a libpq key=value string by pgx (split again only to find its
+// passwords, by pgx's rules, and refused where the two disagree:
+// dsn_keyvalue.go), go-sql-driver's form by that driver (dsn_mysql.go).
 type DSN struct {
 	Dialect string
 	// Path is the SQLite database file.
@@ -34,8 +37,6 @@ type DSN struct {
 	// shown is the DSN with its passwords masked, for the forms that are
 	// not URLs: key=value (rebuilt from its pairs) and go-sql-driver's.
 	shown string
-	// kv are the pairs of a key=value DSN.
-	kv []kvPair
 	// my is MySQL's driver configuration, read from either of its forms.
 	my *mysql.Config
 	// secrets are the passwords the driver would use, as it reads them and

@@ -168,6 +168,5 @@ func parseKeywordValueDSN(d DSN) (DSN, error) {
 		shown[i] = p.key + "=" + v
 	}
 	d.shown = strings.Join(shown, " ")
-	d.kv = pairs
 	return d, nil
 }
