@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -208,4 +209,116 @@ func makeUser(t *testing.T, db *testdb.DB, database, pw string) string {
 		t.Cleanup(func() { db.SQL.ExecContext(ctx, fmt.Sprintf("DROP USER '%s'@'%%'", user)) })
 	}
 	return user
+}
+
+// TestNoPasswordOutSocketAndEnvForms runs the real binary with the forms
+// that reach a server without a URL host or take the password from
+// elsewhere: PostgreSQL's key=value over the socket, a URL with
+// ?host=/socket/dir, postgres:///db with PGHOST and PGPASSWORD, and a
+// password file (PGPASSFILE); MySQL's ?socket= and go-sql-driver's
+// unix(…) and tcp(…). The user's password holds every character DSN
+// readers disagree on. No piece of it is in the output of run, status,
+// plan --db and ready, whether the connection works or fails (a database
+// that does not exist), nor in shepherd's tables.
+func TestNoPasswordOutSocketAndEnvForms(t *testing.T) {
+	bin := shepherdBinary(t)
+	const pw = `Rm2x#Yp8n@Lb3c Hd6f%Gs5j/Nw1e:Ua9r?Vc0t'Jk4m"Wq7p`
+	for _, dialect := range []string{"postgres", "mysql"} {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			db := testdb.New(t, dialect)
+			db.Seed(20)
+			dir, plan := planDir(t)
+			base, err := url.Parse(db.DSN)
+			if err != nil {
+				t.Fatal(err)
+			}
+			database := strings.TrimPrefix(base.Path, "/")
+			owner := exec.Command(bin, "run", plan, "--non-interactive", "--db", db.DSN)
+			owner.Dir = dir
+			if out, err := owner.CombinedOutput(); exitOf(err) != 3 {
+				t.Fatalf("the first run: exit %d\n%s", exitOf(err), out)
+			}
+			user := makeUser(t, db, database, pw)
+			type form struct {
+				name, dsn string
+				env       []string
+			}
+			var forms []form
+			switch dialect {
+			case "postgres":
+				const sock = "/var/run/postgresql"
+				if _, err := os.Stat(sock + "/.s.PGSQL.5432"); err != nil {
+					t.Skipf("no PostgreSQL socket in %s", sock)
+				}
+				passfile := filepath.Join(t.TempDir(), "pgpass")
+				esc := strings.NewReplacer(`\`, `\\`, `:`, `\:`).Replace(pw)
+				if err := os.WriteFile(passfile, []byte("*:*:*:"+user+":"+esc+"\n"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				for _, d := range []string{database, "no_such_db_sockforms"} {
+					forms = append(forms,
+						form{"key=value socket", "host=" + sock + " user=" + user + " password=" + testdb.KVQuote(pw) + " dbname=" + d, nil},
+						form{"URL ?host=socket", "postgres://" + user + ":" + testdb.PercentEncode(pw) + "@/" + d + "?host=" + sock, nil},
+						form{"PGHOST and PGPASSWORD", "postgres:///" + d, []string{"PGHOST=" + base.Hostname(), "PGPORT=" + base.Port(), "PGUSER=" + user, "PGPASSWORD=" + pw, "PGSSLMODE=disable"}},
+						form{"password file", "host=" + sock + " user=" + user + " dbname=" + d, []string{"PGPASSFILE=" + passfile}},
+					)
+				}
+			case "mysql":
+				sock := db.One("SELECT @@socket")
+				if _, err := os.Stat(sock); err != nil {
+					t.Skipf("no MySQL socket at %s", sock)
+				}
+				for _, p := range []string{pw, pw + "Xw"} {
+					forms = append(forms,
+						form{"URL ?socket=", "mysql://" + user + ":" + testdb.PercentEncode(p) + "@/" + database + "?socket=" + sock, nil},
+						form{"go-sql-driver unix", user + ":" + p + "@unix(" + sock + ")/" + database, nil},
+						form{"go-sql-driver tcp", user + ":" + p + "@tcp(" + base.Host + ")/" + database, nil},
+					)
+				}
+			}
+			commands := [][]string{
+				{"run", plan, "--non-interactive"},
+				{"status"},
+				{"plan", plan},
+				{"ready", plan, "--phase", "backfill"},
+			}
+			worked := 0
+			for _, f := range forms {
+				for _, args := range commands {
+					cmd := exec.Command(bin, append(args, "--db", f.dsn)...)
+					cmd.Env = append(os.Environ(), f.env...)
+					cmd.Dir = dir
+					out, err := cmd.CombinedOutput()
+					for _, p := range testdb.PasswordPieces(pw) {
+						if strings.Contains(string(out), p) {
+							t.Errorf("%s: shepherd %s printed %q of the password:\n%s", f.name, args[0], p, out)
+							break
+						}
+					}
+					if args[0] == "plan" && exitOf(err) == 0 && strings.Contains(string(out), "read only: nothing was written") {
+						worked++
+					}
+				}
+			}
+			t.Logf("%d DSNs, plan --db worked with %d", len(forms), worked)
+			// Half the DSNs name a database or password that is wrong.
+			if worked != len(forms)/2 {
+				t.Errorf("plan --db worked with %d of the %d DSNs that should connect", worked, len(forms)/2)
+			}
+			for _, table := range []string{stateTable(dialect), logTable(dialect), strings.Replace(stateTable(dialect), "state", "lock", 1)} {
+				rows, err := db.QueryE(`SELECT * FROM ` + table)
+				if err != nil {
+					continue
+				}
+				for _, row := range rows {
+					for _, p := range testdb.PasswordPieces(pw) {
+						if strings.Contains(strings.Join(row, " "), p) {
+							t.Errorf("%s holds %q of the password: %v", table, p, row)
+						}
+					}
+				}
+			}
+		})
+	}
 }

@@ -155,7 +155,7 @@ time, against live PostgreSQL, MySQL/MariaDB and SQLite databases.
 	return root, g
 }
 
-const dbHelp = "database DSN: postgres://…, mysql://user:pass@host:port/db or sqlite:path/to/file.db (default $SHEPHERD_DB)"
+const dbHelp = "database DSN: a postgres:// URL or libpq key=value string, a mysql:// URL or go-sql-driver DSN, or sqlite:path (default $SHEPHERD_DB)"
 
 // exitCodesHelp is the exit-code table of the root help: the contract of
 // non-interactive runs, as exitCode gives it.

@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"os"
 	"regexp"
 	"strings"
 
@@ -46,7 +47,7 @@ func (postgresDialect) readDSN(d DSN) ([]string, error) {
 	if len(differs) > 0 {
 		return nil, refuse(fmt.Sprintf("is read by PostgreSQL's driver with another %s than a URL reader reads: %s", strings.Join(differs, ", "), encodeHint))
 	}
-	return []string{cfg.Password}, nil
+	return []string{cfg.Password, os.Getenv("PGSSLPASSWORD")}, nil
 }
 
 // pgParseProblem is why pgx could not read a DSN, without the DSN: its

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/go-sql-driver/mysql"
 )
 
 // DSN is a parsed connection string. Its passwords never leave this struct:
@@ -22,23 +24,35 @@ import (
 // users, passwords, hosts or databases, the DSN is refused, saying which
 // character to percent-encode, and without a word of the DSN: a masked form
 // of a string that two readers split differently could still show a piece
-// of the password.
+// of the password. The forms that are not URLs are read by their driver
+// alone: a libpq key=value string by pgx (split again only to find its
+// passwords, by pgx's rules, and refused where the two disagree:
+// dsn_keyvalue.go), go-sql-driver's form by that driver (dsn_mysql.go).
 type DSN struct {
 	Dialect string
 	// Path is the SQLite database file.
 	Path string
 	url  *url.URL
 	raw  string
+	// shown is the DSN with its passwords masked, for the forms that are
+	// not URLs: key=value (rebuilt from its pairs) and go-sql-driver's.
+	shown string
+	// my is MySQL's driver configuration, read from either of its forms.
+	my *mysql.Config
 	// secrets are the passwords the driver would use, as it reads them and
 	// as the DSN spells them (raw, percent-encoded).
 	secrets []string
 }
 
 // dsnForms is what a refusal says to write instead.
-const dsnForms = "postgres://…, mysql://user:pass@host:port/db or sqlite:path/to/file.db"
+const dsnForms = "postgres://user:password@host:port/db (or postgres:///db?host=/socket/dir, with PG* variables and ~/.pgpass), " +
+	"a libpq key=value string (host=… user=… dbname=…), mysql://user:password@host:port/db (or mysql://user@/db?socket=/path), " +
+	"go-sql-driver's user:password@tcp(host:port)/db or user@unix(/path)/db, or sqlite:path/to/file.db"
 
-// ParseDSN reads postgres://…, postgresql://…, mysql://user:pass@host:port/db
-// (or mariadb://…) and sqlite:path/to/file.db.
+// ParseDSN reads the forms of dsnForms. Each form is told by how it
+// starts: a scheme (postgres://, postgresql://, mysql://, mariadb://,
+// sqlite:), one of libpq's keywords and an = (key=value), or a user and
+// @tcp( or @unix( (go-sql-driver's, also after mysql://).
 func ParseDSN(s string) (DSN, error) {
 	d := DSN{raw: s}
 	switch {
@@ -55,6 +69,15 @@ func ParseDSN(s string) (DSN, error) {
 		d.Dialect = "postgres"
 	case strings.HasPrefix(s, "mysql://"), strings.HasPrefix(s, "mariadb://"):
 		d.Dialect = "mysql"
+		if _, rest, _ := strings.Cut(s, "://"); isMySQLDriverForm(rest) {
+			return parseMySQLDriverDSN(d, rest)
+		}
+	case isKeywordValue(s):
+		d.Dialect = "postgres"
+		return parseKeywordValueDSN(d)
+	case isMySQLDriverForm(s):
+		d.Dialect = "mysql"
+		return parseMySQLDriverDSN(d, s)
 	default:
 		// Not a word of it is shown: a form shepherd does not read is one
 		// it cannot tell the password of.
@@ -74,10 +97,19 @@ func ParseDSN(s string) (DSN, error) {
 		return d, &UsageError{Msg: fmt.Sprintf("%s DSN is not a valid URL (a parameter has a %% not followed by two hex digits: write a %% in a password or elsewhere as %%25); write it as %s://user:password@host:port/database", d.Dialect, d.Dialect)}
 	}
 	d.url = u
-	if u.Host == "" {
-		return d, &UsageError{Msg: fmt.Sprintf("%s DSN has no host: write it as %s://user:password@host:port/database", d.Dialect, d.Dialect)}
-	}
 	d.secrets = d.urlSecrets()
+	if d.Dialect == "mysql" {
+		// MySQL's driver configuration is built from the URL as Go reads it.
+		if d.my, err = d.mysqlURLConfig(); err != nil {
+			return d, err
+		}
+		if d.my.DBName == "" {
+			return d, usageErrorf("%s has no database: write mysql://user:password@host:port/database", d.String())
+		}
+		return d, nil
+	}
+	// PostgreSQL's host may come from PGHOST, a service file or the
+	// default socket directory: pgx reads the DSN as libpq does.
 	dl, err := dialectFor(d.Dialect)
 	if err != nil {
 		return d, err
@@ -236,6 +268,9 @@ func (d DSN) String() string {
 	if d.Dialect == "sqlite" {
 		return "sqlite:" + d.Path
 	}
+	if d.shown != "" {
+		return d.shown
+	}
 	if d.url == nil {
 		// A DSN that was not read: no part of it is shown.
 		return "(the DSN given)"
@@ -261,19 +296,17 @@ func (d DSN) String() string {
 // knows, to say how to rewrite it, without quoting any of it.
 func dsnShape(s string) string {
 	switch {
-	case strings.Contains(s, "@tcp(") || strings.Contains(s, "@unix("):
-		return " (it is go-sql-driver/mysql's user:pass@tcp(host:port)/db form; write mysql://user:pass@host:port/db)"
 	case strings.Contains(s, ";") && strings.Contains(s, "="):
-		return " (it is a Key=Value; connection string; write postgres://user:password@host:port/database or mysql://user:pass@host:port/db)"
+		return " (it is a Key=Value; connection string, as .NET and ODBC write them; write postgres://user:password@host:port/database, a libpq key=value string or mysql://user:pass@host:port/db)"
 	case strings.Contains(s, "="):
-		return " (it is a key=value connection string; write it as postgres://user:password@host:port/database)"
+		return " (it is a key=value connection string that does not start with one of libpq's keywords, such as host=, user= or dbname=, in lower case)"
 	case strings.Contains(s, "://"):
 		if scheme, _, _ := strings.Cut(s, "://"); schemeRE.MatchString(scheme) {
 			return fmt.Sprintf(" (its scheme, %s://, is not a database shepherd changes)", scheme)
 		}
 		return ""
 	case strings.Contains(s, "@"):
-		return " (it has no scheme: start it with postgres:// or mysql://)"
+		return " (it has no scheme: start it with postgres:// or mysql://, or write go-sql-driver's user:pass@tcp(host:port)/db)"
 	}
 	return ""
 }
@@ -336,5 +369,14 @@ func (d DSN) hostPort(defaultPort string) string {
 	return net.JoinHostPort(host, port)
 }
 
-// database is the path's database name.
-func (d DSN) database() string { return strings.TrimPrefix(d.url.Path, "/") }
+// database is the database the DSN names: MySQL's, as its driver reads
+// it, or a URL's path.
+func (d DSN) database() string {
+	if d.my != nil {
+		return d.my.DBName
+	}
+	if d.url == nil {
+		return ""
+	}
+	return strings.TrimPrefix(d.url.Path, "/")
+}

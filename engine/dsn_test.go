@@ -51,15 +51,21 @@ func TestDSNMasksEveryPassword(t *testing.T) {
 func TestUnreadDSNNotEchoed(t *testing.T) {
 	const pw = "Sekr3tPa55"
 	cases := []struct{ dsn, form string }{
-		{"host=h user=u password=Sekr3tPa55 dbname=d", "it is a key=value connection string"},
-		{"host=h user=u password='Sekr3t Pa55' dbname=d", "it is a key=value connection string"},
-		{"host=h user=u password = Sekr3tPa55", "it is a key=value connection string"},
-		{"u:Sekr3tPa55@tcp(127.0.0.1:3306)/db", "it is go-sql-driver/mysql's user:pass@tcp(host:port)/db form"},
+		{"Host=h User=u Password=Sekr3tPa55 dbname=d", "does not start with one of libpq's keywords"},
+		{"pwd=Sekr3tPa55 host=h", "does not start with one of libpq's keywords"},
 		{"u:Sekr3tPa55@h:3306/db", "it has no scheme"},
 		{"Server=h;Database=d;User Id=u;Password=Sekr3tPa55;", "it is a Key=Value; connection string"},
 		{"Server=h;PWD=Sekr3tPa55;Uid=u", "it is a Key=Value; connection string"},
 		{"oracle://scott:Sekr3tPa55@db/orcl", "its scheme, oracle://, is not a database shepherd changes"},
-		{"host=h password=Sekr3t@Pa55", "it is a key=value connection string"},
+		// read as key=value and go-sql-driver's form, and refused there
+		{"host=h user=u password=Sekr3t Pa55 dbname=d", "single quotes"},
+		{"host=h user=u password='Sekr3t Pa55 dbname=d", "no closing '"},
+		{"host=h user=u password=Sekr3t Pa55=x", "a keyword libpq does not read"},
+		{"host=h port=Sekr3tPa55", "cannot be read by PostgreSQL's driver"},
+		{"u:Sekr3tPa55@tcp(127.0.0.1:3306", "has no ) after its address"},
+		{"u:Sekr3tPa55@tcp(127.0.0.1:3306)db", "has no /database"},
+		{"u:Sekr3tPa55@tcp(127.0.0.1:3306)/db?timeout=Sekr3tPa55", "cannot be read by MySQL's driver"},
+		{"u:Sekr3tPa55@tcp(127.0.0.1:3306)/db?tls=Sekr3tPa55", "tls= value is not one shepherd reads"},
 	}
 	for _, tc := range cases {
 		_, err := ParseDSN(tc.dsn)

@@ -252,25 +252,12 @@ func lockWaitSeconds(d time.Duration) int64 {
 }
 
 func (d *mysqlDialect) open(ctx context.Context, dsn DSN) (*sql.DB, error) {
-	dbName := dsn.database()
-	if dbName == "" {
-		return nil, &UsageError{Msg: fmt.Sprintf("%s has no database: write mysql://user:password@host:port/database", dsn.String())}
+	// The driver's configuration, as ParseDSN read it from either form
+	// (dsn_mysql.go).
+	cfg := dsn.mysqlConfig()
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 10 * time.Second
 	}
-	cfg := mysql.NewConfig()
-	cfg.Net, cfg.Addr, cfg.DBName = "tcp", dsn.hostPort("3306"), dbName
-	if u := dsn.url.User; u != nil {
-		cfg.User = u.Username()
-		cfg.Passwd, _ = u.Password()
-	}
-	for k, v := range dsn.url.Query() {
-		switch k {
-		case "tls":
-			cfg.TLSConfig = v[len(v)-1]
-		default:
-			return nil, &UsageError{Msg: fmt.Sprintf("%s: %s is not one shepherd reads (it reads tls=true|skip-verify|preferred)", dsn.String(), paramName(k))}
-		}
-	}
-	cfg.Timeout = 10 * time.Second
 	cfg.MultiStatements = false // one statement per call, always
 	cfg.ParseTime = false       // state times are read as text (parseTime)
 	cfg.Logger = &mysql.NopLogger{}
@@ -280,7 +267,10 @@ func (d *mysqlDialect) open(ctx context.Context, dsn DSN) (*sql.DB, error) {
 	// Strict mode on shepherd's own connections: a value that does not fit
 	// fails the statement instead of being truncated with a warning, and
 	// MODIFY … NOT NULL can run in place.
-	cfg.Params = map[string]string{"sql_mode": "CONCAT(@@SESSION.sql_mode, ',STRICT_TRANS_TABLES')"}
+	if cfg.Params == nil {
+		cfg.Params = map[string]string{}
+	}
+	cfg.Params["sql_mode"] = "CONCAT(@@SESSION.sql_mode, ',STRICT_TRANS_TABLES')"
 	if d.lockWait.Load() == 0 {
 		d.lockWait.Store(1) // the default --lock-timeout, 500ms, rounded up
 	}

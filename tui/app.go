@@ -10,9 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -319,15 +317,7 @@ func shortDSN(dsn string) string {
 	if err != nil {
 		return "database"
 	}
-	if d.Path != "" {
-		return d.Dialect + " " + filepath.Base(d.Path)
-	}
-	u, _ := url.Parse(dsn) // ParseDSN read it as a URL with a host
-	out := d.Dialect + " " + u.Hostname()
-	if db := strings.TrimPrefix(u.Path, "/"); db != "" {
-		out += "/" + db
-	}
-	return out
+	return d.Short()
 }
 
 // ErrInterrupted is a TUI stopped from outside (a signal) rather than by

@@ -156,12 +156,15 @@ func TestHeaderShortensTheDSN(t *testing.T) {
 		t.Fatalf("at 60 columns the header %q drops the database", top)
 	}
 	for dsn, want := range map[string]string{
-		"mysql://root:***@10.0.0.5:3306/shop":      "mysql 10.0.0.5/shop",
-		"postgresql://u@[::1]:5432/app":            "postgres ::1/app",
-		"sqlite:.shepherd-demo/demo.db":            "sqlite demo.db",
-		"mariadb://u:***@maria/app?tls=true":       "mysql maria/app",
-		"postgres://u:***@db/app?password=***&x=1": "postgres db/app",
-		"not a url with a p@ssword@host":           "database",
+		"mysql://root:***@10.0.0.5:3306/shop":                     "mysql 10.0.0.5/shop",
+		"postgresql://u@[::1]:5432/app":                           "postgres ::1/app",
+		"sqlite:.shepherd-demo/demo.db":                           "sqlite demo.db",
+		"mariadb://u:***@maria/app?tls=true":                      "mysql maria/app",
+		"postgres://u:***@db/app?password=***&x=1":                "postgres db/app",
+		"not a url with a p@ssword@host":                          "database",
+		"host=/var/run/postgresql user=u password=*** dbname=app": "postgres /var/run/postgresql/app",
+		"u:***@unix(/run/mysqld/mysqld.sock)/shop":                "mysql /run/mysqld/mysqld.sock/shop",
+		"u:***@tcp(10.0.0.5:3306)/shop":                           "mysql 10.0.0.5/shop",
 	} {
 		if got := shortDSN(dsn); got != want {
 			t.Errorf("shortDSN(%q) = %q, want %q", dsn, got, want)

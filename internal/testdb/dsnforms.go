@@ -66,11 +66,21 @@ func PercentEncode(s string) string {
 type DSNForm struct {
 	Name    string
 	Dialect string // the server it names: postgres or mysql
-	// Read says shepherd reads this form (a URL); the others it refuses.
+	// Read says shepherd reads this form; the others it refuses.
 	Read bool
-	// Build writes the DSN: the password as given (encoded: percent-encoded
-	// where the form has an encoding), for user on host:port, database db.
+	// Build writes the DSN: the password as given (encoded: percent-encoded,
+	// or quoted, where the form has an encoding), for user on host:port,
+	// database db.
 	Build func(user, pw string, encoded bool, hostPort, db string) string
+	// Hint is what a refusal of a password written as typed says to do,
+	// when it is not percent-encoding it.
+	Hint string
+}
+
+// KVQuote quotes a libpq key=value value: in single quotes, ' as \' and \
+// as \\.
+func KVQuote(v string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
 }
 
 // DSNForms are the forms of DSN an operator may write a password in.
@@ -95,25 +105,39 @@ func DSNForms() []DSNForm {
 		u := url.URL{Host: hp}
 		return u.Hostname(), u.Port()
 	}
+	const quoteHint = "single quotes"
 	return []DSNForm{
-		{"postgres URL", "postgres", true, userinfo("postgres", "?sslmode=disable")},
-		{"postgresql URL", "postgres", true, userinfo("postgresql", "?sslmode=disable")},
-		{"postgres ?password=", "postgres", true, query("postgres", "password", "sslmode=disable&")},
-		{"postgres ?sslpassword=", "postgres", true, query("postgres", "sslpassword", "sslmode=disable&")},
-		{"mysql URL", "mysql", true, userinfo("mysql", "")},
-		{"mariadb URL", "mysql", true, userinfo("mariadb", "")},
-		{"mysql ?password=", "mysql", true, query("mysql", "password", "")},
-		{"key=value", "postgres", false, func(user, pw string, enc bool, hp, db string) string {
+		{"postgres URL", "postgres", true, userinfo("postgres", "?sslmode=disable"), ""},
+		{"postgresql URL", "postgres", true, userinfo("postgresql", "?sslmode=disable"), ""},
+		{"postgres ?password=", "postgres", true, query("postgres", "password", "sslmode=disable&"), ""},
+		{"postgres ?sslpassword=", "postgres", true, query("postgres", "sslpassword", "sslmode=disable&"), ""},
+		{"mysql URL", "mysql", true, userinfo("mysql", ""), ""},
+		{"mariadb URL", "mysql", true, userinfo("mariadb", ""), ""},
+		{"mysql ?password=", "mysql", true, query("mysql", "password", ""), ""},
+		{"key=value", "postgres", true, func(user, pw string, enc bool, hp, db string) string {
 			h, p := hostPort(hp)
+			if enc {
+				pw = KVQuote(pw)
+			}
 			return fmt.Sprintf("host=%s port=%s user=%s password=%s dbname=%s sslmode=disable", h, p, user, pw, db)
-		}},
-		{"key=value quoted", "postgres", false, func(user, pw string, enc bool, hp, db string) string {
+		}, quoteHint},
+		{"key=value quoted", "postgres", true, func(user, pw string, enc bool, hp, db string) string {
 			h, p := hostPort(hp)
-			q := strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(pw)
-			return fmt.Sprintf("host=%s port=%s user=%s password='%s' dbname=%s sslmode=disable", h, p, user, q, db)
-		}},
-		{"go-sql-driver", "mysql", false, func(user, pw string, enc bool, hp, db string) string {
+			return fmt.Sprintf("host=%s port=%s user=%s password=%s dbname=%s sslmode=disable", h, p, user, KVQuote(pw), db)
+		}, quoteHint},
+		{"key=value sslpassword", "postgres", true, func(user, pw string, enc bool, hp, db string) string {
+			h, p := hostPort(hp)
+			return fmt.Sprintf("sslmode=disable user=%s sslpassword=%s dbname=%s host=%s port=%s", user, KVQuote(pw), db, h, p)
+		}, quoteHint},
+		{"go-sql-driver", "mysql", true, func(user, pw string, enc bool, hp, db string) string {
 			return user + ":" + pw + "@tcp(" + hp + ")/" + db
-		}},
+		}, ""},
+		{"mysql:// go-sql-driver", "mysql", true, func(user, pw string, enc bool, hp, db string) string {
+			return "mysql://" + user + ":" + pw + "@tcp(" + hp + ")/" + db + "?tls=false"
+		}, ""},
+		{"Key=Value;", "postgres", false, func(user, pw string, enc bool, hp, db string) string {
+			h, p := hostPort(hp)
+			return fmt.Sprintf("Server=%s;Port=%s;User Id=%s;Password=%s;Database=%s;", h, p, user, pw, db)
+		}, ""},
 	}
 }
