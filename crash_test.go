@@ -149,6 +149,41 @@ clean: {set: {team_id: "NULL"}}
 		},
 	},
 	{
+		// change-column-type up to stop-old-writes: the shadow and its
+		// triggers, the conversion's backfill, and the swap (on MySQL steps
+		// that commit one by one, some under LOCK TABLES; on SQLite a
+		// rebuild).
+		name: "change-column-type", until: "stop-old-writes",
+		plan: `name: users-score-bigint
+playbook: change-column-type
+table: users
+column: score
+type: bigint
+`,
+		seed: func(db *testdb.DB) {
+			db.Seed(900)
+			db.Exec("ALTER TABLE users ADD COLUMN score integer NOT NULL DEFAULT 0")
+			db.Exec("UPDATE users SET score = id * 3")
+			db.Exec("CREATE INDEX users_score_idx ON users (score)")
+		},
+		untouched: "username, name",
+		check: func(t *testing.T, db *testdb.DB, _ map[string]string) {
+			if got := db.One("SELECT count(*) FROM users WHERE score <> id * 3 OR score_shepherd_old <> score"); got != "0" {
+				t.Errorf("%s rows have a wrong score after the swap", got)
+			}
+			if _, err := db.QueryE("SELECT score_shepherd_new FROM users"); err == nil {
+				t.Error("the shadow column is still there after the swap")
+			}
+			// The triggers keep the old column in step after the swap (until
+			// drop-old-column, for the swap's rollback).
+			if _, err := db.SQL.Exec("INSERT INTO users (id, username, name, score) VALUES (5000, 'u', 'n', 12345)"); err != nil {
+				t.Errorf("an insert after the swap failed: %v", err)
+			} else if got := db.One("SELECT score_shepherd_old FROM users WHERE id = 5000"); got != "12345" {
+				t.Errorf("after the swap, an insert's old column is %q, want 12345", got)
+			}
+		},
+	},
+	{
 		// switch-writes' catch-up with rows to catch up: old code
 		// inserted 500 rows after the backfill, with email NULL.
 		name: "add-column-catch-up", after: "backfill",
