@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/shepherd-db/shepherd/phases"
 	"github.com/shepherd-db/shepherd/templates"
@@ -90,10 +91,18 @@ func (b builder) changeTypeSync(swapped bool) (sqlData, error) {
 	d := b.base()
 	d.Column, d.To = oldCol, newCol
 	// An update that changes only a text's case or trailing spaces is a
-	// change (MySQL's sync-same compares bytes, not by the collation).
-	d.Text = true
+	// change (MySQL's sync-same compares bytes, not by the collation);
+	// numbers compare as they are, which costs a write less.
+	d.Text = textType(typ) || textType(b.oldType())
 	d.Sync = sd
 	return d, nil
+}
+
+// textType reports whether a column of type typ holds text, whose
+// collation may call two different values equal.
+func textType(typ string) bool {
+	t := strings.ToLower(typ)
+	return strings.Contains(t, "char") || strings.Contains(t, "text") || strings.HasPrefix(t, "enum") || strings.HasPrefix(t, "set") || strings.Contains(t, "json")
 }
 
 // swappedSync is the sync triggers' install as it stands after the swap
