@@ -203,16 +203,17 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 	// locks: say so at once.
 	s.emit(Event{Event: EventProgress, Phase: job.phase, RowsDone: int64p(st.RowsDone), RowsTotal: int64p(src.total(st.RowsDone))})
 	gauge := s.newPressureGauge(ctx, job.phase)
-	started := time.Now()
-	lockChecked := started
-	startRows := st.RowsDone
-	var limiter time.Time // when the rate cap lets the next batch start
+	pace := newPacer(s.opts.MaxRate, time.Now(), st.RowsDone)
+	if s.opts.BatchSize > pace.size(s.opts.BatchSize) {
+		s.notice(job.phase, "--batch-size %d is more than one second of --max-rate %g: batches of %d rows", s.opts.BatchSize, s.opts.MaxRate, pace.size(s.opts.BatchSize))
+	}
+	lockChecked := time.Now()
 	for {
 		if err := ctx.Err(); err != nil {
 			return st.RowsChanged, s.interrupted(job.phase)
 		}
 		paused, err := s.waitWhilePaused(ctx, job.phase, st.RowsDone, st.Checkpoint)
-		started = started.Add(paused) // rows per second leave the pause out
+		pace.resumed(time.Now(), paused) // rows per second leave the pause out
 		if err != nil {
 			return st.RowsChanged, s.interrupted(job.phase)
 		}
@@ -220,7 +221,7 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 			return st.RowsChanged, s.interrupted(job.phase)
 		}
 		asked := time.Now()
-		b, more, err := src.next(ctx, z.n)
+		b, more, err := src.next(ctx, pace.size(z.n))
 		if err != nil {
 			if ctx.Err() != nil {
 				return st.RowsChanged, s.interrupted(job.phase)
@@ -237,6 +238,10 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 		}
 		if !more {
 			break
+		}
+		// Under --max-rate the batch waits for its rows before it runs.
+		if err := pace.wait(ctx, int(b.rows)); err != nil {
+			return st.RowsChanged, s.interrupted(job.phase)
 		}
 		took, err := s.runBatch(ctx, job, b)
 		if err != nil {
@@ -258,21 +263,9 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 				return st.RowsChanged, s.interrupted(job.phase)
 			}
 		}
-		elapsed := time.Since(started)
-		rate := 0.0
-		if elapsed > 0 {
-			rate = float64(st.RowsDone-startRows) / elapsed.Seconds()
-		}
+		pace.done(time.Now(), st.RowsDone)
 		s.emit(Event{Event: EventProgress, Phase: job.phase, RowsDone: int64p(st.RowsDone), RowsTotal: int64p(src.total(st.RowsDone)),
-			RowsPerSec: rate, BatchSize: int(b.rows), BatchMS: float64(took.Microseconds()) / 1000, Checkpoint: s.checkpointShown(keyText(b.hi))})
-		if s.opts.MaxRate > 0 {
-			limiter = limiter.Add(time.Duration(float64(b.rows) / s.opts.MaxRate * float64(time.Second)))
-			if now := time.Now(); limiter.Before(now) {
-				limiter = now
-			} else {
-				_ = sleep(ctx, limiter.Sub(now)) // a stop is seen at the loop's top
-			}
-		}
+			RowsPerSec: pace.rate(), BatchSize: int(b.rows), BatchMS: float64(took.Microseconds()) / 1000, Checkpoint: s.checkpointShown(keyText(b.hi))})
 	}
 	if d, ok := src.(*dupSource); ok && job.noneLeft != nil {
 		*job.noneLeft = d.clear
