@@ -265,8 +265,9 @@ func Status(w io.Writer, plans []engine.PlanStatus) {
 }
 
 // table aligns the columns of its rows (text/tabwriter), each as wide as
-// its widest cell, two spaces apart. The last cell of a row is not
-// aligned, and a row whose last cells are empty ends without padding.
+// its widest cell, two spaces apart; a column empty in every row takes no
+// room. The last cell of a row is not aligned, and a row whose last cells
+// are empty ends without padding.
 type table struct {
 	buf strings.Builder
 	tw  *tabwriter.Writer
@@ -274,15 +275,17 @@ type table struct {
 
 func newTable() *table {
 	t := &table{}
-	t.tw = tabwriter.NewWriter(&t.buf, 0, 0, 2, ' ', 0)
+	t.tw = tabwriter.NewWriter(&t.buf, 0, 0, 2, ' ', tabwriter.DiscardEmptyColumns)
 	return t
 }
 
 func (t *table) row(cells ...string) {
 	for i, c := range cells {
-		cells[i] = strings.ReplaceAll(c, "\t", " ") // a tab in a cell would split it
+		cells[i] = strings.NewReplacer("\t", " ", "\v", " ").Replace(c) // a tab in a cell would split it
 	}
-	fmt.Fprintln(t.tw, strings.Join(cells, "\t"))
+	// Cells end in vertical tabs: soft cells, which a column empty in
+	// every row drops (tabwriter.DiscardEmptyColumns).
+	fmt.Fprintln(t.tw, strings.Join(cells, "\v"))
 }
 
 // lines are the table's rows, aligned.

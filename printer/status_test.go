@@ -64,6 +64,19 @@ func TestStatusTableAlignsLongNames(t *testing.T) {
 	}
 }
 
+// A column empty in every row (no phase has a time yet) takes no room.
+func TestStatusTableDropsAnEmptyColumn(t *testing.T) {
+	var b bytes.Buffer
+	Status(&b, []engine.PlanStatus{{Name: "p", Playbook: "add-column", Table: "t", Phases: []engine.PhaseStatus{
+		{ID: "add-column", Status: phases.Failed, Detail: "add-column: boom"},
+		{ID: "enforce", Status: phases.Pending},
+	}}})
+	want := "p  (add-column on t)\n  add-column  failed   add-column: boom\n  enforce     pending\n"
+	if b.String() != want {
+		t.Fatalf("status table\n%q\nwant\n%q", b.String(), want)
+	}
+}
+
 // The audit log's first lines align across the SQL under them.
 func TestLogAlignsAcrossItsStatements(t *testing.T) {
 	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.Local)
