@@ -204,7 +204,7 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 	gauge := s.newPressureGauge(ctx, job.phase)
 	pace := newPacer(s.opts.MaxRate, time.Now(), st.RowsDone)
 	if s.opts.BatchSize > pace.size(s.opts.BatchSize) {
-		s.notice(job.phase, "--batch-size %d is more than one second of --max-rate %g: batches of %d rows", s.opts.BatchSize, s.opts.MaxRate, pace.size(s.opts.BatchSize))
+		s.notice(job.phase, "--batch-size %d is over what --max-rate %g allows in one batch (one second of rows): batches of %d rows", s.opts.BatchSize, s.opts.MaxRate, pace.size(s.opts.BatchSize))
 	}
 	lockChecked := time.Now()
 	for {

@@ -40,7 +40,8 @@ type rateMark struct {
 func newPacer(maxRate float64, now time.Time, rows int64) *pacer {
 	p := &pacer{marks: []rateMark{{now, rows}}}
 	if maxRate > 0 {
-		p.burst = max(1, int(math.Ceil(maxRate)))
+		// One second of rows, within the sizes a batch can have.
+		p.burst = max(1, int(min(math.Ceil(maxRate), maxBatch)))
 		p.lim = rate.NewLimiter(rate.Limit(maxRate), p.burst)
 		p.lim.AllowN(now, p.burst) // start empty
 	}

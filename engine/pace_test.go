@@ -56,6 +56,11 @@ func TestPacerReservations(t *testing.T) {
 		t.Fatalf("25 rows at 10 rows/s wait %s, want 2.5s", wait)
 	}
 
+	// A rate past the largest batch: the bucket is a batch's worth.
+	if h := newPacer(1e12, t0, 0); h.size(1<<40) != maxBatch {
+		t.Fatalf("at 1e12 rows/s a batch is capped at %d rows, want %d", h.size(1<<40), maxBatch)
+	}
+
 	// No cap: no wait, no size limit.
 	n := newPacer(0, t0, 0)
 	if wait, _ := n.reserve(t0, 1_000_000); wait != 0 || n.size(100_000) != 100_000 {
@@ -152,7 +157,7 @@ func TestMaxRatePacesTheBackfill(t *testing.T) {
 			if c.opts.BatchSize > 0 {
 				said := false
 				for _, e := range rec.of(EventNotice) {
-					said = said || strings.Contains(e.Message, "--batch-size 1000 is more than one second of --max-rate 100")
+					said = said || strings.Contains(e.Message, "--batch-size 1000 is over what --max-rate 100 allows in one batch")
 				}
 				if !said {
 					t.Error("no notice that --batch-size was capped")
