@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
@@ -203,16 +202,17 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 	// locks: say so at once.
 	s.emit(Event{Event: EventProgress, Phase: job.phase, RowsDone: int64p(st.RowsDone), RowsTotal: int64p(src.total(st.RowsDone))})
 	gauge := s.newPressureGauge(ctx, job.phase)
-	started := time.Now()
-	lockChecked := started
-	startRows := st.RowsDone
-	var limiter time.Time // when the rate cap lets the next batch start
+	pace := newPacer(s.opts.MaxRate, time.Now(), st.RowsDone)
+	if s.opts.BatchSize > pace.size(s.opts.BatchSize) {
+		s.notice(job.phase, "--batch-size %d is over what --max-rate %g allows in one batch (one second of rows): batches of %d rows", s.opts.BatchSize, s.opts.MaxRate, pace.size(s.opts.BatchSize))
+	}
+	lockChecked := time.Now()
 	for {
 		if err := ctx.Err(); err != nil {
 			return st.RowsChanged, s.interrupted(job.phase)
 		}
 		paused, err := s.waitWhilePaused(ctx, job.phase, st.RowsDone, st.Checkpoint)
-		started = started.Add(paused) // rows per second leave the pause out
+		pace.resumed(time.Now(), paused) // rows per second leave the pause out
 		if err != nil {
 			return st.RowsChanged, s.interrupted(job.phase)
 		}
@@ -220,7 +220,7 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 			return st.RowsChanged, s.interrupted(job.phase)
 		}
 		asked := time.Now()
-		b, more, err := src.next(ctx, z.n)
+		b, more, err := src.next(ctx, pace.size(z.n))
 		if err != nil {
 			if ctx.Err() != nil {
 				return st.RowsChanged, s.interrupted(job.phase)
@@ -237,6 +237,10 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 		}
 		if !more {
 			break
+		}
+		// Under --max-rate the batch waits for its rows before it runs.
+		if err := pace.wait(ctx, int(b.rows)); err != nil {
+			return st.RowsChanged, s.interrupted(job.phase)
 		}
 		took, err := s.runBatch(ctx, job, b)
 		if err != nil {
@@ -258,21 +262,9 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 				return st.RowsChanged, s.interrupted(job.phase)
 			}
 		}
-		elapsed := time.Since(started)
-		rate := 0.0
-		if elapsed > 0 {
-			rate = float64(st.RowsDone-startRows) / elapsed.Seconds()
-		}
+		pace.done(time.Now(), st.RowsDone)
 		s.emit(Event{Event: EventProgress, Phase: job.phase, RowsDone: int64p(st.RowsDone), RowsTotal: int64p(src.total(st.RowsDone)),
-			RowsPerSec: rate, BatchSize: int(b.rows), BatchMS: float64(took.Microseconds()) / 1000, Checkpoint: s.checkpointShown(keyText(b.hi))})
-		if s.opts.MaxRate > 0 {
-			limiter = limiter.Add(time.Duration(float64(b.rows) / s.opts.MaxRate * float64(time.Second)))
-			if now := time.Now(); limiter.Before(now) {
-				limiter = now
-			} else {
-				_ = sleep(ctx, limiter.Sub(now)) // a stop is seen at the loop's top
-			}
-		}
+			RowsPerSec: pace.rate(), BatchSize: int(b.rows), BatchMS: float64(took.Microseconds()) / 1000, Checkpoint: s.checkpointShown(keyText(b.hi))})
 	}
 	if d, ok := src.(*dupSource); ok && job.noneLeft != nil {
 		*job.noneLeft = d.clear
@@ -393,14 +385,13 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, b batchRange) (tim
 	// The batch's statements run under shepherd's bound for a batch,
 	// whatever the database sets (timeout.go).
 	bound, setup, prefix := s.batchTimeout()
-	backoff := 50 * time.Millisecond
-	var troubled time.Time // when the first retried failure came
-	for attempt := 1; ; attempt++ {
+	var start time.Time
+	prevCP, prevRows, prevTook, prevChanged := st.Checkpoint, st.RowsDone, st.TookEffect, st.RowsChanged
+	// once is one try of the batch's transaction.
+	once := func() error {
 		// The batch's time is from BEGIN to COMMIT, while it holds its
 		// locks; waiting to begin (SQLite's write lock) is not the batch.
-		var start time.Time
 		var changed int64
-		prevCP, prevRows, prevTook, prevChanged := st.Checkpoint, st.RowsDone, st.TookEffect, st.RowsChanged
 		txOpts := batchTx(s.d)
 		if s.batchTxDefault {
 			txOpts = nil
@@ -439,85 +430,87 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, b batchRange) (tim
 			if changed > 0 {
 				s.markChanged(job.phase)
 			}
-			return time.Since(start), nil
+			return nil
 		}
 		st.Checkpoint, st.RowsDone, st.TookEffect, st.RowsChanged = prevCP, prevRows, prevTook, prevChanged
-		if errors.As(err, new(*LockLostError)) {
-			return 0, err // the batch rolled back with its checkpoint
-		}
-		if ctx.Err() != nil {
-			return 0, s.interrupted(job.phase)
-		}
-		f := s.d.classify(err)
-		kind := f.kind
-		if kind == failIsolationRefused && !s.batchTxDefault {
+		return err
+	}
+	// committed is a retry's finding that the batch had committed before
+	// its connection was lost.
+	committed := errors.New("the batch had committed")
+	var lockErr error // the runner lock's check before a retry failed
+	r := &retrier{first: 50 * time.Millisecond, connFirst: 500 * time.Millisecond, jitter: 0.5, lockTries: maxLockRetries, connTries: maxLockRetries}
+	err = r.run(ctx, func(err error) failureKind { return s.d.classify(err).kind }, func() error {
+		err := once()
+		if f := s.d.classify(err); err != nil && f.kind == failIsolationRefused && !s.batchTxDefault {
 			s.batchTxDefault = true
 			s.notice(job.phase, "%s: they run at its default isolation, where they lock more of the table", f.reason)
-			continue
+			err = once()
 		}
-		if (kind == failLockTimeout || kind == failConnection) && troubled.IsZero() {
-			troubled = time.Now()
+		return err
+	}, func(kind failureKind) error {
+		if kind != failConnection {
+			return nil
 		}
-		if (kind == failLockTimeout || kind == failConnection) && attempt < maxLockRetries {
-			if kind == failConnection {
-				backoff = max(backoff, 500*time.Millisecond) // a server restarting needs a moment
+		if err := s.lock.held(ctx); err != nil {
+			lockErr = err
+			return err
+		}
+		// A commit whose acknowledgement was lost moved the checkpoint
+		// with it: then the batch is done, and is not run again (a clean:
+		// expression that does not fix a row would be applied twice).
+		if done, rowsDone, rowsChanged, err := s.checkpointIs(ctx, job.phase, keyText(hi)); err == nil && done {
+			st.Checkpoint, st.RowsDone, st.RowsChanged = ptr(keyText(hi)), rowsDone, rowsChanged
+			if rowsChanged > prevChanged {
+				st.TookEffect = true
+				s.markChanged(job.phase)
 			}
-			wait := backoff/2 + rand.N(backoff)
-			why := "waited too long for a lock"
-			if kind == failConnection {
-				// The commit may have gone through with its
-				// acknowledgement lost: running the range again is
-				// harmless, as each batch statement changes only rows
-				// that still need it, and the checkpoint is written, not
-				// moved by an increment.
-				why = "lost its connection (it may have been rolled back, or committed unacknowledged: the recorded checkpoint decides); reconnecting"
-			}
-			s.notice(job.phase, "batch %s %s; retry %d in %s", rangeText, why, attempt, wait.Round(time.Millisecond))
-			if err := sleep(ctx, wait); err != nil {
-				return 0, s.interrupted(job.phase)
-			}
-			backoff = min(backoff*2, 5*time.Second)
-			if kind == failConnection {
-				if err := s.lock.held(ctx); err != nil {
-					return 0, err
-				}
-				// A commit whose acknowledgement was lost moved the
-				// checkpoint with it: then the batch is done, and is not
-				// run again (a clean: expression that does not fix a row
-				// would be applied twice).
-				if done, rowsDone, rowsChanged, err := s.checkpointIs(ctx, job.phase, keyText(hi)); err == nil && done {
-					st.Checkpoint, st.RowsDone, st.RowsChanged = ptr(keyText(hi)), rowsDone, rowsChanged
-					if rowsChanged > prevChanged {
-						st.TookEffect = true
-						s.markChanged(job.phase)
-					}
-					s.notice(job.phase, "batch %s had committed before the connection was lost (the checkpoint is at its end): going on after it", rangeText)
-					return 0, nil
-				}
-			}
-			continue
+			s.notice(job.phase, "batch %s had committed before the connection was lost (the checkpoint is at its end): going on after it", rangeText)
+			return committed
 		}
-		cp := ""
-		if prevCP != nil {
-			cp = s.walkAt(*prevCP)
+		return nil
+	}, func(_ error, wait time.Duration) {
+		why := "waited too long for a lock"
+		if r.kind == failConnection {
+			// The commit may have gone through with its acknowledgement
+			// lost: running the range again is harmless, as each batch
+			// statement changes only rows that still need it, and the
+			// checkpoint is written, not moved by an increment.
+			why = "lost its connection (it may have been rolled back, or committed unacknowledged: the recorded checkpoint decides); reconnecting"
 		}
-		be := &BatchError{Phase: job.phase, Range: rangeText, Checkpoint: cp, Err: s.dsn.scrub(err), Fix: job.fix}
-		// What happened, when it was not a row of the batch: nothing is
-		// wrong with the rows then, and a rerun resumes.
-		switch kind {
-		case failDiskFull:
-			be.Fix = "the database's disk is full: make room, then rerun to resume"
-		case failLockTimeout:
-			be.Fix = fmt.Sprintf("other sessions held rows of the batch locked through %d tries over %s; nothing is wrong with the rows: rerun when the application holds them less long, and the run resumes from the checkpoint",
-				attempt, time.Since(troubled).Round(time.Second))
-		case failConnection:
-			be.Fix = fmt.Sprintf("the connection to the database was lost, and the database stayed unreachable through %d tries over %s; nothing is wrong with the rows: rerun when it is back, and the run resumes from the checkpoint",
-				attempt, time.Since(troubled).Round(time.Second))
-		case failCancelled:
-			be.Fix = s.batchCancelledFix(f.cancel, rows)
-		}
-		return 0, be
+		s.notice(job.phase, "batch %s %s; retry %d in %s", rangeText, why, r.attempts, wait.Round(time.Millisecond))
+	})
+	switch {
+	case err == nil:
+		return time.Since(start), nil
+	case errors.Is(err, committed):
+		return 0, nil
+	case lockErr != nil, errors.As(err, new(*LockLostError)):
+		return 0, err // the batch rolled back with its checkpoint
+	case ctx.Err() != nil:
+		return 0, s.interrupted(job.phase)
 	}
+	cp := ""
+	if prevCP != nil {
+		cp = s.walkAt(*prevCP)
+	}
+	be := &BatchError{Phase: job.phase, Range: rangeText, Checkpoint: cp, Err: s.dsn.scrub(err), Fix: job.fix}
+	// What happened, when it was not a row of the batch: nothing is wrong
+	// with the rows then, and a rerun resumes.
+	f := s.d.classify(err)
+	switch f.kind {
+	case failDiskFull:
+		be.Fix = "the database's disk is full: make room, then rerun to resume"
+	case failLockTimeout:
+		be.Fix = fmt.Sprintf("other sessions held rows of the batch locked through %d tries over %s; nothing is wrong with the rows: rerun when the application holds them less long, and the run resumes from the checkpoint",
+			r.attempts, time.Since(r.troubled).Round(time.Second))
+	case failConnection:
+		be.Fix = fmt.Sprintf("the connection to the database was lost, and the database stayed unreachable through %d tries over %s; nothing is wrong with the rows: rerun when it is back, and the run resumes from the checkpoint",
+			r.attempts, time.Since(r.troubled).Round(time.Second))
+	case failCancelled:
+		be.Fix = s.batchCancelledFix(f.cancel, rows)
+	}
+	return 0, be
 }
 
 // estimateRows is a cheap row count for progress and ETA.

@@ -4,16 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"math/rand/v2"
 	"strings"
 	"time"
 
 	"github.com/shepherd-db/shepherd/templates"
 )
-
-// maxLockRetries bounds how often a statement that timed out waiting for its
-// lock is retried before the phase fails (and can be rerun).
-const maxLockRetries = 10
 
 // runScript executes a phase's script on one connection:
 //
@@ -28,52 +23,43 @@ const maxLockRetries = 10
 // of the application's queries: the attempt is rolled back and the script is
 // retried from the top after a jittered, growing pause.
 func (s *Session) runScript(ctx context.Context, phase string, script templates.Script, finish func(context.Context, querier) error) error {
-	backoff := 100 * time.Millisecond
 	// A step's SQL and locks are shown once; a retry shows only the retry.
 	run := &scriptRun{shown: map[int]bool{}, form: map[int]int{}}
-	var troubled time.Time // when the first retried failure came
-	for attempt := 1; ; attempt++ {
+	r := &retrier{first: 100 * time.Millisecond, jitter: 0.5, lockTries: maxLockRetries, connTries: maxLockRetries}
+	err := r.run(ctx, func(err error) failureKind { return s.d.classify(err).kind }, func() error {
 		saved := s.snapshotState()
 		err := s.runScriptOnce(ctx, phase, script, finish, run)
-		if err == nil {
-			return nil
+		if err != nil {
+			// The finish step may have moved the in-memory state before
+			// the commit failed: the database has the truth, which is the
+			// state before this attempt.
+			s.restoreState(saved)
 		}
-		// The finish step may have moved the in-memory state before the
-		// commit failed: the database has the truth, which is the state
-		// before this attempt.
-		s.restoreState(saved)
 		// A lock timeout or a lost connection anywhere in the script (a
 		// step, a probe, the log write) is retried: in-transaction steps
 		// were rolled back, and the probes skip what took effect.
-		kind := s.d.classify(err).kind
-		if kind != failLockTimeout && kind != failConnection {
-			return err
-		}
-		if troubled.IsZero() {
-			troubled = time.Now()
-		}
-		if attempt >= maxLockRetries {
-			over := time.Since(troubled).Round(time.Second)
-			if kind == failConnection {
-				return fmt.Errorf("%w (gave up after %d attempts over %s: the connection to the database was lost and it stayed unreachable; rerun when it is back: every step is checked before it runs again)", err, attempt, over)
-			}
-			return fmt.Errorf("%w (gave up after %d attempts over %s: the table stayed locked by other sessions; rerun when it is quieter, or raise --lock-timeout)", err, attempt, over)
-		}
-		wait := backoff/2 + rand.N(backoff)
+		return err
+	}, func(kind failureKind) error {
 		if kind == failConnection {
+			return s.lock.held(ctx) // before anything runs again
+		}
+		return nil
+	}, func(_ error, wait time.Duration) {
+		if r.kind == failConnection {
 			// Probes skip what took effect before the connection went.
-			s.notice(phase, "lost the connection to the database; reconnecting, retry %d of %d in %s", attempt, maxLockRetries-1, wait.Round(time.Millisecond))
-			if err := s.lock.held(ctx); err != nil {
-				return err
-			}
+			s.notice(phase, "lost the connection to the database; reconnecting, retry %d of %d in %s", r.attempts, maxLockRetries-1, wait.Round(time.Millisecond))
 		} else {
-			s.notice(phase, "lock wait over %s; retry %d of %d in %s", s.opts.LockTimeout, attempt, maxLockRetries-1, wait.Round(time.Millisecond))
+			s.notice(phase, "lock wait over %s; retry %d of %d in %s", s.opts.LockTimeout, r.attempts, maxLockRetries-1, wait.Round(time.Millisecond))
 		}
-		if err := sleep(ctx, wait); err != nil {
-			return err
-		}
-		backoff = min(backoff*2, 5*time.Second)
+	})
+	if err == nil || ctx.Err() != nil || r.attempts < maxLockRetries || r.kind != failLockTimeout && r.kind != failConnection {
+		return err
 	}
+	over := time.Since(r.troubled).Round(time.Second)
+	if r.kind == failConnection {
+		return fmt.Errorf("%w (gave up after %d attempts over %s: the connection to the database was lost and it stayed unreachable; rerun when it is back: every step is checked before it runs again)", err, r.attempts, over)
+	}
+	return fmt.Errorf("%w (gave up after %d attempts over %s: the table stayed locked by other sessions; rerun when it is quieter, or raise --lock-timeout)", err, r.attempts, over)
 }
 
 // scriptRun is what the attempts of one script share: the steps whose SQL

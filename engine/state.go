@@ -74,21 +74,19 @@ func (e *Engine) exec(ctx context.Context, q querier, name string, data any, val
 // connection (up to ten, about 15 seconds: long enough for a server restart
 // or a failover) and retry allows it.
 func (e *Engine) retryLocked(ctx context.Context, retry bool, fn func() error) error {
-	wait := 50 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		err := fn()
-		kind := e.d.classify(err).kind
-		if err == nil || !retry || kind != failLockTimeout && kind != failConnection {
-			return err
-		}
-		if kind == failLockTimeout && attempt >= 5 || attempt >= maxLockRetries {
-			return err
-		}
-		if sleep(ctx, wait) != nil {
-			return err // fn's error, not the context's
-		}
-		wait = min(wait*2, 5*time.Second)
+	if !retry {
+		return fn()
 	}
+	var last error
+	r := &retrier{first: 50 * time.Millisecond, lockTries: 5, connTries: maxLockRetries}
+	err := r.run(ctx, func(err error) failureKind { return e.d.classify(err).kind }, func() error {
+		last = fn()
+		return last
+	}, nil, nil)
+	if err != nil && ctx.Err() != nil && last != nil {
+		return last // fn's error, not the context's
+	}
+	return err
 }
 
 // query renders a one-statement template and runs it.

@@ -13,7 +13,7 @@ func (k *keyField) UnmarshalYAML(n *yaml.Node) error {
 	switch n.Kind {
 	case yaml.ScalarNode:
 		if !textTag(n) {
-			return &valueError{line: n.Line, msg: "expected a column name or a list of them, got " + tagWords(n.Tag)}
+			return &valueError{at: n, msg: "expected a column name or a list of them, got " + tagWords(n.Tag)}
 		}
 		*k = keyField{n.Value}
 		return nil
@@ -21,17 +21,17 @@ func (k *keyField) UnmarshalYAML(n *yaml.Node) error {
 		var cols []string
 		for _, c := range n.Content {
 			if c.Kind != yaml.ScalarNode || !textTag(c) {
-				return &valueError{line: c.Line, msg: "a composite key is a list of column names, such as [tenant_id, id]"}
+				return &valueError{at: c, msg: "a composite key is a list of column names, such as [tenant_id, id]"}
 			}
 			cols = append(cols, c.Value)
 		}
 		if len(cols) == 0 {
-			return &valueError{line: n.Line, msg: "the key's list is empty; name its columns, such as [tenant_id, id], or leave key: out for the primary key"}
+			return &valueError{at: n, msg: "the key's list is empty; name its columns, such as [tenant_id, id], or leave key: out for the primary key"}
 		}
 		*k = cols
 		return nil
 	}
-	return &valueError{line: n.Line, msg: "expected a column name (key: id) or a list of them (key: [tenant_id, id])"}
+	return &valueError{at: n, msg: "expected a column name (key: id) or a list of them (key: [tenant_id, id])"}
 }
 
 // split gives the plan's Key and Keys: a single column, even one written

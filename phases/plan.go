@@ -7,7 +7,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -345,13 +348,13 @@ type assigns []Assign
 
 func (a *assigns) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.MappingNode {
-		return &valueError{line: n.Line, msg: "expected a mapping of column: expression, such as {amount: \"abs(amount)\"}"}
+		return &valueError{at: n, msg: "expected a mapping of column: expression, such as {amount: \"abs(amount)\"}"}
 	}
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := n.Content[i]
 		if prev, dup := seen[k.Value]; dup {
-			return &valueError{line: k.Line, msg: fmt.Sprintf("column %q is given twice (lines %d and %d)", k.Value, prev, k.Line)}
+			return &valueError{at: k, msg: fmt.Sprintf("column %q is given twice (lines %d and %d)", k.Value, prev, k.Line)}
 		}
 		seen[k.Value] = k.Line
 		var e PerDialect
@@ -363,14 +366,14 @@ func (a *assigns) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// valueError is a value of the wrong shape, found while decoding; Parse
-// names the field from its line.
+// valueError is a value of the wrong shape, found while decoding, at its
+// node; Parse names the field from its line.
 type valueError struct {
-	line int
-	msg  string
+	at  *yaml.Node
+	msg string
 }
 
-func (e *valueError) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.msg) }
+func (e *valueError) Error() string { return fmt.Sprintf("line %d: %s", e.at.Line, e.msg) }
 
 // textTag reports whether a scalar is text (numbers are taken as text too:
 // a type such as 123 is caught later).
@@ -383,7 +386,7 @@ func (p *PerDialect) UnmarshalYAML(n *yaml.Node) error {
 	switch n.Kind {
 	case yaml.ScalarNode:
 		if !textTag(n) {
-			return &valueError{line: n.Line, msg: "expected text, got " + tagWords(n.Tag)}
+			return &valueError{at: n, msg: "expected text, got " + tagWords(n.Tag)}
 		}
 		p.All = n.Value
 		return nil
@@ -392,25 +395,22 @@ func (p *PerDialect) UnmarshalYAML(n *yaml.Node) error {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			if !KnownDialect(k.Value) {
-				return &valueError{line: k.Line, msg: fmt.Sprintf("%q is not a dialect; use postgres, mysql or sqlite", k.Value)}
+				return &valueError{at: k, msg: fmt.Sprintf("%q is not a dialect; use postgres, mysql or sqlite", k.Value)}
 			}
 			if _, dup := p.By[k.Value]; dup {
-				return &valueError{line: k.Line, msg: fmt.Sprintf("%s is given twice", k.Value)}
+				return &valueError{at: k, msg: fmt.Sprintf("%s is given twice", k.Value)}
 			}
 			if !textTag(v) {
-				return &valueError{line: v.Line, msg: fmt.Sprintf("the %s value must be text, not %s", k.Value, tagWords(v.Tag))}
+				return &valueError{at: v, msg: fmt.Sprintf("the %s value must be text, not %s", k.Value, tagWords(v.Tag))}
 			}
 			p.By[k.Value] = v.Value
 		}
 		return nil
 	}
-	return &valueError{line: n.Line, msg: "expected text or a {postgres: …, mysql: …, sqlite: …} mapping"}
+	return &valueError{at: n, msg: "expected text or a {postgres: …, mysql: …, sqlite: …} mapping"}
 }
 
 var planNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
-
-// yamlLineRE finds "line N:" in the YAML library's messages.
-var yamlLineRE = regexp.MustCompile(`line (\d+): `)
 
 // Parse validates a plan read from file.
 func Parse(file string, data []byte) (*Plan, error) {
@@ -418,7 +418,8 @@ func Parse(file string, data []byte) (*Plan, error) {
 		return nil, err
 	}
 	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&root); err != nil && !errors.Is(err, io.EOF) {
 		return nil, yamlError(file, err)
 	}
 	if len(root.Content) == 0 {
@@ -429,10 +430,13 @@ func Parse(file string, data []byte) (*Plan, error) {
 	}
 	lines := map[string]int{}
 	recordLines(root.Content[0], "", lines)
+	// The plan's shape is checked on its nodes, each with its line and
+	// column, before it is decoded (yamlerrors.go).
+	if errs := checkShape(file, root.Content[0], reflect.TypeFor[raw](), "", lines); len(errs) > 0 {
+		return nil, errs
+	}
 	var r raw
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&r); err != nil {
+	if err := root.Content[0].Decode(&r); err != nil {
 		return nil, decodeError(file, err, lines)
 	}
 	var more yaml.Node
@@ -468,6 +472,7 @@ func recordLines(n *yaml.Node, prefix string, lines map[string]int) {
 type PlanError struct {
 	File    string
 	Line    int
+	Column  int // 0 where only the line is known
 	Field   string
 	Problem string
 	Fix     string
@@ -478,6 +483,9 @@ func (e *PlanError) Error() string {
 	b.WriteString(e.File)
 	if e.Line > 0 {
 		fmt.Fprintf(&b, ":%d", e.Line)
+		if e.Column > 0 {
+			fmt.Fprintf(&b, ":%d", e.Column)
+		}
 	}
 	b.WriteString(": ")
 	if e.Field != "" && !strings.HasPrefix(e.Problem, "unknown field") {

@@ -159,16 +159,16 @@ func TestParseRejects(t *testing.T) {
 
 		// --- unknown fields
 		{name: "unknown top-level field", yaml: addLines(addColumnPlan, "colour: red"),
-			want: []string{f + `:7: unknown field "colour"; remove it or fix its spelling; plan fields are name, playbook, schema, table, key, column, type, backfill, not_null, to, constraint (name, check, not_null, unique, foreign_key, references (schema, table, columns), violating) and clean (set)`},
+			want: []string{f + `:7:1: unknown field "colour"; remove it or fix its spelling; plan fields are name, playbook, schema, table, key, column, type, backfill, not_null, to, constraint (name, check, not_null, unique, foreign_key, references (schema, table, columns), violating) and clean (set)`},
 			line: 7, field: "colour", count: 1},
 		{name: "misspelt column", yaml: setLine(addColumnPlan, 4, "colum: email"),
-			want: []string{f + `:4: unknown field "colum"`}, line: 4, field: "colum", count: 1},
+			want: []string{f + `:4:1: unknown field "colum"`}, line: 4, field: "colum", count: 1},
 		{name: "camelCase field", yaml: addLines(addColumnPlan, "notNull: true"),
-			want: []string{`:7: unknown field "notNull"`}, line: 7, field: "notNull"},
+			want: []string{`:7:1: unknown field "notNull"`}, line: 7, field: "notNull"},
 		{name: "unknown field inside constraint", yaml: setLine(tightenPlan, 6, `  chek: "amount > 0"`),
-			want: []string{f + `:6: unknown field "chek" in constraint; remove it or fix its spelling`}, line: 6, field: "constraint.chek", count: 1},
+			want: []string{f + `:6:3: unknown field "chek" in constraint; remove it or fix its spelling`}, line: 6, field: "constraint.chek", count: 1},
 		{name: "unknown field inside clean", yaml: setLine(tightenPlan, 8, "  sett:"),
-			want: []string{`:8: unknown field "sett" in clean`}, line: 8, field: "clean.sett"},
+			want: []string{`:8:3: unknown field "sett" in clean`}, line: 8, field: "clean.sett"},
 
 		// --- identifiers
 		{name: "table with a statement", yaml: setLine(addColumnPlan, 3, `table: "users; drop table users"`),
@@ -373,29 +373,29 @@ func TestParseRejects(t *testing.T) {
 			want: []string{f + `:7: constraint.references: is only for a foreign key; add foreign_key: [COLUMN...] with the columns that reference it, or remove references:`},
 			line: 7, field: "constraint.references", count: 1},
 		{name: "references a scalar", yaml: firstLines(tightenPlan, 3, "constraint: {name: orders_user_fk, foreign_key: [user_id], references: users}"),
-			want: []string{f + ":4: constraint: expected a mapping of fields, got text (users)"}, line: 4, count: 1},
+			want: []string{f + ":4:72: constraint.references: expected a mapping of fields, got text (users)"}, line: 4, field: "constraint.references", count: 1},
 		{name: "foreign_key a scalar", yaml: firstLines(tightenPlan, 3, "constraint: {name: orders_user_fk, foreign_key: user_id, references: {table: users}}"),
-			want: []string{f + ":4: constraint: expected a list of column names, such as [email], got text (user_id)"}, line: 4, count: 1},
+			want: []string{f + ":4:49: constraint.foreign_key: expected a list of column names, such as [email], got text (user_id)"}, line: 4, field: "constraint.foreign_key", count: 1},
 		{name: "unknown field inside references", yaml: firstLines(tightenPlan, 3, "constraint:", "  name: orders_user_fk", "  foreign_key: [user_id]", "  references:", "    tabel: users"),
-			want: []string{f + `:8: unknown field "tabel" in constraint.references; remove it or fix its spelling`}, line: 8, field: "constraint.references.tabel"},
+			want: []string{f + `:8:5: unknown field "tabel" in constraint.references; remove it or fix its spelling`}, line: 8, field: "constraint.references.tabel"},
 		{name: "foreign_key in an add-column plan", yaml: addLines(addColumnPlan, "constraint: {name: fk, foreign_key: [a], references: {table: t}}"),
 			want: []string{f + ":7: constraint: " + notUsedAdd}, line: 7, field: "constraint", count: 1},
 
 		// --- per-dialect mappings
 		{name: "unknown dialect in type", yaml: setLine(addColumnPlan, 5, "type: {postgres: text, oracle: clob}"),
-			want: []string{f + ":5: ", notDialect}, count: 1},
+			want: []string{f + ":5:24: ", notDialect}, count: 1},
 		{name: "unknown dialect in backfill", yaml: firstLines(addColumnPlan, 5, "backfill:", `  postgres: "lower(username)"`, `  oracle: "lower(username)"`),
-			want: []string{f + ":8: ", notDialect}, count: 1},
+			want: []string{f + ":8:3: ", notDialect}, count: 1},
 		{name: "unknown dialect in check", yaml: setLine(tightenPlan, 6, `  check: {postgres: "amount > 0", oracle: "amount > 0"}`),
-			want: []string{f + ":6: ", notDialect}, count: 1},
+			want: []string{f + ":6:35: ", notDialect}, count: 1},
 		{name: "unknown dialect in clean", yaml: setLine(tightenPlan, 9, `    amount: {sqlite: "abs(amount)", oracle: "abs(amount)"}`),
-			want: []string{f + ":9: ", notDialect}, count: 1},
+			want: []string{f + ":9:37: ", notDialect}, count: 1},
 		{name: "dialect key in the wrong case", yaml: setLine(addColumnPlan, 5, "type: {Postgres: text}"),
-			want: []string{f + ":5: ", `"Postgres" is not a dialect`}, count: 1},
+			want: []string{f + ":5:8: ", `"Postgres" is not a dialect`}, count: 1},
 		{name: "dialect value not text", yaml: setLine(addColumnPlan, 5, "type: {postgres: [text]}"),
-			want: []string{f + ":5: ", "the postgres value must be text"}, count: 1},
+			want: []string{f + ":5:18: ", "the postgres value must be text"}, count: 1},
 		{name: "unknown dialect names the field", yaml: setLine(addColumnPlan, 5, "type: {postgres: text, oracle: clob}"),
-			want: []string{f + ":5: type: " + notDialect}, notWant: []string{"not valid YAML", "fix the YAML syntax"}, line: 5, field: "type", count: 1},
+			want: []string{f + ":5:24: type: " + notDialect}, notWant: []string{"not valid YAML", "fix the YAML syntax"}, line: 5, field: "type", count: 1},
 
 		// --- YAML structure
 		{name: "bad indentation", yaml: "name: users-email\nplaybook: add-column\n  table: users\n",
@@ -409,7 +409,7 @@ func TestParseRejects(t *testing.T) {
 		{name: "control character", yaml: setLine(addColumnPlan, 6, "backfill: \"a\x01b\""),
 			want: []string{f + ": not valid YAML: control characters are not allowed"}, count: 1},
 		{name: "duplicate key", yaml: addLines(addColumnPlan, "column: mail"),
-			want: []string{f + `:7: not valid YAML: mapping key "column" already defined at line 4; give each field once`}, line: 7, count: 1},
+			want: []string{f + `:7:1: column: is given twice (first at line 4); give each field once`}, line: 7, field: "column", count: 1},
 		{name: "a list instead of a mapping", yaml: "- name: users-email\n- playbook: add-column\n",
 			want: []string{f + ":1: " + notMapping}, line: 1, count: 1},
 		{name: "a scalar instead of a mapping", yaml: "users-email\n",
@@ -425,43 +425,43 @@ func TestParseRejects(t *testing.T) {
 
 		// --- wrong scalar types
 		{name: "not_null a list", yaml: addLines(addColumnPlan, "not_null: [1]"),
-			want: []string{f + ":7: not_null: expected true or false, got a list; see the plan format in the README"}, line: 7, count: 1},
+			want: []string{f + ":7:11: not_null: expected true or false, got a list; see the plan format in the README"}, line: 7, count: 1},
 		{name: "not_null not a boolean", yaml: addLines(addColumnPlan, "not_null: maybe"),
-			want: []string{f + ":7: not_null: expected true or false, got text (maybe)"}, line: 7, count: 1},
+			want: []string{f + ":7:11: not_null: expected true or false, got text (maybe)"}, line: 7, count: 1},
 		{name: "name a list", yaml: setLine(addColumnPlan, 1, "name: [users-email]"),
-			want: []string{f + ":1: name: expected text, got a list"}, line: 1, count: 1},
+			want: []string{f + ":1:7: name: expected text, got a list"}, line: 1, count: 1},
 		{name: "table a mapping", yaml: setLine(addColumnPlan, 3, "table: {name: users}"),
-			want: []string{f + ":3: table: expected text, got a mapping"}, line: 3, count: 1},
+			want: []string{f + ":3:8: table: expected text, got a mapping"}, line: 3, count: 1},
 		{name: "unique a scalar", yaml: firstLines(tightenPlan, 3, "constraint: {name: c, unique: email}"),
-			want: []string{f + ":4: constraint: expected a list of column names, such as [email], got text (email)"}, line: 4, count: 1},
+			want: []string{f + ":4:31: constraint.unique: expected a list of column names, such as [email], got text (email)"}, line: 4, field: "constraint.unique", count: 1},
 		{name: "constraint a list", yaml: firstLines(tightenPlan, 3, "constraint: [amount]"),
-			want: []string{f + ":4: constraint: expected a mapping of fields, got a list"}, line: 4, count: 1},
+			want: []string{f + ":4:13: constraint: expected a mapping of fields, got a list"}, line: 4, count: 1},
 		{name: "type a boolean", yaml: setLine(addColumnPlan, 5, "type: true"),
-			want: []string{f + ":5: ", "type: expected text, got true/false"}, line: 5, count: 1},
+			want: []string{f + ":5:7: ", "type: expected text, got true/false"}, line: 5, count: 1},
 		{name: "backfill a list", yaml: setLine(addColumnPlan, 6, "backfill: [a, b]"),
-			want: []string{f + ":6: ", "expected text or a {postgres: …, mysql: …, sqlite: …} mapping"}, line: 6, count: 1},
+			want: []string{f + ":6:11: ", "expected text or a {postgres: …, mysql: …, sqlite: …} mapping"}, line: 6, count: 1},
 		{name: "clean.set a list", yaml: firstLines(tightenPlan, 7, "  set: [amount]"),
-			want: []string{f + ":8: ", "expected a mapping of column: expression"}, line: 8, count: 1},
+			want: []string{f + ":8:8: ", "expected a mapping of column: expression"}, line: 8, count: 1},
 
 		// --- errors the decoder raises should name the field too
 		{name: "wrong type names the field", yaml: addLines(addColumnPlan, "not_null: [1]"),
-			want: []string{f + ":7: not_null: "}, line: 7, field: "not_null", count: 1},
+			want: []string{f + ":7:11: not_null: "}, line: 7, field: "not_null", count: 1},
 		{name: "wrong type names the field, not a Go type", yaml: firstLines(tightenPlan, 3, "constraint: [amount]"),
-			want: []string{f + ":4: constraint: "}, notWant: []string{"struct {", "phases."}, line: 4, field: "constraint", count: 1},
+			want: []string{f + ":4:13: constraint: "}, notWant: []string{"struct {", "phases."}, line: 4, field: "constraint", count: 1},
 		{name: "non-text type names the field", yaml: setLine(addColumnPlan, 5, "type: true"),
-			want: []string{f + ":5: type: "}, notWant: []string{"not valid YAML"}, line: 5, field: "type", count: 1},
+			want: []string{f + ":5:7: type: "}, notWant: []string{"not valid YAML"}, line: 5, field: "type", count: 1},
 		{name: "clean.set not a mapping names the field", yaml: firstLines(tightenPlan, 7, "  set: [amount]"),
-			want: []string{f + ":8: clean.set: "}, notWant: []string{"not valid YAML"}, line: 8, field: "clean.set", count: 1},
+			want: []string{f + ":8:8: clean.set: "}, notWant: []string{"not valid YAML"}, line: 8, field: "clean.set", count: 1},
 
 		// --- per-dialect values that are not text, and duplicate keys
 		{name: "null per-dialect backfill", yaml: setLine(addColumnPlan, 6, "backfill: {postgres: ~}"),
-			want: []string{f + ":6: "}},
+			want: []string{f + ":6:22: "}},
 		{name: "null per-dialect type", yaml: setLine(addColumnPlan, 5, "type: {sqlite: null}"),
-			want: []string{f + ":5: "}},
+			want: []string{f + ":5:16: "}},
 		{name: "boolean per-dialect backfill", yaml: setLine(addColumnPlan, 6, "backfill: {mysql: true}"),
-			want: []string{f + ":6: "}},
+			want: []string{f + ":6:19: "}},
 		{name: "dialect given twice", yaml: setLine(addColumnPlan, 5, "type: {postgres: text, postgres: integer}"),
-			want: []string{f + ":5: ", "postgres"}},
+			want: []string{f + ":5:24: ", "postgres"}},
 		{name: "clean column given twice", yaml: insertLines(tightenPlan, 9, `    amount: "0"`),
 			want: []string{f + ":", "amount"}},
 	}
@@ -530,6 +530,9 @@ func checkPlanError(t *testing.T, err error, file string, tc errCase) {
 	prefix := file
 	if tc.line > 0 {
 		prefix += fmt.Sprintf(":%d", tc.line)
+		if found.Column > 0 {
+			prefix += fmt.Sprintf(":%d", found.Column)
+		}
 	}
 	prefix += ": "
 	if tc.field != "" && !strings.HasPrefix(found.Problem, "unknown field") {
@@ -602,6 +605,7 @@ func TestPlanErrorFormat(t *testing.T) {
 		{&PlanError{File: "p.yaml", Line: 7, Problem: "not valid YAML: x", Fix: "fix the YAML syntax"}, "p.yaml:7: not valid YAML: x; fix the YAML syntax"},
 		{&PlanError{File: "p.yaml", Problem: "the plan is empty"}, "p.yaml: the plan is empty"},
 		{&PlanError{File: "p.yaml", Line: 4, Field: "colum", Problem: `unknown field "colum"`, Fix: "remove it"}, `p.yaml:4: unknown field "colum"; remove it`},
+		{&PlanError{File: "p.yaml", Line: 7, Column: 11, Field: "not_null", Problem: "expected true or false, got a list"}, "p.yaml:7:11: not_null: expected true or false, got a list"},
 		{PlanErrors{
 			{File: "a.yaml", Line: 1, Field: "name", Problem: "is bad", Fix: "rename"},
 			{File: "a.yaml", Field: "type", Problem: "is missing", Fix: "add it"},

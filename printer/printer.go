@@ -9,7 +9,11 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
+
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 
 	"github.com/shepherd-db/shepherd/engine"
 	"github.com/shepherd-db/shepherd/phases"
@@ -122,22 +126,9 @@ func Progress(e engine.Event) string {
 	return b.String()
 }
 
-// Count formats a number with thousands separators.
+// Count formats a number with thousands separators, in English: 12,345.
 func Count(n int64) string {
-	s := fmt.Sprint(n)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var out []string
-	for len(s) > 3 {
-		out = append([]string{s[len(s)-3:]}, out...)
-		s = s[:len(s)-3]
-	}
-	out = append([]string{s}, out...)
-	r := strings.Join(out, ",")
-	if neg {
-		r = "-" + r
-	}
-	return r
+	return message.NewPrinter(language.English).Sprintf("%d", n)
 }
 
 func indent(s, pad string) string {
@@ -248,6 +239,7 @@ func Status(w io.Writer, plans []engine.PlanStatus) {
 		if line := runnerLine(p.Runner); line != "" {
 			fmt.Fprintf(w, "  %s\n", line)
 		}
+		tab := newTable()
 		for _, ph := range p.Phases {
 			when := ""
 			if ph.FinishedAt != nil {
@@ -265,9 +257,46 @@ func Status(w io.Writer, plans []engine.PlanStatus) {
 			if ph.Status == phases.Running && detail == "" {
 				detail = runningDetail(p.Runner)
 			}
-			fmt.Fprintf(w, "  %-20s %-12s %-25s %s\n", ph.ID, status, when, detail)
+			tab.row("  "+ph.ID, status, when, detail)
+		}
+		for _, l := range tab.lines() {
+			fmt.Fprintln(w, l)
 		}
 	}
+}
+
+// table aligns the columns of its rows (text/tabwriter), each as wide as
+// its widest cell, two spaces apart; a column empty in every row takes no
+// room. The last cell of a row is not aligned, and a row whose last cells
+// are empty ends without padding.
+type table struct {
+	buf strings.Builder
+	tw  *tabwriter.Writer
+}
+
+func newTable() *table {
+	t := &table{}
+	t.tw = tabwriter.NewWriter(&t.buf, 0, 0, 2, ' ', tabwriter.DiscardEmptyColumns)
+	return t
+}
+
+func (t *table) row(cells ...string) {
+	for i, c := range cells {
+		cells[i] = strings.NewReplacer("\t", " ", "\v", " ").Replace(c) // a tab in a cell would split it
+	}
+	// Cells end in vertical tabs: soft cells, which a column empty in
+	// every row drops (tabwriter.DiscardEmptyColumns).
+	fmt.Fprintln(t.tw, strings.Join(cells, "\v"))
+}
+
+// lines are the table's rows, aligned.
+func (t *table) lines() []string {
+	t.tw.Flush()
+	out := strings.Split(strings.TrimSuffix(t.buf.String(), "\n"), "\n")
+	for i, l := range out {
+		out[i] = strings.TrimRight(l, " ")
+	}
+	return out
 }
 
 // runnerLine says who holds a plan's runner lock, or held it last.
@@ -361,8 +390,15 @@ func Log(w io.Writer, entries []engine.LogEntry) {
 		fmt.Fprintln(w, "no log entries")
 		return
 	}
+	// The entries' first lines are aligned as one table, across the SQL
+	// and details that follow each of them.
+	tab := newTable()
 	for _, e := range entries {
-		line := fmt.Sprintf("%s  %-18s %-8s %s", e.At.Local().Format("2006-01-02 15:04:05"), e.Phase, e.Event, e.Actor)
+		tab.row(e.At.Local().Format("2006-01-02 15:04:05"), e.Phase, e.Event, e.Actor)
+	}
+	heads := tab.lines()
+	for i, e := range entries {
+		line := heads[i]
 		if e.SQL != "" {
 			line += "\n    " + indent(e.SQL, "    ")
 		}

@@ -3,18 +3,16 @@ package training
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/charmbracelet/x/ansi"
+	"gotest.tools/v3/assert"
+	"gotest.tools/v3/golden"
 )
-
-var updateGolden = flag.Bool("update", false, "rewrite the golden screens in testdata/golden")
 
 // A step whose traffic had failed requests is never marked "ok": its line
 // says how many requests failed (and the incidents), ok or not.
@@ -97,7 +95,9 @@ func TestCompactMenuCursorSitsOnItsItem(t *testing.T) {
 	goldenScreen(t, m, "lesson-60x16")
 }
 
-// goldenScreen compares the screen, as text, with testdata/golden/NAME.txt.
+// goldenScreen compares the screen, as text, with testdata/golden/NAME.txt
+// (gotest.tools/v3/golden: a difference is shown as a unified diff; go test
+// ./training -run NAME -update rewrites it).
 func goldenScreen(t *testing.T, m *uiModel, name string) {
 	t.Helper()
 	lines := strings.Split(ansi.Strip(m.View().Content), "\n")
@@ -105,23 +105,7 @@ func goldenScreen(t *testing.T, m *uiModel, name string) {
 		lines[i] = strings.TrimRight(l, " ")
 	}
 	got := strings.Join(lines, "\n") + "\n"
-	path := filepath.Join("testdata", "golden", name+".txt")
-	if *updateGolden {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test ./training -run %s -update creates it)", err, t.Name())
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from %s:\n--- got\n%s--- want\n%s", name, path, got, want)
-	}
+	assert.Check(t, golden.String(got, filepath.Join("golden", name+".txt")))
 }
 
 // drop-old-column, the point of no return, runs in the sandbox only where

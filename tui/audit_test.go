@@ -3,6 +3,7 @@ package tui
 import (
 	"bytes"
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -305,10 +306,10 @@ func TestStatusTableSaysStoppedLikeTheTUI(t *testing.T) {
 		{ID: "switch-writes", Status: phases.Failed, Detail: "switch-writes: verification failed: …"},
 	}}})
 	out := b.String()
-	if !strings.Contains(out, "backfill             stopped") {
+	if !regexp.MustCompile(`(?m)^\s+backfill\s+stopped\s`).MatchString(out) {
 		t.Fatalf("the status table does not say stopped for an interrupted backfill:\n%s", out)
 	}
-	if !strings.Contains(out, "switch-writes        failed") {
+	if !regexp.MustCompile(`(?m)^\s+switch-writes\s+failed\s`).MatchString(out) {
 		t.Fatalf("a real failure must still read failed:\n%s", out)
 	}
 	lk := lookOf(NewStyles(true, true), phases.Phase{ID: "backfill"}, engine.PhaseInfo{Status: phases.Failed, Detail: detail})

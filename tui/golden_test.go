@@ -1,21 +1,20 @@
 package tui
 
 import (
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
+	"gotest.tools/v3/assert"
+	gold "gotest.tools/v3/golden"
 
 	"github.com/shepherd-db/shepherd/engine"
 	"github.com/shepherd-db/shepherd/phases"
 )
 
-var updateGolden = flag.Bool("update", false, "rewrite the golden screens in testdata/golden")
-
-// golden compares the screen, as text at 80x24, with testdata/golden/NAME.
+// golden compares the screen, as text at 80x24, with testdata/golden/NAME
+// (gotest.tools/v3/golden: a difference is shown as a unified diff).
 // go test ./tui -run Golden -update rewrites them; read the diff before
 // committing it.
 func golden(t *testing.T, h *harness, name string) {
@@ -30,23 +29,7 @@ func golden(t *testing.T, h *harness, name string) {
 		lines[i] = strings.TrimRight(l, " ")
 	}
 	got = strings.Join(lines, "\n") + "\n"
-	path := filepath.Join("testdata", "golden", name+".txt")
-	if *updateGolden {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./tui -run Golden -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from %s (-update rewrites it):\n--- got\n%s--- want\n%s", name, path, got, want)
-	}
+	assert.Check(t, gold.String(got, filepath.Join("golden", name+".txt")))
 }
 
 func doneUpTo(plan *phases.Plan, last string, more map[string]phases.Status) map[string]phases.Status {
