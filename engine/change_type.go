@@ -90,10 +90,12 @@ func (b builder) changeTypeSync(swapped bool) (sqlData, error) {
 	sd.InsertSwapped, sd.UpdateSwapped = swappedSyncNames(b.plan)
 	d := b.base()
 	d.Column, d.To = oldCol, newCol
-	// An update that changes only a text's case or trailing spaces is a
-	// change (MySQL's sync-same compares bytes, not by the collation);
-	// numbers compare as they are, which costs a write less.
-	d.Text = textType(typ) || textType(b.oldType())
+	// Between two texts, an update that changes only the case or trailing
+	// spaces is a change (MySQL's sync-same and sync-is-forward compare
+	// bytes, not by the collation). Across kinds the values compare as
+	// the database converts them ('00042' is the conversion of 42's text
+	// only as a number), and numbers as they are, which costs a write less.
+	d.Text = textType(typ) && textType(b.oldType())
 	d.Sync = sd
 	return d, nil
 }

@@ -630,6 +630,11 @@ WITH RECURSIVE g(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM g WHERE v < 500)
 INSERT INTO items SELECT v, printf('%05d', v) FROM g;`,
 			"name: items-code-int\nplaybook: change-column-type\ntable: items\ncolumn: code\ntype: integer\n",
 			`SELECT count(*) FROM items WHERE code <> printf('%05d', id) OR code_shepherd_new IS NOT id`},
+		{phases.MySQL,
+			`CREATE TABLE items (id int PRIMARY KEY, code varchar(10) NOT NULL);
+INSERT INTO items SELECT seq, LPAD(seq, 5, '0') FROM seq_1_to_500;`,
+			"name: items-code-int\nplaybook: change-column-type\ntable: items\ncolumn: code\ntype: int\n",
+			`SELECT count(*) FROM items WHERE CAST(code AS BINARY) <> CAST(LPAD(id, 5, '0') AS BINARY) OR NOT (code_shepherd_new <=> id)`},
 	} {
 		t.Run(tc.dialect, func(t *testing.T) {
 			t.Parallel()

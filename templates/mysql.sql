@@ -915,7 +915,7 @@ END IF
 -- applied: SELECT count(*) FROM information_schema.triggers WHERE trigger_schema = {{template "db" .}} AND trigger_name = {{bind .Sync.Update}}
 CREATE TRIGGER {{qt .Schema .Sync.Update}} BEFORE UPDATE ON {{qt .Schema .Table}} FOR EACH ROW
 IF NOT {{template "sync-same" .With "old" ""}} AND {{template "sync-same" .With "new" ""}} THEN SET NEW.{{q .Sync.New}} = {{.Sync.Forward}};
-ELSEIF NOT {{template "sync-same" .With "new" ""}} AND {{template "sync-same" .With "old" ""}} AND NOT (NEW.{{q .Sync.New}} <=> {{.Sync.Forward}}) THEN SET NEW.{{q .Sync.Old}} = {{.Sync.Reverse}};
+ELSEIF NOT {{template "sync-same" .With "new" ""}} AND {{template "sync-same" .With "old" ""}} AND NOT {{template "sync-is-forward" .}} THEN SET NEW.{{q .Sync.Old}} = {{.Sync.Reverse}};
 END IF
 {{end}}
 
@@ -938,6 +938,11 @@ DROP TRIGGER IF EXISTS {{qt .Schema .Sync.UpdateSwapped}}
 
 {{/* whether the UPDATE left the column (.Op: old or new) as it was */}}
 {{define "sync-same"}}{{$c := .Sync.New}}{{if eq .Op "old"}}{{$c = .Sync.Old}}{{end}}{{if .Text}}(CAST(CONVERT(NEW.{{q $c}} USING utf8mb4) AS BINARY) <=> CAST(CONVERT(OLD.{{q $c}} USING utf8mb4) AS BINARY)){{else}}(NEW.{{q $c}} <=> OLD.{{q $c}}){{end}}{{end}}
+
+{{/* whether the new column's value is the conversion of the old one's:
+     a write of the backfill (or of code that writes both), which the
+     update trigger does not write back into the old column */}}
+{{define "sync-is-forward"}}{{if .Text}}(CAST(CONVERT(NEW.{{q .Sync.New}} USING utf8mb4) AS BINARY) <=> CAST(CONVERT({{.Sync.Forward}} USING utf8mb4) AS BINARY)){{else}}(NEW.{{q .Sync.New}} <=> {{.Sync.Forward}}){{end}}{{end}}
 
 {{/* SET converts the value to the column's type, as the backfill's copy
      does; MySQL's CAST takes no column types (varchar(255)) */}}
