@@ -94,6 +94,9 @@ type planScreen struct {
 
 func newPlanScreen(s *Styles, k keyMap, ctx context.Context, eng Engine, track *tracker, opts engine.Options, plan *phases.Plan) planScreen {
 	pb := plan.PlaybookDef()
+	// The texts show what this database does (its expressions, how its
+	// swap works); the plan is the same plan.
+	plan = plan.In(eng.Dialect())
 	ps := planScreen{
 		styles: s, keys: k, eng: eng, track: track, ctx: ctx, opts: opts,
 		plan: plan, pb: pb,

@@ -63,6 +63,7 @@ func (ps *planScreen) adopt(p *phases.Plan) {
 	if p == nil || p == ps.plan {
 		return
 	}
+	p = p.In(ps.eng.Dialect()) // its texts as this database reads them
 	if p.Playbook != ps.plan.Playbook {
 		// Another playbook (accepted only while no phase is in force):
 		// other phases.
