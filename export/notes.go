@@ -58,7 +58,7 @@ func (m *model) notes() string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	w("# %s: %s on %s (%s, %s migrations)\n\n", p.Name, p.Playbook, p.Table, o.Dialect, o.Format)
-	w("Exported by `shepherd export %s --dialect %s --format %s`, from the Migration Operations guide's %q.\n\n", o.PlanFile, o.Dialect, o.Format, p.PlaybookDef().Seed)
+	w("Exported by `shepherd export %s --dialect %s --format %s`, from the Migration Operations guide's %q.\n\n", o.PlanFile, o.Dialect, o.Format, p.PlaybookDef().Guide)
 	w("The migration files beside this note are the plan's DDL phases. The other phases are deploys, which the database cannot see, " +
 		"and data changes done in short batches, which no migration should do: a migration tool would run them as one long statement in one transaction. " +
 		"They happen between the migrations, in this order, and a migration must not run before the phases above it are done. " +

@@ -228,8 +228,8 @@ func TestPlaybookDefinitions(t *testing.T) {
 			if pb.Name != name {
 				t.Errorf("Name = %q, want %q", pb.Name, name)
 			}
-			if pb.Seed != want.seed {
-				t.Errorf("Seed = %q, want %q", pb.Seed, want.seed)
+			if pb.Guide != want.seed {
+				t.Errorf("Guide = %q, want %q", pb.Guide, want.seed)
 			}
 			var wantIDs []string
 			for _, s := range want.phases {

@@ -109,7 +109,7 @@ type Phase struct {
 // Playbook is an ordered list of phases.
 type Playbook struct {
 	Name   string
-	Seed   string // the seed's heading this playbook encodes
+	Guide  string // the heading of the Migration Operations guide's section this playbook encodes
 	Phases []Phase
 	// readSpec takes the plan fields that are the playbook's own into its
 	// spec (spec.go), checks them, and refuses the other playbooks'.
@@ -131,7 +131,7 @@ func PlaybookNames() []string {
 func Playbooks() map[string]*Playbook {
 	return map[string]*Playbook{
 		AddColumn: {
-			Name: AddColumn, readSpec: readAddColumn, Seed: "Add Nullable Column",
+			Name: AddColumn, readSpec: readAddColumn, Guide: "Add Nullable Column",
 			Phases: []Phase{
 				{ID: "add-column", Undo: UndoDDLIfLast, Schema: SchemaAddColumn,
 					Does:   "Adds {column} to {table} as a nullable column.",
@@ -162,7 +162,7 @@ func Playbooks() map[string]*Playbook {
 			},
 		},
 		RenameColumn: {
-			Name: RenameColumn, readSpec: readRenameColumn, Seed: "Rename Column",
+			Name: RenameColumn, readSpec: readRenameColumn, Guide: "Rename Column",
 			Syncs: true, tailor: tailorRenameSync,
 			Phases: []Phase{
 				{ID: "add-column", Undo: UndoDDLIfLast, Schema: SchemaAddColumn,
@@ -199,7 +199,7 @@ func Playbooks() map[string]*Playbook {
 			},
 		},
 		TightenConstraint: {
-			Name: TightenConstraint, readSpec: readTighten, Seed: "Tighten Constraint",
+			Name: TightenConstraint, readSpec: readTighten, Guide: "Tighten Constraint",
 			Phases: []Phase{
 				{ID: "validate-in-app", Gate: true, Undo: UndoGate,
 					Does:   "Gate: deploy code that validates {constraint} at the application boundary.",
@@ -235,7 +235,7 @@ func Playbooks() map[string]*Playbook {
 // is valid and, given the query it is for, that the planner uses it.
 func addIndexPlaybook() *Playbook {
 	return &Playbook{
-		Name: AddIndex, readSpec: readAddIndex, Seed: "Backward-Compatible Changes",
+		Name: AddIndex, readSpec: readAddIndex, Guide: "Backward-Compatible Changes",
 		Phases: []Phase{
 			{ID: "create-index", Undo: UndoDDL, Schema: SchemaAddIndex, Watched: true,
 				Does:   "Builds {index} on {table} in the dialect's least-locking way: reads and writes go on while it builds, where the dialect allows.",
@@ -255,7 +255,7 @@ func addIndexPlaybook() *Playbook {
 // recording its definition so that rollback can build it again.
 func dropIndexPlaybook() *Playbook {
 	return &Playbook{
-		Name: DropIndex, readSpec: readDropIndex, Seed: "Backward-Compatible Changes",
+		Name: DropIndex, readSpec: readDropIndex, Guide: "Backward-Compatible Changes",
 		Phases: []Phase{
 			{ID: "stop-using", Gate: true, Undo: UndoGate,
 				Does:   "Gate: deploy code that no longer relies on {index}: none of its queries needs it any more.",
@@ -276,7 +276,7 @@ func dropIndexPlaybook() *Playbook {
 // values are kept first, so that the drop can be rolled back.
 func dropColumnPlaybook() *Playbook {
 	return &Playbook{
-		Name: DropColumn, readSpec: readDropColumn, Seed: "Rename Column",
+		Name: DropColumn, readSpec: readDropColumn, Guide: "Rename Column",
 		tailor: func(p *Plan, pb *Playbook) {
 			if p.DropColumn == nil || !p.DropColumn.Archive {
 				return
@@ -439,7 +439,7 @@ func (p *Plan) Expand(text string) string {
 // of names at the end instead of a switch of the code's reads.
 func changeColumnTypePlaybook() *Playbook {
 	return &Playbook{
-		Name: ChangeColumnType, readSpec: readChangeType, Seed: "Rename Column",
+		Name: ChangeColumnType, readSpec: readChangeType, Guide: "Rename Column",
 		Syncs: true,
 		Phases: []Phase{
 			{ID: "add-shadow", Undo: UndoDDLIfLast, Schema: SchemaAddColumn,

@@ -139,7 +139,7 @@ func indent(s, pad string) string {
 func Plan(w io.Writer, p *phases.Plan, dialect string, previews []engine.PhasePreview) {
 	pb := p.PlaybookDef()
 	fmt.Fprintf(w, "plan %s: %s on %s (%s)\n", p.Name, p.Playbook, p.Table, dialect)
-	fmt.Fprintf(w, "from the Migration Operations guide's \"%s\"\n", pb.Seed)
+	fmt.Fprintf(w, "from the Migration Operations guide's \"%s\"\n", pb.Guide)
 	for i, pv := range previews {
 		ph := pv.Phase
 		kind := ""

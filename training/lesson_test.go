@@ -410,8 +410,8 @@ func TestRulesQuoteTheSeed(t *testing.T) {
 		for _, a := range l.Actions {
 			rules[a.rule] = true
 		}
-		if !strings.Contains(text, squash(l.Seed)) {
-			t.Errorf("lesson %s: seed heading %q is not in the seed", l.Name, l.Seed)
+		if !strings.Contains(text, squash(l.Guide)) {
+			t.Errorf("lesson %s: seed heading %q is not in the seed", l.Name, l.Guide)
 		}
 	}
 	for _, rule := range []string{ruleAddNullable, ruleEnforce, ruleAddNew, ruleDualWrite, ruleBackfillOld, ruleStopOld,

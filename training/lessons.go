@@ -54,8 +54,8 @@ const (
 type Lesson struct {
 	Name  string `json:"lesson"`
 	Title string `json:"title"`
-	// Seed is the heading of the seed's section the lesson teaches.
-	Seed string `json:"seed"`
+	// Guide is the heading of the Migration Operations guide's section the lesson teaches.
+	Guide string `json:"guide"`
 	// Rules are the seed's steps, in the safe order.
 	Rules   []string  `json:"rules"`
 	Intro   string    `json:"intro"`
@@ -235,7 +235,7 @@ func addColumnLesson() *Lesson {
 	v3 := &codeVersion{ID: "v3", Label: "writes email",
 		insert: insertUser("name", "email"), update: updateUser("name", "email"), read: readUser("email", "", false)}
 	return &Lesson{
-		Name: "add-column", Title: "Add a NOT NULL column without breaking old code", Seed: "Add Nullable Column",
+		Name: "add-column", Title: "Add a NOT NULL column without breaking old code", Guide: "Add Nullable Column",
 		Rules: []string{ruleAddNullable, ruleDeployReaders, ruleBackfill, ruleSwitchWrites, ruleEnforce},
 		Intro: "users gets a required email column. Three replicas run v1, which inserts users without email. " +
 			"Make email NOT NULL in the end without a single failed request.",
@@ -287,7 +287,7 @@ func renameColumnLesson() *Lesson {
 	v4 := &codeVersion{ID: "v4", Label: "full_name only",
 		insert: insertUser("full_name"), update: updateUser("full_name"), read: readUser("full_name", "name", true)}
 	return &Lesson{
-		Name: "rename-column", Title: "Rename a column while old and new code run side by side", Seed: "Rename Column",
+		Name: "rename-column", Title: "Rename a column while old and new code run side by side", Guide: "Rename Column",
 		Rules: []string{ruleAddNew, ruleDualWrite, ruleBackfillOld, ruleSwitchReads, ruleStopOld, ruleDropLater},
 		Intro: "users.name becomes users.full_name. Three replicas run v1, which reads and writes name, and every " +
 			"user expects to read back the name they saved. Get to v4 and drop name without an error, a NULL or a lost write.",
@@ -378,7 +378,7 @@ func tightenLesson() *Lesson {
 	v2 := &codeVersion{ID: "v2", Label: "validates amount > 0 at the boundary",
 		insert: insertOrder(true), update: updateOrder, read: readOrder}
 	return &Lesson{
-		Name: "tighten-constraint", Title: "Add a CHECK constraint to a table with bad rows", Seed: "Tighten Constraint",
+		Name: "tighten-constraint", Title: "Add a CHECK constraint to a table with bad rows", Guide: "Tighten Constraint",
 		Rules: []string{ruleValidate, ruleClean, ruleConstraint, ruleFailurePath},
 		Intro: "orders gets CHECK (amount > 0). Some old rows break it (refunds booked with the wrong sign), and v1 keeps " +
 			"booking such refunds. Get the constraint in, proven on the database, without a failed order.",

@@ -98,7 +98,7 @@ func changeTypeLesson() *Lesson {
 	v3 := &codeVersion{ID: "v3", Label: "writes score as an integer",
 		insert: insertScored(true), update: updateScored(true), read: readScoreEitherType}
 	return &Lesson{
-		Name: "change-column-type", Title: "Change a column's type while old code still reads it", Seed: "Rename Column",
+		Name: "change-column-type", Title: "Change a column's type while old code still reads it", Guide: "Rename Column",
 		Rules: []string{ruleAddNew, ruleBackfillOld, ruleDeployReaders, ruleSwitchReads, ruleStopOld, ruleDropLater},
 		Intro: "users.score holds numbers as zero-padded text ('0042') and becomes an integer. Three replicas run v1, which " +
 			"writes the text and shows the score as stored, so every user expects to see back the four digits they saved. " +

@@ -35,7 +35,7 @@ func dropColumnLesson() *Lesson {
 	v2 := &codeVersion{ID: "v2", Label: "neither reads nor writes nickname",
 		insert: insertUser("name"), update: updateUser("name"), read: readUser("name", "name", true)}
 	return &Lesson{
-		Name: "drop-column", Title: "Drop a column that running code may still use", Seed: "Rename Column",
+		Name: "drop-column", Title: "Drop a column that running code may still use", Guide: "Rename Column",
 		Rules: []string{ruleStopOld, ruleDropLater},
 		Intro: "users.nickname is being retired: it is NOT NULL, and three replicas run v1, which writes it on every insert " +
 			"and shows it (falling back to the name where it is empty). Get to v2 and drop nickname without a failed request.",

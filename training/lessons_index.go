@@ -43,7 +43,7 @@ func dropIndexLesson() *Lesson {
 	v2 := &codeVersion{ID: "v2", Label: "looks orders up by id only",
 		insert: insertOrder(false), update: updateOrder, read: readOrder}
 	return &Lesson{
-		Name: "drop-index", Title: "Drop an index that running code may still rely on", Seed: "Backward-Compatible Changes",
+		Name: "drop-index", Title: "Drop an index that running code may still rely on", Guide: "Backward-Compatible Changes",
 		Rules: []string{ruleSplitDeploys},
 		Intro: "orders has an index on user_id, orders_user. Three replicas run v1, which shows each user's orders by user_id; " +
 			"v2 no longer does. Get to v2 and drop the index without a failed request." + scanNote,
@@ -166,7 +166,7 @@ func addIndexLesson() *Lesson {
 	v2 := &codeVersion{ID: "v2", Label: "lists recent signups by created_at",
 		insert: insertSignup, update: updateUser("name"), read: recentSignups}
 	return &Lesson{
-		Name: "add-index", Title: "Ship code that needs an index", Seed: "Backward-Compatible Changes",
+		Name: "add-index", Title: "Ship code that needs an index", Guide: "Backward-Compatible Changes",
 		Rules: []string{ruleSplitDeploys, ruleRealDBTests},
 		Intro: "v2 adds a page of recent signups: it looks users up by created_at, which has no index yet. Three replicas run v1. " +
 			"Get v2 out everywhere without a failed request." + scanNote,

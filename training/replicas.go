@@ -29,7 +29,7 @@ func multiReplicaLesson() *Lesson {
 	l := addColumnLesson()
 	v1, v2 := l.versions[0], l.versions[1]
 	return &Lesson{
-		Name: "multi-replica", Title: "Who runs the migration when several replicas start at once", Seed: "Release Job vs Startup Migration",
+		Name: "multi-replica", Title: "Who runs the migration when several replicas start at once", Guide: "Release Job vs Startup Migration",
 		Rules: []string{ruleReleaseJob, ruleStartAfter, ruleReadiness},
 		Intro: "Release v2 needs users.email (the migration adds it and backfills it). Three replicas run v1 and the " +
 			"platform starts three replicas of v2. Ship it without a crash, a lock wait, duplicate work or a failed request.",

@@ -20,7 +20,7 @@ type ListEntry struct {
 	Actions []string          `json:"actions"`
 	Safe    []string          `json:"safe"`
 	Title   string            `json:"title"`
-	Seed    string            `json:"seed"`
+	Guide   string            `json:"guide"`
 	Does    map[string]string `json:"does"`
 }
 
@@ -28,7 +28,7 @@ type ListEntry struct {
 func List() []ListEntry {
 	var out []ListEntry
 	for _, l := range Lessons() {
-		e := ListEntry{Lesson: l.Name, Actions: l.ActionNames(), Safe: l.Safe, Title: l.Title, Seed: l.Seed, Does: map[string]string{}}
+		e := ListEntry{Lesson: l.Name, Actions: l.ActionNames(), Safe: l.Safe, Title: l.Title, Guide: l.Guide, Does: map[string]string{}}
 		for _, a := range l.Actions {
 			e.Does[a.Name] = a.Does
 		}
@@ -48,7 +48,7 @@ func PrintList(w io.Writer, asJSON bool) error {
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
-		fmt.Fprintf(w, "%s: %s (seed: %s)\n", l.Name, l.Title, l.Seed)
+		fmt.Fprintf(w, "%s: %s (Migration Operations guide: %s)\n", l.Name, l.Title, l.Guide)
 		for _, a := range l.Actions {
 			fmt.Fprintf(w, "  %-24s %s\n", a.Name, a.Does)
 		}

@@ -67,7 +67,7 @@ func (m *menuModel) view(height int) ([]string, bool) {
 	footer := st.Dim.Render(m.fit(keys))
 	// The seed's heading, not its steps: they are the safe order, which
 	// the trainee sees in the score and in incidents, after acting.
-	seed := st.Dim.Render(m.fit("from the Migration Operations guide's " + l.Seed))
+	seed := st.Dim.Render(m.fit("from the Migration Operations guide's " + l.Guide))
 	room := height - 1 - len(lessons) - 1 // under the title and the lessons, above the key line
 	if room < 1 {
 		return nil, false

@@ -23,7 +23,7 @@ type scoreModel struct {
 }
 
 func newScoreModel(sh *shared, s Score, l *Lesson, broken []Incident) scoreModel {
-	return scoreModel{shared: sh, score: &s, seed: l.Seed, rules: l.Rules, broken: broken}
+	return scoreModel{shared: sh, score: &s, seed: l.Guide, rules: l.Rules, broken: broken}
 }
 
 func (m *scoreModel) key(k keyName) tea.Cmd {
