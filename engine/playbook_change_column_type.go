@@ -142,8 +142,8 @@ func (changeTypeUnit) phase(id string) phaseOps {
 		}
 	case "drop-old-column":
 		return phaseOps{
-			run: func(ctx context.Context, s *Session, b builder, _ phases.Status) error {
-				return s.phaseDropAside(ctx, b, id)
+			run: func(ctx context.Context, s *Session, _ builder, _ phases.Status) error {
+				return s.phaseDropAside(ctx, id)
 			},
 			preview: func(pr *previewer) {
 				pr.steps(pr.b.dropChangeTypeSynced(pr.p.ChangeType.OldName()))
@@ -159,16 +159,15 @@ func (changeTypeUnit) phase(id string) phaseOps {
 }
 
 // phaseDropAside drops the triggers and the old column, set aside by the
-// swap.
-func (s *Session) phaseDropAside(ctx context.Context, b builder, id string) error {
+// swap. Its builder is made from the table as it is now.
+func (s *Session) phaseDropAside(ctx context.Context, id string) error {
 	old := s.plan.ChangeType.OldName()
 	// What the drop takes with the column (MySQL's indexes on it) is read
 	// from the table as the swap left it.
 	if err := s.refreshTable(ctx); err != nil {
 		return err
 	}
-	b = s.builder()
-	script, err := b.dropChangeTypeSynced(old)
+	script, err := s.builder().dropChangeTypeSynced(old)
 	if err != nil {
 		return err
 	}
