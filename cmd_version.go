@@ -16,7 +16,11 @@ func newVersionCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "print shepherd's version and the commit it was built from",
-		Args:  cobra.NoArgs,
+		Example: `  shepherd version
+  shepherd version -o json
+  shepherd --version`,
+		Args:              cobra.NoArgs,
+		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			in := version.Get()
 			out := cmd.OutOrStdout()
@@ -43,5 +47,6 @@ func newVersionCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	_ = cmd.RegisterFlagCompletionFunc("output", completeOutput())
 	return cmd
 }
