@@ -19,6 +19,7 @@ import (
 
 	"github.com/shepherd-db/shepherd/engine"
 	"github.com/shepherd-db/shepherd/export"
+	"github.com/shepherd-db/shepherd/internal/version"
 	"github.com/shepherd-db/shepherd/phases"
 	"github.com/shepherd-db/shepherd/printer"
 )
@@ -130,6 +131,9 @@ time, against live PostgreSQL, MySQL/MariaDB and SQLite databases.
 
   # a release job: runs up to the next gate, exit 3 there
   shepherd run plans/users-email.yaml --non-interactive --confirm deploy-readers`,
+		// --version: the version and commit on one line (cmd_version.go
+		// has `shepherd version`).
+		Version:          version.Get().String(),
 		SilenceUsage:     true,
 		SilenceErrors:    true,
 		PersistentPreRun: func(*cobra.Command, []string) { g.started = true },
@@ -141,6 +145,7 @@ time, against live PostgreSQL, MySQL/MariaDB and SQLite databases.
 			return planListTUI(cmd, g, planFiles(), "", engine.Options{})
 		},
 	}
+	root.SetVersionTemplate("shepherd {{.Version}}\n")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &flagError{err} })
@@ -151,7 +156,7 @@ time, against live PostgreSQL, MySQL/MariaDB and SQLite databases.
 		cmd.Flags().StringVar(&g.db, "db", "", dbHelp)
 	}
 	root.AddCommand(withDB[1:]...)
-	root.AddCommand(newExportCmd(), newDemoCmd(), newTrainCmd(), newGenDocsCmd())
+	root.AddCommand(newExportCmd(), newDemoCmd(), newTrainCmd(), newGenDocsCmd(), newVersionCmd())
 	return root, g
 }
 

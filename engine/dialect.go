@@ -449,6 +449,8 @@ type sqlData struct {
 
 	// RowsChanged is set when shepherd_state has rows_changed (state-load).
 	RowsChanged bool
+	// LogVersion is set when shepherd_log has version (log-list).
+	LogVersion bool
 	// Keep are the columns a batch's UPDATE assigns to themselves, so that
 	// the database does not rewrite them (MySQL's ON UPDATE columns).
 	Keep []string

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shepherd-db/shepherd/internal/version"
 	"github.com/shepherd-db/shepherd/phases"
 	"github.com/shepherd-db/shepherd/templates"
 )
@@ -62,6 +63,10 @@ type Options struct {
 	// LeaseTTL is how long SQLite's runner lock (a lease row) lasts without
 	// renewal; it is renewed four times as often (default 60s).
 	LeaseTTL time.Duration
+	// Version is which shepherd runs, recorded in every shepherd_log row
+	// so that a report can be pinned to a build (default: this binary's,
+	// from its build info).
+	Version string
 }
 
 func (o Options) withDefaults() Options {
@@ -82,6 +87,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.LeaseTTL <= 0 {
 		o.LeaseTTL = defaultLeaseTTL
+	}
+	if o.Version == "" {
+		o.Version = version.Get().Short()
 	}
 	return o
 }

@@ -1,13 +1,9 @@
 package engine
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/shepherd-db/shepherd/phases"
@@ -169,25 +165,4 @@ func stopped(status phases.Status, interrupted bool, runner *Runner) bool {
 		return runner == nil || !runner.Alive
 	}
 	return false
-}
-
-// deadOnThisHost reports whether a lease holder was a process on this host
-// that no longer exists, so that a runner killed with SIGKILL does not block
-// the next one until its lease expires. A zombie (exited, not reaped by its
-// parent yet) is dead too: where /proc says so (Linux).
-func deadOnThisHost(host string, pid int64) bool {
-	me, _ := os.Hostname()
-	if host != me || pid <= 0 {
-		return false
-	}
-	if err := syscall.Kill(int(pid), 0); errors.Is(err, syscall.ESRCH) {
-		return true
-	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	// The state follows the command's name, which is in parentheses.
-	state := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-	return len(state) > 0 && (state[0] == "Z" || state[0] == "X")
 }

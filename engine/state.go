@@ -331,7 +331,7 @@ func (s *Session) log(ctx context.Context, q querier, phase, event, sqlText, det
 	return s.write(ctx, q, func(q querier) error {
 		_, err := s.exec(ctx, q, "log-append", nil, map[string]any{
 			"at": s.d.timeValue(ptr(time.Now())), "plan": s.plan.Name, "phase": phase, "event": event,
-			"actor": s.opts.Operator, "sql": nullable(sqlText), "detail": nullable(detail),
+			"actor": s.opts.Operator, "sql": nullable(sqlText), "detail": nullable(detail), "version": s.opts.Version,
 		})
 		if err != nil {
 			return fmt.Errorf("append to shepherd_log: %w", s.dsn.scrub(err))
@@ -444,15 +444,23 @@ type LogEntry struct {
 	Actor  string    `json:"actor"`
 	SQL    string    `json:"sql,omitempty"`
 	Detail string    `json:"detail,omitempty"`
+	// Version is the shepherd that wrote the row; empty for a row an
+	// older shepherd wrote, before the log recorded it.
+	Version string `json:"version,omitempty"`
 }
 
-// Log returns a plan's audit log, oldest first.
+// Log returns a plan's audit log, oldest first. It reads a shepherd_log an
+// older shepherd made (without version) as it is: reading never writes.
 func (e *Engine) Log(ctx context.Context, plan string) ([]LogEntry, error) {
 	exists, err := e.stateExists(ctx)
 	if err != nil || !exists {
 		return nil, err
 	}
-	rows, err := e.query(ctx, e.db, "log-list", nil, map[string]any{"plan": plan})
+	var withVersion int64
+	if err := e.queryRow(ctx, e.db, "log-has-version", nil, nil, &withVersion); err != nil {
+		return nil, fmt.Errorf("read shepherd_log: %w", e.dsn.scrub(err))
+	}
+	rows, err := e.query(ctx, e.db, "log-list", sqlData{LogVersion: withVersion > 0}, map[string]any{"plan": plan})
 	if err != nil {
 		return nil, fmt.Errorf("read shepherd_log: %w", e.dsn.scrub(err))
 	}
@@ -461,14 +469,14 @@ func (e *Engine) Log(ctx context.Context, plan string) ([]LogEntry, error) {
 	for rows.Next() {
 		var le LogEntry
 		var at any
-		var sqlText, detail sql.NullString
-		if err := rows.Scan(&at, &le.Phase, &le.Event, &le.Actor, &sqlText, &detail); err != nil {
+		var sqlText, detail, ver sql.NullString
+		if err := rows.Scan(&at, &le.Phase, &le.Event, &le.Actor, &sqlText, &detail, &ver); err != nil {
 			return nil, fmt.Errorf("read shepherd_log: %w", e.dsn.scrub(err))
 		}
 		if t := parseTime(at); t != nil {
 			le.At = *t
 		}
-		le.SQL, le.Detail = sqlText.String, detail.String
+		le.SQL, le.Detail, le.Version = sqlText.String, detail.String, ver.String
 		out = append(out, le)
 	}
 	return out, rows.Err()

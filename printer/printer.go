@@ -368,6 +368,9 @@ func StatusJSON(w io.Writer, plans []engine.PlanStatus, logs [][]engine.LogEntry
 		Who    string    `json:"who"`
 		SQL    string    `json:"sql"`
 		Detail string    `json:"detail"`
+		// Version is the shepherd that wrote the line; "" for a line an
+		// older shepherd wrote, before the log recorded it.
+		Version string `json:"version"`
 	}
 	type planLog struct {
 		engine.PlanStatus
@@ -377,14 +380,16 @@ func StatusJSON(w io.Writer, plans []engine.PlanStatus, logs [][]engine.LogEntry
 	for i, p := range plans {
 		pl := planLog{PlanStatus: p, Log: []logLine{}}
 		for _, e := range logs[i] {
-			pl.Log = append(pl.Log, logLine{Time: e.At, Phase: e.Phase, Action: e.Event, Who: e.Actor, SQL: e.SQL, Detail: e.Detail})
+			pl.Log = append(pl.Log, logLine{Time: e.At, Phase: e.Phase, Action: e.Event, Who: e.Actor, SQL: e.SQL, Detail: e.Detail, Version: e.Version})
 		}
 		out = append(out, pl)
 	}
 	return json.NewEncoder(w).Encode(map[string]any{"plans": out})
 }
 
-// Log prints a plan's audit log.
+// Log prints a plan's audit log: each action's time, the shepherd version
+// that took it ("-" where an older shepherd did, before the log recorded
+// versions), its phase, what it was and who.
 func Log(w io.Writer, entries []engine.LogEntry) {
 	if len(entries) == 0 {
 		fmt.Fprintln(w, "no log entries")
@@ -394,7 +399,11 @@ func Log(w io.Writer, entries []engine.LogEntry) {
 	// and details that follow each of them.
 	tab := newTable()
 	for _, e := range entries {
-		tab.row(e.At.Local().Format("2006-01-02 15:04:05"), e.Phase, e.Event, e.Actor)
+		version := e.Version
+		if version == "" {
+			version = "-"
+		}
+		tab.row(e.At.Local().Format("2006-01-02 15:04:05"), version, e.Phase, e.Event, e.Actor)
 	}
 	heads := tab.lines()
 	for i, e := range entries {

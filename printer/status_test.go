@@ -85,9 +85,9 @@ func TestLogAlignsAcrossItsStatements(t *testing.T) {
 		{At: at, Phase: "add-column", Event: "sql", Actor: "alice", SQL: "ALTER TABLE users\nADD COLUMN email text"},
 		{At: at, Phase: "switch-writes-to-the-new-column", Event: "confirm", Actor: "bob"},
 	})
-	want := "2026-03-01 10:00:00  add-column                       sql      alice\n" +
+	want := "2026-03-01 10:00:00  -  add-column                       sql      alice\n" +
 		"    ALTER TABLE users\n    ADD COLUMN email text\n" +
-		"2026-03-01 10:00:00  switch-writes-to-the-new-column  confirm  bob\n"
+		"2026-03-01 10:00:00  -  switch-writes-to-the-new-column  confirm  bob\n"
 	if b.String() != want {
 		t.Fatalf("log\n%s\nwant\n%s", b.String(), want)
 	}

@@ -53,9 +53,13 @@ CREATE TABLE IF NOT EXISTS shepherd_log (
   actor    VARCHAR(255) NOT NULL,
   sql_text MEDIUMTEXT   NULL,
   detail   MEDIUMTEXT   NULL,
+  `version` VARCHAR(255) NULL,
   PRIMARY KEY (id),
   KEY shepherd_log_plan (plan, id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
+-- step: adds version (which shepherd wrote the row) to a shepherd_log an older shepherd made (its rows have none)
+-- applied: SELECT count(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'shepherd_log' AND column_name = 'version'
+ALTER TABLE shepherd_log ADD COLUMN `version` VARCHAR(255) NULL
 -- step:
 CREATE TABLE IF NOT EXISTS shepherd_lock (
   scope      VARCHAR(255) NOT NULL,
@@ -107,13 +111,15 @@ WHERE plan = {{param "plan"}} AND phase = {{param "phase"}}
 {{end}}
 
 {{define "log-append"}}
-INSERT INTO shepherd_log (`at`, plan, phase, `event`, actor, sql_text, detail)
-VALUES ({{param "at"}}, {{param "plan"}}, {{param "phase"}}, {{param "event"}}, {{param "actor"}}, {{param "sql"}}, {{param "detail"}})
+INSERT INTO shepherd_log (`at`, plan, phase, `event`, actor, sql_text, detail, `version`)
+VALUES ({{param "at"}}, {{param "plan"}}, {{param "phase"}}, {{param "event"}}, {{param "actor"}}, {{param "sql"}}, {{param "detail"}}, {{param "version"}})
 {{end}}
 
+{{/* .LogVersion is set once shepherd_log has version: else no row names one. */}}
 {{define "log-list"}}
-SELECT `at`, phase, `event`, actor, sql_text, detail FROM shepherd_log WHERE plan = {{param "plan"}} ORDER BY id
+SELECT `at`, phase, `event`, actor, sql_text, detail, {{if .LogVersion}}`version`{{else}}NULL{{end}} FROM shepherd_log WHERE plan = {{param "plan"}} ORDER BY id
 {{end}}
+{{define "log-has-version"}}SELECT count(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'shepherd_log' AND column_name = 'version'{{end}}
 
 {{define "log-last-plan"}}
 SELECT detail FROM shepherd_log WHERE plan = {{param "plan"}} AND `event` = 'plan' ORDER BY id DESC LIMIT 1

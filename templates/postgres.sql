@@ -67,9 +67,15 @@ BEGIN
       event    text NOT NULL,
       actor    text NOT NULL,
       sql_text text,
-      detail   text
+      detail   text,
+      version  text
     );
     CREATE INDEX shepherd_log_plan ON shepherd.shepherd_log (plan, id);
+  END IF;
+  -- version (which shepherd wrote the row) came later: a table made before
+  -- it gets it; the rows an older shepherd wrote have none.
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = 'shepherd.shepherd_log'::regclass AND attname = 'version' AND NOT attisdropped) THEN
+    ALTER TABLE shepherd.shepherd_log ADD COLUMN version text;
   END IF;
   IF to_regclass('shepherd.shepherd_lock') IS NULL THEN
     CREATE TABLE shepherd.shepherd_lock (
@@ -91,7 +97,8 @@ $shepherd$
      case after the first run): state-ddl's DO block, which a fresh session
      compiles and which takes an advisory lock, is then skipped. */}}
 {{define "state-complete"}}SELECT CASE WHEN to_regclass('shepherd.shepherd_state') IS NOT NULL AND to_regclass('shepherd.shepherd_log') IS NOT NULL AND to_regclass('shepherd.shepherd_lock') IS NOT NULL
-  AND (SELECT count(*) FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass('shepherd.shepherd_state') AND attname IN ('took_effect', 'rows_changed') AND NOT attisdropped) = 2 THEN 1 ELSE 0 END{{end}}
+  AND (SELECT count(*) FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass('shepherd.shepherd_state') AND attname IN ('took_effect', 'rows_changed') AND NOT attisdropped) = 2
+  AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass('shepherd.shepherd_log') AND attname = 'version' AND NOT attisdropped) THEN 1 ELSE 0 END{{end}}
 
 {{define "state-exists"}}SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'shepherd' AND c.relname = 'shepherd_state'{{end}}
 
@@ -131,13 +138,16 @@ WHERE plan = {{param "plan"}} AND phase = {{param "phase"}}
 {{end}}
 
 {{define "log-append"}}
-INSERT INTO shepherd.shepherd_log (at, plan, phase, event, actor, sql_text, detail)
-VALUES ({{param "at"}}, {{param "plan"}}, {{param "phase"}}, {{param "event"}}, {{param "actor"}}, {{param "sql"}}, {{param "detail"}})
+INSERT INTO shepherd.shepherd_log (at, plan, phase, event, actor, sql_text, detail, version)
+VALUES ({{param "at"}}, {{param "plan"}}, {{param "phase"}}, {{param "event"}}, {{param "actor"}}, {{param "sql"}}, {{param "detail"}}, {{param "version"}})
 {{end}}
 
+{{/* .LogVersion is set once shepherd_log has version (a table an older
+     shepherd made has not, until a run adds it): else no row names one. */}}
 {{define "log-list"}}
-SELECT at, phase, event, actor, sql_text, detail FROM shepherd.shepherd_log WHERE plan = {{param "plan"}} ORDER BY id
+SELECT at, phase, event, actor, sql_text, detail, {{if .LogVersion}}version{{else}}NULL::text{{end}} FROM shepherd.shepherd_log WHERE plan = {{param "plan"}} ORDER BY id
 {{end}}
+{{define "log-has-version"}}SELECT count(*) FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass('shepherd.shepherd_log') AND attname = 'version' AND NOT attisdropped{{end}}
 
 {{define "log-last-plan"}}
 SELECT detail FROM shepherd.shepherd_log WHERE plan = {{param "plan"}} AND event = 'plan' ORDER BY id DESC LIMIT 1

@@ -37,8 +37,12 @@ CREATE TABLE IF NOT EXISTS shepherd_log (
   event    TEXT NOT NULL,
   actor    TEXT NOT NULL,
   sql_text TEXT,
-  detail   TEXT
+  detail   TEXT,
+  version  TEXT
 )
+-- step: adds version (which shepherd wrote the row) to a shepherd_log an older shepherd made (its rows have none)
+-- applied: SELECT count(*) FROM pragma_table_info('shepherd_log') WHERE name = 'version'
+ALTER TABLE shepherd_log ADD COLUMN version TEXT
 -- step:
 CREATE INDEX IF NOT EXISTS shepherd_log_plan ON shepherd_log (plan, id)
 -- step:
@@ -91,13 +95,15 @@ WHERE plan = {{param "plan"}} AND phase = {{param "phase"}}
 {{end}}
 
 {{define "log-append"}}
-INSERT INTO shepherd_log (at, plan, phase, event, actor, sql_text, detail)
-VALUES ({{param "at"}}, {{param "plan"}}, {{param "phase"}}, {{param "event"}}, {{param "actor"}}, {{param "sql"}}, {{param "detail"}})
+INSERT INTO shepherd_log (at, plan, phase, event, actor, sql_text, detail, version)
+VALUES ({{param "at"}}, {{param "plan"}}, {{param "phase"}}, {{param "event"}}, {{param "actor"}}, {{param "sql"}}, {{param "detail"}}, {{param "version"}})
 {{end}}
 
+{{/* .LogVersion is set once shepherd_log has version: else no row names one. */}}
 {{define "log-list"}}
-SELECT at, phase, event, actor, sql_text, detail FROM shepherd_log WHERE plan = {{param "plan"}} ORDER BY id
+SELECT at, phase, event, actor, sql_text, detail, {{if .LogVersion}}version{{else}}NULL{{end}} FROM shepherd_log WHERE plan = {{param "plan"}} ORDER BY id
 {{end}}
+{{define "log-has-version"}}SELECT count(*) FROM pragma_table_info('shepherd_log') WHERE name = 'version'{{end}}
 
 {{define "log-last-plan"}}
 SELECT detail FROM shepherd_log WHERE plan = {{param "plan"}} AND event = 'plan' ORDER BY id DESC LIMIT 1

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -35,7 +34,7 @@ type poolSlot struct {
 	lock *os.File
 }
 
-func (s *poolSlot) release() { s.lock.Close() } // closing drops the flock
+func (s *poolSlot) release() { s.lock.Close() } // closing drops the lock
 
 // claimPostgres claims a free slot of the pool on the server base names,
 // makes its database if it is not there yet and empties it.
@@ -51,12 +50,11 @@ func claimPostgres(ctx context.Context, admin *sql.DB, base string) (*poolSlot, 
 		return nil, err
 	}
 	for n := 0; n < 1000; n++ {
-		f, err := os.OpenFile(filepath.Join(dir, fmt.Sprintf("slot-%d.lock", n)), os.O_CREATE|os.O_RDWR, 0o644)
+		f, err := lockSlotFile(filepath.Join(dir, fmt.Sprintf("slot-%d.lock", n))) // slotlock_*.go
 		if err != nil {
 			return nil, err
 		}
-		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-			f.Close()
+		if f == nil {
 			continue // another test holds this slot
 		}
 		slot := &poolSlot{name: fmt.Sprintf("shepherd_t_pool_%d", n), lock: f}
