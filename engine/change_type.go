@@ -82,7 +82,7 @@ func (b builder) changeTypeSync(swapped bool) (sqlData, error) {
 	if err != nil {
 		return sqlData{}, err
 	}
-	sd := &syncData{Old: oldCol, New: newCol, Forward: fwd, Reverse: rev, Rowid: b.rowid, Keys: b.keys, Var: ct.Column}
+	sd := &syncData{Old: oldCol, New: newCol, Forward: fwd, Reverse: rev, Rowid: b.rowid, Keys: b.keys, Var: ct.Column, Source: ct.Column}
 	if len(sd.Keys) == 0 {
 		sd.Keys = []string{b.key}
 	}

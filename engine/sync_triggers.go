@@ -37,6 +37,11 @@ type syncData struct {
 	// transactional, so the swap creates the triggers of the columns'
 	// new names before it drops the old ones, under names of their own.
 	InsertSwapped, UpdateSwapped string
+	// Source (change-column-type) is the one column application code
+	// writes, before the swap and after it: the other is shepherd's own,
+	// and the triggers need not fire on a write of it alone (SQLite's
+	// UPDATE OF names only Source).
+	Source string
 	// Rowid (SQLite) is the rowid under a name no column shadows, when the
 	// batches walk it; else Keys, the batch key's columns, find the row the
 	// trigger updates.

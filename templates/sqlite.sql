@@ -643,7 +643,7 @@ END
 -- step: the database is write-locked for an instant: only the schema changes, where a trigger of this name was left (a rerun replaces it)
 DROP TRIGGER IF EXISTS {{qt .Schema .Sync.Update}}
 -- step: the database is write-locked for an instant: only the schema changes; from now on an UPDATE of {{.Table}} that changes one of the two columns only runs one more UPDATE of the row it wrote
-CREATE TRIGGER {{qt .Schema .Sync.Update}} AFTER UPDATE OF {{q .Sync.Old}}, {{q .Sync.New}} ON {{q .Table}} FOR EACH ROW
+CREATE TRIGGER {{qt .Schema .Sync.Update}} AFTER UPDATE OF {{if .Sync.Source}}{{q .Sync.Source}}{{else}}{{q .Sync.Old}}, {{q .Sync.New}}{{end}} ON {{q .Table}} FOR EACH ROW
 WHEN NEW.{{q .Sync.Old}} IS NOT NEW.{{q .Sync.New}}
 BEGIN
   UPDATE {{q .Table}} SET {{q .Sync.New}} = {{.Sync.Forward}} WHERE {{template "sync-row" .}} AND NEW.{{q .Sync.Old}} IS NOT OLD.{{q .Sync.Old}} AND NEW.{{q .Sync.New}} IS OLD.{{q .Sync.New}};
@@ -651,6 +651,11 @@ BEGIN
 END
 {{end}}
 
+{{/* With .Sync.Source (change-column-type) only a write of that column
+     fires the update trigger: the other is shepherd's own (the shadow
+     before the swap, the old values after it), and the backfill's writes
+     of it then cost nothing (a trigger that fires and finds nothing to do
+     cost the walk a quarter of its speed). */}}
 {{/* A write of the new column that is the old one's value as the forward
      conversion gives it (the backfill's own writes) leaves the old column
      alone: the reverse conversion is not always the identity ('007' → 7 →
