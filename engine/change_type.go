@@ -298,29 +298,34 @@ func (s *Session) resyncConversions(ctx context.Context, b builder, id string) e
 }
 
 // verifyConverted: no value the conversion turns into NULL, and every row
-// the walk covered holds the conversion in its shadow.
+// the walk covered holds the conversion in its shadow; both counted in one
+// scan of the table (a second would cost the backfill a tenth of its time).
 func (s *Session) verifyConverted(ctx context.Context, q querier, b builder, id, cp string, changed int64) (string, error) {
 	ct := s.plan.ChangeType
 	using := s.plan.In(s.d.name()).Expand("{using}")
 	d := b.convertData()
-	d.Cond = "lost"
-	n, sample, err := s.countConvert(ctx, q, d, nil)
-	if err != nil {
-		return "", fmt.Errorf("%s: look for values the conversion turns into NULL: %w", id, err)
+	vals := expandKeys(map[string]any{"hi": s.walkArg(cp)})
+	var lost, diff int64
+	if err := s.queryRow(ctx, q, "convert-counts", d, vals, &lost, &diff); err != nil {
+		return "", fmt.Errorf("%s: compare %s with its conversion: %w", id, ct.ShadowName(), s.cancelled(stmtScan, 0, s.dsn.scrub(err)))
 	}
-	if n > 0 {
+	if lost > 0 {
+		d.Cond = "lost"
+		_, sample, err := s.countConvert(ctx, q, d, nil)
+		if err != nil {
+			return "", fmt.Errorf("%s: look for values the conversion turns into NULL: %w", id, err)
+		}
 		return "", &VerifyError{Phase: id, What: fmt.Sprintf("the conversion %s should give a value for every value of %s; it gives NULL", using, ct.Column),
-			Count: n, Sample: sample, Hint: "fix these rows, or change the plan's using: expression, then rerun"}
+			Count: lost, Sample: sample, Hint: "fix these rows, or change the plan's using: expression, then rerun"}
 	}
-	d = b.convertData()
-	d.Cond, d.Bounded = "diff", true
-	n, sample, err = s.countConvert(ctx, q, d, map[string]any{"hi": s.walkArg(cp)})
-	if err != nil {
-		return "", fmt.Errorf("%s: compare %s with its conversion: %w", id, ct.ShadowName(), err)
-	}
-	if n > 0 {
+	if diff > 0 {
+		d.Cond, d.Bounded = "diff", true
+		_, sample, err := s.countConvert(ctx, q, d, map[string]any{"hi": s.walkArg(cp)})
+		if err != nil {
+			return "", fmt.Errorf("%s: compare %s with its conversion: %w", id, ct.ShadowName(), err)
+		}
 		return "", &VerifyError{Phase: id, What: fmt.Sprintf("%s should be %s in every row", ct.ShadowName(), using), UpTo: s.walkAt(cp),
-			Count: n, Sample: sample, Hint: "rerun: the backfill walks the table again"}
+			Count: diff, Sample: sample, Hint: "rerun: the backfill walks the table again"}
 	}
 	return fmt.Sprintf("%d rows walked %s, %d converted; %s is %s in each", s.st(id).RowsDone, s.walkedTo(cp), changed, ct.ShadowName(), using), nil
 }

@@ -36,9 +36,11 @@ type swapData struct {
 	// Sequence the sequence it owns (serial), and SequenceAs the type that
 	// sequence is changed to, where the new type outgrows it.
 	Default, Sequence, SequenceAs string
-	// SyncFunction rebinds the sync triggers to the columns' new names:
-	// the trigger function, replaced in the swap's transaction.
-	SyncFunction string
+	// SyncSteps rebind the sync triggers to the columns' new names: the
+	// trigger function replaced, the trigger made again (its UPDATE OF
+	// names the column application code writes), in the swap's
+	// transaction.
+	SyncSteps []string
 	// ValidateOnly renders only the validations (a swap that committed,
 	// or whose rollback committed, before they ran).
 	ValidateOnly bool
@@ -162,8 +164,8 @@ func (s *Session) readSwap(ctx context.Context, b builder, phase string, back bo
 	if err != nil {
 		return d, err
 	}
-	if len(install) > 0 {
-		d.SyncFunction = install[0].SQL
+	for _, st := range install {
+		d.SyncSteps = append(d.SyncSteps, st.SQL)
 	}
 	return d, nil
 }
@@ -226,8 +228,8 @@ func (b builder) offlineSwap(back bool) (templates.Script, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(install) > 0 {
-		d.SyncFunction = install[0].SQL
+	for _, st := range install {
+		d.SyncSteps = append(d.SyncSteps, st.SQL)
 	}
 	return b.sql.Script("swap", d)
 }

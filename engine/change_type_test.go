@@ -714,3 +714,42 @@ func TestChangeTypeTriggersSurviveTheBackfill(t *testing.T) {
 		})
 	}
 }
+
+// An UPDATE of the column keeps the other one in step on both sides of the
+// swap: after it the old values follow (for the swap's rollback), after
+// the swap back the shadow does. The triggers fire on writes of the column
+// application code writes, which the swap moves to the other column.
+func TestChangeTypeUpdatesFollowTheSwap(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range testdb.Dialects() {
+		t.Run(dialect, func(t *testing.T) {
+			if ok, why := testdb.Available(dialect); !ok {
+				t.Skip(why)
+			}
+			t.Parallel()
+			db := testdb.New(t, dialect)
+			db.Exec(`CREATE TABLE items (id integer PRIMARY KEY, n integer NOT NULL)`)
+			db.Exec(`INSERT INTO items (id, n) VALUES (1, 10), (2, 20), (3, 30)`)
+			p := mustPlan(t, "name: items-n-bigint\nplaybook: change-column-type\ntable: items\ncolumn: n\ntype: bigint\n")
+			ctx := context.Background()
+			s, _ := session(t, db, p, Options{})
+			if _, err := s.Run(ctx, "swap", map[string]bool{"deploy-readers": true}); err != nil {
+				t.Fatalf("run to swap: %v", err)
+			}
+			db.Exec(`UPDATE items SET n = 11 WHERE id = 1`)
+			if got := db.One(`SELECT n_shepherd_old FROM items WHERE id = 1`); got != "11" {
+				t.Errorf("after the swap, an update of n left n_shepherd_old at %s, want 11", got)
+			}
+			if ph, err := s.Rollback(ctx); err != nil || ph.ID != "swap" {
+				t.Fatalf("rollback: %v (%s)", err, ph.ID)
+			}
+			db.Exec(`UPDATE items SET n = 22 WHERE id = 2`)
+			if got := db.One(`SELECT n_shepherd_new FROM items WHERE id = 2`); got != "22" {
+				t.Errorf("after the swap back, an update of n left n_shepherd_new at %s, want 22", got)
+			}
+			if got := db.One(`SELECT n FROM items WHERE id = 1`); got != "11" {
+				t.Errorf("after the swap back, n is %s where it was updated to 11 after the swap", got)
+			}
+		})
+	}
+}

@@ -92,11 +92,7 @@ func (changeTypeUnit) phase(id string) phaseOps {
 			},
 			preview: func(pr *previewer) {
 				pr.steps(pr.b.batchPreview(pr.b.convertJob(id)))
-				d := pr.b.convertData()
-				d.Cond = "lost"
-				pr.check("convert-count", d)
-				d.Cond, d.Bounded = "diff", true
-				pr.check("convert-count", d)
+				pr.check("convert-counts", pr.b.convertData())
 				if !pr.b.sql.Has("convert-probe-function") {
 					return
 				}

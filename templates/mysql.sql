@@ -1004,6 +1004,11 @@ WHERE {{template "range" .}} AND NOT ({{q .To}} <=> {{template "convert-value" .
 {{end}}
 
 {{define "convert-cond"}}{{if eq .Cond "lost"}}{{q .Column}} IS NOT NULL AND {{template "convert-value" .}} IS NULL{{else}}NOT ({{q .To}} <=> {{template "convert-value" .}}){{end}}{{if .Bounded}} AND {{if .Keys}}{{template "key-upto-hi" .}}{{else}}{{q .Key}} <= {{param "hi"}}{{end}}{{end}}{{end}}
+
+{{/* Both of verifyConverted's counts in one scan: the values the conversion
+     turns into NULL (the whole table), and the rows whose shadow is not
+     the conversion, up to the walk's bound. */}}
+{{define "convert-counts"}}SELECT coalesce(sum({{q .Column}} IS NOT NULL AND {{template "convert-value" .}} IS NULL), 0), coalesce(sum(NOT ({{q .To}} <=> {{template "convert-value" .}}) AND {{if .Keys}}{{template "key-upto-hi" .}}{{else}}{{q .Key}} <= {{param "hi"}}{{end}}), 0) FROM {{qt .Schema .Table}}{{end}}
 {{define "convert-count"}}SELECT count(*) FROM {{qt .Schema .Table}} WHERE {{template "convert-cond" .}}{{end}}
 {{define "convert-sample"}}SELECT {{template "table-keys" .}} FROM {{qt .Schema .Table}} WHERE {{template "convert-cond" .}} ORDER BY {{template "table-keys" .}} LIMIT 5{{end}}
 

@@ -1086,7 +1086,7 @@ $shepherd$
 -- step: ACCESS EXCLUSIVE on {{.Table}} for an instant (it waits at most --lock-timeout, then is retried), only where a trigger of this name was left: a rerun replaces it
 DROP TRIGGER IF EXISTS {{q .Sync.Trigger}} ON {{qt .Schema .Table}}
 -- step: SHARE ROW EXCLUSIVE on {{.Table}} for an instant (it waits at most --lock-timeout, then is retried): only the catalog changes; from now on every INSERT and UPDATE of {{.Table}} does one more column assignment per row written, in the writer's own statement
-CREATE TRIGGER {{q .Sync.Trigger}} BEFORE INSERT OR UPDATE ON {{qt .Schema .Table}} FOR EACH ROW WHEN ({{template "sync-on" .}}) EXECUTE FUNCTION {{qt .Schema .Sync.Function}}()
+CREATE TRIGGER {{q .Sync.Trigger}} BEFORE INSERT OR UPDATE{{if .Sync.Source}} OF {{q .Sync.Source}}{{end}} ON {{qt .Schema .Table}} FOR EACH ROW WHEN ({{template "sync-on" .}}) EXECUTE FUNCTION {{qt .Schema .Sync.Function}}()
 {{end}}
 
 {{/* The triggers skip the writes of shepherd's own batches (copy-batch,
@@ -1098,6 +1098,12 @@ CREATE TRIGGER {{q .Sync.Trigger}} BEFORE INSERT OR UPDATE ON {{qt .Schema .Tabl
      a write of the new column only, write the old one back through
      reverse:. The condition is in the trigger's WHEN, so the function is
      not even called. */}}
+{{/* With .Sync.Source (change-column-type) the trigger fires on an
+     UPDATE only where it sets that column, the one application code
+     writes: the backfill's writes of the shadow do not even evaluate the
+     WHEN (which cost the walk a tenth). UPDATE OF follows the column, not
+     its name, so the swap creates the trigger again on the column that
+     takes the name. */}}
 {{/* Each way's assignment. With .Sync.Var (change-column-type), the
      conversion sees the column under its own name: a block labelled as the
      table (for a conversion that qualifies the column) binds that name
@@ -1153,13 +1159,18 @@ DROP FUNCTION IF EXISTS {{qt .Schema .Sync.Function}}()
 {{- template "sync-off" .}}
 -- step: ROW EXCLUSIVE on {{.Table}} (reads and writes go on) and a lock on each row it changes, until the batch commits; it waits at most lock_timeout for a lock, then is retried
 UPDATE {{qt .Schema .Table}} SET {{q .To}} = {{template "convert-value" .}}
-WHERE {{template "range" .}} AND ({{q .To}} IS NULL OR {{q .To}} IS DISTINCT FROM {{template "convert-value" .}})
+WHERE {{template "range" .}} AND {{q .To}} IS DISTINCT FROM {{template "convert-value" .}}
 {{end}}
 
 {{/* Rows the conversion leaves wrong: "lost", a value it turns into NULL;
      else rows whose shadow is not the conversion (up to the walk's bound
      when .Bounded). */}}
 {{define "convert-cond"}}{{if eq .Cond "lost"}}{{q .Column}} IS NOT NULL AND {{template "convert-value" .}} IS NULL{{else}}{{q .To}} IS DISTINCT FROM {{template "convert-value" .}}{{end}}{{if .Bounded}} AND {{if .Keys}}{{template "key-upto-hi" .}}{{else}}{{q .Key}} <= {{param "hi"}}{{end}}{{end}}{{end}}
+
+{{/* Both of verifyConverted's counts in one scan: the values the conversion
+     turns into NULL (the whole table), and the rows whose shadow is not
+     the conversion, up to the walk's bound. */}}
+{{define "convert-counts"}}SELECT count(*) FILTER (WHERE {{q .Column}} IS NOT NULL AND {{template "convert-value" .}} IS NULL), count(*) FILTER (WHERE {{q .To}} IS DISTINCT FROM {{template "convert-value" .}} AND {{if .Keys}}{{template "key-upto-hi" .}}{{else}}{{q .Key}} <= {{param "hi"}}{{end}}) FROM {{qt .Schema .Table}}{{end}}
 {{define "convert-count"}}SELECT count(*) FROM {{qt .Schema .Table}} WHERE {{template "convert-cond" .}}{{end}}
 {{define "convert-sample"}}SELECT {{template "table-keys" .}} FROM {{qt .Schema .Table}} WHERE {{template "convert-cond" .}} ORDER BY {{template "table-keys" .}} LIMIT 5{{end}}
 
@@ -1305,8 +1316,8 @@ BEGIN
 {{- range .Constraints}}
   ALTER TABLE {{.Qualified}} ADD CONSTRAINT {{q .Name}} {{.Def}} NOT VALID;
 {{- end}}
-{{- if .SyncFunction}}
-  {{.SyncFunction}};
+{{- range .SyncSteps}}
+  {{.}};
 {{- end}}
 END
 $shepherd_swap$

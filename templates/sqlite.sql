@@ -697,6 +697,11 @@ WHERE {{template "range" .}} AND {{q .To}} IS NOT {{template "convert-value" .}}
 {{end}}
 
 {{define "convert-cond"}}{{if eq .Cond "lost"}}{{q .Column}} IS NOT NULL AND {{template "convert-value" .}} IS NULL{{else}}{{q .To}} IS NOT {{template "convert-value" .}}{{end}}{{if .Bounded}} AND {{if .Rowid}}{{q .Rowid}} <= {{param "hi"}}{{else if .Keys}}{{template "key-upto-hi" .}}{{else}}{{q .Key}} <= {{param "hi"}}{{end}}{{end}}{{end}}
+
+{{/* Both of verifyConverted's counts in one scan: the values the conversion
+     turns into NULL (the whole table), and the rows whose shadow is not
+     the conversion, up to the walk's bound. */}}
+{{define "convert-counts"}}SELECT coalesce(sum({{q .Column}} IS NOT NULL AND {{template "convert-value" .}} IS NULL), 0), coalesce(sum({{q .To}} IS NOT {{template "convert-value" .}} AND {{if .Rowid}}{{q .Rowid}} <= {{param "hi"}}{{else if .Keys}}{{template "key-upto-hi" .}}{{else}}{{q .Key}} <= {{param "hi"}}{{end}}), 0) FROM {{q .Table}}{{end}}
 {{define "convert-count"}}SELECT count(*) FROM {{q .Table}} WHERE {{template "convert-cond" .}}{{end}}
 {{define "convert-sample"}}SELECT {{template "table-keys" .}} FROM {{q .Table}} WHERE {{template "convert-cond" .}} ORDER BY {{template "table-keys" .}} LIMIT 5{{end}}
 
