@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/shepherd-db/shepherd/templates"
 )
 
 // Batches walk the key in ranges (key > lo AND key <= hi): the upper bound
@@ -411,7 +413,9 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, b batchRange) (tim
 				if err != nil {
 					return s.cancelled(stmtBatch, bound, err)
 				}
-				changed, _ = res.RowsAffected()
+				if step.Mode != templates.ConnOp { // a connection setting changes no row
+					changed, _ = res.RowsAffected()
+				}
 			}
 			if s.watchBatch != nil {
 				s.watchBatch(ctx, tx, "end", script, args)

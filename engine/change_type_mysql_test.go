@@ -276,3 +276,25 @@ func TestChangeTypeMySQLConversionFails(t *testing.T) {
 		t.Errorf("%s rows of the failed batch kept their conversion", got)
 	}
 }
+
+// The backfill's batches turn the sync triggers off on their connection
+// for the batch only: a connection of shepherd's pool that ran one keeps
+// the columns in step for any write after it.
+func TestChangeTypeMySQLBatchesLeaveTheTriggersOn(t *testing.T) {
+	t.Parallel()
+	db := ledger(t, 300)
+	p := mustPlan(t, "name: accounts-balance-bigint\nplaybook: change-column-type\ntable: accounts\ncolumn: balance\ntype: bigint\n")
+	s, _ := session(t, db, p, Options{BatchSize: 50})
+	ctx := context.Background()
+	if _, err := s.Run(ctx, "backfill", nil); err != nil {
+		t.Fatalf("backfill: %v", err)
+	}
+	for id := 1; id <= 40; id++ { // over every connection the pool holds
+		if _, err := s.db.ExecContext(ctx, `UPDATE accounts SET balance = balance + 1 WHERE id = ?`, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := db.One(`SELECT count(*) FROM accounts WHERE NOT (balance_shepherd_new <=> balance)`); got != "0" {
+		t.Errorf("%s rows updated through shepherd's pool after the backfill have a stale shadow", got)
+	}
+}

@@ -595,6 +595,7 @@ WHERE {{template "range" .}} AND {{q .Column}} IS NULL AND ({{.Expr}}) IS NOT NU
 -- step: row locks on one short batch of rows, for the batch's transaction
 UPDATE {{qt .Schema .Table}} SET {{q .To}} = {{q .Column}}{{template "keep" .}}
 WHERE {{template "range" .}} AND {{template "diff-rows" .}}
+{{- if .SyncOff}}{{template "sync-on-again" .}}{{end}}
 {{end}}
 
 {{/* A UNIQUE clean walks its duplicates instead (clean-duplicates). */}}
@@ -952,8 +953,17 @@ DROP TRIGGER IF EXISTS {{qt .Schema .Sync.UpdateSwapped}}
      body: a tenth of the batch's time). An application's connection never
      has it. */}}
 {{define "sync-off"}}
--- step: for this connection of shepherd's own: the sync triggers skip its writes, which keep the columns in step themselves
+-- step conn: for this batch, on a connection of shepherd's own: the sync triggers skip its writes, which keep the columns in step themselves
 SET @shepherd_sync = 'off'
+{{end}}
+
+{{/* ...and set on again at the batch's end: the connection goes back to
+     shepherd's pool, and no other write of shepherd's may skip the
+     triggers. A batch that fails leaves it off on its connection until
+     the retry's batch ends. */}}
+{{define "sync-on-again"}}
+-- step conn: the sync triggers see this connection's writes again
+SET @shepherd_sync = NULL
 {{end}}
 
 {{/* whether the UPDATE left the column (.Op: old or new) as it was */}}
@@ -1001,6 +1011,7 @@ SET @shepherd_sync = 'off'
 -- step: row locks on one short batch of rows, for the batch's transaction; each waits at most innodb_lock_wait_timeout, then the batch is retried
 UPDATE {{qt .Schema .Table}} SET {{q .To}} = {{template "convert-value" .}}{{template "keep" .}}
 WHERE {{template "range" .}} AND NOT ({{q .To}} <=> {{template "convert-value" .}})
+{{- template "sync-on-again" .}}
 {{end}}
 
 {{define "convert-cond"}}{{if eq .Cond "lost"}}{{q .Column}} IS NOT NULL AND {{template "convert-value" .}} IS NULL{{else}}NOT ({{q .To}} <=> {{template "convert-value" .}}){{end}}{{if .Bounded}} AND {{if .Keys}}{{template "key-upto-hi" .}}{{else}}{{q .Key}} <= {{param "hi"}}{{end}}{{end}}{{end}}
