@@ -96,7 +96,7 @@ func readmeAnchors(lines []readmeLine) map[string]bool {
 
 func TestGitHubAnchor(t *testing.T) {
 	for heading, want := range map[string]string{
-		"PostgreSQL and MySQL/MariaDB":           "postgresql-and-mysqlmariadb",
+		"PostgreSQL and MySQL/MariaDB":            "postgresql-and-mysqlmariadb",
 		"An initContainer that waits for a phase": "an-initcontainer-that-waits-for-a-phase",
 		"A UNIQUE clean":                          "a-unique-clean",
 		"The `ready` probe, [docs](x.md)":         "the-ready-probe-docs",
