@@ -72,6 +72,12 @@ type Plan struct {
 
 	ChangeType *ChangeColumnTypeSpec `json:"-"`
 
+	// Replicas are the MySQL/MariaDB replicas whose lag batched phases
+	// watch, as mysql://[user@]host[:port] URLs without a password
+	// (replicas.go). They say where the plan runs, not what it does: they
+	// are not in the plan's hash.
+	Replicas []string `json:"-"`
+
 	lines   map[string]int // field path → line in File, for messages
 	dialect string         // set by In: texts show this dialect's fragments
 }
@@ -342,6 +348,8 @@ type raw struct {
 	Query   PerDialect `yaml:"query"`
 	Archive *bool      `yaml:"archive"`
 	Sync    string     `yaml:"sync"`
+
+	Replicas []string `yaml:"replicas"`
 }
 
 type assigns []Assign
@@ -445,6 +453,7 @@ func Parse(file string, data []byte) (*Plan, error) {
 	}
 	p := &Plan{File: file, Name: r.Name, Playbook: r.Playbook, Schema: r.Schema, Table: r.Table, lines: lines}
 	p.Key, p.Keys = r.Key.split()
+	p.Replicas = r.Replicas
 	v := &validator{p: p}
 	v.validate(r)
 	if len(v.errs) > 0 {

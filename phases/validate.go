@@ -86,6 +86,7 @@ func (v *validator) validate(r raw) {
 	}
 	v.ident("key", p.Key, "column")
 	v.columnList("key", p.Keys)
+	v.replicas(p.Replicas)
 	if p.Playbook != ChangeColumnType {
 		v.forbidChangeType(r)
 	}
