@@ -204,6 +204,7 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 	// locks: say so at once.
 	s.emit(Event{Event: EventProgress, Phase: job.phase, RowsDone: int64p(st.RowsDone), RowsTotal: int64p(src.total(st.RowsDone))})
 	gauge := s.newPressureGauge(ctx, job.phase)
+	defer gauge.close()
 	pace := newPacer(s.opts.MaxRate, time.Now(), st.RowsDone)
 	if s.opts.BatchSize > pace.size(s.opts.BatchSize) {
 		s.notice(job.phase, "--batch-size %d is over what --max-rate %g allows in one batch (one second of rows): batches of %d rows", s.opts.BatchSize, s.opts.MaxRate, pace.size(s.opts.BatchSize))

@@ -37,6 +37,10 @@ type Options struct {
 	BatchTimeout time.Duration
 	// MaxRate caps the backfill's rows per second; 0 means no cap.
 	MaxRate float64
+	// MaxReplicaLag holds a batched phase between batches while a replica
+	// is further behind than this (replica.go); 0 means the default, 1s;
+	// below 0 turns the check off.
+	MaxReplicaLag time.Duration
 	// Pause, when set, can hold a batched phase between two batches (see
 	// Pauser); nil never pauses.
 	Pause Pauser

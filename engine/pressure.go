@@ -27,6 +27,11 @@ type pressureGauge struct {
 	phase    string
 	baseline int64
 	poll     time.Duration
+	// off: the load could not be read; the replicas are still watched.
+	off bool
+	// replicas, when set, hold batches while a replica is behind
+	// (replica.go).
+	replicas *replicaGauge
 }
 
 // newPressureGauge reads the starting level, or returns nil when the
@@ -35,14 +40,21 @@ func (s *Session) newPressureGauge(ctx context.Context, phase string) *pressureG
 	if !s.sql.Has("pressure") {
 		return nil
 	}
-	g := &pressureGauge{s: s, phase: phase, poll: max(s.opts.BatchTime, 50*time.Millisecond)}
+	g := &pressureGauge{s: s, phase: phase, poll: max(s.opts.BatchTime, 50*time.Millisecond), replicas: s.newReplicaGauge(ctx, phase)}
 	n, err := g.read(ctx)
 	if err != nil {
 		s.notice(phase, "cannot read the database's load (%v): batches will not hold for it", s.dsn.scrub(err))
-		return nil
+		g.off = true
 	}
 	g.baseline = n
 	return g
+}
+
+// close ends the replicas' connections.
+func (g *pressureGauge) close() {
+	if g != nil {
+		g.replicas.close()
+	}
 }
 
 // read takes the "pressure" template's reading: a row of what it reads
@@ -59,6 +71,17 @@ func (g *pressureGauge) read(ctx context.Context) (int64, error) {
 // application.
 func (g *pressureGauge) wait(ctx context.Context) error {
 	if g == nil {
+		return nil
+	}
+	if err := g.waitLoad(ctx); err != nil {
+		return err
+	}
+	return g.replicas.wait(ctx)
+}
+
+// waitLoad holds while the database is under load.
+func (g *pressureGauge) waitLoad(ctx context.Context) error {
+	if g.off {
 		return nil
 	}
 	var since time.Time

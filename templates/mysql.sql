@@ -1115,3 +1115,13 @@ ORDER BY index_name = 'PRIMARY' DESC, index_name, seq_in_index
      statement committing on its own; a write between them leaves its row's
      shadow unset, which the backfill that follows converts. */}}
 {{define "sync-refresh"}}{{template "sync-remove" .}}{{template "sync-install" .}}{{end}}
+
+{{/* Replica lag (engine/replica_mysql.go). The primary lists the replicas
+     that report a host (report_host) with replica-hosts; each replica is
+     then asked its own status with replica-status. . is true on MySQL
+     8.0.22 and later, which name them SHOW REPLICAS and SHOW REPLICA
+     STATUS (and Seconds_Behind_Source); MariaDB and older MySQL keep the
+     SLAVE forms. Read by column name: the columns differ by server. */}}
+{{define "replica-hosts"}}{{if .}}SHOW REPLICAS{{else}}SHOW SLAVE HOSTS{{end}}{{end}}
+
+{{define "replica-status"}}{{if .}}SHOW REPLICA STATUS{{else}}SHOW SLAVE STATUS{{end}}{{end}}

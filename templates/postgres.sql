@@ -1328,3 +1328,19 @@ $shepherd_swap$
 ALTER TABLE {{.Qualified}} VALIDATE CONSTRAINT {{q .Name}}
 {{- end}}
 {{end}}
+
+{{/* Replica lag, from the primary (engine/replica_postgres.go): one row a
+     standby or subscriber streaming from it (base backups left out): who
+     it is, its lag behind the primary (replay_lag, NULL once it has
+     caught up on an idle primary) and the WAL it has been sent but not yet
+     replayed. The lag columns are NULL to a user without pg_monitor (or
+     pg_read_all_stats): the last column says whether they can be read. */}}
+{{define "replica-lag"}}
+SELECT coalesce(nullif(application_name, ''), 'pid ' || pid::text) || coalesce(' at ' || host(client_addr), ''),
+  extract(epoch FROM replay_lag)::float8,
+  coalesce(pg_catalog.pg_wal_lsn_diff(sent_lsn, replay_lsn), 0)::bigint,
+  sent_lsn IS NOT NULL
+FROM pg_catalog.pg_stat_replication
+WHERE state IS DISTINCT FROM 'backup'
+ORDER BY 1
+{{end}}
