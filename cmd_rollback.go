@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -34,6 +35,7 @@ func newRollbackCmd(g *globals) *cobra.Command {
 		batchTime:      "target duration of one batch of that copy",
 		maxRate:        "cap that copy at this many rows per second",
 	})
+	cmd.Flags().DurationVar(&f.maxReplicaLag, "max-replica-lag", time.Second, maxReplicaLagHelp("a rollback's copy"))
 	cmd.Flags().BoolVar(&f.dropData, "drop-data", false, "let add-column's rollback drop its column although rows hold values nothing can give back (what the application wrote there); without it the rollback refuses, naming them")
 	return cmd
 }

@@ -30,6 +30,7 @@ type runFlags struct {
 	batchTime      time.Duration
 	batchTimeout   time.Duration
 	maxRate        float64
+	maxReplicaLag  time.Duration // run and rollback define it (0: off)
 	operator       string
 	allowLock      string
 	dropData       bool
@@ -67,7 +68,22 @@ const allowLockHelp = "where the database refuses a statement's lock-free form o
 
 func (f *runFlags) options(emit func(engine.Event)) engine.Options {
 	return engine.Options{Operator: f.operator, LockTimeout: f.lockTimeout, BatchSize: f.batchSize,
-		BatchTime: f.batchTime, BatchTimeout: f.batchTimeout, MaxRate: f.maxRate, Emit: emit, Failpoint: failpoint(), AllowLock: f.allowLock, DropData: f.dropData}
+		BatchTime: f.batchTime, BatchTimeout: f.batchTimeout, MaxRate: f.maxRate, MaxReplicaLag: replicaLagOption(f.maxReplicaLag), Emit: emit, Failpoint: failpoint(), AllowLock: f.allowLock, DropData: f.dropData}
+}
+
+// replicaLagOption is --max-replica-lag as the engine takes it: there 0
+// is the default, and off is below 0.
+func replicaLagOption(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
+}
+
+// maxReplicaLagHelp is --max-replica-lag's help; what holds is the
+// command's.
+func maxReplicaLagHelp(what string) string {
+	return "hold " + what + " between batches while a replica is further behind than this (PostgreSQL: read from the primary's pg_stat_replication; MySQL/MariaDB: each replica is asked, listed in the plan's replicas:, in " + engine.ReplicasEnv + " or found with SHOW SLAVE HOSTS; SQLite has no replicas: accepted, does nothing); 0 turns it off"
 }
 
 func (f *runFlags) check() error {
@@ -77,8 +93,8 @@ func (f *runFlags) check() error {
 	if templates.LevelRank(f.allowLock) < 0 {
 		return &flagError{fmt.Errorf("--allow-lock %q: use shared (writes wait) or exclusive (reads and writes wait)", f.allowLock)}
 	}
-	if f.batchSize < 0 || f.batchTime < 0 || f.batchTimeout < 0 || f.lockTimeout < 0 || f.maxRate < 0 {
-		return &flagError{errors.New("--batch-size, --batch-time, --batch-timeout, --lock-timeout and --max-rate must not be negative")}
+	if f.batchSize < 0 || f.batchTime < 0 || f.batchTimeout < 0 || f.lockTimeout < 0 || f.maxRate < 0 || f.maxReplicaLag < 0 {
+		return &flagError{errors.New("--batch-size, --batch-time, --batch-timeout, --lock-timeout, --max-rate and --max-replica-lag must not be negative")}
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 )
@@ -108,7 +109,7 @@ func (s *Session) newReplicaGauge(ctx context.Context, phase string) *replicaGau
 		}
 		g.reader = &postgresReplicas{s: s}
 	case "mysql":
-		r, err := s.mysqlReplicas(ctx, phase)
+		r, err := s.mysqlReplicas(ctx, phase, os.Getenv(ReplicasEnv))
 		if err != nil {
 			s.notice(phase, "cannot find the replicas to watch (%v): batches will not hold for replica lag", s.dsn.scrub(err))
 			return nil

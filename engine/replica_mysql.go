@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -57,10 +56,11 @@ type mysqlReplicas struct {
 	list []*mysqlReplica
 }
 
-// mysqlReplicas finds the replicas to ask; nil when there are none.
-func (s *Session) mysqlReplicas(ctx context.Context, phase string) (*mysqlReplicas, error) {
+// mysqlReplicas finds the replicas to ask; nil when there are none. env
+// is SHEPHERD_REPLICAS's value.
+func (s *Session) mysqlReplicas(ctx context.Context, phase, env string) (*mysqlReplicas, error) {
 	r := &mysqlReplicas{s: s}
-	if env := strings.Fields(os.Getenv(ReplicasEnv)); len(env) > 0 {
+	if env := strings.Fields(env); len(env) > 0 {
 		for i, text := range env {
 			d, err := ParseDSN(text)
 			if err != nil {

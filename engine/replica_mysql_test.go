@@ -247,4 +247,26 @@ func TestBackfillHoldsForMariaDBReplicaLag(t *testing.T) {
 			t.Errorf("SQL thread stopped %v: behind %v (%s), %v; notices %v", stopped, behind, what, err, rec.of(EventNotice))
 		}
 	}
+
+	// Listed in SHEPHERD_REPLICAS, with a user and password of its own;
+	// a DSN there that is not read is refused without a word of it.
+	ctx := context.Background()
+	env := fmt.Sprintf("mysql://%s:%s@%s/test", shepherdUser, replicaTestPassword, replicaAddr)
+	r, err := ls.mysqlReplicas(ctx, "backfill", env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.close()
+	lags, err := r.read(ctx)
+	if err != nil || len(lags) != 1 || lags[0].name != replicaAddr || lags[0].unread != "" || lags[0].unknown != "" {
+		t.Errorf("%s: read %+v, %v", ReplicasEnv, lags, err)
+	}
+	if _, err := ls.mysqlReplicas(ctx, "backfill", "mysql://"+shepherdUser+":"+replicaTestPassword+"@"+replicaAddr); err == nil || strings.Contains(err.Error(), replicaTestPassword) {
+		t.Errorf("a DSN without a database: %v", err)
+	}
+	for _, e := range rec.all() {
+		if strings.Contains(e.Message, replicaTestPassword) {
+			t.Errorf("a notice shows the password: %s", e.Message)
+		}
+	}
 }
