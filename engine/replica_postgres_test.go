@@ -121,7 +121,7 @@ func TestBackfillHoldsForPostgresReplicaLag(t *testing.T) {
 		t.Fatalf("the backfill finished before the standby replayed again: it did not hold (%d batches)\nnotices: %v", batches.Load(), rec.of(EventNotice))
 	}
 	at := <-resumedAt
-	holdsAndResumes(t, rec, "replica walreceiver at 127.0.0.1 is ")
+	holdsAndResumes(t, rec, " at 127.0.0.1 is ") // the standby, by its application name and address
 	// No batch ran between the hold's notice and the resumed replay.
 	for _, e := range rec.find(EventNotice, "going on after holding") {
 		if e.Time.Time.Before(at) {
