@@ -239,6 +239,12 @@ func Status(w io.Writer, plans []engine.PlanStatus) {
 		if line := runnerLine(p.Runner); line != "" {
 			fmt.Fprintf(w, "  %s\n", line)
 		}
+		if c := p.Control; c != nil && c.Paused {
+			fmt.Fprintf(w, "  paused by %s at %s: `shepherd resume %s` lets it go on\n", c.By, c.At.Local().Format("2006-01-02 15:04:05"), p.Name)
+		}
+		if c := p.Control; c != nil && c.Tuned() {
+			fmt.Fprintf(w, "  tuned by %s: %s\n", c.TunedBy, c.Tuning)
+		}
 		tab := newTable()
 		for _, ph := range p.Phases {
 			when := ""
