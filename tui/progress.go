@@ -36,8 +36,8 @@ type backfill struct {
 	paused  bool
 	// by is who paused the plan with `shepherd pause` (from anywhere);
 	// empty for the operator's own p.
-	by string
-	width   int
+	by    string
+	width int
 }
 
 func newBackfill(s *Styles) backfill {
