@@ -58,6 +58,7 @@ killed while paused does not lose the pause.` + controlLong,
 		},
 	}
 	cmd.Flags().StringVar(&operator, "operator", "", "who asks, for the log (default: OS user@host)")
+	cmd.ValidArgsFunction = completePlanFiles
 	return cmd
 }
 
@@ -90,6 +91,7 @@ func newResumeCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&operator, "operator", "", "who asks, for the log (default: OS user@host)")
+	cmd.ValidArgsFunction = completePlanFiles
 	return cmd
 }
 
@@ -162,6 +164,7 @@ flags.` + controlLong,
 	fl.Float64Var(&maxRate, "max-rate", 0, "cap the rows per second (0 lifts the cap)")
 	fl.DurationVar(&maxLag, "max-replica-lag", 0, "the replica lag batches hold at")
 	fl.BoolVar(&reset, "reset", false, "clear every tuning: each run's own flags hold again")
+	cmd.ValidArgsFunction = completePlanFiles
 	return cmd
 }
 

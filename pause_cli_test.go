@@ -300,3 +300,47 @@ func TestPauseOutlivesAKilledRunner(t *testing.T) {
 		})
 	}
 }
+
+// Usage errors of pause, resume and tune exit 2 and touch nothing; a plan
+// file that has not run yet can be paused for its first run.
+func TestControlUsageErrors(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t, "sqlite")
+	db.Seed(10)
+	dir := t.TempDir()
+	plan := filepath.Join(dir, "plan.yaml")
+	if err := os.WriteFile(plan, []byte(interruptPlan), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	shep := func(args ...string) (int, string) {
+		var out strings.Builder
+		code := run(t.Context(), append(args, "--db", db.DSN), &out, &out)
+		return code, out.String()
+	}
+	for _, args := range [][]string{
+		{"pause"},
+		{"resume", plan, "extra"},
+		{"tune", plan},
+		{"tune", plan, "--batch-time", "-1s"},
+		{"tune", plan, "--batch-time", "0s"},
+		{"tune", plan, "--max-rate", "-5"},
+		{"tune", plan, "--reset", "--max-rate", "5"},
+		{"tune", plan, "--max-rate", "lots"},
+		{"pause", "no-such-plan"},
+		{"resume", "no-such-plan"},
+	} {
+		if code, out := shep(args...); code != 2 {
+			t.Errorf("%v: exit %d, want 2\n%s", args, code, out)
+		}
+	}
+	if got := db.One(`SELECT count(*) FROM sqlite_schema WHERE name LIKE 'shepherd%'`); got != "0" {
+		t.Errorf("usage errors made %s of shepherd's tables", got)
+	}
+	// A plan file not run yet: the pause waits for its first run.
+	if code, out := shep("pause", plan, "--operator", "alice"); code != 0 || !strings.Contains(out, "no runner is at work on it; the next run holds before its first batch") {
+		t.Errorf("pause before any run: exit %d\n%s", code, out)
+	}
+	if code, out := shep("tune", plan, "--max-rate", "100"); code != 0 || !strings.Contains(out, "the next run starts with it") {
+		t.Errorf("tune before any run: exit %d\n%s", code, out)
+	}
+}
