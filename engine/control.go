@@ -115,7 +115,8 @@ func (r Requester) withDefaults() Requester {
 }
 
 // Control reads what pause, resume and tune last asked of a plan: the zero
-// Control where nothing was asked (or shepherd's tables are not there).
+// Control where nothing was asked. shepherd_control must be there: a run
+// makes it, and so do Pause, Resume and Tune.
 func (e *Engine) Control(ctx context.Context, plan string) (Control, error) {
 	all, err := e.readControls(ctx, "control-get", map[string]any{"plan": plan})
 	return all[plan], err

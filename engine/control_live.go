@@ -164,8 +164,10 @@ func (c *liveControl) apply(ctl Control) {
 		maxRate = *t.MaxRate
 	}
 	c.pace.setRate(maxRate, now)
-	// TODO(replica lag): apply t.MaxReplicaLag once the batch loop's
-	// replica-lag hold reads its threshold from the session.
+	// TODO(replica lag): once Options.MaxReplicaLag exists (the replica
+	// branch), apply it here as the rate is: s.opts.MaxReplicaLag =
+	// t.MaxReplicaLag where it is set, else the runner's own value (kept
+	// by newLiveControl). Until then a tuned lag is stored and shown only.
 	what := t.String()
 	if !t.Tuned() {
 		what = "back to the runner's own settings"
