@@ -67,7 +67,7 @@ func (p *Events) Event(e engine.Event) {
 		fmt.Fprintf(p.w, "%s waiting at the gate: %s\n", tag, e.Message)
 	case engine.EventRollback:
 		fmt.Fprintf(p.w, "%s rolled back: %s\n", tag, e.Message)
-	case engine.EventNotice:
+	case engine.EventNotice, engine.EventPaused, engine.EventResumed:
 		fmt.Fprintf(p.w, "%s %s\n", tag, e.Message)
 	case engine.EventDone:
 		fmt.Fprintf(p.w, "%s %s\n", tag, e.Message)
