@@ -39,7 +39,7 @@ func (s *Session) newLiveControl(phase string, z *sizer, pace *pacer) *liveContr
 // last finished batch. It reports a hold as paused and resumed events (and
 // a remote one in shepherd_log), and returns how long it held, so that
 // rows per second leave the pause out, or the context's error when the run
-// is stopped while held.
+// is stopped while held (its only error).
 func (c *liveControl) between(ctx context.Context, rowsDone int64, checkpoint *string) (time.Duration, error) {
 	s := c.s
 	if err := c.refresh(ctx, false); err != nil {
@@ -57,9 +57,7 @@ func (c *liveControl) between(ctx context.Context, rowsDone int64, checkpoint *s
 				msg := "resumed after " + waited.Round(time.Second).String()
 				if shown == "remote" {
 					msg += " by " + c.cur.By
-					if err := s.log(ctx, s.db, c.phase, "resumed", "", msg); err != nil {
-						return waited, err
-					}
+					c.logHold(ctx, "resumed", msg)
 				}
 				s.emit(Event{Event: EventResumed, Phase: c.phase, RowsDone: int64p(rowsDone), Message: msg, By: c.byIf(shown == "remote")})
 			}
@@ -79,9 +77,7 @@ func (c *liveControl) between(ctx context.Context, rowsDone int64, checkpoint *s
 			if reason == "remote" {
 				msg = fmt.Sprintf("paused by %s at %s: holding between batches, no transaction open on %s, until `shepherd resume %s`",
 					c.cur.By, c.cur.At.UTC().Format(time.DateTime+" MST"), s.plan.Table, s.plan.Name)
-				if err := s.log(ctx, s.db, c.phase, "paused", "", fmt.Sprintf("held at %d rows: %s", rowsDone, msg)); err != nil {
-					return waited, err
-				}
+				c.logHold(ctx, "paused", fmt.Sprintf("held at %d rows: %s", rowsDone, msg))
 			}
 			s.emit(Event{Event: EventPaused, Phase: c.phase, RowsDone: int64p(rowsDone), Checkpoint: cp, Message: msg, By: c.byIf(reason == "remote")})
 		}
@@ -99,6 +95,15 @@ func (c *liveControl) between(ctx context.Context, rowsDone int64, checkpoint *s
 		if err := c.refresh(ctx, true); err != nil {
 			return waited, err
 		}
+	}
+}
+
+// logHold records in shepherd_log that the runner obeyed a pause or a
+// resume. A write that fails is a warning: the hold is the request's, and
+// the request is logged already; the next batch meets the database anyway.
+func (c *liveControl) logHold(ctx context.Context, event, detail string) {
+	if err := c.s.log(ctx, c.s.db, c.phase, event, "", detail); err != nil && ctx.Err() == nil {
+		c.s.warn(c.phase, "could not log the %s in shepherd_log: %v", event, err)
 	}
 }
 
