@@ -138,3 +138,28 @@ func TestLiveControlAppliesATune(t *testing.T) {
 		t.Errorf("notices %q, want %q", notes, want)
 	}
 }
+
+// The batch loop reads the control row at most once a second however
+// small its batches: a pause written in between is seen at the next read.
+func TestLiveControlReadsAtMostOnceASecond(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *testdb.DB) {
+		db.Seed(10)
+		ctx := context.Background()
+		s, _ := session(t, db, mustPlan(t, usersEmailPlan), Options{})
+		defer s.Close()
+		c := s.newLiveControl("backfill", newSizer(s.opts), newPacer(0, time.Now(), 0))
+		if err := c.refresh(ctx, false); err != nil || c.cur.Paused || c.read.IsZero() {
+			t.Fatalf("first read: %v, %+v", err, c.cur)
+		}
+		if _, err := s.Pause(ctx, "users-email", Requester{Operator: "alice"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.refresh(ctx, false); err != nil || c.cur.Paused {
+			t.Fatalf("read again within a second: %v, %+v", err, c.cur)
+		}
+		c.read = c.read.Add(-controlEvery) // a second later
+		if err := c.refresh(ctx, false); err != nil || !c.cur.Paused || c.cur.By != "alice" {
+			t.Fatalf("read a second later: %v, %+v", err, c.cur)
+		}
+	})
+}
