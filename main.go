@@ -151,7 +151,8 @@ time, against live PostgreSQL, MySQL/MariaDB and SQLite databases.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &flagError{err} })
 	// --db is on the commands that use a database, and only there: export,
 	// demo and train work without one.
-	withDB := []*cobra.Command{root, newRunCmd(g), newStatusCmd(g), newPlanCmd(g), newRollbackCmd(g), newReadyCmd(g)}
+	withDB := []*cobra.Command{root, newRunCmd(g), newStatusCmd(g), newPlanCmd(g), newRollbackCmd(g), newReadyCmd(g),
+		newPauseCmd(g), newResumeCmd(g), newTuneCmd(g)}
 	for _, cmd := range withDB {
 		cmd.Flags().StringVar(&g.db, "db", "", dbHelp)
 	}

@@ -209,12 +209,13 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 	if s.opts.BatchSize > pace.size(s.opts.BatchSize) {
 		s.notice(job.phase, "--batch-size %d is over what --max-rate %g allows in one batch (one second of rows): batches of %d rows", s.opts.BatchSize, s.opts.MaxRate, pace.size(s.opts.BatchSize))
 	}
+	ctl := s.newLiveControl(job.phase, z, pace) // pause, resume and tune (control_live.go)
 	lockChecked := time.Now()
 	for {
 		if err := ctx.Err(); err != nil {
 			return st.RowsChanged, s.interrupted(job.phase)
 		}
-		paused, err := s.waitWhilePaused(ctx, job.phase, st.RowsDone, st.Checkpoint)
+		paused, err := ctl.between(ctx, st.RowsDone, st.Checkpoint)
 		pace.resumed(time.Now(), paused) // rows per second leave the pause out
 		if err != nil {
 			return st.RowsChanged, s.interrupted(job.phase)

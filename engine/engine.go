@@ -162,9 +162,12 @@ type Session struct {
 	plan   *phases.Plan
 	pb     *phases.Playbook
 	opts   Options
-	table  *Table
-	key    string
-	keys   []string // a composite key's columns; nil for a single-column key (compositekey.go)
+	// tunedReplicaLag is a live `shepherd tune --max-replica-lag`, over
+	// opts' own (control_live.go); 0 when none.
+	tunedReplicaLag time.Duration
+	table           *Table
+	key             string
+	keys            []string // a composite key's columns; nil for a single-column key (compositekey.go)
 	// rowid, when set, is what the batches walk instead of the key: SQLite's
 	// rowid, under this name (rowidwalk.go).
 	rowid string

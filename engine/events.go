@@ -61,6 +61,10 @@ type Event struct {
 	BatchSize  int     `json:"batch_size,omitempty"`
 	BatchMS    float64 `json:"batch_ms,omitempty"`
 	Checkpoint string  `json:"checkpoint,omitempty"`
+	// By is who paused or tuned the plan with `shepherd pause` or `tune`,
+	// on a paused event or a notice of a retune; empty for the TUI's own
+	// pause.
+	By string `json:"by,omitempty"`
 	// phase-failed
 	Error  string   `json:"error,omitempty"`
 	Count  *int64   `json:"count,omitempty"`

@@ -1,9 +1,7 @@
 package engine
 
 import (
-	"context"
 	"sync"
-	"time"
 )
 
 // Pauser lets an operator hold a batched phase (backfill, switch-writes'
@@ -55,38 +53,4 @@ func (p *PauseSwitch) Hold() <-chan struct{} {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.held
-}
-
-// waitWhilePaused blocks between batches while the session's Pauser holds
-// the loop, and reports it as paused and resumed events. It returns how
-// long it waited, so that rows per second leave the pause out, or the
-// context's error when the run is stopped while paused.
-func (s *Session) waitWhilePaused(ctx context.Context, phase string, rowsDone int64, checkpoint *string) (time.Duration, error) {
-	if s.opts.Pause == nil {
-		return 0, nil
-	}
-	var waited time.Duration
-	for {
-		held := s.opts.Pause.Hold()
-		if held == nil {
-			if waited > 0 {
-				s.emit(Event{Event: EventResumed, Phase: phase, RowsDone: int64p(rowsDone),
-					Message: "resumed after " + waited.Round(time.Second).String()})
-			}
-			return waited, nil
-		}
-		cp := ""
-		if checkpoint != nil {
-			cp = s.checkpointShown(*checkpoint)
-		}
-		s.emit(Event{Event: EventPaused, Phase: phase, RowsDone: int64p(rowsDone), Checkpoint: cp,
-			Message: "paused between batches: no transaction is open on " + s.plan.Table})
-		start := time.Now()
-		select {
-		case <-ctx.Done():
-			return waited + time.Since(start), ctx.Err()
-		case <-held:
-		}
-		waited += time.Since(start)
-	}
 }

@@ -388,11 +388,11 @@ func TestPostgresStateInShepherdSchema(t *testing.T) {
 	if _, err := s.Run(context.Background(), "add-column", nil); err != nil {
 		t.Fatal(err)
 	}
-	if got := fmt.Sprint(db.Query(`SELECT table_schema, table_name FROM information_schema.tables WHERE table_name LIKE 'shepherd%' ORDER BY 2`)); got != "[[shepherd shepherd_lock] [shepherd shepherd_log] [shepherd shepherd_state]]" {
+	if got := fmt.Sprint(db.Query(`SELECT table_schema, table_name FROM information_schema.tables WHERE table_name LIKE 'shepherd%' ORDER BY 2`)); got != "[[shepherd shepherd_control] [shepherd shepherd_lock] [shepherd shepherd_log] [shepherd shepherd_state]]" {
 		t.Fatalf("shepherd's tables: %s", got)
 	}
 	if got := fmt.Sprint(db.Query(`SELECT table_name, column_name FROM information_schema.columns
-WHERE table_schema = 'shepherd' AND data_type = 'timestamp with time zone' ORDER BY 1, 2`)); got != "[[shepherd_lock expires_at] [shepherd_lock since] [shepherd_log at] [shepherd_state finished_at] [shepherd_state started_at]]" {
+WHERE table_schema = 'shepherd' AND data_type = 'timestamp with time zone' ORDER BY 1, 2`)); got != "[[shepherd_control paused_at] [shepherd_control tuned_at] [shepherd_lock expires_at] [shepherd_lock since] [shepherd_log at] [shepherd_state finished_at] [shepherd_state started_at]]" {
 		t.Fatalf("timestamptz columns: %s", got)
 	}
 	// The session's lock row names it while it runs.

@@ -38,6 +38,15 @@ func (o Options) replicaLagLimit() time.Duration {
 	return o.MaxReplicaLag
 }
 
+// replicaLagLimit is the limit the walk holds at: a live `shepherd tune
+// --max-replica-lag` (control_live.go) over the run's own.
+func (s *Session) replicaLagLimit() time.Duration {
+	if s.tunedReplicaLag > 0 {
+		return s.tunedReplicaLag
+	}
+	return s.opts.replicaLagLimit()
+}
+
 // replicaLag is one replica's reading.
 type replicaLag struct {
 	// name says which replica, without a password: host:port, or the
@@ -98,7 +107,7 @@ type replicaGauge struct {
 // newReplicaGauge finds the replicas to watch; nil when there are none to
 // ask, or the check is off.
 func (s *Session) newReplicaGauge(ctx context.Context, phase string) *replicaGauge {
-	if s.opts.replicaLagLimit() == 0 {
+	if s.replicaLagLimit() == 0 {
 		return nil
 	}
 	g := &replicaGauge{s: s, phase: phase, poll: max(s.opts.BatchTime, 100*time.Millisecond), told: map[string]string{}}
@@ -150,7 +159,7 @@ func (g *replicaGauge) check(ctx context.Context) (bool, string, error) {
 			continue
 		}
 		g.tell(r.name, "")
-		if b, what := r.behind(g.s.opts.replicaLagLimit()); b {
+		if b, what := r.behind(g.s.replicaLagLimit()); b {
 			whats = append(whats, what)
 		}
 	}
@@ -177,7 +186,7 @@ func (g *replicaGauge) wait(ctx context.Context) error {
 	}
 	var since, told time.Time
 	for {
-		if g.s.opts.replicaLagLimit() == 0 {
+		if g.s.replicaLagLimit() == 0 {
 			return nil // turned off while holding
 		}
 		behind, what, err := g.check(ctx)

@@ -52,7 +52,7 @@ func (r *postgresReplicas) read(ctx context.Context) ([]replicaLag, error) {
 				since = now
 			}
 			seen[l.name] = since
-			if l.lag = now.Sub(since); l.lag > r.s.opts.replicaLagLimit() {
+			if l.lag = now.Sub(since); l.lag > r.s.replicaLagLimit() {
 				l.unknown = fmt.Sprintf("%d bytes of WAL not replayed for %s, and no replay_lag reported", unreplayed, roundLag(l.lag))
 			}
 		}

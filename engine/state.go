@@ -392,6 +392,9 @@ type PlanStatus struct {
 	// Runner holds the plan's runner lock, or held it last (its row is
 	// left by a runner that died); nil when no row names the plan.
 	Runner *Runner `json:"runner,omitempty"`
+	// Control is what `shepherd pause`, `resume` and `tune` asked of the
+	// plan, while it is paused or tuned; nil otherwise.
+	Control *Control `json:"control,omitempty"`
 }
 
 // PhaseStatus is one phase's state.
@@ -433,7 +436,10 @@ func (e *Engine) Status(ctx context.Context) ([]PlanStatus, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read shepherd_state: %w", e.dsn.scrub(err))
 	}
-	return e.withRunners(ctx, out)
+	if out, err = e.withRunners(ctx, out); err != nil {
+		return nil, err
+	}
+	return e.withControls(ctx, out)
 }
 
 // LogEntry is one row of shepherd_log.

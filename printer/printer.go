@@ -67,7 +67,7 @@ func (p *Events) Event(e engine.Event) {
 		fmt.Fprintf(p.w, "%s waiting at the gate: %s\n", tag, e.Message)
 	case engine.EventRollback:
 		fmt.Fprintf(p.w, "%s rolled back: %s\n", tag, e.Message)
-	case engine.EventNotice:
+	case engine.EventNotice, engine.EventPaused, engine.EventResumed:
 		fmt.Fprintf(p.w, "%s %s\n", tag, e.Message)
 	case engine.EventDone:
 		fmt.Fprintf(p.w, "%s %s\n", tag, e.Message)
@@ -238,6 +238,12 @@ func Status(w io.Writer, plans []engine.PlanStatus) {
 		fmt.Fprintf(w, "%s  (%s on %s)\n", p.Name, p.Playbook, p.Table)
 		if line := runnerLine(p.Runner); line != "" {
 			fmt.Fprintf(w, "  %s\n", line)
+		}
+		if c := p.Control; c != nil && c.Paused {
+			fmt.Fprintf(w, "  paused by %s at %s: `shepherd resume %s` lets it go on\n", c.By, c.At.Local().Format("2006-01-02 15:04:05"), p.Name)
+		}
+		if c := p.Control; c != nil && c.Tuned() {
+			fmt.Fprintf(w, "  tuned by %s: %s\n", c.TunedBy, c.Tuning)
 		}
 		tab := newTable()
 		for _, ph := range p.Phases {

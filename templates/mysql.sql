@@ -60,6 +60,19 @@ CREATE TABLE IF NOT EXISTS shepherd_log (
 -- step: adds version (which shepherd wrote the row) to a shepherd_log an older shepherd made (its rows have none)
 -- applied: SELECT count(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'shepherd_log' AND column_name = 'version'
 ALTER TABLE shepherd_log ADD COLUMN `version` VARCHAR(255) NULL
+-- step: creates shepherd_control (pause, resume, tune) where an older shepherd made the others without it
+CREATE TABLE IF NOT EXISTS shepherd_control (
+  plan               VARCHAR(191) NOT NULL,
+  paused             TINYINT(1)   NOT NULL DEFAULT 0,
+  paused_by          VARCHAR(255) NULL,
+  paused_at          DATETIME(6)  NULL,
+  batch_time_ms      BIGINT       NULL,
+  max_rate           DOUBLE       NULL,
+  max_replica_lag_ms BIGINT       NULL,
+  tuned_by           VARCHAR(255) NULL,
+  tuned_at           DATETIME(6)  NULL,
+  PRIMARY KEY (plan)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
 -- step:
 CREATE TABLE IF NOT EXISTS shepherd_lock (
   scope      VARCHAR(255) NOT NULL,
@@ -120,6 +133,26 @@ VALUES ({{param "at"}}, {{param "plan"}}, {{param "phase"}}, {{param "event"}}, 
 SELECT `at`, phase, `event`, actor, sql_text, detail, {{if .LogVersion}}`version`{{else}}NULL{{end}} FROM shepherd_log WHERE plan = {{param "plan"}} ORDER BY id
 {{end}}
 {{define "log-has-version"}}SELECT count(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'shepherd_log' AND column_name = 'version'{{end}}
+
+{{/* ---------- live control: pause, resume, tune (control.go) ---------- */}}
+
+{{define "control-exists"}}SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'shepherd_control'{{end}}
+{{define "control-get"}}SELECT plan, paused, paused_by, paused_at, batch_time_ms, max_rate, max_replica_lag_ms, tuned_by, tuned_at FROM shepherd_control WHERE plan = {{param "plan"}}{{end}}
+{{define "control-list"}}SELECT plan, paused, paused_by, paused_at, batch_time_ms, max_rate, max_replica_lag_ms, tuned_by, tuned_at FROM shepherd_control{{end}}
+{{define "control-pause"}}
+INSERT INTO shepherd_control (plan, paused, paused_by, paused_at)
+VALUES ({{param "plan"}}, {{param "paused"}}, {{param "by"}}, {{param "at"}})
+ON DUPLICATE KEY UPDATE paused = VALUES(paused), paused_by = VALUES(paused_by), paused_at = VALUES(paused_at)
+{{end}}
+{{/* A value not given (NULL) keeps the one stored; .Cond "reset" clears them all. */}}
+{{define "control-tune"}}
+INSERT INTO shepherd_control (plan, batch_time_ms, max_rate, max_replica_lag_ms, tuned_by, tuned_at)
+VALUES ({{param "plan"}}, {{param "batch_time_ms"}}, {{param "max_rate"}}, {{param "max_replica_lag_ms"}}, {{param "by"}}, {{param "at"}})
+ON DUPLICATE KEY UPDATE
+{{- if eq .Cond "reset"}} batch_time_ms = NULL, max_rate = NULL, max_replica_lag_ms = NULL,
+{{- else}} batch_time_ms = COALESCE(VALUES(batch_time_ms), batch_time_ms), max_rate = COALESCE(VALUES(max_rate), max_rate), max_replica_lag_ms = COALESCE(VALUES(max_replica_lag_ms), max_replica_lag_ms),
+{{- end}} tuned_by = VALUES(tuned_by), tuned_at = VALUES(tuned_at)
+{{end}}
 
 {{define "log-last-plan"}}
 SELECT detail FROM shepherd_log WHERE plan = {{param "plan"}} AND `event` = 'plan' ORDER BY id DESC LIMIT 1

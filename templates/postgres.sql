@@ -77,6 +77,20 @@ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = 'shepherd.shepherd_log'::regclass AND attname = 'version' AND NOT attisdropped) THEN
     ALTER TABLE shepherd.shepherd_log ADD COLUMN version text;
   END IF;
+  -- shepherd_control came later (pause, resume, tune): made where missing.
+  IF to_regclass('shepherd.shepherd_control') IS NULL THEN
+    CREATE TABLE shepherd.shepherd_control (
+      plan               text PRIMARY KEY,
+      paused             boolean NOT NULL DEFAULT false,
+      paused_by          text,
+      paused_at          timestamptz,
+      batch_time_ms      bigint,
+      max_rate           double precision,
+      max_replica_lag_ms bigint,
+      tuned_by           text,
+      tuned_at           timestamptz
+    );
+  END IF;
   IF to_regclass('shepherd.shepherd_lock') IS NULL THEN
     CREATE TABLE shepherd.shepherd_lock (
       scope      text PRIMARY KEY,
@@ -97,6 +111,7 @@ $shepherd$
      case after the first run): state-ddl's DO block, which a fresh session
      compiles and which takes an advisory lock, is then skipped. */}}
 {{define "state-complete"}}SELECT CASE WHEN to_regclass('shepherd.shepherd_state') IS NOT NULL AND to_regclass('shepherd.shepherd_log') IS NOT NULL AND to_regclass('shepherd.shepherd_lock') IS NOT NULL
+  AND to_regclass('shepherd.shepherd_control') IS NOT NULL
   AND (SELECT count(*) FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass('shepherd.shepherd_state') AND attname IN ('took_effect', 'rows_changed') AND NOT attisdropped) = 2
   AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass('shepherd.shepherd_log') AND attname = 'version' AND NOT attisdropped) THEN 1 ELSE 0 END{{end}}
 
@@ -148,6 +163,26 @@ VALUES ({{param "at"}}, {{param "plan"}}, {{param "phase"}}, {{param "event"}}, 
 SELECT at, phase, event, actor, sql_text, detail, {{if .LogVersion}}version{{else}}NULL::text{{end}} FROM shepherd.shepherd_log WHERE plan = {{param "plan"}} ORDER BY id
 {{end}}
 {{define "log-has-version"}}SELECT count(*) FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass('shepherd.shepherd_log') AND attname = 'version' AND NOT attisdropped{{end}}
+
+{{/* ---------- live control: pause, resume, tune (control.go) ---------- */}}
+
+{{define "control-exists"}}SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'shepherd' AND c.relname = 'shepherd_control'{{end}}
+{{define "control-get"}}SELECT plan, paused, paused_by, paused_at, batch_time_ms, max_rate, max_replica_lag_ms, tuned_by, tuned_at FROM shepherd.shepherd_control WHERE plan = {{param "plan"}}{{end}}
+{{define "control-list"}}SELECT plan, paused, paused_by, paused_at, batch_time_ms, max_rate, max_replica_lag_ms, tuned_by, tuned_at FROM shepherd.shepherd_control{{end}}
+{{define "control-pause"}}
+INSERT INTO shepherd.shepherd_control (plan, paused, paused_by, paused_at)
+VALUES ({{param "plan"}}, {{param "paused"}}, {{param "by"}}, {{param "at"}})
+ON CONFLICT (plan) DO UPDATE SET paused = EXCLUDED.paused, paused_by = EXCLUDED.paused_by, paused_at = EXCLUDED.paused_at
+{{end}}
+{{/* A value not given (NULL) keeps the one stored; .Cond "reset" clears them all. */}}
+{{define "control-tune"}}
+INSERT INTO shepherd.shepherd_control (plan, batch_time_ms, max_rate, max_replica_lag_ms, tuned_by, tuned_at)
+VALUES ({{param "plan"}}, {{param "batch_time_ms"}}, {{param "max_rate"}}, {{param "max_replica_lag_ms"}}, {{param "by"}}, {{param "at"}})
+ON CONFLICT (plan) DO UPDATE SET
+{{- if eq .Cond "reset"}} batch_time_ms = NULL, max_rate = NULL, max_replica_lag_ms = NULL,
+{{- else}} batch_time_ms = COALESCE(EXCLUDED.batch_time_ms, shepherd_control.batch_time_ms), max_rate = COALESCE(EXCLUDED.max_rate, shepherd_control.max_rate), max_replica_lag_ms = COALESCE(EXCLUDED.max_replica_lag_ms, shepherd_control.max_replica_lag_ms),
+{{- end}} tuned_by = EXCLUDED.tuned_by, tuned_at = EXCLUDED.tuned_at
+{{end}}
 
 {{define "log-last-plan"}}
 SELECT detail FROM shepherd.shepherd_log WHERE plan = {{param "plan"}} AND event = 'plan' ORDER BY id DESC LIMIT 1

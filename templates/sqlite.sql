@@ -45,6 +45,18 @@ CREATE TABLE IF NOT EXISTS shepherd_log (
 ALTER TABLE shepherd_log ADD COLUMN version TEXT
 -- step:
 CREATE INDEX IF NOT EXISTS shepherd_log_plan ON shepherd_log (plan, id)
+-- step: creates shepherd_control (pause, resume, tune) where an older shepherd made the others without it
+CREATE TABLE IF NOT EXISTS shepherd_control (
+  plan               TEXT PRIMARY KEY,
+  paused             INTEGER NOT NULL DEFAULT 0,
+  paused_by          TEXT,
+  paused_at          TEXT,
+  batch_time_ms      INTEGER,
+  max_rate           REAL,
+  max_replica_lag_ms INTEGER,
+  tuned_by           TEXT,
+  tuned_at           TEXT
+)
 -- step:
 CREATE TABLE IF NOT EXISTS shepherd_lock (
   scope      TEXT PRIMARY KEY,
@@ -104,6 +116,26 @@ VALUES ({{param "at"}}, {{param "plan"}}, {{param "phase"}}, {{param "event"}}, 
 SELECT at, phase, event, actor, sql_text, detail, {{if .LogVersion}}version{{else}}NULL{{end}} FROM shepherd_log WHERE plan = {{param "plan"}} ORDER BY id
 {{end}}
 {{define "log-has-version"}}SELECT count(*) FROM pragma_table_info('shepherd_log') WHERE name = 'version'{{end}}
+
+{{/* ---------- live control: pause, resume, tune (control.go) ---------- */}}
+
+{{define "control-exists"}}SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'shepherd_control'{{end}}
+{{define "control-get"}}SELECT plan, paused, paused_by, paused_at, batch_time_ms, max_rate, max_replica_lag_ms, tuned_by, tuned_at FROM shepherd_control WHERE plan = {{param "plan"}}{{end}}
+{{define "control-list"}}SELECT plan, paused, paused_by, paused_at, batch_time_ms, max_rate, max_replica_lag_ms, tuned_by, tuned_at FROM shepherd_control{{end}}
+{{define "control-pause"}}
+INSERT INTO shepherd_control (plan, paused, paused_by, paused_at)
+VALUES ({{param "plan"}}, {{param "paused"}}, {{param "by"}}, {{param "at"}})
+ON CONFLICT (plan) DO UPDATE SET paused = excluded.paused, paused_by = excluded.paused_by, paused_at = excluded.paused_at
+{{end}}
+{{/* A value not given (NULL) keeps the one stored; .Cond "reset" clears them all. */}}
+{{define "control-tune"}}
+INSERT INTO shepherd_control (plan, batch_time_ms, max_rate, max_replica_lag_ms, tuned_by, tuned_at)
+VALUES ({{param "plan"}}, {{param "batch_time_ms"}}, {{param "max_rate"}}, {{param "max_replica_lag_ms"}}, {{param "by"}}, {{param "at"}})
+ON CONFLICT (plan) DO UPDATE SET
+{{- if eq .Cond "reset"}} batch_time_ms = NULL, max_rate = NULL, max_replica_lag_ms = NULL,
+{{- else}} batch_time_ms = COALESCE(excluded.batch_time_ms, batch_time_ms), max_rate = COALESCE(excluded.max_rate, max_rate), max_replica_lag_ms = COALESCE(excluded.max_replica_lag_ms, max_replica_lag_ms),
+{{- end}} tuned_by = excluded.tuned_by, tuned_at = excluded.tuned_at
+{{end}}
 
 {{define "log-last-plan"}}
 SELECT detail FROM shepherd_log WHERE plan = {{param "plan"}} AND event = 'plan' ORDER BY id DESC LIMIT 1

@@ -195,6 +195,15 @@ func (ps *planScreen) event(e engine.Event) {
 		}
 		switch e.Event {
 		case engine.EventPaused:
+			if e.By != "" {
+				// `shepherd pause` from anywhere: who paused it, and how
+				// it goes on, in the message line too.
+				add("paused at key " + e.Checkpoint + " by " + e.By)
+				if live {
+					ps.setMsg(msgInfo, e.Message)
+				}
+				break
+			}
 			add("paused at key " + e.Checkpoint)
 			if live {
 				ps.setMsg(msgInfo, "")

@@ -34,7 +34,10 @@ type backfill struct {
 	// reached yet (it pauses between batches); paused: it has.
 	pausing bool
 	paused  bool
-	width   int
+	// by is who paused the plan with `shepherd pause` (from anywhere);
+	// empty for the operator's own p.
+	by    string
+	width int
 }
 
 func newBackfill(s *Styles) backfill {
@@ -81,12 +84,12 @@ func (b *backfill) Event(e engine.Event) {
 		}
 		b.rate, b.batch, b.cp, b.what = e.RowsPerSec, e.BatchSize, e.Checkpoint, e.Message
 	case engine.EventPaused:
-		b.paused, b.pausing = true, false
+		b.paused, b.pausing, b.by = true, false, e.By
 		if e.Checkpoint != "" {
 			b.cp = e.Checkpoint
 		}
 	case engine.EventResumed:
-		b.paused, b.pausing = false, false
+		b.paused, b.pausing, b.by = false, false, ""
 	}
 }
 
@@ -122,7 +125,11 @@ func (b backfill) View() string {
 		if b.cp != "" {
 			cp = " at key " + b.cp
 		}
-		parts = append(parts, s.Waiting.Render("⏸ paused"+cp+" · p resumes"))
+		if b.by != "" {
+			parts = append(parts, s.Waiting.Render("⏸ paused by "+b.by+cp+" (shepherd resume)"))
+		} else {
+			parts = append(parts, s.Waiting.Render("⏸ paused"+cp+" · p resumes"))
+		}
 	case b.pausing:
 		parts = append(parts, s.Waiting.Render("pausing after this batch…"))
 	default:
