@@ -94,12 +94,12 @@ func startPrivateMariaDB(t *testing.T, ca, cert, key string) *privateMariaDB {
 	}
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
-	if out, err := exec.Command(install, "--no-defaults", "--datadir="+data, "--user=root",
+	if out, err := exec.Command(install, "--no-defaults", "--tmpdir="+dir, "--datadir="+data, "--user=root",
 		"--auth-root-authentication-method=normal", "--skip-test-db").CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v\n%s", install, err, out)
 	}
 	m := &privateMariaDB{port: freePort(t), socket: filepath.Join(dir, "sock")}
-	cmd := exec.Command(server, "--no-defaults", "--datadir="+data, "--user=root",
+	cmd := exec.Command(server, "--no-defaults", "--tmpdir="+dir, "--datadir="+data, "--user=root",
 		fmt.Sprintf("--port=%d", m.port), "--bind-address=127.0.0.1", "--socket="+m.socket,
 		"--pid-file="+filepath.Join(dir, "pid"), "--log-error="+filepath.Join(dir, "log"),
 		"--ssl-ca="+ca, "--ssl-cert="+cert, "--ssl-key="+key,

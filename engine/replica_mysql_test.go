@@ -55,7 +55,7 @@ func startMariaDBPair(t *testing.T) *mariaDBPair {
 	}
 	dir := t.TempDir()
 	began := time.Now()
-	if out, err := exec.Command(install, "--no-defaults", "--datadir="+filepath.Join(dir, "primary"), "--user=root",
+	if out, err := exec.Command(install, "--no-defaults", "--tmpdir="+dir, "--datadir="+filepath.Join(dir, "primary"), "--user=root",
 		"--auth-root-authentication-method=normal", "--skip-test-db").CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v\n%s", install, err, out)
 	}
@@ -67,7 +67,7 @@ func startMariaDBPair(t *testing.T) *mariaDBPair {
 	start := func(name string, port int, args ...string) *sql.DB {
 		data := filepath.Join(dir, name)
 		socket := filepath.Join(dir, name+".sock")
-		argv := append([]string{"--no-defaults", "--datadir=" + data, "--user=root",
+		argv := append([]string{"--no-defaults", "--tmpdir=" + dir, "--datadir=" + data, "--user=root",
 			fmt.Sprintf("--port=%d", port), "--bind-address=127.0.0.1", "--socket=" + socket,
 			"--pid-file=" + filepath.Join(dir, name+".pid"), "--log-error=" + filepath.Join(dir, name+".log"),
 			"--innodb-buffer-pool-size=16M", "--skip-name-resolve", "--innodb-flush-log-at-trx-commit=0", "--sync-binlog=0"}, args...)
