@@ -74,10 +74,12 @@ func TestPostgresClientCertificateAndPassfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	// SSL and pg_hba.conf are read again on a reload.
+	// The postmaster rereads the files when the signal reaches it, and a
+	// session sees them after that: wait for it rather than race it.
 	admin.Exec(`SELECT pg_reload_conf()`)
-	if got := admin.One(`SELECT setting FROM pg_settings WHERE name = 'ssl'`); got != "on" {
-		t.Fatalf("ssl is %s after the reload:\n%s", got, p.log())
-	}
+	waitFor(t, "ssl on after the reload", 10*time.Second, func() bool {
+		return admin.One(`SELECT setting FROM pg_settings WHERE name = 'ssl'`) == "on"
+	})
 	port := strconv.Itoa(p.port)
 	for _, v := range []string{"PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGPASSWORD", "PGSSLMODE", "PGSSLROOTCERT", "PGSSLCERT", "PGSSLKEY", "PGPASSFILE"} {
 		t.Setenv(v, "")
