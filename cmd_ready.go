@@ -29,6 +29,7 @@ func newReadyCmd(g *globals) *cobra.Command {
 	var phase string
 	var wait, reached bool
 	var timeout, interval time.Duration
+	ff := &fleetFlags{}
 	cmd := &cobra.Command{
 		Use:   "ready PLAN --phase ID",
 		Short: "readiness probe: exit 0 when that phase is done, else 1 (--wait: wait for it)",
@@ -74,6 +75,11 @@ the deploy once the run waits there.`,
 				}
 				return eng.Ready(ctx, plan.Name, phase)
 			}
+			if on, err := ff.on(g); on || err != nil {
+				return orFleet(err, func() error {
+					return readyFleet(cmd, ff, plan, phase, reached, look, wait, timeout, interval, cmd.Flags().Changed("timeout"))
+				})
+			}
 			if !wait {
 				if timeout == 0 {
 					timeout = probeTimeout
@@ -99,6 +105,7 @@ the deploy once the run waits there.`,
 		},
 	}
 	fl := cmd.Flags()
+	ff.define(cmd)
 	fl.StringVar(&phase, "phase", "", "the phase asked about")
 	fl.BoolVar(&reached, "reached", false, "answer yes once a run has reached the phase (running, waiting at its gate, or done), not only once it is done")
 	fl.BoolVar(&wait, "wait", false, "wait until the answer is yes (polling, read-only), instead of answering at once")

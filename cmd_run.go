@@ -12,7 +12,7 @@ import (
 // newRunCmd is `shepherd run PLAN`: the plan walked phase by phase, in the
 // TUI or (--non-interactive) to the next gate that is not confirmed.
 func newRunCmd(g *globals) *cobra.Command {
-	f := &runFlags{}
+	f, ff := &runFlags{}, &fleetFlags{}
 	cmd := &cobra.Command{
 		Use:   "run PLAN",
 		Short: "walk a plan: phase by phase, stopping at each gate until it is confirmed",
@@ -33,6 +33,9 @@ rerun goes on from the state recorded in the database.`,
   shepherd run plans/users-email.yaml --non-interactive --notify "$SLACK_WEBHOOK_URL"`,
 		Args: exactArgs(1, "one plan file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if on, err := ff.on(g); on || err != nil {
+				return orFleet(err, func() error { return walkFleet(cmd, g, f, ff, args[0], false) })
+			}
 			return walk(cmd, g, f, args[0], false, func(ctx context.Context, sess *engine.Session) error {
 				confirmed := map[string]bool{}
 				for _, c := range f.confirm {
@@ -56,6 +59,7 @@ rerun goes on from the state recorded in the database.`,
 		batchTime:      "target duration of one backfill batch",
 		maxRate:        "cap the backfill at this many rows per second",
 	})
+	ff.define(cmd)
 	fl := cmd.Flags()
 	fl.StringVar(&f.until, "until", "", "stop after this phase")
 	fl.StringSliceVar(&f.confirm, "confirm", nil, "confirm this gate (repeatable)")

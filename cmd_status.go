@@ -15,10 +15,14 @@ import (
 // text or JSON (with the audit log on --log) otherwise.
 func newStatusCmd(g *globals) *cobra.Command {
 	var asJSON, withLog bool
+	ff := &fleetFlags{}
 	cmd := &cobra.Command{
 		Use:   "status [PLAN...]",
 		Short: "every plan's state in this database; PLAN is a plan file or a plan's name",
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if on, err := ff.on(g); on || err != nil {
+				return orFleet(err, func() error { return statusFleet(cmd, ff, args, asJSON) })
+			}
 			targets, err := statusTargets(args)
 			if err != nil {
 				return err
@@ -77,6 +81,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 	_ = cmd.RegisterFlagCompletionFunc("output", completeOutput())
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (the same as --output json)")
 	_ = cmd.Flags().MarkHidden("json")
+	ff.define(cmd)
 	cmd.Flags().BoolVar(&withLog, "log", false, "also print each plan's audit log")
 	cmd.Example = statusExample
 	return cmd
