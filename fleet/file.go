@@ -196,7 +196,7 @@ func expand(spec targetSpec, getenv func(string) string) ([]Target, error) {
 		values = spec.Each
 	case spec.Range != nil:
 		if spec.Range.From == nil || spec.Range.To == nil {
-			return nil, errors.New("range needs from: and to:")
+			return nil, errors.New("range needs both from and to")
 		}
 		from, to := *spec.Range.From, *spec.Range.To
 		if to < from || to-from >= maxTargets {
