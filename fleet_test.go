@@ -270,4 +270,14 @@ func TestFleetGateHoldsForTheWholeFleet(t *testing.T) {
 			t.Errorf("%s: %s, want waiting at switch-writes", name, o)
 		}
 	}
+	// A rollback of the fleet reverts each target's last reversible phase.
+	code, out, _ = fleetCmd("rollback", plan, "--fleet", file, "--non-interactive", "-o", "json")
+	if code != 0 {
+		t.Fatalf("rollback --fleet: exit %d\n%s", code, out)
+	}
+	for name, o := range outcomes(t, fleetLines(t, out)) {
+		if o != "rolled-back backfill" {
+			t.Errorf("%s: %s, want the backfill rolled back", name, o)
+		}
+	}
 }

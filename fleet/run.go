@@ -199,8 +199,9 @@ func (r *run) group(ctx context.Context, idx []int, allowed map[string]bool) {
 		stop := r.stopped()
 		r.mu.Unlock()
 		if stop || ctx.Err() != nil {
+			// Not started: it stays where the last round left it
+			// (skipped, in the first).
 			<-sem
-			r.results[i].Outcome = Skipped
 			continue
 		}
 		wg.Add(1)
