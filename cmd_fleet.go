@@ -275,7 +275,11 @@ func (o *fleetOut) summary(results []fleet.Result) {
 		}{"fleet", o.plan, rows, engine.Now()})
 		return
 	}
-	fmt.Fprintf(o.w, "fleet: %s on %d targets:\n", o.plan, len(rows))
+	n := fmt.Sprintf("%d targets", len(rows))
+	if len(rows) == 1 {
+		n = "1 target"
+	}
+	fmt.Fprintf(o.w, "fleet: %s on %s:\n", o.plan, n)
 	tw := tabwriter.NewWriter(o.w, 0, 0, 2, ' ', 0)
 	for _, r := range rows {
 		what := string(r.Outcome)
