@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,7 +21,10 @@ import (
 
 // statusFleet prints the fleet's state: per plan, a matrix of targets ×
 // phases (text), or every target's plans (JSON).
-func statusFleet(cmd *cobra.Command, ff *fleetFlags, args []string, asJSON bool) error {
+func statusFleet(cmd *cobra.Command, ff *fleetFlags, args []string, asJSON, withLog bool) error {
+	if withLog {
+		return &flagError{errors.New("--log is for one database: give --db DSN (a target's log is in its own database)")}
+	}
 	wanted, err := statusTargets(args)
 	if err != nil {
 		return err

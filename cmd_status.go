@@ -21,7 +21,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 		Short: "every plan's state in this database; PLAN is a plan file or a plan's name",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if on, err := ff.on(g); on || err != nil {
-				return orFleet(err, func() error { return statusFleet(cmd, ff, args, asJSON) })
+				return orFleet(err, func() error { return statusFleet(cmd, ff, args, asJSON, withLog) })
 			}
 			targets, err := statusTargets(args)
 			if err != nil {
