@@ -15,12 +15,14 @@ import (
 	"github.com/shepherd-db/shepherd/engine"
 	"github.com/shepherd-db/shepherd/fleet"
 	"github.com/shepherd-db/shepherd/phases"
+	"github.com/shepherd-db/shepherd/tui"
 )
 
 // status --fleet and ready --fleet: what every target's database records.
 
-// statusFleet prints the fleet's state: per plan, a matrix of targets ×
-// phases (text), or every target's plans (JSON).
+// statusFleet shows the fleet's state: per plan, a matrix of targets ×
+// phases (the TUI in a terminal, else text), or every target's plans
+// (JSON).
 func statusFleet(cmd *cobra.Command, ff *fleetFlags, args []string, asJSON, withLog bool) error {
 	if withLog {
 		return &flagError{errors.New("--log is for one database: give --db DSN (a target's log is in its own database)")}
@@ -32,6 +34,13 @@ func statusFleet(cmd *cobra.Command, ff *fleetFlags, args []string, asJSON, with
 	fl, targets, err := ff.load()
 	if err != nil {
 		return err
+	}
+	// In a terminal, without -o: the matrix on screen, read again every
+	// few seconds.
+	if !asJSON && !cmd.Flags().Changed("output") && interactive(cmd) {
+		tuiHoldsTerminal(cmd.Context())
+		return tui.RunFleet(cmd.Context(), tui.FleetConfig{File: ff.file, Fleet: fl, Targets: targets,
+			Keep: func(plans []engine.PlanStatus) []engine.PlanStatus { return keepPlans(plans, wanted) }})
 	}
 	all := fl.Status(cmd.Context(), targets)
 	for i := range all {
