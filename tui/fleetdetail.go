@@ -35,7 +35,8 @@ func (d fleetDetail) View() string {
 	lines := []string{truncate(head+s.Dim.Render(" · "+t.Target.Short()), d.width)}
 	if t.Err != nil {
 		lines = append(lines, "", s.Failed.Render("✗ state not read"))
-		for _, l := range wrap(t.Err.Error(), d.width-2) {
+		why := strings.TrimPrefix(t.Err.Error(), t.Target.Name+": ")
+		for _, l := range wrap(why, d.width-2) {
 			lines = append(lines, "  "+s.Error.Render(l))
 		}
 		return fit(strings.Join(lines, "\n"), d.width, d.height)
