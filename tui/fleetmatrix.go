@@ -116,7 +116,7 @@ func (m fleetMatrix) View() string {
 	}
 	labelW := 12
 	for _, t := range m.all {
-		labelW = max(labelW, widthOf(t.Target.Name)+3)
+		labelW = max(labelW, widthOf(t.Target.Name)+4)
 	}
 	labelW = min(labelW, max(m.width/3, 12))
 	var lines []string
