@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
 	"syscall"
@@ -36,7 +37,15 @@ func failpoint() func(string) {
 		}
 		if point == stopAt {
 			if stopSeen++; stopSeen == max(k, 1) {
+				// SIGSTOP reaches a process of many threads a moment after
+				// kill returns: this goroutine waits for SIGCONT, or it
+				// would go on past the point (under load, as far as writing
+				// shepherd's tables) before the stop takes hold.
+				cont := make(chan os.Signal, 1)
+				signal.Notify(cont, syscall.SIGCONT)
 				_ = syscall.Kill(os.Getpid(), syscall.SIGSTOP)
+				<-cont
+				signal.Stop(cont)
 			}
 		}
 	}
