@@ -36,7 +36,7 @@ type Action struct {
 	// AddConstraint: its name, kind (CHECK, FOREIGN KEY, UNIQUE, PRIMARY
 	// KEY), body (what follows the kind) and whether NOT VALID.
 	Name, Constraint, Body string
-	NotValid              bool
+	NotValid               bool
 	// CreateIndex: CONCURRENTLY, UNIQUE, the columns' text.
 	Concurrently, Unique bool
 	Columns              []string
