@@ -209,14 +209,22 @@ func dollarTag(t sqllex.Token) string {
 // it holds only comments.
 func trimStatement(text string, start, end int) (string, int) {
 	s := text[start:end]
-	off := 0
+	off, last := 0, 0
 	for _, t := range sqllex.Lex(s, sqllex.Statement) {
 		if t.Kind != sqllex.Space && t.Kind != sqllex.Comment {
 			break
 		}
 		off += len(t.Text)
 	}
-	body := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s[off:]), ";"))
+	end = 0
+	for _, t := range sqllex.Lex(s[off:], sqllex.Statement) {
+		end += len(t.Text)
+		if t.Kind == sqllex.Space || t.Kind == sqllex.Comment {
+			continue
+		}
+		last = end
+	}
+	body := strings.TrimSpace(strings.TrimSuffix(s[off:off+last], ";"))
 	if body == "" {
 		return "", 0
 	}

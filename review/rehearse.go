@@ -40,6 +40,8 @@ type Report struct {
 	// Files and Statements count the new migrations rehearsed.
 	Files      int `json:"files"`
 	Statements int `json:"statements"`
+	// Scratch is the scratch database this review created and dropped.
+	Scratch string `json:"scratch_database"`
 	// Leftovers are earlier reviews' scratch databases this one dropped.
 	Leftovers []string `json:"dropped_leftovers,omitempty"`
 }
@@ -86,6 +88,7 @@ func Rehearse(ctx context.Context, opts Options, files []File, firstNew int) (*R
 	if err != nil {
 		return nil, err
 	}
+	rep.Scratch = scratchName
 	if _, err := target.Exec(ctx, "CREATE DATABASE "+quoteIdent(scratchName)); err != nil {
 		return nil, fmt.Errorf("review: create the scratch database: %w", err)
 	}
