@@ -98,12 +98,22 @@ func skip(toks []sqllex.Token, i int, kws ...string) int {
 func text(toks []sqllex.Token) string {
 	var b strings.Builder
 	for k, t := range toks {
-		if k > 0 && !(t.Kind == sqllex.Punct && (t.Text == "," || t.Text == ")")) && !(toks[k-1].Kind == sqllex.Punct && toks[k-1].Text == "(") {
+		call := k > 0 && t.Text == "(" && toks[k-1].Kind == sqllex.Word && !isKeyword(toks[k-1].Text)
+		if k > 0 && !call && !(t.Kind == sqllex.Punct && (t.Text == "," || t.Text == ")")) && !(toks[k-1].Kind == sqllex.Punct && toks[k-1].Text == "(") {
 			b.WriteByte(' ')
 		}
 		b.WriteString(t.Text)
 	}
 	return b.String()
+}
+
+// isKeyword is a word a "(" after which is no call: CHECK (…), IN (…).
+func isKeyword(w string) bool {
+	switch strings.ToUpper(w) {
+	case "CHECK", "IN", "AND", "OR", "NOT", "KEY", "REFERENCES", "UNIQUE", "ANY", "ALL", "EXISTS":
+		return true
+	}
+	return false
 }
 
 // Classify says what a statement does, one Action per ALTER TABLE clause.

@@ -55,7 +55,7 @@ func (f *Finding) Plan() []byte {
 	note := "# Written by shepherd review for " + filepath.Base(f.File) + " line " + fmt.Sprint(f.Line) + ": " + f.Check + ".\n"
 	switch {
 	case f.Playbook == "add-column" && a.Kind == AddColumn:
-		p.Column, p.Type, p.NotNull, p.Backfill = a.Column, a.Type, true, a.Default
+		p.Column, p.Type, p.NotNull, p.Backfill = a.Column, a.Type, a.NotNull, a.Default
 		if p.Backfill == "" {
 			p.Backfill = "NULL"
 			note += "# Set backfill: to the value existing rows get (an SQL expression over the row).\n"
@@ -85,7 +85,14 @@ func (f *Finding) Plan() []byte {
 	default:
 		return nil
 	}
-	p.Name = slug(p.Table + "-" + firstOf(p.Column, a.Name, a.Column) + "-" + f.Playbook)
+	key := p.Table + "-" + firstOf(p.Column, a.Column)
+	if p.Index != nil || p.Constraint != nil {
+		key = firstOf(a.Name, p.Table+"-"+a.Column)
+		if p.Constraint != nil {
+			key = firstOf(p.Constraint.Name, key)
+		}
+	}
+	p.Name = slug(key + "-" + f.Playbook)
 	data, err := yaml.Marshal(p)
 	if err != nil {
 		return nil
