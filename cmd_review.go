@@ -46,7 +46,7 @@ failed), 2 usage error (a bad path, no --db).`,
   shepherd review migrations/0003_users.sql --db "$DSN" --write-plans plans`,
 		Args: exactArgs(1, "one migration folder or file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !cmd.Flags().Changed("github") && os.Getenv("GITHUB_ACTIONS") == "true" {
+			if !cmd.Flags().Changed("github") && !cmd.Flags().Changed("output") && os.Getenv("GITHUB_ACTIONS") == "true" {
 				github = true
 			}
 			if asJSON && github {
