@@ -121,6 +121,10 @@ func judge(a Action, obs Observed, notNullChecked bool) (Finding, bool) {
 		f.Why = "CREATE INDEX without CONCURRENTLY holds SHARE on the table while it reads every row: writes wait until the index is built"
 		f.Playbook = "add-index"
 		f.Safe = "CREATE INDEX CONCURRENTLY (outside a transaction), check it is valid, and prove the planner uses it"
+		if a.Unique {
+			f.Playbook = "tighten-constraint"
+			f.Safe = "clean the duplicates, CREATE UNIQUE INDEX CONCURRENTLY, then add the UNIQUE constraint USING INDEX"
+		}
 	case RenameColumn:
 		f.Check = "rename-column"
 		f.Rule = ruleRename

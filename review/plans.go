@@ -114,6 +114,14 @@ func constraintOf(a Action) *planConstraint {
 	if a.Kind == SetNotNull {
 		return &planConstraint{Name: a.Table + "_" + a.Column + "_not_null", NotNull: a.Column}
 	}
+	if a.Kind == CreateIndex {
+		for _, c := range a.Columns {
+			if !plainName(c) {
+				return nil
+			}
+		}
+		return &planConstraint{Name: a.Name, Unique: a.Columns}
+	}
 	c := &planConstraint{Name: a.Name}
 	toks := words(a.Body)
 	switch a.Constraint {

@@ -168,11 +168,7 @@ type rehearsal struct {
 // applies it for the statements after it.
 func (r *rehearsal) rehearse(ctx context.Context, sql string, actions []Action) (Observed, error) {
 	obs := Observed{Locks: map[string]string{}, Rewritten: map[string]bool{}}
-	for _, a := range actions {
-		if a.Kind == CreateIndex && a.Concurrently {
-			obs.NoTx = true // cannot run in a transaction; takes SHARE UPDATE EXCLUSIVE only
-		}
-	}
+	obs.NoTx = noTransaction(sql)
 	if !obs.NoTx {
 		before := map[string]int64{}
 		for _, a := range actions {
@@ -386,4 +382,21 @@ func lockRank(mode string) int {
 		}
 	}
 	return 0
+}
+
+// noTransaction says whether PostgreSQL refuses to run the statement in a
+// transaction: CREATE INDEX CONCURRENTLY (SHARE UPDATE EXCLUSIVE only:
+// reads and writes go on), DROP INDEX and REINDEX CONCURRENTLY, VACUUM. It
+// is applied to the scratch database without being observed.
+func noTransaction(sql string) bool {
+	toks := words(sql)
+	if len(toks) > 0 && is(toks[0], "VACUUM") {
+		return true
+	}
+	for i, t := range toks {
+		if i < 4 && is(t, "CONCURRENTLY") {
+			return true
+		}
+	}
+	return false
 }

@@ -181,7 +181,7 @@ func TestReviewPostgres(t *testing.T) {
 	// built concurrently, a CHECK added NOT VALID then validated, a varchar
 	// widened, a new table's own index and NOT NULL column: no false alarm.
 	rep = review(t, db, "testdata/plain", "003_safe.sql")
-	if len(rep.Findings) != 0 || rep.Statements != 10 {
+	if len(rep.Findings) != 0 || rep.Statements != 11 {
 		t.Fatalf("safe statements: %d rehearsed, false alarms %v", rep.Statements, findings(rep))
 	}
 
@@ -217,6 +217,7 @@ func TestWritePlans(t *testing.T) {
 	db := target(t)
 	rep := review(t, db, "testdata/drizzle", "0001_risky_changes.sql")
 	rep.Findings = append(rep.Findings, review(t, db, "testdata/goose", "00002_orders_amount_positive.sql").Findings...)
+	rep.Findings = append(rep.Findings, review(t, db, "testdata/plain/002_unique_username.sql", "").Findings...)
 	dir := t.TempDir()
 	wrote, err := WritePlans(dir, rep.Findings)
 	if err != nil {
@@ -238,6 +239,11 @@ func TestWritePlans(t *testing.T) {
 		if !playbooks[pb] {
 			t.Errorf("no %s plan written (wrote %v)", pb, wrote)
 		}
+	}
+	// CREATE UNIQUE INDEX: a unique constraint, which add-index cannot make.
+	data, err := os.ReadFile(filepath.Join(dir, "users-username-key-tighten-constraint.yaml"))
+	if err != nil || !strings.Contains(string(data), "unique:\n        - username") {
+		t.Errorf("unique index plan: %v\n%s", err, data)
 	}
 	if _, err := WritePlans(dir, rep.Findings); err == nil {
 		t.Error("an existing plan was overwritten")

@@ -9,3 +9,4 @@ CREATE TABLE audit (id bigint PRIMARY KEY, note text NOT NULL);
 CREATE INDEX audit_note_idx ON audit (note);
 ALTER TABLE audit ADD COLUMN at timestamptz NOT NULL;
 CREATE TRIGGER users_touch BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION touch();
+DROP INDEX CONCURRENTLY users_name_idx;
