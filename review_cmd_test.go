@@ -57,6 +57,14 @@ func TestReviewGitHubAndPlans(t *testing.T) {
 	if data, _ := os.ReadFile(plans[0]); !strings.Contains(string(data), "check: amount > 0") {
 		t.Fatalf("plan:\n%s", data)
 	}
+	t.Setenv("GITHUB_ACTIONS", "")
+	code, out, errs = runReview(t, "review", "review/testdata/plain/002_unique_username.sql", "--db", db.DSN)
+	for _, want := range []string{"002_unique_username.sql:1: SHARE on users while its rows", "  why: CREATE INDEX without CONCURRENTLY",
+		`rule (the Migration Operations guide): "Backfill or clean existing rows.`, ": 2 unsafe\n"} {
+		if code != exitFailed || !strings.Contains(out, want) {
+			t.Fatalf("text output: exit %d, no %q:\n%s%s", code, want, out, errs)
+		}
+	}
 	code, out, errs = runReview(t, "review", "review/testdata/plain", "--since", "003_safe.sql", "--db", db.DSN, "-o", "json")
 	if code != exitOK || !strings.Contains(out, `"findings": []`) {
 		t.Fatalf("safe file: exit %d\n%s%s", code, out, errs)

@@ -107,6 +107,9 @@ func Rehearse(ctx context.Context, opts Options, files []File, firstNew int) (*R
 	r := &rehearsal{tm: tm, target: target, scratch: scratch, opts: opts}
 	for _, f := range files[:firstNew] {
 		for _, s := range f.Statements {
+			if txControl(s.SQL) {
+				continue
+			}
 			if _, err := scratch.Exec(ctx, s.SQL); err != nil {
 				return nil, fmt.Errorf("review: replay %s line %d on the scratch database: %w", f.Name, s.Line, err)
 			}
@@ -120,6 +123,9 @@ func Rehearse(ctx context.Context, opts Options, files []File, firstNew int) (*R
 		rep.Files++
 		var fileActions []located
 		for _, s := range f.Statements {
+			if txControl(s.SQL) {
+				continue // the file's own BEGIN/COMMIT: the rehearsal has its transactions
+			}
 			rep.Statements++
 			actions := Classify(s.SQL)
 			obs, err := r.rehearse(ctx, s.SQL, actions)
@@ -395,6 +401,21 @@ func noTransaction(sql string) bool {
 	}
 	for i, t := range toks {
 		if i < 4 && is(t, "CONCURRENTLY") {
+			return true
+		}
+	}
+	return false
+}
+
+// txControl says whether the statement is BEGIN, START TRANSACTION,
+// COMMIT, END or ROLLBACK.
+func txControl(sql string) bool {
+	toks := words(sql)
+	if len(toks) == 0 {
+		return false
+	}
+	for _, kw := range []string{"BEGIN", "START", "COMMIT", "END", "ROLLBACK"} {
+		if is(toks[0], kw) {
 			return true
 		}
 	}

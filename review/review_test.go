@@ -45,7 +45,7 @@ func TestRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) != 2 || strings.Contains(files[0].Name, "down") || strings.Contains(files[1].Name, "down") {
+	if len(files) != 3 || strings.Contains(files[0].Name+files[1].Name+files[2].Name, "down") {
 		t.Fatalf("golang-migrate: %+v", files)
 	}
 	if _, _, err := Read("testdata/nope", ""); err == nil {
@@ -175,6 +175,13 @@ func TestReviewPostgres(t *testing.T) {
 	want = []seen{{2, "set-not-null", "ACCESS EXCLUSIVE"}, {1, "data-and-constraint", ""}}
 	if got := findings(rep); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("golang-migrate findings:\n got %v\nwant %v", got, want)
+	}
+
+	// A file with its own BEGIN and COMMIT: they are not rehearsed (COMMIT
+	// would end the rehearsal's transaction), the statement between is.
+	rep = review(t, db, "testdata/migrate", "000003_wrapped.up.sql")
+	if len(rep.Findings) != 0 || rep.Statements != 1 {
+		t.Fatalf("wrapped file: %d rehearsed, false alarms %v", rep.Statements, findings(rep))
 	}
 
 	// The safe file: a constant default, a stable default (now()), an index
