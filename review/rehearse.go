@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/shepherd-db/shepherd/templates"
 )
@@ -337,7 +338,29 @@ func dropLeftovers(ctx context.Context, tm *templates.Set, target *pgx.Conn, opt
 		if err != nil || opts.Now().Sub(time.Unix(at, 0)) < opts.StaleAfter {
 			continue // not named by a review, or a review still under way
 		}
-		if err := dropDatabase(ctx, target, n); err != nil {
+		// A review still under way (a long one) holds a connection to its
+		// scratch database: left be. Without FORCE, a connection that comes
+		// between the look and the drop fails the drop, not the review.
+		inUse, err := tm.Query("review-scratch-in-use", map[string]any{"Name": n})
+		if err != nil {
+			return dropped, err
+		}
+		args, err := inUse.Args(nil)
+		if err != nil {
+			return dropped, err
+		}
+		var conns int64
+		if err := target.QueryRow(ctx, inUse.SQL, args...).Scan(&conns); err != nil {
+			return dropped, fmt.Errorf("review: look for connections to %s: %w", n, err)
+		}
+		if conns > 0 {
+			continue
+		}
+		if _, err := target.Exec(ctx, "DROP DATABASE IF EXISTS "+quoteIdent(n)); err != nil {
+			var pgErr *pgconn.PgError
+			if errors.As(err, &pgErr) && pgErr.Code == "55006" { // object_in_use
+				continue
+			}
 			return dropped, fmt.Errorf("review: drop the leftover scratch database %s: %w", n, err)
 		}
 		dropped = append(dropped, n)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/shepherd-db/shepherd/internal/testdb"
 	"github.com/shepherd-db/shepherd/phases"
 )
@@ -132,7 +134,9 @@ func TestReviewPostgres(t *testing.T) {
 	db := target(t)
 	before := snapshot(t, db.SQL)
 
+	var all []Finding
 	rep := review(t, db, "testdata/drizzle", "0001_risky_changes.sql")
+	all = append(all, rep.Findings...)
 	want := []seen{
 		{1, "add-column-not-null", "ACCESS EXCLUSIVE"},
 		{2, "add-column-rewrite", "ACCESS EXCLUSIVE"},
@@ -157,6 +161,7 @@ func TestReviewPostgres(t *testing.T) {
 	}
 
 	rep = review(t, db, "testdata/goose", "00002_orders_amount_positive.sql")
+	all = append(all, rep.Findings...)
 	want = []seen{{5, "add-constraint-validated", "ACCESS EXCLUSIVE"}, {3, "data-and-constraint", ""}}
 	if got := findings(rep); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("goose findings:\n got %v\nwant %v", got, want)
@@ -166,6 +171,7 @@ func TestReviewPostgres(t *testing.T) {
 	}
 
 	rep = review(t, db, "testdata/plain/002_unique_username.sql", "")
+	all = append(all, rep.Findings...)
 	want = []seen{{1, "create-index", "SHARE"}, {2, "add-constraint-validated", "ACCESS EXCLUSIVE"}}
 	if got := findings(rep); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("plain findings:\n got %v\nwant %v", got, want)
@@ -195,6 +201,7 @@ func TestReviewPostgres(t *testing.T) {
 	if after := snapshot(t, db.SQL); after != before {
 		t.Fatalf("the target changed:\nbefore %s\nafter  %s", before, after)
 	}
+	checkPlans(t, all)
 }
 
 // A scratch database left by a killed review (its name's time long past)
@@ -208,25 +215,42 @@ func TestLeftoverScratchDropped(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	t.Cleanup(func() { _, _ = db.SQL.Exec("DROP DATABASE IF EXISTS " + live) })
+	busy := ScratchPrefix + "1001_b05y0001" // old, but a long review still holds it
+	if _, err := db.SQL.Exec("CREATE DATABASE " + busy); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = db.SQL.Exec("DROP DATABASE IF EXISTS " + live)
+		_, _ = db.SQL.Exec("DROP DATABASE IF EXISTS " + busy + " WITH (FORCE)")
+	})
+	cfg, err := pgx.ParseConfig(db.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Database = busy
+	holder, err := pgx.ConnectConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close(context.Background())
 	rep := review(t, db, "testdata/goose", "00002_orders_amount_positive.sql")
 	if scratchExists(t, db.SQL, dead) || !strings.Contains(strings.Join(rep.Leftovers, " "), dead) {
 		t.Fatalf("leftover %s not dropped (dropped %v)", dead, rep.Leftovers)
+	}
+	if !scratchExists(t, db.SQL, busy) {
+		t.Fatalf("a scratch database in use %s was dropped", busy)
 	}
 	if !scratchExists(t, db.SQL, live) {
 		t.Fatalf("a fresh scratch database %s was dropped", live)
 	}
 }
 
-// Every plan --write-plans writes parses as a shepherd plan of the
-// playbook the finding names.
-func TestWritePlans(t *testing.T) {
-	db := target(t)
-	rep := review(t, db, "testdata/drizzle", "0001_risky_changes.sql")
-	rep.Findings = append(rep.Findings, review(t, db, "testdata/goose", "00002_orders_amount_positive.sql").Findings...)
-	rep.Findings = append(rep.Findings, review(t, db, "testdata/plain/002_unique_username.sql", "").Findings...)
+// Every plan --write-plans writes parses as a shepherd plan, and each
+// playbook a finding can name is written.
+func checkPlans(t *testing.T, findings []Finding) {
+	t.Helper()
 	dir := t.TempDir()
-	wrote, err := WritePlans(dir, rep.Findings)
+	wrote, err := WritePlans(dir, findings)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +276,7 @@ func TestWritePlans(t *testing.T) {
 	if err != nil || !strings.Contains(string(data), "unique:\n        - username") {
 		t.Errorf("unique index plan: %v\n%s", err, data)
 	}
-	if _, err := WritePlans(dir, rep.Findings); err == nil {
+	if _, err := WritePlans(dir, findings); err == nil {
 		t.Error("an existing plan was overwritten")
 	}
 }

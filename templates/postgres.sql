@@ -1427,3 +1427,8 @@ SELECT c.reltuples::float8 FROM pg_catalog.pg_class c WHERE c.oid = to_regclass(
 {{define "review-scratch-list"}}
 SELECT datname FROM pg_catalog.pg_database WHERE datname LIKE 'shepherd\_review\_%'
 {{end}}
+
+{{/* Whether a scratch database has connections: a review still under way. */}}
+{{define "review-scratch-in-use"}}
+SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE datname = {{bind .Name}}
+{{end}}
