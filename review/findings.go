@@ -60,7 +60,7 @@ func judge(a Action, obs Observed, notNullChecked bool) (Finding, bool) {
 		case f.Rewrite:
 			f.Check = "add-column-rewrite"
 			f.Rule = ruleNullable
-			f.Why = "the column's default is volatile (computed per row), so PostgreSQL writes every row again instead of storing the default once"
+			f.Why = "the rehearsal saw the table rewritten: the column's value is computed per row (a volatile default such as gen_random_uuid(), or a stored generated column), so PostgreSQL writes every row again instead of keeping one default in the catalog"
 		case a.NotNull && !a.HasDefault:
 			f.Check = "add-column-not-null"
 			f.Rule = ruleNullable
