@@ -21,12 +21,11 @@ func WriteText(w io.Writer, rep *Report) error {
 		}
 		fmt.Fprintf(&b, "  safe: %s (shepherd playbook %s; --write-plans DIR writes its plan)\n\n", f.Safe, f.Playbook)
 	}
-	switch n := len(rep.Findings); n {
-	case 0:
-		fmt.Fprintf(&b, "rehearsed %d statements in %d new migration files: nothing unsafe\n", rep.Statements, rep.Files)
-	default:
-		fmt.Fprintf(&b, "rehearsed %d statements in %d new migration files: %d unsafe\n", rep.Statements, rep.Files, n)
+	verdict := "nothing unsafe"
+	if n := len(rep.Findings); n > 0 {
+		verdict = fmt.Sprintf("%d unsafe", n)
 	}
+	fmt.Fprintf(&b, "rehearsed %s in %s: %s\n", plural(rep.Statements, "statement"), plural(rep.Files, "new migration file"), verdict)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -68,4 +67,11 @@ func ghData(s string) string {
 // ghProperty escapes a workflow command's property value.
 func ghProperty(s string) string {
 	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
