@@ -61,6 +61,9 @@ func Read(path, since string) (files []File, firstNew int, err error) {
 	firstNew = 0
 	if since != "" {
 		firstNew = slices.Index(names, filepath.Base(since))
+		if firstNew < 0 && !info.IsDir() {
+			return nil, 0, &UsageError{Msg: fmt.Sprintf("review %s: not one of the up migrations of %s (a .down.sql file, or one drizzle-kit's journal does not list)", path, dir)}
+		}
 		if firstNew < 0 {
 			return nil, 0, &UsageError{Msg: fmt.Sprintf("--since %s: no such migration in %s", since, dir)}
 		}

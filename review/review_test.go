@@ -53,6 +53,9 @@ func TestRead(t *testing.T) {
 	if _, _, err := Read("testdata/nope", ""); err == nil {
 		t.Fatal("a missing folder was read")
 	}
+	if _, _, err := Read("testdata/migrate/000001_init.down.sql", ""); err == nil || !strings.Contains(err.Error(), "not one of the up migrations") {
+		t.Fatalf("a down file: %v", err)
+	}
 	if _, _, err := Read("testdata/plain", "009_none.sql"); err == nil {
 		t.Fatal("a --since naming no file was accepted")
 	}
