@@ -57,7 +57,8 @@ type Observed struct {
 // Rehearse replays files[:firstNew] onto a scratch database on the
 // target's server, rehearses every statement of files[firstNew:] there and
 // classifies what each did. The scratch database is always dropped; the
-// target is only read (pg_class's row estimates).
+// target is only read (pg_class's row estimates). On an error the report
+// says what was done so far (its Scratch database is dropped all the same).
 func Rehearse(ctx context.Context, opts Options, files []File, firstNew int) (*Report, error) {
 	if opts.LockTimeout <= 0 {
 		opts.LockTimeout = 5 * time.Second
@@ -83,15 +84,15 @@ func Rehearse(ctx context.Context, opts Options, files []File, firstNew int) (*R
 	defer target.Close(context.WithoutCancel(ctx))
 	rep := &Report{}
 	if rep.Leftovers, err = dropLeftovers(ctx, tm, target, opts); err != nil {
-		return nil, err
+		return rep, err
 	}
 	scratchName, err := scratchName(opts.Now())
 	if err != nil {
-		return nil, err
+		return rep, err
 	}
 	rep.Scratch = scratchName
 	if _, err := target.Exec(ctx, "CREATE DATABASE "+quoteIdent(scratchName)); err != nil {
-		return nil, fmt.Errorf("review: create the scratch database: %w", err)
+		return rep, fmt.Errorf("review: create the scratch database: %w", err)
 	}
 	defer func() {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -102,7 +103,7 @@ func Rehearse(ctx context.Context, opts Options, files []File, firstNew int) (*R
 	scfg.Database = scratchName
 	scratch, err := pgx.ConnectConfig(ctx, scfg)
 	if err != nil {
-		return nil, fmt.Errorf("review: connect to the scratch database: %w", err)
+		return rep, fmt.Errorf("review: connect to the scratch database: %w", err)
 	}
 	defer scratch.Close(context.WithoutCancel(ctx))
 	r := &rehearsal{tm: tm, target: target, scratch: scratch, opts: opts}
@@ -112,13 +113,13 @@ func Rehearse(ctx context.Context, opts Options, files []File, firstNew int) (*R
 				continue
 			}
 			if _, err := scratch.Exec(ctx, s.SQL); err != nil {
-				return nil, fmt.Errorf("review: replay %s line %d on the scratch database: %w", f.Name, s.Line, err)
+				return rep, fmt.Errorf("review: replay %s line %d on the scratch database: %w", f.Name, s.Line, err)
 			}
 		}
 	}
 	existing, err := r.tables(ctx)
 	if err != nil {
-		return nil, err
+		return rep, err
 	}
 	for _, f := range files[firstNew:] {
 		rep.Files++
@@ -131,7 +132,7 @@ func Rehearse(ctx context.Context, opts Options, files []File, firstNew int) (*R
 			actions := Classify(s.SQL)
 			obs, err := r.rehearse(ctx, s.SQL, actions)
 			if err != nil {
-				return nil, fmt.Errorf("review: %s line %d: %w", f.Name, s.Line, err)
+				return rep, fmt.Errorf("review: %s line %d: %w", f.Name, s.Line, err)
 			}
 			for _, a := range actions {
 				fileActions = append(fileActions, located{s, a})

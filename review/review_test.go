@@ -207,6 +207,23 @@ func TestReviewPostgres(t *testing.T) {
 	checkPlans(t, all)
 }
 
+// A new migration that fails on the scratch database fails the review,
+// saying where, and the scratch database is dropped all the same.
+func TestReviewFailingMigration(t *testing.T) {
+	db := testdb.New(t, "postgres")
+	files, first, err := Read("testdata/broken", "002_bad.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Rehearse(context.Background(), Options{DSN: db.DSN}, files, first)
+	if err == nil || !strings.Contains(err.Error(), "002_bad.sql line 2") || !strings.Contains(err.Error(), `"missing" does not exist`) {
+		t.Fatalf("err = %v", err)
+	}
+	if rep == nil || rep.Scratch == "" || scratchExists(t, db.SQL, rep.Scratch) {
+		t.Fatalf("scratch database left after a failed review: %+v", rep)
+	}
+}
+
 // A scratch database left by a killed review (its name's time long past)
 // is dropped by the next review; one of a review under way is not.
 func TestLeftoverScratchDropped(t *testing.T) {
