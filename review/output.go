@@ -19,7 +19,11 @@ func WriteText(w io.Writer, rep *Report) error {
 		if f.Rule != "" {
 			fmt.Fprintf(&b, "  rule (%s): %q\n", GuideName, f.Rule)
 		}
-		fmt.Fprintf(&b, "  safe: %s (shepherd playbook %s; --write-plans DIR writes its plan)\n\n", f.Safe, f.Playbook)
+		hint := ""
+		if f.Plan() != nil {
+			hint = "; --write-plans DIR writes its plan"
+		}
+		fmt.Fprintf(&b, "  safe: %s (shepherd playbook %s%s)\n\n", f.Safe, f.Playbook, hint)
 	}
 	verdict := "nothing unsafe"
 	if n := len(rep.Findings); n > 0 {
