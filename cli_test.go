@@ -94,7 +94,7 @@ func TestHelp(t *testing.T) {
 		if code != 0 || !strings.Contains(out, "Examples:\n") {
 			t.Errorf("%s --help: exit %d, no examples:\n%s", cmd.Name(), code, out)
 		}
-		usesDB := slices.Contains([]string{"run", "status", "plan", "rollback", "ready", "pause", "resume", "tune"}, cmd.Name())
+		usesDB := slices.Contains([]string{"run", "status", "plan", "rollback", "ready", "pause", "resume", "tune", "review"}, cmd.Name())
 		if strings.Contains(out, "--db") != usesDB {
 			t.Errorf("%s --help shows --db: %v, want %v", cmd.Name(), !usesDB, usesDB)
 		}

@@ -158,6 +158,7 @@ time, against live PostgreSQL, MySQL/MariaDB and SQLite databases.
 	}
 	root.AddCommand(withDB[1:]...)
 	root.AddCommand(newExportCmd(), newDemoCmd(), newTrainCmd(), newGenDocsCmd(), newVersionCmd())
+	root.AddCommand(newReviewCmd(g))
 	return root, g
 }
 

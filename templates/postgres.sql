@@ -1379,3 +1379,56 @@ FROM pg_catalog.pg_stat_replication
 WHERE state IS DISTINCT FROM 'backup'
 ORDER BY 1
 {{end}}
+
+{{/* shepherd review (review/rehearse.go): what a rehearsed statement did on
+     the scratch database, and how big the target's tables are. */}}
+
+{{/* The relation locks this backend holds, strongest mode per table (the
+     indexes and sequences it takes along are left out). */}}
+{{define "review-locks"}}
+SELECT c.relname, l.mode
+FROM pg_catalog.pg_locks l
+JOIN pg_catalog.pg_class c ON c.oid = l.relation
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE l.pid = pg_catalog.pg_backend_pid() AND l.locktype = 'relation' AND l.granted
+  AND c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+ORDER BY 1, 2
+{{end}}
+
+{{/* A table's storage file: another one after a statement means the
+     statement rewrote the table. */}}
+{{define "review-relfilenode"}}
+SELECT coalesce((SELECT c.relfilenode::bigint FROM pg_catalog.pg_class c WHERE c.oid = to_regclass({{bind .Table}})), 0)
+{{end}}
+
+{{/* The user tables of the scratch database. */}}
+{{define "review-tables"}}
+SELECT c.relname FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_toast%'
+{{end}}
+
+{{/* A validated CHECK (col IS NOT NULL) that lets SET NOT NULL skip its
+     scan (PostgreSQL 12 and later). */}}
+{{define "review-notnull-check"}}
+SELECT count(*) FROM pg_catalog.pg_constraint
+WHERE conrelid = to_regclass({{bind .Table}}) AND contype = 'c' AND convalidated
+  AND pg_catalog.pg_get_constraintdef(oid) = 'CHECK ((' || quote_ident({{bind .Column}}) || ' IS NOT NULL))'
+{{end}}
+
+{{/* The target's estimate of a table's rows, read-only: -1 when never
+     analyzed, NULL when the target has no such table. */}}
+{{define "review-rows"}}
+SELECT c.reltuples::float8 FROM pg_catalog.pg_class c WHERE c.oid = to_regclass({{bind .Table}})
+{{end}}
+
+{{/* Scratch databases of earlier reviews, by name prefix: the name carries
+     its creation time (unix seconds). */}}
+{{define "review-scratch-list"}}
+SELECT datname FROM pg_catalog.pg_database WHERE datname LIKE 'shepherd\_review\_%'
+{{end}}
+
+{{/* Whether a scratch database has connections: a review still under way. */}}
+{{define "review-scratch-in-use"}}
+SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE datname = {{bind .Name}}
+{{end}}

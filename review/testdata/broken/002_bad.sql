@@ -1,0 +1,2 @@
+ALTER TABLE t ADD COLUMN a int;
+ALTER TABLE missing ADD COLUMN b int;

@@ -1,0 +1,3 @@
+BEGIN;
+ALTER TABLE accounts ADD COLUMN plan text NOT NULL DEFAULT 'free';
+COMMIT;
