@@ -84,32 +84,41 @@ func (g *pressureGauge) waitLoad(ctx context.Context) error {
 	if g.off {
 		return nil
 	}
-	var since time.Time
-	var told time.Time
-	for {
+	return g.s.holdWhile(ctx, g.phase, "the database's load", g.poll, func(ctx context.Context) (bool, string, error) {
 		n, err := g.read(ctx)
 		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return nil
+			return false, "", ctx.Err() // a failed reading does not hold the walk
 		}
 		busy, what := pressure(g.s.d, n, g.baseline)
-		if !busy {
+		return busy, what, nil
+	})
+}
+
+// holdWhile holds the walk between batches while busy says so: it says
+// why when the hold begins, again every pressureNoticeEvery, and for how
+// long once it goes on (for cause). An error from busy ends the walk.
+func (s *Session) holdWhile(ctx context.Context, phase, cause string, poll time.Duration, busy func(context.Context) (bool, string, error)) error {
+	var since, told time.Time
+	for {
+		hold, what, err := busy(ctx)
+		if err != nil {
+			return err
+		}
+		if !hold {
 			if !since.IsZero() {
-				g.s.notice(g.phase, "going on after holding %s between batches for the database's load", time.Since(since).Round(time.Millisecond))
+				s.notice(phase, "going on after holding %s between batches for %s", time.Since(since).Round(time.Millisecond), cause)
 			}
 			return nil
 		}
 		now := time.Now()
 		if since.IsZero() {
 			since, told = now, now
-			g.s.notice(g.phase, "holding between batches: %s; no transaction is open on %s", what, g.s.plan.Table)
+			s.notice(phase, "holding between batches: %s; no transaction is open on %s", what, s.plan.Table)
 		} else if now.Sub(told) >= pressureNoticeEvery {
 			told = now
-			g.s.notice(g.phase, "still holding after %s: %s", now.Sub(since).Round(time.Second), what)
+			s.notice(phase, "still holding after %s: %s", now.Sub(since).Round(time.Second), what)
 		}
-		if err := sleep(ctx, g.poll); err != nil {
+		if err := sleep(ctx, poll); err != nil {
 			return err
 		}
 	}

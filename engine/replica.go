@@ -184,31 +184,10 @@ func (g *replicaGauge) wait(ctx context.Context) error {
 	if g == nil {
 		return nil
 	}
-	var since, told time.Time
-	for {
+	return g.s.holdWhile(ctx, g.phase, "replica lag", g.poll, func(ctx context.Context) (bool, string, error) {
 		if g.s.replicaLagLimit() == 0 {
-			return nil // turned off while holding
+			return false, "", nil // turned off while holding
 		}
-		behind, what, err := g.check(ctx)
-		if err != nil {
-			return err
-		}
-		if !behind {
-			if !since.IsZero() {
-				g.s.notice(g.phase, "going on after holding %s between batches for replica lag", time.Since(since).Round(time.Millisecond))
-			}
-			return nil
-		}
-		now := time.Now()
-		if since.IsZero() {
-			since, told = now, now
-			g.s.notice(g.phase, "holding between batches: %s; no transaction is open on %s", what, g.s.plan.Table)
-		} else if now.Sub(told) >= pressureNoticeEvery {
-			told = now
-			g.s.notice(g.phase, "still holding after %s: %s", now.Sub(since).Round(time.Second), what)
-		}
-		if err := sleep(ctx, g.poll); err != nil {
-			return err
-		}
-	}
+		return g.check(ctx)
+	})
 }
