@@ -6,14 +6,11 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
 	"github.com/shepherd-db/shepherd/internal/testdb"
 )
 
@@ -77,66 +74,12 @@ type privateMariaDB struct {
 // skipped when MariaDB's programs are not installed.
 func startPrivateMariaDB(t *testing.T, ca, cert, key string) *privateMariaDB {
 	t.Helper()
-	find := func(names ...string) string {
-		for _, n := range names {
-			if p, err := exec.LookPath(n); err == nil {
-				return p
-			}
-			if p := filepath.Join("/usr/sbin", n); isExecutable(p) {
-				return p
-			}
-		}
-		return ""
-	}
-	server, install := find("mariadbd", "mysqld"), find("mariadb-install-db", "mysql_install_db")
-	if server == "" || install == "" {
-		t.Skip("MariaDB's server programs (mariadbd, mariadb-install-db) are not installed: TLS with a client certificate needs a server of the test's own")
-	}
+	server, install := mariaDBPrograms(t, "TLS with a client certificate needs a server of the test's own")
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
-	if out, err := exec.Command(install, "--no-defaults", "--tmpdir="+dir, "--datadir="+data, "--user=root",
-		"--auth-root-authentication-method=normal", "--skip-test-db").CombinedOutput(); err != nil {
-		t.Fatalf("%s: %v\n%s", install, err, out)
-	}
-	m := &privateMariaDB{port: freePort(t), socket: filepath.Join(dir, "sock")}
-	cmd := exec.Command(server, "--no-defaults", "--tmpdir="+dir, "--datadir="+data, "--user=root",
-		fmt.Sprintf("--port=%d", m.port), "--bind-address=127.0.0.1", "--socket="+m.socket,
-		"--pid-file="+filepath.Join(dir, "pid"), "--log-error="+filepath.Join(dir, "log"),
-		"--ssl-ca="+ca, "--ssl-cert="+cert, "--ssl-key="+key,
-		"--skip-log-bin", "--innodb-buffer-pool-size=16M", "--skip-name-resolve")
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", server, err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
-	})
-	root := m.open(t, "root@unix("+m.socket+")/mysql")
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		err := root.Ping()
-		if err == nil {
-			break
-		}
-		select {
-		case e := <-exited:
-			log, _ := os.ReadFile(filepath.Join(dir, "log"))
-			t.Fatalf("%s exited: %v\n%s", server, e, log)
-		default:
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(dir, "log"))
-			t.Fatalf("%s does not answer: %v\n%s", server, err, log)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	installMariaDB(t, install, dir, data)
+	m := &privateMariaDB{port: freePort(t), socket: filepath.Join(dir, "server.sock")}
+	runMariaDB(t, server, dir, data, "server", m.port, "--ssl-ca="+ca, "--ssl-cert="+cert, "--ssl-key="+key, "--skip-log-bin")
 	return m
 }
 
@@ -144,18 +87,7 @@ func startPrivateMariaDB(t *testing.T, ca, cert, key string) *privateMariaDB {
 // up; closed when the test ends.
 func (m *privateMariaDB) open(t *testing.T, dsn string) *sql.DB {
 	t.Helper()
-	cfg, err := mysql.ParseDSN(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Logger = &mysql.NopLogger{}
-	connector, err := mysql.NewConnector(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := sql.OpenDB(connector)
-	t.Cleanup(func() { db.Close() })
-	return db
+	return openMySQLDriverDSN(t, dsn)
 }
 
 // TestMySQLTLSClientCertificate: against a MariaDB of the test's own with

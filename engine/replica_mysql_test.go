@@ -4,16 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
-
-	"github.com/go-sql-driver/mysql"
 
 	"github.com/shepherd-db/shepherd/internal/testdb"
 )
@@ -38,83 +34,18 @@ const (
 // programs are not installed.
 func startMariaDBPair(t *testing.T) *mariaDBPair {
 	t.Helper()
-	find := func(names ...string) string {
-		for _, n := range names {
-			if p, err := exec.LookPath(n); err == nil {
-				return p
-			}
-			if p := filepath.Join("/usr/sbin", n); isExecutable(p) {
-				return p
-			}
-		}
-		return ""
-	}
-	server, install := find("mariadbd", "mysqld"), find("mariadb-install-db", "mysql_install_db")
-	if server == "" || install == "" {
-		t.Skip("MariaDB's server programs (mariadbd, mariadb-install-db) are not installed: the test starts a primary and a replica of its own")
-	}
+	server, install := mariaDBPrograms(t, "the test starts a primary and a replica of its own")
 	dir := t.TempDir()
 	began := time.Now()
-	if out, err := exec.Command(install, "--no-defaults", "--tmpdir="+dir, "--datadir="+filepath.Join(dir, "primary"), "--user=root",
-		"--auth-root-authentication-method=normal", "--skip-test-db").CombinedOutput(); err != nil {
-		t.Fatalf("%s: %v\n%s", install, err, out)
-	}
+	installMariaDB(t, install, dir, filepath.Join(dir, "primary"))
 	if out, err := exec.Command("cp", "-a", filepath.Join(dir, "primary"), filepath.Join(dir, "replica")).CombinedOutput(); err != nil {
 		t.Fatalf("copy the data directory: %v\n%s", err, out)
 	}
 	installed := time.Since(began)
 	p := &mariaDBPair{primary: freePort(t), replica: freePort(t)}
 	start := func(name string, port int, args ...string) *sql.DB {
-		data := filepath.Join(dir, name)
-		socket := filepath.Join(dir, name+".sock")
-		argv := append([]string{"--no-defaults", "--tmpdir=" + dir, "--datadir=" + data, "--user=root",
-			fmt.Sprintf("--port=%d", port), "--bind-address=127.0.0.1", "--socket=" + socket,
-			"--pid-file=" + filepath.Join(dir, name+".pid"), "--log-error=" + filepath.Join(dir, name+".log"),
-			"--innodb-buffer-pool-size=16M", "--skip-name-resolve", "--innodb-flush-log-at-trx-commit=0", "--sync-binlog=0"}, args...)
-		cmd := exec.Command(server, argv...)
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("start %s: %v", server, err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		t.Cleanup(func() {
-			cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-exited:
-			case <-time.After(10 * time.Second):
-				cmd.Process.Kill()
-				<-exited
-			}
-		})
-		cfg, err := mysql.ParseDSN("root@unix(" + socket + ")/mysql")
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.Logger = &mysql.NopLogger{}
-		connector, err := mysql.NewConnector(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		root := sql.OpenDB(connector)
-		t.Cleanup(func() { root.Close() })
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			err := root.Ping()
-			if err == nil {
-				return root
-			}
-			select {
-			case e := <-exited:
-				log, _ := os.ReadFile(filepath.Join(dir, name+".log"))
-				t.Fatalf("the %s exited: %v\n%s", name, e, log)
-			default:
-			}
-			if time.Now().After(deadline) {
-				log, _ := os.ReadFile(filepath.Join(dir, name+".log"))
-				t.Fatalf("the %s does not answer: %v\n%s", name, err, log)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		return runMariaDB(t, server, dir, filepath.Join(dir, name), name, port,
+			append([]string{"--innodb-flush-log-at-trx-commit=0", "--sync-binlog=0"}, args...)...)
 	}
 	p.primaryRoot = start("primary", p.primary, "--server-id=1", "--log-bin="+filepath.Join(dir, "bin"), "--binlog-format=ROW")
 	p.replicaRoot = start("replica", p.replica, "--server-id=2", "--skip-log-bin",
