@@ -259,17 +259,26 @@ func (m Model) View() tea.View {
 // minimum size the screens are laid out for.
 const minWidth, minHeight = 60, 16
 
+// tooSmall is the screen shown instead of any other while the terminal is
+// smaller than the screens are laid out for; ok is false when it is not.
+func tooSmall(s *Styles, width, height int) (string, bool) {
+	if width >= minWidth && height >= minHeight {
+		return "", false
+	}
+	lines := wrap(fmt.Sprintf("shepherd needs a terminal of at least %dx%d; this one is %dx%d.", minWidth, minHeight, width, height), width)
+	for i := range lines {
+		lines[i] = s.Warn.Render(lines[i])
+	}
+	return fit(strings.Join(lines, "\n")+"\n"+s.Dim.Render("q quits"), width, height), true
+}
+
 func (m Model) render() string {
 	if m.width == 0 || m.height == 0 {
 		return ""
 	}
 	s := m.styles
-	if m.width < minWidth || m.height < minHeight {
-		lines := wrap(fmt.Sprintf("shepherd needs a terminal of at least %dx%d; this one is %dx%d.", minWidth, minHeight, m.width, m.height), m.width)
-		for i := range lines {
-			lines[i] = s.Warn.Render(lines[i])
-		}
-		return fit(strings.Join(lines, "\n")+"\n"+s.Dim.Render("q quits"), m.width, m.height)
+	if small, ok := tooSmall(s, m.width, m.height); ok {
+		return small
 	}
 	bodyH := max(m.height-1-m.helpHeight(), 1)
 	var body string

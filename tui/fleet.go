@@ -265,12 +265,8 @@ func (m FleetModel) render() string {
 		return ""
 	}
 	s := m.styles
-	if m.width < minWidth || m.height < minHeight {
-		lines := wrap(fmt.Sprintf("shepherd needs a terminal of at least %dx%d; this one is %dx%d.", minWidth, minHeight, m.width, m.height), m.width)
-		for i := range lines {
-			lines[i] = s.Warn.Render(lines[i])
-		}
-		return fit(strings.Join(lines, "\n")+"\n"+s.Dim.Render("q quits"), m.width, m.height)
+	if small, ok := tooSmall(s, m.width, m.height); ok {
+		return small
 	}
 	var body string
 	switch {
