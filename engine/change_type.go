@@ -107,6 +107,18 @@ func textType(typ string) bool {
 	return strings.Contains(t, "char") || strings.Contains(t, "text") || strings.HasPrefix(t, "enum") || strings.HasPrefix(t, "set") || strings.Contains(t, "json")
 }
 
+// swapMovedColumns checks the columns' names after a swap forward (or
+// back) that moves no constraint by name (SQLite's rebuild, MySQL's
+// renames): the incoming column is gone, the outgoing one is there under
+// its new name.
+func (s *Session) swapMovedColumns(ctx context.Context, q querier, id string, back bool) error {
+	in, out, _, _ := swapNames(s.plan.ChangeType, back)
+	if err := s.mustColumn(ctx, q, id, in, "column-exists", false, "should be gone after the swap"); err != nil {
+		return err
+	}
+	return s.mustColumn(ctx, q, id, out, "column-exists", true, "should hold the values the swap moved aside")
+}
+
 // swappedSync is the sync triggers' install as it stands after the swap
 // (before it, for the swap back): the same triggers, the two columns under
 // their names on the other side of it.

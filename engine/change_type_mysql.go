@@ -423,11 +423,7 @@ func (mysqlSwapper) leftBehind(ctx context.Context, s *Session) string {
 // under its new name; the triggers are those of the columns' names.
 func mysqlSwapped(ctx context.Context, s *Session, q querier, id string, back bool) (string, error) {
 	ct := s.plan.ChangeType
-	in, out, _, _ := swapNames(ct, back)
-	if err := s.mustColumn(ctx, q, id, in, "column-exists", false, "should be gone after the swap"); err != nil {
-		return "", err
-	}
-	if err := s.mustColumn(ctx, q, id, out, "column-exists", true, "should hold the values the swap moved aside"); err != nil {
+	if err := s.swapMovedColumns(ctx, q, id, back); err != nil {
 		return "", err
 	}
 	if err := s.mustChangeTypeSync(ctx, q, id, true); err != nil {

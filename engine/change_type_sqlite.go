@@ -215,11 +215,7 @@ func (sqliteSwapper) leftBehind(context.Context, *Session) string { return "" }
 // there under its new name.
 func sqliteSwapped(ctx context.Context, s *Session, q querier, id string, back bool) (string, error) {
 	ct := s.plan.ChangeType
-	in, out, _, _ := swapNames(ct, back)
-	if err := s.mustColumn(ctx, q, id, in, "column-exists", false, "should be gone after the swap"); err != nil {
-		return "", err
-	}
-	if err := s.mustColumn(ctx, q, id, out, "column-exists", true, "should hold the values the swap moved aside"); err != nil {
+	if err := s.swapMovedColumns(ctx, q, id, back); err != nil {
 		return "", err
 	}
 	if back {
