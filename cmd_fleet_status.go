@@ -61,24 +61,8 @@ func keepPlans(plans []engine.PlanStatus, wanted []statusTarget) []engine.PlanSt
 	}
 	out := []engine.PlanStatus{}
 	for _, w := range wanted {
-		name := w.arg
-		if w.plan != nil {
-			name = w.plan.Name
-		}
-		found := false
-		for _, p := range plans {
-			if p.Name == name {
-				out = append(out, p)
-				found = true
-			}
-		}
-		if !found && w.plan != nil {
-			ps := engine.PlanStatus{Name: w.plan.Name, Playbook: w.plan.Playbook, Table: w.plan.Table}
-			for _, id := range w.plan.PlaybookDef().IDs() {
-				ps.Phases = append(ps.Phases, engine.PhaseStatus{ID: id, Status: phases.Pending})
-			}
-			out = append(out, ps)
-		}
+		named, _ := plansNamed(plans, w) // a name this target has no plan of: nothing to show
+		out = append(out, named...)
 	}
 	return out
 }

@@ -131,30 +131,39 @@ func statusFiles(targets []statusTarget) []string {
 func selectTargets(all []engine.PlanStatus, targets []statusTarget) ([]engine.PlanStatus, error) {
 	var out []engine.PlanStatus
 	for _, t := range targets {
-		name := t.arg
-		if t.plan != nil {
-			name = t.plan.Name
-		}
-		found := false
-		for _, s := range all {
-			if s.Name == name {
-				out = append(out, s)
-				found = true
-			}
-		}
-		switch {
-		case found:
-		case t.plan == nil:
+		named, ok := plansNamed(all, t)
+		if !ok {
 			return nil, unknownPlanName(t.arg, all)
-		default:
-			ps := engine.PlanStatus{Name: t.plan.Name, Playbook: t.plan.Playbook, Table: t.plan.Table}
-			for _, id := range t.plan.PlaybookDef().IDs() {
-				ps.Phases = append(ps.Phases, engine.PhaseStatus{ID: id, Status: phases.Pending})
-			}
-			out = append(out, ps)
 		}
+		out = append(out, named...)
 	}
 	return out, nil
+}
+
+// plansNamed is what one argument of status names among all: the plans of
+// its name, or for a plan file that has not started, its phases pending;
+// ok is false for a name that no plan has.
+func plansNamed(all []engine.PlanStatus, t statusTarget) (named []engine.PlanStatus, ok bool) {
+	name := t.arg
+	if t.plan != nil {
+		name = t.plan.Name
+	}
+	for _, s := range all {
+		if s.Name == name {
+			named = append(named, s)
+		}
+	}
+	switch {
+	case len(named) > 0:
+		return named, true
+	case t.plan == nil:
+		return nil, false
+	}
+	ps := engine.PlanStatus{Name: t.plan.Name, Playbook: t.plan.Playbook, Table: t.plan.Table}
+	for _, id := range t.plan.PlaybookDef().IDs() {
+		ps.Phases = append(ps.Phases, engine.PhaseStatus{ID: id, Status: phases.Pending})
+	}
+	return []engine.PlanStatus{ps}, true
 }
 
 func unknownPlanName(name string, all []engine.PlanStatus) error {
