@@ -186,7 +186,7 @@ func (m *ReviewModel) resize() {
 }
 
 func (m ReviewModel) bodyHeight() int {
-	return max(m.height-3-(strings.Count(m.helpView(), "\n")+1), 1)
+	return max(m.height-2-strings.Count(m.status(), "\n")-1-(strings.Count(m.helpView(), "\n")+1), 1)
 }
 
 func (m ReviewModel) bindings() bindings {
@@ -248,7 +248,7 @@ func (m ReviewModel) render() string {
 		body = m.list.View()
 	}
 	hv := m.helpView()
-	parts := []string{fit(m.header(), m.width, 1), fit(m.status(), m.width, 1), "",
+	parts := []string{fit(m.header(), m.width, 1), fit(m.status(), m.width, strings.Count(m.status(), "\n")+1), "",
 		fit(body, m.width, m.bodyHeight()), fit(hv, m.width, strings.Count(hv, "\n")+1)}
 	return strings.Join(parts, "\n")
 }
@@ -280,9 +280,13 @@ func (m ReviewModel) status() string {
 		verdict = s.Failed.Render(fmt.Sprintf("%d unsafe", n))
 	}
 	line := s.Dim.Render(fmt.Sprintf("rehearsed %s in %s: ", count(rep.Statements, "statement"), count(rep.Files, "new migration file"))) + verdict
-	line += s.Dim.Render(" · scratch database dropped")
+	// What became of the scratch databases: this one's on the line when
+	// it fits; earlier killed reviews' on a line of its own.
 	if n := len(rep.Leftovers); n > 0 {
-		line += s.Dim.Render(fmt.Sprintf(", and %s left by a killed review", count(n, "other")))
+		return line + "\n" + s.Dim.Render(fmt.Sprintf("dropped %s left by a killed review", count(n, "scratch database")))
+	}
+	if more := " · scratch database dropped"; widthOf(line)+widthOf(more) <= m.width {
+		line += s.Dim.Render(more)
 	}
 	return line
 }
