@@ -38,6 +38,9 @@ table, before rolling it back and applying it. The --db database itself is
 only read, for its tables' row estimates; the scratch database is always
 dropped (and one left by a killed review is dropped by the next).
 
+In a terminal (without -o, --github or --non-interactive) it opens a TUI:
+the findings listed, each opening its explanation and its proposed plan.
+
 The new migrations are those from --since FILE on (all of them without it;
 PATH as one file: that file, after the ones before it in its folder).
 
