@@ -95,9 +95,9 @@ failed), 2 usage error (a bad path, no --db).`,
 				// the review concluded.
 				verdict := "nothing unsafe"
 				if n := len(rep.Findings); n > 0 {
-					verdict = fmt.Sprintf("%d unsafe (shepherd review %s --non-interactive prints them)", n, args[0])
+					verdict = fmt.Sprintf("%d unsafe (--non-interactive prints them)", n)
 				}
-				_, err = fmt.Fprintf(out, "shepherd review: rehearsed %d statement(s) in %d new migration file(s): %s\n", rep.Statements, rep.Files, verdict)
+				_, err = fmt.Fprintf(out, "review: %d statement(s) rehearsed, %s\n", rep.Statements, verdict)
 			case asJSON:
 				err = review.WriteJSON(out, rep)
 			case github:

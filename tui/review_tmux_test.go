@@ -1,9 +1,11 @@
 package tui
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/shepherd-db/shepherd/internal/testdb"
 )
@@ -45,5 +47,63 @@ func TestTmuxReviewOpensAFindingAndItsPlan(t *testing.T) {
 	if tm.format("#{alternate_on}") != "0" {
 		t.Fatal("the terminal was not restored after quit")
 	}
-	tm.waitFor("8 unsafe (shepherd review drizzle --non-interactive prints them)")
+	tm.waitFor("review: 8 statement(s) rehearsed, 8 unsafe (--non-interactive prints them)")
+}
+
+// q while the rehearsal runs cancels it: the review exits 1 saying nothing
+// was reviewed, and its scratch database is gone by then. The rehearsal is
+// held deterministically: its replay comments on a role the test holds a
+// comment on in an open transaction (a role's lock spans databases).
+func TestTmuxReviewQuitMidRehearsalDropsTheScratch(t *testing.T) {
+	bin, dir := buildShepherd(t)
+	db := testdb.New(t, "postgres")
+	role := fmt.Sprintf("shepherd_review_quit_%d", os.Getpid())
+	db.Exec(`CREATE ROLE ` + role)
+	t.Cleanup(func() { _ = db.ExecE(`DROP ROLE IF EXISTS ` + role) })
+	mig := filepath.Join(dir, "migrations")
+	if err := os.MkdirAll(mig, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, sql := range map[string]string{
+		"001_base.sql": "CREATE TABLE quitters (id int PRIMARY KEY);\nCOMMENT ON ROLE " + role + " IS 'replayed';\n",
+		"002_more.sql": "ALTER TABLE quitters ADD COLUMN note text NOT NULL;\n",
+	} {
+		if err := os.WriteFile(filepath.Join(mig, name), []byte(sql), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	holder, err := db.SQL.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	tx, err := holder.BeginTx(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(`COMMENT ON ROLE ` + role + ` IS 'held by the test'`); err != nil {
+		t.Fatal(err)
+	}
+
+	tm := newTerm(t, dir, bin, "review", "migrations", "--since", "002_more.sql", "--db", db.DSN)
+	tm.waitFor("rehearsing on a scratch database beside the target", "the findings show here once the rehearsal ends")
+	var scratch string
+	deadline := time.Now().Add(30 * time.Second)
+	for scratch == "" && time.Now().Before(deadline) {
+		scratch = db.One(`SELECT coalesce(max(datname), '') FROM pg_stat_activity
+			WHERE datname LIKE 'shepherd_review_%' AND wait_event_type = 'Lock' AND query LIKE $1`, "COMMENT ON ROLE "+role+"%")
+		time.Sleep(20 * time.Millisecond)
+	}
+	if scratch == "" {
+		t.Fatalf("the rehearsal never waited on the test's lock:\n%s", tm.screen())
+	}
+	tm.keys("q")
+	if st := tm.exited(); st != "1" {
+		t.Fatalf("shepherd review exited %s after q mid-rehearsal, want 1:\n%s", st, tm.screen())
+	}
+	tm.waitFor("quit before the rehearsal ended")
+	if n := db.One(`SELECT count(*) FROM pg_database WHERE datname = $1`, scratch); n != "0" {
+		t.Fatalf("the scratch database %s is still there after quitting mid-rehearsal", scratch)
+	}
 }

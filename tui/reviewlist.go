@@ -88,20 +88,27 @@ func (l reviewList) window() (from, to int) {
 }
 
 // where is a finding's file and line, the file relative to the reviewed
-// folder (its own name when one file was reviewed).
-func (l reviewList) where(f review.Finding) string {
+// folder (its own name when one file was reviewed), in width cells at most:
+// a long name is cut, never its line.
+func (l reviewList) where(f review.Finding) string { return l.whereIn(f, 1<<30) }
+
+func (l reviewList) whereIn(f review.Finding, width int) string {
 	name := f.File
 	if rel, err := filepath.Rel(l.root, f.File); err == nil && rel != "." && !strings.HasPrefix(rel, "..") {
 		name = rel
 	} else {
 		name = filepath.Base(name)
 	}
-	return fmt.Sprintf("%s:%d", name, f.Line)
+	line := fmt.Sprintf(":%d", f.Line)
+	return truncate(name, max(width-widthOf(line), 1)) + line
 }
 
 // what says in a few words what the statement does to its table: the lock
 // the rehearsal saw, and whether it rewrote or read every row.
 func what(f review.Finding) string {
+	if f.Lock == "" && !f.Rewrite && !f.Scan {
+		return f.Problem // a finding on the file as a whole
+	}
 	var parts []string
 	if f.Lock != "" {
 		parts = append(parts, f.Lock)
@@ -143,7 +150,7 @@ func (l reviewList) View() string {
 		tableW = max(tableW, widthOf(it.f.Table))
 		checkW = max(checkW, widthOf(it.f.Check))
 	}
-	whereW, tableW = min(whereW, max(l.width/3, 12)), min(tableW, max(l.width/6, 8))
+	whereW, tableW = min(whereW, max(l.width*2/5, 12)), min(tableW, max(l.width/6, 8))
 	checkW = min(checkW, max(l.width/4, 10))
 	from, to := l.window()
 	if from > 0 {
@@ -151,10 +158,10 @@ func (l reviewList) View() string {
 	}
 	for i := from; i < to; i++ {
 		f := l.items[i].f
-		cursor, where := "  ", s.Text.Render(pad(truncate(l.where(f), whereW), whereW))
+		cursor, where := "  ", s.Text.Render(pad(l.whereIn(f, whereW), whereW))
 		if i == l.selected {
 			cursor = s.Cursor.Render("›") + " "
-			where = s.Selected.Render(pad(truncate(l.where(f), whereW), whereW))
+			where = s.Selected.Render(pad(l.whereIn(f, whereW), whereW))
 		}
 		table := s.Text.Render(pad(truncate(f.Table, tableW), tableW))
 		check := s.Warn.Render(pad(truncate(f.Check, checkW), checkW))
