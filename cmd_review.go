@@ -81,7 +81,8 @@ failed), 2 usage error (a bad path, no --db).`,
 			var rep *review.Report
 			if useTUI {
 				tuiHoldsTerminal(cmd.Context())
-				rep, err = tui.RunReview(cmd.Context(), tui.ReviewConfig{Path: args[0], Target: dsn.Short(), Rehearse: rehearse})
+				rep, err = tui.RunReview(cmd.Context(), tui.ReviewConfig{Path: args[0], Target: dsn.Short(), Rehearse: rehearse,
+					Replayed: firstNew, New: len(files) - firstNew})
 			} else {
 				rep, err = rehearse(cmd.Context())
 			}

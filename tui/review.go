@@ -33,7 +33,10 @@ type ReviewConfig struct {
 	// Rehearse runs the rehearsal (review.Rehearse with the command's
 	// options and files). It is called once, inside a tea.Cmd.
 	Rehearse func(ctx context.Context) (*review.Report, error)
-	NoColor  bool
+	// Replayed and New count the migration files replayed before the new
+	// ones and the new ones rehearsed, for the line shown meanwhile.
+	Replayed, New int
+	NoColor       bool
 }
 
 // reviewedMsg answers the rehearsal: its report (what was done so far, on
@@ -71,6 +74,7 @@ type ReviewModel struct {
 	spin   spinner.Model
 
 	rehearsing bool
+	started    time.Time
 	rep        *review.Report
 	err        error
 
@@ -89,8 +93,8 @@ func NewReview(ctx context.Context, cfg ReviewConfig) ReviewModel {
 	h.Styles = s.Help
 	return ReviewModel{cfg: cfg, ctx: ctx, track: newTracker(), styles: s, keys: newReviewKeys(), help: h,
 		spin:       spinner.New(spinner.WithSpinner(spinner.MiniDot)),
-		rehearsing: true,
-		list:       newReviewList(s, cfg.Path), detail: newReviewDetail(s)}
+		rehearsing: true, started: now(),
+		list: newReviewList(s, cfg.Path), detail: newReviewDetail(s)}
 }
 
 func (m ReviewModel) Init() tea.Cmd {
@@ -231,7 +235,19 @@ func (m ReviewModel) render() string {
 	var body string
 	switch {
 	case m.rehearsing:
-		body = s.Dim.Render("the findings show here once the rehearsal ends")
+		var lines []string
+		if m.cfg.Replayed > 0 {
+			replayed := fmt.Sprintf("The %d migration files before them are replayed there first.", m.cfg.Replayed)
+			if m.cfg.Replayed == 1 {
+				replayed = "The migration file before them is replayed there first."
+			}
+			lines = append(lines, replayed)
+		}
+		lines = append(lines, "The target database is only read, for its tables' sizes.", "The findings show here once the rehearsal ends.")
+		for i, l := range lines {
+			lines[i] = s.Dim.Render(strings.Join(wrap(l, m.width), "\n"))
+		}
+		body = strings.Join(lines, "\n")
 	case m.err != nil:
 		var lines []string
 		for _, l := range wrap(m.err.Error(), m.width) {
@@ -270,7 +286,11 @@ func (m ReviewModel) status() string {
 	s := m.styles
 	switch {
 	case m.rehearsing:
-		return s.Running.Render(m.spin.View()) + " " + s.Text.Render("rehearsing on a scratch database beside the target") + s.Dim.Render(" · the target is only read")
+		line := s.Running.Render(m.spin.View()) + " " + s.Text.Render("rehearsing "+count(m.cfg.New, "new migration file")+" on a scratch database")
+		if secs := int(now().Sub(m.started).Seconds()); secs > 0 {
+			line += s.Dim.Render(fmt.Sprintf(" · %ds", secs))
+		}
+		return line
 	case m.err != nil:
 		return s.Failed.Render("✗ the rehearsal failed")
 	}

@@ -66,7 +66,7 @@ func (h *rharness) golden(name string) {
 func newReviewHarness(t *testing.T, w, h int, rep *review.Report, err error) (*rharness, *atomic.Int32) {
 	t.Helper()
 	calls := &atomic.Int32{}
-	cfg := ReviewConfig{Path: "db/migrations", Target: "postgres db.internal/app", NoColor: true,
+	cfg := ReviewConfig{Path: "db/migrations", Target: "postgres db.internal/app", NoColor: true, Replayed: 2, New: 2,
 		Rehearse: func(context.Context) (*review.Report, error) {
 			calls.Add(1)
 			return rep, err
@@ -116,10 +116,11 @@ func TestReviewRehearsesInACommand(t *testing.T) {
 	if calls.Load() != 0 {
 		t.Fatal("the rehearsal ran while the model was built")
 	}
-	h.contains("rehearsing on a scratch database beside the target", "the findings show here once the rehearsal ends")
+	h.contains("rehearsing 2 new migration files on a scratch database", "The 2 migration files before them are replayed there first.",
+		"The findings show here once the rehearsal ends.")
 	h.golden("review-rehearsing")
 	h.key("enter") // nothing to open yet
-	h.contains("rehearsing on a scratch database")
+	h.contains("rehearsing 2 new migration files")
 	h.run(init)
 	if calls.Load() != 1 {
 		t.Fatalf("the rehearsal ran %d times, want 1", calls.Load())

@@ -87,7 +87,7 @@ func TestTmuxReviewQuitMidRehearsalDropsTheScratch(t *testing.T) {
 	}
 
 	tm := newTerm(t, dir, bin, "review", "migrations", "--since", "002_more.sql", "--db", db.DSN)
-	tm.waitFor("rehearsing on a scratch database beside the target", "the findings show here once the rehearsal ends")
+	tm.waitFor("rehearsing 1 new migration file on a scratch database", "The migration file before them is replayed there first.")
 	var scratch string
 	deadline := time.Now().Add(30 * time.Second)
 	for scratch == "" && time.Now().Before(deadline) {

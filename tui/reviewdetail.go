@@ -18,7 +18,6 @@ import (
 type reviewDetail struct {
 	styles *Styles
 	vp     viewport.Model
-	where  string // file:line of the finding shown
 	width  int
 	height int
 }
@@ -38,7 +37,6 @@ func (d *reviewDetail) SetSize(w, h int) {
 // Show renders a finding into the pane, from its top; of says which of
 // the findings it is (3 of 8).
 func (d *reviewDetail) Show(it reviewItem, where, of string) {
-	d.where = where
 	d.vp.SetContent(renderFinding(d.styles, d.width, it, where, of))
 	d.vp.GotoTop()
 }
