@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -221,4 +222,24 @@ func TestReviewOtherScreens(t *testing.T) {
 
 	h, _ = newReviewHarness(t, 50, 12, findings(), nil)
 	h.contains("shepherd needs a terminal of at least 60x16", "one is 50x12", "q quits")
+}
+
+// A list longer than the screen scrolls: the selected finding, and what it
+// costs under the list, always show.
+func TestReviewListScrolls(t *testing.T) {
+	rep := &review.Report{Files: 1, Statements: 14}
+	for i := 1; i <= 14; i++ {
+		rep.Findings = append(rep.Findings, review.Finding{File: "db/migrations/0009_many.sql", Line: i, Check: "create-index",
+			Table: "orders", Lock: "SHARE", Scan: true, Problem: fmt.Sprintf("SHARE on orders while finding %d's rows are scanned", i)})
+	}
+	h, _ := newReviewHarness(t, 60, 16, rep, nil)
+	h.send(reviewedMsg{rep: rep, items: itemsOf(rep)})
+	h.contains("› 0009_many.sql:1 ", "↓", "more below", "finding 1's rows")
+	for i := 2; i <= 14; i++ {
+		h.key("j")
+		h.contains(fmt.Sprintf("› 0009_many.sql:%d ", i), fmt.Sprintf("finding %d's rows", i))
+	}
+	h.contains("more above")
+	h.key("enter")
+	h.contains("0009_many.sql:14 · create-index on orders · 14 of 14")
 }
