@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/shepherd-db/shepherd/engine"
 	"github.com/shepherd-db/shepherd/review"
+	"github.com/shepherd-db/shepherd/tui"
 )
 
 // errUnsafe is review's exit 1: the rehearsal found unsafe statements.
@@ -22,7 +24,7 @@ func (e *errUnsafe) Error() string {
 // statements on a scratch PostgreSQL database and report the unsafe ones.
 func newReviewCmd(g *globals) *cobra.Command {
 	var since, plansDir string
-	var asJSON, github bool
+	var asJSON, github, nonInteractive bool
 	cmd := &cobra.Command{
 		Use:   "review PATH --db DSN",
 		Short: "rehearse a migration folder or file on a scratch database and report unsafe statements",
@@ -35,6 +37,9 @@ transaction and reads the locks it takes and whether it rewrites or scans the
 table, before rolling it back and applying it. The --db database itself is
 only read, for its tables' row estimates; the scratch database is always
 dropped (and one left by a killed review is dropped by the next).
+
+In a terminal (without -o, --github or --non-interactive) it opens a TUI:
+the findings listed, each opening its explanation and its proposed plan.
 
 The new migrations are those from --since FILE on (all of them without it;
 PATH as one file: that file, after the ones before it in its folder).
@@ -67,12 +72,33 @@ failed), 2 usage error (a bad path, no --db).`,
 			if dsn.Dialect != "postgres" {
 				return &flagError{errors.New("review rehearses on PostgreSQL only for now: give --db a postgres:// DSN")}
 			}
-			rep, err := review.Rehearse(cmd.Context(), review.Options{DSN: g.dsn()}, files, firstNew)
+			rehearse := func(ctx context.Context) (*review.Report, error) {
+				return review.Rehearse(ctx, review.Options{DSN: g.dsn(), StaleAfter: reviewStaleAfter()}, files, firstNew)
+			}
+			// In a terminal, without -o or --github: the findings on screen,
+			// each opening its explanation and its plan.
+			useTUI := !nonInteractive && !github && !cmd.Flags().Changed("output") && interactive(cmd)
+			var rep *review.Report
+			if useTUI {
+				tuiHoldsTerminal(cmd.Context())
+				rep, err = tui.RunReview(cmd.Context(), tui.ReviewConfig{Path: args[0], Target: dsn.Short(), Rehearse: rehearse,
+					Replayed: firstNew, New: len(files) - firstNew})
+			} else {
+				rep, err = rehearse(cmd.Context())
+			}
 			if err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
 			switch {
+			case useTUI:
+				// The screen showed the findings; the terminal keeps what
+				// the review concluded.
+				verdict := "nothing unsafe"
+				if n := len(rep.Findings); n > 0 {
+					verdict = fmt.Sprintf("%d unsafe (--non-interactive prints them)", n)
+				}
+				_, err = fmt.Fprintf(out, "review: %d statement(s) rehearsed, %s\n", rep.Statements, verdict)
 			case asJSON:
 				err = review.WriteJSON(out, rep)
 			case github:
@@ -103,6 +129,7 @@ failed), 2 usage error (a bad path, no --db).`,
 	fl.StringVar(&since, "since", "", "the first new migration file (the ones before it are replayed, not reviewed)")
 	fl.VarP(outputFlag{&asJSON}, "output", "o", "text or json")
 	fl.BoolVar(&github, "github", false, "GitHub Actions error annotations (the default when GITHUB_ACTIONS=true)")
+	fl.BoolVar(&nonInteractive, "non-interactive", false, "print the report instead of opening the TUI in a terminal")
 	fl.StringVar(&plansDir, "write-plans", "", "write the shepherd plan of each risky change into this folder")
 	return cmd
 }
