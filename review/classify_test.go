@@ -17,7 +17,7 @@ func TestClassify(t *testing.T) {
 		{`alter table only users alter column age set data type bigint using age::bigint`, "alter-column-type users age bigint nn=false def=false"},
 		{`ALTER TABLE users ALTER COLUMN name SET NOT NULL`, "set-not-null users name  nn=false def=false"},
 		{`ALTER TABLE users RENAME COLUMN "Age" TO years`, "rename-column users Age  nn=false def=false"},
-		{`ALTER TABLE users RENAME TO people`, "other users   nn=false def=false"},
+		{`ALTER TABLE users RENAME TO people`, "rename-table users   nn=false def=false"},
 		{`CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS u_idx ON ONLY users USING btree (lower(email), id)`, "create-index users   nn=false def=false"},
 		{`UPDATE ONLY users SET a = 1`, "change-rows users   nn=false def=false"},
 		{`SELECT 1`, "other    nn=false def=false"},

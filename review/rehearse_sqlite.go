@@ -1,0 +1,195 @@
+package review
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	_ "modernc.org/sqlite" // registers "sqlite"
+
+	"github.com/shepherd-db/shepherd/engine"
+)
+
+// sqliteWriteLock is how findings name the lock every SQLite write holds:
+// one writer for the whole database, readers go on (in WAL mode).
+const sqliteWriteLock = "SQLite's write lock"
+
+// sqliteRehearser rehearses on a scratch file built by replaying the
+// earlier migrations; the target file is only opened read-only, to count
+// its tables' rows.
+type sqliteRehearser struct {
+	target  *sql.DB
+	scratch *sql.DB
+	path    string
+	// roots is each table's b-tree root page as last seen: a table whose
+	// name comes back on another root was rebuilt (copied and swapped in).
+	roots map[string]int64
+}
+
+func openSQLite(ctx context.Context, opts Options, dsn engine.DSN, rep *Report) (rehearser, error) {
+	if _, err := os.Stat(dsn.Path); err != nil {
+		return nil, fmt.Errorf("review: sqlite database file %s: %w", dsn.Path, err)
+	}
+	target, err := sql.Open("sqlite", "file:"+dsn.Path+"?"+url.Values{"mode": {"ro"}}.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("review: open %s read-only: %w", dsn.Path, err)
+	}
+	r := &sqliteRehearser{target: target, roots: map[string]int64{}}
+	dir := opts.TempDir
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	rep.Leftovers = dropLeftoverFiles(dir, opts)
+	name, err := scratchName(opts.Now())
+	if err != nil {
+		r.close(ctx)
+		return nil, err
+	}
+	r.path = filepath.Join(dir, name+".db")
+	f, err := os.OpenFile(r.path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		r.path = ""
+		r.close(ctx)
+		return nil, fmt.Errorf("review: create the scratch file: %w", err)
+	}
+	f.Close()
+	rep.Scratch = r.path
+	if r.scratch, err = sql.Open("sqlite", "file:"+r.path); err != nil {
+		r.close(ctx)
+		return nil, fmt.Errorf("review: open the scratch file: %w", err)
+	}
+	r.scratch.SetMaxOpenConns(1) // PRAGMA foreign_keys=OFF and the like hold for the statements after
+	return r, nil
+}
+
+// dropLeftoverFiles removes the scratch files of reviews that were killed
+// before they could remove theirs.
+func dropLeftoverFiles(dir string, opts Options) []string {
+	matches, _ := filepath.Glob(filepath.Join(dir, ScratchPrefix+"*.db"))
+	var dropped []string
+	for _, m := range matches {
+		if !stale(strings.TrimSuffix(filepath.Base(m), ".db"), opts) {
+			continue
+		}
+		if os.Remove(m) == nil {
+			dropped = append(dropped, m)
+		}
+		for _, side := range []string{"-journal", "-wal", "-shm"} {
+			_ = os.Remove(m + side)
+		}
+	}
+	return dropped
+}
+
+func (r *sqliteRehearser) close(context.Context) {
+	if r.scratch != nil {
+		r.scratch.Close()
+	}
+	if r.path != "" {
+		for _, side := range []string{"", "-journal", "-wal", "-shm"} {
+			_ = os.Remove(r.path + side)
+		}
+	}
+	r.target.Close()
+}
+
+func (r *sqliteRehearser) replay(ctx context.Context, sql string) error {
+	_, err := r.scratch.ExecContext(ctx, sql)
+	return err
+}
+
+func (r *sqliteRehearser) key(_, table string) string { return table }
+
+// tables lists the scratch file's tables, and notes their root pages.
+func (r *sqliteRehearser) tables(ctx context.Context) (map[string]bool, error) {
+	roots, err := r.rootPages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for t, root := range roots {
+		out[t] = true
+		r.roots[t] = root
+	}
+	return out, nil
+}
+
+func (r *sqliteRehearser) rootPages(ctx context.Context) (map[string]int64, error) {
+	rows, err := r.scratch.QueryContext(ctx, `SELECT name, rootpage FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\'`)
+	if err != nil {
+		return nil, fmt.Errorf("review: list the scratch tables: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var n string
+		var root int64
+		if err := rows.Scan(&n, &root); err != nil {
+			return nil, fmt.Errorf("review: list the scratch tables: %w", err)
+		}
+		out[n] = root
+	}
+	return out, rows.Err()
+}
+
+// rehearse applies the statement and compares the tables' root pages
+// with those last seen: a name on a new root page is a table rebuilt.
+// Every SQLite statement that writes holds the database's write lock; an
+// index build holds it while it reads the whole table, and is never online.
+func (r *sqliteRehearser) rehearse(ctx context.Context, stmt string, actions []Action) (Observed, error) {
+	obs := newObserved()
+	if _, err := r.scratch.ExecContext(ctx, stmt); err != nil {
+		return obs, &refusedError{fmt.Errorf("apply on the scratch database: %w", err)}
+	}
+	for _, a := range actions {
+		if a.Table != "" && a.Kind != ChangeRows && a.Kind != OtherStatement {
+			obs.Locks[a.Table] = sqliteWriteLock
+		}
+	}
+	roots, err := r.rootPages(ctx)
+	if err != nil {
+		return obs, err
+	}
+	for t, root := range roots {
+		if was, ok := r.roots[t]; ok && was != root {
+			obs.Rewritten[t] = true
+			obs.Locks[t] = sqliteWriteLock
+			obs.Method[t] = "a rebuild (CREATE TABLE, INSERT … SELECT, DROP TABLE, RENAME)"
+		}
+		r.roots[t] = root
+	}
+	return obs, nil
+}
+
+func (r *sqliteRehearser) notNullChecked(context.Context, Action) bool { return false }
+
+// rows counts the target's rows of a table (SQLite keeps no estimate
+// outside ANALYZE's sqlite_stat1), on the read-only connection.
+func (r *sqliteRehearser) rows(ctx context.Context, table string) (int64, bool) {
+	if table == "" {
+		return 0, false
+	}
+	var n int64
+	if err := r.target.QueryRowContext(ctx, "SELECT count(*) FROM "+quoteLite(table)).Scan(&n); err != nil {
+		return 0, false
+	}
+	return n, true
+}
+
+// safe is SQLite's way for the findings whose PostgreSQL way it lacks.
+func (r *sqliteRehearser) safe(f *Finding) string {
+	switch f.Check {
+	case "create-index":
+		f.Why = "SQLite builds an index (it has no CONCURRENTLY) under its write lock while it reads every row: writes wait until the index is built"
+		return "SQLite builds every index under its write lock: build it when writes can wait for a scan of the table (shepherd's add-index playbook runs it as a phase of its own)"
+	case "add-constraint-validated", "add-constraint-index":
+		return "SQLite adds such a constraint only by rebuilding the table: clean the rows first and rebuild it when writes can wait (shepherd's tighten-constraint playbook)"
+	}
+	return ""
+}
+
+func quoteLite(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
