@@ -110,7 +110,7 @@ func judge(a Action, obs Observed, notNullChecked bool) (Finding, bool) {
 			f.Scan = true
 			f.Why = a.Constraint + " added without NOT VALID reads every row to validate it while holding " + orLock(f.Lock, "its lock") + serverSaid(f) + ", which blocks writes"
 			f.Safe = "add it NOT VALID (a brief lock), clean the rows that break it, then VALIDATE CONSTRAINT, which lets reads and writes go on"
-		case "UNIQUE", "PRIMARY KEY":
+		case "UNIQUE", "PRIMARY KEY", "EXCLUDE":
 			if strings.Contains(strings.ToUpper(a.Body), "USING INDEX") || online {
 				return f, false
 			}
