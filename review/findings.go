@@ -108,7 +108,10 @@ func judge(a Action, obs Observed, notNullChecked bool) (Finding, bool) {
 			}
 			f.Check = "add-constraint-validated"
 			f.Scan = true
-			f.Why = a.Constraint + " added without NOT VALID reads every row to validate it while holding " + orLock(f.Lock, "its lock") + serverSaid(f) + ", which blocks writes"
+			f.Why = a.Constraint + " added without NOT VALID reads every row to validate it while holding " + orLock(f.Lock, "its lock") + ", which blocks writes"
+			if f.Method != "" {
+				f.Why = "the server adds the " + a.Constraint + " by " + f.Method + ", validating every row while holding " + orLock(f.Lock, "its lock") + reasonOf(f) + "; writes wait until it ends"
+			}
 			f.Safe = "add it NOT VALID (a brief lock), clean the rows that break it, then VALIDATE CONSTRAINT, which lets reads and writes go on"
 		case "UNIQUE", "PRIMARY KEY", "EXCLUDE":
 			if strings.Contains(strings.ToUpper(a.Body), "USING INDEX") || online {
@@ -174,6 +177,14 @@ func serverSaid(f Finding) string {
 		return " (" + f.Method + ")"
 	}
 	return ""
+}
+
+// reasonOf is the server's reason, in parentheses, or "".
+func reasonOf(f Finding) string {
+	if f.Reason == "" {
+		return ""
+	}
+	return " (" + f.Reason + ")"
 }
 
 // referenced is the finding on the table a foreign key references, when
@@ -264,10 +275,16 @@ func (f *Finding) cost() string {
 		return fmt.Sprintf("%s on %s while %s are scanned", lock, f.Table, size)
 	case f.Check == "add-foreign-key-referenced":
 		return fmt.Sprintf("%s on %s (%s) while the rows of %s are validated", lock, f.Table, count, f.action.Table)
-	case f.Check == "rename-table", f.Check == "drop-table":
-		return fmt.Sprintf("%s on %s, then running code that uses %s fails", lock, f.Table, f.Table)
 	}
-	return fmt.Sprintf("%s on %s, then running code that uses %s.%s fails", lock, f.Table, f.Table, f.action.Column)
+	what := f.Table
+	if f.Check != "rename-table" && f.Check != "drop-table" {
+		what += "." + f.action.Column
+	}
+	if f.Lock == "" {
+		verb := strings.ToUpper(strings.ReplaceAll(f.Check, "-", " "))
+		return fmt.Sprintf("%s on %s: running code that uses %s fails once it commits", verb, f.Table, what)
+	}
+	return fmt.Sprintf("%s on %s, then running code that uses %s fails", lock, f.Table, what)
 }
 
 // humanRows writes a row count as 12 rows, 35k rows, 1.2M rows.

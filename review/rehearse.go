@@ -230,8 +230,8 @@ func rehearseFile(ctx context.Context, r rehearser, f File, existing map[string]
 				add(ref)
 			}
 		}
-		for t := range obs.Rewritten {
-			if existing[t] && !found[t] {
+		for t, rewritten := range obs.Rewritten {
+			if rewritten && existing[t] && !found[t] {
 				rebuilt[t] = true
 				add(rebuild(t, obs))
 			}

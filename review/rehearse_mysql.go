@@ -179,9 +179,7 @@ func (r *mysqlRehearser) rehearse(ctx context.Context, stmt string, actions []Ac
 		}
 		switch my.Number {
 		case erAlterNotSupportedReason:
-			if reason == "" {
-				reason = my.Message
-			}
+			reason = my.Message // the last: why the form nearest a copy was refused
 			continue
 		case erAlterNotSupported, erUnknownAlterAlgorithm, erUnknownAlterLock:
 			continue
@@ -252,6 +250,10 @@ WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`, r.db, table).Scan(&n)
 // safe is MySQL's way for the findings whose PostgreSQL way it lacks.
 func (r *mysqlRehearser) safe(f *Finding) string {
 	switch f.Check {
+	case "add-column-not-null":
+		return "add the column nullable or with a DEFAULT (ALGORITHM=INSTANT), deploy code that writes it, backfill in batches, then make it NOT NULL (shepherd's add-column playbook)"
+	case "data-and-constraint":
+		return "clean the rows in batches as their own phase, then add the constraint in a later migration (shepherd's tighten-constraint playbook)"
 	case "create-index":
 		return "an index build the server does online (ALGORITHM=INPLACE, LOCK=NONE); where it cannot, shepherd's add-index playbook or an online schema change tool (gh-ost, pt-online-schema-change)"
 	case "add-constraint-validated":

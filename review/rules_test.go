@@ -87,6 +87,7 @@ func runRules(t *testing.T, db *testdb.DB, baseline string, cases []ruleCase, op
 		var got []string
 		for _, f := range rep.Findings {
 			got = append(got, f.Check+" "+f.Table)
+			t.Logf("%s: %s: %s\n    why: %s\n    safe: %s", c.rule, f.Check, f.Problem, f.Why, f.Safe)
 		}
 		if len(c.want) == 0 {
 			safe++
