@@ -142,8 +142,11 @@ func (r *sqliteRehearser) rootPages(ctx context.Context) (map[string]int64, erro
 // index build holds it while it reads the whole table, and is never online.
 func (r *sqliteRehearser) rehearse(ctx context.Context, stmt string, actions []Action) (Observed, error) {
 	obs := newObserved()
+	if err := r.withRow(ctx, stmt, actions); err != nil {
+		return obs, err
+	}
 	if _, err := r.scratch.ExecContext(ctx, stmt); err != nil {
-		return obs, &refusedError{fmt.Errorf("apply on the scratch database: %w", err)}
+		return obs, fmt.Errorf("apply on the scratch database: %w", err)
 	}
 	for _, a := range actions {
 		if a.Table != "" && a.Kind != ChangeRows && a.Kind != OtherStatement {
@@ -165,6 +168,79 @@ func (r *sqliteRehearser) rehearse(ctx context.Context, stmt string, actions []A
 	return obs, nil
 }
 
+// withRow runs an ALTER TABLE on a table that existed before the new
+// migrations once more in a transaction it rolls back, with a row in the
+// table: SQLite refuses some changes (a NOT NULL column without a
+// default) only on a table that has rows, as the target's have. The row
+// fills the NOT NULL columns without a default with their type's zero;
+// where it cannot be written, the table is left empty.
+func (r *sqliteRehearser) withRow(ctx context.Context, stmt string, actions []Action) error {
+	toks := words(stmt)
+	if len(toks) < 2 || !is(toks[0], "ALTER") || !is(toks[1], "TABLE") || len(actions) == 0 {
+		return nil
+	}
+	table := actions[0].Table
+	if _, ok := r.roots[table]; !ok {
+		return nil
+	}
+	insert, err := r.seedRow(ctx, table)
+	if err != nil {
+		return err
+	}
+	tx, err := r.scratch.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin the rehearsal: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a rehearsal: always rolled back
+	if _, err := tx.ExecContext(ctx, insert); err != nil {
+		return nil // a row the table's constraints refuse: rehearse on the empty table
+	}
+	if _, err := tx.ExecContext(ctx, stmt); err != nil && knownToFail(actions) {
+		return &refusedError{err}
+	}
+	return nil // refused for the made-up row's sake: the empty table says
+}
+
+// seedRow is an INSERT of one row into table that its NOT NULL columns
+// accept.
+func (r *sqliteRehearser) seedRow(ctx context.Context, table string) (string, error) {
+	rows, err := r.scratch.QueryContext(ctx, "SELECT name, type, \"notnull\", dflt_value IS NOT NULL, pk FROM pragma_table_info(?)", table)
+	if err != nil {
+		return "", fmt.Errorf("read %s's columns: %w", table, err)
+	}
+	defer rows.Close()
+	var cols, vals []string
+	for rows.Next() {
+		var name, typ string
+		var notNull, hasDefault bool
+		var pk int
+		if err := rows.Scan(&name, &typ, &notNull, &hasDefault, &pk); err != nil {
+			return "", fmt.Errorf("read %s's columns: %w", table, err)
+		}
+		if !notNull || hasDefault || pk > 0 {
+			continue
+		}
+		t := strings.ToUpper(typ)
+		v := "''"
+		switch {
+		case strings.Contains(t, "INT"):
+			v = "0"
+		case strings.Contains(t, "REAL"), strings.Contains(t, "FLOA"), strings.Contains(t, "DOUB"), strings.Contains(t, "NUM"), strings.Contains(t, "DEC"):
+			v = "0.0"
+		case strings.Contains(t, "BLOB"):
+			v = "x''"
+		}
+		cols, vals = append(cols, quoteLite(name)), append(vals, v)
+	}
+	if err := rows.Err(); err != nil {
+		return "", fmt.Errorf("read %s's columns: %w", table, err)
+	}
+	if len(cols) == 0 {
+		return "INSERT INTO " + quoteLite(table) + " DEFAULT VALUES", nil
+	}
+	return "INSERT INTO " + quoteLite(table) + " (" + strings.Join(cols, ", ") + ") VALUES (" + strings.Join(vals, ", ") + ")", nil
+}
+
 func (r *sqliteRehearser) notNullChecked(context.Context, Action) bool { return false }
 
 // rows counts the target's rows of a table (SQLite keeps no estimate
@@ -183,6 +259,10 @@ func (r *sqliteRehearser) rows(ctx context.Context, table string) (int64, bool) 
 // safe is SQLite's way for the findings whose PostgreSQL way it lacks.
 func (r *sqliteRehearser) safe(f *Finding) string {
 	switch f.Check {
+	case "add-column-not-null":
+		return "add the column nullable or with a DEFAULT (a plain ADD COLUMN, no rebuild), deploy code that writes it, backfill in batches; NOT NULL then needs a rebuild, when writes can wait (shepherd's add-column playbook)"
+	case "data-and-constraint":
+		return "clean the rows in batches as their own phase, then add the constraint in a later migration (shepherd's tighten-constraint playbook)"
 	case "create-index":
 		f.Why = "SQLite builds an index (it has no CONCURRENTLY) under its write lock while it reads every row: writes wait until the index is built"
 		return "SQLite builds every index under its write lock: build it when writes can wait for a scan of the table (shepherd's add-index playbook runs it as a phase of its own)"
