@@ -191,7 +191,7 @@ func (r *sqliteRehearser) withRow(ctx context.Context, stmt string, actions []Ac
 	if err != nil {
 		return fmt.Errorf("begin the rehearsal: %w", err)
 	}
-	defer tx.Rollback() //nolint:errcheck // a rehearsal: always rolled back
+	defer func() { _ = tx.Rollback() }() // a rehearsal: always rolled back
 	if _, err := tx.ExecContext(ctx, insert); err != nil {
 		return nil // a row the table's constraints refuse: rehearse on the empty table
 	}

@@ -113,6 +113,9 @@ INSERT INTO tags (id, name) SELECT seq, concat('t', seq) FROM seq_1_to_50;
 ANALYZE TABLE users, orders, tags`)
 	before := mySnapshot(t, db.SQL)
 	reps := runRules(t, db, myBaseline, myRules, Options{})
+	if pb := plansParse(t, reps); len(pb) < 3 {
+		t.Errorf("plans written for playbooks %v only", pb)
+	}
 	f := findingOf(reps, "alter-column-type")
 	if f == nil || f.Method != "a table copy (ALGORITHM=COPY)" || f.Lock != "LOCK=SHARED" || !strings.Contains(f.Reason, "Cannot change column type") ||
 		!hasAll(f.Problem, "needs a table copy (ALGORITHM=COPY) on orders while its ", " rows are copied; writes blocked") {

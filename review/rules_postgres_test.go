@@ -127,6 +127,9 @@ INSERT INTO billing.invoices (user_id, total) SELECT g, g FROM generate_series(1
 ANALYZE users; ANALYZE orders; ANALYZE tags; ANALYZE billing.invoices`)
 	before := snapshot(t, db.SQL)
 	reps := runRules(t, db, pgBaseline, pgRules, Options{})
+	if pb := plansParse(t, reps); len(pb) < 3 {
+		t.Errorf("plans written for playbooks %v only", pb)
+	}
 	if f := findingOf(reps, "create-index"); f != nil && f.Table == "users" && f.Lock != "SHARE" {
 		t.Errorf("create-index lock: %q", f.Lock)
 	}

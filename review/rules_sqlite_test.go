@@ -108,6 +108,9 @@ INSERT INTO tags (id, name) VALUES (1, 'a'), (2, 'b')`)
 	before := fileSum(t, path)
 	tmp := t.TempDir()
 	reps := runRules(t, db, liteBaseline, liteRules, Options{TempDir: tmp})
+	if pb := plansParse(t, reps); len(pb) < 3 {
+		t.Errorf("plans written for playbooks %v only", pb)
+	}
 	f := findingOf(reps, "rebuild-table")
 	if f == nil || f.Line != 11 || f.Rows != 300 || f.Lock != sqliteWriteLock ||
 		f.Problem != "needs a rebuild (CREATE TABLE, INSERT … SELECT, DROP TABLE, RENAME) on orders while its 300 rows are copied; writes blocked" {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/shepherd-db/shepherd/internal/testdb"
+	"github.com/shepherd-db/shepherd/phases"
 )
 
 // ruleCase is one check of squawk's or strong_migrations' list, as the
@@ -137,4 +138,34 @@ func hasAll(s string, parts ...string) bool {
 		}
 	}
 	return true
+}
+
+// plansParse writes the plans of every finding of the reports and checks
+// that each parses as a shepherd plan; it returns the playbooks written.
+func plansParse(t *testing.T, reps []*Report) map[string]bool {
+	t.Helper()
+	var all []Finding
+	for _, r := range reps {
+		if r != nil {
+			all = append(all, r.Findings...)
+		}
+	}
+	wrote, err := WritePlans(t.TempDir(), all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	playbooks := map[string]bool{}
+	for _, p := range wrote {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan, err := phases.Parse(p, data)
+		if err != nil {
+			t.Errorf("%s does not parse: %v\n%s", filepath.Base(p), err, data)
+			continue
+		}
+		playbooks[plan.Playbook] = true
+	}
+	return playbooks
 }
