@@ -42,3 +42,48 @@ func TestClassify(t *testing.T) {
 		t.Errorf("constraint: %+v", a)
 	}
 }
+
+// Classify reads MySQL's and SQLite's forms, and the schema a table and a
+// foreign key's referenced table are named in.
+func TestClassifyDialects(t *testing.T) {
+	for _, c := range []struct {
+		sql  string
+		want string
+	}{
+		{"ALTER TABLE `orders` MODIFY COLUMN `amount` bigint NOT NULL", "alter-column-type .orders amount bigint nn=true"},
+		{"ALTER TABLE users CHANGE age years int", "rename-column .users age int nn=false to=years"},
+		{"ALTER TABLE users CHANGE COLUMN age age bigint", "alter-column-type .users age bigint nn=false to=age"},
+		{"ALTER TABLE `orders` ADD INDEX `orders_user_idx` (`user_id`)", "create-index .orders   nn=false cols=[user_id]"},
+		{"ALTER TABLE `users` ADD UNIQUE INDEX `u` (`username`)", "create-index .users   nn=false cols=[username] unique"},
+		{"ALTER TABLE `users` DROP INDEX `u`, DROP FOREIGN KEY `fk`, DROP PRIMARY KEY", "other .users   nn=false|other .users   nn=false|other .users   nn=false"},
+		{"RENAME TABLE `tags` TO `labels`", "rename-table .tags   nn=false to=labels"},
+		{"ALTER TABLE `__new_orders` RENAME TO `orders`", "rename-table .__new_orders   nn=false to=orders"},
+		{"DROP TABLE IF EXISTS `tags`", "drop-table .tags   nn=false"},
+		{`ALTER TABLE "billing"."invoices" ADD CONSTRAINT "fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id")`,
+			"add-constraint billing.invoices   nn=false ref=public.users"},
+		{`CREATE INDEX "i" ON "billing"."invoices" USING btree ("total")`, "create-index billing.invoices   nn=false cols=[total]"},
+	} {
+		var got string
+		for i, a := range Classify(c.sql) {
+			if i > 0 {
+				got += "|"
+			}
+			got += fmt.Sprintf("%s %s.%s %s %s nn=%v", a.Kind, a.Schema, a.Table, a.Column, a.Type, a.NotNull)
+			if a.To != "" {
+				got += " to=" + a.To
+			}
+			if len(a.Columns) > 0 {
+				got += fmt.Sprintf(" cols=%v", a.Columns)
+			}
+			if a.Unique {
+				got += " unique"
+			}
+			if a.RefTable != "" {
+				got += " ref=" + a.RefSchema + "." + a.RefTable
+			}
+		}
+		if got != c.want {
+			t.Errorf("%s:\n got %s\nwant %s", c.sql, got, c.want)
+		}
+	}
+}

@@ -151,7 +151,22 @@ func TestLeftoverScratchDroppedMySQL(t *testing.T) {
 	if _, err := db.SQL.Exec("CREATE DATABASE " + dead); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _, _ = db.SQL.Exec("DROP DATABASE IF EXISTS " + dead) })
+	busy := ScratchPrefix + "1001_b05y0002" // old, but a long review still uses it
+	if _, err := db.SQL.Exec("CREATE DATABASE " + busy); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = db.SQL.Exec("DROP DATABASE IF EXISTS " + dead)
+		_, _ = db.SQL.Exec("DROP DATABASE IF EXISTS " + busy)
+	})
+	holder, err := db.SQL.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	if _, err := holder.ExecContext(context.Background(), "USE "+busy); err != nil {
+		t.Fatal(err)
+	}
 	dir, since := writeMigrations(t, "drizzle", myBaseline, "ALTER TABLE `users` ADD `bio` text;")
 	files, first, err := Read(dir, since)
 	if err != nil {
@@ -163,5 +178,8 @@ func TestLeftoverScratchDroppedMySQL(t *testing.T) {
 	}
 	if scratchExistsMy(t, db.SQL, dead) || !slices.Contains(rep.Leftovers, dead) || len(rep.Findings) != 0 {
 		t.Fatalf("leftover %s: dropped %v, findings %v", dead, rep.Leftovers, findings(rep))
+	}
+	if !scratchExistsMy(t, db.SQL, busy) {
+		t.Fatalf("a scratch database in use %s was dropped", busy)
 	}
 }
