@@ -35,6 +35,7 @@ type Action struct {
 	// AddColumn: the column's type, and whether it is NOT NULL and has a
 	// DEFAULT.
 	Type       string
+	Generated  bool // GENERATED ALWAYS AS, AUTO_INCREMENT: the server computes it
 	NotNull    bool
 	HasDefault bool
 	Default    string
@@ -275,6 +276,7 @@ func alterClause(table string, c []sqllex.Token) Action {
 		}
 		a.Type = text(c[i:j])
 		a.NotNull = has("NOT", "NULL")
+		a.Generated = has("GENERATED") || has("AUTO_INCREMENT")
 		for k := j; k < len(c); k++ {
 			if !is(c[k], "DEFAULT") {
 				continue

@@ -60,6 +60,9 @@ func (f *Finding) Plan() []byte {
 	note := "# Written by shepherd review for " + filepath.Base(f.File) + " line " + fmt.Sprint(f.Line) + ": " + f.Check + ".\n"
 	switch {
 	case f.Playbook == "add-column" && a.Kind == AddColumn:
+		if a.Generated {
+			return nil // a value the server computes: no backfill for add-column to run
+		}
 		p.Column, p.Type, p.NotNull, p.Backfill = a.Column, a.Type, a.NotNull, a.Default
 		if p.Backfill == "" {
 			p.Backfill = "NULL"
