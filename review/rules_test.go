@@ -169,3 +169,24 @@ func plansParse(t *testing.T, reps []*Report) map[string]bool {
 	}
 	return playbooks
 }
+
+// A target that cannot be reached fails the review saying so, without
+// the DSN's password; an SQLite target that does not exist is not made.
+func TestRehearseTargetErrors(t *testing.T) {
+	files := []File{{Path: "x.sql", Name: "x.sql", Statements: []Statement{{SQL: "SELECT 1", Line: 1}}}}
+	missing := filepath.Join(t.TempDir(), "missing.db")
+	for _, c := range []struct{ dsn, want string }{
+		{"postgres://shepherd:s3cr3t-pw@127.0.0.1:1/x?sslmode=disable&connect_timeout=2", "connect to the target"},
+		{"mysql://shepherd:s3cr3t-pw@127.0.0.1:1/x", "connect to the target"},
+		{"sqlite:" + missing, "missing.db"},
+		{"oracle://x", "not one shepherd reads"},
+	} {
+		_, err := Rehearse(context.Background(), Options{DSN: c.dsn}, files, 0)
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "s3cr3t") {
+			t.Errorf("%s: %v", strings.SplitN(c.dsn, ":", 2)[0], err)
+		}
+	}
+	if _, err := os.Stat(missing); err == nil {
+		t.Error("review made the missing SQLite target")
+	}
+}
