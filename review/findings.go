@@ -209,8 +209,12 @@ func referenced(f Finding, obs Observed, existing map[string]bool) (Finding, boo
 func rebuild(table string, obs Observed) Finding {
 	f := Finding{Table: table, Check: "rebuild-table", Lock: obs.Locks[table], Rewrite: true, Method: obs.Method[table],
 		Reason: obs.Reason[table], Rule: ruleSplit, action: Action{Table: table}}
-	f.Why = "the statements before this one copy every row of " + table + " into a new table, drop it and rename the copy in its place" +
-		serverSaid(f) + ": writes wait for the whole copy, and the copy is what the change (a column's type, NOT NULL, a foreign key) needs on this database"
+	change := "a change (a column's type, NOT NULL, a foreign key) the server's ALTER TABLE cannot make"
+	if f.Reason != "" {
+		change = f.Reason
+	}
+	f.Why = "the statements up to this one rebuild " + table + " (copy every row into a new table, drop it, rename the copy in its place) to make " +
+		change + ": writes wait under " + orLock(f.Lock, "the write lock") + " for the whole copy"
 	f.Safe = "change the table in steps that do not rebuild it (ADD COLUMN, then a backfill in batches), or rebuild it when writes can wait; shepherd's playbooks (add-column, change-column-type, tighten-constraint) run such a change in phases"
 	return f
 }

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	_ "modernc.org/sqlite" // registers "sqlite"
@@ -28,6 +29,9 @@ type sqliteRehearser struct {
 	// roots is each table's b-tree root page as last seen: a table whose
 	// name comes back on another root was rebuilt (copied and swapped in).
 	roots map[string]int64
+	// shapes is each table's columns and foreign keys as last seen, to
+	// say what a rebuild changed.
+	shapes map[string]tableShape
 }
 
 func openSQLite(ctx context.Context, opts Options, dsn engine.DSN, rep *Report) (rehearser, error) {
@@ -38,7 +42,7 @@ func openSQLite(ctx context.Context, opts Options, dsn engine.DSN, rep *Report) 
 	if err != nil {
 		return nil, fmt.Errorf("review: open %s read-only: %w", dsn.Path, err)
 	}
-	r := &sqliteRehearser{target: target, roots: map[string]int64{}}
+	r := &sqliteRehearser{target: target, roots: map[string]int64{}, shapes: map[string]tableShape{}}
 	dir := opts.TempDir
 	if dir == "" {
 		dir = os.TempDir()
@@ -114,6 +118,9 @@ func (r *sqliteRehearser) tables(ctx context.Context) (map[string]bool, error) {
 	for t, root := range roots {
 		out[t] = true
 		r.roots[t] = root
+		if r.shapes[t], err = r.shape(ctx, t); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -162,6 +169,12 @@ func (r *sqliteRehearser) rehearse(ctx context.Context, stmt string, actions []A
 			obs.Rewritten[t] = true
 			obs.Locks[t] = sqliteWriteLock
 			obs.Method[t] = "a rebuild (CREATE TABLE, INSERT … SELECT, DROP TABLE, RENAME)"
+			now, err := r.shape(ctx, t)
+			if err != nil {
+				return obs, err
+			}
+			obs.Reason[t] = r.shapes[t].changes(now)
+			r.shapes[t] = now
 		}
 		r.roots[t] = root
 	}
@@ -273,3 +286,87 @@ func (r *sqliteRehearser) safe(f *Finding) string {
 }
 
 func quoteLite(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// tableShape is a table's columns (name → type, NOT NULL, default) in
+// order, and its foreign keys.
+type tableShape struct {
+	names   []string
+	columns map[string]string
+	fks     []string
+}
+
+func (r *sqliteRehearser) shape(ctx context.Context, table string) (tableShape, error) {
+	sh := tableShape{columns: map[string]string{}}
+	rows, err := r.scratch.QueryContext(ctx, "SELECT name, type, \"notnull\", coalesce(dflt_value, '') FROM pragma_table_info(?) ORDER BY cid", table)
+	if err != nil {
+		return sh, fmt.Errorf("read %s's columns: %w", table, err)
+	}
+	for rows.Next() {
+		var name, typ, def string
+		var notNull bool
+		if err := rows.Scan(&name, &typ, &notNull, &def); err != nil {
+			rows.Close()
+			return sh, fmt.Errorf("read %s's columns: %w", table, err)
+		}
+		d := strings.ToLower(typ)
+		if notNull {
+			d += " NOT NULL"
+		}
+		if def != "" {
+			d += " DEFAULT " + def
+		}
+		sh.names = append(sh.names, name)
+		sh.columns[name] = d
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return sh, fmt.Errorf("read %s's columns: %w", table, err)
+	}
+	rows, err = r.scratch.QueryContext(ctx, `SELECT "from", "table", coalesce("to", '') FROM pragma_foreign_key_list(?) ORDER BY id, seq`, table)
+	if err != nil {
+		return sh, fmt.Errorf("read %s's foreign keys: %w", table, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var from, ref, to string
+		if err := rows.Scan(&from, &ref, &to); err != nil {
+			return sh, fmt.Errorf("read %s's foreign keys: %w", table, err)
+		}
+		sh.fks = append(sh.fks, fmt.Sprintf("(%s) → %s(%s)", from, ref, to))
+	}
+	return sh, rows.Err()
+}
+
+// changes says what a rebuild changed, from the table's shape before it:
+// "amount: integer → real NOT NULL; foreign key (user_id) → users(id) added".
+func (old tableShape) changes(now tableShape) string {
+	var out []string
+	for _, c := range now.names {
+		was, ok := old.columns[c]
+		switch {
+		case !ok:
+			out = append(out, c+" added ("+now.columns[c]+")")
+		case was != now.columns[c]:
+			out = append(out, c+": "+was+" → "+now.columns[c])
+		}
+	}
+	for _, c := range old.names {
+		if _, ok := now.columns[c]; !ok {
+			out = append(out, c+" dropped")
+		}
+	}
+	for _, fk := range now.fks {
+		if !slices.Contains(old.fks, fk) {
+			out = append(out, "foreign key "+fk+" added")
+		}
+	}
+	for _, fk := range old.fks {
+		if !slices.Contains(now.fks, fk) {
+			out = append(out, "foreign key "+fk+" dropped")
+		}
+	}
+	if len(out) == 0 {
+		return "the same columns, rebuilt"
+	}
+	return strings.Join(out, "; ")
+}

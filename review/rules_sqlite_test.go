@@ -116,6 +116,9 @@ INSERT INTO tags (id, name) VALUES (1, 'a'), (2, 'b')`)
 		f.Problem != "needs a rebuild (CREATE TABLE, INSERT … SELECT, DROP TABLE, RENAME) on orders while its 300 rows are copied; writes blocked" {
 		t.Errorf("rebuild: %+v", f)
 	}
+	if f != nil && f.Reason != "amount: integer → real NOT NULL; foreign key (user_id) → users(id) added" {
+		t.Errorf("what the rebuild changed: %q", f.Reason)
+	}
 	if f := findingOf(reps, "create-index"); f == nil || f.Problem != "SQLite's write lock on users while its 2k rows are scanned" {
 		t.Errorf("index: %+v", f)
 	}
