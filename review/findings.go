@@ -75,7 +75,7 @@ func judge(a Action, obs Observed, notNullChecked bool) (Finding, bool) {
 		case a.NotNull && !a.HasDefault:
 			f.Check = "add-column-not-null"
 			f.Rule = ruleNullable
-			f.Why = "a NOT NULL column without a default fails on a table that has rows (MySQL fills it with the type's implicit default instead), and code running during the deploy does not write it: its inserts fail"
+			f.Why = "a NOT NULL column without a default fails on a table that has rows, and code running during the deploy does not write it: its inserts fail"
 		default:
 			return f, false
 		}
@@ -213,8 +213,8 @@ func rebuild(table string, obs Observed) Finding {
 	if f.Reason != "" {
 		change = f.Reason
 	}
-	f.Why = "the statements up to this one rebuild " + table + " (copy every row into a new table, drop it, rename the copy in its place) to make " +
-		change + ": writes wait under " + orLock(f.Lock, "the write lock") + " for the whole copy"
+	f.Why = "the statements up to this one rebuild " + table + " (copy every row into a new table, drop it, rename the copy in its place) for this change: " +
+		change + "; writes wait under " + orLock(f.Lock, "the write lock") + " for the whole copy"
 	f.Safe = "change the table in steps that do not rebuild it (ADD COLUMN, then a backfill in batches), or rebuild it when writes can wait; shepherd's playbooks (add-column, change-column-type, tighten-constraint) run such a change in phases"
 	return f
 }

@@ -33,8 +33,8 @@ var mysqlProbes = []struct {
 	lock, method string
 	rewrite      bool
 }{
-	{", ALGORITHM=INSTANT", " ALGORITHM=INSTANT", true, "", "", false},
-	{", ALGORITHM=INPLACE, LOCK=NONE", " ALGORITHM=INPLACE LOCK=NONE", true, "", "", false},
+	{", ALGORITHM=INSTANT", " ALGORITHM=INSTANT", true, "", "ALGORITHM=INSTANT", false},
+	{", ALGORITHM=INPLACE, LOCK=NONE", " ALGORITHM=INPLACE LOCK=NONE", true, "", "ALGORITHM=INPLACE, LOCK=NONE", false},
 	{", ALGORITHM=INPLACE, LOCK=SHARED", " ALGORITHM=INPLACE LOCK=SHARED", false, "LOCK=SHARED", "an in-place rebuild (ALGORITHM=INPLACE, LOCK=SHARED)", true},
 	{", ALGORITHM=COPY, LOCK=SHARED", " ALGORITHM=COPY LOCK=SHARED", false, "LOCK=SHARED", "a table copy (ALGORITHM=COPY)", true},
 }
@@ -251,6 +251,7 @@ WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`, r.db, table).Scan(&n)
 func (r *mysqlRehearser) safe(f *Finding) string {
 	switch f.Check {
 	case "add-column-not-null":
+		f.Why = "the server adds it" + serverSaid(*f) + " and gives the rows it has the type's implicit default ('' or 0), a value no one chose; code running during the deploy does not write the column, and its inserts fail in strict mode (error 1364)"
 		return "add the column nullable or with a DEFAULT (ALGORITHM=INSTANT), deploy code that writes it, backfill in batches, then make it NOT NULL (shepherd's add-column playbook)"
 	case "data-and-constraint":
 		return "clean the rows in batches as their own phase, then add the constraint in a later migration (shepherd's tighten-constraint playbook)"
