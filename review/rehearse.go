@@ -99,9 +99,10 @@ type rehearser interface {
 	// rows is the target's estimate of a table's rows (-1: never counted)
 	// and whether the target has the table.
 	rows(ctx context.Context, table string) (int64, bool)
-	// safe is the dialect's safe sequence for a finding, "" for the
-	// finding's own.
-	safe(f *Finding) string
+	// explain puts the dialect's words into a finding where the
+	// dialect-free ones do not fit it (MySQL has no NOT VALID, SQLite no
+	// CONCURRENTLY): its why and its safe sequence.
+	explain(f *Finding)
 	// close drops the scratch database and closes the connections.
 	close(ctx context.Context)
 }
@@ -169,9 +170,7 @@ func Rehearse(ctx context.Context, opts Options, files []File, firstNew int) (*R
 		fd := &rep.Findings[i]
 		fd.Rows, fd.OnTarget = r.rows(ctx, fd.Table)
 		fd.Problem = fd.cost()
-		if s := r.safe(fd); s != "" {
-			fd.Safe = s
-		}
+		r.explain(fd)
 	}
 	return rep, nil
 }

@@ -247,27 +247,27 @@ WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`, r.db, table).Scan(&n)
 	return n.Int64, true
 }
 
-// safe is MySQL's way for the findings whose PostgreSQL way it lacks.
-func (r *mysqlRehearser) safe(f *Finding) string {
+// explain gives MySQL's way for the findings whose PostgreSQL way it lacks.
+func (r *mysqlRehearser) explain(f *Finding) {
 	switch f.Check {
 	case "add-column-not-null":
 		f.Why = "the server adds it" + serverSaid(*f) + " and gives the rows it has the type's implicit default ('' or 0), a value no one chose; code running during the deploy does not write the column, and its inserts fail in strict mode (error 1364)"
-		return "add the column nullable or with a DEFAULT (ALGORITHM=INSTANT), deploy code that writes it, backfill in batches, then make it NOT NULL (shepherd's add-column playbook)"
+		f.Safe = "add the column nullable or with a DEFAULT (ALGORITHM=INSTANT), deploy code that writes it, backfill in batches, then make it NOT NULL (shepherd's add-column playbook)"
 	case "data-and-constraint":
-		return "clean the rows in batches as their own phase, then add the constraint in a later migration (shepherd's tighten-constraint playbook)"
+		f.Safe = "clean the rows in batches as their own phase, then add the constraint in a later migration (shepherd's tighten-constraint playbook)"
 	case "create-index":
-		return "an index build the server does online (ALGORITHM=INPLACE, LOCK=NONE); where it cannot, shepherd's add-index playbook or an online schema change tool (gh-ost, pt-online-schema-change)"
+		f.Safe = "an index build the server does online (ALGORITHM=INPLACE, LOCK=NONE); where it cannot, shepherd's add-index playbook or an online schema change tool (gh-ost, pt-online-schema-change)"
 	case "add-constraint-validated":
 		if f.action.Constraint == "FOREIGN KEY" {
-			return "clean the rows that break it, then add it with SET foreign_key_checks = 0, which the server does in place without a copy (ALGORITHM=INPLACE), as shepherd's tighten-constraint playbook does"
+			f.Safe = "clean the rows that break it, then add it with SET foreign_key_checks = 0, which the server does in place without a copy (ALGORITHM=INPLACE), as shepherd's tighten-constraint playbook does"
+			return
 		}
-		return "MySQL checks a new CHECK constraint by copying the table: enforce it in a later release with shepherd's tighten-constraint playbook, after cleaning the rows"
+		f.Safe = "MySQL checks a new CHECK constraint by copying the table: enforce it in a later release with shepherd's tighten-constraint playbook, after cleaning the rows"
 	case "add-constraint-index":
-		return "add the unique index with ALGORITHM=INPLACE, LOCK=NONE after cleaning the duplicates (shepherd's tighten-constraint playbook)"
+		f.Safe = "add the unique index with ALGORITHM=INPLACE, LOCK=NONE after cleaning the duplicates (shepherd's tighten-constraint playbook)"
 	case "alter-column-type", "add-column-rewrite":
-		return "add a new column (ALGORITHM=INSTANT), keep it in step, backfill it in batches and switch to it (shepherd's " + f.Playbook + " playbook), or an online schema change tool (gh-ost, pt-online-schema-change)"
+		f.Safe = "add a new column (ALGORITHM=INSTANT), keep it in step, backfill it in batches and switch to it (shepherd's " + f.Playbook + " playbook), or an online schema change tool (gh-ost, pt-online-schema-change)"
 	}
-	return ""
 }
 
 // dropLeftovers drops the scratch databases of reviews that were killed

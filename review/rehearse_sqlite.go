@@ -269,20 +269,19 @@ func (r *sqliteRehearser) rows(ctx context.Context, table string) (int64, bool) 
 	return n, true
 }
 
-// safe is SQLite's way for the findings whose PostgreSQL way it lacks.
-func (r *sqliteRehearser) safe(f *Finding) string {
+// explain gives SQLite's way for the findings whose PostgreSQL way it lacks.
+func (r *sqliteRehearser) explain(f *Finding) {
 	switch f.Check {
 	case "add-column-not-null":
-		return "add the column nullable or with a DEFAULT (a plain ADD COLUMN, no rebuild), deploy code that writes it, backfill in batches; NOT NULL then needs a rebuild, when writes can wait (shepherd's add-column playbook)"
+		f.Safe = "add the column nullable or with a DEFAULT (a plain ADD COLUMN, no rebuild), deploy code that writes it, backfill in batches; NOT NULL then needs a rebuild, when writes can wait (shepherd's add-column playbook)"
 	case "data-and-constraint":
-		return "clean the rows in batches as their own phase, then add the constraint in a later migration (shepherd's tighten-constraint playbook)"
+		f.Safe = "clean the rows in batches as their own phase, then add the constraint in a later migration (shepherd's tighten-constraint playbook)"
 	case "create-index":
 		f.Why = "SQLite builds an index (it has no CONCURRENTLY) under its write lock while it reads every row: writes wait until the index is built"
-		return "SQLite builds every index under its write lock: build it when writes can wait for a scan of the table (shepherd's add-index playbook runs it as a phase of its own)"
+		f.Safe = "SQLite builds every index under its write lock: build it when writes can wait for a scan of the table (shepherd's add-index playbook runs it as a phase of its own)"
 	case "add-constraint-validated", "add-constraint-index":
-		return "SQLite adds such a constraint only by rebuilding the table: clean the rows first and rebuild it when writes can wait (shepherd's tighten-constraint playbook)"
+		f.Safe = "SQLite adds such a constraint only by rebuilding the table: clean the rows first and rebuild it when writes can wait (shepherd's tighten-constraint playbook)"
 	}
-	return ""
 }
 
 func quoteLite(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
