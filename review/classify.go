@@ -17,6 +17,8 @@ const (
 	CreateIndex    Kind = "create-index"
 	DropColumn     Kind = "drop-column"
 	RenameColumn   Kind = "rename-column"
+	RenameTable    Kind = "rename-table"
+	DropTable      Kind = "drop-table"
 	ChangeRows     Kind = "change-rows" // UPDATE, DELETE
 	CreateTable    Kind = "create-table"
 	OtherStatement Kind = "other"
@@ -24,12 +26,16 @@ const (
 
 // Action is one thing a statement does to one table.
 type Action struct {
-	Kind   Kind
+	Kind Kind
+	// Schema is the schema (MySQL: database) the statement names the table
+	// in, "" when unqualified.
+	Schema string
 	Table  string
 	Column string
 	// AddColumn: the column's type, and whether it is NOT NULL and has a
 	// DEFAULT.
 	Type       string
+	Generated  bool // GENERATED ALWAYS AS, AUTO_INCREMENT: the server computes it
 	NotNull    bool
 	HasDefault bool
 	Default    string
@@ -37,11 +43,16 @@ type Action struct {
 	// KEY), body (what follows the kind) and whether NOT VALID.
 	Name, Constraint, Body string
 	NotValid               bool
+	// AddConstraint FOREIGN KEY: the table it references.
+	RefSchema, RefTable string
 	// CreateIndex: CONCURRENTLY, UNIQUE, the columns' text.
 	Concurrently, Unique bool
 	Columns              []string
-	// RenameColumn: the new name.
+	// RenameColumn, RenameTable: the new name.
 	To string
+	// Refused is the scratch database's refusal of the statement, when it
+	// is one the review reports rather than fails on.
+	Refused string
 }
 
 // words is a statement's tokens without space and comments.
@@ -63,25 +74,38 @@ func is(t sqllex.Token, kw string) bool {
 // name reads a possibly schema-qualified name at toks[i]: the last part,
 // unquoted, and the index after it.
 func name(toks []sqllex.Token, i int) (string, int) {
-	n := ""
+	_, n, next := qname(toks, i)
+	return n, next
+}
+
+// qname reads a possibly schema-qualified name at toks[i]: the part
+// before the last (the schema, "" when none), the last part, unquoted, and
+// the index after it.
+func qname(toks []sqllex.Token, i int) (string, string, int) {
+	schema, n := "", ""
 	for i < len(toks) {
 		t := toks[i]
 		switch t.Kind {
 		case sqllex.Quoted:
-			n = strings.ReplaceAll(t.Text[1:len(t.Text)-1], `""`, `"`)
+			q := t.Text[:1]
+			if q == "[" {
+				q = "]"
+			}
+			n = strings.ReplaceAll(t.Text[1:len(t.Text)-1], q+q, q)
 		case sqllex.Word:
 			n = strings.ToLower(t.Text)
 		default:
-			return n, i
+			return schema, n, i
 		}
 		i++
 		if i < len(toks) && toks[i].Kind == sqllex.Punct && toks[i].Text == "." {
+			schema = n
 			i++
 			continue
 		}
-		return n, i
+		return schema, n, i
 	}
-	return n, i
+	return schema, n, i
 }
 
 // skip moves past the keywords kws where they are at toks[i], in order.
@@ -125,23 +149,32 @@ func Classify(sql string) []Action {
 	switch {
 	case is(toks[0], "ALTER") && is(toks[1], "TABLE"):
 		i := skip(toks, 2, "IF", "EXISTS", "ONLY")
-		table, i := name(toks, i)
+		schema, table, i := qname(toks, i)
 		var out []Action
 		for _, clause := range splitTop(toks[i:]) {
-			out = append(out, alterClause(table, clause))
+			a := alterClause(table, clause)
+			a.Schema = schema
+			out = append(out, a)
 		}
 		return out
+	case is(toks[0], "RENAME") && is(toks[1], "TABLE"): // MySQL
+		schema, table, i := qname(toks, 2)
+		to, _ := name(toks, skip(toks, i, "TO"))
+		return []Action{{Kind: RenameTable, Schema: schema, Table: table, To: to}}
+	case is(toks[0], "DROP") && is(toks[1], "TABLE"):
+		schema, table, _ := qname(toks, skip(toks, 2, "IF", "EXISTS"))
+		return []Action{{Kind: DropTable, Schema: schema, Table: table}}
 	case is(toks[0], "CREATE") && (is(toks[1], "INDEX") || is(toks[1], "UNIQUE")):
 		return []Action{createIndex(toks)}
 	case is(toks[0], "CREATE") && is(toks[1], "TABLE"):
-		t, _ := name(toks, skip(toks, 2, "IF", "NOT", "EXISTS"))
-		return []Action{{Kind: CreateTable, Table: t}}
+		s, t, _ := qname(toks, skip(toks, 2, "IF", "NOT", "EXISTS"))
+		return []Action{{Kind: CreateTable, Schema: s, Table: t}}
 	case is(toks[0], "UPDATE"):
-		t, _ := name(toks, skip(toks, 1, "ONLY"))
-		return []Action{{Kind: ChangeRows, Table: t}}
+		s, t, _ := qname(toks, skip(toks, 1, "ONLY"))
+		return []Action{{Kind: ChangeRows, Schema: s, Table: t}}
 	case is(toks[0], "DELETE") && is(toks[1], "FROM"):
-		t, _ := name(toks, skip(toks, 2, "ONLY"))
-		return []Action{{Kind: ChangeRows, Table: t}}
+		s, t, _ := qname(toks, skip(toks, 2, "ONLY"))
+		return []Action{{Kind: ChangeRows, Schema: s, Table: t}}
 	}
 	return []Action{{Kind: OtherStatement}}
 }
@@ -187,6 +220,23 @@ func alterClause(table string, c []sqllex.Token) Action {
 		return false
 	}
 	switch {
+	case is(c[0], "ADD") && len(c) > 1 && (is(c[1], "INDEX") || is(c[1], "KEY") || is(c[1], "FULLTEXT") || is(c[1], "SPATIAL") ||
+		is(c[1], "UNIQUE") && len(c) > 2 && (is(c[2], "INDEX") || is(c[2], "KEY"))):
+		// MySQL's ALTER TABLE t ADD [UNIQUE] INDEX name (cols): CREATE INDEX's
+		// reading, as CREATE [UNIQUE] INDEX name ON t (cols).
+		head := []sqllex.Token{c[0]}
+		if is(c[1], "UNIQUE") {
+			head = append(head, c[1])
+			c = c[1:]
+		}
+		head = append(head, sqllex.Token{Kind: sqllex.Word, Text: "INDEX"})
+		rest := skip(c, 1, "INDEX", "KEY", "FULLTEXT", "SPATIAL", "INDEX", "KEY")
+		var name []sqllex.Token
+		if rest < len(c) && c[rest].Text != "(" {
+			name, rest = c[rest:rest+1], rest+1
+		}
+		toks := append(append(append(head, name...), sqllex.Token{Kind: sqllex.Word, Text: "ON"}, sqllex.Token{Kind: sqllex.Quoted, Text: `"` + table + `"`}), c[rest:]...)
+		a = createIndex(toks)
 	case is(c[0], "ADD") && len(c) > 1 && (is(c[1], "CONSTRAINT") || is(c[1], "CHECK") || is(c[1], "FOREIGN") || is(c[1], "UNIQUE") || is(c[1], "PRIMARY")):
 		a.Kind = AddConstraint
 		i := 1
@@ -207,6 +257,14 @@ func alterClause(table string, c []sqllex.Token) Action {
 			body = body[:len(body)-2]
 		}
 		a.Body = text(body)
+		if a.Constraint == "FOREIGN KEY" {
+			for k := range body {
+				if is(body[k], "REFERENCES") {
+					a.RefSchema, a.RefTable, _ = qname(body, k+1)
+					break
+				}
+			}
+		}
 	case is(c[0], "ADD"):
 		a.Kind = AddColumn
 		i := skip(c, 1, "COLUMN", "IF", "NOT", "EXISTS")
@@ -218,6 +276,7 @@ func alterClause(table string, c []sqllex.Token) Action {
 		}
 		a.Type = text(c[i:j])
 		a.NotNull = has("NOT", "NULL")
+		a.Generated = has("GENERATED") || has("AUTO_INCREMENT")
 		for k := j; k < len(c); k++ {
 			if !is(c[k], "DEFAULT") {
 				continue
@@ -247,10 +306,31 @@ func alterClause(table string, c []sqllex.Token) Action {
 		case len(rest) > 2 && is(rest[0], "SET") && is(rest[1], "NOT") && is(rest[2], "NULL"):
 			a.Kind = SetNotNull
 		}
-	case is(c[0], "DROP") && !(len(c) > 1 && is(c[1], "CONSTRAINT")):
+	case is(c[0], "MODIFY") || is(c[0], "CHANGE"): // MySQL: the column's whole definition again
+		a.Kind = AlterType
+		i := skip(c, 1, "COLUMN")
+		a.Column, i = name(c, i)
+		if is(c[0], "CHANGE") {
+			a.To, i = name(c, i)
+			if a.To != a.Column {
+				a.Kind = RenameColumn
+			}
+		}
+		j := i
+		for j < len(c) && !is(c[j], "NOT") && !is(c[j], "NULL") && !is(c[j], "DEFAULT") && !is(c[j], "FIRST") && !is(c[j], "AFTER") {
+			j++
+		}
+		a.Type = text(c[i:j])
+		a.NotNull = has("NOT", "NULL")
+	case is(c[0], "DROP") && len(c) > 1 && (is(c[1], "CONSTRAINT") || is(c[1], "INDEX") || is(c[1], "KEY") || is(c[1], "FOREIGN") ||
+		is(c[1], "PRIMARY") || is(c[1], "CHECK") || is(c[1], "DEFAULT")):
+	case is(c[0], "DROP"):
 		a.Kind = DropColumn
 		a.Column, _ = name(c, skip(c, 1, "COLUMN", "IF", "EXISTS"))
-	case is(c[0], "RENAME") && len(c) > 1 && !is(c[1], "TO") && !is(c[1], "CONSTRAINT"):
+	case is(c[0], "RENAME") && len(c) > 1 && (is(c[1], "TO") || is(c[1], "AS")):
+		a.Kind = RenameTable
+		a.To, _ = name(c, 2)
+	case is(c[0], "RENAME") && len(c) > 1 && !is(c[1], "CONSTRAINT") && !is(c[1], "INDEX") && !is(c[1], "KEY"):
 		a.Kind = RenameColumn
 		i := skip(c, 1, "COLUMN")
 		a.Column, i = name(c, i)
@@ -276,7 +356,7 @@ func createIndex(toks []sqllex.Token) Action {
 		a.Name, i = name(toks, i)
 	}
 	i = skip(toks, i, "ON", "ONLY")
-	a.Table, i = name(toks, i)
+	a.Schema, a.Table, i = qname(toks, i)
 	if i < len(toks) && is(toks[i], "USING") {
 		i += 2
 	}

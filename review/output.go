@@ -23,7 +23,11 @@ func WriteText(w io.Writer, rep *Report) error {
 		if f.Plan() != nil {
 			hint = "; --write-plans DIR writes its plan"
 		}
-		fmt.Fprintf(&b, "  safe: %s (shepherd playbook %s%s)\n\n", f.Safe, f.Playbook, hint)
+		if f.Playbook == "" {
+			fmt.Fprintf(&b, "  safe: %s\n\n", f.Safe)
+		} else {
+			fmt.Fprintf(&b, "  safe: %s (shepherd playbook %s%s)\n\n", f.Safe, f.Playbook, hint)
+		}
 	}
 	verdict := "nothing unsafe"
 	if n := len(rep.Findings); n > 0 {
@@ -50,7 +54,11 @@ func WriteJSON(w io.Writer, rep *Report) error {
 func WriteGitHub(w io.Writer, rep *Report) error {
 	var b strings.Builder
 	for _, f := range rep.Findings {
-		msg := fmt.Sprintf("%s. Why: %s. Safe: %s (shepherd playbook %s).", f.Problem, f.Why, f.Safe, f.Playbook)
+		msg := fmt.Sprintf("%s. Why: %s. Safe: %s", f.Problem, f.Why, f.Safe)
+		if f.Playbook != "" {
+			msg += fmt.Sprintf(" (shepherd playbook %s)", f.Playbook)
+		}
+		msg += "."
 		if f.Rule != "" {
 			msg += fmt.Sprintf(" Rule (%s): %q", GuideName, f.Rule)
 		}

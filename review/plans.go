@@ -17,6 +17,7 @@ import (
 type planFile struct {
 	Name       string          `yaml:"name"`
 	Playbook   string          `yaml:"playbook"`
+	Schema     string          `yaml:"schema,omitempty"`
 	Table      string          `yaml:"table"`
 	Column     string          `yaml:"column,omitempty"`
 	To         string          `yaml:"to,omitempty"`
@@ -42,6 +43,7 @@ type planConstraint struct {
 }
 
 type planReference struct {
+	Schema  string   `yaml:"schema,omitempty"`
 	Table   string   `yaml:"table"`
 	Columns []string `yaml:"columns,omitempty"`
 }
@@ -52,9 +54,15 @@ type planReference struct {
 func (f *Finding) Plan() []byte {
 	a := f.action
 	p := planFile{Playbook: f.Playbook, Table: a.Table}
+	if schema, table, ok := strings.Cut(a.Table, "."); ok { // a key outside PostgreSQL's public schema
+		p.Schema, p.Table = schema, table
+	}
 	note := "# Written by shepherd review for " + filepath.Base(f.File) + " line " + fmt.Sprint(f.Line) + ": " + f.Check + ".\n"
 	switch {
 	case f.Playbook == "add-column" && a.Kind == AddColumn:
+		if a.Generated {
+			return nil // a value the server computes: no backfill for add-column to run
+		}
 		p.Column, p.Type, p.NotNull, p.Backfill = a.Column, a.Type, a.NotNull, a.Default
 		if p.Backfill == "" {
 			p.Backfill = "NULL"
@@ -142,9 +150,9 @@ func constraintOf(a Action) *planConstraint {
 		if len(cols) == 0 || i >= len(toks) || !is(toks[i], "REFERENCES") {
 			return nil
 		}
-		ref, j := name(toks, i+1)
+		refSchema, ref, j := qname(toks, i+1)
 		refCols, _ := nameList(toks, j)
-		c.ForeignKey, c.References = cols, &planReference{Table: ref, Columns: refCols}
+		c.ForeignKey, c.References = cols, &planReference{Schema: refSchema, Table: ref, Columns: refCols}
 	default:
 		return nil
 	}

@@ -1,7 +1,9 @@
 // Package review reads a folder of migrations, rehearses its new statements
-// on a scratch PostgreSQL database and says which of them would lock or
-// rewrite a table in production, and how to do each safely with a shepherd
-// playbook.
+// on a scratch database (PostgreSQL, MySQL/MariaDB) or file (SQLite) beside
+// the target and says which of them would lock, copy or rewrite a table in
+// production, and how to do each safely with a shepherd playbook. Each
+// dialect's rehearsal is in its rehearse_*.go file; what a finding is, and
+// how a statement reads, is the same for all.
 package review
 
 import (

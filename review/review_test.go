@@ -146,6 +146,7 @@ func TestReviewPostgres(t *testing.T) {
 		{3, "alter-column-type", "ACCESS EXCLUSIVE"},
 		{4, "set-not-null", "ACCESS EXCLUSIVE"},
 		{5, "add-constraint-validated", "SHARE ROW EXCLUSIVE"},
+		{5, "add-foreign-key-referenced", "SHARE ROW EXCLUSIVE"}, // users, which the key references
 		{6, "create-index", "SHARE"},
 		{7, "drop-column", "ACCESS EXCLUSIVE"},
 		{8, "rename-column", "ACCESS EXCLUSIVE"},
@@ -156,7 +157,10 @@ func TestReviewPostgres(t *testing.T) {
 	if p := rep.Findings[1].Problem; p != "ACCESS EXCLUSIVE on users while its 2k rows are rewritten" {
 		t.Errorf("rewrite cost: %q", p)
 	}
-	if p := rep.Findings[5].Problem; p != "SHARE on orders while its 300 rows are scanned" {
+	if f := rep.Findings[5]; f.Table != "users" || f.Problem != "SHARE ROW EXCLUSIVE on users (the target has 2k rows) while the rows of orders are validated" {
+		t.Errorf("referenced table: %s %q", f.Table, f.Problem)
+	}
+	if p := rep.Findings[6].Problem; p != "SHARE on orders while its 300 rows are scanned" {
 		t.Errorf("index cost: %q", p)
 	}
 	if r := rep.Findings[0].Rule; r != "Add the column as nullable or with a safe default." {

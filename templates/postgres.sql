@@ -1386,13 +1386,13 @@ ORDER BY 1
 {{/* The relation locks this backend holds, strongest mode per table (the
      indexes and sequences it takes along are left out). */}}
 {{define "review-locks"}}
-SELECT c.relname, l.mode
+SELECT n.nspname, c.relname, l.mode
 FROM pg_catalog.pg_locks l
 JOIN pg_catalog.pg_class c ON c.oid = l.relation
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE l.pid = pg_catalog.pg_backend_pid() AND l.locktype = 'relation' AND l.granted
   AND c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-ORDER BY 1, 2
+ORDER BY 1, 2, 3
 {{end}}
 
 {{/* A table's storage file: another one after a statement means the
@@ -1403,7 +1403,7 @@ SELECT coalesce((SELECT c.relfilenode::bigint FROM pg_catalog.pg_class c WHERE c
 
 {{/* The user tables of the scratch database. */}}
 {{define "review-tables"}}
-SELECT c.relname FROM pg_catalog.pg_class c
+SELECT n.nspname, c.relname FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_toast%'
 {{end}}
