@@ -21,7 +21,8 @@ func (e *errUnsafe) Error() string {
 }
 
 // newReviewCmd is `shepherd review PATH`: rehearse a migration folder's new
-// statements on a scratch PostgreSQL database and report the unsafe ones.
+// statements on a scratch database on the --db server (PostgreSQL,
+// MySQL/MariaDB, or a scratch file for SQLite) and report the unsafe ones.
 func newReviewCmd(g *globals) *cobra.Command {
 	var since, plansDir string
 	var asJSON, github, nonInteractive bool
@@ -30,13 +31,17 @@ func newReviewCmd(g *globals) *cobra.Command {
 		Short: "rehearse a migration folder or file on a scratch database and report unsafe statements",
 		Long: `review reads a folder of migrations (plain .sql files in name order, goose's
 -- +goose Up sections, golang-migrate's *.up.sql, drizzle-kit's NNNN_name.sql
-in meta/_journal.json order) or one file, and rehearses the new ones on
-PostgreSQL: it creates a scratch database beside the --db database, replays
-the migrations before the new ones there, then runs each new statement in a
-transaction and reads the locks it takes and whether it rewrites or scans the
-table, before rolling it back and applying it. The --db database itself is
-only read, for its tables' row estimates; the scratch database is always
-dropped (and one left by a killed review is dropped by the next).
+in meta/_journal.json order) or one file, and rehearses the new ones on a
+scratch copy: it creates a scratch database beside the --db database (for
+SQLite, a temporary file), replays the migrations before the new ones there,
+then runs each new statement and observes what the real server does with
+it. PostgreSQL: the locks it takes (in a transaction, before rolling it
+back and applying it) and whether it rewrites or scans the table.
+MySQL/MariaDB: which of ALGORITHM=INSTANT, INPLACE with LOCK=NONE or
+LOCK=SHARED, or only a table copy the server accepts. SQLite: whether it
+rebuilds a table or builds an index under the write lock. The --db database
+itself is only read, for its tables' row estimates; the scratch database is
+always dropped (and one left by a killed review is dropped by the next).
 
 In a terminal (without -o, --github or --non-interactive) it opens a TUI:
 the findings listed, each opening its explanation and its proposed plan.
@@ -68,9 +73,6 @@ failed), 2 usage error (a bad path, no --db).`,
 			dsn, err := engine.ParseDSN(g.dsn())
 			if err != nil {
 				return err
-			}
-			if dsn.Dialect != "postgres" {
-				return &flagError{errors.New("review rehearses on PostgreSQL only for now: give --db a postgres:// DSN")}
 			}
 			rehearse := func(ctx context.Context) (*review.Report, error) {
 				return review.Rehearse(ctx, review.Options{DSN: g.dsn(), StaleAfter: reviewStaleAfter()}, files, firstNew)
