@@ -74,6 +74,11 @@ type batchJob struct {
 	// the whole table that found no duplicate: the clean's verification,
 	// without one more read of the table.
 	noneLeft *bool
+	// nulls walks the rows where the column is NULL instead of the whole
+	// table (nullwalk.go); filled, when set, is told what its last search
+	// proved.
+	nulls  bool
+	filled *nullProof
 }
 
 // batchRange is one batch: the keys after lo up to hi, rows of them. A walk
@@ -193,6 +198,13 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 			}
 			return 0, fmt.Errorf("%s: %w", job.phase, s.dsn.scrub(err))
 		}
+	} else if job.nulls {
+		if src, err = s.newNullSource(ctx, job, nullChunk); err != nil {
+			if ctx.Err() != nil {
+				return 0, s.interrupted(job.phase)
+			}
+			return 0, fmt.Errorf("%s: %w", job.phase, s.dsn.scrub(err))
+		}
 	} else {
 		total, err := s.estimateRows(ctx)
 		if err != nil {
@@ -273,6 +285,9 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 	if d, ok := src.(*dupSource); ok && job.noneLeft != nil {
 		*job.noneLeft = d.clear
 	}
+	if n, ok := src.(*nullSource); ok && job.filled != nil {
+		*job.filled = n.proof()
+	}
 	return st.RowsChanged, nil
 }
 
@@ -292,6 +307,14 @@ func (s *Session) logBatchStatement(ctx context.Context, job batchJob) error {
 		text = append(text, search.SQL)
 		data = duplicatesShown(data)
 		how = fmt.Sprintf("the first statement finds the duplicates past the last one cleaned (up to %d at a time; once the walk reaches the end, it looks again from the start); the second runs once per batch of them: the keys of its rows and of their groups' first rows are bound parameters, one pair per row", dupChunk)
+	}
+	if job.nulls {
+		search, err := s.sql.Query("null-keys", data)
+		if err != nil {
+			return err
+		}
+		text = append(text, search.SQL)
+		how = fmt.Sprintf("the first statement finds the rows where %s is NULL past the last range filled (up to %d at a time; once the walk reaches the end, it looks again from the start); the second runs once per batch of them, on %s: the range's bounds are bound parameters (the first batch has no lower bound)", job.data.Column, nullChunk, s.walkLabel())
 	}
 	script, err := s.sql.Script(job.update, data)
 	if err != nil {

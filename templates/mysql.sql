@@ -584,6 +584,16 @@ SELECT {{q .Key}} FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{q .Key}} > {{p
 {{- end}}
 {{end}}
 
+{{/* See postgres.sql. InnoDB reads its rows in the primary key's order:
+     ORDER BY the key is the one read of the table. */}}
+{{define "null-keys"}}
+{{- if .Keys}}
+SELECT {{qlist .Keys}}, CASE WHEN ({{.Expr}}) IS NULL THEN 1 ELSE 0 END FROM {{qt .Schema .Table}} WHERE {{q .Column}} IS NULL{{if .HasLo}} AND {{template "key-after-lo" .}}{{end}} ORDER BY {{template "key-order" .}} LIMIT {{param "limit"}}
+{{- else}}
+SELECT {{q .Key}}, CASE WHEN ({{.Expr}}) IS NULL THEN 1 ELSE 0 END FROM {{qt .Schema .Table}} WHERE {{q .Column}} IS NULL{{if .HasLo}} AND {{q .Key}} > {{param "lo"}}{{end}} ORDER BY {{q .Key}} LIMIT {{param "limit"}}
+{{- end}}
+{{end}}
+
 {{define "last-key"}}
 {{- if .Keys}}
 {{/* the last key of a composite key and the rows left; no row when none is */}}

@@ -749,6 +749,20 @@ SELECT {{q .Key}} FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{q .Key}} > {{p
 {{- end}}
 {{end}}
 
+{{/* The rows switch-writes' catch-up fills: NULL in the new column, past
+     the cursor, in key order, each with 1 when the expression gives NULL
+     for it (it stays NULL) (engine/nullwalk.go). OFFSET 0 keeps the planner
+     from walking the key's index for ORDER BY … LIMIT, which fetches every
+     row's page once the fill has left them not all-visible: the search is
+     one read of the table, then a sort of the few rows it found. */}}
+{{define "null-keys"}}
+{{- if .Keys}}
+SELECT {{qlist .Keys}}, shepherd_n.shepherd_x FROM (SELECT {{qlist .Keys}}, CASE WHEN ({{.Expr}}) IS NULL THEN 1 ELSE 0 END AS shepherd_x FROM {{qt .Schema .Table}} WHERE {{q .Column}} IS NULL{{if .HasLo}} AND {{template "key-after-lo" .}}{{end}} OFFSET 0) AS shepherd_n ORDER BY {{template "key-order" .}} LIMIT {{param "limit"}}
+{{- else}}
+SELECT shepherd_n.shepherd_k, shepherd_n.shepherd_x FROM (SELECT {{q .Key}} AS shepherd_k, CASE WHEN ({{.Expr}}) IS NULL THEN 1 ELSE 0 END AS shepherd_x FROM {{qt .Schema .Table}} WHERE {{q .Column}} IS NULL{{if .HasLo}} AND {{q .Key}} > {{param "lo"}}{{end}} OFFSET 0) AS shepherd_n ORDER BY shepherd_n.shepherd_k LIMIT {{param "limit"}}
+{{- end}}
+{{end}}
+
 {{/* Not max(): uuid has no max aggregate; the key's index gives the last key. */}}
 {{define "last-key"}}
 {{- if .Keys}}
