@@ -77,7 +77,17 @@ func (s *Session) fillPass(ctx context.Context, b builder, id string, prev phase
 	if err := s.startPass(ctx, id, prev, keepFailed); err != nil {
 		return 0, err
 	}
-	return s.runBatches(ctx, b.fillJob(id))
+	job := b.fillJob(id)
+	if s.sql.Has("walk-ddl") {
+		resuming := prev == phases.Running || prev == phases.Failed && keepFailed
+		changed, split, err := s.fillSplit(ctx, job, resuming, s.walkWorkers(ctx, id))
+		if split || err != nil {
+			return changed, err
+		}
+	} else {
+		s.walkWorkers(ctx, id) // says why SQLite walks with one
+	}
+	return s.runBatches(ctx, job)
 }
 
 // behindWalkPasses bounds the walks again: rows that keep landing behind
