@@ -72,7 +72,7 @@ func (f *runFlags) options(emit func(engine.Event)) engine.Options {
 		BatchTime: f.batchTime, BatchTimeout: f.batchTimeout, MaxRate: f.maxRate, Workers: workersOption(f.workers), MaxReplicaLag: replicaLagOption(f.maxReplicaLag), Emit: emit, Failpoint: failpoint(), AllowLock: f.allowLock, DropData: f.dropData}
 }
 
-// workersOption is --workers as the engine takes it: there 0 is one
+// workersOption is --workers as the engine takes it: 0 there is one
 // worker, and the server's choice is engine.WorkersAuto.
 func workersOption(n int) int {
 	if n == 0 {
@@ -81,7 +81,7 @@ func workersOption(n int) int {
 	return n
 }
 
-const workersHelp = "split the backfill's walk among this many connections, each walking its own range of an integer key, checkpointed on its own (default 0: chosen from the server: PostgreSQL's max_parallel_workers_per_gather, half of MariaDB's CPUs, 1 on MySQL; at most 8); 1 walks with one; SQLite always walks with one"
+const workersHelp = "split the backfill's walk among this many connections (1 to 8), each walking its own range of an integer key, checkpointed on its own; 0 lets the server choose (PostgreSQL's max_parallel_workers_per_gather, half of MariaDB's CPUs, 1 on MySQL); SQLite always walks with one"
 
 // replicaLagOption is --max-replica-lag as the engine takes it: there 0
 // is the default, and off is below 0.

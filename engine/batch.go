@@ -348,20 +348,22 @@ func (s *Session) logBatchStatement(ctx context.Context, job batchJob) error {
 		data = duplicatesShown(data)
 		how = fmt.Sprintf("the first statement finds the duplicates past the last one cleaned (up to %d at a time; once the walk reaches the end, it looks again from the start); the second runs once per batch of them: the keys of its rows and of their groups' first rows are bound parameters, one pair per row", dupChunk)
 	}
-	if job.nulls {
-		search, err := s.sql.Query("null-keys", data)
-		if err != nil {
-			return err
-		}
-		text = append(text, search.SQL)
-		how = fmt.Sprintf("the first statement finds the rows where %s is NULL past the last range filled (up to %d at a time; once the walk reaches the end, it looks again from the start); the second runs once per batch of them, on %s: the range's bounds are bound parameters (the first batch has no lower bound)", job.data.Column, nullChunk, s.walkLabel())
-	}
+
 	script, err := s.sql.Script(job.update, data)
 	if err != nil {
 		return err
 	}
 	for _, st := range script {
 		text = append(text, st.SQL)
+	}
+	if job.nulls {
+		// The batch's statement first, as for any walk; then the search.
+		search, err := s.sql.Query("null-keys", data)
+		if err != nil {
+			return err
+		}
+		text = append(text, search.SQL)
+		how = fmt.Sprintf("the first statement runs once per batch, on %s: the range's bounds are bound parameters (the first batch has no lower bound); the second finds the rows where %s is NULL past the last range filled, that the batches fill (up to %d at a time; once the walk reaches the end, it looks again from the start)", s.walkLabel(), job.data.Column, nullChunk)
 	}
 	if bound, _, _ := s.batchTimeout(); bound > 0 {
 		how += fmt.Sprintf("; each batch's statements may run %s before the database cancels them (%s)", bound, timeoutSetting(s.d))
