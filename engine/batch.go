@@ -228,7 +228,7 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 	// The total is known before the first batch, which may wait for its
 	// locks: say so at once.
 	s.emit(Event{Event: EventProgress, Phase: job.phase, RowsDone: int64p(st.RowsDone), RowsTotal: int64p(src.total(st.RowsDone))})
-	err = s.walkBatches(ctx, job, src, book, s.opts.MaxRate, func(e Event) {
+	err = s.walkBatches(ctx, job, src, book, 1, func(e Event) {
 		e.RowsDone, e.RowsTotal = int64p(st.RowsDone), int64p(src.total(st.RowsDone))
 		s.emit(e)
 	})
@@ -246,14 +246,17 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 
 // walkBatches runs the batches src finds, moving book, until src has no
 // more: between batches it holds for pause, pressure, replicas and
-// --max-rate (maxRate), and it reports each batch through progress (an
-// event whose rows done and total progress fills in).
-func (s *Session) walkBatches(ctx context.Context, job batchJob, src batchSource, book *walkBook, maxRate float64, progress func(Event)) error {
+// --max-rate (a share-th of it: the walk is one of share workers'), and
+// it reports each batch through progress (an event whose rows done and
+// total progress fills in).
+func (s *Session) walkBatches(ctx context.Context, job batchJob, src batchSource, book *walkBook, share int, progress func(Event)) error {
 	st := book.st
 	z := newSizer(s.opts)
 	gauge := s.newPressureGauge(ctx, job.phase)
 	defer gauge.close()
+	maxRate := s.opts.MaxRate / float64(share)
 	pace := newPacer(maxRate, time.Now(), st.RowsDone)
+	pace.share = float64(share)
 	if s.opts.BatchSize > pace.size(s.opts.BatchSize) {
 		s.notice(job.phase, "--batch-size %d is over what --max-rate %g allows in one batch (one second of rows): batches of %d rows", s.opts.BatchSize, maxRate, pace.size(s.opts.BatchSize))
 	}

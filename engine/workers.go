@@ -328,7 +328,7 @@ func (s *Session) walkSplit(ctx context.Context, job batchJob, ws []*walkWorker)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := s.walkBatches(wctx, job, src, book, s.opts.MaxRate/float64(len(ws)), progress(w)); err != nil {
+			if err := s.walkBatches(wctx, job, src, book, len(ws), progress(w)); err != nil {
 				errs[i] = err
 				cancel()
 			}
