@@ -30,6 +30,7 @@ type runFlags struct {
 	batchTime      time.Duration
 	batchTimeout   time.Duration
 	maxRate        float64
+	workers        int           // run's (0: chosen from the server)
 	maxReplicaLag  time.Duration // run and rollback define it (0: off)
 	operator       string
 	allowLock      string
@@ -68,8 +69,19 @@ const allowLockHelp = "where the database refuses a statement's lock-free form o
 
 func (f *runFlags) options(emit func(engine.Event)) engine.Options {
 	return engine.Options{Operator: f.operator, LockTimeout: f.lockTimeout, BatchSize: f.batchSize,
-		BatchTime: f.batchTime, BatchTimeout: f.batchTimeout, MaxRate: f.maxRate, MaxReplicaLag: replicaLagOption(f.maxReplicaLag), Emit: emit, Failpoint: failpoint(), AllowLock: f.allowLock, DropData: f.dropData}
+		BatchTime: f.batchTime, BatchTimeout: f.batchTimeout, MaxRate: f.maxRate, Workers: workersOption(f.workers), MaxReplicaLag: replicaLagOption(f.maxReplicaLag), Emit: emit, Failpoint: failpoint(), AllowLock: f.allowLock, DropData: f.dropData}
 }
+
+// workersOption is --workers as the engine takes it: 0 there is one
+// worker, and the server's choice is engine.WorkersAuto.
+func workersOption(n int) int {
+	if n == 0 {
+		return engine.WorkersAuto
+	}
+	return n
+}
+
+const workersHelp = "split the backfill's walk among this many connections (1 to 8), each walking its own range of an integer key, checkpointed on its own; 0 lets the server choose (PostgreSQL's max_parallel_workers_per_gather, half of MariaDB's CPUs, 1 on MySQL); SQLite always walks with one"
 
 // replicaLagOption is --max-replica-lag as the engine takes it: there 0
 // is the default, and off is below 0.
@@ -95,6 +107,9 @@ func (f *runFlags) check() error {
 	}
 	if f.batchSize < 0 || f.batchTime < 0 || f.batchTimeout < 0 || f.lockTimeout < 0 || f.maxRate < 0 || f.maxReplicaLag < 0 {
 		return &flagError{errors.New("--batch-size, --batch-time, --batch-timeout, --lock-timeout, --max-rate and --max-replica-lag must not be negative")}
+	}
+	if f.workers < 0 || f.workers > 8 {
+		return &flagError{fmt.Errorf("--workers %d: use 1 to 8, or 0 to let the server's settings choose", f.workers)}
 	}
 	return nil
 }

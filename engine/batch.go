@@ -74,6 +74,11 @@ type batchJob struct {
 	// the whole table that found no duplicate: the clean's verification,
 	// without one more read of the table.
 	noneLeft *bool
+	// nulls walks the rows where the column is NULL instead of the whole
+	// table (nullwalk.go); filled, when set, is told what its last search
+	// proved.
+	nulls  bool
+	filled *nullProof
 }
 
 // batchRange is one batch: the keys after lo up to hi, rows of them. A walk
@@ -99,14 +104,21 @@ type batchSource interface {
 type keysetSource struct {
 	s        *Session
 	job      batchJob
+	st       *phaseState // where the walk is
 	estimate int64
+	// end, when set, ends the walk at this key (a worker's range,
+	// workers.go); nil walks to the table's end.
+	end any
 }
 
 func (k *keysetSource) next(ctx context.Context, n int) (batchRange, bool, error) {
 	s := k.s
 	var lo any
-	if cp := s.st(k.job.phase).Checkpoint; cp != nil {
+	if cp := k.st.Checkpoint; cp != nil {
 		lo = s.walkArg(*cp)
+	}
+	if k.end != nil && lo != nil && !keyBefore(lo, k.end) {
+		return batchRange{}, false, nil // the worker's range is walked
 	}
 	var hi any
 	var rows int64
@@ -114,6 +126,12 @@ func (k *keysetSource) next(ctx context.Context, n int) (batchRange, bool, error
 	err := s.retryLocked(ctx, true, func() error {
 		var err error
 		hi, rows, more, err = s.upperBound(ctx, k.job, lo, n)
+		if err == nil && k.end != nil && (!more || !keyBefore(hi, k.end)) {
+			// The range's last batch ends at its end, with the rows
+			// left in it.
+			hi, more = k.end, true
+			rows, err = s.rangeCount(ctx, k.job, lo, hi)
+		}
 		return err
 	})
 	if err != nil || !more {
@@ -181,7 +199,7 @@ func keyText(v any) string {
 // phase's state keeps the count with the checkpoint).
 func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, err error) {
 	st := s.st(job.phase)
-	z := newSizer(s.opts)
+	book := s.phaseBook(job.phase)
 	if err := s.logBatchStatement(ctx, job); err != nil {
 		return 0, err
 	}
@@ -193,87 +211,127 @@ func (s *Session) runBatches(ctx context.Context, job batchJob) (changed int64, 
 			}
 			return 0, fmt.Errorf("%s: %w", job.phase, s.dsn.scrub(err))
 		}
+	} else if job.nulls {
+		if src, err = s.newNullSource(ctx, job, nullChunk); err != nil {
+			if ctx.Err() != nil {
+				return 0, s.interrupted(job.phase)
+			}
+			return 0, fmt.Errorf("%s: %w", job.phase, s.dsn.scrub(err))
+		}
 	} else {
 		total, err := s.estimateRows(ctx)
 		if err != nil {
 			return 0, err
 		}
-		src = &keysetSource{s: s, job: job, estimate: total}
+		src = &keysetSource{s: s, job: job, st: st, estimate: total}
 	}
 	// The total is known before the first batch, which may wait for its
 	// locks: say so at once.
 	s.emit(Event{Event: EventProgress, Phase: job.phase, RowsDone: int64p(st.RowsDone), RowsTotal: int64p(src.total(st.RowsDone))})
+	err = s.walkBatches(ctx, job, src, book, 1, func(e Event) {
+		e.RowsDone, e.RowsTotal = int64p(st.RowsDone), int64p(src.total(st.RowsDone))
+		s.emit(e)
+	})
+	if err != nil {
+		return st.RowsChanged, err
+	}
+	if d, ok := src.(*dupSource); ok && job.noneLeft != nil {
+		*job.noneLeft = d.clear
+	}
+	if n, ok := src.(*nullSource); ok && job.filled != nil {
+		*job.filled = n.proof()
+	}
+	return st.RowsChanged, nil
+}
+
+// walkBatches runs the batches src finds, moving book, until src has no
+// more: between batches it holds for pause, pressure, replicas and
+// --max-rate (a share-th of it: the walk is one of share workers'), and
+// it reports each batch through progress (an event whose rows done and
+// total progress fills in).
+func (s *Session) walkBatches(ctx context.Context, job batchJob, src batchSource, book *walkBook, share int, progress func(Event)) error {
+	st := book.st
+	z := newSizer(s.opts)
 	gauge := s.newPressureGauge(ctx, job.phase)
 	defer gauge.close()
-	pace := newPacer(s.opts.MaxRate, time.Now(), st.RowsDone)
+	maxRate := s.opts.MaxRate / float64(share)
+	pace := newPacer(maxRate, time.Now(), st.RowsDone)
+	pace.share = float64(share)
 	if s.opts.BatchSize > pace.size(s.opts.BatchSize) {
-		s.notice(job.phase, "--batch-size %d is over what --max-rate %g allows in one batch (one second of rows): batches of %d rows", s.opts.BatchSize, s.opts.MaxRate, pace.size(s.opts.BatchSize))
+		s.notice(job.phase, "--batch-size %d is over what --max-rate %g allows in one batch (one second of rows): batches of %d rows", s.opts.BatchSize, maxRate, pace.size(s.opts.BatchSize))
 	}
 	ctl := s.newLiveControl(job.phase, z, pace) // pause, resume and tune (control_live.go)
 	lockChecked := time.Now()
 	for {
 		if err := ctx.Err(); err != nil {
-			return st.RowsChanged, s.interrupted(job.phase)
+			return s.interrupted(job.phase)
 		}
 		paused, err := ctl.between(ctx, st.RowsDone, st.Checkpoint)
 		pace.resumed(time.Now(), paused) // rows per second leave the pause out
 		if err != nil {
-			return st.RowsChanged, s.interrupted(job.phase)
+			return s.interrupted(job.phase)
 		}
-		if err := gauge.wait(ctx); err != nil {
-			return st.RowsChanged, s.interrupted(job.phase)
+		// The pressure reading and the next batch's bound are two reads
+		// on two connections: the one waits not for the other (on
+		// PostgreSQL, pg_locks costs about a millisecond a batch). A hold
+		// still comes before the batch; the bound found meanwhile stays
+		// right, as a batch fills whatever rows its range holds then.
+		pressed := make(chan error, 1)
+		if gauge != nil {
+			go func() { pressed <- gauge.wait(ctx) }()
+		} else {
+			pressed <- nil
 		}
 		asked := time.Now()
 		b, more, err := src.next(ctx, pace.size(z.n))
+		if perr := <-pressed; perr != nil {
+			return s.interrupted(job.phase)
+		}
 		if err != nil {
 			if ctx.Err() != nil {
-				return st.RowsChanged, s.interrupted(job.phase)
+				return s.interrupted(job.phase)
 			}
 			if ks := (*keyStuckError)(nil); errors.As(err, &ks) {
-				return st.RowsChanged, ks
+				return ks
 			}
 			if s.d.classify(err).kind == failConnection {
 				// retryLocked waited for it through its tries.
-				return st.RowsChanged, fmt.Errorf("%s: find the next batch of %s: %w; the connection to the database was lost, and the database stayed unreachable through every try over %s; nothing is wrong with the rows: rerun when it is back, and the run resumes from the checkpoint",
+				return fmt.Errorf("%s: find the next batch of %s: %w; the connection to the database was lost, and the database stayed unreachable through every try over %s; nothing is wrong with the rows: rerun when it is back, and the run resumes from the checkpoint",
 					job.phase, s.plan.Table, s.dsn.scrub(err), time.Since(asked).Round(time.Second))
 			}
-			return st.RowsChanged, fmt.Errorf("%s: find the next batch of %s: %w", job.phase, s.plan.Table, s.dsn.scrub(err))
+			return fmt.Errorf("%s: find the next batch of %s: %w", job.phase, s.plan.Table, s.dsn.scrub(err))
 		}
 		if !more {
-			break
+			return nil
 		}
 		// Under --max-rate the batch waits for its rows before it runs.
 		if err := pace.wait(ctx, int(b.rows)); err != nil {
-			return st.RowsChanged, s.interrupted(job.phase)
+			return s.interrupted(job.phase)
 		}
-		took, err := s.runBatch(ctx, job, b)
+		took, err := s.runBatchIn(ctx, job, b, book)
 		if err != nil {
-			return st.RowsChanged, err
+			return err
 		}
 		s.opts.Failpoint(job.phase + ":batch-done")
 		// The pool reconnects by itself; the runner lock's session does
 		// not. Check it now and then: a lost lock is taken again, or the
 		// run stops before another runner's work is disturbed.
 		if time.Since(lockChecked) > 2*time.Second {
-			if err := s.lock.held(ctx); err != nil {
-				return st.RowsChanged, err
+			if err := book.held(ctx); err != nil {
+				return err
 			}
 			lockChecked = time.Now()
 		}
 		z.observe(took) // sizes the next batch
 		if gap := batchGap(s.d, took); gap > 0 {
 			if err := sleep(ctx, gap); err != nil {
-				return st.RowsChanged, s.interrupted(job.phase)
+				return s.interrupted(job.phase)
 			}
 		}
 		pace.done(time.Now(), st.RowsDone)
-		s.emit(Event{Event: EventProgress, Phase: job.phase, RowsDone: int64p(st.RowsDone), RowsTotal: int64p(src.total(st.RowsDone)),
-			RowsPerSec: pace.rate(), BatchSize: int(b.rows), BatchMS: float64(took.Microseconds()) / 1000, Checkpoint: s.checkpointShown(keyText(b.hi))})
+		progress(Event{Event: EventProgress, Phase: job.phase, RowsPerSec: pace.rate(), BatchSize: int(b.rows),
+			BatchMS: float64(took.Microseconds()) / 1000, Checkpoint: s.checkpointShown(keyText(b.hi))})
 	}
-	if d, ok := src.(*dupSource); ok && job.noneLeft != nil {
-		*job.noneLeft = d.clear
-	}
-	return st.RowsChanged, nil
 }
 
 // logBatchStatement records in shepherd_log, once each time a batched
@@ -293,12 +351,22 @@ func (s *Session) logBatchStatement(ctx context.Context, job batchJob) error {
 		data = duplicatesShown(data)
 		how = fmt.Sprintf("the first statement finds the duplicates past the last one cleaned (up to %d at a time; once the walk reaches the end, it looks again from the start); the second runs once per batch of them: the keys of its rows and of their groups' first rows are bound parameters, one pair per row", dupChunk)
 	}
+
 	script, err := s.sql.Script(job.update, data)
 	if err != nil {
 		return err
 	}
 	for _, st := range script {
 		text = append(text, st.SQL)
+	}
+	if job.nulls {
+		// The batch's statement first, as for any walk; then the search.
+		search, err := s.sql.Query("null-keys", data)
+		if err != nil {
+			return err
+		}
+		text = append(text, search.SQL)
+		how = fmt.Sprintf("the first statement runs once per batch, on %s: the range's bounds are bound parameters (the first batch has no lower bound); the second finds the rows where %s is NULL past the last range filled, that the batches fill (up to %d at a time; once the walk reaches the end, it looks again from the start)", s.walkLabel(), job.data.Column, nullChunk)
 	}
 	if bound, _, _ := s.batchTimeout(); bound > 0 {
 		how += fmt.Sprintf("; each batch's statements may run %s before the database cancels them (%s)", bound, timeoutSetting(s.d))
@@ -358,6 +426,11 @@ func (s *Session) upperBound(ctx context.Context, job batchJob, lo any, n int) (
 // timeout rolls the batch back and retries it; any other error stops with
 // the range named and the checkpoint where it was.
 func (s *Session) runBatch(ctx context.Context, job batchJob, b batchRange) (time.Duration, error) {
+	return s.runBatchIn(ctx, job, b, s.phaseBook(job.phase))
+}
+
+// runBatchIn is runBatch for a walk that keeps its position in book.
+func (s *Session) runBatchIn(ctx context.Context, job batchJob, b batchRange, book *walkBook) (time.Duration, error) {
 	lo, hi, rows := b.lo, b.hi, b.rows
 	data := job.data
 	data.HasLo = lo != nil
@@ -380,7 +453,7 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, b batchRange) (tim
 		}
 		args = append(args, a)
 	}
-	st := s.st(job.phase)
+	st := book.st
 	label := s.walkLabel()
 	rangeText := fmt.Sprintf("%s <= %s", label, s.walkShown(keyText(hi)))
 	if lo != nil {
@@ -426,7 +499,7 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, b batchRange) (tim
 			st.RowsChanged += changed
 			// Rows it changed put the phase in force, recorded with them.
 			st.TookEffect = st.TookEffect || changed > 0
-			if err := s.save(ctx, tx, st); err != nil {
+			if err := book.save(ctx, tx, st); err != nil {
 				return err
 			}
 			s.opts.Failpoint(job.phase + ":batch-commit")
@@ -434,7 +507,7 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, b batchRange) (tim
 		})
 		if err == nil {
 			if changed > 0 {
-				s.markChanged(job.phase)
+				book.changed()
 			}
 			return nil
 		}
@@ -458,18 +531,18 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, b batchRange) (tim
 		if kind != failConnection {
 			return nil
 		}
-		if err := s.lock.held(ctx); err != nil {
+		if err := book.held(ctx); err != nil {
 			lockErr = err
 			return err
 		}
 		// A commit whose acknowledgement was lost moved the checkpoint
 		// with it: then the batch is done, and is not run again (a clean:
 		// expression that does not fix a row would be applied twice).
-		if done, rowsDone, rowsChanged, err := s.checkpointIs(ctx, job.phase, keyText(hi)); err == nil && done {
+		if done, rowsDone, rowsChanged, err := book.recorded(ctx, keyText(hi)); err == nil && done {
 			st.Checkpoint, st.RowsDone, st.RowsChanged = ptr(keyText(hi)), rowsDone, rowsChanged
 			if rowsChanged > prevChanged {
 				st.TookEffect = true
-				s.markChanged(job.phase)
+				book.changed()
 			}
 			s.notice(job.phase, "batch %s had committed before the connection was lost (the checkpoint is at its end): going on after it", rangeText)
 			return committed
@@ -518,68 +591,3 @@ func (s *Session) runBatch(ctx context.Context, job batchJob, b batchRange) (tim
 	}
 	return 0, be
 }
-
-// estimateRows is a cheap row count for progress and ETA.
-func (s *Session) estimateRows(ctx context.Context) (int64, error) {
-	var n sql.NullInt64
-	data := sqlData{Schema: s.plan.Schema, Table: s.plan.Table, Key: s.key, Keys: s.keys, IntKey: s.keyIsInteger(), Rowid: s.rowid}
-	if err := s.queryRow(ctx, s.db, "estimate-rows", data, nil, &n); err != nil {
-		return 0, fmt.Errorf("estimate the rows of %s: %w", s.plan.Table, s.dsn.scrub(err))
-	}
-	return n.Int64, nil
-}
-
-// countWhere counts the rows matching a condition (null, diff, violates)
-// and returns up to five of their keys.
-func (s *Session) countWhere(ctx context.Context, q querier, data sqlData, vals map[string]any) (int64, []string, error) {
-	var n int64
-	data.Keys, data.Rowid = s.keys, s.rowid
-	vals = expandKeys(vals)
-	if err := s.queryRow(ctx, q, "count-where", data, vals, &n); err != nil {
-		return 0, nil, s.cancelled(stmtScan, 0, s.dsn.scrub(err))
-	}
-	if n == 0 {
-		return 0, nil, nil
-	}
-	rows, err := s.query(ctx, q, "sample-where", data, vals)
-	if err != nil {
-		return n, nil, s.cancelled(stmtScan, 0, s.dsn.scrub(err))
-	}
-	defer rows.Close()
-	var sample []string
-	dest, key := s.keyDest()
-	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
-			return n, nil, s.dsn.scrub(err)
-		}
-		sample = append(sample, s.keyShown(keyText(key())))
-	}
-	return n, sample, s.dsn.scrub(rows.Err())
-}
-
-// checkpointIs reports whether the recorded checkpoint of a phase is cp,
-// with the rows done and changed that it records.
-func (s *Session) checkpointIs(ctx context.Context, phase, cp string) (done bool, rows, changed int64, err error) {
-	var got sql.NullString
-	err = s.queryRow(ctx, s.db, "state-checkpoint", nil, map[string]any{"plan": s.plan.Name, "phase": phase}, &got, &rows, &changed)
-	if err != nil {
-		return false, 0, 0, s.dsn.scrub(err)
-	}
-	return got.Valid && got.String == cp, rows, changed, nil
-}
-
-// keyStuckError is a walk whose key did not advance: its values do not sort
-// as they are read back. The key value is for the operator, not for
-// shepherd's tables.
-type keyStuckError struct{ phase, key, at string }
-
-func (e *keyStuckError) text(keys bool) string {
-	at := " past " + e.at
-	if !keys {
-		at = ""
-	}
-	return fmt.Sprintf("%s: the key %s did not advance%s: its values do not sort as they are read back; set key: to another column", e.phase, e.key, at)
-}
-
-func (e *keyStuckError) Error() string       { return e.text(true) }
-func (e *keyStuckError) withoutKeys() string { return e.text(false) }

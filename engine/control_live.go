@@ -181,6 +181,9 @@ func (c *liveControl) apply(ctl Control) {
 // setRate changes the cap of a walk under way: 0 lifts it. A new cap
 // starts with an empty bucket, as a walk's first does.
 func (p *pacer) setRate(maxRate float64, now time.Time) {
+	if p.share > 1 {
+		maxRate /= p.share // one worker's share
+	}
 	if maxRate <= 0 {
 		p.lim, p.burst = nil, 0
 		return

@@ -37,6 +37,10 @@ type Options struct {
 	BatchTimeout time.Duration
 	// MaxRate caps the backfill's rows per second; 0 means no cap.
 	MaxRate float64
+	// Workers splits the backfill's walk of a table with an integer key
+	// among that many connections (workers.go); 0 and 1 walk it with one,
+	// WorkersAuto lets the server's settings choose. SQLite walks with one.
+	Workers int
 	// MaxReplicaLag holds a batched phase between batches while a replica
 	// is further behind than this (replica.go); 0 means the default, 1s;
 	// below 0 turns the check off.

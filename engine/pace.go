@@ -29,6 +29,9 @@ type pacer struct {
 	lim   *rate.Limiter // nil: no cap
 	burst int           // the most rows one batch may have under the cap
 	marks []rateMark    // oldest first
+	// share is how many workers share the cap (workers.go): each paces
+	// its walk at its share of a tuned rate; 0 and 1 are one.
+	share float64
 }
 
 type rateMark struct {

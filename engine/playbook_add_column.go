@@ -64,7 +64,7 @@ func (addColumnUnit) phase(id string) phaseOps {
 				return s.phaseCatchUp(ctx, b, id, prev)
 			},
 			preview: func(pr *previewer) {
-				pr.steps(pr.b.batchPreview(pr.b.fillJob(id)))
+				pr.steps(pr.b.batchPreview(pr.b.catchUpJob(id)))
 				pr.note("after the confirmation, a catch-up pass fills rows that old code wrote after the backfill")
 				if pr.p.AddColumn.NotNull {
 					pr.count("null", false)

@@ -201,6 +201,14 @@ func (b builder) fillJob(phase string) batchJob {
 		fix: "fix the rows in that range, or change the plan's backfill: expression (it may change until backfill or switch-writes is done), then rerun to resume"}
 }
 
+// catchUpJob is switch-writes' catch-up: the backfill's fill, over the
+// rows still NULL only (nullwalk.go).
+func (b builder) catchUpJob(phase string) batchJob {
+	job := b.fillJob(phase)
+	job.nulls = true
+	return job
+}
+
 // carryJob copies rename's new column back into the old one where they
 // differ (rolling back stop-old-writes or switch-reads, carry.go): the copy
 // of the backfill, the other way.
@@ -292,6 +300,9 @@ func (b builder) batchPreview(job batchJob) (templates.Script, error) {
 	d := job.data
 	d.HasLo = true
 	find, lock := "upper-bound", "reads the key index only"
+	if job.nulls {
+		find, lock = "null-keys", fmt.Sprintf("a plain read of every row, not once a batch: once for up to %d rows where the column is NULL, and once more from the start when the walk reaches the end", nullChunk)
+	}
 	if job.dups {
 		find, lock = "duplicate-rows", fmt.Sprintf("a plain read of every row (a sort of the table by the constraint's columns), not once a batch: once for up to %d duplicates, and once more from the start when the walk reaches the end", dupChunk)
 	}

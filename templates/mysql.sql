@@ -584,6 +584,31 @@ SELECT {{q .Key}} FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{q .Key}} > {{p
 {{- end}}
 {{end}}
 
+{{/* See postgres.sql. */}}
+{{define "walk-ddl"}}CREATE TABLE IF NOT EXISTS shepherd_walk (plan VARCHAR(191) NOT NULL, phase VARCHAR(64) NOT NULL, worker INT NOT NULL, lo TEXT NULL, hi TEXT NULL, `checkpoint` TEXT NULL, rows_done BIGINT NOT NULL DEFAULT 0, rows_changed BIGINT NOT NULL DEFAULT 0, PRIMARY KEY (plan, phase, worker)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin{{end}}
+{{define "walk-exists"}}SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'shepherd_walk'{{end}}
+{{define "walk-load"}}SELECT worker, lo, hi, `checkpoint`, rows_done, rows_changed FROM shepherd_walk WHERE plan = {{param "plan"}} AND phase = {{param "phase"}} ORDER BY worker{{end}}
+{{define "walk-insert"}}INSERT INTO shepherd_walk (plan, phase, worker, lo, hi, `checkpoint`) VALUES ({{param "plan"}}, {{param "phase"}}, {{param "worker"}}, {{param "lo"}}, {{param "hi"}}, {{param "lo"}}){{end}}
+{{define "walk-save"}}UPDATE shepherd_walk SET `checkpoint` = {{param "checkpoint"}}, rows_done = {{param "rows_done"}}, rows_changed = {{param "rows_changed"}} WHERE plan = {{param "plan"}} AND phase = {{param "phase"}} AND worker = {{param "worker"}}{{end}}
+{{define "walk-get"}}SELECT `checkpoint`, rows_done, rows_changed FROM shepherd_walk WHERE plan = {{param "plan"}} AND phase = {{param "phase"}} AND worker = {{param "worker"}}{{end}}
+{{define "walk-delete"}}DELETE FROM shepherd_walk WHERE plan = {{param "plan"}} AND phase = {{param "phase"}}{{end}}
+{{define "key-span"}}SELECT min({{q .Key}}), max({{q .Key}}) FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{q .Key}} > {{param "lo"}}{{end}}{{end}}
+{{define "range-count"}}SELECT count(*) FROM {{qt .Schema .Table}} WHERE {{template "range" .}}{{end}}
+{{/* How many workers a walk gets by default: half the server's cores.
+     MariaDB's thread_pool_size is its CPU count unless set; MySQL has no
+     such variable, and gets one. */}}
+{{define "default-workers"}}SELECT COALESCE((SELECT CAST(VARIABLE_VALUE AS SIGNED) DIV 2 FROM information_schema.GLOBAL_VARIABLES WHERE VARIABLE_NAME = 'THREAD_POOL_SIZE'), 1){{end}}
+
+{{/* See postgres.sql. InnoDB reads its rows in the primary key's order:
+     ORDER BY the key is the one read of the table. */}}
+{{define "null-keys"}}
+{{- if .Keys}}
+SELECT {{qlist .Keys}}, CASE WHEN ({{.Expr}}) IS NULL THEN 1 ELSE 0 END FROM {{qt .Schema .Table}} WHERE {{q .Column}} IS NULL{{if .HasLo}} AND {{template "key-after-lo" .}}{{end}} ORDER BY {{template "key-order" .}} LIMIT {{param "limit"}}
+{{- else}}
+SELECT {{q .Key}}, CASE WHEN ({{.Expr}}) IS NULL THEN 1 ELSE 0 END FROM {{qt .Schema .Table}} WHERE {{q .Column}} IS NULL{{if .HasLo}} AND {{q .Key}} > {{param "lo"}}{{end}} ORDER BY {{q .Key}} LIMIT {{param "limit"}}
+{{- end}}
+{{end}}
+
 {{define "last-key"}}
 {{- if .Keys}}
 {{/* the last key of a composite key and the rows left; no row when none is */}}

@@ -749,6 +749,40 @@ SELECT {{q .Key}} FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{q .Key}} > {{p
 {{- end}}
 {{end}}
 
+{{/* ---------- a walk split among workers (engine/workers.go) ----------
+     Each worker's range and checkpoint is a row of shepherd_walk, made
+     when a walk first splits (nothing else reads it): a worker's batch
+     moves its own row only, so workers never wait for each other's. */}}
+{{define "walk-ddl"}}CREATE TABLE IF NOT EXISTS shepherd.shepherd_walk (plan text NOT NULL, phase text NOT NULL, worker integer NOT NULL, lo text, hi text, checkpoint text, rows_done bigint NOT NULL DEFAULT 0, rows_changed bigint NOT NULL DEFAULT 0, PRIMARY KEY (plan, phase, worker)){{end}}
+{{define "walk-exists"}}SELECT count(*) FROM pg_catalog.pg_class WHERE oid = to_regclass('shepherd.shepherd_walk'){{end}}
+{{define "walk-load"}}SELECT worker, lo, hi, checkpoint, rows_done, rows_changed FROM shepherd.shepherd_walk WHERE plan = {{param "plan"}} AND phase = {{param "phase"}} ORDER BY worker{{end}}
+{{define "walk-insert"}}INSERT INTO shepherd.shepherd_walk (plan, phase, worker, lo, hi, checkpoint) VALUES ({{param "plan"}}, {{param "phase"}}, {{param "worker"}}, {{param "lo"}}, {{param "hi"}}, {{param "lo"}}){{end}}
+{{define "walk-save"}}UPDATE shepherd.shepherd_walk SET checkpoint = {{param "checkpoint"}}, rows_done = {{param "rows_done"}}, rows_changed = {{param "rows_changed"}} WHERE plan = {{param "plan"}} AND phase = {{param "phase"}} AND worker = {{param "worker"}}{{end}}
+{{define "walk-get"}}SELECT checkpoint, rows_done, rows_changed FROM shepherd.shepherd_walk WHERE plan = {{param "plan"}} AND phase = {{param "phase"}} AND worker = {{param "worker"}}{{end}}
+{{define "walk-delete"}}DELETE FROM shepherd.shepherd_walk WHERE plan = {{param "plan"}} AND phase = {{param "phase"}}{{end}}
+{{/* The key's first and last values past lo (its index's two ends), to split a walk. */}}
+{{define "key-span"}}SELECT min({{q .Key}}), max({{q .Key}}) FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{q .Key}} > {{param "lo"}}{{end}}{{end}}
+{{define "range-count"}}SELECT count(*) FROM {{qt .Schema .Table}} WHERE {{template "range" .}}{{end}}
+{{/* How many workers a walk gets by default: the parallelism the server
+     lets one statement have (max_parallel_workers_per_gather, 2 by
+     default; 0 turns it off): the DBA's word on how much of the server one
+     session may take. PostgreSQL does not tell a client its cores. */}}
+{{define "default-workers"}}SELECT current_setting('max_parallel_workers_per_gather')::int{{end}}
+
+{{/* The rows switch-writes' catch-up fills: NULL in the new column, past
+     the cursor, in key order, each with 1 when the expression gives NULL
+     for it (it stays NULL) (engine/nullwalk.go). OFFSET 0 keeps the planner
+     from walking the key's index for ORDER BY … LIMIT, which fetches every
+     row's page once the fill has left them not all-visible: the search is
+     one read of the table, then a sort of the few rows it found. */}}
+{{define "null-keys"}}
+{{- if .Keys}}
+SELECT {{qlist .Keys}}, shepherd_n.shepherd_x FROM (SELECT {{qlist .Keys}}, CASE WHEN ({{.Expr}}) IS NULL THEN 1 ELSE 0 END AS shepherd_x FROM {{qt .Schema .Table}} WHERE {{q .Column}} IS NULL{{if .HasLo}} AND {{template "key-after-lo" .}}{{end}} OFFSET 0) AS shepherd_n ORDER BY {{template "key-order" .}} LIMIT {{param "limit"}}
+{{- else}}
+SELECT shepherd_n.shepherd_k, shepherd_n.shepherd_x FROM (SELECT {{q .Key}} AS shepherd_k, CASE WHEN ({{.Expr}}) IS NULL THEN 1 ELSE 0 END AS shepherd_x FROM {{qt .Schema .Table}} WHERE {{q .Column}} IS NULL{{if .HasLo}} AND {{q .Key}} > {{param "lo"}}{{end}} OFFSET 0) AS shepherd_n ORDER BY shepherd_n.shepherd_k LIMIT {{param "limit"}}
+{{- end}}
+{{end}}
+
 {{/* Not max(): uuid has no max aggregate; the key's index gives the last key. */}}
 {{define "last-key"}}
 {{- if .Keys}}

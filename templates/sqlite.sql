@@ -392,6 +392,17 @@ SELECT {{q .Key}} FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{q .Key}} > {{p
 {{- end}}
 {{end}}
 
+{{/* See postgres.sql. A rowid table is read in rowid order. */}}
+{{define "null-keys"}}
+{{- if .Rowid}}
+SELECT {{q .Rowid}}, CASE WHEN ({{.Expr}}) IS NULL THEN 1 ELSE 0 END FROM {{qt .Schema .Table}} WHERE {{q .Column}} IS NULL{{if .HasLo}} AND {{q .Rowid}} > {{param "lo"}}{{end}} ORDER BY {{q .Rowid}} LIMIT {{param "limit"}}
+{{- else if .Keys}}
+SELECT {{qlist .Keys}}, CASE WHEN ({{.Expr}}) IS NULL THEN 1 ELSE 0 END FROM {{qt .Schema .Table}} WHERE {{q .Column}} IS NULL{{if .HasLo}} AND {{template "key-after-lo" .}}{{end}} ORDER BY {{template "key-order" .}} LIMIT {{param "limit"}}
+{{- else}}
+SELECT {{q .Key}}, CASE WHEN ({{.Expr}}) IS NULL THEN 1 ELSE 0 END FROM {{qt .Schema .Table}} WHERE {{q .Column}} IS NULL{{if .HasLo}} AND {{q .Key}} > {{param "lo"}}{{end}} ORDER BY {{q .Key}} LIMIT {{param "limit"}}
+{{- end}}
+{{end}}
+
 {{define "last-key"}}
 {{- if .Rowid}}
 SELECT max({{q .Rowid}}), count(*) FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{q .Rowid}} > {{param "lo"}}{{end}}

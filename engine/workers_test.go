@@ -1,0 +1,101 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/shepherd-db/shepherd/internal/testdb"
+)
+
+// A backfill split among two workers, interrupted partway and resumed,
+// fills every row, each batch once: the rows done add up to the table's
+// rows exactly (a batch run again would add its rows twice), the rows
+// changed too, and progress sums the workers. SQLite walks with one, and
+// says so.
+func TestSplitBackfillResumes(t *testing.T) {
+	cases := []struct {
+		name        string
+		resumeWith  int // --workers of the resume: the split recorded is resumed whatever it says
+		interruptAt int64
+	}{
+		{name: "resumed with two", resumeWith: 2, interruptAt: 6},
+		{name: "resumed with one", resumeWith: 1, interruptAt: 9},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			forEachDialect(t, func(t *testing.T, db *testdb.DB) {
+				const rows = 1000
+				db.Exec(`CREATE TABLE users (id integer PRIMARY KEY, username varchar(100) NOT NULL, name varchar(100) NOT NULL)`)
+				db.SeedRows("users", rows)
+				plan := mustPlan(t, usersEmailPlan)
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				var batches atomic.Int64
+				hook := func(point string) {
+					if point == "backfill:batch-done" && batches.Add(1) == tc.interruptAt {
+						cancel()
+					}
+				}
+				s1, rec1 := session(t, db, plan, Options{BatchSize: 40, Workers: 2, Failpoint: hook})
+				_, err := s1.Run(ctx, "backfill", confirm("deploy-readers"))
+				var ie *InterruptedError
+				if !errors.As(err, &ie) {
+					t.Fatalf("the first run was not interrupted: %v", err)
+				}
+				left := db.One("SELECT count(*) FROM users WHERE email IS NULL")
+				if left == "0" || left == fmt.Sprint(rows) {
+					t.Fatalf("the interrupted run left %s of %d rows NULL; the test wants it stopped partway", left, rows)
+				}
+				split := db.Dialect != "sqlite"
+				if split {
+					if got := db.One(fmt.Sprintf("SELECT count(*) FROM %s WHERE plan = 'users-email'", walkTable(db))); got != "2" {
+						t.Fatalf("shepherd_walk has %s rows for the interrupted walk, want 2", got)
+					}
+					if !strings.Contains(ie.Checkpoint, "worker 1") || !strings.Contains(ie.Checkpoint, "worker 2") {
+						t.Errorf("the interruption says %q: want each worker's checkpoint", ie.Checkpoint)
+					}
+				} else if rec1.notices("SQLite has one writer at a time") == 0 {
+					t.Errorf("SQLite walked with one worker without saying why")
+				}
+				s1.Close()
+
+				s2, rec := session(t, db, plan, Options{BatchSize: 40, Workers: tc.resumeWith})
+				if _, err := s2.Run(context.Background(), "backfill", confirm("deploy-readers")); err != nil {
+					t.Fatalf("resume: %v", err)
+				}
+				if got := db.One("SELECT count(*) FROM users WHERE email IS NULL OR email <> lower(username)"); got != "0" {
+					t.Errorf("%s rows are not filled with lower(username) after the resume", got)
+				}
+				got := db.Query(fmt.Sprintf("SELECT rows_done, rows_changed FROM %s WHERE plan = 'users-email' AND phase = 'backfill'", stateTable(db)))
+				if want := fmt.Sprint([][]string{{fmt.Sprint(rows), fmt.Sprint(rows)}}); fmt.Sprint(got) != want {
+					t.Errorf("the backfill's rows done and changed are %v, want %s: every batch walked once", got, want)
+				}
+				if split {
+					if got := db.One(fmt.Sprintf("SELECT count(*) FROM %s", walkTable(db))); got != "0" {
+						t.Errorf("shepherd_walk keeps %s rows after the walk ended", got)
+					}
+				}
+				var last Event
+				for _, e := range rec.of(EventProgress) {
+					if e.Phase == "backfill" {
+						last = e
+					}
+				}
+				if last.RowsDone == nil || *last.RowsDone != rows {
+					t.Errorf("the last progress is %+v, want %d rows done", last, rows)
+				}
+			})
+		})
+	}
+}
+
+func walkTable(db *testdb.DB) string {
+	if db.Dialect == "postgres" {
+		return "shepherd.shepherd_walk"
+	}
+	return "shepherd_walk"
+}
