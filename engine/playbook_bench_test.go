@@ -38,10 +38,11 @@ import (
 // Each side runs on the table loaded afresh, in alternating order from one
 // iteration to the next (-benchtime 2x runs both orders). An application
 // writer runs throughout both sides: single-row inserts and updates, about
-// 300 a second (SQLite: paced to its disk, see writerPace), inserting old-code rows (no email) until its deploy writes
-// email (shepherd: at switch-writes; the limit: before its UPDATE, which
-// could not catch up with rows inserted behind it), each timed; a failed
-// write is counted, not fatal. writer-p99-ms is each write's own time;
+// 300 a second (SQLite: paced to its disk, see writerPace), inserting
+// old-code rows (no email) until its deploy writes email (shepherd: at
+// switch-writes; the limit: before its UPDATE, which could not catch up
+// with rows inserted behind it), each timed; a failed write is counted,
+// not fatal. writer-p99-ms is each write's own time;
 // writer-p99-due-ms also counts the writes a stalled one held back, timed
 // from when they were due (the writer sends one at a time: a write blocked
 // for 10 s is one slow write, where an application would have had 3,000).
@@ -52,9 +53,9 @@ import (
 // shepherd, and what each side read and wrote, from the server's counters:
 // PostgreSQL's pg_stat_user_tables for the table (seq-scans, seq-tup-read
 // and idx-tup-fetch, per row of the table) and the WAL written; MariaDB's
-// SHOW GLOBAL STATUS (Handler_read_rnd_next, Handler_read_next and
-// Handler_update per row,
-// the redo written as the Innodb_lsn_current delta). MariaDB's counters
+// SHOW GLOBAL STATUS (Handler_read_rnd_next, full-scan reads, and
+// Handler_read_next, index-range reads, per row; the redo written, from
+// Innodb_lsn_current). MariaDB's counters
 // are the whole server's: other sessions on a shared server add to them
 // (the test server here writes about 100 MB of redo a second for other
 // tests), so SHEPHERD_BENCH_MARIADB=private runs the MariaDB sides on a
@@ -533,7 +534,8 @@ func (w *playbookWriter) run(ctx context.Context) {
 func (w *playbookWriter) deploy() {
 	w.newCode.Store(true)
 	w.inFlight.Lock()
-	w.inFlight.Unlock() //nolint:staticcheck // an empty critical section: it waits out the write in flight
+	//lint:ignore SA2001 the empty critical section waits out the write in flight
+	w.inFlight.Unlock()
 }
 
 type writerFigures struct {
