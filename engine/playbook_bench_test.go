@@ -507,8 +507,13 @@ func (w *playbookWriter) run(ctx context.Context) {
 			_, err = w.db.ExecContext(ctx, w.q.touch, fmt.Sprintf("touched at %d", i), 1+rand.Int64N(w.rows))
 		}
 		w.inFlight.Unlock()
+		d := time.Since(start)
 		if ctx.Err() != nil {
-			return // the write the end of the run cut short
+			// The end of the run cut the write short: it counts with the
+			// time it had waited (a write still blocked by the limit's last
+			// statement, say), never as a failure.
+			w.record(d)
+			return
 		}
 		if err != nil {
 			w.failed++
@@ -517,15 +522,19 @@ func (w *playbookWriter) run(ctx context.Context) {
 			}
 			continue
 		}
-		d := time.Since(start)
-		w.lat = append(w.lat, d)
-		// The writes a stalled one held back: the application would have
-		// sent one every interval, and each would have waited the rest
-		// of the stall (the ticker drops the ticks it missed).
-		w.sched = append(w.sched, d)
-		for held := d - w.interval; held > w.interval; held -= w.interval {
-			w.sched = append(w.sched, held)
-		}
+		w.record(d)
+	}
+}
+
+// record keeps a write's time, and the writes it held back.
+func (w *playbookWriter) record(d time.Duration) {
+	w.lat = append(w.lat, d)
+	// The writes a stalled one held back: the application would have sent
+	// one every interval, and each would have waited the rest of the
+	// stall (the ticker drops the ticks it missed).
+	w.sched = append(w.sched, d)
+	for held := d - w.interval; held > w.interval; held -= w.interval {
+		w.sched = append(w.sched, held)
 	}
 }
 
