@@ -64,6 +64,8 @@ import (
 //	SHEPHERD_TEST_POSTGRES=… SHEPHERD_TEST_MYSQL=… go test -run '^$' -bench Playbook -benchtime 1x -timeout 60m ./engine
 //	SHEPHERD_BENCH_ROWS=5000000 … (the same, 5M rows)
 //	SHEPHERD_BENCH_MARIADB=private … -bench 'Playbook/mysql' (MariaDB on a server of its own)
+//	SHEPHERD_BENCH_BATCH_TIME=100ms … (shepherd at another --batch-time)
+//	TMPDIR=/dev/shm … -bench Playbook/sqlite (the SQLite file on tmpfs: no disk noise)
 //
 // BenchmarkPlaybook/mysql-pt-osc measures pt-online-schema-change (from
 // percona-toolkit) making the same change beside the same limit, and skips
@@ -78,14 +80,21 @@ func BenchmarkPlaybook(b *testing.B) {
 }
 
 // playbookOptions are the Options shepherd's side runs with: the
-// defaults, unless a variable asks otherwise.
+// defaults, unless a variable asks otherwise (SHEPHERD_BENCH_BATCH_TIME,
+// as for BenchmarkBackfill).
 func playbookOptions(b *testing.B) Options {
 	var opts Options
+	if v := os.Getenv("SHEPHERD_BENCH_BATCH_TIME"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			b.Fatalf("SHEPHERD_BENCH_BATCH_TIME=%q: want a duration such as 20ms", v)
+		}
+		opts.BatchTime = d
+	}
 	// WORKERS: when Options gains its parallel-workers field (--workers),
 	// set it here from SHEPHERD_BENCH_WORKERS, e.g.
 	//	if v := os.Getenv("SHEPHERD_BENCH_WORKERS"); v != "" { opts.Workers = atoi(v) }
-	// and the benchmark measures it against the same limit.
-	_ = b
+	// and the benchmark measures it against the same limit, in the same run.
 	return opts
 }
 
