@@ -74,7 +74,7 @@ func BenchmarkPlaybook(b *testing.B) {
 	rows := benchRows(b)
 	opts := playbookOptions(b)
 	for _, dialect := range testdb.Dialects() {
-		b.Run(dialect, func(b *testing.B) { benchPlaybook(b, dialect, rows, opts, shepherdSide) })
+		b.Run(dialect, func(b *testing.B) { benchPlaybook(b, dialect, rows, opts, shepherdSide()) })
 	}
 	b.Run("mysql-pt-osc", func(b *testing.B) { benchPlaybook(b, "mysql", rows, opts, ptoscSide(b)) }) // skips without pt-online-schema-change
 }
@@ -239,9 +239,9 @@ type playbookEnv struct {
 	opts Options
 }
 
-var limitSide = side{name: "limit", run: runLimit}
+func limitSide() side { return side{name: "limit", run: runLimit} }
 
-var shepherdSide = side{name: "shepherd", run: runShepherd}
+func shepherdSide() side { return side{name: "shepherd", run: runShepherd} }
 
 func benchPlaybook(b *testing.B, dialect string, rows int, opts Options, contender side) {
 	newDB := func() *testdb.DB { return testdb.New(b, dialect) }
@@ -257,9 +257,9 @@ func benchPlaybook(b *testing.B, dialect string, rows int, opts Options, contend
 		// PostgreSQL counts a backend's reads into pg_stat_user_tables
 		// only when it flushes them, at the latest when it exits.
 		env.db.SQL.SetMaxIdleConns(0)
-		order := []side{limitSide, contender}
+		order := []side{limitSide(), contender}
 		if i%2 == 1 {
-			order = []side{contender, limitSide}
+			order = []side{contender, limitSide()}
 		}
 		for _, s := range order {
 			f := runSide(b, env, s)
@@ -326,7 +326,7 @@ func runSide(b *testing.B, env *playbookEnv, s side) sideFigures {
 	heapCtx, stopHeap := context.WithCancel(ctx)
 	peak := make(chan heapPeaks)
 	go func() { peak <- samplePeakHeap(heapCtx) }()
-	if s.name != limitSide.name {
+	if s.name != limitSide().name {
 		b.StartTimer() // ns/op is the contender's time: shepherd's, or pt-osc's
 	}
 	f := s.run(ctx, b, env, w)
