@@ -20,7 +20,7 @@ import (
 
 // mariaDBPrograms finds the server and its installer, or skips the test,
 // saying why it needs them.
-func mariaDBPrograms(t *testing.T, why string) (server, install string) {
+func mariaDBPrograms(t testing.TB, why string) (server, install string) {
 	t.Helper()
 	find := func(names ...string) string {
 		for _, n := range names {
@@ -41,7 +41,7 @@ func mariaDBPrograms(t *testing.T, why string) (server, install string) {
 }
 
 // installMariaDB initialises a data directory, root without a password.
-func installMariaDB(t *testing.T, install, dir, data string) {
+func installMariaDB(t testing.TB, install, dir, data string) {
 	t.Helper()
 	if out, err := exec.Command(install, "--no-defaults", "--tmpdir="+dir, "--datadir="+data, "--user=root",
 		"--auth-root-authentication-method=normal", "--skip-test-db").CombinedOutput(); err != nil {
@@ -53,7 +53,7 @@ func installMariaDB(t *testing.T, install, dir, data string) {
 // dir/name.sock, with args after the common ones; it is stopped when the
 // test ends. It returns a pool of root over the socket once the server
 // answers.
-func runMariaDB(t *testing.T, server, dir, data, name string, port int, args ...string) *sql.DB {
+func runMariaDB(t testing.TB, server, dir, data, name string, port int, args ...string) *sql.DB {
 	t.Helper()
 	socket := filepath.Join(dir, name+".sock")
 	logFile := filepath.Join(dir, name+".log")
@@ -99,7 +99,7 @@ func runMariaDB(t *testing.T, server, dir, data, name string, port int, args ...
 
 // openMySQLDriverDSN opens a database/sql pool with go-sql-driver's own
 // DSN, its log quiet; closed when the test ends.
-func openMySQLDriverDSN(t *testing.T, dsn string) *sql.DB {
+func openMySQLDriverDSN(t testing.TB, dsn string) *sql.DB {
 	t.Helper()
 	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
