@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -81,7 +82,7 @@ func BenchmarkPlaybook(b *testing.B) {
 
 // playbookOptions are the Options shepherd's side runs with: the
 // defaults, unless a variable asks otherwise (SHEPHERD_BENCH_BATCH_TIME,
-// as for BenchmarkBackfill).
+// as for BenchmarkBackfill; SHEPHERD_BENCH_WORKERS).
 func playbookOptions(b *testing.B) Options {
 	var opts Options
 	if v := os.Getenv("SHEPHERD_BENCH_BATCH_TIME"); v != "" {
@@ -91,10 +92,15 @@ func playbookOptions(b *testing.B) Options {
 		}
 		opts.BatchTime = d
 	}
-	// WORKERS: when Options gains its parallel-workers field (--workers),
-	// set it here from SHEPHERD_BENCH_WORKERS, e.g.
-	//	if v := os.Getenv("SHEPHERD_BENCH_WORKERS"); v != "" { opts.Workers = atoi(v) }
-	// and the benchmark measures it against the same limit, in the same run.
+	// SHEPHERD_BENCH_WORKERS: the backfill's --workers, measured against
+	// the same limit in the same run.
+	if v := os.Getenv("SHEPHERD_BENCH_WORKERS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			b.Fatalf("SHEPHERD_BENCH_WORKERS=%q: want a positive number of workers", v)
+		}
+		opts.Workers = n
+	}
 	return opts
 }
 
