@@ -28,26 +28,26 @@ func TestTmuxReviewOpensAFindingAndItsPlan(t *testing.T) {
 	}
 	tm := newTerm(t, dir, bin, "review", "drizzle", "--since", "0001_risky_changes.sql", "--db", db.DSN)
 
-	tm.waitFor("rehearsed 8 statements in 1 new migration file: 8 unsafe", "Findings  8 unsafe",
+	tm.waitFor("rehearsed 8 statements in 1 new migration file: 9 unsafe", "Findings  9 unsafe",
 		"0001_risky_changes.sql:1", "add-column-not-null", "0001_risky_changes.sql:8", "rename-column")
 	if tm.format("#{alternate_on}") != "1" {
 		t.Fatal("the review TUI is not on the alternate screen")
 	}
 	tm.keys("j", "Enter")
-	tm.waitFor("0001_risky_changes.sql:2 · add-column-rewrite on users · 2 of 8",
+	tm.waitFor("0001_risky_changes.sql:2 · add-column-rewrite on users · 2 of 9",
 		"ACCESS EXCLUSIVE on users while its 1.5k rows are rewritten", "users has about 1,500 rows", "↓ more below")
 	tm.keys("J") // a page down: the plan
 	tm.waitFor("name: users-token-add-column", "backfill: gen_random_uuid()")
 	tm.keys("Escape")
-	tm.waitFor("Findings  8 unsafe", "› 0001_risky_changes.sql:2")
+	tm.waitFor("Findings  9 unsafe", "› 0001_risky_changes.sql:2")
 	tm.keys("q")
 	if st := tm.exited(); st != "1" {
-		t.Fatalf("shepherd review exited %s after showing 8 findings, want 1:\n%s", st, tm.screen())
+		t.Fatalf("shepherd review exited %s after showing 9 findings, want 1:\n%s", st, tm.screen())
 	}
 	if tm.format("#{alternate_on}") != "0" {
 		t.Fatal("the terminal was not restored after quit")
 	}
-	tm.waitFor("review: 8 statement(s) rehearsed, 8 unsafe (--non-interactive prints them)")
+	tm.waitFor("review: 8 statement(s) rehearsed, 9 unsafe (--non-interactive prints them)")
 }
 
 // q while the rehearsal runs cancels it: the review exits 1 saying nothing
