@@ -152,7 +152,7 @@ func TestAuditLog(t *testing.T) {
 				`switch-writes\s+confirm\s+bob`,
 				`backfill\s+finish\s+bob`,
 				// The batched phases' statements, with placeholders.
-				`backfill\s+sql\s+bob\s*\n\s+UPDATE \S+ SET \S+ = \(lower\(username\)\)\s*\n\s*WHERE \S+ > (\$1|\?) AND \S+ <= (\$2|\?) AND \S+ IS NULL( AND \(lower\(username\)\) IS NOT NULL)?\n\s+run once per batch of rows on id`,
+				`backfill\s+sql\s+bob\s*\n\s+UPDATE \S+ SET \S+ = \(lower\(username\)\)\s*\n\s*WHERE \S+ > (\$1|\?) AND \S+ <= (\$2|\?) AND \S+ IS NULL( AND \(lower\(username\)\) IS NOT NULL)?\n(\s*ORDER BY \S+ DESC\n)?\s+run once per batch of rows on id`,
 				`switch-writes\s+sql\s+bob\s*\n\s+UPDATE \S+ SET \S+ = \(lower\(username\)\)`,
 				`enforce\s+revert\s+carol`,
 			} {
