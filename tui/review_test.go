@@ -160,7 +160,7 @@ func TestReviewKeys(t *testing.T) {
 		{[]string{"j", "j", "j", "k", "enter"}, []string{"create-index on orders · 2 of 3"}},
 		{[]string{"up", "enter"}, []string{"add-column-rewrite on users · 1 of 3", "backfill: gen_random_uuid()",
 			`"Add the column as nullable or with a safe default." (the Migration Operations guide)`,
-			"ACCESS EXCLUSIVE lock on users · rewrote the table", "users has about 1,200,000 rows"}},
+			"took ACCESS EXCLUSIVE on users · rewrote the table", "users has about 1,200,000 rows"}},
 		{[]string{"j", "enter", "esc"}, []string{"› 0003_users.sql:4", "SHARE on orders while its 35k rows are scanned"}},
 	}
 	for _, tc := range tests {

@@ -119,7 +119,7 @@ func renderFinding(s *Styles, width int, it reviewItem, where, of string) string
 func seen(f review.Finding) string {
 	var parts []string
 	if f.Lock != "" {
-		parts = append(parts, f.Lock+" lock on "+f.Table)
+		parts = append(parts, "took "+f.Lock+" on "+f.Table) // the lock as the dialect names it: ACCESS EXCLUSIVE, LOCK=SHARED, SQLite's write lock
 	}
 	if f.Rewrite {
 		parts = append(parts, "rewrote the table")
