@@ -94,17 +94,22 @@ func (d *detail) PageDown() { d.vp.HalfPageDown() }
 func (d *detail) PageUp()   { d.vp.HalfPageUp() }
 
 func (d detail) View() string {
-	more := ""
+	return fit(d.vp.View()+"\n"+scrollFooter(d.styles, d.vp, "pgup", "pgdn", "pgup/pgdn"), d.width, d.height)
+}
+
+// scrollFooter says where a viewport is scrolled and which keys scroll it
+// (up, down, and both together): nothing when all of it shows.
+func scrollFooter(s *Styles, vp viewport.Model, up, down, both string) string {
 	switch {
-	case d.vp.TotalLineCount() <= d.vp.Height():
-	case d.vp.AtBottom():
-		more = d.styles.Dim.Render("↑ more above (pgup)")
-	case d.vp.AtTop():
-		more = d.styles.Dim.Render("↓ more below (pgdn)")
+	case vp.TotalLineCount() <= vp.Height():
+		return ""
+	case vp.AtBottom():
+		return s.Dim.Render("↑ more above (" + up + ")")
+	case vp.AtTop():
+		return s.Dim.Render("↓ more below (" + down + ")")
 	default:
-		more = d.styles.Dim.Render(fmt.Sprintf("↕ %d%% (pgup/pgdn)", int(d.vp.ScrollPercent()*100)))
+		return s.Dim.Render(fmt.Sprintf("↕ %d%% (%s)", int(vp.ScrollPercent()*100), both))
 	}
-	return fit(d.vp.View()+"\n"+more, d.width, d.height)
 }
 
 // renderFacts lays out a phase's facts as labelled sections.

@@ -47,17 +47,7 @@ func (d *reviewDetail) PageUp()   { d.vp.HalfPageUp() }
 func (d *reviewDetail) PageDown() { d.vp.HalfPageDown() }
 
 func (d reviewDetail) View() string {
-	more := ""
-	switch {
-	case d.vp.TotalLineCount() <= d.vp.Height():
-	case d.vp.AtBottom():
-		more = d.styles.Dim.Render("↑ more above (↑/pgup)")
-	case d.vp.AtTop():
-		more = d.styles.Dim.Render("↓ more below (↓/pgdn)")
-	default:
-		more = d.styles.Dim.Render(fmt.Sprintf("↕ %d%% (↑↓/pgup/pgdn)", int(d.vp.ScrollPercent()*100)))
-	}
-	return fit(d.vp.View()+"\n"+more, d.width, d.height)
+	return fit(d.vp.View()+"\n"+scrollFooter(d.styles, d.vp, "↑/pgup", "↓/pgdn", "↑↓/pgup/pgdn"), d.width, d.height)
 }
 
 // renderFinding lays out a finding as labelled sections.
