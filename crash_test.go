@@ -20,9 +20,9 @@ import (
 // killed (SIGKILL, no cleanup) at one failpoint after another: before and
 // after every statement of every DDL phase, before every commit, between
 // backfill batches, inside SQLite's table rebuild, in the catch-up. After
-// each kill, a rerun must finish the plan, every row's untouched columns
-// must be byte for byte as before, and every value shepherd wrote must be
-// right.
+// each kill a rerun resumes (and is killed in turn at the next point); the
+// last rerun must finish the plan, every row's untouched columns must be
+// byte for byte as before, and every value shepherd wrote must be right.
 
 type crashCase struct {
 	name string
@@ -470,25 +470,50 @@ func TestCrashAnywhere(t *testing.T) {
 						}
 					}
 				}()
-				for _, n := range kills {
-					point := points[n-1]
+				// The kills are chained: each run after a kill resumes what
+				// the killed one left and is itself killed at the next
+				// point, until the last rerun finishes the plan; only then
+				// are the rows checked. Every kill is still followed by a
+				// rerun that resumes from it, and a chain crashes a run
+				// that is itself recovering, at a fraction of the runs of
+				// a fresh database per kill. A point the chain's state has
+				// already passed (the run finished without reaching it)
+				// starts a fresh chain.
+				pending, chains := kills, 0
+				defer func() { t.Logf("%d kills in %d chains", len(kills)-len(pending), chains) }()
+				for len(pending) > 0 {
+					chains++
 					db := setup()
 					before := snapshotCols(t, db, tc.untouched)
-					out, err := run(db, fmt.Sprint(n))
-					if !killed(err) {
-						t.Fatalf("kill at %d (%s): the process was not killed: %v\n%s", n, point, err, out)
+					var chain []string
+					finished := false
+					for len(pending) > 0 && !finished {
+						point := points[pending[0]-1]
+						out, err := run(db, point+"#1")
+						switch {
+						case killed(err):
+							chain = append(chain, point)
+							hit[pointKind(point)] = true
+							pending = pending[1:]
+						case len(chain) == 0:
+							t.Fatalf("kill at %s (failpoint %d): a fresh run was not killed: %v\n%s", point, pending[0], err, out)
+						case err != nil:
+							t.Fatalf("after kills at %s, the rerun to be killed at %s failed: %v\n%s", strings.Join(chain, ", "), point, err, out)
+						default:
+							finished = true // the plan is done: check it, then a fresh chain
+						}
 					}
-					hit[pointKind(point)] = true
-					out, err = run(db, "")
-					if err != nil {
-						t.Fatalf("after a kill at %s, the rerun failed: %v\n%s", point, err, out)
+					if !finished {
+						if out, err := run(db, ""); err != nil {
+							t.Fatalf("after kills at %s, the rerun failed: %v\n%s", strings.Join(chain, ", "), err, out)
+						}
 					}
 					if after := snapshotCols(t, db, tc.untouched); fmt.Sprint(after) != fmt.Sprint(before) {
-						t.Errorf("after a kill at %s, untouched columns changed", point)
+						t.Errorf("after kills at %s, untouched columns changed", strings.Join(chain, ", "))
 					}
 					tc.check(t, db, before)
 					if t.Failed() {
-						t.Fatalf("after a kill at %s (failpoint %d of %d)", point, n, len(points))
+						t.Fatalf("after kills at %s (of %d failpoints)", strings.Join(chain, ", "), len(points))
 					}
 				}
 			})

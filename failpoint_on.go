@@ -14,8 +14,9 @@ import (
 // failpoint serves the crash tests only, in a binary built with
 // -tags failpoints. With SHEPHERD_TEST_KILL_AT=N the process kills itself
 // with SIGKILL (no cleanup, as the OOM killer would) at the Nth failpoint it
-// reaches; with SHEPHERD_TEST_KILL_AT=count it names each failpoint on
-// stderr. With SHEPHERD_TEST_STOP_AT=POINT#K it stops itself with SIGSTOP
+// reaches, and with SHEPHERD_TEST_KILL_AT=POINT#K the Kth time it reaches
+// POINT (a rerun after a kill counts its own points, from its own start);
+// with SHEPHERD_TEST_KILL_AT=count it names each failpoint on stderr. With SHEPHERD_TEST_STOP_AT=POINT#K it stops itself with SIGSTOP
 // (as a frozen machine or `kill -STOP` would: every goroutine stops) the
 // Kth time it reaches POINT, and goes on when it gets SIGCONT.
 func failpoint() func(string) {
@@ -25,13 +26,19 @@ func failpoint() func(string) {
 		return nil
 	}
 	n, _ := strconv.Atoi(spec)
+	killAt, killNth, byName := strings.Cut(spec, "#")
+	kNth, _ := strconv.Atoi(killNth)
 	k, _ := strconv.Atoi(stopNth)
-	reached, stopSeen := 0, 0
+	reached, stopSeen, killSeen := 0, 0, 0
 	return func(point string) {
 		reached++
 		switch {
 		case spec == "count":
 			fmt.Fprintf(os.Stderr, "failpoint %d %s\n", reached, point)
+		case byName && point == killAt:
+			if killSeen++; killSeen == max(kNth, 1) {
+				_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			}
 		case reached == n:
 			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		}
