@@ -193,8 +193,9 @@ type Session struct {
 	// since they last started (effect.go).
 	changed map[string]bool
 	// effectColumn is set once shepherd_state is known to have took_effect,
-	// changedColumn once it has rows_changed.
-	effectColumn, changedColumn bool
+	// changedColumn once it has rows_changed; tablesComplete once every
+	// table and column of shepherd's is known to be there (stateComplete).
+	effectColumn, changedColumn, tablesComplete bool
 	// runner is who runs the plan: this session once it holds the lock;
 	// before, the holder of the plan's lock as read, if any.
 	runner *Runner
@@ -216,32 +217,30 @@ func (e *Engine) Start(ctx context.Context, plan *phases.Plan, opts Options) (*S
 	if held := s.heldByAnother(ctx); held != nil {
 		return nil, held
 	}
-	// Read-only checks first: nothing is written before the plan is known
-	// to fit.
-	if err := s.check(ctx); err != nil {
-		// The checks read the state, then the schema, without the lock: a
-		// runner at work commits a phase in between, and they disagree
-		// (a column that the state says is not added yet). While that
-		// runner holds the lock, it is the answer: nothing touched, and no
-		// advice to undo its work. Once it is gone, its work is read whole.
-		if held := s.heldByAnother(ctx); held != nil {
-			return nil, held
-		}
-		if err := s.check(ctx); err != nil {
+	// Where shepherd's tables are not all there yet, the read-only checks
+	// come first: nothing is made before the plan is known to fit. Where
+	// they are, the lock comes first and the checks run once, under it
+	// (the lock's own row is gone when a check refuses the plan).
+	complete, err := s.stateComplete(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !complete {
+		if err := s.checkUnlocked(ctx); err != nil {
 			return nil, err
 		}
-	}
-	if err := s.ensureStateTables(ctx); err != nil {
-		return nil, err
+		if err := s.ensureStateTables(ctx); err != nil {
+			return nil, err
+		}
 	}
 	lock, err := e.d.lock(ctx, s)
 	if err != nil {
 		return nil, err
 	}
 	s.lock = lock
-	// Another runner may have moved on between the first reads and the
-	// lock: read the state and the table again under the lock, and check
-	// the plan against them again.
+	// Under the lock (and again, where the checks ran before it: another
+	// runner may have moved on between those reads and the lock), the state
+	// and the table are read and the plan checked against them.
 	if err := s.check(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -259,6 +258,22 @@ func (e *Engine) Start(ctx context.Context, plan *phases.Plan, opts Options) (*S
 		s.warn("", "%s", w)
 	}
 	return s, nil
+}
+
+// checkUnlocked is check before the lock is taken. The checks read the
+// state, then the schema, without the lock: a runner at work commits a phase
+// in between, and they disagree (a column that the state says is not added
+// yet). While that runner holds the lock, it is the answer: nothing
+// touched, and no advice to undo its work. Once it is gone, its work is
+// read whole.
+func (s *Session) checkUnlocked(ctx context.Context) error {
+	if err := s.check(ctx); err != nil {
+		if held := s.heldByAnother(ctx); held != nil {
+			return held
+		}
+		return s.check(ctx)
+	}
+	return nil
 }
 
 func (e *Engine) newSession(plan *phases.Plan, opts Options) *Session {

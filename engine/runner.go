@@ -103,9 +103,10 @@ func (s *Session) heldByAnother(ctx context.Context) *LockHeldError {
 // readRunner reads who runs the session's plan now, for screens (nil when
 // nobody holds its lock, or that cannot be read).
 func (s *Session) readRunner(ctx context.Context) *Runner {
-	exists, err := s.stateExists(ctx)
-	if err != nil || !exists {
-		return nil
+	if !s.tablesComplete {
+		if exists, err := s.stateExists(ctx); err != nil || !exists {
+			return nil
+		}
 	}
 	runners, err := s.runners(ctx)
 	if err != nil {

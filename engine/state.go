@@ -126,9 +126,12 @@ func (e *Engine) stateExists(ctx context.Context) (bool, error) {
 }
 
 func (s *Session) loadState(ctx context.Context) error {
-	exists, err := s.stateExists(ctx)
-	if err != nil {
-		return err
+	exists := s.tablesComplete
+	if !exists {
+		var err error
+		if exists, err = s.stateExists(ctx); err != nil {
+			return err
+		}
 	}
 	if !exists {
 		s.state = map[string]*phaseState{}
@@ -213,18 +216,29 @@ func (s *Session) progress() phases.Progress {
 	return p
 }
 
+// stateComplete reports whether shepherd's tables are all there with every
+// column this shepherd writes (one read, the "state-complete" template).
+// Once they are, they stay: later calls ask nothing, ensureStateTables has
+// nothing to do, and the state's newer columns need no probe.
+func (s *Session) stateComplete(ctx context.Context) (bool, error) {
+	if s.tablesComplete {
+		return true, nil
+	}
+	var complete int
+	if err := s.queryRow(ctx, s.db, "state-complete", nil, nil, &complete); err != nil {
+		return false, fmt.Errorf("check shepherd's state tables: %w", s.dsn.scrub(err))
+	}
+	if complete == 1 {
+		s.tablesComplete, s.effectColumn, s.changedColumn = true, true, true
+	}
+	return s.tablesComplete, nil
+}
+
 // ensureStateTables creates shepherd's schema, tables and columns where
-// they are missing. Where the dialect can say at once that all are there
-// (a "state-complete" template), the DDL is not run at all.
+// they are missing; when all are there, the DDL is not run at all.
 func (s *Session) ensureStateTables(ctx context.Context) error {
-	if s.sql.Has("state-complete") {
-		var complete int
-		if err := s.queryRow(ctx, s.db, "state-complete", nil, nil, &complete); err != nil {
-			return fmt.Errorf("check shepherd's state tables: %w", s.dsn.scrub(err))
-		}
-		if complete == 1 {
-			return nil
-		}
+	if complete, err := s.stateComplete(ctx); err != nil || complete {
+		return err
 	}
 	script, err := s.sql.Script("state-ddl", nil)
 	if err != nil {

@@ -87,6 +87,15 @@ CREATE TABLE IF NOT EXISTS shepherd_lock (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
 {{end}}
 
+{{/* 1 when every table and column state-ddl makes is there: then it has
+     nothing to do and is not run (one read instead of its probes and
+     CREATE TABLE IF NOT EXISTS, each taking a metadata lock). */}}
+{{define "state-complete"}}SELECT CASE WHEN (SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE()
+    AND table_name IN ('shepherd_state', 'shepherd_log', 'shepherd_control', 'shepherd_lock')) = 4
+  AND (SELECT count(*) FROM information_schema.columns WHERE table_schema = DATABASE()
+    AND ((table_name = 'shepherd_state' AND column_name IN ('took_effect', 'rows_changed')) OR (table_name = 'shepherd_log' AND column_name = 'version'))) = 3
+  THEN 1 ELSE 0 END{{end}}
+
 {{define "state-exists"}}SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'shepherd_state'{{end}}
 
 {{/* .Cond is "effect" once shepherd_state has took_effect: else every row

@@ -70,6 +70,14 @@ CREATE TABLE IF NOT EXISTS shepherd_lock (
 )
 {{end}}
 
+{{/* 1 when every table, column and index state-ddl makes is there: then
+     it has nothing to do and is not run. */}}
+{{define "state-complete"}}SELECT CASE WHEN (SELECT count(*) FROM sqlite_schema WHERE (type = 'table'
+    AND name IN ('shepherd_state', 'shepherd_log', 'shepherd_control', 'shepherd_lock')) OR (type = 'index' AND name = 'shepherd_log_plan')) = 5
+  AND (SELECT count(*) FROM pragma_table_info('shepherd_state') WHERE name IN ('took_effect', 'rows_changed')) = 2
+  AND (SELECT count(*) FROM pragma_table_info('shepherd_log') WHERE name = 'version') = 1
+  THEN 1 ELSE 0 END{{end}}
+
 {{define "state-exists"}}SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'shepherd_state'{{end}}
 
 {{/* .Cond is "effect" once shepherd_state has took_effect: else every row
