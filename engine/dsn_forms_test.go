@@ -114,9 +114,14 @@ func TestDSNPasswordForms(t *testing.T) {
 // the connection fails there: MariaDB refuses the wrong password; the test
 // PostgreSQL trusts local connections, so its connection fails on a database
 // that does not exist. The server's error shows no piece of the password.
+// Its hundred or so refused connections take seconds (a server process is
+// started for each), spent beside the other tests: nothing here is shared
+// with them (the user and the database exist nowhere).
 func TestDSNPasswordFormsServers(t *testing.T) {
+	t.Parallel()
 	for _, dialect := range []string{"postgres", "mysql"} {
 		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
 			env := map[string]string{"postgres": testdb.EnvPostgres, "mysql": testdb.EnvMySQL}[dialect]
 			base := os.Getenv(env)
 			if base == "" {

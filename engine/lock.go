@@ -118,6 +118,8 @@ type sessionLock struct {
 	// run's checks, release. Nothing else uses that connection.
 	mu   sync.Mutex
 	conn *sql.Conn // nil while the session is lost and the lock not taken again
+	// pingEvery is lockPingEvery, unless a test shortened it (waits).
+	pingEvery time.Duration
 	// ended says when and how the session was found gone.
 	ended string
 
@@ -128,7 +130,7 @@ type sessionLock struct {
 // takeSessionLock takes the runner lock named by key without waiting: a
 // held lock is refused at once with a *LockHeldError naming its holder.
 func (s *Session) takeSessionLock(ctx context.Context, scope string, key any) (*sessionLock, error) {
-	l := &sessionLock{s: s, scope: scope, key: key, token: randomToken()}
+	l := &sessionLock{s: s, scope: scope, key: key, token: randomToken(), pingEvery: waitsOf(ctx).pingEvery()}
 	for attempt := 1; ; attempt++ {
 		err := l.take(ctx)
 		if err == nil {
@@ -198,7 +200,7 @@ func (l *sessionLock) take(ctx context.Context) error {
 // recorded and the running phase cancelled at once.
 func (l *sessionLock) keepAlive() {
 	defer close(l.done)
-	tick := time.NewTicker(lockPingEvery)
+	tick := time.NewTicker(l.pingEvery)
 	defer tick.Stop()
 	for {
 		select {
@@ -223,7 +225,7 @@ func (l *sessionLock) probe() {
 	if l.loss.err() != nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*lockPingEvery)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*l.pingEvery)
 	defer cancel()
 	if l.conn != nil {
 		err := l.conn.PingContext(ctx)
@@ -275,7 +277,8 @@ func (l *sessionLock) held(ctx context.Context) error {
 	// lock: try again with a growing pause, for as long as a batch would.
 	l.s.notice("", "the runner lock's connection to the database was lost (%s); taking the lock of %s again if nobody else held it meanwhile", l.ended, l.scope)
 	var err error
-	wait := 250 * time.Millisecond
+	w := waitsOf(ctx) // production's, unless a test shortened them
+	wait := w.pause(250 * time.Millisecond)
 	for attempt := 1; attempt <= 2*maxLockRetries; attempt++ {
 		if err = l.retake(ctx); err == nil {
 			l.s.notice("", "took the runner lock of %s again: its holder row still names this runner, so nobody else held it meanwhile", l.scope)
@@ -294,7 +297,7 @@ func (l *sessionLock) held(ctx context.Context) error {
 		if err := sleep(ctx, wait); err != nil {
 			return err
 		}
-		wait = min(wait*2, 2*time.Second)
+		wait = min(wait*2, w.pause(2*time.Second))
 	}
 	return l.loss.lose(l.lostError(fmt.Sprintf("it could not be taken again (%v), so it cannot be shown that nobody else held it meanwhile", l.s.dsn.scrub(err)), nil))
 }

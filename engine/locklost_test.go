@@ -105,8 +105,11 @@ func serverDialects(t *testing.T, fn func(t *testing.T, dialect string, db *test
 }
 
 // An idle timeout shorter than a step does not end the lock's session:
-// it is pinged while the step runs.
+// it is pinged while the step runs. The pings and the idle timeout are
+// shortened alike (production's are 5s, and 7s here before): the step
+// outlasts the idle timeout by a ping's interval all the same.
 func TestLockKeptAliveThroughALongStep(t *testing.T) {
+	const ping, idle = 500 * time.Millisecond, 2 // the idle timeout in seconds
 	serverDialects(t, func(t *testing.T, dialect string, db *testdb.DB) {
 		db.Seed(50)
 		var s *Session
@@ -116,7 +119,7 @@ func TestLockKeptAliveThroughALongStep(t *testing.T) {
 				return
 			}
 			before := lockSession(t, db, dialect)
-			time.Sleep(lockPingEvery + 7*time.Second) // past the idle timeout
+			time.Sleep(ping + idle*time.Second) // past the idle timeout
 			if now := lockSession(t, db, dialect); now == "" || now != before {
 				during = fmt.Errorf("the runner lock's session %s ended during the step (held by %q now)", before, now)
 				return
@@ -125,8 +128,9 @@ func TestLockKeptAliveThroughALongStep(t *testing.T) {
 				during = fmt.Errorf("during the step a second runner got %v, want *LockHeldError", err)
 			}
 		}
-		s, rec := session(t, db, mustPlan(t, usersEmailPlan), Options{Operator: "first", Failpoint: hook})
-		onLockSession(t, s, fmt.Sprintf(idleTimeout[dialect], 7))
+		ctx := withWaits(context.Background(), waits{lockPing: ping})
+		s, rec := sessionWith(ctx, t, db, mustPlan(t, usersEmailPlan), Options{Operator: "first", Failpoint: hook})
+		onLockSession(t, s, fmt.Sprintf(idleTimeout[dialect], idle))
 		if _, err := s.Run(context.Background(), "", confirm("deploy-readers", "switch-writes")); err != nil {
 			t.Fatal(err)
 		}
@@ -142,7 +146,10 @@ func TestLockKeptAliveThroughALongStep(t *testing.T) {
 // The lock's session ends during a step (an idle timeout shorter than the
 // pings' interval, here): the keep-alive notices within seconds, while the
 // step still runs, and the run takes the lock again, as nobody else took it.
+// The pings come every 2s instead of production's 5s, which still outlasts
+// the idle timeout of 1s.
 func TestLockSessionEndedIsTakenAgain(t *testing.T) {
+	const ping = 2 * time.Second
 	serverDialects(t, func(t *testing.T, dialect string, db *testdb.DB) {
 		db.Seed(50)
 		var s *Session
@@ -158,10 +165,15 @@ func TestLockSessionEndedIsTakenAgain(t *testing.T) {
 				time.Sleep(50 * time.Millisecond)
 			}
 			ended = time.Now()
-			time.Sleep(lockPingEvery + 3*time.Second)
+			// The step runs until the keep-alive has found the session
+			// gone, and on into the next second: the notice's time (in
+			// seconds) is then before the step's end.
+			lockSessionEnded(s, ping+3*time.Second)
+			time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second + 100*time.Millisecond)))
 			stepDone = time.Now()
 		}
-		s, rec := session(t, db, mustPlan(t, usersEmailPlan), Options{Operator: "first", Failpoint: hook})
+		ctx := withWaits(context.Background(), waits{lockPing: ping})
+		s, rec := sessionWith(ctx, t, db, mustPlan(t, usersEmailPlan), Options{Operator: "first", Failpoint: hook})
 		if _, err := s.Run(context.Background(), "", confirm("deploy-readers", "switch-writes")); err != nil {
 			t.Fatalf("the run did not go on after its lock's session ended: %v", err)
 		}
@@ -180,7 +192,7 @@ func TestLockSessionEndedIsTakenAgain(t *testing.T) {
 		}
 		y, m, d := ended.Date()
 		at = time.Date(y, m, d, at.Hour(), at.Minute(), at.Second(), 0, time.Local)
-		if at.Before(ended.Truncate(time.Second)) || at.After(ended.Add(lockPingEvery+time.Second)) || !at.Before(stepDone.Truncate(time.Second)) {
+		if at.Before(ended.Truncate(time.Second)) || at.After(ended.Add(ping+time.Second)) || !at.Before(stepDone.Truncate(time.Second)) {
 			t.Errorf("the loss was noticed at %s; the session ended at %s and the step ran until %s", at.Format("15:04:05"), ended.Format("15:04:05.000"), stepDone.Format("15:04:05.000"))
 		}
 		if rec.notices("took the runner lock of") != 1 {
@@ -206,8 +218,10 @@ func TestLockSessionEndedIsTakenAgain(t *testing.T) {
 // (and holds it, or releases it again) before the first notices: the first
 // stops with a *LockLostError, cancelled before its next statement, and
 // writes nothing: no failure, no log row. The other runner's state is
-// untouched, and it finishes the plan.
+// untouched, and it finishes the plan. The keep-alive pings every 500ms
+// instead of production's 5s: the step lasts until it has looked.
 func TestLockTakenMeanwhileStopsTheRun(t *testing.T) {
+	const ping = 500 * time.Millisecond
 	for _, released := range []bool{false, true} {
 		name := "held"
 		if released {
@@ -238,9 +252,10 @@ func TestLockTakenMeanwhileStopsTheRun(t *testing.T) {
 						second.Close()
 					}
 					before = snapshot()
-					time.Sleep(lockPingEvery + 2*time.Second) // the keep-alive looks in the meantime
+					lockLostFound(s, ping+2*time.Second) // the keep-alive looks in the meantime
 				}
-				s, rec := session(t, db, mustPlan(t, usersEmailPlan), Options{Operator: "first", Failpoint: hook})
+				ctx := withWaits(context.Background(), waits{lockPing: ping})
+				s, rec := sessionWith(ctx, t, db, mustPlan(t, usersEmailPlan), Options{Operator: "first", Failpoint: hook})
 				start := time.Now()
 				_, err := s.Run(context.Background(), "", confirm("deploy-readers", "switch-writes"))
 				if second == nil {

@@ -35,22 +35,26 @@ func TestOutageOutlastingTheRetries(t *testing.T) {
 					proxy.down()
 				}
 			}
-			eng, err := Open(context.Background(), u.String())
+			// Every try is made, its pause (and the deadline of the
+			// failure's lock check) a tenth of production's: the outage
+			// outlasts them all the same.
+			ctx := withWaits(context.Background(), waits{retryScale: 0.1})
+			eng, err := Open(ctx, u.String())
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer eng.Close()
-			s, err := eng.Start(context.Background(), mustPlan(t, usersEmailPlan), Options{BatchSize: 100, Failpoint: hook})
+			s, err := eng.Start(ctx, mustPlan(t, usersEmailPlan), Options{BatchSize: 100, Failpoint: hook})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.Run(context.Background(), "add-column", nil); err != nil {
+			if _, err := s.Run(ctx, "add-column", nil); err != nil {
 				t.Fatal(err)
 			}
 			for _, st := range countUpdates[dialect] {
 				db.Exec(st)
 			}
-			_, runErr := s.Run(context.Background(), "backfill", map[string]bool{"deploy-readers": true})
+			_, runErr := s.Run(ctx, "backfill", map[string]bool{"deploy-readers": true})
 			proxy.cut(0) // back
 			s.Close()
 			if runErr == nil {

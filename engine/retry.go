@@ -42,7 +42,8 @@ type retrier struct {
 // last error, or ctx's when ctx ended during a pause.
 func (r *retrier) run(ctx context.Context, classify func(error) failureKind, op func() error,
 	before func(kind failureKind) error, notify func(err error, wait time.Duration)) error {
-	b := &backoff.ExponentialBackOff{InitialInterval: r.first, RandomizationFactor: r.jitter, Multiplier: 2, MaxInterval: maxRetryPause}
+	w := waitsOf(ctx) // production's, unless a test shortened them
+	b := &backoff.ExponentialBackOff{InitialInterval: w.pause(r.first), RandomizationFactor: r.jitter, Multiplier: 2, MaxInterval: w.pause(maxRetryPause)}
 	floored := false
 	_, err := backoff.Retry(ctx, func() (struct{}, error) {
 		if r.attempts > 0 && before != nil {
@@ -63,7 +64,7 @@ func (r *retrier) run(ctx context.Context, classify func(error) failureKind, op 
 			tries = r.connTries
 			if r.connFirst > r.first && !floored {
 				floored = true
-				b.InitialInterval = r.connFirst
+				b.InitialInterval = w.pause(r.connFirst)
 				b.Reset()
 			}
 		default:

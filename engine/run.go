@@ -164,7 +164,7 @@ func (s *Session) execute(ctx context.Context, ph phases.Phase, confirmation str
 // runner lock is not this runner's any more: another runner may be at work,
 // and the state is its to write.
 func (s *Session) failed(ctx context.Context, id string, err error) error {
-	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), waitsOf(ctx).pause(10*time.Second))
 	herr := s.lock.held(hctx)
 	cancel()
 	var lost *LockLostError
