@@ -129,22 +129,7 @@ func (r *recorder) of(kind EventKind) []Event {
 // session opens the database and starts the plan.
 func session(t *testing.T, db *testdb.DB, p *phases.Plan, opts Options) (*Session, *recorder) {
 	t.Helper()
-	ctx := context.Background()
-	eng, err := Open(ctx, db.DSN)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() { eng.Close() })
-	rec := &recorder{}
-	if opts.Emit == nil {
-		opts.Emit = rec.emit
-	}
-	s, err := eng.Start(ctx, p, opts)
-	if err != nil {
-		t.Fatalf("start: %v", err)
-	}
-	t.Cleanup(s.Close)
-	return s, rec
+	return sessionWith(context.Background(), t, db, p, opts)
 }
 
 // runAll runs a plan to the end, confirming every gate.
