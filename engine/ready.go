@@ -27,7 +27,9 @@ func (e *Engine) readyWhen(ctx context.Context, plan, phase string, ok ...phases
 	case errors.Is(err, sql.ErrNoRows):
 		return &NotReadyError{Reason: fmt.Sprintf("not ready: plan %q has not started in this database", plan)}
 	case err != nil:
-		if exists, _ := e.stateExists(ctx); !exists {
+		// Only a look that answers says the table is missing: a look that
+		// failed too (the wait's deadline passed during both) says nothing.
+		if exists, xerr := e.stateExists(ctx); xerr == nil && !exists {
 			return &NotReadyError{Reason: "not ready: this database has no shepherd state table (no plan has run here)"}
 		}
 		return &NotReadyError{Reason: "not ready: " + e.dsn.scrub(err).Error()}

@@ -27,13 +27,18 @@ import (
 type app struct {
 	db      *testdb.DB
 	version atomic.Value // string: the code version deployed
-	phase   atomic.Value // string: the phase shepherd runs, for messages
-	nextID  atomic.Int64
-	rows    sync.Map         // int64 -> *sync.Mutex: one write per row at a time
-	mu      sync.Mutex       // guards last and errs, never held across SQL
-	last    map[int64]string // the value each row's text column last got
-	errs    []string
-	ops     atomic.Int64
+	// deploying is held by each operation, from reading the version to its
+	// last statement, and taken whole by a deploy: once deploy returns, no
+	// operation of the old version is still running ("the deploy is out
+	// everywhere"), however late the machine schedules a writer.
+	deploying sync.RWMutex
+	phase     atomic.Value // string: the phase shepherd runs, for messages
+	nextID    atomic.Int64
+	rows      sync.Map         // int64 -> *sync.Mutex: one write per row at a time
+	mu        sync.Mutex       // guards last and errs, never held across SQL
+	last      map[int64]string // the value each row's text column last got
+	errs      []string
+	ops       atomic.Int64
 	// writing counts the writes in flight; overlap is the most seen at
 	// once, which shows the writers did run concurrently.
 	writing, overlap atomic.Int64
@@ -53,7 +58,11 @@ func newApp(db *testdb.DB, rows int64) *app {
 	return a
 }
 
-func (a *app) deploy(v string) { a.version.Store(v) }
+func (a *app) deploy(v string) {
+	a.deploying.Lock()
+	defer a.deploying.Unlock()
+	a.version.Store(v)
+}
 
 func (a *app) start(writers int) {
 	a.stop = make(chan struct{})
@@ -75,6 +84,8 @@ func (a *app) start(writers int) {
 }
 
 func (a *app) step() {
+	a.deploying.RLock()
+	defer a.deploying.RUnlock()
 	v := a.version.Load().(string)
 	insert := rand.IntN(3) == 0
 	var id int64
