@@ -94,15 +94,28 @@ func preparePostgres(ctx context.Context, admin *sql.DB, base, name string) erro
 
 // emptyPostgres undoes what the last test of the slot did to its database.
 func emptyPostgres(ctx context.Context, admin *sql.DB, base, name string) error {
-	for _, st := range []string{
-		// Connections a killed test or shepherd process left open.
-		`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '` + name + `' AND pid <> pg_backend_pid()`,
-		`ALTER DATABASE ` + name + ` WITH ALLOW_CONNECTIONS true CONNECTION LIMIT -1`,
-		`ALTER DATABASE ` + name + ` RESET ALL`,
-		`ALTER DATABASE ` + name + ` SET synchronous_commit = off`,
-	} {
-		if _, err := admin.ExecContext(ctx, st); err != nil {
-			return err
+	// Connections a killed test or shepherd process left open.
+	if _, err := admin.ExecContext(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, name); err != nil {
+		return err
+	}
+	// The database's own settings, unless they are as a slot leaves them
+	// already: each ALTER DATABASE leaves a dead row in a shared catalog
+	// that every new connection reads (and the test server may run
+	// without autovacuum).
+	var asLeft bool
+	if err := admin.QueryRowContext(ctx, `SELECT d.datallowconn AND d.datconnlimit = -1 AND coalesce(s.setconfig = ARRAY['synchronous_commit=off'], false)
+		FROM pg_database d LEFT JOIN pg_db_role_setting s ON s.setdatabase = d.oid AND s.setrole = 0 WHERE d.datname = $1`, name).Scan(&asLeft); err != nil {
+		return err
+	}
+	if !asLeft {
+		for _, st := range []string{
+			`ALTER DATABASE ` + name + ` WITH ALLOW_CONNECTIONS true CONNECTION LIMIT -1`,
+			`ALTER DATABASE ` + name + ` RESET ALL`,
+			`ALTER DATABASE ` + name + ` SET synchronous_commit = off`,
+		} {
+			if _, err := admin.ExecContext(ctx, st); err != nil {
+				return err
+			}
 		}
 	}
 	db, err := openDSN("postgres", withDatabase(base, name))
@@ -147,6 +160,19 @@ func emptyPostgres(ctx context.Context, admin *sql.DB, base, name string) error 
 	for _, st := range stmts {
 		if _, err := conn.ExecContext(ctx, st); err != nil {
 			return fmt.Errorf("%s: %w", st, err)
+		}
+	}
+	// Each test's tables leave dead rows in the catalogs when dropped, and
+	// the test server may run without autovacuum: every catalog read of
+	// every later connection to the slot walks past them. Once there are
+	// many, a VACUUM of the (now empty) database clears them in a moment.
+	var dead int64
+	if err := conn.QueryRowContext(ctx, `SELECT coalesce(sum(n_dead_tup), 0) FROM pg_stat_sys_tables`).Scan(&dead); err != nil {
+		return err
+	}
+	if dead > 5000 {
+		if _, err := conn.ExecContext(ctx, `VACUUM`); err != nil {
+			return fmt.Errorf("VACUUM: %w", err)
 		}
 	}
 	return nil
