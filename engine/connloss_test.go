@@ -103,14 +103,17 @@ func TestConnectionLost(t *testing.T) {
 						kills.Add(int64(killOthers[dialect](db)))
 					}
 				}
-				s, rec := session(t, db, mustPlan(t, usersEmailPlan), Options{BatchSize: 400, Failpoint: hook})
-				if _, err := s.Run(context.Background(), "add-column", nil); err != nil {
+				// The retries' pauses at a fifth of production's: as many
+				// tries, over less time (waits.go).
+				ctx := withWaits(context.Background(), waits{retryScale: 0.2})
+				s, rec := sessionWith(ctx, t, db, mustPlan(t, usersEmailPlan), Options{BatchSize: 400, Failpoint: hook})
+				if _, err := s.Run(ctx, "add-column", nil); err != nil {
 					t.Fatal(err)
 				}
 				for _, st := range countUpdates[dialect] {
 					db.Exec(st)
 				}
-				if _, err := s.Run(context.Background(), "", map[string]bool{"deploy-readers": true, "switch-writes": true}); err != nil {
+				if _, err := s.Run(ctx, "", map[string]bool{"deploy-readers": true, "switch-writes": true}); err != nil {
 					t.Fatalf("the run did not survive losing its connections at %s: %v", at, err)
 				}
 				if kills.Load() == 0 {
@@ -211,11 +214,13 @@ func (o *outage) cut(d time.Duration) {
 	})
 }
 
-// Server unreachable for two seconds (connections refused, as during a
-// restart), mid-backfill (between batches, and inside a batch's transaction
+// Server unreachable for a second (connections refused, as during a
+// restart; the retries' pauses are a quarter of production's, so the
+// outage spans as many of them as two seconds would), mid-backfill (between batches, and inside a batch's transaction
 // before its COMMIT) and mid-DDL: shepherd waits, reconnects, takes its
 // runner lock again and finishes, with every row updated once.
 func TestServerUnreachableForAWhile(t *testing.T) {
+	const outage = time.Second
 	for _, dialect := range []string{"postgres", "mysql"} {
 		for _, at := range []string{"backfill:batch-done", "backfill:batch-commit", "enforce:step-0"} {
 			t.Run(dialect+"/"+at, func(t *testing.T) {
@@ -235,34 +240,35 @@ func TestServerUnreachableForAWhile(t *testing.T) {
 					}
 					if point == at && cuts.Load() == 0 && (!strings.HasPrefix(at, "backfill:") || batches.Load() == 3) {
 						cuts.Add(1)
-						proxy.cut(2 * time.Second)
+						proxy.cut(outage)
 					}
 				}
-				eng, err := Open(context.Background(), u.String())
+				ctx := withWaits(context.Background(), waits{retryScale: 0.25})
+				eng, err := Open(ctx, u.String())
 				if err != nil {
 					t.Fatal(err)
 				}
 				defer eng.Close()
 				rec := &recorder{}
-				s, err := eng.Start(context.Background(), mustPlan(t, usersEmailPlan), Options{BatchSize: 400, Failpoint: hook, Emit: rec.emit})
+				s, err := eng.Start(ctx, mustPlan(t, usersEmailPlan), Options{BatchSize: 400, Failpoint: hook, Emit: rec.emit})
 				if err != nil {
 					t.Fatal(err)
 				}
 				defer s.Close()
-				if _, err := s.Run(context.Background(), "add-column", nil); err != nil {
+				if _, err := s.Run(ctx, "add-column", nil); err != nil {
 					t.Fatal(err)
 				}
 				for _, st := range countUpdates[dialect] {
 					db.Exec(st)
 				}
 				start := time.Now()
-				if _, err := s.Run(context.Background(), "", map[string]bool{"deploy-readers": true, "switch-writes": true}); err != nil {
-					t.Fatalf("the run did not survive two seconds without its server at %s: %v", at, err)
+				if _, err := s.Run(ctx, "", map[string]bool{"deploy-readers": true, "switch-writes": true}); err != nil {
+					t.Fatalf("the run did not survive %s without its server at %s: %v", outage, at, err)
 				}
 				if cuts.Load() == 0 {
 					t.Fatalf("the failpoint %s was not reached", at)
 				}
-				if took := time.Since(start); took < 2*time.Second {
+				if took := time.Since(start); took < outage {
 					t.Errorf("the run took %s: the outage did not happen", took)
 				}
 				backfilledOnce(t, db, 3000)
