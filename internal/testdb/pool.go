@@ -28,10 +28,14 @@ import (
 // sharing one server must run on one machine (as the README's command
 // and CI do).
 
-// poolSlot is a claimed database: its name and the file lock that holds it.
+// poolSlot is a claimed database: its name, the file lock that holds it,
+// and the pool that emptied it, which the test goes on with (one server
+// process fewer per test: on a loaded machine a PostgreSQL connection costs
+// tens of milliseconds of the server's CPU).
 type poolSlot struct {
 	name string
 	lock *os.File
+	pool *sql.DB
 }
 
 func (s *poolSlot) release() { s.lock.Close() } // closing drops the lock
@@ -58,7 +62,7 @@ func claimPostgres(ctx context.Context, admin *sql.DB, base string) (*poolSlot, 
 			continue // another test holds this slot
 		}
 		slot := &poolSlot{name: fmt.Sprintf("shepherd_t_pool_%d", n), lock: f}
-		if err := preparePostgres(ctx, admin, base, slot.name); err != nil {
+		if slot.pool, err = preparePostgres(ctx, admin, base, slot.name); err != nil {
 			slot.release()
 			return nil, fmt.Errorf("pool database %s: %w", slot.name, err)
 		}
@@ -68,35 +72,39 @@ func claimPostgres(ctx context.Context, admin *sql.DB, base string) (*poolSlot, 
 }
 
 // preparePostgres leaves database name empty and as a new one, making it
-// if need be; what cannot be emptied is dropped and made again.
-func preparePostgres(ctx context.Context, admin *sql.DB, base, name string) error {
+// if need be (what cannot be emptied is dropped and made again), and
+// returns a pool on it.
+func preparePostgres(ctx context.Context, admin *sql.DB, base, name string) (*sql.DB, error) {
 	var exists bool
 	if err := admin.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
-		return err
+		return nil, err
 	}
 	if exists {
-		if err := emptyPostgres(ctx, admin, base, name); err == nil {
-			return nil
+		if pool, err := emptyPostgres(ctx, admin, base, name); err == nil {
+			return pool, nil
 		}
 		// Something a test left could not be undone: start afresh.
 		if _, err := admin.ExecContext(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		return err
+		return nil, err
 	}
 	// Test databases need not survive a crash of the server: commits that
 	// do not wait for the disk keep the suite fast.
-	_, err := admin.ExecContext(ctx, "ALTER DATABASE "+name+" SET synchronous_commit = off")
-	return err
+	if _, err := admin.ExecContext(ctx, "ALTER DATABASE "+name+" SET synchronous_commit = off"); err != nil {
+		return nil, err
+	}
+	return openDSN("postgres", withDatabase(base, name))
 }
 
-// emptyPostgres undoes what the last test of the slot did to its database.
-func emptyPostgres(ctx context.Context, admin *sql.DB, base, name string) error {
+// emptyPostgres undoes what the last test of the slot did to its database,
+// through the pool it returns.
+func emptyPostgres(ctx context.Context, admin *sql.DB, base, name string) (pool *sql.DB, err error) {
 	// Connections a killed test or shepherd process left open.
 	if _, err := admin.ExecContext(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, name); err != nil {
-		return err
+		return nil, err
 	}
 	// The database's own settings, unless they are as a slot leaves them
 	// already: each ALTER DATABASE leaves a dead row in a shared catalog
@@ -105,7 +113,7 @@ func emptyPostgres(ctx context.Context, admin *sql.DB, base, name string) error 
 	var asLeft bool
 	if err := admin.QueryRowContext(ctx, `SELECT d.datallowconn AND d.datconnlimit = -1 AND coalesce(s.setconfig = ARRAY['synchronous_commit=off'], false)
 		FROM pg_database d LEFT JOIN pg_db_role_setting s ON s.setdatabase = d.oid AND s.setrole = 0 WHERE d.datname = $1`, name).Scan(&asLeft); err != nil {
-		return err
+		return nil, err
 	}
 	if !asLeft {
 		for _, st := range []string{
@@ -114,36 +122,40 @@ func emptyPostgres(ctx context.Context, admin *sql.DB, base, name string) error 
 			`ALTER DATABASE ` + name + ` SET synchronous_commit = off`,
 		} {
 			if _, err := admin.ExecContext(ctx, st); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
 	db, err := openDSN("postgres", withDatabase(base, name))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer db.Close()
+	defer func() {
+		if err != nil {
+			db.Close()
+		}
+	}()
 	conn, err := db.Conn(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer conn.Close()
+	defer conn.Close() // back to db's pool, for the test
 	rows, err := conn.QueryContext(ctx, `SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\_%' AND nspname <> 'information_schema'`)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var schemas []string
 	for rows.Next() {
 		var s string
-		if err := rows.Scan(&s); err != nil {
+		if err = rows.Scan(&s); err != nil {
 			rows.Close()
-			return err
+			return nil, err
 		}
 		schemas = append(schemas, s)
 	}
 	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
+	if err = rows.Err(); err != nil {
+		return nil, err
 	}
 	stmts := []string{}
 	for _, s := range schemas {
@@ -158,8 +170,8 @@ func emptyPostgres(ctx context.Context, admin *sql.DB, base, name string) error 
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	for _, st := range stmts {
-		if _, err := conn.ExecContext(ctx, st); err != nil {
-			return fmt.Errorf("%s: %w", st, err)
+		if _, err = conn.ExecContext(ctx, st); err != nil {
+			return nil, fmt.Errorf("%s: %w", st, err)
 		}
 	}
 	// Each test's tables leave dead rows in the catalogs when dropped, and
@@ -167,15 +179,15 @@ func emptyPostgres(ctx context.Context, admin *sql.DB, base, name string) error 
 	// every later connection to the slot walks past them. Once there are
 	// many, a VACUUM of the (now empty) database clears them in a moment.
 	var dead int64
-	if err := conn.QueryRowContext(ctx, `SELECT coalesce(sum(n_dead_tup), 0) FROM pg_stat_sys_tables`).Scan(&dead); err != nil {
-		return err
+	if err = conn.QueryRowContext(ctx, `SELECT coalesce(sum(n_dead_tup), 0) FROM pg_stat_sys_tables`).Scan(&dead); err != nil {
+		return nil, err
 	}
 	if dead > 5000 {
-		if _, err := conn.ExecContext(ctx, `VACUUM`); err != nil {
-			return fmt.Errorf("VACUUM: %w", err)
+		if _, err = conn.ExecContext(ctx, `VACUUM`); err != nil {
+			return nil, fmt.Errorf("VACUUM: %w", err)
 		}
 	}
-	return nil
+	return db, nil
 }
 
 // withDatabase is the DSN base with its database replaced by name.

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -108,24 +109,24 @@ func newServer(dialect, env string) (*DB, func(), error) {
 		_, why := Available(dialect)
 		return nil, nil, fmt.Errorf("%s", why)
 	}
-	admin, err := openDSN(dialect, base)
+	admin, err := adminOf(dialect, base)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer admin.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := admin.PingContext(ctx); err != nil {
 		return nil, nil, fmt.Errorf("%s names a server that does not answer: %w", env, err)
 	}
 	var name string
+	var pool *sql.DB
 	var release func() // after the test's pool is closed
 	if dialect == "postgres" {
 		slot, err := claimPostgres(ctx, admin, base)
 		if err != nil {
 			return nil, nil, err
 		}
-		name, release = slot.name, slot.release
+		name, pool, release = slot.name, slot.pool, slot.release
 	} else {
 		// A MySQL database is a directory: made and dropped quickly.
 		name = "shepherd_t_" + randomHex(6)
@@ -133,26 +134,45 @@ func newServer(dialect, env string) (*DB, func(), error) {
 			return nil, nil, fmt.Errorf("create database %s: %w", name, err)
 		}
 		release = func() { dropDatabase(dialect, base, name) }
-	}
-	dsn := withDatabase(base, name)
-	pool, err := openDSN(dialect, dsn)
-	if err != nil {
-		release()
-		return nil, nil, err
+		if pool, err = openDSN(dialect, withDatabase(base, name)); err != nil {
+			release()
+			return nil, nil, err
+		}
 	}
 	cleanup := func() {
 		pool.Close()
 		release()
 	}
-	return &DB{Dialect: dialect, DSN: dsn, SQL: pool}, cleanup, nil
+	return &DB{Dialect: dialect, DSN: withDatabase(base, name), SQL: pool}, cleanup, nil
+}
+
+// admins are the test process's pools on each server's own database, for
+// making and emptying test databases: kept for the process, so that a test
+// does not start a server process of its own for it (PostgreSQL's are the
+// costliest part of a small test on a loaded machine).
+var admins sync.Map // dialect + " " + base DSN -> *sql.DB
+
+func adminOf(dialect, base string) (*sql.DB, error) {
+	key := dialect + " " + base
+	if db, ok := admins.Load(key); ok {
+		return db.(*sql.DB), nil
+	}
+	db, err := openDSN(dialect, base)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := admins.LoadOrStore(key, db); loaded {
+		db.Close()
+		return prev.(*sql.DB), nil
+	}
+	return db, nil
 }
 
 func dropDatabase(dialect, base, name string) {
-	admin, err := openDSN(dialect, base)
+	admin, err := adminOf(dialect, base)
 	if err != nil {
 		return
 	}
-	defer admin.Close()
 	if _, err := admin.Exec("DROP DATABASE IF EXISTS " + name); err != nil {
 		fmt.Fprintf(os.Stderr, "testdb: drop %s: %v\n", name, err)
 	}
