@@ -118,15 +118,8 @@ func renderFacts(s *Styles, width int, f phaseFacts) string {
 	textW := max(width-labelW, 10)
 	var out []string
 	section := func(label, text string, style lipgloss.Style) {
-		if text == "" {
-			return
-		}
-		for i, line := range wrap(text, textW) {
-			l := strings.Repeat(" ", labelW)
-			if i == 0 {
-				l = s.Label.Render(fmt.Sprintf("%-*s", labelW, label))
-			}
-			out = append(out, l+style.Render(line))
+		if text != "" {
+			out = append(out, labelledLines(s, labelW, label, wrap(text, textW), style)...)
 		}
 	}
 	// code lays out SQL: each line kept, long ones wrapped, indented under
@@ -134,15 +127,12 @@ func renderFacts(s *Styles, width int, f phaseFacts) string {
 	code := func(label string, stmts []string, locks []string) {
 		first := true
 		for i, st := range stmts {
-			for _, raw := range strings.Split(strings.TrimSpace(st), "\n") {
-				for _, line := range wrap(raw, textW) {
-					l := strings.Repeat(" ", labelW)
-					if first {
-						l = s.Label.Render(fmt.Sprintf("%-*s", labelW, label))
-						first = false
-					}
-					out = append(out, l+s.SQL.Render(line))
-				}
+			lines := codeLines(strings.TrimSpace(st), textW)
+			if first && len(lines) > 0 {
+				out = append(out, labelledLines(s, labelW, label, lines, s.SQL)...)
+				first = false
+			} else {
+				out = append(out, indentedLines(labelW, lines, s.SQL)...)
 			}
 			if i < len(locks) && locks[i] != "" {
 				for _, line := range wrap("locks: "+locks[i], textW-2) {
@@ -327,13 +317,7 @@ func renderFailure(s *Styles, width, labelW int, f phaseFacts) []string {
 	var out []string
 	textW := max(width-labelW, 10)
 	add := func(label, text string, st lipgloss.Style) {
-		for i, line := range wrap(text, textW) {
-			l := strings.Repeat(" ", labelW)
-			if i == 0 {
-				l = s.Label.Render(fmt.Sprintf("%-*s", labelW, label))
-			}
-			out = append(out, l+st.Render(line))
-		}
+		out = append(out, labelledLines(s, labelW, label, wrap(text, textW), st)...)
 	}
 	fl := f.failure
 	if fl == nil {

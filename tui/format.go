@@ -180,3 +180,36 @@ func firstLine(s string) string {
 
 // widthOf is how many cells a styled string takes.
 func widthOf(s string) int { return ansi.StringWidth(s) }
+
+// labelledLines lays out lines beside a label column labelW wide: the label,
+// in the Label style, beside the first line, the others indented under it.
+// The phase detail and a finding's detail share this layout.
+func labelledLines(s *Styles, labelW int, label string, lines []string, style lipgloss.Style) []string {
+	out := make([]string, len(lines))
+	for i, line := range lines {
+		l := strings.Repeat(" ", labelW)
+		if i == 0 {
+			l = s.Label.Render(fmt.Sprintf("%-*s", labelW, label))
+		}
+		out[i] = l + style.Render(line)
+	}
+	return out
+}
+
+// indentedLines lays out lines under the label column, with no label.
+func indentedLines(labelW int, lines []string, style lipgloss.Style) []string {
+	out := make([]string, len(lines))
+	for i, line := range lines {
+		out[i] = strings.Repeat(" ", labelW) + style.Render(line)
+	}
+	return out
+}
+
+// codeLines keeps each line of code (SQL, YAML), wrapping the long ones.
+func codeLines(text string, width int) []string {
+	var out []string
+	for _, raw := range strings.Split(text, "\n") {
+		out = append(out, wrap(raw, width)...)
+	}
+	return out
+}

@@ -57,30 +57,12 @@ func renderFinding(s *Styles, width int, it reviewItem, where, of string) string
 	f := it.f
 	var out []string
 	section := func(label, text string, style lipgloss.Style) {
-		if text == "" {
-			return
-		}
-		for i, line := range wrap(text, textW) {
-			l := strings.Repeat(" ", labelW)
-			if i == 0 {
-				l = s.Label.Render(fmt.Sprintf("%-*s", labelW, label))
-			}
-			out = append(out, l+style.Render(line))
+		if text != "" {
+			out = append(out, labelledLines(s, labelW, label, wrap(text, textW), style)...)
 		}
 	}
-	// code keeps each line of SQL or YAML, wrapping the long ones.
 	code := func(label, text string, style lipgloss.Style) {
-		first := true
-		for _, raw := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
-			for _, line := range wrap(raw, textW) {
-				l := strings.Repeat(" ", labelW)
-				if first {
-					l = s.Label.Render(fmt.Sprintf("%-*s", labelW, label))
-					first = false
-				}
-				out = append(out, l+style.Render(line))
-			}
-		}
+		out = append(out, labelledLines(s, labelW, label, codeLines(strings.TrimRight(text, "\n"), textW), style)...)
 	}
 
 	head := s.Title.Render(where) + s.Dim.Render(" · "+f.Check+" on "+f.Table+" · "+of)
