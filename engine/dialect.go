@@ -378,6 +378,11 @@ type sqlData struct {
 	Table  string
 	Key    string
 	HasLo  bool // the batch has a lower bound (every batch but the first)
+	// FromLo makes a batch's lower bound its own first row (key >= lo), not
+	// the last row before it (key > lo): switch-writes' catch-up starts
+	// each batch at the first NULL row it found, not where the last one
+	// ended (nullwalk.go). Only the template range reads it.
+	FromLo bool
 	IntKey bool // the key is an integer (estimate-rows may read its range)
 	// Rowid, when set, is what batches walk instead of the key: SQLite's
 	// rowid under that name (rowidwalk.go). Only the walk's templates

@@ -12,10 +12,11 @@ import (
 // the fill has left the pages not all-visible (a fifth of the playbook,
 // filling nothing). Here one read of the table (the template null-keys)
 // lists the rows where the column is NULL past the cursor, in key order,
-// at most nullChunk at a time; each batch fills the range from the cursor
-// to the n-th of them with the usual fill-batch statement, which fills any
-// row of the range still NULL, so a row that turned NULL since the search
-// is filled too. When the search finds none, the catch-up is that one read.
+// at most nullChunk at a time; each batch fills the range from the next of
+// them to the n-th with the usual fill-batch statement (its lower bound
+// inclusive: FromLo), which fills any row of the range still NULL, so a
+// row that turned NULL since the search is filled too. When the search
+// finds none, the catch-up is that one read.
 //
 // The checkpoint is the end of the last range filled, as for a keyset
 // walk: a rerun looks past it. Once the walk has reached the end it looks
@@ -82,7 +83,13 @@ func (w *nullSource) next(ctx context.Context, n int) (batchRange, bool, error) 
 		}
 	}
 	n = min(n, len(w.keys)-w.pos)
-	b := batchRange{lo: w.cursor, hi: w.keys[w.pos+n-1], rows: int64(n)}
+	// The batch runs from its first row found to its last (FromLo): the
+	// rows between the cursor and the first were not NULL when searched,
+	// and a range from the cursor would read them all again (after a
+	// search from the start, the whole table up to the first NULL row,
+	// which old code's inserts put at the end). A row that turned NULL in
+	// such a gap since is found by the next search from the start.
+	b := batchRange{lo: w.keys[w.pos], hi: w.keys[w.pos+n-1], rows: int64(n)}
 	w.pos += n
 	w.cursor = b.hi
 	return b, true, nil

@@ -119,3 +119,49 @@ func TestCatchUpWalksTheNullRows(t *testing.T) {
 		})
 	}
 }
+
+// Each catch-up batch starts at the first NULL row it fills, not where the
+// last batch or the search began: after a search from the start, a range
+// from the cursor would read the whole table up to old code's inserts at
+// its end, in one batch holding the rows it passes.
+func TestCatchUpBatchStartsAtItsFirstNullRow(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *testdb.DB) {
+		db.Exec(`CREATE TABLE users (id integer PRIMARY KEY, username varchar(100) NOT NULL, name varchar(100) NOT NULL)`)
+		db.SeedRows("users", 400)
+		plan := mustPlan(t, usersEmailPlan)
+		s, _ := session(t, db, plan, Options{})
+		if _, err := s.Run(context.Background(), "backfill", confirm("deploy-readers")); err != nil {
+			t.Fatalf("backfill: %v", err)
+		}
+		s.Close()
+		var vals []string
+		for id := 401; id <= 420; id++ {
+			vals = append(vals, fmt.Sprintf("(%d, 'Old%d', 'n')", id, id))
+		}
+		db.Exec("INSERT INTO users (id, username, name) VALUES " + strings.Join(vals, ", "))
+
+		s2, _ := session(t, db, plan, Options{BatchSize: 8})
+		var bounds [][2]string
+		s2.watchBatch = func(_ context.Context, _ *sql.Tx, at string, script templates.Script, args [][]any) {
+			if at != "begin" {
+				return
+			}
+			last := args[len(args)-1]
+			if len(last) < 2 || !strings.Contains(script[len(script)-1].SQL, ">=") {
+				t.Errorf("a catch-up batch has no lower bound of its own: %s %v", script[len(script)-1].SQL, last)
+				return
+			}
+			bounds = append(bounds, [2]string{fmt.Sprint(last[0]), fmt.Sprint(last[1])})
+		}
+		if _, err := s2.Run(context.Background(), "switch-writes", confirm("deploy-readers", "switch-writes")); err != nil {
+			t.Fatalf("switch-writes: %v", err)
+		}
+		want := [][2]string{{"401", "408"}, {"409", "416"}, {"417", "420"}}
+		if fmt.Sprint(bounds) != fmt.Sprint(want) {
+			t.Errorf("the catch-up's batches ran over %v, want %v (each from its first NULL row to its last)", bounds, want)
+		}
+		if got := db.One("SELECT count(*) FROM users WHERE email IS NULL OR email <> lower(username)"); got != "0" {
+			t.Errorf("%s rows are NULL or wrong after the catch-up", got)
+		}
+	})
+}

@@ -206,6 +206,7 @@ func (b builder) fillJob(phase string) batchJob {
 func (b builder) catchUpJob(phase string) batchJob {
 	job := b.fillJob(phase)
 	job.nulls = true
+	job.data.FromLo = true
 	return job
 }
 

@@ -574,13 +574,14 @@ ORDER BY s.work_estimated DESC LIMIT 1
 
 {{/* ---------- batches: keyset ranges on the key column ---------- */}}
 
-{{define "range"}}{{if .Keys}}{{if .HasLo}}{{template "key-after-lo" .}} AND {{end}}{{template "key-upto-hi" .}}{{else}}{{if .HasLo}}{{q .Key}} > {{param "lo"}} AND {{end}}{{q .Key}} <= {{param "hi"}}{{end}}{{end}}
+{{define "range"}}{{if .Keys}}{{if .HasLo}}{{if .FromLo}}{{template "key-from-lo" .}}{{else}}{{template "key-after-lo" .}}{{end}} AND {{end}}{{template "key-upto-hi" .}}{{else}}{{if .HasLo}}{{q .Key}} >{{if .FromLo}}={{end}} {{param "lo"}} AND {{end}}{{q .Key}} <= {{param "hi"}}{{end}}{{end}}
 
 {{/* A composite key (.Keys) is walked in the order of its tuple. MySQL and
      MariaDB do not range-optimize a row-value comparison ((a, b) > (?, ?)
      reads the whole index), so it is written out: a > ? OR (a = ? AND b > ?),
      which they serve as ranges of the key's index. */}}
 {{define "key-after-lo"}}({{range $i, $k := .Keys}}{{if $i}} OR {{end}}({{range $j, $p := slice $.Keys 0 $i}}{{q $p}} = {{param (printf "lo_%d" $j)}} AND {{end}}{{q $k}} > {{param (printf "lo_%d" $i)}}){{end}}){{end}}
+{{define "key-from-lo"}}({{range $i, $k := .Keys}}{{if $i}} OR {{end}}({{range $j, $p := slice $.Keys 0 $i}}{{q $p}} = {{param (printf "lo_%d" $j)}} AND {{end}}{{q $k}} {{if eq (len (slice $.Keys $i)) 1}}>={{else}}>{{end}} {{param (printf "lo_%d" $i)}}){{end}}){{end}}
 {{define "key-upto-hi"}}({{range $i, $k := .Keys}}{{if $i}} OR {{end}}({{range $j, $p := slice $.Keys 0 $i}}{{q $p}} = {{param (printf "hi_%d" $j)}} AND {{end}}{{q $k}} {{if eq (len (slice $.Keys $i)) 1}}<={{else}}<{{end}} {{param (printf "hi_%d" $i)}}){{end}}){{end}}
 {{define "key-order"}}{{range $i, $k := .Keys}}{{if $i}}, {{end}}{{q $k}}{{end}}{{end}}
 {{define "key-order-desc"}}{{range $i, $k := .Keys}}{{if $i}}, {{end}}{{q $k}} DESC{{end}}{{end}}

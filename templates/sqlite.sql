@@ -381,11 +381,12 @@ DROP INDEX IF EXISTS {{q .Name}}
 {{/* A rowid table walked by a composite key walks its rowid (.Rowid names
      it): ranges of the table's own b-tree, in the order its pages are
      stored (engine/rowidwalk.go). */}}
-{{define "range"}}{{if .Rowid}}{{if .HasLo}}{{q .Rowid}} > {{param "lo"}} AND {{end}}{{q .Rowid}} <= {{param "hi"}}{{else if .Keys}}{{if .HasLo}}{{template "key-after-lo" .}} AND {{end}}{{template "key-upto-hi" .}}{{else}}{{if .HasLo}}{{q .Key}} > {{param "lo"}} AND {{end}}{{q .Key}} <= {{param "hi"}}{{end}}{{end}}
+{{define "range"}}{{if .Rowid}}{{if .HasLo}}{{q .Rowid}} >{{if .FromLo}}={{end}} {{param "lo"}} AND {{end}}{{q .Rowid}} <= {{param "hi"}}{{else if .Keys}}{{if .HasLo}}{{if .FromLo}}{{template "key-from-lo" .}}{{else}}{{template "key-after-lo" .}}{{end}} AND {{end}}{{template "key-upto-hi" .}}{{else}}{{if .HasLo}}{{q .Key}} >{{if .FromLo}}={{end}} {{param "lo"}} AND {{end}}{{q .Key}} <= {{param "hi"}}{{end}}{{end}}
 
 {{/* A composite key (.Keys) is walked in the order of its tuple. SQLite (3.15+)
      serves a row-value comparison as one range of the key's index. */}}
 {{define "key-after-lo"}}({{qlist .Keys}}) > ({{range $i, $k := .Keys}}{{if $i}}, {{end}}{{param (printf "lo_%d" $i)}}{{end}}){{end}}
+{{define "key-from-lo"}}({{qlist .Keys}}) >= ({{range $i, $k := .Keys}}{{if $i}}, {{end}}{{param (printf "lo_%d" $i)}}{{end}}){{end}}
 {{define "key-upto-hi"}}({{qlist .Keys}}) <= ({{range $i, $k := .Keys}}{{if $i}}, {{end}}{{param (printf "hi_%d" $i)}}{{end}}){{end}}
 {{define "key-order"}}{{range $i, $k := .Keys}}{{if $i}}, {{end}}{{q $k}}{{end}}{{end}}
 {{define "key-order-desc"}}{{range $i, $k := .Keys}}{{if $i}}, {{end}}{{q $k}} DESC{{end}}{{end}}
