@@ -239,6 +239,19 @@ func valueProblem(ctx context.Context, dl dialect, q querier, set *templates.Set
 	return "", nil
 }
 
+// notNullSelfChecker is a database whose NOT NULL DDL (set-not-null) is
+// one statement or transaction that reads every row, refuses the table if
+// one is NULL, and then leaves nothing changed: MySQL's ALTER … MODIFY in
+// strict mode, SQLite's rebuild. enforce need not count the NULLs first.
+type notNullSelfChecker interface {
+	notNullDDLChecksRows() bool
+}
+
+func notNullDDLChecksRows(d dialect) bool {
+	c, ok := d.(notNullSelfChecker)
+	return ok && c.notNullDDLChecksRows()
+}
+
 // ---------- optional: batches ----------
 
 // batchTxer is how a batch's transaction begins (nil: the driver's

@@ -538,6 +538,11 @@ func (*mysqlDialect) foreignKeyTypes(child, parent Column) string {
 // so it does not check the rows already there.
 func (*mysqlDialect) uncheckedForeignKey() bool { return true }
 
+// notNullDDLChecksRows: MODIFY … NOT NULL rebuilds the table and, in the
+// strict sql_mode every connection sets, fails on the first NULL row
+// ("Data truncated"), changing nothing.
+func (*mysqlDialect) notNullDDLChecksRows() bool { return true }
+
 // batchTx: READ COMMITTED. At InnoDB's default, REPEATABLE READ, an UPDATE
 // takes shared locks on every row its subqueries read (a UNIQUE clean's
 // search for duplicates reads the whole table; a foreign key's search for

@@ -315,3 +315,7 @@ func (ct *createTable) constraints() []Constraint {
 	}
 	return out
 }
+
+// notNullDDLChecksRows: the rebuild copies every row into a table with the
+// NOT NULL, in one transaction that a NULL row fails and rolls back.
+func (sqliteDialect) notNullDDLChecksRows() bool { return true }
