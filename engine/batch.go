@@ -79,6 +79,11 @@ type batchJob struct {
 	// proved.
 	nulls  bool
 	filled *nullProof
+	// after, for such a walk, is the phase whose walk ended where the
+	// first search starts (the backfill): the rows old code wrote since
+	// are mostly past it, and the search from the start that follows is
+	// the proof anyway.
+	after string
 }
 
 // batchRange is one batch: the keys after lo up to hi, rows of them. A walk

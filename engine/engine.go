@@ -202,7 +202,8 @@ type Session struct {
 	// watchBatch, set by tests only, sees what a batch reads from inside
 	// its transaction: called there before its statements ("begin") and
 	// after them, before the checkpoint's write ("end"); and, with no
-	// transaction, at each search of a walk of duplicates ("search").
+	// transaction, at each search of a walk of duplicates or of NULL rows
+	// ("search"; "search-past" for a search of NULL rows past a key).
 	watchBatch func(ctx context.Context, tx *sql.Tx, at string, script templates.Script, args [][]any)
 }
 

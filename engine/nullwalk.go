@@ -18,6 +18,10 @@ import (
 // row that turned NULL since the search is filled too. When the search
 // finds none, the catch-up is that one read.
 //
+// A fresh catch-up's first search starts past the end of the backfill's
+// walk (batchJob.after), where old code's inserts are, and the walk then
+// looks from the start: the table is read once in full, not twice.
+//
 // The checkpoint is the end of the last range filled, as for a keyset
 // walk: a rerun looks past it. Once the walk has reached the end it looks
 // again from the start (rows committed behind it: an id taken before a
@@ -64,6 +68,14 @@ func (s *Session) newNullSource(ctx context.Context, job batchJob, chunk int) (*
 	n := &nullSource{s: s, job: job, chunk: chunk}
 	if cp := s.st(job.phase).Checkpoint; cp != nil {
 		n.cursor = s.walkArg(*cp)
+	} else if cp := s.st(job.after).Checkpoint; job.after != "" && cp != nil {
+		// A fresh catch-up looks first past where the backfill's walk
+		// ended, where old code's inserts since are (a read of those rows
+		// only), and then from the start, which it must do once anyway:
+		// one read of the whole table instead of two. That first look
+		// from the start is not one of the rescans.
+		n.cursor = s.walkArg(*cp)
+		n.rescans = -1
 	}
 	return n, n.search(ctx)
 }
@@ -133,7 +145,11 @@ func (w *nullSource) search(ctx context.Context) error {
 		vals := map[string]any{"limit": w.chunk}
 		bindKey(vals, "lo", w.cursor)
 		if s.watchBatch != nil {
-			s.watchBatch(ctx, nil, "search", nil, nil)
+			at := "search"
+			if data.HasLo {
+				at = "search-past"
+			}
+			s.watchBatch(ctx, nil, at, nil, nil)
 		}
 		var keys []any
 		var stay int64

@@ -26,7 +26,7 @@ func TestCatchUpWalksTheNullRows(t *testing.T) {
 		interrupt bool  // the first run of switch-writes stops after its second batch
 		filled    int   // rows the catch-up fills
 		stay      int   // rows left NULL: the expression gives NULL (id % 10 = 0)
-		searches  int64 // searches of an uninterrupted run (one, and one more from the start after batches); 0: not checked
+		searches  int64 // searches from the start of an uninterrupted run (one, and one more after batches behind the backfill's end); 0: not checked
 		done      string
 	}{
 		{name: "none", plan: usersEmailPlan, filled: 0, searches: 1, done: "the catch-up filled 0 rows where email was NULL; no row is NULL"},
@@ -80,10 +80,13 @@ func TestCatchUpWalksTheNullRows(t *testing.T) {
 				}
 
 				s2, rec := session(t, db, plan, Options{BatchSize: 7})
-				var searches atomic.Int64
+				var searches, past atomic.Int64
 				s2.watchBatch = func(_ context.Context, _ *sql.Tx, at string, _ templates.Script, _ [][]any) {
-					if at == "search" {
+					switch at {
+					case "search":
 						searches.Add(1)
+					case "search-past":
+						past.Add(1)
 					}
 				}
 				if _, err := s2.Run(context.Background(), "switch-writes", confirm("deploy-readers", "switch-writes")); err != nil {
@@ -94,7 +97,12 @@ func TestCatchUpWalksTheNullRows(t *testing.T) {
 					t.Errorf("switch-writes' done message is %q, want %q", st.Detail, tc.done)
 				}
 				if tc.searches > 0 && searches.Load() != tc.searches {
-					t.Errorf("the catch-up searched the table %d times, want %d", searches.Load(), tc.searches)
+					t.Errorf("the catch-up searched the whole table %d times, want %d", searches.Load(), tc.searches)
+				}
+				// An uninterrupted catch-up looks past the backfill's end
+				// once, first; a resumed one past its own checkpoint.
+				if !tc.interrupt && past.Load() != 1 {
+					t.Errorf("the catch-up searched past the backfill's end %d times, want 1", past.Load())
 				}
 				if got := db.One(fmt.Sprintf("SELECT rows_changed FROM %s WHERE plan = '%s' AND phase = 'switch-writes'", stateTable(db), plan.Name)); got != fmt.Sprint(tc.filled) {
 					t.Errorf("shepherd_state.rows_changed of switch-writes is %s, want %d: each row filled exactly once", got, tc.filled)

@@ -207,6 +207,7 @@ func (b builder) catchUpJob(phase string) batchJob {
 	job := b.fillJob(phase)
 	job.nulls = true
 	job.data.FromLo = true
+	job.after = "backfill"
 	return job
 }
 
