@@ -366,7 +366,7 @@ func (s *Session) logBatchStatement(ctx context.Context, job batchJob) error {
 			return err
 		}
 		text = append(text, search.SQL)
-		how = fmt.Sprintf("the first statement runs once per batch, on %s: the range's bounds are bound parameters, the first and the last of the batch's rows found NULL; the second finds the rows where %s is NULL past the last range filled, that the batches fill (up to %d at a time; once the walk reaches the end, it looks again from the start)", s.walkLabel(), job.data.Column, nullChunk)
+		how = fmt.Sprintf("the first statement runs once per batch, on %s: the range's bounds are bound parameters, the first and the last of the batch's rows found NULL; the second finds the rows where %s is NULL that the batches fill, first past the backfill's last key, then past the last range filled (up to %d at a time; once the walk reaches the end, it looks again from the start)", s.walkLabel(), job.data.Column, nullChunk)
 	}
 	if bound, _, _ := s.batchTimeout(); bound > 0 {
 		how += fmt.Sprintf("; each batch's statements may run %s before the database cancels them (%s)", bound, timeoutSetting(s.d))

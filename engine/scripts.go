@@ -303,7 +303,7 @@ func (b builder) batchPreview(job batchJob) (templates.Script, error) {
 	d.HasLo = true
 	find, lock := "upper-bound", "reads the key index only"
 	if job.nulls {
-		find, lock = "null-keys", fmt.Sprintf("a plain read of every row, not once a batch: once for up to %d rows where the column is NULL, and once more from the start when the walk reaches the end", nullChunk)
+		find, lock = "null-keys", fmt.Sprintf("a plain read, not once a batch: first of the rows past the backfill's last key, then of every row from the start once the walk reaches the end, each time for up to %d rows where the column is NULL", nullChunk)
 	}
 	if job.dups {
 		find, lock = "duplicate-rows", fmt.Sprintf("a plain read of every row (a sort of the table by the constraint's columns), not once a batch: once for up to %d duplicates, and once more from the start when the walk reaches the end", dupChunk)
