@@ -473,6 +473,7 @@ type playbookWriter struct {
 	// inFlight is held for each write: deploy waits out the write an
 	// old-code check may have started.
 	inFlight sync.Mutex
+	off      bool // SHEPHERD_BENCH_WRITES=0: no application writes
 
 	lat      []time.Duration // each write's own time
 	sched    []time.Duration // and the writes a stall held back, from when they were due
@@ -493,6 +494,19 @@ func newPlaybookWriter(b *testing.B, db *testdb.DB, q playbookSQL, rows int) *pl
 	}
 	pool.SetMaxOpenConns(1)
 	w := &playbookWriter{db: pool, q: q, next: int64(rows) + 1_000_000_000, rows: int64(rows), interval: time.Second / 300}
+	// SHEPHERD_BENCH_WRITES=0 measures both sides with no application
+	// writing: what the server can do with all its cores (--workers).
+	if v := os.Getenv("SHEPHERD_BENCH_WRITES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			b.Fatalf("SHEPHERD_BENCH_WRITES=%q: want the application's writes a second (0: none)", v)
+		}
+		if n == 0 {
+			w.off = true
+			return w
+		}
+		w.interval = time.Second / time.Duration(n)
+	}
 	if q.dialect == "sqlite" {
 		w.interval = writerPace(b, func() error {
 			_, err := pool.Exec(q.touch, "paced", 1+rand.Int64N(int64(rows)))
@@ -503,6 +517,9 @@ func newPlaybookWriter(b *testing.B, db *testdb.DB, q playbookSQL, rows int) *pl
 }
 
 func (w *playbookWriter) run(ctx context.Context) {
+	if w.off {
+		return
+	}
 	tick := time.NewTicker(w.interval)
 	defer tick.Stop()
 	for i := 0; ; i++ {
