@@ -358,8 +358,8 @@ func TestKeysNotRecorded(t *testing.T) {
 			}
 			all := strings.Join(recorded, "\n")
 			for _, want := range []string{
-				"1 rows violate balance_nonneg (CHECK balance >= 0) now (keys not recorded: the key column holds data): clean comes next",
-				"clean: verification failed: no row should violate balance_nonneg (CHECK balance >= 0) (1 rows; keys not recorded: the key column holds data)",
+				"1 row violates balance_nonneg (CHECK balance >= 0) now (keys not recorded: the key column holds data): clean comes next",
+				"clean: verification failed: no row should violate balance_nonneg (CHECK balance >= 0) (1 row; keys not recorded: the key column holds data)",
 			} {
 				if !strings.Contains(all, want) {
 					t.Errorf("shepherd's tables should say %q; they hold:\n%s", want, all)
@@ -368,7 +368,7 @@ func TestKeysNotRecorded(t *testing.T) {
 			// An integer key is a surrogate: its sample keys are recorded.
 			shep("name: ledger-amount\nplaybook: tighten-constraint\ntable: ledger\nconstraint: {name: amount_pos, check: \"amount > 0\"}\n",
 				"--non-interactive", "--confirm", "validate-in-app")
-			if got := db.One(`SELECT detail FROM ` + stateTable(dialect) + ` WHERE plan = 'ledger-amount' AND phase = 'clean'`); !strings.Contains(got, "(1 rows; keys 2)") {
+			if got := db.One(`SELECT detail FROM ` + stateTable(dialect) + ` WHERE plan = 'ledger-amount' AND phase = 'clean'`); !strings.Contains(got, "(1 row; keys 2)") {
 				t.Errorf("the integer key's sample should be recorded: %s", got)
 			}
 		})

@@ -326,7 +326,7 @@ func (e *VerifyError) text(keys bool) string {
 		b.WriteString(" up to the walk's checkpoint")
 	}
 	if e.Count > 0 {
-		fmt.Fprintf(&b, " (%d rows", e.Count)
+		fmt.Fprintf(&b, " (%d %s", e.Count, phases.Plural(int(min(e.Count, 2)), "row", "rows"))
 		switch {
 		case len(e.Sample) > 0 && keys:
 			fmt.Fprintf(&b, "; keys %s", strings.Join(e.Sample, ", "))

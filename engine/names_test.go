@@ -57,7 +57,7 @@ func TestRecordedDetail(t *testing.T) {
 		2: "backfill: a batch (keys not recorded: the key column holds data) failed: division by zero; the checkpoint stays where it was: fix the rows in that range, then rerun to resume",
 		3: "backfill: interrupted; the checkpoint is kept and a rerun resumes from it",
 		4: "backfill: verification failed: rows should have nick filled up to the walk's checkpoint (2 rows; keys not recorded: the key column holds data)",
-		6: "add-constraint: verification failed: orphans (1 rows; keys not recorded: the key column holds data); and dropping it again failed: gone",
+		6: "add-constraint: verification failed: orphans (1 row; keys not recorded: the key column holds data); and dropping it again failed: gone",
 	} {
 		if got := text.recordedDetail(errs[i]); got != want {
 			t.Errorf("got  %q\nwant %q", got, want)

@@ -289,9 +289,9 @@ func (s *Session) countViolations(b builder, id string) func(context.Context, qu
 			return "confirmed by " + s.opts.Operator + "; no row violates " + s.plan.ConstraintLabel(), nil
 		}
 		if !s.keyIsInteger() {
-			s.notice(id, "%d rows violate %s now (keys %s)", n, s.plan.ConstraintLabel(), strings.Join(sample, ", "))
+			s.notice(id, "%s %s now (keys %s)", rowsViolate(n), s.plan.ConstraintLabel(), strings.Join(sample, ", "))
 		}
-		return fmt.Sprintf("confirmed by %s; %d rows violate %s now (%s): clean comes next", s.opts.Operator, n, s.plan.ConstraintLabel(), s.recordedKeys(sample)), nil
+		return fmt.Sprintf("confirmed by %s; %s %s now (%s): clean comes next", s.opts.Operator, rowsViolate(n), s.plan.ConstraintLabel(), s.recordedKeys(sample)), nil
 	}
 }
 

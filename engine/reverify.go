@@ -102,7 +102,7 @@ func (s *Session) reverifyViolations(ctx context.Context, b builder, id string) 
 	if n == 0 {
 		return "no row violates " + p.ConstraintLabel(), nil
 	}
-	return fmt.Sprintf("%d rows violate %s now (keys %s)", n, p.ConstraintLabel(), strings.Join(sample, ", ")), nil
+	return fmt.Sprintf("%s %s now (keys %s)", rowsViolate(n), p.ConstraintLabel(), strings.Join(sample, ", ")), nil
 }
 
 // reverifyCleaned checks that no row violates the constraint.
@@ -130,4 +130,12 @@ func (s *Session) verifyDropped(ctx context.Context, phase string) (string, erro
 		return "", err
 	}
 	return fmt.Sprintf("%s.%s is gone; %s.%s holds the data", p.Table, p.RenameColumn.Column, p.Table, p.RenameColumn.To), nil
+}
+
+// rowsViolate is "1 row violates", "3 rows violate".
+func rowsViolate(n int64) string {
+	if n == 1 {
+		return "1 row violates"
+	}
+	return fmt.Sprintf("%d rows violate", n)
 }

@@ -111,7 +111,7 @@ func (ps planScreen) ran(m phaseRanMsg) (planScreen, tea.Cmd) {
 		case fl.stopped:
 			ps.setMsg(msgWarn, "⏸ "+m.id+" stopped "+stoppedText(infoOf(ps.infos, m.id), fl, false))
 		case fl.verify:
-			ps.setMsg(msgErr, fmt.Sprintf("✗ %s: verification failed: %s rows, keys %s · r retries", m.id, countText(fl.count), sampleText(fl)))
+			ps.setMsg(msgErr, fmt.Sprintf("✗ %s: verification failed: %s, keys %s · r retries", m.id, rowsText(fl.count), sampleText(fl)))
 		default:
 			ps.setMsg(msgErr, "✗ "+m.err.Error())
 		}

@@ -221,7 +221,7 @@ func renderFacts(s *Styles, width int, f phaseFacts) string {
 		if rc.fail != nil {
 			section("Checked", "re-verified at "+rc.at+": FAILED, "+rc.fail.what, s.Error)
 			if rc.fail.count > 0 {
-				section("", fmt.Sprintf("%s rows; sample keys: %s", printer.Count(rc.fail.count), sampleText(rc.fail)), s.Error)
+				section("", fmt.Sprintf("%s %s; sample keys: %s", printer.Count(rc.fail.count), phases.Plural(int(min(rc.fail.count, 2)), "row", "rows"), sampleText(rc.fail)), s.Error)
 			}
 			section("", rc.fail.hint, s.Warn)
 		} else {
