@@ -254,6 +254,4 @@ func failureOf(err error) *failure {
 	return fl
 }
 
-func countText(n int64) string { return fmt.Sprint(n) }
-
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
