@@ -107,8 +107,8 @@ func (s *Session) phaseEnforce(ctx context.Context, b builder, id string) error 
 	// rows on MariaDB). Elsewhere (PostgreSQL's NOT VALID check, which
 	// refuses old code's NULL writes from its first step on) the count
 	// comes first, and nothing runs while a row is NULL.
-	atomic := notNullDDLChecksRows(s.d)
-	if !atomic {
+	ddlChecks := notNullDDLChecksRows(s.d)
+	if !ddlChecks {
 		if err := s.requireNoNulls(ctx, id, col); err != nil {
 			return err
 		}
@@ -118,7 +118,7 @@ func (s *Session) phaseEnforce(ctx context.Context, b builder, id string) error 
 		return err
 	}
 	err = s.runScript(ctx, id, script, s.finishIn(id, s.verifyNotNull(id, col)))
-	if err != nil && atomic && ctx.Err() == nil {
+	if err != nil && ddlChecks && ctx.Err() == nil {
 		// The rows it refused, by key, rather than the database's words
 		// for the first of them; the DDL's own error when none is NULL.
 		var ve *VerifyError

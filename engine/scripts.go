@@ -202,12 +202,13 @@ func (b builder) fillJob(phase string) batchJob {
 }
 
 // catchUpJob is switch-writes' catch-up: the backfill's fill, over the
-// rows still NULL only (nullwalk.go).
-func (b builder) catchUpJob(phase string) batchJob {
+// rows still NULL only (nullwalk.go), first past where the walk of the
+// phase after ended.
+func (b builder) catchUpJob(phase, after string) batchJob {
 	job := b.fillJob(phase)
 	job.nulls = true
 	job.data.FromLo = true
-	job.after = "backfill"
+	job.after = after
 	return job
 }
 
