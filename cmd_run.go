@@ -65,6 +65,7 @@ rerun goes on from the state recorded in the database.`,
 	fl.StringSliceVar(&f.confirm, "confirm", nil, "confirm this gate (repeatable)")
 	fl.DurationVar(&f.maxReplicaLag, "max-replica-lag", time.Second, maxReplicaLagHelp("a backfill"))
 	fl.IntVar(&f.workers, "workers", 1, workersHelp)
+	fl.BoolVar(&f.inPlace, "in-place", false, "on MariaDB, fill add-column's new column in place instead of by a copy of the table (slower, and it writes more, but it needs no room for a second copy and adds no triggers); elsewhere the fill is always in place")
 	fl.StringVar(&f.notify, "notify", "", "with --non-interactive: POST a JSON message (Slack-compatible \"text\") to this webhook URL when the run waits at a gate, fails or finishes; a POST that fails is a warning, never a failed run")
 	fl.DurationVar(&f.notifyTimeout, "notify-timeout", 5*time.Second, "how long the --notify POST may take")
 	_ = cmd.RegisterFlagCompletionFunc("notify", cobra.NoFileCompletions)

@@ -31,6 +31,7 @@ type runFlags struct {
 	batchTimeout   time.Duration
 	maxRate        float64
 	workers        int           // run's (0: chosen from the server)
+	inPlace        bool          // run's: fill add-column's column in place, never by a copy
 	maxReplicaLag  time.Duration // run and rollback define it (0: off)
 	operator       string
 	allowLock      string
@@ -69,7 +70,7 @@ const allowLockHelp = "where the database refuses a statement's lock-free form o
 
 func (f *runFlags) options(emit func(engine.Event)) engine.Options {
 	return engine.Options{Operator: f.operator, LockTimeout: f.lockTimeout, BatchSize: f.batchSize,
-		BatchTime: f.batchTime, BatchTimeout: f.batchTimeout, MaxRate: f.maxRate, Workers: workersOption(f.workers), MaxReplicaLag: replicaLagOption(f.maxReplicaLag), Emit: emit, Failpoint: failpoint(), AllowLock: f.allowLock, DropData: f.dropData}
+		BatchTime: f.batchTime, BatchTimeout: f.batchTimeout, MaxRate: f.maxRate, Workers: workersOption(f.workers), InPlace: f.inPlace, MaxReplicaLag: replicaLagOption(f.maxReplicaLag), Emit: emit, Failpoint: failpoint(), AllowLock: f.allowLock, DropData: f.dropData}
 }
 
 // workersOption is --workers as the engine takes it: 0 there is one

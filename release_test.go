@@ -146,13 +146,18 @@ func TestAuditLog(t *testing.T) {
 				t.Fatalf("status --log: exit %d\n%s", code, out)
 			}
 			text := string(out)
+			// The batched phases' statements, with placeholders: the
+			// backfill's fill in place, or its copy on MariaDB.
+			backfillSQL := `backfill\s+sql\s+bob\s*\n\s+UPDATE \S+ SET \S+ = \(lower\(username\)\)\s*\n\s*WHERE \S+ > (\$1|\?) AND \S+ <= (\$2|\?) AND \S+ IS NULL( AND \(lower\(username\)\) IS NOT NULL)?\n(\s*ORDER BY \S+ DESC\n)?\s+run once per batch of rows on id`
+			if backfillCopies(t, dialect) {
+				backfillSQL = `backfill\s+sql\s+bob\s*\n\s+SELECT \S+ FROM \S+ WHERE \S+ > \? AND \S+ <= \? ORDER BY \S+ LOCK IN SHARE MODE;\s*\n\s*INSERT INTO \S+_shepherd_copy\S* \(.*\)\s*\n\s*SELECT .*COALESCE\(\S+, \(lower\(username\)\)\)(.|\n)*run once per batch of rows on id`
+			}
 			for _, want := range []string{
 				`add-column\s+sql\s+alice\s*\n\s+ALTER TABLE`,
 				`deploy-readers\s+confirm\s+bob`,
 				`switch-writes\s+confirm\s+bob`,
 				`backfill\s+finish\s+bob`,
-				// The batched phases' statements, with placeholders.
-				`backfill\s+sql\s+bob\s*\n\s+UPDATE \S+ SET \S+ = \(lower\(username\)\)\s*\n\s*WHERE \S+ > (\$1|\?) AND \S+ <= (\$2|\?) AND \S+ IS NULL( AND \(lower\(username\)\) IS NOT NULL)?\n(\s*ORDER BY \S+ DESC\n)?\s+run once per batch of rows on id`,
+				backfillSQL,
 				`switch-writes\s+sql\s+bob\s*\n\s+UPDATE \S+ SET \S+ = \(lower\(username\)\)`,
 				`enforce\s+revert\s+carol`,
 			} {
@@ -182,7 +187,11 @@ func TestAuditLog(t *testing.T) {
 				}
 				seen = append(seen, *l.Phase+" "+*l.Action+" "+*l.Who+" "+strings.SplitN(*l.SQL, " ", 2)[0])
 			}
-			for _, want := range []string{"add-column sql alice ALTER", "deploy-readers confirm bob ", "backfill sql bob UPDATE", "enforce revert carol "} {
+			backfillVerb := "UPDATE"
+			if backfillCopies(t, dialect) {
+				backfillVerb = "SELECT"
+			}
+			for _, want := range []string{"add-column sql alice ALTER", "deploy-readers confirm bob ", "backfill sql bob " + backfillVerb, "enforce revert carol "} {
 				if !slices.Contains(seen, want) {
 					t.Errorf("the JSON log lacks %q: %q", want, seen)
 				}

@@ -453,6 +453,12 @@ type sqlData struct {
 	// the same).
 	DropChecks []string
 
+	// Shadow names add-column's copy of the table and its triggers, and
+	// AutoIncrement is the counter the copy takes before its swap, as the
+	// server gave it (shadow.go).
+	Shadow        *shadowNames
+	AutoIncrement int64
+
 	// CheckName is PostgreSQL's temporary NOT NULL check.
 	CheckName string
 	// Rebuild is SQLite's table rebuild.

@@ -41,6 +41,9 @@ type Options struct {
 	// among that many connections (workers.go); 0 and 1 walk it with one,
 	// WorkersAuto lets the server's settings choose. SQLite walks with one.
 	Workers int
+	// InPlace fills add-column's new column in place where the backfill
+	// would copy the table (MariaDB, shadow.go).
+	InPlace bool
 	// MaxReplicaLag holds a batched phase between batches while a replica
 	// is further behind than this (replica.go); 0 means the default, 1s;
 	// below 0 turns the check off.
@@ -178,8 +181,11 @@ type Session struct {
 	// refColumns are the referenced columns of a foreign key, resolved
 	// against the live referenced table.
 	refColumns []string
-	state      map[string]*phaseState
-	lock       runnerLock
+	// shadow is how add-column's backfill would run on the table as the
+	// last check read it: by a copy, or in place and why (shadow.go).
+	shadow shadowChoice
+	state  map[string]*phaseState
+	lock   runnerLock
 	// batchTxDefault is set once the server refused the dialect's batch
 	// isolation level: batches then begin as the driver does.
 	batchTxDefault bool
@@ -306,6 +312,11 @@ func (s *Session) check(ctx context.Context) error {
 	if err := s.checkSchema(ctx, s.table, s.progress()); err != nil {
 		return err
 	}
+	choice, err := s.chooseShadow(ctx)
+	if err != nil {
+		return err
+	}
+	s.shadow = choice
 	s.warnings = append(s.warnings, s.blockingWarnings()...)
 	s.warnings = append(s.warnings, s.triggerWarnings()...)
 	return nil

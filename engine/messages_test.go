@@ -24,7 +24,7 @@ type: {postgres: text, mysql: varchar(100), sqlite: text}
 backfill: "CASE WHEN id % 7 = 0 THEN NULL ELSE lower(username) END"
 not_null: false
 `)
-		s, rec := session(t, db, p, Options{BatchSize: 20})
+		s, rec := session(t, db, p, Options{BatchSize: 20, InPlace: true})
 		ctx := context.Background()
 		if _, err := s.Run(ctx, "backfill", confirm("deploy-readers")); err != nil {
 			t.Fatal(err)

@@ -550,6 +550,14 @@ func (*mysqlDialect) notNullDDLChecksRows() bool { return true }
 // application's writes anywhere in the table waited for every batch. At
 // READ COMMITTED the subqueries read a snapshot and only the batch's own
 // rows are locked.
+// shadowCopies: MariaDB 10.6 and later copy the table for add-column's
+// backfill (shadow.go): RENAME … NOWAIT is there from 10.3, and a RENAME
+// of two tables is atomic, a crash leaving both names or neither, from
+// 10.6. MySQL's RENAME has no NOWAIT: there the fill is in place.
+func (d *mysqlDialect) shadowCopies() bool {
+	return d.srv != nil && d.srv.mariadb && d.srv.atLeast(10, 6, 0)
+}
+
 func (*mysqlDialect) batchTx() *sql.TxOptions {
 	return &sql.TxOptions{Isolation: sql.LevelReadCommitted}
 }

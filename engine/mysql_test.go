@@ -658,7 +658,7 @@ func TestMySQLBatchWaitsForRowLock(t *testing.T) {
 			retries <- struct{}{}
 		}
 	}}
-	_, s := startSession(t, db, plan, Options{LockTimeout: 300 * time.Millisecond, BatchSize: 40, Emit: rec.emit})
+	_, s := startSession(t, db, plan, Options{LockTimeout: 300 * time.Millisecond, BatchSize: 40, Emit: rec.emit, InPlace: true})
 	if _, err := s.Run(ctx, "add-column", nil); err != nil {
 		t.Fatal(err)
 	}

@@ -64,7 +64,7 @@ func TestPauseHoldsBackfillBetweenBatches(t *testing.T) {
 				}
 				events <- e
 			}
-			db, sess := startAt(t, dialect, 1000, emailPlan, "backfill", engine.Options{BatchSize: 100, Pause: sw, Emit: emit})
+			db, sess := startAt(t, dialect, 1000, emailPlan, "backfill", engine.Options{BatchSize: 100, Pause: sw, Emit: emit, InPlace: true})
 			done := make(chan error, 1)
 			go func() { done <- sess.RunPhase(context.Background(), "backfill") }()
 
@@ -108,7 +108,7 @@ func TestCancelWhilePausedKeepsTheCheckpoint(t *testing.T) {
 				}
 				events <- e
 			}
-			db, sess := startAt(t, dialect, 1000, emailPlan, "backfill", engine.Options{BatchSize: 100, Pause: sw, Emit: emit})
+			db, sess := startAt(t, dialect, 1000, emailPlan, "backfill", engine.Options{BatchSize: 100, Pause: sw, Emit: emit, InPlace: true})
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
 			go func() { done <- sess.RunPhase(ctx, "backfill") }()

@@ -32,15 +32,25 @@ func (s *Session) startPass(ctx context.Context, id string, prev phases.Status, 
 }
 
 // phaseBackfill fills NULLs of the new column with the plan's expression,
-// in batches from its checkpoint, and walks again behind the walk where
-// its verification finds rows committed there.
+// in batches from its checkpoint (or, on MariaDB, by a copy of the table:
+// shadow.go), and walks again behind the walk where its verification finds
+// rows committed there.
 func (s *Session) phaseBackfill(ctx context.Context, b builder, id string, prev phases.Status) error {
-	changed, err := s.fillPass(ctx, b, id, prev, true)
+	copies, err := s.backfillCopies(ctx, id, prev)
+	if err != nil {
+		return err
+	}
+	var changed int64
+	if copies {
+		changed, err = s.copyPass(ctx, b, id, prev)
+	} else {
+		changed, err = s.fillPass(ctx, b, id, prev, true)
+	}
 	if err != nil {
 		return err
 	}
 	for pass := 0; ; pass++ {
-		err := s.finishNow(ctx, id, s.verifyBackfill(b, id, changed))
+		err := s.finishNow(ctx, id, s.verifyBackfill(b, id, changed, copies))
 		var behind *VerifyError // verifyBackfill's only one: rows NULL behind the walk
 		if !errors.As(err, &behind) || pass == behindWalkPasses || len(behind.Sample) == 0 {
 			return err
@@ -125,7 +135,7 @@ func (s *Session) walkAgainBehind(ctx context.Context, b builder, id string, beh
 // verifyBackfill: no row the walk covered is left NULL where the expression
 // has a value. Rows past the last checkpoint were written after the walk by
 // code that does not know the column yet; switch-writes catches them up.
-func (s *Session) verifyBackfill(b builder, id string, changed int64) func(context.Context, querier) (string, error) {
+func (s *Session) verifyBackfill(b builder, id string, changed int64, copied bool) func(context.Context, querier) (string, error) {
 	return func(ctx context.Context, q querier) (string, error) {
 		cp := s.st(id).Checkpoint
 		if cp == nil {
@@ -133,6 +143,11 @@ func (s *Session) verifyBackfill(b builder, id string, changed int64) func(conte
 		}
 		vals := map[string]any{"hi": s.walkArg(*cp)}
 		detail := fmt.Sprintf("%d rows walked %s, %d filled", s.st(id).RowsDone, s.walkedTo(*cp), changed)
+		if copied {
+			// The copy's batches write every row, filled or not: the rows
+			// that stay NULL are counted below.
+			detail = fmt.Sprintf("%d rows copied %s into a copy of %s, which took its place", s.st(id).RowsDone, s.walkedTo(*cp), s.plan.Table)
+		}
 		// One pass over the table in the usual case: no NULL is left, so
 		// none is unfilled and the expression gave NULL for none.
 		d := b.cond("null")

@@ -92,6 +92,10 @@ type phaseOps struct {
 	// revert runs the reverse DDL of a phase undone by DDL (phases.UndoDDL,
 	// phases.UndoDDLIfLast).
 	revert func(ctx context.Context, s *Session, b builder) error
+	// discard removes what a phases.UndoKeepData phase stopped half way
+	// left beside the table (add-column's copy of it, shadow.go), before
+	// its rollback is recorded.
+	discard func(ctx context.Context, s *Session, id string) error
 	// keptData says what rolling back a phases.UndoKeepData phase leaves
 	// behind; it follows "rolled back: " wherever it is shown.
 	keptData func(p *phases.Plan) string

@@ -29,7 +29,7 @@ func (addColumnUnit) checkExpressions(c *exprCheck) ([]string, error) {
 func (addColumnUnit) phase(id string) phaseOps {
 	switch id {
 	case "add-column":
-		return newColumnOps(id, dropLoss{
+		ops := newColumnOps(id, dropLoss{
 			// Values the backfill expression would not give again: the
 			// application wrote them.
 			cond: "unreproduced",
@@ -42,17 +42,39 @@ func (addColumnUnit) phase(id string) phaseOps {
 					p.AddColumn.Column, them, them, p.Table, p.AddColumn.Column, them, phases.Plural(one, "it", "they"), phases.Plural(one, "s", ""))
 			},
 		})
+		// A copy the backfill left (shadow.go) goes first: its triggers
+		// name the column, and would fail every write once it is gone.
+		drop := ops.revert
+		ops.revert = func(ctx context.Context, s *Session, b builder) error {
+			if err := s.dropShadow(ctx, id); err != nil {
+				return err
+			}
+			return drop(ctx, s, b)
+		}
+		return ops
 	case "backfill":
 		return phaseOps{
 			run: func(ctx context.Context, s *Session, b builder, prev phases.Status) error {
 				return s.phaseBackfill(ctx, b, id, prev)
 			},
 			preview: func(pr *previewer) {
-				pr.steps(pr.b.batchPreview(pr.b.fillJob(id)))
+				switch c := pr.b.shadow; {
+				case c.copy:
+					pr.steps(pr.b.shadowPreview(id))
+					pr.note("on MariaDB the backfill copies the table, which costs a fraction of a fill in place: the copy is made with the new column, triggers keep it in step with the application's writes, the rows are copied in batches with the column filled, both tables' rows are counted in one read view, the copy takes the table's AUTO_INCREMENT, and a RENAME puts it in the table's place. It needs the disk space of a second copy of " + pr.p.Table + "; --in-place fills the column in place instead")
+				case c.inPlace != "":
+					pr.steps(pr.b.batchPreview(pr.b.fillJob(id)))
+					pr.note("fills " + pr.p.Table + " in place, not by a copy of the table: " + c.inPlace)
+				default:
+					pr.steps(pr.b.batchPreview(pr.b.fillJob(id)))
+				}
 				pr.count("unfilled", true)
 			},
 			reverify: func(ctx context.Context, s *Session, b builder) (string, error) {
 				return s.reverifyFilled(ctx, b, id)
+			},
+			discard: func(ctx context.Context, s *Session, id string) error {
+				return s.dropShadow(ctx, id)
 			},
 			keptData: func(p *phases.Plan) string {
 				return fmt.Sprintf("the values written to %s stay (a rerun fills the rows still NULL)", p.AddColumn.Column)

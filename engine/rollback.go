@@ -32,6 +32,11 @@ func (s *Session) Rollback(ctx context.Context) (phases.Phase, error) {
 			detail = "failed without changing anything, so it is not in force: back to pending"
 			s.notice(ph.ID, "%s", detail)
 		}
+		if discard := s.ops(ph.ID).discard; discard != nil {
+			if err := discard(ctx, s, ph.ID); err != nil {
+				return target, s.rollbackFailed(ctx, err)
+			}
+		}
 		carried, err := s.undoArrival(ctx, ph.ID)
 		if err != nil {
 			return target, s.rollbackFailed(ctx, err)
@@ -49,6 +54,11 @@ func (s *Session) Rollback(ctx context.Context) (phases.Phase, error) {
 			err = s.moveNow(ctx, id, phases.Revert, joinDetail("un-confirmed by "+s.opts.Operator, carried))
 		}
 	case phases.UndoKeepData:
+		if discard := s.ops(id).discard; discard != nil {
+			if err = discard(ctx, s, id); err != nil {
+				break
+			}
+		}
 		st := s.st(id)
 		st.resetWalk() // a rerun makes a fresh pass
 		err = s.moveNow(ctx, id, phases.Revert, s.keptDataDetail(id))

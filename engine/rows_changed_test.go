@@ -59,7 +59,7 @@ func TestRowsChangedAddUpAcrossResumes(t *testing.T) {
 						cancel()
 					}
 				}
-				s, _ := session(t, db, plan, Options{BatchSize: 50, Failpoint: hook})
+				s, _ := session(t, db, plan, Options{BatchSize: 50, Failpoint: hook, InPlace: true})
 				_, err := s.Run(ctx, tc.until, confirm(tc.confirm...))
 				var ie *InterruptedError
 				if !errors.As(err, &ie) {
@@ -70,7 +70,7 @@ func TestRowsChangedAddUpAcrossResumes(t *testing.T) {
 				}
 				s.Close()
 
-				s2, _ := session(t, db, plan, Options{BatchSize: 50})
+				s2, _ := session(t, db, plan, Options{BatchSize: 50, InPlace: true})
 				if _, err := s2.Run(context.Background(), tc.until, confirm(tc.confirm...)); err != nil {
 					t.Fatalf("resume %s: %v", tc.until, err)
 				}
@@ -112,7 +112,7 @@ func TestStateTableWithoutRowsChanged(t *testing.T) {
 		if hasStateColumn(t, db, "rows_changed") {
 			t.Fatal("inspect added rows_changed: it must write nothing")
 		}
-		s2, _ := session(t, db, plan, Options{BatchSize: 10})
+		s2, _ := session(t, db, plan, Options{BatchSize: 10, InPlace: true})
 		if !hasStateColumn(t, db, "rows_changed") {
 			t.Fatal("a run did not add rows_changed to the older state table")
 		}

@@ -33,6 +33,9 @@ type builder struct {
 	// notes, when set, collects what the dialect expects this database to
 	// do with a statement (previews with the live table).
 	notes *[]string
+	// shadow is how add-column's backfill runs on the live table
+	// (shadow.go); the zero value, a fill in place, previewing without one.
+	shadow shadowChoice
 }
 
 // gap records that the offline SQL stands in for what only the live table
@@ -44,7 +47,7 @@ func (b builder) gap(what string) {
 }
 
 func (s *Session) builder() builder {
-	return builder{plan: s.plan, d: s.d, sql: s.sql, live: s.table, seen: s.table, key: s.key, keys: s.keys, rowid: s.rowid, refColumns: s.refColumns}
+	return builder{plan: s.plan, d: s.d, sql: s.sql, live: s.table, seen: s.table, key: s.key, keys: s.keys, rowid: s.rowid, refColumns: s.refColumns, shadow: s.shadow}
 }
 
 // base is the data every template gets.

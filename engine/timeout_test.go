@@ -173,7 +173,7 @@ type: {postgres: text, mysql: varchar(200)}
 backfill: "%s"
 not_null: false
 `, slowEmail(t, db, 0.6)))
-			s, rec := session(t, db, plan, Options{BatchSize: 100, BatchTimeout: 300 * time.Millisecond})
+			s, rec := session(t, db, plan, Options{BatchSize: 100, BatchTimeout: 300 * time.Millisecond, InPlace: true})
 			_, err := s.Run(context.Background(), "backfill", map[string]bool{"deploy-readers": true})
 			if err == nil {
 				t.Fatal("the backfill went through a batch of 600ms under a bound of 300ms")
@@ -209,7 +209,7 @@ not_null: false
 
 			// With the default bound (10s), the rerun resumes at id 100.
 			s.Close()
-			s2, rec2 := session(t, db, plan, Options{BatchSize: 100})
+			s2, rec2 := session(t, db, plan, Options{BatchSize: 100, InPlace: true})
 			if _, err := s2.Run(context.Background(), "backfill", nil); err != nil {
 				t.Fatalf("the rerun with the default bound: %v", err)
 			}

@@ -135,8 +135,8 @@ func (s *Session) triggerWarnings() []string {
 	updates := s.batchUpdates()
 	var out []string
 	for _, tr := range s.table.UpdateTriggers {
-		if isSyncTrigger(s.plan, tr.Name) {
-			continue // the plan's own (sync_triggers.go): their cost is in plan
+		if isSyncTrigger(s.plan, tr.Name) || isShadowTrigger(s.plan.Table, tr.Name) {
+			continue // the plan's own (sync_triggers.go, shadow.go): their cost is in plan
 		}
 		var by []string
 		for _, u := range updates {

@@ -40,7 +40,7 @@ func TestSplitBackfillResumes(t *testing.T) {
 						cancel()
 					}
 				}
-				s1, rec1 := session(t, db, plan, Options{BatchSize: 40, Workers: 2, Failpoint: hook})
+				s1, rec1 := session(t, db, plan, Options{BatchSize: 40, Workers: 2, Failpoint: hook, InPlace: true})
 				_, err := s1.Run(ctx, "backfill", confirm("deploy-readers"))
 				var ie *InterruptedError
 				if !errors.As(err, &ie) {
@@ -63,7 +63,7 @@ func TestSplitBackfillResumes(t *testing.T) {
 				}
 				s1.Close()
 
-				s2, rec := session(t, db, plan, Options{BatchSize: 40, Workers: tc.resumeWith})
+				s2, rec := session(t, db, plan, Options{BatchSize: 40, Workers: tc.resumeWith, InPlace: true})
 				if _, err := s2.Run(context.Background(), "backfill", confirm("deploy-readers")); err != nil {
 					t.Fatalf("resume: %v", err)
 				}

@@ -1201,3 +1201,151 @@ ORDER BY index_name = 'PRIMARY' DESC, index_name, seq_in_index
 {{define "replica-hosts"}}{{if .}}SHOW REPLICAS{{else}}SHOW SLAVE HOSTS{{end}}{{end}}
 
 {{define "replica-status"}}{{if .}}SHOW REPLICA STATUS{{else}}SHOW SLAVE STATUS{{end}}{{end}}
+
+{{/* ---------- add-column's backfill by a copy of the table (MariaDB 10.6
+     and later; engine/shadow.go) ----------
+
+     The copy (.Shadow.Copy) is made LIKE the table, which has the new
+     column already; three AFTER triggers keep it in step with every write
+     the application makes; the rows are copied in key ranges, the new
+     column filled with the plan's expression where it is NULL; and one
+     RENAME puts the copy in the table's place. Every statement that needs
+     the table's metadata lock asks for it with NOWAIT and is tried again:
+     one that waited would queue the application's writes behind it, and a
+     transaction that read the table before it and writes after it would
+     fail on a deadlock (1213). Each trigger ignores 1146 (no such table):
+     MariaDB fails other sessions' statements with it while CREATE TRIGGER
+     commits (MDEV-26048), and after the RENAME the triggers stay on the
+     old table, whose copy is gone. */}}
+
+{{/* What rules the copy out, one row each: a trigger that is not the
+     copy's (it would not fire on the copy), a foreign key from or to the
+     table (LIKE copies none; the ones to it would follow the old table),
+     a table that is not InnoDB or is system-versioned, a partitioned one
+     (in a first version). */}}
+{{define "shadow-blockers"}}
+SELECT 'a trigger', trigger_name FROM information_schema.triggers
+WHERE event_object_schema = {{template "db" .}} AND event_object_table = {{bind .Table}} AND trigger_name NOT IN ({{bind .Shadow.Insert}}, {{bind .Shadow.Update}}, {{bind .Shadow.Delete}})
+UNION ALL
+SELECT 'a foreign key to another table', constraint_name FROM information_schema.referential_constraints
+WHERE constraint_schema = {{template "db" .}} AND table_name = {{bind .Table}}
+UNION ALL
+SELECT 'a foreign key from another table', CONCAT(table_name, '.', constraint_name) FROM information_schema.referential_constraints
+WHERE unique_constraint_schema = {{template "db" .}} AND referenced_table_name = {{bind .Table}}
+UNION ALL
+SELECT 'its storage', CONCAT(coalesce(engine, ''), ' ', table_type, IF(create_options LIKE '%partitioned%', ' partitioned', '')) FROM information_schema.tables
+WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND (coalesce(engine, '') <> 'InnoDB' OR table_type <> 'BASE TABLE' OR create_options LIKE '%partitioned%')
+{{end}}
+
+{{/* Where an earlier run left the copy: whether the copy and the old table
+     exist, and how many of the copy's triggers are on the table. */}}
+{{define "shadow-state"}}
+SELECT
+  (SELECT count(*) FROM information_schema.tables WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Shadow.Copy}}),
+  (SELECT count(*) FROM information_schema.tables WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Shadow.Old}}),
+  (SELECT count(*) FROM information_schema.triggers WHERE event_object_schema = {{template "db" .}} AND event_object_table = {{bind .Table}} AND trigger_name IN ({{bind .Shadow.Insert}}, {{bind .Shadow.Update}}, {{bind .Shadow.Delete}}))
+{{end}}
+
+{{define "shadow-create"}}
+-- step own: reads the table's definition only; the copy is empty
+CREATE TABLE {{qt .Schema .Shadow.Copy}} LIKE {{qt .Schema .Table}}
+{{end}}
+
+{{/* The triggers are made under LOCK TABLES, so that no write sees some of
+     them and not the others; the lock is asked for with NOWAIT, and held
+     for the three CREATE TRIGGER only. */}}
+{{define "shadow-lock"}}LOCK TABLES {{qt .Schema .Table}} WRITE, {{qt .Schema .Shadow.Copy}} WRITE NOWAIT{{end}}
+{{define "shadow-unlock"}}UNLOCK TABLES{{end}}
+
+{{/* An update keeps the copy's value of the new column where the
+     application's row has none (old code does not write it): the row was
+     filled from its values then, as a fill in place would have left it. */}}
+{{define "shadow-triggers"}}
+-- step conn: writes wait for the lock of the table and its copy, taken only when no session holds them (NOWAIT), for the three CREATE TRIGGER
+CREATE TRIGGER {{qt .Schema .Shadow.Delete}} AFTER DELETE ON {{qt .Schema .Table}} FOR EACH ROW
+BEGIN
+DECLARE CONTINUE HANDLER FOR 1146 BEGIN END;
+DELETE FROM {{qt .Schema .Shadow.Copy}} WHERE {{q .Key}} = OLD.{{q .Key}};
+END
+-- step conn: the same lock
+CREATE TRIGGER {{qt .Schema .Shadow.Update}} AFTER UPDATE ON {{qt .Schema .Table}} FOR EACH ROW
+BEGIN
+DECLARE CONTINUE HANDLER FOR 1146 BEGIN END;
+IF NOT (OLD.{{q .Key}} <=> NEW.{{q .Key}}) THEN
+DELETE FROM {{qt .Schema .Shadow.Copy}} WHERE {{q .Key}} = OLD.{{q .Key}};
+END IF;
+INSERT INTO {{qt .Schema .Shadow.Copy}} ({{qlist .Columns}}) VALUES ({{range $i, $c := .Columns}}{{if $i}}, {{end}}NEW.{{q $c}}{{end}})
+ON DUPLICATE KEY UPDATE {{range $i, $c := .Columns}}{{if $i}}, {{end}}{{q $c}} = {{if eq $c $.Column}}COALESCE(VALUES({{q $c}}), {{q $.Shadow.Copy}}.{{q $c}}){{else}}VALUES({{q $c}}){{end}}{{end}};
+END
+-- step conn: the same lock
+CREATE TRIGGER {{qt .Schema .Shadow.Insert}} AFTER INSERT ON {{qt .Schema .Table}} FOR EACH ROW
+BEGIN
+DECLARE CONTINUE HANDLER FOR 1146 BEGIN END;
+REPLACE INTO {{qt .Schema .Shadow.Copy}} ({{qlist .Columns}}) VALUES ({{range $i, $c := .Columns}}{{if $i}}, {{end}}NEW.{{q $c}}{{end}});
+END
+{{end}}
+
+{{/* One range of rows copied, the new column filled where it is NULL.
+     The rows are locked first (LOCK IN SHARE MODE, whatever the
+     isolation), by a statement of their own: a write to one of them
+     waits for the batch, and its trigger then writes its row to the copy
+     after the batch's. The INSERT … SELECT holds the copy's AUTO-INC
+     lock while it runs (innodb_autoinc_lock_mode 1, MariaDB's default),
+     which the triggers' inserts need: had it waited there for a row an
+     application's transaction holds, that transaction's trigger would
+     wait for the AUTO-INC lock, and InnoDB would break the deadlock by
+     rolling back the application's write. So it waits for nothing: the
+     rows are locked already, and one committed into the range since,
+     still locked by its insert, is skipped (SKIP LOCKED): its trigger
+     writes it to the copy, and the backfill's verification finds it
+     NULL behind the walk. A row the triggers put in the copy first is
+     kept, its new column filled if it has none (and a column declared ON
+     UPDATE keeps the application's time: see keep). */}}
+{{define "shadow-batch"}}
+-- step: shared locks on one short batch of rows of {{.Table}}, for the batch's transaction
+SELECT {{q .Key}} FROM {{qt .Schema .Table}} WHERE {{template "range" .}} ORDER BY {{q .Key}} LOCK IN SHARE MODE
+-- step: the rows the batch writes to the copy, and the copy's AUTO-INC lock while the statement runs
+INSERT INTO {{qt .Schema .Shadow.Copy}} ({{qlist .Columns}})
+SELECT {{range $i, $c := .Columns}}{{if $i}}, {{end}}{{if eq $c $.Column}}COALESCE({{q $c}}, ({{$.Expr}})){{else}}{{q $c}}{{end}}{{end}}
+FROM {{qt .Schema .Table}} WHERE {{template "range" .}} ORDER BY {{q .Key}} LOCK IN SHARE MODE SKIP LOCKED
+ON DUPLICATE KEY UPDATE {{q .Column}} = COALESCE({{q .Shadow.Copy}}.{{q .Column}}, VALUES({{q .Column}})){{range .Keep}}, {{q .}} = {{q $.Shadow.Copy}}.{{q .}}{{end}}
+{{end}}
+
+{{/* The rows of the table and of its copy, in one statement: one read
+     view, in which every write the application committed is in both. */}}
+{{define "shadow-counts"}}SELECT (SELECT count(*) FROM {{qt .Schema .Table}}), (SELECT count(*) FROM {{qt .Schema .Shadow.Copy}}){{end}}
+
+{{/* The next AUTO_INCREMENT value of the table and of its copy: the copy's
+     counter is set to the table's before the RENAME, or a key given out
+     and then deleted or rolled back would be given out again. */}}
+{{define "shadow-auto-increment"}}
+SELECT coalesce((SELECT auto_increment FROM information_schema.tables WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}}), 0),
+  coalesce((SELECT auto_increment FROM information_schema.tables WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Shadow.Copy}}), 0)
+{{end}}
+{{/* .AutoIncrement is the number the server gave just before (DDL takes
+     no bound value). */}}
+{{define "shadow-set-auto-increment"}}ALTER TABLE {{qt .Schema .Shadow.Copy}} NOWAIT AUTO_INCREMENT = {{.AutoIncrement}}{{end}}
+
+{{define "shadow-swap"}}
+-- step own: an exclusive metadata lock on {{.Table}} and its copy, taken only when no session holds it (NOWAIT), for the RENAME of both; the old table keeps the triggers
+RENAME TABLE {{qt .Schema .Table}} NOWAIT TO {{qt .Schema .Shadow.Old}}, {{qt .Schema .Shadow.Copy}} TO {{qt .Schema .Table}}
+{{end}}
+
+{{define "shadow-drop-old"}}
+-- step own: the old table, which nothing uses, with its triggers
+DROP TABLE IF EXISTS {{qt .Schema .Shadow.Old}} NOWAIT
+{{end}}
+
+{{/* A copy given up (a rollback, or a copy an earlier run left unfinished):
+     first the copy, with NOWAIT (the triggers ignore its absence), then
+     the triggers, each under the table's lock taken with NOWAIT. */}}
+{{define "shadow-drop-copy"}}DROP TABLE IF EXISTS {{qt .Schema .Shadow.Copy}} NOWAIT{{end}}
+{{define "shadow-drop-triggers"}}
+-- step conn: the table's lock, taken only when no session holds it (NOWAIT)
+DROP TRIGGER IF EXISTS {{qt .Schema .Shadow.Insert}}
+-- step conn: the same lock
+DROP TRIGGER IF EXISTS {{qt .Schema .Shadow.Update}}
+-- step conn: the same lock
+DROP TRIGGER IF EXISTS {{qt .Schema .Shadow.Delete}}
+{{end}}
+{{define "shadow-lock-table"}}LOCK TABLES {{qt .Schema .Table}} WRITE NOWAIT{{end}}

@@ -1,0 +1,554 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/shepherd-db/shepherd/phases"
+	"github.com/shepherd-db/shepherd/templates"
+)
+
+// add-column's backfill by a copy of the table, where the server fills a
+// column in place at many times the cost of a copy: MariaDB, whose
+// in-place UPDATE of every row writes about ten times the redo of a copy
+// and takes three times as long (the README's whole-playbook figures).
+// The copy is pt-online-schema-change's, with what its failures taught
+// (templates/mysql.sql, shadow-*):
+//
+//  1. the copy is made LIKE the table (the new column is there already);
+//  2. three AFTER triggers, made under LOCK TABLES … NOWAIT, write each
+//     row the application writes to the copy too;
+//  3. the rows are copied in key ranges, a batch walk like the fill's
+//     (sizer, holds, checkpoint in the batch's transaction), the new
+//     column filled with the plan's expression where it is NULL;
+//  4. the rows of both are counted in one read view: equal, or nothing is
+//     swapped;
+//  5. the copy's AUTO_INCREMENT is set to the table's, and RENAME … NOWAIT
+//     puts the copy in the table's place, tried again until no session
+//     holds the table;
+//  6. the old table is dropped, with the triggers, which stayed on it.
+//
+// Every step is found done or not from the catalog, so a rerun after a
+// crash resumes where the run stopped: the walk from its checkpoint, the
+// swap, or the old table's drop. What the backfill does next (its
+// verification, the walk again behind) reads the new table as after a
+// fill in place: the checkpoint is the copy's last key.
+
+// shadowNames are the copy's objects: the copy, the old table after the
+// swap, and the triggers.
+type shadowNames struct {
+	Copy, Old              string
+	Insert, Update, Delete string
+}
+
+func shadowNamesOf(table string) *shadowNames {
+	return &shadowNames{
+		Copy:   phases.FitIdent("_" + table + "_shepherd_copy"),
+		Old:    phases.FitIdent("_" + table + "_shepherd_old"),
+		Insert: phases.FitIdent("shepherd_copy_" + table + "_ins"),
+		Update: phases.FitIdent("shepherd_copy_" + table + "_upd"),
+		Delete: phases.FitIdent("shepherd_copy_" + table + "_del"),
+	}
+}
+
+// isShadowTrigger reports whether a trigger of the table is one of its
+// copy's.
+func isShadowTrigger(table, name string) bool {
+	n := shadowNamesOf(table)
+	return name == n.Insert || name == n.Update || name == n.Delete
+}
+
+// shadowCopier is a dialect whose server add-column's backfill copies the
+// table on, where the table allows it (MariaDB 10.6 and later: RENAME …
+// NOWAIT, and a RENAME of two tables that is atomic).
+type shadowCopier interface {
+	shadowCopies() bool
+}
+
+func copiesByShadow(d dialect) bool {
+	c, ok := d.(shadowCopier)
+	return ok && c.shadowCopies()
+}
+
+// shadowChoice is whether add-column's backfill copies the table, and when
+// the server could but the table does not allow it, why.
+type shadowChoice struct {
+	copy    bool
+	inPlace string // why the fill is in place instead; "" where the server has no copy
+}
+
+// chooseShadow decides, from the live table, how add-column's backfill
+// runs.
+func (s *Session) chooseShadow(ctx context.Context) (shadowChoice, error) {
+	if s.plan.Playbook != "add-column" || !copiesByShadow(s.d) || s.table == nil {
+		return shadowChoice{}, nil
+	}
+	switch {
+	case s.opts.InPlace:
+		return shadowChoice{inPlace: "--in-place asks for it"}, nil
+	case s.composite() || s.rowid != "" || !s.keyIsInteger():
+		return shadowChoice{inPlace: "its copy is walked by a key of one integer column, and " + s.plan.Table + "'s is not"}, nil
+	}
+	for _, c := range s.table.Columns {
+		if c.Generated {
+			return shadowChoice{inPlace: fmt.Sprintf("it has a generated column (%s), which a copy cannot write", c.Name)}, nil
+		}
+	}
+	rows, err := s.query(ctx, s.db, "shadow-blockers", s.builder().shadowData(), nil)
+	if err != nil {
+		return shadowChoice{}, fmt.Errorf("read what rules out a copy of %s: %w", s.plan.Table, err)
+	}
+	defer rows.Close()
+	var blockers []string
+	for rows.Next() {
+		var what, name string
+		if err := rows.Scan(&what, &name); err != nil {
+			return shadowChoice{}, fmt.Errorf("read what rules out a copy of %s: %w", s.plan.Table, err)
+		}
+		blockers = append(blockers, what+" ("+name+")")
+	}
+	if err := rows.Err(); err != nil {
+		return shadowChoice{}, fmt.Errorf("read what rules out a copy of %s: %w", s.plan.Table, err)
+	}
+	if len(blockers) > 0 {
+		return shadowChoice{inPlace: "it has " + strings.Join(blockers, ", ") + ", which a copy would not keep"}, nil
+	}
+	return shadowChoice{copy: true}, nil
+}
+
+// shadowData is the data of the copy's templates: the table's columns that
+// a row is written with (every one but the generated, which rule the copy
+// out), the new column and the plan's expression.
+func (b builder) shadowData() sqlData {
+	d := b.base()
+	d.Column = b.plan.AddColumn.Column
+	d.Expr, _ = b.plan.AddColumn.Backfill.For(b.d.name())
+	d.Shadow = shadowNamesOf(b.plan.Table)
+	d.Keep = b.kept(d.Column)
+	if b.live != nil {
+		for _, c := range b.live.Columns {
+			if !c.Generated {
+				d.Columns = append(d.Columns, c.Name)
+			}
+		}
+	}
+	return d
+}
+
+// shadowJob is the copy's walk: the batches of the fill, each copying its
+// range.
+func (b builder) shadowJob(phase string) batchJob {
+	return batchJob{phase: phase, update: "shadow-batch", data: b.shadowData(),
+		fix: "fix the rows in that range, or change the plan's backfill: expression (it may change until backfill or switch-writes is done), then rerun to resume the copy"}
+}
+
+// shadowLeft is what an earlier run left of a copy, from the catalog.
+type shadowLeft struct {
+	copy, old bool
+	triggers  int
+}
+
+func (l shadowLeft) any() bool { return l.copy || l.old || l.triggers > 0 }
+
+func (s *Session) shadowLeft(ctx context.Context, d sqlData) (shadowLeft, error) {
+	var l shadowLeft
+	var copies, olds int
+	if err := s.queryRow(ctx, s.db, "shadow-state", d, nil, &copies, &olds, &l.triggers); err != nil {
+		return l, fmt.Errorf("look for a copy of %s: %w", s.plan.Table, err)
+	}
+	l.copy, l.old = copies > 0, olds > 0
+	return l, nil
+}
+
+// backfillCopies decides whether this run of the backfill copies the
+// table: a fresh backfill does where the table allows it; a resumed one
+// does where it was copying (a copy, or the old table after a swap, is
+// there), and else resumes its fill in place.
+func (s *Session) backfillCopies(ctx context.Context, id string, prev phases.Status) (bool, error) {
+	if s.plan.Playbook != "add-column" || !copiesByShadow(s.d) {
+		return false, nil
+	}
+	left, err := s.shadowLeft(ctx, s.builder().shadowData())
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", id, err)
+	}
+	started := prev == phases.Running || prev == phases.Failed
+	if left.any() && !started {
+		names := shadowNamesOf(s.plan.Table)
+		return false, fmt.Errorf("%s: %s or %s is in the database, and this backfill has not started: shepherd makes its copy of %s under those names; drop or rename them if they are not shepherd's, then rerun", id, names.Copy, names.Old, s.plan.Table)
+	}
+	if left.any() {
+		if s.opts.InPlace {
+			// Asked to fill in place after a copy began: the copy goes,
+			// and the fill starts from the first key.
+			if err := s.dropShadow(ctx, id); err != nil {
+				return false, err
+			}
+			st := s.st(id)
+			st.resetWalk()
+			return false, s.save(ctx, s.db, st)
+		}
+		return true, nil
+	}
+	if started && s.st(id).Checkpoint != nil {
+		return false, nil // a fill in place, resumed
+	}
+	choice, err := s.chooseShadow(ctx)
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", id, err)
+	}
+	if !choice.copy && choice.inPlace != "" {
+		s.notice(id, "fills %s in place, not by a copy of the table: %s", s.plan.Table, choice.inPlace)
+	}
+	if choice.copy && s.opts.Workers > 1 {
+		s.notice(id, "--workers %d splits a fill in place, not a copy: the copy walks %s with one connection (--in-place fills it in place, split)", s.opts.Workers, s.plan.Table)
+	}
+	return choice.copy, nil
+}
+
+// copyPass is the backfill by a copy: it makes the copy (or resumes the
+// one an earlier run left), walks the table into it, and swaps it in. It
+// returns the rows the copy's batches wrote.
+func (s *Session) copyPass(ctx context.Context, b builder, id string, prev phases.Status) (int64, error) {
+	if err := s.startPass(ctx, id, prev, true); err != nil {
+		return 0, err
+	}
+	d := b.shadowData()
+	left, err := s.shadowLeft(ctx, d)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", id, err)
+	}
+	st := s.st(id)
+	switch {
+	case left.old && !left.copy:
+		// Swapped: only the old table is left to drop.
+		return st.RowsChanged, s.dropOld(ctx, id, d)
+	case left.copy && left.triggers == 3:
+		if cp := st.Checkpoint; cp != nil {
+			s.notice(id, "resuming the copy of %s from %s", s.plan.Table, s.walkAt(*cp))
+		}
+	default:
+		if left.any() {
+			// Stopped while the copy was made: make it again.
+			if err := s.dropShadow(ctx, id); err != nil {
+				return 0, err
+			}
+		}
+		st.resetWalk()
+		if err := s.save(ctx, s.db, st); err != nil {
+			return 0, err
+		}
+		if err := s.makeShadow(ctx, id, d); err != nil {
+			return 0, err
+		}
+	}
+	changed, err := s.runBatches(ctx, b.shadowJob(id))
+	if err != nil {
+		return changed, err
+	}
+	if err := s.compareCopy(ctx, id, d); err != nil {
+		return changed, err
+	}
+	if err := s.swapShadow(ctx, id, d); err != nil {
+		return changed, err
+	}
+	return changed, s.dropOld(ctx, id, d)
+}
+
+// makeShadow makes the copy and its triggers.
+func (s *Session) makeShadow(ctx context.Context, id string, d sqlData) error {
+	create, err := s.sql.Script("shadow-create", d)
+	if err != nil {
+		return err
+	}
+	s.notice(id, "copies %s into %s, which triggers keep in step with the application's writes, and then puts the copy in its place: on MariaDB a copy costs a fraction of a fill in place", s.plan.Table, d.Shadow.Copy)
+	if err := s.shadowStep(ctx, id, s.db, create[0]); err != nil {
+		return err
+	}
+	s.opts.Failpoint(id + ":copy-made")
+	triggers, err := s.sql.Script("shadow-triggers", d)
+	if err != nil {
+		return err
+	}
+	err = s.underTableLock(ctx, id, "shadow-lock", d, func(conn *sql.Conn) error {
+		for _, step := range triggers {
+			if err := s.shadowStep(ctx, id, conn, step); err != nil {
+				return err
+			}
+			s.opts.Failpoint(id + ":copy-trigger")
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.opts.Failpoint(id + ":copy-triggers")
+	return nil
+}
+
+// shadowStep runs one statement of the copy's and records it in the log.
+func (s *Session) shadowStep(ctx context.Context, id string, q querier, step templates.Step) error {
+	args, err := step.Args(nil)
+	if err != nil {
+		return err
+	}
+	if _, err := q.ExecContext(ctx, step.SQL, args...); err != nil {
+		return fmt.Errorf("%s: copy of %s: %w", id, s.plan.Table, s.dsn.scrub(err))
+	}
+	return s.log(ctx, s.db, id, "sql", step.SQL, step.Lock)
+}
+
+// underTableLock runs fn on a connection of its own that holds lockName
+// (LOCK TABLES … NOWAIT, taken once no session holds the tables), then
+// unlocks. The connection is closed, not given back to the pool: one
+// whose UNLOCK TABLES did not go through must not serve anything else.
+func (s *Session) underTableLock(ctx context.Context, id, lockName string, d sqlData, fn func(conn *sql.Conn) error) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: copy of %s: %w", id, s.plan.Table, s.dsn.scrub(err))
+	}
+	defer func() {
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "UNLOCK TABLES")
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		_ = conn.Close()
+	}()
+	lock, err := s.sql.Query(lockName, d)
+	if err != nil {
+		return err
+	}
+	err = s.nowait(ctx, id, "lock "+s.plan.Table+" to make the copy's triggers", func() error {
+		_, err := conn.ExecContext(ctx, lock.SQL)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return fn(conn)
+}
+
+// shadowPatience is how long a NOWAIT statement of the copy's is tried
+// again while sessions hold the table, before the phase stops (to be
+// rerun): under constant load, a moment with no transaction open on the
+// table can take a while to come.
+const shadowPatience = 60 * time.Second
+
+// ShadowBusyError is a copy's step that never found the table free:
+// sessions held it through every try. Nothing is lost: the triggers keep
+// the copy in step, and a rerun tries again.
+type ShadowBusyError struct {
+	Phase, Table, What string
+	Tries              int
+	Over               time.Duration
+}
+
+func (e *ShadowBusyError) Error() string {
+	return fmt.Sprintf("%s: %s: other sessions held %s open through %d tries over %s (each asked for its lock with NOWAIT, so that no write queued behind it); nothing is lost, and the copy is kept in step with the table: rerun when transactions on %s are shorter or fewer, and the run goes on from here",
+		e.Phase, e.What, e.Table, e.Tries, e.Over.Round(time.Second), e.Table)
+}
+
+// nowait runs op, a statement that asks for a metadata lock with NOWAIT,
+// again after a short random pause while another session holds the lock,
+// for up to shadowPatience.
+func (s *Session) nowait(ctx context.Context, id, what string, op func() error) error {
+	start := time.Now()
+	patience := shadowPatience
+	if w := waitsOf(ctx); w.retryScale > 0 {
+		patience = w.pause(patience)
+	}
+	for tries := 1; ; tries++ {
+		err := op()
+		if err == nil {
+			if tries > 1 {
+				s.notice(id, "%s: done on try %d, after %s", what, tries, time.Since(start).Round(time.Millisecond))
+			}
+			return nil
+		}
+		if s.d.classify(err).kind != failLockTimeout {
+			return fmt.Errorf("%s: %s: %w", id, what, s.dsn.scrub(err))
+		}
+		if time.Since(start) > patience {
+			return &ShadowBusyError{Phase: id, Table: s.plan.Table, What: what, Tries: tries, Over: time.Since(start)}
+		}
+		if err := sleep(ctx, 5*time.Millisecond+rand.N(45*time.Millisecond)); err != nil {
+			return s.interrupted(id)
+		}
+	}
+}
+
+// compareCopy counts the rows of the table and of its copy in one read
+// view: a write that reached one and not the other (a trigger dropped
+// outside shepherd) would make them differ, and the copy is then made
+// again rather than swapped in.
+func (s *Session) compareCopy(ctx context.Context, id string, d sqlData) error {
+	var table, copied int64
+	if err := s.queryRow(ctx, s.db, "shadow-counts", d, nil, &table, &copied); err != nil {
+		return fmt.Errorf("%s: count the rows of %s and of its copy: %w", id, s.plan.Table, err)
+	}
+	if table == copied {
+		s.notice(id, "%s and its copy hold the same %d rows", s.plan.Table, table)
+		return nil
+	}
+	if err := s.dropShadow(ctx, id); err != nil {
+		return err
+	}
+	st := s.st(id)
+	st.resetWalk()
+	if err := s.save(ctx, s.db, st); err != nil {
+		return err
+	}
+	return &VerifyError{Phase: id, What: fmt.Sprintf("%s and its copy hold the same rows", s.plan.Table), Count: max(table-copied, copied-table),
+		Hint: fmt.Sprintf("%s holds %d rows and its copy %d, counted in one read view: writes reached one and not the other (were the triggers %s, %s, %s dropped?). Nothing was swapped, and the copy is dropped: rerun to copy again", s.plan.Table, table, copied, d.Shadow.Insert, d.Shadow.Update, d.Shadow.Delete)}
+}
+
+// swapShadow sets the copy's AUTO_INCREMENT to the table's and puts the
+// copy in the table's place.
+func (s *Session) swapShadow(ctx context.Context, id string, d sqlData) error {
+	var next, copyNext int64
+	if err := s.queryRow(ctx, s.db, "shadow-auto-increment", d, nil, &next, &copyNext); err != nil {
+		return fmt.Errorf("%s: read the AUTO_INCREMENT of %s: %w", id, s.plan.Table, err)
+	}
+	if next > copyNext {
+		set := d
+		set.AutoIncrement = next
+		stmt, err := s.sql.Query("shadow-set-auto-increment", set)
+		if err != nil {
+			return err
+		}
+		err = s.nowait(ctx, id, "set the copy's AUTO_INCREMENT", func() error {
+			_, err := s.db.ExecContext(ctx, stmt.SQL)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	swap, err := s.sql.Script("shadow-swap", d)
+	if err != nil {
+		return err
+	}
+	err = s.nowait(ctx, id, "swap "+s.plan.Table+" and its copy", func() error {
+		_, err := s.db.ExecContext(ctx, swap[0].SQL)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.opts.Failpoint(id + ":copy-swapped")
+	s.notice(id, "the copy is %s now; the old table is %s", s.plan.Table, d.Shadow.Old)
+	return s.log(ctx, s.db, id, "sql", swap[0].SQL, swap[0].Lock)
+}
+
+// dropOld drops the old table, with the triggers that stayed on it.
+func (s *Session) dropOld(ctx context.Context, id string, d sqlData) error {
+	drop, err := s.sql.Script("shadow-drop-old", d)
+	if err != nil {
+		return err
+	}
+	err = s.nowait(ctx, id, "drop "+d.Shadow.Old, func() error {
+		_, err := s.db.ExecContext(ctx, drop[0].SQL)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return s.log(ctx, s.db, id, "sql", drop[0].SQL, drop[0].Lock)
+}
+
+// dropShadow removes what a copy left: the copy first (the triggers ignore
+// its absence), then the triggers, under the table's lock, then the old
+// table. A rollback of the backfill runs it too.
+func (s *Session) dropShadow(ctx context.Context, id string) error {
+	if !copiesByShadow(s.d) {
+		return nil
+	}
+	d := s.builder().shadowData()
+	left, err := s.shadowLeft(ctx, d)
+	if err != nil || !left.any() {
+		return err
+	}
+	if left.copy {
+		stmt, err := s.sql.Query("shadow-drop-copy", d)
+		if err != nil {
+			return err
+		}
+		err = s.nowait(ctx, id, "drop "+d.Shadow.Copy, func() error {
+			_, err := s.db.ExecContext(ctx, stmt.SQL)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		s.notice(id, "dropped %s, the copy an earlier run began", d.Shadow.Copy)
+	}
+	if left.triggers > 0 {
+		drops, err := s.sql.Script("shadow-drop-triggers", d)
+		if err != nil {
+			return err
+		}
+		err = s.underTableLock(ctx, id, "shadow-lock-table", d, func(conn *sql.Conn) error {
+			for _, step := range drops {
+				if err := s.shadowStep(ctx, id, conn, step); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if left.old {
+		return s.dropOld(ctx, id, d)
+	}
+	return nil
+}
+
+// shadowPreview is the copy's statements, in the order they run (the
+// copy's AUTO_INCREMENT, set to the table's before the swap, is left out:
+// its value is read then).
+func (b builder) shadowPreview(phase string) (templates.Script, error) {
+	d := b.shadowData()
+	var out templates.Script
+	for _, name := range []string{"shadow-create", "shadow-triggers"} {
+		if name == "shadow-triggers" {
+			lock, err := b.sql.Query("shadow-lock", d)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, templates.Step{Statement: lock, Mode: templates.ConnOp, Lock: "writes of " + b.plan.Table + " wait while it is held; asked for with NOWAIT, and again until no session holds the table"})
+		}
+		script, err := b.sql.Script(name, d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, script...)
+	}
+	unlock, err := b.sql.Query("shadow-unlock", d)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, templates.Step{Statement: unlock, Mode: templates.ConnOp, Lock: "ends the lock"})
+	batch, err := b.batchPreview(b.shadowJob(phase))
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, batch...)
+	counts, err := b.sql.Query("shadow-counts", d)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, templates.Step{Statement: counts, Mode: templates.Own, Lock: "a plain read of both tables, in one read view"})
+	for _, name := range []string{"shadow-swap", "shadow-drop-old"} {
+		script, err := b.sql.Script(name, d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, script...)
+	}
+	return out, nil
+}

@@ -1,0 +1,426 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shepherd-db/shepherd/internal/testdb"
+	"github.com/shepherd-db/shepherd/phases"
+)
+
+// mariaDB is a fresh MariaDB database for a test of the backfill by a copy
+// (shadow.go), which only MariaDB has; on MySQL the test is skipped, saying
+// so (CI runs MariaDB).
+func mariaDB(t *testing.T) *testdb.DB {
+	t.Helper()
+	t.Parallel()
+	db := testdb.New(t, "mysql")
+	if v := db.One(`SELECT VERSION()`); !strings.Contains(strings.ToLower(v), "mariadb") {
+		t.Skipf("the server is %s: the backfill copies the table on MariaDB only", v)
+	}
+	return db
+}
+
+// copyUsers makes the table the copy tests share: an AUTO_INCREMENT key, a
+// UNIQUE column the application changes, and a last-modified time the
+// database sets on update.
+func copyUsers(t *testing.T, db *testdb.DB, n int) {
+	t.Helper()
+	db.Exec(`CREATE TABLE users (id bigint AUTO_INCREMENT PRIMARY KEY, username varchar(100) NOT NULL, name varchar(100) NOT NULL,
+		touched timestamp(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6), UNIQUE KEY users_username (username))`)
+	db.SeedRows("users", n)
+}
+
+// runThrough runs the plan's phases up to and including last, confirming gates.
+func runThrough(t *testing.T, s *Session, last string) {
+	t.Helper()
+	ctx := context.Background()
+	for _, ph := range s.pb.Phases {
+		if s.progress().Of(ph.ID) == phases.Done {
+			continue
+		}
+		if err := s.Arrive(ctx, ph.ID); err != nil {
+			t.Fatalf("arrive at %s: %v", ph.ID, err)
+		}
+		if err := s.RunPhase(ctx, ph.ID); err != nil {
+			t.Fatalf("%s: %v", ph.ID, err)
+		}
+		if ph.ID == last {
+			return
+		}
+	}
+}
+
+// copyLeft lists what of the copy is in the database: its tables and its
+// triggers.
+func copyLeft(db *testdb.DB) []string {
+	var left []string
+	for _, r := range db.Query(`SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE '\_users\_shepherd\_%'`) {
+		left = append(left, r[0])
+	}
+	for _, r := range db.Query(`SELECT trigger_name FROM information_schema.triggers WHERE trigger_schema = DATABASE()`) {
+		left = append(left, r[0])
+	}
+	return left
+}
+
+// The copy under the application's writes: old code inserts (no email),
+// renames users and deletes them while the backfill copies the table.
+// None of its writes fails, none is lost (the table holds exactly the rows
+// and usernames the application left), every row the copy passed is
+// filled, the application's last-modified times are the ones it left, and
+// the next AUTO_INCREMENT key is past every key given out.
+func TestCopyUnderWrites(t *testing.T) {
+	db := mariaDB(t)
+	copyUsers(t, db, 3000)
+	want := map[int64]string{}
+	for i := int64(1); i <= 3000; i++ {
+		want[i] = fmt.Sprintf("user%d", i)
+	}
+	touched := db.One(`SELECT max(touched) FROM users`)
+	var mu sync.Mutex
+	var failed []string
+	var maxID int64 = 3000
+	appDB := db.SQL
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := 0; w < 3; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(w), 7))
+			for n := 0; ; n++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				var err error
+				switch n % 3 {
+				case 0: // old code's insert
+					name := fmt.Sprintf("w%d-%d", w, n)
+					var res sql.Result
+					if res, err = appDB.Exec(`INSERT INTO users (username, name) VALUES (?, 'new')`, name); err == nil {
+						id, _ := res.LastInsertId()
+						mu.Lock()
+						want[id], maxID = name, max(maxID, id)
+						mu.Unlock()
+					}
+				case 1: // a rename, anywhere in the table
+					id := r.Int64N(3000) + 1
+					name := fmt.Sprintf("r%d-%d", w, n)
+					mu.Lock()
+					_, there := want[id]
+					mu.Unlock()
+					if !there {
+						continue
+					}
+					var res sql.Result
+					if res, err = appDB.Exec(`UPDATE users SET username = ? WHERE id = ?`, name, id); err == nil {
+						if k, _ := res.RowsAffected(); k == 1 {
+							mu.Lock()
+							want[id] = name
+							mu.Unlock()
+						}
+					}
+				case 2: // a delete
+					id := r.Int64N(3000) + 1
+					if _, err = appDB.Exec(`DELETE FROM users WHERE id = ?`, id); err == nil {
+						mu.Lock()
+						delete(want, id)
+						mu.Unlock()
+					}
+				}
+				if err != nil {
+					mu.Lock()
+					failed = append(failed, fmt.Sprintf("%s (write %d of kind %d)", err, n, n%3))
+					mu.Unlock()
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}(w)
+	}
+	s, rec := session(t, db, mustPlan(t, usersEmailPlan), Options{BatchSize: 100})
+	runThrough(t, s, "backfill")
+	close(stop)
+	wg.Wait()
+	if len(failed) > 0 {
+		t.Fatalf("%d application writes failed during the copy, first: %s\n%s", len(failed), failed[0], db.Query(`SHOW ENGINE INNODB STATUS`)[0][2])
+	}
+	if rec.notices("copies users into _users_shepherd_copy") != 1 {
+		t.Fatalf("the backfill did not copy the table; notices: %v", rec.of(EventNotice))
+	}
+	if left := copyLeft(db); len(left) > 0 {
+		t.Errorf("the copy left %v", left)
+	}
+	got := map[int64]string{}
+	for _, r := range db.Query(`SELECT id, username FROM users`) {
+		id, _ := strconv.ParseInt(r[0], 10, 64)
+		got[id] = r[1]
+	}
+	if len(got) != len(want) {
+		t.Errorf("users holds %d rows, the application left %d", len(got), len(want))
+	}
+	for id, name := range want {
+		if got[id] != name {
+			t.Errorf("row %d: username %q, the application left %q", id, got[id], name)
+			break
+		}
+	}
+	cp := db.One(`SELECT ` + "`checkpoint`" + ` FROM shepherd_state WHERE phase = 'backfill'`)
+	if n := db.One(`SELECT count(*) FROM users WHERE email IS NULL AND id <= ` + cp); n != "0" {
+		t.Errorf("%s rows up to the copy's last key %s are NULL", n, cp)
+	}
+	// A row the copy filled and the application did not touch has its
+	// expression's value, and its last-modified time.
+	if n := db.One(`SELECT count(*) FROM users WHERE username LIKE 'user%' AND (email <> lower(username) OR touched > ?)`, touched); n != "0" {
+		t.Errorf("%s untouched rows have another email than lower(username), or a new last-modified time", n)
+	}
+	db.Exec(`INSERT INTO users (username, name) VALUES ('after-swap', 'x')`)
+	if id, _ := strconv.ParseInt(db.One(`SELECT id FROM users WHERE username = 'after-swap'`), 10, 64); id <= maxID {
+		t.Errorf("the first key after the swap is %d; %d was given out before it", id, maxID)
+	}
+	runThrough(t, s, "enforce")
+	if n := db.One(`SELECT count(*) FROM users WHERE email IS NULL`); n != "0" {
+		t.Errorf("%s rows NULL after enforce", n)
+	}
+}
+
+// A copy stopped anywhere resumes: after the copy is made, after its
+// triggers, during the walk, after the swap. The rerun finishes the copy
+// (or the drop of the old table) and the backfill's rows are all there and
+// filled, with nothing of the copy left.
+func TestCopyResumesWhereItStopped(t *testing.T) {
+	for _, point := range []string{"backfill:copy-made", "backfill:copy-trigger", "backfill:copy-triggers", "backfill:batch-done", "backfill:copy-swapped"} {
+		t.Run(point, func(t *testing.T) {
+			db := mariaDB(t)
+			copyUsers(t, db, 1000)
+			plan := mustPlan(t, usersEmailPlan)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			hits := 0
+			s, _ := sessionWith(context.Background(), t, db, plan, Options{BatchSize: 100, Failpoint: func(p string) {
+				if p == point {
+					if hits++; hits == 3 || point != "backfill:batch-done" {
+						cancel()
+					}
+				}
+			}})
+			for _, id := range []string{"add-column", "deploy-readers", "backfill"} {
+				if err := s.Arrive(ctx, id); err != nil {
+					t.Fatalf("arrive at %s: %v", id, err)
+				}
+				err := s.RunPhase(ctx, id)
+				if id != "backfill" && err != nil {
+					t.Fatalf("%s: %v", id, err)
+				}
+				if id == "backfill" && err == nil {
+					t.Fatalf("the backfill went through its stop at %s", point)
+				}
+			}
+			s.Close()
+			db.Exec(`INSERT INTO users (username, name) VALUES ('between', 'x')`)
+			again, rec := session(t, db, plan, Options{BatchSize: 100})
+			if err := again.RunPhase(context.Background(), "backfill"); err != nil {
+				t.Fatalf("rerun: %v", err)
+			}
+			if left := copyLeft(db); len(left) > 0 {
+				t.Errorf("the copy left %v", left)
+			}
+			if n := db.One(`SELECT count(*) FROM users`); n != "1001" {
+				t.Errorf("users holds %s rows, want 1001", n)
+			}
+			// The row inserted between the runs is past the walk when the
+			// stop came after the swap: switch-writes' catch-up fills it.
+			cp := db.One("SELECT `checkpoint` FROM shepherd_state WHERE phase = 'backfill'")
+			if n := db.One(`SELECT count(*) FROM users WHERE (email IS NULL OR email <> lower(username)) AND id <= ` + cp); n != "0" {
+				t.Errorf("%s rows up to %s are not filled", n, cp)
+			}
+			if point == "backfill:batch-done" && rec.notices("resuming the copy of users") != 1 {
+				t.Errorf("the rerun did not resume the copy; notices: %v", rec.of(EventNotice))
+			}
+		})
+	}
+}
+
+// A table the copy would not keep whole is filled in place, saying why: a
+// trigger of the application's, a foreign key to it; and --in-place asks
+// for it.
+func TestCopyRuledOut(t *testing.T) {
+	cases := []struct {
+		name, setup string
+		opts        Options
+		why         string
+	}{
+		{"trigger", `CREATE TRIGGER users_audit AFTER INSERT ON users FOR EACH ROW SET @x = 1`, Options{}, "a trigger (users_audit)"},
+		{"foreign key", `CREATE TABLE orders (id int PRIMARY KEY, user_id bigint, FOREIGN KEY (user_id) REFERENCES users (id))`, Options{}, "a foreign key from another table"},
+		{"in-place", ``, Options{InPlace: true}, "--in-place"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			db := mariaDB(t)
+			copyUsers(t, db, 300)
+			if c.setup != "" {
+				db.Exec(c.setup)
+			}
+			c.opts.BatchSize = 100
+			s, rec := session(t, db, mustPlan(t, usersEmailPlan), c.opts)
+			runThrough(t, s, "backfill")
+			if rec.notices("copies users") != 0 {
+				t.Errorf("the backfill copied the table")
+			}
+			if len(rec.find(EventNotice, "fills users in place.*"+regexpQuote(c.why))) != 1 {
+				t.Errorf("no notice saying why the fill is in place (%s); notices: %v", c.why, rec.of(EventNotice))
+			}
+			if n := db.One(`SELECT count(*) FROM users WHERE email IS NULL`); n != "0" {
+				t.Errorf("%s rows NULL", n)
+			}
+		})
+	}
+}
+
+func regexpQuote(s string) string {
+	r := strings.NewReplacer("(", `\(`, ")", `\)`, "-", `\-`, ".", `\.`)
+	return r.Replace(s)
+}
+
+// Rolling back a copy stopped half way drops the copy and its triggers:
+// the application's writes go on, and add-column's rollback then drops
+// the column.
+func TestCopyRollback(t *testing.T) {
+	db := mariaDB(t)
+	copyUsers(t, db, 1000)
+	plan := mustPlan(t, usersEmailPlan)
+	ctx, cancel := context.WithCancel(context.Background())
+	hits := 0
+	s, _ := sessionWith(context.Background(), t, db, plan, Options{BatchSize: 100, Failpoint: func(p string) {
+		if p == "backfill:batch-done" {
+			if hits++; hits == 3 {
+				cancel()
+			}
+		}
+	}})
+	for _, id := range []string{"add-column", "deploy-readers", "backfill"} {
+		if err := s.Arrive(ctx, id); err != nil {
+			t.Fatalf("arrive at %s: %v", id, err)
+		}
+		if err := s.RunPhase(ctx, id); err != nil && id != "backfill" {
+			t.Fatalf("%s: %v", id, err)
+		}
+	}
+	if left := copyLeft(db); len(left) != 4 {
+		t.Fatalf("the stopped copy left %v, want the copy and three triggers", left)
+	}
+	for {
+		ph, err := s.Rollback(context.Background())
+		if err != nil {
+			t.Fatalf("rollback: %v", err)
+		}
+		if ph.ID == "add-column" {
+			break
+		}
+	}
+	if left := copyLeft(db); len(left) > 0 {
+		t.Errorf("the rollback left %v", left)
+	}
+	db.Exec(`INSERT INTO users (username, name) VALUES ('after', 'x')`)
+	if n := db.One(`SELECT count(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'users' AND column_name = 'email'`); n != "0" {
+		t.Errorf("the column is still there after the rollback")
+	}
+}
+
+// A table named as shepherd's copy is not shepherd's when the backfill has
+// not started: the backfill stops, saying so, and drops nothing.
+func TestCopyNameTaken(t *testing.T) {
+	db := mariaDB(t)
+	copyUsers(t, db, 100)
+	db.Exec(`CREATE TABLE _users_shepherd_copy (x int)`)
+	s, _ := session(t, db, mustPlan(t, usersEmailPlan), Options{})
+	ctx := context.Background()
+	for _, id := range []string{"add-column", "deploy-readers"} {
+		if err := s.Arrive(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RunPhase(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Arrive(ctx, "backfill"); err != nil {
+		t.Fatal(err)
+	}
+	err := s.RunPhase(ctx, "backfill")
+	if err == nil || !strings.Contains(err.Error(), "_users_shepherd_copy") {
+		t.Fatalf("backfill: %v, want a refusal naming _users_shepherd_copy", err)
+	}
+	if n := db.One(`SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '_users_shepherd_copy'`); n != "1" {
+		t.Errorf("the application's table _users_shepherd_copy is gone")
+	}
+}
+
+// The copy takes the table's AUTO_INCREMENT: keys given out and then
+// deleted (or rolled back) at the end of the table are not given out
+// again after the swap.
+func TestCopyKeepsAutoIncrement(t *testing.T) {
+	db := mariaDB(t)
+	copyUsers(t, db, 100)
+	db.Exec(`INSERT INTO users (username, name) VALUES ('a', 'x'), ('b', 'x'), ('c', 'x')`)
+	db.Exec(`DELETE FROM users WHERE id > 100`)
+	s, rec := session(t, db, mustPlan(t, usersEmailPlan), Options{BatchSize: 30})
+	runThrough(t, s, "backfill")
+	if rec.notices("copies users") != 1 {
+		t.Fatalf("the backfill did not copy the table")
+	}
+	db.Exec(`INSERT INTO users (username, name) VALUES ('after', 'x')`)
+	if id := db.One(`SELECT id FROM users WHERE username = 'after'`); id != "104" {
+		t.Errorf("the first key after the swap is %s, want 104: 101 to 103 were given out before", id)
+	}
+}
+
+// A copy whose first batch failed changed nothing in force: its rollback
+// resets the backfill, and still drops the copy and its triggers, which
+// name the column add-column's rollback then drops (they would fail the
+// application's every write).
+func TestCopyRollbackAfterFailedFirstBatch(t *testing.T) {
+	db := mariaDB(t)
+	copyUsers(t, db, 50)
+	db.Exec(`UPDATE users SET name = '12'`)
+	db.Exec(`UPDATE users SET name = 'oops' WHERE id = 3`)
+	plan := mustPlan(t, "name: users-age\nplaybook: add-column\ntable: users\ncolumn: age\ntype: integer\nbackfill: \"CAST(name AS SIGNED)\"\n")
+	s, _ := session(t, db, plan, Options{BatchSize: 10})
+	ctx := context.Background()
+	for _, id := range []string{"add-column", "deploy-readers", "backfill"} {
+		if err := s.Arrive(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		err := s.RunPhase(ctx, id)
+		if id == "backfill" && err == nil {
+			t.Fatal("the backfill went through a row its expression fails on")
+		}
+		if id != "backfill" && err != nil {
+			t.Fatal(err)
+		}
+	}
+	if left := copyLeft(db); len(left) != 4 {
+		t.Fatalf("the failed copy left %v, want the copy and its three triggers", left)
+	}
+	for {
+		ph, err := s.Rollback(ctx)
+		if err != nil {
+			t.Fatalf("rollback: %v", err)
+		}
+		if ph.ID == "add-column" {
+			break
+		}
+	}
+	if left := copyLeft(db); len(left) > 0 {
+		t.Errorf("the rollback left %v", left)
+	}
+	db.Exec(`INSERT INTO users (username, name) VALUES ('after', 'x')`)
+}
