@@ -136,6 +136,11 @@ func (b builder) shadowData() sqlData {
 				d.Columns = append(d.Columns, c.Name)
 			}
 		}
+		// Previewed before add-column: the column is there when the
+		// backfill runs.
+		if !b.live.has(d.Column) {
+			d.Columns = append(d.Columns, d.Column)
+		}
 	}
 	return d
 }
@@ -520,7 +525,7 @@ func (b builder) shadowPreview(phase string) (templates.Script, error) {
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, templates.Step{Statement: lock, Mode: templates.ConnOp, Lock: "writes of " + b.plan.Table + " wait while it is held; asked for with NOWAIT, and again until no session holds the table"})
+			out = append(out, templates.Step{Statement: lock, Mode: templates.Own, Lock: "writes of " + b.plan.Table + " wait while it is held, for the three CREATE TRIGGER; asked for with NOWAIT, again every few milliseconds until no session holds the table"})
 		}
 		script, err := b.sql.Script(name, d)
 		if err != nil {
@@ -532,7 +537,7 @@ func (b builder) shadowPreview(phase string) (templates.Script, error) {
 	if err != nil {
 		return nil, err
 	}
-	out = append(out, templates.Step{Statement: unlock, Mode: templates.ConnOp, Lock: "ends the lock"})
+	out = append(out, templates.Step{Statement: unlock, Mode: templates.Own, Lock: "ends the lock"})
 	batch, err := b.batchPreview(b.shadowJob(phase))
 	if err != nil {
 		return nil, err

@@ -1261,13 +1261,13 @@ CREATE TABLE {{qt .Schema .Shadow.Copy}} LIKE {{qt .Schema .Table}}
      application's row has none (old code does not write it): the row was
      filled from its values then, as a fill in place would have left it. */}}
 {{define "shadow-triggers"}}
--- step conn: writes wait for the lock of the table and its copy, taken only when no session holds them (NOWAIT), for the three CREATE TRIGGER
+-- step own: under the lock of the table and its copy (writes of the table wait), for the three CREATE TRIGGER
 CREATE TRIGGER {{qt .Schema .Shadow.Delete}} AFTER DELETE ON {{qt .Schema .Table}} FOR EACH ROW
 BEGIN
 DECLARE CONTINUE HANDLER FOR 1146 BEGIN END;
 DELETE FROM {{qt .Schema .Shadow.Copy}} WHERE {{q .Key}} = OLD.{{q .Key}};
 END
--- step conn: the same lock
+-- step own: under the same lock
 CREATE TRIGGER {{qt .Schema .Shadow.Update}} AFTER UPDATE ON {{qt .Schema .Table}} FOR EACH ROW
 BEGIN
 DECLARE CONTINUE HANDLER FOR 1146 BEGIN END;
@@ -1277,7 +1277,7 @@ END IF;
 INSERT INTO {{qt .Schema .Shadow.Copy}} ({{qlist .Columns}}) VALUES ({{range $i, $c := .Columns}}{{if $i}}, {{end}}NEW.{{q $c}}{{end}})
 ON DUPLICATE KEY UPDATE {{range $i, $c := .Columns}}{{if $i}}, {{end}}{{q $c}} = {{if eq $c $.Column}}COALESCE(VALUES({{q $c}}), {{q $.Shadow.Copy}}.{{q $c}}){{else}}VALUES({{q $c}}){{end}}{{end}};
 END
--- step conn: the same lock
+-- step own: under the same lock
 CREATE TRIGGER {{qt .Schema .Shadow.Insert}} AFTER INSERT ON {{qt .Schema .Table}} FOR EACH ROW
 BEGIN
 DECLARE CONTINUE HANDLER FOR 1146 BEGIN END;
@@ -1341,11 +1341,11 @@ DROP TABLE IF EXISTS {{qt .Schema .Shadow.Old}} NOWAIT
      the triggers, each under the table's lock taken with NOWAIT. */}}
 {{define "shadow-drop-copy"}}DROP TABLE IF EXISTS {{qt .Schema .Shadow.Copy}} NOWAIT{{end}}
 {{define "shadow-drop-triggers"}}
--- step conn: the table's lock, taken only when no session holds it (NOWAIT)
+-- step own: under the table's lock (writes of the table wait), taken only when no session holds it (NOWAIT)
 DROP TRIGGER IF EXISTS {{qt .Schema .Shadow.Insert}}
--- step conn: the same lock
+-- step own: under the same lock
 DROP TRIGGER IF EXISTS {{qt .Schema .Shadow.Update}}
--- step conn: the same lock
+-- step own: under the same lock
 DROP TRIGGER IF EXISTS {{qt .Schema .Shadow.Delete}}
 {{end}}
 {{define "shadow-lock-table"}}LOCK TABLES {{qt .Schema .Table}} WRITE NOWAIT{{end}}
