@@ -420,48 +420,40 @@ func (s *Session) swapShadow(ctx context.Context, id string, d sqlData) error {
 	if next > copyNext {
 		set := d
 		set.AutoIncrement = next
-		stmt, err := s.sql.Query("shadow-set-auto-increment", set)
-		if err != nil {
-			return err
-		}
-		err = s.nowait(ctx, id, "set the copy's AUTO_INCREMENT", func() error {
-			_, err := s.db.ExecContext(ctx, stmt.SQL)
-			return err
-		})
-		if err != nil {
+		if err := s.nowaitStatement(ctx, id, "set the copy's AUTO_INCREMENT", "shadow-set-auto-increment", set); err != nil {
 			return err
 		}
 	}
-	swap, err := s.sql.Script("shadow-swap", d)
-	if err != nil {
-		return err
-	}
-	err = s.nowait(ctx, id, "swap "+s.plan.Table+" and its copy", func() error {
-		_, err := s.db.ExecContext(ctx, swap[0].SQL)
-		return err
-	})
-	if err != nil {
+	if err := s.nowaitStatement(ctx, id, "swap "+s.plan.Table+" and its copy", "shadow-swap", d); err != nil {
 		return err
 	}
 	s.opts.Failpoint(id + ":copy-swapped")
 	s.notice(id, "the copy is %s now; the old table is %s", s.plan.Table, d.Shadow.Old)
-	return s.log(ctx, s.db, id, "sql", swap[0].SQL, swap[0].Lock)
+	return nil
 }
 
 // dropOld drops the old table, with the triggers that stayed on it.
 func (s *Session) dropOld(ctx context.Context, id string, d sqlData) error {
-	drop, err := s.sql.Script("shadow-drop-old", d)
+	return s.nowaitStatement(ctx, id, "drop "+d.Shadow.Old, "shadow-drop-old", d)
+}
+
+// nowaitStatement runs the one statement of template name, which asks for
+// its lock with NOWAIT (see nowait), on the pool, and records it in the
+// log.
+func (s *Session) nowaitStatement(ctx context.Context, id, what, name string, d sqlData) error {
+	script, err := s.sql.Script(name, d)
 	if err != nil {
 		return err
 	}
-	err = s.nowait(ctx, id, "drop "+d.Shadow.Old, func() error {
-		_, err := s.db.ExecContext(ctx, drop[0].SQL)
+	step := script[0]
+	err = s.nowait(ctx, id, what, func() error {
+		_, err := s.db.ExecContext(ctx, step.SQL)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	return s.log(ctx, s.db, id, "sql", drop[0].SQL, drop[0].Lock)
+	return s.log(ctx, s.db, id, "sql", step.SQL, step.Lock)
 }
 
 // dropShadow removes what a copy left: the copy first (the triggers ignore
@@ -477,15 +469,7 @@ func (s *Session) dropShadow(ctx context.Context, id string) error {
 		return err
 	}
 	if left.copy {
-		stmt, err := s.sql.Query("shadow-drop-copy", d)
-		if err != nil {
-			return err
-		}
-		err = s.nowait(ctx, id, "drop "+d.Shadow.Copy, func() error {
-			_, err := s.db.ExecContext(ctx, stmt.SQL)
-			return err
-		})
-		if err != nil {
+		if err := s.nowaitStatement(ctx, id, "drop "+d.Shadow.Copy, "shadow-drop-copy", d); err != nil {
 			return err
 		}
 		s.notice(id, "dropped %s, the copy an earlier run began", d.Shadow.Copy)

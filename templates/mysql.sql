@@ -1324,7 +1324,10 @@ SELECT coalesce((SELECT auto_increment FROM information_schema.tables WHERE tabl
 {{end}}
 {{/* .AutoIncrement is the number the server gave just before (DDL takes
      no bound value). */}}
-{{define "shadow-set-auto-increment"}}ALTER TABLE {{qt .Schema .Shadow.Copy}} NOWAIT AUTO_INCREMENT = {{.AutoIncrement}}{{end}}
+{{define "shadow-set-auto-increment"}}
+-- step own: an exclusive metadata lock on the copy, taken only when no session holds it (NOWAIT), while its counter changes
+ALTER TABLE {{qt .Schema .Shadow.Copy}} NOWAIT AUTO_INCREMENT = {{.AutoIncrement}}
+{{end}}
 
 {{define "shadow-swap"}}
 -- step own: an exclusive metadata lock on {{.Table}} and its copy, taken only when no session holds it (NOWAIT), for the RENAME of both; the old table keeps the triggers
@@ -1339,7 +1342,10 @@ DROP TABLE IF EXISTS {{qt .Schema .Shadow.Old}} NOWAIT
 {{/* A copy given up (a rollback, or a copy an earlier run left unfinished):
      first the copy, with NOWAIT (the triggers ignore its absence), then
      the triggers, each under the table's lock taken with NOWAIT. */}}
-{{define "shadow-drop-copy"}}DROP TABLE IF EXISTS {{qt .Schema .Shadow.Copy}} NOWAIT{{end}}
+{{define "shadow-drop-copy"}}
+-- step own: the copy, which only the triggers write to, taken only when no session holds it (NOWAIT)
+DROP TABLE IF EXISTS {{qt .Schema .Shadow.Copy}} NOWAIT
+{{end}}
 {{define "shadow-drop-triggers"}}
 -- step own: under the table's lock (writes of the table wait), taken only when no session holds it (NOWAIT)
 DROP TRIGGER IF EXISTS {{qt .Schema .Shadow.Insert}}
