@@ -150,7 +150,7 @@ func TestAuditLog(t *testing.T) {
 			// backfill's fill in place, or its copy on MariaDB.
 			backfillSQL := `backfill\s+sql\s+bob\s*\n\s+UPDATE \S+ SET \S+ = \(lower\(username\)\)\s*\n\s*WHERE \S+ > (\$1|\?) AND \S+ <= (\$2|\?) AND \S+ IS NULL( AND \(lower\(username\)\) IS NOT NULL)?\n(\s*ORDER BY \S+ DESC\n)?\s+run once per batch of rows on id`
 			if backfillCopies(t, dialect) {
-				backfillSQL = `backfill\s+sql\s+bob\s*\n\s+SELECT \S+ FROM \S+ WHERE \S+ > \? AND \S+ <= \? ORDER BY \S+ LOCK IN SHARE MODE;\s*\n\s*INSERT INTO \S+_shepherd_copy\S* \(.*\)\s*\n\s*SELECT .*COALESCE\(\S+, \(lower\(username\)\)\)(.|\n)*run once per batch of rows on id`
+				backfillSQL = `backfill\s+sql\s+bob\s*\n\s+SELECT \S+ FROM \S+ WHERE \S+ > \? AND \S+ <= \? ORDER BY \S+ LOCK IN SHARE MODE;\s*\n\s*SET STATEMENT innodb_lock_wait_timeout = 0 FOR INSERT INTO \S+_shepherd_copy\S* \(.*\)\s*\n\s*SELECT .*COALESCE\(\S+, \(lower\(username\)\)\)(.|\n)*run once per batch of rows on id`
 			}
 			for _, want := range []string{
 				`add-column\s+sql\s+alice\s*\n\s+ALTER TABLE`,

@@ -453,11 +453,9 @@ type sqlData struct {
 	// the same).
 	DropChecks []string
 
-	// Shadow names add-column's copy of the table and its triggers, and
-	// AutoIncrement is the counter the copy takes before its swap, as the
-	// server gave it (shadow.go).
-	Shadow        *shadowNames
-	AutoIncrement int64
+	// Shadow names add-column's copy of the table and its triggers
+	// (shadow.go).
+	Shadow *shadowNames
 
 	// CheckName is PostgreSQL's temporary NOT NULL check.
 	CheckName string

@@ -61,7 +61,7 @@ func (addColumnUnit) phase(id string) phaseOps {
 				switch c := pr.b.shadow; {
 				case c.copy:
 					pr.steps(pr.b.shadowPreview(id))
-					pr.note("on MariaDB the backfill copies the table, which costs a fraction of a fill in place: the copy is made with the new column, triggers keep it in step with the application's writes, the rows are copied in batches with the column filled, both tables' rows are counted in one read view, the copy takes the table's AUTO_INCREMENT, and a RENAME puts it in the table's place. It needs the disk space of a second copy of " + pr.p.Table + "; --in-place fills the column in place instead")
+					pr.note("on MariaDB the backfill copies the table, which costs a fraction of a fill in place: the copy is made with the new column, triggers keep it in step with the application's writes, the rows are copied in batches with the column filled, both tables' rows are counted in one read view, and a RENAME puts the copy in the table's place. It needs the disk space of a second copy of " + pr.p.Table + "; --in-place fills the column in place instead")
 				case c.inPlace != "":
 					pr.steps(pr.b.batchPreview(pr.b.fillJob(id)))
 					pr.note("fills " + pr.p.Table + " in place, not by a copy of the table: " + c.inPlace)

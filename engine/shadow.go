@@ -25,13 +25,16 @@ import (
 //     row the application writes to the copy too;
 //  3. the rows are copied in key ranges, a batch walk like the fill's
 //     (sizer, holds, checkpoint in the batch's transaction), the new
-//     column filled with the plan's expression where it is NULL;
+//     column filled with the plan's expression where it is NULL; each
+//     batch locks its rows, then inserts them waiting for no lock;
 //  4. the rows of both are counted in one read view: equal, or nothing is
 //     swapped;
-//  5. the copy's AUTO_INCREMENT is set to the table's, and RENAME … NOWAIT
-//     puts the copy in the table's place, tried again until no session
-//     holds the table;
+//  5. the copy is analyzed, and RENAME … NOWAIT puts it in the table's
+//     place, tried again until no session holds the table;
 //  6. the old table is dropped, with the triggers, which stayed on it.
+//
+// A table with an AUTO_INCREMENT column is filled in place: see
+// shadow-blockers in templates/mysql.sql.
 //
 // Every step is found done or not from the catalog, so a rerun after a
 // crash resumes where the run stopped: the walk from its checkpoint, the
@@ -280,15 +283,24 @@ func (s *Session) makeShadow(ctx context.Context, id string, d sqlData) error {
 	if err != nil {
 		return err
 	}
+	var made templates.Script
 	err = s.underTableLock(ctx, id, "shadow-lock", d, func(conn *sql.Conn) error {
 		for _, step := range triggers {
-			if err := s.shadowStep(ctx, id, conn, step); err != nil {
+			if err := s.lockedStep(ctx, id, conn, step); err != nil {
 				return err
 			}
+			made = append(made, step)
 			s.opts.Failpoint(id + ":copy-trigger")
 		}
 		return nil
 	})
+	// Logged once the lock is gone: each log row is a commit, which the
+	// application's writes would wait for.
+	for _, step := range made {
+		if lerr := s.log(ctx, s.db, id, "sql", step.SQL, step.Lock); lerr != nil && err == nil {
+			err = lerr
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -298,6 +310,15 @@ func (s *Session) makeShadow(ctx context.Context, id string, d sqlData) error {
 
 // shadowStep runs one statement of the copy's and records it in the log.
 func (s *Session) shadowStep(ctx context.Context, id string, q querier, step templates.Step) error {
+	if err := s.lockedStep(ctx, id, q, step); err != nil {
+		return err
+	}
+	return s.log(ctx, s.db, id, "sql", step.SQL, step.Lock)
+}
+
+// lockedStep runs one statement of the copy's, on the connection that
+// holds the table's lock.
+func (s *Session) lockedStep(ctx context.Context, id string, q querier, step templates.Step) error {
 	args, err := step.Args(nil)
 	if err != nil {
 		return err
@@ -305,7 +326,7 @@ func (s *Session) shadowStep(ctx context.Context, id string, q querier, step tem
 	if _, err := q.ExecContext(ctx, step.SQL, args...); err != nil {
 		return fmt.Errorf("%s: copy of %s: %w", id, s.plan.Table, s.dsn.scrub(err))
 	}
-	return s.log(ctx, s.db, id, "sql", step.SQL, step.Lock)
+	return nil
 }
 
 // underTableLock runs fn on a connection of its own that holds lockName
@@ -410,25 +431,39 @@ func (s *Session) compareCopy(ctx context.Context, id string, d sqlData) error {
 		Hint: fmt.Sprintf("%s holds %d rows and its copy %d, counted in one read view: writes reached one and not the other (were the triggers %s, %s, %s dropped?). Nothing was swapped, and the copy is dropped: rerun to copy again", s.plan.Table, table, copied, d.Shadow.Insert, d.Shadow.Update, d.Shadow.Delete)}
 }
 
-// swapShadow sets the copy's AUTO_INCREMENT to the table's and puts the
-// copy in the table's place.
+// swapShadow analyzes the copy and puts it in the table's place.
 func (s *Session) swapShadow(ctx context.Context, id string, d sqlData) error {
-	var next, copyNext int64
-	if err := s.queryRow(ctx, s.db, "shadow-auto-increment", d, nil, &next, &copyNext); err != nil {
-		return fmt.Errorf("%s: read the AUTO_INCREMENT of %s: %w", id, s.plan.Table, err)
-	}
-	if next > copyNext {
-		set := d
-		set.AutoIncrement = next
-		if err := s.nowaitStatement(ctx, id, "set the copy's AUTO_INCREMENT", "shadow-set-auto-increment", set); err != nil {
-			return err
-		}
+	if err := s.analyzeCopy(ctx, id, d); err != nil {
+		return err
 	}
 	if err := s.nowaitStatement(ctx, id, "swap "+s.plan.Table+" and its copy", "shadow-swap", d); err != nil {
 		return err
 	}
 	s.opts.Failpoint(id + ":copy-swapped")
 	s.notice(id, "the copy is %s now; the old table is %s", s.plan.Table, d.Shadow.Old)
+	return nil
+}
+
+// analyzeCopy has InnoDB count the copy's rows and index statistics
+// anew. ANALYZE TABLE reports a failure as a row, not an error.
+func (s *Session) analyzeCopy(ctx context.Context, id string, d sqlData) error {
+	rows, err := s.query(ctx, s.db, "shadow-analyze", d, nil)
+	if err != nil {
+		return fmt.Errorf("%s: analyze the copy of %s: %w", id, s.plan.Table, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var table, op, kind, text string
+		if err := rows.Scan(&table, &op, &kind, &text); err != nil {
+			return fmt.Errorf("%s: analyze the copy of %s: %w", id, s.plan.Table, err)
+		}
+		if strings.EqualFold(kind, "error") {
+			return fmt.Errorf("%s: analyze the copy of %s: %s", id, s.plan.Table, text)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("%s: analyze the copy of %s: %w", id, s.plan.Table, err)
+	}
 	return nil
 }
 
@@ -481,7 +516,7 @@ func (s *Session) dropShadow(ctx context.Context, id string) error {
 		}
 		err = s.underTableLock(ctx, id, "shadow-lock-table", d, func(conn *sql.Conn) error {
 			for _, step := range drops {
-				if err := s.shadowStep(ctx, id, conn, step); err != nil {
+				if err := s.lockedStep(ctx, id, conn, step); err != nil {
 					return err
 				}
 			}
@@ -489,6 +524,11 @@ func (s *Session) dropShadow(ctx context.Context, id string) error {
 		})
 		if err != nil {
 			return err
+		}
+		for _, step := range drops {
+			if err := s.log(ctx, s.db, id, "sql", step.SQL, step.Lock); err != nil {
+				return err
+			}
 		}
 	}
 	if left.old {
@@ -509,7 +549,7 @@ func (b builder) shadowPreview(phase string) (templates.Script, error) {
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, templates.Step{Statement: lock, Mode: templates.Own, Lock: "writes of " + b.plan.Table + " wait while it is held, for the three CREATE TRIGGER; asked for with NOWAIT, again every few milliseconds until no session holds the table"})
+			out = append(out, templates.Step{Statement: lock, Mode: templates.Own, Lock: "reads and writes of " + b.plan.Table + " wait while it is held, for the three CREATE TRIGGER; asked for with NOWAIT, again every few milliseconds until no session holds the table"})
 		}
 		script, err := b.sql.Script(name, d)
 		if err != nil {

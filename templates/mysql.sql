@@ -1221,8 +1221,15 @@ ORDER BY index_name = 'PRIMARY' DESC, index_name, seq_in_index
 {{/* What rules the copy out, one row each: a trigger that is not the
      copy's (it would not fire on the copy), a foreign key from or to the
      table (LIKE copies none; the ones to it would follow the old table),
-     a table that is not InnoDB or is system-versioned, a partitioned one
-     (in a first version). */}}
+     an AUTO_INCREMENT column, a table that is not InnoDB or is
+     system-versioned, a partitioned one (in a first version). An
+     AUTO_INCREMENT column, because the copy's INSERT … SELECT would take
+     the copy's table-level AUTO-INC lock (innodb_autoinc_lock_mode 1,
+     MariaDB's default): the triggers' writes, the application's, would
+     wait for it and then hold it to the end of their statements, which
+     queues the application's statements behind each other and can
+     deadlock them; a key of 0 would be given a new value; and the copy
+     would have to take the table's counter before the swap. */}}
 {{define "shadow-blockers"}}
 SELECT 'a trigger', trigger_name FROM information_schema.triggers
 WHERE event_object_schema = {{template "db" .}} AND event_object_table = {{bind .Table}} AND trigger_name NOT IN ({{bind .Shadow.Insert}}, {{bind .Shadow.Update}}, {{bind .Shadow.Delete}})
@@ -1232,6 +1239,9 @@ WHERE constraint_schema = {{template "db" .}} AND table_name = {{bind .Table}}
 UNION ALL
 SELECT 'a foreign key from another table', CONCAT(table_name, '.', constraint_name) FROM information_schema.referential_constraints
 WHERE unique_constraint_schema = {{template "db" .}} AND referenced_table_name = {{bind .Table}}
+UNION ALL
+SELECT 'an AUTO_INCREMENT column', column_name FROM information_schema.columns
+WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND extra LIKE '%auto_increment%'
 UNION ALL
 SELECT 'its storage', CONCAT(coalesce(engine, ''), ' ', table_type, IF(create_options LIKE '%partitioned%', ' partitioned', '')) FROM information_schema.tables
 WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND (coalesce(engine, '') <> 'InnoDB' OR table_type <> 'BASE TABLE' OR create_options LIKE '%partitioned%')
@@ -1261,7 +1271,7 @@ CREATE TABLE {{qt .Schema .Shadow.Copy}} LIKE {{qt .Schema .Table}}
      application's row has none (old code does not write it): the row was
      filled from its values then, as a fill in place would have left it. */}}
 {{define "shadow-triggers"}}
--- step own: under the lock of the table and its copy (writes of the table wait), for the three CREATE TRIGGER
+-- step own: under the lock of the table and its copy (reads and writes of the table wait), for the three CREATE TRIGGER
 CREATE TRIGGER {{qt .Schema .Shadow.Delete}} AFTER DELETE ON {{qt .Schema .Table}} FOR EACH ROW
 BEGIN
 DECLARE CONTINUE HANDLER FOR 1146 BEGIN END;
@@ -1289,23 +1299,24 @@ END
      The rows are locked first (LOCK IN SHARE MODE, whatever the
      isolation), by a statement of their own: a write to one of them
      waits for the batch, and its trigger then writes its row to the copy
-     after the batch's. The INSERT … SELECT holds the copy's AUTO-INC
-     lock while it runs (innodb_autoinc_lock_mode 1, MariaDB's default),
-     which the triggers' inserts need: had it waited there for a row an
-     application's transaction holds, that transaction's trigger would
-     wait for the AUTO-INC lock, and InnoDB would break the deadlock by
-     rolling back the application's write. So it waits for nothing: the
-     rows are locked already, and one committed into the range since,
-     still locked by its insert, is skipped (SKIP LOCKED): its trigger
-     writes it to the copy, and the backfill's verification finds it
-     NULL behind the walk. A row the triggers put in the copy first is
-     kept, its new column filled if it has none (and a column declared ON
-     UPDATE keeps the application's time: see keep). */}}
+     after the batch's. The INSERT … SELECT then waits for no lock at all
+     (innodb_lock_wait_timeout 0: it fails at once, and the batch is
+     rolled back and tried again): an application's transaction that
+     deleted a row ahead of the walk holds a gap lock in the copy (its
+     trigger's DELETE found no row there), and a batch that waited for it
+     while holding its rows would deadlock that transaction's next write
+     to them, which InnoDB would roll back. A row committed into the range
+     since the first statement, still locked by its insert, is skipped
+     (SKIP LOCKED): its trigger writes it to the copy, and the backfill's
+     verification finds it NULL behind the walk. A row the triggers put
+     in the copy first is kept, its new column filled if it has none (and
+     a column declared ON UPDATE keeps the application's time: see
+     keep). */}}
 {{define "shadow-batch"}}
 -- step: shared locks on one short batch of rows of {{.Table}}, for the batch's transaction
 SELECT {{q .Key}} FROM {{qt .Schema .Table}} WHERE {{template "range" .}} ORDER BY {{q .Key}} LOCK IN SHARE MODE
--- step: the rows the batch writes to the copy, and the copy's AUTO-INC lock while the statement runs
-INSERT INTO {{qt .Schema .Shadow.Copy}} ({{qlist .Columns}})
+-- step: the rows the batch writes to the copy; it waits for no lock (innodb_lock_wait_timeout 0), and the batch is tried again
+SET STATEMENT innodb_lock_wait_timeout = 0 FOR INSERT INTO {{qt .Schema .Shadow.Copy}} ({{qlist .Columns}})
 SELECT {{range $i, $c := .Columns}}{{if $i}}, {{end}}{{if eq $c $.Column}}COALESCE({{q $c}}, ({{$.Expr}})){{else}}{{q $c}}{{end}}{{end}}
 FROM {{qt .Schema .Table}} WHERE {{template "range" .}} ORDER BY {{q .Key}} LOCK IN SHARE MODE SKIP LOCKED
 ON DUPLICATE KEY UPDATE {{q .Column}} = COALESCE({{q .Shadow.Copy}}.{{q .Column}}, VALUES({{q .Column}})){{range .Keep}}, {{q .}} = {{q $.Shadow.Copy}}.{{q .}}{{end}}
@@ -1315,19 +1326,13 @@ ON DUPLICATE KEY UPDATE {{q .Column}} = COALESCE({{q .Shadow.Copy}}.{{q .Column}
      view, in which every write the application committed is in both. */}}
 {{define "shadow-counts"}}SELECT (SELECT count(*) FROM {{qt .Schema .Table}}), (SELECT count(*) FROM {{qt .Schema .Shadow.Copy}}){{end}}
 
-{{/* The next AUTO_INCREMENT value of the table and of its copy: the copy's
-     counter is set to the table's before the RENAME, or a key given out
-     and then deleted or rolled back would be given out again. */}}
-{{define "shadow-auto-increment"}}
-SELECT coalesce((SELECT auto_increment FROM information_schema.tables WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}}), 0),
-  coalesce((SELECT auto_increment FROM information_schema.tables WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Shadow.Copy}}), 0)
-{{end}}
-{{/* .AutoIncrement is the number the server gave just before (DDL takes
-     no bound value). */}}
-{{define "shadow-set-auto-increment"}}
--- step own: an exclusive metadata lock on the copy, taken only when no session holds it (NOWAIT), while its counter changes
-ALTER TABLE {{qt .Schema .Shadow.Copy}} NOWAIT AUTO_INCREMENT = {{.AutoIncrement}}
-{{end}}
+{{/* The copy's statistics, before it takes the table's place: made
+     empty, it would otherwise be planned as a table of no rows (a full
+     scan for an UPDATE … WHERE id IN (…), which locks every row it reads)
+     until InnoDB recounts it in the background, or never with
+     STATS_AUTO_RECALC=0. InnoDB samples a few pages of each index, and
+     writes go on. */}}
+{{define "shadow-analyze"}}ANALYZE TABLE {{qt .Schema .Shadow.Copy}}{{end}}
 
 {{define "shadow-swap"}}
 -- step own: an exclusive metadata lock on {{.Table}} and its copy, taken only when no session holds it (NOWAIT), for the RENAME of both; the old table keeps the triggers
@@ -1347,7 +1352,7 @@ DROP TABLE IF EXISTS {{qt .Schema .Shadow.Old}} NOWAIT
 DROP TABLE IF EXISTS {{qt .Schema .Shadow.Copy}} NOWAIT
 {{end}}
 {{define "shadow-drop-triggers"}}
--- step own: under the table's lock (writes of the table wait), taken only when no session holds it (NOWAIT)
+-- step own: under the table's lock (reads and writes of the table wait), taken only when no session holds it (NOWAIT)
 DROP TRIGGER IF EXISTS {{qt .Schema .Shadow.Insert}}
 -- step own: under the same lock
 DROP TRIGGER IF EXISTS {{qt .Schema .Shadow.Update}}
