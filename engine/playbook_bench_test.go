@@ -66,6 +66,7 @@ import (
 //	SHEPHERD_BENCH_ROWS=5000000 … (the same, 5M rows)
 //	SHEPHERD_BENCH_MARIADB=private … -bench 'Playbook/mysql' (MariaDB on a server of its own)
 //	SHEPHERD_BENCH_BATCH_TIME=100ms … (shepherd at another --batch-time)
+//	SHEPHERD_BENCH_IN_PLACE=1 … (MariaDB's backfill in place, not by a copy)
 //	TMPDIR=/dev/shm … -bench Playbook/sqlite (the SQLite file on tmpfs: no disk noise)
 //
 // BenchmarkPlaybook/mysql-pt-osc measures pt-online-schema-change (from
@@ -101,6 +102,9 @@ func playbookOptions(b *testing.B) Options {
 		}
 		opts.Workers = n
 	}
+	// SHEPHERD_BENCH_IN_PLACE=1: MariaDB's backfill fills the table in
+	// place (--in-place) instead of copying it, for the difference.
+	opts.InPlace = os.Getenv("SHEPHERD_BENCH_IN_PLACE") == "1"
 	return opts
 }
 
