@@ -367,7 +367,7 @@ func (*mysqlDialect) classify(err error) failure {
 				c = m[1]
 			}
 			return failure{kind: failForeignKey, constraint: c}
-		case 1044, 1142, 1227: // access denied to the database, to a table, to an operation
+		case 1044, 1142, 1227, 1419: // access denied to the database, to a table, to an operation; a trigger without SUPER while binary logging is on
 			return failure{kind: failPermission}
 		case 1114, 1021: // the table is full, the disk is full
 			return failure{kind: failDiskFull}

@@ -43,7 +43,12 @@ func (s *Session) phaseBackfill(ctx context.Context, b builder, id string, prev 
 	var changed int64
 	if copies {
 		changed, err = s.copyPass(ctx, b, id, prev)
-	} else {
+		if refused := (*shadowRefusedError)(nil); errors.As(err, &refused) {
+			s.notice(id, "fills %s in place, not by a copy of the table: the database refused to make the copy (%v)", s.plan.Table, refused.err)
+			copies = false
+		}
+	}
+	if !copies {
 		changed, err = s.fillPass(ctx, b, id, prev, true)
 	}
 	if err != nil {

@@ -252,7 +252,16 @@ func (s *Session) copyPass(ctx context.Context, b builder, id string, prev phase
 			return 0, err
 		}
 		if err := s.makeShadow(ctx, id, d); err != nil {
-			return 0, err
+			if s.d.classify(err).kind != failPermission {
+				return 0, err
+			}
+			// No right to make the copy or its triggers (TRIGGER, or SUPER
+			// with binary logging on): what was made goes, and the fill is
+			// in place.
+			if derr := s.dropShadow(ctx, id); derr != nil {
+				return 0, derr
+			}
+			return 0, &shadowRefusedError{err: err}
 		}
 	}
 	changed, err := s.runBatches(ctx, b.shadowJob(id))
@@ -267,6 +276,12 @@ func (s *Session) copyPass(ctx context.Context, b builder, id string, prev phase
 	}
 	return changed, s.dropOld(ctx, id, d)
 }
+
+// shadowRefusedError is a copy the database did not allow this user to
+// make: the backfill fills the table in place instead.
+type shadowRefusedError struct{ err error }
+
+func (e *shadowRefusedError) Error() string { return e.err.Error() }
 
 // makeShadow makes the copy and its triggers.
 func (s *Session) makeShadow(ctx context.Context, id string, d sqlData) error {

@@ -457,3 +457,29 @@ func TestCopyBatchDoesNotDeadlockAnApplicationTransaction(t *testing.T) {
 		t.Errorf("the application's delete of row 800 was lost")
 	}
 }
+
+// A user without the right to make triggers (TRIGGER; or SUPER, where
+// binary logging is on) gets the fill in place, saying why, with nothing
+// of the copy left.
+func TestCopyRefusedFillsInPlace(t *testing.T) {
+	db := mariaDB(t)
+	copyUsers(t, db, 300)
+	name := db.One(`SELECT DATABASE()`)
+	user := "nt_" + name[len(name)-12:]
+	db.Exec(fmt.Sprintf("CREATE USER '%s'@'%%' IDENTIFIED BY 'no-triggers';\nGRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX, LOCK TABLES, CREATE TEMPORARY TABLES ON `%s`.* TO '%s'@'%%'", user, name, user))
+	t.Cleanup(func() { db.SQL.Exec(fmt.Sprintf("DROP USER IF EXISTS '%s'@'%%'", user)) })
+	limited := &testdb.DB{Dialect: db.Dialect, DSN: strings.Replace(db.DSN, "root@", user+":no-triggers@", 1), SQL: db.SQL}
+	s, rec := session(t, limited, mustPlan(t, usersEmailPlan), Options{BatchSize: 100})
+	runThrough(t, s, "backfill")
+	if found := rec.find(EventNotice, "fills users in place, not by a copy of the table: the database refused to make the copy"); len(found) != 1 {
+		t.Errorf("no notice of the fill in place; notices: %v", rec.of(EventNotice))
+	} else {
+		t.Log(found[0].Message)
+	}
+	if left := copyLeft(db); len(left) > 0 {
+		t.Errorf("the refused copy left %v", left)
+	}
+	if n := db.One(`SELECT count(*) FROM users WHERE email IS NULL`); n != "0" {
+		t.Errorf("%s rows NULL", n)
+	}
+}
