@@ -116,7 +116,7 @@ func TestCopyUnderWrites(t *testing.T) {
 						mu.Unlock()
 					}
 				case 1: // a rename, anywhere in the table
-					id := r.Int64N(3000) + 1
+					id := r.Int64N(1000)*3 + int64(w) + 1 // each writer its own rows: the model follows each one's order
 					name := fmt.Sprintf("r%d-%d", w, n)
 					mu.Lock()
 					_, there := want[id]
@@ -133,7 +133,7 @@ func TestCopyUnderWrites(t *testing.T) {
 						}
 					}
 				case 2: // a delete
-					id := r.Int64N(3000) + 1
+					id := r.Int64N(1000)*3 + int64(w) + 1 // each writer its own rows: the model follows each one's order
 					if _, err = appDB.Exec(`DELETE FROM users WHERE id = ?`, id); err == nil {
 						mu.Lock()
 						delete(want, id)
