@@ -149,7 +149,8 @@ func TestAuditLog(t *testing.T) {
 			// The batched phases' statements, with placeholders: the
 			// backfill's fill in place, or its copy on MariaDB.
 			backfillSQL := `backfill\s+sql\s+bob\s*\n\s+UPDATE \S+ SET \S+ = \(lower\(username\)\)\s*\n\s*WHERE \S+ > (\$1|\?) AND \S+ <= (\$2|\?) AND \S+ IS NULL( AND \(lower\(username\)\) IS NOT NULL)?\n(\s*ORDER BY \S+ DESC\n)?\s+run once per batch of rows on id`
-			if backfillCopies(t, dialect) {
+			copies := backfillCopies(t, dialect)
+			if copies {
 				backfillSQL = `backfill\s+sql\s+bob\s*\n\s+SELECT \S+ FROM \S+ WHERE \S+ > \? AND \S+ <= \? ORDER BY \S+ LOCK IN SHARE MODE;\s*\n\s*SET STATEMENT innodb_lock_wait_timeout = 0 FOR INSERT INTO \S+_shepherd_copy\S* \(.*\)\s*\n\s*SELECT .*COALESCE\(\S+, \(lower\(username\)\)\)(.|\n)*run once per batch of rows on id`
 			}
 			for _, want := range []string{
@@ -188,7 +189,7 @@ func TestAuditLog(t *testing.T) {
 				seen = append(seen, *l.Phase+" "+*l.Action+" "+*l.Who+" "+strings.SplitN(*l.SQL, " ", 2)[0])
 			}
 			backfillVerb := "UPDATE"
-			if backfillCopies(t, dialect) {
+			if copies {
 				backfillVerb = "SELECT"
 			}
 			for _, want := range []string{"add-column sql alice ALTER", "deploy-readers confirm bob ", "backfill sql bob " + backfillVerb, "enforce revert carol "} {

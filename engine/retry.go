@@ -26,6 +26,10 @@ type retrier struct {
 	jitter    float64       // each pause is within ±jitter of its interval
 	lockTries int           // tries in all while the failures are lock timeouts
 	connTries int           // tries in all once the connection was lost
+	// steady keeps every pause at first (within its jitter) instead of
+	// doubling it: a NOWAIT statement waits for a moment with no session
+	// on its table, which is as likely at any try (shadow_lock.go).
+	steady bool
 
 	// attempts, kind and troubled say, once run returns, how it went: the
 	// tries made, the kind of the last failure and when the first failure
@@ -43,7 +47,11 @@ type retrier struct {
 func (r *retrier) run(ctx context.Context, classify func(error) failureKind, op func() error,
 	before func(kind failureKind) error, notify func(err error, wait time.Duration)) error {
 	w := waitsOf(ctx) // production's, unless a test shortened them
-	b := &backoff.ExponentialBackOff{InitialInterval: w.pause(r.first), RandomizationFactor: r.jitter, Multiplier: 2, MaxInterval: w.pause(maxRetryPause)}
+	multiplier := 2.0
+	if r.steady {
+		multiplier = 1
+	}
+	b := &backoff.ExponentialBackOff{InitialInterval: w.pause(r.first), RandomizationFactor: r.jitter, Multiplier: multiplier, MaxInterval: w.pause(maxRetryPause)}
 	floored := false
 	_, err := backoff.Retry(ctx, func() (struct{}, error) {
 		if r.attempts > 0 && before != nil {

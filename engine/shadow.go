@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 
@@ -85,7 +84,7 @@ type shadowChoice struct {
 // chooseShadow decides, from the live table, how add-column's backfill
 // runs.
 func (s *Session) chooseShadow(ctx context.Context) (shadowChoice, error) {
-	if s.plan.Playbook != "add-column" || !copiesByShadow(s.d) || s.table == nil {
+	if s.plan.Playbook != phases.AddColumn || !copiesByShadow(s.d) || s.table == nil {
 		return shadowChoice{}, nil
 	}
 	switch {
@@ -175,17 +174,17 @@ func (s *Session) shadowLeft(ctx context.Context, d sqlData) (shadowLeft, error)
 // does where it was copying (a copy, or the old table after a swap, is
 // there), and else resumes its fill in place.
 func (s *Session) backfillCopies(ctx context.Context, id string, prev phases.Status) (bool, error) {
-	if s.plan.Playbook != "add-column" || !copiesByShadow(s.d) {
+	if !copiesByShadow(s.d) {
 		return false, nil
 	}
-	left, err := s.shadowLeft(ctx, s.builder().shadowData())
+	d := s.builder().shadowData()
+	left, err := s.shadowLeft(ctx, d)
 	if err != nil {
 		return false, fmt.Errorf("%s: %w", id, err)
 	}
 	started := prev == phases.Running || prev == phases.Failed
 	if left.any() && !started {
-		names := shadowNamesOf(s.plan.Table)
-		return false, fmt.Errorf("%s: %s or %s is in the database, and this backfill has not started: shepherd makes its copy of %s under those names; drop or rename them if they are not shepherd's, then rerun", id, names.Copy, names.Old, s.plan.Table)
+		return false, fmt.Errorf("%s: %s or %s is in the database, and this backfill has not started: shepherd makes its copy of %s under those names; drop or rename them if they are not shepherd's, then rerun", id, d.Shadow.Copy, d.Shadow.Old, s.plan.Table)
 	}
 	if left.any() {
 		if s.opts.InPlace {
@@ -295,25 +294,7 @@ func (s *Session) makeShadow(ctx context.Context, id string, d sqlData) error {
 	if err != nil {
 		return err
 	}
-	var made templates.Script
-	err = s.underTableLock(ctx, id, "shadow-lock", d, func(conn *sql.Conn) error {
-		for _, step := range triggers {
-			if err := s.lockedStep(ctx, id, conn, step); err != nil {
-				return err
-			}
-			made = append(made, step)
-			s.opts.Failpoint(id + ":copy-trigger")
-		}
-		return nil
-	})
-	// Logged once the lock is gone: each log row is a commit, which the
-	// application's writes would wait for.
-	for _, step := range made {
-		if lerr := s.log(ctx, s.db, id, "sql", step.SQL, step.Lock); lerr != nil && err == nil {
-			err = lerr
-		}
-	}
-	if err != nil {
+	if err := s.underTableLock(ctx, id, "make the copy's triggers", "shadow-lock", d, triggers, id+":copy-trigger"); err != nil {
 		return err
 	}
 	s.opts.Failpoint(id + ":copy-triggers")
@@ -381,47 +362,27 @@ func (s *Session) analyzeCopy(ctx context.Context, id string, d sqlData) error {
 	return nil
 }
 
-// shadowPreview is the copy's statements, in the order they run (the
-// copy's AUTO_INCREMENT, set to the table's before the swap, is left out:
-// its value is read then).
+// shadowPreview is the copy's statements, in the order they run.
 func (b builder) shadowPreview(phase string) (templates.Script, error) {
 	d := b.shadowData()
 	var out templates.Script
-	for _, name := range []string{"shadow-create", "shadow-triggers"} {
-		if name == "shadow-triggers" {
-			lock, err := b.sql.Query("shadow-lock", d)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, templates.Step{Statement: lock, Mode: templates.Own, Lock: "reads and writes of " + b.plan.Table + " wait while it is held, for the three CREATE TRIGGER; asked for with NOWAIT, again every few milliseconds until no session holds the table"})
+	var err error
+	add := func(script templates.Script, e error) {
+		if err == nil {
+			out, err = append(out, script...), e
 		}
-		script, err := b.sql.Script(name, d)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, script...)
 	}
-	unlock, err := b.sql.Query("shadow-unlock", d)
-	if err != nil {
-		return nil, err
+	own := func(name, lock string) (templates.Script, error) {
+		st, err := b.sql.Query(name, d)
+		return templates.Script{{Statement: st, Mode: templates.Own, Lock: lock}}, err
 	}
-	out = append(out, templates.Step{Statement: unlock, Mode: templates.Own, Lock: "ends the lock"})
-	batch, err := b.batchPreview(b.shadowJob(phase))
-	if err != nil {
-		return nil, err
-	}
-	out = append(out, batch...)
-	counts, err := b.sql.Query("shadow-counts", d)
-	if err != nil {
-		return nil, err
-	}
-	out = append(out, templates.Step{Statement: counts, Mode: templates.Own, Lock: "a plain read of both tables, in one read view"})
-	for _, name := range []string{"shadow-swap", "shadow-drop-old"} {
-		script, err := b.sql.Script(name, d)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, script...)
-	}
-	return out, nil
+	add(b.sql.Script("shadow-create", d))
+	add(own("shadow-lock", "reads and writes of "+b.plan.Table+" wait while it is held, for the three CREATE TRIGGER; asked for with NOWAIT, again every few milliseconds until no session holds the table"))
+	add(b.sql.Script("shadow-triggers", d))
+	add(own("shadow-unlock", "ends the lock"))
+	add(b.batchPreview(b.shadowJob(phase)))
+	add(own("shadow-counts", "a plain read of both tables, in one read view"))
+	add(b.sql.Script("shadow-swap", d))
+	add(b.sql.Script("shadow-drop-old", d))
+	return out, err
 }

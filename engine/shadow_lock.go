@@ -2,10 +2,8 @@ package engine
 
 import (
 	"context"
-	"database/sql"
 	"database/sql/driver"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
 	"github.com/shepherd-db/shepherd/templates"
@@ -24,8 +22,8 @@ func (s *Session) shadowStep(ctx context.Context, id string, q querier, step tem
 	return s.log(ctx, s.db, id, "sql", step.SQL, step.Lock)
 }
 
-// lockedStep runs one statement of the copy's, on the connection that
-// holds the table's lock.
+// lockedStep runs one statement of the copy's on q (under the table's
+// lock, the connection that holds it).
 func (s *Session) lockedStep(ctx context.Context, id string, q querier, step templates.Step) error {
 	args, err := step.Args(nil)
 	if err != nil {
@@ -37,14 +35,29 @@ func (s *Session) lockedStep(ctx context.Context, id string, q querier, step tem
 	return nil
 }
 
-// underTableLock runs fn on a connection of its own that holds lockName
-// (LOCK TABLES … NOWAIT, taken once no session holds the tables), then
-// unlocks. The connection is closed, not given back to the pool: one
-// whose UNLOCK TABLES did not go through must not serve anything else.
-func (s *Session) underTableLock(ctx context.Context, id, lockName string, d sqlData, fn func(conn *sql.Conn) error) error {
+// underTableLock runs script's statements on a connection of its own that
+// holds lockName (LOCK TABLES … NOWAIT, taken once no session holds the
+// tables), calling failpoint, when set, after each, then unlocks; and logs
+// the statements that ran once the lock is gone: each log row is a commit,
+// which the application's writes would wait for. The connection is
+// closed, not given back to the pool: one whose UNLOCK TABLES did not go
+// through must not serve anything else.
+func (s *Session) underTableLock(ctx context.Context, id, what, lockName string, d sqlData, script templates.Script, failpoint string) error {
+	ran, err := s.runLocked(ctx, id, what, lockName, d, script, failpoint)
+	for _, step := range ran {
+		if lerr := s.log(ctx, s.db, id, "sql", step.SQL, step.Lock); lerr != nil && err == nil {
+			err = lerr
+		}
+	}
+	return err
+}
+
+// runLocked is underTableLock's run under the lock: it returns the steps
+// that ran.
+func (s *Session) runLocked(ctx context.Context, id, what, lockName string, d sqlData, script templates.Script, failpoint string) (templates.Script, error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return fmt.Errorf("%s: copy of %s: %w", id, s.plan.Table, s.dsn.scrub(err))
+		return nil, fmt.Errorf("%s: copy of %s: %w", id, s.plan.Table, s.dsn.scrub(err))
 	}
 	defer func() {
 		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "UNLOCK TABLES")
@@ -53,23 +66,33 @@ func (s *Session) underTableLock(ctx context.Context, id, lockName string, d sql
 	}()
 	lock, err := s.sql.Query(lockName, d)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	err = s.nowait(ctx, id, "lock "+s.plan.Table+" to make the copy's triggers", func() error {
+	err = s.nowait(ctx, id, "lock "+s.plan.Table+" to "+what, func() error {
 		_, err := conn.ExecContext(ctx, lock.SQL)
 		return err
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return fn(conn)
+	var ran templates.Script
+	for _, step := range script {
+		if err := s.lockedStep(ctx, id, conn, step); err != nil {
+			return ran, err
+		}
+		ran = append(ran, step)
+		if failpoint != "" {
+			s.opts.Failpoint(failpoint)
+		}
+	}
+	return ran, nil
 }
 
-// shadowPatience is how long a NOWAIT statement of the copy's is tried
-// again while sessions hold the table, before the phase stops (to be
-// rerun): under constant load, a moment with no transaction open on the
-// table can take a while to come.
-const shadowPatience = 60 * time.Second
+// shadowTries bounds how often a NOWAIT statement of the copy's is tried
+// while sessions hold the table, a pause of 5 to 45 ms apart: about a
+// minute, before the phase stops (to be rerun). Under constant load, a
+// moment with no transaction open on the table can take a while to come.
+const shadowTries = 2400
 
 // ShadowBusyError is a copy's step that never found the table free:
 // sessions held it through every try. Nothing is lost: the triggers keep
@@ -86,32 +109,25 @@ func (e *ShadowBusyError) Error() string {
 }
 
 // nowait runs op, a statement that asks for a metadata lock with NOWAIT,
-// again after a short random pause while another session holds the lock,
-// for up to shadowPatience.
+// again after a short pause while another session holds the lock, up to
+// shadowTries times. A lost connection is not tried again: the statement
+// may have gone through.
 func (s *Session) nowait(ctx context.Context, id, what string, op func() error) error {
 	start := time.Now()
-	patience := shadowPatience
-	if w := waitsOf(ctx); w.retryScale > 0 {
-		patience = w.pause(patience)
+	r := &retrier{first: 25 * time.Millisecond, jitter: 0.8, steady: true, lockTries: shadowTries, connTries: 1}
+	err := r.run(ctx, func(err error) failureKind { return s.d.classify(err).kind }, op, nil, nil)
+	switch {
+	case err == nil:
+		if r.attempts > 1 {
+			s.notice(id, "%s: done on try %d, after %s", what, r.attempts, time.Since(start).Round(time.Millisecond))
+		}
+		return nil
+	case ctx.Err() != nil:
+		return s.interrupted(id)
+	case r.kind == failLockTimeout:
+		return &ShadowBusyError{Phase: id, Table: s.plan.Table, What: what, Tries: r.attempts, Over: time.Since(start)}
 	}
-	for tries := 1; ; tries++ {
-		err := op()
-		if err == nil {
-			if tries > 1 {
-				s.notice(id, "%s: done on try %d, after %s", what, tries, time.Since(start).Round(time.Millisecond))
-			}
-			return nil
-		}
-		if s.d.classify(err).kind != failLockTimeout {
-			return fmt.Errorf("%s: %s: %w", id, what, s.dsn.scrub(err))
-		}
-		if time.Since(start) > patience {
-			return &ShadowBusyError{Phase: id, Table: s.plan.Table, What: what, Tries: tries, Over: time.Since(start)}
-		}
-		if err := sleep(ctx, 5*time.Millisecond+rand.N(45*time.Millisecond)); err != nil {
-			return s.interrupted(id)
-		}
-	}
+	return fmt.Errorf("%s: %s: %w", id, what, s.dsn.scrub(err))
 }
 
 // dropOld drops the old table, with the triggers that stayed on it.
@@ -161,21 +177,8 @@ func (s *Session) dropShadow(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		err = s.underTableLock(ctx, id, "shadow-lock-table", d, func(conn *sql.Conn) error {
-			for _, step := range drops {
-				if err := s.lockedStep(ctx, id, conn, step); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
+		if err := s.underTableLock(ctx, id, "drop the copy's triggers", "shadow-lock-table", d, drops, ""); err != nil {
 			return err
-		}
-		for _, step := range drops {
-			if err := s.log(ctx, s.db, id, "sql", step.SQL, step.Lock); err != nil {
-				return err
-			}
 		}
 	}
 	if left.old {

@@ -483,3 +483,39 @@ func TestCopyRefusedFillsInPlace(t *testing.T) {
 		t.Errorf("%s rows NULL", n)
 	}
 }
+
+// A transaction open on the table when the triggers are made: the lock,
+// asked for with NOWAIT, is tried again until the transaction ends, and
+// the application's transaction is not disturbed.
+func TestCopyWaitsOutAnOpenTransaction(t *testing.T) {
+	db := mariaDB(t)
+	copyUsers(t, db, 200)
+	appErr := make(chan error, 1)
+	s, rec := session(t, db, mustPlan(t, usersEmailPlan), Options{BatchSize: 100, Failpoint: func(p string) {
+		if p != "backfill:copy-made" {
+			return
+		}
+		tx, err := db.SQL.Begin()
+		if err == nil {
+			_, err = tx.Exec(`UPDATE users SET name = 'open' WHERE id = 7`)
+		}
+		if err != nil {
+			appErr <- err
+			return
+		}
+		go func() {
+			time.Sleep(300 * time.Millisecond)
+			appErr <- tx.Commit()
+		}()
+	}})
+	runThrough(t, s, "backfill")
+	if err := <-appErr; err != nil {
+		t.Fatalf("the application's transaction failed: %v", err)
+	}
+	if len(rec.find(EventNotice, "lock users to make the copy's triggers: done on try")) != 1 {
+		t.Errorf("the lock was not tried again; notices: %v", rec.of(EventNotice))
+	}
+	if got := db.One(`SELECT concat(name, ' ', email) FROM users WHERE id = 7`); got != "open user7" {
+		t.Errorf("row 7 is %q, want the application's name and the fill", got)
+	}
+}
