@@ -50,6 +50,7 @@ func exitCode(err error) int {
 		lockHeld   *engine.LockHeldError
 		flagErr    *flagError
 		exportErr  *export.UsageError
+		copyInUse  *engine.CopyInUseError
 	)
 	switch {
 	case err == nil:
@@ -60,7 +61,7 @@ func exitCode(err error) int {
 		return exitLockHeld
 	case errors.As(err, &planErr), errors.As(err, &planErrs), errors.As(err, &schemaErr),
 		errors.As(err, &changedErr), errors.As(err, &usageErr), errors.As(err, &refused), errors.As(err, &flagErr), errors.As(err, &targetErr),
-		errors.As(err, &exportErr):
+		errors.As(err, &exportErr), errors.As(err, &copyInUse):
 		return exitUsage
 	}
 	return exitFailed

@@ -97,6 +97,15 @@ func TestNoRowValuesOut(t *testing.T) {
 			if dialect == "mysql" { // MySQL adds a CHECK by copying the table
 				checkArgs = append(checkArgs, "--allow-lock", "shared")
 			}
+			if backfillCopies(t, dialect) {
+				// The failed backfill left its copy of accounts, whose
+				// triggers keep the check's plan off the table until the
+				// copy is rolled back (or finished).
+				if out := shep(2, checkArgs...); !strings.Contains(out, "plan accounts-num's backfill") {
+					t.Errorf("the check's run does not name the copy in its way:\n%s", out)
+				}
+				shep(0, "rollback", "cast.yaml", "--non-interactive")
+			}
 			check := shep(0, checkArgs...)
 			if dialect == "sqlite" && !strings.Contains(check, "CHECK constraint failed: accounts_amount_positive (rolled back)") {
 				t.Errorf("the CHECK proof does not say SQLite's refusal cleanly:\n%s", check)

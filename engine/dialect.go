@@ -456,6 +456,9 @@ type sqlData struct {
 	// Shadow names add-column's copy of the table and its triggers
 	// (shadow.go).
 	Shadow *shadowNames
+	// Next is the table's next AUTO_INCREMENT value, for its copy's
+	// counter (shadow-counter).
+	Next int64
 
 	// CheckName is PostgreSQL's temporary NOT NULL check.
 	CheckName string

@@ -317,6 +317,12 @@ func (s *Session) check(ctx context.Context) error {
 		return err
 	}
 	s.shadow = choice
+	var inUse *CopyInUseError
+	if err := s.guardCopy(ctx, ""); errors.As(err, &inUse) {
+		s.warnings = append(s.warnings, inUse.Refusal())
+	} else if err != nil {
+		return err
+	}
 	s.warnings = append(s.warnings, s.blockingWarnings()...)
 	s.warnings = append(s.warnings, s.triggerWarnings()...)
 	return nil

@@ -266,11 +266,13 @@ func (d *mysqlDialect) open(ctx context.Context, dsn DSN) (*sql.DB, error) {
 	cfg.ClientFoundRows = true
 	// Strict mode on shepherd's own connections: a value that does not fit
 	// fails the statement instead of being truncated with a warning, and
-	// MODIFY … NOT NULL can run in place.
+	// MODIFY … NOT NULL can run in place. NO_AUTO_VALUE_ON_ZERO: a key of
+	// 0 that add-column's copy (or a trigger of its, which keeps the mode
+	// it was made with) writes stays 0, not a new AUTO_INCREMENT value.
 	if cfg.Params == nil {
 		cfg.Params = map[string]string{}
 	}
-	cfg.Params["sql_mode"] = "CONCAT(@@SESSION.sql_mode, ',STRICT_TRANS_TABLES')"
+	cfg.Params["sql_mode"] = "CONCAT(@@SESSION.sql_mode, ',STRICT_TRANS_TABLES,NO_AUTO_VALUE_ON_ZERO')"
 	if d.lockWait.Load() == 0 {
 		d.lockWait.Store(1) // the default --lock-timeout, 500ms, rounded up
 	}

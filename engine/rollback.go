@@ -26,6 +26,9 @@ func (s *Session) Rollback(ctx context.Context) (phases.Phase, error) {
 	if err := s.refreshTable(ctx); err != nil {
 		return target, err
 	}
+	if err := s.guardCopy(ctx, target.ID); err != nil {
+		return target, err
+	}
 	for _, ph := range resets {
 		detail := "rollback went past it"
 		if s.progress().Of(ph.ID) == phases.FailedUnchanged {

@@ -146,6 +146,9 @@ func (s *Session) execute(ctx context.Context, ph phases.Phase, confirmation str
 	if err := s.refreshTable(ctx); err != nil {
 		return err
 	}
+	if err := s.guardCopy(ctx, id); err != nil {
+		return err
+	}
 	start := time.Now()
 	s.emit(Event{Event: EventPhaseStart, Phase: id, Message: s.plan.Expand(ph.Does)})
 	prev := s.st(id).Status

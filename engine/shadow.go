@@ -29,8 +29,10 @@ import (
 //     place, tried again until no session holds the table;
 //  6. the old table is dropped, with the triggers, which stayed on it.
 //
-// A table with an AUTO_INCREMENT column is filled in place: see
-// shadow-blockers in templates/mysql.sql.
+// A table with an AUTO_INCREMENT column is copied only where the server
+// gives AUTO_INCREMENT values without a table lock
+// (innodb_autoinc_lock_mode 2): see shadow-blockers in
+// templates/mysql.sql. Its copy's counter starts at the table's.
 //
 // Every step is found done or not from the catalog, so a rerun after a
 // crash resumes where the run stopped: the walk from its checkpoint, the
@@ -115,7 +117,7 @@ func (s *Session) chooseShadow(ctx context.Context) (shadowChoice, error) {
 		return shadowChoice{}, fmt.Errorf("read what rules out a copy of %s: %w", s.plan.Table, err)
 	}
 	if len(blockers) > 0 {
-		return shadowChoice{inPlace: "it has " + strings.Join(blockers, ", ") + ", which a copy would not keep"}, nil
+		return shadowChoice{inPlace: "it has " + strings.Join(blockers, ", ") + ", which rule out a copy"}, nil
 	}
 	return shadowChoice{copy: true}, nil
 }
@@ -264,6 +266,9 @@ func (s *Session) copyPass(ctx context.Context, b builder, id string, prev phase
 	if err != nil {
 		return changed, err
 	}
+	if err := s.compareDefinitions(ctx, id, d); err != nil {
+		return changed, err
+	}
 	if err := s.compareCopy(ctx, id, d); err != nil {
 		return changed, err
 	}
@@ -288,6 +293,18 @@ func (s *Session) makeShadow(ctx context.Context, id string, d sqlData) error {
 	s.notice(id, "copies %s into %s, which triggers keep in step with the application's writes, and then puts the copy in its place: on MariaDB a copy costs a fraction of a fill in place", s.plan.Table, d.Shadow.Copy)
 	if err := s.shadowStep(ctx, id, s.db, create[0]); err != nil {
 		return err
+	}
+	if err := s.queryRow(ctx, s.db, "shadow-next", d, nil, &d.Next); err != nil {
+		return fmt.Errorf("%s: read the AUTO_INCREMENT counter of %s: %w", id, s.plan.Table, err)
+	}
+	if d.Next > 0 {
+		counter, err := s.sql.Script("shadow-counter", d)
+		if err != nil {
+			return err
+		}
+		if err := s.shadowStep(ctx, id, s.db, counter[0]); err != nil {
+			return err
+		}
 	}
 	s.opts.Failpoint(id + ":copy-made")
 	triggers, err := s.sql.Script("shadow-triggers", d)

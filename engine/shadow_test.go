@@ -2,13 +2,10 @@ package engine
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
-	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -82,99 +79,16 @@ func copyLeft(db *testdb.DB) []string {
 func TestCopyUnderWrites(t *testing.T) {
 	db := mariaDB(t)
 	copyUsers(t, db, 3000)
-	want := map[int64]string{}
-	for i := int64(1); i <= 3000; i++ {
-		want[i] = fmt.Sprintf("user%d", i)
-	}
 	touched := db.One(`SELECT max(touched) FROM users`)
-	var mu sync.Mutex
-	var failed []string
-	var nextID atomic.Int64
-	nextID.Store(3000)
-	appDB := db.SQL
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := 0; w < 3; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			r := rand.New(rand.NewPCG(uint64(w), 7))
-			for n := 0; ; n++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				var err error
-				switch n % 3 {
-				case 0: // old code's insert
-					name := fmt.Sprintf("w%d-%d", w, n)
-					id := nextID.Add(1)
-					if _, err = appDB.Exec(`INSERT INTO users (id, username, name) VALUES (?, ?, 'new')`, id, name); err == nil {
-						mu.Lock()
-						want[id] = name
-						mu.Unlock()
-					}
-				case 1: // a rename, anywhere in the table
-					id := r.Int64N(1000)*3 + int64(w) + 1 // each writer its own rows: the model follows each one's order
-					name := fmt.Sprintf("r%d-%d", w, n)
-					mu.Lock()
-					_, there := want[id]
-					mu.Unlock()
-					if !there {
-						continue
-					}
-					var res sql.Result
-					if res, err = appDB.Exec(`UPDATE users SET username = ? WHERE id = ?`, name, id); err == nil {
-						if k, _ := res.RowsAffected(); k == 1 {
-							mu.Lock()
-							want[id] = name
-							mu.Unlock()
-						}
-					}
-				case 2: // a delete
-					id := r.Int64N(1000)*3 + int64(w) + 1 // each writer its own rows: the model follows each one's order
-					if _, err = appDB.Exec(`DELETE FROM users WHERE id = ?`, id); err == nil {
-						mu.Lock()
-						delete(want, id)
-						mu.Unlock()
-					}
-				}
-				if err != nil {
-					mu.Lock()
-					failed = append(failed, fmt.Sprintf("%s (write %d of kind %d)", err, n, n%3))
-					mu.Unlock()
-				}
-				time.Sleep(time.Millisecond)
-			}
-		}(w)
-	}
+	app := startCopyWriters(db, 3000, false)
 	s, rec := session(t, db, mustPlan(t, usersEmailPlan), Options{BatchSize: 100})
 	runThrough(t, s, "backfill")
-	close(stop)
-	wg.Wait()
-	if len(failed) > 0 {
-		t.Fatalf("%d application writes failed during the copy, first: %s\n%s", len(failed), failed[0], db.Query(`SHOW ENGINE INNODB STATUS`)[0][2])
-	}
+	app.stopAndCheck(t, db)
 	if rec.notices("copies users into _users_shepherd_copy") != 1 {
 		t.Fatalf("the backfill did not copy the table; notices: %v", rec.of(EventNotice))
 	}
 	if left := copyLeft(db); len(left) > 0 {
 		t.Errorf("the copy left %v", left)
-	}
-	got := map[int64]string{}
-	for _, r := range db.Query(`SELECT id, username FROM users`) {
-		id, _ := strconv.ParseInt(r[0], 10, 64)
-		got[id] = r[1]
-	}
-	if len(got) != len(want) {
-		t.Errorf("users holds %d rows, the application left %d", len(got), len(want))
-	}
-	for id, name := range want {
-		if got[id] != name {
-			t.Errorf("row %d: username %q, the application left %q", id, got[id], name)
-			break
-		}
 	}
 	cp := db.One(`SELECT ` + "`checkpoint`" + ` FROM shepherd_state WHERE phase = 'backfill'`)
 	if n := db.One(`SELECT count(*) FROM users WHERE email IS NULL AND id <= ` + cp); n != "0" {
@@ -265,11 +179,14 @@ func TestCopyRuledOut(t *testing.T) {
 		{"trigger", `CREATE TRIGGER users_audit AFTER INSERT ON users FOR EACH ROW SET @x = 1`, Options{}, "a trigger (users_audit)"},
 		{"foreign key", `CREATE TABLE orders (id int PRIMARY KEY, user_id bigint, FOREIGN KEY (user_id) REFERENCES users (id))`, Options{}, "a foreign key from another table"},
 		{"in-place", ``, Options{InPlace: true}, "--in-place"},
-		{"auto-increment", `ALTER TABLE users MODIFY id bigint NOT NULL AUTO_INCREMENT`, Options{}, "an AUTO_INCREMENT column (id)"},
+		{"auto-increment", `ALTER TABLE users MODIFY id bigint NOT NULL AUTO_INCREMENT`, Options{}, "an AUTO_INCREMENT column (id, with innodb_autoinc_lock_mode 1, not 2"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			db := mariaDB(t)
+			if c.name == "auto-increment" && db.One(`SELECT @@innodb_autoinc_lock_mode`) != "1" {
+				t.Skip("the server's innodb_autoinc_lock_mode is not MariaDB's default, 1: TestCopyAutoIncrement copies such a table")
+			}
 			copyUsers(t, db, 300)
 			if c.setup != "" {
 				db.Exec(c.setup)

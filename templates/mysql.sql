@@ -1242,8 +1242,8 @@ UNION ALL
 SELECT 'a foreign key from another table', CONCAT(table_name, '.', constraint_name) FROM information_schema.referential_constraints
 WHERE unique_constraint_schema = {{template "db" .}} AND referenced_table_name = {{bind .Table}}
 UNION ALL
-SELECT 'an AUTO_INCREMENT column', column_name FROM information_schema.columns
-WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND extra LIKE '%auto_increment%'
+SELECT 'an AUTO_INCREMENT column', CONCAT(column_name, ', with innodb_autoinc_lock_mode ', @@innodb_autoinc_lock_mode, ', not 2: the copy''s INSERT … SELECT would hold a table lock that the application''s inserts queue behind') FROM information_schema.columns
+WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND extra LIKE '%auto_increment%' AND @@innodb_autoinc_lock_mode <> 2
 UNION ALL
 SELECT 'statement-based binary logging', 'binlog_format STATEMENT' FROM DUAL WHERE @@log_bin = 1 AND @@SESSION.binlog_format = 'STATEMENT'
 UNION ALL
@@ -1265,6 +1265,16 @@ SELECT
 CREATE TABLE {{qt .Schema .Shadow.Copy}} LIKE {{qt .Schema .Table}}
 {{end}}
 
+{{/* The table's next AUTO_INCREMENT value (0 without such a column), and
+     the copy's counter set to it while the copy is empty: the copy's
+     inserts of the table's keys raise it from there, so that no key the
+     table gave is given again after the swap. */}}
+{{define "shadow-next"}}SELECT coalesce(max(auto_increment), 0) FROM information_schema.tables WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}}{{end}}
+{{define "shadow-counter"}}
+-- step own: the copy is empty; its counter starts at the table's
+ALTER TABLE {{qt .Schema .Shadow.Copy}} AUTO_INCREMENT = {{.Next}}
+{{end}}
+
 {{/* The triggers are made under LOCK TABLES, so that no write sees some of
      them and not the others; the lock is asked for with NOWAIT, and held
      for the three CREATE TRIGGER only. */}}
@@ -1273,7 +1283,9 @@ CREATE TABLE {{qt .Schema .Shadow.Copy}} LIKE {{qt .Schema .Table}}
 
 {{/* An update keeps the copy's value of the new column where the
      application's row has none (old code does not write it): the row was
-     filled from its values then, as a fill in place would have left it. */}}
+     filled from its values then, as a fill in place would have left it.
+     A NULL the update writes over a value (new code clearing it) is
+     written, as in place. */}}
 {{define "shadow-triggers"}}
 -- step own: under the lock of the table and its copy (reads and writes of the table wait), for the three CREATE TRIGGER
 CREATE TRIGGER {{qt .Schema .Shadow.Delete}} AFTER DELETE ON {{qt .Schema .Table}} FOR EACH ROW
@@ -1289,7 +1301,7 @@ IF NOT (OLD.{{q .Key}} <=> NEW.{{q .Key}}) THEN
 DELETE FROM {{qt .Schema .Shadow.Copy}} WHERE {{q .Key}} = OLD.{{q .Key}};
 END IF;
 INSERT INTO {{qt .Schema .Shadow.Copy}} ({{qlist .Columns}}) VALUES ({{range $i, $c := .Columns}}{{if $i}}, {{end}}NEW.{{q $c}}{{end}})
-ON DUPLICATE KEY UPDATE {{range $i, $c := .Columns}}{{if $i}}, {{end}}{{q $c}} = {{if eq $c $.Column}}COALESCE(VALUES({{q $c}}), {{q $.Shadow.Copy}}.{{q $c}}){{else}}VALUES({{q $c}}){{end}}{{end}};
+ON DUPLICATE KEY UPDATE {{range $i, $c := .Columns}}{{if $i}}, {{end}}{{q $c}} = {{if eq $c $.Column}}IF(NEW.{{q $c}} IS NULL AND OLD.{{q $c}} IS NOT NULL, NULL, COALESCE(VALUES({{q $c}}), {{q $.Shadow.Copy}}.{{q $c}})){{else}}VALUES({{q $c}}){{end}}{{end}};
 END
 -- step own: under the same lock
 CREATE TRIGGER {{qt .Schema .Shadow.Insert}} AFTER INSERT ON {{qt .Schema .Table}} FOR EACH ROW
