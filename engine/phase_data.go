@@ -44,7 +44,7 @@ func (s *Session) phaseBackfill(ctx context.Context, b builder, id string, prev 
 	if copies {
 		changed, err = s.copyPass(ctx, b, id, prev)
 		if refused := (*shadowRefusedError)(nil); errors.As(err, &refused) {
-			s.notice(id, "fills %s in place, not by a copy of the table: the database refused to make the copy (%v)", s.plan.Table, refused.err)
+			s.notice(id, "fills %s in place, not by a copy of the table: %s", s.plan.Table, refused.why)
 			copies = false
 		}
 	}

@@ -129,6 +129,11 @@ func (s *Session) execute(ctx context.Context, ph phases.Phase, confirmation str
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	defer s.lock.watch(cancel)()
+	// Nothing is written, not even the confirmation, while another plan's
+	// copy is on the table (shadow_guard.go).
+	if err := s.guardCopy(ctx, id); err != nil {
+		return err
+	}
 	if err := s.forgetCarry(ctx); err != nil {
 		return err
 	}
@@ -144,9 +149,6 @@ func (s *Session) execute(ctx context.Context, ph phases.Phase, confirmation str
 	// Every phase re-reads the table: the application may have changed
 	// it, and the rebuild on SQLite needs its exact definition.
 	if err := s.refreshTable(ctx); err != nil {
-		return err
-	}
-	if err := s.guardCopy(ctx, id); err != nil {
 		return err
 	}
 	start := time.Now()

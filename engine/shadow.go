@@ -2,7 +2,9 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/shepherd-db/shepherd/phases"
@@ -100,26 +102,36 @@ func (s *Session) chooseShadow(ctx context.Context) (shadowChoice, error) {
 			return shadowChoice{inPlace: fmt.Sprintf("it has a generated column (%s), which a copy cannot write", c.Name)}, nil
 		}
 	}
-	rows, err := s.query(ctx, s.db, "shadow-blockers", s.builder().shadowData(), nil)
+	blockers, err := s.shadowBlockers(ctx, s.builder().shadowData())
 	if err != nil {
-		return shadowChoice{}, fmt.Errorf("read what rules out a copy of %s: %w", s.plan.Table, err)
+		return shadowChoice{}, err
+	}
+	if len(blockers) > 0 {
+		return shadowChoice{inPlace: "it has " + strings.Join(blockers, ", ") + ", which rule out a copy"}, nil
+	}
+	return shadowChoice{copy: true}, nil
+}
+
+// shadowBlockers are what rules out a copy of the table, from the catalog
+// and the server's settings (shadow-blockers).
+func (s *Session) shadowBlockers(ctx context.Context, d sqlData) ([]string, error) {
+	rows, err := s.query(ctx, s.db, "shadow-blockers", d, nil)
+	if err != nil {
+		return nil, fmt.Errorf("read what rules out a copy of %s: %w", s.plan.Table, err)
 	}
 	defer rows.Close()
 	var blockers []string
 	for rows.Next() {
 		var what, name string
 		if err := rows.Scan(&what, &name); err != nil {
-			return shadowChoice{}, fmt.Errorf("read what rules out a copy of %s: %w", s.plan.Table, err)
+			return nil, fmt.Errorf("read what rules out a copy of %s: %w", s.plan.Table, err)
 		}
 		blockers = append(blockers, what+" ("+name+")")
 	}
 	if err := rows.Err(); err != nil {
-		return shadowChoice{}, fmt.Errorf("read what rules out a copy of %s: %w", s.plan.Table, err)
+		return nil, fmt.Errorf("read what rules out a copy of %s: %w", s.plan.Table, err)
 	}
-	if len(blockers) > 0 {
-		return shadowChoice{inPlace: "it has " + strings.Join(blockers, ", ") + ", which rule out a copy"}, nil
-	}
-	return shadowChoice{copy: true}, nil
+	return blockers, nil
 }
 
 // shadowData is the data of the copy's templates: the table's columns that
@@ -185,6 +197,15 @@ func (s *Session) backfillCopies(ctx context.Context, id string, prev phases.Sta
 		return false, fmt.Errorf("%s: %w", id, err)
 	}
 	started := prev == phases.Running || prev == phases.Failed
+	if left.any() {
+		// Another plan's copy (its backfill on the same table) is not
+		// this backfill's to resume or drop.
+		if owns, owner, err := s.copyOwner(ctx, id, d); err != nil {
+			return false, fmt.Errorf("%s: %w", id, err)
+		} else if owner != "" && !owns {
+			return false, &CopyInUseError{Phase: id, Table: s.plan.Table, Owners: []string{owner}, Objects: []string{d.Shadow.Copy}}
+		}
+	}
 	if left.any() && !started {
 		return false, fmt.Errorf("%s: %s or %s is in the database, and this backfill has not started: shepherd makes its copy of %s under those names; drop or rename them if they are not shepherd's, then rerun", id, d.Shadow.Copy, d.Shadow.Old, s.plan.Table)
 	}
@@ -250,7 +271,7 @@ func (s *Session) copyPass(ctx context.Context, b builder, id string, prev phase
 			return 0, err
 		}
 		if err := s.makeShadow(ctx, id, d); err != nil {
-			if s.d.classify(err).kind != failPermission {
+			if refused := (*shadowRefusedError)(nil); errors.As(err, &refused) || s.d.classify(err).kind != failPermission {
 				return 0, err
 			}
 			// No right to make the copy or its triggers (TRIGGER, or SUPER
@@ -259,7 +280,7 @@ func (s *Session) copyPass(ctx context.Context, b builder, id string, prev phase
 			if derr := s.dropShadow(ctx, id); derr != nil {
 				return 0, derr
 			}
-			return 0, &shadowRefusedError{err: err}
+			return 0, &shadowRefusedError{why: fmt.Sprintf("the database refused to make the copy (%v)", err)}
 		}
 	}
 	changed, err := s.runBatches(ctx, b.shadowJob(id))
@@ -279,10 +300,11 @@ func (s *Session) copyPass(ctx context.Context, b builder, id string, prev phase
 }
 
 // shadowRefusedError is a copy the database did not allow this user to
-// make: the backfill fills the table in place instead.
-type shadowRefusedError struct{ err error }
+// make, or did not make alike: the backfill fills the table in place
+// instead.
+type shadowRefusedError struct{ why string }
 
-func (e *shadowRefusedError) Error() string { return e.err.Error() }
+func (e *shadowRefusedError) Error() string { return e.why }
 
 // makeShadow makes the copy and its triggers.
 func (s *Session) makeShadow(ctx context.Context, id string, d sqlData) error {
@@ -292,6 +314,9 @@ func (s *Session) makeShadow(ctx context.Context, id string, d sqlData) error {
 	}
 	s.notice(id, "copies %s into %s, which triggers keep in step with the application's writes, and then puts the copy in its place: on MariaDB a copy costs a fraction of a fill in place", s.plan.Table, d.Shadow.Copy)
 	if err := s.shadowStep(ctx, id, s.db, create[0]); err != nil {
+		return err
+	}
+	if err := s.recordCopyOwner(ctx, id, d); err != nil {
 		return err
 	}
 	if err := s.queryRow(ctx, s.db, "shadow-next", d, nil, &d.Next); err != nil {
@@ -305,6 +330,17 @@ func (s *Session) makeShadow(ctx context.Context, id string, d sqlData) error {
 		if err := s.shadowStep(ctx, id, s.db, counter[0]); err != nil {
 			return err
 		}
+	}
+	// LIKE does not copy everything (DATA DIRECTORY, for one): a copy
+	// that differs from the start would only be refused at the swap.
+	if problems, err := s.definitionProblems(ctx, id, d); err != nil || len(problems) > 0 {
+		if err != nil {
+			return err
+		}
+		if err := s.dropShadow(ctx, id); err != nil {
+			return err
+		}
+		return &shadowRefusedError{why: fmt.Sprintf("CREATE TABLE … LIKE made a copy unlike %s (%s)", s.plan.Table, strings.Join(problems, "; "))}
 	}
 	s.opts.Failpoint(id + ":copy-made")
 	triggers, err := s.sql.Script("shadow-triggers", d)
@@ -331,16 +367,8 @@ func (s *Session) compareCopy(ctx context.Context, id string, d sqlData) error {
 		s.notice(id, "%s and its copy hold the same %d rows", s.plan.Table, table)
 		return nil
 	}
-	if err := s.dropShadow(ctx, id); err != nil {
-		return err
-	}
-	st := s.st(id)
-	st.resetWalk()
-	if err := s.save(ctx, s.db, st); err != nil {
-		return err
-	}
-	return &VerifyError{Phase: id, What: fmt.Sprintf("%s and its copy hold the same rows", s.plan.Table), Count: max(table-copied, copied-table),
-		Hint: fmt.Sprintf("%s holds %d rows and its copy %d, counted in one read view: writes reached one and not the other (were the triggers %s, %s, %s dropped?). Nothing was swapped, and the copy is dropped: rerun to copy again", s.plan.Table, table, copied, d.Shadow.Insert, d.Shadow.Update, d.Shadow.Delete)}
+	return s.abandonCopy(ctx, id, &VerifyError{Phase: id, What: fmt.Sprintf("%s and its copy hold the same rows", s.plan.Table), Count: max(table-copied, copied-table),
+		Hint: fmt.Sprintf("%s holds %d rows and its copy %d, counted in one read view: writes reached one and not the other (were the triggers %s, %s, %s dropped?). Nothing was swapped, and the copy is dropped: rerun to copy again", s.plan.Table, table, copied, d.Shadow.Insert, d.Shadow.Update, d.Shadow.Delete)})
 }
 
 // swapShadow analyzes the copy and puts it in the table's place.
@@ -348,7 +376,28 @@ func (s *Session) swapShadow(ctx context.Context, id string, d sqlData) error {
 	if err := s.analyzeCopy(ctx, id, d); err != nil {
 		return err
 	}
-	if err := s.nowaitStatement(ctx, id, "swap "+s.plan.Table+" and its copy", "shadow-swap", d); err != nil {
+	swap, err := s.sql.Script("shadow-swap", d)
+	if err != nil {
+		return err
+	}
+	// What the swap would undo or break is checked again right before
+	// each try: DDL can come while the swap waits for the table.
+	var problems []string
+	err = s.nowait(ctx, id, "swap "+s.plan.Table+" and its copy", func() error {
+		var err error
+		if problems, err = s.swapProblems(ctx, id, d); err != nil || len(problems) > 0 {
+			return err
+		}
+		_, err = s.db.ExecContext(ctx, swap[0].SQL)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		return s.refuseSwap(ctx, id, problems)
+	}
+	if err := s.log(ctx, s.db, id, "sql", swap[0].SQL, swap[0].Lock); err != nil {
 		return err
 	}
 	s.opts.Failpoint(id + ":copy-swapped")
@@ -394,6 +443,10 @@ func (b builder) shadowPreview(phase string) (templates.Script, error) {
 		return templates.Script{{Statement: st, Mode: templates.Own, Lock: lock}}, err
 	}
 	add(b.sql.Script("shadow-create", d))
+	if b.live != nil && slices.ContainsFunc(b.live.Columns, func(c Column) bool { return c.Auto }) {
+		d.Next = 0 // the table's, read when the copy is made
+		add(b.sql.Script("shadow-counter", d))
+	}
 	add(own("shadow-lock", "reads and writes of "+b.plan.Table+" wait while it is held, for the three CREATE TRIGGER; asked for with NOWAIT, again every few milliseconds until no session holds the table"))
 	add(b.sql.Script("shadow-triggers", d))
 	add(own("shadow-unlock", "ends the lock"))

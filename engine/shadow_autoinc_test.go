@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/shepherd-db/shepherd/internal/testdb"
@@ -70,16 +71,38 @@ func TestCopyAutoIncrement(t *testing.T) {
 	}
 
 	// A table whose counter is past its rows, and no insert during the
-	// copy: only the copy's counter, set from the table's, keeps the next
-	// key past the keys the table gave.
+	// copy: only the copy's counter, set from the table's when it is made
+	// and raised to it right before the swap, keeps the next key past the
+	// keys the table gave (here an ALTER raises the table's during the
+	// copy).
 	db.Exec(`CREATE TABLE items (id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY, username varchar(100) NOT NULL)`)
 	db.Exec(`INSERT INTO items (username) SELECT username FROM users ORDER BY id LIMIT 100`)
 	db.Exec(`ALTER TABLE items AUTO_INCREMENT = 1000`)
-	items, _ := session(t, db, mustPlan(t, itemsEmailPlan), Options{BatchSize: 30})
+	raised := false
+	items, rec := session(t, db, mustPlan(t, itemsEmailPlan), Options{BatchSize: 30, Failpoint: func(p string) {
+		if p == "backfill:batch-done" && !raised {
+			raised = true
+			db.Exec(`ALTER TABLE items AUTO_INCREMENT = 2000`)
+		}
+	}})
 	runThrough(t, items, "backfill")
+	if rec.notices("copies items into _items_shepherd_copy") != 1 {
+		t.Fatalf("the backfill did not copy items; notices: %v", rec.of(EventNotice))
+	}
 	db.Exec(`INSERT INTO items (username) VALUES ('after')`)
-	if next := db.One(`SELECT id FROM items WHERE username = 'after'`); next != "1000" {
-		t.Errorf("after the copy of items the counter gave %s, want 1000, where the table's was", next)
+	if next := db.One(`SELECT id FROM items WHERE username = 'after'`); next != "2000" {
+		t.Errorf("after the copy of items the counter gave %s, want 2000, where the table's was", next)
+	}
+
+	// A long UNIQUE (a hash index) beside an AUTO_INCREMENT column: the
+	// copy's counter could move only by rebuilding the copy, so the fill
+	// is in place, saying why.
+	db.Exec(`CREATE TABLE notes (id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY, username varchar(100) NOT NULL, body text, UNIQUE KEY notes_body (body))`)
+	db.Exec(`INSERT INTO notes (username, body) SELECT username, concat('note ', id) FROM users ORDER BY id LIMIT 50`)
+	notes, rec := session(t, db, mustPlan(t, strings.ReplaceAll(itemsEmailPlan, "items", "notes")), Options{AllowLock: "shared"}) // a long UNIQUE rules out an instant ADD COLUMN too
+	runThrough(t, notes, "backfill")
+	if len(rec.find(EventNotice, "fills notes in place.*a long UNIQUE \\(notes_body")) != 1 {
+		t.Errorf("no notice that the long UNIQUE rules the copy out; notices: %v", rec.of(EventNotice))
 	}
 }
 

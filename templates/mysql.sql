@@ -1245,6 +1245,10 @@ UNION ALL
 SELECT 'an AUTO_INCREMENT column', CONCAT(column_name, ', with innodb_autoinc_lock_mode ', @@innodb_autoinc_lock_mode, ', not 2: the copy''s INSERT … SELECT would hold a table lock that the application''s inserts queue behind') FROM information_schema.columns
 WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}} AND extra LIKE '%auto_increment%' AND @@innodb_autoinc_lock_mode <> 2
 UNION ALL
+SELECT 'an AUTO_INCREMENT column and a long UNIQUE', CONCAT(s.index_name, ': the copy''s counter could move only by rebuilding it') FROM information_schema.statistics s
+WHERE s.table_schema = {{template "db" .}} AND s.table_name = {{bind .Table}} AND s.index_type = 'HASH' AND s.seq_in_index = 1
+AND EXISTS (SELECT 1 FROM information_schema.columns c WHERE c.table_schema = s.table_schema AND c.table_name = s.table_name AND c.extra LIKE '%auto_increment%')
+UNION ALL
 SELECT 'statement-based binary logging', 'binlog_format STATEMENT' FROM DUAL WHERE @@log_bin = 1 AND @@SESSION.binlog_format = 'STATEMENT'
 UNION ALL
 SELECT 'its storage', CONCAT(coalesce(engine, ''), ' ', table_type, IF(create_options LIKE '%partitioned%', ' partitioned', '')) FROM information_schema.tables
@@ -1260,6 +1264,10 @@ SELECT
   (SELECT count(*) FROM information_schema.triggers WHERE event_object_schema = {{template "db" .}} AND event_object_table = {{bind .Table}} AND trigger_name IN ({{bind .Shadow.Insert}}, {{bind .Shadow.Update}}, {{bind .Shadow.Delete}}))
 {{end}}
 
+{{/* The plan whose backfill made the copy: the last "copy" event that
+     names it (engine/shadow_guard.go). */}}
+{{define "shadow-owner"}}SELECT plan FROM shepherd_log WHERE `event` = 'copy' AND detail = {{param "copy"}} ORDER BY id DESC LIMIT 1{{end}}
+
 {{define "shadow-create"}}
 -- step own: reads the table's definition only; the copy is empty
 CREATE TABLE {{qt .Schema .Shadow.Copy}} LIKE {{qt .Schema .Table}}
@@ -1273,6 +1281,16 @@ CREATE TABLE {{qt .Schema .Shadow.Copy}} LIKE {{qt .Schema .Table}}
 {{define "shadow-counter"}}
 -- step own: the copy is empty; its counter starts at the table's
 ALTER TABLE {{qt .Schema .Shadow.Copy}} AUTO_INCREMENT = {{.Next}}
+{{end}}
+{{/* Right before the swap, both counters; and the copy's raised to the
+     table's where keys the copy never saw (inserts rolled back, rows
+     deleted before the triggers were made) put the table's ahead. */}}
+{{define "shadow-next-both"}}SELECT
+  (SELECT coalesce(max(auto_increment), 0) FROM information_schema.tables WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}}),
+  (SELECT coalesce(max(auto_increment), 0) FROM information_schema.tables WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Shadow.Copy}}){{end}}
+{{define "shadow-counter-raise"}}
+-- step own: the copy's metadata lock, taken only when no session holds it (NOWAIT), for a change of its counter that rebuilds nothing
+ALTER TABLE {{qt .Schema .Shadow.Copy}} NOWAIT AUTO_INCREMENT = {{.Next}}, ALGORITHM=INPLACE, LOCK=NONE
 {{end}}
 
 {{/* The triggers are made under LOCK TABLES, so that no write sees some of
