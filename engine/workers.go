@@ -10,13 +10,13 @@ import (
 	"sync"
 )
 
-// A backfill's walk split among workers (--workers N): the key's range,
-// from the checkpoint to its last value, cut into N contiguous ranges of
-// the key's values, each walked by its own connection with its own sizer,
-// pacing (--max-rate shared out) and holds (pause, pressure, replicas).
-// The last range has no end: rows inserted past the split are walked too.
-// Only a key of one integer column is split (its values give the ranges);
-// SQLite has one writer at a time, and walks with one.
+// A backfill's walk split among workers (--workers N): the rows after
+// the checkpoint, cut into N contiguous ranges of the key of about as many
+// rows each (rowBounds), each walked by its own connection with its own
+// sizer, pacing (--max-rate shared out) and holds (pause, pressure,
+// replicas). The last range has no end: rows inserted past the split are
+// walked too. Only a key of one integer column is split; SQLite has one
+// writer at a time, and walks with one.
 //
 // Each worker keeps its range and checkpoint in a row of shepherd_walk,
 // moved in its batch's transaction as a lone walk moves the phase's state:
@@ -197,36 +197,30 @@ func nullText(v sql.NullString) *string {
 	return &v.String
 }
 
-// splitWalk cuts the key's values after the phase's checkpoint into
-// workers contiguous ranges and records them, or fewer where there are
-// fewer values than workers.
+// splitWalk cuts the rows after the phase's checkpoint into workers
+// contiguous ranges of the key of about as many rows each, and records
+// them; fewer where there are fewer rows than workers.
 func (s *Session) splitWalk(ctx context.Context, job batchJob, workers int) ([]*walkWorker, error) {
 	st := s.st(job.phase)
-	data := job.data
-	data.HasLo = st.Checkpoint != nil
-	vals := map[string]any{}
+	var lo any
 	if st.Checkpoint != nil {
-		vals["lo"] = s.walkArg(*st.Checkpoint)
+		lo = s.walkArg(*st.Checkpoint)
 	}
-	var first, last sql.NullInt64
-	if err := s.queryRow(ctx, s.db, "key-span", data, vals, &first, &last); err != nil {
-		return nil, fmt.Errorf("%s: find the key's range to split it: %w", job.phase, err)
+	bounds, err := s.rowBounds(ctx, job, lo, workers)
+	if err != nil || len(bounds) == 0 {
+		return nil, err
 	}
-	if !first.Valid || last.Int64-first.Int64+1 < int64(workers) {
-		return nil, nil
-	}
-	span := last.Int64 - first.Int64 + 1
-	ws := make([]*walkWorker, workers)
+	ws := make([]*walkWorker, len(bounds)+1)
 	for i := range ws {
 		w := &walkWorker{n: i}
 		w.st.ID = job.phase
 		if i == 0 {
 			w.lo = st.Checkpoint
 		} else {
-			w.lo = ptr(strconv.FormatInt(first.Int64-1+span*int64(i)/int64(workers), 10))
+			w.lo = ptr(bounds[i-1])
 		}
-		if i < workers-1 {
-			w.hi = ptr(strconv.FormatInt(first.Int64-1+span*int64(i+1)/int64(workers), 10))
+		if i < len(bounds) {
+			w.hi = ptr(bounds[i])
 		}
 		w.st.Checkpoint = w.lo
 		ws[i] = w
@@ -234,7 +228,7 @@ func (s *Session) splitWalk(ctx context.Context, job batchJob, workers int) ([]*
 	if _, err := s.exec(ctx, s.db, "walk-ddl", nil, nil); err != nil {
 		return nil, fmt.Errorf("%s: create shepherd_walk, where a split walk keeps its workers' checkpoints: %w", job.phase, err)
 	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := s.exec(ctx, tx, "walk-delete", nil, map[string]any{"plan": s.plan.Name, "phase": job.phase}); err != nil {
 			return err
 		}
@@ -252,8 +246,46 @@ func (s *Session) splitWalk(ctx context.Context, job batchJob, workers int) ([]*
 	for _, w := range ws {
 		ranges = append(ranges, s.workerRange(w))
 	}
-	s.notice(job.phase, "the walk is split among %d workers, each on its own connection: %s", workers, strings.Join(ranges, "; "))
+	s.notice(job.phase, "the walk is split among %d workers, each on its own connection, by the key's index into ranges of about as many rows: %s", len(ws), strings.Join(ranges, "; "))
 	return ws, nil
+}
+
+// rowBounds finds the keys that cut the rows after lo into workers ranges
+// of about as many rows each (the rows estimated, less those the walk has
+// done), each key the per-th after the last, read from the key's index as
+// a batch's end is (upper-bound). A split by the key's values instead
+// would give one worker nearly every row where the values are spread
+// unevenly: a table whose rows are ids 1 to a million and a few rows
+// past a billion would be cut at half a billion. No key is found where
+// fewer than workers rows are left.
+func (s *Session) rowBounds(ctx context.Context, job batchJob, lo any, workers int) ([]string, error) {
+	total, err := s.estimateRows(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%s: split the walk: %w", job.phase, err)
+	}
+	per := (total - s.st(job.phase).RowsDone) / int64(workers)
+	if per < 1 {
+		return nil, nil
+	}
+	var bounds []string
+	for at := lo; len(bounds) < workers-1; {
+		hi, rows, more, err := s.upperBound(ctx, job, at, int(per))
+		if err != nil {
+			return nil, fmt.Errorf("%s: find where to split the walk: %w", job.phase, s.dsn.scrub(err))
+		}
+		if more && rows < per && len(bounds) == 0 && rows >= int64(workers) {
+			// The estimate was high (MySQL's is InnoDB's guess): the
+			// probe counted the rows left, which give the share.
+			per = rows / int64(workers)
+			continue
+		}
+		if !more || rows < per {
+			break // the rest is the last worker's
+		}
+		bounds = append(bounds, keyText(hi))
+		at = hi
+	}
+	return bounds, nil
 }
 
 func textOrNil(p *string) any {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -98,4 +99,48 @@ func walkTable(db *testdb.DB) string {
 		return "shepherd.shepherd_walk"
 	}
 	return "shepherd_walk"
+}
+
+// A key whose values are spread unevenly (ids 1 to 3000 and a few rows
+// past a billion, as an application that numbers new rows elsewhere
+// leaves them) is split by rows, not by values: each worker's range holds
+// about half the rows. Split at half the values, the first worker would
+// walk every row and the second a few.
+func TestSplitWalkByRows(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *testdb.DB) {
+		if db.Dialect == "sqlite" {
+			t.Skip("SQLite walks with one worker")
+		}
+		db.Exec(`CREATE TABLE users (id bigint PRIMARY KEY, username varchar(100) NOT NULL, name varchar(100) NOT NULL)`)
+		db.SeedRows("users", 3000)
+		for i := 1; i <= 10; i++ {
+			db.Exec(fmt.Sprintf(`INSERT INTO users (id, username, name) VALUES (%d, 'far%d', 'x')`, 1_000_000_000+i, i))
+		}
+		s, rec := session(t, db, mustPlan(t, usersEmailPlan), Options{Workers: 2, InPlace: true})
+		runThrough(t, s, "add-column")
+		for _, n := range []int{2, 3} {
+			bounds, err := s.rowBounds(context.Background(), s.builder().fillJob("backfill"), nil, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(bounds) != n-1 {
+				t.Fatalf("%d workers: bounds %v", n, bounds)
+			}
+			lo := "0"
+			for i, b := range append(bounds, "2000000000") {
+				got := db.One(`SELECT count(*) FROM users WHERE id > ` + lo + ` AND id <= ` + b)
+				if c, _ := strconv.Atoi(got); c < 3010/n-3010/(5*n) || c > 3010/n+3010/(5*n) {
+					t.Errorf("%d workers: range %d (%s, %s] holds %s of 3010 rows", n, i+1, lo, b, got)
+				}
+				lo = b
+			}
+		}
+		runThrough(t, s, "backfill")
+		if n := db.One(`SELECT count(*) FROM users WHERE email IS NULL`); n != "0" {
+			t.Errorf("%s rows NULL after the split walk", n)
+		}
+		if len(rec.find(EventNotice, "split among 2 workers")) != 1 {
+			t.Errorf("the walk was not split; notices: %v", rec.of(EventNotice))
+		}
+	})
 }

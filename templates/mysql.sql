@@ -602,7 +602,6 @@ SELECT {{q .Key}} FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{q .Key}} > {{p
 {{define "walk-save"}}UPDATE shepherd_walk SET `checkpoint` = {{param "checkpoint"}}, rows_done = {{param "rows_done"}}, rows_changed = {{param "rows_changed"}} WHERE plan = {{param "plan"}} AND phase = {{param "phase"}} AND worker = {{param "worker"}}{{end}}
 {{define "walk-get"}}SELECT `checkpoint`, rows_done, rows_changed FROM shepherd_walk WHERE plan = {{param "plan"}} AND phase = {{param "phase"}} AND worker = {{param "worker"}}{{end}}
 {{define "walk-delete"}}DELETE FROM shepherd_walk WHERE plan = {{param "plan"}} AND phase = {{param "phase"}}{{end}}
-{{define "key-span"}}SELECT min({{q .Key}}), max({{q .Key}}) FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{q .Key}} > {{param "lo"}}{{end}}{{end}}
 {{define "range-count"}}SELECT count(*) FROM {{qt .Schema .Table}} WHERE {{template "range" .}}{{end}}
 {{/* How many workers a walk gets by default: half the server's cores.
      MariaDB's thread_pool_size is its CPU count unless set; MySQL has no

@@ -762,7 +762,6 @@ SELECT {{q .Key}} FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{q .Key}} > {{p
 {{define "walk-get"}}SELECT checkpoint, rows_done, rows_changed FROM shepherd.shepherd_walk WHERE plan = {{param "plan"}} AND phase = {{param "phase"}} AND worker = {{param "worker"}}{{end}}
 {{define "walk-delete"}}DELETE FROM shepherd.shepherd_walk WHERE plan = {{param "plan"}} AND phase = {{param "phase"}}{{end}}
 {{/* The key's first and last values past lo (its index's two ends), to split a walk. */}}
-{{define "key-span"}}SELECT min({{q .Key}}), max({{q .Key}}) FROM {{qt .Schema .Table}}{{if .HasLo}} WHERE {{q .Key}} > {{param "lo"}}{{end}}{{end}}
 {{define "range-count"}}SELECT count(*) FROM {{qt .Schema .Table}} WHERE {{template "range" .}}{{end}}
 {{/* How many workers a walk gets by default: the parallelism the server
      lets one statement have (max_parallel_workers_per_gather, 2 by
