@@ -45,15 +45,7 @@ func TestCopyAutoIncrement(t *testing.T) {
 	app.mu.Lock()
 	app.want[0] = "zero" // the writers leave it alone
 	app.mu.Unlock()
-	s, rec := session(t, db, mustPlan(t, usersEmailPlan), Options{BatchSize: 100})
-	runThrough(t, s, "backfill")
-	app.stopAndCheck(t, db)
-	if rec.notices("copies users into _users_shepherd_copy") != 1 {
-		t.Fatalf("the backfill did not copy the table; notices: %v", rec.of(EventNotice))
-	}
-	if left := copyLeft(db); len(left) > 0 {
-		t.Errorf("the copy left %v", left)
-	}
+	copyUnderWriters(t, db, app)
 	if got := db.One(`SELECT username FROM users WHERE id = 0`); got != "zero" {
 		t.Errorf("the row of key 0 is %q after the copy", got)
 	}

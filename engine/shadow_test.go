@@ -81,15 +81,7 @@ func TestCopyUnderWrites(t *testing.T) {
 	copyUsers(t, db, 3000)
 	touched := db.One(`SELECT max(touched) FROM users`)
 	app := startCopyWriters(db, 3000, false)
-	s, rec := session(t, db, mustPlan(t, usersEmailPlan), Options{BatchSize: 100})
-	runThrough(t, s, "backfill")
-	app.stopAndCheck(t, db)
-	if rec.notices("copies users into _users_shepherd_copy") != 1 {
-		t.Fatalf("the backfill did not copy the table; notices: %v", rec.of(EventNotice))
-	}
-	if left := copyLeft(db); len(left) > 0 {
-		t.Errorf("the copy left %v", left)
-	}
+	s := copyUnderWriters(t, db, app)
 	cp := db.One(`SELECT ` + "`checkpoint`" + ` FROM shepherd_state WHERE phase = 'backfill'`)
 	if n := db.One(`SELECT count(*) FROM users WHERE email IS NULL AND id <= ` + cp); n != "0" {
 		t.Errorf("%s rows up to the copy's last key %s are NULL", n, cp)
@@ -218,27 +210,8 @@ func regexpQuote(s string) string {
 func TestCopyRollback(t *testing.T) {
 	db := mariaDB(t)
 	copyUsers(t, db, 1000)
-	plan := mustPlan(t, usersEmailPlan)
-	ctx, cancel := context.WithCancel(context.Background())
-	hits := 0
-	s, _ := sessionWith(context.Background(), t, db, plan, Options{BatchSize: 100, Failpoint: func(p string) {
-		if p == "backfill:batch-done" {
-			if hits++; hits == 3 {
-				cancel()
-			}
-		}
-	}})
-	for _, id := range []string{"add-column", "deploy-readers", "backfill"} {
-		if err := s.Arrive(ctx, id); err != nil {
-			t.Fatalf("arrive at %s: %v", id, err)
-		}
-		if err := s.RunPhase(ctx, id); err != nil && id != "backfill" {
-			t.Fatalf("%s: %v", id, err)
-		}
-	}
-	if left := copyLeft(db); len(left) != 4 {
-		t.Fatalf("the stopped copy left %v, want the copy and three triggers", left)
-	}
+	stopCopyMidWalk(t, db)
+	s, _ := session(t, db, mustPlan(t, usersEmailPlan), Options{})
 	rollBackAll(t, s, db)
 	if n := db.One(`SELECT count(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'users' AND column_name = 'email'`); n != "0" {
 		t.Errorf("the column is still there after the rollback")

@@ -137,3 +137,20 @@ func (c *copyWriters) stopAndCheck(t *testing.T, db *testdb.DB) {
 		}
 	}
 }
+
+// copyUnderWriters runs users-email through its backfill, which copies
+// users, while app writes; then stops app and checks its rows, that the
+// table was copied, and that nothing of the copy is left.
+func copyUnderWriters(t *testing.T, db *testdb.DB, app *copyWriters) *Session {
+	t.Helper()
+	s, rec := session(t, db, mustPlan(t, usersEmailPlan), Options{BatchSize: 100})
+	runThrough(t, s, "backfill")
+	app.stopAndCheck(t, db)
+	if rec.notices("copies users into _users_shepherd_copy") != 1 {
+		t.Fatalf("the backfill did not copy the table; notices: %v", rec.of(EventNotice))
+	}
+	if left := copyLeft(db); len(left) > 0 {
+		t.Errorf("the copy left %v", left)
+	}
+	return s
+}
