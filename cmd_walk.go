@@ -82,7 +82,7 @@ func workersOption(n int) int {
 	return n
 }
 
-const workersHelp = "split the backfill's walk among this many connections (1 to 8), each walking its own range of an integer key, checkpointed on its own; 0 lets the server choose (PostgreSQL's max_parallel_workers_per_gather, half of MariaDB's CPUs, 1 on MySQL); SQLite always walks with one"
+const workersHelp = "split the backfill's walk among this many connections (1 to 8), each walking its own range of an integer key, checkpointed on its own; 0 lets the server choose, at most 4 (PostgreSQL's max_parallel_workers_per_gather, half of MariaDB's CPUs, 1 on MySQL); SQLite always walks with one"
 
 // replicaLagOption is --max-replica-lag as the engine takes it: there 0
 // is the default, and off is below 0.

@@ -34,8 +34,12 @@ import (
 const WorkersAuto = -1
 
 // maxWorkers bounds a walk's workers: each holds a connection and adds
-// its share of the server's load.
-const maxWorkers = 8
+// its share of the server's load. maxAutoWorkers bounds the server's
+// choice (WorkersAuto, --workers 0): more is the operator's to ask for.
+const (
+	maxWorkers     = 8
+	maxAutoWorkers = 4
+)
 
 // walkBook is where a walk keeps its position and counts: the phase's
 // state row, or a worker's row of a split walk. A batch moves it in its
@@ -111,7 +115,7 @@ func (s *Session) walkWorkers(ctx context.Context, phase string) int {
 		if err := s.queryRow(ctx, s.db, "default-workers", nil, nil, &n); err != nil || !n.Valid {
 			return 1 // MySQL has no such variable: one, as before
 		}
-		want = int(n.Int64)
+		want = min(maxAutoWorkers, int(n.Int64))
 	}
 	return max(1, min(maxWorkers, want))
 }
