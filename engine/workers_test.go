@@ -144,3 +144,20 @@ func TestSplitWalkByRows(t *testing.T) {
 		}
 	})
 }
+
+// The server's choice of workers (--workers 0) is at most 4, whatever the
+// server allows one statement: more is the operator's to ask for.
+func TestAutoWorkersBounded(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t, "postgres")
+	db.Exec(`DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET max_parallel_workers_per_gather = 8', current_database()); END $$`)
+	db.Exec(`CREATE TABLE users (id bigint PRIMARY KEY, username varchar(100) NOT NULL, name varchar(100) NOT NULL)`)
+	db.SeedRows("users", 100)
+	for _, c := range []struct{ asked, want int }{{WorkersAuto, 4}, {8, 8}} {
+		s, _ := session(t, db, mustPlan(t, usersEmailPlan), Options{Workers: c.asked})
+		if got := s.walkWorkers(context.Background(), "backfill"); got != c.want {
+			t.Errorf("--workers %d on a server that allows 8: %d workers, want %d", c.asked, got, c.want)
+		}
+		s.Close()
+	}
+}
