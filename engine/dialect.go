@@ -457,7 +457,7 @@ type sqlData struct {
 	// (shadow.go).
 	Shadow *shadowNames
 	// Next is the table's next AUTO_INCREMENT value, for its copy's
-	// counter (shadow-counter).
+	// counter (shadow-counter-raise).
 	Next int64
 
 	// CheckName is PostgreSQL's temporary NOT NULL check.

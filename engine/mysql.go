@@ -545,13 +545,6 @@ func (*mysqlDialect) uncheckedForeignKey() bool { return true }
 // ("Data truncated"), changing nothing.
 func (*mysqlDialect) notNullDDLChecksRows() bool { return true }
 
-// batchTx: READ COMMITTED. At InnoDB's default, REPEATABLE READ, an UPDATE
-// takes shared locks on every row its subqueries read (a UNIQUE clean's
-// search for duplicates reads the whole table; a foreign key's search for
-// parents, the parent table) and gap locks around its range, so the
-// application's writes anywhere in the table waited for every batch. At
-// READ COMMITTED the subqueries read a snapshot and only the batch's own
-// rows are locked.
 // shadowCopies: MariaDB 10.6 and later copy the table for add-column's
 // backfill (shadow.go): RENAME … NOWAIT is there from 10.3, and a RENAME
 // of two tables is atomic, a crash leaving both names or neither, from
@@ -560,6 +553,13 @@ func (d *mysqlDialect) shadowCopies() bool {
 	return d.srv != nil && d.srv.mariadb && d.srv.atLeast(10, 6, 0)
 }
 
+// batchTx: READ COMMITTED. At InnoDB's default, REPEATABLE READ, an UPDATE
+// takes shared locks on every row its subqueries read (a UNIQUE clean's
+// search for duplicates reads the whole table; a foreign key's search for
+// parents, the parent table) and gap locks around its range, so the
+// application's writes anywhere in the table waited for every batch. At
+// READ COMMITTED the subqueries read a snapshot and only the batch's own
+// rows are locked.
 func (*mysqlDialect) batchTx() *sql.TxOptions {
 	return &sql.TxOptions{Isolation: sql.LevelReadCommitted}
 }

@@ -71,13 +71,13 @@ func (s *Session) phaseBackfill(ctx context.Context, b builder, id string, prev 
 // (nullwalk.go), and then no row may be NULL. An interrupted catch-up
 // resumes from its checkpoint, its rows filled adding up (a failed
 // verification has reset its walk: the next confirmation starts afresh).
-// A fresh one searches first past the end of the walk of the phase after
-// (the backfill), where old code's inserts are.
-func (s *Session) phaseCatchUp(ctx context.Context, b builder, id, after string, prev phases.Status) error {
+// A fresh one searches first past the end of the backfill's walk, where
+// old code's inserts are.
+func (s *Session) phaseCatchUp(ctx context.Context, b builder, id string, prev phases.Status) error {
 	if err := s.startPass(ctx, id, prev, true); err != nil {
 		return err
 	}
-	job := b.catchUpJob(id, after)
+	job := b.catchUpJob(id)
 	var proof nullProof
 	job.filled = &proof
 	changed, err := s.runBatches(ctx, job)

@@ -83,10 +83,10 @@ func (addColumnUnit) phase(id string) phaseOps {
 	case "switch-writes":
 		return phaseOps{
 			run: func(ctx context.Context, s *Session, b builder, prev phases.Status) error {
-				return s.phaseCatchUp(ctx, b, id, "backfill", prev)
+				return s.phaseCatchUp(ctx, b, id, prev)
 			},
 			preview: func(pr *previewer) {
-				pr.steps(pr.b.batchPreview(pr.b.catchUpJob(id, "backfill")))
+				pr.steps(pr.b.batchPreview(pr.b.catchUpJob(id)))
 				pr.note("after the confirmation, a catch-up pass fills rows that old code wrote after the backfill")
 				if pr.p.AddColumn.NotNull {
 					pr.count("null", false)

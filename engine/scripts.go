@@ -205,13 +205,13 @@ func (b builder) fillJob(phase string) batchJob {
 }
 
 // catchUpJob is switch-writes' catch-up: the backfill's fill, over the
-// rows still NULL only (nullwalk.go), first past where the walk of the
-// phase after ended.
-func (b builder) catchUpJob(phase, after string) batchJob {
+// rows still NULL only (nullwalk.go), first past where the backfill's
+// walk ended.
+func (b builder) catchUpJob(phase string) batchJob {
 	job := b.fillJob(phase)
 	job.nulls = true
 	job.data.FromLo = true
-	job.after = after
+	job.after = "backfill"
 	return job
 }
 

@@ -205,11 +205,9 @@ func (s *Session) backfillCopies(ctx context.Context, id string, prev phases.Sta
 		} else if owner != "" && !owns {
 			return false, &CopyInUseError{Phase: id, Table: s.plan.Table, Owners: []string{owner}, Objects: []string{d.Shadow.Copy}}
 		}
-	}
-	if left.any() && !started {
-		return false, fmt.Errorf("%s: %s or %s is in the database, and this backfill has not started: shepherd makes its copy of %s under those names; drop or rename them if they are not shepherd's, then rerun", id, d.Shadow.Copy, d.Shadow.Old, s.plan.Table)
-	}
-	if left.any() {
+		if !started {
+			return false, fmt.Errorf("%s: %s or %s is in the database, and this backfill has not started: shepherd makes its copy of %s under those names; drop or rename them if they are not shepherd's, then rerun", id, d.Shadow.Copy, d.Shadow.Old, s.plan.Table)
+		}
 		if s.opts.InPlace {
 			// Asked to fill in place after a copy began: the copy goes,
 			// and the fill starts from the first key.
@@ -319,17 +317,10 @@ func (s *Session) makeShadow(ctx context.Context, id string, d sqlData) error {
 	if err := s.recordCopyOwner(ctx, id, d); err != nil {
 		return err
 	}
-	if err := s.queryRow(ctx, s.db, "shadow-next", d, nil, &d.Next); err != nil {
-		return fmt.Errorf("%s: read the AUTO_INCREMENT counter of %s: %w", id, s.plan.Table, err)
-	}
-	if d.Next > 0 {
-		counter, err := s.sql.Script("shadow-counter", d)
-		if err != nil {
-			return err
-		}
-		if err := s.shadowStep(ctx, id, s.db, counter[0]); err != nil {
-			return err
-		}
+	// The empty copy's counter starts at the table's: the copy's inserts
+	// of the table's keys raise it from there.
+	if err := s.raiseCounter(ctx, id, d); err != nil {
+		return fmt.Errorf("%s: set the AUTO_INCREMENT counter of %s: %w", id, d.Shadow.Copy, s.dsn.scrub(err))
 	}
 	// LIKE does not copy everything (DATA DIRECTORY, for one): a copy
 	// that differs from the start would only be refused at the swap.
@@ -445,7 +436,7 @@ func (b builder) shadowPreview(phase string) (templates.Script, error) {
 	add(b.sql.Script("shadow-create", d))
 	if b.live != nil && slices.ContainsFunc(b.live.Columns, func(c Column) bool { return c.Auto }) {
 		d.Next = 0 // the table's, read when the copy is made
-		add(b.sql.Script("shadow-counter", d))
+		add(b.sql.Script("shadow-counter-raise", d))
 	}
 	add(own("shadow-lock", "reads and writes of "+b.plan.Table+" wait while it is held, for the three CREATE TRIGGER; asked for with NOWAIT, again every few milliseconds until no session holds the table"))
 	add(b.sql.Script("shadow-triggers", d))

@@ -38,14 +38,13 @@ func (s *Session) copyOwner(ctx context.Context, phase string, d sqlData) (bool,
 	if s.plan.Playbook != phases.AddColumn {
 		return false, "", nil
 	}
-	if phase == "backfill" {
-		return true, "", nil
-	}
-	switch s.progress().Of("backfill") {
-	case phases.Running, phases.Failed, phases.FailedUnchanged:
-		return true, "", nil
-	}
-	return false, "", nil
+	return phase == "backfill" || backfillUnfinished(s.progress().Of("backfill")), "", nil
+}
+
+// backfillUnfinished is a backfill that began and is not done: the one
+// that may have left a copy.
+func backfillUnfinished(st phases.Status) bool {
+	return st == phases.Running || st == phases.Failed || st == phases.FailedUnchanged
 }
 
 // copyRef names a copy in shepherd_log's "copy" events.
@@ -144,7 +143,7 @@ func (s *Session) guardCopyOf(ctx context.Context, phase string, d sqlData) erro
 			continue
 		}
 		for _, ph := range p.Phases {
-			if ph.ID == "backfill" && slices.Contains([]phases.Status{phases.Running, phases.Failed, phases.FailedUnchanged}, ph.Status) {
+			if ph.ID == "backfill" && backfillUnfinished(ph.Status) {
 				inUse.Owners = append(inUse.Owners, p.Name)
 			}
 		}
@@ -184,9 +183,10 @@ func (s *Session) swapProblems(ctx context.Context, id string, d sqlData) ([]str
 }
 
 // raiseCounter raises the copy's AUTO_INCREMENT counter to the table's
-// where the table's is ahead, so that the swap gives no key twice. It asks
-// for the copy's lock with NOWAIT (a lock timeout is tried again, with the
-// swap) and rebuilds nothing (ALGORITHM=INPLACE; a table whose counter
+// where the table's is ahead, so that the swap gives no key twice: once
+// the copy is made, and before each try of the swap. It asks for the
+// copy's lock with NOWAIT (a lock timeout is tried again, with the swap)
+// and rebuilds nothing (ALGORITHM=INPLACE; a table whose counter
 // cannot move so is not copied: shadow-blockers).
 func (s *Session) raiseCounter(ctx context.Context, id string, d sqlData) error {
 	var table, copied int64

@@ -1272,18 +1272,12 @@ SELECT
 CREATE TABLE {{qt .Schema .Shadow.Copy}} LIKE {{qt .Schema .Table}}
 {{end}}
 
-{{/* The table's next AUTO_INCREMENT value (0 without such a column), and
-     the copy's counter set to it while the copy is empty: the copy's
-     inserts of the table's keys raise it from there, so that no key the
-     table gave is given again after the swap. */}}
-{{define "shadow-next"}}SELECT coalesce(max(auto_increment), 0) FROM information_schema.tables WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}}{{end}}
-{{define "shadow-counter"}}
--- step own: the copy is empty; its counter starts at the table's
-ALTER TABLE {{qt .Schema .Shadow.Copy}} AUTO_INCREMENT = {{.Next}}
-{{end}}
-{{/* Right before the swap, both counters; and the copy's raised to the
-     table's where keys the copy never saw (inserts rolled back, rows
-     deleted before the triggers were made) put the table's ahead. */}}
+{{/* The next AUTO_INCREMENT values of the table and its copy (0 without
+     such a column), and the copy's raised to the table's: when the copy
+     is made (empty, it starts at 1), and right before the swap, where keys
+     the copy never saw (inserts rolled back, rows deleted before the
+     triggers were made) put the table's ahead; so that no key the table
+     gave is given again after the swap. */}}
 {{define "shadow-next-both"}}SELECT
   (SELECT coalesce(max(auto_increment), 0) FROM information_schema.tables WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Table}}),
   (SELECT coalesce(max(auto_increment), 0) FROM information_schema.tables WHERE table_schema = {{template "db" .}} AND table_name = {{bind .Shadow.Copy}}){{end}}
